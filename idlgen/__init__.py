@@ -1,13 +1,32 @@
 """idlgen: Microsoft IDL in, Python out.
 
 The public API is small on purpose: `compile` is the one entry point the CLI, the
-build plugins and the import hook all wrap (DESIGN.md section 1).
+build plugins and the import hook all wrap (DESIGN.md section 1). Generated modules
+import `idlgen.runtime`, which imports this package first, so nothing here may be
+heavy: the compiler is imported only when one of its names is used.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
 from idlgen.diagnostics import Diagnostic, IdlError
 
-__all__ = ["Diagnostic", "IdlError", "__version__"]
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from idlgen.api import CompileResult, compile, compile_json
+
+_LAZY = {"compile": "idlgen.api", "compile_json": "idlgen.api", "CompileResult": "idlgen.api"}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'idlgen' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)
+
+
+__all__ = ["CompileResult", "Diagnostic", "IdlError", "__version__", "compile", "compile_json"]

@@ -1,0 +1,105 @@
+"""The one core API every entry point wraps (DESIGN.md section 1).
+
+`compile` takes a path (or text) and settings and returns the generated source, the
+resolved document and every file read; the CLI, the build plugins, the import hook
+and `load` are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from idlgen import model
+from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError
+from idlgen.semantics.loader import Loader, make_settings
+from idlgen.semantics.resolve import resolve
+
+Emit = Literal["python", "json", "model"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    output: str | None  # Python source or JSON text; None for emit="model"
+    document: model.Document
+    files_read: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    module_name: str
+
+
+def module_name_for(path: str) -> str:
+    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    if not safe or safe[0].isdigit():
+        safe = "_" + safe
+    return f"{safe}_idl"
+
+
+def compile(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    text: str | None = None,
+    filename: str | None = None,
+    include_dirs: Sequence[str | os.PathLike[str]] = (),
+    defines: Mapping[str, str] | None = None,
+    undefines: Sequence[str] = (),
+    emit: Emit = "python",
+) -> CompileResult:
+    """Compile one IDL file; raise `IdlError` (carrying every diagnostic) on errors.
+
+    Give `path`, or `text` with an optional `filename` used in diagnostics and to
+    search imports relative to.
+    """
+    if path is None and text is None:
+        raise ValueError("compile() needs a path or text")
+    source = os.fspath(path) if path is not None else (filename or "<string>")
+    settings = make_settings([os.fspath(d) for d in include_dirs], defines, undefines)
+    sink = DiagnosticSink()
+    loader = Loader(settings, sink)
+    main = loader.load_main(source, text)
+    document = resolve(main, sink)
+    sink.raise_if_errors()
+    output = _emit(document, source, emit)
+    return CompileResult(
+        output=output,
+        document=document,
+        files_read=document.files_read,
+        diagnostics=tuple(sink.diagnostics),
+        module_name=module_name_for(source),
+    )
+
+
+def _emit(document: model.Document, source: str, emit: Emit) -> str | None:
+    if emit == "model":
+        return None
+    if emit == "json":
+        import json
+
+        from idlgen.emit_json import document_to_json
+
+        return json.dumps(document_to_json(document), indent=2) + "\n"
+    from idlgen.codegen import generate_module
+
+    return generate_module(document, module_name_for(source))
+
+
+def compile_json(
+    path: str | os.PathLike[str],
+    *,
+    include_dirs: Sequence[str | os.PathLike[str]] = (),
+    defines: Mapping[str, str] | None = None,
+    undefines: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The `--emit json` document as a dict (used by tests and tools)."""
+    from idlgen.emit_json import document_to_json
+
+    result = compile(
+        path, include_dirs=include_dirs, defines=defines, undefines=undefines, emit="model"
+    )
+    return document_to_json(result.document)
+
+
+__all__ = ["CompileResult", "IdlError", "compile", "compile_json", "module_name_for"]

@@ -1,0 +1,180 @@
+"""The `idlgen` command: a thin layer over `idlgen.api.compile`.
+
+Exit codes: 0 success, 1 errors in the IDL, 2 usage errors (argparse's own code).
+Nothing the user can feed it produces a traceback; an internal failure prints one
+line (set IDLGEN_DEBUG=1 to see the traceback) and exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from idlgen import __version__
+from idlgen.diagnostics import Diagnostic, IdlError
+
+EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    inputs: tuple[str, ...]
+    output_dir: str | None
+    include_dirs: tuple[str, ...]
+    defines: dict[str, str]
+    undefines: tuple[str, ...]
+    emit: str
+    stdout: bool
+    quiet: bool
+    verbose: bool
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="idlgen",
+        description="Compile Microsoft IDL (MIDL/widl dialect) to Python modules.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="FILE.idl", help="IDL files to compile")
+    parser.add_argument("-o", "--output-dir", metavar="DIR", help="write outputs to DIR")
+    parser.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="add DIR to the import and #include search path (before the bundled base IDL)",
+    )
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="define a preprocessor macro",
+    )
+    parser.add_argument(
+        "-U",
+        dest="undefines",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="undefine a preprocessor macro",
+    )
+    parser.add_argument(
+        "--emit",
+        choices=("python", "json"),
+        default="python",
+        help="what to produce: a Python module (default) or the resolved model as JSON",
+    )
+    parser.add_argument("--stdout", action="store_true", help="print the output (one input)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
+    parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
+    return parser
+
+
+def parse_options(argv: Sequence[str] | None) -> Options:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    defines: dict[str, str] = {}
+    for item in args.defines:
+        name, _, value = item.partition("=")
+        if not name.isidentifier():
+            parser.error(f"-D {item}: '{name}' is not a macro name")
+        defines[name] = value if "=" in item else "1"
+    stdout = args.stdout or (args.emit == "json" and args.output_dir is None)
+    if stdout and len(args.inputs) > 1:
+        parser.error("printing to standard output takes exactly one input file")
+    return Options(
+        inputs=tuple(args.inputs),
+        output_dir=args.output_dir,
+        include_dirs=tuple(args.include_dirs),
+        defines=defines,
+        undefines=tuple(args.undefines),
+        emit=args.emit,
+        stdout=stdout,
+        quiet=args.quiet,
+        verbose=args.verbose,
+    )
+
+
+def output_path(options: Options, source: str, module_name: str) -> str:
+    suffix = ".json" if options.emit == "json" else ".py"
+    folder = options.output_dir or os.path.dirname(source) or "."
+    return os.path.join(folder, module_name + suffix)
+
+
+def write_if_changed(path: str, text: str) -> bool:
+    """Write atomically, and not at all when the content is unchanged (keeps mtime)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as existing:
+            if existing.read() == text:
+                return False
+    except OSError:
+        pass
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    return True
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
+    for diagnostic in diagnostics:
+        if quiet and diagnostic.severity.value != "error":
+            continue
+        print(diagnostic.format(), file=sys.stderr)
+
+
+def compile_one(options: Options, source: str) -> int:
+    from idlgen.api import compile
+
+    if not os.path.isfile(source):
+        print(f"idlgen: error: cannot open '{source}': no such file", file=sys.stderr)
+        return EXIT_IDL_ERROR
+    try:
+        result = compile(
+            source,
+            include_dirs=options.include_dirs,
+            defines=options.defines,
+            undefines=options.undefines,
+            emit="json" if options.emit == "json" else "python",
+        )
+    except IdlError as error:
+        _print_diagnostics(error.diagnostics, options.quiet)
+        return EXIT_IDL_ERROR
+    _print_diagnostics(result.diagnostics, options.quiet)
+    assert result.output is not None
+    if options.stdout:
+        sys.stdout.write(result.output)
+        return EXIT_OK
+    target = output_path(options, source, result.module_name)
+    changed = write_if_changed(target, result.output)
+    if options.verbose:
+        print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    status = EXIT_OK
+    for source in options.inputs:
+        try:
+            status = max(status, compile_one(options, source))
+        except KeyboardInterrupt:
+            return 130
+        except Exception as error:  # a bug in idlgen, not in the user's input
+            if os.environ.get("IDLGEN_DEBUG"):
+                raise
+            print(
+                f"idlgen: internal error while compiling {source}: "
+                f"{type(error).__name__}: {error} (set IDLGEN_DEBUG=1 for a traceback)",
+                file=sys.stderr,
+            )
+            status = EXIT_INTERNAL
+    return status

@@ -1,0 +1,296 @@
+"""The resolved model: the single contract between the front end and every back end.
+
+The resolver builds a `Document` from the syntax of the main file and everything it
+imports. Back ends (JSON, Python templates, NDR layouts) read only this module's
+classes. Types stay in their syntax form (`idlgen.frontend.syntax` types are frozen
+and positioned); what resolution adds is the tables to look names up in
+(`Document.lookup`), evaluated constants and enum values, inheritance and async
+partners, and the imported/local split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from idlgen.frontend import syntax
+
+Attribute = syntax.Attribute
+Type = syntax.Type
+Expr = syntax.Expr
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+    INOUT = "in,out"
+
+    @property
+    def is_in(self) -> bool:
+        return self is not Direction.OUT
+
+    @property
+    def is_out(self) -> bool:
+        return self is not Direction.IN
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a definition came from; `imported` means not from the main file."""
+
+    file: str
+    line: int
+    column: int
+    imported: bool
+
+
+def find_attribute(attributes: tuple[Attribute, ...], name: str) -> Attribute | None:
+    for attribute in attributes:
+        if attribute.name == name:
+            return attribute
+    return None
+
+
+class HasAttributes:
+    """Mixin for the attribute queries every declaration needs."""
+
+    __slots__ = ()
+    attributes: tuple[Attribute, ...]
+
+    def attribute(self, name: str) -> Attribute | None:
+        return find_attribute(self.attributes, name)
+
+    def has(self, name: str) -> bool:
+        return find_attribute(self.attributes, name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Param(HasAttributes):
+    name: str
+    type: Type
+    direction: Direction
+    attributes: tuple[Attribute, ...] = ()
+    named: bool = True  # False when the IDL left the parameter unnamed
+
+
+@dataclass(frozen=True, slots=True)
+class Method(HasAttributes):
+    name: str
+    return_type: Type
+    params: tuple[Param, ...]
+    attributes: tuple[Attribute, ...] = ()
+    origin: Origin | None = None
+
+    @property
+    def vtable_name(self) -> str:
+        """The name of the C vtable slot: `[propget] X` is `get_X`, as widl writes it."""
+        for attribute, prefix in (
+            ("propget", "get_"),
+            ("propput", "put_"),
+            ("propputref", "putref_"),
+        ):
+            if self.has(attribute):
+                return prefix + self.name
+        return self.name
+
+    @property
+    def in_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.direction.is_in)
+
+    @property
+    def out_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.direction.is_out)
+
+
+@dataclass(frozen=True, slots=True)
+class Interface(HasAttributes):
+    name: str
+    kind: str  # "interface" | "dispinterface"
+    uuid: str | None
+    parent: str | None
+    methods: tuple[Method, ...]
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+    async_partner: str | None = None  # AsyncIFoo for IFoo with [async_uuid]
+    async_of: str | None = None  # IFoo for the derived AsyncIFoo
+    properties: tuple[Field, ...] = ()  # dispinterface properties
+    namespace: str | None = None  # WinRT namespace, dotted
+    requires: tuple[str, ...] = ()
+
+    @property
+    def is_object(self) -> bool:
+        return self.kind == "dispinterface" or self.has("object") or self.has("odl")
+
+    @property
+    def is_local(self) -> bool:
+        return self.has("local")
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Field(HasAttributes):
+    name: str | None
+    type: Type
+    attributes: tuple[Attribute, ...] = ()
+    bits: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Struct(HasAttributes):
+    name: str  # the tag, or a synthesized name for an anonymous struct named by a typedef
+    fields: tuple[Field, ...]
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class UnionArm:
+    cases: tuple[int, ...]  # evaluated labels; empty for the default arm
+    default: bool
+    field: Field | None
+
+
+@dataclass(frozen=True, slots=True)
+class Union(HasAttributes):
+    name: str
+    arms: tuple[UnionArm, ...]
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+    switch_type: Type | None = None  # encapsulated unions only
+    switch_name: str | None = None
+    union_name: str | None = None
+
+    @property
+    def encapsulated(self) -> bool:
+        return self.switch_type is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    name: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Enum(HasAttributes):
+    name: str
+    members: tuple[EnumMember, ...]
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Typedef(HasAttributes):
+    name: str
+    type: Type
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    name: str
+    type: Type
+    value: int | float | str
+    expression: Expr
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class CoclassMember(HasAttributes):
+    name: str
+    attributes: tuple[Attribute, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Coclass(HasAttributes):
+    name: str
+    uuid: str | None
+    interfaces: tuple[CoclassMember, ...]
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+    kind: str = "coclass"  # "coclass" | "runtimeclass"
+    namespace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Library(HasAttributes):
+    name: str
+    uuid: str | None
+    attributes: tuple[Attribute, ...]
+    members: tuple[str, ...]  # names of what the library block defines, in order
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Function(HasAttributes):
+    """A function of a plain RPC interface or an IDL `module`."""
+
+    name: str
+    return_type: Type
+    params: tuple[Param, ...]
+    attributes: tuple[Attribute, ...]
+    origin: Origin
+    owner: str  # the interface or module it belongs to
+
+
+@dataclass(frozen=True, slots=True)
+class CppQuote:
+    text: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Everything the main file can see, in dependency order (imports first)."""
+
+    source: str
+    files_read: tuple[str, ...]
+    interfaces: tuple[Interface, ...] = ()
+    structs: tuple[Struct, ...] = ()
+    unions: tuple[Union, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    typedefs: tuple[Typedef, ...] = ()
+    constants: tuple[Constant, ...] = ()
+    coclasses: tuple[Coclass, ...] = ()
+    libraries: tuple[Library, ...] = ()
+    functions: tuple[Function, ...] = ()
+    cpp_quotes: tuple[CppQuote, ...] = ()
+    winrt: bool = False
+    _index: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index = self._index
+        for group in (self.interfaces, self.typedefs, self.coclasses):
+            for item in group:
+                index.setdefault(item.name, item)
+        for group2 in (self.structs, self.unions, self.enums):
+            for tagged in group2:
+                index.setdefault(f"tag:{tagged.name}", tagged)
+
+    def lookup(self, name: str) -> object | None:
+        """The interface, typedef or coclass called `name` (tags: `tag:Name`)."""
+        return self._index.get(name)
+
+    def interface(self, name: str) -> Interface | None:
+        found = self._index.get(name)
+        return found if isinstance(found, Interface) else None
+
+    def inherited_methods(self, interface: Interface) -> Iterator[tuple[Interface, Method]]:
+        """Every vtable slot of `interface`, inherited ones first, as (owner, method)."""
+        chain: list[Interface] = []
+        current: Interface | None = interface
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.interface(current.parent) if current.parent else None
+        for owner in reversed(chain):
+            for method in owner.methods:
+                yield owner, method
+
+    @property
+    def local_interfaces(self) -> tuple[Interface, ...]:
+        return tuple(i for i in self.interfaces if not i.origin.imported)

@@ -1,0 +1,211 @@
+"""Loading: find, preprocess and parse the main file and everything it imports.
+
+Each file is parsed once per run (and once per process for unchanged imports: the
+parse cache is keyed by path, content hash and preprocessor settings), imports are
+searched the way widl searches them, and the result is the list of files in
+dependency order, which is the order the resolver walks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from idlgen.diagnostics import DiagnosticSink, Position
+from idlgen.frontend import syntax
+
+BASE_IDL_DIR = Path(__file__).resolve().parent.parent / "base_idl"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    include_dirs: tuple[str, ...] = ()
+    defines: tuple[tuple[str, str], ...] = ()
+    undefines: tuple[str, ...] = ()
+    use_base_idl: bool = True
+
+    @property
+    def search_path(self) -> tuple[str, ...]:
+        bundled = (str(BASE_IDL_DIR),) if self.use_base_idl else ()
+        return self.include_dirs + bundled
+
+
+@dataclass(slots=True)
+class LoadedFile:
+    path: str
+    tree: syntax.File
+    imports: list[LoadedFile]
+    files_read: tuple[str, ...]
+    own_type_names: frozenset[str]
+    ok: bool  # parsed without errors; only such files are cached across runs
+
+    def type_names(self) -> set[str]:
+        """Names this file and everything it imports declare as types."""
+        names: set[str] = set()
+        for loaded in walk([self]):
+            names |= loaded.own_type_names
+        return names
+
+
+def walk(roots: Iterable[LoadedFile]) -> list[LoadedFile]:
+    """The files reachable from `roots`, imports before importers, each once."""
+    order: list[LoadedFile] = []
+    seen: set[int] = set()
+
+    def visit(loaded: LoadedFile) -> None:
+        if id(loaded) in seen:
+            return
+        seen.add(id(loaded))
+        for imported in loaded.imports:
+            visit(imported)
+        order.append(loaded)
+
+    for root in roots:
+        visit(root)
+    return order
+
+
+_CacheKey = tuple[str, str, "Settings"]
+_PARSE_CACHE: dict[_CacheKey, LoadedFile] = {}
+
+
+@dataclass
+class Loader:
+    settings: Settings
+    sink: DiagnosticSink
+    read_file: Callable[[str], str] = field(default=lambda p: Path(p).read_text("utf-8", "replace"))
+    _loaded: dict[str, LoadedFile] = field(default_factory=dict)
+    _loading: set[str] = field(default_factory=set)
+
+    def load_main(self, path: str, text: str | None = None) -> LoadedFile:
+        if text is None:
+            text = self._read(path, None)
+            if text is None:
+                return self._empty(path)
+        return self._load(path, text)
+
+    def find_import(self, name: str, importer: str) -> str | None:
+        """widl's search: the importing file's folder, then -I folders, then the
+        bundled base IDL; a user folder therefore wins over a bundled file."""
+        candidates = [os.path.dirname(importer) or "."]
+        candidates += self.settings.search_path
+        for folder in candidates:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                return os.path.normpath(candidate)
+        return None
+
+    # -- internals ---------------------------------------------------------
+
+    def _read(self, path: str, where: Position | None) -> str | None:
+        try:
+            return self.read_file(path)
+        except OSError as error:
+            reason = error.strerror or "cannot read"
+            self.sink.error(f"cannot open '{path}': {reason}", where)
+            return None
+
+    def _empty(self, path: str) -> LoadedFile:
+        tree = syntax.File(path, ())
+        return LoadedFile(path, tree, [], (path,), frozenset(), False)
+
+    def _load(self, path: str, text: str) -> LoadedFile:
+        key = os.path.normpath(path)
+        if key in self._loaded:
+            return self._loaded[key]
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        cached = _PARSE_CACHE.get((key, digest, self.settings))
+        if cached is not None and self._imports_still_valid(cached):
+            self._loaded[key] = cached
+            return cached
+        self._loading.add(key)
+        try:
+            loaded = self._parse(key, text)
+        finally:
+            self._loading.discard(key)
+        self._loaded[key] = loaded
+        if loaded.ok:
+            _PARSE_CACHE[(key, digest, self.settings)] = loaded
+        return loaded
+
+    def _imports_still_valid(self, cached: LoadedFile) -> bool:
+        """A cached parse is reusable only if its imports are too (they may have changed)."""
+        for imported in cached.imports:
+            text = self._read_quietly(imported.path)
+            if text is None:
+                return False
+            reloaded = self._load(imported.path, text)
+            if reloaded is not imported:
+                return False
+        return True
+
+    def _read_quietly(self, path: str) -> str | None:
+        try:
+            return self.read_file(path)
+        except OSError:
+            return None
+
+    def _parse(self, path: str, text: str) -> LoadedFile:
+        from idlgen.frontend.parser import declared_type_names, parse
+        from idlgen.frontend.preprocess import preprocess
+
+        errors_before = self.sink.error_count
+        self.sink.sources[path] = text
+        pp = preprocess(
+            text,
+            path,
+            include_dirs=self.settings.search_path,
+            defines=dict(self.settings.defines),
+            undefines=self.settings.undefines,
+            sink=self.sink,
+            read_file=self.read_file,
+        )
+        imports: list[LoadedFile] = []
+
+        def on_import(name: str, where: Position) -> Iterable[str]:
+            loaded = self._import(name, path, where)
+            if loaded is None:
+                return ()
+            imports.append(loaded)
+            return loaded.type_names()
+
+        tree = parse(
+            pp.text,
+            path,
+            sink=self.sink,
+            position=pp.line_map.position,
+            on_import=on_import,
+            winrt=pp.winrt,
+        )
+        ok = self.sink.error_count == errors_before
+        names = frozenset(declared_type_names(tree))
+        return LoadedFile(path, tree, imports, tuple(pp.files_read), names, ok)
+
+    def _import(self, name: str, importer: str, where: Position) -> LoadedFile | None:
+        found = self.find_import(name, importer)
+        if found is None:
+            self.sink.error(f'cannot find imported file "{name}"', where)
+            return None
+        if found in self._loading:
+            return None  # an import cycle: widl ignores a file that is already being read
+        text = self._read(found, where)
+        if text is None:
+            return None
+        return self._load(found, text)
+
+
+def make_settings(
+    include_dirs: Sequence[str] = (),
+    defines: Mapping[str, str] | None = None,
+    undefines: Sequence[str] = (),
+    use_base_idl: bool = True,
+) -> Settings:
+    return Settings(
+        include_dirs=tuple(os.path.normpath(d) for d in include_dirs),
+        defines=tuple(sorted((defines or {}).items())),
+        undefines=tuple(undefines),
+        use_base_idl=use_base_idl,
+    )

@@ -1,0 +1,457 @@
+"""Resolution: from parsed files to the resolved `Document`.
+
+Walks the files in dependency order, registers every declaration (flattening
+libraries, modules, namespaces and interface bodies, as widl's global scope does),
+evaluates constants and enum values, checks names and inheritance, and derives the
+async partners. Problems become diagnostics; resolution goes on so a run reports as
+many as it can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from idlgen import model
+from idlgen.diagnostics import DiagnosticSink, Position
+from idlgen.frontend import syntax
+from idlgen.semantics.asyncderive import derive_async_partners
+from idlgen.semantics.consteval import ConstError, Evaluator, Value
+from idlgen.semantics.loader import LoadedFile, walk
+
+
+@dataclass
+class _Scope:
+    """What the walk has seen so far, by name; the resolved model is built from it."""
+
+    interfaces: dict[str, model.Interface] = field(default_factory=dict)
+    forward_interfaces: set[str] = field(default_factory=set)
+    structs: dict[str, model.Struct] = field(default_factory=dict)
+    unions: dict[str, model.Union] = field(default_factory=dict)
+    enums: dict[str, model.Enum] = field(default_factory=dict)
+    typedefs: dict[str, model.Typedef] = field(default_factory=dict)
+    constants: dict[str, model.Constant] = field(default_factory=dict)
+    enum_values: dict[str, int] = field(default_factory=dict)
+    coclasses: dict[str, model.Coclass] = field(default_factory=dict)
+    libraries: list[model.Library] = field(default_factory=list)
+    functions: list[model.Function] = field(default_factory=list)
+    cpp_quotes: list[model.CppQuote] = field(default_factory=list)
+    other_types: set[str] = field(default_factory=set)  # delegates, contracts, ...
+
+
+class Resolver:
+    def __init__(self, main: LoadedFile, sink: DiagnosticSink) -> None:
+        self.main = main
+        self.sink = sink
+        self.scope = _Scope()
+        self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
+        self._imported = True
+        self._namespace: str | None = None
+        self._anonymous = 0
+
+    def resolve(self) -> model.Document:
+        files = walk([self.main])
+        for loaded in files:
+            self._imported = loaded is not self.main
+            self._namespace = None
+            self._items(loaded.tree.items)
+        interfaces = derive_async_partners(list(self.scope.interfaces.values()), self.sink)
+        self._check_inheritance(interfaces)
+        read: list[str] = []
+        for loaded in files:
+            read += [f for f in loaded.files_read if f not in read]
+        s = self.scope
+        return model.Document(
+            source=self.main.path,
+            files_read=tuple(read),
+            interfaces=tuple(interfaces),
+            structs=tuple(s.structs.values()),
+            unions=tuple(s.unions.values()),
+            enums=tuple(s.enums.values()),
+            typedefs=tuple(s.typedefs.values()),
+            constants=tuple(s.constants.values()),
+            coclasses=tuple(s.coclasses.values()),
+            libraries=tuple(s.libraries),
+            functions=tuple(s.functions),
+            cpp_quotes=tuple(s.cpp_quotes),
+            winrt=self.main.tree.winrt,
+        )
+
+    # -- walking items -----------------------------------------------------
+
+    def _items(self, items: tuple[syntax.Item, ...] | tuple[object, ...]) -> None:
+        for item in items:
+            handler = getattr(self, "_item_" + type(item).__name__, None)
+            if handler is not None:
+                handler(item)
+
+    def _origin(self, pos: Position) -> model.Origin:
+        return model.Origin(pos.file, pos.line, pos.column, self._imported)
+
+    def _item_CppQuote(self, item: syntax.CppQuote) -> None:
+        self.scope.cpp_quotes.append(model.CppQuote(item.text, self._origin(item.pos)))
+
+    def _item_Library(self, item: syntax.Library) -> None:
+        members = tuple(n for n in (_item_name(i) for i in item.items) if n)
+        uuid = _uuid_of(item.attributes)
+        library = model.Library(item.name, uuid, item.attributes, members, self._origin(item.pos))
+        self.scope.libraries.append(library)
+        self._items(item.items)
+
+    def _item_ModuleDecl(self, item: syntax.ModuleDecl) -> None:
+        for member in item.items:
+            if isinstance(member, syntax.Declaration) and isinstance(
+                member.type, syntax.FunctionType
+            ):
+                self._function(member, item.name)
+            else:
+                self._items((member,))
+
+    def _item_Namespace(self, item: syntax.Namespace) -> None:
+        outer = self._namespace
+        self._namespace = item.name if outer is None else f"{outer}.{item.name}"
+        self._items(item.items)
+        self._namespace = outer
+
+    def _item_Declaration(self, item: syntax.Declaration) -> None:
+        if isinstance(item.type, syntax.FunctionType):
+            self._function(item, "")
+
+    def _function(self, item: syntax.Declaration, owner: str) -> None:
+        assert isinstance(item.type, syntax.FunctionType)
+        params = self._params(item.type.params)
+        function = model.Function(
+            item.name,
+            item.type.return_type,
+            params,
+            item.attributes,
+            self._origin(item.pos),
+            owner,
+        )
+        self.scope.functions.append(function)
+
+    def _item_Typedef(self, item: syntax.Typedef) -> None:
+        self._register_inline_types(item.type, item.attributes, typedef_name=item.name)
+        existing = self.scope.typedefs.get(item.name)
+        if existing is not None and existing.type != item.type and not self._imported:
+            self.sink.warning(f"redefinition of typedef '{item.name}'", item.pos)
+        typedef = model.Typedef(item.name, item.type, item.attributes, self._origin(item.pos))
+        self.scope.typedefs[item.name] = typedef
+
+    def _item_TypeDeclaration(self, item: syntax.TypeDeclaration) -> None:
+        self._register_inline_types(item.type, item.attributes)
+
+    def _item_Const(self, item: syntax.Const) -> None:
+        try:
+            value = self.evaluator.evaluate(item.value)
+        except ConstError as error:
+            self.sink.error(error.message, error.pos)
+            return
+        kind = self.evaluator.integer_kind(item.type)
+        if kind is not None and isinstance(value, int):
+            value = kind.wrap(value)
+        if item.name in self.scope.constants and not self._imported:
+            previous = self.scope.constants[item.name]
+            if previous.value != value:
+                self.sink.error(f"redefinition of constant '{item.name}'", item.pos)
+        constant = model.Constant(item.name, item.type, value, item.value, self._origin(item.pos))
+        self.scope.constants[item.name] = constant
+
+    def _item_Coclass(self, item: syntax.Coclass) -> None:
+        self._coclass(item, "coclass")
+
+    def _item_RuntimeClass(self, item: syntax.RuntimeClass) -> None:
+        self._coclass(item, "runtimeclass")
+
+    def _coclass(self, item: syntax.Coclass | syntax.RuntimeClass, kind: str) -> None:
+        if item.forward:
+            return
+        members = tuple(model.CoclassMember(m.name, m.attributes) for m in item.interfaces)
+        coclass = model.Coclass(
+            item.name,
+            _uuid_of(item.attributes),
+            members,
+            item.attributes,
+            self._origin(item.pos),
+            kind,
+            self._namespace,
+        )
+        self.scope.coclasses[item.name] = coclass
+
+    def _item_Delegate(self, item: syntax.Delegate) -> None:
+        self.scope.other_types.add(item.name)
+
+    def _item_ApiContract(self, item: syntax.ApiContract) -> None:
+        self.scope.other_types.add(item.name)
+
+    def _item_Interface(self, item: syntax.Interface) -> None:
+        if item.forward:
+            self.scope.forward_interfaces.add(item.name)
+            return
+        if item.type_params:
+            self.scope.other_types.add(item.name)  # a WinRT template, not a vtable
+            return
+        methods: list[model.Method] = []
+        is_object = item.kind == "dispinterface" or any(
+            a.name in ("object", "odl") for a in item.attributes
+        )
+        for member in item.members:
+            if isinstance(member, syntax.Method):
+                methods.append(self._method(member))
+                if not is_object:
+                    self._function_from_method(member, item.name)
+            else:
+                self._items((member,))
+        parent = self._parent_name(item)
+        if item.kind == "dispinterface" and item.base_interface:
+            base = self.scope.interfaces.get(item.base_interface)
+            methods = list(base.methods) if base else []
+        interface = model.Interface(
+            name=item.name,
+            kind=item.kind,
+            uuid=_uuid_of(item.attributes),
+            parent=parent,
+            methods=tuple(methods),
+            attributes=item.attributes,
+            origin=self._origin(item.pos),
+            properties=tuple(self._fields(item.properties)),
+            namespace=self._namespace,
+            requires=tuple(_type_name(t) for t in item.requires),
+        )
+        previous = self.scope.interfaces.get(item.name)
+        if (
+            previous is not None
+            and previous.origin != interface.origin
+            and not (previous.origin.imported or self._imported)
+        ):
+            self.sink.error(f"redefinition of interface '{item.name}'", item.pos)
+        self.scope.interfaces[item.name] = interface
+
+    def _function_from_method(self, member: syntax.Method, owner: str) -> None:
+        function = model.Function(
+            member.name,
+            member.return_type,
+            self._params(member.params),
+            member.attributes,
+            self._origin(member.pos),
+            owner,
+        )
+        self.scope.functions.append(function)
+
+    def _parent_name(self, item: syntax.Interface) -> str | None:
+        if item.kind == "dispinterface":
+            return "IDispatch"
+        if item.parent is None:
+            return None
+        name = _type_name(item.parent)
+        known = name in self.scope.interfaces or name in self.scope.forward_interfaces
+        if not known and not self._short_name_known(name):
+            self.sink.error(f"interface '{name}' not found", item.pos)
+        return name
+
+    def _short_name_known(self, name: str) -> bool:
+        """WinRT code names interfaces by dotted, relative or short names."""
+        short = name.rsplit(".", 1)[-1]
+        return short in self.scope.interfaces or short in self.scope.forward_interfaces
+
+    def _method(self, member: syntax.Method) -> model.Method:
+        return model.Method(
+            name=member.name,
+            return_type=member.return_type,
+            params=self._params(member.params),
+            attributes=member.attributes,
+            origin=self._origin(member.pos),
+        )
+
+    def _params(self, params: tuple[syntax.Param, ...]) -> tuple[model.Param, ...]:
+        result: list[model.Param] = []
+        for index, param in enumerate(params):
+            is_void = isinstance(param.type, syntax.BaseType) and param.type.name == "void"
+            if is_void and param.name is None and len(params) == 1:
+                continue  # `f(void)`
+            self._register_inline_types(param.type, ())
+            names = {a.name for a in param.attributes}
+            if "out" in names:
+                direction = model.Direction.INOUT if "in" in names else model.Direction.OUT
+            else:
+                direction = model.Direction.IN
+            name = param.name if param.name is not None else f"arg{index}"
+            result.append(
+                model.Param(name, param.type, direction, param.attributes, param.name is not None)
+            )
+        return tuple(result)
+
+    def _fields(self, fields: tuple[syntax.Field, ...]) -> list[model.Field]:
+        result: list[model.Field] = []
+        for item in fields:
+            self._register_inline_types(item.type, item.attributes)
+            bits = None
+            if item.bits is not None:
+                try:
+                    bits = self.evaluator.evaluate_int(item.bits)
+                except ConstError as error:
+                    self.sink.error(error.message, error.pos)
+            result.append(model.Field(item.name, item.type, item.attributes, bits))
+        return result
+
+    # -- inline struct, union and enum definitions -------------------------
+
+    def _register_inline_types(
+        self,
+        type_: syntax.Type,
+        attributes: syntax.Attributes,
+        typedef_name: str | None = None,
+    ) -> None:
+        while isinstance(type_, syntax.Pointer | syntax.Array):
+            type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
+        if isinstance(type_, syntax.StructType) and type_.fields is not None:
+            self._struct(type_, attributes, typedef_name)
+        elif isinstance(type_, syntax.UnionType) and (
+            type_.fields is not None or type_.cases is not None
+        ):
+            self._union(type_, attributes, typedef_name)
+        elif isinstance(type_, syntax.EnumType) and type_.values is not None:
+            self._enum(type_, attributes, typedef_name)
+        elif isinstance(type_, syntax.FunctionType):
+            self._params(type_.params)
+
+    def _type_key(self, tag: str | None, typedef_name: str | None, pos: Position) -> str:
+        if tag:
+            return tag
+        if typedef_name:
+            return typedef_name
+        self._anonymous += 1
+        return f"__anonymous{self._anonymous}_{pos.line}"
+
+    def _struct(
+        self, type_: syntax.StructType, attributes: syntax.Attributes, typedef_name: str | None
+    ) -> None:
+        name = self._type_key(type_.tag, typedef_name, type_.pos)
+        if name in self.scope.structs and self.scope.structs[name].origin.line == type_.pos.line:
+            return
+        fields = tuple(self._fields(type_.fields or ()))
+        struct = model.Struct(name, fields, attributes, self._origin(type_.pos))
+        self.scope.structs[name] = struct
+
+    def _union(
+        self, type_: syntax.UnionType, attributes: syntax.Attributes, typedef_name: str | None
+    ) -> None:
+        name = self._type_key(type_.tag, typedef_name, type_.pos)
+        if name in self.scope.unions and self.scope.unions[name].origin.line == type_.pos.line:
+            return
+        arms = self._union_arms(type_)
+        union = model.Union(
+            name,
+            tuple(arms),
+            attributes,
+            self._origin(type_.pos),
+            type_.switch_type,
+            type_.switch_name,
+            type_.union_name,
+        )
+        self.scope.unions[name] = union
+
+    def _union_arms(self, type_: syntax.UnionType) -> list[model.UnionArm]:
+        arms: list[model.UnionArm] = []
+        for case in type_.cases or ():
+            field_ = self._fields((case.field,))[0] if case.field else None
+            arms.append(model.UnionArm(self._case_values(case.labels), case.default, field_))
+        for item in type_.fields or ():
+            resolved = self._fields((item,))[0]
+            labels: list[syntax.Expr] = []
+            default = False
+            for attribute in item.attributes:
+                if attribute.name == "case":
+                    labels += [a for a in attribute.args if not isinstance(a, syntax.Uuid)]  # type: ignore[misc]
+                default = default or attribute.name == "default"
+            arms.append(model.UnionArm(self._case_values(labels), default, resolved))
+        return arms
+
+    def _case_values(self, labels: tuple[syntax.Expr, ...] | list[syntax.Expr]) -> tuple[int, ...]:
+        values: list[int] = []
+        for label in labels:
+            try:
+                values.append(self.evaluator.evaluate_int(label))
+            except ConstError as error:
+                self.sink.error(error.message, error.pos)
+        return tuple(values)
+
+    def _enum(
+        self, type_: syntax.EnumType, attributes: syntax.Attributes, typedef_name: str | None
+    ) -> None:
+        name = self._type_key(type_.tag, typedef_name, type_.pos)
+        members: list[model.EnumMember] = []
+        next_value = 0
+        for value in type_.values or ():
+            if value.value is not None:
+                try:
+                    next_value = self.evaluator.evaluate_int(value.value)
+                except ConstError as error:
+                    self.sink.error(error.message, error.pos)
+            members.append(model.EnumMember(value.name, next_value))
+            self.scope.enum_values[value.name] = next_value
+            next_value += 1
+        enum = model.Enum(name, tuple(members), attributes, self._origin(type_.pos))
+        self.scope.enums[name] = enum
+
+    # -- lookups for the evaluator -----------------------------------------
+
+    def _constant_value(self, name: str) -> Value | None:
+        if name in self.scope.enum_values:
+            return self.scope.enum_values[name]
+        constant = self.scope.constants.get(name)
+        return constant.value if constant is not None else None
+
+    def _resolve_typedefs(self, type_: syntax.Type) -> syntax.Type:
+        seen: set[str] = set()
+        while isinstance(type_, syntax.NamedType) and type_.name not in seen:
+            seen.add(type_.name)
+            typedef = self.scope.typedefs.get(type_.name)
+            if typedef is None:
+                break
+            type_ = typedef.type
+        return type_
+
+    # -- checks --------------------------------------------------------------
+
+    def _check_inheritance(self, interfaces: list[model.Interface]) -> None:
+        by_name = {i.name: i for i in interfaces}
+        for interface in interfaces:
+            seen = {interface.name}
+            parent = interface.parent
+            while parent is not None:
+                if parent in seen:
+                    pos = Position(interface.origin.file, interface.origin.line, 1)
+                    self.sink.error(f"interface '{interface.name}' inherits from itself", pos)
+                    break
+                seen.add(parent)
+                found = by_name.get(parent)
+                parent = found.parent if found else None
+
+
+def _uuid_of(attributes: syntax.Attributes) -> str | None:
+    attribute = model.find_attribute(attributes, "uuid")
+    if attribute is None or not attribute.args:
+        return None
+    arg = attribute.args[0]
+    if isinstance(arg, syntax.Uuid):
+        return arg.text
+    if isinstance(arg, syntax.String):
+        return arg.value.strip("{}").lower()
+    return None
+
+
+def _type_name(type_: syntax.Type) -> str:
+    if isinstance(type_, syntax.NamedType | syntax.BaseType):
+        return type_.name
+    if isinstance(type_, syntax.ParameterizedType):
+        return type_.name
+    return str(type_)
+
+
+def _item_name(item: object) -> str | None:
+    name = getattr(item, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def resolve(main: LoadedFile, sink: DiagnosticSink) -> model.Document:
+    return Resolver(main, sink).resolve()
