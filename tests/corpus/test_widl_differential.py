@@ -1,0 +1,92 @@
+"""Differential tests against widl over Wine's IDL corpus (DESIGN.md section 6).
+
+For every corpus file widl accepts, idlgen must accept it too, and every interface the
+file defines must have the same vtable in idlgen's JSON as in widl's C header: the same
+methods (inherited ones included), in the same order, with the same parameter names,
+async partners included. One test per file; all mismatches of a file in one message.
+
+widl runs once per file for the whole session (in parallel); idlgen runs in this
+process through `idlgen.compile_json(path, include_dirs=...)`, the `--emit json`
+document as a dict.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from differential import compare
+from widl_header import parse_header_file
+from widl_runner import WidlRun, run_widl_many
+
+from idlgen import IdlError
+
+if TYPE_CHECKING:
+    from conftest import WineCorpus
+
+CompileJson = Callable[..., dict[str, Any]]
+
+IDLGEN_API_MODULE = "idlgen"
+IDLGEN_API_FUNCTION = "compile_json"
+# Wine 8's corpus has ~305 files and widl 7 accepts ~238: far fewer means the corpus
+# or widl is broken, and the per-file tests would pass vacuously.
+MIN_ACCEPTED_FILES = 200
+
+
+@pytest.fixture(scope="session")
+def widl_runs(
+    widl: str, wine_corpus: WineCorpus, tmp_path_factory: pytest.TempPathFactory
+) -> dict[Path, WidlRun]:
+    out_dir = tmp_path_factory.mktemp("widl-headers")
+    return run_widl_many(widl, wine_corpus.files, out_dir, wine_corpus.include_dirs)
+
+
+def load_compile_json() -> CompileJson:
+    """idlgen's front-end entry point; its absence is a failure, never a skip."""
+    try:
+        module = importlib.import_module(IDLGEN_API_MODULE)
+        return getattr(module, IDLGEN_API_FUNCTION)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as error:
+        missing = str(error)
+    pytest.fail(
+        f"{IDLGEN_API_MODULE}.{IDLGEN_API_FUNCTION}(path, *, include_dirs=[...]) -> dict "
+        f"is not available ({missing}); the differential tests cannot run without it",
+        pytrace=False,
+    )
+
+
+def test_widl_accepts_most_of_the_corpus(widl_runs: dict[Path, WidlRun]) -> None:
+    accepted = [run for run in widl_runs.values() if run.accepted]
+    rejected = [f"{r.idl.name}: {r.first_error}" for r in widl_runs.values() if not r.accepted]
+    assert len(accepted) > MIN_ACCEPTED_FILES, (
+        f"widl accepted only {len(accepted)} of {len(widl_runs)} corpus files, e.g. "
+        + "; ".join(rejected[:3])
+    )
+
+
+def test_idlgen_matches_widl(
+    wine_idl_file: Path | None, wine_corpus: WineCorpus, widl_runs: dict[Path, WidlRun]
+) -> None:
+    assert wine_idl_file is not None  # the placeholder only exists without a corpus
+    run = widl_runs[wine_idl_file]
+    if not run.accepted:
+        pytest.skip(f"widl rejects this file, nothing to compare: {run.first_error}")
+    compile_json = load_compile_json()
+    try:
+        doc = compile_json(wine_idl_file, include_dirs=wine_corpus.include_dirs)
+    except IdlError as error:
+        rejection = str(error)
+    else:
+        rejection = ""
+    if rejection:
+        pytest.fail(f"idlgen rejects a file widl accepts:\n{rejection}", pytrace=False)
+    problems = compare(parse_header_file(run.header), doc)
+    if problems:
+        pytest.fail(
+            f"{len(problems)} mismatch(es) with widl for {wine_idl_file.name}:\n"
+            + "\n".join(problems),
+            pytrace=False,
+        )
