@@ -1,0 +1,45 @@
+"""Compile IDL snippets written to a temporary folder, for the semantics tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import idlgen
+from idlgen.diagnostics import IdlError
+
+PRELUDE = 'import "unknwn.idl";\n'
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def compile_text(folder: Path, text: str, name: str = "test.idl", **kwargs: Any) -> dict[str, Any]:
+    return idlgen.compile_json(write(folder, name, text), **kwargs)
+
+
+def errors_of(folder: Path, text: str, name: str = "test.idl", **kwargs: Any) -> list[str]:
+    """The formatted errors compiling `text` produces; fails the test if it compiles."""
+    with pytest.raises(IdlError) as caught:
+        compile_text(folder, text, name, **kwargs)
+    return [d.format().splitlines()[0] for d in caught.value.errors]
+
+
+def interface(document: dict[str, Any], name: str) -> dict[str, Any]:
+    for item in document["interfaces"]:
+        if item["name"] == name:
+            return item
+    raise AssertionError(f"no interface {name}: {[i['name'] for i in document['interfaces']]}")
+
+
+def method_names(iface: dict[str, Any]) -> list[str]:
+    return [m["name"] for m in iface["methods"]]
+
+
+def params(method: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(p["name"], p["direction"]) for p in method["params"]]
