@@ -1,0 +1,192 @@
+"""Server side of asynchronous calls in one apartment: ICallFactory and server call objects.
+
+A server opts in to asynchronous calls by deriving from `CallFactory` instead of
+`ComObject`. CreateCall then hands out, for each `Async<Iface>` partner of an interface
+the server implements, a `ServerCall` that runs the server's synchronous method on a
+worker and completes itself with its result. A server that wants to run the call its own
+way maps the async interface to its own `ServerCall` subclass in `_call_objects_` and
+overrides `_start_`. The call being served is reachable from server code through
+`CoGetCallContext` (a context variable), which is how `CoTestCancel` finds it.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+from typing import Any, ClassVar
+
+from idlgen.runtime.callobj import CallObject
+from idlgen.runtime.comobject import ComObject, InnerUnknown
+from idlgen.runtime.guid import GUID, as_guid
+from idlgen.runtime.hresult import (
+    E_INVALIDARG,
+    S_OK,
+    CallCanceledError,
+    CallCompleteError,
+    CallPendingError,
+    COMError,
+    NoInterfaceError,
+)
+from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, interfaces_of
+from idlgen.runtime.status import _LAST
+from idlgen.runtime.stdiface import ICallFactory, ICancelMethodCalls
+from idlgen.runtime.workers import WorkerPool, default_pool
+
+__all__ = [
+    "CallFactory",
+    "CoGetCallContext",
+    "CoTestCancel",
+    "ServerCall",
+    "ServerCallContext",
+    "call_canceled",
+]
+
+_CALL_CONTEXT: ContextVar[tuple[CallObject, int] | None] = ContextVar(
+    "idlgen_call_context", default=None
+)
+
+
+class ServerCall(CallObject):
+    """A call object that serves Begin_X by running the server's synchronous X.
+
+    `_inline_ = True` runs X inside Begin_ (the call is complete when Begin_ returns);
+    the default hands X to a worker pool so Begin_ returns at once.
+    """
+
+    __slots__ = ("_server",)
+    _raw_methods_ = True
+    _inline_: ClassVar[bool] = False
+    _pool_: ClassVar[WorkerPool | None] = None
+
+    def __init__(self, server: Any, outer: Any = None) -> None:
+        super().__init__(outer)
+        self._server = server
+
+    @property
+    def server(self) -> Any:
+        return self._server
+
+    def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
+        if self._inline_:
+            self._run_(ticket, method, ins)
+        else:
+            (self._pool_ or default_pool()).submit(self._run_, ticket, method, ins)
+
+    def _run_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
+        token = _CALL_CONTEXT.set((self, ticket))
+        try:
+            _LAST.set(S_OK)
+            value = getattr(self._server, method.name)(*ins)
+            hr = _LAST.get()
+        except Exception as exc:
+            self._fail_(ticket, exc)
+            return
+        finally:
+            _CALL_CONTEXT.reset(token)
+        self._complete_(ticket, value, hr)
+
+
+class CallFactory(ComObject, ICallFactory):
+    """ComObject that also answers ICallFactory for its interfaces' async partners."""
+
+    __slots__ = ()
+    _raw_methods_ = True
+    _call_objects_: ClassVar[dict[type, type[ServerCall]]] = {}
+
+    def CreateCall(self, riid: Any, pCtrlUnk: Any, riid2: Any) -> Any:
+        async_iface = _async_partners(type(self)).get(as_guid(riid))
+        if async_iface is None:
+            raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface here")
+        cls = self._call_objects_.get(async_iface) or _default_call_class(async_iface)
+        if pCtrlUnk is not None:
+            if as_guid(riid2) != IID_IUnknown:
+                raise COMError(E_INVALIDARG, "an aggregated call object must be asked for IUnknown")
+            return InnerUnknown(cls(self, outer=pCtrlUnk))
+        call = cls(self)
+        try:
+            return call.QueryInterface(riid2)
+        finally:
+            call.Release()
+
+
+def _async_partners(cls: type) -> dict[GUID, type]:
+    cached = cls.__dict__.get("_async_partners_")
+    if cached is None:
+        cached = {
+            iface._async_._iid_: iface._async_
+            for iface in interfaces_of(cls)
+            if iface._async_ is not None and iface is not IUnknown
+        }
+        cls._async_partners_ = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]
+
+
+_default_classes: dict[type, type[ServerCall]] = {}
+_default_classes_lock = threading.Lock()
+
+
+def _default_call_class(async_iface: type) -> type[ServerCall]:
+    with _default_classes_lock:
+        cls = _default_classes.get(async_iface)
+        if cls is None:
+            name = async_iface.__name__ + "ServerCall"
+            namespace = {"__slots__": (), "_raw_methods_": True, "__module__": __name__}
+            cls = type(name, (ServerCall, async_iface), namespace)
+            _default_classes[async_iface] = cls
+        return cls
+
+
+class ServerCallContext(ComObject, ICancelMethodCalls):
+    """The server's view of the call it is serving (what CoGetCallContext returns).
+
+    Bound to one ticket, so a server still running after its client canceled, finished and
+    began a new call keeps seeing its own call as canceled.
+    """
+
+    __slots__ = ("_call", "_ticket")
+    _raw_methods_ = True
+    _aggregatable_ = False
+
+    def __init__(self, call: CallObject, ticket: int) -> None:
+        super().__init__()
+        self._call = call
+        self._ticket = ticket
+
+    def is_canceled(self) -> bool:
+        return self._call._cancel_ticket == self._ticket
+
+    def Cancel(self, ulSeconds: int) -> int:
+        if self._call._ticket != self._ticket:
+            raise CallCompleteError()
+        return self._call.Cancel(ulSeconds)
+
+    def TestCancel(self) -> int:
+        if self.is_canceled():
+            raise CallCanceledError()
+        raise CallPendingError()
+
+
+def CoGetCallContext(riid: Any) -> Any:
+    """The current call's context object; RPC_E_CALL_COMPLETE outside a served call."""
+    current = _CALL_CONTEXT.get()
+    if current is None:
+        raise CallCompleteError(message="no call is being served on this context")
+    context = ServerCallContext(*current)
+    try:
+        return context.QueryInterface(riid)
+    finally:
+        context.Release()
+
+
+def CoTestCancel() -> int:
+    """COM's CoTestCancel: raises CallCanceledError or CallPendingError (both failures)."""
+    return int(CoGetCallContext(ICancelMethodCalls._iid_).TestCancel())
+
+
+def call_canceled() -> bool:
+    """For server code: has the client canceled the call being served? False outside a call."""
+    current = _CALL_CONTEXT.get()
+    if current is None:
+        return False
+    call, ticket = current
+    return call._cancel_ticket == ticket
