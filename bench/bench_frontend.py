@@ -1,0 +1,226 @@
+"""Front-end speed against widl, the anchor (DESIGN.md section 6). Prints a markdown table.
+
+    python bench/bench_frontend.py [--repeat N]
+
+Two questions, each measured `--repeat` times (median reported):
+
+- Whole corpus: widl run once per file it accepts, one after the other, as a build
+  system would; against idlgen compiling the same files in *one* process through
+  `idlgen.compile_json` (the child's compile loop is timed, interpreter start-up and
+  `import idlgen` are not: they are paid once, and the next row measures them).
+- One file from cold: `objidl.idl` (the heaviest common import) with a fresh widl
+  process against a fresh `python -c "import idlgen; idlgen.compile_json(...)"`.
+
+Everything runs pinned to one CPU (children inherit the affinity), so the numbers do
+not depend on how many cores the machine has or on widl's runs overlapping. Peak RSS
+is the idlgen corpus child's own `ru_maxrss`. If idlgen cannot compile yet, its rows
+say so instead of failing.
+
+The corpus is found like the tests find it: `IDLGEN_WINE_IDL_DIR`, else
+/tmp/winedev/usr/include/wine/wine/windows (see .ci/run for how to unpack it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WINE_IDL_DIR_ENV = "IDLGEN_WINE_IDL_DIR"
+WINE_IDL_DIR_FALLBACK = Path("/tmp/winedev/usr/include/wine/wine/windows")
+WIDL = "x86_64-w64-mingw32-widl"
+COLD_FILE = "objidl.idl"
+
+# Runs in a fresh interpreter: compile every path read from stdin, report timing,
+# failures and peak memory as one JSON line. Failures are counted, not fatal, so a
+# partly working front end still gets a number.
+CORPUS_CHILD = """
+import json, resource, sys, time
+job = json.load(sys.stdin)
+import idlgen
+failures = []
+start = time.perf_counter()
+for path in job["paths"]:
+    try:
+        idlgen.compile_json(path, include_dirs=job["include_dirs"])
+    except Exception as error:
+        failures.append(f"{path}: {type(error).__name__}: {error}".splitlines()[0])
+elapsed = time.perf_counter() - start
+peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": elapsed, "peak_kib": peak_kib, "failures": failures}))
+"""
+
+COLD_CHILD = """
+import json, sys
+import idlgen
+idlgen.compile_json(sys.argv[1], include_dirs=json.loads(sys.argv[2]))
+"""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    windows_dir: Path
+    files: list[Path]
+    include_dirs: list[Path]
+
+
+@dataclass
+class Row:
+    name: str
+    widl: list[float]
+    idlgen: list[float] | None
+    note: str = ""
+
+    def markdown(self) -> str:
+        widl = statistics.median(self.widl)
+        if not self.idlgen:
+            return f"| {self.name} | {widl:.3f} s | n/a | n/a | {self.note} |"
+        ours = statistics.median(self.idlgen)
+        return f"| {self.name} | {widl:.3f} s | {ours:.3f} s | {ours / widl:.2f}x | {self.note} |"
+
+
+@dataclass(frozen=True)
+class CorpusRun:
+    """What the idlgen corpus child reports."""
+
+    seconds: float
+    peak_kib: int
+    failures: list[str]
+
+
+class ChildFailed(Exception):
+    """The idlgen child process could not run at all (import error, crash)."""
+
+
+def pin_to_one_cpu() -> str:
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError) as error:
+        return f"not pinned ({error})"
+    return f"pinned to CPU {cpu} (children inherit it)"
+
+
+def find_corpus() -> Corpus:
+    configured = os.environ.get(WINE_IDL_DIR_ENV)
+    windows_dir = Path(configured) if configured else WINE_IDL_DIR_FALLBACK
+    if not windows_dir.is_dir():
+        raise SystemExit(f"Wine IDL corpus not found at {windows_dir}; set {WINE_IDL_DIR_ENV}")
+    files = sorted(windows_dir.glob("*.idl")) + sorted(windows_dir.parent.glob("*.idl"))
+    return Corpus(windows_dir, files, [windows_dir, windows_dir.parent])
+
+
+def run_widl(widl: str, idl: Path, corpus: Corpus, out_dir: Path) -> bool:
+    header = out_dir / f"{idl.parent.name}__{idl.stem}.h"
+    includes = [f"-I{d}" for d in corpus.include_dirs]
+    command = [widl, "-h", *includes, "-o", str(header), str(idl)]
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def widl_corpus_seconds(widl: str, files: Sequence[Path], corpus: Corpus, out: Path) -> float:
+    return timed(lambda: [run_widl(widl, idl, corpus, out) for idl in files])
+
+
+def idlgen_corpus_run(files: Sequence[Path], corpus: Corpus) -> CorpusRun:
+    job = {"paths": [str(f) for f in files], "include_dirs": [str(d) for d in corpus.include_dirs]}
+    done = subprocess.run(
+        [sys.executable, "-c", CORPUS_CHILD],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ChildFailed(_last_line(done.stderr))
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return CorpusRun(float(report["seconds"]), int(report["peak_kib"]), list(report["failures"]))
+
+
+def idlgen_cold_seconds(idl: Path, corpus: Corpus) -> float:
+    includes = json.dumps([str(d) for d in corpus.include_dirs])
+    command = [sys.executable, "-c", COLD_CHILD, str(idl), includes]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise ChildFailed(_last_line(done.stderr))
+    return elapsed
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "no output"
+
+
+def corpus_row(widl: str, accepted: list[Path], corpus: Corpus, out: Path, repeat: int) -> Row:
+    widl_times = [widl_corpus_seconds(widl, accepted, corpus, out) for _ in range(repeat)]
+    name = f"corpus: {len(accepted)} files widl accepts"
+    try:
+        runs = [idlgen_corpus_run(accepted, corpus) for _ in range(repeat)]
+    except ChildFailed as error:
+        return Row(name, widl_times, None, f"idlgen did not run: {error}")
+    failures = runs[-1].failures
+    if len(failures) == len(accepted):
+        return Row(name, widl_times, None, f"idlgen compiled none: {failures[0]}")
+    note = f"idlgen peak RSS {max(r.peak_kib for r in runs) / 1024:.0f} MiB"
+    if failures:
+        note += f"; idlgen failed on {len(failures)} files, timed anyway (first: {failures[0]})"
+    return Row(name, widl_times, [r.seconds for r in runs], note)
+
+
+def cold_row(widl: str, corpus: Corpus, out: Path, repeat: int) -> Row:
+    idl = corpus.windows_dir / COLD_FILE
+    widl_times = [timed(lambda: run_widl(widl, idl, corpus, out)) for _ in range(repeat)]
+    name = f"cold process: {COLD_FILE}"
+    try:
+        ours = [idlgen_cold_seconds(idl, corpus) for _ in range(repeat)]
+    except ChildFailed as error:
+        return Row(name, widl_times, None, f"idlgen did not run: {error}")
+    return Row(name, widl_times, ours, "includes interpreter start and imports")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
+    args = parser.parse_args(argv)
+    widl = shutil.which(WIDL)
+    if widl is None:
+        raise SystemExit(f"{WIDL} not found: install mingw-w64-tools")
+    pinning = pin_to_one_cpu()
+    corpus = find_corpus()
+    with tempfile.TemporaryDirectory(prefix="bench-widl-") as tmp:
+        out = Path(tmp)
+        accepted = [idl for idl in corpus.files if run_widl(widl, idl, corpus, out)]
+        rows = [
+            corpus_row(widl, accepted, corpus, out, args.repeat),
+            cold_row(widl, corpus, out, args.repeat),
+        ]
+    print(f"Front end vs widl: median of {args.repeat} runs, {pinning}.")
+    print(f"Corpus: {corpus.windows_dir} ({len(corpus.files)} files, widl accepts {len(accepted)})")
+    print()
+    print("| benchmark | widl | idlgen | idlgen / widl | notes |")
+    print("|---|---:|---:|---:|---|")
+    for row in rows:
+        print(row.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
