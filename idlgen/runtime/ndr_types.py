@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from .guid import GUID as GuidValue
 from .ndr_expr import Expr, parse_expr
 
 PointerKind = Literal["ref", "unique", "full"]
@@ -249,9 +250,12 @@ class WireMarshal:
 
 @dataclass(frozen=True, eq=False)
 class Guid:
-    """GUID: struct {long; short; short; byte[8]} = 16 bytes aligned to 4; Python uuid.UUID."""
+    """GUID: struct {long; short; short; byte[8]}: 16 bytes aligned to 4 (runtime GUID class).
 
-    factory: Callable[[bytes], Any] = field(default=lambda raw: uuid.UUID(bytes_le=raw))
+    Encoding accepts anything with a 16-byte `bytes_le` (GUID, uuid.UUID) or raw 16 bytes.
+    """
+
+    factory: Callable[[bytes], Any] = GuidValue.from_bytes_le
 
 
 GUID = Guid()
