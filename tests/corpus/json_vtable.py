@@ -12,11 +12,14 @@ widl lay it out:
   `[propput]` `put_X`, `[propputref]` `putref_X`, `[eventadd]` `add_X`,
   `[eventremove]` `remove_X`;
 - a dispinterface's vtable is IDispatch's, whatever it declares: its methods and
-  properties are reached through `Invoke`, not through slots.
+  properties are reached through `Invoke`, not through slots;
+- an unnamed parameter (JSON `name: null`) is called `a`, `b`, ... in order among the
+  method's unnamed parameters, as widl names them in the header.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,9 +63,17 @@ def slot_name(method: JsonObject) -> str:
     return str(method["name"])
 
 
+def param_names(method: JsonObject) -> tuple[str, ...]:
+    names: list[str] = []
+    unnamed = iter(string.ascii_lowercase)
+    for param in method.get("params") or ():
+        names.append(param.get("name") or next(unnamed, "?"))
+    return tuple(names)
+
+
 def own_slots(interface: JsonObject) -> list[Slot]:
     return [
-        Slot(slot_name(m), tuple(p.get("name") or "" for p in m.get("params") or ()))
+        Slot(slot_name(m), param_names(m))
         for m in interface.get("methods") or ()
         if "call_as" not in attribute_names(m)
     ]

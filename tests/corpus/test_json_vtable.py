@@ -121,6 +121,14 @@ def test_accessors_get_c_prefixes_and_call_as_has_no_slot() -> None:
     ]
 
 
+def test_unnamed_parameters_get_widl_letters() -> None:
+    unnamed = method("Foo", "x", "", "y", "")
+    for param in unnamed["params"]:
+        param["name"] = param["name"] or None
+    doc = document(interface("IUnnamed", "IUnknown", unnamed))
+    assert slots_of("IUnnamed", doc)[3:] == ["Foo(x, a, y, b)"]
+
+
 def test_dispinterface_vtable_is_idispatch() -> None:
     doc = document(interface("DEvents", "IDispatch", method("Fired", "code"), kind="dispinterface"))
     expected = [*IUNKNOWN_SLOTS, "GetTypeInfoCount(pctinfo)", "Invoke(dispIdMember)"]

@@ -181,3 +181,15 @@ def test_winrt_interface_gets_its_dotted_name(widl: str, tmp_path: Path) -> None
 
 def test_text_without_vtables_parses_to_nothing() -> None:
     assert parse_header("/* nothing here */\ntypedef int INT;\n") == {}
+
+
+def test_widl_letters_unnamed_parameters(widl: str, tmp_path: Path) -> None:
+    idl = (
+        PRELUDE
+        + """
+[object, uuid(6a1b2c3d-0009-4e5f-8a9b-0c1d2e3f4a5b)]
+interface IAnon : IUnknown { HRESULT Mix([in] ULONG x, [in] ULONG, [in] ULONG y, [in] ULONG); }
+"""
+    )
+    mix = widl_header(widl, tmp_path, idl)["IAnon"].methods[3]
+    assert mix.params == ("x", "a", "y", "b")
