@@ -23,10 +23,10 @@ from typing import Any, ClassVar, TypeVar
 
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
-    E_INVALIDARG,
     S_OK,
     ClassNoAggregationError,
     COMError,
+    InvalidArgError,
     NoInterfaceError,
     error_for,
 )
@@ -77,7 +77,7 @@ class ComObject(IUnknown):
             if not cls._aggregatable_:
                 raise ClassNoAggregationError()
             if as_guid(iid) != IID_IUnknown:
-                raise COMError(E_INVALIDARG, "aggregation requires IID_IUnknown")
+                raise InvalidArgError(message="aggregation requires IID_IUnknown")
             return InnerUnknown(cls(*args, outer=outer, **kwargs))
         obj = cls(*args, **kwargs)
         result = obj.QueryInterface(iid)

@@ -19,12 +19,11 @@ from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
-    E_INVALIDARG,
     S_OK,
     CallCanceledError,
     CallCompleteError,
     CallPendingError,
-    COMError,
+    InvalidArgError,
     NoInterfaceError,
 )
 from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, interfaces_of
@@ -78,7 +77,7 @@ class ServerCall(CallObject):
             _LAST.set(S_OK)
             value = getattr(self._server, method.name)(*ins)
             hr = _LAST.get()
-        except Exception as exc:
+        except BaseException as exc:  # delivered to Finish_, as a direct call would raise it
             self._fail_(ticket, exc)
             return
         finally:
@@ -100,7 +99,7 @@ class CallFactory(ComObject, ICallFactory):
         cls = self._call_objects_.get(async_iface) or _default_call_class(async_iface)
         if pCtrlUnk is not None:
             if as_guid(riid2) != IID_IUnknown:
-                raise COMError(E_INVALIDARG, "an aggregated call object must be asked for IUnknown")
+                raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self, outer=pCtrlUnk))
         call = cls(self)
         try:

@@ -19,21 +19,25 @@ __all__ = ["WorkerPool", "default_pool"]
 
 
 class WorkerPool:
-    __slots__ = ("_idle", "_lock", "_max", "_queue", "_threads")
+    __slots__ = ("_idle", "_lock", "_max", "_queue", "_queued", "_threads")
 
     def __init__(self, max_workers: int | None = None) -> None:
         self._max = max_workers or min(32, (os.cpu_count() or 1) + 4)
         self._queue: SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
+        self._queued = 0
         self._threads = 0
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._queue.put((fn, args))
         with self._lock:
-            if self._idle > 0 or self._threads >= self._max:
-                return
-            self._threads += 1
+            self._queued += 1
+            spawn = self._queued > self._idle and self._threads < self._max
+            if spawn:
+                self._threads += 1
+        self._queue.put((fn, args))
+        if not spawn:
+            return
         threading.Thread(target=self._work, name="idlgen-worker", daemon=True).start()
 
     def _work(self) -> None:
@@ -43,6 +47,7 @@ class WorkerPool:
             fn, args = self._queue.get()
             with self._lock:
                 self._idle -= 1
+                self._queued -= 1
             with contextlib.suppress(Exception):  # a worker must survive any task
                 fn(*args)
 

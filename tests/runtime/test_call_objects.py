@@ -1,0 +1,176 @@
+"""Call objects, ICallFactory and Begin_/Finish_ (docs/behaviours.md B1-B12)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from simple_stream_handwritten import AsyncISimpleStream, ISimpleStream, ReadResult
+from stream_servers import WAIT, GatedStream, MemoryStream, SyncOnlyStream, new_call
+
+from idlgen import runtime as _rt
+
+
+def test_object_without_call_factory_answers_e_nointerface() -> None:
+    server = SyncOnlyStream()
+    with pytest.raises(_rt.NoInterfaceError) as info:
+        server.QueryInterface(_rt.IID_ICallFactory)
+    assert info.value.hresult == _rt.E_NOINTERFACE
+    sync = server.QueryInterface(ISimpleStream)  # the documented fallback
+    assert sync.Read(2) == ReadResult(b"xx", 2)
+
+
+def test_create_call_with_non_async_iid_is_e_nointerface() -> None:
+    factory = MemoryStream().QueryInterface(_rt.IID_ICallFactory)
+    for iid in (ISimpleStream._iid_, _rt.IID_IUnknown, _rt.IID_ISynchronize):
+        with pytest.raises(_rt.NoInterfaceError):
+            factory.CreateCall(iid, None, _rt.IID_IUnknown)
+
+
+def test_create_call_returns_riid2_then_async_interface_by_qi() -> None:
+    factory = MemoryStream(b"abc").QueryInterface(_rt.IID_ICallFactory)
+    sync = factory.CreateCall(AsyncISimpleStream._iid_, None, _rt.IID_ISynchronize)
+    assert isinstance(sync, _rt.ISynchronize)
+    call = sync.QueryInterface(AsyncISimpleStream)
+    assert call.QueryInterface(_rt.IID_IUnknown) is sync.QueryInterface(_rt.IID_IUnknown)
+    call.Begin_Read(3)
+    assert call.Finish_Read() == ReadResult(b"abc", 3)
+
+
+def test_begin_returns_before_server_finishes() -> None:
+    server = GatedStream(b"hello")
+    call = new_call(server)
+    assert call.Begin_Read(5) == _rt.S_OK
+    assert server.started.wait(WAIT)
+    assert not server.finished.is_set()  # Begin_ returned while the server still works
+    server.gate.set()
+    assert call.Wait(0, _rt.INFINITE) == _rt.S_OK
+    assert call.Finish_Read() == ReadResult(b"hello", 5)
+
+
+def test_second_begin_while_pending_is_rpc_s_callpending() -> None:
+    server = GatedStream(b"hello")
+    call = new_call(server)
+    call.Begin_Read(1)
+    errors: list[BaseException] = []
+
+    def second_client() -> None:
+        try:
+            call.Begin_Write(b"x", 1)
+        except _rt.COMError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=second_client)
+    thread.start()
+    thread.join(WAIT)
+    assert [type(e) for e in errors] == [_rt.CallPendingError]
+    assert errors[0].hresult == _rt.RPC_S_CALLPENDING == 0x80010115  # type: ignore[attr-defined]
+    server.gate.set()
+    assert call.Finish_Read() == ReadResult(b"h", 1)  # the first call is unharmed
+
+
+def test_finish_without_call_is_rpc_e_call_complete() -> None:
+    call = new_call(MemoryStream(b"abc"))
+    with pytest.raises(_rt.CallCompleteError) as info:
+        call.Finish_Read()
+    assert info.value.hresult == _rt.RPC_E_CALL_COMPLETE == 0x80010117
+    call.Begin_Read(1)
+    call.Finish_Read()
+    with pytest.raises(_rt.CallCompleteError):
+        call.Finish_Read()  # the same after a call has been finished
+
+
+def test_finish_before_signal_blocks_until_complete() -> None:
+    server = GatedStream(b"hello")
+    call = new_call(server)
+    call.Begin_Read(4)
+    results: list[Any] = []
+    finisher = threading.Thread(target=lambda: results.append(call.Finish_Read()))
+    finisher.start()
+    assert server.started.wait(WAIT)
+    with pytest.raises(_rt.CallPendingError):
+        call.Wait(0, 0)  # not signalled yet, so Finish_ above must still be blocked
+    assert results == []
+    server.gate.set()
+    finisher.join(WAIT)
+    assert results == [ReadResult(b"hell", 4)]
+
+
+def test_call_object_reusable_after_finish() -> None:
+    call = new_call(MemoryStream(b"abcdef"))
+    seen = []
+    for _ in range(3):
+        call.Begin_Read(2)
+        seen.append(call.Finish_Read())
+    call.Begin_Write(b"XY", 2)
+    assert call.Finish_Write() == 2
+    assert seen == [ReadResult(b"ab", 2), ReadResult(b"cd", 2), ReadResult(b"ef", 2)]
+
+
+def test_release_without_finish_abandons_result() -> None:
+    server = GatedStream(b"hello")
+    call = new_call(server)
+    call.Begin_Read(5)
+    assert server.started.wait(WAIT)
+    assert call.Release() == 0  # the client walks away
+    server.gate.set()
+    assert server.finished.wait(WAIT)  # the server finishes normally...
+    assert server.pos == 5
+    assert not call.done()  # ...but the result was dropped, not stored
+    with pytest.raises(_rt.CallCompleteError):
+        call.Finish_Read()  # no out parameters for anyone
+
+
+def test_wait_then_finish_completes_call() -> None:
+    call = new_call(MemoryStream(b"abc"))
+    call.Begin_Read(2)
+    sync = call.QueryInterface(_rt.ISynchronize)
+    assert sync.Wait(0, _rt.INFINITE) == _rt.S_OK
+    assert call.Finish_Read() == ReadResult(b"ab", 2)
+
+
+def test_finish_for_other_method_is_e_unexpected() -> None:
+    server = GatedStream(b"abc")
+    call = new_call(server)
+    call.Begin_Read(1)
+    with pytest.raises(_rt.UnexpectedError):
+        call.Finish_Write()
+    server.gate.set()
+    assert call.Finish_Read() == ReadResult(b"a", 1)  # the mismatch did not consume the call
+
+
+class _Notified(_rt.ComObject, _rt.ISynchronize):
+    """A client object aggregating a call object to be told when the call completes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: Any = None
+        self.signaled = threading.Event()
+
+    def _query_extra_(self, iid: _rt.GUID) -> Any:
+        return None if self.inner is None else self.inner.QueryInterface(iid)
+
+    def Wait(self, dwFlags: int, dwMilliseconds: int) -> int:
+        return _rt.S_OK if self.signaled.wait(WAIT) else _rt.RPC_S_CALLPENDING
+
+    def Signal(self) -> int:
+        self.signaled.set()
+        return _rt.S_OK
+
+    def Reset(self) -> int:
+        self.signaled.clear()
+        return _rt.S_OK
+
+
+def test_aggregated_call_object_signals_controlling_unknown() -> None:
+    factory = MemoryStream(b"abc").QueryInterface(_rt.IID_ICallFactory)
+    outer = _Notified()
+    with pytest.raises(_rt.InvalidArgError):
+        factory.CreateCall(AsyncISimpleStream._iid_, outer, AsyncISimpleStream._iid_)
+    outer.inner = factory.CreateCall(AsyncISimpleStream._iid_, outer, _rt.IID_IUnknown)
+    call = outer.QueryInterface(AsyncISimpleStream)
+    assert call.QueryInterface(_rt.IID_IUnknown) is outer  # identity is the outer's
+    call.Begin_Read(3)
+    assert outer.signaled.wait(WAIT)
+    assert call.Finish_Read() == ReadResult(b"abc", 3)
