@@ -275,10 +275,19 @@ class FunctionType:
     pos: Position = NOWHERE
 
 
+@dataclass(frozen=True, slots=True)
+class SafeArrayType:
+    """`SAFEARRAY(VARIANT)`: widl's built-in form for an OLE Automation safe array."""
+
+    element: Type
+    pos: Position = NOWHERE
+
+
 Type = (
     BaseType
     | NamedType
     | ParameterizedType
+    | SafeArrayType
     | StructType
     | UnionType
     | EnumType
@@ -287,7 +296,8 @@ Type = (
     | FunctionType
 )
 
-AttributeArg = Expr | Uuid | Type
+# A Param only for `implicit_handle(handle_t h)`, a type with a name.
+AttributeArg = Expr | Uuid | Type | Param
 
 # ---------------------------------------------------------------------------
 # Declarations
@@ -353,6 +363,7 @@ class Declaration:
     type: Type
     attributes: Attributes = ()
     pos: Position = NOWHERE
+    storage: str | None = None  # `extern`, `static`, `register` as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,9 +403,14 @@ class Interface:
 
 @dataclass(frozen=True, slots=True)
 class CoclassMember:
+    """`name` is the interface as written (`IVector<int>` for a WinRT instance); `type`
+    keeps the parsed reference; `dispinterface` marks `dispinterface D;` members."""
+
     name: str
     attributes: Attributes = ()  # [default], [source]...
     pos: Position = NOWHERE
+    type: Type | None = None
+    dispinterface: bool = False
 
 
 @dataclass(frozen=True, slots=True)
