@@ -52,6 +52,7 @@ from .ndr_types import (
 )
 
 MAX_DEPTH = 128  # nested pointees; deeper graphs are refused rather than exhausting the stack
+MAX_EMPTY_ELEMENTS = 4096  # zero-size elements (empty fixed arrays) cost no bytes: cap them
 FIRST_REFERENT_ID = 0x00020000  # the value MIDL's stubs start from; any non-zero id is valid
 _U32 = struct.Struct("<I")
 
@@ -262,8 +263,8 @@ def _w_elems(elem: NdrType, v: Any, n: int, e: _Encoder, scope: Any, defer: list
             f"array has {_length(v)} elements, the IDL says {n}", RPC_S_INVALID_BOUND
         )
     elem = resolve(elem)
+    e.align(alignment(elem))  # MIDL aligns an array even when it is empty
     if isinstance(elem, Primitive) and elem.kind != "float":
-        e.align(elem.size)
         if elem.bytes_like and isinstance(v, bytes | bytearray | memoryview):
             e.buf += v
             return
@@ -610,7 +611,8 @@ class _Decoder:
 
     def need(self, count: int, elem: NdrType) -> None:
         """Refuse `count` elements before allocating them if the buffer cannot hold them."""
-        if count * min_size(elem) > self.end - self.pos:
+        size = min_size(elem)
+        if count * size > self.end - self.pos or (size == 0 and count > MAX_EMPTY_ELEMENTS):
             raise bad_stub(f"count {count} exceeds what the remaining buffer can hold")
 
     def check(self, expr: Expr | None, actual: int, scope: Any, hresult: int, what: str) -> None:
@@ -706,9 +708,9 @@ def _r_struct(t: Struct, d: _Decoder, scope: Any, defer: Any, hoisted: Any) -> A
 
 def _r_elems(elem: NdrType, d: _Decoder, n: int, scope: Any, defer: list) -> Any:
     elem = resolve(elem)
+    d.align(alignment(elem))
     d.need(n, elem)
     if isinstance(elem, Primitive):
-        d.align(elem.size)
         raw = d.take(n * elem.size)
         if elem.bytes_like:
             return raw

@@ -74,7 +74,7 @@ def arm_alignment(t: Union | EncapsulatedUnion) -> int:
 
 @cache
 def min_size(t: NdrType) -> int:
-    """A lower bound on the bytes one value occupies (padding ignored), at least 1."""
+    """A lower bound on the bytes one value occupies (padding ignored); 0 for empty types."""
     t = resolve(t)
     if isinstance(t, Primitive):
         return t.size
@@ -87,9 +87,9 @@ def min_size(t: NdrType) -> int:
     if isinstance(t, String):
         return 8 + t.char.size
     if isinstance(t, Struct):
-        return max(1, sum(min_size(f.type) for f in t.fields))
+        return sum(min_size(f.type) for f in t.fields)
     if isinstance(t, FixedArray):
-        return max(1, t.count * min_size(t.elem))
+        return t.count * min_size(t.elem)
     if isinstance(t, ConformantArray):
         return 4
     if isinstance(t, VaryingArray | ConformantVaryingArray):
