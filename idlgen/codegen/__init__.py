@@ -1,0 +1,53 @@
+"""Python generation: the resolved model, through a view, into Jinja templates.
+
+`generate_module` is the whole back end for Python output: build the view (all
+names, literals and annotations computed in Python), render `module.py.j2`, and
+tidy blank lines so the result is stable under `ruff format`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from functools import cache
+
+import jinja2
+
+from idlgen import model
+from idlgen.codegen.names import py_literal
+from idlgen.codegen.view import ViewBuilder
+from idlgen.resources import data_dir
+
+_EXTRA_BLANK_LINES = re.compile(r"\n{4,}")
+
+
+def _pytuple(items: Iterable[object]) -> str:
+    literals = [py_literal(item) for item in items]
+    if len(literals) == 1:
+        return f"({literals[0]},)"
+    return "(" + ", ".join(literals) + ")"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    environment.filters["pyrepr"] = py_literal
+    environment.filters["pytuple"] = _pytuple
+    return environment
+
+
+def generate_module(document: model.Document, module_name: str) -> str:
+    """The Python source of the module generated for `document`."""
+    view = ViewBuilder(document).build(os.path.basename(document.source))
+    text = _environment().get_template("module.py.j2").render(m=view, module_name=module_name)
+    text = "\n".join(line.rstrip() for line in text.splitlines())
+    text = _EXTRA_BLANK_LINES.sub("\n\n\n", text).strip("\n")
+    return text + "\n"

@@ -1,0 +1,66 @@
+"""Python names and literals for text that comes from IDL.
+
+Everything an IDL file contributes to generated Python passes through here: names
+become identifiers (a keyword or builtin-shadowing name gets a trailing underscore,
+as DESIGN.md section 4 says) and values become literals through `repr`, so IDL text
+can never become code.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+# Names a generated module must not shadow: keywords, soft keywords, builtins, and
+# the module-level names generated code itself relies on.
+_RESERVED = (
+    set(keyword.kwlist)
+    | set(keyword.softkwlist)
+    | set(dir(builtins))
+    | {"annotations", "self", "cls", "_rt", "_dc", "_enum", "_t"}
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def py_name(name: str) -> str:
+    """A Python identifier for an IDL name: kept verbatim unless it is reserved."""
+    if not _IDENTIFIER.match(name):
+        name = re.sub(r"\W", "_", name)
+        if not name or name[0].isdigit():
+            name = "_" + name
+    if name in _RESERVED or name.startswith("__"):
+        return name + "_"
+    return name
+
+
+def py_literal(value: object) -> str:
+    """A Python literal for an IDL value; `repr` escapes quotes, backslashes, newlines."""
+    if isinstance(value, str):
+        return str_literal(value)
+    if isinstance(value, bool | int | float | bytes) or value is None:
+        return repr(value)
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def str_literal(text: str) -> str:
+    """`repr`, with the quotes ruff's formatter prefers: double unless that costs more
+    escapes, so generated files are stable under `ruff format`."""
+    literal = repr(text)
+    if literal.startswith("'") and text.count('"') <= text.count("'"):
+        body = literal[1:-1].replace("\\'", "'").replace('"', '\\"')
+        return f'"{body}"'
+    return literal
+
+
+def comment_text(text: str) -> str:
+    """Text safe inside a `#` comment: one line, no control characters."""
+    return " ".join(text.replace("\r", " ").replace("\x00", " ").split())
+
+
+def docstring(text: str) -> str:
+    """A one-line triple-quoted docstring whose content cannot end the string early:
+    backslashes and quotes are escaped, control characters dropped."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    escaped = flat.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"""{escaped or "-"}"""'

@@ -1,0 +1,158 @@
+"""IDL types to Python annotations (DESIGN.md section 4, "Types").
+
+Integers are `int`, strings `str`, byte buffers `bytes`, other arrays lists, structs
+dataclasses, enums IntEnums, GUIDs the runtime's GUID, interface pointers interface
+classes. A parameter's pointer levels are the C way of returning values and do not
+appear in Python: an `[out] ULONG *` is an `int` in the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from idlgen import model
+from idlgen.frontend import syntax
+from idlgen.semantics.consteval import INTEGER_KINDS
+
+STRING_TYPEDEFS = {
+    "BSTR",
+    "LPWSTR",
+    "LPCWSTR",
+    "LPOLESTR",
+    "LPCOLESTR",
+    "LPSTR",
+    "LPCSTR",
+    "PWSTR",
+    "PCWSTR",
+    "PSTR",
+    "PCSTR",
+    "HSTRING",
+}
+GUID_TYPEDEFS = {"GUID", "IID", "CLSID", "REFIID", "REFCLSID", "REFGUID", "UUID", "FMTID"}
+BYTE_NAMES = {"byte", "unsigned char", "BYTE", "UCHAR", "unsigned small", "uint8"}
+CHAR_NAMES = {"char", "wchar_t", "WCHAR", "OLECHAR", "CHAR", "TCHAR"}
+FLOAT_NAMES = {"float", "double", "DATE", "DOUBLE", "FLOAT"}
+
+# What a name defined elsewhere (an imported file) is spelled as in this module.
+Qualifier = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PyType:
+    annotation: str
+    kind: str  # int, float, bool, str, bytes, list, guid, interface, struct, enum, union, object
+
+
+class TypeMapper:
+    def __init__(self, document: model.Document, qualify: Qualifier) -> None:
+        self.document = document
+        self.qualify = qualify
+
+    def param(self, param: model.Param) -> PyType:
+        """A parameter's value type: the C pointer levels that return values vanish."""
+        type_ = param.type
+        names = {a.name for a in param.attributes}
+        sized = bool(names & {"size_is", "max_is", "length_is"})
+        if "string" in names:
+            return PyType("str", "str")
+        if sized and isinstance(type_, syntax.Pointer):
+            return self._array_of(type_.target)
+        if param.direction.is_out and isinstance(type_, syntax.Pointer):
+            type_ = type_.target
+        mapped = self.type(type_)
+        if isinstance(type_, syntax.Pointer) and mapped.kind not in ("interface", "str"):
+            target = self.type(type_.target)
+            if "unique" in names or "ptr" in names:
+                return PyType(f"{target.annotation} | None", target.kind)
+            return target
+        return mapped
+
+    def type(self, type_: syntax.Type) -> PyType:
+        if isinstance(type_, syntax.BaseType):
+            return self._base(type_.name)
+        if isinstance(type_, syntax.NamedType):
+            return self._named(type_.name)
+        if isinstance(type_, syntax.Pointer):
+            return self._pointer(type_)
+        if isinstance(type_, syntax.Array):
+            return self._array_of(type_.element)
+        if isinstance(type_, syntax.EnumType):
+            return self._declared(type_.tag, "enum") if type_.tag else PyType("int", "int")
+        if isinstance(type_, syntax.StructType):
+            return self._declared(type_.tag, "struct") if type_.tag else PyType("object", "object")
+        if isinstance(type_, syntax.UnionType):
+            return self._declared(type_.tag, "union") if type_.tag else PyType("object", "object")
+        return PyType("object", "object")
+
+    def _base(self, name: str) -> PyType:
+        if name == "boolean":
+            return PyType("bool", "bool")
+        if name in INTEGER_KINDS or name in ("handle_t",):
+            return PyType("int", "int")
+        if name in FLOAT_NAMES:
+            return PyType("float", "float")
+        return PyType("object", "object")
+
+    def _named(self, name: str) -> PyType:
+        if name in STRING_TYPEDEFS:
+            return PyType("str", "str")
+        if name in GUID_TYPEDEFS:
+            return PyType("_rt.GUID", "guid")
+        if name in FLOAT_NAMES:
+            return PyType("float", "float")
+        if name in ("VARIANT_BOOL",):
+            return PyType("bool", "bool")
+        found = self.document.lookup(name)
+        if isinstance(found, model.Interface):
+            return PyType(self._spell(name), "interface")
+        if isinstance(found, model.Typedef):
+            return self._typedef(found)
+        if name in ("IUnknown", "IInspectable"):
+            return PyType("_rt.IUnknown", "interface")
+        return PyType("object", "object")
+
+    def _typedef(self, typedef: model.Typedef) -> PyType:
+        target = typedef.type
+        if isinstance(target, syntax.EnumType) and target.values is not None:
+            return PyType(self._spell(typedef.name), "enum")
+        if isinstance(target, syntax.StructType) and target.fields is not None:
+            return PyType(self._spell(typedef.name), "struct")
+        if isinstance(target, syntax.UnionType):
+            return PyType(self._spell(typedef.name), "union")
+        if isinstance(target, syntax.StructType | syntax.EnumType) and target.tag:
+            return self._declared(
+                target.tag, "struct" if isinstance(target, syntax.StructType) else "enum"
+            )
+        return self.type(target)
+
+    def _declared(self, tag: str, kind: str) -> PyType:
+        """A struct/enum/union by tag: its class is named after the typedef that named it."""
+        for typedef in self.document.typedefs:
+            target = typedef.type
+            if getattr(target, "tag", None) == tag and not isinstance(target, syntax.Pointer):
+                return PyType(self._spell(typedef.name), kind)
+        return PyType(self._spell(tag), kind)
+
+    def _pointer(self, type_: syntax.Pointer) -> PyType:
+        target = type_.target
+        if isinstance(target, syntax.BaseType | syntax.NamedType) and target.name in CHAR_NAMES:
+            return PyType("str", "str")
+        mapped = self.type(target)
+        if mapped.kind == "interface":
+            return mapped
+        if isinstance(target, syntax.BaseType) and target.name == "void":
+            return PyType("object", "object")
+        return mapped
+
+    def _array_of(self, element: syntax.Type) -> PyType:
+        if isinstance(element, syntax.BaseType | syntax.NamedType):
+            if element.name in BYTE_NAMES:
+                return PyType("bytes", "bytes")
+            if element.name in CHAR_NAMES:
+                return PyType("str", "str")
+        inner = self.type(element)
+        return PyType(f"list[{inner.annotation}]", "list")
+
+    def _spell(self, name: str) -> str:
+        return self.qualify(name) or "object"

@@ -1,0 +1,432 @@
+"""The module view: everything a template prints, computed in Python.
+
+Templates loop over these dataclasses and never compute (DESIGN.md section 1): names
+are already Python identifiers, values already literals, annotations already
+spelled. Building the view is where the IDL-to-Python mapping lives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from idlgen import __version__, model
+from idlgen.codegen.names import comment_text, docstring, py_literal, py_name
+from idlgen.codegen.pytypes import TypeMapper
+from idlgen.frontend import syntax
+from idlgen.semantics.loader import BASE_IDL_DIR
+
+# Interfaces whose classes the runtime itself defines: generated code aliases them
+# rather than declaring them again, so there is one class per IID in a process.
+RUNTIME_INTERFACES = {
+    "IUnknown",
+    "AsyncIUnknown",
+    "IClassFactory",
+    "ICallFactory",
+    "ISynchronize",
+    "ISynchronizeHandle",
+    "ISynchronizeEvent",
+    "ISynchronizeContainer",
+    "ICancelMethodCalls",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantView:
+    name: str
+    literal: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnumView:
+    name: str
+    doc: str | None
+    members: tuple[tuple[str, str], ...]  # (member name, value literal)
+    aliases: tuple[str, ...]  # member names also exported at module level
+
+
+@dataclass(frozen=True, slots=True)
+class FieldView:
+    name: str
+    annotation: str
+    default: str  # a Python expression: `0`, `None`, `_dc.field(default_factory=list)`
+
+
+@dataclass(frozen=True, slots=True)
+class StructView:
+    name: str
+    doc: str | None
+    fields: tuple[FieldView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AliasView:
+    name: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParamView:
+    name: str
+    annotation: str
+
+
+@dataclass(frozen=True, slots=True)
+class MethodView:
+    name: str  # the Python attribute: the vtable name, keyword-escaped
+    ins: tuple[ParamView, ...]
+    outs: tuple[ParamView, ...]
+    result_class: str | None  # the NamedTuple for two or more values returned
+    returns: str  # the return annotation
+    hresult: bool
+    doc: str | None
+
+    @property
+    def ins_tuple(self) -> str:
+        """The Begin_ argument tuple as Python source: `()`, `(a,)`, `(a, b)`."""
+        names = [p.name for p in self.ins]
+        return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceView:
+    name: str
+    iid_name: str
+    iid: str | None
+    base: str
+    doc: str | None
+    methods: tuple[MethodView, ...]
+    runtime_alias: bool  # the runtime defines it: emit `Name = _rt.Name`
+    async_partner: AsyncView | None = None
+    dispatch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncView:
+    name: str
+    iid_name: str
+    iid: str
+    base: str
+    sync_name: str
+    methods: tuple[MethodView, ...]  # the synchronous methods; templates add Begin_/Finish_
+
+
+@dataclass(frozen=True, slots=True)
+class CoclassView:
+    name: str
+    clsid_name: str
+    clsid: str | None
+    doc: str | None
+    interface_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportView:
+    alias: str
+    module: str
+    package: str | None  # "idlgen.runtime.base" for bundled files, else None (sibling)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleView:
+    source_name: str
+    version: str
+    doc: str
+    imports: tuple[ImportView, ...]
+    constants: tuple[ConstantView, ...]
+    enums: tuple[EnumView, ...]
+    structs: tuple[StructView, ...]
+    aliases: tuple[AliasView, ...]
+    interfaces: tuple[InterfaceView, ...]
+    coclasses: tuple[CoclassView, ...]
+    cpp_quotes: tuple[str, ...]
+    exports: tuple[str, ...]
+
+    @property
+    def needs_dataclasses(self) -> bool:
+        return bool(self.structs)
+
+    @property
+    def needs_enum(self) -> bool:
+        return bool(self.enums)
+
+    @property
+    def needs_typing(self) -> bool:
+        has_results = any(m.result_class for i in self.interfaces for m in i.methods)
+        return bool(self.aliases or self.coclasses or has_results)
+
+
+def module_for_file(path: str) -> tuple[str, str | None]:
+    """The generated module for an IDL file, and its package when idlgen ships it."""
+    from idlgen.api import module_name_for
+
+    name = module_name_for(path)
+    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
+    if os.path.normcase(os.path.dirname(os.path.abspath(path))) == base:
+        return name, "idlgen.runtime.base"
+    return name, None
+
+
+@dataclass
+class ViewBuilder:
+    document: model.Document
+    used_names: set[str] = field(default_factory=set)
+    imports: dict[str, ImportView] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.types = TypeMapper(self.document, self.qualify)
+        self._class_names = self._python_class_names()
+
+    # -- naming --------------------------------------------------------------
+
+    def _python_class_names(self) -> dict[str, tuple[str, model.Origin]]:
+        """IDL name -> (Python name, origin) for everything that becomes a class or alias."""
+        names: dict[str, tuple[str, model.Origin]] = {}
+        named: list[model.Interface | model.Coclass | model.Typedef] = [
+            *self.document.interfaces,
+            *self.document.coclasses,
+            *self.document.typedefs,
+        ]
+        for item in named:
+            names.setdefault(item.name, (py_name(item.name), item.origin))
+        for tagged in (*self.document.structs, *self.document.enums, *self.document.unions):
+            if not tagged.name.startswith("__anonymous"):
+                names.setdefault(tagged.name, (py_name(tagged.name), tagged.origin))
+        return names
+
+    def qualify(self, idl_name: str) -> str | None:
+        """How this module spells an IDL name: bare if local, through an import if not."""
+        if idl_name in RUNTIME_INTERFACES:
+            return f"_rt.{idl_name}"
+        found = self._class_names.get(idl_name)
+        if found is None:
+            return None
+        name, origin = found
+        if not origin.imported:
+            return name
+        module, package = module_for_file(origin.file)
+        alias = "_" + module
+        self.imports.setdefault(alias, ImportView(alias, module, package))
+        return f"{alias}.{name}"
+
+    # -- declarations ------------------------------------------------------------
+
+    def build(self, source_name: str) -> ModuleView:
+        document = self.document
+        local = [i for i in document.interfaces if not i.origin.imported]
+        interfaces = [self._interface(i) for i in local if i.async_of is None]
+        enums = [self._enum(e) for e in document.enums if self._emit(e)]
+        structs = [self._struct(s) for s in document.structs if self._emit(s)]
+        structs += [self._union(u) for u in document.unions if self._emit(u)]
+        aliases = self._aliases()
+        constants = [self._constant(c) for c in document.constants if not c.origin.imported]
+        coclasses = [self._coclass(c) for c in document.coclasses if not c.origin.imported]
+        exports = self._exports(constants, enums, structs, aliases, interfaces, coclasses)
+        return ModuleView(
+            source_name=source_name,
+            version=__version__,
+            doc=docstring(f"Python bindings generated by idlgen from {source_name}."),
+            imports=tuple(sorted(self.imports.values(), key=lambda i: i.alias)),
+            constants=tuple(constants),
+            enums=tuple(enums),
+            structs=tuple(structs),
+            aliases=tuple(aliases),
+            interfaces=tuple(interfaces),
+            coclasses=tuple(coclasses),
+            cpp_quotes=tuple(
+                comment_text(q.text) for q in document.cpp_quotes if not q.origin.imported
+            ),
+            exports=tuple(sorted(set(exports))),
+        )
+
+    def _emit(self, item: model.Struct | model.Enum | model.Union) -> bool:
+        return not item.origin.imported and not item.name.startswith("__anonymous")
+
+    def _constant(self, constant: model.Constant) -> ConstantView:
+        from idlgen.spelling import expr_text
+
+        return ConstantView(
+            py_name(constant.name),
+            py_literal(constant.value),
+            comment_text(expr_text(constant.expression)),
+        )
+
+    def _enum(self, enum: model.Enum) -> EnumView:
+        members = tuple((_member_name(m.name), py_literal(m.value)) for m in enum.members)
+        taken = set(self._class_names) | {c.name for c in self.document.constants}
+        aliases = tuple(m for m, _ in members if m not in taken and m == py_name(m))
+        return EnumView(self._class_name(enum.name), _doc(enum), members, aliases)
+
+    def _class_name(self, idl_name: str) -> str:
+        return self.qualify(idl_name) or py_name(idl_name)
+
+    def _struct(self, struct: model.Struct) -> StructView:
+        fields = tuple(self._field(f, i) for i, f in enumerate(struct.fields))
+        return StructView(self._class_name(struct.name), _doc(struct), fields)
+
+    def _union(self, union: model.Union) -> StructView:
+        """A union value is its discriminant and the value of the selected arm."""
+        fields = (
+            FieldView("discriminant", "int", "0"),
+            FieldView("value", "object", "None"),
+        )
+        return StructView(self._class_name(union.name), _doc(union), fields)
+
+    def _field(self, item: model.Field, index: int) -> FieldView:
+        fake = model.Param(
+            item.name or f"field{index}", item.type, model.Direction.IN, item.attributes
+        )
+        mapped = self.types.param(fake)
+        default = _default(mapped)
+        annotation = mapped.annotation
+        if default == "None" and annotation != "object" and not annotation.endswith("| None"):
+            annotation += " | None"
+        return FieldView(py_name(item.name or f"field{index}"), annotation, default)
+
+    def _aliases(self) -> list[AliasView]:
+        aliases: list[AliasView] = []
+        classes = {s.name for s in self.document.structs} | {e.name for e in self.document.enums}
+        classes |= {u.name for u in self.document.unions}
+        for typedef in self.document.typedefs:
+            if typedef.origin.imported or typedef.name in classes:
+                continue
+            target = self.types.type(typedef.type).annotation
+            if target in ("object", py_name(typedef.name)):
+                continue
+            aliases.append(AliasView(py_name(typedef.name), target))
+        return aliases
+
+    def _coclass(self, coclass: model.Coclass) -> CoclassView:
+        return CoclassView(
+            name=py_name(coclass.name),
+            clsid_name=py_name("CLSID_" + coclass.name),
+            clsid=_guid_literal(coclass.uuid),
+            doc=_doc(coclass),
+            interface_names=tuple(m.name for m in coclass.interfaces),
+        )
+
+    def _interface(self, interface: model.Interface) -> InterfaceView:
+        name = py_name(interface.name)
+        prefix = "DIID_" if interface.kind == "dispinterface" else "IID_"
+        runtime_alias = interface.name in RUNTIME_INTERFACES
+        methods = (
+            ()
+            if interface.kind == "dispinterface"
+            else tuple(self._method(m) for m in interface.methods)
+        )
+        base = self.qualify(interface.parent) if interface.parent else None
+        partner = self._async_view(interface, methods)
+        return InterfaceView(
+            name=name,
+            iid_name=py_name(prefix + interface.name),
+            iid=_guid_literal(interface.uuid),
+            base=base or "_rt.IUnknown",
+            doc=_doc(interface),
+            methods=methods,
+            runtime_alias=runtime_alias,
+            async_partner=partner,
+            dispatch=interface.kind == "dispinterface",
+        )
+
+    def _async_view(
+        self, interface: model.Interface, methods: tuple[MethodView, ...]
+    ) -> AsyncView | None:
+        if interface.async_partner is None or interface.name in RUNTIME_INTERFACES:
+            return None
+        partner = self.document.interface(interface.async_partner)
+        if partner is None or partner.uuid is None:
+            return None
+        sync_methods = [
+            m for m, src in zip(methods, interface.methods, strict=True) if not src.has("call_as")
+        ]
+        base = (
+            "_rt.AsyncInterface"
+            if partner.parent == "IUnknown"
+            else self.qualify(partner.parent or "")
+        )
+        return AsyncView(
+            name=py_name(partner.name),
+            iid_name=py_name("IID_" + partner.name),
+            iid=_guid_literal(partner.uuid) or "",
+            base=base or "_rt.AsyncInterface",
+            sync_name=py_name(interface.name),
+            methods=tuple(sync_methods),
+        )
+
+    def _method(self, method: model.Method) -> MethodView:
+        ins = tuple(
+            ParamView(py_name(p.name), self.types.param(p).annotation) for p in method.in_params
+        )
+        outs = [
+            ParamView(py_name(p.name), self.types.param(p).annotation) for p in method.out_params
+        ]
+        hresult = _returns_hresult(method)
+        if not hresult and not _returns_void(method):
+            outs.append(ParamView("return_value", self.types.type(method.return_type).annotation))
+        name = py_name(method.vtable_name)
+        result_class = f"{name}Result" if len(outs) >= 2 else None
+        if result_class:
+            returns = result_class
+        elif outs:
+            returns = outs[0].annotation
+        else:
+            returns = "int" if hresult else "None"
+        return MethodView(name, ins, tuple(outs), result_class, returns, hresult, _doc(method))
+
+    def _exports(self, *groups: Sequence[object]) -> list[str]:
+        names: list[str] = []
+        for group in groups:
+            for item in group:
+                for attribute in ("name", "iid_name", "clsid_name"):
+                    value = getattr(item, attribute, None)
+                    if isinstance(value, str) and "." not in value:
+                        names.append(value)
+                partner = getattr(item, "async_partner", None)
+                if partner is not None:
+                    names += [partner.name, partner.iid_name]
+                names += list(getattr(item, "aliases", ()))
+        return names
+
+
+def _member_name(name: str) -> str:
+    name = py_name(name)
+    return "m" + name if name.startswith("_") else name
+
+
+def _returns_hresult(method: model.Method) -> bool:
+    type_ = method.return_type
+    return isinstance(type_, syntax.NamedType) and type_.name in ("HRESULT", "SCODE")
+
+
+def _returns_void(method: model.Method) -> bool:
+    type_ = method.return_type
+    return isinstance(type_, syntax.BaseType) and type_.name == "void"
+
+
+def _guid_literal(uuid: str | None) -> str | None:
+    return py_literal("{" + uuid.upper() + "}") if uuid else None
+
+
+def _doc(item: model.HasAttributes) -> str | None:
+    helpstring = item.attribute("helpstring")
+    if helpstring is None or not helpstring.args:
+        return None
+    arg = helpstring.args[0]
+    return docstring(arg.value) if isinstance(arg, syntax.String) else None
+
+
+def _default(mapped: object) -> str:
+    annotation = getattr(mapped, "annotation", "object")
+    kind = getattr(mapped, "kind", "object")
+    if annotation.endswith("| None") or kind in ("object", "interface", "union", "guid", "enum"):
+        return "None"
+    return {
+        "int": "0",
+        "float": "0.0",
+        "bool": "False",
+        "str": '""',
+        "bytes": 'b""',
+        "list": "_dc.field(default_factory=list)",
+    }.get(kind, "None")
