@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from idlgen.diagnostics import Position
 from idlgen.frontend.pptext import TOKEN_RE, is_identifier
@@ -158,6 +159,12 @@ def stringize(arg: list[Tok]) -> str:
     return '"' + "".join(parts).strip() + '"'
 
 
+_Final = tuple[tuple[Tok, ...], frozenset[str]]  # a remembered expansion and its macros
+
+
+_text = itemgetter(0)
+
+
 class _Runaway(Exception):
     pass
 
@@ -196,10 +203,11 @@ class Expander:
         self.report = report
         self.builtins = builtins
         self._steps = 0
-        # object-like macro -> its expansion when that holds no macro name and needed
-        # no context (no hide set stopped it, no __LINE__), else None; see _final_expansion
-        self._final: dict[str, tuple[Tok, ...] | None] = {}
-        self._contextual = False
+        # object-like macro -> (its expansion, the macros that expansion went through),
+        # or None when the expansion depends on where it is used; see _final_expansion
+        self._final: dict[str, _Final | None] = {}
+        self._contextual = False  # the current expansion used __LINE__ or __FILE__
+        self._visited: set[str] = set()  # macros the current expansion went through
         self._depth = 0
 
     def forget(self) -> None:
@@ -247,19 +255,20 @@ class Expander:
             text, hide = tok
             macro = macros.get(text)
             if macro is None or text in hide:
-                self._contextual = self._contextual or macro is not None
                 out.append(tok)
                 continue
             self._steps += 1
             if self._steps > _MAX_STEPS:
                 raise _Runaway
+            self._visited.add(text)
             if macro.builtin:
                 self._contextual = True
                 out.append((self.builtins(text), hide))
             elif macro.params is None:
                 final = self._final_expansion(macro)
-                if final is not None:
-                    out.extend(final)
+                if final is not None and hide.isdisjoint(final[1]):
+                    out.extend(final[0])
+                    self._visited |= final[1]
                 else:
                     stack.extend(reversed(self._subst(macro, [], hide | {text})))
             elif not self._paren_follows(stack, source):
@@ -271,30 +280,34 @@ class Expander:
                     hide = (hide & rparen_hide) | {text}
                     stack.extend(reversed(self._subst(macro, args, hide)))
 
-    def _final_expansion(self, macro: Macro) -> tuple[Tok, ...] | None:
-        """The expansion of an object-like macro, when it is the same wherever it is used.
+    def _final_expansion(self, macro: Macro) -> _Final | None:
+        """The expansion of an object-like macro on its own, if it can stand for any use.
 
         Chains like `#define DISPID_X (DISPID_BASE + 1)` are common (mshtml.idl uses
         thousands); remembering each link's result makes expansion linear. A result is
-        kept only if it has no macro names left (so rescanning it beside the following
-        tokens changes nothing) and no hide set cut it short (so an enclosing
-        expansion's hide set could not have either).
+        kept only if it has no macro names left, so rescanning it beside the following
+        tokens changes nothing, and if it used no __LINE__ or __FILE__. The caller may
+        use it only where the hide set holds none of the macros it went through: only
+        then is the expansion in place the same as the expansion on its own.
         """
         name = macro.name
         if name in self._final:
             return self._final[name]
         if self._depth > 64:
             return None
-        saved, self._contextual = self._contextual, False
+        saved_contextual, self._contextual = self._contextual, False
+        saved_visited, self._visited = self._visited, {name}
         self._depth += 1
         out: list[Tok] = []
         try:
             self._run(list(reversed(self._subst(macro, [], frozenset((name,))))), None, out)
         finally:
             self._depth -= 1
-        usable = not self._contextual and not any(text in self.macros for text, _ in out)
-        self._contextual = saved
-        result = tuple((text, _NO_HIDE) for text, _ in out) if usable else None
+            visited = frozenset(self._visited)
+            usable = not self._contextual and self.macros.keys().isdisjoint(map(_text, out))
+            self._contextual, self._visited = saved_contextual, saved_visited
+        # hide sets of the result no longer matter: none of its tokens is a macro name
+        result = (tuple(out), visited) if usable else None
         self._final[name] = result
         return result
 

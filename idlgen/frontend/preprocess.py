@@ -300,7 +300,7 @@ class _Preprocessor:
         name = m.group(1) or ""
         rest = body[m.end() :]
         name_column = hash_column + 1 + (m.start(1) if name else m.end())
-        rest_column = hash_column + 1 + m.end()
+        rest_column = hash_column + 1 + m.end() + len(rest) - len(rest.lstrip(" \t"))
         where = Position(frame.path, line, name_column)
         rest_where = Position(frame.path, line, rest_column)
         self.here = (frame.path, line, rest_column)
@@ -424,7 +424,7 @@ class _Preprocessor:
 
     def _define(self, rest: str, where: Position) -> None:
         try:
-            macro = parse_define(rest, where)
+            macro = parse_define(rest.lstrip(" \t"), where)
         except MacroError as err:
             at = Position(where.file, where.line, where.column + err.offset)
             self.sink.error(err.message, at)

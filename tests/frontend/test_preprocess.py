@@ -187,6 +187,17 @@ def test_macro_expanding_to_function_like_name_takes_following_arguments() -> No
     assert words(out("#define G F\n#define F(x) <x>\nG(1) G (2)\n")) == words("<1> <2>")
 
 
+def test_pasted_name_inside_its_own_expansion_is_not_expanded_again() -> None:
+    # GNU cpp: X -> 1, but Y(X, ) -> Y(1, ): the pasted X carries Y in its hide set
+    # (widl 7.0 aborts on this input). Checks that remembered expansions respect hide sets.
+    text = "#define Y(a, b) a ## b\n#define X Y(1, )\nX\nY(X, )\n"
+    assert words(out(text)) == words("1 Y(1, )")
+
+
+def test_macro_using_line_is_expanded_at_each_use() -> None:
+    assert words(out("#define L __LINE__\nL\nL\n")) == ["2", "3"]
+
+
 def test_nested_macro_arguments_are_expanded() -> None:
     text = "#define ONE 1\n#define F(x) (x)\n#define G(x) F(x) + F(ONE)\nG(F(ONE))\n"
     assert words(out(text)) == words("((1)) + (1)")
