@@ -66,6 +66,8 @@ def _specifier(type_: syntax.Type) -> str:
     if isinstance(type_, syntax.FunctionType):
         params = ", ".join(type_text(p.type) for p in type_.params)
         return f"{type_text(type_.return_type)} (*)({params})"
+    if isinstance(type_, syntax.SafeArrayType):
+        return f"SAFEARRAY({type_text(type_.element)})"
     if isinstance(type_, syntax.Array | syntax.Pointer):
         return type_text(type_)
     raise TypeError(f"not a type: {type_!r}")

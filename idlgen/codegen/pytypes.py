@@ -75,7 +75,7 @@ class TypeMapper:
             return self._named(type_.name)
         if isinstance(type_, syntax.Pointer):
             return self._pointer(type_)
-        if isinstance(type_, syntax.Array):
+        if isinstance(type_, syntax.Array | syntax.SafeArrayType):
             return self._array_of(type_.element)
         if isinstance(type_, syntax.EnumType):
             return self._declared(type_.tag, "enum") if type_.tag else PyType("int", "int")

@@ -25,7 +25,7 @@ const int H = 'A';
         "B": -1,
         "C": 19,
         "D": 0xFFFFFFFF,
-        "E": 20,
+        "E": 10,
         "F": 8,
         "G": 0x7FFFFFFFFFFFFFFF,
         "S": "text",
@@ -105,7 +105,7 @@ interface IThing : IUnknown
     assert thing["parent"] == "IUnknown"
     assert thing["async"] is None
     assert thing["imported"] is False
-    assert thing["line"] == 4
+    assert thing["line"] == 5  # the line of `interface IThing`
     assert thing["file"].endswith("test.idl")
     assert {"name": "pointer_default", "args": ["unique"]} in thing["attributes"]
     name, unnamed = thing["methods"]
