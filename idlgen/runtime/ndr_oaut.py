@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from .ndr_expr import Name
 from .ndr_fault import bad_stub
 from .ndr_types import (
     BYTE,
@@ -40,7 +41,7 @@ FLAGGED_WORD_BLOB = Struct(
     (
         Field("cBytes", ULONG),
         Field("clSize", ULONG),
-        Field("asData", ConformantArray(USHORT, size_is="clSize")),
+        Field("asData", ConformantArray(USHORT, size_is=Name("clSize"))),
     ),
 )
 
@@ -110,7 +111,7 @@ class Variant:
 
 _arms = [Arm((vt,), t) for vt, t in _SCALARS.items()]
 _arms += [Arm((VT_BSTR,), BSTR), Arm((VT_EMPTY, VT_NULL), None)]
-VARIANT_UNION = Union(ULONG, tuple(_arms), switch_is="vt")
+VARIANT_UNION = Union(ULONG, tuple(_arms), switch_is=Name("vt"))
 
 wireVARIANTStr = Struct(
     "wireVARIANTStr",

@@ -3,7 +3,7 @@
 Each descriptor states the wire shape of one IDL type; the engine (ndr_engine.py) interprets
 them.  Composite descriptors compare by identity (``eq=False``): they may be recursive (through
 `Forward`), and the engine caches per-descriptor facts such as alignment keyed on identity.
-Expression attributes accept either an `Expr` tree or C text (parsed once, here).
+Expression attributes hold an `Expr` tree; C text is accepted too and parsed once, here.
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ class Pointer:
     target: NdrType
 
 
-def _expr(value: Expr | str | None) -> Expr | None:
-    return parse_expr(value) if isinstance(value, str) else value
+def _expr(value: object) -> Expr | None:
+    """Attributes are typed as Expr; C text is accepted too (tests, hand-written descriptors)."""
+    return parse_expr(value) if isinstance(value, str) else value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,8 +122,8 @@ class ConformantArray:
     """[size_is(e)] or [max_is(e)] T a[]; with neither, the count is the value's length."""
 
     elem: NdrType
-    size_is: Expr | str | None = None
-    max_is: Expr | str | None = None
+    size_is: Expr | None = None
+    max_is: Expr | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size_is", _expr(self.size_is))
@@ -135,8 +136,8 @@ class VaryingArray:
 
     elem: NdrType
     count: int
-    length_is: Expr | str | None = None
-    first_is: Expr | str | None = None
+    length_is: Expr | None = None
+    first_is: Expr | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "length_is", _expr(self.length_is))
@@ -146,10 +147,10 @@ class VaryingArray:
 @dataclass(frozen=True, eq=False)
 class ConformantVaryingArray:
     elem: NdrType
-    size_is: Expr | str | None = None
-    max_is: Expr | str | None = None
-    length_is: Expr | str | None = None
-    first_is: Expr | str | None = None
+    size_is: Expr | None = None
+    max_is: Expr | None = None
+    length_is: Expr | None = None
+    first_is: Expr | None = None
 
     def __post_init__(self) -> None:
         for name in ("size_is", "max_is", "length_is", "first_is"):
@@ -161,7 +162,7 @@ class String:
     """[string] char/wchar_t: conformant-varying with the NUL counted; `fixed` for char s[N]."""
 
     char: Primitive = WCHAR
-    size_is: Expr | str | None = None
+    size_is: Expr | None = None
     fixed: int | None = None
     encoding: str = "latin-1"  # for 8-bit strings; wide strings are UTF-16LE
 
@@ -192,7 +193,7 @@ class Union:
 
     switch_type: Primitive
     arms: tuple[Arm, ...]
-    switch_is: Expr | str | None = None
+    switch_is: Expr | None = None
     default: NdrType | None = NO_DEFAULT
 
     def __post_init__(self) -> None:
@@ -227,7 +228,7 @@ class InterfacePointer:
     """An interface pointer (IFoo*): a unique pointer to MInterfacePointer carrying an OBJREF."""
 
     iid: uuid.UUID | None = None
-    iid_is: Expr | str | None = None
+    iid_is: Expr | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "iid_is", _expr(self.iid_is))
