@@ -35,16 +35,23 @@ class GUID:
     def int(self) -> int:
         return self._int
 
+    @property
+    def uuid(self) -> uuid.UUID:
+        """The same value as `uuid.UUID` (the NDR layer's type); the two compare equal."""
+        return uuid.UUID(int=self._int)
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("GUID is immutable")
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, GUID):
             return self._int == other._int
+        if isinstance(other, uuid.UUID):
+            return self._int == other.int
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self._int)
+        return hash(self._int)  # equals hash(uuid.UUID) of the same value
 
     def __str__(self) -> str:
         return "{" + str(uuid.UUID(int=self._int)).upper() + "}"

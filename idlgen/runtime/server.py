@@ -4,9 +4,10 @@ A server opts in to asynchronous calls by deriving from `CallFactory` instead of
 `ComObject`. CreateCall then hands out, for each `Async<Iface>` partner of an interface
 the server implements, a `ServerCall` that runs the server's synchronous method on a
 worker and completes itself with its result. A server that wants to run the call its own
-way maps the async interface to its own `ServerCall` subclass in `_call_objects_` and
-overrides `_start_`. The call being served is reachable from server code through
-`CoGetCallContext` (a context variable), which is how `CoTestCancel` finds it.
+way lists its own `ServerCall` subclasses (each also deriving from the async interface it
+serves) in `_call_objects_` and overrides `_start_` there. The call being served is
+reachable from server code through `CoGetCallContext` (a context variable), which is how
+`CoTestCancel` finds it.
 """
 
 from __future__ import annotations
@@ -90,13 +91,13 @@ class CallFactory(ComObject, ICallFactory):
 
     __slots__ = ()
     _raw_methods_ = True
-    _call_objects_: ClassVar[dict[type, type[ServerCall]]] = {}
+    _call_objects_: ClassVar[tuple[type[ServerCall], ...]] = ()
 
     def CreateCall(self, riid: Any, pCtrlUnk: Any, riid2: Any) -> Any:
         async_iface = _async_partners(type(self)).get(as_guid(riid))
         if async_iface is None:
             raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface here")
-        cls = self._call_objects_.get(async_iface) or _default_call_class(async_iface)
+        cls = _call_class(self._call_objects_, async_iface)
         if pCtrlUnk is not None:
             if as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
@@ -118,6 +119,13 @@ def _async_partners(cls: type) -> dict[GUID, type]:
         }
         cls._async_partners_ = cached  # type: ignore[attr-defined]
     return cached  # type: ignore[no-any-return]
+
+
+def _call_class(custom: tuple[type[ServerCall], ...], async_iface: type) -> type[ServerCall]:
+    for cls in custom:
+        if issubclass(cls, async_iface):
+            return cls
+    return _default_call_class(async_iface)
 
 
 _default_classes: dict[type, type[ServerCall]] = {}

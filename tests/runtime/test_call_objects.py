@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from simple_stream_handwritten import AsyncISimpleStream, ISimpleStream, ReadResult
@@ -174,3 +174,35 @@ def test_aggregated_call_object_signals_controlling_unknown() -> None:
     call.Begin_Read(3)
     assert outer.signaled.wait(WAIT)
     assert call.Finish_Read() == ReadResult(b"abc", 3)
+
+
+class _DeferredReadCall(_rt.ServerCall, AsyncISimpleStream):
+    """A server that runs calls its own way: it completes them later, from its own code."""
+
+    __slots__ = ()
+    started: ClassVar[list[tuple[Any, int, tuple[Any, ...]]]] = []
+
+    def _start_(self, ticket: int, method: _rt.Method, ins: tuple[Any, ...]) -> None:
+        self.started.append((self, ticket, ins))
+
+
+class _DeferredStream(MemoryStream):
+    _call_objects_ = (_DeferredReadCall,)
+
+
+def test_server_supplied_call_object_completes_through_hooks() -> None:
+    call = new_call(_DeferredStream())
+    assert isinstance(call, _DeferredReadCall)
+    call.Begin_Read(4)
+    this, ticket, ins = _DeferredReadCall.started.pop()
+    assert this is call and ins == (4,) and call.begin_inputs == (4,)
+    assert not call.done()
+    assert this._complete_(ticket, ReadResult(b"late", 4), _rt.S_FALSE)
+    assert not this._complete_(ticket, ReadResult(b"twice", 5))  # one completion per call
+    assert call.Finish_Read() == ReadResult(b"late", 4)
+    assert _rt.last_hresult() == _rt.S_FALSE
+    call.Begin_Read(1)
+    _, ticket, _ = _DeferredReadCall.started.pop()
+    this._fail_(ticket, _rt.error_for(_rt.RPC_E_DISCONNECTED))
+    with pytest.raises(_rt.DisconnectedError):
+        call.Finish_Read()

@@ -116,3 +116,44 @@ def test_vtable_orders_methods_after_iunknown() -> None:
     async_names = [m.name for m in AsyncISimpleStream._vtable_][3:7]
     assert async_names == ["Begin_Read", "Finish_Read", "Begin_Write", "Finish_Write"]
     assert ISimpleStream._async_ is AsyncISimpleStream
+
+
+class IStream2(ISimpleStream):
+    __slots__ = ()
+    _iid_ = _rt.GUID("{2E7D9B4C-6F35-4C1B-9B67-1D2A5E0C4F11}")
+    _methods_ = (_rt.Method("Flush"),)
+
+    def Flush(self) -> int:
+        raise _rt.NotImplError()
+
+
+class AsyncIStream2(AsyncISimpleStream):
+    __slots__ = ()
+    _iid_ = _rt.GUID("{2E7D9B4D-6F35-4C1B-9B67-1D2A5E0C4F11}")
+    _sync_ = IStream2
+
+    def Begin_Flush(self) -> int:
+        return self._begin_("Flush", ())
+
+    def Finish_Flush(self) -> int:
+        return self._finish_("Flush")  # type: ignore[no-any-return]
+
+
+def test_derived_async_partner_extends_parent_vtable() -> None:
+    names = [m.name for m in AsyncIStream2._vtable_]
+    assert names[-2:] == ["Begin_Flush", "Finish_Flush"]
+    assert names[:-2] == [m.name for m in AsyncISimpleStream._vtable_]
+
+    class Flushing(MemoryStream, IStream2):
+        def Flush(self) -> int:
+            return _rt.S_FALSE
+
+    factory = Flushing(b"ab").QueryInterface(_rt.ICallFactory)
+    call = factory.CreateCall(AsyncIStream2._iid_, None, AsyncIStream2._iid_)
+    call.Begin_Flush()
+    assert call.Finish_Flush() == _rt.S_FALSE
+    call.Begin_Read(2)  # the parent's async methods work on the derived call object
+    assert call.Finish_Read() == ReadResult(b"ab", 2)
+    parent_call = factory.CreateCall(AsyncISimpleStream._iid_, None, _rt.IID_IUnknown)
+    with pytest.raises(_rt.NoInterfaceError):
+        parent_call.QueryInterface(AsyncIStream2)

@@ -78,6 +78,7 @@ def test_guid_forms_and_identity() -> None:
     assert _rt.GUID.from_bytes_le(guid.bytes_le) == guid
     assert guid.bytes_le[:4] == b"\x00\x00\x00\x00" and guid.bytes_le[8] == 0xC0
     assert pickle.loads(pickle.dumps(guid)) == guid
+    assert guid == guid.uuid and hash(guid) == hash(guid.uuid)  # interoperates with uuid.UUID
     assert len({_rt.GUID(text), _rt.GUID(text.lower())}) == 1
     with pytest.raises(ValueError):
         _rt.GUID("not-a-guid")
