@@ -45,7 +45,12 @@ class TextProblem:
 
 
 def normalize_newlines(text: str) -> str:
-    """Use `\\n` only, and end with one, so every line is terminated the same way."""
+    """Use `\\n` only, and end with one, so every line is terminated the same way.
+
+    A byte-order mark is dropped: it would hide a directive on the first line.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     if text and not text.endswith("\n"):
@@ -106,7 +111,10 @@ def strip_comments(text: str) -> tuple[str, list[TextProblem]]:
             pieces.append(re.sub(r"[^\n]", " ", token))
         else:
             pieces.append(" " * len(token))
-    pieces.append(_with_newlines(text[last:], pending_newlines))
+    tail = text[last:]
+    pieces.append(_with_newlines(tail, pending_newlines))
+    if pending_newlines and "\n" not in tail:  # the comment ran to the end of the file
+        pieces.append("\n" * pending_newlines)
     return "".join(pieces), problems
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idlgen.diagnostics import Diagnostic, DiagnosticSink, Position, Severity
 from idlgen.frontend.ppexpr import PPExprError, evaluate
@@ -102,6 +104,10 @@ def test_line_continuation_joins_and_pads_with_empty_line() -> None:
 
 def test_crlf_line_ends_are_normalized() -> None:
     assert out("a\r\nb\r\n") == "a\nb\n"
+
+
+def test_byte_order_mark_does_not_hide_a_first_line_directive() -> None:
+    assert out("\ufeff#define X 1\nX\n") == "\n1\n"
 
 
 def test_missing_final_newline_is_added() -> None:
@@ -768,3 +774,42 @@ def test_corpus_file_preprocesses_without_errors(
     result, sink = _our_result(wine_idl_file, [wine_idl_dir, wine_idl_dir.parent])
     assert [str(d) for d in sink.diagnostics if d.severity is Severity.ERROR] == []
     assert result.files_read[0] == str(wine_idl_file)
+
+
+# ----- robustness
+
+_FRAGMENTS = [
+    "#define F(a, ...) a ## __VA_ARGS__ #a\n",
+    "#define X F(\n",
+    "#define Y X Y )\n",
+    "#if X\n",
+    "#elif (1 ? : 2\n",
+    "#ifdef",
+    "#else\n",
+    "#endif\n",
+    "#undef X\n",
+    '#include "missing.h"\n',
+    '#line 0 "\n',
+    "#pragma once\n",
+    "#error x\n",
+    "F(1, 2) X Y ",
+    "/* ",
+    " */",
+    "// c\n",
+    '"str\\" ',
+    "'",
+    "\\\n",
+    "\n",
+    'cpp_quote("X")\n',
+    "__LINE__ __FILE__ ",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=25))
+def test_any_input_gives_diagnostics_not_exceptions_and_keeps_lines(parts: list[str]) -> None:
+    text = "".join(parts)
+    result, _ = run(text)
+    expected_lines = len(text.replace("\r\n", "\n").split("\n")) - (1 if text.endswith("\n") else 0)
+    assert result.text.count("\n") == (expected_lines if text else 0)
+    assert all(p.out_line <= result.text.count("\n") for p in result.pragmas)
