@@ -51,7 +51,15 @@ def test_cancel_with_timeout_reports_completion_during_interval() -> None:
     call = new_call(server)
     call.Begin_Read(3)
     assert server.started.wait(WAIT)
-    opener = threading.Thread(target=server.gate.set)
+
+    def open_gate_once_canceled() -> None:
+        for _ in range(int(WAIT * 1000)):
+            if call.is_canceled():
+                break
+            threading.Event().wait(0.001)
+        server.gate.set()
+
+    opener = threading.Thread(target=open_gate_once_canceled)
     opener.start()
     with pytest.raises(_rt.CallCompleteError):
         call.Cancel(_rt.INFINITE)  # waits for the server, which completes
