@@ -78,7 +78,7 @@ class _Encoder:
     def __init__(self, marshaler: InterfaceMarshaler | None) -> None:
         self.buf = bytearray()
         self.next_id = FIRST_REFERENT_ID
-        self.full: dict[int, int] = {}
+        self.full: dict[tuple[int, int], int] = {}
         self.keep: list[Any] = []  # keeps full-pointer objects alive so id() stays unique
         self.marshaler = marshaler
         self.depth = 0
@@ -392,12 +392,15 @@ def _w_pointer(t: Pointer, v: Any, e: _Encoder, scope: Any, defer: Any, hoisted:
         e.u32(0)
         return
     if t.kind == "full":
-        known = e.full.get(id(v))
+        # keyed on the pointee type too: with pointer levels collapsed in Python, `T** p` and
+        # `*p` carry the same object, but in C they are different memory and never alias
+        key = (id(t.target), id(v))
+        known = e.full.get(key)
         if known is not None:
             e.u32(known)
             return
         ref = e.new_id()
-        e.full[id(v)] = ref
+        e.full[key] = ref
         e.keep.append(v)
     else:
         ref = e.new_id()
