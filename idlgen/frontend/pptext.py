@@ -33,6 +33,8 @@ _COMMENT_RE = re.compile(
     re.DOTALL,
 )
 _DIRECTIVE_LINE_RE = re.compile(r"[ \t]*#")
+# lines ending in a backslash (group 1) and the line that ends the run (group 2)
+_CONTINUED_RE = re.compile(r"^((?:[^\n]*\\\n)+)([^\n]*)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +64,12 @@ def splice_lines(text: str) -> str:
     """Join backslash-continued lines, then pad with empty lines to keep the line count."""
     if "\\\n" not in text:
         return text
-    out: list[str] = []
-    pending = 0
-    joined = ""
-    for line in text.split("\n"):
-        if line.endswith("\\"):
-            joined += line[:-1]
-            pending += 1
-            continue
-        out.append(joined + line)
-        out.extend([""] * pending)
-        joined, pending = "", 0
-    if pending:
-        out.append(joined)
-        out.extend([""] * (pending - 1))
-    return "\n".join(out)
+    return _CONTINUED_RE.sub(_join_continued, text)
+
+
+def _join_continued(m: re.Match[str]) -> str:
+    continued = m.group(1)
+    return continued.replace("\\\n", "") + m.group(2) + "\n" * continued.count("\\\n")
 
 
 def strip_comments(text: str) -> tuple[str, list[TextProblem]]:
