@@ -7,12 +7,19 @@ bytes are compared word by word, excusing only those two differences.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from idlgen.runtime import ndr as n
 
-impacket_ndr = pytest.importorskip("impacket.dcerpc.v5.ndr", reason="impacket not installed")
-dtypes = pytest.importorskip("impacket.dcerpc.v5.dtypes")
+try:
+    from impacket.dcerpc.v5 import dtypes
+    from impacket.dcerpc.v5 import ndr as impacket_ndr
+except ImportError:  # a test dependency: skip on a bare machine, fail (collection error) in CI
+    if os.environ.get("CI") == "true":
+        raise
+    pytest.skip("impacket is not installed (pip install -e '.[test]')", allow_module_level=True)
 NDRCALL, NDRSTRUCT = impacket_ndr.NDRCALL, impacket_ndr.NDRSTRUCT
 NDRPOINTER, NDRUNION = impacket_ndr.NDRPOINTER, impacket_ndr.NDRUNION
 NDRUniConformantArray = impacket_ndr.NDRUniConformantArray
