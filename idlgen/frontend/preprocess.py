@@ -88,7 +88,8 @@ class PreprocessResult:
     line_map: LineMap
     files_read: tuple[str, ...]  # the main file first, then #includes, for depfiles
     pragmas: tuple[Pragma, ...]
-    winrt: bool  # True when `#pragma winrt ns_prefix` appeared (widl's WinRT mode)
+    winrt: bool  # True when `#pragma winrt` appeared, with or without ns_prefix (WinRT mode)
+    ns_prefix: bool = False  # `#pragma winrt ns_prefix`: namespaces go under ABI::
 
 
 def preprocess(
@@ -164,6 +165,7 @@ class _Preprocessor:
         self.files_read: list[str] = []
         self.pragmas: list[Pragma] = []
         self.winrt = False
+        self.ns_prefix = False
         self.once: set[str] = set()
         self.frames: list[_Frame] = []
         # where the macro being expanded stands, for __LINE__ and diagnostics
@@ -197,6 +199,7 @@ class _Preprocessor:
             files_read=tuple(self.files_read),
             pragmas=tuple(self.pragmas),
             winrt=self.winrt,
+            ns_prefix=self.ns_prefix,
         )
 
     def _process_file(self, raw: str, path: str) -> None:
@@ -444,8 +447,9 @@ class _Preprocessor:
         text = rest.strip()
         self.pragmas.append(Pragma(text, where, self.out_line))
         words = text.split()
-        if words[:2] == ["winrt", "ns_prefix"]:
+        if words[:1] == ["winrt"]:  # widl: any `#pragma winrt` turns WinRT mode on
             self.winrt = True
+            self.ns_prefix = self.ns_prefix or words[1:2] == ["ns_prefix"]
         elif words == ["once"]:
             self.once.add(where.file)
 

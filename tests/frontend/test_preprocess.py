@@ -469,7 +469,7 @@ def test_pragma_is_removed_and_reported() -> None:
     assert [(p.text, p.position, p.out_line) for p in result.pragmas] == [
         ("pack(push, 2)", Position("main.idl", 2, 3), 2)
     ]
-    assert result.winrt is False
+    assert (result.winrt, result.ns_prefix) == (False, False)
 
 
 def test_pragma_in_included_file_reports_its_file_and_output_line() -> None:
@@ -479,9 +479,17 @@ def test_pragma_in_included_file_reports_its_file_and_output_line() -> None:
     ]
 
 
-def test_pragma_winrt_ns_prefix_turns_on_winrt_mode() -> None:
+def test_pragma_winrt_ns_prefix_turns_on_winrt_mode_with_abi_prefix() -> None:
+    # widl -h: with ns_prefix, names get the ABI prefix (____x_ABI_CFoo_CIBar_...)
     result, _ = run("#pragma winrt ns_prefix\nnamespace Windows {}\n")
-    assert result.winrt is True
+    assert (result.winrt, result.ns_prefix) == (True, True)
+
+
+def test_pragma_winrt_alone_turns_on_winrt_mode_without_prefix() -> None:
+    # widl -h: `#pragma winrt` alone accepts `namespace` (____x_Foo_CIBar_...), and
+    # without any `#pragma winrt` widl rejects `namespace`
+    result, _ = run("#pragma winrt\nnamespace Foo {}\n")
+    assert (result.winrt, result.ns_prefix) == (True, False)
 
 
 def test_pragma_once() -> None:
