@@ -401,6 +401,21 @@ def test_include_inlines_the_file_and_maps_lines_into_it() -> None:
     assert result.files_read == ("main.idl", "x.h")
 
 
+def test_included_file_without_final_newline_ends_its_line() -> None:
+    result, _ = run('#include "x.h"\nnext\n', {"x.h": "last"})
+    assert result.text == "last\nnext\n"
+    assert result.line_map.position(2) == Position("main.idl", 2, 1)
+
+
+def test_conditionals_do_not_cross_file_boundaries() -> None:
+    result, sink = run('#if 1\n#include "x.h"\nkept\n#endif\n', {"x.h": "#endif\n#if 0\n"})
+    assert [(d.message, d.position) for d in sink.diagnostics] == [
+        ("#endif without #if", Position("x.h", 1, 2)),
+        ("unterminated #if", Position("x.h", 2, 2)),
+    ]
+    assert words(result.text) == ["kept"]
+
+
 def test_include_search_order_from_fixture_files() -> None:
     # widl -E -Iincdir -Iincdir2 main.idl: "sibling.h" comes from sub/ (the including
     # file's folder) though incdir has one too; <angle.h> from the first -I folder.
