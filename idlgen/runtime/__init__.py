@@ -63,6 +63,7 @@ from idlgen.runtime.interface import (
     Method,
     interfaces_of,
     is_interface,
+    methods,
 )
 from idlgen.runtime.server import (
     CallFactory,
@@ -196,6 +197,7 @@ __all__ = [
     "interfaces_of",
     "is_interface",
     "last_hresult",
+    "methods",
     "query",
     "set_last_hresult",
     "wait_any",

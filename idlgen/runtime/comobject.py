@@ -67,7 +67,7 @@ class ComObject(IUnknown):
     # -- creation ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, outer: Any = None, iid: Any = IID_IUnknown, *args: Any, **kwargs: Any) -> Any:
+    def create(cls, outer: Any = None, iid: Any = IID_IUnknown, **kwargs: Any) -> Any:
         """CoCreateInstance-style construction: aggregation rules checked, `iid` returned.
 
         When aggregated, COM requires the creator to ask for IUnknown and gives it the
@@ -78,8 +78,8 @@ class ComObject(IUnknown):
                 raise ClassNoAggregationError()
             if as_guid(iid) != IID_IUnknown:
                 raise InvalidArgError(message="aggregation requires IID_IUnknown")
-            return InnerUnknown(cls(*args, outer=outer, **kwargs))
-        obj = cls(*args, **kwargs)
+            return InnerUnknown(cls(outer=outer, **kwargs))
+        obj = cls(**kwargs)
         result = obj.QueryInterface(iid)
         obj.Release()
         return result

@@ -11,6 +11,9 @@ import uuid
 
 __all__ = ["GUID", "GUID_NULL", "as_guid"]
 
+_UUID = uuid.UUID  # the class body defines `uuid` and `int` properties; annotate through these
+_Int = int
+
 
 class GUID:
     """A 128-bit interface/class identifier, stored as one int so compare and hash are cheap."""
@@ -32,11 +35,11 @@ class GUID:
         return uuid.UUID(int=self._int).bytes_le
 
     @property
-    def int(self) -> int:
+    def int(self) -> _Int:
         return self._int
 
     @property
-    def uuid(self) -> uuid.UUID:
+    def uuid(self) -> _UUID:
         """The same value as `uuid.UUID` (the NDR layer's type); the two compare equal."""
         return uuid.UUID(int=self._int)
 
@@ -50,7 +53,7 @@ class GUID:
             return self._int == other.int
         return NotImplemented
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> _Int:
         return hash(self._int)  # equals hash(uuid.UUID) of the same value
 
     def __str__(self) -> str:

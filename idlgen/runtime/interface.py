@@ -10,7 +10,7 @@ so call objects built on them stay small.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from idlgen.runtime.guid import GUID
 
@@ -36,13 +36,19 @@ class Method:
     hresult: bool = True
 
 
+def methods(*entries: Method) -> tuple[Method, ...]:
+    """Build a `_methods_` table. A call (not a tuple literal) so type checkers give every
+    interface's table the same type and servers may implement several interfaces."""
+    return entries
+
+
 class IUnknown:
     """The root interface. Declares, never implements: `ComObject` implements it."""
 
     __slots__ = ()
 
     _iid_: ClassVar[GUID] = IID_IUnknown
-    _methods_: ClassVar[tuple[Method, ...]] = (
+    _methods_: ClassVar[tuple[Method, ...]] = methods(
         Method("QueryInterface", ins=("riid",), outs=("ppvObject",)),
         Method("AddRef", hresult=False),
         Method("Release", hresult=False),
@@ -55,6 +61,14 @@ class IUnknown:
         super().__init_subclass__(**kwargs)
         if is_interface(cls):
             _declare(cls)
+
+    if TYPE_CHECKING:  # declared for type checkers only, so no stub can shadow ComObject's
+
+        def QueryInterface(self, riid: Any) -> Any: ...
+
+        def AddRef(self) -> int: ...
+
+        def Release(self) -> int: ...
 
 
 def is_interface(cls: type) -> bool:

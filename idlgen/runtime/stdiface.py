@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from idlgen.runtime.guid import GUID
-from idlgen.runtime.interface import AsyncInterface, IUnknown, Method
+from idlgen.runtime.interface import AsyncInterface, IUnknown, Method, methods
 
 __all__ = [
     "AsyncIUnknown",
@@ -51,7 +51,7 @@ class AsyncIUnknown(AsyncInterface):
 class IClassFactory(IUnknown):
     __slots__ = ()
     _iid_ = IID_IClassFactory
-    _methods_ = (
+    _methods_ = methods(
         Method("CreateInstance", ins=("pUnkOuter", "riid"), outs=("ppvObject",)),
         Method("LockServer", ins=("fLock",)),
     )
@@ -60,13 +60,15 @@ class IClassFactory(IUnknown):
 class ICallFactory(IUnknown):
     __slots__ = ()
     _iid_ = IID_ICallFactory
-    _methods_ = (Method("CreateCall", ins=("riid", "pCtrlUnk", "riid2"), outs=("ppv",)),)
+    _methods_ = methods(
+        Method("CreateCall", ins=("riid", "pCtrlUnk", "riid2"), outs=("ppv",)),
+    )
 
 
 class ISynchronize(IUnknown):
     __slots__ = ()
     _iid_ = IID_ISynchronize
-    _methods_ = (
+    _methods_ = methods(
         Method("Wait", ins=("dwFlags", "dwMilliseconds")),
         Method("Signal"),
         Method("Reset"),
@@ -76,19 +78,23 @@ class ISynchronize(IUnknown):
 class ISynchronizeHandle(IUnknown):
     __slots__ = ()
     _iid_ = IID_ISynchronizeHandle
-    _methods_ = (Method("GetHandle", outs=("ph",)),)
+    _methods_ = methods(
+        Method("GetHandle", outs=("ph",)),
+    )
 
 
 class ISynchronizeEvent(ISynchronizeHandle):
     __slots__ = ()
     _iid_ = IID_ISynchronizeEvent
-    _methods_ = (Method("SetEventHandle", ins=("ph",)),)
+    _methods_ = methods(
+        Method("SetEventHandle", ins=("ph",)),
+    )
 
 
 class ISynchronizeContainer(IUnknown):
     __slots__ = ()
     _iid_ = IID_ISynchronizeContainer
-    _methods_ = (
+    _methods_ = methods(
         Method("AddSynchronize", ins=("pSync",)),
         Method("WaitMultiple", ins=("dwFlags", "dwTimeOut"), outs=("ppSync",)),
     )
@@ -97,4 +103,4 @@ class ISynchronizeContainer(IUnknown):
 class ICancelMethodCalls(IUnknown):
     __slots__ = ()
     _iid_ = IID_ICancelMethodCalls
-    _methods_ = (Method("Cancel", ins=("ulSeconds",)), Method("TestCancel"))
+    _methods_ = methods(Method("Cancel", ins=("ulSeconds",)), Method("TestCancel"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["INFINITE_WAIT", "Event", "SignalState", "Waiter", "ms_to_timeout", "wait_any"]
 
@@ -75,7 +75,8 @@ class SignalState:
     ComObject's slots) can use it.
     """
 
-    __slots__ = ()
+    if not TYPE_CHECKING:  # mypy cannot see that subclasses provide the slots
+        __slots__ = ()
 
     _lock: threading.Lock
     _signaled: bool

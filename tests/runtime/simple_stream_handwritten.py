@@ -38,7 +38,7 @@ class SwapResult(NamedTuple):
 class ISimpleStream(_rt.IUnknown):
     __slots__ = ()
     _iid_ = IID_ISimpleStream
-    _methods_ = (
+    _methods_ = _rt.methods(
         _rt.Method("Read", ins=("cb",), outs=("pv", "pcbRead"), result=ReadResult),
         _rt.Method("Write", ins=("pv", "cb"), outs=("pcbWritten",)),
         _rt.Method("Skip", ins=("cb",)),

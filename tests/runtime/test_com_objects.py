@@ -93,7 +93,7 @@ def test_method_without_outs_returns_its_hresult() -> None:
 
 def test_failure_hresult_raises_comerror_subclass() -> None:
     class Failing(_rt.ComObject, ISimpleStream):
-        def Skip(self, cb: int) -> int:
+        def Skip(self, cb: int) -> Any:
             return _rt.E_INVALIDARG if cb else _rt.with_hresult(_rt.RPC_E_DISCONNECTED)
 
     with pytest.raises(_rt.InvalidArgError) as info:
@@ -121,7 +121,7 @@ def test_vtable_orders_methods_after_iunknown() -> None:
 class IStream2(ISimpleStream):
     __slots__ = ()
     _iid_ = _rt.GUID("{2E7D9B4C-6F35-4C1B-9B67-1D2A5E0C4F11}")
-    _methods_ = (_rt.Method("Flush"),)
+    _methods_ = _rt.methods(_rt.Method("Flush"))
 
     def Flush(self) -> int:
         raise _rt.NotImplError()
