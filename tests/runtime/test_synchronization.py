@@ -156,3 +156,59 @@ def test_wait_multiple_over_call_objects() -> None:
     assert calls[1].Finish_Read().pv == b"fast"
     slow.gate.set()
     assert calls[0].Finish_Read().pv == b"slow"
+
+
+def test_auto_reset_signals_each_wake_exactly_one_waiter_under_contention() -> None:
+    event = _rt.StdEvent()
+    woken: list[int] = []
+    lock = threading.Lock()
+    waiters = 8
+
+    def wait(index: int) -> None:
+        if event.Wait(0, int(WAIT * 1000)) == _rt.S_OK:
+            with lock:
+                woken.append(index)
+
+    threads = [threading.Thread(target=wait, args=(i,)) for i in range(waiters)]
+    for thread in threads:
+        thread.start()
+    handle = event.GetHandle()
+    for _ in range(int(WAIT * 1000)):  # until every thread is blocked in Wait
+        if len(handle._waiters or ()) == waiters:
+            break
+        threading.Event().wait(0.001)
+    for _ in range(waiters):
+        event.Signal()  # each Signal hands the event to exactly one blocked waiter
+    for thread in threads:
+        thread.join(WAIT * 2)
+    # Every waiter got through and none twice: no signal was lost or handed out twice.
+    assert sorted(woken) == list(range(waiters))
+    with pytest.raises(_rt.CallPendingError):
+        event.Wait(0, 0)
+
+
+def test_concurrent_begin_lets_exactly_one_call_start() -> None:
+    server = GatedStream(b"abcdef")
+    call = new_call(server)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def begin() -> None:
+        barrier.wait(WAIT)
+        try:
+            call.Begin_Read(1)
+            result = "started"
+        except _rt.CallPendingError:
+            result = "pending"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=begin) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert sorted(outcomes) == ["pending"] * 5 + ["started"]
+    server.gate.set()
+    assert call.Finish_Read().pv == b"a"
