@@ -20,6 +20,7 @@ _RESERVED = (
     | set(dir(builtins))
     | {"annotations", "self", "cls", "_rt", "_dc", "_enum", "_t"}
 )
+_KEYWORDS = set(keyword.kwlist) | {"mro"}  # `mro` is reserved in Enum classes
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -31,6 +32,15 @@ def py_name(name: str) -> str:
             name = "_" + name
     if name in _RESERVED or name.startswith("__"):
         return name + "_"
+    return name
+
+
+def py_attr(name: str) -> str:
+    """A name used as an attribute (a field, method or enum member): only keywords
+    are hazards there, so `item.id` stays `item.id`."""
+    name = py_name(name)
+    if name.endswith("_") and name[:-1] not in _KEYWORDS and _IDENTIFIER.match(name[:-1]):
+        return name[:-1]
     return name
 
 

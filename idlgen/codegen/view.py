@@ -8,11 +8,12 @@ spelled. Building the view is where the IDL-to-Python mapping lives.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from idlgen import __version__, model
-from idlgen.codegen.names import comment_text, docstring, py_literal, py_name
+from idlgen.codegen.names import comment_text, docstring, py_attr, py_literal, py_name
 from idlgen.codegen.pytypes import TypeMapper
 from idlgen.frontend import syntax
 from idlgen.semantics.loader import BASE_IDL_DIR
@@ -154,8 +155,8 @@ class ModuleView:
 
     @property
     def needs_typing(self) -> bool:
-        has_results = any(m.result_class for i in self.interfaces for m in i.methods)
-        return bool(self.aliases or self.coclasses or has_results)
+        declares_interfaces = any(not i.runtime_alias for i in self.interfaces)
+        return bool(self.aliases or self.coclasses or declares_interfaces)
 
 
 def module_for_file(path: str) -> tuple[str, str | None]:
@@ -177,6 +178,7 @@ class ViewBuilder:
 
     def __post_init__(self) -> None:
         self.types = TypeMapper(self.document, self.qualify)
+        self._typedef_names = self._names_from_typedefs()
         self._class_names = self._python_class_names()
 
     # -- naming --------------------------------------------------------------
@@ -193,8 +195,18 @@ class ViewBuilder:
             names.setdefault(item.name, (py_name(item.name), item.origin))
         for tagged in (*self.document.structs, *self.document.enums, *self.document.unions):
             if not tagged.name.startswith("__anonymous"):
-                names.setdefault(tagged.name, (py_name(tagged.name), tagged.origin))
+                python = self._typedef_names.get(tagged.name, tagged.name)
+                names.setdefault(tagged.name, (py_name(python), tagged.origin))
         return names
+
+    def _names_from_typedefs(self) -> dict[str, str]:
+        """Tag -> typedef name, for `typedef struct tagX {...} X;`: the class is `X`."""
+        found: dict[str, str] = {}
+        for typedef in self.document.typedefs:
+            tag = getattr(typedef.type, "tag", None)
+            if isinstance(tag, str) and tag != typedef.name:
+                found.setdefault(tag, typedef.name)
+        return found
 
     def qualify(self, idl_name: str) -> str | None:
         """How this module spells an IDL name: bare if local, through an import if not."""
@@ -238,7 +250,7 @@ class ViewBuilder:
             cpp_quotes=tuple(
                 comment_text(q.text) for q in document.cpp_quotes if not q.origin.imported
             ),
-            exports=tuple(sorted(set(exports))),
+            exports=tuple(sorted(set(exports), key=_export_order)),
         )
 
     def _emit(self, item: model.Struct | model.Enum | model.Union) -> bool:
@@ -283,12 +295,12 @@ class ViewBuilder:
         annotation = mapped.annotation
         if default == "None" and annotation != "object" and not annotation.endswith("| None"):
             annotation += " | None"
-        return FieldView(py_name(item.name or f"field{index}"), annotation, default)
+        return FieldView(py_attr(item.name or f"field{index}"), annotation, default)
 
     def _aliases(self) -> list[AliasView]:
         aliases: list[AliasView] = []
         classes = {s.name for s in self.document.structs} | {e.name for e in self.document.enums}
-        classes |= {u.name for u in self.document.unions}
+        classes |= {u.name for u in self.document.unions} | set(self._typedef_names.values())
         for typedef in self.document.typedefs:
             if typedef.origin.imported or typedef.name in classes:
                 continue
@@ -365,7 +377,7 @@ class ViewBuilder:
         hresult = _returns_hresult(method)
         if not hresult and not _returns_void(method):
             outs.append(ParamView("return_value", self.types.type(method.return_type).annotation))
-        name = py_name(method.vtable_name)
+        name = py_attr(method.vtable_name)
         result_class = f"{name}Result" if len(outs) >= 2 else None
         if result_class:
             returns = result_class
@@ -390,8 +402,21 @@ class ViewBuilder:
         return names
 
 
+def _export_order(name: str) -> tuple[int, list[str | int]]:
+    """The order ruff's RUF022 wants `__all__` in: SCREAMING_CASE names, then
+    CamelCase, then the rest, each in natural order (digit runs compared as numbers)."""
+    if name.isupper() or (name.replace("_", "").isdigit()):
+        group = 0
+    elif name[:1].isupper():
+        group = 1
+    else:
+        group = 2
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+    return group, parts
+
+
 def _member_name(name: str) -> str:
-    name = py_name(name)
+    name = py_attr(name)
     return "m" + name if name.startswith("_") else name
 
 
