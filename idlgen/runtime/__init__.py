@@ -65,6 +65,7 @@ from idlgen.runtime.interface import (
     is_interface,
     methods,
 )
+from idlgen.runtime.modules import import_sibling
 from idlgen.runtime.server import (
     CallFactory,
     CoGetCallContext,
@@ -194,6 +195,7 @@ __all__ = [
     "check",
     "error_for",
     "hresult_name",
+    "import_sibling",
     "interfaces_of",
     "is_interface",
     "last_hresult",
