@@ -17,7 +17,21 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from lark import Token
+class Token:
+    """A token: lighter than Lark's (a str subclass with a dozen fields) and all the
+    parser and transformer need."""
+
+    __slots__ = ("column", "line", "type", "value")
+
+    def __init__(self, type_: str, value: str, line: int, column: int) -> None:
+        self.type = type_
+        self.value = value
+        self.line = line
+        self.column = column
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r}, {self.line}, {self.column})"
+
 
 KEYWORDS: dict[str, str] = {
     "import": "IMPORT",
@@ -268,8 +282,8 @@ class Lexer:
                 elif angle_depth and kind == "SHR":
                     angle_depth = max(angle_depth - 2, 0)
                     column = start - self.line_start + 1
-                    yield Token("GT", ">", start, self.line, column)
-                    yield Token("GT", ">", start + 1, self.line, column + 1)
+                    yield Token("GT", ">", self.line, column)
+                    yield Token("GT", ">", self.line, column + 1)
                     previous = "GT"
                     continue
             elif kind == "SKIP":
@@ -288,7 +302,7 @@ class Lexer:
                 self.report(f"invalid character {value!r}", self.line, start - self.line_start + 1)
                 continue
             previous = kind
-            yield Token(kind, value, start, self.line, start - self.line_start + 1)
+            yield Token(kind, value, self.line, start - self.line_start + 1)
 
     def end_position(self) -> tuple[int, int]:
         """Line and column just after the last character, where `end of file` is reported."""

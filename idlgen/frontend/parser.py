@@ -6,26 +6,28 @@ module drives them itself, token by token, for three reasons:
 - a syntax error must not end the parse: we report it, skip to the next `;` or to the
   `}` closing the current block, pop the parser stack back to a state that expects a
   new list element (top-level item, interface member, struct field...) and go on;
-- speed: no parse tree, the transformer runs as rules are reduced.
+- speed: no parse tree, the transformer runs as rules are reduced, and the tables are
+  re-keyed (`_Tables`) so the inner loop does plain dict and list look-ups.
 """
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token
-from lark.exceptions import UnexpectedToken
+from lark import Lark
 from lark.lexer import Lexer as LarkLexer
-from lark.parsers.lalr_parser_state import ParseConf, ParserState
+from lark.parsers.lalr_analysis import Shift
 
 import idlgen
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
-from idlgen.frontend.lexer import Lexer, describe_terminal, describe_token
+from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
@@ -105,7 +107,15 @@ def parse(
     type_names = set(known_types)
     lexer = Lexer(text, type_names, winrt, lambda msg, ln, col: sink.error(msg, where(ln, col)))
     builder = SyntaxBuilder(type_names=type_names, position=where, sink=sink, on_import=on_import)
-    items = _Driver(lexer, builder, sink, where).run()
+    # The parse allocates millions of small objects and frees none of them: the cyclic
+    # GC would rescan them over and over (measured: half the run time), for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        items = _Driver(lexer, builder, sink, where).run()
+    finally:
+        if collecting:
+            gc.enable()
     pragmas = tuple(syntax.MidlPragma(t, where(ln, col)) for t, ln, col in lexer.pragmas)
     return syntax.File(filename, items, winrt, pragmas)
 
@@ -137,8 +147,62 @@ def _collect_names(items: Iterable[Any], names: set[str]) -> None:
             _collect_names(item.items, names)
 
 
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Lark's LALR tables, re-keyed for speed.
+
+    `actions[state][terminal]` is `(True, next_state)` for a shift or `(False, size,
+    rule_index, nonterminal)` for a reduction; `gotos[state][nonterminal]` is the state
+    after a reduction. `boundary[state]` says the state expects a list element.
+    """
+
+    actions: list[dict[str, tuple[Any, ...]]]
+    gotos: list[dict[str, int]]
+    boundary: list[bool]
+    rules: list[Any]
+    start_state: int
+    end_state: int
+
+
+@cache
+def _tables() -> _Tables:
+    lark = _lark()
+    frontend: Any = lark.parser
+    table = frontend.parser.parser.parse_table
+    numbers = {state: index for index, state in enumerate(table.states)}
+    rules: list[Any] = []
+    rule_index: dict[Any, int] = {}
+    actions: list[dict[str, tuple[Any, ...]]] = [{} for _ in numbers]
+    gotos: list[dict[str, int]] = [{} for _ in numbers]
+    for state, row in table.states.items():
+        number = numbers[state]
+        for symbol, (action, arg) in row.items():
+            if action is Shift:
+                target = numbers[arg]
+                if symbol.isupper() or symbol.startswith(("_", "$")) and symbol != "$root_start":
+                    actions[number][symbol] = (True, target)
+                if not symbol.isupper():
+                    gotos[number][symbol] = target
+            else:
+                if arg not in rule_index:
+                    rule_index[arg] = len(rules)
+                    rules.append(arg)
+                actions[number][symbol] = (False, len(arg.expansion), rule_index[arg], arg.origin.name)
+    boundary = [any(name in gotos[n] for name in _LIST_ELEMENTS) for n in range(len(numbers))]
+    start = numbers[table.start_states["start"]]
+    end = numbers[table.end_states["start"]]
+    return _Tables(actions, gotos, boundary, rules, start, end)
+
+
+class _SyntaxError(Exception):
+    def __init__(self, token: Token, expected: Iterable[str]) -> None:
+        super().__init__(token.type)
+        self.token = token
+        self.expected = expected
+
+
 class _Driver:
-    """Feeds tokens to Lark's LALR state machine and recovers from syntax errors."""
+    """Runs the LALR state machine over the lexer's tokens and recovers from errors."""
 
     def __init__(
         self,
@@ -147,38 +211,92 @@ class _Driver:
         sink: DiagnosticSink,
         where: Callable[[int, int], Position],
     ) -> None:
-        lark = _lark()
-        frontend: Any = lark.parser
-        table = frontend.parser.parser.parse_table
-        callbacks = lark._parse_tree_builder.create_callback(builder)
-        self.conf = ParseConf(table, callbacks, "start")
-        self.states = table.states
+        self.tables = _tables()
+        by_rule = _lark()._parse_tree_builder.create_callback(builder)
+        self.callbacks = [by_rule[rule] for rule in self.tables.rules]
         self.lexer = lexer
         self.tokens = lexer.tokens()
         self.pushed_back: list[Token] = []
         self.sink = sink
         self.where = where
+        self.state_stack = [self.tables.start_state]
+        self.value_stack: list[Any] = []
         self.shifted_since_error = _QUIET_SHIFTS
         self.last_error_token: Token | None = None
 
     def run(self) -> tuple[syntax.Item, ...]:
-        state = ParserState(self.conf, None)  # type: ignore[arg-type]
-        while (token := self._next()) is not None:
+        while True:
             try:
-                state.feed_token(token)
-                self.shifted_since_error += 1
-            except UnexpectedToken as error:
-                self._recover(state, token, error)
-        return self._finish(state)
+                self._feed_all()
+                break
+            except _SyntaxError as error:
+                self._recover(error)
+        return self._finish()
 
-    def _finish(self, state: ParserState[Any]) -> tuple[syntax.Item, ...]:
+    def _feed_all(self) -> None:
+        """The hot loop: shifts and reductions for every token until the input ends."""
+        actions = self.tables.actions
+        gotos = self.tables.gotos
+        callbacks = self.callbacks
+        state_stack = self.state_stack
+        value_stack = self.value_stack
+        pushed_back = self.pushed_back
+        tokens = self.tokens
+        while True:
+            if pushed_back:
+                token = pushed_back.pop()
+            else:
+                token = next(tokens, None)
+                if token is None:
+                    return
+            kind = token.type
+            while True:
+                action = actions[state_stack[-1]].get(kind)
+                if action is None:
+                    raise _SyntaxError(token, actions[state_stack[-1]])
+                if action[0]:
+                    state_stack.append(action[1])
+                    value_stack.append(token)
+                    self.shifted_since_error += 1
+                    break
+                _, size, rule, origin = action
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                value_stack.append(callbacks[rule](children))
+                state_stack.append(gotos[state_stack[-1]][origin])
+
+    def _feed_end(self, token: Token) -> Any:
+        actions = self.tables.actions
+        gotos = self.tables.gotos
+        end_state = self.tables.end_state
+        state_stack = self.state_stack
+        value_stack = self.value_stack
+        while True:
+            action = actions[state_stack[-1]].get("$END")
+            if action is None or action[0]:
+                raise _SyntaxError(token, actions[state_stack[-1]])
+            _, size, rule, origin = action
+            children = value_stack[-size:] if size else []
+            if size:
+                del state_stack[-size:]
+                del value_stack[-size:]
+            value_stack.append(self.callbacks[rule](children))
+            state_stack.append(gotos[state_stack[-1]][origin])
+            if state_stack[-1] == end_state:
+                return value_stack[-1]
+
+    def _finish(self) -> tuple[syntax.Item, ...]:
+        end = self._end_token()
         for _ in range(3):
-            end = self._end_token()
             try:
-                return tuple(state.feed_token(end, True))
-            except UnexpectedToken as error:
-                self._report(end, error)
-                if not self._pop_to_boundary(state, end):
+                return tuple(self._feed_end(end))
+            except _SyntaxError as error:
+                self._report(error)
+                if not self._pop_to_boundary(end):
                     break
         return ()
 
@@ -189,26 +307,28 @@ class _Driver:
 
     def _end_token(self) -> Token:
         line, column = self.lexer.end_position()
-        return Token("$END", "", len(self.lexer.text), line, column)
+        return Token("$END", "", line, column)
 
-    def _report(self, token: Token, error: UnexpectedToken) -> None:
+    def _report(self, error: _SyntaxError) -> None:
         if self.shifted_since_error < _QUIET_SHIFTS:
             return
+        token = error.token
         message = f"syntax error, unexpected {describe_token(token)}"
-        expected = sorted({describe_terminal(name) for name in error.expected})
+        expected = sorted({describe_terminal(t) for t in error.expected if t.isupper()})
         if 0 < len(expected) <= _MAX_EXPECTED:
             message += ", expecting " + " or ".join(expected)
-        self.sink.error(message, self.where(token.line, token.column))  # type: ignore[arg-type]
+        self.sink.error(message, self.where(token.line, token.column))
 
-    def _recover(self, state: ParserState[Any], token: Token, error: UnexpectedToken) -> None:
-        self._report(token, error)
+    def _recover(self, error: _SyntaxError) -> None:
+        self._report(error)
+        token = error.token
         repeated = token is self.last_error_token
         self.last_error_token = token
         self.shifted_since_error = 0
         self._skip_to_sync_point(token, keep_closing_brace=not repeated)
         while True:
             following = self._next() or self._end_token()
-            if self._pop_to_boundary(state, following):
+            if self._pop_to_boundary(following):
                 if following.type != "$END":
                     self.pushed_back.append(following)
                 return
@@ -242,15 +362,16 @@ class _Driver:
         if following is not None and following.type != "_SEMI":
             self.pushed_back.append(following)
 
-    def _pop_to_boundary(self, state: ParserState[Any], token: Token) -> bool:
+    def _pop_to_boundary(self, token: Token) -> bool:
         """Pops the stack down to the nearest state that expects a list element and
         accepts `token`; leaves the stack alone (and says False) if there is none."""
-        states = self.states
-        stack = state.state_stack
+        actions = self.tables.actions
+        boundary = self.tables.boundary
+        stack = self.state_stack
         for depth in range(len(stack) - 1, -1, -1):
-            row = states[stack[depth]]
-            if token.type in row and any(name in row for name in _LIST_ELEMENTS):
+            state = stack[depth]
+            if boundary[state] and token.type in actions[state]:
                 del stack[depth + 1 :]
-                del state.value_stack[depth:]
+                del self.value_stack[depth:]
                 return True
         return False

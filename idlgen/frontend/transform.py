@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer, Tree
+from lark import Transformer, Tree
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax as s
+from idlgen.frontend.lexer import Token
 
 # A declarator: ("name", Token) | ("ptr", const, inner) | ("cc", convention, inner)
 # | ("array", inner, size) | ("func", inner, params, varargs); inner may be None
@@ -123,6 +124,8 @@ def char_value(quoted: str) -> str:
 
 
 def number_value(text: str) -> int | float:
+    if text.isdigit() and (text[0] != "0" or len(text) == 1):
+        return int(text)
     digits = text.rstrip("uUlLfF") if not text.lower().startswith("0x") else text.rstrip("uUlL")
     if any(c in digits for c in ".eE") and not digits.lower().startswith("0x"):
         return float(digits)
@@ -191,14 +194,14 @@ class SyntaxBuilder(Transformer[Token, Any]):
         return _flatten(c)
 
     def cpp_quote(self, c: list[Token]) -> s.CppQuote:
-        return s.CppQuote(widl_string(c[1]), self._pos(c[0]))
+        return s.CppQuote(widl_string(c[1].value), self._pos(c[0]))
 
     def midl_pragma(self, c: list[Token]) -> s.MidlPragma:
         return s.MidlPragma(c[0].value, self._pos(c[0]))
 
     def import_head(self, c: list[Token]) -> tuple[s.Import, ...]:
         pos = self._pos(c[0])
-        imports = tuple(s.Import(widl_string(t), self._pos(t)) for t in c[1:])
+        imports = tuple(s.Import(widl_string(t.value), self._pos(t)) for t in c[1:])
         if self.on_import is not None:
             for item in imports:
                 self.type_names.update(self.on_import(item.path, pos))
@@ -208,7 +211,7 @@ class SyntaxBuilder(Transformer[Token, Any]):
         return c[0]  # type: ignore[no-any-return]
 
     def importlib(self, c: list[Token]) -> s.ImportLib:
-        return s.ImportLib(widl_string(c[1]), self._pos(c[0]))
+        return s.ImportLib(widl_string(c[1].value), self._pos(c[0]))
 
     def type_decl(self, c: list[Any]) -> s.TypeDeclaration:
         attributes, type_ = c
@@ -679,9 +682,20 @@ class SyntaxBuilder(Transformer[Token, Any]):
         condition, _, then, otherwise = c
         return s.Conditional(condition, then, otherwise, condition.pos)
 
-    def binary(self, c: list[Any]) -> s.Binary:
-        left, op, right = c
-        return s.Binary(op.value, left, right, left.pos)
+    def binary_chain(self, c: list[Any]) -> s.Expr:
+        """`a op b op c ...` to a tree, by C precedence (all left-associative)."""
+        operands: list[s.Expr] = [c[0]]
+        pending: list[Token] = []
+        for index in range(1, len(c), 2):
+            operator: Token = c[index]
+            level = _PRECEDENCE[operator.value]
+            while pending and _PRECEDENCE[pending[-1].value] >= level:
+                _combine(operands, pending.pop())
+            pending.append(operator)
+            operands.append(c[index + 1])
+        while pending:
+            _combine(operands, pending.pop())
+        return operands[0]
 
     def cast(self, c: list[Any]) -> s.Cast:
         type_name, operand = c
@@ -717,6 +731,34 @@ class SyntaxBuilder(Transformer[Token, Any]):
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
+
+
+_PRECEDENCE = {
+    "||": 1,
+    "&&": 2,
+    "|": 3,
+    "^": 4,
+    "&": 5,
+    "==": 6,
+    "!=": 6,
+    "<": 7,
+    ">": 7,
+    "<=": 7,
+    ">=": 7,
+    "<<": 8,
+    ">>": 8,
+    "+": 9,
+    "-": 9,
+    "*": 10,
+    "/": 10,
+    "%": 10,
+}
+
+
+def _combine(operands: list[s.Expr], operator: Token) -> None:
+    right = operands.pop()
+    left = operands.pop()
+    operands.append(s.Binary(operator.value, left, right, left.pos))
 
 
 def _type_pos(type_: s.Type) -> Position:
