@@ -13,6 +13,8 @@ widl lay it out:
   `[eventremove]` `remove_X`;
 - a dispinterface's vtable is IDispatch's, whatever it declares: its methods and
   properties are reached through `Invoke`, not through slots;
+- a method whose C name (prefix included) is also the name of a method in an ancestor
+  is renamed `<Interface>_<name>` (C struct fields must be unique; widl's rule);
 - an unnamed parameter (JSON `name: null`) is called `a`, `b`, ... in order among the
   method's unnamed parameters, as widl names them in the header.
 """
@@ -20,7 +22,7 @@ widl lay it out:
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,12 +73,17 @@ def param_names(method: JsonObject) -> tuple[str, ...]:
     return tuple(names)
 
 
-def own_slots(interface: JsonObject) -> list[Slot]:
-    return [
-        Slot(slot_name(m), param_names(m))
-        for m in interface.get("methods") or ()
-        if "call_as" not in attribute_names(m)
-    ]
+def own_slots(interface: JsonObject, inherited_names: Set[str] = frozenset()) -> list[Slot]:
+    """Slots `interface` adds; names clashing with `inherited_names` get its prefix."""
+    slots: list[Slot] = []
+    for method in interface.get("methods") or ():
+        if "call_as" in attribute_names(method):
+            continue
+        name = slot_name(method)
+        if name in inherited_names:
+            name = f"{interface['name']}_{name}"
+        slots.append(Slot(name, param_names(method)))
+    return slots
 
 
 def qualified_name(interface: JsonObject) -> str:
@@ -107,8 +114,11 @@ def full_vtable(interface: JsonObject, index: Mapping[str, JsonObject]) -> list[
         chain.append(current)
         current = _parent_of(current, index)
     slots: list[Slot] = []
+    inherited_names: set[str] = set()
     for ancestor in reversed(chain):
-        slots.extend(own_slots(ancestor))
+        slots.extend(own_slots(ancestor, inherited_names))
+        # widl compares against every method of every ancestor, call_as ones included.
+        inherited_names.update(slot_name(m) for m in ancestor.get("methods") or ())
     return slots
 
 

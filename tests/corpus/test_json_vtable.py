@@ -121,6 +121,28 @@ def test_accessors_get_c_prefixes_and_call_as_has_no_slot() -> None:
     ]
 
 
+def test_method_redeclared_from_an_ancestor_gets_the_interface_prefix() -> None:
+    doc = document(
+        interface(
+            "IFormat", "IUnknown", method("GetSize", "size"), method("Size", attrs=("propget",))
+        ),
+        interface(
+            "ILayout",
+            "IFormat",
+            method("GetSize", "pos", "size"),
+            method("Size", attrs=("propget",)),
+        ),
+        interface("ILayout1", "ILayout", method("Extra")),
+    )
+    assert slots_of("ILayout1", doc)[3:] == [
+        "GetSize(size)",
+        "get_Size()",
+        "ILayout_GetSize(pos, size)",
+        "ILayout_get_Size()",
+        "Extra()",
+    ]
+
+
 def test_unnamed_parameters_get_widl_letters() -> None:
     unnamed = method("Foo", "x", "", "y", "")
     for param in unnamed["params"]:

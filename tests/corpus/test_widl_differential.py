@@ -48,7 +48,8 @@ def load_compile_json() -> CompileJson:
     """idlgen's front-end entry point; its absence is a failure, never a skip."""
     try:
         module = importlib.import_module(IDLGEN_API_MODULE)
-        return getattr(module, IDLGEN_API_FUNCTION)  # type: ignore[no-any-return]
+        function: CompileJson = getattr(module, IDLGEN_API_FUNCTION)
+        return function
     except (ImportError, AttributeError) as error:
         missing = str(error)
     pytest.fail(
@@ -56,6 +57,16 @@ def load_compile_json() -> CompileJson:
         f"is not available ({missing}); the differential tests cannot run without it",
         pytrace=False,
     )
+
+
+def compile_or_fail(path: Path, include_dirs: list[Path]) -> dict[str, Any]:
+    """idlgen's JSON for `path`; an IdlError is a test failure showing the diagnostics."""
+    compile_json = load_compile_json()
+    try:
+        return compile_json(path, include_dirs=include_dirs)
+    except IdlError as error:
+        rejection = str(error)
+    pytest.fail(f"idlgen rejects a file widl accepts:\n{rejection}", pytrace=False)
 
 
 def test_widl_accepts_most_of_the_corpus(widl_runs: dict[Path, WidlRun]) -> None:
@@ -74,15 +85,7 @@ def test_idlgen_matches_widl(
     run = widl_runs[wine_idl_file]
     if not run.accepted:
         pytest.skip(f"widl rejects this file, nothing to compare: {run.first_error}")
-    compile_json = load_compile_json()
-    try:
-        doc = compile_json(wine_idl_file, include_dirs=wine_corpus.include_dirs)
-    except IdlError as error:
-        rejection = str(error)
-    else:
-        rejection = ""
-    if rejection:
-        pytest.fail(f"idlgen rejects a file widl accepts:\n{rejection}", pytrace=False)
+    doc = compile_or_fail(wine_idl_file, wine_corpus.include_dirs)
     problems = compare(parse_header_file(run.header), doc)
     if problems:
         pytest.fail(

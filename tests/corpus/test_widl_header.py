@@ -75,6 +75,7 @@ methods:
 interface ISized : IUnknown
 {
     SIZE GetSize();
+    SIZE Scaled([in] long factor);
 }
 
 [uuid(6a1b2c3d-0007-4e5f-8a9b-0c1d2e3f4a5b), version(1.0)]
@@ -154,8 +155,8 @@ def test_dispinterface_has_the_idispatch_vtable(com: dict[str, Vtable]) -> None:
 
 
 def test_struct_return_hides_the_ret_parameter(com: dict[str, Vtable]) -> None:
-    get_size = com["ISized"].methods[3]
-    assert (get_size.name, get_size.params, get_size.returns_aggregate) == ("GetSize", (), True)
+    slots = [(m.name, m.params, m.returns_aggregate) for m in com["ISized"].methods[3:]]
+    assert slots == [("GetSize", (), True), ("Scaled", ("factor",), True)]
 
 
 def test_plain_rpc_interface_has_no_vtable(com: dict[str, Vtable]) -> None:
@@ -193,3 +194,17 @@ interface IAnon : IUnknown { HRESULT Mix([in] ULONG x, [in] ULONG, [in] ULONG y,
     )
     mix = widl_header(widl, tmp_path, idl)["IAnon"].methods[3]
     assert mix.params == ("x", "a", "y", "b")
+
+
+def test_widl_prefixes_a_method_redeclared_from_an_ancestor(widl: str, tmp_path: Path) -> None:
+    idl = (
+        PRELUDE
+        + """
+[object, uuid(6a1b2c3d-000a-4e5f-8a9b-0c1d2e3f4a5b)]
+interface IBase : IUnknown { HRESULT Get([out] long *v); }
+[object, uuid(6a1b2c3d-000b-4e5f-8a9b-0c1d2e3f4a5b)]
+interface IDerived : IBase { HRESULT Get([in] long i, [out] long *v); }
+"""
+    )
+    derived = widl_header(widl, tmp_path, idl)["IDerived"]
+    assert derived.method_names[3:] == ["Get", "IDerived_Get"]

@@ -11,8 +11,8 @@ What the parser records, and what it deliberately leaves out:
 - Only interfaces with a vtable. Plain RPC interfaces (no `[object]`) get function
   prototypes instead; they are skipped.
 - The first parameter `This` is dropped. So is `__ret`, the hidden out-parameter widl
-  adds in C for methods that return a struct (`WIDL_EXPLICIT_AGGREGATE_RETURNS`); the
-  method is flagged `returns_aggregate` instead.
+  puts right after `This` in C for methods that return a struct; the method is flagged
+  `returns_aggregate` instead.
 - The IID comes from `DEFINE_GUID(IID_<C name>, ...)` (`DIID_` for dispinterfaces).
 - WinRT: widl mangles a namespaced interface `Windows.Foundation.IFoo` into the C name
   `__x_ABI_CWindows_CFoundation_CIFoo`. That mangling is ambiguous to undo (`_C` may be
@@ -137,9 +137,9 @@ def _parse_slots(body: str) -> list[Method]:
         params = _param_names(_balanced_parens(chunk, slot.end() - 1))
         if params and params[0] == "This":
             params = params[1:]
-        aggregate = bool(params) and params[-1] == _AGGREGATE_RETURN_PARAM
+        aggregate = bool(params) and params[0] == _AGGREGATE_RETURN_PARAM
         if aggregate:
-            params = params[:-1]
+            params = params[1:]
         methods.append(Method(slot["name"], tuple(params), origin, aggregate))
     return methods
 
