@@ -181,7 +181,8 @@ def corpus_row(widl: str, accepted: list[Path], corpus: Corpus, out: Path, repea
         return Row(name, widl_times, None, f"idlgen compiled none: {failures[0]}")
     note = f"idlgen peak RSS {max(r.peak_kib for r in runs) / 1024:.0f} MiB"
     if failures:
-        note += f"; idlgen failed on {len(failures)} files, timed anyway (first: {failures[0]})"
+        first = failures[0] if len(failures[0]) <= 120 else failures[0][:117] + "..."
+        note += f"; idlgen failed on {len(failures)} files, timed anyway (first: {first})"
     return Row(name, widl_times, [r.seconds for r in runs], note)
 
 
