@@ -314,10 +314,39 @@ class _Driver:
             return
         token = error.token
         message = f"syntax error, unexpected {describe_token(token)}"
-        expected = sorted({describe_terminal(t) for t in error.expected if t.isupper()})
-        if 0 < len(expected) <= _MAX_EXPECTED:
+        viable = self._viable(error.expected)
+        expected = sorted({describe_terminal(t) for t in viable})
+        if token.type == "IDENT" and "TYPENAME" in viable:
+            message += " (not a known type name)"
+        elif 0 < len(expected) <= _MAX_EXPECTED:
             message += ", expecting " + " or ".join(expected)
         self.sink.error(message, self.where(token.line, token.column))
+
+    def _viable(self, candidates: Iterable[str]) -> list[str]:
+        """The terminals the parser could really shift next. An LALR row also lists
+        terminals that only trigger a reduction and then fail; simulating the
+        reductions (on a copy of the state stack) weeds them out."""
+        return [t for t in candidates if t.isupper() and self._would_shift(t)]
+
+    def _would_shift(self, terminal: str) -> bool:
+        actions = self.tables.actions
+        gotos = self.tables.gotos
+        stack = list(self.state_stack)
+        for _ in range(10_000):  # a reduction chain is short; this only bounds a bug
+            action = actions[stack[-1]].get(terminal)
+            if action is None:
+                return False
+            if action[0]:
+                return True
+            _, size, _, origin = action
+            if size:
+                del stack[-size:]
+            if not stack:
+                return False
+            stack.append(gotos[stack[-1]][origin])
+            if stack[-1] == self.tables.end_state:
+                return terminal == "$END"
+        return False
 
     def _recover(self, error: _SyntaxError) -> None:
         self._report(error)
