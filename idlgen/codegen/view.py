@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from idlgen import __version__, model
 from idlgen.codegen.names import comment_text, docstring, py_attr, py_literal, py_name
 from idlgen.codegen.pytypes import TypeMapper
+from idlgen.codegen.wire import Unsupported, WireBuilder, expr_source, field_scope
 from idlgen.frontend import syntax
 from idlgen.semantics.loader import BASE_IDL_DIR
 
@@ -83,6 +84,9 @@ class MethodView:
     returns: str  # the return annotation
     hresult: bool
     doc: str | None
+    opnum: int = 0
+    wire: str | None = None  # `_ndr.MethodMarshaler(...)` source; None when not remotable
+    wire_note: str = ""  # why it is not remotable
 
     @property
     def ins_tuple(self) -> str:
@@ -102,6 +106,7 @@ class InterfaceView:
     runtime_alias: bool  # the runtime defines it: emit `Name = _rt.Name`
     async_partner: AsyncView | None = None
     dispatch: bool = False
+    proxy_base: str | None = None  # None: no proxy (a [local] interface)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,14 @@ class AsyncView:
     base: str
     sync_name: str
     methods: tuple[MethodView, ...]  # the synchronous methods; templates add Begin_/Finish_
+
+
+@dataclass(frozen=True, slots=True)
+class WireTypeView:
+    """A module-level NDR descriptor for a struct or enum: `_ndr_NAME = ...`."""
+
+    name: str
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +157,11 @@ class ModuleView:
     coclasses: tuple[CoclassView, ...]
     cpp_quotes: tuple[str, ...]
     exports: tuple[str, ...]
+    wire_types: tuple[WireTypeView, ...] = ()
+
+    @property
+    def needs_ndr(self) -> bool:
+        return bool(self.wire_types) or any(m.wire for i in self.interfaces for m in i.methods)
 
     @property
     def needs_dataclasses(self) -> bool:
@@ -178,8 +196,10 @@ class ViewBuilder:
 
     def __post_init__(self) -> None:
         self.types = TypeMapper(self.document, self.qualify)
+        self.wire = WireBuilder(self.document, self.qualify)
         self._typedef_names = self._names_from_typedefs()
         self._class_names = self._python_class_names()
+        self._wire_supported = self._supported_wire_types()
 
     # -- naming --------------------------------------------------------------
 
@@ -209,13 +229,20 @@ class ViewBuilder:
         return found
 
     def qualify(self, idl_name: str) -> str | None:
-        """How this module spells an IDL name: bare if local, through an import if not."""
-        if idl_name in RUNTIME_INTERFACES:
+        """How this module spells an IDL name: bare if local, through an import if not.
+        `_ndr_X` names X's module-level NDR descriptor."""
+        prefix = ""
+        if idl_name.startswith("_ndr_"):
+            prefix, idl_name = "_ndr_", idl_name[len("_ndr_") :]
+        elif idl_name in RUNTIME_INTERFACES:
             return f"_rt.{idl_name}"
         found = self._class_names.get(idl_name)
         if found is None:
             return None
         name, origin = found
+        if prefix and idl_name not in self._wire_supported:
+            return None
+        name = prefix + name
         if not origin.imported:
             return name
         module, package = module_for_file(origin.file)
@@ -235,6 +262,7 @@ class ViewBuilder:
         aliases = self._aliases()
         constants = [self._constant(c) for c in document.constants if not c.origin.imported]
         coclasses = [self._coclass(c) for c in document.coclasses if not c.origin.imported]
+        wire_types = self._wire_types()
         exports = self._exports(constants, enums, structs, aliases, interfaces, coclasses)
         return ModuleView(
             source_name=source_name,
@@ -251,6 +279,7 @@ class ViewBuilder:
                 comment_text(q.text) for q in document.cpp_quotes if not q.origin.imported
             ),
             exports=tuple(sorted(set(exports), key=_export_order)),
+            wire_types=tuple(wire_types),
         )
 
     def _emit(self, item: model.Struct | model.Enum | model.Union) -> bool:
@@ -323,10 +352,14 @@ class ViewBuilder:
         name = py_name(interface.name)
         prefix = "DIID_" if interface.kind == "dispinterface" else "IID_"
         runtime_alias = interface.name in RUNTIME_INTERFACES
-        methods = (
-            ()
-            if interface.kind == "dispinterface"
-            else tuple(self._method(m) for m in interface.methods)
+        vtable = _vtable_methods(interface)
+        first_opnum = sum(
+            1
+            for owner, inherited in self.document.inherited_methods(interface)
+            if owner is not interface and not inherited.has("call_as")
+        )
+        methods = tuple(
+            self._method(interface, m, first_opnum + index) for index, m in enumerate(vtable)
         )
         base = self.qualify(interface.parent) if interface.parent else None
         partner = self._async_view(interface, methods)
@@ -340,7 +373,21 @@ class ViewBuilder:
             runtime_alias=runtime_alias,
             async_partner=partner,
             dispatch=interface.kind == "dispinterface",
+            proxy_base=self._proxy_base(interface),
         )
+
+    def _proxy_base(self, interface: model.Interface) -> str | None:
+        """The parent's proxy class, or the runtime's base for children of IUnknown."""
+        if interface.is_local or interface.kind == "dispinterface" or not interface.is_object:
+            return None
+        parent = interface.parent
+        if parent in (None, "IUnknown"):
+            return "_rt.InterfaceProxy"
+        found = self.document.interface(parent or "")
+        if found is None or found.is_local or parent in RUNTIME_INTERFACES:
+            return "_rt.InterfaceProxy"
+        spelled = self.qualify(parent or "")
+        return f"{spelled}_Proxy" if spelled else "_rt.InterfaceProxy"
 
     def _async_view(
         self, interface: model.Interface, methods: tuple[MethodView, ...]
@@ -367,7 +414,7 @@ class ViewBuilder:
             methods=tuple(sync_methods),
         )
 
-    def _method(self, method: model.Method) -> MethodView:
+    def _method(self, interface: model.Interface, method: model.Method, opnum: int) -> MethodView:
         ins = tuple(
             ParamView(py_name(p.name), self.types.param(p).annotation) for p in method.in_params
         )
@@ -376,7 +423,8 @@ class ViewBuilder:
         ]
         hresult = _returns_hresult(method)
         if not hresult and not _returns_void(method):
-            outs.append(ParamView("return_value", self.types.type(method.return_type).annotation))
+            returned = self.types.type(method.return_type).annotation
+            outs.insert(0, ParamView("return_", returned))
         name = py_attr(method.vtable_name)
         result_class = f"{name}Result" if len(outs) >= 2 else None
         if result_class:
@@ -385,7 +433,123 @@ class ViewBuilder:
             returns = outs[0].annotation
         else:
             returns = "int" if hresult else "None"
-        return MethodView(name, ins, tuple(outs), result_class, returns, hresult, _doc(method))
+        wire = self.wire.method(interface, method, opnum)
+        return MethodView(
+            name,
+            ins,
+            tuple(outs),
+            result_class,
+            returns,
+            hresult,
+            _doc(method),
+            opnum,
+            wire.source,
+            wire.reason,
+        )
+
+    # -- NDR descriptors for structs and enums -----------------------------------
+
+    def _supported_wire_types(self) -> set[str]:
+        """IDL names of the structs and enums that get a descriptor, here or in the
+        module of the file that declares them (the same rules run there)."""
+        supported = {e.name for e in self.document.enums}
+        self._wire_supported = supported
+        imports = dict(self.imports)  # trying descriptors must not add imports
+        for struct in _dependency_order(self.document.structs):
+            try:
+                for index, item in enumerate(struct.fields):
+                    self._wire_field(item, index)
+            except Unsupported:
+                continue
+            supported.add(struct.name)
+        self.imports = imports
+        return supported
+
+    def _wire_types(self) -> list[WireTypeView]:
+        views: list[WireTypeView] = []
+        for enum in self.document.enums:
+            if self._emit(enum):
+                wire = "_ndr.ENUM32" if enum.has("v1_enum") else "_ndr.ENUM16"
+                name = self._class_name(enum.name)
+                source = f"_ndr.Enum({py_literal(enum.name)}, {wire}, factory={name})"
+                views.append(WireTypeView("_ndr_" + name, source))
+        for struct in _dependency_order(self.document.structs):
+            if not self._emit(struct):
+                continue
+            if struct.name not in self._wire_supported:
+                continue  # methods using it are not remotable: `qualify` refuses it
+            fields = [self._wire_field(f, i) for i, f in enumerate(struct.fields)]
+            name = self._class_name(struct.name)
+            body = ", ".join(fields) + ("," if len(fields) == 1 else "")
+            source = f"_ndr.Struct({py_literal(struct.name)}, ({body}), factory={name})"
+            views.append(WireTypeView("_ndr_" + name, source))
+        return views
+
+    def _wire_field(self, item: model.Field, index: int) -> str:
+        name = py_attr(item.name or f"field{index}")
+        switch_is = model.find_attribute(item.attributes, "switch_is")
+        if switch_is is not None:
+            descriptor = self._wire_union(item, switch_is)
+        else:
+            descriptor = self.wire.type(
+                item.type,
+                item.attributes,
+                embedded=True,
+                pointer_default="unique",
+                scope=field_scope,
+            )
+        return f"_ndr.Field({py_literal(name)}, {descriptor})"
+
+    def _wire_union(self, item: model.Field, switch_is: model.Attribute) -> str:
+        union = self._union_of(item.type)
+        if union is None or union.encapsulated or not switch_is.args:
+            raise Unsupported("switch_is on a type that is not a union")
+        switch_type = model.find_attribute(union.attributes, "switch_type") or model.find_attribute(
+            item.attributes, "switch_type"
+        )
+        wire_switch = "_ndr.LONG"
+        if switch_type is not None and switch_type.args:
+            arg = switch_type.args[0]
+            if isinstance(arg, syntax.BaseType | syntax.NamedType | syntax.Name):
+                name = arg.name
+                wire_switch = (
+                    self.wire.type(
+                        syntax.NamedType(name), (), embedded=True, pointer_default="unique"
+                    )
+                    if not isinstance(arg, syntax.BaseType)
+                    else self.wire.type(arg, (), embedded=True, pointer_default="unique")
+                )
+        arms: list[str] = []
+        default = ""
+        for arm in union.arms:
+            arm_type = "None"
+            if arm.field is not None:
+                arm_type = self.wire.type(
+                    arm.field.type,
+                    arm.field.attributes,
+                    embedded=True,
+                    pointer_default="unique",
+                    scope=field_scope,
+                )
+            if arm.default:
+                default = f", default={arm_type}"
+            else:
+                cases = ", ".join(str(c) for c in arm.cases) + ("," if len(arm.cases) == 1 else "")
+                arms.append(f"_ndr.Arm(({cases}), {arm_type})")
+        arms_source = ", ".join(arms) + ("," if len(arms) == 1 else "")
+        switch = expr_source(switch_is.args[0], field_scope, self.wire._constant_value)
+        return f"_ndr.Union({wire_switch}, ({arms_source}), switch_is={switch}{default})"
+
+    def _union_of(self, type_: syntax.Type) -> model.Union | None:
+        if isinstance(type_, syntax.UnionType) and type_.tag:
+            return next((u for u in self.document.unions if u.name == type_.tag), None)
+        if isinstance(type_, syntax.NamedType):
+            typedef = self.document.lookup(type_.name)
+            if isinstance(typedef, model.Typedef):
+                target = typedef.type
+                key = getattr(target, "tag", None) or typedef.name
+                return next((u for u in self.document.unions if u.name == key), None)
+        return None
 
     def _exports(self, *groups: Sequence[object]) -> list[str]:
         names: list[str] = []
@@ -400,6 +564,45 @@ class ViewBuilder:
                     names += [partner.name, partner.iid_name]
                 names += list(getattr(item, "aliases", ()))
         return names
+
+
+def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
+    """The methods that occupy vtable slots: a `[call_as]` method is only a wire form."""
+    if interface.kind == "dispinterface":
+        return ()
+    return tuple(m for m in interface.methods if not m.has("call_as"))
+
+
+def _dependency_order(structs: Sequence[model.Struct]) -> list[model.Struct]:
+    """Structs whose fields name other structs come after them (descriptors are values)."""
+    by_name = {s.name: s for s in structs}
+    ordered: list[model.Struct] = []
+    state: dict[str, int] = {}
+
+    def visit(struct: model.Struct) -> None:
+        if state.get(struct.name):
+            return
+        state[struct.name] = 1
+        for item in struct.fields:
+            for dependency in _named_types(item.type):
+                target = by_name.get(dependency)
+                if target is not None:
+                    visit(target)
+        ordered.append(struct)
+
+    for struct in structs:
+        visit(struct)
+    return ordered
+
+
+def _named_types(type_: syntax.Type) -> list[str]:
+    while isinstance(type_, syntax.Pointer | syntax.Array):
+        type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
+    if isinstance(type_, syntax.StructType) and type_.tag:
+        return [type_.tag]
+    if isinstance(type_, syntax.NamedType):
+        return [type_.name]
+    return []
 
 
 def _export_order(name: str) -> tuple[int, list[str | int]]:

@@ -1,0 +1,417 @@
+"""The wire layout layer: model types to NDR descriptors, as Python source.
+
+This is what Samba's PIDL calls NDR levels: for every remotable method, the ordered
+parameters and how each is marshaled, written out as constructor calls of
+`idlgen.runtime.ndr` descriptors. Generated modules only declare these; the runtime's
+engine interprets them. Anything this layer cannot express (a `void *` with no
+`iid_is`, a `wire_marshal` type the runtime has no conversion for) makes the method
+non-remotable with a recorded reason, never a wrong wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from idlgen import model
+from idlgen.codegen.names import py_attr, py_literal, py_name
+from idlgen.frontend import syntax
+
+PRIMITIVES = {
+    "small": "SMALL",
+    "unsigned small": "USMALL",
+    "char": "CHAR",
+    "signed char": "SMALL",
+    "unsigned char": "BYTE",
+    "byte": "BYTE",
+    "boolean": "BOOLEAN",
+    "short": "SHORT",
+    "unsigned short": "USHORT",
+    "wchar_t": "WCHAR",
+    "int": "LONG",
+    "signed int": "LONG",
+    "unsigned int": "ULONG",
+    "unsigned": "ULONG",
+    "long": "LONG",
+    "unsigned long": "ULONG",
+    "__int32": "LONG",
+    "unsigned __int32": "ULONG",
+    "__int3264": "LONG",
+    "unsigned __int3264": "ULONG",
+    "hyper": "HYPER",
+    "unsigned hyper": "UHYPER",
+    "__int64": "HYPER",
+    "unsigned __int64": "UHYPER",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "error_status_t": "ERROR_STATUS_T",
+    "int8": "SMALL",
+    "uint8": "BYTE",
+    "int16": "SHORT",
+    "uint16": "USHORT",
+    "int32": "LONG",
+    "uint32": "ULONG",
+    "int64": "HYPER",
+    "uint64": "UHYPER",
+}
+NAMED_WIRE_TYPES = {
+    "HRESULT": "_ndr.HRESULT",
+    "SCODE": "_ndr.HRESULT",
+    "GUID": "_ndr.GUID",
+    "IID": "_ndr.GUID",
+    "CLSID": "_ndr.GUID",
+    "UUID": "_ndr.GUID",
+    "FMTID": "_ndr.GUID",
+    "BSTR": "_ndr.BSTR",
+    "VARIANT": "_ndr.VARIANT",
+}
+CHARACTERS = {"char": "_ndr.CHAR", "wchar_t": "_ndr.WCHAR", "unsigned char": "_ndr.CHAR"}
+SIZE_ATTRIBUTES = ("size_is", "max_is", "length_is", "first_is")
+
+
+class Unsupported(Exception):
+    """This construct has no wire form here; the reason ends up in a comment."""
+
+
+@dataclass(frozen=True, slots=True)
+class WireMethod:
+    source: str | None  # a `_ndr.MethodMarshaler(...)` expression, or None
+    reason: str  # why it is None
+
+
+class WireBuilder:
+    """Builds descriptor source for one document; `qualify` spells a declared type's
+    module-level descriptor (`_ndr_ITEM`, or `_other_idl._ndr_ITEM` when imported)."""
+
+    def __init__(self, document: model.Document, qualify: Callable[[str], str | None]) -> None:
+        self.document = document
+        self.qualify = qualify
+
+    # -- methods -------------------------------------------------------------
+
+    def method(self, interface: model.Interface, method: model.Method, opnum: int) -> WireMethod:
+        if interface.is_local or method.has("local"):
+            return WireMethod(None, "[local]")
+        try:
+            params = [self._param(interface, p) for p in method.params]
+            returns = self._return(method.return_type)
+        except Unsupported as reason:
+            return WireMethod(None, str(reason))
+        body = ", ".join(params)
+        params_tuple = f"({body},)" if len(params) == 1 else f"({body})"
+        source = (
+            f"_ndr.MethodMarshaler(_ndr.Method({py_literal(method.name)}, {params_tuple}, "
+            f"returns={returns}, opnum={opnum}))"
+        )
+        return WireMethod(source, "")
+
+    def _return(self, type_: syntax.Type) -> str:
+        if isinstance(type_, syntax.BaseType) and type_.name == "void":
+            return "None"
+        return self.type(type_, (), embedded=False, pointer_default="unique")
+
+    def _param(self, interface: model.Interface, param: model.Param) -> str:
+        pointer_default = _pointer_default(interface)
+        descriptor = self.param_type(param.type, param.attributes, pointer_default)
+        direction = {"in": "in", "out": "out", "in,out": "inout"}[param.direction.value]
+        return f"_ndr.Param({py_literal(py_name(param.name))}, {descriptor}, {direction!r})"
+
+    def param_type(
+        self, type_: syntax.Type, attributes: syntax.Attributes, pointer_default: str
+    ) -> str:
+        """A top-level parameter: pointers are [ref] unless an attribute says otherwise."""
+        return self.type(type_, attributes, embedded=False, pointer_default=pointer_default)
+
+    # -- types ---------------------------------------------------------------
+
+    def type(
+        self,
+        type_: syntax.Type,
+        attributes: syntax.Attributes,
+        *,
+        embedded: bool,
+        pointer_default: str,
+        scope: Callable[[str], str] = py_name,
+    ) -> str:
+        names = {a.name: a for a in attributes}
+        if isinstance(type_, syntax.Pointer):
+            return self._pointer(type_, attributes, embedded, pointer_default, scope)
+        if isinstance(type_, syntax.Array):
+            return self._array(type_, attributes, pointer_default, scope)
+        if isinstance(type_, syntax.NamedType):
+            return self._named(type_.name, attributes, embedded, pointer_default, scope)
+        if "string" in names:
+            raise Unsupported("[string] on a non-pointer, non-array type")
+        if isinstance(type_, syntax.BaseType):
+            return self._base(type_.name)
+        if isinstance(type_, syntax.StructType | syntax.EnumType) and type_.tag:
+            return self._declared(type_.tag)
+        raise Unsupported(f"no wire form for {type(type_).__name__}")
+
+    def _base(self, name: str) -> str:
+        if name in PRIMITIVES:
+            return "_ndr." + PRIMITIVES[name]
+        raise Unsupported(f"no wire form for '{name}'")
+
+    def _named(
+        self,
+        name: str,
+        attributes: syntax.Attributes,
+        embedded: bool,
+        pointer_default: str,
+        scope: Callable[[str], str],
+    ) -> str:
+        if name in NAMED_WIRE_TYPES:
+            return NAMED_WIRE_TYPES[name]
+        found = self.document.lookup(name)
+        if isinstance(found, model.Interface):
+            raise Unsupported(f"interface '{name}' by value")
+        if isinstance(found, model.Typedef):
+            if found.has("wire_marshal") or found.has("user_marshal"):
+                raise Unsupported(f"'{name}' is wire_marshal/user_marshal")
+            target = found.type
+            if isinstance(target, syntax.StructType | syntax.EnumType) and (
+                target.tag is None
+                or getattr(target, "fields", None) is not None
+                or getattr(target, "values", None) is not None
+            ):
+                return self._declared(found.name if target.tag is None else target.tag)
+            if isinstance(target, syntax.UnionType):
+                raise Unsupported(f"union '{name}' needs switch_is")
+            merged = _merge(found.attributes, attributes)
+            return self.type(
+                target, merged, embedded=embedded, pointer_default=pointer_default, scope=scope
+            )
+        raise Unsupported(f"unknown type '{name}'")
+
+    def _declared(self, name: str) -> str:
+        spelled = self.qualify("_ndr_" + name)
+        if spelled is None:
+            raise Unsupported(f"no descriptor for '{name}'")
+        return spelled
+
+    def _pointer(
+        self,
+        type_: syntax.Pointer,
+        attributes: syntax.Attributes,
+        embedded: bool,
+        pointer_default: str,
+        scope: Callable[[str], str],
+    ) -> str:
+        names = {a.name: a for a in attributes}
+        target = type_.target
+        if self._is_interface(target):
+            return self._interface_pointer(target, names, scope)
+        kind = _pointer_kind(names, embedded, pointer_default)
+        inner_attributes = tuple(a for a in attributes if a.name not in ("ref", "unique", "ptr"))
+        if "string" in names:
+            char = self._character(target)
+            size = self._expr_arg(names.get("size_is"), scope)
+            size_arg = f", size_is={size}" if size else ""
+            return f"_ndr.Pointer({kind!r}, _ndr.String({char}{size_arg}))"
+        if any(a in names for a in SIZE_ATTRIBUTES):
+            array = self._sized(target, names, pointer_default, scope)
+            return f"_ndr.Pointer({kind!r}, {array})"
+        if isinstance(target, syntax.Pointer) and self._is_interface(target.target):
+            inner = self._interface_pointer(target.target, names, scope)
+            return f"_ndr.Pointer({kind!r}, {inner})"
+        if _is_void(target):
+            raise Unsupported("void * without iid_is")
+        inner = self.type(
+            target,
+            tuple(a for a in inner_attributes if a.name not in ("in", "out", "retval")),
+            embedded=True,
+            pointer_default=pointer_default,
+            scope=scope,
+        )
+        return f"_ndr.Pointer({kind!r}, {inner})"
+
+    def _interface_pointer(
+        self, target: syntax.Type, names: dict[str, syntax.Attribute], scope: Callable[[str], str]
+    ) -> str:
+        iid_is = names.get("iid_is")
+        if iid_is is not None:
+            return f"_ndr.InterfacePointer(iid_is={self._expr_arg(iid_is, scope)})"
+        name = _type_name(target)
+        interface = self.document.interface(name) if name else None
+        if interface is None or interface.uuid is None:
+            if name in ("IUnknown", None) or _is_void(target):
+                return (
+                    '_ndr.InterfacePointer(iid=_rt.GUID("{00000000-0000-0000-C000-000000000046}"))'
+                )
+            raise Unsupported(f"no IID for interface '{name}'")
+        return f"_ndr.InterfacePointer(iid=_rt.GUID({py_literal('{' + interface.uuid + '}')}))"
+
+    def _is_interface(self, type_: syntax.Type) -> bool:
+        if _is_void(type_):
+            return False
+        name = _type_name(type_)
+        if name is None:
+            return False
+        found = self.document.lookup(name)
+        if isinstance(found, model.Typedef):
+            return False
+        return isinstance(found, model.Interface) or name in ("IUnknown", "IDispatch")
+
+    def _character(self, target: syntax.Type) -> str:
+        resolved = self._resolve(target)
+        if isinstance(resolved, syntax.BaseType) and resolved.name in CHARACTERS:
+            return CHARACTERS[resolved.name]
+        if isinstance(resolved, syntax.BaseType) and resolved.name in ("byte", "unsigned short"):
+            return "_ndr.CHAR" if resolved.name == "byte" else "_ndr.WCHAR"
+        raise Unsupported("[string] on a non-character type")
+
+    def _resolve(self, type_: syntax.Type) -> syntax.Type:
+        seen: set[str] = set()
+        while isinstance(type_, syntax.NamedType) and type_.name not in seen:
+            seen.add(type_.name)
+            found = self.document.lookup(type_.name)
+            if not isinstance(found, model.Typedef):
+                break
+            type_ = found.type
+        return type_
+
+    def _sized(
+        self,
+        element: syntax.Type,
+        names: dict[str, syntax.Attribute],
+        pointer_default: str,
+        scope: Callable[[str], str],
+    ) -> str:
+        elem = self.type(element, (), embedded=True, pointer_default=pointer_default, scope=scope)
+        args = [elem]
+        for attribute in SIZE_ATTRIBUTES:
+            value = self._expr_arg(names.get(attribute), scope)
+            if value:
+                args.append(f"{attribute}={value}")
+        varying = "length_is" in names or "first_is" in names
+        kind = "ConformantVaryingArray" if varying else "ConformantArray"
+        return f"_ndr.{kind}({', '.join(args)})"
+
+    def _array(
+        self,
+        type_: syntax.Array,
+        attributes: syntax.Attributes,
+        pointer_default: str,
+        scope: Callable[[str], str],
+    ) -> str:
+        names = {a.name: a for a in attributes}
+        if isinstance(type_.element, syntax.Array):
+            raise Unsupported("multi-dimensional array")
+        if "string" in names:
+            char = self._character(type_.element)
+            if type_.size is None:
+                return f"_ndr.String({char})"
+            return f"_ndr.String({char}, fixed={self._const(type_.size)})"
+        if type_.size is None:
+            return self._sized(type_.element, names, pointer_default, scope)
+        count = self._const(type_.size)
+        elem = self.type(
+            type_.element, (), embedded=True, pointer_default=pointer_default, scope=scope
+        )
+        if "length_is" in names or "first_is" in names:
+            extra = [
+                f"{a}={self._expr_arg(names[a], scope)}"
+                for a in ("length_is", "first_is")
+                if a in names
+            ]
+            return f"_ndr.VaryingArray({elem}, {count}, {', '.join(extra)})"
+        if any(a in names for a in ("size_is", "max_is")):
+            return self._sized(type_.element, names, pointer_default, scope)
+        return f"_ndr.FixedArray({elem}, {count})"
+
+    def _const(self, expr: syntax.Expr) -> int:
+        from idlgen.semantics.consteval import ConstError, Evaluator
+
+        constants = {c.name: c.value for c in self.document.constants}
+        for enum in self.document.enums:
+            constants.update({m.name: m.value for m in enum.members})
+        evaluator = Evaluator(constants.get, self._resolve)
+        try:
+            return evaluator.evaluate_int(expr)
+        except ConstError as error:
+            raise Unsupported(f"array size: {error.message}") from error
+
+    def _expr_arg(self, attribute: syntax.Attribute | None, scope: Callable[[str], str]) -> str:
+        if attribute is None:
+            return ""
+        args = [a for a in attribute.args if not isinstance(a, syntax.Empty)]
+        if len(args) != 1:
+            raise Unsupported(f"{attribute.name} with {len(attribute.args)} arguments")
+        return expr_source(args[0], scope, self._constant_value)
+
+    def _constant_value(self, name: str) -> int | None:
+        for constant in self.document.constants:
+            if constant.name == name and isinstance(constant.value, int):
+                return constant.value
+        for enum in self.document.enums:
+            for member in enum.members:
+                if member.name == name:
+                    return member.value
+        return None
+
+
+def expr_source(
+    expr: object, scope: Callable[[str], str], constant: Callable[[str], int | None]
+) -> str:
+    """An attribute expression as `_ndr` Expr constructors; names are renamed the way
+    the Python mapping renames parameters and fields, constants are folded in."""
+    if isinstance(expr, syntax.Number) and isinstance(expr.value, int):
+        return f"_ndr.Const({expr.value})"
+    if isinstance(expr, syntax.Name):
+        value = constant(expr.name)
+        if value is not None:
+            return f"_ndr.Const({value})"
+        return f"_ndr.Name({py_literal(scope(expr.name))})"
+    if isinstance(expr, syntax.Unary) and expr.op in ("-", "+", "~", "!", "*"):
+        return f"_ndr.Unary({expr.op!r}, {expr_source(expr.operand, scope, constant)})"
+    if isinstance(expr, syntax.Binary):
+        left = expr_source(expr.left, scope, constant)
+        right = expr_source(expr.right, scope, constant)
+        return f"_ndr.Binary({expr.op!r}, {left}, {right})"
+    if isinstance(expr, syntax.Conditional):
+        parts = [
+            expr_source(e, scope, constant) for e in (expr.condition, expr.then, expr.otherwise)
+        ]
+        return f"_ndr.Cond({', '.join(parts)})"
+    if isinstance(expr, syntax.Cast):
+        return expr_source(expr.operand, scope, constant)
+    raise Unsupported(f"expression {type(expr).__name__} in an attribute")
+
+
+def _merge(first: syntax.Attributes, second: syntax.Attributes) -> syntax.Attributes:
+    names = {a.name for a in second}
+    return tuple(a for a in first if a.name not in names) + tuple(second)
+
+
+def _pointer_default(interface: model.Interface) -> str:
+    attribute = interface.attribute("pointer_default")
+    if attribute and attribute.args:
+        arg = attribute.args[0]
+        if isinstance(arg, syntax.Name) and arg.name in ("ref", "unique", "ptr"):
+            return arg.name
+    return "unique"
+
+
+def _pointer_kind(names: dict[str, syntax.Attribute], embedded: bool, pointer_default: str) -> str:
+    for attribute, kind in (("ref", "ref"), ("unique", "unique"), ("ptr", "full")):
+        if attribute in names:
+            return kind
+    if not embedded:
+        return "ref"
+    return {"ptr": "full"}.get(pointer_default, pointer_default)
+
+
+def _is_void(type_: syntax.Type) -> bool:
+    return isinstance(type_, syntax.BaseType) and type_.name == "void"
+
+
+def _type_name(type_: syntax.Type) -> str | None:
+    if isinstance(type_, syntax.NamedType | syntax.BaseType):
+        return type_.name
+    return None
+
+
+def field_scope(name: str) -> str:
+    """Inside a struct, expressions name sibling fields, spelled as attributes."""
+    return py_attr(name)
