@@ -227,7 +227,7 @@ class Tagged:
 class InterfacePointer:
     """An interface pointer (IFoo*): a unique pointer to MInterfacePointer carrying an OBJREF."""
 
-    iid: uuid.UUID | None = None
+    iid: uuid.UUID | GuidValue | None = None
     iid_is: Expr | None = None
 
     def __post_init__(self) -> None:
