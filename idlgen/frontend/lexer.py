@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+
 class Token:
     """A token: lighter than Lark's (a str subclass with a dozen fields) and all the
     parser and transformer need."""
@@ -258,20 +259,20 @@ class Lexer:
         angle_depth = 0  # open `Type<` argument lists, where `>>` means `> >`
         previous = ""
         for match in _PATTERNS[self.winrt].finditer(self.text):
-            kind = match.lastgroup
+            kind = match.lastgroup or "BAD"
             value = match.group()
             start = match.start()
             if kind == "NAME":
-                kind = keywords.get(value)
-                if kind is None:
-                    if value in type_names or (
-                        "." in value and value.rpartition(".")[2] in type_names
-                    ):
-                        kind = "TYPENAME"
-                    elif value in callconvs:
-                        kind = "CALLCONV"
-                    else:
-                        kind = "IDENT"
+                if value in keywords:
+                    kind = keywords[value]
+                elif value in type_names or (
+                    "." in value and value.rpartition(".")[2] in type_names
+                ):
+                    kind = "TYPENAME"
+                elif value in callconvs:
+                    kind = "CALLCONV"
+                else:
+                    kind = "IDENT"
             elif kind == "OP":
                 kind = punctuation[value]
                 if kind == "LT":

@@ -47,7 +47,7 @@ _LIST_ELEMENTS = (
     "disp_method",
 )
 _MAX_EXPECTED = 5  # list what was expected only when the list is short enough to help
-_QUIET_SHIFTS = 3  # errors within this many tokens of the last one are cascades: not reported
+_QUIET_SHIFTS = 1  # an error on the very token recovery resumed at is a cascade: not reported
 _WINRT_PRAGMA = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+winrt\b", re.MULTILINE)
 
 
@@ -67,7 +67,7 @@ class _NoLexer(LarkLexer):
     def __init__(self, lexer_conf: Any) -> None:
         pass
 
-    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:
+    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Any]:
         raise NotImplementedError("tokens come from idlgen.frontend.lexer")
 
 
@@ -179,7 +179,7 @@ def _tables() -> _Tables:
         for symbol, (action, arg) in row.items():
             if action is Shift:
                 target = numbers[arg]
-                if symbol.isupper() or symbol.startswith(("_", "$")) and symbol != "$root_start":
+                if symbol.isupper() or (symbol.startswith(("_", "$")) and symbol != "$root_start"):
                     actions[number][symbol] = (True, target)
                 if not symbol.isupper():
                     gotos[number][symbol] = target
@@ -187,7 +187,12 @@ def _tables() -> _Tables:
                 if arg not in rule_index:
                     rule_index[arg] = len(rules)
                     rules.append(arg)
-                actions[number][symbol] = (False, len(arg.expansion), rule_index[arg], arg.origin.name)
+                actions[number][symbol] = (
+                    False,
+                    len(arg.expansion),
+                    rule_index[arg],
+                    arg.origin.name,
+                )
     boundary = [any(name in gotos[n] for name in _LIST_ELEMENTS) for n in range(len(numbers))]
     start = numbers[table.start_states["start"]]
     end = numbers[table.end_states["start"]]
@@ -242,22 +247,26 @@ class _Driver:
         value_stack = self.value_stack
         pushed_back = self.pushed_back
         tokens = self.tokens
+        shifted = self.shifted_since_error  # this loop restarts after each recovery
         while True:
             if pushed_back:
                 token = pushed_back.pop()
             else:
-                token = next(tokens, None)
-                if token is None:
+                lexed = next(tokens, None)
+                if lexed is None:
+                    self.shifted_since_error = shifted
                     return
+                token = lexed
             kind = token.type
             while True:
                 action = actions[state_stack[-1]].get(kind)
                 if action is None:
+                    self.shifted_since_error = shifted
                     raise _SyntaxError(token, actions[state_stack[-1]])
                 if action[0]:
                     state_stack.append(action[1])
                     value_stack.append(token)
-                    self.shifted_since_error += 1
+                    shifted += 1
                     break
                 _, size, rule, origin = action
                 if size:

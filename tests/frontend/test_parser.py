@@ -163,10 +163,11 @@ def test_dispinterface_of_an_interface() -> None:
 
 def test_coclass_members_with_attributes() -> None:
     item = only(
-        "dispinterface DEvents;\n"
         "[uuid(11111111-2222-3333-4444-555555555555)]\n"
-        "coclass Foo { [default] interface IUnknown; [default, source] dispinterface DEvents; };"
-        .split("\n", 1)[1],
+        "coclass Foo {\n"
+        "  [default] interface IUnknown;\n"
+        "  [default, source] dispinterface DEvents;\n"
+        "};\n",
         known=("IUnknown", "DEvents"),
     )
     assert isinstance(item, s.Coclass) and item.name == "Foo"
@@ -329,8 +330,10 @@ def test_function_pointer_typedef_and_field() -> None:
     ).items
     assert _strip(typedef.type) == s.Pointer(
         s.FunctionType(
-            s.NamedType("HRESULT"), (s.Param("a", _int()), s.Param(None, s.NamedType("DWORD"))),
-            False, "__stdcall",
+            s.NamedType("HRESULT"),
+            (s.Param("a", _int()), s.Param(None, s.NamedType("DWORD"))),
+            False,
+            "__stdcall",
         )
     )
     field = struct.type.fields[0]
@@ -368,12 +371,29 @@ def test_safearray() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("1 + 2 * 3", s.Binary("+", s.Number(1, "1"), s.Binary("*", s.Number(2, "2"), s.Number(3, "3")))),
-        ("8 - 4 - 2", s.Binary("-", s.Binary("-", s.Number(8, "8"), s.Number(4, "4")), s.Number(2, "2"))),
-        ("1 << 2 | 3", s.Binary("|", s.Binary("<<", s.Number(1, "1"), s.Number(2, "2")), s.Number(3, "3"))),
+        (
+            "1 + 2 * 3",
+            s.Binary("+", s.Number(1, "1"), s.Binary("*", s.Number(2, "2"), s.Number(3, "3"))),
+        ),
+        (
+            "8 - 4 - 2",
+            s.Binary("-", s.Binary("-", s.Number(8, "8"), s.Number(4, "4")), s.Number(2, "2")),
+        ),
+        (
+            "1 << 2 | 3",
+            s.Binary("|", s.Binary("<<", s.Number(1, "1"), s.Number(2, "2")), s.Number(3, "3")),
+        ),
         ("a >> 2", s.Binary(">>", s.Name("a"), s.Number(2, "2"))),
-        ("a == b && !c", s.Binary("&&", s.Binary("==", s.Name("a"), s.Name("b")), s.Unary("!", s.Name("c")))),
-        ("a ? b : c ? d : e", s.Conditional(s.Name("a"), s.Name("b"), s.Conditional(s.Name("c"), s.Name("d"), s.Name("e")))),
+        (
+            "a == b && !c",
+            s.Binary("&&", s.Binary("==", s.Name("a"), s.Name("b")), s.Unary("!", s.Name("c"))),
+        ),
+        (
+            "a ? b : c ? d : e",
+            s.Conditional(
+                s.Name("a"), s.Name("b"), s.Conditional(s.Name("c"), s.Name("d"), s.Name("e"))
+            ),
+        ),
         ("(DWORD)-1", s.Cast(s.NamedType("DWORD"), s.Unary("-", s.Number(1, "1")))),
         ("(unsigned long)~0", s.Cast(s.BaseType("unsigned long"), s.Unary("~", s.Number(0, "0")))),
         ("sizeof(DWORD)", s.SizeOf(s.NamedType("DWORD"))),
@@ -451,7 +471,10 @@ def test_winrt_forms() -> None:
     nested = method.params[0].type.target
     assert _strip(nested) == s.ParameterizedType(
         "Windows.Foundation.IMap",
-        (s.NamedType("HSTRING"), s.Pointer(s.ParameterizedType("IVector", (s.NamedType("INT32"),)))),
+        (
+            s.NamedType("HSTRING"),
+            s.Pointer(s.ParameterizedType("IVector", (s.NamedType("INT32"),))),
+        ),
     )
     contract_attr = attribute(map_user.attributes, "contract")
     assert _strip(contract_attr.args) == (
