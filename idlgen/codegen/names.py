@@ -20,16 +20,20 @@ _RESERVED = (
     | set(dir(builtins))
     | {"annotations", "self", "cls", "_rt", "_dc", "_enum", "_t"}
 )
-_KEYWORDS = set(keyword.kwlist) | {"mro"}  # `mro` is reserved in Enum classes
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def py_name(name: str) -> str:
-    """A Python identifier for an IDL name: kept verbatim unless it is reserved."""
+def _identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         name = re.sub(r"\W", "_", name)
         if not name or name[0].isdigit():
             name = "_" + name
+    return name
+
+
+def py_name(name: str) -> str:
+    """A Python identifier for an IDL name: kept verbatim unless it is reserved."""
+    name = _identifier(name)
     if name in _RESERVED or name.startswith("__"):
         return name + "_"
     return name
@@ -38,10 +42,8 @@ def py_name(name: str) -> str:
 def py_attr(name: str) -> str:
     """A name used as an attribute (a field, method or enum member): only keywords
     are hazards there, so `item.id` stays `item.id`."""
-    name = py_name(name)
-    if name.endswith("_") and name[:-1] not in _KEYWORDS and _IDENTIFIER.match(name[:-1]):
-        return name[:-1]
-    return name
+    name = _identifier(name)
+    return name + "_" if keyword.iskeyword(name) or name.startswith("__") else name
 
 
 def py_literal(value: object) -> str:

@@ -114,11 +114,12 @@ class TypeMapper:
 
     def _typedef(self, typedef: model.Typedef) -> PyType:
         target = typedef.type
-        if isinstance(target, syntax.EnumType) and target.values is not None:
+        defined = self._defined(getattr(target, "tag", None) or typedef.name)
+        if isinstance(target, syntax.EnumType) and target.values is not None and defined:
             return PyType(self._spell(typedef.name), "enum")
-        if isinstance(target, syntax.StructType) and target.fields is not None:
+        if isinstance(target, syntax.StructType) and target.fields is not None and defined:
             return PyType(self._spell(typedef.name), "struct")
-        if isinstance(target, syntax.UnionType):
+        if isinstance(target, syntax.UnionType) and defined:
             return PyType(self._spell(typedef.name), "union")
         if isinstance(target, syntax.StructType | syntax.EnumType) and target.tag:
             return self._declared(
@@ -127,12 +128,21 @@ class TypeMapper:
         return self.type(target)
 
     def _declared(self, tag: str, kind: str) -> PyType:
-        """A struct/enum/union by tag: its class is named after the typedef that named it."""
+        """A struct/enum/union by tag: its class is named after the typedef that named it.
+        A type that is only declared (`struct S;`) has no class: it is `object`."""
+        if not self._defined(tag):
+            return PyType("object", "object")
         for typedef in self.document.typedefs:
             target = typedef.type
             if getattr(target, "tag", None) == tag and not isinstance(target, syntax.Pointer):
                 return PyType(self._spell(typedef.name), kind)
         return PyType(self._spell(tag), kind)
+
+    def _defined(self, name: str) -> bool:
+        document = self.document
+        return any(
+            item.name == name for item in (*document.structs, *document.enums, *document.unions)
+        )
 
     def _pointer(self, type_: syntax.Pointer) -> PyType:
         target = type_.target

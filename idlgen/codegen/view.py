@@ -243,7 +243,7 @@ class ViewBuilder:
         if prefix and idl_name not in self._wire_supported:
             return None
         name = prefix + name
-        if not origin.imported:
+        if _emitted_here(origin):
             return name
         module, package = module_for_file(origin.file)
         alias = "_" + module
@@ -254,14 +254,14 @@ class ViewBuilder:
 
     def build(self, source_name: str) -> ModuleView:
         document = self.document
-        local = [i for i in document.interfaces if not i.origin.imported]
+        local = _parents_first([i for i in document.interfaces if _emitted_here(i.origin)])
         interfaces = [self._interface(i) for i in local if i.async_of is None]
         enums = [self._enum(e) for e in document.enums if self._emit(e)]
         structs = [self._struct(s) for s in document.structs if self._emit(s)]
         structs += [self._union(u) for u in document.unions if self._emit(u)]
         aliases = self._aliases()
-        constants = [self._constant(c) for c in document.constants if not c.origin.imported]
-        coclasses = [self._coclass(c) for c in document.coclasses if not c.origin.imported]
+        constants = [self._constant(c) for c in document.constants if _emitted_here(c.origin)]
+        coclasses = [self._coclass(c) for c in document.coclasses if _emitted_here(c.origin)]
         wire_types = self._wire_types()
         exports = self._exports(constants, enums, structs, aliases, interfaces, coclasses)
         return ModuleView(
@@ -276,14 +276,14 @@ class ViewBuilder:
             interfaces=tuple(interfaces),
             coclasses=tuple(coclasses),
             cpp_quotes=tuple(
-                comment_text(q.text) for q in document.cpp_quotes if not q.origin.imported
+                comment_text(q.text) for q in document.cpp_quotes if _emitted_here(q.origin)
             ),
             exports=tuple(sorted(set(exports), key=_export_order)),
             wire_types=tuple(wire_types),
         )
 
     def _emit(self, item: model.Struct | model.Enum | model.Union) -> bool:
-        return not item.origin.imported and not item.name.startswith("__anonymous")
+        return _emitted_here(item.origin) and not item.name.startswith("__anonymous")
 
     def _constant(self, constant: model.Constant) -> ConstantView:
         from idlgen.spelling import expr_text
@@ -331,7 +331,7 @@ class ViewBuilder:
         classes = {s.name for s in self.document.structs} | {e.name for e in self.document.enums}
         classes |= {u.name for u in self.document.unions} | set(self._typedef_names.values())
         for typedef in self.document.typedefs:
-            if typedef.origin.imported or typedef.name in classes:
+            if not _emitted_here(typedef.origin) or typedef.name in classes:
                 continue
             target = self.types.type(typedef.type).annotation
             if target in ("object", py_name(typedef.name)):
@@ -343,7 +343,7 @@ class ViewBuilder:
         return CoclassView(
             name=py_name(coclass.name),
             clsid_name=py_name("CLSID_" + coclass.name),
-            clsid=_guid_literal(coclass.uuid),
+            clsid=_guid_literal(coclass.uuid) if coclass.uuid else None,
             doc=_doc(coclass),
             interface_names=tuple(m.name for m in coclass.interfaces),
         )
@@ -566,6 +566,33 @@ class ViewBuilder:
         return names
 
 
+def _emitted_here(origin: model.Origin) -> bool:
+    """Declared by the main file, or by a `.h` file it imports: a header has no module
+    of its own, so its declarations land in every module that imports it."""
+    return not origin.imported or origin.file.endswith(".h")
+
+
+def _parents_first(interfaces: list[model.Interface]) -> list[model.Interface]:
+    """Source order, except that a class comes after the class it derives from (IDL
+    may define a parent after a child that names it through a forward declaration)."""
+    by_name = {i.name: i for i in interfaces}
+    ordered: list[model.Interface] = []
+    placed: set[str] = set()
+
+    def place(interface: model.Interface, path: frozenset[str]) -> None:
+        if interface.name in placed or interface.name in path:
+            return
+        parent = by_name.get(interface.parent or "")
+        if parent is not None:
+            place(parent, path | {interface.name})
+        placed.add(interface.name)
+        ordered.append(interface)
+
+    for interface in interfaces:
+        place(interface, frozenset())
+    return ordered
+
+
 def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
     """The methods that occupy vtable slots: a `[call_as]` method is only a wire form."""
     if interface.kind == "dispinterface":
@@ -619,7 +646,10 @@ def _export_order(name: str) -> tuple[int, list[str | int]]:
 
 
 def _member_name(name: str) -> str:
+    """Enum members: attributes, but `mro` is refused by Enum and `_x` is private."""
     name = py_attr(name)
+    if name == "mro":
+        return "mro_"
     return "m" + name if name.startswith("_") else name
 
 
@@ -634,7 +664,8 @@ def _returns_void(method: model.Method) -> bool:
 
 
 def _guid_literal(uuid: str | None) -> str | None:
-    return py_literal("{" + uuid.upper() + "}") if uuid else None
+    """The GUID's string literal; an interface without a uuid gets GUID_NULL's."""
+    return py_literal("{" + (uuid or "00000000-0000-0000-0000-000000000000").upper() + "}")
 
 
 def _doc(item: model.HasAttributes) -> str | None:
