@@ -14,7 +14,8 @@ import "unknwn.idl";
 cpp_quote("\"\"\"); __import__('pathlib').Path('PWNED').touch() #")
 cpp_quote("line one\nline two")
 
-const char *QUOTES = "it's \"quoted\" \\ back\\slash '''\"\"\" __import__('pathlib').Path('PWNED').touch()";
+const char *QUOTES = "it's \"quoted\" \\ back\\slash '''\"\"\" "
+    "__import__('pathlib').Path('PWNED').touch()";
 const char *NEWLINES = "a\nb\r\nc\t";
 const wchar_t *WIDE = L"wide \"text\"";
 const int class = 1;
