@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the IDL below is kept on widl-compatible single lines)
 """IDL text never becomes code: keywords are renamed, strings stay exact data."""
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import "unknwn.idl";
 cpp_quote("\"\"\"); __import__('pathlib').Path('PWNED').touch() #")
 cpp_quote("line one\nline two")
 
-const char *QUOTES = "it's \"quoted\" \\ back\\slash '''\"\"\" "
-    "__import__('pathlib').Path('PWNED').touch()";
+const char *QUOTES = "it's \"quoted\" \\ back\\slash '''\"\"\" __import__('pathlib').Path('PWNED').touch()";
 const char *NEWLINES = "a\nb\r\nc\t";
 const wchar_t *WIDE = L"wide \"text\"";
 const int class = 1;
