@@ -13,6 +13,7 @@ names (`Windows.Foundation.IClosable`) become one token.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,18 +21,18 @@ from dataclasses import dataclass, field
 
 class Token:
     """A token: lighter than Lark's (a str subclass with a dozen fields) and all the
-    parser and transformer need."""
+    parser and transformer need. `offset` indexes the text; `Lexer.locate` turns it
+    into a line and column only for the tokens that end up in a node or a message."""
 
-    __slots__ = ("column", "line", "type", "value")
+    __slots__ = ("offset", "type", "value")
 
-    def __init__(self, type_: str, value: str, line: int, column: int) -> None:
+    def __init__(self, type_: str, value: str, offset: int) -> None:
         self.type = type_
         self.value = value
-        self.line = line
-        self.column = column
+        self.offset = offset
 
     def __repr__(self) -> str:
-        return f"Token({self.type!r}, {self.value!r}, {self.line}, {self.column})"
+        return f"Token({self.type!r}, {self.value!r}, {self.offset})"
 
 
 KEYWORDS: dict[str, str] = {
@@ -204,25 +205,31 @@ _NAME = r"[A-Za-z_]\w*"
 
 
 def _master(winrt: bool) -> re.Pattern[str]:
+    """One match per token, with the blanks and comments before it folded in (half as
+    many matches as treating them as tokens of their own). Some alternative always
+    matches after the blanks (BAD, or EOF at the end), so the nested `*` never
+    backtracks."""
     name = rf"{_NAME}(?:\.{_NAME})*" if winrt else _NAME
     return re.compile(
         rf"""
-        (?P<SKIP>[ \t\r\f\v]+|/\*.*?\*/|//[^\n]*)
-      | (?P<NL>\n)
-      | (?P<DIRECTIVE>\#[^\n]*)
-      | (?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))
-      | (?P<FLOAT>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
-      | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)
-      | (?P<WSTRING>L"(?:[^"\\\n]|\\.)*")
-      | (?P<STRING>"(?:[^"\\\n]|\\.)*")
-      | (?P<WCHAR>L'(?:[^'\\\n]|\\.)*')
-      | (?P<CHAR>'(?:[^'\\\n]|\\.)*')
-      | (?P<MIDL_PRAGMA>midl_pragma\s+warning\s*\([^)\n]*\))
-      | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
-      | (?P<DISPSECTION>(?:properties|methods)(?=\s*:(?!:)))
-      | (?P<NAME>{name})
-      | (?P<OP>\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|[{{}}()\[\];,:=*&+\-/%~!^|?.<>])
-      | (?P<BAD>.)
+        (?:\s+|/\*.*?\*/|//[^\n]*)*
+        (?:
+          (?P<DIRECTIVE>\#[^\n]*)
+        | (?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))
+        | (?P<FLOAT>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
+        | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)
+        | (?P<WSTRING>L"(?:[^"\\\n]|\\.)*")
+        | (?P<STRING>"(?:[^"\\\n]|\\.)*")
+        | (?P<WCHAR>L'(?:[^'\\\n]|\\.)*')
+        | (?P<CHAR>'(?:[^'\\\n]|\\.)*')
+        | (?P<MIDL_PRAGMA>midl_pragma\s+warning\s*\([^)\n]*\))
+        | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
+        | (?P<DISPSECTION>(?:properties|methods)(?=\s*:(?!:)))
+        | (?P<NAME>{name})
+        | (?P<OP>\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|[{{}}()\[\];,:=*&+\-/%~!^|?.<>])
+        | (?P<BAD>.)
+        | (?P<EOF>\Z)
+        )
         """,
         re.VERBOSE | re.DOTALL,
     )
@@ -230,24 +237,34 @@ def _master(winrt: bool) -> re.Pattern[str]:
 
 _PATTERNS = {False: _master(False), True: _master(True)}
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
+_NEWLINE = re.compile("\n")
 
 
 @dataclass
 class Lexer:
     """Tokenizes one preprocessed text; `type_names` is shared with (and grown by) the parser.
 
-    `pragmas` collects `#pragma` lines as (text, line, column): the preprocessor
-    normally reports them itself, but text preprocessed elsewhere (`widl -E`) still
-    carries them. Other `#` lines (line markers) are skipped.
+    `pragmas` collects `#pragma` lines as (text, offset): the preprocessor normally
+    reports them itself, but text preprocessed elsewhere (`widl -E`) still carries
+    them. Other `#` lines (line markers) are skipped. `report(message, offset)`
+    receives lexical errors.
     """
 
     text: str
     type_names: set[str]
     winrt: bool = False
-    report: Callable[[str, int, int], None] = lambda message, line, column: None
-    pragmas: list[tuple[str, int, int]] = field(default_factory=list)
-    line: int = 1
-    line_start: int = 0
+    report: Callable[[str, int], None] = lambda message, offset: None
+    pragmas: list[tuple[str, int]] = field(default_factory=list)
+    line_starts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.line_starts = [0]
+        self.line_starts.extend(m.end() for m in _NEWLINE.finditer(self.text))
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """(line, column) of a text offset, both counting from 1."""
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
 
     def tokens(self) -> Iterator[Token]:
         keywords = dict(KEYWORDS)
@@ -259,9 +276,11 @@ class Lexer:
         angle_depth = 0  # open `Type<` argument lists, where `>>` means `> >`
         previous = ""
         for match in _PATTERNS[self.winrt].finditer(self.text):
-            kind = match.lastgroup or "BAD"
-            value = match.group()
-            start = match.start()
+            kind = match.lastgroup
+            if kind is None or kind == "EOF":
+                continue  # blanks at the very end
+            value = match.group(kind)
+            start = match.end() - len(value)
             if kind == "NAME":
                 if value in keywords:
                     kind = keywords[value]
@@ -282,40 +301,19 @@ class Lexer:
                     angle_depth -= 1
                 elif angle_depth and kind == "SHR":
                     angle_depth = max(angle_depth - 2, 0)
-                    column = start - self.line_start + 1
-                    yield Token("GT", ">", self.line, column)
-                    yield Token("GT", ">", self.line, column + 1)
+                    yield Token("GT", ">", start)
+                    yield Token("GT", ">", start + 1)
                     previous = "GT"
                     continue
-            elif kind == "SKIP":
-                self._count_lines(value, start)
-                continue
-            elif kind == "NL":
-                self.line += 1
-                self.line_start = start + 1
-                continue
             elif kind == "DIRECTIVE":
-                self._directive(value, start)
+                pragma = _PRAGMA.match(value)
+                if pragma:
+                    self.pragmas.append((pragma.group(1).strip(), start))
                 continue
             elif kind == "DISPSECTION":
                 kind = value.upper()
             elif kind == "BAD":
-                self.report(f"invalid character {value!r}", self.line, start - self.line_start + 1)
+                self.report(f"invalid character {value!r}", start)
                 continue
             previous = kind
-            yield Token(kind, value, self.line, start - self.line_start + 1)
-
-    def end_position(self) -> tuple[int, int]:
-        """Line and column just after the last character, where `end of file` is reported."""
-        return self.line, len(self.text) - self.line_start + 1
-
-    def _count_lines(self, value: str, start: int) -> None:
-        newlines = value.count("\n")
-        if newlines:
-            self.line += newlines
-            self.line_start = start + value.rindex("\n") + 1
-
-    def _directive(self, value: str, start: int) -> None:
-        pragma = _PRAGMA.match(value)
-        if pragma:
-            self.pragmas.append((pragma.group(1).strip(), self.line, start - self.line_start + 1))
+            yield Token(kind, value, start)

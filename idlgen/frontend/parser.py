@@ -105,18 +105,23 @@ def parse(
         winrt = True
     where = position or (lambda line, column: Position(filename, line, column))
     type_names = set(known_types)
-    lexer = Lexer(text, type_names, winrt, lambda msg, ln, col: sink.error(msg, where(ln, col)))
-    builder = SyntaxBuilder(type_names=type_names, position=where, sink=sink, on_import=on_import)
+    lexer = Lexer(text, type_names, winrt)
+
+    def place(offset: int) -> Position:
+        return where(*lexer.locate(offset))
+
+    lexer.report = lambda message, offset: sink.error(message, place(offset))
+    builder = SyntaxBuilder(type_names=type_names, position=place, sink=sink, on_import=on_import)
     # The parse allocates millions of small objects and frees none of them: the cyclic
     # GC would rescan them over and over (measured: half the run time), for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        items = _Driver(lexer, builder, sink, where).run()
+        items = _Driver(lexer, builder, sink, place).run()
     finally:
         if collecting:
             gc.enable()
-    pragmas = tuple(syntax.MidlPragma(t, where(ln, col)) for t, ln, col in lexer.pragmas)
+    pragmas = tuple(syntax.MidlPragma(text, place(offset)) for text, offset in lexer.pragmas)
     return syntax.File(filename, items, winrt, pragmas)
 
 
@@ -214,7 +219,7 @@ class _Driver:
         lexer: Lexer,
         builder: SyntaxBuilder,
         sink: DiagnosticSink,
-        where: Callable[[int, int], Position],
+        place: Callable[[int], Position],
     ) -> None:
         self.tables = _tables()
         by_rule = _lark()._parse_tree_builder.create_callback(builder)
@@ -223,7 +228,7 @@ class _Driver:
         self.tokens = lexer.tokens()
         self.pushed_back: list[Token] = []
         self.sink = sink
-        self.where = where
+        self.place = place
         self.state_stack = [self.tables.start_state]
         self.value_stack: list[Any] = []
         self.shifted_since_error = _QUIET_SHIFTS
@@ -315,8 +320,7 @@ class _Driver:
         return next(self.tokens, None)
 
     def _end_token(self) -> Token:
-        line, column = self.lexer.end_position()
-        return Token("$END", "", line, column)
+        return Token("$END", "", len(self.lexer.text))
 
     def _report(self, error: _SyntaxError) -> None:
         if self.shifted_since_error < _QUIET_SHIFTS:
@@ -329,7 +333,7 @@ class _Driver:
             message += " (not a known type name)"
         elif 0 < len(expected) <= _MAX_EXPECTED:
             message += ", expecting " + " or ".join(expected)
-        self.sink.error(message, self.where(token.line, token.column))
+        self.sink.error(message, self.place(token.offset))
 
     def _viable(self, candidates: Iterable[str]) -> list[str]:
         """The terminals the parser could really shift next. An LALR row also lists

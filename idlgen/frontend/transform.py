@@ -160,13 +160,14 @@ def _type_label(type_: s.Type) -> str:
 
 
 class SyntaxBuilder(Transformer[Token, Any]):
-    """One per parse: holds the type-name set the lexer reads and the position mapping."""
+    """One per parse: holds the type-name set the lexer reads and `position`, which maps
+    a token's offset in the text to its real place."""
 
     def __init__(
         self,
         *,
         type_names: set[str],
-        position: Callable[[int, int], Position],
+        position: Callable[[int], Position],
         sink: DiagnosticSink,
         on_import: OnImport | None,
     ) -> None:
@@ -177,7 +178,7 @@ class SyntaxBuilder(Transformer[Token, Any]):
         self.on_import = on_import
 
     def _pos(self, token: Token) -> Position:
-        return self.position(token.line, token.column)  # type: ignore[arg-type]
+        return self.position(token.offset)
 
     def _declare(self, name: str) -> None:
         self.type_names.add(name)
@@ -415,9 +416,6 @@ class SyntaxBuilder(Transformer[Token, Any]):
 
     def attr_group(self, c: list[s.Attribute | None]) -> tuple[s.Attribute, ...]:
         return tuple(a for a in c if a is not None)
-
-    def attr_name(self, c: list[Token]) -> Token:
-        return c[0]
 
     def attribute(self, c: list[Token]) -> s.Attribute:
         return s.Attribute(c[0].value, (), self._pos(c[0]))
@@ -679,7 +677,8 @@ class SyntaxBuilder(Transformer[Token, Any]):
     # ------------------------------------------------------------ expressions
 
     def ternary(self, c: list[Any]) -> s.Conditional:
-        condition, _, then, otherwise = c
+        *chain, _, then, otherwise = c
+        condition = self.binary_chain(chain)
         return s.Conditional(condition, then, otherwise, condition.pos)
 
     def binary_chain(self, c: list[Any]) -> s.Expr:
