@@ -1,0 +1,80 @@
+"""From an IID to its interface class, and from an opnum to its wire marshaler.
+
+Generated modules declare interfaces as subclasses of `IUnknown`; an unmarshaled OBJREF
+only carries an IID. The lookup walks `IUnknown.__subclasses__()` and caches the answer;
+a miss rescans, because modules imported later add interfaces. The vtable's wire table is
+the parent's plus the interface's own `_wire_` (one `MethodMarshaler` or None per own
+method), so opnum = vtable index works for inherited methods too.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from idlgen.runtime.guid import GUID, as_guid
+from idlgen.runtime.interface import IUnknown, is_interface
+
+__all__ = ["interface_for", "opnums", "wire_table"]
+
+_by_iid: dict[GUID, type[IUnknown]] = {}
+_wire: dict[type, tuple[Any, ...]] = {}
+_opnums: dict[type, dict[str, int]] = {}
+_lock = threading.Lock()
+
+
+def interface_for(iid: Any) -> type[IUnknown] | None:
+    """The interface class declaring `iid`, or None if no loaded module declares it."""
+    key = as_guid(iid)
+    found = _by_iid.get(key)
+    if found is None:
+        with _lock:
+            _rescan()
+        found = _by_iid.get(key)
+    return found
+
+
+def _rescan() -> None:
+    stack: list[type] = [IUnknown]
+    seen: set[type] = set()
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if is_interface(cls):
+            # The first class found for an IID wins; proxies and call objects derive from
+            # interfaces without redeclaring _iid_, so they never show up here.
+            _by_iid.setdefault(cls._iid_, cls)  # type: ignore[attr-defined]
+        stack.extend(cls.__subclasses__())
+
+
+def wire_table(iface: type[IUnknown]) -> tuple[Any, ...]:
+    """One entry per vtable slot: the slot's MethodMarshaler, or None (IUnknown, [local])."""
+    table = _wire.get(iface)
+    if table is None:
+        table = _build_wire(iface)
+        _wire[iface] = table
+    return table
+
+
+def _build_wire(iface: type[IUnknown]) -> tuple[Any, ...]:
+    table: list[Any] = []
+    for cls in reversed(iface.__mro__):
+        if not is_interface(cls):
+            continue
+        own_methods = cls.__dict__.get("_methods_", ())
+        own_wire = tuple(cls.__dict__.get("_wire_", ()))
+        if cls is IUnknown or len(own_wire) != len(own_methods):
+            own_wire = (None,) * len(own_methods)
+        table.extend(own_wire)
+    return tuple(table)
+
+
+def opnums(iface: type[IUnknown]) -> dict[str, int]:
+    """Method name to opnum (vtable index), for call objects that know only the name."""
+    table = _opnums.get(iface)
+    if table is None:
+        table = {m.name: index for index, m in enumerate(iface._vtable_)}
+        _opnums[iface] = table
+    return table

@@ -1,0 +1,301 @@
+"""Stubs: one exported interface of one object, turning request bytes into a call.
+
+The server side of the calling convention, decided here:
+- a method's HRESULT (success or failure) travels in a *response*: a server raising
+  `COMError` is an HRESULT reply, its [out] values marshaled as zeros/NULLs (if the outs
+  cannot be zeroed, e.g. a conformant array whose size names an input, the reply falls back
+  to a fault carrying that same HRESULT, which the caller sees identically);
+- any other Python exception is a *fault* RPC_E_SERVERFAULT (logged here);
+- a request that does not decode is a fault with the NdrFault's code
+  (RPC_X_BAD_STUB_DATA, RPC_S_INVALID_BOUND, ...), and an out value the server returned
+  that cannot be marshaled is a fault with the NdrMarshalError's code;
+- an opnum outside the vtable, an IUnknown slot (0-2: QI/AddRef/Release go to IRemUnknown)
+  or a [local] method is a fault RPC_E_INVALIDMETHOD.
+
+A server that implements ICallFactory for the interface's async partner gets every call
+through its call objects (Begin_X on the apartment's thread, the reply sent when the call
+object signals); otherwise the synchronous method runs on the apartment's thread, with a
+call context so that `CoTestCancel()` sees a cancel sent by the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.channel import Frame, Port, fault_frame, response_frame, send
+from idlgen.runtime.hresult import (
+    RPC_E_INVALIDMETHOD,
+    RPC_E_SERVERFAULT,
+    S_OK,
+    CallCompleteError,
+    COMError,
+)
+from idlgen.runtime.interface import IUnknown, Method
+from idlgen.runtime.registry import wire_table
+from idlgen.runtime.server import _CALL_CONTEXT
+from idlgen.runtime.status import _LAST, WithHResult
+from idlgen.runtime.waitable import Waiter
+
+__all__ = ["IncomingCall", "Stub", "dispatch", "zero_value"]
+
+log = logging.getLogger("idlgen.runtime.stub")
+
+
+class Stub:
+    """An IPID: the object (as the interface), its wire table and its call factory."""
+
+    __slots__ = ("async_iid", "export", "factory", "iface", "ipid", "target", "vtable", "wire")
+
+    def __init__(self, iface: type[IUnknown], ipid: bytes, target: Any, export: Any) -> None:
+        self.iface = iface
+        self.ipid = ipid
+        self.target = target
+        self.export = export  # the exporter's record of the object (refcounts)
+        self.vtable = iface._vtable_
+        self.wire = wire_table(iface)
+        self.factory: Any = None
+        self.async_iid: Any = None
+        if iface._async_ is not None:
+            self.async_iid = iface._async_._iid_
+            self.factory = _call_factory_of(target)
+
+
+def _call_factory_of(target: Any) -> Any:
+    from idlgen.runtime.stdiface import IID_ICallFactory
+
+    try:
+        factory = target.QueryInterface(IID_ICallFactory)
+    except (COMError, AttributeError):
+        return None
+    factory.Release()  # the stub's reference on the object keeps it alive
+    return factory
+
+
+class IncomingCall:
+    """What `CoGetCallContext` sees while a synchronous method serves a remote call.
+
+    Shaped like the (call, ticket) pair server.py keeps: ticket 1, canceled when the
+    client's cancel arrives.
+    """
+
+    __slots__ = ("_cancel_ticket", "_ticket")
+
+    def __init__(self) -> None:
+        self._ticket = 1
+        self._cancel_ticket = 0
+
+    def Cancel(self, ulSeconds: int) -> int:
+        self._cancel_ticket = 1
+        return S_OK
+
+    def cancel(self) -> None:
+        self._cancel_ticket = 1
+
+
+def dispatch(
+    stub: Stub, frame: Frame, reply_to: Port, marshaler: Any, calls: dict[Any, Any]
+) -> None:
+    """Serve one request frame for `stub`; the reply (or fault) goes to `reply_to`."""
+    opnum = frame.code
+    call_id = frame.call_id
+    wire = stub.wire[opnum] if opnum < len(stub.wire) else None
+    if wire is None:
+        send(reply_to, fault_frame(call_id, RPC_E_INVALIDMETHOD), None)
+        return
+    method: Method = stub.vtable[opnum]
+    try:
+        args = wire.decode_request(frame.body, marshaler=marshaler)
+        ins = tuple([args[name] for name in method.ins])
+    except _ndr.NdrFault as fault:
+        send(reply_to, fault_frame(call_id, fault.hresult), None)
+        return
+    except KeyError:  # the interface's Method and its wire disagree: our bug, not the peer's
+        log.exception("%s.%s: wire and method tables disagree", stub.iface.__name__, method.name)
+        send(reply_to, fault_frame(call_id, RPC_E_SERVERFAULT), None)
+        return
+    reply = _Reply(reply_to, call_id, wire, method, args, marshaler)
+    if stub.factory is not None:
+        _through_call_object(stub, method, ins, reply, calls)
+        return
+    key = (reply_to, call_id)
+    incoming = IncomingCall()
+    calls[key] = incoming
+    token = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
+    try:
+        _LAST.set(S_OK)
+        value = getattr(stub.target, method.name)(*ins)
+        hr = _LAST.get()
+    except COMError as exc:
+        reply.failure(exc.hresult)
+        return
+    except Exception:
+        log.exception("%s.%s raised", stub.iface.__name__, method.name)
+        reply.fault(RPC_E_SERVERFAULT)
+        return
+    finally:
+        _CALL_CONTEXT.reset(token)
+        calls.pop(key, None)
+    reply.success(value, hr)
+
+
+def _through_call_object(
+    stub: Stub, method: Method, ins: tuple[Any, ...], reply: _Reply, calls: dict[Any, Any]
+) -> None:
+    try:
+        call = stub.factory.CreateCall(stub.async_iid, None, stub.async_iid)
+    except COMError as exc:
+        reply.failure(exc.hresult)
+        return
+    key = (reply.port, reply.call_id)
+    name = method.name
+
+    def finished(source: Any) -> None:
+        calls.pop(key, None)
+        try:
+            value = getattr(call, "Finish_" + name)()
+            hr = _LAST.get()
+        except COMError as exc:
+            reply.failure(exc.hresult)
+            return
+        except Exception:
+            log.exception("%s.%s raised", stub.iface.__name__, name)
+            reply.fault(RPC_E_SERVERFAULT)
+            return
+        finally:
+            call.Release()
+        reply.success(value, hr)
+
+    calls[key] = call
+    try:
+        getattr(call, "Begin_" + name)(*ins)
+    except COMError as exc:
+        calls.pop(key, None)
+        call.Release()
+        reply.failure(exc.hresult)
+        return
+    except Exception:
+        calls.pop(key, None)
+        call.Release()
+        log.exception("Begin_%s raised", name)
+        reply.fault(RPC_E_SERVERFAULT)
+        return
+    call._subscribe(Waiter(finished))
+
+
+def cancel_call(call: Any) -> None:
+    """A client's cancel reached the server: flag the running call (any thread)."""
+    if isinstance(call, IncomingCall):
+        call.cancel()
+        return
+    try:
+        call.Cancel(0)
+    except CallCompleteError:
+        pass  # it finished first; the reply is on its way
+    except COMError:
+        pass
+
+
+class _Reply:
+    """Builds and sends the one reply a request gets."""
+
+    __slots__ = ("args", "call_id", "marshaler", "method", "port", "wire")
+
+    def __init__(
+        self,
+        port: Port,
+        call_id: int,
+        wire: _ndr.MethodMarshaler,
+        method: Method,
+        args: dict[str, Any],
+        marshaler: Any,
+    ) -> None:
+        self.port = port
+        self.call_id = call_id
+        self.wire = wire
+        self.method = method
+        self.args = args
+        self.marshaler = marshaler
+
+    def fault(self, status: int) -> None:
+        send(self.port, fault_frame(self.call_id, status), None)
+
+    def success(self, value: Any, hr: int) -> None:
+        try:
+            outs, result = _outs_of(self.method, value, hr)
+            body = self.wire.encode_response(
+                outs, result, scope=self.args, marshaler=self.marshaler
+            )
+        except _ndr.NdrFault as fault:
+            log.warning("%s: cannot marshal the server's reply: %s", self.method.name, fault)
+            self.fault(fault.hresult)
+            return
+        except (TypeError, ValueError, IndexError, AttributeError) as exc:
+            log.warning("%s: server returned an unusable value: %r", self.method.name, exc)
+            self.fault(RPC_E_SERVERFAULT)
+            return
+        send(self.port, response_frame(self.call_id, body), None)
+
+    def failure(self, hr: int) -> None:
+        """A failure HRESULT: a response with zeroed outs, or a fault if they cannot be."""
+        try:
+            outs = {
+                p.name: zero_value(p.type, self.args)
+                for p in self.wire.method.params
+                if p.is_out
+            }
+            body = self.wire.encode_response(outs, hr, scope=self.args, marshaler=None)
+        except (_ndr.NdrFault, _ndr.ExprError, TypeError, ValueError):
+            self.fault(hr)
+            return
+        send(self.port, response_frame(self.call_id, body), None)
+
+
+def _outs_of(method: Method, value: Any, hr: int) -> tuple[dict[str, Any], Any]:
+    """Server return value to ([out] values by name, the wire result)."""
+    if type(value) is WithHResult:  # a server class outside ComObject's wrapping
+        hr, value = value.hresult, value.value
+    outs = method.outs
+    if not method.hresult:
+        if not outs:
+            return {}, value
+        return dict(zip(outs, value[1:], strict=True)), value[0]
+    if not outs:
+        return {}, S_OK if value is None else int(value) & 0xFFFFFFFF
+    if len(outs) == 1:
+        return {outs[0]: value}, hr
+    return dict(zip(outs, value, strict=True)), hr
+
+
+def zero_value(t: Any, scope: Mapping[str, Any]) -> Any:
+    """The value MIDL stubs send for an [out] of a failed call: zeros, NULLs, empty arrays."""
+    if isinstance(t, _ndr.Primitive):
+        return 0.0 if t.kind == "float" else (False if t.kind == "bool" else 0)
+    if isinstance(t, _ndr.Pointer):
+        return zero_value(t.target, scope) if t.kind == "ref" else None
+    if isinstance(t, _ndr.Enum):
+        return 0
+    if isinstance(t, _ndr.Struct):
+        return {f.name: zero_value(f.type, {}) for f in t.fields}
+    if isinstance(t, _ndr.FixedArray):
+        return _array(t.elem, t.count, scope)
+    if isinstance(t, _ndr.ConformantArray):
+        size = _ndr.evaluate(t.size_is, scope) if t.size_is is not None else 0
+        return _array(t.elem, size, scope)
+    if isinstance(t, _ndr.ConformantVaryingArray | _ndr.VaryingArray):
+        return _array(t.elem, 0, scope)
+    if isinstance(t, _ndr.String):
+        return ""
+    if isinstance(t, _ndr.Guid):
+        return bytes(16)
+    if isinstance(t, _ndr.InterfacePointer):
+        return None
+    raise TypeError(f"no zero value for {type(t).__name__}")
+
+
+def _array(elem: Any, count: int, scope: Mapping[str, Any]) -> Any:
+    if isinstance(elem, _ndr.Primitive) and elem.bytes_like:
+        return bytes(count)
+    return [zero_value(elem, scope) for _ in range(count)]
