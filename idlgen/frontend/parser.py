@@ -98,8 +98,9 @@ def parse(
 
     `position` maps (line, column) in `text` to the real place (the preprocessor's
     line map); `on_import(path, pos)` is called at each `import "path";` and returns
-    the type names that file declares, transitively. A `#pragma winrt` line left in
-    the text switches WinRT mode on, as in widl.
+    the type names that file declares, transitively (it must report its own problems
+    to the sink, not raise). A `#pragma winrt` line left in the text switches WinRT
+    mode on, as in widl.
     """
     if not winrt and _WINRT_PRAGMA.search(text):
         winrt = True
@@ -118,6 +119,9 @@ def parse(
     gc.disable()
     try:
         items = _Driver(lexer, builder, sink, place).run()
+    except Exception as error:  # a bug of ours, not bad input: report it, no traceback
+        sink.error(f"internal error in the IDL parser ({type(error).__name__}: {error})")
+        items = ()
     finally:
         if collecting:
             gc.enable()
