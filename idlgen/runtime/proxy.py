@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment, current_apartment
-from idlgen.runtime.callobj import CallObject
+from idlgen.runtime.callobj import CANCELED, CallObject
 from idlgen.runtime.channel import (
     DIRECT,
     DISCARD,
@@ -40,8 +40,10 @@ from idlgen.runtime.comobject import ComObject, InnerUnknown
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
     E_NOINTERFACE,
+    RPC_E_CALL_CANCELED,
     RPC_E_INVALIDMETHOD,
     S_OK,
+    CallCanceledError,
     COMError,
     DisconnectedError,
     InvalidArgError,
@@ -414,7 +416,7 @@ class ProxyCallFactory(ComObject, ICallFactory):
 class ProxyCall(CallObject):
     """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
 
-    __slots__ = ("_call_id", "_ipid", "_mgr")
+    __slots__ = ("_acked", "_call_id", "_ipid", "_mgr")
     _raw_methods_ = True
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
@@ -422,6 +424,7 @@ class ProxyCall(CallObject):
         self._mgr = mgr
         self._ipid = ipid
         self._call_id = 0
+        self._acked = 0  # the ticket whose cancel the server acknowledged
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
@@ -440,9 +443,25 @@ class ProxyCall(CallObject):
             except Exception as exc:  # decode never raises; a bug must still complete the call
                 self._fail_(ticket, exc)
                 return
+            if hr == RPC_E_CALL_CANCELED and self._cancel_ticket == ticket:
+                # The server acknowledged our cancel (possibly before Cancel returned).
+                self._acked = ticket
+                self._settle(ticket, CANCELED, None, hr)
+                return
             self._complete_(ticket, value, hr)
 
         self._call_id = mgr.start(self._ipid, opnum, body, on_reply)
+
+    def Cancel(self, ulSeconds: int) -> int:
+        """As CallObject.Cancel, except that a server acknowledging the cancel before this
+        returns (in-process cancels are delivered at once) still counts as our cancel."""
+        ticket = self._ticket
+        try:
+            return super().Cancel(ulSeconds)
+        except CallCanceledError:
+            if self._acked == ticket:
+                return S_OK
+            raise
 
     def _on_cancel_(self, ticket: int) -> None:
         self._mgr.cancel(self._ipid, self._call_id)
