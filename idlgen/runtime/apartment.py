@@ -197,7 +197,8 @@ class Apartment:
                     return
             self._refuse(frame, reply_to)
         elif kind in (RESPONSE, FAULT):
-            if self.kind == "sta" and not self._closed:
+            if self.kind == "sta":
+                # Queued even after shutdown: the thread may be pumping for this reply.
                 self._queue.put((_on_reply, frame, None))
             else:
                 complete_reply(frame)
@@ -252,6 +253,9 @@ class Apartment:
         fn, a, b = item
         if fn is _stop:
             self._stop_seen = True
+            return
+        if self._closed:  # shut down: whatever is still queued is refused, not served
+            self._reject(item)
             return
         try:
             fn(a, b)
@@ -354,16 +358,20 @@ class Apartment:
     def _drain(self) -> None:
         while True:
             try:
-                fn, a, b = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except Empty:
                 return
-            if fn == self._on_request:
-                self._refuse(a, b)
-            elif fn is _on_reply:
-                complete_reply(a)
-            elif fn is _run_task:
-                b.error = DisconnectedError(message=f"{self} shut down")
-                b.settle()
+            self._reject(item)
+
+    def _reject(self, item: _Item) -> None:
+        fn, a, b = item
+        if fn == self._on_request:
+            self._refuse(a, b)
+        elif fn is _on_reply:
+            complete_reply(a)
+        elif fn is _run_task:
+            b.error = DisconnectedError(message=f"{self} shut down")
+            b.settle()
 
     def _release_objects(self) -> None:
         dispatcher = self.dispatcher

@@ -11,11 +11,14 @@ from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
 
 
 def serve(apartment: Apartment, make: Callable[[], Any], iface: Any) -> tuple[Any, bytes]:
-    """Create an object inside `apartment` and marshal it from there: (object, OBJREF)."""
+    """Create an object inside `apartment`, marshal it from there and drop the creator's
+    reference, as a COM server does: (object, OBJREF)."""
 
     def create() -> tuple[Any, bytes]:
         obj = make()
-        return obj, marshal_interface(obj, iface)
+        objref = marshal_interface(obj, iface)
+        obj.Release()  # the creator's reference: from now on the export owns the object
+        return obj, objref
 
     return apartment.run(create)  # type: ignore[no-any-return]
 
