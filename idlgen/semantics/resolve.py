@@ -15,6 +15,7 @@ from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.semantics.asyncderive import derive_async_partners
+from idlgen.semantics.checks import check_document
 from idlgen.semantics.consteval import ConstError, Evaluator, Value
 from idlgen.semantics.loader import LoadedFile, walk
 
@@ -60,7 +61,7 @@ class Resolver:
         for loaded in files:
             read += [f for f in loaded.files_read if f not in read]
         s = self.scope
-        return model.Document(
+        document = model.Document(
             source=self.main.path,
             files_read=tuple(read),
             interfaces=tuple(interfaces),
@@ -75,6 +76,8 @@ class Resolver:
             cpp_quotes=tuple(s.cpp_quotes),
             winrt=self.main.tree.winrt,
         )
+        check_document(document, self.sink)
+        return document
 
     # -- walking items -----------------------------------------------------
 

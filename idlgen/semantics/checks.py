@@ -1,0 +1,134 @@
+"""The checks widl makes after parsing, with widl's wording where it has one.
+
+Errors: an `[out]` parameter that is not a pointer; a `void *` parameter of a
+remotable method without `iid_is`; an attribute expression naming something that
+is neither a parameter (or sibling field) nor a constant. Warnings: a duplicate
+attribute. Each problem is reported at the declaration it is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from idlgen import model
+from idlgen.diagnostics import DiagnosticSink, Position
+from idlgen.frontend import syntax
+
+EXPRESSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
+EXPRESSION_ATTRIBUTES += ("iid_is", "switch_is")
+
+
+def check_document(document: model.Document, sink: DiagnosticSink) -> None:
+    constants = {c.name for c in document.constants}
+    constants |= {m.name for e in document.enums for m in e.members}
+    in_library = {name for library in document.libraries for name in library.members}
+    for interface in document.interfaces:
+        if interface.async_of is not None or interface.origin.imported:
+            continue
+        where = _position(interface.origin)
+        _duplicates(interface.attributes, sink, where)
+        # widl checks marshaling rules only where there is marshaling: not for [local]
+        # interfaces and methods, nor for interfaces declared inside a library block.
+        remotable = not interface.is_local and interface.name not in in_library
+        for method in interface.methods:
+            if remotable and not method.has("local"):
+                _check_method(document, interface, method, constants, sink)
+            else:
+                for param in method.params:
+                    _duplicates(param.attributes, sink, where)
+    for struct in document.structs:
+        if struct.origin.imported:
+            continue
+        names = {f.name for f in struct.fields if f.name}
+        for item in struct.fields:
+            _duplicates(item.attributes, sink, _position(struct.origin))
+            _check_names(item.attributes, names | constants, sink, _position(struct.origin))
+
+
+def _check_method(
+    document: model.Document,
+    interface: model.Interface,
+    method: model.Method,
+    constants: set[str],
+    sink: DiagnosticSink,
+) -> None:
+    where = _position(method.origin) if method.origin else _position(interface.origin)
+    _duplicates(method.attributes, sink, where)
+    names = {p.name for p in method.params}
+    for param in method.params:
+        _duplicates(param.attributes, sink, where)
+        if param.direction.is_out and not _is_pointer_like(document, param.type):
+            sink.error(
+                f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
+                where,
+            )
+        if interface.is_object and _is_void_pointer(param.type) and not param.has("iid_is"):
+            sink.error(
+                f"parameter '{param.name}' of function '{method.name}' cannot derive from void *",
+                where,
+            )
+        _check_names(param.attributes, names | constants, sink, where)
+
+
+def _check_names(
+    attributes: tuple[syntax.Attribute, ...], known: set[str], sink: DiagnosticSink, where: Position
+) -> None:
+    for attribute in attributes:
+        if attribute.name not in EXPRESSION_ATTRIBUTES:
+            continue
+        for name in _names(attribute.args):
+            if name not in known:
+                sink.error(
+                    f"identifier {name} cannot be resolved in expression for attribute "
+                    f"{attribute.name}",
+                    where,
+                )
+
+
+def _names(args: Iterable[object]) -> Iterable[str]:
+    for arg in args:
+        if isinstance(arg, syntax.Name):
+            yield arg.name
+        elif isinstance(arg, syntax.Unary | syntax.Cast):
+            yield from _names((arg.operand,))
+        elif isinstance(arg, syntax.Binary):
+            yield from _names((arg.left, arg.right))
+        elif isinstance(arg, syntax.Conditional):
+            yield from _names((arg.condition, arg.then, arg.otherwise))
+        elif isinstance(arg, syntax.Member | syntax.Index):
+            yield from _names((arg.operand,))
+
+
+def _duplicates(
+    attributes: tuple[syntax.Attribute, ...], sink: DiagnosticSink, where: Position
+) -> None:
+    seen: set[str] = set()
+    for attribute in attributes:
+        if attribute.name in seen and attribute.name not in ("case", "custom"):
+            known = attribute.pos.file != syntax.NOWHERE.file
+            sink.warning(f"duplicate attribute {attribute.name}", attribute.pos if known else where)
+        seen.add(attribute.name)
+
+
+def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:
+    """A pointer or array, also through typedefs (LPWSTR, REFIID)."""
+    seen: set[str] = set()
+    while isinstance(type_, syntax.NamedType) and type_.name not in seen:
+        seen.add(type_.name)
+        found = document.lookup(type_.name)
+        if not isinstance(found, model.Typedef):
+            return found is None  # unknown names were reported elsewhere
+        type_ = found.type
+    return isinstance(type_, syntax.Pointer | syntax.Array | syntax.SafeArrayType)
+
+
+def _is_void_pointer(type_: syntax.Type) -> bool:
+    return (
+        isinstance(type_, syntax.Pointer)
+        and isinstance(type_.target, syntax.BaseType)
+        and type_.target.name == "void"
+    )
+
+
+def _position(origin: model.Origin) -> Position:
+    return Position(origin.file, origin.line, origin.column)
