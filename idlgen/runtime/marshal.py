@@ -15,6 +15,7 @@ apartment and marshals it afresh for whoever asks.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import uuid
@@ -55,8 +56,8 @@ __all__ = [
     "disconnect_object",
     "get_interface_and_release_stream",
     "global_interface_table",
-    "marshal_interface",
     "marshal_inter_thread_interface_in_stream",
+    "marshal_interface",
     "marshaler_for",
     "unmarshal_interface",
 ]
@@ -198,10 +199,8 @@ def _release_export(export: _Export) -> None:
 
 
 def _quiet_release(obj: Any) -> None:
-    try:
+    with contextlib.suppress(COMError):
         obj.Release()
-    except COMError:
-        pass
 
 
 class _RemUnknownServer(ComObject, IRemUnknown):
@@ -322,7 +321,7 @@ class ApartmentMarshaler:
 
 
 def _iid_of(iid: Any) -> GUID:
-    return iid._iid_ if isinstance(iid, type) else as_guid(iid)
+    return as_guid(getattr(iid, "_iid_", iid))
 
 
 def _objref(iid: GUID, oxid: int, oid: int, ipid: bytes, refs: int = 1) -> bytes:

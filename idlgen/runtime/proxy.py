@@ -18,7 +18,6 @@ waits follows the calling thread's apartment (an STA pumps, others block).
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -39,12 +38,10 @@ from idlgen.runtime.channel import (
 from idlgen.runtime.comobject import ComObject, InnerUnknown
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
-    E_NOINTERFACE,
     RPC_E_CALL_CANCELED,
     RPC_E_INVALIDMETHOD,
     S_OK,
     CallCanceledError,
-    COMError,
     DisconnectedError,
     InvalidArgError,
     NoInterfaceError,
@@ -53,13 +50,19 @@ from idlgen.runtime.hresult import (
 )
 from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, is_interface
 from idlgen.runtime.registry import interface_for, opnums, wire_table
-from idlgen.runtime.remunknown import IRemUnknown, RemInterfaceRef
+from idlgen.runtime.remunknown import (
+    REM_ADD_REF,
+    REM_QUERY_INTERFACE,
+    REM_RELEASE,
+    IRemUnknown,
+    RemInterfaceRef,
+)
 from idlgen.runtime.status import _LAST
-from idlgen.runtime.stdiface import IID_ICallFactory, ICallFactory
+from idlgen.runtime.stdiface import ICallFactory, IID_ICallFactory
 
 __all__ = ["InterfaceProxy", "ProxyCall", "ProxyManager", "UnknownProxy", "proxy_class_for"]
 
-_REM_QI, _REM_ADDREF, _REM_RELEASE = IRemUnknown._wire_
+_REM_QI, _REM_ADDREF, _REM_RELEASE = REM_QUERY_INTERFACE, REM_ADD_REF, REM_RELEASE
 _REM_QI_METHOD, _REM_ADDREF_METHOD, _REM_RELEASE_METHOD = IRemUnknown._methods_
 
 
@@ -224,7 +227,7 @@ class ProxyManager:
             return self._unknown
 
     def query(self, riid: Any) -> Any:
-        iid = riid._iid_ if isinstance(riid, type) else as_guid(riid)
+        iid = as_guid(getattr(riid, "_iid_", riid))
         if iid == IID_IUnknown:
             unknown = self.unknown
             self.addref()
@@ -317,7 +320,11 @@ class ProxyManager:
         caller = current_apartment()
         pending = new_pending()
         is_sta = caller.kind == "sta"
-        send(self.home, request_frame(pending.call_id, opnum, ipid, body), caller if is_sta else DIRECT)
+        send(
+            self.home,
+            request_frame(pending.call_id, opnum, ipid, body),
+            caller if is_sta else DIRECT,
+        )
         timeout = caller.call_timeout
         done = caller.pump_until(pending, timeout) if is_sta else pending.wait(timeout)
         if not done:
@@ -327,9 +334,7 @@ class ProxyManager:
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
         return pending.reply
 
-    def start(
-        self, ipid: bytes, opnum: int, body: bytes, on_reply: Callable[[bytes], None]
-    ) -> int:
+    def start(self, ipid: bytes, opnum: int, body: bytes, on_reply: Callable[[bytes], None]) -> int:
         """Send a request whose reply runs `on_reply(frame)` on the replying thread."""
         if self.released:
             raise DisconnectedError(message="the proxy was released")
@@ -486,10 +491,3 @@ def _proxy_call_class(async_iface: type) -> type[ProxyCall]:
             cls = type(async_iface.__name__ + "ProxyCall", (ProxyCall, async_iface), namespace)
             _call_classes[async_iface] = cls
         return cls
-
-
-def new_ipid() -> bytes:
-    return uuid.uuid4().bytes_le
-
-
-_ = (E_NOINTERFACE, COMError)

@@ -9,7 +9,7 @@ module would declare it (`_methods_`, `_wire_`); the server side is in marshal.p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.guid import GUID
@@ -77,8 +77,68 @@ _REMINTERFACEREF = _ndr.Struct(
 )
 
 
-class RemAddRefResult(NamedTuple):
-    pResults: list[int]
+REM_QUERY_INTERFACE = _ndr.MethodMarshaler(
+    _ndr.Method(
+        "RemQueryInterface",
+        (
+            _ndr.Param("ripid", _ndr.Pointer("ref", _ndr.GUID)),
+            _ndr.Param("cRefs", _ndr.ULONG),
+            _ndr.Param("cIids", _ndr.USHORT),
+            _ndr.Param(
+                "iids",
+                _ndr.Pointer("ref", _ndr.ConformantArray(_ndr.GUID, size_is=_ndr.Name("cIids"))),
+            ),
+            _ndr.Param(
+                "ppQIResults",
+                _ndr.Pointer(
+                    "ref",
+                    _ndr.Pointer(
+                        "unique",
+                        _ndr.ConformantArray(_REMQIRESULT, size_is=_ndr.Name("cIids")),
+                    ),
+                ),
+                "out",
+            ),
+        ),
+        opnum=3,
+    )
+)
+
+REM_ADD_REF = _ndr.MethodMarshaler(
+    _ndr.Method(
+        "RemAddRef",
+        (
+            _ndr.Param("cInterfaceRefs", _ndr.USHORT),
+            _ndr.Param(
+                "InterfaceRefs",
+                _ndr.ConformantArray(_REMINTERFACEREF, size_is=_ndr.Name("cInterfaceRefs")),
+            ),
+            _ndr.Param(
+                "pResults",
+                _ndr.Pointer(
+                    "ref",
+                    _ndr.ConformantArray(_ndr.HRESULT, size_is=_ndr.Name("cInterfaceRefs")),
+                ),
+                "out",
+            ),
+        ),
+        opnum=4,
+    )
+)
+
+REM_RELEASE = _ndr.MethodMarshaler(
+    _ndr.Method(
+        "RemRelease",
+        (
+            _ndr.Param("cInterfaceRefs", _ndr.USHORT),
+            _ndr.Param(
+                "InterfaceRefs",
+                _ndr.ConformantArray(_REMINTERFACEREF, size_is=_ndr.Name("cInterfaceRefs")),
+            ),
+        ),
+        opnum=5,
+    )
+)
 
 
 class IRemUnknown(IUnknown):
@@ -90,74 +150,9 @@ class IRemUnknown(IUnknown):
         Method("RemRelease", ins=("cInterfaceRefs", "InterfaceRefs")),
     )
     _wire_: ClassVar[tuple[_ndr.MethodMarshaler | None, ...]] = (
-        _ndr.MethodMarshaler(
-            _ndr.Method(
-                "RemQueryInterface",
-                (
-                    _ndr.Param("ripid", _ndr.Pointer("ref", _ndr.GUID)),
-                    _ndr.Param("cRefs", _ndr.ULONG),
-                    _ndr.Param("cIids", _ndr.USHORT),
-                    _ndr.Param(
-                        "iids",
-                        _ndr.Pointer(
-                            "ref", _ndr.ConformantArray(_ndr.GUID, size_is=_ndr.Name("cIids"))
-                        ),
-                    ),
-                    _ndr.Param(
-                        "ppQIResults",
-                        _ndr.Pointer(
-                            "ref",
-                            _ndr.Pointer(
-                                "unique",
-                                _ndr.ConformantArray(_REMQIRESULT, size_is=_ndr.Name("cIids")),
-                            ),
-                        ),
-                        "out",
-                    ),
-                ),
-                opnum=3,
-            )
-        ),
-        _ndr.MethodMarshaler(
-            _ndr.Method(
-                "RemAddRef",
-                (
-                    _ndr.Param("cInterfaceRefs", _ndr.USHORT),
-                    _ndr.Param(
-                        "InterfaceRefs",
-                        _ndr.ConformantArray(
-                            _REMINTERFACEREF, size_is=_ndr.Name("cInterfaceRefs")
-                        ),
-                    ),
-                    _ndr.Param(
-                        "pResults",
-                        _ndr.Pointer(
-                            "ref",
-                            _ndr.ConformantArray(
-                                _ndr.HRESULT, size_is=_ndr.Name("cInterfaceRefs")
-                            ),
-                        ),
-                        "out",
-                    ),
-                ),
-                opnum=4,
-            )
-        ),
-        _ndr.MethodMarshaler(
-            _ndr.Method(
-                "RemRelease",
-                (
-                    _ndr.Param("cInterfaceRefs", _ndr.USHORT),
-                    _ndr.Param(
-                        "InterfaceRefs",
-                        _ndr.ConformantArray(
-                            _REMINTERFACEREF, size_is=_ndr.Name("cInterfaceRefs")
-                        ),
-                    ),
-                ),
-                opnum=5,
-            )
-        ),
+        REM_QUERY_INTERFACE,
+        REM_ADD_REF,
+        REM_RELEASE,
     )
 
     def RemQueryInterface(self, ripid: Any, cRefs: int, cIids: int, iids: list[Any]) -> Any:

@@ -242,9 +242,7 @@ class _Reply:
         """A failure HRESULT: a response with zeroed outs, or a fault if they cannot be."""
         try:
             outs = {
-                p.name: zero_value(p.type, self.args)
-                for p in self.wire.method.params
-                if p.is_out
+                p.name: zero_value(p.type, self.args) for p in self.wire.method.params if p.is_out
             }
             body = self.wire.encode_response(outs, hr, scope=self.args, marshaler=None)
         except (_ndr.NdrFault, _ndr.ExprError, TypeError, ValueError):

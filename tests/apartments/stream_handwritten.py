@@ -148,9 +148,7 @@ class ISeekableStream(ISimpleStream):
         _rt.Method("Peek", outs=("p",)),
     )
     _wire_: _t.ClassVar[tuple[_ndr.MethodMarshaler | None, ...]] = (
-        _ndr.MethodMarshaler(
-            _ndr.Method("Seek", (_ndr.Param("pos", _ndr.ULONG, "in"),), opnum=5)
-        ),
+        _ndr.MethodMarshaler(_ndr.Method("Seek", (_ndr.Param("pos", _ndr.ULONG, "in"),), opnum=5)),
         None,  # [local] Peek
     )
 

@@ -10,9 +10,9 @@ from conftest import WAIT
 from helpers import Tap, connect
 from servers import Calc, GatedStream, GatedSyncStream, Stream, SyncStream
 from stream_handwritten import (
+    ICalc,
     IID_AsyncICalc,
     IID_AsyncISimpleStream,
-    ICalc,
     ISimpleStream,
 )
 
@@ -138,15 +138,14 @@ def test_awaiting_a_proxy_call_object(server_sta: Apartment) -> None:
 
     async def main() -> int:
         call.Begin_Add(1, 2)
-        return await asyncio.wait_for(call, WAIT)  # type: ignore[no-any-return]
+        return await asyncio.wait_for(call, WAIT)
 
     assert asyncio.run(main()) == 3
 
 
 def test_call_factory_only_for_interfaces_with_async_partners(server_sta: Apartment) -> None:
-    from stream_handwritten import ICallback
-
     from servers import Recorder
+    from stream_handwritten import ICallback
 
     _, proxy = connect(server_sta, Recorder, ICallback)
     with pytest.raises(_rt.NoInterfaceError):

@@ -14,8 +14,20 @@ from stream_handwritten import ICalc, ILocalOnly, ISeekableStream, ISimpleStream
 from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.channel import FAULT, REQUEST, RESPONSE, DIRECT, new_pending, parse, request_frame, send
+from idlgen.runtime.channel import (
+    DIRECT,
+    FAULT,
+    REQUEST,
+    RESPONSE,
+    new_pending,
+    parse,
+    request_frame,
+    send,
+)
 from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+
+_ADD: _ndr.MethodMarshaler = ICalc._wire_[0]  # type: ignore[assignment]
+_READ: _ndr.MethodMarshaler = ISimpleStream._wire_[0]  # type: ignore[assignment]
 
 
 def test_cross_apartment_call_runs_on_the_server_thread(server_sta: Apartment) -> None:
@@ -31,11 +43,11 @@ def test_call_goes_through_the_channel_as_bytes(server_sta: Apartment) -> None:
     tap = Tap()
     with _rt_observe(tap):
         proxy.Add(1, 2)
-    (opnum, body), = tap.bodies(REQUEST)
+    ((opnum, body),) = tap.bodies(REQUEST)
     assert opnum == 3
-    assert body == ICalc._wire_[0].encode_request({"a": 1, "b": 2})
-    (_, reply), = tap.bodies(RESPONSE)
-    assert ICalc._wire_[0].decode_response(reply).outs == {"sum": 3}
+    assert body == _ADD.encode_request({"a": 1, "b": 2})
+    ((_, reply),) = tap.bodies(RESPONSE)
+    assert _ADD.decode_response(reply).outs == {"sum": 3}
 
 
 def test_in_apartment_unmarshal_gives_the_object_itself(server_sta: Apartment) -> None:
@@ -64,8 +76,8 @@ def test_failure_hresult_is_a_response_not_a_fault(server_sta: Apartment) -> Non
     assert info.value.hresult == _rt.E_ABORT
     assert _rt.last_hresult() == _rt.E_ABORT
     assert tap.of_kind(FAULT) == []
-    (_, reply), = tap.bodies(RESPONSE)
-    response = ICalc._wire_[0].decode_response(reply)
+    ((_, reply),) = tap.bodies(RESPONSE)
+    response = _ADD.decode_response(reply)
     assert response.result == _rt.E_ABORT and response.outs == {"sum": 0}
 
 
@@ -82,7 +94,7 @@ def test_python_exception_is_a_server_fault(server_sta: Apartment) -> None:
 
 def test_failure_with_outs_sends_zeroed_outs(server_sta: Apartment) -> None:
     class Broken(SyncStream):
-        def Read(self, cb: int) -> object:
+        def Read(self, cb: int) -> ISimpleStream.ReadResult:
             raise _rt.COMError(_rt.E_FAIL)
 
     _, proxy = connect(server_sta, Broken, ISimpleStream)
@@ -90,8 +102,8 @@ def test_failure_with_outs_sends_zeroed_outs(server_sta: Apartment) -> None:
     with _rt_observe(tap), pytest.raises(_rt.COMError) as info:
         proxy.Read(7)
     assert info.value.hresult == _rt.E_FAIL
-    (_, reply), = tap.bodies(RESPONSE)
-    response = ISimpleStream._wire_[0].decode_response(reply, scope={"cb": 7})
+    ((_, reply),) = tap.bodies(RESPONSE)
+    response = _READ.decode_response(reply, scope={"cb": 7})
     assert response.outs == {"pv": b"", "pcbRead": 0} and response.result == _rt.E_FAIL
 
 

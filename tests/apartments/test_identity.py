@@ -11,8 +11,8 @@ from servers import Calc, Stream
 from stream_handwritten import ICalc, ISeekableStream, ISimpleStream
 
 from idlgen import runtime as _rt
-from idlgen.runtime.apartment import Apartment
 from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartment import Apartment
 from idlgen.runtime.channel import (
     DIRECT,
     FAULT,
@@ -147,7 +147,9 @@ def test_calls_queued_behind_a_shutdown_are_disconnected() -> None:
     assert running.wait(WAIT)
     std = _ndr.decode_objref(objref).std
     assert std is not None
-    body = ICalc._wire_[0].encode_request({"a": 1, "b": 2})  # type: ignore[union-attr]
+    wire = ICalc._wire_[0]
+    assert wire is not None
+    body = wire.encode_request({"a": 1, "b": 2})
     pending = new_pending()
     send(apt, request_frame(pending.call_id, 3, std.ipid.bytes_le, body), DIRECT)  # queued
     release.set()

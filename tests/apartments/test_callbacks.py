@@ -1,0 +1,130 @@
+"""Interface pointers as parameters, callbacks and STA reentrancy."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from conftest import WAIT
+from helpers import serve
+from servers import Calc, EventSource, Recorder
+from stream_handwritten import ICalc, ICallback, IEventSource
+
+from idlgen import runtime as _rt
+from idlgen.runtime.apartment import Apartment
+from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.proxy import InterfaceProxy
+
+
+def test_callback_into_a_waiting_sta_runs_on_its_thread(
+    server_sta: Apartment, client_sta: Apartment
+) -> None:
+    source, objref = serve(server_sta, EventSource, IEventSource)
+
+    def client() -> tuple[int, list[int], list[int], int]:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        proxy.Advise(recorder)  # the interface pointer is marshaled as an OBJREF
+        delivered = proxy.Fire(7)  # the server calls Notify while we wait for Fire
+        return delivered, recorder.values, recorder.threads, threading.get_ident()
+
+    delivered, values, threads, client_thread = client_sta.run(client)
+    assert delivered == 1
+    assert values == [7]
+    assert threads == [client_thread]
+    assert isinstance(source.sinks[0], InterfaceProxy)
+
+
+def test_nested_reentrancy_both_ways(server_sta: Apartment, client_sta: Apartment) -> None:
+    """Client waits on Fire; server waits on Notify; Notify calls the server again."""
+    source, objref = serve(server_sta, EventSource, IEventSource)
+
+    def client() -> tuple[Any, Any]:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder(source=proxy)
+        proxy.Advise(recorder)
+        proxy.Fire(1)
+        return recorder, recorder.sink_seen
+
+    recorder, seen = client_sta.run(client)
+    # GetSink returned the client's own callback: back home it is the object, not a proxy.
+    assert seen is recorder
+    server_thread = server_sta.run(threading.get_ident)
+    assert set(source.threads) == {server_thread}
+
+
+def test_callback_from_an_mta_server(client_sta: Apartment) -> None:
+    mta = Apartment.mta(2, "event-mta")
+    try:
+        _, objref = serve(mta, EventSource, IEventSource)
+
+        def client() -> list[int]:
+            proxy = unmarshal_interface(objref)
+            recorder = Recorder()
+            proxy.Advise(recorder)
+            proxy.Fire(3)
+            proxy.Fire(4)
+            return recorder.values
+
+        assert client_sta.run(client) == [3, 4]
+    finally:
+        mta.shutdown()
+
+
+def test_interface_pointer_out_parameter(server_sta: Apartment) -> None:
+    source, objref = serve(server_sta, EventSource, IEventSource)
+    proxy = unmarshal_interface(objref)
+    recorder_home = Apartment.sta("recorder")
+    try:
+        recorder = Recorder()
+        sink_ref = recorder_home.run(lambda: marshal_interface(recorder, ICallback))
+        proxy.Advise(unmarshal_interface(sink_ref))  # hand a proxy on to a third apartment
+        sink: Any = proxy.GetSink()
+        assert isinstance(sink, InterfaceProxy) and isinstance(sink, ICallback)
+        sink.Notify(11)
+        assert recorder.values == [11]
+        assert proxy.Fire(12) == 1
+        assert recorder.values == [11, 12]
+        assert source.sinks[0].QueryInterface(_rt.IUnknown) is not None
+    finally:
+        recorder_home.shutdown()
+
+
+def test_sta_pumps_incoming_calls_while_waiting(server_sta: Apartment) -> None:
+    """An STA blocked in an outgoing call still serves a call from a third party."""
+    other = Apartment.sta("other")
+    try:
+        _, calc_ref = serve(server_sta, Calc, ICalc)
+        _, source_ref = serve(other, EventSource, IEventSource)
+        gate = threading.Event()
+
+        class SlowSink(_rt.ComObject, ICallback):
+            def Notify(self, v: int) -> int:
+                # Runs on `other`'s STA thread, while `other` is inside Fire's call to us.
+                gate.set()
+                return _rt.S_OK
+
+        def client() -> int:
+            proxy = unmarshal_interface(source_ref)
+            proxy.Advise(SlowSink())
+            return proxy.Fire(5)  # type: ignore[no-any-return]
+
+        assert server_sta.run(client) == 1
+        assert gate.wait(WAIT)
+        assert unmarshal_interface(calc_ref).Add(1, 1) == 2
+    finally:
+        other.shutdown()
+
+
+def test_entered_sta_pumps_while_waiting(server_sta: Apartment) -> None:
+    source, objref = serve(server_sta, EventSource, IEventSource)
+    with Apartment.enter_sta("entered") as apt:
+        apt.call_timeout = WAIT
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        proxy.Advise(recorder)
+        assert proxy.Fire(9) == 1
+        assert recorder.threads == [threading.get_ident()]
+    with pytest.raises(_rt.COMError):
+        source.sinks[0].Notify(1)  # the entered apartment is gone
