@@ -13,6 +13,7 @@ module drives them itself, token by token, for three reasons:
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import idlgen
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
+from idlgen.frontend.reductions import RuleShape, make_callback, rule_shape
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
@@ -161,14 +163,15 @@ class _Tables:
     """Lark's LALR tables, re-keyed for speed.
 
     `actions[state][terminal]` is `(True, next_state)` for a shift or `(False, size,
-    rule_index, nonterminal)` for a reduction; `gotos[state][nonterminal]` is the state
+    rule_index, nonterminal)` for a reduction (`rules[rule_index]` says what the
+    reduction hands to the transformer); `gotos[state][nonterminal]` is the state
     after a reduction. `boundary[state]` says the state expects a list element.
     """
 
     actions: list[dict[str, tuple[Any, ...]]]
     gotos: list[dict[str, int]]
     boundary: list[bool]
-    rules: list[Any]
+    rules: list[RuleShape]
     start_state: int
     end_state: int
 
@@ -205,7 +208,8 @@ def _tables() -> _Tables:
     boundary = [any(name in gotos[n] for name in _LIST_ELEMENTS) for n in range(len(numbers))]
     start = numbers[table.start_states["start"]]
     end = numbers[table.end_states["start"]]
-    return _Tables(actions, gotos, boundary, rules, start, end)
+    shapes = [rule_shape(rule) for rule in rules]
+    return _Tables(actions, gotos, boundary, shapes, start, end)
 
 
 class _SyntaxError(Exception):
@@ -226,8 +230,7 @@ class _Driver:
         place: Callable[[int], Position],
     ) -> None:
         self.tables = _tables()
-        by_rule = _lark()._parse_tree_builder.create_callback(builder)
-        self.callbacks = [by_rule[rule] for rule in self.tables.rules]
+        self.callbacks = [make_callback(shape, builder) for shape in self.tables.rules]
         self.lexer = lexer
         self.tokens = lexer.tokens()
         self.pushed_back: list[Token] = []
@@ -254,26 +257,20 @@ class _Driver:
         callbacks = self.callbacks
         state_stack = self.state_stack
         value_stack = self.value_stack
-        pushed_back = self.pushed_back
-        tokens = self.tokens
+        source = itertools.chain(reversed(self.pushed_back), self.tokens)
+        self.pushed_back = []
         shifted = self.shifted_since_error  # this loop restarts after each recovery
-        while True:
-            if pushed_back:
-                token = pushed_back.pop()
-            else:
-                lexed = next(tokens, None)
-                if lexed is None:
-                    self.shifted_since_error = shifted
-                    return
-                token = lexed
+        state = state_stack[-1]
+        for token in source:
             kind = token.type
             while True:
-                action = actions[state_stack[-1]].get(kind)
+                action = actions[state].get(kind)
                 if action is None:
                     self.shifted_since_error = shifted
-                    raise _SyntaxError(token, actions[state_stack[-1]])
+                    raise _SyntaxError(token, actions[state])
                 if action[0]:
-                    state_stack.append(action[1])
+                    state = action[1]
+                    state_stack.append(state)
                     value_stack.append(token)
                     shifted += 1
                     break
@@ -285,7 +282,9 @@ class _Driver:
                 else:
                     children = []
                 value_stack.append(callbacks[rule](children))
-                state_stack.append(gotos[state_stack[-1]][origin])
+                state = gotos[state_stack[-1]][origin]
+                state_stack.append(state)
+        self.shifted_since_error = shifted
 
     def _feed_end(self, token: Token) -> Any:
         actions = self.tables.actions
