@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,19 @@ def walk(roots: Iterable[LoadedFile]) -> list[LoadedFile]:
     return order
 
 
-_CacheKey = tuple[str, str, "Settings"]
+_CacheKey = tuple[str, str, "Settings", frozenset[str]]
 _PARSE_CACHE: dict[_CacheKey, LoadedFile] = {}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER_CACHE: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _identifiers(path: str, digest: str, text: str) -> frozenset[str]:
+    """Every identifier-like word of a file (cached per content)."""
+    key = (path, digest)
+    found = _IDENTIFIER_CACHE.get(key)
+    if found is None:
+        found = _IDENTIFIER_CACHE[key] = frozenset(_IDENTIFIER.findall(text))
+    return found
 
 
 @dataclass
@@ -112,34 +124,43 @@ class Loader:
         tree = syntax.File(path, ())
         return LoadedFile(path, tree, [], (path,), frozenset(), False)
 
-    def _load(self, path: str, text: str) -> LoadedFile:
+    def _load(self, path: str, text: str, seed: frozenset[str] = frozenset()) -> LoadedFile:
+        """Parse `path` once per run. `seed` holds the type names the importer knew:
+        widl's scope is global, so an imported header may use a typedef that only an
+        earlier import of its importer declared. The cache key holds the part of the
+        seed the file can see (the seed names it mentions), so a cached parse is reused
+        only where it would parse the same."""
         key = os.path.normpath(path)
         if key in self._loaded:
             return self._loaded[key]
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        cached = _PARSE_CACHE.get((key, digest, self.settings))
-        if cached is not None and self._imports_still_valid(cached):
+        visible = seed & _identifiers(key, digest, text) if seed else frozenset()
+        cache_key = (key, digest, self.settings, visible)
+        cached = _PARSE_CACHE.get(cache_key)
+        if cached is not None and self._imports_still_valid(cached, seed):
             self._loaded[key] = cached
             return cached
         self._loading.add(key)
         try:
-            loaded = self._parse(key, text)
+            loaded = self._parse(key, text, seed)
         finally:
             self._loading.discard(key)
         self._loaded[key] = loaded
         if loaded.ok:
-            _PARSE_CACHE[(key, digest, self.settings)] = loaded
+            _PARSE_CACHE[cache_key] = loaded
         return loaded
 
-    def _imports_still_valid(self, cached: LoadedFile) -> bool:
+    def _imports_still_valid(self, cached: LoadedFile, seed: frozenset[str]) -> bool:
         """A cached parse is reusable only if its imports are too (they may have changed)."""
+        known = set(seed)
         for imported in cached.imports:
             text = self._read_quietly(imported.path)
             if text is None:
                 return False
-            reloaded = self._load(imported.path, text)
+            reloaded = self._load(imported.path, text, frozenset(known))
             if reloaded is not imported:
                 return False
+            known |= imported.type_names()
         return True
 
     def _read_quietly(self, path: str) -> str | None:
@@ -148,7 +169,7 @@ class Loader:
         except OSError:
             return None
 
-    def _parse(self, path: str, text: str) -> LoadedFile:
+    def _parse(self, path: str, text: str, seed: frozenset[str]) -> LoadedFile:
         from idlgen.frontend.parser import declared_type_names, parse
         from idlgen.frontend.preprocess import preprocess
 
@@ -164,13 +185,16 @@ class Loader:
             read_file=self.read_file,
         )
         imports: list[LoadedFile] = []
+        known = set(seed)
 
         def on_import(name: str, where: Position) -> Iterable[str]:
-            loaded = self._import(name, path, where)
+            loaded = self._import(name, path, where, frozenset(known))
             if loaded is None:
                 return ()
             imports.append(loaded)
-            return loaded.type_names()
+            names = loaded.type_names()
+            known.update(names)
+            return names
 
         tree = parse(
             pp.text,
@@ -178,13 +202,16 @@ class Loader:
             sink=self.sink,
             position=pp.line_map.position,
             on_import=on_import,
+            known_types=seed,
             winrt=pp.winrt,
         )
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
         return LoadedFile(path, tree, imports, tuple(pp.files_read), names, ok)
 
-    def _import(self, name: str, importer: str, where: Position) -> LoadedFile | None:
+    def _import(
+        self, name: str, importer: str, where: Position, seed: frozenset[str]
+    ) -> LoadedFile | None:
         found = self.find_import(name, importer)
         if found is None:
             self.sink.error(f'cannot find imported file "{name}"', where)
@@ -194,7 +221,7 @@ class Loader:
         text = self._read(found, where)
         if text is None:
             return None
-        return self._load(found, text)
+        return self._load(found, text, seed)
 
 
 def make_settings(

@@ -73,9 +73,11 @@ def test_diamond_imports_parse_each_file_once(
     parsed: list[str] = []
     original = loader_module.Loader._parse
 
-    def counting(self: loader_module.Loader, path: str, text: str) -> loader_module.LoadedFile:
+    def counting(
+        self: loader_module.Loader, path: str, text: str, seed: frozenset[str]
+    ) -> loader_module.LoadedFile:
         parsed.append(Path(path).name)
-        return original(self, path, text)
+        return original(self, path, text, seed)
 
     monkeypatch.setattr(loader_module.Loader, "_parse", counting)
     compile_text(tmp_path, 'import "left.idl";\nimport "right.idl";\n')
@@ -91,9 +93,11 @@ def test_unchanged_imports_are_not_parsed_again_in_the_same_process(
     parsed: list[str] = []
     original = loader_module.Loader._parse
 
-    def counting(self: loader_module.Loader, path: str, text: str) -> loader_module.LoadedFile:
+    def counting(
+        self: loader_module.Loader, path: str, text: str, seed: frozenset[str]
+    ) -> loader_module.LoadedFile:
         parsed.append(Path(path).name)
-        return original(self, path, text)
+        return original(self, path, text, seed)
 
     monkeypatch.setattr(loader_module.Loader, "_parse", counting)
     compile_text(tmp_path, 'import "dep.idl";\ntypedef DEP_T X;\n')
