@@ -97,10 +97,16 @@ def _method(shape: RuleShape, transformer: Any) -> Callback:
     if shape.method.startswith("_"):
         return _splice  # helper rules hand their children to the parent as a list
     found: Callback | None = getattr(transformer, shape.method, None)
-    if found is None:  # a `?rule` that always has one child, in practice
-        name = shape.method
-        return lambda children: transformer.__default__(name, children, None)
+    if found is None:  # only `?rule`s that always have one child may lack a method
+        return _missing(shape.method)
     return found
+
+
+def _missing(name: str) -> Callback:
+    def fail(children: list[Any]) -> Any:
+        raise LookupError(f"grammar rule {name!r} has no transformer method")
+
+    return fail
 
 
 def _splice(children: list[Any]) -> list[Any]:

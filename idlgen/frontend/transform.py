@@ -1,10 +1,10 @@
 """Builds syntax nodes (idlgen.frontend.syntax) while the LALR parser reduces rules.
 
-Lark calls one method per grammar rule (named after the rule or its `-> alias`) with
-the rule's kept children: tokens for named terminals, the results of sub-rules, and
-None for an absent `[optional]` part. Building the model during parsing (rather than
-building a tree, then walking it) halves the work, and it is what lets declarations
-register type names before the lexer reads the next token.
+The parser calls one method per grammar rule (named after the rule or its `-> alias`,
+see reductions.py) with the rule's kept children: tokens for named terminals, the
+results of sub-rules, and None for an absent `[optional]` part. Building the model
+while parsing (rather than building a tree, then walking it) halves the work, and it
+is what lets declarations register type names before the lexer reads the next token.
 
 A declarator is kept as a small tuple chain (`_Decl`) until it meets its type, because
 C declarators read inside out: `int *a[3]` is an array of pointers.
@@ -17,9 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Transformer, Tree
-
-from idlgen.diagnostics import DiagnosticSink, Position
+from idlgen.diagnostics import Position
 from idlgen.frontend import syntax as s
 from idlgen.frontend.lexer import Token
 
@@ -159,7 +157,7 @@ def _type_label(type_: s.Type) -> str:
     return type(type_).__name__
 
 
-class SyntaxBuilder(Transformer[Token, Any]):
+class SyntaxBuilder:
     """One per parse: holds the type-name set the lexer reads and `position`, which maps
     a token's offset in the text to its real place."""
 
@@ -168,13 +166,10 @@ class SyntaxBuilder(Transformer[Token, Any]):
         *,
         type_names: set[str],
         position: Callable[[int], Position],
-        sink: DiagnosticSink,
         on_import: OnImport | None,
     ) -> None:
-        super().__init__(visit_tokens=False)
         self.type_names = type_names
         self.position = position
-        self.sink = sink
         self.on_import = on_import
 
     def _pos(self, token: Token) -> Position:
@@ -184,10 +179,6 @@ class SyntaxBuilder(Transformer[Token, Any]):
         self.type_names.add(name)
         if "." in name:
             self.type_names.add(name.rpartition(".")[2])
-
-    def __default__(self, data: str, children: list[Any], meta: Any) -> Any:
-        # Only Lark's own helper rules get here; keep them as Lark trees.
-        return Tree(data, children, meta)
 
     # ------------------------------------------------------------ top level
 
