@@ -10,6 +10,7 @@ from parse_helpers import attribute, only, parse_ok
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax as s
 from idlgen.frontend.parser import declared_type_names, grammar_path, parse
+from idlgen.frontend.preprocess import preprocess
 
 DATA = Path(__file__).parent / "data" / "parse"
 
@@ -457,6 +458,11 @@ def test_winrt_forms() -> None:
     assert outer.name == "Windows.Foundation"
     contract, inner = outer.items[0], outer.items[-1]
     assert isinstance(contract, s.ApiContract) and contract.name == "FoundationContract"
+    status_typedef, status, point = outer.items[2:5]
+    assert _strip(status_typedef.type) == s.EnumType("AsyncStatus")
+    assert [v.name for v in status.type.values] == ["Started", "Completed", "Canceled", "Error"]
+    assert status.attributes[0].name == "contract"
+    assert [f.name for f in point.type.fields] == ["X", "Y"]
     assert attribute(contract.attributes, "contractversion").args[0].value == 0x40000
     items = {type(i).__name__ + ":" + getattr(i, "name", ""): i for i in inner.items}
     vector = items["Interface:IVector"]
@@ -508,6 +514,23 @@ def test_positions_go_through_the_position_callback() -> None:
     result = parse("typedef int A;", "t.idl", sink=sink, position=position)
     assert result.items[0].pos == Position("real.idl", 101, 13)
     assert result.items[0].type.pos == Position("real.idl", 101, 9)
+
+
+def test_preprocessor_line_map_positions_point_into_included_files(tmp_path: Path) -> None:
+    (tmp_path / "inc.h").write_text("typedef long INCLUDED;\n")
+    main = tmp_path / "main.idl"
+    main.write_text('#include "inc.h"\n\ntypedef INCLUDED MAIN;\n')
+    sink = DiagnosticSink()
+    pre = preprocess(main.read_text(), str(main), include_dirs=[str(tmp_path)], sink=sink)
+    result = parse(pre.text, str(main), sink=sink, position=pre.line_map.position)
+    assert sink.diagnostics == []
+    included, own = result.items
+    assert (Path(included.pos.file).name, included.pos.line, included.pos.column) == (
+        "inc.h",
+        1,
+        14,
+    )
+    assert (Path(own.pos.file).name, own.pos.line) == ("main.idl", 3)
 
 
 def test_declared_type_names_walks_nested_declarations() -> None:
