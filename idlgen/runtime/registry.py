@@ -4,7 +4,8 @@ Generated modules declare interfaces as subclasses of `IUnknown`; an unmarshaled
 only carries an IID. The lookup walks `IUnknown.__subclasses__()` and caches the answer;
 a miss rescans, because modules imported later add interfaces. The vtable's wire table is
 the parent's plus the interface's own `_wire_` (one `MethodMarshaler` or None per own
-method), so opnum = vtable index works for inherited methods too.
+method), so opnum = vtable index works for inherited methods too; all-primitive methods get
+the byte-identical precompiled codec of fastwire.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from idlgen.runtime.fastwire import fast_codec
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.interface import IUnknown, is_interface
 
@@ -67,7 +69,7 @@ def _build_wire(iface: type[IUnknown]) -> tuple[Any, ...]:
         own_wire = tuple(cls.__dict__.get("_wire_", ()))
         if cls is IUnknown or len(own_wire) != len(own_methods):
             own_wire = (None,) * len(own_methods)
-        table.extend(own_wire)
+        table.extend(fast_codec(wire) for wire in own_wire)
     return tuple(table)
 
 
