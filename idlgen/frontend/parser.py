@@ -107,7 +107,9 @@ def parse(
     if not winrt and _WINRT_PRAGMA.search(text):
         winrt = True
     where = position or (lambda line, column: Position(filename, line, column))
-    type_names = set(known_types)
+    # A set passed in is used (and grown) in place, so an `on_import` callback can see
+    # every type name declared so far, as widl's global scope does.
+    type_names = known_types if isinstance(known_types, set) else set(known_types)
     lexer = Lexer(text, type_names, winrt)
 
     def place(offset: int) -> Position:

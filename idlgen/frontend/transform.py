@@ -13,6 +13,7 @@ C declarators read inside out: `int *a[3]` is an array of pointers.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,27 @@ def widl_string(quoted: str) -> str:
             out.append(body[i])
             i += 1
     return "".join(out)
+
+
+_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]+|[0-7]{1,3}|.)", re.DOTALL)
+
+
+def c_string(quoted: str) -> str:
+    """A string literal's value as C defines it (`\\n` is a newline, `\\x41` is `A`):
+    what a constant or helpstring means, as opposed to the text widl copies into C."""
+    body = quoted[quoted.index('"') + 1 : -1]
+    if "\\" not in body:
+        return body
+
+    def decode(match: re.Match[str]) -> str:
+        escape = match.group(1)
+        if escape[0] in "xX":
+            return chr(int(escape[1:], 16) & 0x10FFFF)
+        if escape[0].isdigit():
+            return chr(int(escape, 8))
+        return _CHAR_ESCAPES.get(escape, escape)
+
+    return _C_ESCAPE.sub(decode, body)
 
 
 def char_value(quoted: str) -> str:
@@ -711,7 +733,7 @@ class SyntaxBuilder:
 
     def string(self, c: list[Token]) -> s.String:
         token = c[0]
-        return s.String(widl_string(token.value), token.type == "WSTRING", self._pos(token))
+        return s.String(c_string(token.value), token.type == "WSTRING", self._pos(token))
 
     def char(self, c: list[Token]) -> s.Char:
         return s.Char(char_value(c[0].value), self._pos(c[0]))

@@ -185,16 +185,14 @@ class Loader:
             read_file=self.read_file,
         )
         imports: list[LoadedFile] = []
-        known = set(seed)
+        known = set(seed)  # the parser grows it as it reads typedefs and imports
 
         def on_import(name: str, where: Position) -> Iterable[str]:
             loaded = self._import(name, path, where, frozenset(known))
             if loaded is None:
                 return ()
             imports.append(loaded)
-            names = loaded.type_names()
-            known.update(names)
-            return names
+            return loaded.type_names()
 
         tree = parse(
             pp.text,
@@ -202,7 +200,7 @@ class Loader:
             sink=self.sink,
             position=pp.line_map.position,
             on_import=on_import,
-            known_types=seed,
+            known_types=known,
             winrt=pp.winrt,
         )
         ok = self.sink.error_count == errors_before
