@@ -65,7 +65,7 @@ def bare_round_trip(calls: int, server_cpu: int | None) -> float:
 def measure(placement: str, runs: int, calls: int) -> dict[str, float]:
     """Runs inside the child process: every figure for one placement."""
     from servers import Calc, SyncStream
-    from stream_handwritten import IID_AsyncICalc, ICalc, ISimpleStream
+    from stream_handwritten import ICalc, IID_AsyncICalc, ISimpleStream
 
     from idlgen import runtime as _rt
     from idlgen.runtime.apartment import Apartment

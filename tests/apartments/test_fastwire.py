@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given, settings
@@ -19,8 +19,9 @@ PRIMS = [
 
 def _value(prim: _ndr.Primitive) -> st.SearchStrategy[Any]:
     if prim.kind == "float":
-        width = 32 if prim.fmt == "f" else 64
-        return st.floats(width=width, allow_nan=False)
+        if prim.fmt == "f":
+            return st.floats(width=32, allow_nan=False)
+        return st.floats(allow_nan=False)
     if prim.kind == "bool":
         return st.booleans()
     return st.integers(prim.lo, prim.hi)
@@ -32,7 +33,7 @@ def methods(draw: st.DrawFn) -> tuple[_ndr.MethodMarshaler, dict[str, Any], dict
     params, ins, outs = [], {}, {}
     for i in range(count):
         prim = draw(st.sampled_from(PRIMS))
-        direction = draw(st.sampled_from(["in", "out", "inout"]))
+        direction: Literal["in", "out", "inout"] = draw(st.sampled_from(["in", "out", "inout"]))
         pointer = direction != "in" or draw(st.booleans())
         t: _ndr.NdrType = _ndr.Pointer("ref", prim) if pointer else prim
         params.append(_ndr.Param(f"p{i}", t, direction))
