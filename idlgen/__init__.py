@@ -16,8 +16,15 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from idlgen.api import CompileResult, compile, compile_json
+    from idlgen.integrations.import_hook import install_import_hook, load
 
-_LAZY = {"compile": "idlgen.api", "compile_json": "idlgen.api", "CompileResult": "idlgen.api"}
+_LAZY = {
+    "compile": "idlgen.api",
+    "compile_json": "idlgen.api",
+    "CompileResult": "idlgen.api",
+    "load": "idlgen.integrations.import_hook",
+    "install_import_hook": "idlgen.integrations.import_hook",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +36,13 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module_name), name)
 
 
-__all__ = ["CompileResult", "Diagnostic", "IdlError", "__version__", "compile", "compile_json"]
+__all__ = [
+    "CompileResult",
+    "Diagnostic",
+    "IdlError",
+    "__version__",
+    "compile",
+    "compile_json",
+    "install_import_hook",
+    "load",
+]

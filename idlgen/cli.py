@@ -30,6 +30,9 @@ class Options:
     stdout: bool
     quiet: bool
     verbose: bool
+    check: bool = False
+    diff: bool = False
+    depfile: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to produce: a Python module (default) or the resolved model as JSON",
     )
     parser.add_argument("--stdout", action="store_true", help="print the output (one input)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming every output that is missing or stale",
+    )
+    parser.add_argument(
+        "--diff", action="store_true", help="write nothing; print a unified diff per stale output"
+    )
+    parser.add_argument(
+        "--depfile",
+        metavar="FILE",
+        help="write a make-style dependency file listing every file each output was built from",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
     parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
@@ -88,6 +104,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     stdout = args.stdout or (args.emit == "json" and args.output_dir is None)
     if stdout and len(args.inputs) > 1:
         parser.error("printing to standard output takes exactly one input file")
+    if stdout and (args.check or args.diff or args.depfile):
+        parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
     return Options(
         inputs=tuple(args.inputs),
         output_dir=args.output_dir,
@@ -98,6 +116,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         stdout=stdout,
         quiet=args.quiet,
         verbose=args.verbose,
+        check=args.check,
+        diff=args.diff,
+        depfile=args.depfile,
     )
 
 
@@ -131,12 +152,64 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
         print(diagnostic.format(), file=sys.stderr)
 
 
-def compile_one(options: Options, source: str) -> int:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one input did: its exit status and, when it compiled, the output path
+    and the files it was built from (for --depfile)."""
+
+    status: int
+    target: str | None = None
+    files_read: tuple[str, ...] = ()
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def compare_output(options: Options, target: str, text: str) -> int:
+    """--check / --diff: report a stale or missing output, never write it."""
+    import difflib
+
+    current = read_text(target)
+    if current == text:
+        return EXIT_OK
+    if options.diff:
+        old = (current or "").splitlines(keepends=True)
+        new = text.splitlines(keepends=True)
+        label = target if current is not None else "/dev/null"
+        sys.stdout.writelines(difflib.unified_diff(old, new, label, target))
+    if options.check or not options.diff:
+        state = "missing" if current is None else "stale"
+        print(f"idlgen: {state}: {target}", file=sys.stderr)
+        return EXIT_IDL_ERROR
+    return EXIT_OK
+
+
+def depfile_text(outcomes: Sequence[Outcome]) -> str:
+    """One make rule per output; spaces, '#' and '$' escaped as make and ninja read them."""
+
+    def escape(path: str) -> str:
+        return path.replace(" ", "\\ ").replace("#", "\\#").replace("$", "$$")
+
+    rules = []
+    for outcome in outcomes:
+        if outcome.target is None:
+            continue
+        deps = " \\\n  ".join(escape(p) for p in outcome.files_read)
+        rules.append(f"{escape(outcome.target)}: \\\n  {deps}\n")
+    return "".join(rules)
+
+
+def compile_one(options: Options, source: str) -> Outcome:
     from idlgen.api import compile
 
     if not os.path.isfile(source):
         print(f"idlgen: error: cannot open '{source}': no such file", file=sys.stderr)
-        return EXIT_IDL_ERROR
+        return Outcome(EXIT_IDL_ERROR)
     try:
         result = compile(
             source,
@@ -147,25 +220,31 @@ def compile_one(options: Options, source: str) -> int:
         )
     except IdlError as error:
         _print_diagnostics(error.diagnostics, options.quiet)
-        return EXIT_IDL_ERROR
+        return Outcome(EXIT_IDL_ERROR)
     _print_diagnostics(result.diagnostics, options.quiet)
     assert result.output is not None
     if options.stdout:
         sys.stdout.write(result.output)
-        return EXIT_OK
+        return Outcome(EXIT_OK)
     target = output_path(options, source, result.module_name)
+    files_read = tuple(os.path.abspath(p) for p in result.files_read)
+    if options.check or options.diff:
+        return Outcome(compare_output(options, target, result.output), target, files_read)
     changed = write_if_changed(target, result.output)
     if options.verbose:
         print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
-    return EXIT_OK
+    return Outcome(EXIT_OK, target, files_read)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     status = EXIT_OK
+    outcomes: list[Outcome] = []
     for source in options.inputs:
         try:
-            status = max(status, compile_one(options, source))
+            outcome = compile_one(options, source)
+            outcomes.append(outcome)
+            status = max(status, outcome.status)
         except KeyboardInterrupt:
             return 130
         except Exception as error:  # a bug in idlgen, not in the user's input
@@ -177,4 +256,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             status = EXIT_INTERNAL
+    if options.depfile and status == EXIT_OK and not (options.check or options.diff):
+        write_if_changed(options.depfile, depfile_text(outcomes))
     return status
