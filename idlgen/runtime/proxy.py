@@ -199,11 +199,11 @@ class ProxyManager:
     def adopt(self, ipid: bytes, iid: GUID, public_refs: int) -> InterfaceProxy:
         """Take over an IPID and its public references; returns its proxy, AddRef'd."""
         with self._lock:
-            self.refs += 1
-            self._public[ipid] = self._public.get(ipid, 0) + public_refs
             proxy = self._proxies.get(iid)
             if proxy is None:
-                proxy = self._new_proxy(iid, ipid)
+                proxy = self._new_proxy(iid, ipid)  # may raise: then nothing was counted
+            self.refs += 1
+            self._public[ipid] = self._public.get(ipid, 0) + public_refs
             return proxy
 
     def _new_proxy(self, iid: GUID, ipid: bytes) -> InterfaceProxy:
@@ -261,8 +261,10 @@ class ProxyManager:
     def _remote_query(self, iid: GUID) -> InterfaceProxy:
         if self.released:
             raise DisconnectedError(message="the proxy was released")
-        if interface_for(iid) is None:
+        iface = interface_for(iid)
+        if iface is None:
             raise NoInterfaceError(message=f"no interface class is loaded for {iid}")
+        proxy_class_for(iface)  # no proxy class: fail before the server hands out a reference
         some_ipid = next(iter(self._ipids.values()), None)
         if some_ipid is None:
             raise NoInterfaceError()
