@@ -1,0 +1,216 @@
+"""A WMI-shaped server over an in-memory table (samples/wmi_lite.idl).
+
+`LiteServices` answers `SELECT * FROM <table> [WHERE <prop> = '<value>']`:
+- `ExecQueryAsync` pushes rows to the caller's sink, with progress reports when asked
+  (WBEM_FLAG_SEND_STATUS), through `idlgen.runtime.wmi.AsyncCallTable`;
+- `ExecQuery` with WBEM_FLAG_RETURN_IMMEDIATELY returns an enumerator at once
+  (semisynchronous); without it, it returns once every row is in the enumerator;
+- `GetObject` with WBEM_FLAG_RETURN_IMMEDIATELY returns an ILiteCallResult;
+- `CancelAsyncCall` cancels every pending call that uses a sink.
+
+The module is compiled from the IDL when this file is imported (`load_wmi_lite()`), so the
+sample needs no generated file on disk. Rows are produced one by one from a generator that
+may wait on a `gate` (a threading.Event per row) -- that is how the tests hold an operation
+in the middle without sleeping.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import idlgen
+from idlgen import runtime as _rt
+from idlgen.runtime import wmi
+from idlgen.runtime.proxy import InterfaceProxy
+
+IDL = Path(__file__).with_name("wmi_lite.idl")
+MODULE = "wmi_lite_idl"
+
+
+def load_wmi_lite() -> types.ModuleType:
+    """Compile samples/wmi_lite.idl once and import the result as `wmi_lite_idl`."""
+    module = sys.modules.get(MODULE)
+    if module is not None:
+        return module
+    source = idlgen.compile(IDL).output
+    assert source is not None
+    module = types.ModuleType(MODULE)
+    module.__file__ = str(IDL.with_suffix(".py"))
+    sys.modules[MODULE] = module
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    _add_proxies(module)
+    return module
+
+
+def _add_proxies(module: types.ModuleType) -> None:
+    """Give each remotable interface an `I<Name>_Proxy` class when the generator did not.
+
+    The shape apartments rely on (tests/apartments/stream_handwritten.py): one class per
+    interface deriving from the parent's proxy and the interface, each method forwarding
+    `(opnum, ins)` to `InterfaceProxy._call_`.
+    """
+    for name in getattr(module, "__all__", dir(module)):
+        iface = getattr(module, name, None)
+        if not (isinstance(iface, type) and _rt.is_interface(iface)):
+            continue
+        if iface.__dict__.get("_proxy_") is not None or "_wire_" not in iface.__dict__:
+            continue
+        first = len(iface._vtable_) - len(iface._methods_)
+        body: dict[str, Any] = {"__slots__": ()}
+        for offset, method in enumerate(iface._methods_):
+            body[method.name] = _forwarder(first + offset)
+        iface._proxy_ = type(f"{iface.__name__}_Proxy", (InterfaceProxy, iface), body)
+
+
+def _forwarder(opnum: int) -> Callable[..., Any]:
+    def call(self: InterfaceProxy, *ins: Any) -> Any:
+        return self._call_(opnum, ins)
+
+    return call
+
+
+lite = load_wmi_lite()
+
+# -- the data ---------------------------------------------------------------------------------
+
+Row = dict[str, str]
+
+PLANETS: list[Row] = [
+    {"Name": name, "Kind": kind, "Moons": moons}
+    for name, kind, moons in [
+        ("Mercury", "rocky", "0"),
+        ("Venus", "rocky", "0"),
+        ("Earth", "rocky", "1"),
+        ("Mars", "rocky", "2"),
+        ("Jupiter", "giant", "95"),
+        ("Saturn", "giant", "146"),
+        ("Uranus", "giant", "28"),
+        ("Neptune", "giant", "16"),
+    ]
+]
+
+_QUERY = re.compile(
+    r"^\s*SELECT\s+\*\s+FROM\s+(\w+)(?:\s+WHERE\s+(\w+)\s*=\s*'([^']*)')?\s*$", re.IGNORECASE
+)
+
+
+class LiteObject(_rt.ComObject, lite.ILiteObject):
+    """One row. Get of an unknown property is WBEM_E_NOT_FOUND."""
+
+    def __init__(self, row: Row, outer: Any = None) -> None:
+        super().__init__(outer)
+        self.row = dict(row)
+
+    def Get(self, strName: str) -> str:
+        if strName not in self.row:
+            raise _rt.COMError(wmi.WBEM_E_NOT_FOUND, f"no property {strName}")
+        return self.row[strName]
+
+    def GetObjectText(self, lFlags: int) -> str:
+        body = "; ".join(f"{k} = {v!r}" for k, v in self.row.items())
+        return "instance of Planet { " + body + "; }"
+
+
+LiteEnumerator = wmi.enumerator_class(lite.IEnumLiteObject)
+LiteCallResult = wmi.call_result_class(lite.ILiteCallResult)
+
+
+class LiteServices(_rt.ComObject, lite.ILiteServices):
+    """The service. `gates`, when given, makes row i wait for `gates[i]` before it goes out."""
+
+    def __init__(
+        self,
+        tables: dict[str, list[Row]] | None = None,
+        gates: list[threading.Event] | None = None,
+        outer: Any = None,
+        runner: wmi.Runner = wmi.thread_runner,
+    ) -> None:
+        super().__init__(outer)
+        self.tables = tables if tables is not None else {"Planet": PLANETS}
+        self.gates = gates
+        self.calls = wmi.AsyncCallTable(runner)
+        self.runner = runner
+
+    # -- ILiteServices -------------------------------------------------------------------
+
+    def CancelAsyncCall(self, pSink: Any) -> int:
+        return self.calls.cancel(pSink)
+
+    def ExecQueryAsync(
+        self, strQueryLanguage: str, strQuery: str, lFlags: int, pResponseHandler: Any
+    ) -> int:
+        return self.calls.start(pResponseHandler, self._query(strQueryLanguage, strQuery), lFlags)
+
+    def ExecQuery(self, strQueryLanguage: str, strQuery: str, lFlags: int) -> Any:
+        source = self._query(strQueryLanguage, strQuery)
+        if lFlags & wmi.WBEM_FLAG_RETURN_IMMEDIATELY:
+            return wmi.start_semisync(LiteEnumerator, source, lFlags, self.runner)
+        rows = list(source())  # synchronous: everything is in before we return
+        finished = wmi.start_semisync(LiteEnumerator, lambda: iter(rows), lFlags, _inline)
+        return finished
+
+    def GetObject(self, strObjectPath: str, lFlags: int) -> Any:
+        def work() -> Any:
+            return self._lookup(strObjectPath)
+
+        if lFlags & wmi.WBEM_FLAG_RETURN_IMMEDIATELY:
+            return None, wmi.start_call_result(LiteCallResult, work, self.runner)
+        return work(), None
+
+    # -- the "provider" ------------------------------------------------------------------
+
+    def _query(self, language: str, query: str) -> Callable[[], Iterator[Any]]:
+        """Validate now (a bad query fails the call and never reaches the sink), run later."""
+        if language.upper() != "WQL":
+            raise _rt.COMError(lite_code("WBEM_E_INVALID_QUERY_TYPE"), language)
+        match = _QUERY.match(query or "")
+        if match is None:
+            raise _rt.COMError(lite_code("WBEM_E_INVALID_QUERY"), query)
+        table, prop, value = match.groups()
+        if table not in self.tables:
+            raise _rt.COMError(lite_code("WBEM_E_INVALID_CLASS"), table)
+        rows = [r for r in self.tables[table] if prop is None or r.get(prop) == value]
+        return lambda: self._rows(rows)
+
+    def _rows(self, rows: list[Row]) -> Iterator[Any]:
+        total = len(rows)
+        for index, row in enumerate(rows):
+            if self.gates is not None and index < len(self.gates):
+                self.gates[index].wait(30.0)  # a safety net: the tests always open the gate
+            yield LiteObject(row)
+            yield wmi.Progress(index + 1, total)
+
+    def _lookup(self, path: str) -> Any:
+        table, _, key = path.partition(".Name=")
+        for row in self.tables.get(table, []):
+            if row.get("Name") == key.strip("'\""):
+                return LiteObject(row)
+        raise _rt.COMError(wmi.WBEM_E_NOT_FOUND, path)
+
+
+def _inline(job: Callable[[], None]) -> None:
+    job()
+
+
+def lite_code(name: str) -> int:
+    """A WBEMSTATUS value by name (from the bundled wbemcli module)."""
+    from idlgen.runtime.base import wbemcli_idl
+
+    return int(getattr(wbemcli_idl, name))
+
+
+def main() -> None:
+    services = LiteServices()
+    enum = services.ExecQuery("WQL", "SELECT * FROM Planet WHERE Kind = 'giant'", 0)
+    for obj in enum:
+        print(obj.GetObjectText(0))
+
+
+if __name__ == "__main__":
+    main()
