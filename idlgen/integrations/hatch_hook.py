@@ -49,9 +49,11 @@ class IdlgenBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def _own_table(self) -> dict[str, Any]:
+        return {k: v for k, v in self.config.items() if k not in _HATCH_KEYS}
+
     def _settings(self) -> IdlgenSettings:
-        own = {k: v for k, v in self.config.items() if k not in _HATCH_KEYS}
-        return make_settings(self.root, read_tool_table(self.root), own)
+        return make_settings(self.root, read_tool_table(self.root), self._own_table())
 
     def _idl_files(self, settings: IdlgenSettings) -> dict[str, str]:
         """Selected `.idl` files: path relative to the root -> path inside the wheel."""
@@ -87,7 +89,7 @@ class IdlgenBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             packages = top_level_packages(files.values())
             pth = os.path.join(self._temporary, "idlgen-hook.pth")
             with open(pth, "w", encoding="utf-8") as handle:
-                handle.write(pth_line(settings.root, packages) + "\n")
+                handle.write(pth_line(settings.root, packages, self._own_table()) + "\n")
             name = self.metadata.core.name.replace("-", "_")
             # Setting this replaces the configured force-include map for editable
             # wheels, so carry that map over.

@@ -1,0 +1,1 @@
+"""A user package whose interface is described in IDL (calc.idl)."""
