@@ -16,6 +16,8 @@ class Calc(calc):
     def __init__(self) -> None:
         self.written = bytearray()
         self.entered = threading.Event()  # WaitCancel has started (tests wait on it)
+        self.cancel_seen = threading.Event()  # a WaitCancel call saw the client's cancel
+        self.started = threading.Semaphore(0)  # released once per WaitCancel call
 
     def Add(self, a: int, b: int) -> int:
         return (a + b + 2**31) % 2**32 - 2**31
@@ -38,9 +40,11 @@ class Calc(calc):
     def WaitCancel(self, ms: int) -> int:
         """Returns S_FALSE when not canceled within `ms`; raises when canceled."""
         self.entered.set()
+        self.started.release()
         state = current_call()
         assert state is not None
         if state.wait_canceled(ms / 1000):
+            self.cancel_seen.set()
             _rt.CoTestCancel()  # raises CallCanceledError: the runtime sees the co_cancel
         return _rt.S_FALSE
 

@@ -39,7 +39,7 @@ class Binding:
     object: GUID | None = None
 
     def __str__(self) -> str:
-        prefix = f"{self.object}@" if self.object is not None else ""
+        prefix = f"{self.object.uuid}@" if self.object is not None else ""
         return f"{prefix}{self.protseq}:{self.address}[{self.endpoint}]"
 
     def with_endpoint(self, endpoint: str) -> Binding:

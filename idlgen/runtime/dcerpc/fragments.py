@@ -74,7 +74,7 @@ class Reassembly:
 
     def add(self, frag: P.Request | P.Response) -> bool | P.ProtocolError:
         """Append a fragment; True when the call is complete, a ProtocolError if it breaks rules."""
-        if frag is not self.first:
+        if self.parts:
             if frag.flags & P.PFC_FIRST_FRAG:
                 return P.ProtocolError("second first fragment in a call", frag.call_id)
             if type(frag) is not type(self.first) or frag.cont_id != self.first.cont_id:

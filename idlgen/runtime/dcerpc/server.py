@@ -104,6 +104,7 @@ class RpcServer:
         self._listeners: list[socket.socket] = []
         self._conns: set[_Connection] = set()
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._wake_r, self._wake_w = socket.socketpair()
         self._closed = False
         self.bindings: list[B.Binding] = []
@@ -144,6 +145,12 @@ class RpcServer:
     def _forget(self, conn: _Connection) -> None:
         with self._lock:
             self._conns.discard(conn)
+            self._idle.notify_all()
+
+    def wait_connections(self, count: int, timeout: float | None = None) -> bool:
+        """Block until at most `count` connections are open (clients gone, state released)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: len(self._conns) <= count, timeout)
 
     @property
     def connection_count(self) -> int:
@@ -200,6 +207,7 @@ class _Connection:
     contexts: dict[int, _Registered] = field(default_factory=dict)
     partial: dict[int, tuple[Reassembly, CallState]] = field(default_factory=dict)
     calls: dict[int, CallState] = field(default_factory=dict)
+    discard: set[int] = field(default_factory=set)  # calls faulted for size: drop the rest
     lock: threading.Lock = field(default_factory=threading.Lock)
     send_lock: threading.Lock = field(default_factory=threading.Lock)
     alive: bool = True
@@ -312,6 +320,10 @@ class _Connection:
     def request(self, p: P.Request) -> bool:
         limits = self.server.limits
         with self.lock:
+            if p.call_id in self.discard:
+                if p.flags & P.PFC_LAST_FRAG:
+                    self.discard.discard(p.call_id)
+                return True
             entry = self.partial.get(p.call_id)
             if entry is None:
                 if p.call_id in self.calls:
@@ -326,7 +338,14 @@ class _Connection:
             r, state = entry
             done = r.add(p)
             if isinstance(done, P.ProtocolError):
-                return self.reject(done)
+                if done.status != P.NCA_S_FAULT_REMOTE_NO_MEMORY:
+                    return self.reject(done)
+                # Too large but well-formed: fault this call, skip its remaining fragments.
+                del self.partial[p.call_id]
+                if not p.flags & P.PFC_LAST_FRAG:
+                    self.discard.add(p.call_id)
+                self._fault(p.call_id, done.status, p.cont_id, executed=False)
+                return True
             if not done:
                 return True
             del self.partial[p.call_id]
