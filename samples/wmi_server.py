@@ -134,6 +134,9 @@ class LiteServices(_rt.ComObject, lite.ILiteServices):
         super().__init__(outer)
         self.tables = tables if tables is not None else {"Planet": PLANETS}
         self.gates = gates
+        # parked[i] is set when the worker has delivered rows < i and waits for gates[i]
+        self.parked = [threading.Event() for _ in gates or ()]
+        self.produced = 0  # rows the provider made (a released enumerator stops it early)
         self.calls = wmi.AsyncCallTable(runner)
         self.runner = runner
 
@@ -182,7 +185,9 @@ class LiteServices(_rt.ComObject, lite.ILiteServices):
         total = len(rows)
         for index, row in enumerate(rows):
             if self.gates is not None and index < len(self.gates):
+                self.parked[index].set()
                 self.gates[index].wait(30.0)  # a safety net: the tests always open the gate
+            self.produced += 1
             yield LiteObject(row)
             yield wmi.Progress(index + 1, total)
 

@@ -13,6 +13,7 @@ from idlgen.runtime import wmi
 
 QUERY = "SELECT * FROM Planet"
 ROWS = 8
+EARTH = "SELECT * FROM Planet WHERE Name = 'Earth'"
 
 
 def start(world: World, flags: int = 0, query: str = QUERY, **kw: Any) -> Recorder:
@@ -97,6 +98,8 @@ def test_cancel_sends_call_cancelled_and_releases_the_sink_before_returning(
         gated.services.ExecQueryAsync("WQL", QUERY, 0, sink)
         # The first row is out once it is in the sink; Indicate is synchronous.
         assert _wait_until(sink, lambda: sink.indicated() == 1)
+        # No callback in progress: the worker got Indicate's reply and waits for row 2.
+        assert gated.server.parked[1].wait(WAIT)
         gated.services.CancelAsyncCall(sink)
         return sink, sink.finals(), sink._refs
 
