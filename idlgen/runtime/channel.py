@@ -24,6 +24,7 @@ from typing import Protocol
 __all__ = [
     "CANCEL",
     "DIRECT",
+    "DISCARD",
     "FAULT",
     "HEADER",
     "REQUEST",
@@ -32,7 +33,9 @@ __all__ = [
     "PendingCall",
     "Port",
     "cancel_frame",
+    "complete_reply",
     "fault_frame",
+    "forget",
     "new_pending",
     "observe",
     "parse",
