@@ -124,7 +124,9 @@ def parse_options(argv: Sequence[str] | None) -> Options:
 
 def output_path(options: Options, source: str, module_name: str) -> str:
     suffix = ".json" if options.emit == "json" else ".py"
-    folder = options.output_dir or os.path.dirname(source) or "."
+    # No "./" prefix for an input in the current folder: make compares target names
+    # as strings, and the depfile must name the target the makefile names.
+    folder = options.output_dir or os.path.dirname(source)
     return os.path.join(folder, module_name + suffix)
 
 

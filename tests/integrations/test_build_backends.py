@@ -135,3 +135,17 @@ def test_editable_hatch_install_in_import_hook_mode_sees_idl_edits(
         assert after.stdout.strip() == "7"
     finally:
         build_env.pip("uninstall", "-q", "-y", "calc-hatch")
+
+
+def test_editable_hatch_install_in_generate_mode_writes_modules(
+    build_env: Env, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path, "hatch")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('editable = "import-hook"', ""))
+    build_env.pip("install", "-q", "--no-deps", "--no-build-isolation", "-e", project)
+    try:
+        assert (project / "src" / "calc" / "calc_idl.py").is_file()
+        assert build_env.run("-c", CALL_ICALC, cwd=tmp_path).stdout.split()[0] == "43"
+    finally:
+        build_env.pip("uninstall", "-q", "-y", "calc-hatch")
