@@ -9,6 +9,10 @@ The server side of the calling convention, decided here:
 - a request that does not decode is a fault with the NdrFault's code
   (RPC_X_BAD_STUB_DATA, RPC_S_INVALID_BOUND, ...), and an out value the server returned
   that cannot be marshaled is a fault with the NdrMarshalError's code;
+- an interface pointer returned in an [out] parameter is Release()d once marshaled (COM's
+  ownership rule: a server returns it AddRef'd, e.g. a fresh object with its creator's
+  reference); [in] interface pointers are not released after the call: the server owns the
+  proxy it received and releases it when done (apartment shutdown releases what is left);
 - an opnum outside the vtable, an IUnknown slot (0-2: QI/AddRef/Release go to IRemUnknown)
   or a [local] method is a fault RPC_E_INVALIDMETHOD.
 
@@ -20,6 +24,7 @@ call context so that `CoTestCancel()` sees a cancel sent by the client.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +39,7 @@ from idlgen.runtime.hresult import (
     COMError,
 )
 from idlgen.runtime.interface import IUnknown, Method
+from idlgen.runtime.ndr_method import wire_type
 from idlgen.runtime.registry import wire_table
 from idlgen.runtime.server import _CALL_CONTEXT
 from idlgen.runtime.status import _LAST, WithHResult
@@ -237,6 +243,8 @@ class _Reply:
             self.fault(RPC_E_SERVERFAULT)
             return
         send(self.port, response_frame(self.call_id, body), None)
+        for name in _interface_outs(self.wire):
+            _release_out(outs.get(name))
 
     def failure(self, hr: int) -> None:
         """A failure HRESULT: a response with zeroed outs, or a fault if they cannot be."""
@@ -249,6 +257,32 @@ class _Reply:
             self.fault(hr)
             return
         send(self.port, response_frame(self.call_id, body), None)
+
+
+_iface_outs: dict[int, tuple[str, ...]] = {}
+
+
+def _interface_outs(wire: Any) -> tuple[str, ...]:
+    """Names of [out] parameters that are interface pointers (top level)."""
+    names = _iface_outs.get(id(wire))
+    if names is None:
+        method = wire.method
+        names = tuple(
+            p.name
+            for p in method.params
+            if p.is_out and isinstance(wire_type(p.type), _ndr.InterfacePointer)
+        )
+        _iface_outs[id(wire)] = names
+    return names
+
+
+def _release_out(value: Any) -> None:
+    """COM's rule: the reference a server returns in an [out] pointer goes with the reply, so
+    the stub releases it once marshaled (the export holds its own)."""
+    release = getattr(value, "Release", None)
+    if release is not None and not isinstance(value, bytes | bytearray):
+        with contextlib.suppress(COMError):
+            release()
 
 
 def _outs_of(method: Method, value: Any, hr: int) -> tuple[dict[str, Any], Any]:

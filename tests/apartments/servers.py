@@ -162,4 +162,6 @@ class EventSource(_rt.ComObject, IEventSource):
 
     def GetSink(self) -> Any:
         self.threads.append(threading.get_ident())
-        return self.sinks[0]  # out pointers are not AddRef'd by Python servers
+        sink = self.sinks[0]
+        sink.AddRef()  # the reference an [out] pointer carries goes to the caller
+        return sink

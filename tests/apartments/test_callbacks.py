@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import WAIT
-from helpers import serve
+from helpers import connect, serve
 from servers import Calc, EventSource, Recorder
 from stream_handwritten import ICalc, ICallback, IEventSource
 
@@ -128,3 +128,25 @@ def test_entered_sta_pumps_while_waiting(server_sta: Apartment) -> None:
         assert recorder.threads == [threading.get_ident()]
     with pytest.raises(_rt.COMError):
         source.sinks[0].Notify(1)  # the entered apartment is gone
+
+
+def test_fresh_object_returned_as_out_pointer_dies_with_its_last_proxy(
+    server_sta: Apartment,
+) -> None:
+    """The creator's reference travels with the [out] pointer: the stub releases it."""
+    created: list[Recorder] = []
+
+    class Factory(EventSource):
+        def GetSink(self) -> Any:
+            sink = Recorder()  # one reference: the creator's, handed to the caller
+            sink.released = threading.Event()  # type: ignore[attr-defined]
+            sink._final_release_ = sink.released.set  # type: ignore[attr-defined, method-assign]
+            created.append(sink)
+            return sink
+
+    _, proxy = connect(server_sta, Factory, IEventSource)
+    sink = proxy.GetSink()
+    sink.Notify(1)
+    assert created[0].values == [1]
+    assert sink.Release() == 0
+    assert created[0].released.wait(WAIT)  # type: ignore[attr-defined]
