@@ -133,22 +133,9 @@ def test_next_async_delivers_a_batch_then_one_final_status(world: World) -> None
     assert hr == wmi.WBEM_S_FALSE and unused.log == []
 
 
-REMOTE_RELEASE = pytest.mark.xfail(
-    strict=True,
-    reason="across apartments the stub keeps the server's reference on an [out] interface "
-    "pointer (the export takes its own), so releasing the proxy never reaches final release",
-)
-
-
-def _xfail_remote(request: pytest.FixtureRequest, world: World) -> None:
-    if world.where == "remote":
-        request.applymarker(REMOTE_RELEASE)
-
-
 def test_releasing_the_enumerator_mid_stream_stops_delivery(
-    gated: World, gates: list[threading.Event], request: pytest.FixtureRequest
+    gated: World, gates: list[threading.Event]
 ) -> None:
-    _xfail_remote(request, gated)
     gates[0].set()
 
     def client() -> list[str]:
@@ -189,9 +176,8 @@ def test_releasing_the_enumerator_closes_the_producer() -> None:
 
 
 def test_releasing_the_enumerator_cancels_pending_next_async(
-    gated: World, gates: list[threading.Event], request: pytest.FixtureRequest
+    gated: World, gates: list[threading.Event]
 ) -> None:
-    _xfail_remote(request, gated)
 
     def client() -> Recorder:
         enum = gated.services.ExecQuery("WQL", QUERY, IMMEDIATE)
