@@ -42,13 +42,19 @@ class LoadedFile:
     files_read: tuple[str, ...]
     own_type_names: frozenset[str]
     ok: bool  # parsed without errors; only such files are cached across runs
+    # Type names the parse took from the importer's scope (mentioned here, declared
+    # neither here nor by an import): the part of the context a cached parse depends on.
+    external: frozenset[str] = frozenset()
+    _all_names: frozenset[str] | None = None
 
-    def type_names(self) -> set[str]:
+    def type_names(self) -> frozenset[str]:
         """Names this file and everything it imports declare as types."""
-        names: set[str] = set()
-        for loaded in walk([self]):
-            names |= loaded.own_type_names
-        return names
+        if self._all_names is None:
+            names: set[str] = set()
+            for loaded in walk([self]):
+                names |= loaded.own_type_names
+            self._all_names = frozenset(names)
+        return self._all_names
 
 
 def walk(roots: Iterable[LoadedFile]) -> list[LoadedFile]:
@@ -69,8 +75,8 @@ def walk(roots: Iterable[LoadedFile]) -> list[LoadedFile]:
     return order
 
 
-_CacheKey = tuple[str, str, "Settings", frozenset[str]]
-_PARSE_CACHE: dict[_CacheKey, LoadedFile] = {}
+_CacheKey = tuple[str, str, "Settings"]
+_PARSE_CACHE: dict[_CacheKey, list[LoadedFile]] = {}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER_CACHE: dict[tuple[str, str], frozenset[str]] = {}
 
@@ -125,29 +131,34 @@ class Loader:
         return LoadedFile(path, tree, [], (path,), frozenset(), False)
 
     def _load(self, path: str, text: str, seed: frozenset[str] = frozenset()) -> LoadedFile:
-        """Parse `path` once per run. `seed` holds the type names the importer knew:
-        widl's scope is global, so an imported header may use a typedef that only an
-        earlier import of its importer declared. The cache key holds the part of the
-        seed the file can see (the seed names it mentions), so a cached parse is reused
-        only where it would parse the same."""
+        """Parse `path` once per run, and reuse a parse from an earlier run when the file,
+        its imports and the part of `seed` it depends on are unchanged.
+
+        `seed` holds the type names the importer knew: widl's scope is global, so an
+        imported header may use a typedef that only its importer declared. A parse
+        depends on the seed names the file mentions that neither it nor its imports
+        declare (`LoadedFile.external`); a cached parse is reused when those are the same.
+        """
         key = os.path.normpath(path)
         if key in self._loaded:
             return self._loaded[key]
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        visible = seed & _identifiers(key, digest, text) if seed else frozenset()
-        cache_key = (key, digest, self.settings, visible)
-        cached = _PARSE_CACHE.get(cache_key)
-        if cached is not None and self._imports_still_valid(cached, seed):
-            self._loaded[key] = cached
-            return cached
+        mentioned = _identifiers(key, digest, text)
+        candidates = _PARSE_CACHE.setdefault((key, digest, self.settings), [])
+        for cached in candidates:
+            external = (mentioned & seed) - cached.type_names()
+            if external == cached.external and self._imports_still_valid(cached, seed):
+                self._loaded[key] = cached
+                return cached
         self._loading.add(key)
         try:
             loaded = self._parse(key, text, seed)
         finally:
             self._loading.discard(key)
+        loaded.external = frozenset((mentioned & seed) - loaded.type_names())
         self._loaded[key] = loaded
         if loaded.ok:
-            _PARSE_CACHE[cache_key] = loaded
+            candidates.append(loaded)
         return loaded
 
     def _imports_still_valid(self, cached: LoadedFile, seed: frozenset[str]) -> bool:
