@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +60,13 @@ class CorpusParser:
         return [f"-I{d}" for d in self.include_dirs]
 
     def accepts(self, path: Path) -> bool:
-        run = subprocess.run(
-            [self.widl, *self._flags(), "-h", "-o", "/dev/null", str(path)],
-            capture_output=True,
-            cwd=path.parent,
-        )
+        # Never `-o /dev/null`: widl deletes its output file when it fails.
+        with tempfile.TemporaryDirectory() as scratch:
+            run = subprocess.run(
+                [self.widl, *self._flags(), "-h", "-o", str(Path(scratch) / "out.h"), str(path)],
+                capture_output=True,
+                cwd=path.parent,
+            )
         return run.returncode == 0
 
     def parse(self, path: Path) -> tuple[syntax.File | None, list[Diagnostic]]:
