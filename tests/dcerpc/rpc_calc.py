@@ -8,7 +8,7 @@ IDL it stands for:
         HRESULT Write([in] unsigned long cb, [in, size_is(cb)] byte *pv,
                       [out] unsigned long *pcbWritten);
         HRESULT Divmod([in] long a, [in] long b, [out] long *q, [out] long *r);
-        long Sum([in] unsigned long n, [in, size_is(n)] long *v, [out] long *count);
+        long Sum([in] unsigned long n, [in, size_is(n)] long *v, [out] long *items);
         HRESULT Upper([in, string] wchar_t *s, [out, string] wchar_t **out);
         HRESULT WaitCancel([in] unsigned long ms);
         void Local([in] long x);   /* [local]: no wire form */
@@ -33,7 +33,7 @@ class DivmodResult(NamedTuple):
 
 class SumResult(NamedTuple):
     return_: int
-    count: int
+    items: int
 
 
 class ReadResult(NamedTuple):
@@ -55,7 +55,9 @@ _WRITE = _ndr.MethodMarshaler(
         (
             _ndr.Param("cb", _ndr.ULONG, "in"),
             _ndr.Param(
-                "pv", _ndr.Pointer("ref", _ndr.ConformantArray(_ndr.BYTE, size_is="cb")), "in"
+                "pv",
+                _ndr.Pointer("ref", _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("cb"))),
+                "in",
             ),
             _ndr.Param("pcbWritten", _ndr.Pointer("ref", _ndr.ULONG), "out"),
         ),
@@ -80,9 +82,11 @@ _SUM = _ndr.MethodMarshaler(
         (
             _ndr.Param("n", _ndr.ULONG, "in"),
             _ndr.Param(
-                "v", _ndr.Pointer("ref", _ndr.ConformantArray(_ndr.LONG, size_is="n")), "in"
+                "v",
+                _ndr.Pointer("ref", _ndr.ConformantArray(_ndr.LONG, size_is=_ndr.Name("n"))),
+                "in",
             ),
-            _ndr.Param("count", _ndr.Pointer("ref", _ndr.LONG), "out"),
+            _ndr.Param("items", _ndr.Pointer("ref", _ndr.LONG), "out"),
         ),
         returns=_ndr.LONG,
         opnum=3,
@@ -112,7 +116,9 @@ _READ = _ndr.MethodMarshaler(
                 "pv",
                 _ndr.Pointer(
                     "ref",
-                    _ndr.ConformantVaryingArray(_ndr.BYTE, size_is="cb", length_is="*pcbRead"),
+                    _ndr.ConformantVaryingArray(
+                        _ndr.BYTE, size_is=_ndr.Name("cb"), length_is=_ndr.Name("pcbRead")
+                    ),
                 ),
                 "out",
             ),
@@ -130,7 +136,7 @@ class calc(RpcInterface):
         _rt.Method("Add", ins=("a", "b"), hresult=False),
         _rt.Method("Write", ins=("cb", "pv"), outs=("pcbWritten",)),
         _rt.Method("Divmod", ins=("a", "b"), outs=("q", "r"), result=DivmodResult),
-        _rt.Method("Sum", ins=("n", "v"), outs=("count",), result=SumResult, hresult=False),
+        _rt.Method("Sum", ins=("n", "v"), outs=("items",), result=SumResult, hresult=False),
         _rt.Method("Upper", ins=("s",), outs=("out",)),
         _rt.Method("WaitCancel", ins=("ms",)),
         _rt.Method("Local", ins=("x",), hresult=False),

@@ -113,8 +113,11 @@ def test_server_survives_mutated_sessions(server: tuple[RpcServer, int]) -> None
             stream += mutate(rng, rng.choice(pool[4:]), pool)
         with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
             sock.settimeout(WAIT)
-            sock.sendall(stream)
-            sock.shutdown(socket.SHUT_WR)
+            try:  # the server may refuse and close before we finish sending: that is fine
+                sock.sendall(stream)
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
             try:
                 while sock.recv(65536):  # the server answers, then closes: never hangs
                     pass

@@ -74,7 +74,7 @@ def test_bind_ack_pads_the_secondary_address_to_four_bytes() -> None:
 
 def test_impacket_builds_a_bind_we_read() -> None:
     rpcrt = pytest.importorskip("impacket.dcerpc.v5.rpcrt")
-    from impacket.uuid import uuidtup_to_bin
+    from impacket.uuid import uuidtup_to_bin  # type: ignore[import-untyped]
 
     bind = rpcrt.MSRPCBind()
     item = rpcrt.CtxItem()
@@ -196,6 +196,7 @@ def test_reassembly_refuses_inconsistent_fragments() -> None:
     r = F.start(frames[0], 10_000)  # type: ignore[arg-type]
     assert isinstance(r, F.Reassembly)
     assert r.add(frames[0]) is False  # type: ignore[arg-type]
-    assert isinstance(r.add(frames[0]), P.ProtocolError)  # type: ignore[arg-type]  (second first)
+    second_first = r.add(frames[0])  # type: ignore[arg-type]
+    assert isinstance(second_first, P.ProtocolError)
     other_op = P.Request(7, 0, 4, b"x" * 8, None, 0, 0)
     assert isinstance(r.add(other_op), P.ProtocolError)
