@@ -89,6 +89,12 @@ class MethodView:
     wire_note: str = ""  # why it is not remotable
 
     @property
+    def table_outs(self) -> tuple[ParamView, ...]:
+        """The [out] parameters for `_rt.Method(outs=...)`: the C return value, first
+        in the NamedTuple of a non-HRESULT method, is not a parameter."""
+        return self.outs[1:] if self.outs and self.outs[0].name == "return_" else self.outs
+
+    @property
     def ins_tuple(self) -> str:
         """The Begin_ argument tuple as Python source: `()`, `(a,)`, `(a, b)`."""
         names = [p.name for p in self.ins]
@@ -107,6 +113,7 @@ class InterfaceView:
     async_partner: AsyncView | None = None
     dispatch: bool = False
     proxy_base: str | None = None  # None: no proxy (a [local] interface)
+    rpc_version: str | None = None  # `(major, minor)` for a plain RPC interface
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,10 @@ class ModuleView:
     wire_types: tuple[WireTypeView, ...] = ()
 
     @property
+    def needs_rpc(self) -> bool:
+        return any(i.rpc_version for i in self.interfaces)
+
+    @property
     def needs_ndr(self) -> bool:
         return bool(self.wire_types) or any(m.wire for i in self.interfaces for m in i.methods)
 
@@ -199,6 +210,12 @@ class ViewBuilder:
         self.wire = WireBuilder(self.document, self.qualify)
         self._typedef_names = self._names_from_typedefs()
         self._class_names = self._python_class_names()
+        # Descriptors live beside the struct or enum itself (a typedef naming it may
+        # sit in another file), so they have their own table.
+        self._wire_names = {
+            item.name: (self._class_name(item.name), item.origin)
+            for item in (*self.document.structs, *self.document.enums)
+        }
         self._wire_supported = self._supported_wire_types()
 
     # -- naming --------------------------------------------------------------
@@ -222,11 +239,15 @@ class ViewBuilder:
     def _names_from_typedefs(self) -> dict[str, str]:
         """Tag -> typedef name, for `typedef struct tagX {...} X;`: the class is `X`."""
         found: dict[str, str] = {}
+        same_name: set[str] = set()  # `typedef struct X {...} X, *PX;` keeps the tag
         for typedef in self.document.typedefs:
             tag = getattr(typedef.type, "tag", None)
-            if isinstance(tag, str) and tag != typedef.name:
-                found.setdefault(tag, typedef.name)
-        return found
+            if isinstance(tag, str):
+                if tag == typedef.name:
+                    same_name.add(tag)
+                else:
+                    found.setdefault(tag, typedef.name)
+        return {tag: name for tag, name in found.items() if tag not in same_name}
 
     def qualify(self, idl_name: str) -> str | None:
         """How this module spells an IDL name: bare if local, through an import if not.
@@ -236,7 +257,7 @@ class ViewBuilder:
             prefix, idl_name = "_ndr_", idl_name[len("_ndr_") :]
         elif idl_name in RUNTIME_INTERFACES:
             return f"_rt.{idl_name}"
-        found = self._class_names.get(idl_name)
+        found = (self._wire_names if prefix else self._class_names).get(idl_name)
         if found is None:
             return None
         name, origin = found
@@ -254,7 +275,9 @@ class ViewBuilder:
 
     def build(self, source_name: str) -> ModuleView:
         document = self.document
-        local = _parents_first([i for i in document.interfaces if _emitted_here(i.origin)])
+        local = _parents_first(
+            [i for i in document.interfaces if _emitted_here(i.origin) and _has_class(i)]
+        )
         interfaces = [self._interface(i) for i in local if i.async_of is None]
         enums = [self._enum(e) for e in document.enums if self._emit(e)]
         structs = [self._struct(s) for s in document.structs if self._emit(s)]
@@ -301,7 +324,9 @@ class ViewBuilder:
         return EnumView(self._class_name(enum.name), _doc(enum), members, aliases)
 
     def _class_name(self, idl_name: str) -> str:
-        return self.qualify(idl_name) or py_name(idl_name)
+        """The name of a class this module defines: never qualified by an import, even
+        when an imported file also declares something by that name."""
+        return py_name(self._typedef_names.get(idl_name, idl_name))
 
     def _struct(self, struct: model.Struct) -> StructView:
         fields = tuple(self._field(f, i) for i, f in enumerate(struct.fields))
@@ -353,16 +378,23 @@ class ViewBuilder:
         prefix = "DIID_" if interface.kind == "dispinterface" else "IID_"
         runtime_alias = interface.name in RUNTIME_INTERFACES
         vtable = _vtable_methods(interface)
-        first_opnum = sum(
-            1
-            for owner, inherited in self.document.inherited_methods(interface)
-            if owner is not interface and not inherited.has("call_as")
+        first_opnum = (
+            0
+            if not interface.is_object
+            else sum(
+                1
+                for owner, inherited in self.document.inherited_methods(interface)
+                if owner is not interface and not inherited.has("call_as")
+            )
         )
         methods = tuple(
             self._method(interface, m, first_opnum + index) for index, m in enumerate(vtable)
         )
         base = self.qualify(interface.parent) if interface.parent else None
         partner = self._async_view(interface, methods)
+        rpc_version = self._rpc_version(interface)
+        if rpc_version is not None:
+            base = "_rpc.RpcInterface"
         return InterfaceView(
             name=name,
             iid_name=py_name(prefix + interface.name),
@@ -374,7 +406,20 @@ class ViewBuilder:
             async_partner=partner,
             dispatch=interface.kind == "dispinterface",
             proxy_base=self._proxy_base(interface),
+            rpc_version=rpc_version,
         )
+
+    def _rpc_version(self, interface: model.Interface) -> str | None:
+        """`(major, minor)` for a plain (non-object) RPC interface, from `version(M.m)`."""
+        if interface.is_object or interface.kind == "dispinterface":
+            return None
+        version = interface.attribute("version")
+        major, minor = 0, 0
+        if version is not None and version.args and isinstance(version.args[0], syntax.Number):
+            text = version.args[0].text
+            whole, _, fraction = text.partition(".")
+            major, minor = int(float(whole or "0")), int(fraction or "0")
+        return f"({major}, {minor})"
 
     def _proxy_base(self, interface: model.Interface) -> str | None:
         """The parent's proxy class, or the runtime's base for children of IUnknown."""
@@ -428,7 +473,7 @@ class ViewBuilder:
         name = py_attr(method.vtable_name)
         result_class = f"{name}Result" if len(outs) >= 2 else None
         if result_class:
-            returns = result_class
+            returns = f"{py_name(interface.name)}.{result_class}"
         elif outs:
             returns = outs[0].annotation
         else:
@@ -555,10 +600,17 @@ class ViewBuilder:
         names: list[str] = []
         for group in groups:
             for item in group:
-                for attribute in ("name", "iid_name", "clsid_name"):
+                attributes = ("name", "clsid_name")
+                if not getattr(item, "rpc_version", None):
+                    attributes += ("iid_name",)
+                for attribute in attributes:
                     value = getattr(item, attribute, None)
                     if isinstance(value, str) and "." not in value:
                         names.append(value)
+                if getattr(item, "rpc_version", None):
+                    names.append(f"{item.name}_Client")  # type: ignore[attr-defined]
+                elif getattr(item, "proxy_base", None):
+                    names.append(f"{item.name}_Proxy")  # type: ignore[attr-defined]
                 partner = getattr(item, "async_partner", None)
                 if partner is not None:
                     names += [partner.name, partner.iid_name]
@@ -570,6 +622,11 @@ def _emitted_here(origin: model.Origin) -> bool:
     """Declared by the main file, or by a `.h` file it imports: a header has no module
     of its own, so its declarations land in every module that imports it."""
     return not origin.imported or origin.file.endswith(".h")
+
+
+def _has_class(interface: model.Interface) -> bool:
+    """A plain RPC interface without a uuid only groups declarations: no class."""
+    return interface.is_object or interface.kind == "dispinterface" or interface.uuid is not None
 
 
 def _parents_first(interfaces: list[model.Interface]) -> list[model.Interface]:

@@ -204,6 +204,13 @@ class WireBuilder:
             return self._interface_pointer(target, names, scope)
         kind = _pointer_kind(names, embedded, pointer_default)
         inner_attributes = tuple(a for a in attributes if a.name not in ("ref", "unique", "ptr"))
+        if "string" in names and isinstance(self._resolve(target), syntax.Pointer):
+            # `[out, string] wchar_t **p`: the outer pointer returns the string pointer
+            string_only = tuple(a for a in attributes if a.name == "string")
+            inner = self.type(
+                target, string_only, embedded=True, pointer_default=pointer_default, scope=scope
+            )
+            return f"_ndr.Pointer({kind!r}, {inner})"
         if "string" in names:
             char = self._character(target)
             size = self._expr_arg(names.get("size_is"), scope)

@@ -6,6 +6,7 @@ The contract generated code relies on is documented in docs/runtime.md.
 
 from __future__ import annotations
 
+from idlgen.runtime.apartment import Apartment, current_apartment, process_mta
 from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown, query
 from idlgen.runtime.guid import GUID, GUID_NULL, as_guid
@@ -65,7 +66,18 @@ from idlgen.runtime.interface import (
     is_interface,
     methods,
 )
+from idlgen.runtime.marshal import (
+    GlobalInterfaceTable,
+    disconnect_object,
+    get_interface_and_release_stream,
+    global_interface_table,
+    marshal_inter_thread_interface_in_stream,
+    marshal_interface,
+    unmarshal_interface,
+)
 from idlgen.runtime.modules import import_sibling
+from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.remunknown import IID_IRemUnknown, IRemUnknown
 from idlgen.runtime.server import (
     CallFactory,
     CoGetCallContext,
@@ -142,6 +154,7 @@ __all__ = [
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
+    "Apartment",
     "AsyncIUnknown",
     "AsyncInterface",
     "BadStubDataError",
@@ -157,6 +170,7 @@ __all__ = [
     "ComObject",
     "DisconnectedError",
     "Event",
+    "GlobalInterfaceTable",
     "ICallFactory",
     "ICancelMethodCalls",
     "IClassFactory",
@@ -164,17 +178,20 @@ __all__ = [
     "IID_ICallFactory",
     "IID_ICancelMethodCalls",
     "IID_IClassFactory",
+    "IID_IRemUnknown",
     "IID_ISynchronize",
     "IID_ISynchronizeContainer",
     "IID_ISynchronizeEvent",
     "IID_ISynchronizeHandle",
     "IID_IUnknown",
+    "IRemUnknown",
     "ISynchronize",
     "ISynchronizeContainer",
     "ISynchronizeEvent",
     "ISynchronizeHandle",
     "IUnknown",
     "InnerUnknown",
+    "InterfaceProxy",
     "InvalidArgError",
     "ManualResetEvent",
     "Method",
@@ -193,15 +210,23 @@ __all__ = [
     "as_guid",
     "call_canceled",
     "check",
+    "current_apartment",
+    "disconnect_object",
     "error_for",
+    "get_interface_and_release_stream",
+    "global_interface_table",
     "hresult_name",
     "import_sibling",
     "interfaces_of",
     "is_interface",
     "last_hresult",
+    "marshal_inter_thread_interface_in_stream",
+    "marshal_interface",
     "methods",
+    "process_mta",
     "query",
     "set_last_hresult",
+    "unmarshal_interface",
     "wait_any",
     "with_hresult",
 ]

@@ -56,6 +56,9 @@ class IUnknown:
     _vtable_: ClassVar[tuple[Method, ...]] = _methods_
     _by_name_: ClassVar[dict[str, Method]] = {m.name: m for m in _methods_}
     _async_: ClassVar[type[AsyncInterface] | None] = None
+    # The generated proxy class for this interface (None: [local], not remotable). Read
+    # from the class's own __dict__ by the runtime, so it is never inherited by accident.
+    _proxy_: ClassVar[type | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -45,6 +45,9 @@ class LoadedFile:
     # Type names the parse took from the importer's scope (mentioned here, declared
     # neither here nor by an import): the part of the context a cached parse depends on.
     external: frozenset[str] = frozenset()
+    # For each import, the type names this file had declared or imported before it
+    # (beyond its own seed): what the import saw then, so a cache check can replay it.
+    import_context: list[frozenset[str]] = field(default_factory=list)
     _all_names: frozenset[str] | None = None
 
     def type_names(self) -> frozenset[str]:
@@ -163,15 +166,13 @@ class Loader:
 
     def _imports_still_valid(self, cached: LoadedFile, seed: frozenset[str]) -> bool:
         """A cached parse is reusable only if its imports are too (they may have changed)."""
-        known = set(seed)
-        for imported in cached.imports:
+        for imported, context in zip(cached.imports, cached.import_context, strict=True):
             text = self._read_quietly(imported.path)
             if text is None:
                 return False
-            reloaded = self._load(imported.path, text, frozenset(known))
+            reloaded = self._load(imported.path, text, seed | context)
             if reloaded is not imported:
                 return False
-            known |= imported.type_names()
         return True
 
     def _read_quietly(self, path: str) -> str | None:
@@ -196,13 +197,16 @@ class Loader:
             read_file=self.read_file,
         )
         imports: list[LoadedFile] = []
+        contexts: list[frozenset[str]] = []
         known = set(seed)  # the parser grows it as it reads typedefs and imports
 
         def on_import(name: str, where: Position) -> Iterable[str]:
-            loaded = self._import(name, path, where, frozenset(known))
+            context = frozenset(known)
+            loaded = self._import(name, path, where, context)
             if loaded is None:
                 return ()
             imports.append(loaded)
+            contexts.append(context - seed)
             return loaded.type_names()
 
         tree = parse(
@@ -216,7 +220,9 @@ class Loader:
         )
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
-        return LoadedFile(path, tree, imports, tuple(pp.files_read), names, ok)
+        return LoadedFile(
+            path, tree, imports, tuple(pp.files_read), names, ok, import_context=contexts
+        )
 
     def _import(
         self, name: str, importer: str, where: Position, seed: frozenset[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from conftest import WAIT
+from apartment_fixtures import WAIT
 from stream_handwritten import ICalc, ICallback, IEventSource, ISeekableStream, ISimpleStream
 
 from idlgen import runtime as _rt

@@ -3,7 +3,8 @@
 `ISimpleStream` is samples/simple_stream.idl (same IIDs); the other interfaces exist for the
 apartment tests and the benchmark:
 
-    [object, uuid(F34762DF-...), async_uuid(B2E4E485-...)]
+    [object, uuid(5D0A7C21-...), async_uuid(5D0A7C22-...)]  (not the sample's IIDs:
+    both modules load in one test process)
     interface ISimpleStream : IUnknown {
         HRESULT Read([out, size_is(cb), length_is(*pcbRead)] byte *pv, [in] ULONG cb,
                      [out] ULONG *pcbRead);
@@ -36,8 +37,8 @@ from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.proxy import InterfaceProxy
 
-IID_ISimpleStream = _rt.GUID("{F34762DF-0991-4B7D-83DB-DD1C52A8D365}")
-IID_AsyncISimpleStream = _rt.GUID("{B2E4E485-CB02-4F64-9D6C-6AB76D483314}")
+IID_ISimpleStream = _rt.GUID("{5D0A7C21-31E4-4A55-9B0E-6F2C8A1D3E44}")
+IID_AsyncISimpleStream = _rt.GUID("{5D0A7C22-31E4-4A55-9B0E-6F2C8A1D3E44}")
 IID_ISeekableStream = _rt.GUID("{6C1E0E52-4D2B-4F3A-9C71-0A1B2C3D4E52}")
 IID_ICalc = _rt.GUID("{6C1E0E53-4D2B-4F3A-9C71-0A1B2C3D4E53}")
 IID_AsyncICalc = _rt.GUID("{6C1E0E54-4D2B-4F3A-9C71-0A1B2C3D4E54}")
@@ -119,7 +120,7 @@ class ISimpleStream_Proxy(InterfaceProxy, ISimpleStream):
         return self._call_(4, (pv, cb))  # type: ignore[no-any-return]
 
 
-ISimpleStream._proxy_ = ISimpleStream_Proxy  # type: ignore[attr-defined]
+ISimpleStream._proxy_ = ISimpleStream_Proxy
 
 
 class AsyncISimpleStream(_rt.AsyncInterface):
@@ -169,7 +170,7 @@ class ISeekableStream_Proxy(ISimpleStream_Proxy, ISeekableStream):
         return self._call_(6, ())  # type: ignore[no-any-return]
 
 
-ISeekableStream._proxy_ = ISeekableStream_Proxy  # type: ignore[attr-defined]
+ISeekableStream._proxy_ = ISeekableStream_Proxy
 
 
 class ICalc(_rt.IUnknown):
@@ -203,7 +204,7 @@ class ICalc_Proxy(InterfaceProxy, ICalc):
         return self._call_(3, (a, b))  # type: ignore[no-any-return]
 
 
-ICalc._proxy_ = ICalc_Proxy  # type: ignore[attr-defined]
+ICalc._proxy_ = ICalc_Proxy
 
 
 class AsyncICalc(_rt.AsyncInterface):
@@ -237,7 +238,7 @@ class ICallback_Proxy(InterfaceProxy, ICallback):
         return self._call_(3, (v,))  # type: ignore[no-any-return]
 
 
-ICallback._proxy_ = ICallback_Proxy  # type: ignore[attr-defined]
+ICallback._proxy_ = ICallback_Proxy
 
 
 class IEventSource(_rt.IUnknown):
@@ -304,7 +305,7 @@ class IEventSource_Proxy(InterfaceProxy, IEventSource):
         return self._call_(5, ())  # type: ignore[no-any-return]
 
 
-IEventSource._proxy_ = IEventSource_Proxy  # type: ignore[attr-defined]
+IEventSource._proxy_ = IEventSource_Proxy
 
 
 class ILocalOnly(_rt.IUnknown):
@@ -317,4 +318,4 @@ class ILocalOnly(_rt.IUnknown):
         raise _rt.NotImplError()
 
 
-ILocalOnly._proxy_ = None  # type: ignore[attr-defined]
+ILocalOnly._proxy_ = None

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import WAIT
+from apartment_fixtures import WAIT
 from helpers import Tap, connect
 from servers import Calc, GatedStream, GatedSyncStream, Stream, SyncStream
 from stream_handwritten import (

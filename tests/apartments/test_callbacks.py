@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import WAIT
+from apartment_fixtures import WAIT
 from helpers import connect, serve
 from servers import Calc, EventSource, Recorder
 from stream_handwritten import ICalc, ICallback, IEventSource

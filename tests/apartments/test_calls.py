@@ -6,7 +6,7 @@ import threading
 import uuid
 
 import pytest
-from conftest import WAIT
+from apartment_fixtures import WAIT
 from helpers import Tap, connect, serve
 from servers import Calc, Faulty, Stream, SyncStream
 from stream_handwritten import ICalc, ILocalOnly, ISeekableStream, ISimpleStream

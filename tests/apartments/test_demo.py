@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import WAIT
+from apartment_fixtures import WAIT
 
 DEMO = Path(__file__).resolve().parents[2] / "samples" / "stream_demo.py"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import WAIT
+from apartment_fixtures import WAIT
 from helpers import Tap, connect, serve
 from servers import Calc, Stream
 from stream_handwritten import ICalc, ISeekableStream, ISimpleStream

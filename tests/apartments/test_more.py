@@ -6,7 +6,7 @@ import threading
 from typing import Any, ClassVar
 
 import pytest
-from conftest import WAIT
+from apartment_fixtures import WAIT
 from helpers import connect, serve
 from servers import Calc, Stream
 from stream_handwritten import AsyncISimpleStream, ICalc, ISimpleStream

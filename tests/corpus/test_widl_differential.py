@@ -25,7 +25,7 @@ from widl_runner import WidlRun, run_widl_many
 from idlgen import IdlError
 
 if TYPE_CHECKING:
-    from conftest import WineCorpus
+    from shared_fixtures import WineCorpus
 
 CompileJson = Callable[..., dict[str, Any]]
 

@@ -24,7 +24,7 @@ from idlgen.frontend import syntax
 from idlgen.frontend.parser import declared_type_names, parse
 
 if TYPE_CHECKING:
-    from conftest import WineCorpus
+    from shared_fixtures import WineCorpus
 
 _LINE_MARKER = re.compile(r'^# (\d+) "([^"]*)"', re.MULTILINE)
 

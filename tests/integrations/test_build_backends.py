@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Env
+from venv_fixtures import Env
 
 pytestmark = pytest.mark.venv
 

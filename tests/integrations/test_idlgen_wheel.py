@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Env
+from venv_fixtures import REPO, Env
 
 pytestmark = pytest.mark.venv
 

@@ -138,3 +138,21 @@ def test_compile_accepts_text_with_a_filename(tmp_path: Path) -> None:
         emit="model",
     )
     assert [t.name for t in result.document.typedefs] == ["DEP_T", "X"]
+
+
+def test_imported_header_sees_the_importers_own_typedefs(tmp_path: Path) -> None:
+    """widl's scope is global: a header may use a type its importer declared before
+    importing it. Compiling twice exercises the parse cache, which must replay that."""
+    write(tmp_path, "uses.h", "typedef struct { MYCAPS caps; } USES;\n")
+    text = 'typedef struct { int bits; } MYCAPS;\nimport "uses.h";\ntypedef USES U2;\n'
+    for _ in range(2):
+        document = compile_text(tmp_path, text)
+        assert [t["name"] for t in document["typedefs"]][-1] == "U2"
+
+
+def test_header_parsed_in_two_contexts_is_not_confused(tmp_path: Path) -> None:
+    write(tmp_path, "uses.h", "typedef struct { MYCAPS caps; } USES;\n")
+    write(tmp_path, "a.idl", 'typedef int MYCAPS;\nimport "uses.h";\n')
+    compile_text(tmp_path, 'import "a.idl";\n', name="first.idl")
+    errors = errors_of(tmp_path, 'import "uses.h";\n', name="second.idl")
+    assert errors and "MYCAPS" in errors[0]

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import WAIT, Recorder, World, lite
+from wmi_fixtures import WAIT, Recorder, World, lite
 
 from idlgen import runtime as _rt
 from idlgen.runtime import wmi
