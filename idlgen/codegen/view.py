@@ -216,7 +216,9 @@ class ViewBuilder:
             item.name: (self._class_name(item.name), item.origin)
             for item in (*self.document.structs, *self.document.enums)
         }
-        self._wire_supported = self._supported_wire_types()
+        self._structs = {item.name: item for item in self.document.structs}
+        self._enums = {item.name for item in self.document.enums}
+        self._wire_supported: dict[str, bool] = {}
 
     # -- naming --------------------------------------------------------------
 
@@ -261,7 +263,7 @@ class ViewBuilder:
         if found is None:
             return None
         name, origin = found
-        if prefix and idl_name not in self._wire_supported:
+        if prefix and not self._has_descriptor(idl_name):
             return None
         name = prefix + name
         if _emitted_here(origin):
@@ -494,20 +496,27 @@ class ViewBuilder:
 
     # -- NDR descriptors for structs and enums -----------------------------------
 
-    def _supported_wire_types(self) -> set[str]:
-        """IDL names of the structs and enums that get a descriptor, here or in the
-        module of the file that declares them (the same rules run there)."""
-        supported = {e.name for e in self.document.enums}
-        self._wire_supported = supported
-        imports = dict(self.imports)  # trying descriptors must not add imports
-        for struct in _dependency_order(self.document.structs):
+    def _has_descriptor(self, idl_name: str) -> bool:
+        """Whether struct or enum `idl_name` gets an NDR descriptor, here or in the module
+        of the file that declares it (the same rules run there). Asked lazily and
+        remembered: most imported structs are never used by this module's methods."""
+        known = self._wire_supported.get(idl_name)
+        if known is not None:
+            return known
+        struct = self._structs.get(idl_name)
+        if struct is None:
+            supported = idl_name in self._enums
+        else:
+            self._wire_supported[idl_name] = False  # a cycle through pointers: refuse
+            imports = dict(self.imports)  # trying descriptors must not add imports
             try:
                 for index, item in enumerate(struct.fields):
                     self._wire_field(item, index)
+                supported = True
             except Unsupported:
-                continue
-            supported.add(struct.name)
-        self.imports = imports
+                supported = False
+            self.imports = imports
+        self._wire_supported[idl_name] = supported
         return supported
 
     def _wire_types(self) -> list[WireTypeView]:
@@ -518,10 +527,10 @@ class ViewBuilder:
                 name = self._class_name(enum.name)
                 source = f"_ndr.Enum({py_literal(enum.name)}, {wire}, factory={name})"
                 views.append(WireTypeView("_ndr_" + name, source))
-        for struct in _dependency_order(self.document.structs):
+        for struct in _dependency_order(self.document.structs, self.document.typedefs):
             if not self._emit(struct):
                 continue
-            if struct.name not in self._wire_supported:
+            if not self._has_descriptor(struct.name):
                 continue  # methods using it are not remotable: `qualify` refuses it
             fields = [self._wire_field(f, i) for i, f in enumerate(struct.fields)]
             name = self._class_name(struct.name)
@@ -657,9 +666,16 @@ def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
     return tuple(m for m in interface.methods if not m.has("call_as"))
 
 
-def _dependency_order(structs: Sequence[model.Struct]) -> list[model.Struct]:
-    """Structs whose fields name other structs come after them (descriptors are values)."""
+def _dependency_order(
+    structs: Sequence[model.Struct], typedefs: Sequence[model.Typedef] = ()
+) -> list[model.Struct]:
+    """Structs whose fields name other structs come after them (descriptors are values),
+    also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`)."""
     by_name = {s.name: s for s in structs}
+    for typedef in typedefs:
+        for target in _named_types(typedef.type):
+            if target in by_name and typedef.name not in by_name:
+                by_name[typedef.name] = by_name[target]
     ordered: list[model.Struct] = []
     state: dict[str, int] = {}
 

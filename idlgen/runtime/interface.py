@@ -86,7 +86,13 @@ def _parent_interface(cls: type) -> type[IUnknown] | None:
     return None
 
 
+# Every interface class by IID, the latest declaration winning: re-importing or
+# regenerating a module (the import hook, tests) makes its new classes the live ones.
+declared_interfaces: dict[Any, type[IUnknown]] = {}
+
+
 def _declare(cls: type[IUnknown]) -> None:
+    declared_interfaces[cls.__dict__["_iid_"]] = cls
     parent = _parent_interface(cls)
     inherited = parent._vtable_ if parent is not None else ()
     own = cls.__dict__.get("_methods_", ())

@@ -1,8 +1,8 @@
 """From an IID to its interface class, and from an opnum to its wire marshaler.
 
 Generated modules declare interfaces as subclasses of `IUnknown`; an unmarshaled OBJREF
-only carries an IID. The lookup walks `IUnknown.__subclasses__()` and caches the answer;
-a miss rescans, because modules imported later add interfaces. The vtable's wire table is
+only carries an IID. Interface classes register themselves by IID when they are created
+(interface.py), the latest declaration winning. The vtable's wire table is
 the parent's plus the interface's own `_wire_` (one `MethodMarshaler` or None per own
 method), so opnum = vtable index works for inherited methods too; all-primitive methods get
 the byte-identical precompiled codec of fastwire.py.
@@ -14,41 +14,23 @@ import threading
 from typing import Any
 
 from idlgen.runtime.fastwire import fast_codec
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.interface import IUnknown, is_interface
+from idlgen.runtime.guid import as_guid
+from idlgen.runtime.interface import IUnknown, declared_interfaces, is_interface
 
 __all__ = ["interface_for", "opnums", "wire_table"]
 
-_by_iid: dict[GUID, type[IUnknown]] = {}
 _wire: dict[type, tuple[Any, ...]] = {}
 _opnums: dict[type, dict[str, int]] = {}
 _lock = threading.Lock()
 
 
 def interface_for(iid: Any) -> type[IUnknown] | None:
-    """The interface class declaring `iid`, or None if no loaded module declares it."""
-    key = as_guid(iid)
-    found = _by_iid.get(key)
-    if found is None:
-        with _lock:
-            _rescan()
-        found = _by_iid.get(key)
+    """The interface class declaring `iid` (the latest declared, if a module was loaded
+    twice), or None if no loaded module declares it."""
+    found = declared_interfaces.get(as_guid(iid))
+    if found is None and as_guid(iid) == IUnknown._iid_:
+        return IUnknown
     return found
-
-
-def _rescan() -> None:
-    stack: list[type] = [IUnknown]
-    seen: set[type] = set()
-    while stack:
-        cls = stack.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        if is_interface(cls):
-            # The first class found for an IID wins; proxies and call objects derive from
-            # interfaces without redeclaring _iid_, so they never show up here.
-            _by_iid.setdefault(cls._iid_, cls)  # type: ignore[attr-defined]
-        stack.extend(cls.__subclasses__())
 
 
 def wire_table(iface: type[IUnknown]) -> tuple[Any, ...]:
