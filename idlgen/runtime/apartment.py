@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,7 +54,9 @@ log = logging.getLogger("idlgen.runtime.apartment")
 
 Kind = Literal["sta", "mta"]
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
-_next_oxid = itertools.count(0x1000).__next__
+# OXIDs must differ between processes too (an importer tells "lives here" from "elsewhere" by
+# OXID): a random 32-bit process prefix above a counter.
+_next_oxid = itertools.count((secrets.randbits(31) + 1) << 24).__next__
 _local = threading.local()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()

@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import threading
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,33 @@ __all__ = [
 ]
 
 _next_oid = itertools.count(0x100).__next__
+
+
+# -- hooks for the cross-process layer (idlgen.runtime.orpc) --------------------------------
+
+
+@dataclass
+class RemoteHooks:
+    """Set by the ORPC layer once it is in use; in-process marshaling never needs them.
+
+    `resolver(oxid)`: the DUALSTRINGARRAY an OBJREF for that OXID carries (the exporter's
+    string bindings), `connect(oxid, resolver)`: the Port and IRemUnknown IPID for an OXID of
+    another process (None: unknown), `ref_observer` (per context): told (exporter, ipid,
+    delta) whenever public references change while serving a remote client's request.
+    """
+
+    resolver: Any = None
+    connect: Any = None
+
+
+remote_hooks = RemoteHooks()
+ref_observer: ContextVar[Any] = ContextVar("idlgen_ref_observer", default=None)
+
+
+def _observe_refs(exporter: ObjectExporter, ipid: bytes, delta: int) -> None:
+    observer = ref_observer.get()
+    if observer is not None and delta:
+        observer(exporter, ipid, delta)
 
 
 # -- the export side -------------------------------------------------------------------------
@@ -125,7 +153,8 @@ class ObjectExporter:
                 export.stubs[iid] = stub
                 self._by_ipid[stub.ipid] = stub
             export.refs += refs
-            return export.oid, stub.ipid
+        _observe_refs(self, stub.ipid, refs)
+        return export.oid, stub.ipid
 
     def lookup(self, ipid: bytes) -> Stub | None:
         return self._by_ipid.get(ipid)
@@ -136,7 +165,8 @@ class ObjectExporter:
             if stub is None or stub.export is None:
                 return False
             stub.export.refs += refs
-            return True
+        _observe_refs(self, ipid, refs)
+        return True
 
     def release_refs(self, ipid: bytes, refs: int) -> None:
         with self._lock:
@@ -145,10 +175,12 @@ class ObjectExporter:
                 return
             export = stub.export
             export.refs -= refs
-            if export.refs > 0:
-                return
-            self._forget_locked(export)
-        _release_export(export)
+            gone = export.refs <= 0
+            if gone:
+                self._forget_locked(export)
+        _observe_refs(self, ipid, -refs)
+        if gone:
+            _release_export(export)
 
     def disconnect(self, obj: Any) -> bool:
         """CoDisconnectObject: drop every IPID of `obj`; True if it was exported here."""
@@ -284,9 +316,15 @@ class ApartmentMarshaler:
         if std.oxid == self.apartment.oxid:
             return self._local(ipid, std.public_refs, want)
         home = find_apartment(std.oxid)
-        if home is None or home.closed or home.dispatcher is None:
+        remote = None
+        if home is None and ref.resolver.strings and remote_hooks.connect is not None:
+            remote = remote_hooks.connect(std.oxid, ref.resolver)
+        if remote is not None:
+            home, rem_ipid = remote
+        elif home is None or home.closed or home.dispatcher is None:
             raise DisconnectedError(message=f"apartment 0x{std.oxid:x} is gone")
-        rem_ipid = home.dispatcher.rem_ipid  # type: ignore[attr-defined]
+        else:
+            rem_ipid = home.dispatcher.rem_ipid  # type: ignore[attr-defined]
         key = (std.oxid, std.oid)
         with self.imports.lock:
             mgr = self.imports.managers.get(key)
@@ -326,7 +364,10 @@ def _iid_of(iid: Any) -> GUID:
 
 def _objref(iid: GUID, oxid: int, oid: int, ipid: bytes, refs: int = 1) -> bytes:
     std = _ndr.StdObjRef(0, refs, oxid, oid, uuid.UUID(bytes_le=ipid))
-    return _ndr.encode_objref(_ndr.ObjRef(_ndr.OBJREF_STANDARD, iid.uuid, std))
+    resolver = _ndr.DualStringArray()
+    if remote_hooks.resolver is not None:
+        resolver = remote_hooks.resolver(oxid)  # where another process reaches this OXID
+    return _ndr.encode_objref(_ndr.ObjRef(_ndr.OBJREF_STANDARD, iid.uuid, std, resolver))
 
 
 _marshalers_lock = threading.Lock()

@@ -202,6 +202,9 @@ class ProxyManager:
             proxy = self._proxies.get(iid)
             if proxy is None:
                 proxy = self._new_proxy(iid, ipid)  # may raise: then nothing was counted
+                learn = getattr(self.home, "learn_ipid", None)
+                if learn is not None:  # a remote home binds per interface (orpc.client)
+                    learn(ipid, iid)
             self.refs += 1
             self._public[ipid] = self._public.get(ipid, 0) + public_refs
             return proxy

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from idlgen.runtime.dcerpc import binding as B
@@ -52,20 +53,25 @@ def _error(code: int, message: str) -> COMError:
 class ClientCall:
     """One call in flight. `result()` gives the reply's stub data or raises its fault."""
 
-    __slots__ = ("_done", "assoc", "call_id", "error", "partial", "reply")
+    __slots__ = ("_done", "assoc", "call_id", "error", "on_done", "partial", "reply")
 
-    def __init__(self, assoc: Association, call_id: int) -> None:
+    def __init__(
+        self, assoc: Association, call_id: int, on_done: Callable[[ClientCall], None] | None = None
+    ) -> None:
         self.assoc = assoc
         self.call_id = call_id
         self._done = threading.Event()
         self.reply: Any = None
         self.error: BaseException | None = None
         self.partial: Reassembly | None = None
+        self.on_done = on_done  # runs once on the thread that completes the call (ORPC)
 
     def finish(self, reply: Any = None, error: BaseException | None = None) -> None:
         if not self._done.is_set():
             self.reply, self.error = reply, error
             self._done.set()
+            if self.on_done is not None:
+                self.on_done(self)
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -167,16 +173,23 @@ class Association:
 
     # ----------------------------------------------------------- calls
 
-    def _register(self) -> ClientCall:
+    def _register(self, on_done: Callable[[ClientCall], None] | None = None) -> ClientCall:
         with self._lock:
             if not self.alive:
                 raise DisconnectedError(message=f"connection to {self.binding} is closed")
-            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF)
+            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF, on_done)
             self.calls[call.call_id] = call
             return call
 
-    def begin(self, cont_id: int, opnum: int, stub: bytes, obj: GUID | None = None) -> ClientCall:
-        call = self._register()
+    def begin(
+        self,
+        cont_id: int,
+        opnum: int,
+        stub: bytes,
+        obj: GUID | None = None,
+        on_done: Callable[[ClientCall], None] | None = None,
+    ) -> ClientCall:
+        call = self._register(on_done)
         frames = request_fragments(call.call_id, cont_id, opnum, stub, self.max_xmit, obj)
         self.send(frames)
         return call
@@ -298,11 +311,17 @@ class Connection:
             return a
 
     def begin(
-        self, syntax: P.SyntaxId, opnum: int, stub: bytes, obj: GUID | None = None
+        self,
+        syntax: P.SyntaxId,
+        opnum: int,
+        stub: bytes,
+        obj: GUID | None = None,
+        on_done: Callable[[ClientCall], None] | None = None,
     ) -> ClientCall:
+        """Send a call; `on_done(call)` (optional) runs when its reply or failure arrives."""
         assoc = self._association(syntax)
         cont_id = assoc.context_for(syntax)
-        return assoc.begin(cont_id, opnum, stub, obj or self.binding.object)
+        return assoc.begin(cont_id, opnum, stub, obj or self.binding.object, on_done)
 
     def call(
         self,

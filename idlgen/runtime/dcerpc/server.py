@@ -17,9 +17,11 @@ import os
 import select
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from idlgen.runtime import server as _com_server
 from idlgen.runtime.dcerpc import binding as B
@@ -44,7 +46,15 @@ class CallState:
     """One request being served. Also stands in for a call object in the runtime's call
     context (`_ticket`/`_cancel_ticket`/`Cancel`), so `CoTestCancel()` works in RPC servers."""
 
-    __slots__ = ("_cancel_ticket", "_canceled", "_ticket", "call_id", "cancel_count", "orphaned")
+    __slots__ = (
+        "_cancel_ticket",
+        "_canceled",
+        "_ticket",
+        "call_id",
+        "cancel_count",
+        "on_cancel",
+        "orphaned",
+    )
 
     def __init__(self, call_id: int) -> None:
         self.call_id = call_id
@@ -53,6 +63,7 @@ class CallState:
         self._ticket = 1
         self._cancel_ticket = 0
         self._canceled = threading.Event()
+        self.on_cancel: Callable[[], None] | None = None  # an object handler's cancel hook
 
     @property
     def canceled(self) -> bool:
@@ -62,6 +73,8 @@ class CallState:
         self.cancel_count += 1
         self._cancel_ticket = self._ticket
         self._canceled.set()
+        if self.on_cancel is not None:
+            self.on_cancel()
 
     def wait_canceled(self, timeout: float | None = None) -> bool:
         """Block until the client cancels (True) or `timeout` passes (False)."""
@@ -85,8 +98,23 @@ def call_canceled() -> bool:
 @dataclass
 class _Registered:
     minor: int
-    impl: RpcInterface
-    iface: type[RpcInterface]
+    impl: RpcInterface | None  # None: the context belongs to the object handler
+    iface: type[RpcInterface] | None
+
+
+class ObjectHandler(Protocol):
+    """What serves object (ORPC) calls on an RpcServer: interfaces it accepts at bind time,
+    requests on those contexts (handed over on the connection's reader thread: queue, do
+    not run), and the end of a connection (to release what its client held)."""
+
+    def accepts(self, syntax: P.SyntaxId) -> bool: ...
+
+    def request(self, conn: Any, first: P.Request, stub: bytes, state: CallState) -> None: ...
+
+    def closed(self, conn: Any) -> None: ...
+
+
+_OBJECTS = _Registered(0, None, None)
 
 
 class RpcServer:
@@ -96,9 +124,16 @@ class RpcServer:
     bind for that interface's UUID and major version (minor <= ours) is accepted.
     """
 
-    def __init__(self, limits: Limits | None = None, workers: int = 16, mpx: bool = True) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        workers: int = 16,
+        mpx: bool = True,
+        objects: ObjectHandler | None = None,
+    ) -> None:
         self.limits = limits or Limits()
         self.mpx = mpx
+        self.objects = objects  # serves contexts no registered RpcInterface claims
         self._registry: dict[tuple[GUID, int], _Registered] = {}
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rpc-call")
         self._listeners: list[socket.socket] = []
@@ -183,6 +218,8 @@ class RpcServer:
     # negotiation, shared by connections
     def negotiate(self, ctx: P.ContextElem) -> tuple[P.ContextResult, _Registered | None]:
         reg = self._registry.get((ctx.abstract.uuid, ctx.abstract.major))
+        if reg is None and self.objects is not None and self.objects.accepts(ctx.abstract):
+            reg = _OBJECTS
         if reg is None or ctx.abstract.minor > reg.minor:
             reason = P.ABSTRACT_SYNTAX_NOT_SUPPORTED
             return P.ContextResult(P.PROVIDER_REJECTION, reason), None
@@ -231,9 +268,12 @@ class _Connection:
         finally:
             self.abort()
             with self.lock:
-                for state in self.calls.values():  # the client is gone: nobody reads replies
-                    state.orphaned = True
-                    state.cancel()
+                states = list(self.calls.values())
+            for state in states:  # the client is gone: nobody reads replies
+                state.orphaned = True
+                state.cancel()
+            if self.server.objects is not None:
+                self.server.objects.closed(self)
             self.server._forget(self)
 
     def send_pdus(self, frames: list[bytes]) -> None:
@@ -356,8 +396,27 @@ class _Connection:
             self.calls[p.call_id] = state
         first = r.first
         assert isinstance(first, P.Request)
+        objects = self.server.objects
+        if objects is not None and self.contexts.get(first.cont_id) is _OBJECTS:
+            objects.request(self, first, r.stub(), state)
+            return True
         self.server._pool.submit(self.execute, first.cont_id, first.opnum, r.stub(), state)
         return True
+
+    def reply(self, state: CallState, cont_id: int, body: bytes) -> None:
+        """An object handler's response for `state` (dropped if the call was orphaned)."""
+        frames = response_fragments(state.call_id, cont_id, body, self.max_xmit, state.cancel_count)
+        self._finish(state, frames)
+
+    def fault_call(self, state: CallState, cont_id: int, status: int) -> None:
+        """An object handler's fault for `state`; `status` is an HRESULT or NCA status."""
+        self._finish(state, [self._fault_pdu(state, wire_status(status), cont_id)])
+
+    def _finish(self, state: CallState, frames: list[bytes]) -> None:
+        with self.lock:
+            self.calls.pop(state.call_id, None)
+        if not state.orphaned:
+            self.send_pdus(frames)
 
     def cancel(self, call_id: int, orphan: bool) -> None:
         with self.lock:
@@ -384,7 +443,7 @@ class _Connection:
 
     def _run(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> list[bytes]:
         reg = self.contexts.get(cont_id)
-        if reg is None:
+        if reg is None or reg.iface is None:
             return [self._fault_pdu(state, P.NCA_S_UNK_IF, cont_id, executed=False)]
         wires = reg.iface._wire_
         wire = wires[opnum] if opnum < len(wires) else None

@@ -1,0 +1,217 @@
+"""The process's ORPC endpoint, the marshaling hooks, and the publish/connect API.
+
+One `Endpoint` per process: an RpcServer whose object handler is `ObjectServer`, listening
+on any number of string bindings. Every OBJREF this process writes then carries those
+bindings in its DUALSTRINGARRAY, so whoever unmarshals it elsewhere can call back. A process
+that only connects gets an endpoint on first need (when it marshals one of its own objects
+for a peer, a WMI sink say): on the address its route to the peer uses, port 0, or a fresh
+Unix socket when it reached the peer through one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import tempfile
+import threading
+import uuid
+from typing import Any
+
+from idlgen.runtime import marshal as _marshal
+from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.pdu import SyntaxId
+from idlgen.runtime.dcerpc.server import RpcServer
+from idlgen.runtime.guid import GUID, as_guid
+from idlgen.runtime.hresult import error_for
+from idlgen.runtime.interface import IID_IUnknown
+from idlgen.runtime.ndr_objref import DualStringArray
+from idlgen.runtime.orpc.client import (
+    ORPC_LIMITS,
+    close_connections,
+    connection_for,
+    dualstringarray,
+    known_exporter,
+    rem_unknown_ipid,
+    remote_exporter,
+)
+from idlgen.runtime.orpc.server import ObjectServer
+from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
+from idlgen.runtime.remunknown import REM_QUERY_INTERFACE, IID_IRemUnknown
+
+__all__ = ["Endpoint", "connect", "endpoint", "publish", "serve", "unpublish"]
+
+
+class Endpoint:
+    """Where other processes reach this process's objects."""
+
+    def __init__(self) -> None:
+        self.objects = ObjectServer()
+        self.server = RpcServer(ORPC_LIMITS, objects=self.objects)
+        self.bindings: list[B.Binding] = []
+        self.resolver = DualStringArray()
+
+    def listen(self, binding: str | B.Binding) -> B.Binding:
+        actual = self.server.listen(binding)
+        self.bindings.append(actual)
+        self.resolver = dualstringarray(self.bindings)
+        return actual
+
+    def close(self) -> None:
+        self.server.close()
+
+
+_lock = threading.RLock()
+_endpoint: Endpoint | None = None
+_callback_peer: B.Binding | None = None  # the first exporter we connected to
+_publications: dict[str, tuple[Any, bytes]] = {}
+
+
+def endpoint() -> Endpoint | None:
+    """The process endpoint, if one was started."""
+    return _endpoint
+
+
+def serve(binding: str | B.Binding = "ncacn_ip_tcp:127.0.0.1[0]") -> B.Binding:
+    """Listen for ORPC calls on `binding` (port 0: any free port); returns the real binding."""
+    global _endpoint
+    _install()
+    with _lock:
+        if _endpoint is None:
+            _endpoint = Endpoint()
+            atexit.register(_shutdown)
+        return _endpoint.listen(binding)
+
+
+def _shutdown() -> None:
+    close_connections()
+    if _endpoint is not None:
+        _endpoint.close()
+
+
+def publish(
+    obj: Any,
+    iface: Any,
+    binding: str | B.Binding | None = "ncacn_ip_tcp:127.0.0.1[0]",
+    apartment: Apartment | None = None,
+) -> str:
+    """Export `obj` as `iface` from `apartment` (default: the caller's) and listen on
+    `binding` (None: the endpoint's existing bindings). Returns "IPID@string-binding", what
+    `connect` takes. The publication holds one reference until `unpublish(text)`."""
+    actual = serve(binding) if binding is not None else _first_binding()
+    exporter = _marshal.marshaler_for(apartment or current_apartment()).exporter
+    _oid, ipid = exporter.export(obj, as_guid(iface), 1)
+    text = f"{uuid.UUID(bytes_le=ipid)}@{actual}"
+    with _lock:
+        _publications[text] = (exporter, ipid)
+    return text
+
+
+def _first_binding() -> B.Binding:
+    ep = _endpoint
+    if ep is None or not ep.bindings:
+        raise ValueError("no ORPC endpoint is listening: pass a binding")
+    return ep.bindings[0]
+
+
+def unpublish(text: str) -> None:
+    """Drop a publication's reference (clients that connected keep theirs)."""
+    with _lock:
+        entry = _publications.pop(text, None)
+    if entry is not None:
+        exporter, ipid = entry
+        exporter.release_refs(ipid, 1)
+
+
+def connect(target: str | bytes, iface: Any = None) -> Any:
+    """A proxy for a published object: `target` is what `publish` returned
+    ("IPID@ncacn_ip_tcp:HOST[PORT]" or "IPID@ncacn_unix_stream:[PATH]") or OBJREF bytes.
+    The proxy holds its own reference, given back when it is released or this process ends."""
+    global _callback_peer
+    _install()
+    if isinstance(target, bytes | bytearray):
+        return _marshal.unmarshal_interface(bytes(target), iface)
+    binding = B.parse(target)
+    if binding.object is None:
+        raise B.BindingError(f"{target!r}: no object (IPID) in the binding")
+    with _lock:
+        _callback_peer = _callback_peer or binding
+    want = IID_IUnknown if iface is None else as_guid(iface)
+    ipid = binding.object.bytes_le
+    oxid = uuid.UUID(bytes_le=ipid).int >> 64
+    plain = B.Binding(binding.protseq, binding.address, binding.endpoint)
+    std = _rem_query(plain, oxid, ipid, want)
+    ref = _ndr.ObjRef(
+        _ndr.OBJREF_STANDARD,
+        want.uuid,
+        _ndr.StdObjRef(0, std.cPublicRefs, std.oxid, std.oid, GUID(std.ipid).uuid),
+        dualstringarray([plain]),
+    )
+    return _marshal.unmarshal_interface(_ndr.encode_objref(ref), want)
+
+
+def _rem_query(binding: B.Binding, oxid: int, ipid: bytes, iid: GUID) -> Any:
+    """RemQueryInterface for one reference to `iid` on the object behind `ipid`."""
+    args = {"ripid": GUID.from_bytes_le(ipid), "cRefs": 1, "cIids": 1, "iids": [iid]}
+    stub = orpcthis() + REM_QUERY_INTERFACE.encode_request(args)
+    conn = connection_for(binding)
+    syntax = SyntaxId(IID_IRemUnknown, 0, 0)
+    reply = conn.call(syntax, 3, stub, GUID.from_bytes_le(rem_unknown_ipid(oxid)))
+    try:
+        response = REM_QUERY_INTERFACE.decode_response(split_orpcthat(reply), scope=args)
+    except (ValueError, _ndr.NdrFault) as exc:
+        raise error_for(getattr(exc, "hresult", 0x800706F7), str(exc)) from None
+    hr = response.result & 0xFFFFFFFF
+    if hr & 0x80000000:
+        raise error_for(hr)
+    result = response.outs["ppQIResults"][0]
+    if result.hResult & 0x80000000:
+        raise error_for(result.hResult)
+    return result.std
+
+
+# -- the hooks marshal.py calls --------------------------------------------------------------
+
+
+def _resolver(oxid: int) -> DualStringArray:
+    if find_apartment(oxid) is not None:
+        ep = _endpoint if _endpoint is not None else _callback_endpoint()
+        return ep.resolver if ep is not None else DualStringArray()
+    remote = known_exporter(oxid)
+    return remote.resolver if remote is not None else DualStringArray()
+
+
+def _callback_endpoint() -> Endpoint | None:
+    """A process that connected somewhere listens for callbacks once it hands out an object."""
+    peer = _callback_peer
+    if peer is None:
+        return None
+    if peer.protseq == B.NCACN_IP_TCP:
+        serve(f"ncacn_ip_tcp:{_route_source(peer)}[0]")
+    else:
+        path = os.path.join(tempfile.mkdtemp(prefix="idlgen-orpc-"), "callbacks.sock")
+        serve(f"ncacn_unix_stream:[{path}]")
+    return _endpoint
+
+
+def _route_source(peer: B.Binding) -> str:
+    """The local address this host uses to reach `peer` (a UDP connect sends nothing)."""
+    family = socket.AF_INET6 if ":" in peer.address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((peer.address, peer.port or 135))
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _connect_hook(oxid: int, dsa: DualStringArray) -> tuple[Any, bytes] | None:
+    port = remote_exporter(oxid, dsa)
+    return None if port is None else (port, port.rem_ipid)
+
+
+def _install() -> None:
+    _marshal.remote_hooks.resolver = _resolver
+    _marshal.remote_hooks.connect = _connect_hook
