@@ -89,6 +89,8 @@ class Method(HasAttributes):
             ("propget", "get_"),
             ("propput", "put_"),
             ("propputref", "putref_"),
+            ("eventadd", "add_"),
+            ("eventremove", "remove_"),
         ):
             if self.has(attribute):
                 return prefix + self.name
@@ -120,7 +122,11 @@ class Interface(HasAttributes):
 
     @property
     def is_object(self) -> bool:
-        return self.kind == "dispinterface" or self.has("object") or self.has("odl")
+        """A COM interface with a vtable: `[object]`/`[odl]`, a dispinterface, or (as widl
+        decides) any interface deriving from another; plain RPC interfaces are not."""
+        if self.kind == "dispinterface" or self.has("object") or self.has("odl"):
+            return True
+        return self.parent is not None
 
     @property
     def is_local(self) -> bool:

@@ -76,3 +76,15 @@ def docstring(text: str) -> str:
     flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     escaped = flat.replace("\\", "\\\\").replace('"', '\\"')
     return f'"""{escaped or "-"}"""'
+
+
+_TUPLE_ATTRIBUTES = {"count", "index"}
+
+
+def param_name(name: str, returned: bool) -> str:
+    """A parameter's Python name. One that is also returned becomes a NamedTuple field,
+    which may not start with `_` nor be `count`/`index` (tuple methods)."""
+    python = py_name(name)
+    if returned and (python in _TUPLE_ATTRIBUTES or python.startswith("_")):
+        python = python.lstrip("_") + "_"
+    return python

@@ -44,6 +44,12 @@ class PyType:
     kind: str  # int, float, bool, str, bytes, list, guid, interface, struct, enum, union, object
 
 
+def has_class(interface: model.Interface) -> bool:
+    """Whether generated code declares a class for the interface: a plain RPC interface
+    without a uuid only groups declarations."""
+    return interface.is_object or interface.uuid is not None
+
+
 class TypeMapper:
     def __init__(self, document: model.Document, qualify: Qualifier) -> None:
         self.document = document
@@ -105,6 +111,8 @@ class TypeMapper:
             return PyType("bool", "bool")
         found = self.document.lookup(name)
         if isinstance(found, model.Interface):
+            if not has_class(found):
+                return PyType("object", "object")
             return PyType(self._spell(name), "interface")
         if isinstance(found, model.Typedef):
             return self._typedef(found)

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from idlgen import __version__, model
-from idlgen.codegen.names import comment_text, docstring, py_attr, py_literal, py_name
-from idlgen.codegen.pytypes import TypeMapper
+from idlgen.codegen.names import (
+    comment_text,
+    docstring,
+    param_name,
+    py_attr,
+    py_literal,
+    py_name,
+)
+from idlgen.codegen.pytypes import TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, expr_source, field_scope
 from idlgen.frontend import syntax
 from idlgen.semantics.loader import BASE_IDL_DIR
@@ -93,6 +101,12 @@ class MethodView:
         """The [out] parameters for `_rt.Method(outs=...)`: the C return value, first
         in the NamedTuple of a non-HRESULT method, is not a parameter."""
         return self.outs[1:] if self.outs and self.outs[0].name == "return_" else self.outs
+
+    @property
+    def any_return_note(self) -> str:
+        """Runtime dispatch returns Any; mypy --strict wants that said, except where the
+        declared type is `object` (then the comment itself would be flagged unused)."""
+        return "" if self.returns == "object" else "  # type: ignore[no-any-return]"
 
     @property
     def ins_tuple(self) -> str:
@@ -185,7 +199,8 @@ class ModuleView:
     @property
     def needs_typing(self) -> bool:
         declares_interfaces = any(not i.runtime_alias for i in self.interfaces)
-        return bool(self.aliases or self.coclasses or declares_interfaces)
+        imports_siblings = any(i.package is None for i in self.imports)
+        return bool(self.aliases or self.coclasses or declares_interfaces or imports_siblings)
 
 
 def module_for_file(path: str) -> tuple[str, str | None]:
@@ -216,6 +231,10 @@ class ViewBuilder:
             item.name: (self._class_name(item.name), item.origin)
             for item in (*self.document.structs, *self.document.enums)
         }
+        # Enum members are exported at module level only where the name is unambiguous.
+        self._member_counts = Counter(
+            _member_name(m.name) for e in self.document.enums if self._emit(e) for m in e.members
+        )
         self._structs = {item.name: item for item in self.document.structs}
         self._enums = {item.name for item in self.document.enums}
         self._wire_supported: dict[str, bool] = {}
@@ -278,7 +297,7 @@ class ViewBuilder:
     def build(self, source_name: str) -> ModuleView:
         document = self.document
         local = _parents_first(
-            [i for i in document.interfaces if _emitted_here(i.origin) and _has_class(i)]
+            [i for i in document.interfaces if _emitted_here(i.origin) and has_class(i)]
         )
         interfaces = [self._interface(i) for i in local if i.async_of is None]
         enums = [self._enum(e) for e in document.enums if self._emit(e)]
@@ -322,7 +341,11 @@ class ViewBuilder:
     def _enum(self, enum: model.Enum) -> EnumView:
         members = tuple((_member_name(m.name), py_literal(m.value)) for m in enum.members)
         taken = set(self._class_names) | {c.name for c in self.document.constants}
-        aliases = tuple(m for m, _ in members if m not in taken and m == py_name(m))
+        aliases = tuple(
+            m
+            for m, _ in members
+            if m not in taken and m == py_name(m) and self._member_counts[m] == 1
+        )
         return EnumView(self._class_name(enum.name), _doc(enum), members, aliases)
 
     def _class_name(self, idl_name: str) -> str:
@@ -389,8 +412,14 @@ class ViewBuilder:
                 if owner is not interface and not inherited.has("call_as")
             )
         )
+        inherited = frozenset(
+            m.vtable_name
+            for owner, m in self.document.inherited_methods(interface)
+            if owner is not interface
+        )
         methods = tuple(
-            self._method(interface, m, first_opnum + index) for index, m in enumerate(vtable)
+            self._method(interface, m, first_opnum + index, inherited)
+            for index, m in enumerate(vtable)
         )
         base = self.qualify(interface.parent) if interface.parent else None
         partner = self._async_view(interface, methods)
@@ -461,18 +490,30 @@ class ViewBuilder:
             methods=tuple(sync_methods),
         )
 
-    def _method(self, interface: model.Interface, method: model.Method, opnum: int) -> MethodView:
+    def _method(
+        self,
+        interface: model.Interface,
+        method: model.Method,
+        opnum: int,
+        inherited: frozenset[str] = frozenset(),
+    ) -> MethodView:
         ins = tuple(
-            ParamView(py_name(p.name), self.types.param(p).annotation) for p in method.in_params
+            ParamView(param_name(p.name, p.direction.is_out), self.types.param(p).annotation)
+            for p in method.in_params
         )
         outs = [
-            ParamView(py_name(p.name), self.types.param(p).annotation) for p in method.out_params
+            ParamView(param_name(p.name, True), self.types.param(p).annotation)
+            for p in method.out_params
         ]
         hresult = _returns_hresult(method)
         if not hresult and not _returns_void(method):
             returned = self.types.type(method.return_type).annotation
             outs.insert(0, ParamView("return_", returned))
         name = py_attr(method.vtable_name)
+        if method.vtable_name in inherited:
+            # A method redeclaring an ancestor's name is another vtable slot; widl names
+            # it `<Interface>_<name>` in C, and so do we (else it would override).
+            name = py_attr(f"{interface.name}_{method.vtable_name}")
         result_class = f"{name}Result" if len(outs) >= 2 else None
         if result_class:
             returns = f"{py_name(interface.name)}.{result_class}"
@@ -631,11 +672,6 @@ def _emitted_here(origin: model.Origin) -> bool:
     """Declared by the main file, or by a `.h` file it imports: a header has no module
     of its own, so its declarations land in every module that imports it."""
     return not origin.imported or origin.file.endswith(".h")
-
-
-def _has_class(interface: model.Interface) -> bool:
-    """A plain RPC interface without a uuid only groups declarations: no class."""
-    return interface.is_object or interface.kind == "dispinterface" or interface.uuid is not None
 
 
 def _parents_first(interfaces: list[model.Interface]) -> list[model.Interface]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from idlgen import model
-from idlgen.codegen.names import py_attr, py_literal, py_name
+from idlgen.codegen.names import param_name, py_attr, py_literal, py_name
 from idlgen.frontend import syntax
 
 PRIMITIVES = {
@@ -114,7 +114,8 @@ class WireBuilder:
         pointer_default = _pointer_default(interface)
         descriptor = self.param_type(param.type, param.attributes, pointer_default)
         direction = {"in": "in", "out": "out", "in,out": "inout"}[param.direction.value]
-        return f"_ndr.Param({py_literal(py_name(param.name))}, {descriptor}, {direction!r})"
+        name = param_name(param.name, param.direction.is_out)
+        return f"_ndr.Param({py_literal(name)}, {descriptor}, {direction!r})"
 
     def param_type(
         self, type_: syntax.Type, attributes: syntax.Attributes, pointer_default: str
