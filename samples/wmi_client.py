@@ -2,11 +2,15 @@
 
 Shows an asynchronous query with a progress bar (WBEM_FLAG_SEND_STATUS), a cancelled query
 (CancelAsyncCall), and a semisynchronous enumeration (WBEM_FLAG_RETURN_IMMEDIATELY, then
-Next). Run: `python samples/wmi_client.py`.
+Next). Run: `python samples/wmi_client.py`. Across processes, start
+`python samples/wmi_server.py --binding 'ncacn_ip_tcp:127.0.0.1[0]'` and pass what it prints
+to `python samples/wmi_client.py --connect 'IPID@ncacn_ip_tcp:127.0.0.1[PORT]'`: the query
+there cancelled is an endless one (`SELECT * FROM Tick`).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +22,7 @@ import wmi_server as ws
 
 from idlgen.runtime import wmi
 from idlgen.runtime.apartment import Apartment
+from idlgen.runtime.hresult import COMError
 from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
 
 WAIT = 10.0
@@ -90,6 +95,56 @@ def _serve(make: Any) -> bytes:
     return objref
 
 
+def cancelled_ticker(services: Any, rows: int = 3) -> None:
+    """`SELECT * FROM Tick` never ends by itself: take a few rows, then CancelAsyncCall."""
+    enough = threading.Event()
+    sink = Sink(on_object=lambda obj: _collect(sink, obj, rows, enough))
+    services.ExecQueryAsync("WQL", f"SELECT * FROM {ws.TICKER}", 0, sink)
+    if not enough.wait(WAIT):
+        print(f"  only {len(sink.objects)} ticks came in {WAIT} s")
+    services.CancelAsyncCall(sink)
+    sink.wait(WAIT)
+    names = ", ".join(obj.Get("Name") for obj in sink.objects[:rows])
+    cancelled = " (WBEM_E_CALL_CANCELLED)" if sink.status == wmi.WBEM_E_CALL_CANCELLED else ""
+    print(f"  got {names}; CancelAsyncCall -> status 0x{sink.status or 0:08X}{cancelled}")
+
+
+def _collect(sink: Any, obj: Any, rows: int, enough: threading.Event) -> None:
+    sink.objects.append(obj)  # runs in this process, called by the server across processes
+    if len(sink.objects) >= rows:
+        enough.set()
+
+
+def across_processes(published: str) -> None:
+    """Against `wmi_server.py --binding ...` in another process; the sinks live here."""
+    from idlgen.runtime import orpc
+
+    print("across processes (the server calls this process's sinks back over ORPC):")
+    services = orpc.connect(published, ws.lite.ILiteServices)
+    try:
+        async_query(services)
+        cancelled_ticker(services)
+        semisync_query(services)
+    finally:
+        services.Release()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="WMI-style calls against wmi_server.py.")
+    parser.add_argument("--connect", metavar="PUBLISHED", help="what wmi_server.py printed")
+    args = parser.parse_args(argv)
+    if args.connect is None:
+        in_one_apartment()
+        across_apartments()
+        return 0
+    try:
+        across_processes(args.connect)
+    except (ValueError, OSError, COMError) as exc:
+        print(f"wmi_client: {exc}", file=sys.stderr)
+        return 1
+    print("done")
+    return 0
+
+
 if __name__ == "__main__":
-    in_one_apartment()
-    across_apartments()
+    sys.exit(main())

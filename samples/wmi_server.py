@@ -8,6 +8,10 @@
 - `GetObject` with WBEM_FLAG_RETURN_IMMEDIATELY returns an ILiteCallResult;
 - `CancelAsyncCall` cancels every pending call that uses a sink.
 
+`python samples/wmi_server.py --binding 'ncacn_ip_tcp:127.0.0.1[0]'` serves it to other
+processes over ORPC (`PacedServices`: rows paced, plus an endless `Tick` table to cancel) and
+prints the published string for `wmi_client.py --connect`.
+
 The module is compiled from the IDL when this file is imported (`load_wmi_lite()`), so the
 sample needs no generated file on disk. Rows are produced one by one from a generator that
 may wait on a `gate` (a threading.Event per row) -- that is how the tests hold an operation
@@ -16,9 +20,12 @@ in the middle without sleeping.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import re
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -210,12 +217,74 @@ def lite_code(name: str) -> int:
     return int(getattr(wbemcli_idl, name))
 
 
-def main() -> None:
+# -- serving other processes ------------------------------------------------------------------
+
+TICKER = "Tick"  # `SELECT * FROM Tick`: an endless query, one row per pace, until cancelled
+MAX_TICKS = 10_000  # a safety net: a query nobody cancels still ends
+
+
+class PacedServices(LiteServices):
+    """LiteServices for other processes: rows come out `pace` seconds apart (so a progress bar
+    moves and a cancel has something to stop), and the `Tick` table never ends by itself."""
+
+    def __init__(self, pace: float = 0.05, outer: Any = None) -> None:
+        super().__init__(outer=outer)
+        self.pace = pace
+
+    def _query(self, language: str, query: str) -> Callable[[], Iterator[Any]]:
+        match = _QUERY.match(query or "")
+        if language.upper() == "WQL" and match is not None and match.group(1) == TICKER:
+            return self._ticks
+        return super()._query(language, query)
+
+    def _rows(self, rows: list[Row]) -> Iterator[Any]:
+        for item in super()._rows(rows):
+            if not isinstance(item, wmi.Progress):
+                time.sleep(self.pace)
+            yield item
+
+    def _ticks(self) -> Iterator[Any]:
+        for n in range(1, MAX_TICKS + 1):
+            time.sleep(self.pace)
+            yield LiteObject({"Name": f"tick {n}"})
+
+
+def serve(binding: str, pace: float, until_eof: bool) -> int:
+    """Publish a PacedServices on `binding`, print the published string, serve until told."""
+    from idlgen.runtime import orpc
+
+    services = PacedServices(pace)
+    try:
+        text = orpc.publish(services, lite.ILiteServices, binding)
+    except (ValueError, OSError) as exc:
+        print(f"wmi_server: cannot publish on {binding}: {exc}", file=sys.stderr)
+        return 2
+    services.Release()  # the publication holds it now
+    print(text, flush=True)
+    print("serving ILiteServices; Ctrl-C stops", file=sys.stderr, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        if until_eof:
+            sys.stdin.read()
+        else:
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The WMI-shaped sample service.")
+    parser.add_argument("--binding", help="serve other processes here (else: a local query)")
+    parser.add_argument("--pace", type=float, default=0.05, help="seconds between rows")
+    parser.add_argument("--until-eof", action="store_true", help="stop when stdin closes")
+    args = parser.parse_args(argv)
+    if args.binding:
+        return serve(args.binding, args.pace, args.until_eof)
     services = LiteServices()
     enum = services.ExecQuery("WQL", "SELECT * FROM Planet WHERE Kind = 'giant'", 0)
     for obj in enum:
         print(obj.GetObjectText(0))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
