@@ -9,27 +9,6 @@ from __future__ import annotations
 
 from idlgen.frontend import syntax
 
-_PRECEDENCE = {
-    "||": 1,
-    "&&": 2,
-    "|": 3,
-    "^": 4,
-    "&": 5,
-    "==": 6,
-    "!=": 6,
-    "<": 7,
-    ">": 7,
-    "<=": 7,
-    ">=": 7,
-    "<<": 8,
-    ">>": 8,
-    "+": 9,
-    "-": 9,
-    "*": 10,
-    "/": 10,
-    "%": 10,
-}
-
 
 def type_text(type_: syntax.Type) -> str:
     """A type as C would write it without a declarator name: `const WCHAR *`, `BYTE[16]`."""
@@ -90,7 +69,7 @@ def expr_text(expr: syntax.Expr | syntax.Uuid | syntax.Type, parent_precedence: 
     if isinstance(expr, syntax.Unary):
         return expr.op + expr_text(expr.operand, 11)
     if isinstance(expr, syntax.Binary):
-        precedence = _PRECEDENCE.get(expr.op, 0)
+        precedence = syntax.BINARY_PRECEDENCE.get(expr.op, 0)
         text = (
             f"{expr_text(expr.left, precedence)} {expr.op} {expr_text(expr.right, precedence + 1)}"
         )

@@ -65,6 +65,30 @@ class Binary:
     pos: Position = NOWHERE
 
 
+# C's binding strength of the binary operators (higher binds tighter): the parser
+# builds trees with it and the printer (idlgen.spelling) parenthesises with it.
+BINARY_PRECEDENCE = {
+    "||": 1,
+    "&&": 2,
+    "|": 3,
+    "^": 4,
+    "&": 5,
+    "==": 6,
+    "!=": 6,
+    "<": 7,
+    ">": 7,
+    "<=": 7,
+    ">=": 7,
+    "<<": 8,
+    ">>": 8,
+    "+": 9,
+    "-": 9,
+    "*": 10,
+    "/": 10,
+    "%": 10,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Conditional:
     condition: Expr

@@ -700,8 +700,8 @@ class SyntaxBuilder:
         pending: list[Token] = []
         for index in range(1, len(c), 2):
             operator: Token = c[index]
-            level = _PRECEDENCE[operator.value]
-            while pending and _PRECEDENCE[pending[-1].value] >= level:
+            level = s.BINARY_PRECEDENCE[operator.value]
+            while pending and s.BINARY_PRECEDENCE[pending[-1].value] >= level:
                 _combine(operands, pending.pop())
             pending.append(operator)
             operands.append(c[index + 1])
@@ -743,28 +743,6 @@ class SyntaxBuilder:
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
-
-
-_PRECEDENCE = {
-    "||": 1,
-    "&&": 2,
-    "|": 3,
-    "^": 4,
-    "&": 5,
-    "==": 6,
-    "!=": 6,
-    "<": 7,
-    ">": 7,
-    "<=": 7,
-    ">=": 7,
-    "<<": 8,
-    ">>": 8,
-    "+": 9,
-    "-": 9,
-    "*": 10,
-    "/": 10,
-    "%": 10,
-}
 
 
 def _combine(operands: list[s.Expr], operator: Token) -> None:
