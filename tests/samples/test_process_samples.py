@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -127,3 +129,29 @@ def test_wmi_sample_across_processes() -> None:
     giants = [line for line in lines if line.startswith("instance of Planet")]
     assert [g.split("'")[1] for g in giants] == ["Jupiter", "Saturn", "Uranus", "Neptune"]
     assert lines[-1] == "done"
+
+
+def readme_pairs() -> list[tuple[list[str], list[str]]]:
+    """(server argv, client argv) of each two-line command block in the README's
+    "Across processes" section, `python` and the leading script path as written there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Across processes") :]
+    pairs = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL):
+        lines = block.strip().splitlines()
+        assert len(lines) == 2, block
+        pairs.append((shlex.split(lines[0]), shlex.split(lines[1])))
+    return pairs
+
+
+@pytest.mark.parametrize("pair", readme_pairs(), ids=lambda p: p[0][1])
+def test_readme_commands_work_as_written(pair: tuple[list[str], list[str]]) -> None:
+    """Copy-paste from the README: the server's printed string replaces PRINTED-STRING."""
+    (python, script, *args), (python2, client_script, *client_args) = pair
+    assert python == python2 == "python"
+    assert script.startswith("samples/") and client_script.startswith("samples/")
+    with server(script.removeprefix("samples/"), *args) as published:
+        argv = [published if a == "PRINTED-STRING" else a for a in client_args]
+        lines = client(client_script.removeprefix("samples/"), *argv)
+    assert lines[-1] == "done"
+    assert not any(line.startswith(("unexpected", "only ")) for line in lines)
