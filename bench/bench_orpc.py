@@ -84,7 +84,7 @@ def echo_server(sizes: str) -> None:
 def grpc_server() -> None:
     from concurrent import futures
 
-    import grpc
+    import grpc  # type: ignore[import-untyped]
 
     def add(request: bytes, context: Any) -> bytes:
         a, b = struct.unpack("<ii", request)
@@ -109,7 +109,7 @@ def grpc_server() -> None:
 def pyro_server() -> None:
     import threading
 
-    import Pyro5.api
+    import Pyro5.api  # type: ignore[import-untyped]
 
     @Pyro5.api.expose
     class Bench:
@@ -271,7 +271,7 @@ def measure_orpc(p: Placement, calls: int, batches: int) -> None:
 
 def measure_grpc(p: Placement, calls: int, batches: int) -> None:
     try:
-        import grpc
+        import grpc  # type: ignore[import-untyped]
     except ImportError:
         return
     with child(p.server_cpu, "--server", "grpc") as port:
@@ -285,7 +285,7 @@ def measure_grpc(p: Placement, calls: int, batches: int) -> None:
 
 def measure_pyro(p: Placement, calls: int, batches: int) -> None:
     try:
-        import Pyro5.api
+        import Pyro5.api  # type: ignore[import-untyped]
     except ImportError:
         return
     with child(p.server_cpu, "--server", "pyro") as uri:

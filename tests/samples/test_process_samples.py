@@ -66,7 +66,7 @@ def client(script: str, *args: str) -> list[str]:
             check=False,
         )
     except subprocess.TimeoutExpired as exc:  # run() has killed the child already
-        pytest.fail(f"{script} hung; stdout so far:\n{exc.stdout}")
+        pytest.fail(f"{script} hung; stdout so far:\n{exc.stdout!r}")
     assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
     return [line.strip() for line in done.stdout.splitlines()]
 
