@@ -48,6 +48,9 @@ class LoadedFile:
     # For each import, the type names this file had declared or imported before it
     # (beyond its own seed): what the import saw then, so a cache check can replay it.
     import_context: list[frozenset[str]] = field(default_factory=list)
+    # What resolving this file adds to the scope when it is imported (see resolve.py),
+    # recorded by the first compile that imports it.
+    resolution: list[tuple[str, str | None, object]] | None = None
     _all_names: frozenset[str] | None = None
 
     def type_names(self) -> frozenset[str]:

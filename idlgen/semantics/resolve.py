@@ -9,6 +9,7 @@ many as it can.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from idlgen import model
@@ -37,6 +38,34 @@ class _Scope:
     functions: list[model.Function] = field(default_factory=list)
     cpp_quotes: list[model.CppQuote] = field(default_factory=list)
     other_types: set[str] = field(default_factory=set)  # delegates, contracts, ...
+    # While a file is walked, every write is also noted here, so the file's whole
+    # contribution can be replayed when another compile imports the same parse.
+    journal: list[tuple[str, str | None, object]] | None = None
+
+    def put(self, table: str, key: str, value: object) -> None:
+        getattr(self, table)[key] = value
+        if self.journal is not None:
+            self.journal.append((table, key, value))
+
+    def append(self, table: str, value: object) -> None:
+        getattr(self, table).append(value)
+        if self.journal is not None:
+            self.journal.append((table, None, value))
+
+    def add(self, table: str, value: str) -> None:
+        getattr(self, table).add(value)
+        if self.journal is not None:
+            self.journal.append((table, None, value))
+
+    def replay(self, journal: list[tuple[str, str | None, object]]) -> None:
+        for table, key, value in journal:
+            target = getattr(self, table)
+            if key is not None:
+                target[key] = value
+            elif isinstance(target, list):
+                target.append(value)
+            else:
+                target.add(value)
 
 
 class Resolver:
@@ -47,14 +76,13 @@ class Resolver:
         self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
         self._imported = True
         self._namespace: str | None = None
-        self._anonymous = 0
 
     def resolve(self) -> model.Document:
         files = walk([self.main])
         for loaded in files:
             self._imported = loaded is not self.main
             self._namespace = None
-            self._items(loaded.tree.items)
+            self._walk_file(loaded)
         interfaces = derive_async_partners(list(self.scope.interfaces.values()), self.sink)
         self._check_inheritance(interfaces)
         read: list[str] = []
@@ -79,6 +107,27 @@ class Resolver:
         check_document(document, self.sink)
         return document
 
+    def _walk_file(self, loaded: LoadedFile) -> None:
+        """Register one file's declarations, or replay them from an earlier compile.
+
+        An imported file that parsed on its own (nothing taken from its importer's
+        scope) resolves the same way every time its imports are the same parses, which
+        the parse cache guarantees; so its contribution is recorded once and replayed.
+        The main file is always walked (it is the one whose origins are not imported).
+        """
+        reusable = self._imported and not loaded.external
+        if reusable and loaded.resolution is not None:
+            self.scope.replay(loaded.resolution)
+            return
+        errors_before = len(self.sink.diagnostics)
+        self.scope.journal = [] if reusable else None
+        try:
+            self._items(loaded.tree.items)
+        finally:
+            journal, self.scope.journal = self.scope.journal, None
+        if journal is not None and len(self.sink.diagnostics) == errors_before:
+            loaded.resolution = journal
+
     # -- walking items -----------------------------------------------------
 
     def _items(self, items: tuple[syntax.Item, ...] | tuple[object, ...]) -> None:
@@ -91,13 +140,13 @@ class Resolver:
         return model.Origin(pos.file, pos.line, pos.column, self._imported)
 
     def _item_CppQuote(self, item: syntax.CppQuote) -> None:
-        self.scope.cpp_quotes.append(model.CppQuote(item.text, self._origin(item.pos)))
+        self.scope.append("cpp_quotes", model.CppQuote(item.text, self._origin(item.pos)))
 
     def _item_Library(self, item: syntax.Library) -> None:
         members = tuple(n for n in (_item_name(i) for i in item.items) if n)
         uuid = _uuid_of(item.attributes)
         library = model.Library(item.name, uuid, item.attributes, members, self._origin(item.pos))
-        self.scope.libraries.append(library)
+        self.scope.append("libraries", library)
         self._items(item.items)
 
     def _item_ModuleDecl(self, item: syntax.ModuleDecl) -> None:
@@ -130,7 +179,7 @@ class Resolver:
             self._origin(item.pos),
             owner,
         )
-        self.scope.functions.append(function)
+        self.scope.append("functions", function)
 
     def _item_Typedef(self, item: syntax.Typedef) -> None:
         self._register_inline_types(item.type, item.attributes, typedef_name=item.name)
@@ -138,7 +187,7 @@ class Resolver:
         if existing is not None and existing.type != item.type and not self._imported:
             self.sink.warning(f"redefinition of typedef '{item.name}'", item.pos)
         typedef = model.Typedef(item.name, item.type, item.attributes, self._origin(item.pos))
-        self.scope.typedefs[item.name] = typedef
+        self.scope.put("typedefs", item.name, typedef)
 
     def _item_TypeDeclaration(self, item: syntax.TypeDeclaration) -> None:
         self._register_inline_types(item.type, item.attributes)
@@ -157,7 +206,7 @@ class Resolver:
             if previous.value != value:
                 self.sink.error(f"redefinition of constant '{item.name}'", item.pos)
         constant = model.Constant(item.name, item.type, value, item.value, self._origin(item.pos))
-        self.scope.constants[item.name] = constant
+        self.scope.put("constants", item.name, constant)
 
     def _item_Coclass(self, item: syntax.Coclass) -> None:
         self._coclass(item, "coclass")
@@ -178,20 +227,20 @@ class Resolver:
             kind,
             self._namespace,
         )
-        self.scope.coclasses[item.name] = coclass
+        self.scope.put("coclasses", item.name, coclass)
 
     def _item_Delegate(self, item: syntax.Delegate) -> None:
-        self.scope.other_types.add(item.name)
+        self.scope.add("other_types", item.name)
 
     def _item_ApiContract(self, item: syntax.ApiContract) -> None:
-        self.scope.other_types.add(item.name)
+        self.scope.add("other_types", item.name)
 
     def _item_Interface(self, item: syntax.Interface) -> None:
         if item.forward:
-            self.scope.forward_interfaces.add(item.name)
+            self.scope.add("forward_interfaces", item.name)
             return
         if item.type_params:
-            self.scope.other_types.add(item.name)  # a WinRT template, not a vtable
+            self.scope.add("other_types", item.name)  # a WinRT template, not a vtable
             return
         methods: list[model.Method] = []
         is_object = item.kind == "dispinterface" or any(
@@ -227,7 +276,7 @@ class Resolver:
             and not (previous.origin.imported or self._imported)
         ):
             self.sink.error(f"redefinition of interface '{item.name}'", item.pos)
-        self.scope.interfaces[item.name] = interface
+        self.scope.put("interfaces", item.name, interface)
 
     def _function_from_method(self, member: syntax.Method, owner: str) -> None:
         function = model.Function(
@@ -238,7 +287,7 @@ class Resolver:
             self._origin(member.pos),
             owner,
         )
-        self.scope.functions.append(function)
+        self.scope.append("functions", function)
 
     def _parent_name(self, item: syntax.Interface) -> str | None:
         if item.kind == "dispinterface":
@@ -318,12 +367,14 @@ class Resolver:
             self._params(type_.params)
 
     def _type_key(self, tag: str | None, typedef_name: str | None, pos: Position) -> str:
+        """A struct's name: its tag, else the typedef naming it, else one made from where
+        it is (the same in every compile, so replayed files cannot collide)."""
         if tag:
             return tag
         if typedef_name:
             return typedef_name
-        self._anonymous += 1
-        return f"__anonymous{self._anonymous}_{pos.line}"
+        stem = "".join(c if c.isalnum() else "_" for c in os.path.basename(pos.file))
+        return f"__anonymous_{stem}_{pos.line}_{pos.column}"
 
     def _struct(
         self, type_: syntax.StructType, attributes: syntax.Attributes, typedef_name: str | None
@@ -333,7 +384,7 @@ class Resolver:
             return
         fields = tuple(self._fields(type_.fields or ()))
         struct = model.Struct(name, fields, attributes, self._origin(type_.pos))
-        self.scope.structs[name] = struct
+        self.scope.put("structs", name, struct)
 
     def _union(
         self, type_: syntax.UnionType, attributes: syntax.Attributes, typedef_name: str | None
@@ -351,7 +402,7 @@ class Resolver:
             type_.switch_name,
             type_.union_name,
         )
-        self.scope.unions[name] = union
+        self.scope.put("unions", name, union)
 
     def _union_arms(self, type_: syntax.UnionType) -> list[model.UnionArm]:
         arms: list[model.UnionArm] = []
@@ -391,10 +442,10 @@ class Resolver:
                 except ConstError as error:
                     self.sink.error(error.message, error.pos)
             members.append(model.EnumMember(value.name, next_value))
-            self.scope.enum_values[value.name] = next_value
+            self.scope.put("enum_values", value.name, next_value)
             next_value += 1
         enum = model.Enum(name, tuple(members), attributes, self._origin(type_.pos))
-        self.scope.enums[name] = enum
+        self.scope.put("enums", name, enum)
 
     # -- lookups for the evaluator -----------------------------------------
 
