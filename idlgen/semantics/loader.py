@@ -51,6 +51,9 @@ class LoadedFile:
     # What resolving this file adds to the scope when it is imported (see resolve.py),
     # recorded by the first compile that imports it.
     resolution: list[tuple[str, str | None, object]] | None = None
+    # Content digests of the files `#include`d while preprocessing: a cached parse is
+    # stale when one of them changed, even if this file did not.
+    include_digests: tuple[tuple[str, str], ...] = ()
     _all_names: frozenset[str] | None = None
 
     def type_names(self) -> frozenset[str]:
@@ -85,6 +88,10 @@ _CacheKey = tuple[str, str, "Settings"]
 _PARSE_CACHE: dict[_CacheKey, list[LoadedFile]] = {}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER_CACHE: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _identifiers(path: str, digest: str, text: str) -> frozenset[str]:
@@ -148,12 +155,16 @@ class Loader:
         key = os.path.normpath(path)
         if key in self._loaded:
             return self._loaded[key]
-        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        digest = _digest(text)
         mentioned = _identifiers(key, digest, text)
         candidates = _PARSE_CACHE.setdefault((key, digest, self.settings), [])
         for cached in candidates:
             external = (mentioned & seed) - cached.type_names()
-            if external == cached.external and self._imports_still_valid(cached, seed):
+            if (
+                external == cached.external
+                and self._includes_unchanged(cached)
+                and self._imports_still_valid(cached, seed)
+            ):
                 self._loaded[key] = cached
                 return cached
         self._loading.add(key)
@@ -166,6 +177,13 @@ class Loader:
         if loaded.ok:
             candidates.append(loaded)
         return loaded
+
+    def _includes_unchanged(self, cached: LoadedFile) -> bool:
+        for path, digest in cached.include_digests:
+            text = self._read_quietly(path)
+            if text is None or _digest(text) != digest:
+                return False
+        return True
 
     def _imports_still_valid(self, cached: LoadedFile, seed: frozenset[str]) -> bool:
         """A cached parse is reusable only if its imports are too (they may have changed)."""
@@ -223,8 +241,23 @@ class Loader:
         )
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
+        includes = tuple(
+            (
+                included,
+                _digest(self.sink.sources.get(included) or self._read_quietly(included) or ""),
+            )
+            for included in pp.files_read
+            if os.path.normpath(included) != path
+        )
         return LoadedFile(
-            path, tree, imports, tuple(pp.files_read), names, ok, import_context=contexts
+            path,
+            tree,
+            imports,
+            tuple(pp.files_read),
+            names,
+            ok,
+            import_context=contexts,
+            include_digests=includes,
         )
 
     def _import(

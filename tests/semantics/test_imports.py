@@ -156,3 +156,12 @@ def test_header_parsed_in_two_contexts_is_not_confused(tmp_path: Path) -> None:
     compile_text(tmp_path, 'import "a.idl";\n', name="first.idl")
     errors = errors_of(tmp_path, 'import "uses.h";\n', name="second.idl")
     assert errors and "MYCAPS" in errors[0]
+
+
+def test_editing_an_included_file_is_seen_by_the_next_compile(tmp_path: Path) -> None:
+    write(tmp_path, "values.h", "const int VALUE = 1;\n")
+    write(tmp_path, "dep.idl", '#include "values.h"\n')
+    text = 'import "dep.idl";\n'
+    assert compile_text(tmp_path, text)["constants"][0]["value"] == 1
+    write(tmp_path, "values.h", "const int VALUE = 2;\n")
+    assert compile_text(tmp_path, text)["constants"][0]["value"] == 2
