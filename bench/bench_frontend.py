@@ -6,10 +6,11 @@ Two questions, each measured `--repeat` times (median reported):
 
 - Whole corpus: widl run once per file it accepts, one after the other, as a build
   system would; against idlgen compiling the same files in *one* process through
-  `idlgen.compile_json` (the child's compile loop is timed, interpreter start-up and
-  `import idlgen` are not: they are paid once, and the next row measures them).
+  `idlgen.compile` to Python, the job `widl -h` does for C headers (the child's compile
+  loop is timed, interpreter start-up and `import idlgen` are not: they are paid once,
+  and the next row measures them).
 - One file from cold: `objidl.idl` (the heaviest common import) with a fresh widl
-  process against a fresh `python -c "import idlgen; idlgen.compile_json(...)"`.
+  process against a fresh `python -c "import idlgen; idlgen.compile(...)"`.
 
 Everything runs pinned to one CPU (children inherit the affinity), so the numbers do
 not depend on how many cores the machine has or on widl's runs overlapping. Peak RSS
@@ -52,7 +53,7 @@ failures = []
 start = time.perf_counter()
 for path in job["paths"]:
     try:
-        idlgen.compile_json(path, include_dirs=job["include_dirs"])
+        idlgen.compile(path, include_dirs=job["include_dirs"])
     except Exception as error:
         failures.append(f"{path}: {type(error).__name__}: {error}".splitlines()[0])
 elapsed = time.perf_counter() - start
@@ -63,7 +64,7 @@ print(json.dumps({"seconds": elapsed, "peak_kib": peak_kib, "failures": failures
 COLD_CHILD = """
 import json, sys
 import idlgen
-idlgen.compile_json(sys.argv[1], include_dirs=json.loads(sys.argv[2]))
+idlgen.compile(sys.argv[1], include_dirs=json.loads(sys.argv[2]))
 """
 
 

@@ -298,5 +298,10 @@ class Document:
                 yield owner, method
 
     @property
+    def tagged_types(self) -> tuple[Struct | Enum | Union, ...]:
+        """Structs, enums and unions: the declarations named by a tag."""
+        return (*self.structs, *self.enums, *self.unions)
+
+    @property
     def local_interfaces(self) -> tuple[Interface, ...]:
         return tuple(i for i in self.interfaces if not i.origin.imported)

@@ -103,6 +103,8 @@ def attribute_args(attribute: syntax.Attribute) -> list[str | int | float]:
     for arg in attribute.args:
         if isinstance(arg, syntax.Number | syntax.String):
             result.append(arg.value)
+        elif isinstance(arg, syntax.Param):  # implicit_handle(handle_t h)
+            result.append(f"{type_text(arg.type)} {arg.name or ''}".strip())
         else:
             result.append(expr_text(arg))
     return result

@@ -147,10 +147,7 @@ class TypeMapper:
         return PyType(self._spell(tag), kind)
 
     def _defined(self, name: str) -> bool:
-        document = self.document
-        return any(
-            item.name == name for item in (*document.structs, *document.enums, *document.unions)
-        )
+        return any(item.name == name for item in self.document.tagged_types)
 
     def _pointer(self, type_: syntax.Pointer) -> PyType:
         target = type_.target

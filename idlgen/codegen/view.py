@@ -23,7 +23,7 @@ from idlgen.codegen.names import (
     py_name,
 )
 from idlgen.codegen.pytypes import TypeMapper, has_class
-from idlgen.codegen.wire import Unsupported, WireBuilder, expr_source, field_scope
+from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
 from idlgen.semantics.loader import BASE_IDL_DIR
 
@@ -229,7 +229,8 @@ class ViewBuilder:
         # sit in another file), so they have their own table.
         self._wire_names = {
             item.name: (self._class_name(item.name), item.origin)
-            for item in (*self.document.structs, *self.document.enums)
+            for item in self.document.tagged_types
+            if not isinstance(item, model.Union)
         }
         # Enum members are exported at module level only where the name is unambiguous.
         self._member_counts = Counter(
@@ -251,7 +252,7 @@ class ViewBuilder:
         ]
         for item in named:
             names.setdefault(item.name, (py_name(item.name), item.origin))
-        for tagged in (*self.document.structs, *self.document.enums, *self.document.unions):
+        for tagged in self.document.tagged_types:
             if not tagged.name.startswith("__anonymous"):
                 python = self._typedef_names.get(tagged.name, tagged.name)
                 names.setdefault(tagged.name, (py_name(python), tagged.origin))
@@ -552,7 +553,7 @@ class ViewBuilder:
             imports = dict(self.imports)  # trying descriptors must not add imports
             try:
                 for index, item in enumerate(struct.fields):
-                    self._wire_field(item, index)
+                    self.wire.field(item, index)
                 supported = True
             except Unsupported:
                 supported = False
@@ -568,89 +569,23 @@ class ViewBuilder:
                 name = self._class_name(enum.name)
                 source = f"_ndr.Enum({py_literal(enum.name)}, {wire}, factory={name})"
                 views.append(WireTypeView("_ndr_" + name, source))
-        for struct in _dependency_order(self.document.structs, self.document.typedefs):
+        for struct in dependency_order(self.document.structs, self.document.typedefs):
             if not self._emit(struct):
                 continue
             if not self._has_descriptor(struct.name):
                 continue  # methods using it are not remotable: `qualify` refuses it
-            fields = [self._wire_field(f, i) for i, f in enumerate(struct.fields)]
+            fields = [self.wire.field(f, i) for i, f in enumerate(struct.fields)]
             name = self._class_name(struct.name)
             body = ", ".join(fields) + ("," if len(fields) == 1 else "")
             source = f"_ndr.Struct({py_literal(struct.name)}, ({body}), factory={name})"
             views.append(WireTypeView("_ndr_" + name, source))
         return views
 
-    def _wire_field(self, item: model.Field, index: int) -> str:
-        name = py_attr(item.name or f"field{index}")
-        switch_is = model.find_attribute(item.attributes, "switch_is")
-        if switch_is is not None:
-            descriptor = self._wire_union(item, switch_is)
-        else:
-            descriptor = self.wire.type(
-                item.type,
-                item.attributes,
-                embedded=True,
-                pointer_default="unique",
-                scope=field_scope,
-            )
-        return f"_ndr.Field({py_literal(name)}, {descriptor})"
-
-    def _wire_union(self, item: model.Field, switch_is: model.Attribute) -> str:
-        union = self._union_of(item.type)
-        if union is None or union.encapsulated or not switch_is.args:
-            raise Unsupported("switch_is on a type that is not a union")
-        switch_type = model.find_attribute(union.attributes, "switch_type") or model.find_attribute(
-            item.attributes, "switch_type"
-        )
-        wire_switch = "_ndr.LONG"
-        if switch_type is not None and switch_type.args:
-            arg = switch_type.args[0]
-            if isinstance(arg, syntax.BaseType | syntax.NamedType | syntax.Name):
-                name = arg.name
-                wire_switch = (
-                    self.wire.type(
-                        syntax.NamedType(name), (), embedded=True, pointer_default="unique"
-                    )
-                    if not isinstance(arg, syntax.BaseType)
-                    else self.wire.type(arg, (), embedded=True, pointer_default="unique")
-                )
-        arms: list[str] = []
-        default = ""
-        for arm in union.arms:
-            arm_type = "None"
-            if arm.field is not None:
-                arm_type = self.wire.type(
-                    arm.field.type,
-                    arm.field.attributes,
-                    embedded=True,
-                    pointer_default="unique",
-                    scope=field_scope,
-                )
-            if arm.default:
-                default = f", default={arm_type}"
-            else:
-                cases = ", ".join(str(c) for c in arm.cases) + ("," if len(arm.cases) == 1 else "")
-                arms.append(f"_ndr.Arm(({cases}), {arm_type})")
-        arms_source = ", ".join(arms) + ("," if len(arms) == 1 else "")
-        switch = expr_source(switch_is.args[0], field_scope, self.wire._constant_value)
-        return f"_ndr.Union({wire_switch}, ({arms_source}), switch_is={switch}{default})"
-
-    def _union_of(self, type_: syntax.Type) -> model.Union | None:
-        if isinstance(type_, syntax.UnionType) and type_.tag:
-            return next((u for u in self.document.unions if u.name == type_.tag), None)
-        if isinstance(type_, syntax.NamedType):
-            typedef = self.document.lookup(type_.name)
-            if isinstance(typedef, model.Typedef):
-                target = typedef.type
-                key = getattr(target, "tag", None) or typedef.name
-                return next((u for u in self.document.unions if u.name == key), None)
-        return None
-
     def _exports(self, *groups: Sequence[object]) -> list[str]:
         names: list[str] = []
         for group in groups:
             for item in group:
-                attributes = ("name", "clsid_name")
+                attributes: tuple[str, ...] = ("name", "clsid_name")
                 if not getattr(item, "rpc_version", None):
                     attributes += ("iid_name",)
                 for attribute in attributes:
@@ -700,45 +635,6 @@ def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
     if interface.kind == "dispinterface":
         return ()
     return tuple(m for m in interface.methods if not m.has("call_as"))
-
-
-def _dependency_order(
-    structs: Sequence[model.Struct], typedefs: Sequence[model.Typedef] = ()
-) -> list[model.Struct]:
-    """Structs whose fields name other structs come after them (descriptors are values),
-    also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`)."""
-    by_name = {s.name: s for s in structs}
-    for typedef in typedefs:
-        for target in _named_types(typedef.type):
-            if target in by_name and typedef.name not in by_name:
-                by_name[typedef.name] = by_name[target]
-    ordered: list[model.Struct] = []
-    state: dict[str, int] = {}
-
-    def visit(struct: model.Struct) -> None:
-        if state.get(struct.name):
-            return
-        state[struct.name] = 1
-        for item in struct.fields:
-            for dependency in _named_types(item.type):
-                target = by_name.get(dependency)
-                if target is not None:
-                    visit(target)
-        ordered.append(struct)
-
-    for struct in structs:
-        visit(struct)
-    return ordered
-
-
-def _named_types(type_: syntax.Type) -> list[str]:
-    while isinstance(type_, syntax.Pointer | syntax.Array):
-        type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
-    if isinstance(type_, syntax.StructType) and type_.tag:
-        return [type_.tag]
-    if isinstance(type_, syntax.NamedType):
-        return [type_.name]
-    return []
 
 
 def _export_order(name: str) -> tuple[int, list[str | int]]:

@@ -10,7 +10,7 @@ non-remotable with a recorded reason, never a wrong wire format.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from idlgen import model
@@ -358,6 +358,69 @@ class WireBuilder:
                     return member.value
         return None
 
+    # -- struct members ------------------------------------------------------
+
+    def field(self, item: model.Field, index: int) -> str:
+        """A struct member's `_ndr.Field(...)`: names in its attributes are siblings."""
+        name = py_attr(item.name or f"field{index}")
+        switch_is = model.find_attribute(item.attributes, "switch_is")
+        if switch_is is not None:
+            descriptor = self._union(item, switch_is)
+        else:
+            descriptor = self.type(
+                item.type,
+                item.attributes,
+                embedded=True,
+                pointer_default="unique",
+                scope=field_scope,
+            )
+        return f"_ndr.Field({py_literal(name)}, {descriptor})"
+
+    def _union(self, item: model.Field, switch_is: model.Attribute) -> str:
+        """A non-encapsulated union member, discriminated by `switch_is`."""
+        union = self._union_of(item.type)
+        if union is None or union.encapsulated or not switch_is.args:
+            raise Unsupported("switch_is on a type that is not a union")
+        switch_type = model.find_attribute(union.attributes, "switch_type") or model.find_attribute(
+            item.attributes, "switch_type"
+        )
+        wire_switch = "_ndr.LONG"
+        if switch_type is not None and switch_type.args:
+            arg = switch_type.args[0]
+            if isinstance(arg, syntax.BaseType | syntax.NamedType | syntax.Name):
+                named = arg if isinstance(arg, syntax.BaseType) else syntax.NamedType(arg.name)
+                wire_switch = self.type(named, (), embedded=True, pointer_default="unique")
+        arms: list[str] = []
+        default = ""
+        for arm in union.arms:
+            arm_type = "None"
+            if arm.field is not None:
+                arm_type = self.type(
+                    arm.field.type,
+                    arm.field.attributes,
+                    embedded=True,
+                    pointer_default="unique",
+                    scope=field_scope,
+                )
+            if arm.default:
+                default = f", default={arm_type}"
+            else:
+                cases = ", ".join(str(c) for c in arm.cases) + ("," if len(arm.cases) == 1 else "")
+                arms.append(f"_ndr.Arm(({cases}), {arm_type})")
+        arms_source = ", ".join(arms) + ("," if len(arms) == 1 else "")
+        switch = expr_source(switch_is.args[0], field_scope, self._constant_value)
+        return f"_ndr.Union({wire_switch}, ({arms_source}), switch_is={switch}{default})"
+
+    def _union_of(self, type_: syntax.Type) -> model.Union | None:
+        if isinstance(type_, syntax.UnionType) and type_.tag:
+            return next((u for u in self.document.unions if u.name == type_.tag), None)
+        if isinstance(type_, syntax.NamedType):
+            typedef = self.document.lookup(type_.name)
+            if isinstance(typedef, model.Typedef):
+                key = getattr(typedef.type, "tag", None) or typedef.name
+                return next((u for u in self.document.unions if u.name == key), None)
+        return None
+
 
 def expr_source(
     expr: object, scope: Callable[[str], str], constant: Callable[[str], int | None]
@@ -423,3 +486,42 @@ def _type_name(type_: syntax.Type) -> str | None:
 def field_scope(name: str) -> str:
     """Inside a struct, expressions name sibling fields, spelled as attributes."""
     return py_attr(name)
+
+
+def dependency_order(
+    structs: Sequence[model.Struct], typedefs: Sequence[model.Typedef] = ()
+) -> list[model.Struct]:
+    """Structs whose fields name other structs come after them (descriptors are values),
+    also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`)."""
+    by_name = {s.name: s for s in structs}
+    for typedef in typedefs:
+        for target in named_types(typedef.type):
+            if target in by_name and typedef.name not in by_name:
+                by_name[typedef.name] = by_name[target]
+    ordered: list[model.Struct] = []
+    state: dict[str, int] = {}
+
+    def visit(struct: model.Struct) -> None:
+        if state.get(struct.name):
+            return
+        state[struct.name] = 1
+        for item in struct.fields:
+            for dependency in named_types(item.type):
+                target = by_name.get(dependency)
+                if target is not None:
+                    visit(target)
+        ordered.append(struct)
+
+    for struct in structs:
+        visit(struct)
+    return ordered
+
+
+def named_types(type_: syntax.Type) -> list[str]:
+    while isinstance(type_, syntax.Pointer | syntax.Array):
+        type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
+    if isinstance(type_, syntax.StructType) and type_.tag:
+        return [type_.tag]
+    if isinstance(type_, syntax.NamedType):
+        return [type_.name]
+    return []

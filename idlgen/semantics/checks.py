@@ -14,8 +14,16 @@ from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 
-EXPRESSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
-EXPRESSION_ATTRIBUTES += ("iid_is", "switch_is")
+EXPRESSION_ATTRIBUTES = (
+    "size_is",
+    "length_is",
+    "max_is",
+    "min_is",
+    "first_is",
+    "last_is",
+    "iid_is",
+    "switch_is",
+)
 
 
 def check_document(document: model.Document, sink: DiagnosticSink) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from idlgen.diagnostics import Position
 from idlgen.frontend import syntax
 
 Value = int | float | str
@@ -19,7 +20,7 @@ Value = int | float | str
 class ConstError(Exception):
     """A constant expression that cannot be evaluated; `pos` says where."""
 
-    def __init__(self, message: str, pos: syntax.Position) -> None:
+    def __init__(self, message: str, pos: Position) -> None:
         super().__init__(message)
         self.message = message
         self.pos = pos
@@ -204,7 +205,7 @@ def _binary(expr: syntax.Binary, left: int | float, right: int | float) -> Value
             "|": lambda: left | right,
             "^": lambda: left ^ right,
         }[op]()
-    arithmetic = {
+    arithmetic: dict[str, Callable[[], Value]] = {
         "+": lambda: left + right,
         "-": lambda: left - right,
         "*": lambda: left * right,
