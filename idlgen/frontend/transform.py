@@ -16,7 +16,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax as s
@@ -60,6 +60,8 @@ class _Head:
     type_params: tuple[str, ...] = ()
     return_spec: _Spec | None = None  # delegates
 
+
+_T = TypeVar("_T")
 
 _UUID_ATTRIBUTES = frozenset({"uuid", "async_uuid"})
 _WIDL_UNESCAPED = {"\\\\": "\\", '\\"': '"'}
@@ -755,7 +757,7 @@ def _type_pos(type_: s.Type) -> Position:
     return type_.pos
 
 
-def _as_method(item: Any) -> Any:
+def _as_method(item: _T) -> _T | s.Method:
     """Inside an interface, a function declaration is a method."""
     if isinstance(item, s.Declaration) and isinstance(item.type, s.FunctionType):
         function = item.type

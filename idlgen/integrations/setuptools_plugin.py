@@ -24,7 +24,8 @@ from idlgen.integrations.settings import IdlgenSettings, make_settings, read_too
 
 def validate_idl_modules(dist: Any, attr: str, value: Any) -> None:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        from setuptools.errors import SetupError  # type: ignore[import-untyped]
+        # setuptools ships type hints only from 71.1 on, so these ignores may go unused.
+        from setuptools.errors import SetupError  # type: ignore[import-untyped, unused-ignore]
 
         raise SetupError(f"{attr} must be a list of .idl paths relative to setup.py")
 
@@ -33,7 +34,7 @@ def finalize_distribution_options(dist: Any) -> None:
     table = read_tool_table(os.getcwd())  # PEP 517 backends run in the project root
     if table is None and not getattr(dist, "idl_modules", None):
         return
-    from setuptools.command.build_py import (  # type: ignore[import-untyped]
+    from setuptools.command.build_py import (  # type: ignore[import-untyped, unused-ignore]
         build_py as default_build_py,
     )
 
@@ -50,7 +51,7 @@ finalize_distribution_options.order = 100  # type: ignore[attr-defined]
 
 
 def make_build_py(base: type) -> type:
-    class build_py(base):  # type: ignore[misc, valid-type]
+    class build_py(base):  # type: ignore[misc]  # the base is whatever build_py is installed
         _idlgen = True
 
         def run(self) -> None:
@@ -97,7 +98,7 @@ def make_build_py(base: type) -> type:
 def _owner(settings: IdlgenSettings, relative: Path, folders: dict[Path, str]) -> str:
     folder = (settings.root / relative).resolve().parent
     if folder not in folders:
-        from setuptools.errors import SetupError  # type: ignore[import-untyped]
+        from setuptools.errors import SetupError
 
         raise SetupError(f"idlgen: {relative} is not inside a package being built")
     return folders[folder]

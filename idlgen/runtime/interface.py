@@ -82,7 +82,7 @@ def is_interface(cls: type) -> bool:
 def _parent_interface(cls: type) -> type[IUnknown] | None:
     for base in cls.__mro__[1:]:
         if is_interface(base):
-            return base  # type: ignore[return-value]
+            return base
     return None
 
 

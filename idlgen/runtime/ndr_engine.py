@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .ndr_expr import Expr, ExprError, Name, Unary, evaluate
 from .ndr_fault import (
@@ -50,6 +50,8 @@ from .ndr_types import (
     VaryingArray,
     WireMarshal,
 )
+
+_T = TypeVar("_T")
 
 MAX_DEPTH = 128  # nested pointees; deeper graphs are refused rather than exhausting the stack
 MAX_EMPTY_ELEMENTS = 4096  # zero-size elements (empty fixed arrays) cost no bytes: cap them
@@ -162,7 +164,7 @@ def _pack_prim(t: Primitive, value: Any) -> bytes:
     return struct.pack("<" + t.fmt, value)
 
 
-def _w(t: NdrType, v: Any, e: _Encoder, scope: Mapping[str, Any], defer: list | None) -> None:
+def _w(t: NdrType, v: Any, e: _Encoder, scope: Mapping[str, Any], defer: list[Any] | None) -> None:
     _WRITERS[type(t)](t, v, e, scope, defer, None)
 
 
@@ -185,7 +187,7 @@ def _w_forward(t: Forward, v: Any, e: _Encoder, scope: Any, defer: Any, hoisted:
     _WRITERS[type(target)](target, v, e, scope, defer, hoisted)
 
 
-def _flush_enc(defer: list, e: _Encoder) -> None:
+def _flush_enc(defer: list[Any], e: _Encoder) -> None:
     for target, value, scope in defer:
         _w_pointee(target, value, e, scope)
 
@@ -257,7 +259,7 @@ def _length(v: Any) -> int:
         raise NdrMarshalError(f"array value must be a sequence, got {type(v).__name__}") from None
 
 
-def _w_elems(elem: NdrType, v: Any, n: int, e: _Encoder, scope: Any, defer: list) -> None:
+def _w_elems(elem: NdrType, v: Any, n: int, e: _Encoder, scope: Any, defer: list[Any]) -> None:
     if _length(v) != n:
         raise NdrMarshalError(
             f"array has {_length(v)} elements, the IDL says {n}", RPC_S_INVALID_BOUND
@@ -421,7 +423,7 @@ def _find_arm(t: Union | EncapsulatedUnion, disc: int) -> Arm | None:
 
 
 def _w_arm(
-    t: Union | EncapsulatedUnion, disc: int, v: Any, e: _Encoder, scope: Any, defer: list
+    t: Union | EncapsulatedUnion, disc: int, v: Any, e: _Encoder, scope: Any, defer: list[Any]
 ) -> None:
     arm = _find_arm(t, disc)
     if arm is None:
@@ -608,7 +610,7 @@ class _Decoder:
         self.align(4)
         if self.end - self.pos < 4:
             raise bad_stub("buffer too short for a 32-bit count")
-        (value,) = _U32.unpack_from(self.data, self.pos)
+        value: int = _U32.unpack_from(self.data, self.pos)[0]
         self.pos += 4
         return value
 
@@ -633,7 +635,7 @@ class _Decoder:
         self.checks = []
 
 
-def _r(t: NdrType, d: _Decoder, scope: Any, defer: list | None) -> Any:
+def _r(t: NdrType, d: _Decoder, scope: Any, defer: list[Any] | None) -> Any:
     return _READERS[type(t)](t, d, scope, defer, None)
 
 
@@ -663,7 +665,7 @@ def _r_forward(t: Forward, d: _Decoder, scope: Any, defer: Any, hoisted: Any) ->
     return _READERS[type(target)](target, d, scope, defer, hoisted)
 
 
-def _flush_dec(defer: list, d: _Decoder) -> None:
+def _flush_dec(defer: list[Any], d: _Decoder) -> None:
     for target, scope, pending in defer:
         pending.resolve(_r_pointee(target, d, scope))
 
@@ -677,7 +679,7 @@ def _r_pointee(t: Any, d: _Decoder, scope: Any) -> Any:
     return value
 
 
-def _bind_all(values: Mapping[str, Any] | list, *targets: Any) -> None:
+def _bind_all(values: Mapping[str, Any] | list[Any], *targets: Any) -> None:
     items = values.items() if isinstance(values, Mapping) else enumerate(values)
     for key, value in items:
         if isinstance(value, _Pending):
@@ -709,7 +711,7 @@ def _r_struct(t: Struct, d: _Decoder, scope: Any, defer: Any, hoisted: Any) -> A
     return obj
 
 
-def _r_elems(elem: NdrType, d: _Decoder, n: int, scope: Any, defer: list) -> Any:
+def _r_elems(elem: NdrType, d: _Decoder, n: int, scope: Any, defer: list[Any]) -> Any:
     elem = resolve(elem)
     d.align(alignment(elem))
     d.need(n, elem)
@@ -725,10 +727,10 @@ def _r_elems(elem: NdrType, d: _Decoder, n: int, scope: Any, defer: list) -> Any
     return out
 
 
-def _with_defer(d: _Decoder, defer: list | None, body: Callable[[list], Any]) -> Any:
+def _with_defer(d: _Decoder, defer: list[Any] | None, body: Callable[[list[Any]], Any]) -> Any:
     if defer is not None:
         return body(defer)
-    own: list = []
+    own: list[Any] = []
     value = body(own)
     _flush_dec(own, d)
     return value.value if isinstance(value, _Pending) else value
@@ -825,7 +827,9 @@ def _r_pointer(t: Pointer, d: _Decoder, scope: Any, defer: Any, hoisted: Any) ->
     return pending
 
 
-def _r_arm(t: Union | EncapsulatedUnion, d: _Decoder, scope: Any, defer: list) -> tuple[int, Any]:
+def _r_arm(
+    t: Union | EncapsulatedUnion, d: _Decoder, scope: Any, defer: list[Any]
+) -> tuple[int, Any]:
     d.align(alignment(t))
     disc = _unpack_prim(t.switch_type, d)
     arm = _find_arm(t, int(disc))
@@ -839,7 +843,7 @@ def _r_arm(t: Union | EncapsulatedUnion, d: _Decoder, scope: Any, defer: list) -
 
 
 def _r_union(t: Union, d: _Decoder, scope: Any, defer: Any, hoisted: Any) -> Any:
-    def body(dl: list) -> Any:
+    def body(dl: list[Any]) -> Any:
         disc, value = _r_arm(t, d, scope, dl)
         d.check(t.switch_is, int(disc), scope, RPC_S_INVALID_TAG, "switch_is")
         return value
@@ -848,7 +852,7 @@ def _r_union(t: Union, d: _Decoder, scope: Any, defer: Any, hoisted: Any) -> Any
 
 
 def _r_eunion(t: EncapsulatedUnion, d: _Decoder, scope: Any, defer: Any, hoisted: Any) -> Any:
-    def body(dl: list) -> Any:
+    def body(dl: list[Any]) -> Any:
         disc, value = _r_arm(t, d, scope, dl)
         tagged = Tagged(int(disc), value)
         if isinstance(value, _Pending):
@@ -956,7 +960,7 @@ def guard_encode(run: Callable[[], bytes]) -> bytes:
         raise NdrMarshalError(f"{type(exc).__name__}: {exc}") from None
 
 
-def guard_decode(run: Callable[[], Any]) -> Any:
+def guard_decode(run: Callable[[], _T]) -> _T:
     """Run a decoding so that nothing but NdrFault escapes (the stub's trust boundary).
 
     The catch-all is a last line of defence; its message says 'unexpected' so the fuzz tests can

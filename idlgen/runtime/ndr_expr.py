@@ -9,7 +9,7 @@ Python mapping (a top-level `[out] ULONG *pcb` is just an int), so unary `*` is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ def _c_mod(a: int, b: int) -> int:
     return a - b * _c_div(a, b)
 
 
-_BINARY = {
+_BINARY: dict[str, Callable[[int, int], int]] = {
     "*": lambda a, b: a * b,
     "/": _c_div,
     "%": _c_mod,
@@ -82,7 +82,12 @@ _BINARY = {
     "&&": lambda a, b: int(bool(a) and bool(b)),
     "||": lambda a, b: int(bool(a) or bool(b)),
 }
-_UNARY = {"-": lambda a: -a, "+": lambda a: a, "~": lambda a: ~a, "!": lambda a: int(not a)}
+_UNARY: dict[str, Callable[[int], int]] = {
+    "-": lambda a: -a,
+    "+": lambda a: a,
+    "~": lambda a: ~a,
+    "!": lambda a: int(not a),
+}
 
 
 def _raise(message: str) -> int:

@@ -110,7 +110,7 @@ class CallFactory(ComObject, ICallFactory):
 
 
 def _async_partners(cls: type) -> dict[GUID, type]:
-    cached = cls.__dict__.get("_async_partners_")
+    cached: dict[GUID, type] | None = cls.__dict__.get("_async_partners_")
     if cached is None:
         cached = {
             iface._async_._iid_: iface._async_
@@ -118,7 +118,7 @@ def _async_partners(cls: type) -> dict[GUID, type]:
             if iface._async_ is not None and iface is not IUnknown
         }
         cls._async_partners_ = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _call_class(custom: tuple[type[ServerCall], ...], async_iface: type) -> type[ServerCall]:

@@ -127,7 +127,7 @@ def sink_class(iface: type) -> type[ObjectSink]:
     """An `ObjectSink` speaking `iface` (IWbemObjectSink or one of its shape)."""
     from idlgen.runtime.wmi.results import _combine
 
-    return _combine(ObjectSink, iface, "Collector")  # type: ignore[return-value]
+    return _combine(ObjectSink, iface, "Collector")
 
 
 def iterate(enum: Any, batch: int = 16, timeout: int = WBEM_INFINITE) -> Iterator[Any]:
@@ -192,7 +192,7 @@ class _FutureSink(ObjectSink):
     def make(cls, iface: type, loop: Any, future: Any) -> _FutureSink:
         from idlgen.runtime.wmi.results import _combine
 
-        sink: _FutureSink = _combine(cls, iface, "Future")()  # type: ignore[assignment]
+        sink: _FutureSink = _combine(cls, iface, "Future")()
         sink._loop, sink._future = loop, future
         return sink
 

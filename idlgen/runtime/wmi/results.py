@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from idlgen.runtime.comobject import ComObject
 from idlgen.runtime.hresult import S_OK, COMError
@@ -66,6 +66,8 @@ __all__ = [
     "start_call_result",
     "start_semisync",
 ]
+
+_T = TypeVar("_T")
 
 
 class ResultBuffer:
@@ -165,7 +167,7 @@ def _result_type(obj: Any, method: str) -> Any:
     return None
 
 
-def _returning(hr: int, value: Any = None) -> Any:
+def _returning(hr: int, value: _T) -> _T:
     """The calling convention by hand: mixin methods are not wrapped by ComObject."""
     set_last_hresult(hr)
     return value
@@ -353,7 +355,7 @@ def start_call_result(
 _classes: dict[tuple[type, type], type] = {}
 
 
-def _combine(base: type, iface: type, suffix: str) -> type:
+def _combine(base: type[_T], iface: type, suffix: str) -> type[_T]:
     key = (base, iface)
     cls = _classes.get(key)
     if cls is None:
@@ -364,9 +366,9 @@ def _combine(base: type, iface: type, suffix: str) -> type:
 
 def enumerator_class(iface: type) -> type[ResultEnumerator]:
     """A `ResultEnumerator` speaking `iface` (IEnumWbemClassObject or one of its shape)."""
-    return _combine(ResultEnumerator, iface, "Results")  # type: ignore[return-value]
+    return _combine(ResultEnumerator, iface, "Results")
 
 
 def call_result_class(iface: type) -> type[CallResultBase]:
     """A `CallResultBase` speaking `iface` (IWbemCallResult or one of its shape)."""
-    return _combine(CallResultBase, iface, "Outcome")  # type: ignore[return-value]
+    return _combine(CallResultBase, iface, "Outcome")
