@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from raw_socket import echo_server  # bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "dcerpc"))
 sys.path.insert(0, str(ROOT))
@@ -33,26 +35,6 @@ WRITE_SIZES = (24 + 8 + 4096, 28)  # cb, conformance, 4 KiB; response: pcbWritte
 def cpus() -> tuple[int, int]:
     available = sorted(os.sched_getaffinity(0))
     return (available[0], available[1]) if len(available) > 1 else (available[0], available[0])
-
-
-def echo_server(sizes: str) -> None:
-    """Child: accept one connection, read `req` bytes, answer `resp` bytes, until EOF."""
-    req, resp = (int(x) for x in sizes.split(","))
-    lsock = socket.create_server(("127.0.0.1", 0))
-    print(lsock.getsockname()[1], flush=True)
-    conn, _ = lsock.accept()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    reply = bytes(resp)
-    buf = bytearray(req)
-    view = memoryview(buf)
-    while True:
-        got = 0
-        while got < req:
-            k = conn.recv_into(view[got:])
-            if k == 0:
-                return
-            got += k
-        conn.sendall(reply)
 
 
 def rpc_server() -> None:

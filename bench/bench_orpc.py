@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from raw_socket import echo_server  # bench/ is the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "apartments"))
 sys.path.insert(0, str(ROOT))
@@ -61,24 +63,6 @@ def orpc_server() -> None:
 
     print(orpc.publish(Bench(), ICalc, "ncacn_ip_tcp:127.0.0.1[0]"), flush=True)
     sys.stdin.read()
-
-
-def echo_server(sizes: str) -> None:
-    """Accept one connection, read `req` bytes, answer `resp` bytes, until EOF."""
-    req, resp = (int(x) for x in sizes.split(","))
-    lsock = socket.create_server(("127.0.0.1", 0))
-    print(lsock.getsockname()[1], flush=True)
-    conn, _ = lsock.accept()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    reply, view = bytes(resp), memoryview(bytearray(req))
-    while True:
-        got = 0
-        while got < req:
-            k = conn.recv_into(view[got:])
-            if k == 0:
-                return
-            got += k
-        conn.sendall(reply)
 
 
 def grpc_server() -> None:
