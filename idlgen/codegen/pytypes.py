@@ -63,7 +63,7 @@ class TypeMapper:
         if "string" in names:
             return PyType("str", "str")
         if sized and isinstance(type_, syntax.Pointer):
-            return self._array_of(type_.target)
+            return self._sized(type_, param.attributes)
         if param.direction.is_out and isinstance(type_, syntax.Pointer):
             type_ = type_.target
         mapped = self.type(type_)
@@ -73,6 +73,31 @@ class TypeMapper:
                 return PyType(f"{target.annotation} | None", target.kind)
             return target
         return mapped
+
+    def _sized(self, type_: syntax.Pointer, attributes: syntax.Attributes) -> PyType:
+        """`[size_is(a, b)] T **p` is a list of lists; `[size_is(, n)] T **p` one list
+        (its first level is a plain pointer): one list per non-empty dimension."""
+        levels = max(
+            (
+                [not isinstance(arg, syntax.Empty) for arg in a.args]
+                for a in attributes
+                if a.name in ("size_is", "max_is")
+            ),
+            key=len,
+            default=[True],
+        )
+        target: syntax.Type = type_.target
+        for _ in levels[1:]:  # every level but the last points on to the next
+            if isinstance(target, syntax.Pointer):
+                target = target.target
+        innermost = self._array_of(target)  # the last level: an array
+        annotation = innermost.annotation
+        for is_array in reversed(levels[:-1]):
+            if is_array:
+                annotation = f"list[{annotation}]"
+        if annotation == innermost.annotation:
+            return innermost
+        return PyType(annotation, "list")
 
     def type(self, type_: syntax.Type) -> PyType:
         if isinstance(type_, syntax.BaseType):

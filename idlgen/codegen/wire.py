@@ -285,14 +285,32 @@ class WireBuilder:
         names: dict[str, syntax.Attribute],
         pointer_default: str,
         scope: Callable[[str], str],
+        dimension: int = 0,
     ) -> str:
-        elem = self.type(element, (), embedded=True, pointer_default=pointer_default, scope=scope)
+        """A conformant (and perhaps varying) array sized by the attributes' argument
+        number `dimension`. `[size_is(a, b)] T **p` is MIDL's array of `a` pointers,
+        each to an array of `b` elements: the next dimension sizes what each points to."""
+        deeper = any(len(names[a].args) > dimension + 1 for a in SIZE_ATTRIBUTES if a in names)
+        if deeper and isinstance(element, syntax.Pointer):
+            inner = self._sized(element.target, names, pointer_default, scope, dimension + 1)
+            kind = _pointer_kind({}, True, pointer_default)
+            elem = f"_ndr.Pointer({kind!r}, {inner})"
+        elif deeper:
+            raise Unsupported("a size_is dimension that sizes no pointer")
+        else:
+            elem = self.type(
+                element, (), embedded=True, pointer_default=pointer_default, scope=scope
+            )
         args = [elem]
+        used: list[str] = []
         for attribute in SIZE_ATTRIBUTES:
-            value = self._expr_arg(names.get(attribute), scope)
+            value = self._expr_arg(names.get(attribute), scope, dimension)
             if value:
                 args.append(f"{attribute}={value}")
-        varying = "length_is" in names or "first_is" in names
+                used.append(attribute)
+        if deeper and not used:
+            return elem  # `size_is(, n)`: this level is a plain pointer, not an array
+        varying = "length_is" in used or "first_is" in used
         kind = "ConformantVaryingArray" if varying else "ConformantArray"
         return f"_ndr.{kind}({', '.join(args)})"
 
@@ -305,7 +323,12 @@ class WireBuilder:
     ) -> str:
         names = {a.name: a for a in attributes}
         if isinstance(type_.element, syntax.Array):
-            raise Unsupported("multi-dimensional array")
+            # `T a[2][3]`: NDR lays a fixed multi-dimensional array out row by row,
+            # which is what nested fixed arrays produce; conformant ones are not done.
+            if type_.size is None or any(a in names for a in SIZE_ATTRIBUTES):
+                raise Unsupported("multi-dimensional conformant array")
+            inner = self._array(type_.element, (), pointer_default, scope)
+            return f"_ndr.FixedArray({inner}, {self._const(type_.size)})"
         if "string" in names:
             char = self._character(type_.element)
             if type_.size is None:
@@ -340,13 +363,17 @@ class WireBuilder:
         except ConstError as error:
             raise Unsupported(f"array size: {error.message}") from error
 
-    def _expr_arg(self, attribute: syntax.Attribute | None, scope: Callable[[str], str]) -> str:
-        if attribute is None:
+    def _expr_arg(
+        self, attribute: syntax.Attribute | None, scope: Callable[[str], str], index: int = 0
+    ) -> str:
+        """Argument `index` of a sizing attribute as `_ndr` source, "" when absent or
+        left empty (`size_is(, n)` sizes only the second dimension)."""
+        if attribute is None or index >= len(attribute.args):
             return ""
-        args = [a for a in attribute.args if not isinstance(a, syntax.Empty)]
-        if len(args) != 1:
-            raise Unsupported(f"{attribute.name} with {len(attribute.args)} arguments")
-        return expr_source(args[0], scope, self._constant_value)
+        arg = attribute.args[index]
+        if isinstance(arg, syntax.Empty):
+            return ""
+        return expr_source(arg, scope, self._constant_value)
 
     def _constant_value(self, name: str) -> int | None:
         for constant in self.document.constants:
