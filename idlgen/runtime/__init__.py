@@ -75,7 +75,6 @@ from idlgen.runtime.marshal import (
     marshal_interface,
     unmarshal_interface,
 )
-from idlgen.runtime.modules import import_sibling
 from idlgen.runtime.proxy import InterfaceProxy
 from idlgen.runtime.remunknown import IID_IRemUnknown, IRemUnknown
 from idlgen.runtime.server import (
@@ -216,7 +215,6 @@ __all__ = [
     "get_interface_and_release_stream",
     "global_interface_table",
     "hresult_name",
-    "import_sibling",
     "interfaces_of",
     "is_interface",
     "last_hresult",
