@@ -15,6 +15,14 @@ from functools import cache
 import jinja2
 
 from idlgen import model
+from idlgen.codegen.layout import (
+    assign,
+    class_line,
+    def_lines,
+    field_line,
+    return_call,
+    tuple_lines,
+)
 from idlgen.codegen.names import py_literal
 from idlgen.codegen.view import ViewBuilder
 from idlgen.resources import data_dir
@@ -41,6 +49,14 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["pyrepr"] = py_literal
     environment.filters["pytuple"] = _pytuple
+    environment.globals.update(
+        def_lines=def_lines,
+        return_call=return_call,
+        assign=assign,
+        class_line=class_line,
+        tuple_lines=tuple_lines,
+        field_line=field_line,
+    )
     return environment
 
 

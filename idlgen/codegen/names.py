@@ -50,7 +50,9 @@ def py_literal(value: object) -> str:
     """A Python literal for an IDL value; `repr` escapes quotes, backslashes, newlines."""
     if isinstance(value, str):
         return str_literal(value)
-    if isinstance(value, bool | int | float | bytes) or value is None:
+    if isinstance(value, float):
+        return repr(value).replace("e+", "e")  # ruff writes exponents without "+"
+    if isinstance(value, bool | int | bytes) or value is None:
         return repr(value)
     raise TypeError(f"no literal for {type(value).__name__}")
 

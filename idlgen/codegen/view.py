@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 
 from idlgen import __version__, model
 from idlgen.codegen.names import (
@@ -95,6 +96,11 @@ class MethodView:
     opnum: int = 0
     wire: str | None = None  # `_ndr.MethodMarshaler(...)` source; None when not remotable
     wire_note: str = ""  # why it is not remotable
+
+    @property
+    def param_decls(self) -> list[str]:
+        """`name: annotation` for each Python argument."""
+        return [f"{p.name}: {p.annotation}" for p in self.ins]
 
     @property
     def table_outs(self) -> tuple[ParamView, ...]:
@@ -181,6 +187,15 @@ class ModuleView:
     wire_types: tuple[WireTypeView, ...] = ()
 
     @property
+    def needs_runtime(self) -> bool:
+        """`from idlgen import runtime as _rt` is emitted only where something uses it."""
+        if self.interfaces or self.coclasses:
+            return True
+        spelled = [f.annotation for s in self.structs for f in s.fields]
+        spelled += [a.target for a in self.aliases] + [w.source for w in self.wire_types]
+        return any("_rt." in text for text in spelled)
+
+    @property
     def needs_rpc(self) -> bool:
         return any(i.rpc_version for i in self.interfaces)
 
@@ -200,7 +215,7 @@ class ModuleView:
     def needs_typing(self) -> bool:
         declares_interfaces = any(not i.runtime_alias for i in self.interfaces)
         imports_siblings = any(i.package is None for i in self.imports)
-        return bool(self.aliases or self.coclasses or declares_interfaces or imports_siblings)
+        return bool(self.coclasses or declares_interfaces or imports_siblings)
 
 
 def module_for_file(path: str) -> tuple[str, str | None]:
@@ -323,7 +338,7 @@ class ViewBuilder:
             cpp_quotes=tuple(
                 comment_text(q.text) for q in document.cpp_quotes if _emitted_here(q.origin)
             ),
-            exports=tuple(sorted(set(exports), key=_export_order)),
+            exports=tuple(sorted(set(exports), key=cmp_to_key(_export_compare))),
             wire_types=tuple(wire_types),
         )
 
@@ -585,7 +600,9 @@ class ViewBuilder:
         names: list[str] = []
         for group in groups:
             for item in group:
-                attributes: tuple[str, ...] = ("name", "clsid_name")
+                attributes: tuple[str, ...] = ("name",)
+                if getattr(item, "clsid", None):
+                    attributes += ("clsid_name",)
                 if not getattr(item, "rpc_version", None):
                     attributes += ("iid_name",)
                 for attribute in attributes:
@@ -594,7 +611,9 @@ class ViewBuilder:
                         names.append(value)
                 if getattr(item, "rpc_version", None):
                     names.append(f"{item.name}_Client")  # type: ignore[attr-defined]
-                elif getattr(item, "proxy_base", None):
+                elif getattr(item, "proxy_base", None) and not getattr(
+                    item, "runtime_alias", False
+                ):
                     names.append(f"{item.name}_Proxy")  # type: ignore[attr-defined]
                 partner = getattr(item, "async_partner", None)
                 if partner is not None:
@@ -637,17 +656,31 @@ def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
     return tuple(m for m in interface.methods if not m.has("call_as"))
 
 
-def _export_order(name: str) -> tuple[int, list[str | int]]:
-    """The order ruff's RUF022 wants `__all__` in: SCREAMING_CASE names, then
-    CamelCase, then the rest, each in natural order (digit runs compared as numbers)."""
-    if name.isupper() or (name.replace("_", "").isdigit()):
-        group = 0
-    elif name[:1].isupper():
-        group = 1
-    else:
-        group = 2
-    parts: list[str | int] = [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
-    return group, parts
+def _export_group(name: str) -> int:
+    """ruff's RUF022 groups: SCREAMING_CASE names, then CamelCase, then the rest."""
+    if (name.isupper() and len(name) > 1) or name.replace("_", "").isdigit():
+        return 0  # (ruff counts a single capital as CamelCase)
+    return 1 if name[:1].isupper() else 2
+
+
+def _natural_compare(left: str, right: str) -> int:
+    """Natural order as ruff applies it: digit runs compare by value, except that a
+    run with a leading zero compares digit by digit (so `P010` < `P8`)."""
+    a_parts, b_parts = re.split(r"(\d+)", left), re.split(r"(\d+)", right)
+    for a, b in zip(a_parts, b_parts, strict=False):
+        if a == b:
+            continue
+        if a.isdigit() and b.isdigit():
+            if a[0] == "0" or b[0] == "0":
+                return -1 if a < b else 1
+            return -1 if (len(a), a) < (len(b), b) else 1
+        return -1 if a < b else 1
+    return (len(a_parts) > len(b_parts)) - (len(a_parts) < len(b_parts))
+
+
+def _export_compare(left: str, right: str) -> int:
+    groups = _export_group(left) - _export_group(right)
+    return groups or _natural_compare(left, right)
 
 
 def _member_name(name: str) -> str:

@@ -128,3 +128,19 @@ def test_generated_corpus_passes_mypy_strict(
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:]
+
+
+def test_generated_corpus_is_ruff_clean(corpus_modules: tuple[Path, list[str]]) -> None:
+    """Every generated module passes ruff's default rules and is formatted as ruff would."""
+    import subprocess
+
+    folder, _ = corpus_modules
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run(
+        [*ruff, "check", "--isolated", "--quiet", folder], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout[-4000:]
+    fmt = subprocess.run(
+        [*ruff, "format", "--isolated", "--check", folder], capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout[-4000:]

@@ -104,18 +104,22 @@ __all__ = [
     "wireSAFEARRAY",
     "wireVARIANT",
 ]
-DISPID_UNKNOWN = -1  # -1
-DISPID_VALUE = 0  # 0
-DISPID_PROPERTYPUT = -3  # -3
-DISPID_NEWENUM = -4  # -4
-DISPID_EVALUATE = -5  # -5
-DISPID_CONSTRUCTOR = -6  # -6
-DISPID_DESTRUCTOR = -7  # -7
-DISPID_COLLECT = -8  # -8
-DISPATCH_METHOD = 1  # 0x1
-DISPATCH_PROPERTYGET = 2  # 0x2
-DISPATCH_PROPERTYPUT = 4  # 0x4
-DISPATCH_PROPERTYPUTREF = 8  # 0x8
+DISPID_UNKNOWN = -1
+DISPID_VALUE = 0
+DISPID_PROPERTYPUT = -3
+DISPID_NEWENUM = -4
+DISPID_EVALUATE = -5
+DISPID_CONSTRUCTOR = -6
+DISPID_DESTRUCTOR = -7
+DISPID_COLLECT = -8
+# 0x1
+DISPATCH_METHOD = 1
+# 0x2
+DISPATCH_PROPERTYGET = 2
+# 0x4
+DISPATCH_PROPERTYPUT = 4
+# 0x8
+DISPATCH_PROPERTYPUTREF = 8
 
 
 class SF_TYPE(_enum.IntEnum):
@@ -349,12 +353,8 @@ class ITypeInfo(_rt.IUnknown):
     __slots__ = ()
     _iid_ = IID_ITypeInfo
 
-    _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = (
-    )
-    # fmt: off
-    _wire_: _t.ClassVar[tuple[_ndr.MethodMarshaler | None, ...]] = (
-    )
-    # fmt: on
+    _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = ()
+    _wire_: _t.ClassVar[tuple[_ndr.MethodMarshaler | None, ...]] = ()
 
 
 class ITypeInfo_Proxy(_rt.InterfaceProxy, ITypeInfo):
@@ -373,12 +373,8 @@ class ITypeLib(_rt.IUnknown):
     __slots__ = ()
     _iid_ = IID_ITypeLib
 
-    _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = (
-    )
-    # fmt: off
-    _wire_: _t.ClassVar[tuple[_ndr.MethodMarshaler | None, ...]] = (
-    )
-    # fmt: on
+    _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = ()
+    _wire_: _t.ClassVar[tuple[_ndr.MethodMarshaler | None, ...]] = ()
 
 
 class ITypeLib_Proxy(_rt.InterfaceProxy, ITypeLib):
@@ -397,8 +393,7 @@ class IRecordInfo(_rt.IUnknown):
     __slots__ = ()
     _iid_ = IID_IRecordInfo
 
-    _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = (
-    )
+    _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = ()
 
 
 IID_IDispatch = _rt.GUID("{00020400-0000-0000-C000-000000000046}")
@@ -452,10 +447,23 @@ class IDispatch(_rt.IUnknown):
     def GetTypeInfo(self, iTInfo: int, lcid: int) -> ITypeInfo:
         raise _rt.NotImplError()
 
-    def GetIDsOfNames(self, riid: _rt.GUID, rgszNames: list[str], cNames: int, lcid: int) -> list[int]:
+    def GetIDsOfNames(
+        self,
+        riid: _rt.GUID,
+        rgszNames: list[str],
+        cNames: int,
+        lcid: int,
+    ) -> list[int]:
         raise _rt.NotImplError()
 
-    def Invoke(self, dispIdMember: int, riid: _rt.GUID, lcid: int, wFlags: int, pDispParams: DISPPARAMS) -> IDispatch.InvokeResult:
+    def Invoke(
+        self,
+        dispIdMember: int,
+        riid: _rt.GUID,
+        lcid: int,
+        wFlags: int,
+        pDispParams: DISPPARAMS,
+    ) -> IDispatch.InvokeResult:
         raise _rt.NotImplError()
 
 
@@ -470,10 +478,23 @@ class IDispatch_Proxy(_rt.InterfaceProxy, IDispatch):
     def GetTypeInfo(self, iTInfo: int, lcid: int) -> ITypeInfo:
         return self._call_(4, (iTInfo, lcid))  # type: ignore[no-any-return]
 
-    def GetIDsOfNames(self, riid: _rt.GUID, rgszNames: list[str], cNames: int, lcid: int) -> list[int]:
+    def GetIDsOfNames(
+        self,
+        riid: _rt.GUID,
+        rgszNames: list[str],
+        cNames: int,
+        lcid: int,
+    ) -> list[int]:
         return self._call_(5, (riid, rgszNames, cNames, lcid))  # type: ignore[no-any-return]
 
-    def Invoke(self, dispIdMember: int, riid: _rt.GUID, lcid: int, wFlags: int, pDispParams: DISPPARAMS) -> IDispatch.InvokeResult:
+    def Invoke(
+        self,
+        dispIdMember: int,
+        riid: _rt.GUID,
+        lcid: int,
+        wFlags: int,
+        pDispParams: DISPPARAMS,
+    ) -> IDispatch.InvokeResult:
         return self._call_(6, (dispIdMember, riid, lcid, wFlags, pDispParams))  # type: ignore[no-any-return]
 
 
@@ -761,20 +782,20 @@ class ISupportErrorInfo_Proxy(_rt.InterfaceProxy, ISupportErrorInfo):
 ISupportErrorInfo._proxy_ = ISupportErrorInfo_Proxy
 
 
-LPSAFEARRAYBOUND: _t.TypeAlias = SAFEARRAYBOUND
-wireVARIANT: _t.TypeAlias = _wireVARIANT
-wireBRECORD: _t.TypeAlias = _wireBRECORD
-wireSAFEARRAY: _t.TypeAlias = _wireSAFEARRAY
-wirePSAFEARRAY: _t.TypeAlias = _wireSAFEARRAY
-LPSAFEARRAY: _t.TypeAlias = SAFEARRAY
-LPVARIANT: _t.TypeAlias = VARIANT
-VARIANTARG: _t.TypeAlias = VARIANT
-LPVARIANTARG: _t.TypeAlias = VARIANT
-DISPID: _t.TypeAlias = int
-MEMBERID: _t.TypeAlias = int
-LPEXCEPINFO: _t.TypeAlias = EXCEPINFO
-LPDISPATCH: _t.TypeAlias = IDispatch
-LPENUMVARIANT: _t.TypeAlias = IEnumVARIANT
-LPERRORINFO: _t.TypeAlias = IErrorInfo
-LPCREATEERRORINFO: _t.TypeAlias = ICreateErrorInfo
-LPSUPPORTERRORINFO: _t.TypeAlias = ISupportErrorInfo
+LPSAFEARRAYBOUND = SAFEARRAYBOUND
+wireVARIANT = _wireVARIANT
+wireBRECORD = _wireBRECORD
+wireSAFEARRAY = _wireSAFEARRAY
+wirePSAFEARRAY = _wireSAFEARRAY
+LPSAFEARRAY = SAFEARRAY
+LPVARIANT = VARIANT
+VARIANTARG = VARIANT
+LPVARIANTARG = VARIANT
+DISPID = int
+MEMBERID = int
+LPEXCEPINFO = EXCEPINFO
+LPDISPATCH = IDispatch
+LPENUMVARIANT = IEnumVARIANT
+LPERRORINFO = IErrorInfo
+LPCREATEERRORINFO = ICreateErrorInfo
+LPSUPPORTERRORINFO = ISupportErrorInfo

@@ -130,5 +130,5 @@ class IPersistStream_Proxy(IPersist_Proxy, IPersistStream):
 IPersistStream._proxy_ = IPersistStream_Proxy
 
 
-LPPERSIST: _t.TypeAlias = IPersist
-LPPERSISTSTREAM: _t.TypeAlias = IPersistStream
+LPPERSIST = IPersist
+LPPERSISTSTREAM = IPersistStream

@@ -102,7 +102,6 @@ __all__ = [
     "ISynchronizeEvent",
     "ISynchronizeHandle",
     "ISynchronizeMutex",
-    "ISynchronize_Proxy",
 ]
 
 
@@ -245,10 +244,14 @@ class RPCOPT_SERVER_LOCALITY_VALUES(_enum.IntEnum):
     SERVER_LOCALITY_REMOTE = 2
 
 
-SERVER_LOCALITY_PROCESS_LOCAL = RPCOPT_SERVER_LOCALITY_VALUES.SERVER_LOCALITY_PROCESS_LOCAL
+SERVER_LOCALITY_PROCESS_LOCAL = (
+    RPCOPT_SERVER_LOCALITY_VALUES.SERVER_LOCALITY_PROCESS_LOCAL
+)
 
 
-SERVER_LOCALITY_MACHINE_LOCAL = RPCOPT_SERVER_LOCALITY_VALUES.SERVER_LOCALITY_MACHINE_LOCAL
+SERVER_LOCALITY_MACHINE_LOCAL = (
+    RPCOPT_SERVER_LOCALITY_VALUES.SERVER_LOCALITY_MACHINE_LOCAL
+)
 
 
 SERVER_LOCALITY_REMOTE = RPCOPT_SERVER_LOCALITY_VALUES.SERVER_LOCALITY_REMOTE
@@ -331,13 +334,35 @@ class IMarshal(_rt.IUnknown):
         ),
     )
 
-    def GetUnmarshalClass(self, riid: _rt.GUID, pv: object | None, dwDestContext: int, pvDestContext: object | None, mshlflags: int) -> _rt.GUID:
+    def GetUnmarshalClass(
+        self,
+        riid: _rt.GUID,
+        pv: object | None,
+        dwDestContext: int,
+        pvDestContext: object | None,
+        mshlflags: int,
+    ) -> _rt.GUID:
         raise _rt.NotImplError()
 
-    def GetMarshalSizeMax(self, riid: _rt.GUID, pv: object | None, dwDestContext: int, pvDestContext: object | None, mshlflags: int) -> int:
+    def GetMarshalSizeMax(
+        self,
+        riid: _rt.GUID,
+        pv: object | None,
+        dwDestContext: int,
+        pvDestContext: object | None,
+        mshlflags: int,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def MarshalInterface(self, pStm: IStream, riid: _rt.GUID, pv: object | None, dwDestContext: int, pvDestContext: object | None, mshlflags: int) -> int:
+    def MarshalInterface(
+        self,
+        pStm: IStream,
+        riid: _rt.GUID,
+        pv: object | None,
+        dwDestContext: int,
+        pvDestContext: object | None,
+        mshlflags: int,
+    ) -> int:
         raise _rt.NotImplError()
 
     def UnmarshalInterface(self, pStm: IStream, riid: _rt.GUID) -> object:
@@ -370,7 +395,11 @@ class IMultiQI(_rt.IUnknown):
     )
     # fmt: on
 
-    def QueryMultipleInterfaces(self, cMQIs: int, pMQIs: list[MULTI_QI]) -> list[MULTI_QI]:
+    def QueryMultipleInterfaces(
+        self,
+        cMQIs: int,
+        pMQIs: list[MULTI_QI],
+    ) -> list[MULTI_QI]:
         raise _rt.NotImplError()
 
 
@@ -379,7 +408,11 @@ class IMultiQI_Proxy(_rt.InterfaceProxy, IMultiQI):
 
     __slots__ = ()
 
-    def QueryMultipleInterfaces(self, cMQIs: int, pMQIs: list[MULTI_QI]) -> list[MULTI_QI]:
+    def QueryMultipleInterfaces(
+        self,
+        cMQIs: int,
+        pMQIs: list[MULTI_QI],
+    ) -> list[MULTI_QI]:
         return self._call_(3, (cMQIs, pMQIs))  # type: ignore[no-any-return]
 
 
@@ -681,13 +714,21 @@ class IStream(ISequentialStream):
     )
     # fmt: on
 
-    def Seek(self, dlibMove: _wtypesbase_idl.LARGE_INTEGER, dwOrigin: int) -> _wtypesbase_idl.ULARGE_INTEGER:
+    def Seek(
+        self,
+        dlibMove: _wtypesbase_idl.LARGE_INTEGER,
+        dwOrigin: int,
+    ) -> _wtypesbase_idl.ULARGE_INTEGER:
         raise _rt.NotImplError()
 
     def SetSize(self, libNewSize: _wtypesbase_idl.ULARGE_INTEGER) -> int:
         raise _rt.NotImplError()
 
-    def CopyTo(self, pstm: IStream, cb: _wtypesbase_idl.ULARGE_INTEGER) -> IStream.CopyToResult:
+    def CopyTo(
+        self,
+        pstm: IStream,
+        cb: _wtypesbase_idl.ULARGE_INTEGER,
+    ) -> IStream.CopyToResult:
         raise _rt.NotImplError()
 
     def Commit(self, grfCommitFlags: int) -> int:
@@ -696,10 +737,20 @@ class IStream(ISequentialStream):
     def Revert(self) -> int:
         raise _rt.NotImplError()
 
-    def LockRegion(self, libOffset: _wtypesbase_idl.ULARGE_INTEGER, cb: _wtypesbase_idl.ULARGE_INTEGER, dwLockType: int) -> int:
+    def LockRegion(
+        self,
+        libOffset: _wtypesbase_idl.ULARGE_INTEGER,
+        cb: _wtypesbase_idl.ULARGE_INTEGER,
+        dwLockType: int,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def UnlockRegion(self, libOffset: _wtypesbase_idl.ULARGE_INTEGER, cb: _wtypesbase_idl.ULARGE_INTEGER, dwLockType: int) -> int:
+    def UnlockRegion(
+        self,
+        libOffset: _wtypesbase_idl.ULARGE_INTEGER,
+        cb: _wtypesbase_idl.ULARGE_INTEGER,
+        dwLockType: int,
+    ) -> int:
         raise _rt.NotImplError()
 
     def Stat(self, grfStatFlag: int) -> STATSTG:
@@ -714,13 +765,21 @@ class IStream_Proxy(ISequentialStream_Proxy, IStream):
 
     __slots__ = ()
 
-    def Seek(self, dlibMove: _wtypesbase_idl.LARGE_INTEGER, dwOrigin: int) -> _wtypesbase_idl.ULARGE_INTEGER:
+    def Seek(
+        self,
+        dlibMove: _wtypesbase_idl.LARGE_INTEGER,
+        dwOrigin: int,
+    ) -> _wtypesbase_idl.ULARGE_INTEGER:
         return self._call_(5, (dlibMove, dwOrigin))  # type: ignore[no-any-return]
 
     def SetSize(self, libNewSize: _wtypesbase_idl.ULARGE_INTEGER) -> int:
         return self._call_(6, (libNewSize,))  # type: ignore[no-any-return]
 
-    def CopyTo(self, pstm: IStream, cb: _wtypesbase_idl.ULARGE_INTEGER) -> IStream.CopyToResult:
+    def CopyTo(
+        self,
+        pstm: IStream,
+        cb: _wtypesbase_idl.ULARGE_INTEGER,
+    ) -> IStream.CopyToResult:
         return self._call_(7, (pstm, cb))  # type: ignore[no-any-return]
 
     def Commit(self, grfCommitFlags: int) -> int:
@@ -729,10 +788,20 @@ class IStream_Proxy(ISequentialStream_Proxy, IStream):
     def Revert(self) -> int:
         return self._call_(9, ())  # type: ignore[no-any-return]
 
-    def LockRegion(self, libOffset: _wtypesbase_idl.ULARGE_INTEGER, cb: _wtypesbase_idl.ULARGE_INTEGER, dwLockType: int) -> int:
+    def LockRegion(
+        self,
+        libOffset: _wtypesbase_idl.ULARGE_INTEGER,
+        cb: _wtypesbase_idl.ULARGE_INTEGER,
+        dwLockType: int,
+    ) -> int:
         return self._call_(10, (libOffset, cb, dwLockType))  # type: ignore[no-any-return]
 
-    def UnlockRegion(self, libOffset: _wtypesbase_idl.ULARGE_INTEGER, cb: _wtypesbase_idl.ULARGE_INTEGER, dwLockType: int) -> int:
+    def UnlockRegion(
+        self,
+        libOffset: _wtypesbase_idl.ULARGE_INTEGER,
+        cb: _wtypesbase_idl.ULARGE_INTEGER,
+        dwLockType: int,
+    ) -> int:
         return self._call_(11, (libOffset, cb, dwLockType))  # type: ignore[no-any-return]
 
     def Stat(self, grfStatFlag: int) -> STATSTG:
@@ -800,12 +869,29 @@ class IClientSecurity(_rt.IUnknown):
         _rt.Method(
             "QueryBlanket",
             ins=("pProxy",),
-            outs=("pAuthnSvc", "pAuthzSvc", "pServerPrincName", "pAuthnLevel", "pImpLevel", "pAuthInfo", "pCapabilites"),
+            outs=(
+                "pAuthnSvc",
+                "pAuthzSvc",
+                "pServerPrincName",
+                "pAuthnLevel",
+                "pImpLevel",
+                "pAuthInfo",
+                "pCapabilites",
+            ),
             result=QueryBlanketResult,
         ),
         _rt.Method(
             "SetBlanket",
-            ins=("pProxy", "dwAuthnSvc", "dwAuthzSvc", "pServerPrincName", "dwAuthnLevel", "dwImpLevel", "pAuthInfo", "dwCapabilities"),
+            ins=(
+                "pProxy",
+                "dwAuthnSvc",
+                "dwAuthzSvc",
+                "pServerPrincName",
+                "dwAuthnLevel",
+                "dwImpLevel",
+                "pAuthInfo",
+                "dwCapabilities",
+            ),
             outs=(),
         ),
         _rt.Method(
@@ -818,7 +904,17 @@ class IClientSecurity(_rt.IUnknown):
     def QueryBlanket(self, pProxy: _rt.IUnknown) -> IClientSecurity.QueryBlanketResult:
         raise _rt.NotImplError()
 
-    def SetBlanket(self, pProxy: _rt.IUnknown, dwAuthnSvc: int, dwAuthzSvc: int, pServerPrincName: str, dwAuthnLevel: int, dwImpLevel: int, pAuthInfo: object, dwCapabilities: int) -> int:
+    def SetBlanket(
+        self,
+        pProxy: _rt.IUnknown,
+        dwAuthnSvc: int,
+        dwAuthzSvc: int,
+        pServerPrincName: str,
+        dwAuthnLevel: int,
+        dwImpLevel: int,
+        pAuthInfo: object,
+        dwCapabilities: int,
+    ) -> int:
         raise _rt.NotImplError()
 
     def CopyProxy(self, pProxy: _rt.IUnknown) -> _rt.IUnknown:
@@ -845,7 +941,15 @@ class IServerSecurity(_rt.IUnknown):
         _rt.Method(
             "QueryBlanket",
             ins=("pCapabilities",),
-            outs=("pAuthnSvc", "pAuthzSvc", "pServerPrincName", "pAuthnLevel", "pImpLevel", "pPrivs", "pCapabilities"),
+            outs=(
+                "pAuthnSvc",
+                "pAuthzSvc",
+                "pServerPrincName",
+                "pAuthnLevel",
+                "pImpLevel",
+                "pPrivs",
+                "pCapabilities",
+            ),
             result=QueryBlanketResult,
         ),
         _rt.Method(
@@ -977,16 +1081,21 @@ class IRpcOptions(_rt.IUnknown):
         ),
     )
 
-    def Set(self, pPrx: _rt.IUnknown, dwProperty: RPCOPT_PROPERTIES, dwValue: int) -> int:
+    def Set(
+        self,
+        pPrx: _rt.IUnknown,
+        dwProperty: RPCOPT_PROPERTIES,
+        dwValue: int,
+    ) -> int:
         raise _rt.NotImplError()
 
     def Query(self, pPrx: _rt.IUnknown, dwProperty: RPCOPT_PROPERTIES) -> int:
         raise _rt.NotImplError()
 
 
-LPMARSHAL: _t.TypeAlias = IMarshal
-LPMULTIQI: _t.TypeAlias = IMultiQI
-LPENUMUNKNOWN: _t.TypeAlias = IEnumUnknown
-LPENUMSTRING: _t.TypeAlias = IEnumString
-LPSTREAM: _t.TypeAlias = IStream
-LPCANCELMETHODCALLS: _t.TypeAlias = _rt.ICancelMethodCalls
+LPMARSHAL = IMarshal
+LPMULTIQI = IMultiQI
+LPENUMUNKNOWN = IEnumUnknown
+LPENUMSTRING = IEnumString
+LPSTREAM = IStream
+LPCANCELMETHODCALLS = _rt.ICancelMethodCalls

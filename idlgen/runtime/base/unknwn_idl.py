@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import typing as _t
-
 from idlgen import runtime as _rt
 
 __all__ = [
@@ -12,7 +10,6 @@ __all__ = [
     "LPUNKNOWN",
     "AsyncIUnknown",
     "IClassFactory",
-    "IClassFactory_Proxy",
     "IID_AsyncIUnknown",
     "IID_IClassFactory",
     "IID_IUnknown",
@@ -32,5 +29,5 @@ IClassFactory = _rt.IClassFactory
 IID_IClassFactory = _rt.IClassFactory._iid_
 
 
-LPUNKNOWN: _t.TypeAlias = _rt.IUnknown
-LPCLASSFACTORY: _t.TypeAlias = _rt.IClassFactory
+LPUNKNOWN = _rt.IUnknown
+LPCLASSFACTORY = _rt.IClassFactory

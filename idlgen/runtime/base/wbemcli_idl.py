@@ -653,7 +653,9 @@ WBEM_E_UNSUPPORTED_CLASS_UPDATE = WBEMSTATUS.WBEM_E_UNSUPPORTED_CLASS_UPDATE
 WBEM_E_CANNOT_CHANGE_KEY_INHERITANCE = WBEMSTATUS.WBEM_E_CANNOT_CHANGE_KEY_INHERITANCE
 
 
-WBEM_E_CANNOT_CHANGE_INDEX_INHERITANCE = WBEMSTATUS.WBEM_E_CANNOT_CHANGE_INDEX_INHERITANCE
+WBEM_E_CANNOT_CHANGE_INDEX_INHERITANCE = (
+    WBEMSTATUS.WBEM_E_CANNOT_CHANGE_INDEX_INHERITANCE
+)
 
 
 WBEM_E_TOO_MANY_PROPERTIES = WBEMSTATUS.WBEM_E_TOO_MANY_PROPERTIES
@@ -858,7 +860,9 @@ WBEM_RETURN_IMMEDIATELY = WBEM_GENERIC_FLAG_TYPE.WBEM_RETURN_IMMEDIATELY
 WBEM_MASK_RESERVED_FLAGS = WBEM_GENERIC_FLAG_TYPE.WBEM_MASK_RESERVED_FLAGS
 
 
-WBEM_FLAG_USE_AMENDED_QUALIFIERS = WBEM_GENERIC_FLAG_TYPE.WBEM_FLAG_USE_AMENDED_QUALIFIERS
+WBEM_FLAG_USE_AMENDED_QUALIFIERS = (
+    WBEM_GENERIC_FLAG_TYPE.WBEM_FLAG_USE_AMENDED_QUALIFIERS
+)
 
 
 WBEM_FLAG_STRONG_VALIDATION = WBEM_GENERIC_FLAG_TYPE.WBEM_FLAG_STRONG_VALIDATION
@@ -997,7 +1001,9 @@ WBEM_MASK_CONDITION_ORIGIN = WBEM_CONDITION_FLAG_TYPE.WBEM_MASK_CONDITION_ORIGIN
 WBEM_FLAG_CLASS_OVERRIDES_ONLY = WBEM_CONDITION_FLAG_TYPE.WBEM_FLAG_CLASS_OVERRIDES_ONLY
 
 
-WBEM_FLAG_CLASS_LOCAL_AND_OVERRIDES = WBEM_CONDITION_FLAG_TYPE.WBEM_FLAG_CLASS_LOCAL_AND_OVERRIDES
+WBEM_FLAG_CLASS_LOCAL_AND_OVERRIDES = (
+    WBEM_CONDITION_FLAG_TYPE.WBEM_FLAG_CLASS_LOCAL_AND_OVERRIDES
+)
 
 
 WBEM_MASK_CLASS_CONDITION = WBEM_CONDITION_FLAG_TYPE.WBEM_MASK_CLASS_CONDITION
@@ -1151,7 +1157,13 @@ class IWbemQualifierSet(_rt.IUnknown):
         ),
     )
 
-    def Get(self, wszName: str, lFlags: int, pVal: _oaidl_idl.VARIANT, plFlavor: int) -> IWbemQualifierSet.GetResult:
+    def Get(
+        self,
+        wszName: str,
+        lFlags: int,
+        pVal: _oaidl_idl.VARIANT,
+        plFlavor: int,
+    ) -> IWbemQualifierSet.GetResult:
         raise _rt.NotImplError()
 
     def Put(self, wszName: str, pVal: _oaidl_idl.VARIANT, lFlavor: int) -> int:
@@ -1330,22 +1342,47 @@ class IWbemClassObject(_rt.IUnknown):
     def GetQualifierSet(self) -> IWbemQualifierSet:
         raise _rt.NotImplError()
 
-    def Get(self, wszName: str, lFlags: int, pVal: _oaidl_idl.VARIANT, pType: int, plFlavor: int) -> IWbemClassObject.GetResult:
+    def Get(
+        self,
+        wszName: str,
+        lFlags: int,
+        pVal: _oaidl_idl.VARIANT,
+        pType: int,
+        plFlavor: int,
+    ) -> IWbemClassObject.GetResult:
         raise _rt.NotImplError()
 
-    def Put(self, wszName: str, lFlags: int, pVal: _oaidl_idl.VARIANT, Type: int) -> int:
+    def Put(
+        self,
+        wszName: str,
+        lFlags: int,
+        pVal: _oaidl_idl.VARIANT,
+        Type: int,
+    ) -> int:
         raise _rt.NotImplError()
 
     def Delete(self, wszName: str) -> int:
         raise _rt.NotImplError()
 
-    def GetNames(self, wszQualifierName: str, lFlags: int, pQualifierVal: _oaidl_idl.VARIANT) -> list[str]:
+    def GetNames(
+        self,
+        wszQualifierName: str,
+        lFlags: int,
+        pQualifierVal: _oaidl_idl.VARIANT,
+    ) -> list[str]:
         raise _rt.NotImplError()
 
     def BeginEnumeration(self, lEnumFlags: int) -> int:
         raise _rt.NotImplError()
 
-    def Next(self, lFlags: int, strName: str, pVal: _oaidl_idl.VARIANT, pType: int, plFlavor: int) -> IWbemClassObject.NextResult:
+    def Next(
+        self,
+        lFlags: int,
+        strName: str,
+        pVal: _oaidl_idl.VARIANT,
+        pType: int,
+        plFlavor: int,
+    ) -> IWbemClassObject.NextResult:
         raise _rt.NotImplError()
 
     def EndEnumeration(self) -> int:
@@ -1378,7 +1415,13 @@ class IWbemClassObject(_rt.IUnknown):
     def GetMethod(self, wszName: str, lFlags: int) -> IWbemClassObject.GetMethodResult:
         raise _rt.NotImplError()
 
-    def PutMethod(self, wszName: str, lFlags: int, pInSignature: IWbemClassObject, pOutSignature: IWbemClassObject) -> int:
+    def PutMethod(
+        self,
+        wszName: str,
+        lFlags: int,
+        pInSignature: IWbemClassObject,
+        pOutSignature: IWbemClassObject,
+    ) -> int:
         raise _rt.NotImplError()
 
     def DeleteMethod(self, wszName: str) -> int:
@@ -1517,7 +1560,13 @@ class IWbemObjectSink(_rt.IUnknown):
     def Indicate(self, lObjectCount: int, apObjArray: list[IWbemClassObject]) -> int:
         raise _rt.NotImplError()
 
-    def SetStatus(self, lFlags: int, hResult: int, strParam: str, pObjParam: IWbemClassObject) -> int:
+    def SetStatus(
+        self,
+        lFlags: int,
+        hResult: int,
+        strParam: str,
+        pObjParam: IWbemClassObject,
+    ) -> int:
         raise _rt.NotImplError()
 
 
@@ -1529,7 +1578,13 @@ class IWbemObjectSink_Proxy(_rt.InterfaceProxy, IWbemObjectSink):
     def Indicate(self, lObjectCount: int, apObjArray: list[IWbemClassObject]) -> int:
         return self._call_(3, (lObjectCount, apObjArray))  # type: ignore[no-any-return]
 
-    def SetStatus(self, lFlags: int, hResult: int, strParam: str, pObjParam: IWbemClassObject) -> int:
+    def SetStatus(
+        self,
+        lFlags: int,
+        hResult: int,
+        strParam: str,
+        pObjParam: IWbemClassObject,
+    ) -> int:
         return self._call_(4, (lFlags, hResult, strParam, pObjParam))  # type: ignore[no-any-return]
 
 
@@ -1826,13 +1881,28 @@ class IWbemServices(_rt.IUnknown):
         ),
         _rt.Method(
             "ExecMethod",
-            ins=("strObjectPath", "strMethodName", "lFlags", "pCtx", "pInParams", "ppOutParams", "ppCallResult"),
+            ins=(
+                "strObjectPath",
+                "strMethodName",
+                "lFlags",
+                "pCtx",
+                "pInParams",
+                "ppOutParams",
+                "ppCallResult",
+            ),
             outs=("ppOutParams", "ppCallResult"),
             result=ExecMethodResult,
         ),
         _rt.Method(
             "ExecMethodAsync",
-            ins=("strObjectPath", "strMethodName", "lFlags", "pCtx", "pInParams", "pResponseHandler"),
+            ins=(
+                "strObjectPath",
+                "strMethodName",
+                "lFlags",
+                "pCtx",
+                "pInParams",
+                "pResponseHandler",
+            ),
             outs=(),
         ),
     )
@@ -1864,7 +1934,14 @@ class IWbemServices(_rt.IUnknown):
     )
     # fmt: on
 
-    def OpenNamespace(self, strNamespace: str, lFlags: int, pCtx: IWbemContext, ppWorkingNamespace: IWbemServices, ppResult: IWbemCallResult) -> IWbemServices.OpenNamespaceResult:
+    def OpenNamespace(
+        self,
+        strNamespace: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppWorkingNamespace: IWbemServices,
+        ppResult: IWbemCallResult,
+    ) -> IWbemServices.OpenNamespaceResult:
         raise _rt.NotImplError()
 
     def CancelAsyncCall(self, pSink: IWbemObjectSink) -> int:
@@ -1873,64 +1950,190 @@ class IWbemServices(_rt.IUnknown):
     def QueryObjectSink(self, lFlags: int) -> IWbemObjectSink:
         raise _rt.NotImplError()
 
-    def GetObject(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, ppObject: IWbemClassObject, ppCallResult: IWbemCallResult) -> IWbemServices.GetObjectResult:
+    def GetObject(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppObject: IWbemClassObject,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemServices.GetObjectResult:
         raise _rt.NotImplError()
 
-    def GetObjectAsync(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def GetObjectAsync(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def PutClass(self, pObject: IWbemClassObject, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def PutClass(
+        self,
+        pObject: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         raise _rt.NotImplError()
 
-    def PutClassAsync(self, pObject: IWbemClassObject, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def PutClassAsync(
+        self,
+        pObject: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def DeleteClass(self, strClass: str, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def DeleteClass(
+        self,
+        strClass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         raise _rt.NotImplError()
 
-    def DeleteClassAsync(self, strClass: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def DeleteClassAsync(
+        self,
+        strClass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def CreateClassEnum(self, strSuperclass: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def CreateClassEnum(
+        self,
+        strSuperclass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
-    def CreateClassEnumAsync(self, strSuperclass: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def CreateClassEnumAsync(
+        self,
+        strSuperclass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def PutInstance(self, pInst: IWbemClassObject, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def PutInstance(
+        self,
+        pInst: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         raise _rt.NotImplError()
 
-    def PutInstanceAsync(self, pInst: IWbemClassObject, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def PutInstanceAsync(
+        self,
+        pInst: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def DeleteInstance(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def DeleteInstance(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         raise _rt.NotImplError()
 
-    def DeleteInstanceAsync(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def DeleteInstanceAsync(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def CreateInstanceEnum(self, strFilter: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def CreateInstanceEnum(
+        self,
+        strFilter: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
-    def CreateInstanceEnumAsync(self, strFilter: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def CreateInstanceEnumAsync(
+        self,
+        strFilter: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def ExecQuery(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def ExecQuery(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
-    def ExecQueryAsync(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def ExecQueryAsync(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def ExecNotificationQuery(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def ExecNotificationQuery(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
-    def ExecNotificationQueryAsync(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def ExecNotificationQueryAsync(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
-    def ExecMethod(self, strObjectPath: str, strMethodName: str, lFlags: int, pCtx: IWbemContext, pInParams: IWbemClassObject, ppOutParams: IWbemClassObject, ppCallResult: IWbemCallResult) -> IWbemServices.ExecMethodResult:
+    def ExecMethod(
+        self,
+        strObjectPath: str,
+        strMethodName: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pInParams: IWbemClassObject,
+        ppOutParams: IWbemClassObject,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemServices.ExecMethodResult:
         raise _rt.NotImplError()
 
-    def ExecMethodAsync(self, strObjectPath: str, strMethodName: str, lFlags: int, pCtx: IWbemContext, pInParams: IWbemClassObject, pResponseHandler: IWbemObjectSink) -> int:
+    def ExecMethodAsync(
+        self,
+        strObjectPath: str,
+        strMethodName: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pInParams: IWbemClassObject,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         raise _rt.NotImplError()
 
 
@@ -1939,8 +2142,18 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
 
     __slots__ = ()
 
-    def OpenNamespace(self, strNamespace: str, lFlags: int, pCtx: IWbemContext, ppWorkingNamespace: IWbemServices, ppResult: IWbemCallResult) -> IWbemServices.OpenNamespaceResult:
-        return self._call_(3, (strNamespace, lFlags, pCtx, ppWorkingNamespace, ppResult))  # type: ignore[no-any-return]
+    def OpenNamespace(
+        self,
+        strNamespace: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppWorkingNamespace: IWbemServices,
+        ppResult: IWbemCallResult,
+    ) -> IWbemServices.OpenNamespaceResult:
+        return self._call_(  # type: ignore[no-any-return]
+            3,
+            (strNamespace, lFlags, pCtx, ppWorkingNamespace, ppResult),
+        )
 
     def CancelAsyncCall(self, pSink: IWbemObjectSink) -> int:
         return self._call_(4, (pSink,))  # type: ignore[no-any-return]
@@ -1948,65 +2161,211 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
     def QueryObjectSink(self, lFlags: int) -> IWbemObjectSink:
         return self._call_(5, (lFlags,))  # type: ignore[no-any-return]
 
-    def GetObject(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, ppObject: IWbemClassObject, ppCallResult: IWbemCallResult) -> IWbemServices.GetObjectResult:
+    def GetObject(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppObject: IWbemClassObject,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemServices.GetObjectResult:
         return self._call_(6, (strObjectPath, lFlags, pCtx, ppObject, ppCallResult))  # type: ignore[no-any-return]
 
-    def GetObjectAsync(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def GetObjectAsync(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(7, (strObjectPath, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def PutClass(self, pObject: IWbemClassObject, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def PutClass(
+        self,
+        pObject: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         return self._call_(8, (pObject, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
-    def PutClassAsync(self, pObject: IWbemClassObject, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def PutClassAsync(
+        self,
+        pObject: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(9, (pObject, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def DeleteClass(self, strClass: str, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def DeleteClass(
+        self,
+        strClass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         return self._call_(10, (strClass, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
-    def DeleteClassAsync(self, strClass: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def DeleteClassAsync(
+        self,
+        strClass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(11, (strClass, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def CreateClassEnum(self, strSuperclass: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def CreateClassEnum(
+        self,
+        strSuperclass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         return self._call_(12, (strSuperclass, lFlags, pCtx))  # type: ignore[no-any-return]
 
-    def CreateClassEnumAsync(self, strSuperclass: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def CreateClassEnumAsync(
+        self,
+        strSuperclass: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(13, (strSuperclass, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def PutInstance(self, pInst: IWbemClassObject, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def PutInstance(
+        self,
+        pInst: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         return self._call_(14, (pInst, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
-    def PutInstanceAsync(self, pInst: IWbemClassObject, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def PutInstanceAsync(
+        self,
+        pInst: IWbemClassObject,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(15, (pInst, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def DeleteInstance(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, ppCallResult: IWbemCallResult) -> IWbemCallResult:
+    def DeleteInstance(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemCallResult:
         return self._call_(16, (strObjectPath, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
-    def DeleteInstanceAsync(self, strObjectPath: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def DeleteInstanceAsync(
+        self,
+        strObjectPath: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(17, (strObjectPath, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def CreateInstanceEnum(self, strFilter: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def CreateInstanceEnum(
+        self,
+        strFilter: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         return self._call_(18, (strFilter, lFlags, pCtx))  # type: ignore[no-any-return]
 
-    def CreateInstanceEnumAsync(self, strFilter: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
+    def CreateInstanceEnumAsync(
+        self,
+        strFilter: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
         return self._call_(19, (strFilter, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
-    def ExecQuery(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def ExecQuery(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         return self._call_(20, (strQueryLanguage, strQuery, lFlags, pCtx))  # type: ignore[no-any-return]
 
-    def ExecQueryAsync(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
-        return self._call_(21, (strQueryLanguage, strQuery, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
+    def ExecQueryAsync(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
+        return self._call_(  # type: ignore[no-any-return]
+            21,
+            (strQueryLanguage, strQuery, lFlags, pCtx, pResponseHandler),
+        )
 
-    def ExecNotificationQuery(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext) -> IEnumWbemClassObject:
+    def ExecNotificationQuery(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+    ) -> IEnumWbemClassObject:
         return self._call_(22, (strQueryLanguage, strQuery, lFlags, pCtx))  # type: ignore[no-any-return]
 
-    def ExecNotificationQueryAsync(self, strQueryLanguage: str, strQuery: str, lFlags: int, pCtx: IWbemContext, pResponseHandler: IWbemObjectSink) -> int:
-        return self._call_(23, (strQueryLanguage, strQuery, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
+    def ExecNotificationQueryAsync(
+        self,
+        strQueryLanguage: str,
+        strQuery: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
+        return self._call_(  # type: ignore[no-any-return]
+            23,
+            (strQueryLanguage, strQuery, lFlags, pCtx, pResponseHandler),
+        )
 
-    def ExecMethod(self, strObjectPath: str, strMethodName: str, lFlags: int, pCtx: IWbemContext, pInParams: IWbemClassObject, ppOutParams: IWbemClassObject, ppCallResult: IWbemCallResult) -> IWbemServices.ExecMethodResult:
-        return self._call_(24, (strObjectPath, strMethodName, lFlags, pCtx, pInParams, ppOutParams, ppCallResult))  # type: ignore[no-any-return]
+    def ExecMethod(
+        self,
+        strObjectPath: str,
+        strMethodName: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pInParams: IWbemClassObject,
+        ppOutParams: IWbemClassObject,
+        ppCallResult: IWbemCallResult,
+    ) -> IWbemServices.ExecMethodResult:
+        return self._call_(  # type: ignore[no-any-return]
+            24,
+            (
+                strObjectPath,
+                strMethodName,
+                lFlags,
+                pCtx,
+                pInParams,
+                ppOutParams,
+                ppCallResult,
+            ),
+        )
 
-    def ExecMethodAsync(self, strObjectPath: str, strMethodName: str, lFlags: int, pCtx: IWbemContext, pInParams: IWbemClassObject, pResponseHandler: IWbemObjectSink) -> int:
-        return self._call_(25, (strObjectPath, strMethodName, lFlags, pCtx, pInParams, pResponseHandler))  # type: ignore[no-any-return]
+    def ExecMethodAsync(
+        self,
+        strObjectPath: str,
+        strMethodName: str,
+        lFlags: int,
+        pCtx: IWbemContext,
+        pInParams: IWbemClassObject,
+        pResponseHandler: IWbemObjectSink,
+    ) -> int:
+        return self._call_(  # type: ignore[no-any-return]
+            25,
+            (strObjectPath, strMethodName, lFlags, pCtx, pInParams, pResponseHandler),
+        )
 
 
 IWbemServices._proxy_ = IWbemServices_Proxy
@@ -2022,13 +2381,30 @@ class IWbemLocator(_rt.IUnknown):
     _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = (
         _rt.Method(
             "ConnectServer",
-            ins=("strNetworkResource", "strUser", "strPassword", "strLocale", "lSecurityFlags", "strAuthority", "pCtx"),
+            ins=(
+                "strNetworkResource",
+                "strUser",
+                "strPassword",
+                "strLocale",
+                "lSecurityFlags",
+                "strAuthority",
+                "pCtx",
+            ),
             outs=("ppNamespace",),
         ),
     )
 
-    def ConnectServer(self, strNetworkResource: str, strUser: str, strPassword: str, strLocale: str, lSecurityFlags: int, strAuthority: str, pCtx: IWbemContext) -> IWbemServices:
+    def ConnectServer(
+        self,
+        strNetworkResource: str,
+        strUser: str,
+        strPassword: str,
+        strLocale: str,
+        lSecurityFlags: int,
+        strAuthority: str,
+        pCtx: IWbemContext,
+    ) -> IWbemServices:
         raise _rt.NotImplError()
 
 
-CIMTYPE: _t.TypeAlias = int
+CIMTYPE = int

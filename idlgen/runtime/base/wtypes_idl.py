@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses as _dc
 import enum as _enum
-import typing as _t
 
-from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.base import wtypesbase_idl as _wtypesbase_idl
 
@@ -82,8 +80,8 @@ __all__ = [
     "VT_VOID",
     "wireBSTR",
 ]
-VARIANT_TRUE = -1  # -1
-VARIANT_FALSE = 0  # 0
+VARIANT_TRUE = -1
+VARIANT_FALSE = 0
 
 
 class VARENUM(_enum.IntEnum):
@@ -326,14 +324,14 @@ _ndr_BLOB = _ndr.Struct("tagBLOB", (_ndr.Field("cbSize", _ndr.ULONG), _ndr.Field
 # fmt: on
 
 
-wireBSTR: _t.TypeAlias = _wtypesbase_idl.FLAGGED_WORD_BLOB
-BSTR: _t.TypeAlias = str
-LPBSTR: _t.TypeAlias = str
-VARIANT_BOOL: _t.TypeAlias = int
-DATE: _t.TypeAlias = float
-CURRENCY: _t.TypeAlias = CY
-VARTYPE: _t.TypeAlias = int
-LPBLOB: _t.TypeAlias = BLOB
-CLIPFORMAT: _t.TypeAlias = int
-LPCLIPFORMAT: _t.TypeAlias = int
-PROPID: _t.TypeAlias = int
+wireBSTR = _wtypesbase_idl.FLAGGED_WORD_BLOB
+BSTR = str
+LPBSTR = str
+VARIANT_BOOL = int
+DATE = float
+CURRENCY = CY
+VARTYPE = int
+LPBLOB = BLOB
+CLIPFORMAT = int
+LPCLIPFORMAT = int
+PROPID = int
