@@ -20,6 +20,6 @@ def test_stream_demo_runs() -> None:
     assert "Read(5) -> ReadResult(pv=b'hello', pcbRead=5)" in out
     assert "Finish_Read -> ReadResult(pv=b', apartments', pcbRead=12)" in out
     assert "Finish_Read raised CallCanceledError" in out
-    assert "server: the client canceled this Read" in out
+    assert "server: a client canceled its Read" in out
     assert "Finish_Read -> ReadResult(pv=b'more', pcbRead=4)" in out
     assert out.rstrip().endswith("done")
