@@ -132,10 +132,6 @@ class Interface(HasAttributes):
     def is_local(self) -> bool:
         return self.has("local")
 
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.namespace}.{self.name}" if self.namespace else self.name
-
 
 @dataclass(frozen=True, slots=True)
 class Field(HasAttributes):
@@ -301,7 +297,3 @@ class Document:
     def tagged_types(self) -> tuple[Struct | Enum | Union, ...]:
         """Structs, enums and unions: the declarations named by a tag."""
         return (*self.structs, *self.enums, *self.unions)
-
-    @property
-    def local_interfaces(self) -> tuple[Interface, ...]:
-        return tuple(i for i in self.interfaces if not i.origin.imported)
