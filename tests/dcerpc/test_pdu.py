@@ -118,7 +118,10 @@ MALFORMED = {
     "short header": BIND[:10],
     "version 4": _with(BIND, 0, "<B", 4),
     "big-endian sender": _with(BIND, 4, "<B", 0x00),
-    "auth_length set": _with(BIND, 10, "<H", 8),
+    "auth_length beyond the PDU": _with(BIND, 10, "<H", len(BIND)),
+    "auth verifier on a shutdown": _with(
+        _with(BIND, 2, "<B", P.SHUTDOWN), 10, "<H", len(BIND) - P.HEADER_SIZE - 8
+    ),
     "frag_length too small": _with(BIND, 8, "<H", 8),
     "frag_length too long": _with(BIND, 8, "<H", len(BIND) + 4),
     "truncated context list": _with(BIND[:-8], 8, "<H", len(BIND) - 8),

@@ -14,8 +14,10 @@ import itertools
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+from idlgen.runtime.dcerpc import auth as A
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.fragments import Reassembly, request_fragments, start
@@ -38,6 +40,7 @@ __all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError"]
 RPC_S_SERVER_UNAVAILABLE = 1722
 RPC_S_UNKNOWN_IF = 1717
 RPC_S_UNSUPPORTED_TRANS_SYN = 1730
+ERROR_ACCESS_DENIED = 5
 
 
 class RpcUnavailableError(COMError):
@@ -97,8 +100,11 @@ class ClientCall:
 class Association:
     """One connection and its negotiated state."""
 
-    def __init__(self, binding: B.Binding, limits: Limits, mpx: bool = True) -> None:
+    def __init__(
+        self, binding: B.Binding, limits: Limits, mpx: bool = True, auth: A.ClientAuth | None = None
+    ) -> None:
         self.binding = binding
+        self.security = A.ClientSecurity(auth) if auth is not None else None
         self.limits = limits
         self.mpx = False
         self.alive = True
@@ -124,7 +130,10 @@ class Association:
         flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | (P.PFC_CONC_MPX if self._want_mpx else 0)
         ctx = P.ContextElem(0, syntax, (P.NDR20,))
         lim = self.limits
-        bind = P.Bind(next(self._ids), lim.max_xmit_frag, lim.max_recv_frag, 0, (ctx,), flags)
+        first = self.security.first() if self.security is not None else None
+        bind = P.Bind(
+            next(self._ids), lim.max_xmit_frag, lim.max_recv_frag, 0, (ctx,), flags, auth=first
+        )
         try:
             self.sock.sendall(P.encode(bind))
             reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or lim.connect_timeout)
@@ -135,7 +144,11 @@ class Association:
             self.close()
             if isinstance(reply, P.BindNak) and reply.reason == P.NAK_TEMPORARY_CONGESTION:
                 raise _error(RPC_S_SERVER_TOO_BUSY, "bind_nak: server too busy")
+            if isinstance(reply, P.BindNak) and first is not None:
+                raise _error(ERROR_ACCESS_DENIED, f"bind with authentication refused: {reply}")
             raise _error(RPC_S_PROTOCOL_ERROR, f"bind rejected: {reply}")
+        if self.security is not None:
+            self._auth3(bind.call_id, reply.auth)
         self.max_xmit = min(reply.max_xmit_frag, lim.max_xmit_frag)
         self.max_recv = max(P.MIN_FRAG, min(reply.max_recv_frag, lim.max_recv_frag))
         self.mpx = bool(reply.flags & P.PFC_CONC_MPX)
@@ -143,6 +156,18 @@ class Association:
         self._accept(syntax, 0, reply.results[0])
         threading.Thread(target=self._reader, daemon=True, name="rpc-client").start()
         return 0
+
+    def _auth3(self, call_id: int, challenge: P.AuthVerifier | None) -> None:
+        """The third leg of NTLM; the server does not answer it."""
+        assert self.security is not None
+        try:
+            self.sock.sendall(P.encode(P.Auth3(call_id, self.security.third(challenge))))
+        except A.AuthError as e:
+            self.close()
+            raise _error(ERROR_ACCESS_DENIED, str(e)) from None
+        except OSError as e:
+            self.close()
+            raise RpcUnavailableError(message=f"bind to {self.binding} failed: {e}") from None
 
     def _accept(self, syntax: P.SyntaxId, cont_id: int, result: P.ContextResult) -> None:
         if result.result == P.ACCEPTANCE:
@@ -190,8 +215,11 @@ class Association:
         on_done: Callable[[ClientCall], None] | None = None,
     ) -> ClientCall:
         call = self._register(on_done)
-        frames = request_fragments(call.call_id, cont_id, opnum, stub, self.max_xmit, obj)
-        self.send(frames)
+        room = self.max_xmit
+        if self.security is not None and self.security.level > A.AuthLevel.CONNECT:
+            room -= A.AUTH_OVERHEAD
+        frames = request_fragments(call.call_id, cont_id, opnum, stub, room, obj)
+        self.send(frames, protect=True)
         return call
 
     @property
@@ -202,10 +230,15 @@ class Association:
     def usable(self) -> bool:
         return self.alive and not self.closing
 
-    def send(self, frames: list[bytes]) -> None:
+    def send(self, frames: list[bytes], protect: bool = False) -> None:
+        """Send in order; `protect` signs or seals request fragments under the send lock
+        (NTLM sequence numbers follow the order on the wire)."""
+        security = self.security if protect else None
         with self._send_lock:
             try:
                 for frame in frames:
+                    if security is not None:
+                        frame = security.protect(frame)
                     self.sock.sendall(frame)
             except OSError as e:
                 self._fail_all(DisconnectedError(message=f"send failed: {e}"))
@@ -252,6 +285,11 @@ class Association:
         return True
 
     def _fragment(self, call: ClientCall, p: P.Response) -> bool:
+        if self.security is not None:
+            try:
+                p = replace(p, stub=self.security.response(p), auth=None)
+            except A.AuthError:
+                return False  # a reply that does not verify: the association is unusable
         if call.partial is None:
             started = start(p, self.limits.max_request)
             if isinstance(started, P.ProtocolError):
@@ -290,10 +328,17 @@ class Connection:
     """Calls to one binding: one multiplexed association, or a pool when the server will not
     multiplex. Thread-safe; `begin` returns at once with a `ClientCall`."""
 
-    def __init__(self, binding: str | B.Binding, limits: Limits | None = None, mpx: bool = True):
+    def __init__(
+        self,
+        binding: str | B.Binding,
+        limits: Limits | None = None,
+        mpx: bool = True,
+        auth: A.ClientAuth | None = None,
+    ):
         self.binding = B.as_binding(binding)
         self.limits = limits or Limits()
         self._mpx = mpx
+        self.auth = auth  # credentials and level for every association (None: anonymous)
         self._assocs: list[Association] = []
         self._lock = threading.Lock()
 
@@ -305,7 +350,7 @@ class Connection:
                     a.outstanding < self.limits.max_outstanding if a.mpx else a.outstanding == 0
                 ):
                     return a
-            a = Association(self.binding, self.limits, self._mpx)
+            a = Association(self.binding, self.limits, self._mpx, self.auth)
             a.bind(syntax)
             self._assocs.append(a)
             return a

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from idlgen.runtime.guid import GUID
@@ -27,6 +27,7 @@ ALTER_CONTEXT_RESP = 15
 SHUTDOWN = 17
 CO_CANCEL = 18
 ORPHANED = 19
+AUTH3 = 16
 
 # pfc_flags (DCE 12.6.3.1).
 PFC_FIRST_FRAG = 0x01
@@ -81,6 +82,7 @@ _CTX_ELEM = struct.Struct("<HBB")
 _REQ = struct.Struct("<IHH")
 _RESP = struct.Struct("<IHBB")
 _FAULT = struct.Struct("<IHBBII")
+SEC_TRAILER = struct.Struct("<BBBBI")  # auth_type, auth_level, pad length, reserved, context id
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,20 @@ class ContextResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthVerifier:
+    """sec_trailer plus token ([MS-RPCE] 2.2.2.11). `signed` and `stub_offset` are filled by
+    `decode` (the PDU bytes before the token, and where the stub starts in them)."""
+
+    auth_type: int
+    level: int
+    context_id: int
+    value: bytes
+    pad_length: int = 0
+    signed: bytes = field(default=b"", compare=False, repr=False)
+    stub_offset: int = field(default=0, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Bind:
     """bind (or alter_context when `alter` is set): propose contexts and fragment sizes."""
 
@@ -123,6 +139,7 @@ class Bind:
     contexts: tuple[ContextElem, ...]
     flags: int = PFC_FIRST_FRAG | PFC_LAST_FRAG
     alter: bool = False
+    auth: AuthVerifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +154,7 @@ class BindAck:
     results: tuple[ContextResult, ...]
     flags: int = PFC_FIRST_FRAG | PFC_LAST_FRAG
     alter: bool = False
+    auth: AuthVerifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +175,7 @@ class Request:
     object: GUID | None = None
     alloc_hint: int = 0
     flags: int = PFC_FIRST_FRAG | PFC_LAST_FRAG
+    auth: AuthVerifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +186,7 @@ class Response:
     alloc_hint: int = 0
     cancel_count: int = 0
     flags: int = PFC_FIRST_FRAG | PFC_LAST_FRAG
+    auth: AuthVerifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +196,16 @@ class Fault:
     cont_id: int = 0
     cancel_count: int = 0
     stub: bytes = b""
+    flags: int = PFC_FIRST_FRAG | PFC_LAST_FRAG
+    auth: AuthVerifier | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Auth3:
+    """The third leg of a three-way authentication (NTLM's AUTHENTICATE); no reply."""
+
+    call_id: int
+    auth: AuthVerifier
     flags: int = PFC_FIRST_FRAG | PFC_LAST_FRAG
 
 
@@ -208,7 +238,7 @@ class ProtocolError:
     nak_reason: int = NAK_NOT_SPECIFIED  # what a bind_nak reply carries
 
 
-Pdu = Bind | BindAck | BindNak | Request | Response | Fault | CoCancel | Orphaned | Shutdown
+Pdu = Bind | BindAck | BindNak | Request | Response | Fault | Auth3 | CoCancel | Orphaned | Shutdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,20 +266,28 @@ def parse_header(data: bytes | bytearray | memoryview) -> Header | ProtocolError
         return ProtocolError(f"unsupported data representation {bytes(drep).hex()}", call_id, ptype)
     if frag_len < HEADER_SIZE:
         return ProtocolError("frag_length smaller than the header", call_id, ptype)
-    if auth_len != 0:
-        return ProtocolError("authentication is not supported", call_id, ptype)
+    if auth_len and frag_len < HEADER_SIZE + SEC_TRAILER.size + auth_len:
+        return ProtocolError("auth_length larger than the PDU", call_id, ptype)
     return Header(ptype, flags, frag_len, auth_len, call_id, bytes(drep))
 
 
-def _header(ptype: int, flags: int, length: int, call_id: int) -> bytes:
-    return _HDR.pack(RPC_VERS, RPC_VERS_MINOR, ptype, flags, DREP_LE_ASCII_IEEE, length, 0, call_id)
+def _header(ptype: int, flags: int, length: int, call_id: int, auth_len: int = 0) -> bytes:
+    drep = DREP_LE_ASCII_IEEE
+    return _HDR.pack(RPC_VERS, RPC_VERS_MINOR, ptype, flags, drep, length, auth_len, call_id)
 
 
-def _pdu(ptype: int, flags: int, call_id: int, body: bytes) -> bytes:
+def _pdu(
+    ptype: int, flags: int, call_id: int, body: bytes, auth: AuthVerifier | None = None
+) -> bytes:
+    """The PDU bytes; with `auth`, the body must already hold the pad (`auth.pad_length`)."""
+    if auth is not None:
+        trailer = SEC_TRAILER.pack(auth.auth_type, auth.level, auth.pad_length, 0, auth.context_id)
+        body = body + trailer + auth.value
+    auth_len = len(auth.value) if auth is not None else 0
     length = HEADER_SIZE + len(body)
     if length > MAX_FRAG:
         raise ValueError(f"PDU of {length} bytes exceeds frag_length range")
-    return _header(ptype, flags, length, call_id) + body
+    return _header(ptype, flags, length, call_id, auth_len) + body
 
 
 # ---------------------------------------------------------------- encoding
@@ -272,7 +310,8 @@ def encode(pdu: Pdu) -> bytes:
             for c in pdu.contexts:
                 body += _CTX_ELEM.pack(c.cont_id, len(c.transfers), 0) + _syntax(c.abstract)
                 body += b"".join(_syntax(t) for t in c.transfers)
-            return _pdu(ALTER_CONTEXT if pdu.alter else BIND, pdu.flags, pdu.call_id, body)
+            ptype = ALTER_CONTEXT if pdu.alter else BIND
+            return _pdu(ptype, pdu.flags, pdu.call_id, body, pdu.auth)
         case BindAck():
             body = _BIND_FIXED.pack(pdu.max_xmit_frag, pdu.max_recv_frag, pdu.assoc_group_id)
             addr = (pdu.sec_addr.encode("ascii") + b"\0") if pdu.sec_addr else b""
@@ -282,7 +321,7 @@ def encode(pdu: Pdu) -> bytes:
             for r in pdu.results:
                 body += struct.pack("<HH", r.result, r.reason) + _syntax(r.transfer)
             ptype = ALTER_CONTEXT_RESP if pdu.alter else BIND_ACK
-            return _pdu(ptype, pdu.flags, pdu.call_id, body)
+            return _pdu(ptype, pdu.flags, pdu.call_id, body, pdu.auth)
         case BindNak():
             body = _U16.pack(pdu.reason) + bytes([len(pdu.versions)])
             body += b"".join(bytes(v) for v in pdu.versions)
@@ -293,13 +332,16 @@ def encode(pdu: Pdu) -> bytes:
             body = _REQ.pack(pdu.alloc_hint, pdu.cont_id, pdu.opnum)
             if pdu.object is not None:
                 body += pdu.object.bytes_le
-            return _pdu(REQUEST, flags, pdu.call_id, body + pdu.stub)
+            return _pdu(REQUEST, flags, pdu.call_id, body + pdu.stub, pdu.auth)
         case Response():
             body = _RESP.pack(pdu.alloc_hint, pdu.cont_id, pdu.cancel_count, 0) + pdu.stub
-            return _pdu(RESPONSE, pdu.flags, pdu.call_id, body)
+            return _pdu(RESPONSE, pdu.flags, pdu.call_id, body, pdu.auth)
         case Fault():
             body = _FAULT.pack(len(pdu.stub), pdu.cont_id, pdu.cancel_count, 0, pdu.status, 0)
-            return _pdu(FAULT, pdu.flags, pdu.call_id, body + pdu.stub)
+            return _pdu(FAULT, pdu.flags, pdu.call_id, body + pdu.stub, pdu.auth)
+        case Auth3():
+            # [MS-RPCE] 2.2.2.10: four pad octets, then the sec_trailer.
+            return _pdu(AUTH3, pdu.flags, pdu.call_id, b"\0" * 4, pdu.auth)
         case CoCancel():
             return _pdu(CO_CANCEL, pdu.flags, pdu.call_id, b"")
         case Orphaned():
@@ -360,6 +402,11 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu | ProtocolError:
     if decoder is None:
         return ProtocolError(f"unexpected packet type {h.ptype}", h.call_id, h.ptype)
     try:
+        if h.auth_length:
+            data, auth = _split_auth(h, data)
+            return _with_auth(decoder(h, _Reader(data)), auth)
+        if h.ptype == AUTH3:
+            raise _Bad("auth3 without an auth verifier")
         return decoder(h, _Reader(data))
     except _Short:
         return ProtocolError("PDU body truncated", h.call_id, h.ptype)
@@ -369,6 +416,45 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu | ProtocolError:
 
 class _Bad(Exception):
     """Internal: a field with an impossible value."""
+
+
+_AUTH_CARRIERS = {
+    BIND,
+    ALTER_CONTEXT,
+    BIND_ACK,
+    ALTER_CONTEXT_RESP,
+    AUTH3,
+    REQUEST,
+    RESPONSE,
+    FAULT,
+}
+_STUB_OFFSETS = {REQUEST: REQUEST_HEADER, RESPONSE: RESPONSE_HEADER, FAULT: 32}
+
+
+def _split_auth(h: Header, data: bytes) -> tuple[bytes, AuthVerifier]:
+    """(the PDU without its verifier, the verifier). Request/response pads stay in the body
+    (they are part of what privacy encrypts); any other PDU's pad is dropped here."""
+    if h.ptype not in _AUTH_CARRIERS:
+        raise _Bad(f"packet type {h.ptype} cannot carry an auth verifier")
+    end = len(data) - h.auth_length
+    trailer_at = end - SEC_TRAILER.size
+    auth_type, level, pad, _reserved, ctx_id = SEC_TRAILER.unpack_from(data, trailer_at)
+    offset = _STUB_OFFSETS.get(h.ptype, HEADER_SIZE)
+    if h.ptype == REQUEST and h.flags & PFC_OBJECT_UUID:
+        offset += 16
+    if trailer_at - pad < offset:
+        raise _Bad("auth pad longer than the PDU body")
+    auth = AuthVerifier(
+        auth_type, level, ctx_id, data[end:], pad, signed=data[:end], stub_offset=offset
+    )
+    body_end = trailer_at if h.ptype in _STUB_OFFSETS else trailer_at - pad
+    return data[:body_end], auth
+
+
+def _with_auth(pdu: Pdu, auth: AuthVerifier) -> Pdu:
+    if isinstance(pdu, Bind | BindAck | Request | Response | Fault | Auth3):
+        return replace(pdu, auth=auth)
+    raise _Bad("auth verifier on a PDU that cannot carry one")
 
 
 def _no_trailing(r: _Reader) -> None:
@@ -458,6 +544,11 @@ def _fault(h: Header, r: _Reader) -> Fault:
     return Fault(h.call_id, status, cont_id, cancel_count, r.rest(), h.flags)
 
 
+def _auth3(h: Header, r: _Reader) -> Auth3:
+    r.raw(len(r.data) - r.pos)  # the pad octets: any value, ignored ([MS-RPCE] 2.2.2.10)
+    return Auth3(h.call_id, AuthVerifier(0, 0, 0, b""), h.flags)
+
+
 def _simple(
     cls: type[CoCancel] | type[Orphaned] | type[Shutdown],
 ) -> Callable[[Header, _Reader], CoCancel | Orphaned | Shutdown]:
@@ -477,6 +568,7 @@ _DECODERS: dict[int, Callable[[Header, _Reader], Pdu]] = {
     REQUEST: _request,
     RESPONSE: _response,
     FAULT: _fault,
+    AUTH3: _auth3,
     CO_CANCEL: _simple(CoCancel),
     ORPHANED: _simple(Orphaned),
     SHUTDOWN: _simple(Shutdown),

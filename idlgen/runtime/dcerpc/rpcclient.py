@@ -12,6 +12,7 @@ import sys
 from typing import Any, TypeVar
 
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.auth import ClientAuth
 from idlgen.runtime.dcerpc.client import ClientCall, Connection
 from idlgen.runtime.dcerpc.rpcif import RpcInterface, client_result, interface_of, syntax_of
 from idlgen.runtime.dcerpc.wire import Limits
@@ -57,12 +58,15 @@ class RpcClient:
         *,
         limits: Limits | None = None,
         timeout: float | None = None,
+        auth: ClientAuth | None = None,
     ) -> None:
+        """`auth`: NTLM credentials and level (docs/dcerpc.md, Security); a `Connection`
+        passed as `binding` brings its own."""
         interface_of(self)  # fail early on a class without an interface
         if isinstance(binding, Connection):
             self._conn, self._owned = binding, False
         else:
-            self._conn, self._owned = Connection(binding, limits), True
+            self._conn, self._owned = Connection(binding, limits, auth=auth), True
         self.timeout = timeout
 
     @property

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from idlgen.runtime import server as _com_server
+from idlgen.runtime.dcerpc import auth as A
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.fragments import Reassembly, response_fragments, start
@@ -54,6 +55,7 @@ class CallState:
         "cancel_count",
         "on_cancel",
         "orphaned",
+        "security",
     )
 
     def __init__(self, call_id: int) -> None:
@@ -64,6 +66,7 @@ class CallState:
         self._cancel_ticket = 0
         self._canceled = threading.Event()
         self.on_cancel: Callable[[], None] | None = None  # an object handler's cancel hook
+        self.security: A.CallSecurity = A.ANONYMOUS  # how the client authenticated this call
 
     @property
     def canceled(self) -> bool:
@@ -100,6 +103,7 @@ class _Registered:
     minor: int
     impl: RpcInterface | None  # None: the context belongs to the object handler
     iface: type[RpcInterface] | None
+    level: A.AuthLevel | None = None  # the lowest level a call may use (None: the server's)
 
 
 class ObjectHandler(Protocol):
@@ -130,8 +134,10 @@ class RpcServer:
         workers: int = 16,
         mpx: bool = True,
         objects: ObjectHandler | None = None,
+        security: A.ServerSecurity | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.security = security  # NTLM credentials and the minimum level (docs/dcerpc.md)
         self.mpx = mpx
         self.objects = objects  # serves contexts no registered RpcInterface claims
         self._registry: dict[tuple[GUID, int], _Registered] = {}
@@ -144,10 +150,17 @@ class RpcServer:
         self._closed = False
         self.bindings: list[B.Binding] = []
 
-    def register(self, impl: RpcInterface) -> None:
+    def register(self, impl: RpcInterface, level: A.AuthLevel | None = None) -> None:
+        """Serve `impl`; `level` is the lowest authentication level its calls may use
+        (default: the server's `security.level`, or none without security)."""
         iface = interface_of(impl)
         major, minor = iface._version_
-        self._registry[(iface._uuid_, major)] = _Registered(minor, impl, iface)
+        self._registry[(iface._uuid_, major)] = _Registered(minor, impl, iface, level)
+
+    def required_level(self, reg: _Registered | None) -> A.AuthLevel:
+        if reg is not None and reg.level is not None:
+            return reg.level
+        return self.security.level if self.security is not None else A.AuthLevel.NONE
 
     def listen(self, binding: str | B.Binding) -> B.Binding:
         """Start accepting on `binding`; returns the binding clients use (real TCP port)."""
@@ -248,9 +261,12 @@ class _Connection:
     lock: threading.Lock = field(default_factory=threading.Lock)
     send_lock: threading.Lock = field(default_factory=threading.Lock)
     alive: bool = True
+    auth: A.ConnectionAuth | None = None
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
+        if self.server.security is not None:
+            self.auth = A.ConnectionAuth(self.server.security)
 
     # ----------------------------------------------------------- I/O
 
@@ -276,10 +292,14 @@ class _Connection:
                 self.server.objects.closed(self)
             self.server._forget(self)
 
-    def send_pdus(self, frames: list[bytes]) -> None:
+    def send_pdus(self, frames: list[bytes], security: A.CallSecurity = A.ANONYMOUS) -> None:
+        """Send in order; responses of an authenticated call are signed or sealed here, under
+        the send lock, because NTLM's sequence numbers follow the order on the wire."""
         with self.send_lock:
             try:
                 for frame in frames:
+                    if self.auth is not None and security.level > A.AuthLevel.CONNECT:
+                        frame = self.auth.protect_response(frame, security)
                     self.sock.sendall(frame)
             except OSError:
                 self.alive = False
@@ -304,6 +324,8 @@ class _Connection:
             return self.reject(P.ProtocolError("PDU before bind", p.call_id))
         if isinstance(p, P.Request):
             return self.request(p)
+        if isinstance(p, P.Auth3):
+            return self.auth3(p)
         if isinstance(p, P.CoCancel | P.Orphaned):
             self.cancel(p.call_id, orphan=isinstance(p, P.Orphaned))
             return True
@@ -324,6 +346,11 @@ class _Connection:
             err = P.ProtocolError("fragment sizes below 1432", p.call_id)
             return self.reject(err)
         limits = self.server.limits
+        try:
+            verifier = self._bind_auth(p.auth)
+        except A.AuthError as exc:
+            reason = A.NAK_AUTHENTICATION_TYPE_NOT_RECOGNIZED
+            return self.reject(P.ProtocolError(str(exc), p.call_id, nak_reason=reason))
         results = []
         for ctx in p.contexts:
             result, reg = self.server.negotiate(ctx)
@@ -348,9 +375,58 @@ class _Connection:
             tuple(results),
             flags,
             p.alter,
+            verifier,
         )
         self.send_pdus([P.encode(ack)])
         return True
+
+    # ----------------------------------------------------------- security (auth.py)
+
+    def _bind_auth(self, v: P.AuthVerifier | None) -> P.AuthVerifier | None:
+        if self.auth is None:
+            if v is not None:
+                raise A.AuthError("this server has no security configured")
+            return None
+        return self.auth.bind(v)
+
+    def auth3(self, p: P.Auth3) -> bool:
+        if self.auth is None:
+            return self.reject(P.ProtocolError("AUTH3 without security", p.call_id))
+        try:
+            self.auth.auth3(p.auth)
+        except A.AuthError as exc:
+            return self.reject(P.ProtocolError(str(exc), p.call_id))
+        return True
+
+    def _authenticate(self, p: P.Request) -> tuple[P.Request, A.CallSecurity] | None:
+        """The fragment in clear and its security; None after faulting it (access denied)."""
+        if self.auth is None:
+            if p.auth is not None:
+                self.reject(P.ProtocolError("auth verifier without security", p.call_id))
+                return None
+            return p, A.ANONYMOUS
+        try:
+            return self.auth.request(p)
+        except A.AuthError as exc:
+            log.info("DCE/RPC call refused: %s", exc)
+            self._fault(p.call_id, A.ERROR_ACCESS_DENIED, p.cont_id, executed=False)
+            return None
+
+    def _allowed(self, state: CallState, cont_id: int) -> bool:
+        """Is the call's level at least what its interface requires? Faults it if not."""
+        required = self.server.required_level(self.contexts.get(cont_id))
+        if state.security.level >= required:
+            return True
+        with self.lock:
+            self.calls.pop(state.call_id, None)
+        self._fault(state.call_id, A.ERROR_ACCESS_DENIED, cont_id, executed=False)
+        return False
+
+    def _frag_room(self, state: CallState) -> int:
+        """Fragment size left for stub data once the verifier is added."""
+        if state.security.level > A.AuthLevel.CONNECT:
+            return self.max_xmit - A.AUTH_OVERHEAD
+        return self.max_xmit
 
     def _sec_addr(self) -> str:
         name = self.sock.getsockname()
@@ -359,6 +435,10 @@ class _Connection:
 
     def request(self, p: P.Request) -> bool:
         limits = self.server.limits
+        checked = self._authenticate(p)
+        if checked is None:  # refused: the security context is unusable, so is the connection
+            return False
+        p, security = checked
         with self.lock:
             if p.call_id in self.discard:
                 if p.flags & P.PFC_LAST_FRAG:
@@ -375,6 +455,7 @@ class _Connection:
                 if isinstance(started, P.ProtocolError):
                     return self.reject(started)
                 entry = self.partial[p.call_id] = (started, CallState(p.call_id))
+                entry[1].security = security
             r, state = entry
             done = r.add(p)
             if isinstance(done, P.ProtocolError):
@@ -396,6 +477,8 @@ class _Connection:
             self.calls[p.call_id] = state
         first = r.first
         assert isinstance(first, P.Request)
+        if not self._allowed(state, first.cont_id):
+            return True
         objects = self.server.objects
         if objects is not None and self.contexts.get(first.cont_id) is _OBJECTS:
             objects.request(self, first, r.stub(), state)
@@ -405,7 +488,8 @@ class _Connection:
 
     def reply(self, state: CallState, cont_id: int, body: bytes) -> None:
         """An object handler's response for `state` (dropped if the call was orphaned)."""
-        frames = response_fragments(state.call_id, cont_id, body, self.max_xmit, state.cancel_count)
+        room = self._frag_room(state)
+        frames = response_fragments(state.call_id, cont_id, body, room, state.cancel_count)
         self._finish(state, frames)
 
     def fault_call(self, state: CallState, cont_id: int, status: int) -> None:
@@ -416,7 +500,7 @@ class _Connection:
         with self.lock:
             self.calls.pop(state.call_id, None)
         if not state.orphaned:
-            self.send_pdus(frames)
+            self.send_pdus(frames, state.security)
 
     def cancel(self, call_id: int, orphan: bool) -> None:
         with self.lock:
@@ -439,7 +523,7 @@ class _Connection:
             with self.lock:
                 self.calls.pop(state.call_id, None)
         if not state.orphaned and frames:
-            self.send_pdus(frames)
+            self.send_pdus(frames, state.security)
 
     def _run(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> list[bytes]:
         reg = self.contexts.get(cont_id)
@@ -468,7 +552,8 @@ class _Connection:
         finally:
             _com_server._CALL_CONTEXT.reset(com)
             _CURRENT.reset(cur)
-        return response_fragments(state.call_id, cont_id, body, self.max_xmit, state.cancel_count)
+        room = self._frag_room(state)
+        return response_fragments(state.call_id, cont_id, body, room, state.cancel_count)
 
     def _fault_pdu(
         self, state: CallState, status: int, cont_id: int, executed: bool = True
