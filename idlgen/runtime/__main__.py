@@ -34,13 +34,29 @@ def _factory(spec: str) -> Any:
     return getattr(module, attr)
 
 
+_LEVELS = {"none": 1, "connect": 2, "integrity": 5, "privacy": 6}
+
+
+def _security(args: argparse.Namespace) -> Any:
+    """NTLM security from --credentials/--level (None when no credentials are given)."""
+    if args.credentials is None:
+        if args.level not in (None, "none"):
+            raise ValueError("--level needs --credentials")
+        return None
+    from idlgen.runtime.dcerpc.auth import AuthLevel, Credentials, ServerSecurity
+
+    level = AuthLevel(_LEVELS[args.level or "connect"])
+    return ServerSecurity(Credentials.from_file(args.credentials), level)
+
+
 def serve(args: argparse.Namespace) -> int:
     from idlgen.runtime import orpc
 
     try:
+        security = _security(args)
         obj = _factory(args.target)()
         iface = _interface_of(obj, args.iface)
-        text = orpc.publish(obj, iface, args.binding)
+        text = orpc.publish(obj, iface, args.binding, security=security)
     except (LookupError, ImportError, AttributeError, ValueError, OSError) as exc:
         print(f"idlgen.runtime serve: error: {exc}", file=sys.stderr)
         return 2
@@ -57,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("target", help="MODULE:FACTORY returning the object to serve")
     p.add_argument("--binding", default="ncacn_ip_tcp:127.0.0.1[0]")
     p.add_argument("--iface", default=None, help="interface name (default: the first)")
+    p.add_argument(
+        "--credentials",
+        default=None,
+        metavar="FILE",
+        help="NTLM users (DOMAIN:user:password or smbpasswd lines): calls must authenticate",
+    )
+    p.add_argument(
+        "--level",
+        choices=sorted(_LEVELS),
+        default=None,
+        help="lowest authentication level accepted (default with --credentials: connect)",
+    )
     args = parser.parse_args(argv)
     return serve(args)
 

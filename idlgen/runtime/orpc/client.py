@@ -27,6 +27,7 @@ from idlgen.runtime.channel import (
     send,
 )
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.auth import ClientAuth
 from idlgen.runtime.dcerpc.client import ClientCall, Connection
 from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.wire import Limits
@@ -83,6 +84,21 @@ def bindings_of(dsa: DualStringArray) -> list[B.Binding]:
 
 _conn_lock = threading.Lock()
 _connections: dict[str, Connection] = {}
+_credentials: dict[str, ClientAuth] = {}
+
+
+def use_credentials(binding: B.Binding, auth: ClientAuth | None) -> None:
+    """Authenticate every later call to the exporter at `binding` with `auth` (None: none).
+    A connection already open with other credentials is replaced for new calls."""
+    key = str(binding)
+    with _conn_lock:
+        if _credentials.get(key) == auth:
+            return
+        if auth is None:
+            _credentials.pop(key, None)
+        else:
+            _credentials[key] = auth
+        _connections.pop(key, None)
 
 
 def connection_for(binding: B.Binding) -> Connection:
@@ -91,7 +107,8 @@ def connection_for(binding: B.Binding) -> Connection:
     with _conn_lock:
         conn = _connections.get(key)
         if conn is None:
-            conn = _connections[key] = Connection(binding, ORPC_LIMITS)
+            auth = _credentials.get(key)
+            conn = _connections[key] = Connection(binding, ORPC_LIMITS, auth=auth)
         return conn
 
 

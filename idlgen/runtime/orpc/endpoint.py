@@ -22,6 +22,7 @@ from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.auth import ClientAuth, ServerSecurity
 from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
 from idlgen.runtime.guid import GUID, as_guid
@@ -36,6 +37,7 @@ from idlgen.runtime.orpc.client import (
     known_exporter,
     rem_unknown_ipid,
     remote_exporter,
+    use_credentials,
 )
 from idlgen.runtime.orpc.server import ObjectServer
 from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
@@ -47,9 +49,9 @@ __all__ = ["Endpoint", "connect", "endpoint", "publish", "serve", "unpublish"]
 class Endpoint:
     """Where other processes reach this process's objects."""
 
-    def __init__(self) -> None:
+    def __init__(self, security: ServerSecurity | None = None) -> None:
         self.objects = ObjectServer()
-        self.server = RpcServer(ORPC_LIMITS, objects=self.objects)
+        self.server = RpcServer(ORPC_LIMITS, objects=self.objects, security=security)
         self.bindings: list[B.Binding] = []
         self.resolver = DualStringArray()
 
@@ -74,14 +76,21 @@ def endpoint() -> Endpoint | None:
     return _endpoint
 
 
-def serve(binding: str | B.Binding = "ncacn_ip_tcp:127.0.0.1[0]") -> B.Binding:
-    """Listen for ORPC calls on `binding` (port 0: any free port); returns the real binding."""
+def serve(
+    binding: str | B.Binding = "ncacn_ip_tcp:127.0.0.1[0]",
+    security: ServerSecurity | None = None,
+) -> B.Binding:
+    """Listen for ORPC calls on `binding` (port 0: any free port); returns the real binding.
+    `security` (NTLM users and minimum level) applies to the whole endpoint and can only be
+    set when the endpoint starts."""
     global _endpoint
     _install()
     with _lock:
         if _endpoint is None:
-            _endpoint = Endpoint()
+            _endpoint = Endpoint(security)
             atexit.register(_shutdown)
+        elif security is not None and _endpoint.server.security != security:
+            raise ValueError("the ORPC endpoint is already running with other security")
         return _endpoint.listen(binding)
 
 
@@ -96,11 +105,12 @@ def publish(
     iface: Any,
     binding: str | B.Binding | None = "ncacn_ip_tcp:127.0.0.1[0]",
     apartment: Apartment | None = None,
+    security: ServerSecurity | None = None,
 ) -> str:
     """Export `obj` as `iface` from `apartment` (default: the caller's) and listen on
     `binding` (None: the endpoint's existing bindings). Returns "IPID@string-binding", what
     `connect` takes. The publication holds one reference until `unpublish(text)`."""
-    actual = serve(binding) if binding is not None else _first_binding()
+    actual = serve(binding, security) if binding is not None else _first_binding()
     exporter = _marshal.marshaler_for(apartment or current_apartment()).exporter
     _oid, ipid = exporter.export(obj, as_guid(iface), 1)
     text = f"{uuid.UUID(bytes_le=ipid)}@{actual}"
@@ -125,10 +135,11 @@ def unpublish(text: str) -> None:
         exporter.release_refs(ipid, 1)
 
 
-def connect(target: str | bytes, iface: Any = None) -> Any:
+def connect(target: str | bytes, iface: Any = None, auth: ClientAuth | None = None) -> Any:
     """A proxy for a published object: `target` is what `publish` returned
     ("IPID@ncacn_ip_tcp:HOST[PORT]" or "IPID@ncacn_unix_stream:[PATH]") or OBJREF bytes.
-    The proxy holds its own reference, given back when it is released or this process ends."""
+    The proxy holds its own reference, given back when it is released or this process ends.
+    `auth` (NTLM credentials and level) is used for every call to that endpoint."""
     global _callback_peer
     _install()
     if isinstance(target, bytes | bytearray):
@@ -142,6 +153,7 @@ def connect(target: str | bytes, iface: Any = None) -> Any:
     ipid = binding.object.bytes_le
     oxid = uuid.UUID(bytes_le=ipid).int >> 64
     plain = B.Binding(binding.protseq, binding.address, binding.endpoint)
+    use_credentials(plain, auth)
     std = _rem_query(plain, oxid, ipid, want)
     ref = _ndr.ObjRef(
         _ndr.OBJREF_STANDARD,
