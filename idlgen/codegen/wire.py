@@ -93,7 +93,9 @@ class WireBuilder:
         if interface.is_local or method.has("local"):
             return WireMethod(None, "[local]")
         try:
-            params = [self._param(interface, p) for p in method.params]
+            params = [
+                self._param(interface, p) for p in method.params if not self._is_binding_handle(p)
+            ]
             returns = self._return(method.return_type)
         except Unsupported as reason:
             return WireMethod(None, str(reason))
@@ -104,6 +106,15 @@ class WireBuilder:
             f"returns={returns}, opnum={opnum}))"
         )
         return WireMethod(source, "")
+
+    def _is_binding_handle(self, param: model.Param) -> bool:
+        """An explicit binding handle (`[in] handle_t h`) names the connection and has no wire
+        form: MIDL leaves it out of the stub data, and so do we (its Python argument is
+        ignored by clients and is None in servers)."""
+        resolved = self._resolve(param.type)
+        return isinstance(resolved, syntax.BaseType | syntax.NamedType) and (
+            getattr(resolved, "name", None) == "handle_t"
+        )
 
     def _return(self, type_: syntax.Type) -> str:
         if isinstance(type_, syntax.BaseType) and type_.name == "void":
@@ -137,6 +148,9 @@ class WireBuilder:
         names = {a.name: a for a in attributes}
         if isinstance(type_, syntax.Pointer):
             return self._pointer(type_, attributes, embedded, pointer_default, scope)
+        if "switch_is" in names and isinstance(type_, syntax.UnionType):
+            # `[switch_is(Level)] LPUNION p` as a parameter: the pointer's target is the union.
+            return self._switched_union(type_, attributes, names["switch_is"], scope)
         if isinstance(type_, syntax.Array):
             return self._array(type_, attributes, pointer_default, scope)
         if isinstance(type_, syntax.NamedType):
@@ -167,6 +181,8 @@ class WireBuilder:
         found = self.document.lookup(name)
         if isinstance(found, model.Interface):
             raise Unsupported(f"interface '{name}' by value")
+        if isinstance(found, model.Typedef) and found.has("context_handle"):
+            return "_ndr.CONTEXT_HANDLE"
         if isinstance(found, model.Typedef):
             if found.has("wire_marshal") or found.has("user_marshal"):
                 raise Unsupported(f"'{name}' is wire_marshal/user_marshal")
@@ -178,7 +194,10 @@ class WireBuilder:
             ):
                 return self._declared(found.name if target.tag is None else target.tag)
             if isinstance(target, syntax.UnionType):
-                raise Unsupported(f"union '{name}' needs switch_is")
+                switch_is = model.find_attribute(attributes, "switch_is")
+                if switch_is is None:
+                    raise Unsupported(f"union '{name}' needs switch_is")
+                return self._switched_union(syntax.NamedType(name), attributes, switch_is, scope)
             merged = _merge(found.attributes, attributes)
             return self.type(
                 target, merged, embedded=embedded, pointer_default=pointer_default, scope=scope
@@ -405,11 +424,21 @@ class WireBuilder:
 
     def _union(self, item: model.Field, switch_is: model.Attribute) -> str:
         """A non-encapsulated union member, discriminated by `switch_is`."""
-        union = self._union_of(item.type)
+        return self._switched_union(item.type, item.attributes, switch_is, field_scope)
+
+    def _switched_union(
+        self,
+        type_: syntax.Type,
+        attributes: syntax.Attributes,
+        switch_is: model.Attribute,
+        scope: Callable[[str], str],
+    ) -> str:
+        """A non-encapsulated union discriminated by `switch_is` (names in `scope`)."""
+        union = self._union_of(type_)
         if union is None or union.encapsulated or not switch_is.args:
             raise Unsupported("switch_is on a type that is not a union")
         switch_type = model.find_attribute(union.attributes, "switch_type") or model.find_attribute(
-            item.attributes, "switch_type"
+            attributes, "switch_type"
         )
         wire_switch = "_ndr.LONG"
         if switch_type is not None and switch_type.args:
@@ -417,11 +446,13 @@ class WireBuilder:
             if isinstance(arg, syntax.BaseType | syntax.NamedType | syntax.Name):
                 named = arg if isinstance(arg, syntax.BaseType) else syntax.NamedType(arg.name)
                 wire_switch = self.type(named, (), embedded=True, pointer_default="unique")
+                if isinstance(self._resolve(named), syntax.EnumType):
+                    wire_switch += ".wire"  # an enum discriminant: its integer wire type
         arms: list[str] = []
         default = ""
         for arm in union.arms:
             arm_type = "None"
-            if arm.field is not None:
+            if arm.field is not None and not _is_void(arm.field.type):
                 arm_type = self.type(
                     arm.field.type,
                     arm.field.attributes,
@@ -435,12 +466,18 @@ class WireBuilder:
                 cases = ", ".join(str(c) for c in arm.cases) + ("," if len(arm.cases) == 1 else "")
                 arms.append(f"_ndr.Arm(({cases}), {arm_type})")
         arms_source = ", ".join(arms) + ("," if len(arms) == 1 else "")
-        switch = expr_source(switch_is.args[0], field_scope, self._constant_value)
+        switch = expr_source(switch_is.args[0], scope, self._constant_value)
         return f"_ndr.Union({wire_switch}, ({arms_source}), switch_is={switch}{default})"
 
     def _union_of(self, type_: syntax.Type) -> model.Union | None:
         if isinstance(type_, syntax.UnionType) and type_.tag:
             return next((u for u in self.document.unions if u.name == type_.tag), None)
+        if isinstance(type_, syntax.UnionType):
+            # An untagged union is known by the typedef that declares it (`} INFO, *LPINFO;`).
+            for declared in self.document.typedefs:
+                if declared.type is type_:
+                    return next((u for u in self.document.unions if u.name == declared.name), None)
+            return None
         if isinstance(type_, syntax.NamedType):
             typedef = self.document.lookup(type_.name)
             if isinstance(typedef, model.Typedef):

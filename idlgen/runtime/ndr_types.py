@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .guid import GUID as GuidValue
@@ -260,6 +260,24 @@ class Guid:
 
 
 GUID = Guid()
+
+
+@dataclass
+class ContextHandle:
+    """A context handle's wire form, ndr_context_handle ([C706] 14.3.10, [MS-RPCE] 2.2.6.1):
+    attributes and a UUID. The all-zero value is the NULL handle a client starts with."""
+
+    attributes: int = 0
+    uuid: GuidValue = field(default_factory=lambda: GuidValue(0))
+
+    @property
+    def is_null(self) -> bool:
+        return self.attributes == 0 and self.uuid == GuidValue(0)
+
+
+CONTEXT_HANDLE = Struct(
+    "ndr_context_handle", (Field("attributes", ULONG), Field("uuid", GUID)), factory=ContextHandle
+)
 
 NdrType = (
     Primitive

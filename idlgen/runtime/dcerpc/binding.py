@@ -64,7 +64,8 @@ def parse(text: str) -> Binding:
     seq, addr, ep = m["seq"], m["addr"], m["ep"] or ""
     if seq == NCACN_IP_TCP:
         b = Binding(seq, addr or "127.0.0.1", ep, obj)
-        b.port  # noqa: B018  (validates)
+        if ep:  # no endpoint: a client asks the host's endpoint mapper (dcerpc/epm.py)
+            b.port  # noqa: B018  (validates)
         return b
     if seq == NCACN_UNIX_STREAM:
         if addr or not ep:

@@ -324,6 +324,15 @@ class Association:
         self.sock.close()
 
 
+def _dynamic_endpoint(binding: B.Binding, syntax: P.SyntaxId, limits: Limits) -> B.Binding:
+    """A binding without a port: ask the host's endpoint mapper (anonymously, as Windows
+    clients do) where `syntax` is served."""
+    from idlgen.runtime.dcerpc.epm import map_endpoint
+
+    found = map_endpoint(binding.address, syntax, timeout=limits.connect_timeout)
+    return B.Binding(found.protseq, binding.address, found.endpoint, binding.object)
+
+
 class Connection:
     """Calls to one binding: one multiplexed association, or a pool when the server will not
     multiplex. Thread-safe; `begin` returns at once with a `ClientCall`."""
@@ -344,6 +353,8 @@ class Connection:
 
     def _association(self, syntax: P.SyntaxId) -> Association:
         with self._lock:
+            if self.binding.protseq == B.NCACN_IP_TCP and not self.binding.endpoint:
+                self.binding = _dynamic_endpoint(self.binding, syntax, self.limits)
             self._assocs = [a for a in self._assocs if a.alive]
             for a in self._assocs:
                 if a.usable() and (

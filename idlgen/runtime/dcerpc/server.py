@@ -27,6 +27,7 @@ from idlgen.runtime import server as _com_server
 from idlgen.runtime.dcerpc import auth as A
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.dcerpc.endpoints import EndpointMap, process_map
 from idlgen.runtime.dcerpc.fragments import Reassembly, response_fragments, start
 from idlgen.runtime.dcerpc.rpcif import RpcInterface, interface_of, server_reply
 from idlgen.runtime.dcerpc.status import wire_status
@@ -135,9 +136,11 @@ class RpcServer:
         mpx: bool = True,
         objects: ObjectHandler | None = None,
         security: A.ServerSecurity | None = None,
+        endpoint_map: EndpointMap | None = process_map,
     ) -> None:
         self.limits = limits or Limits()
         self.security = security  # NTLM credentials and the minimum level (docs/dcerpc.md)
+        self.endpoint_map = endpoint_map  # where registered interfaces are advertised (epm)
         self.mpx = mpx
         self.objects = objects  # serves contexts no registered RpcInterface claims
         self._registry: dict[tuple[GUID, int], _Registered] = {}
@@ -156,6 +159,18 @@ class RpcServer:
         iface = interface_of(impl)
         major, minor = iface._version_
         self._registry[(iface._uuid_, major)] = _Registered(minor, impl, iface, level)
+        self._advertise()
+
+    def _advertise(self) -> None:
+        """Put every registered interface at every listening binding into the endpoint map."""
+        if self.endpoint_map is None:
+            return
+        with self._lock:
+            bindings = list(self.bindings)
+        for (uuid, major), reg in list(self._registry.items()):
+            if reg.iface is not None:
+                syntax = P.SyntaxId(uuid, major, reg.minor)
+                self.endpoint_map.register(syntax, bindings, reg.iface.__name__)
 
     def required_level(self, reg: _Registered | None) -> A.AuthLevel:
         if reg is not None and reg.level is not None:
@@ -169,6 +184,7 @@ class RpcServer:
             self._listeners.append(sock)
             self.bindings.append(actual)
         threading.Thread(target=self._accept_loop, args=(sock,), daemon=True).start()
+        self._advertise()
         return actual
 
     def _accept_loop(self, lsock: socket.socket) -> None:
@@ -213,6 +229,8 @@ class RpcServer:
             self._closed = True
             conns, listeners = list(self._conns), list(self._listeners)
         self._wake_w.send(b"x")
+        if self.endpoint_map is not None:
+            self.endpoint_map.withdraw(self.bindings)
         for lsock in listeners:
             if lsock.family == socket.AF_UNIX:
                 _unlink(lsock)
@@ -540,7 +558,8 @@ class _Connection:
         com = _com_server._CALL_CONTEXT.set((state, 1))  # type: ignore[arg-type]
         try:
             args = wire.decode_request(stub)
-            value = getattr(reg.impl, method.name)(*(args[n] for n in method.ins))
+            # A parameter with no wire form (an explicit binding handle) arrives as None.
+            value = getattr(reg.impl, method.name)(*(args.get(n) for n in method.ins))
             outs, result = server_reply(method, wire, value)
             body = wire.encode_response(outs, result, scope=args)
         except (NdrFault, COMError) as e:
