@@ -207,4 +207,3 @@ def test_a_wrong_password_is_refused_by_samba(samba: str, wkst: ModuleType) -> N
     with pytest.raises(COMError) as info:
         run_in(samba, call)
     assert info.value.hresult == RPC_S_PROTOCOL_ERROR
-
