@@ -152,7 +152,13 @@ class WireBuilder:
             # `[switch_is(Level)] LPUNION p` as a parameter: the pointer's target is the union.
             return self._switched_union(type_, attributes, names["switch_is"], scope)
         if isinstance(type_, syntax.Array):
-            return self._array(type_, attributes, pointer_default, scope)
+            array = self._array(type_, attributes, pointer_default, scope)
+            kind = next((k for k in ("unique", "ptr") if k in names), None)
+            if not embedded and kind is not None:
+                # `[in, unique, size_is(n)] T a[]`: an array parameter is a pointer to its
+                # elements, so [unique]/[ptr] make it one on the wire (referent id first).
+                return f"_ndr.Pointer({'full' if kind == 'ptr' else 'unique'!r}, {array})"
+            return array
         if isinstance(type_, syntax.NamedType):
             return self._named(type_.name, attributes, embedded, pointer_default, scope)
         if "string" in names:

@@ -29,6 +29,7 @@ interface wireforms
     long Open([in] handle_t h, [in] long seed, [in, out] ctx_t *ctx);
     long Get([in] handle_t h, [in] unsigned long level, [out, switch_is(level)] LPINFO info);
     long Pick([in] KIND kind, [in, switch_is(kind)] BYKIND *value);
+    long Ping([in] unsigned short n, [in, unique, size_is(n)] hyper ids[]);
 }
 """
 
@@ -72,3 +73,17 @@ def test_an_enum_discriminant_uses_the_enums_wire_type(mod: ModuleType) -> None:
     assert wire is not None
     data = wire.encode_request({"kind": mod.KIND.KIND_B, "value": 5})
     assert wire.decode_request(data) == {"kind": mod.KIND.KIND_B, "value": 5}
+
+
+def test_a_unique_array_parameter_is_a_unique_pointer_on_the_wire(mod: ModuleType) -> None:
+    """MIDL passes an array parameter as a pointer: [unique] gives it a referent id, so a
+    NULL array is possible (ComplexPing's AddToSet/DelFromSet)."""
+    wire = mod.wireforms._wire_[3]
+    assert wire is not None
+    absent = wire.encode_request({"n": 0, "ids": None})
+    assert absent == struct.pack("<HHI", 0, 0, 0)  # n, pad, NULL referent
+    present = wire.encode_request({"n": 2, "ids": [5, 6]})
+    referent, count = struct.unpack_from("<II", present, 4)
+    assert referent != 0 and count == 2
+    assert wire.decode_request(present) == {"n": 2, "ids": [5, 6]}
+    assert wire.decode_request(absent) == {"n": 0, "ids": None}
