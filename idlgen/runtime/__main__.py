@@ -49,6 +49,20 @@ def _security(args: argparse.Namespace) -> Any:
     return ServerSecurity(Credentials.from_file(args.credentials), level)
 
 
+def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: Any) -> None:
+    """The resolver endpoint (endpoint mapper, OXID resolver, activation) with FACTORY
+    registered under --clsid (default: the object's coclass `_clsid_`)."""
+    from idlgen.runtime.dcom.service import DcomService
+    from idlgen.runtime.guid import GUID
+
+    clsid = GUID(args.clsid) if args.clsid else getattr(type(obj), "_clsid_", None)
+    if clsid is None:
+        raise LookupError("--resolver needs --clsid (or an object whose class has _clsid_)")
+    service = DcomService(security, ping_period=args.ping_period)
+    service.classes.register(clsid, factory)
+    service.listen(args.resolver)
+
+
 def serve(args: argparse.Namespace) -> int:
     from idlgen.runtime import orpc
 
@@ -57,6 +71,8 @@ def serve(args: argparse.Namespace) -> int:
         obj = _factory(args.target)()
         iface = _interface_of(obj, args.iface)
         text = orpc.publish(obj, iface, args.binding, security=security)
+        if args.resolver is not None:
+            _serve_resolver(args, security, _factory(args.target), obj)
     except (LookupError, ImportError, AttributeError, ValueError, OSError) as exc:
         print(f"idlgen.runtime serve: error: {exc}", file=sys.stderr)
         return 2
@@ -78,6 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="FILE",
         help="NTLM users (DOMAIN:user:password or smbpasswd lines): calls must authenticate",
+    )
+    p.add_argument(
+        "--resolver",
+        default=None,
+        metavar="BINDING",
+        help="also serve activation, the OXID resolver and the endpoint mapper here "
+        "(ncacn_ip_tcp:HOST[135] is what Windows and impacket clients dial)",
+    )
+    p.add_argument("--clsid", default=None, help="CLSID activation creates FACTORY's objects for")
+    p.add_argument(
+        "--ping-period",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="DCOM ping period; unpinged objects go after three (default 120)",
     )
     p.add_argument(
         "--level",

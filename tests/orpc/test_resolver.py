@@ -184,15 +184,16 @@ def test_impacket_resolves_pings_and_asks_server_alive2(
     assert exporter().SimplePing(ping["pSetId"])["ErrorCode"] == 0
 
 
-def test_oxid_module_is_generated_from_its_idl() -> None:
-    """The resolver's IObjectExporter bindings are idlgen's own output for oxid.idl."""
+@pytest.mark.parametrize("name", ["oxid", "activation"])
+def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
+    """The resolver's and the activator's NDR is idlgen's own output for their IDL."""
     from pathlib import Path
 
     import idlgen
 
     repo = Path(__file__).resolve().parents[2]
-    expected = idlgen.compile(repo / "idlgen" / "protocol_idl" / "oxid.idl").output
-    committed = repo / "idlgen" / "runtime" / "dcom" / "oxid_idl.py"
+    expected = idlgen.compile(repo / "idlgen" / "protocol_idl" / f"{name}.idl").output
+    committed = repo / "idlgen" / "runtime" / "dcom" / f"{name}_idl.py"
     assert committed.read_text(encoding="utf-8") == expected, (
-        "stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/oxid.idl`"
+        f"stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/{name}.idl`"
     )

@@ -1,10 +1,10 @@
 """The resolver endpoint: what Windows' RPCSS answers on port 135, for this process.
 
 One `RpcServer` on the resolver binding serves the endpoint mapper (anonymously, as Windows
-does) and IObjectExporter; the objects themselves are called on the process's ORPC endpoint
-(orpc/endpoint.py), whose bindings ResolveOxid hands out. `export_pinged` exports an object
-whose references are kept by ping sets rather than by a connection: what activation gives a
-DCOM client.
+does), IObjectExporter and activation (IRemoteSCMActivator, at the server's level); the
+objects themselves are called on the process's ORPC endpoint (orpc/endpoint.py), whose
+bindings ResolveOxid hands out. `export_pinged` exports an object whose references are kept
+by ping sets rather than by a connection: what activation gives a DCOM client.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from idlgen.runtime.apartment import Apartment, current_apartment
+from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc.auth import AuthLevel, ServerSecurity
 from idlgen.runtime.dcerpc.epm import EndpointMapper
 from idlgen.runtime.dcerpc.server import RpcServer
+from idlgen.runtime.dcom.activation import Activator, ClassRegistry
 from idlgen.runtime.dcom.resolver import MISSED_PINGS, PING_PERIOD, OxidResolver, PingSets
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import COMError
@@ -50,8 +51,10 @@ class DcomService:
         ping_period: float = PING_PERIOD,
         missed_pings: int = MISSED_PINGS,
         clock: Callable[[], float] | None = None,
+        classes: ClassRegistry | None = None,
     ) -> None:
         self.security = security
+        self.classes = classes if classes is not None else ClassRegistry()
         self.pings = PingSets(ping_period, missed_pings, clock or time.monotonic)
         self.server = RpcServer(security=security, endpoint_map=None)
         self.server.register(EndpointMapper(), level=AuthLevel.NONE)
@@ -59,6 +62,7 @@ class DcomService:
             self.pings, self.object_bindings, self.resolver_bindings, self.authn_hint
         )
         self.server.register(self.resolver, level=AuthLevel.NONE)
+        self.server.register(Activator(self, self.classes))  # the server's level applies
 
     def listen(self, binding: str | B.Binding) -> B.Binding:
         actual = self.server.listen(binding)
@@ -76,6 +80,13 @@ class DcomService:
         ep = object_endpoint()
         security = ep.server.security if ep is not None else None
         return int(security.level) if security is not None else int(AuthLevel.NONE)
+
+    def rem_unknown_ipid(self, oxid: int) -> GUID:
+        """The IRemUnknown IPID of the apartment with this OXID (GUID 0 if it is gone)."""
+        apartment = find_apartment(oxid)
+        if apartment is None:
+            return GUID(0)
+        return GUID.from_bytes_le(marshaler_for(apartment).exporter.rem_ipid)
 
     def export_pinged(
         self, obj: Any, iid: Any, refs: int = 1, apartment: Apartment | None = None

@@ -1,0 +1,171 @@
+"""impacket's DCOM client (`DCOMConnection`: port 135, RemoteCreateInstance, NTLM, pings)
+against `python -m idlgen.runtime serve ... --resolver ncacn_ip_tcp:127.0.0.1[135]`.
+
+The server runs with `ip netns exec` in a network namespace of its own (port 135 there is
+free whatever the host runs); impacket runs on a thread inside it (tests/netns.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from netns import namespace, run_in
+from orpc_helpers import WAIT, child_env, first_line, stop
+
+dcomrt = pytest.importorskip("impacket.dcerpc.v5.dcomrt")
+rpcrt = pytest.importorskip("impacket.dcerpc.v5.rpcrt")
+pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
+from impacket.dcerpc.v5.dtypes import LONG, ULONG  # noqa: E402
+from impacket.uuid import string_to_bin  # noqa: E402
+
+CLSID = "5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99"
+IID_ICALC = "6C1E0E53-4D2B-4F3A-9C71-0A1B2C3D4E53"
+IID_ISIMPLESTREAM = "5D0A7C21-31E4-4A55-9B0E-6F2C8A1D3E44"
+USER, PASSWORD, DOMAIN = "alice", "Wonder-1", "WORKGROUP"
+
+
+class Add(dcomrt.DCOMCALL):
+    opnum = 3  # ICalc::Add after IUnknown's three
+    structure = (("a", LONG), ("b", LONG))
+
+
+class AddResponse(dcomrt.DCOMANSWER):
+    structure = (("sum", LONG), ("ErrorCode", ULONG))
+
+
+def _serve(ns: str, users: Path | None) -> subprocess.Popen[str]:
+    cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "idlgen.runtime", "serve"]
+    cmd += ["orpc_objects:hub", "--binding", "ncacn_ip_tcp:127.0.0.1[0]"]
+    cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[135]", "--clsid", CLSID]
+    if users is not None:
+        cmd += ["--credentials", str(users), "--level", "integrity"]
+    return subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+
+
+@contextlib.contextmanager
+def _server(tmp: Path, authenticated: bool) -> Iterator[str]:
+    """The namespace where a hub is activatable as CLSID on 127.0.0.1[135]."""
+    users = tmp / "users"
+    users.write_text(f"{DOMAIN}:{USER}:{PASSWORD}\n")
+    with namespace("idlgen-dcom") as ns:
+        proc = _serve(ns, users if authenticated else None)
+        try:
+            first_line(proc)  # published: both endpoints are listening
+            yield ns
+        finally:
+            stop(proc)
+
+
+@pytest.fixture(scope="module")
+def ntlm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Needs NTLM at integrity or above (`--credentials --level integrity`)."""
+    with _server(tmp_path_factory.mktemp("dcom"), True) as ns:
+        yield ns
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """No credentials configured: anonymous calls are served."""
+    with _server(tmp_path_factory.mktemp("dcom"), False) as ns:
+        yield ns
+
+
+def _disconnect(dcom: Any) -> None:
+    with contextlib.suppress(KeyError):  # impacket's own bookkeeping after a failed call
+        dcom.disconnect()
+
+
+def _connect(level: int, password: str = PASSWORD, user: str = USER) -> Any:
+    return dcomrt.DCOMConnection(
+        "127.0.0.1", user, password, DOMAIN, oxidResolver=True, authLevel=level
+    )
+
+
+def _add(iface: Any, a: int, b: int) -> int:
+    req = Add()
+    req["a"], req["b"] = a, b
+    return int(iface.request(req, string_to_bin(IID_ICALC), iface.get_iPid())["sum"])
+
+
+LEVELS = {
+    "privacy": rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
+    "integrity": rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY,
+    "none": rpcrt.RPC_C_AUTHN_LEVEL_NONE,
+}
+
+
+def _session(level: str) -> tuple[int, int, int]:
+    """Activate, call, QueryInterface, AddRef, Release, call again, ping twice."""
+    dcom = _connect(LEVELS[level])
+    try:
+        iface = dcom.CoCreateInstanceEx(string_to_bin(CLSID), string_to_bin(IID_ICALC))
+        first = _add(iface, 40, 2)
+        stream = iface.RemQueryInterface(1, (string_to_bin(IID_ISIMPLESTREAM),))
+        assert stream.get_iPid() not in (None, b"\0" * 16, iface.get_iPid())
+        iface.RemAddRef()
+        iface.RemRelease()
+        second = _add(iface, 1, 2)  # still alive after AddRef + Release
+        stream.RemRelease()
+        dcomrt.DCOMConnection.pingServer()  # ComplexPing with the activated OIDs
+        dcomrt.DCOMConnection.pingServer()  # then SimplePing of the set
+        setid = dcomrt.DCOMConnection.OID_SET["127.0.0.1"]["setid"]
+        return first, second, setid
+    finally:
+        _disconnect(dcom)
+
+
+@pytest.mark.parametrize("level", ["privacy", "integrity"])
+def test_impacket_activates_and_calls_the_coclass_with_ntlm(ntlm_server: str, level: str) -> None:
+    first, second, setid = run_in(ntlm_server, lambda: _session(level))
+    assert (first, second) == (42, 3)
+    assert setid != 0  # our resolver created the ping set
+
+
+def test_impacket_activates_and_calls_without_authentication(open_server: str) -> None:
+    first, second, setid = run_in(open_server, lambda: _session("none"))
+    assert (first, second, setid != 0) == (42, 3, True)
+
+
+def test_impacket_below_the_servers_level_or_with_a_wrong_password_is_refused(
+    ntlm_server: str,
+) -> None:
+    ns = ntlm_server
+    for level, password in (("none", PASSWORD), ("privacy", "wrong")):
+
+        def session(level: str = level, password: str = password) -> None:
+            dcom = _connect(LEVELS[level], password)
+            try:
+                dcom.CoCreateInstanceEx(string_to_bin(CLSID), string_to_bin(IID_ICALC))
+            finally:
+                _disconnect(dcom)
+
+        with pytest.raises(rpcrt.DCERPCException) as info:
+            run_in(ns, session)
+        assert "access_denied" in str(info.value).lower() or "0x5" in str(info.value)
+
+
+def test_activating_an_unknown_class_is_regdb_e_classnotreg(ntlm_server: str) -> None:
+    ns = ntlm_server
+    unknown = "0D8E4C1B-1111-2222-3333-444455556666"
+
+    def session() -> None:
+        dcom = _connect(rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+        try:
+            dcom.CoCreateInstanceEx(string_to_bin(unknown), string_to_bin(IID_ICALC))
+        finally:
+            _disconnect(dcom)
+
+    with pytest.raises(Exception, match=r"(?i)80040154|REGDB_E_CLASSNOTREG"):
+        run_in(ns, session, timeout=WAIT * 3)
