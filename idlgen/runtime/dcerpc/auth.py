@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.ntlm import AuthError, NtlmAcceptor, nt_hash
@@ -32,10 +33,13 @@ __all__ = [
     "AuthLevel",
     "CallSecurity",
     "ClientAuth",
+    "ClientBlanket",
     "ClientSecurity",
+    "CoQueryClientBlanket",
     "ConnectionAuth",
     "Credentials",
     "ServerSecurity",
+    "caller",
 ]
 
 RPC_C_AUTHN_NONE = 0
@@ -152,6 +156,49 @@ class CallSecurity:
 
 
 ANONYMOUS = CallSecurity(AuthLevel.NONE)
+
+_CALLER: ContextVar[CallSecurity | None] = ContextVar("idlgen_rpc_caller", default=None)
+
+AccessCheck = Callable[[CallSecurity], bool]
+
+
+class ClientBlanket(NamedTuple):
+    """What CoQueryClientBlanket reports ([MS-DCOM] call context, IServerSecurity)."""
+
+    authn_service: int
+    authz_service: int
+    server_principal: str
+    authn_level: int
+    impersonation_level: int
+    client_principal: str  # DOMAIN\user, "" for anonymous calls
+    capabilities: int
+
+
+def caller() -> CallSecurity | None:
+    """How the call being served was authenticated (None outside a served call)."""
+    return _CALLER.get()
+
+
+def serving(security: CallSecurity) -> Token[CallSecurity | None]:
+    """Make `security` the caller seen by `caller()` (servers, around a method)."""
+    return _CALLER.set(security)
+
+
+def done_serving(token: Token[CallSecurity | None]) -> None:
+    _CALLER.reset(token)
+
+
+def CoQueryClientBlanket() -> ClientBlanket:
+    """The caller's authentication, as IServerSecurity::QueryBlanket gives it. Raises
+    RPC_E_CALL_COMPLETE outside a served call."""
+    from idlgen.runtime.hresult import CallCompleteError
+
+    who = _CALLER.get()
+    if who is None:
+        raise CallCompleteError(message="no call is being served on this context")
+    principal = f"{who.domain}\\{who.user}" if who.user else ""
+    impersonation = 2 if who.user else 0  # RPC_C_IMP_LEVEL_IDENTIFY for NTLM callers
+    return ClientBlanket(who.authn_service, 0, "", int(who.level), impersonation, principal, 0)
 
 
 class Session(Protocol):

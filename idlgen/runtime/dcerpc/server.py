@@ -105,6 +105,7 @@ class _Registered:
     impl: RpcInterface | None  # None: the context belongs to the object handler
     iface: type[RpcInterface] | None
     level: A.AuthLevel | None = None  # the lowest level a call may use (None: the server's)
+    check: A.AccessCheck | None = None  # runs before each method: False is access denied
 
 
 class ObjectHandler(Protocol):
@@ -153,12 +154,18 @@ class RpcServer:
         self._closed = False
         self.bindings: list[B.Binding] = []
 
-    def register(self, impl: RpcInterface, level: A.AuthLevel | None = None) -> None:
+    def register(
+        self,
+        impl: RpcInterface,
+        level: A.AuthLevel | None = None,
+        check: A.AccessCheck | None = None,
+    ) -> None:
         """Serve `impl`; `level` is the lowest authentication level its calls may use
-        (default: the server's `security.level`, or none without security)."""
+        (default: the server's `security.level`, or none without security); `check(caller)`
+        runs before each method and False refuses the call with access denied."""
         iface = interface_of(impl)
         major, minor = iface._version_
-        self._registry[(iface._uuid_, major)] = _Registered(minor, impl, iface, level)
+        self._registry[(iface._uuid_, major)] = _Registered(minor, impl, iface, level, check)
         self._advertise()
 
     def _advertise(self) -> None:
@@ -554,7 +561,10 @@ class _Connection:
         if state.canceled:
             return [self._fault_pdu(state, P.NCA_S_FAULT_CANCEL, cont_id, executed=False)]
         method = reg.iface._methods_[opnum]
+        if reg.check is not None and not reg.check(state.security):
+            return [self._fault_pdu(state, A.ERROR_ACCESS_DENIED, cont_id, executed=False)]
         cur = _CURRENT.set(state)
+        who = A.serving(state.security)
         com = _com_server._CALL_CONTEXT.set((state, 1))  # type: ignore[arg-type]
         try:
             args = wire.decode_request(stub)
@@ -570,6 +580,7 @@ class _Connection:
             return [self._fault_pdu(state, wire_status(RPC_E_SERVERFAULT), cont_id)]
         finally:
             _com_server._CALL_CONTEXT.reset(com)
+            A.done_serving(who)
             _CURRENT.reset(cur)
         room = self._frag_room(state)
         return response_fragments(state.call_id, cont_id, body, room, state.cancel_count)

@@ -34,8 +34,16 @@ from idlgen.runtime.channel import (
     request_frame,
 )
 from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.dcerpc.auth import (
+    ANONYMOUS,
+    AccessCheck,
+    CallSecurity,
+    done_serving,
+    serving,
+)
 from idlgen.runtime.dcerpc.server import CallState
-from idlgen.runtime.hresult import RPC_E_DISCONNECTED, COMError
+from idlgen.runtime.guid import GUID
+from idlgen.runtime.hresult import E_ACCESSDENIED, RPC_E_DISCONNECTED, COMError
 from idlgen.runtime.marshal import ObjectExporter, ref_observer
 from idlgen.runtime.orpc.wire import OrpcError, orpcthat, split_orpcthis
 from idlgen.runtime.registry import interface_for
@@ -93,6 +101,9 @@ class ObjectServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ports: dict[int, ConnectionPort] = {}
+        # Per-interface access checks (IID -> check(caller)); objects may add their own
+        # with an `_access_check_(caller, iid)` method (per class). False: access denied.
+        self.access_checks: dict[GUID, AccessCheck] = {}
         self.released = 0  # references released because their client went away (tests)
 
     def accepts(self, syntax: P.SyntaxId) -> bool:
@@ -125,7 +136,7 @@ class ObjectServer:
         frame = request_frame(call_id, first.opnum, ipid, bytes(body))
         state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
         try:
-            apartment.post(_serve, apartment, frame, port)
+            apartment.post(_serve, apartment, frame, port, state.security, self)
         except COMError:
             port.deliver(_fault(call_id), None)
 
@@ -147,8 +158,15 @@ def _fault(call_id: int) -> bytes:
     return fault_frame(call_id, RPC_E_DISCONNECTED)
 
 
-def _serve(apartment: Apartment, frame: bytes, port: ConnectionPort) -> None:
-    """In the apartment: dispatch with the connection's reference book open."""
+def _serve(
+    apartment: Apartment,
+    frame: bytes,
+    port: ConnectionPort,
+    security: CallSecurity = ANONYMOUS,
+    objects: ObjectServer | None = None,
+) -> None:
+    """In the apartment: check access, then dispatch with the connection's reference book
+    open and the caller's security visible (`auth.caller()`, `CoQueryClientBlanket`)."""
     dispatcher = apartment.dispatcher
     parsed = parse(frame)
     if parsed is None:
@@ -156,8 +174,32 @@ def _serve(apartment: Apartment, frame: bytes, port: ConnectionPort) -> None:
     if not isinstance(dispatcher, ObjectExporter):
         port.deliver(_fault(parsed.call_id), None)
         return
+    if not _allowed(dispatcher, parsed.ipid, security, objects):
+        from idlgen.runtime.channel import fault_frame
+
+        port.deliver(fault_frame(parsed.call_id, E_ACCESSDENIED), None)
+        return
     token = ref_observer.set(port.book)
+    who = serving(security)
     try:
         dispatcher.on_request(parsed, port)
     finally:
+        done_serving(who)
         ref_observer.reset(token)
+
+
+def _allowed(
+    exporter: ObjectExporter, ipid: bytes, security: CallSecurity, objects: ObjectServer | None
+) -> bool:
+    """The per-interface check (ObjectServer.access_checks) and the object's own
+    `_access_check_(caller, iid)`; IRemUnknown's IPIDs are checked by the objects they
+    reach, not here."""
+    stub = exporter.lookup(ipid)
+    if stub is None or stub.export is None:
+        return True
+    iid = stub.iface._iid_
+    check = objects.access_checks.get(iid) if objects is not None else None
+    if check is not None and not check(security):
+        return False
+    own = getattr(stub.export.identity, "_access_check_", None)
+    return own is None or bool(own(security, iid))
