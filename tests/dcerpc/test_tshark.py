@@ -5,6 +5,7 @@ malformed packets or expert errors. Needs tshark/dumpcap and the right to captur
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -65,13 +66,10 @@ def _until(predicate: object, what: str) -> None:
     pytest.fail(f"capture never showed {what}")
 
 
-@pytest.fixture
-def capture(tmp_path: Path) -> Iterator[tuple[RpcServer, Calc, str, Path, str]]:
+@contextlib.contextmanager
+def _capturing(server: RpcServer, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+    """dumpcap on lo for the server's port while the block runs: (binding, file, tshark)."""
     tshark, dumpcap = _tools()
-    server = RpcServer()
-    impl = Calc()
-    server.register(impl)
-    server.register(Other())
     binding = server.listen("ncacn_ip_tcp:127.0.0.1[0]")
     cap = tmp_path / "session.pcapng"
     proc = subprocess.Popen(
@@ -94,11 +92,31 @@ def capture(tmp_path: Path) -> Iterator[tuple[RpcServer, Calc, str, Path, str]]:
         if proc.poll() is not None:
             err = proc.stderr.read() if proc.stderr else ""
             skip_or_fail(f"dumpcap cannot capture on lo: {err.strip()[:200]}")
-        yield server, impl, str(binding), cap, tshark
+        yield str(binding), cap, tshark
     finally:
         server.close()
         proc.terminate()
         proc.communicate(timeout=WAIT)
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Iterator[tuple[RpcServer, Calc, str, Path, str]]:
+    _tools()
+    server = RpcServer()
+    impl = Calc()
+    server.register(impl)
+    server.register(Other())
+    with _capturing(server, tmp_path) as (binding, cap, tshark):
+        yield server, impl, binding, cap, tshark
+
+
+def _verbose(tshark: str, cap: Path, port: int) -> str:
+    return subprocess.run(
+        [tshark, "-r", str(cap), "-d", f"tcp.port=={port},dcerpc", "-V"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 3,
+    ).stdout
 
 
 def test_tshark_decodes_a_session_without_malformed_packets(
@@ -164,3 +182,46 @@ def test_tshark_decodes_a_session_without_malformed_packets(
     last_of_many = "dcerpc.cn_flags.first_frag == 0 && dcerpc.cn_flags.last_frag == 1"
     assert _count(tshark, cap, port, last_of_many) >= 2  # the Write request and Read reply
     assert _count(tshark, cap, port, "dcerpc.fragment") >= 2  # fragments were reassembled
+
+
+def test_tshark_decodes_authenticated_sessions_without_malformed_packets(tmp_path: Path) -> None:
+    """NTLM at connect, integrity and privacy: bind/bind_ack/AUTH3 with NTLMSSP tokens,
+    verifiers on every request and response fragment, sealed stubs shown as encrypted."""
+    pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
+    from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth, Credentials, ServerSecurity
+
+    _tools()
+    creds = Credentials()
+    creds.add("WORKGROUP", "alice", "S3cret-pass")
+    server = RpcServer(security=ServerSecurity(creds))
+    server.register(Calc())
+    small = Limits(max_recv_frag=P.MIN_FRAG, max_xmit_frag=P.MIN_FRAG)
+    with _capturing(server, tmp_path) as (binding, cap, tshark):
+        port = int(binding.rsplit("[", 1)[1].rstrip("]"))
+        levels = (AuthLevel.CONNECT, AuthLevel.PKT_INTEGRITY, AuthLevel.PKT_PRIVACY)
+        for level in levels:
+            auth = ClientAuth("alice", "S3cret-pass", "WORKGROUP", level)
+            with Connection(binding, small, auth=auth) as conn:
+                c = calc_Client(conn)
+                assert c.Add(1, 2) == 3
+                assert c.Write(4000, bytes(4000)) == 4000  # fragmented, each one protected
+        assert server.wait_connections(0, WAIT)
+        _until(
+            lambda: (
+                _count(tshark, cap, port, "dcerpc.auth_level == 6 && dcerpc.pkt_type == 2") >= 2
+            ),
+            "the sealed responses",
+        )
+        verbose = _verbose(tshark, cap, port)
+    assert "Malformed" not in verbose
+    assert "[Expert Info (Error" not in verbose
+    assert _count(tshark, cap, port, "dcerpc.pkt_type == 16") == 3  # one AUTH3 per session
+    assert _count(tshark, cap, port, "ntlmssp.messagetype == 3") == 3
+    for level in (5, 6):  # every request and response carries a verifier at its level
+        protected = (
+            f"dcerpc.auth_level == {level} && (dcerpc.pkt_type == 0 || dcerpc.pkt_type == 2)"
+        )
+        # Add: request + response; Write: 3 request fragments + response
+        assert _count(tshark, cap, port, protected) == 6
+    assert verbose.count("Verifier Body:") >= 12  # NTLMSSP signatures, decoded as such
+    assert verbose.count("Encrypted stub data:") >= 4  # the privacy session's stubs, sealed
