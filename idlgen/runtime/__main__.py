@@ -2,7 +2,8 @@
 
 Imports MODULE, calls FACTORY() for the object to serve, publishes it (as `--iface`, or the
 first remotable interface the object implements) on BINDING, prints the published string
-("IPID@binding", what `idlgen.runtime.orpc.connect` takes) as the first line of stdout, and
+("IPID@binding", what `idlgen.runtime.orpc.connect` takes) as the first line of stdout (with
+--resolver, "resolver BINDING" as the second), and
 serves until stdin closes or the process is terminated. Bad arguments are one-line errors.
 """
 
@@ -49,7 +50,7 @@ def _security(args: argparse.Namespace) -> Any:
     return ServerSecurity(Credentials.from_file(args.credentials), level)
 
 
-def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: Any) -> None:
+def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: Any) -> Any:
     """The resolver endpoint (endpoint mapper, OXID resolver, activation) with FACTORY
     registered under --clsid (default: the object's coclass `_clsid_`)."""
     from idlgen.runtime.dcom.service import DcomService
@@ -60,7 +61,7 @@ def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: 
         raise LookupError("--resolver needs --clsid (or an object whose class has _clsid_)")
     service = DcomService(security, ping_period=args.ping_period)
     service.classes.register(clsid, factory)
-    service.listen(args.resolver)
+    return service.listen(args.resolver)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -71,12 +72,15 @@ def serve(args: argparse.Namespace) -> int:
         obj = _factory(args.target)()
         iface = _interface_of(obj, args.iface)
         text = orpc.publish(obj, iface, args.binding, security=security)
+        resolver = None
         if args.resolver is not None:
-            _serve_resolver(args, security, _factory(args.target), obj)
+            resolver = _serve_resolver(args, security, _factory(args.target), obj)
     except (LookupError, ImportError, AttributeError, ValueError, OSError) as exc:
         print(f"idlgen.runtime serve: error: {exc}", file=sys.stderr)
         return 2
     print(text, flush=True)
+    if resolver is not None:
+        print(f"resolver {resolver}", flush=True)  # second line: the real resolver binding
     with contextlib.suppress(KeyboardInterrupt):
         sys.stdin.read()  # serve until stdin closes (or a signal ends the process)
     return 0

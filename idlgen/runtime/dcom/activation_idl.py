@@ -26,7 +26,9 @@ __all__ = [
     "MInterfacePointer",
     "PropsOutInfo",
     "ScmReplyInfoData",
+    "ScmRequestInfoData",
     "customREMOTE_REPLY_SCM_INFO",
+    "customREMOTE_REQUEST_SCM_INFO",
 ]
 
 
@@ -105,6 +107,19 @@ class InstantiationInfoData:
 
 
 @_dc.dataclass
+class customREMOTE_REQUEST_SCM_INFO:
+    ClientImpLevel: int = 0
+    cRequestedProtseqs: int = 0
+    pRequestedProtseqs: list[int] = _dc.field(default_factory=list)
+
+
+@_dc.dataclass
+class ScmRequestInfoData:
+    pdwReserved: int = 0
+    remoteRequest: customREMOTE_REQUEST_SCM_INFO | None = None
+
+
+@_dc.dataclass
 class customREMOTE_REPLY_SCM_INFO:
     Oxid: int = 0
     pdsaOxidBindings: DUALSTRINGARRAY | None = None
@@ -138,6 +153,8 @@ _ndr_MInterfacePointer = _ndr.Struct("tagMInterfacePointer", (_ndr.Field("ulCntD
 _ndr_DUALSTRINGARRAY = _ndr.Struct("tagDUALSTRINGARRAY", (_ndr.Field("wNumEntries", _ndr.USHORT), _ndr.Field("wSecurityOffset", _ndr.USHORT), _ndr.Field("aStringArray", _ndr.ConformantArray(_ndr.USHORT, size_is=_ndr.Name("wNumEntries")))), factory=DUALSTRINGARRAY)
 _ndr_CustomHeader = _ndr.Struct("_CustomHeader", (_ndr.Field("totalSize", _ndr.ULONG), _ndr.Field("headerSize", _ndr.ULONG), _ndr.Field("dwReserved", _ndr.ULONG), _ndr.Field("destCtx", _ndr.ULONG), _ndr.Field("cIfs", _ndr.ULONG), _ndr.Field("classInfoClsid", _ndr.GUID), _ndr.Field("pclsid", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.GUID, size_is=_ndr.Name("cIfs")))), _ndr.Field("pSizes", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.ULONG, size_is=_ndr.Name("cIfs")))), _ndr.Field("pdwReserved", _ndr.Pointer('unique', _ndr.ULONG))), factory=CustomHeader)
 _ndr_InstantiationInfoData = _ndr.Struct("_InstantiationInfoData", (_ndr.Field("classId", _ndr.GUID), _ndr.Field("classCtx", _ndr.ULONG), _ndr.Field("actvflags", _ndr.ULONG), _ndr.Field("fIsSurrogate", _ndr.LONG), _ndr.Field("cIID", _ndr.ULONG), _ndr.Field("instFlag", _ndr.ULONG), _ndr.Field("pIID", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.GUID, size_is=_ndr.Name("cIID")))), _ndr.Field("thisSize", _ndr.ULONG), _ndr.Field("clientCOMVersion", _ndr_COMVERSION)), factory=InstantiationInfoData)
+_ndr_customREMOTE_REQUEST_SCM_INFO = _ndr.Struct("_customREMOTE_REQUEST_SCM_INFO", (_ndr.Field("ClientImpLevel", _ndr.ULONG), _ndr.Field("cRequestedProtseqs", _ndr.USHORT), _ndr.Field("pRequestedProtseqs", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.USHORT, size_is=_ndr.Name("cRequestedProtseqs"))))), factory=customREMOTE_REQUEST_SCM_INFO)
+_ndr_ScmRequestInfoData = _ndr.Struct("_ScmRequestInfoData", (_ndr.Field("pdwReserved", _ndr.Pointer('unique', _ndr.ULONG)), _ndr.Field("remoteRequest", _ndr.Pointer('unique', _ndr_customREMOTE_REQUEST_SCM_INFO))), factory=ScmRequestInfoData)
 _ndr_customREMOTE_REPLY_SCM_INFO = _ndr.Struct("_customREMOTE_REPLY_SCM_INFO", (_ndr.Field("Oxid", _ndr.UHYPER), _ndr.Field("pdsaOxidBindings", _ndr.Pointer('unique', _ndr_DUALSTRINGARRAY)), _ndr.Field("ipidRemUnknown", _ndr.GUID), _ndr.Field("authnHint", _ndr.ULONG), _ndr.Field("serverVersion", _ndr_COMVERSION)), factory=customREMOTE_REPLY_SCM_INFO)
 _ndr_ScmReplyInfoData = _ndr.Struct("_ScmReplyInfoData", (_ndr.Field("pdwReserved", _ndr.Pointer('unique', _ndr.ULONG)), _ndr.Field("remoteReply", _ndr.Pointer('unique', _ndr_customREMOTE_REPLY_SCM_INFO))), factory=ScmReplyInfoData)
 _ndr_PropsOutInfo = _ndr.Struct("_PropsOutInfo", (_ndr.Field("cIfs", _ndr.ULONG), _ndr.Field("piid", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.GUID, size_is=_ndr.Name("cIfs")))), _ndr.Field("phresults", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.HRESULT, size_is=_ndr.Name("cIfs")))), _ndr.Field("ppIntfData", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.Pointer('unique', _ndr_MInterfacePointer), size_is=_ndr.Name("cIfs"))))), factory=PropsOutInfo)
