@@ -119,7 +119,9 @@ class TypeMapper:
     def _base(self, name: str) -> PyType:
         if name == "boolean":
             return PyType("bool", "bool")
-        if name in INTEGER_KINDS or name in ("handle_t",):
+        if name == "handle_t":  # an explicit binding handle: not marshaled, any value (None)
+            return PyType("object", "object")
+        if name in INTEGER_KINDS:
             return PyType("int", "int")
         if name in FLOAT_NAMES:
             return PyType("float", "float")

@@ -265,16 +265,16 @@ class EndpointMapper(epmp):
         self._cursors: dict[GUID, list[Registration]] = {}  # lookup continuations by handle
         self._lock = threading.Lock()
 
-    def ept_insert(self, hEpMapper: int, num_ents: int, entries: list[ept_entry_t],
+    def ept_insert(self, hEpMapper: object, num_ents: int, entries: list[ept_entry_t],
                    replace: int) -> int:  # fmt: skip
         return EPT_S_CANT_PERFORM_OP
 
-    def ept_delete(self, hEpMapper: int, num_ents: int, entries: list[ept_entry_t]) -> int:
+    def ept_delete(self, hEpMapper: object, num_ents: int, entries: list[ept_entry_t]) -> int:
         return EPT_S_CANT_PERFORM_OP
 
     def ept_map(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         obj: GUID | None,
         map_tower: twr_t,
         entry_handle: object,
@@ -301,7 +301,7 @@ class EndpointMapper(epmp):
 
     def ept_lookup(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         inquiry_type: int,
         object_: GUID | None,
         Ifid: RPC_IF_ID | None,
@@ -330,7 +330,7 @@ class EndpointMapper(epmp):
         return epmp.ept_lookupResult(ContextHandle(0, key), len(entries), entries, 0)
 
     def ept_lookup_handle_free(
-        self, hEpMapper: int, entry_handle: object
+        self, hEpMapper: object, entry_handle: object
     ) -> epmp.ept_lookup_handle_freeResult:
         if isinstance(entry_handle, ContextHandle):
             with self._lock:

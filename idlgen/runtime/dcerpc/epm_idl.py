@@ -149,7 +149,7 @@ class epmp(_rpc.RpcInterface):
 
     def ept_insert(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         num_ents: int,
         entries: list[ept_entry_t],
         replace: int,
@@ -158,7 +158,7 @@ class epmp(_rpc.RpcInterface):
 
     def ept_delete(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         num_ents: int,
         entries: list[ept_entry_t],
     ) -> int:
@@ -166,7 +166,7 @@ class epmp(_rpc.RpcInterface):
 
     def ept_lookup(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         inquiry_type: int,
         object_: _rt.GUID | None,
         Ifid: RPC_IF_ID | None,
@@ -178,7 +178,7 @@ class epmp(_rpc.RpcInterface):
 
     def ept_map(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         obj: _rt.GUID | None,
         map_tower: twr_t,
         entry_handle: object,
@@ -188,7 +188,7 @@ class epmp(_rpc.RpcInterface):
 
     def ept_lookup_handle_free(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         entry_handle: object,
     ) -> epmp.ept_lookup_handle_freeResult:
         raise _rt.NotImplError()
@@ -201,7 +201,7 @@ class epmp_Client(_rpc.RpcClient, epmp):
 
     def ept_insert(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         num_ents: int,
         entries: list[ept_entry_t],
         replace: int,
@@ -210,7 +210,7 @@ class epmp_Client(_rpc.RpcClient, epmp):
 
     def ept_delete(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         num_ents: int,
         entries: list[ept_entry_t],
     ) -> int:
@@ -218,7 +218,7 @@ class epmp_Client(_rpc.RpcClient, epmp):
 
     def ept_lookup(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         inquiry_type: int,
         object_: _rt.GUID | None,
         Ifid: RPC_IF_ID | None,
@@ -241,7 +241,7 @@ class epmp_Client(_rpc.RpcClient, epmp):
 
     def ept_map(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         obj: _rt.GUID | None,
         map_tower: twr_t,
         entry_handle: object,
@@ -251,7 +251,7 @@ class epmp_Client(_rpc.RpcClient, epmp):
 
     def ept_lookup_handle_free(
         self,
-        hEpMapper: int,
+        hEpMapper: object,
         entry_handle: object,
     ) -> epmp.ept_lookup_handle_freeResult:
         return self._call_(4, (hEpMapper, entry_handle))  # type: ignore[no-any-return]

@@ -164,7 +164,7 @@ class Activator(A.IRemoteSCMActivator):
 
     def RemoteCreateInstance(
         self,
-        rpc: int,
+        rpc: object,
         orpcthis: A.ORPCTHIS,
         pUnkOuter: A.MInterfacePointer | None,
         pActProperties: A.MInterfacePointer | None,
@@ -176,7 +176,7 @@ class Activator(A.IRemoteSCMActivator):
         return self._activate(pActProperties, lambda obj: obj)
 
     def RemoteGetClassObject(
-        self, rpc: int, orpcthis: A.ORPCTHIS, pActProperties: A.MInterfacePointer | None
+        self, rpc: object, orpcthis: A.ORPCTHIS, pActProperties: A.MInterfacePointer | None
     ) -> Any:
         """The class object: this runtime's IClassFactory has no wire form yet, so a
         registered class answers E_NOINTERFACE (an unknown one REGDB_E_CLASSNOTREG)."""

@@ -227,7 +227,7 @@ class IRemoteSCMActivator(_rpc.RpcInterface):
 
     def RemoteGetClassObject(
         self,
-        rpc: int,
+        rpc: object,
         orpcthis: ORPCTHIS,
         pActProperties: MInterfacePointer | None,
     ) -> IRemoteSCMActivator.RemoteGetClassObjectResult:
@@ -235,7 +235,7 @@ class IRemoteSCMActivator(_rpc.RpcInterface):
 
     def RemoteCreateInstance(
         self,
-        rpc: int,
+        rpc: object,
         orpcthis: ORPCTHIS,
         pUnkOuter: MInterfacePointer | None,
         pActProperties: MInterfacePointer | None,
@@ -259,7 +259,7 @@ class IRemoteSCMActivator_Client(_rpc.RpcClient, IRemoteSCMActivator):
 
     def RemoteGetClassObject(
         self,
-        rpc: int,
+        rpc: object,
         orpcthis: ORPCTHIS,
         pActProperties: MInterfacePointer | None,
     ) -> IRemoteSCMActivator.RemoteGetClassObjectResult:
@@ -267,7 +267,7 @@ class IRemoteSCMActivator_Client(_rpc.RpcClient, IRemoteSCMActivator):
 
     def RemoteCreateInstance(
         self,
-        rpc: int,
+        rpc: object,
         orpcthis: ORPCTHIS,
         pUnkOuter: MInterfacePointer | None,
         pActProperties: MInterfacePointer | None,

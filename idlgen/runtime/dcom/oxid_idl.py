@@ -141,19 +141,19 @@ class IObjectExporter(_rpc.RpcInterface):
 
     def ResolveOxid(
         self,
-        hRpc: int,
+        hRpc: object,
         pOxid: int,
         cRequestedProtseqs: int,
         arRequestedProtseqs: list[int],
     ) -> IObjectExporter.ResolveOxidResult:
         raise _rt.NotImplError()
 
-    def SimplePing(self, hRpc: int, pSetId: int) -> int:
+    def SimplePing(self, hRpc: object, pSetId: int) -> int:
         raise _rt.NotImplError()
 
     def ComplexPing(
         self,
-        hRpc: int,
+        hRpc: object,
         pSetId: int,
         SequenceNum: int,
         cAddToSet: int,
@@ -163,19 +163,19 @@ class IObjectExporter(_rpc.RpcInterface):
     ) -> IObjectExporter.ComplexPingResult:
         raise _rt.NotImplError()
 
-    def ServerAlive(self, hRpc: int) -> int:
+    def ServerAlive(self, hRpc: object) -> int:
         raise _rt.NotImplError()
 
     def ResolveOxid2(
         self,
-        hRpc: int,
+        hRpc: object,
         pOxid: int,
         cRequestedProtseqs: int,
         arRequestedProtseqs: list[int],
     ) -> IObjectExporter.ResolveOxid2Result:
         raise _rt.NotImplError()
 
-    def ServerAlive2(self, hRpc: int) -> IObjectExporter.ServerAlive2Result:
+    def ServerAlive2(self, hRpc: object) -> IObjectExporter.ServerAlive2Result:
         raise _rt.NotImplError()
 
 
@@ -186,19 +186,19 @@ class IObjectExporter_Client(_rpc.RpcClient, IObjectExporter):
 
     def ResolveOxid(
         self,
-        hRpc: int,
+        hRpc: object,
         pOxid: int,
         cRequestedProtseqs: int,
         arRequestedProtseqs: list[int],
     ) -> IObjectExporter.ResolveOxidResult:
         return self._call_(0, (hRpc, pOxid, cRequestedProtseqs, arRequestedProtseqs))  # type: ignore[no-any-return]
 
-    def SimplePing(self, hRpc: int, pSetId: int) -> int:
+    def SimplePing(self, hRpc: object, pSetId: int) -> int:
         return self._call_(1, (hRpc, pSetId))  # type: ignore[no-any-return]
 
     def ComplexPing(
         self,
-        hRpc: int,
+        hRpc: object,
         pSetId: int,
         SequenceNum: int,
         cAddToSet: int,
@@ -211,19 +211,19 @@ class IObjectExporter_Client(_rpc.RpcClient, IObjectExporter):
             (hRpc, pSetId, SequenceNum, cAddToSet, cDelFromSet, AddToSet, DelFromSet),
         )
 
-    def ServerAlive(self, hRpc: int) -> int:
+    def ServerAlive(self, hRpc: object) -> int:
         return self._call_(3, (hRpc,))  # type: ignore[no-any-return]
 
     def ResolveOxid2(
         self,
-        hRpc: int,
+        hRpc: object,
         pOxid: int,
         cRequestedProtseqs: int,
         arRequestedProtseqs: list[int],
     ) -> IObjectExporter.ResolveOxid2Result:
         return self._call_(4, (hRpc, pOxid, cRequestedProtseqs, arRequestedProtseqs))  # type: ignore[no-any-return]
 
-    def ServerAlive2(self, hRpc: int) -> IObjectExporter.ServerAlive2Result:
+    def ServerAlive2(self, hRpc: object) -> IObjectExporter.ServerAlive2Result:
         return self._call_(5, (hRpc,))  # type: ignore[no-any-return]
 
 

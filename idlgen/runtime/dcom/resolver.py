@@ -179,22 +179,22 @@ class OxidResolver(IObjectExporter):
         return 0, dualstringarray_wire(self._objects()), ipid, self._hint()
 
     def ResolveOxid(
-        self, hRpc: int, pOxid: int, cRequestedProtseqs: int, arRequestedProtseqs: list[int]
+        self, hRpc: object, pOxid: int, cRequestedProtseqs: int, arRequestedProtseqs: list[int]
     ) -> IObjectExporter.ResolveOxidResult:
         return IObjectExporter.ResolveOxidResult(*self._resolve(pOxid))
 
     def ResolveOxid2(
-        self, hRpc: int, pOxid: int, cRequestedProtseqs: int, arRequestedProtseqs: list[int]
+        self, hRpc: object, pOxid: int, cRequestedProtseqs: int, arRequestedProtseqs: list[int]
     ) -> IObjectExporter.ResolveOxid2Result:
         status, dsa, ipid, hint = self._resolve(pOxid)
         return IObjectExporter.ResolveOxid2Result(status, dsa, ipid, hint, COM_VERSION)
 
-    def SimplePing(self, hRpc: int, pSetId: int) -> int:
+    def SimplePing(self, hRpc: object, pSetId: int) -> int:
         return 0 if self.pings.simple_ping(pSetId) else OR_INVALID_SET
 
     def ComplexPing(
         self,
-        hRpc: int,
+        hRpc: object,
         pSetId: int,
         SequenceNum: int,
         cAddToSet: int,
@@ -208,9 +208,9 @@ class OxidResolver(IObjectExporter):
             return IObjectExporter.ComplexPingResult(OR_INVALID_SET, pSetId, 0)
         return IObjectExporter.ComplexPingResult(0, setid, 0)
 
-    def ServerAlive(self, hRpc: int) -> int:
+    def ServerAlive(self, hRpc: object) -> int:
         return 0
 
-    def ServerAlive2(self, hRpc: int) -> IObjectExporter.ServerAlive2Result:
+    def ServerAlive2(self, hRpc: object) -> IObjectExporter.ServerAlive2Result:
         dsa = dualstringarray_wire(self._resolver())
         return IObjectExporter.ServerAlive2Result(0, COM_VERSION, dsa, 0)
