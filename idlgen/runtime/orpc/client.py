@@ -85,6 +85,7 @@ def bindings_of(dsa: DualStringArray) -> list[B.Binding]:
 _conn_lock = threading.Lock()
 _connections: dict[str, Connection] = {}
 _credentials: dict[str, ClientAuth] = {}
+_retired: list[Connection] = []  # replaced by new credentials: calls in flight may finish
 
 
 def use_credentials(binding: B.Binding, auth: ClientAuth | None) -> None:
@@ -98,7 +99,9 @@ def use_credentials(binding: B.Binding, auth: ClientAuth | None) -> None:
             _credentials.pop(key, None)
         else:
             _credentials[key] = auth
-        _connections.pop(key, None)
+        old = _connections.pop(key, None)
+        if old is not None:
+            _retired.append(old)
 
 
 def connection_for(binding: B.Binding) -> Connection:
@@ -114,8 +117,9 @@ def connection_for(binding: B.Binding) -> Connection:
 
 def close_connections() -> None:
     with _conn_lock:
-        conns = list(_connections.values())
+        conns = list(_connections.values()) + _retired
         _connections.clear()
+        _retired.clear()
     for conn in conns:
         conn.close()
 
