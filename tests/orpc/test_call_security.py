@@ -143,3 +143,17 @@ def test_a_plain_rpc_interface_check_and_blanket() -> None:
         assert seen[0].authn_level == AuthLevel.PKT_INTEGRITY
     finally:
         server.close()
+
+
+def test_levels_per_interface_and_per_class_refuse_lower_calls(guarded: Any) -> None:
+    ep, obj, ipid, binding = guarded
+    ep.objects.levels[IID_ICalc] = AuthLevel.PKT_INTEGRITY
+    with pytest.raises(COMError) as info:
+        _add(binding, ipid, "alice", AuthLevel.CONNECT)
+    assert info.value.hresult == ACCESS_DENIED
+    assert _add(binding, ipid, "alice", AuthLevel.PKT_INTEGRITY) == 42
+    obj._authn_level_ = AuthLevel.PKT_PRIVACY  # the class (here: this object) wants more
+    with pytest.raises(COMError):
+        _add(binding, ipid, "alice", AuthLevel.PKT_INTEGRITY)
+    assert _add(binding, ipid, "alice", AuthLevel.PKT_PRIVACY) == 42
+    assert [b.authn_level for b in obj.blankets] == [5, 6]

@@ -104,6 +104,8 @@ class ObjectServer:
         # Per-interface access checks (IID -> check(caller)); objects may add their own
         # with an `_access_check_(caller, iid)` method (per class). False: access denied.
         self.access_checks: dict[GUID, AccessCheck] = {}
+        # Per-interface minimum levels (IID -> AuthLevel); per class: `_authn_level_`.
+        self.levels: dict[GUID, int] = {}
         self.released = 0  # references released because their client went away (tests)
 
     def accepts(self, syntax: P.SyntaxId) -> bool:
@@ -191,13 +193,20 @@ def _serve(
 def _allowed(
     exporter: ObjectExporter, ipid: bytes, security: CallSecurity, objects: ObjectServer | None
 ) -> bool:
-    """The per-interface check (ObjectServer.access_checks) and the object's own
+    """The minimum level (ObjectServer.levels per interface, `_authn_level_` per class), the
+    per-interface check (ObjectServer.access_checks) and the object's own
     `_access_check_(caller, iid)`; IRemUnknown's IPIDs are checked by the objects they
     reach, not here."""
     stub = exporter.lookup(ipid)
     if stub is None or stub.export is None:
         return True
     iid = stub.iface._iid_
+    needed = max(
+        objects.levels.get(iid, 0) if objects is not None else 0,
+        int(getattr(stub.export.identity, "_authn_level_", 0)),
+    )
+    if security.level < needed:
+        return False
     check = objects.access_checks.get(iid) if objects is not None else None
     if check is not None and not check(security):
         return False
