@@ -436,3 +436,77 @@ def test_calls_in_flight_do_not_block_the_handshake_of_others(
     for t in threads:
         t.join(WAIT)
     assert errors == []
+
+
+def test_mutated_authenticated_sessions_never_break_the_server(
+    server: tuple[RpcServer, WhoCalc, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bit flips and truncations anywhere in bind, AUTH3 and sealed requests: no handler
+    fails (no logged error), and the server still serves a good client afterwards."""
+    import logging
+    import random
+
+    caplog.set_level(logging.ERROR, logger="idlgen.runtime.dcerpc")
+    srv, _impl, binding = server
+    port = int(binding.split("[")[1].rstrip("]"))
+    rng = random.Random(1234)
+    for _ in range(60):
+        security = ClientSecurity(ClientAuth(USER, PASSWORD, DOMAIN, AuthLevel.PKT_PRIVACY), 1)
+        syntax = P.SyntaxId(calc._uuid_, *calc._version_)
+        bind = P.Bind(
+            1, 5840, 5840, 0, (P.ContextElem(1, syntax, (P.NDR20,)),), auth=security.first()
+        )
+        frames = [bytearray(P.encode(bind))]
+        target = rng.randrange(3)
+        sock = raw_connect(port)
+        try:
+            if target == 0:
+                _mutate(frames[0], rng)
+            sock.sendall(bytes(frames[0]))
+            ack = read_pdu(sock, 0xFFFF, WAIT)
+            if not isinstance(ack, P.BindAck) or ack.auth is None:
+                continue
+            auth3 = bytearray(P.encode(P.Auth3(1, security.third(ack.auth))))
+            request = bytearray(
+                security.protect(P.encode(P.Request(2, 1, 0, struct.pack("<ii", 1, 2))))
+            )
+            _mutate(auth3 if target == 1 else request, rng)
+            sock.sendall(bytes(auth3) + bytes(request))
+        except (OSError, AuthError):
+            pass
+        finally:
+            sock.close()
+    assert srv.wait_connections(0, WAIT)
+    assert [r.getMessage() for r in caplog.records] == []
+    with _client(binding, AuthLevel.PKT_PRIVACY) as c:
+        assert c.Add(20, 22) == 42
+
+
+def _mutate(frame: bytearray, rng: object) -> None:
+    import random
+
+    assert isinstance(rng, random.Random)
+    if rng.random() < 0.3 and len(frame) > 20:
+        del frame[rng.randrange(16, len(frame)) :]
+        struct.pack_into("<H", frame, 8, len(frame))
+        return
+    for _ in range(rng.randrange(1, 4)):
+        frame[rng.randrange(len(frame))] ^= 1 << rng.randrange(8)
+
+
+@pytest.mark.parametrize("level", [0, 7, 9, 255])
+def test_a_verifier_with_an_impossible_level_is_refused_not_a_crash(
+    server: tuple[RpcServer, WhoCalc, str], caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="idlgen.runtime.dcerpc")
+    _srv, impl, binding = server
+    port = int(binding.split("[")[1].rstrip("]"))
+    sock, security = _raw_session(port, 1)
+    frame = bytearray(security.protect(P.encode(P.Request(5, 1, 0, struct.pack("<ii", 1, 2)))))
+    frame[len(frame) - 16 - 8 + 1] = level  # the sec_trailer's auth_level
+    sock.sendall(bytes(frame))
+    replies = read_until_closed(sock)
+    assert any(isinstance(r, P.Fault) and r.status == 5 for r in replies)
+    assert impl.seen == [] and caplog.records == []

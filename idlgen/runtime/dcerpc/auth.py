@@ -67,6 +67,8 @@ def _effective(level: int) -> AuthLevel:
     """NTLM has no call- or packet-only protection: those levels are served as integrity."""
     if level in (AuthLevel.CALL, AuthLevel.PKT):
         return AuthLevel.PKT_INTEGRITY
+    if not AuthLevel.NONE <= level <= AuthLevel.PKT_PRIVACY:
+        raise AuthError(f"authentication level {level} is not valid")
     return AuthLevel(level)
 
 
