@@ -197,3 +197,41 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
     assert committed.read_text(encoding="utf-8") == expected, (
         f"stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/{name}.idl`"
     )
+
+
+def test_mutated_activation_requests_get_hresults_not_crashes(
+    service: tuple[DcomService, Clock, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bit flips and cuts in the activation properties BLOB: E_INVALIDARG (or the class
+    error) in the reply, no handler failure, and a good activation still works."""
+    import contextlib
+    import logging
+    import random
+    import uuid
+
+    from idlgen.runtime.dcom import activation_idl as A
+    from idlgen.runtime.dcom.client import _request_blob
+    from idlgen.runtime.hresult import COMError
+
+    caplog.set_level(logging.ERROR, logger="idlgen.runtime")
+    svc, _clock, binding = service
+    clsid = rt.GUID("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99")
+    svc.classes.register(clsid, Adder)
+    good = _request_blob(clsid, [rt.GUID(ICalc._iid_)])
+    rng = random.Random(99)
+    orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, rt.GUID(uuid.uuid4()), None)
+    with A.IRemoteSCMActivator_Client(binding, timeout=WAIT) as scm:
+        for _ in range(80):
+            blob = bytearray(good)
+            if rng.random() < 0.3:
+                del blob[rng.randrange(len(blob)) :]
+            else:
+                for _ in range(rng.randrange(1, 4)):
+                    blob[rng.randrange(len(blob))] ^= 1 << rng.randrange(8)
+            with contextlib.suppress(COMError):
+                scm.RemoteCreateInstance(
+                    None, orpcthis, None, A.MInterfacePointer(len(blob), bytes(blob))
+                )
+        reply = scm.RemoteCreateInstance(None, orpcthis, None, A.MInterfacePointer(len(good), good))
+    assert reply.ppActProperties is not None
+    assert [r.getMessage() for r in caplog.records] == []
