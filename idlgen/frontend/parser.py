@@ -116,7 +116,9 @@ def parse(
         return where(*lexer.locate(offset))
 
     lexer.report = lambda message, offset: sink.error(message, place(offset))
-    builder = SyntaxBuilder(type_names=type_names, position=place, on_import=on_import)
+    builder = SyntaxBuilder(
+        type_names=type_names, position=place, on_import=on_import, report=sink.error
+    )
     # The parse allocates millions of small objects and frees none of them: the cyclic
     # GC would rescan them over and over (measured: half the run time), for nothing.
     collecting = gc.isenabled()

@@ -133,8 +133,27 @@ class Resolver:
     def _items(self, items: tuple[syntax.Item, ...] | tuple[object, ...]) -> None:
         for item in items:
             handler = getattr(self, "_item_" + type(item).__name__, None)
-            if handler is not None:
-                handler(item)
+            if handler is None:  # a construct the parser builds and nobody reads
+                pos = getattr(item, "pos", None)
+                self.sink.error(f"internal error: {type(item).__name__} is not handled", pos)
+                continue
+            handler(item)
+
+    # Items with no declaration to register, each for a reason: imports were loaded
+    # by the loader, `importlib` names a type library (a binary file idlgen does not
+    # read: it only matters to widl's typelib output), pragmas only tune widl's own
+    # warnings, and a WinRT `declare` block lists instantiations widl writes into C++.
+    def _item_Import(self, item: syntax.Import) -> None:
+        pass
+
+    def _item_ImportLib(self, item: syntax.ImportLib) -> None:
+        pass
+
+    def _item_MidlPragma(self, item: syntax.MidlPragma) -> None:
+        pass
+
+    def _item_Declare(self, item: syntax.Declare) -> None:
+        pass
 
     def _origin(self, pos: Position) -> model.Origin:
         return model.Origin(pos.file, pos.line, pos.column, self._imported)
@@ -167,6 +186,10 @@ class Resolver:
     def _item_Declaration(self, item: syntax.Declaration) -> None:
         if isinstance(item.type, syntax.FunctionType):
             self._function(item, "")
+        elif item.storage not in ("extern", "static") and not getattr(item.type, "const", False):
+            self.sink.error("instantiation of data is illegal", item.pos)
+        # An `extern`/`static`/`const` variable is a C declaration with no value in the
+        # IDL: widl copies it into the header, and it has no Python counterpart.
 
     def _function(self, item: syntax.Declaration, owner: str) -> None:
         assert isinstance(item.type, syntax.FunctionType)
