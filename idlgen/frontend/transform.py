@@ -65,6 +65,7 @@ class _Head:
 _T = TypeVar("_T")
 
 _UUID_ATTRIBUTES = frozenset({"uuid", "async_uuid"})
+_UUID_TEXT = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 _WIDL_UNESCAPED = {"\\\\": "\\", '\\"': '"'}
 _CHAR_ESCAPES = {
     "n": "\n",
@@ -465,7 +466,9 @@ class SyntaxBuilder:
                 return s.Param(arg.name.value, arg.type, pos=self._pos(arg.name))
             return arg.type
         if attribute in _UUID_ATTRIBUTES and isinstance(arg, s.String):
-            return s.Uuid(normalise_uuid(arg.value), arg.pos)
+            if _UUID_TEXT.fullmatch(arg.value):
+                return s.Uuid(arg.value.lower(), arg.pos)
+            return arg  # not a uuid: the attribute check says so, as widl does
         return arg  # type: ignore[no-any-return]
 
     def uuid(self, c: list[Token]) -> s.Uuid:

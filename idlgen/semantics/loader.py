@@ -203,6 +203,7 @@ class Loader:
             return None
 
     def _parse(self, path: str, text: str, seed: frozenset[str]) -> LoadedFile:
+        from idlgen.frontend.attributes import check_file as check_attributes
         from idlgen.frontend.parser import declared_type_names, parse
         from idlgen.frontend.preprocess import preprocess
 
@@ -239,6 +240,7 @@ class Loader:
             known_types=known,
             winrt=pp.winrt,
         )
+        check_attributes(tree, self.sink)
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
         includes = tuple(
