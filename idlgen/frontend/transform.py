@@ -400,9 +400,13 @@ class SyntaxBuilder:
         return s.Namespace(name.value, _flatten(items), pos=self._pos(name))
 
     def runtimeclass_def(self, c: list[Any]) -> s.RuntimeClass:
-        attributes, head, *members = c
+        attributes, head, parent, *members = c
         return s.RuntimeClass(
-            head.name.value, attributes or (), tuple(members), pos=self._pos(head.name)
+            head.name.value,
+            attributes or (),
+            tuple(members),
+            pos=self._pos(head.name),
+            parent=parent,
         )
 
     def runtimeclass_fwd(self, c: list[Any]) -> s.RuntimeClass:

@@ -239,7 +239,18 @@ class Resolver:
 
     def _coclass(self, item: syntax.Coclass | syntax.RuntimeClass, kind: str) -> None:
         if item.forward:
+            if isinstance(item, syntax.RuntimeClass):
+                self.scope.add("other_types", item.name)
             return
+        parent = None
+        if isinstance(item, syntax.RuntimeClass) and item.parent is not None:
+            parent = _type_name(item.parent)
+            short = parent.rsplit(".", 1)[-1]
+            known = self.scope.coclasses.get(short) or self.scope.coclasses.get(parent)
+            if (known is None or known.kind != "runtimeclass") and short not in (
+                self.scope.other_types
+            ):
+                self.sink.error(f"runtimeclass '{parent}' not found", item.parent.pos)
         members = tuple(model.CoclassMember(m.name, m.attributes) for m in item.interfaces)
         coclass = model.Coclass(
             item.name,
@@ -249,6 +260,7 @@ class Resolver:
             self._origin(item.pos),
             kind,
             self._namespace,
+            parent,
         )
         self.scope.put("coclasses", item.name, coclass)
 
