@@ -52,6 +52,10 @@ def _async_uuid(interface: model.Interface) -> str | None:
 
 
 def _where(interface: model.Interface) -> Position:
+    """The `async_uuid` attribute itself when it has a place, else the interface."""
+    attribute = interface.attribute("async_uuid")
+    if attribute is not None and attribute.pos != syntax.NOWHERE:
+        return attribute.pos
     origin = interface.origin
     return Position(origin.file, origin.line, origin.column)
 

@@ -10,6 +10,7 @@ many as it can.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from idlgen import model
@@ -69,9 +70,12 @@ class _Scope:
 
 
 class Resolver:
-    def __init__(self, main: LoadedFile, sink: DiagnosticSink) -> None:
+    def __init__(
+        self, main: LoadedFile, sink: DiagnosticSink, explain: Callable[[str], str] | None = None
+    ) -> None:
         self.main = main
         self.sink = sink
+        self.explain = explain
         self.scope = _Scope()
         self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
         self._imported = True
@@ -208,7 +212,9 @@ class Resolver:
         self._register_inline_types(item.type, item.attributes, typedef_name=item.name)
         existing = self.scope.typedefs.get(item.name)
         if existing is not None and existing.type != item.type and not self._imported:
-            self.sink.warning(f"redefinition of typedef '{item.name}'", item.pos)
+            self.sink.warning(
+                f"redefinition of typedef '{item.name}'", item.pos, option="typedef-redefinition"
+            )
         typedef = model.Typedef(item.name, item.type, item.attributes, self._origin(item.pos))
         self.scope.put("typedefs", item.name, typedef)
 
@@ -332,7 +338,10 @@ class Resolver:
         name = _type_name(item.parent)
         known = name in self.scope.interfaces or name in self.scope.forward_interfaces
         if not known and not self._short_name_known(name):
-            self.sink.error(f"interface '{name}' not found", item.pos)
+            where = item.parent.pos if item.parent.pos != syntax.NOWHERE else item.pos
+            self.sink.error(f"interface '{name}' not found", where)
+            if self.explain is not None:
+                self.sink.note(self.explain(name), where)
         return name
 
     def _short_name_known(self, name: str) -> bool:
@@ -542,5 +551,8 @@ def _item_name(item: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def resolve(main: LoadedFile, sink: DiagnosticSink) -> model.Document:
-    return Resolver(main, sink).resolve()
+def resolve(
+    main: LoadedFile, sink: DiagnosticSink, explain: Callable[[str], str] | None = None
+) -> model.Document:
+    """The resolved document; `explain(name)` notes where an unknown interface lives."""
+    return Resolver(main, sink, explain).resolve()

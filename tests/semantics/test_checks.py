@@ -72,5 +72,7 @@ def test_duplicate_attribute_is_a_warning(tmp_path: Path) -> None:
     result = idlgen.compile(source, emit="model")
     warnings = [d.format().splitlines()[0] for d in result.diagnostics]
     assert len(warnings) == 1
-    assert warnings[0].endswith("warning: duplicate attribute pointer_default")
+    assert warnings[0].endswith(
+        "warning: duplicate attribute pointer_default [-Wduplicate-attribute]"
+    )
     assert warnings[0].startswith(f"{source}:3:")
