@@ -287,7 +287,7 @@ class ProxyManager:
             # An interface derived from an async one has no partner of its own (DESIGN
             # section 3), but the object behind it implements the ancestor's.
             has_async = any(
-                getattr(ancestor, "_async_", None) is not None
+                getattr(ancestor, "_async_", None) is not None and ancestor is not IUnknown
                 for iface in map(interface_for, self._proxies)
                 if iface is not None
                 for ancestor in iface.__mro__

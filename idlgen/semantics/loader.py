@@ -290,7 +290,9 @@ class Loader:
             for w in self.sink.raw_warnings[warnings_before:]
             if w[1] is not None and w[1].file in own_files
         )
-        sources = tuple((f, self.sink.sources[f]) for f in own_files if f in self.sink.sources)
+        sources = tuple(
+            (f, self.sink.sources[f]) for f in sorted(own_files) if f in self.sink.sources
+        )
         return LoadedFile(
             path,
             tree,
