@@ -66,9 +66,10 @@ def _check_method(
     for param in method.params:
         _duplicates(param.attributes, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
+            out = param.attribute("out")
             sink.error(
                 f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
-                where,
+                _first_known(out.pos, where) if out is not None else where,
             )
         if interface.is_object and _is_void_pointer(param.type) and not param.has("iid_is"):
             sink.error(
