@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="warnings as in gcc: -Wall, -Wno-NAME, -Werror, -Werror=NAME, "
         "-Wsystem-headers (see docs/cli.md)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors (and their notes) only"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
     parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
     return parser
@@ -170,8 +172,8 @@ def write_if_changed(path: str, text: str) -> bool:
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
     for diagnostic in diagnostics:
-        if quiet and diagnostic.severity.value != "error":
-            continue
+        if quiet and diagnostic.severity.value == "warning":
+            continue  # notes stay: they explain errors (a missing import, errors cut off)
         print(diagnostic.format(), file=sys.stderr)
 
 

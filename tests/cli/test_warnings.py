@@ -167,3 +167,16 @@ def test_a_depfile_that_cannot_be_written_is_an_error(
     status, err = run(capsys, "-o", tmp_path, "--depfile", "/proc/x.d", source)
     assert status == 1
     assert "idlgen: error: cannot write '/proc/x.d'" in err
+
+
+def test_quiet_drops_warnings_but_keeps_the_notes_of_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "mixed.idl"
+    body = "".join(f"typedef Missing{i} T{i};\n" for i in range(105))
+    source.write_text("#define A 1\n#define A 2\n" + body, encoding="utf-8")
+    status, err = run(capsys, "-q", "--stdout", source)
+    assert status == 1
+    assert "warning:" not in err
+    assert "note: 'Missing0' is declared neither here nor in any import" in err
+    assert "note: 5 more errors were not shown" in err
