@@ -154,3 +154,27 @@ def test_unknown_parent_interface_gets_the_hint_too(tmp_path: Path) -> None:
 def test_a_name_declared_nowhere_asks_about_imports(tmp_path: Path) -> None:
     found = diagnostics_of(write(tmp_path, "x.idl", "typedef Nowhere1234 X;\n"))
     assert any("did you forget an import?" in d.message for d in found)
+
+
+ASYNC_MISUSES = {
+    "dispinterface": 'import "oaidl.idl";\n[uuid(0c1a5e10-0000-4000-8000-000000000041), '
+    "async_uuid(0c1a5e10-0000-4000-8000-000000000042)]\n"
+    "dispinterface DFoo { properties: methods: [id(1)] void Go(); };\n",
+    "not an object interface": "[uuid(0c1a5e10-0000-4000-8000-000000000041), "
+    "async_uuid(0c1a5e10-0000-4000-8000-000000000042)]\n"
+    "interface RFoo { void Go(void); }\n",
+    "incompatible parent": 'import "oaidl.idl";\n[object, '
+    "uuid(0c1a5e10-0000-4000-8000-000000000041), "
+    "async_uuid(0c1a5e10-0000-4000-8000-000000000042)]\n"
+    "interface IFoo : IDispatch { HRESULT Go(); }\n",
+}
+
+
+@pytest.mark.parametrize("misuse", ASYNC_MISUSES)
+def test_async_uuid_errors_point_at_the_attribute(tmp_path: Path, misuse: str) -> None:
+    text = ASYNC_MISUSES[misuse]
+    found = diagnostics_of(write(tmp_path, "async.idl", text))
+    errors = [d for d in found if d.severity is Severity.ERROR and "async_uuid" in d.message]
+    assert errors and errors[0].position is not None
+    line = text.splitlines()[errors[0].position.line - 1]
+    assert line[errors[0].position.column - 1 :].startswith("async_uuid(")
