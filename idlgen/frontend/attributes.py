@@ -211,6 +211,36 @@ WINRT_ATTRIBUTES: dict[str, Arguments] = {
 }
 
 KNOWN_ATTRIBUTES = frozenset(ATTRIBUTES) | frozenset(WINRT_ATTRIBUTES)
+
+# Microsoft's WinRT metadata attributes that the Windows SDK's WinRT headers use and
+# widl does not know: accepted in WinRT files only (`#pragma winrt`), with any
+# arguments, anywhere. They describe projections and metadata; nothing idlgen emits
+# (vtables, IIDs, Python classes) depends on them.
+SDK_WINRT_ATTRIBUTES = frozenset(
+    {
+        "allowforweb",
+        "allowmultiple",
+        "attributename",
+        "attributeusage",
+        "constructor_name",
+        "contentproperty",
+        "dualapipartition",
+        "experimental",
+        "feature",
+        "hasvariant",
+        "interface_name",
+        "internal",
+        "metadata_marshal",
+        "muse",
+        "noexcept",
+        "platform",
+        "previous_contract",
+        "remote_async",
+        "remote_sync",
+        "standardattribute",
+        "webhosthidden",
+    }
+)
 UUID_ATTRIBUTES = frozenset({"uuid", "async_uuid"})
 _UUID_TEXT = re.compile(
     r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -225,12 +255,13 @@ def suggestion(name: str) -> str | None:
 
 def check_file(file: syntax.File, sink: DiagnosticSink) -> None:
     """Report every unknown, misplaced or malformed attribute of one parsed file."""
-    _Checker(sink).items(file.items)
+    _Checker(sink, file.winrt).items(file.items)
 
 
 class _Checker:
-    def __init__(self, sink: DiagnosticSink) -> None:
+    def __init__(self, sink: DiagnosticSink, winrt: bool = False) -> None:
         self.sink = sink
+        self.winrt = winrt
 
     # -- attributes --------------------------------------------------------
 
@@ -241,6 +272,8 @@ class _Checker:
 
     def attribute(self, attribute: syntax.Attribute, place: str | None) -> None:
         name = attribute.name
+        if self.winrt and name in SDK_WINRT_ATTRIBUTES:
+            return
         if name not in KNOWN_ATTRIBUTES:
             message = f"unknown attribute '{name}'"
             close = suggestion(name)

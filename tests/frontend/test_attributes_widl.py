@@ -22,7 +22,12 @@ import pytest
 
 import idlgen
 from idlgen import IdlError
-from idlgen.frontend.attributes import ATTRIBUTES, KNOWN_ATTRIBUTES, REQUIRED
+from idlgen.frontend.attributes import (
+    ATTRIBUTES,
+    KNOWN_ATTRIBUTES,
+    REQUIRED,
+    SDK_WINRT_ATTRIBUTES,
+)
 
 U = "0c1a5e10-0000-4000-8000-0000000000{:02x}"
 PRELUDE = (
@@ -275,3 +280,12 @@ def test_malformed_uuid_is_an_error_at_the_uuid(bad: str, form: str) -> None:
 def test_well_formed_uuids_are_accepted_quoted_or_not(good: str) -> None:
     line = f"[uuid({good})] interface R {{ HRESULT F(void); }}"
     assert idlgen_errors(PRELUDE + line + "\n") == []
+
+
+@pytest.mark.parametrize("name", sorted(SDK_WINRT_ATTRIBUTES))
+def test_sdk_winrt_attributes_are_known_in_winrt_files_only(name: str) -> None:
+    declaration = f"[uuid({U.format(7)}), {name}] interface IW : IUnknown {{ HRESULT F(); }}\n"
+    winrt = "#pragma winrt ns_prefix\n" + PRELUDE + "namespace N {\n" + declaration + "}\n"
+    assert idlgen_errors(winrt) == []
+    errors = idlgen_errors(PRELUDE + declaration.replace("[", "[object, ", 1))
+    assert any(m.startswith(f"unknown attribute '{name}'") for _, _, m in errors)
