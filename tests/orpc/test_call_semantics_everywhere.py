@@ -17,7 +17,7 @@ from typing import Any
 import lab_objects as lab
 import pytest
 from orpc_helpers import HERE, child_env, first_line, stop
-from stream_handwritten import IID_AsyncISimpleStream, ICalc, ISimpleStream
+from stream_handwritten import ICalc, IID_AsyncISimpleStream, ISimpleStream
 
 from idlgen import runtime as _rt
 from idlgen.runtime import orpc
