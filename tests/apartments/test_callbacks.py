@@ -150,3 +150,42 @@ def test_fresh_object_returned_as_out_pointer_dies_with_its_last_proxy(
     assert created[0].values == [1]
     assert sink.Release() == 0
     assert created[0].released.wait(WAIT)  # type: ignore[attr-defined]
+
+
+class _Toucher(_rt.ComObject, IEventSource):
+    """Uses the [in] sink during the call and keeps nothing (no AddRef)."""
+
+    def Advise(self, sink: Any) -> int:
+        sink.Notify(1)
+        return _rt.S_OK
+
+    def Fire(self, v: int) -> int:
+        return 0
+
+    def GetSink(self) -> Any:
+        raise _rt.NotImplError()
+
+
+@pytest.mark.parametrize("keeper", [_Toucher, EventSource], ids=["not-kept", "kept"])
+def test_in_interface_pointers_are_released_when_the_call_returns_unless_kept(
+    server_sta: Apartment, client_sta: Apartment, keeper: Any
+) -> None:
+    """COM's stub rule: [in] pointers go when the call returns; AddRef keeps them."""
+    server, objref = serve(server_sta, keeper, IEventSource)
+
+    def client() -> tuple[int, int, list[int]]:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        before = recorder._refs
+        proxy.Advise(recorder)
+        after = recorder._refs  # as the call returned: every release already counted
+        proxy.Release()
+        return before, after, recorder.values
+
+    before, after, values = client_sta.run(client)
+    if keeper is _Toucher:
+        assert values == [1]
+        assert after == before == 1
+    else:
+        assert after > before  # the server AddRef'd it: its proxy keeps the export alive
+        assert isinstance(server.sinks[0], InterfaceProxy)
