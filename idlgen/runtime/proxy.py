@@ -65,6 +65,9 @@ __all__ = ["InterfaceProxy", "ProxyCall", "ProxyManager", "UnknownProxy", "proxy
 _REM_QI, _REM_ADDREF, _REM_RELEASE = REM_QUERY_INTERFACE, REM_ADD_REF, REM_RELEASE
 _REM_QI_METHOD, _REM_ADDREF_METHOD, _REM_RELEASE_METHOD = IRemUnknown._methods_
 _REM_RELEASE_OPNUM = 5
+# How long an awaited RemRelease may hold up a stub's reply: a peer that does not answer (a
+# hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
+REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.proxy")
 
 
@@ -197,7 +200,7 @@ class ProxyManager:
         body = _REM_RELEASE.encode_request({"cInterfaceRefs": len(refs), "InterfaceRefs": refs})
         if wait:
             try:
-                self._send_and_wait(self.rem_ipid, _REM_RELEASE_OPNUM, body)
+                self._send_and_wait(self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT)
                 return
             except COMError:
                 log.debug("RemRelease failed (the object's apartment is gone)", exc_info=True)
@@ -338,7 +341,9 @@ class ProxyManager:
             raise DisconnectedError(message="the proxy was released")
         return self._send_and_wait(ipid, opnum, body)
 
-    def _send_and_wait(self, ipid: bytes, opnum: int, body: bytes) -> bytes:
+    def _send_and_wait(
+        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None
+    ) -> bytes:
         caller = current_apartment()
         pending = new_pending()
         is_sta = caller.kind == "sta"
@@ -348,6 +353,8 @@ class ProxyManager:
             caller if is_sta else DIRECT,
         )
         timeout = caller.call_timeout
+        if cap is not None:
+            timeout = cap if timeout is None else min(timeout, cap)
         done = caller.pump_until(pending, timeout) if is_sta else pending.wait(timeout)
         if not done:
             forget(pending.call_id)
