@@ -48,6 +48,7 @@ __all__ = [
     "Dispatcher",
     "current_apartment",
     "find_apartment",
+    "is_local_oxid",
     "process_mta",
 ]
 
@@ -57,7 +58,8 @@ Kind = Literal["sta", "mta"]
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 # OXIDs must differ between processes too (an importer tells "lives here" from "elsewhere" by
 # OXID): a random 32-bit process prefix above a counter.
-_next_oxid = itertools.count((secrets.randbits(31) + 1) << 24).__next__
+_OXID_PREFIX = secrets.randbits(31) + 1
+_next_oxid = itertools.count(_OXID_PREFIX << 24).__next__
 _local = threading.local()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
@@ -446,6 +448,11 @@ def current_apartment() -> Apartment:
     if apt is None:
         return process_mta()
     return apt
+
+
+def is_local_oxid(oxid: int) -> bool:
+    """True if an apartment of this process has (or had) this OXID."""
+    return oxid >> 24 == _OXID_PREFIX
 
 
 def find_apartment(oxid: int) -> Apartment | None:

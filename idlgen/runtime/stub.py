@@ -11,15 +11,17 @@ The server side of the calling convention, decided here:
   that cannot be marshaled is a fault with the NdrMarshalError's code;
 - an interface pointer returned in an [out] parameter is Release()d once marshaled (COM's
   ownership rule: a server returns it AddRef'd, e.g. a fresh object with its creator's
-  reference); [in] interface pointers are not released after the call: the server owns the
-  proxy it received and releases it when done (apartment shutdown releases what is left);
+  reference); the [in] interface pointers the request unmarshaled (nested ones too) are
+  released when the call returns, before the reply is sent, as COM's stubs do: a server that
+  keeps one AddRefs it; [in, out] pointers follow the [out] rule;
 - an opnum outside the vtable, an IUnknown slot (0-2: QI/AddRef/Release go to IRemUnknown)
   or a [local] method is a fault RPC_E_INVALIDMETHOD.
 
 A server that implements ICallFactory for the interface's async partner gets every call
 through its call objects (Begin_X on the apartment's thread, the reply sent when the call
 object signals); otherwise the synchronous method runs on the apartment's thread, with a
-call context so that `CoTestCancel()` sees a cancel sent by the client.
+call context so that `CoTestCancel()` sees a cancel sent by the client. A request whose
+cancel arrived while it was queued is not run at all (incoming.py).
 """
 
 from __future__ import annotations
@@ -111,9 +113,6 @@ def dispatch(
     opnum = frame.code
     call_id = frame.call_id
     key = (reply_to, call_id)
-    if calls.canceled_before_start(key):
-        send(reply_to, fault_frame(call_id, RPC_E_CALL_CANCELED), None)
-        return
     wire = stub.wire[opnum] if opnum < len(stub.wire) else None
     if wire is None:
         calls.done(key)
@@ -137,6 +136,9 @@ def dispatch(
         return
     received.keep_in_out(wire, args)
     reply = _Reply(reply_to, call_id, wire, method, args, marshaler, received)
+    if calls.canceled_before_start(key):  # decoded all the same: its [in] pointers go back
+        reply.fault(RPC_E_CALL_CANCELED)
+        return
     if stub.factory is not None:
         _through_call_object(stub, method, ins, reply, calls)
         return
