@@ -189,3 +189,32 @@ def test_in_interface_pointers_are_released_when_the_call_returns_unless_kept(
     else:
         assert after > before  # the server AddRef'd it: its proxy keeps the export alive
         assert isinstance(server.sinks[0], InterfaceProxy)
+
+
+def test_call_canceled_while_queued_never_runs_and_gives_its_in_pointers_back(
+    server_sta: Apartment, client_sta: Apartment
+) -> None:
+    """A synchronous call that times out sends a cancel; the server STA is held, so the
+    cancel finds the request queued: it never runs, and the OBJREF's reference comes back."""
+    source, objref = serve(server_sta, EventSource, IEventSource)
+    holding, unhold = threading.Event(), threading.Event()
+    server_sta.post(lambda: (holding.set(), unhold.wait(WAIT)))
+    assert holding.wait(WAIT)
+
+    def client() -> tuple[int, int]:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        client_sta.call_timeout = 0.2  # the client gives up while the server is held
+        with pytest.raises(_rt.RpcTimeoutError):
+            proxy.Advise(recorder)
+        client_sta.call_timeout = WAIT
+        raised = recorder._refs  # the request (and the OBJREF's references) still queued
+        unhold.set()
+        assert proxy.Fire(1) == 0  # dispatched after the canceled Advise, which never ran
+        proxy.Release()
+        return raised, recorder._refs
+
+    raised, after = client_sta.run(client)
+    assert raised > 1
+    assert after == 1  # everything the server was handed went back
+    assert source.sinks == []
