@@ -450,14 +450,14 @@ class ProxyCallFactory(ComObject, ICallFactory):
 class ProxyCall(CallObject):
     """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
 
-    __slots__ = ("_call_id", "_ipid", "_mgr")
+    __slots__ = ("_ipid", "_mgr", "_sent")
     _raw_methods_ = True
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
         super().__init__(outer)
         self._mgr = mgr
         self._ipid = ipid
-        self._call_id = 0
+        self._sent = (0, 0)  # (ticket, channel call id) of the request on the wire
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
@@ -478,13 +478,20 @@ class ProxyCall(CallObject):
                 return
             self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
 
-        self._call_id = mgr.start(self._ipid, opnum, body, on_reply)
+        call_id = mgr.start(self._ipid, opnum, body, on_reply)
+        self._sent = (ticket, call_id)
+        if self._cancel_ticket == ticket:  # canceled (another thread) while Begin_ was sending:
+            mgr.cancel(self._ipid, call_id)  # the request is out now, so is its cancel
 
     def _on_cancel_(self, ticket: int) -> None:
-        self._mgr.cancel(self._ipid, self._call_id)
+        sent_ticket, call_id = self._sent
+        if sent_ticket == ticket:  # otherwise Begin_ is still sending and sends the cancel
+            self._mgr.cancel(self._ipid, call_id)
 
     def _on_abandon_(self, ticket: int) -> None:
-        forget(self._call_id)
+        sent_ticket, call_id = self._sent
+        if sent_ticket == ticket:
+            forget(call_id)
 
     def _final_release_(self) -> None:
         super()._final_release_()

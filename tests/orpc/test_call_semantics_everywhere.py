@@ -136,6 +136,33 @@ def test_cancel_before_dispatch_means_the_call_never_runs(setting: Setting) -> N
     assert call.Finish_Read() == ReadResult(b"ab", 2)
 
 
+def test_cancel_from_another_thread_while_begin_is_sending_reaches_the_server(
+    setting: Setting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setting.ctl(lab.RESET)
+    assert setting.ctl(lab.HOLD) == 1
+    call = setting.new_call()
+    start = type(call)._start_
+    outcome: list[Any] = []
+
+    def start_hook(self: Any, ticket: int, method: Any, ins: tuple[Any, ...]) -> None:
+        # The call is pending but its request not yet sent: another thread cancels now.
+        canceler = threading.Thread(target=lambda: outcome.append(_outcome(lambda: call.Cancel(0))))
+        canceler.start()
+        canceler.join(WAIT)
+        start(self, ticket, method, ins)
+
+    monkeypatch.setattr(type(call), "_start_", start_hook)
+    call.Begin_Read(3)
+    assert outcome == [_rt.S_OK]
+    setting.ctl(lab.RELEASE)
+    assert setting.stream.Write(b"x", 1) == 1  # dispatched after the canceled request
+    setting.ctl(lab.JOIN)
+    assert _outcome(call.Finish_Read) == _rt.RPC_E_CALL_CANCELED
+    assert setting.ctl(lab.RUNS) == 0  # the cancel reached the server: the call never ran
+    assert setting.ctl(lab.INCOMING) == 0
+
+
 # -- item 2: Cancel, Cancel, Finish_ whenever the server's acknowledgement arrives -----------
 
 
