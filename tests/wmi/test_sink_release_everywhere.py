@@ -6,6 +6,7 @@ processes these rest on the stub releasing the [in] interface pointers it unmars
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -90,8 +91,9 @@ def _across_processes(gated: bool) -> Iterator[Client]:
     )
     try:
         assert proc.stdout is not None
-        text = proc.stdout.readline().strip()
-        assert text, proc.stderr.read() if proc.stderr else "no published string"
+        ready, _, _ = select.select([proc.stdout], [], [], WAIT)  # never a hang
+        text = proc.stdout.readline().strip() if ready else ""
+        assert text, "the WMI server printed no published string"
         services = orpc.connect(text, lite.ILiteServices)
         yield Client(services, lambda fn, *args: fn(*args), lambda: None)
         services.Release()
