@@ -29,17 +29,15 @@ __all__ = ["IncomingCalls", "cancel_call"]
 Key = tuple[Any, int]  # (the reply port, the call id)
 
 
-class _Queued:
-    """A request waiting in the apartment's queue; `canceled` once its cancel arrived."""
-
-    __slots__ = ("canceled",)
-
-    def __init__(self) -> None:
-        self.canceled = False
+_QUEUED = 0  # waiting in the apartment's queue
+_CANCELED = 1  # waiting, and its cancel arrived: it must not run
 
 
 class IncomingCalls:
-    """Requests an apartment was sent and has not answered yet (see the module docstring)."""
+    """Requests an apartment was sent and has not answered yet (see the module docstring).
+
+    An entry is `_QUEUED`, `_CANCELED` (queued, then canceled) or the object serving the call.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -48,34 +46,44 @@ class IncomingCalls:
     def queued(self, key: Key) -> None:
         """A request was put in the apartment's queue."""
         with self._lock:
-            self._calls[key] = _Queued()
+            self._calls[key] = _QUEUED
 
     def cancel(self, key: Key) -> None:
         """A cancel arrived (any thread): remember it, or pass it to the running call."""
         with self._lock:
             entry = self._calls.get(key)
-            if isinstance(entry, _Queued):
-                entry.canceled = True
+            if entry is None or entry is _CANCELED:
+                return  # ended (the reply is on its way), or already canceled
+            if entry is _QUEUED:
+                self._calls[key] = _CANCELED
                 return
-        if entry is not None:
-            cancel_call(entry)
+        cancel_call(entry)
 
     def canceled_before_start(self, key: Key) -> bool:
         """True (and forgotten) if the call was canceled while it waited in the queue."""
         with self._lock:
-            entry = self._calls.get(key)
-            if isinstance(entry, _Queued) and entry.canceled:
+            if self._calls.get(key) is _CANCELED:
                 del self._calls[key]
                 return True
         return False
+
+    def start(self, key: Key, call: Any) -> bool:
+        """`call` is about to serve the request: False (and forgotten) if it was canceled
+        while queued, so it must not run; otherwise `call` is installed for later cancels."""
+        with self._lock:
+            if self._calls.get(key) is _CANCELED:
+                del self._calls[key]
+                return False
+            self._calls[key] = call
+            return True
 
     def running(self, key: Key, call: Any) -> bool:
         """`call` now serves the request; True if a cancel arrived before it was installed,
         which the caller must then pass on (the call started already canceled)."""
         with self._lock:
-            entry = self._calls.get(key)
+            canceled = self._calls.get(key) is _CANCELED
             self._calls[key] = call
-        return isinstance(entry, _Queued) and entry.canceled
+        return canceled
 
     def done(self, key: Key) -> None:
         with self._lock:

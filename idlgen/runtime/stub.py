@@ -134,18 +134,18 @@ def dispatch(
         log.exception("%s.%s: wire and method tables disagree", stub.iface.__name__, method.name)
         send(reply_to, fault_frame(call_id, RPC_E_SERVERFAULT), None)
         return
-    received.keep_in_out(wire, args)
+    if received.pointers:
+        received.keep_in_out(wire, args)
     reply = _Reply(reply_to, call_id, wire, method, args, marshaler, received)
-    if calls.canceled_before_start(key):  # decoded all the same: its [in] pointers go back
-        reply.fault(RPC_E_CALL_CANCELED)
-        return
     if stub.factory is not None:
+        if calls.canceled_before_start(key):  # decoded all the same: its [in] pointers go back
+            reply.fault(RPC_E_CALL_CANCELED)
+            return
         _through_call_object(stub, method, ins, reply, calls)
         return
     incoming = IncomingCall()
-    if calls.running(key, incoming):
-        calls.done(key)
-        reply.fault(RPC_E_CALL_CANCELED)  # canceled while being decoded: never runs
+    if not calls.start(key, incoming):
+        reply.fault(RPC_E_CALL_CANCELED)  # canceled while queued: never runs
         return
     token = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
     try:
@@ -245,6 +245,8 @@ class _InParameters:
                     break
 
     def release(self) -> None:
+        if not self.pointers:
+            return
         pointers, self.pointers = self.pointers, []
         for obj in pointers:
             try:
