@@ -6,6 +6,10 @@ bindings in its DUALSTRINGARRAY, so whoever unmarshals it elsewhere can call bac
 that only connects gets an endpoint on first need (when it marshals one of its own objects
 for a peer, a WMI sink say): on the address its route to the peer uses, port 0, or a fresh
 Unix socket when it reached the peer through one.
+
+The endpoint's `ServerLimits` (set with `configure` before the first `serve`) bound what
+clients can make it hold, and decide where an OBJREF a client sends may make this process
+connect (`callback_allowed`: by default, only back to that client's own host).
 """
 
 from __future__ import annotations
@@ -22,34 +26,49 @@ from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
 from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import error_for
+from idlgen.runtime.hresult import AccessDeniedError, error_for
 from idlgen.runtime.interface import IID_IUnknown
 from idlgen.runtime.ndr_objref import DualStringArray
 from idlgen.runtime.orpc.client import (
     ORPC_LIMITS,
+    bindings_of,
     close_connections,
+    configure_outbound,
     connection_for,
     dualstringarray,
     known_exporter,
     rem_unknown_ipid,
     remote_exporter,
 )
-from idlgen.runtime.orpc.server import ObjectServer
+from idlgen.runtime.orpc.server import ObjectServer, callback_allowed, current_peer
 from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
 from idlgen.runtime.remunknown import REM_QUERY_INTERFACE, IID_IRemUnknown
 
-__all__ = ["Endpoint", "connect", "endpoint", "publish", "serve", "unpublish"]
+__all__ = [
+    "Endpoint",
+    "configure",
+    "connect",
+    "endpoint",
+    "limits",
+    "publish",
+    "serve",
+    "unpublish",
+]
+
+_limits = ServerLimits(connection=ORPC_LIMITS)
 
 
 class Endpoint:
     """Where other processes reach this process's objects."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
         self.objects = ObjectServer()
-        self.server = RpcServer(ORPC_LIMITS, objects=self.objects)
+        self.server = RpcServer(limits, objects=self.objects)
         self.bindings: list[B.Binding] = []
         self.resolver = DualStringArray()
 
@@ -74,13 +93,27 @@ def endpoint() -> Endpoint | None:
     return _endpoint
 
 
+def configure(new_limits: ServerLimits) -> None:
+    """Set the endpoint's limits (before `serve`/`publish` starts it; ValueError after)."""
+    global _limits
+    with _lock:
+        if _endpoint is not None:
+            raise ValueError("the ORPC endpoint is already serving: configure it first")
+        _limits = new_limits
+    configure_outbound(new_limits.outbound_connect_timeout, new_limits.outbound_bind_timeout)
+
+
+def limits() -> ServerLimits:
+    return _endpoint.limits if _endpoint is not None else _limits
+
+
 def serve(binding: str | B.Binding = "ncacn_ip_tcp:127.0.0.1[0]") -> B.Binding:
     """Listen for ORPC calls on `binding` (port 0: any free port); returns the real binding."""
     global _endpoint
     _install()
     with _lock:
         if _endpoint is None:
-            _endpoint = Endpoint()
+            _endpoint = Endpoint(_limits)
             atexit.register(_shutdown)
         return _endpoint.listen(binding)
 
@@ -208,6 +241,14 @@ def _route_source(peer: B.Binding) -> str:
 
 
 def _connect_hook(oxid: int, dsa: DualStringArray) -> tuple[Any, bytes] | None:
+    peer = current_peer()
+    if peer is not None:  # an OBJREF a remote client sent: connect only where allowed
+        allowed = [b for b in bindings_of(dsa) if callback_allowed(b, peer, limits())]
+        if not allowed:
+            raise AccessDeniedError(
+                message="the OBJREF names an endpoint this server may not connect to"
+            )
+        dsa = dualstringarray(allowed)
     port = remote_exporter(oxid, dsa)
     return None if port is None else (port, port.rem_ipid)
 
