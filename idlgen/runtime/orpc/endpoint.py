@@ -15,6 +15,7 @@ connect (`callback_allowed`: by default, only back to that client's own host).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import socket
 import tempfile
@@ -24,7 +25,7 @@ from typing import Any
 
 from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment, process_mta
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.pdu import SyntaxId
@@ -56,6 +57,7 @@ __all__ = [
     "limits",
     "publish",
     "serve",
+    "shutdown",
     "unpublish",
 ]
 
@@ -69,6 +71,8 @@ class Endpoint:
         self.limits = limits
         self.objects = ObjectServer()
         self.server = RpcServer(limits, objects=self.objects)
+        # Calls run in the objects' apartments; the process MTA grows to the same bound.
+        process_mta().max_workers = limits.max_call_threads
         self.bindings: list[B.Binding] = []
         self.resolver = DualStringArray()
 
@@ -124,6 +128,22 @@ def _shutdown() -> None:
         _endpoint.close()
 
 
+def shutdown() -> None:
+    """Stop serving cleanly: refuse new connections and calls, cancel running calls and
+    give them `shutdown_grace` seconds, release every reference clients held and every
+    publication, close outbound connections."""
+    ep = _endpoint
+    if ep is not None:
+        ep.server.close(grace=ep.limits.shutdown_grace)
+    with _lock:
+        texts = list(_publications)
+    for text in texts:
+        unpublish(text)
+    close_connections()
+    with contextlib.suppress(Exception):  # let releases posted to the MTA run before exit
+        process_mta().run(lambda: None, timeout=ep.limits.shutdown_grace if ep else 1.0)
+
+
 def publish(
     obj: Any,
     iface: Any,
@@ -136,6 +156,7 @@ def publish(
     actual = serve(binding) if binding is not None else _first_binding()
     exporter = _marshal.marshaler_for(apartment or current_apartment()).exporter
     _oid, ipid = exporter.export(obj, as_guid(iface), 1)
+    exporter.claim(ipid, 1)  # the publication's own reference: nobody else may give it back
     text = f"{uuid.UUID(bytes_le=ipid)}@{actual}"
     with _lock:
         _publications[text] = (exporter, ipid)
