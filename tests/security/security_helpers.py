@@ -30,10 +30,10 @@ from idlgen.runtime.orpc.client import ORPC_LIMITS, rem_unknown_ipid  # noqa: E4
 from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat  # noqa: E402
 from idlgen.runtime.registry import opnums, wire_table  # noqa: E402
 from idlgen.runtime.remunknown import (  # noqa: E402
-    IID_IRemUnknown,
     REM_ADD_REF,
     REM_QUERY_INTERFACE,
     REM_RELEASE,
+    IID_IRemUnknown,
     RemInterfaceRef,
 )
 

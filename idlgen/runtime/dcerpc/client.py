@@ -31,7 +31,7 @@ from idlgen.runtime.dcerpc.status import (
 )
 from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu
 from idlgen.runtime.deadline import bounded as _bounded
-from idlgen.runtime.deadline import call_deadline, has_deadline
+from idlgen.runtime.deadline import call_deadline
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.hresult import (
     HRESULT_FROM_WIN32,
@@ -139,7 +139,7 @@ class Association:
             reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or wait, wait)
         except (OSError, Closed) as e:
             self.close()
-            if isinstance(e, TimeoutError) and has_deadline():
+            if isinstance(e, TimeoutError) and wait != lim.bind_timeout:  # the call's deadline
                 raise RpcTimeoutError(message=f"no bind_ack from {self.binding} in time") from None
             raise RpcUnavailableError(message=f"bind to {self.binding} failed: {e}") from None
         if not isinstance(reply, P.BindAck) or reply.alter or len(reply.results) != 1:
