@@ -13,23 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-TESTS = HERE.parent
-for folder in (TESTS / "orpc", TESTS / "apartments", TESTS / "dcerpc"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from orpc_helpers import WAIT, child_env, first_line
 
-from orpc_helpers import WAIT, child_env, first_line  # noqa: E402
-
-from idlgen.runtime.dcerpc import binding as B  # noqa: E402
-from idlgen.runtime.dcerpc.client import Connection  # noqa: E402
-from idlgen.runtime.dcerpc.pdu import SyntaxId  # noqa: E402
-from idlgen.runtime.guid import GUID  # noqa: E402
-from idlgen.runtime.hresult import error_for  # noqa: E402
-from idlgen.runtime.orpc.client import ORPC_LIMITS, rem_unknown_ipid  # noqa: E402
-from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat  # noqa: E402
-from idlgen.runtime.registry import opnums, wire_table  # noqa: E402
-from idlgen.runtime.remunknown import (  # noqa: E402
+from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.client import Connection
+from idlgen.runtime.dcerpc.pdu import SyntaxId
+from idlgen.runtime.guid import GUID
+from idlgen.runtime.hresult import error_for
+from idlgen.runtime.orpc.client import ORPC_LIMITS, rem_unknown_ipid
+from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
+from idlgen.runtime.registry import opnums, wire_table
+from idlgen.runtime.remunknown import (
     REM_ADD_REF,
     REM_QUERY_INTERFACE,
     REM_RELEASE,
@@ -38,6 +32,8 @@ from idlgen.runtime.remunknown import (  # noqa: E402
 )
 
 __all__ = ["WAIT", "RawClient", "child_env", "serve_child", "stop_child"]
+
+HERE = Path(__file__).resolve().parent
 
 
 def security_env() -> dict[str, str]:
