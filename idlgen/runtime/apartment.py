@@ -197,12 +197,12 @@ class Apartment:
 
     @property
     def saturated(self) -> bool:
-        """An MTA whose every thread, up to `max_workers`, is running a call: a new request
-        would only wait (servers answer RPC_S_SERVER_TOO_BUSY instead)."""
+        """An MTA whose every thread, up to `max_workers`, has a call running or queued for
+        it: a new request would only wait (servers answer RPC_S_SERVER_TOO_BUSY instead)."""
         return (
             self.kind == "mta"
             and len(self._threads) >= self.max_workers
-            and self._busy >= len(self._threads)
+            and self._busy + self._queue.qsize() >= len(self._threads)
         )
 
     @contextlib.contextmanager
