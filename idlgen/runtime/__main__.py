@@ -68,6 +68,7 @@ def serve(args: argparse.Namespace) -> int:
     except (LookupError, ImportError, AttributeError, ValueError, OSError) as exc:
         print(f"idlgen.runtime serve: error: {exc}", file=sys.stderr)
         return 2
+    obj.Release()  # the publication holds the object now: at shutdown it goes with it
     print(text, flush=True)
     if args.until_eof:
         threading.Thread(target=_stop_at_eof, args=(stop,), daemon=True).start()

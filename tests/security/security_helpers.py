@@ -70,7 +70,7 @@ def stop_child(proc: subprocess.Popen[str]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGCONT)
         proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
+    with contextlib.suppress(subprocess.TimeoutExpired, ValueError):  # ValueError: done
         proc.communicate(timeout=WAIT)
 
 

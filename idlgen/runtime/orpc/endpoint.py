@@ -15,7 +15,6 @@ connect (`callback_allowed`: by default, only back to that client's own host).
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import socket
 import tempfile
@@ -31,7 +30,7 @@ from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
 from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import AccessDeniedError, error_for
+from idlgen.runtime.hresult import AccessDeniedError, COMError, error_for
 from idlgen.runtime.interface import IID_IUnknown
 from idlgen.runtime.ndr_objref import DualStringArray
 from idlgen.runtime.orpc.client import (
@@ -140,8 +139,19 @@ def shutdown() -> None:
     for text in texts:
         unpublish(text)
     close_connections()
-    with contextlib.suppress(Exception):  # let releases posted to the MTA run before exit
-        process_mta().run(lambda: None, timeout=ep.limits.shutdown_grace if ep else 1.0)
+    _drain(process_mta(), ep.limits.shutdown_grace if ep is not None else 1.0)
+
+
+def _drain(apartment: Apartment, timeout: float) -> None:
+    """Wait (up to `timeout`) until what was queued in `apartment` so far (the releases of
+    closed connections) has been taken and run."""
+    for _ in range(2):  # the second marker runs after whatever ran beside the first
+        done = threading.Event()
+        try:
+            apartment.post(done.set)
+        except COMError:
+            return
+        done.wait(timeout)
 
 
 def publish(
