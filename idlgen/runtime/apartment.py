@@ -65,6 +65,7 @@ def _next_oxid() -> int:
 
 
 DEFAULT_MAX_WORKERS = 64  # an MTA grows to this many threads while all are busy
+DEFAULT_MAX_QUEUED = 256  # then this many requests may wait before it is `saturated`
 _local = threading.local()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
@@ -124,6 +125,7 @@ class Apartment:
         self._threads: list[threading.Thread] = []
         self._stop_seen = False
         self.max_workers = DEFAULT_MAX_WORKERS  # MTA: the pool grows up to this
+        self.max_queued = DEFAULT_MAX_QUEUED  # MTA: requests waiting at that size
         self._busy = 0  # MTA threads running an item
         with _registry_lock:
             _apartments[self.oxid] = self
@@ -197,12 +199,13 @@ class Apartment:
 
     @property
     def saturated(self) -> bool:
-        """An MTA whose every thread, up to `max_workers`, has a call running or queued for
-        it: a new request would only wait (servers answer RPC_S_SERVER_TOO_BUSY instead)."""
+        """An MTA at `max_workers` threads, all taken, with `max_queued` more requests
+        waiting: a new request would wait without bound (servers answer
+        RPC_S_SERVER_TOO_BUSY instead)."""
         return (
             self.kind == "mta"
             and len(self._threads) >= self.max_workers
-            and self._busy + self._queue.qsize() >= len(self._threads)
+            and self._busy + self._queue.qsize() >= len(self._threads) + self.max_queued
         )
 
     @contextlib.contextmanager

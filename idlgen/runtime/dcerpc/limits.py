@@ -33,7 +33,8 @@ class ServerLimits:
     incomplete_call_timeout: float = 60.0
     max_unsent_per_connection: int = 16 * 1024 * 1024  # replies a peer does not read
     # calls running
-    max_call_threads: int = 64  # the pool a server grows to before RPC_S_SERVER_TOO_BUSY
+    max_call_threads: int = 64  # the pool a server grows to while every thread is busy
+    max_queued_calls: int = 256  # waiting for a thread at that limit; more: TOO_BUSY
     max_running_per_connection: int = 16  # more from one connection wait their turn
     # the accept loop
     accept_backoff: float = 0.05  # first pause after EMFILE/ENFILE, doubled up to the max

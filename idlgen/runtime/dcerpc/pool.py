@@ -1,10 +1,11 @@
 """The threads a server runs calls on: as many as there are calls, up to a limit.
 
 Unlike a fixed pool, slow calls cannot hold every thread while others queue behind them
-without bound: a call that finds every thread busy starts a new one, and when the pool is at
-its limit `submit` says no, so the server answers RPC_S_SERVER_TOO_BUSY at once instead of
-queueing. A thread that cannot be started (the process is out of threads or memory) is a
-"no" too, never an exception in the caller. Threads idle for `idle_exit` seconds leave.
+without bound: a call that finds every thread busy starts a new one; at the thread limit up
+to `max_queued` calls wait, and past that `submit` says no, so the server answers
+RPC_S_SERVER_TOO_BUSY at once. A thread that cannot be started (the process is out of
+threads or memory) counts as a busy one, never an exception in the caller; with no thread
+at all, the call is refused. Threads idle for `idle_exit` seconds leave.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ log = logging.getLogger(__name__)
 
 
 class CallPool:
-    def __init__(self, max_threads: int, idle_exit: float = 30.0, name: str = "rpc-call") -> None:
+    def __init__(
+        self, max_threads: int, max_queued: int = 0, idle_exit: float = 30.0, name: str = "rpc-call"
+    ) -> None:
         self.max_threads = max_threads
+        self.max_queued = max_queued
         self.idle_exit = idle_exit
         self.name = name
         self._cond = threading.Condition()
@@ -36,12 +40,14 @@ class CallPool:
         return self._threads
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> bool:
-        """Run `fn(*args)` on a pool thread; False if every thread is busy at the limit."""
+        """Run `fn(*args)` on a pool thread; False if every thread is busy at the limit and
+        `max_queued` jobs already wait."""
         with self._cond:
             if self._closed:
                 return False
-            need_thread = len(self._jobs) >= self._idle
-            if need_thread and (self._threads >= self.max_threads or not self._start_thread()):
+            waiting = len(self._jobs) - self._idle  # jobs no idle thread will take
+            grown = waiting < 0 or (self._threads < self.max_threads and self._start_thread())
+            if not grown and (self._threads == 0 or waiting >= self.max_queued):
                 return False
             self._jobs.append((fn, args))
             self._cond.notify()

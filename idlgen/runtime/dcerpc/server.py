@@ -159,7 +159,8 @@ class RpcServer:
         self.mpx = mpx
         self.objects = objects  # serves contexts no registered RpcInterface claims
         self._registry: dict[tuple[GUID, int], _Registered] = {}
-        self._pool = CallPool(workers or self.server_limits.max_call_threads)
+        lim = self.server_limits
+        self._pool = CallPool(workers or lim.max_call_threads, lim.max_queued_calls)
         self._listeners: list[socket.socket] = []
         self._conns: set[_Connection] = set()
         self._lock = threading.Lock()

@@ -72,6 +72,7 @@ class Endpoint:
         self.server = RpcServer(limits, objects=self.objects)
         # Calls run in the objects' apartments; the process MTA grows to the same bound.
         process_mta().max_workers = limits.max_call_threads
+        process_mta().max_queued = limits.max_queued_calls
         self.bindings: list[B.Binding] = []
         self.resolver = DualStringArray()
 
