@@ -174,9 +174,12 @@ class Reactor:
 
     def stop(self) -> None:
         self._stopped = True
-        self._wake()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if thread is None:  # never started: nothing but our own sockets to close
+            self._close_all()
+            return
+        self._wake()
+        if thread is not threading.current_thread():
             thread.join(5.0)
 
     def _wake(self) -> None:
