@@ -5,10 +5,12 @@ wait, never a thread forever, never a hung exit)."""
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from security_helpers import WAIT, serve_child
@@ -91,3 +93,29 @@ def test_never_answering_callback_endpoint_costs_a_bounded_wait(
         source.Release()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(WAIT) == 0
+
+
+def test_callback_objref_naming_a_unix_socket_the_client_does_not_own_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Unix-socket client may name only sockets its own uid owns: another user's socket
+    (here: one handed to uid 65534) is refused, nothing is connected."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to make a socket another user owns")
+    theirs = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    theirs.bind(str(tmp_path / "theirs.sock"))
+    theirs.listen(4)
+    os.chown(tmp_path / "theirs.sock", 65534, 65534)
+    where = B.Binding(B.NCACN_UNIX_STREAM, "", str(tmp_path / "theirs.sock"))
+    with serve_child(binding=f"ncacn_unix_stream:[{tmp_path / 'hub.sock'}]") as (_, text):
+        source = orpc.connect(text, IEventSource)
+        monkeypatch.setattr(
+            _marshal.remote_hooks, "resolver", lambda oxid: dualstringarray([where])
+        )
+        with pytest.raises(rt.COMError) as info:
+            source.Advise(Sink())
+        assert info.value.hresult == E_ACCESSDENIED
+        assert source.Fire(1) == 0
+        assert not connected(theirs)
+        source.Release()
+    theirs.close()
