@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 from idlgen.runtime.channel import (
     CANCEL,
     FAULT,
+    HEADER,
     REQUEST,
     RESPONSE,
     Frame,
@@ -46,6 +47,7 @@ __all__ = [
     "Dispatcher",
     "current_apartment",
     "find_apartment",
+    "is_local_oxid",
     "process_mta",
 ]
 
@@ -57,11 +59,15 @@ _Item = tuple[Callable[[Any, Any], None], Any, Any]
 
 def _next_oxid() -> int:
     """OXIDs must differ between processes too (an importer tells "lives here" from
-    "elsewhere" by OXID) and be unguessable like IPIDs: 64 random bits, unused here."""
+    "elsewhere" by OXID) and be unguessable like IPIDs: 64 random bits, never used here."""
     while True:
         oxid = secrets.randbits(64)
-        if oxid and oxid not in _apartments:
+        if oxid and oxid not in _local_oxids:
+            _local_oxids.add(oxid)
             return oxid
+
+
+_local_oxids: set[int] = set()  # every OXID this process gave out (is_local_oxid)
 
 
 DEFAULT_MAX_WORKERS = 64  # an MTA grows to this many threads while all are busy
@@ -75,6 +81,8 @@ class Dispatcher(Protocol):
     """What an apartment hands incoming requests to (marshal.ObjectExporter)."""
 
     def on_request(self, frame: Frame, reply_to: Port) -> None: ...
+
+    def on_queued(self, call_id: int, reply_to: Port | None) -> None: ...
 
     def on_cancel(self, frame: Frame, reply_to: Port | None) -> None: ...
 
@@ -240,6 +248,8 @@ class Apartment:
         if kind == REQUEST:
             with self._lock:
                 if not self._closed:
+                    if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
+                        self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
                     self._grow_locked()
                     return
@@ -258,6 +268,13 @@ class Apartment:
                 dispatcher.on_cancel(parsed, reply_to)
         else:
             log.warning("%s: dropped a frame that is not a frame (%d bytes)", self, len(frame))
+
+    def expect(self, call_id: int, reply_to: Port | None) -> None:
+        """A request is about to be queued here: from now on its cancel finds it (a cancel
+        that arrives before the request is dequeued means it is never run)."""
+        dispatcher = self.dispatcher
+        if dispatcher is not None:
+            dispatcher.on_queued(call_id, reply_to)
 
     def _refuse(self, frame: bytes, reply_to: Port | None) -> None:
         parsed = parse(frame)
@@ -488,6 +505,11 @@ def current_apartment() -> Apartment:
     if apt is None:
         return process_mta()
     return apt
+
+
+def is_local_oxid(oxid: int) -> bool:
+    """True if an apartment of this process has (or had) this OXID."""
+    return oxid in _local_oxids
 
 
 def find_apartment(oxid: int) -> Apartment | None:

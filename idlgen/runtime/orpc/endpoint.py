@@ -24,7 +24,13 @@ from typing import Any
 
 from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment, process_mta
+from idlgen.runtime.apartment import (
+    Apartment,
+    current_apartment,
+    find_apartment,
+    is_local_oxid,
+    process_mta,
+)
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.pdu import SyntaxId
@@ -273,6 +279,8 @@ def _route_source(peer: B.Binding) -> str:
 
 
 def _connect_hook(oxid: int, dsa: DualStringArray) -> tuple[Any, bytes] | None:
+    if is_local_oxid(oxid):  # an apartment of this process that is gone: never a remote one
+        return None
     peer = current_peer()
     if peer is not None:  # an OBJREF a remote client sent: connect only where allowed
         allowed = [b for b in bindings_of(dsa) if callback_allowed(b, peer, limits())]

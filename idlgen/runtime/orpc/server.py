@@ -50,7 +50,12 @@ from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.server import CallState
 from idlgen.runtime.dcerpc.status import RPC_S_SERVER_TOO_BUSY
-from idlgen.runtime.hresult import HRESULT_FROM_WIN32, RPC_E_DISCONNECTED, COMError
+from idlgen.runtime.hresult import (
+    HRESULT_FROM_WIN32,
+    RPC_E_CALL_CANCELED,
+    RPC_E_DISCONNECTED,
+    COMError,
+)
 from idlgen.runtime.marshal import (
     REM_UNKNOWN_IPID_LOW,
     ObjectExporter,
@@ -221,6 +226,9 @@ class ObjectServer:
         if apartment is None or apartment.closed or not _may_reach(port, apartment, ipid):
             conn.fault_call(state, cont_id, RPC_E_DISCONNECTED)
             return
+        if state.canceled:  # co_cancel (or PFC_PENDING_CANCEL) before the request was whole
+            conn.fault_call(state, cont_id, RPC_E_CALL_CANCELED)
+            return
         if apartment.saturated:  # every thread busy at the limit: say so, do not queue
             conn.fault_call(state, cont_id, _TOO_BUSY, executed=False)
             return
@@ -228,6 +236,7 @@ class ObjectServer:
         with port.lock:
             port.calls[call_id] = (state, cont_id)
         frame = request_frame(call_id, first.opnum, ipid, bytes(body))
+        apartment.expect(call_id, port)  # a cancel from now on finds the queued request
         state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
         try:
             apartment.post(_serve, apartment, frame, port)
