@@ -25,6 +25,7 @@ from idlgen.codegen.layout import (
 )
 from idlgen.codegen.names import py_literal
 from idlgen.codegen.view import ViewBuilder
+from idlgen.module_map import ModuleMap
 from idlgen.resources import data_dir
 
 _EXTRA_BLANK_LINES = re.compile(r"\n{4,}")
@@ -60,9 +61,12 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def generate_module(document: model.Document, module_name: str) -> str:
-    """The Python source of the module generated for `document`."""
-    view = ViewBuilder(document).build(os.path.basename(document.source))
+def generate_module(
+    document: model.Document, module_name: str, module_map: ModuleMap | None = None
+) -> str:
+    """The Python source of the module generated for `document`; `module_map` says which
+    existing modules serve imported files (the rest are siblings or bundled)."""
+    view = ViewBuilder(document, module_map or ModuleMap()).build(os.path.basename(document.source))
     text = _environment().get_template("module.py.j2").render(m=view, module_name=module_name)
     text = "\n".join(line.rstrip() for line in text.splitlines())
     text = _EXTRA_BLANK_LINES.sub("\n\n\n", text).strip("\n")

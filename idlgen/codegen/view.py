@@ -26,6 +26,7 @@ from idlgen.codegen.names import (
 from idlgen.codegen.pytypes import TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
+from idlgen.module_map import ModuleMap
 from idlgen.semantics.loader import BASE_IDL_DIR
 
 # Interfaces whose classes the runtime itself defines: generated code aliases them
@@ -167,7 +168,10 @@ class CoclassView:
 class ImportView:
     alias: str
     module: str
-    package: str | None  # "idlgen.runtime.base" for bundled files, else None (sibling)
+    # "idlgen.runtime.base" for bundled files, the package of a mapped module, or None
+    # (a sibling, or a mapped top-level module).
+    package: str | None
+    sibling: bool = False  # generated beside this module: relative in a package
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,24 +218,37 @@ class ModuleView:
     @property
     def needs_typing(self) -> bool:
         declares_interfaces = any(not i.runtime_alias for i in self.interfaces)
-        imports_siblings = any(i.package is None for i in self.imports)
+        imports_siblings = any(i.sibling for i in self.imports)
         return bool(self.coclasses or declares_interfaces or imports_siblings)
 
 
-def module_for_file(path: str) -> tuple[str, str | None]:
-    """The generated module for an IDL file, and its package when idlgen ships it."""
+def is_bundled_idl(path: str) -> bool:
+    """Whether an IDL file is idlgen's own base IDL, served by `idlgen.runtime.base`."""
+    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
+    return os.path.normcase(os.path.dirname(os.path.abspath(path))) == base
+
+
+def import_for_file(path: str, module_map: ModuleMap) -> ImportView:
+    """How a generated module imports the module of another IDL file: a mapped module
+    first, then the bundled base modules, else a sibling. The alias always follows the
+    IDL file's name, so it cannot depend on where the module lives."""
     from idlgen.api import module_name_for
 
     name = module_name_for(path)
-    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
-    if os.path.normcase(os.path.dirname(os.path.abspath(path))) == base:
-        return name, "idlgen.runtime.base"
-    return name, None
+    alias = "_" + name
+    mapped = module_map.module_for(path)
+    if mapped is not None:
+        package, _, module = mapped.rpartition(".")
+        return ImportView(alias, module, package or None)
+    if is_bundled_idl(path):
+        return ImportView(alias, name, "idlgen.runtime.base")
+    return ImportView(alias, name, None, sibling=True)
 
 
 @dataclass
 class ViewBuilder:
     document: model.Document
+    module_map: ModuleMap = field(default_factory=ModuleMap)
     used_names: set[str] = field(default_factory=set)
     imports: dict[str, ImportView] = field(default_factory=dict)
 
@@ -303,10 +320,9 @@ class ViewBuilder:
         name = prefix + name
         if _emitted_here(origin):
             return name
-        module, package = module_for_file(origin.file)
-        alias = "_" + module
-        self.imports.setdefault(alias, ImportView(alias, module, package))
-        return f"{alias}.{name}"
+        imported = import_for_file(origin.file, self.module_map)
+        self.imports.setdefault(imported.alias, imported)
+        return f"{imported.alias}.{name}"
 
     # -- declarations ------------------------------------------------------------
 

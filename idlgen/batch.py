@@ -1,0 +1,222 @@
+"""Running the `idlgen` command over many files: the queue, progress and the summary.
+
+Each file is one job (`cli.compile_one`); a failing job does not stop the others and
+the exit status is the worst one. With `--with-imports` a job's imported IDL files join
+the queue, once each, unless the bundled base modules or the module map serve them.
+A job's printed output is captured and shown when it finishes, so diagnostics never
+tear the progress line (shown on a terminal only) and the same code can run jobs in
+worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections import Counter, deque
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from typing import TextIO
+
+from idlgen.cli import (
+    EXIT_IDL_ERROR,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    Options,
+    Outcome,
+    compile_one,
+    depfile_text,
+    output_path,
+    write_if_changed,
+)
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """A finished job: its outcome and everything it printed."""
+
+    source: str
+    outcome: Outcome
+    stdout: str
+    stderr: str
+
+
+def run_job(options: Options, source: str) -> JobResult:
+    """Compile one file with its output captured; an idlgen bug fails this job only."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            outcome = compile_one(options, source)
+        except Exception as error:  # a bug in idlgen, not in the user's input
+            if os.environ.get("IDLGEN_DEBUG"):
+                raise
+            print(
+                f"idlgen: internal error while compiling {source}: "
+                f"{type(error).__name__}: {error} (set IDLGEN_DEBUG=1 for a traceback)",
+                file=sys.stderr,
+            )
+            outcome = Outcome(EXIT_INTERNAL)
+    return JobResult(source, outcome, out.getvalue(), err.getvalue())
+
+
+class Progress:
+    """`[done/total] file` on one terminal line, redrawn in place; silent elsewhere."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self._shown = False
+
+    @staticmethod
+    def wanted(stream: TextIO) -> bool:
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def show(self, done: int, total: int, current: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError):
+            width = 80
+        line = f"[{done}/{total}] {current}"[: max(width - 1, 10)]
+        self.stream.write(f"\r\x1b[K{line}")
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    counts: Counter[str]
+    checking: bool
+
+    def line(self) -> str:
+        failed = self.counts["failed"]
+        if self.checking:
+            fresh, stale = self.counts["unchanged"], self.counts["stale"]
+            return f"idlgen: {fresh} up to date, {stale} stale, {failed} failed"
+        written, unchanged = self.counts["written"], self.counts["unchanged"]
+        return f"idlgen: {written} written, {unchanged} unchanged, {failed} failed"
+
+
+class Queue:
+    """The files still to compile, each once, and the output each one claims."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.pending: deque[str] = deque()
+        self.seen: set[str] = set()
+        self.targets: dict[str, str] = {}  # output path -> the source that claimed it
+        self.total = 0
+
+    def add(self, source: str) -> JobResult | None:
+        """Queue `source`; a result at once when it cannot be compiled (a clash)."""
+        key = os.path.normcase(os.path.abspath(source))
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        self.total += 1
+        clash = self._clash(source)
+        if clash is not None:
+            return clash
+        self.pending.append(source)
+        return None
+
+    def _clash(self, source: str) -> JobResult | None:
+        """Two files whose modules would overwrite each other: never silently."""
+        from idlgen.api import module_name_for
+
+        if self.options.stdout:
+            return None
+        target = output_path(self.options, source, module_name_for(source))
+        owner = self.targets.setdefault(os.path.normcase(os.path.abspath(target)), source)
+        if owner == source:
+            return None
+        message = (
+            f"idlgen: error: {owner} and {source} both become {target}; "
+            f"compile them into different folders or map one with --module-map\n"
+        )
+        return JobResult(source, Outcome(EXIT_IDL_ERROR), "", message)
+
+    def add_imports(self, outcome: Outcome) -> list[JobResult]:
+        clashes = []
+        for imported in outcome.imports:
+            if wants_module(self.options, imported):
+                clash = self.add(imported)
+                if clash is not None:
+                    clashes.append(clash)
+        return clashes
+
+
+def wants_module(options: Options, imported: str) -> bool:
+    """Whether `--with-imports` writes a module for an imported file: not for a header
+    (its declarations live in its importers), a bundled base file (idlgen.runtime.base
+    has it) or a file the module map sends elsewhere."""
+    from idlgen.codegen.view import is_bundled_idl
+
+    if imported.endswith(".h"):
+        return False
+    if options.module_map.module_for(imported) is not None:
+        return False
+    return not is_bundled_idl(imported)
+
+
+def run_batch(options: Options, submit: Callable[[Options, str], JobResult] = run_job) -> int:
+    """Compile every input (and, with --with-imports, what they import); return the worst
+    exit status."""
+    queue = Queue(options)
+    finished: list[JobResult] = []
+    for source in options.inputs:
+        clash = queue.add(source)
+        if clash is not None:
+            finished.append(clash)
+    for result in finished:
+        _replay(result)
+    progress = Progress(sys.stderr, Progress.wanted(sys.stderr) and not options.quiet)
+    results = finished
+    try:
+        while queue.pending:
+            source = queue.pending.popleft()
+            progress.show(len(results), queue.total, source)
+            result = submit(options, source)
+            progress.clear()
+            _replay(result)
+            results.append(result)
+            if options.with_imports and result.outcome.status == EXIT_OK:
+                for clash in queue.add_imports(result.outcome):
+                    _replay(clash)
+                    results.append(clash)
+    except KeyboardInterrupt:
+        progress.clear()
+        return EXIT_INTERRUPTED
+    return _finish(options, results, queue.total)
+
+
+def _replay(result: JobResult) -> None:
+    if result.stderr:
+        sys.stderr.write(result.stderr)
+    if result.stdout:
+        sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _finish(options: Options, results: list[JobResult], total: int) -> int:
+    status = max((r.outcome.status for r in results), default=EXIT_OK)
+    if options.depfile and status == EXIT_OK and not (options.check or options.diff):
+        write_if_changed(options.depfile, depfile_text([r.outcome for r in results]))
+    if total > 1 and not options.quiet and not options.stdout:
+        counts = Counter(r.outcome.state for r in results)
+        print(Summary(counts, options.check or options.diff).line(), file=sys.stderr)
+    return status
