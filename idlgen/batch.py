@@ -80,14 +80,20 @@ class Progress:
     def show(self, done: int, total: int, current: str) -> None:
         if not self.enabled:
             return
-        try:
-            width = os.get_terminal_size(self.stream.fileno()).columns
-        except (OSError, ValueError):
-            width = 80
-        line = f"[{done}/{total}] {current}"[: max(width - 1, 10)]
+        line = f"[{done}/{total}] {current}"
+        room = self._width() - 1  # never the last column: some terminals wrap there
+        if len(line) > room:  # keep the end: the file name is what matters
+            line = "..." + line[len(line) - room + 3 :]
         self.stream.write(f"\r\x1b[K{line}")
         self.stream.flush()
         self._shown = True
+
+    def _width(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError):
+            columns = 0
+        return columns if columns >= 20 else 80  # a pty may report 0 columns
 
     def clear(self) -> None:
         if self._shown:
