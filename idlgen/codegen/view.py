@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cmp_to_key
 
 from idlgen import __version__, model
 from idlgen.codegen.names import (
@@ -354,7 +353,7 @@ class ViewBuilder:
             cpp_quotes=tuple(
                 comment_text(q.text) for q in document.cpp_quotes if _emitted_here(q.origin)
             ),
-            exports=tuple(sorted(set(exports), key=cmp_to_key(_export_compare))),
+            exports=tuple(sorted(set(exports), key=_export_key)),
             wire_types=tuple(wire_types),
         )
 
@@ -674,29 +673,32 @@ def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
 
 def _export_group(name: str) -> int:
     """ruff's RUF022 groups: SCREAMING_CASE names, then CamelCase, then the rest."""
-    if (name.isupper() and len(name) > 1) or name.replace("_", "").isdigit():
+    if name.isupper() and len(name) > 1:
         return 0  # (ruff counts a single capital as CamelCase)
     return 1 if name[:1].isupper() else 2
 
 
-def _natural_compare(left: str, right: str) -> int:
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
+def _natural_key(name: str) -> tuple[object, ...]:
     """Natural order as ruff applies it: digit runs compare by value, except that a
-    run with a leading zero compares digit by digit (so `P010` < `P8`)."""
-    a_parts, b_parts = re.split(r"(\d+)", left), re.split(r"(\d+)", right)
-    for a, b in zip(a_parts, b_parts, strict=False):
-        if a == b:
-            continue
-        if a.isdigit() and b.isdigit():
-            if a[0] == "0" or b[0] == "0":
-                return -1 if a < b else 1
-            return -1 if (len(a), a) < (len(b), b) else 1
-        return -1 if a < b else 1
-    return (len(a_parts) > len(b_parts)) - (len(a_parts) < len(b_parts))
+    run with a leading zero compares digit by digit (so `P010` < `P8`). `re.split`
+    alternates text and digit runs, so two keys always hold the same kind at the same
+    place; a zero-led run sorts as text, before any run without a leading zero."""
+    parts: list[object] = []
+    for index, part in enumerate(_DIGIT_RUNS.split(name)):
+        if index % 2 == 0:
+            parts.append(part)
+        elif part[0] == "0":
+            parts.append((0, 0, part))
+        else:
+            parts.append((1, len(part), part))
+    return tuple(parts)
 
 
-def _export_compare(left: str, right: str) -> int:
-    groups = _export_group(left) - _export_group(right)
-    return groups or _natural_compare(left, right)
+def _export_key(name: str) -> tuple[int, tuple[object, ...]]:
+    return _export_group(name), _natural_key(name)
 
 
 def _member_name(name: str) -> str:
