@@ -36,6 +36,7 @@ class Options:
     depfile: str | None = None
     with_imports: bool = False
     module_map: ModuleMap = field(default_factory=ModuleMap)
+    json_indent: int | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="python",
         help="what to produce: a Python module (default) or the resolved model as JSON",
     )
+    parser.add_argument(
+        "--indent",
+        type=int,
+        metavar="N",
+        help="--emit json: indent by N spaces, one value a line (default: compact)",
+    )
     parser.add_argument("--stdout", action="store_true", help="print the output (one input)")
     parser.add_argument(
         "--check",
@@ -116,6 +123,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         parser.error("printing to standard output takes exactly one input file")
     if stdout and (args.check or args.diff or args.depfile):
         parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
+    if args.indent is not None and (args.emit != "json" or args.indent < 0):
+        parser.error("--indent N takes --emit json and N >= 0")
     if stdout and args.with_imports:
         parser.error("--with-imports writes several modules: drop --stdout")
     return Options(
@@ -133,6 +142,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         depfile=args.depfile,
         with_imports=args.with_imports,
         module_map=project.module_map,
+        json_indent=args.indent,
     )
 
 
@@ -301,6 +311,7 @@ def compile_one(options: Options, source: str) -> Outcome:
             undefines=options.undefines,
             emit="json" if options.emit == "json" else "python",
             module_map=options.module_map,
+            json_indent=options.json_indent,
         )
     except IdlError as error:
         _print_diagnostics(error.diagnostics, options.quiet)
