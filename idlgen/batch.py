@@ -15,7 +15,7 @@ import io
 import os
 import sys
 from collections import Counter, deque
-from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import TextIO
@@ -33,6 +33,7 @@ from idlgen.cli import (
 )
 
 EXIT_INTERRUPTED = 130
+AUTO_WORKERS_FROM = 8  # inputs; fewer compile faster in this process
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,7 @@ class Queue:
         self.pending: deque[str] = deque()
         self.seen: set[str] = set()
         self.targets: dict[str, str] = {}  # output path -> the source that claimed it
+        self.order: list[str] = []  # every source in the order it was queued
         self.total = 0
 
     def add(self, source: str) -> JobResult | None:
@@ -138,6 +140,7 @@ class Queue:
         if key in self.seen:
             return None
         self.seen.add(key)
+        self.order.append(source)
         self.total += 1
         clash = self._clash(source)
         if clash is not None:
@@ -184,35 +187,100 @@ def wants_module(options: Options, imported: str) -> bool:
     return not is_bundled_idl(imported)
 
 
-def run_batch(options: Options, submit: Callable[[Options, str], JobResult] = run_job) -> int:
+def run_batch(options: Options) -> int:
     """Compile every input (and, with --with-imports, what they import); return the worst
     exit status."""
     queue = Queue(options)
-    finished: list[JobResult] = []
+    results: list[JobResult] = []
     for source in options.inputs:
         clash = queue.add(source)
         if clash is not None:
-            finished.append(clash)
-    for result in finished:
-        _replay(result)
+            _replay(clash)
+            results.append(clash)
     progress = Progress(sys.stderr, Progress.wanted(sys.stderr) and not options.quiet)
-    results = finished
+    workers = worker_count(options, len(queue.pending))
     try:
-        while queue.pending:
-            source = queue.pending.popleft()
-            progress.show(len(results), queue.total, source)
-            result = submit(options, source)
-            progress.clear()
-            _replay(result)
-            results.append(result)
-            if options.with_imports and result.outcome.status == EXIT_OK:
-                for clash in queue.add_imports(result.outcome):
-                    _replay(clash)
-                    results.append(clash)
+        if workers > 1:
+            _run_in_workers(options, queue, progress, results, workers)
+        else:
+            _run_here(options, queue, progress, results)
     except KeyboardInterrupt:
         progress.clear()
         return EXIT_INTERRUPTED
+    order = {source: index for index, source in enumerate(queue.order)}
+    results.sort(key=lambda r: order.get(r.source, len(order)))  # a stable depfile
     return _finish(options, results, queue.total)
+
+
+def worker_count(options: Options, queued: int) -> int:
+    """`-j N`, or by default one worker per usable CPU for a batch big enough to pay
+    for starting them (each worker imports the compiler and parses common imports)."""
+    if options.jobs is not None:
+        return options.jobs
+    if queued < AUTO_WORKERS_FROM:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, cpus)
+
+
+def _run_here(options: Options, queue: Queue, progress: Progress, results: list[JobResult]) -> None:
+    while queue.pending:
+        source = queue.pending.popleft()
+        progress.show(len(results), queue.total, source)
+        result = run_job(options, source)
+        progress.clear()
+        _collect(options, queue, result, results)
+
+
+def _run_in_workers(
+    options: Options, queue: Queue, progress: Progress, results: list[JobResult], workers: int
+) -> None:
+    """The same jobs in worker processes; results are shown as they finish, and a
+    finished job's imports join the queue at once."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    running: dict[Future[JobResult], str] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        try:
+            while queue.pending or running:
+                while queue.pending and len(running) < 2 * workers:
+                    source = queue.pending.popleft()
+                    running[pool.submit(run_job, options, source)] = source
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    source = running.pop(future)
+                    result = _result_of(future, source)
+                    progress.clear()
+                    _collect(options, queue, result, results)
+                    progress.show(len(results), queue.total, source)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    progress.clear()
+
+
+def _result_of(future: Future[JobResult], source: str) -> JobResult:
+    """A worker that died (killed, out of memory) fails its job, not the run."""
+    try:
+        return future.result()
+    except Exception as error:
+        message = (
+            f"idlgen: internal error while compiling {source}: worker process failed: "
+            f"{type(error).__name__}: {error}\n"
+        )
+        return JobResult(source, Outcome(EXIT_INTERNAL), "", message)
+
+
+def _collect(options: Options, queue: Queue, result: JobResult, results: list[JobResult]) -> None:
+    _replay(result)
+    results.append(result)
+    if options.with_imports and result.outcome.status == EXIT_OK:
+        for clash in queue.add_imports(result.outcome):
+            _replay(clash)
+            results.append(clash)
 
 
 def _replay(result: JobResult) -> None:

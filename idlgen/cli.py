@@ -37,6 +37,7 @@ class Options:
     with_imports: bool = False
     module_map: ModuleMap = field(default_factory=ModuleMap)
     json_indent: int | None = None
+    jobs: int | None = None  # worker processes; None: idlgen.batch decides
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a make-style dependency file listing every file each output was built from",
     )
     add_project_arguments(parser)
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="compile in N worker processes (default: one per CPU for 8 or more inputs)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
     parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
@@ -125,6 +133,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
     if args.indent is not None and (args.emit != "json" or args.indent < 0):
         parser.error("--indent N takes --emit json and N >= 0")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("-j N takes N >= 1")
     if stdout and args.with_imports:
         parser.error("--with-imports writes several modules: drop --stdout")
     return Options(
@@ -143,6 +153,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         with_imports=args.with_imports,
         module_map=project.module_map,
         json_indent=args.indent,
+        jobs=args.jobs,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import multiprocessing
 import os
 import pty
 import struct
@@ -36,16 +37,39 @@ def run(argv: list[str | Path], capsys: pytest.CaptureFixture[str]) -> tuple[int
     return status, capsys.readouterr().err
 
 
+JOBS = pytest.mark.parametrize("jobs", ["-j1", "-j2"], ids=["in-process", "workers"])
+
+
+@JOBS
 def test_a_failing_file_does_not_stop_the_others_and_the_summary_counts_them(
-    files: list[Path], capsys: pytest.CaptureFixture[str]
+    files: list[Path], capsys: pytest.CaptureFixture[str], jobs: str
 ) -> None:
-    status, err = run(files, capsys)
+    status, err = run([jobs, *files], capsys)
     assert status == 1
     assert (files[0].parent / "a_idl.py").is_file() and (files[0].parent / "c_idl.py").is_file()
     assert "bad.idl:1:" in err
     assert err.splitlines()[-1] == "idlgen: 2 written, 0 unchanged, 1 failed"
-    status, err = run(files, capsys)
+    status, err = run([jobs, *files], capsys)
     assert err.splitlines()[-1] == "idlgen: 0 written, 2 unchanged, 1 failed"
+
+
+def test_workers_write_what_one_process_writes(tmp_path: Path) -> None:
+    """Same modules, same depfile (in queue order, not finishing order)."""
+    for index in range(12):
+        imports = f'import "f{index - 1}.idl";\n' if index else ""
+        body = f"typedef struct tagS{index} {{ int v; }} S{index};\n"
+        (tmp_path / f"f{index}.idl").write_text(imports + body)
+    inputs = [str(tmp_path / f"f{index}.idl") for index in range(12)]
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        argv = ["-j", jobs, "-o", str(out), "--depfile", str(out / "deps.d"), *inputs]
+        assert main(argv) == 0
+    one, two = tmp_path / "out1", tmp_path / "out2"
+    for path in one.iterdir():
+        expected = path.read_text()
+        if path.name == "deps.d":
+            expected = expected.replace(str(one), str(two))
+        assert (two / path.name).read_text() == expected, path.name
 
 
 def test_no_progress_controls_when_stderr_is_not_a_terminal(
@@ -73,10 +97,17 @@ def test_quiet_and_single_file_runs_print_no_summary(
     assert run([files[0]], capsys) == (0, "")
 
 
+@JOBS
 def test_the_exit_status_is_the_worst_one(
-    files: list[Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    files: list[Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: str,
 ) -> None:
-    """An internal error (3) outranks an IDL error (1); both outrank success."""
+    """An internal error (3) outranks an IDL error (1); both outrank success. (Workers
+    are forked, so they see the patched compiler too.)"""
+    if jobs == "-j2" and multiprocessing.get_start_method() != "fork":
+        pytest.skip("workers see the patched compiler only when they are forked")
     real_compile = idlgen.api.compile
 
     def broken_for_c(path: object, **options: object) -> idlgen.api.CompileResult:
@@ -85,11 +116,11 @@ def test_the_exit_status_is_the_worst_one(
         return real_compile(path, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(idlgen.api, "compile", broken_for_c)
-    status, err = run(files, capsys)
+    status, err = run([jobs, *files], capsys)
     assert status == 3
     assert "internal error while compiling" in err and "simulated bug" in err
     assert err.splitlines()[-1] == "idlgen: 1 written, 0 unchanged, 2 failed"
-    status, _ = run([files[0], files[2]], capsys)
+    status, _ = run([jobs, files[0], files[2]], capsys)
     assert status == 3
 
 
