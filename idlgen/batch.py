@@ -190,6 +190,9 @@ def wants_module(options: Options, imported: str) -> bool:
 def run_batch(options: Options) -> int:
     """Compile every input (and, with --with-imports, what they import); return the worst
     exit status."""
+    from idlgen.result_cache import start_run
+
+    start_run()
     queue = Queue(options)
     results: list[JobResult] = []
     for source in options.inputs:

@@ -38,6 +38,7 @@ class Options:
     module_map: ModuleMap = field(default_factory=ModuleMap)
     json_indent: int | None = None
     jobs: int | None = None  # worker processes; None: idlgen.batch decides
+    use_cache: bool = True  # idlgen.result_cache
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_project_arguments(parser)
     parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile every file, without reading or writing the result cache",
+    )
+    parser.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -154,6 +160,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         module_map=project.module_map,
         json_indent=args.indent,
         jobs=args.jobs,
+        use_cache=not args.no_cache,
     )
 
 
@@ -310,19 +317,24 @@ def depfile_text(outcomes: Sequence[Outcome]) -> str:
 
 def compile_one(options: Options, source: str) -> Outcome:
     from idlgen.api import compile
+    from idlgen.result_cache import cached_compile
 
     if not os.path.isfile(source):
         print(f"idlgen: error: cannot open '{source}': no such file", file=sys.stderr)
         return Outcome(EXIT_IDL_ERROR)
     try:
-        result = compile(
+        result = cached_compile(
+            options,
             source,
-            include_dirs=options.include_dirs,
-            defines=options.defines,
-            undefines=options.undefines,
-            emit="json" if options.emit == "json" else "python",
-            module_map=options.module_map,
-            json_indent=options.json_indent,
+            lambda: compile(
+                source,
+                include_dirs=options.include_dirs,
+                defines=options.defines,
+                undefines=options.undefines,
+                emit="json" if options.emit == "json" else "python",
+                module_map=options.module_map,
+                json_indent=options.json_indent,
+            ),
         )
     except IdlError as error:
         _print_diagnostics(error.diagnostics, options.quiet)
