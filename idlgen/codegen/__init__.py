@@ -38,6 +38,16 @@ def _pytuple(items: Iterable[object]) -> str:
     return "(" + ", ".join(literals) + ")"
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiling the templates from source is a third of a cold one-file run; Jinja's
+    per-user cache (in the temp folder, checked against each template's source) keeps
+    the compiled code across runs."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no private temp folder: compile every time
+        return None
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -47,6 +57,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
     environment.filters["pyrepr"] = py_literal
     environment.filters["pytuple"] = _pytuple

@@ -47,7 +47,7 @@ def corpus_run(
     files = [str(path) for path in unimported_files(wine_corpus.files)]  # type: ignore[attr-defined]
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-        status = main(["--with-imports", "-o", str(out), *include, *files])
+        status = main(["--with-imports", "--no-cache", "-o", str(out), *include, *files])
     assert status in (0, 1), stderr.getvalue()[-4000:]  # IDL errors, never a crash
     names = sorted(path.stem for path in out.glob("*.py"))
     return out, names, stderr.getvalue()
