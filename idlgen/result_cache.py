@@ -9,7 +9,8 @@ unchanged, so it is never stale:
 - idlgen itself: its version and the content of its code, templates, grammars and
   bundled base IDL (a developer's edit to idlgen invalidates every entry);
 - every setting that reaches the compiler (every `Options` field but those that only
-  say where output goes or how much is printed);
+  say where output goes or how much is printed), and the working folder relative
+  paths in them are read from;
 - the content of every file the compile read: the input, its `#include`s, its imports
   and theirs, the bundled base IDL it used;
 - which of those files' names exist in every folder an import or `#include` may have
@@ -154,7 +155,9 @@ def _key(options: Any, source: str) -> str:
         for f in dataclasses.fields(options)
         if f.name not in _NOT_IN_KEY
     ]
-    text = repr((_FORMAT, idlgen_fingerprint(), source, _memo.file(source), settings))
+    # The working folder too: relative -I folders and paths mean other files elsewhere.
+    place = (source, os.getcwd())
+    text = repr((_FORMAT, idlgen_fingerprint(), place, _memo.file(source), settings))
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 

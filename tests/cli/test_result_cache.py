@@ -200,3 +200,19 @@ def test_the_in_process_parse_cache_sees_a_file_that_now_shadows(
     shadow(project)
     after = idlgen.api.compile(source, include_dirs=[project / "inc"]).output
     assert after != before
+
+
+def test_relative_search_folders_from_another_working_folder_are_a_miss(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-I inc` names another folder when run from elsewhere."""
+    (project / "elsewhere" / "inc").mkdir(parents=True)
+    (project / "elsewhere" / "inc" / "dep.idl").write_text("const int DEP = 5;\n")
+    (project / "elsewhere" / "inc" / "part.h").write_text("#define PART 50\n")
+    relative = ["-I", "inc", "-o", str(project / "out"), str(project / "src" / "main.idl")]
+    monkeypatch.chdir(project)
+    assert main(relative) == 0
+    assert "MAIN = 11" in output(project)
+    monkeypatch.chdir(project / "elsewhere")
+    assert main(relative) == 0
+    assert "MAIN = 55" in output(project)
