@@ -300,7 +300,12 @@ def _replay(result: JobResult) -> None:
 def _finish(options: Options, results: list[JobResult], total: int) -> int:
     status = max((r.outcome.status for r in results), default=EXIT_OK)
     if options.depfile and status == EXIT_OK and not (options.check or options.diff):
-        write_if_changed(options.depfile, depfile_text([r.outcome for r in results]))
+        try:
+            write_if_changed(options.depfile, depfile_text([r.outcome for r in results]))
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            print(f"idlgen: error: cannot write '{options.depfile}': {reason}", file=sys.stderr)
+            status = EXIT_IDL_ERROR
     if total > 1 and not options.quiet and not options.stdout:
         counts = Counter(r.outcome.state for r in results)
         print(Summary(counts, options.check or options.diff).line(), file=sys.stderr)

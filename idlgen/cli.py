@@ -8,13 +8,14 @@ line (set IDLGEN_DEBUG=1 to see the traceback) and exits 3.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from idlgen import __version__
-from idlgen.diagnostics import Diagnostic, IdlError
+from idlgen.diagnostics import Diagnostic, IdlError, WarningSettings
 from idlgen.module_map import ModuleMap
 
 EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -39,6 +40,7 @@ class Options:
     json_indent: int | None = None
     jobs: int | None = None  # worker processes; None: idlgen.batch decides
     use_cache: bool = True  # idlgen.result_cache
+    warnings: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="compile in N worker processes (default: one per CPU for 8 or more inputs)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument(
+        "-W",
+        dest="warnings",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="warnings as in gcc: -Wall, -Wno-NAME, -Werror, -Werror=NAME, "
+        "-Wsystem-headers (see docs/cli.md)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors (and their notes) only"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
     parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
     return parser
@@ -137,6 +150,10 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         parser.error("printing to standard output takes exactly one input file")
     if stdout and (args.check or args.diff or args.depfile):
         parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
+    try:
+        WarningSettings.parse(args.warnings)
+    except ValueError as error:
+        parser.error(str(error))
     if args.indent is not None and (args.emit != "json" or args.indent < 0):
         parser.error("--indent N takes --emit json and N >= 0")
     if args.jobs is not None and args.jobs < 1:
@@ -156,6 +173,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         check=args.check,
         diff=args.diff,
         depfile=args.depfile,
+        warnings=tuple(args.warnings),
         with_imports=args.with_imports,
         module_map=project.module_map,
         json_indent=args.indent,
@@ -247,16 +265,21 @@ def write_if_changed(path: str, text: str) -> bool:
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     return True
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
     for diagnostic in diagnostics:
-        if quiet and diagnostic.severity.value != "error":
-            continue
+        if quiet and diagnostic.severity.value == "warning":
+            continue  # notes stay: they explain errors (a missing import, errors cut off)
         print(diagnostic.format(), file=sys.stderr)
 
 
@@ -334,6 +357,7 @@ def compile_one(options: Options, source: str) -> Outcome:
                 emit="json" if options.emit == "json" else "python",
                 module_map=options.module_map,
                 json_indent=options.json_indent,
+                warnings=options.warnings,
             ),
         )
     except IdlError as error:
@@ -351,7 +375,11 @@ def compile_one(options: Options, source: str) -> Outcome:
         fresh = read_text(target) == result.output
         state = "unchanged" if fresh else "stale"
         return Outcome(status, target, files_read, state, result.imports)
-    changed = write_if_changed(target, result.output)
+    try:
+        changed = write_if_changed(target, result.output)
+    except OSError as error:
+        print(f"idlgen: error: cannot write '{target}': {_reason(error)}", file=sys.stderr)
+        return Outcome(EXIT_IDL_ERROR)
     if options.verbose:
         print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
     state = "written" if changed else "unchanged"
@@ -363,3 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     options = parse_options(argv)
     return run_batch(options)
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
