@@ -38,6 +38,7 @@ __all__ = [
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
+    "AccessDeniedError",
     "BadStubDataError",
     "COMError",
     "CallCanceledError",
@@ -180,6 +181,10 @@ class BadStubDataError(COMError):
     hresult = RPC_X_BAD_STUB_DATA
 
 
+class AccessDeniedError(COMError):
+    hresult = E_ACCESSDENIED
+
+
 _CLASSES: dict[int, type[COMError]] = {
     cls.hresult: cls
     for cls in (
@@ -195,6 +200,7 @@ _CLASSES: dict[int, type[COMError]] = {
         DisconnectedError,
         ServerFaultError,
         BadStubDataError,
+        AccessDeniedError,
     )
 }
 

@@ -55,7 +55,7 @@ def guarded() -> Iterator[tuple[Endpoint, Guarded, GUID, str]]:
     creds = Credentials()
     for user, password in USERS.items():
         creds.add("WORKGROUP", user, password)
-    ep = Endpoint(ServerSecurity(creds, AuthLevel.CONNECT))
+    ep = Endpoint(security=ServerSecurity(creds, AuthLevel.CONNECT))
     binding = str(ep.listen("ncacn_ip_tcp:127.0.0.1[0]"))
     obj = Guarded()
     exporter = marshaler_for(rt.current_apartment()).exporter
