@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from idlgen.semantics.loader import Loader, make_settings
 from idlgen.semantics.resolve import resolve
 
 Emit = Literal["python", "json", "model"]
+_MODULE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +34,14 @@ class CompileResult:
 
 
 def module_name_for(path: str) -> str:
-    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4)."""
+    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4).
+
+    Only ASCII letters, digits and `_` survive: `str.isalnum` accepts characters no
+    identifier may hold (`²`), and Python folds others (`ﬁ` is `fi`) so the import
+    would not find the file.
+    """
     stem = os.path.splitext(os.path.basename(path))[0]
-    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    safe = "".join(c if c in _MODULE_NAME_CHARS else "_" for c in stem)
     if not safe or safe[0].isdigit():
         safe = "_" + safe
     return f"{safe}_idl"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,18 +192,40 @@ def compare_output(options: Options, target: str, text: str) -> int:
     return EXIT_OK
 
 
+class DepfileError(Exception):
+    """A file name make cannot express: a line break ends the rule, `;` starts a recipe
+    and `=` makes a variable assignment whatever the escaping."""
+
+
+_MAKE_UNEXPRESSIBLE = ("\n", "\r", ";", "=")
+_MAKE_SPECIAL = re.compile(r"(\\*)([ \t#|:*?\[])")
+_TRAILING_BACKSLASHES = re.compile(r"(\\+)$")
+
+
+def make_escape(path: str) -> str:
+    """A path as GNU make reads a target or prerequisite.
+
+    Blanks, `#`, `|` (order-only), `:` and the wildcard characters get a backslash, and
+    the backslashes before them are doubled so they stay backslashes; `$` becomes `$$`;
+    backslashes at the end are doubled so they cannot escape the separator after them.
+    A name make cannot express raises `DepfileError`, never a half-escaped rule.
+    """
+    refused = [char for char in _MAKE_UNEXPRESSIBLE if char in path]
+    if refused:
+        raise DepfileError(f"file name {path!r} holds {refused[0]!r}, which make cannot express")
+    path = _MAKE_SPECIAL.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), path)
+    path = _TRAILING_BACKSLASHES.sub(lambda m: m.group(1) * 2, path)
+    return path.replace("$", "$$")
+
+
 def depfile_text(outcomes: Sequence[Outcome]) -> str:
-    """One make rule per output; spaces, '#' and '$' escaped as make and ninja read them."""
-
-    def escape(path: str) -> str:
-        return path.replace(" ", "\\ ").replace("#", "\\#").replace("$", "$$")
-
+    """One make rule per output, each name escaped by `make_escape`."""
     rules = []
     for outcome in outcomes:
         if outcome.target is None:
             continue
-        deps = " \\\n  ".join(escape(p) for p in outcome.files_read)
-        rules.append(f"{escape(outcome.target)}: \\\n  {deps}\n")
+        deps = " \\\n  ".join(make_escape(p) for p in outcome.files_read)
+        rules.append(f"{make_escape(outcome.target)}: \\\n  {deps}\n")
     return "".join(rules)
 
 
@@ -259,5 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             status = EXIT_INTERNAL
     if options.depfile and status == EXIT_OK and not (options.check or options.diff):
-        write_if_changed(options.depfile, depfile_text(outcomes))
+        try:
+            text = depfile_text(outcomes)
+        except DepfileError as error:
+            print(f"idlgen: error: cannot write {options.depfile!r}: {error}", file=sys.stderr)
+            return EXIT_IDL_ERROR
+        write_if_changed(options.depfile, text)
     return status

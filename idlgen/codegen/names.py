@@ -68,8 +68,13 @@ def str_literal(text: str) -> str:
 
 
 def comment_text(text: str) -> str:
-    """Text safe inside a `#` comment: one line, no control characters."""
-    return " ".join(text.replace("\r", " ").replace("\x00", " ").split())
+    """Text safe inside a `#` comment: one line, printable characters only.
+
+    Python ends a comment at `\n` or `\r`, refuses NUL, and cannot write a lone
+    surrogate (a file name that is not UTF-8) to a UTF-8 file; line separators such
+    as U+2028 end a line for other tools. All of them become spaces.
+    """
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def docstring(text: str) -> str:

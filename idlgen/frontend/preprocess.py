@@ -112,6 +112,21 @@ def _read_text(path: str) -> str:
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
+def c_string_literal(text: str) -> str:
+    """`text` as a C string literal on one line: `__FILE__` names a file, and a file name
+    may hold quotes, backslashes, newlines or other control characters. Three-digit
+    octal escapes cannot run into the characters after them, as `\\x` escapes can."""
+    body = []
+    for char in text:
+        if char in '"\\':
+            body.append("\\" + char)
+        elif ord(char) < 0o400 and not (char.isprintable() or char == " "):
+            body.append(f"\\{ord(char):03o}")
+        else:  # U+2028 and the like end no line in IDL text; they stay
+            body.append(char)
+    return '"' + "".join(body) + '"'
+
+
 def predefined_macros() -> dict[str, str]:
     """The object-like macros widl defines before reading a file."""
     now = time.gmtime(int(os.environ.get("SOURCE_DATE_EPOCH", time.time())))
@@ -292,7 +307,7 @@ class _Preprocessor:
         file, line, _ = self.here
         if name == "__LINE__":
             return str(line)
-        return '"' + file.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return c_string_literal(file)
 
     # ----- directives
 

@@ -373,7 +373,9 @@ class Resolver:
             return tag
         if typedef_name:
             return typedef_name
-        stem = "".join(c if c.isalnum() else "_" for c in os.path.basename(pos.file))
+        stem = "".join(
+            c if c.isascii() and c.isalnum() else "_" for c in os.path.basename(pos.file)
+        )
         return f"__anonymous_{stem}_{pos.line}_{pos.column}"
 
     def _struct(
