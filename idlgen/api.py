@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from idlgen import model
-from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError
+from idlgen.deepstack import run_deep
+from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position
+from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.semantics.loader import Loader, make_settings
 from idlgen.semantics.resolve import resolve
 
@@ -56,23 +58,35 @@ def compile(
     defines: Mapping[str, str] | None = None,
     undefines: Sequence[str] = (),
     emit: Emit = "python",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> CompileResult:
     """Compile one IDL file; raise `IdlError` (carrying every diagnostic) on errors.
 
     Give `path`, or `text` with an optional `filename` used in diagnostics and to
-    search imports relative to.
+    search imports relative to. `limits` bounds what one input may cost (file sizes,
+    macro expansion, nesting: idlgen/limits.py, docs/security.md).
     """
     if path is None and text is None:
         raise ValueError("compile() needs a path or text")
     source = os.fspath(path) if path is not None else (filename or "<string>")
-    settings = make_settings([os.fspath(d) for d in include_dirs], defines, undefines)
+    settings = make_settings(
+        [os.fspath(d) for d in include_dirs], defines, undefines, limits=limits
+    )
     sink = DiagnosticSink()
-    with _collector_paused():
-        loader = Loader(settings, sink)
-        main = loader.load_main(source, text)
-        document = resolve(main, sink)
-        sink.raise_if_errors()
-        output = _emit(document, source, emit)
+
+    def run() -> tuple[model.Document, str | None]:
+        with _collector_paused():
+            loader = Loader(settings, sink)
+            main = loader.load_main(source, text)
+            document = resolve(main, sink, limits)
+            sink.raise_if_errors()
+            return document, _emit(document, source, emit)
+
+    try:
+        document, output = run_deep(run)
+    except RecursionError:  # deeper than this interpreter goes, under the limits
+        sink.error(_TOO_DEEP, Position(source, 1, 1))
+        raise IdlError(sink.diagnostics) from None
     return CompileResult(
         output=output,
         document=document,
@@ -80,6 +94,12 @@ def compile(
         diagnostics=tuple(sink.diagnostics),
         module_name=module_name_for(source),
     )
+
+
+_TOO_DEEP = (
+    "declarations nest too deeply for this Python interpreter's stack "
+    "(lower the nesting limits: --limit brace-nesting=N, operator-chain=N, typedef-chain=N)"
+)
 
 
 @contextmanager
@@ -127,4 +147,4 @@ def compile_json(
     return document_to_json(result.document)
 
 
-__all__ = ["CompileResult", "IdlError", "compile", "compile_json", "module_name_for"]
+__all__ = ["CompileResult", "IdlError", "Limits", "compile", "compile_json", "module_name_for"]

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from idlgen import __version__
-from idlgen.diagnostics import Diagnostic, IdlError
+from idlgen.diagnostics import Diagnostic, IdlError, printable
+from idlgen.limits import DEFAULT_LIMITS, Limits, limit_names, parse_limit
 
 EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -34,6 +35,7 @@ class Options:
     check: bool = False
     diff: bool = False
     depfile: str | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a make-style dependency file listing every file each output was built from",
     )
+    parser.add_argument(
+        "--limit",
+        dest="limits",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="change a resource limit (K, M, G suffixes allowed); NAME is one of "
+        + ", ".join(limit_names())
+        + " (docs/security.md)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
     parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
@@ -102,6 +114,13 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         if not name.isidentifier():
             parser.error(f"-D {item}: '{name}' is not a macro name")
         defines[name] = value if "=" in item else "1"
+    limits = DEFAULT_LIMITS
+    for item in args.limits:
+        try:
+            name, value = parse_limit(item)
+        except ValueError as error:
+            parser.error(f"--limit {item}: {error}")
+        limits = limits.replace(**{name: value})
     stdout = args.stdout or (args.emit == "json" and args.output_dir is None)
     if stdout and len(args.inputs) > 1:
         parser.error("printing to standard output takes exactly one input file")
@@ -120,6 +139,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         check=args.check,
         diff=args.diff,
         depfile=args.depfile,
+        limits=limits,
     )
 
 
@@ -187,7 +207,7 @@ def compare_output(options: Options, target: str, text: str) -> int:
         sys.stdout.writelines(difflib.unified_diff(old, new, label, target))
     if options.check or not options.diff:
         state = "missing" if current is None else "stale"
-        print(f"idlgen: {state}: {target}", file=sys.stderr)
+        print(f"idlgen: {state}: {printable(target)}", file=sys.stderr)
         return EXIT_IDL_ERROR
     return EXIT_OK
 
@@ -232,8 +252,8 @@ def depfile_text(outcomes: Sequence[Outcome]) -> str:
 def compile_one(options: Options, source: str) -> Outcome:
     from idlgen.api import compile
 
-    if not os.path.isfile(source):
-        print(f"idlgen: error: cannot open '{source}': no such file", file=sys.stderr)
+    if not os.path.exists(source):
+        print(f"idlgen: error: cannot open '{printable(source)}': no such file", file=sys.stderr)
         return Outcome(EXIT_IDL_ERROR)
     try:
         result = compile(
@@ -242,6 +262,7 @@ def compile_one(options: Options, source: str) -> Outcome:
             defines=options.defines,
             undefines=options.undefines,
             emit="json" if options.emit == "json" else "python",
+            limits=options.limits,
         )
     except IdlError as error:
         _print_diagnostics(error.diagnostics, options.quiet)
@@ -257,7 +278,7 @@ def compile_one(options: Options, source: str) -> Outcome:
         return Outcome(compare_output(options, target, result.output), target, files_read)
     changed = write_if_changed(target, result.output)
     if options.verbose:
-        print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
+        print(f"{'wrote' if changed else 'unchanged'} {printable(target)}", file=sys.stderr)
     return Outcome(EXIT_OK, target, files_read)
 
 
@@ -276,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if os.environ.get("IDLGEN_DEBUG"):
                 raise
             print(
-                f"idlgen: internal error while compiling {source}: "
+                f"idlgen: internal error while compiling {printable(source)}: "
                 f"{type(error).__name__}: {error} (set IDLGEN_DEBUG=1 for a traceback)",
                 file=sys.stderr,
             )

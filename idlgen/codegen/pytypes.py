@@ -54,6 +54,12 @@ class TypeMapper:
     def __init__(self, document: model.Document, qualify: Qualifier) -> None:
         self.document = document
         self.qualify = qualify
+        self._tagged = frozenset(item.name for item in document.tagged_types)
+        # Named types already mapped: a chain of typedefs is then walked once, not once
+        # per use (20,000 chained typedefs took minutes). Only results spelled without
+        # an import are kept: spelling through an import adds it, and a caller trying a
+        # mapping may drop the imports it added (ViewBuilder._has_descriptor).
+        self._named_cache: dict[str, PyType] = {}
 
     def param(self, param: model.Param) -> PyType:
         """A parameter's value type: the C pointer levels that return values vanish."""
@@ -126,6 +132,14 @@ class TypeMapper:
         return PyType("object", "object")
 
     def _named(self, name: str) -> PyType:
+        found = self._named_cache.get(name)
+        if found is None:
+            found = self._named_uncached(name)
+            if "_idl." not in found.annotation:
+                self._named_cache[name] = found
+        return found
+
+    def _named_uncached(self, name: str) -> PyType:
         if name in STRING_TYPEDEFS:
             return PyType("str", "str")
         if name in GUID_TYPEDEFS:
@@ -172,7 +186,7 @@ class TypeMapper:
         return PyType(self._spell(tag), kind)
 
     def _defined(self, name: str) -> bool:
-        return any(item.name == name for item in self.document.tagged_types)
+        return name in self._tagged
 
     def _pointer(self, type_: syntax.Pointer) -> PyType:
         target = type_.target

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from idlgen.limits import DEFAULT_LIMITS, exceeded
+
 
 class Token:
     """A token: lighter than Lark's (a str subclass with a dozen fields) and all the
@@ -218,10 +220,10 @@ def _master(winrt: bool) -> re.Pattern[str]:
         | (?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))
         | (?P<FLOAT>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
         | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)
-        | (?P<WSTRING>L"(?:[^"\\\n]|\\.)*")
-        | (?P<STRING>"(?:[^"\\\n]|\\.)*")
-        | (?P<WCHAR>L'(?:[^'\\\n]|\\.)*')
-        | (?P<CHAR>'(?:[^'\\\n]|\\.)*')
+        | (?P<WSTRING>L"[^"\\\n]*(?:\\.[^"\\\n]*)*")
+        | (?P<STRING>"[^"\\\n]*(?:\\.[^"\\\n]*)*")
+        | (?P<WCHAR>L'[^'\\\n]*(?:\\.[^'\\\n]*)*')
+        | (?P<CHAR>'[^'\\\n]*(?:\\.[^'\\\n]*)*')
         | (?P<MIDL_PRAGMA>midl_pragma\s+warning\s*\([^)\n]*\))
         | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
         | (?P<DISPSECTION>(?:properties|methods)(?=\s*:(?!:)))
@@ -236,6 +238,10 @@ def _master(winrt: bool) -> re.Pattern[str]:
 
 
 _PATTERNS = {False: _master(False), True: _master(True)}
+_OPENERS = frozenset({"_LBRACE", "_LPAR", "_LBRACK"})
+_CLOSERS = frozenset({"_RBRACE", "_RPAR", "_RBRACK"})
+_CHAIN_ENDS = frozenset({"_SEMI", "_COMMA", "_LBRACE", "_RBRACE"})
+_NOT_OPERATORS = _OPENERS | _CLOSERS | {"_COLON", "_EQ", "ELLIPSIS", "DOT", "ARROW"}
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
 _NEWLINE = re.compile("\n")
 
@@ -254,6 +260,13 @@ class Lexer:
     type_names: set[str]
     winrt: bool = False
     report: Callable[[str, int], None] = lambda message, offset: None
+    # Every later stage walks nested declarations and expressions recursively, so the
+    # token stream ends (`stopped`) where brackets nest deeper than `max_nesting` or
+    # more than `max_operators` operators (pointer stars included) chain between two
+    # of `; , { }`; idlgen/limits.py has the defaults.
+    max_nesting: int = DEFAULT_LIMITS.brace_nesting
+    max_operators: int = DEFAULT_LIMITS.operator_chain
+    stopped: bool = False
     pragmas: list[tuple[str, int]] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
 
@@ -266,6 +279,10 @@ class Lexer:
         line = bisect.bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
 
+    def _stop(self, what: str, limit: str, value: int, offset: int) -> None:
+        self.stopped = True
+        self.report(exceeded(what, limit, value), offset)
+
     def tokens(self) -> Iterator[Token]:
         keywords = dict(KEYWORDS)
         if self.winrt:
@@ -274,6 +291,7 @@ class Lexer:
         punctuation = PUNCTUATION
         callconvs = CALLING_CONVENTIONS
         angle_depth = 0  # open `Type<` argument lists, where `>>` means `> >`
+        nesting = operators = 0
         previous = ""
         for match in _PATTERNS[self.winrt].finditer(self.text):
             kind = match.lastgroup
@@ -294,6 +312,21 @@ class Lexer:
                     kind = "IDENT"
             elif kind == "OP":
                 kind = punctuation[value]
+                if kind in _OPENERS:
+                    nesting += 1
+                    if nesting > self.max_nesting:
+                        self._stop("bracket nesting", "brace_nesting", self.max_nesting, start)
+                        return
+                elif kind in _CLOSERS:
+                    nesting = max(nesting - 1, 0)
+                if kind in _CHAIN_ENDS:
+                    operators = 0
+                elif kind not in _NOT_OPERATORS:
+                    operators += 1
+                    if operators > self.max_operators:
+                        what = "a run of pointer levels or operators"
+                        self._stop(what, "operator_chain", self.max_operators, start)
+                        return
                 if kind == "LT":
                     if previous == "TYPENAME":
                         angle_depth += 1

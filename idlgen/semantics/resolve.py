@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
 from idlgen.semantics.asyncderive import derive_async_partners
 from idlgen.semantics.checks import check_document
 from idlgen.semantics.consteval import ConstError, Evaluator, Value
@@ -69,9 +70,13 @@ class _Scope:
 
 
 class Resolver:
-    def __init__(self, main: LoadedFile, sink: DiagnosticSink) -> None:
+    def __init__(
+        self, main: LoadedFile, sink: DiagnosticSink, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self.main = main
         self.sink = sink
+        self.limits = limits
+        self._chain_lengths: dict[str, int] = {}
         self.scope = _Scope()
         self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
         self._imported = True
@@ -188,6 +193,32 @@ class Resolver:
             self.sink.warning(f"redefinition of typedef '{item.name}'", item.pos)
         typedef = model.Typedef(item.name, item.type, item.attributes, self._origin(item.pos))
         self.scope.put("typedefs", item.name, typedef)
+        if self._chain_length(item.name) > self.limits.typedef_chain:
+            limit = self.limits.typedef_chain
+            self.sink.error(exceeded("a chain of typedefs", "typedef_chain", limit), item.pos)
+
+    def _chain_length(self, name: str) -> int:
+        """How many typedefs `name` goes through to reach a type that is no typedef
+        (pointers and arrays of a typedef count as the typedef): code generation
+        follows such chains recursively. Walked without recursion, each name once."""
+        chain: list[str] = []
+        known = 0
+        while name not in self._chain_lengths and name not in chain:
+            typedef = self.scope.typedefs.get(name)
+            if typedef is None:
+                break
+            chain.append(name)
+            inner = typedef.type
+            while isinstance(inner, syntax.Pointer | syntax.Array):
+                inner = inner.target if isinstance(inner, syntax.Pointer) else inner.element
+            if not isinstance(inner, syntax.NamedType):
+                break
+            name = inner.name
+        else:
+            known = self._chain_lengths.get(name, 0)
+        for offset, link in enumerate(reversed(chain), start=1):
+            self._chain_lengths[link] = known + offset
+        return self._chain_lengths.get(chain[0], 0) if chain else known
 
     def _item_TypeDeclaration(self, item: syntax.TypeDeclaration) -> None:
         self._register_inline_types(item.type, item.attributes)
@@ -509,5 +540,7 @@ def _item_name(item: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def resolve(main: LoadedFile, sink: DiagnosticSink) -> model.Document:
-    return Resolver(main, sink).resolve()
+def resolve(
+    main: LoadedFile, sink: DiagnosticSink, limits: Limits = DEFAULT_LIMITS
+) -> model.Document:
+    return Resolver(main, sink, limits).resolve()

@@ -20,6 +20,7 @@ import pytest
 import idlgen
 from idlgen.cli import main
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 PAYLOAD = "__import__('pathlib').Path('PWNED').touch()"
 # Line ends for Python (\n, \r), for other tools (U+2028, U+0085, \f, \v), literal
 # delimiters, escapes, and a terminal escape.
@@ -113,7 +114,7 @@ def test_depfile_refuses_a_name_make_cannot_express(tmp_path: Path, char: str) -
         [sys.executable, "-m", "idlgen", "--depfile", str(depfile), str(source)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
     )
     assert result.returncode == 1, result.stderr
     assert "make cannot express" in result.stderr
