@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cmp_to_key
+from functools import cache, cmp_to_key
 
 from idlgen import __version__, model
 from idlgen.codegen.names import (
@@ -435,8 +435,9 @@ class ViewBuilder:
             for owner, m in self.document.inherited_methods(interface)
             if owner is not interface
         )
+        own_names = frozenset(py_attr(m.vtable_name) for m in vtable)
         methods = tuple(
-            self._method(interface, m, first_opnum + index, inherited)
+            self._method(interface, m, first_opnum + index, inherited, own_names)
             for index, m in enumerate(vtable)
         )
         base = self.qualify(interface.parent) if interface.parent else None
@@ -514,6 +515,7 @@ class ViewBuilder:
         method: model.Method,
         opnum: int,
         inherited: frozenset[str] = frozenset(),
+        own_names: frozenset[str] = frozenset(),
     ) -> MethodView:
         ins = tuple(
             ParamView(param_name(p.name, p.direction.is_out), self.types.param(p).annotation)
@@ -532,7 +534,11 @@ class ViewBuilder:
             # A method redeclaring an ancestor's name is another vtable slot; widl names
             # it `<Interface>_<name>` in C, and so do we (else it would override).
             name = py_attr(f"{interface.name}_{method.vtable_name}")
+        if name in runtime_attributes():
+            name += "_"  # `close` would override RpcClient.close in the client stub
         result_class = f"{name}Result" if len(outs) >= 2 else None
+        while result_class and result_class in own_names:
+            result_class += "_"  # a method `GetResult` beside `Get`'s result tuple
         if result_class:
             returns = f"{py_name(interface.name)}.{result_class}"
         elif outs:
@@ -624,6 +630,23 @@ class ViewBuilder:
         return names
 
 
+@cache
+def runtime_attributes() -> frozenset[str]:
+    """Public attributes of the runtime classes a generated class is mixed with (RPC
+    client stubs, proxies, `ComObject` for servers), apart from IUnknown's own methods:
+    a method by such a name would override the runtime's."""
+    from idlgen.runtime.comobject import ComObject
+    from idlgen.runtime.dcerpc.rpcclient import RpcClient
+    from idlgen.runtime.proxy import InterfaceProxy
+
+    names = {n for cls in (RpcClient, InterfaceProxy, ComObject) for n in dir(cls)}
+    return frozenset(n for n in names if not n.startswith("_")) - {
+        "QueryInterface",
+        "AddRef",
+        "Release",
+    }
+
+
 def _emitted_here(origin: model.Origin) -> bool:
     """Declared by the main file, or by a `.h` file it imports: a header has no module
     of its own, so its declarations land in every module that imports it."""
@@ -686,11 +709,9 @@ def _export_compare(left: str, right: str) -> int:
 
 
 def _member_name(name: str) -> str:
-    """Enum members: attributes, but `mro` is refused by Enum and `_x` is private."""
+    """Enum members: attributes, but `mro` is refused by Enum."""
     name = py_attr(name)
-    if name == "mro":
-        return "mro_"
-    return "m" + name if name.startswith("_") else name
+    return "mro_" if name == "mro" else name
 
 
 def _returns_hresult(method: model.Method) -> bool:
