@@ -556,7 +556,7 @@ class ViewBuilder:
             _doc(method),
             opnum,
             wire.source,
-            wire.reason,
+            comment_text(wire.reason),
         )
 
     # -- NDR descriptors for structs and enums -----------------------------------
