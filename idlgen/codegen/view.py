@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache, cmp_to_key
+from functools import cmp_to_key
 
 from idlgen import __version__, model
 from idlgen.codegen.names import (
@@ -534,7 +534,7 @@ class ViewBuilder:
             # A method redeclaring an ancestor's name is another vtable slot; widl names
             # it `<Interface>_<name>` in C, and so do we (else it would override).
             name = py_attr(f"{interface.name}_{method.vtable_name}")
-        if name in runtime_attributes():
+        if name in RUNTIME_ATTRIBUTES:
             name += "_"  # `close` would override RpcClient.close in the client stub
         result_class = f"{name}Result" if len(outs) >= 2 else None
         while result_class and result_class in own_names:
@@ -630,21 +630,11 @@ class ViewBuilder:
         return names
 
 
-@cache
-def runtime_attributes() -> frozenset[str]:
-    """Public attributes of the runtime classes a generated class is mixed with (RPC
-    client stubs, proxies, `ComObject` for servers), apart from IUnknown's own methods:
-    a method by such a name would override the runtime's."""
-    from idlgen.runtime.comobject import ComObject
-    from idlgen.runtime.dcerpc.rpcclient import RpcClient
-    from idlgen.runtime.proxy import InterfaceProxy
-
-    names = {n for cls in (RpcClient, InterfaceProxy, ComObject) for n in dir(cls)}
-    return frozenset(n for n in names if not n.startswith("_")) - {
-        "QueryInterface",
-        "AddRef",
-        "Release",
-    }
+# Public attributes of the runtime classes a generated class is mixed with (RpcClient
+# for RPC client stubs, InterfaceProxy for proxies, ComObject for servers), apart from
+# IUnknown's methods: a method by such a name would override the runtime's. Spelled
+# out so code generation does not import the runtime; a test compares it with them.
+RUNTIME_ATTRIBUTES = frozenset({"close", "connection", "create", "timeout"})
 
 
 def _emitted_here(origin: model.Origin) -> bool:

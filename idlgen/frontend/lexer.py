@@ -238,10 +238,23 @@ def _master(winrt: bool) -> re.Pattern[str]:
 
 
 _PATTERNS = {False: _master(False), True: _master(True)}
-_OPENERS = frozenset({"_LBRACE", "_LPAR", "_LBRACK"})
-_CLOSERS = frozenset({"_RBRACE", "_RPAR", "_RBRACK"})
-_CHAIN_ENDS = frozenset({"_SEMI", "_COMMA", "_LBRACE", "_RBRACE"})
-_NOT_OPERATORS = _OPENERS | _CLOSERS | {"_COLON", "_EQ", "ELLIPSIS", "DOT", "ARROW"}
+# What each punctuation token does to the nesting and operator-run counts (bit flags;
+# one lookup per token keeps the lexer's hot loop fast).
+_OPERATOR, _OPENS, _CLOSES, _ENDS_CHAIN = 1, 2, 4, 8
+_NEUTRAL = {"_COLON", "_EQ", "ELLIPSIS", "DOT", "ARROW"}
+_PUNCTUATION_ROLES = {kind: _OPERATOR for kind in PUNCTUATION.values()} | {
+    kind: 0 for kind in _NEUTRAL
+}
+_PUNCTUATION_ROLES |= {
+    "_LPAR": _OPENS,
+    "_LBRACK": _OPENS,
+    "_LBRACE": _OPENS | _ENDS_CHAIN,
+    "_RPAR": _CLOSES,
+    "_RBRACK": _CLOSES,
+    "_RBRACE": _CLOSES | _ENDS_CHAIN,
+    "_SEMI": _ENDS_CHAIN,
+    "_COMMA": _ENDS_CHAIN,
+}
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
 _NEWLINE = re.compile("\n")
 
@@ -292,6 +305,7 @@ class Lexer:
         callconvs = CALLING_CONVENTIONS
         angle_depth = 0  # open `Type<` argument lists, where `>>` means `> >`
         nesting = operators = 0
+        roles = _PUNCTUATION_ROLES
         previous = ""
         for match in _PATTERNS[self.winrt].finditer(self.text):
             kind = match.lastgroup
@@ -312,21 +326,24 @@ class Lexer:
                     kind = "IDENT"
             elif kind == "OP":
                 kind = punctuation[value]
-                if kind in _OPENERS:
-                    nesting += 1
-                    if nesting > self.max_nesting:
-                        self._stop("bracket nesting", "brace_nesting", self.max_nesting, start)
-                        return
-                elif kind in _CLOSERS:
-                    nesting = max(nesting - 1, 0)
-                if kind in _CHAIN_ENDS:
-                    operators = 0
-                elif kind not in _NOT_OPERATORS:
+                role = roles[kind]
+                if role == _OPERATOR:
                     operators += 1
                     if operators > self.max_operators:
                         what = "a run of pointer levels or operators"
                         self._stop(what, "operator_chain", self.max_operators, start)
                         return
+                elif role:
+                    if role & _ENDS_CHAIN:
+                        operators = 0
+                    if role & _OPENS:
+                        nesting += 1
+                        if nesting > self.max_nesting:
+                            what = "bracket nesting"
+                            self._stop(what, "brace_nesting", self.max_nesting, start)
+                            return
+                    elif role & _CLOSES and nesting:
+                        nesting -= 1
                 if kind == "LT":
                     if previous == "TYPENAME":
                         angle_depth += 1

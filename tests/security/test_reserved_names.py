@@ -20,7 +20,7 @@ import pytest
 
 import idlgen
 from idlgen import runtime as rt
-from idlgen.codegen.view import runtime_attributes
+from idlgen.codegen.view import RUNTIME_ATTRIBUTES
 from idlgen.runtime.apartment import Apartment
 from idlgen.runtime.comobject import ComObject
 from idlgen.runtime.dcerpc.rpcclient import RpcClient
@@ -173,15 +173,21 @@ interface rpcnames
 """
 
 
+def test_renamed_method_names_are_exactly_the_runtime_public_attributes() -> None:
+    mixed_with = (RpcClient, InterfaceProxy, ComObject)
+    public = {n for cls in mixed_with for n in dir(cls) if not n.startswith("_")}
+    assert public - {"QueryInterface", "AddRef", "Release"} == RUNTIME_ATTRIBUTES
+
+
 def test_rpc_methods_named_like_the_client_stub_do_not_override_it(tmp_path: Path) -> None:
     from idlgen.runtime.dcerpc import RpcServer, connect
 
-    names = [*sorted(runtime_attributes()), "_call_", "_conn"]
+    names = [*sorted(RUNTIME_ATTRIBUTES), "_call_", "_conn"]
     methods = "\n".join(f"    long {name}([in] long v);" for name in names)
     module = load(tmp_path, RPC_IDL.replace("{methods}", methods), "rpcnames")
     assert_internals_intact(module)
     python_names = [m.name for m in module.rpcnames._methods_]
-    assert not set(python_names) & runtime_attributes()
+    assert not set(python_names) & RUNTIME_ATTRIBUTES
     offsets = {name: k for k, name in enumerate(python_names)}
     server_class = type(
         "Server",
