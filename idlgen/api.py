@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from idlgen import model
 from idlgen.deepstack import run_deep
-from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position
+from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position, WarningSettings
 from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.semantics.loader import Loader, make_settings
 from idlgen.semantics.resolve import resolve
@@ -59,12 +59,15 @@ def compile(
     undefines: Sequence[str] = (),
     emit: Emit = "python",
     limits: Limits = DEFAULT_LIMITS,
+    warnings: Sequence[str] = (),
 ) -> CompileResult:
     """Compile one IDL file; raise `IdlError` (carrying every diagnostic) on errors.
 
     Give `path`, or `text` with an optional `filename` used in diagnostics and to
-    search imports relative to. `limits` bounds what one input may cost (file sizes,
-    macro expansion, nesting: idlgen/limits.py, docs/security.md).
+    search imports relative to. `warnings` are gcc's -W switches without the `-W`
+    (`"all"`, `"error"`, `"no-macro-redefined"`, `"system-headers"`; docs/cli.md);
+    an unknown one is a ValueError. `limits` bounds what one input may cost (file
+    sizes, macro expansion, nesting: idlgen/limits.py, docs/security.md).
     """
     if path is None and text is None:
         raise ValueError("compile() needs a path or text")
@@ -72,13 +75,17 @@ def compile(
     settings = make_settings(
         [os.fspath(d) for d in include_dirs], defines, undefines, limits=limits
     )
-    sink = DiagnosticSink()
+    sink = DiagnosticSink(
+        warnings=WarningSettings.parse(warnings),
+        system_dirs=tuple(os.path.abspath(d) for d in settings.search_path),
+        user_dir=os.path.dirname(os.path.abspath(source)),
+    )
 
     def run() -> tuple[model.Document, str | None]:
         with _collector_paused():
             loader = Loader(settings, sink)
             main = loader.load_main(source, text)
-            document = resolve(main, sink, limits)
+            document = resolve(main, sink, loader.finder.hint, limits)
             sink.raise_if_errors()
             return document, _emit(document, source, emit)
 
@@ -137,12 +144,18 @@ def compile_json(
     include_dirs: Sequence[str | os.PathLike[str]] = (),
     defines: Mapping[str, str] | None = None,
     undefines: Sequence[str] = (),
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The `--emit json` document as a dict (used by tests and tools)."""
     from idlgen.emit_json import document_to_json
 
     result = compile(
-        path, include_dirs=include_dirs, defines=defines, undefines=undefines, emit="model"
+        path,
+        include_dirs=include_dirs,
+        defines=defines,
+        undefines=undefines,
+        emit="model",
+        warnings=warnings,
     )
     return document_to_json(result.document)
 

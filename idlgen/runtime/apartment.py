@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from idlgen.runtime.channel import (
     CANCEL,
     FAULT,
+    HEADER,
     REQUEST,
     RESPONSE,
     Frame,
@@ -47,6 +48,7 @@ __all__ = [
     "Dispatcher",
     "current_apartment",
     "find_apartment",
+    "is_local_oxid",
     "process_mta",
 ]
 
@@ -56,7 +58,8 @@ Kind = Literal["sta", "mta"]
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 # OXIDs must differ between processes too (an importer tells "lives here" from "elsewhere" by
 # OXID): a random 32-bit process prefix above a counter.
-_next_oxid = itertools.count((secrets.randbits(31) + 1) << 24).__next__
+_OXID_PREFIX = secrets.randbits(31) + 1
+_next_oxid = itertools.count(_OXID_PREFIX << 24).__next__
 _local = threading.local()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
@@ -66,6 +69,8 @@ class Dispatcher(Protocol):
     """What an apartment hands incoming requests to (marshal.ObjectExporter)."""
 
     def on_request(self, frame: Frame, reply_to: Port) -> None: ...
+
+    def on_queued(self, call_id: int, reply_to: Port | None) -> None: ...
 
     def on_cancel(self, frame: Frame, reply_to: Port | None) -> None: ...
 
@@ -196,6 +201,8 @@ class Apartment:
         if kind == REQUEST:
             with self._lock:
                 if not self._closed:
+                    if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
+                        self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
                     return
             self._refuse(frame, reply_to)
@@ -213,6 +220,13 @@ class Apartment:
                 dispatcher.on_cancel(parsed, reply_to)
         else:
             log.warning("%s: dropped a frame that is not a frame (%d bytes)", self, len(frame))
+
+    def expect(self, call_id: int, reply_to: Port | None) -> None:
+        """A request is about to be queued here: from now on its cancel finds it (a cancel
+        that arrives before the request is dequeued means it is never run)."""
+        dispatcher = self.dispatcher
+        if dispatcher is not None:
+            dispatcher.on_queued(call_id, reply_to)
 
     def _refuse(self, frame: bytes, reply_to: Port | None) -> None:
         parsed = parse(frame)
@@ -434,6 +448,11 @@ def current_apartment() -> Apartment:
     if apt is None:
         return process_mta()
     return apt
+
+
+def is_local_oxid(oxid: int) -> bool:
+    """True if an apartment of this process has (or had) this OXID."""
+    return oxid >> 24 == _OXID_PREFIX
 
 
 def find_apartment(oxid: int) -> Apartment | None:

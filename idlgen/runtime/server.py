@@ -73,6 +73,9 @@ class ServerCall(CallObject):
             (self._pool_ or default_pool()).submit(self._run_, ticket, method, ins)
 
     def _run_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
+        if self._cancel_ticket == ticket:  # canceled before a worker got to it: never runs
+            self._fail_(ticket, CallCanceledError())
+            return
         token = _CALL_CONTEXT.set((self, ticket))
         try:
             _LAST.set(S_OK)
