@@ -148,3 +148,18 @@ def test_depfile_names_reach_make_exactly_and_inject_no_recipe(tmp_path: Path, c
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("BUILT "), run.stdout  # our recipe ran, and only it
+
+
+@pytest.mark.parametrize(
+    "target", ["x\nimport os", "os;x", "a.b c", "class.x", "ﬁ.mod", "a..b", "a.\u2028b", ""]
+)
+def test_module_map_target_that_is_no_module_name_is_refused(target: str) -> None:
+    """A module-map target lands in an import statement: however the map is built (from
+    the command line, pyproject.toml or directly through the API), a target that is not
+    a dotted name of plain identifiers is refused, never written."""
+    from idlgen.module_map import ModuleMap, ModuleMapError, make_module_map
+
+    with pytest.raises(ModuleMapError):
+        make_module_map({"dep.idl": target}, ".")
+    with pytest.raises(ModuleMapError):
+        ModuleMap(by_name=(("dep.idl", target),))
