@@ -209,7 +209,9 @@ class ProxyManager:
         body = _REM_RELEASE.encode_request({"cInterfaceRefs": len(refs), "InterfaceRefs": refs})
         if wait:
             try:
-                self._send_and_wait(self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT)
+                self._send_and_wait(
+                    self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT, pump=False
+                )
                 return
             except COMError:
                 log.debug("RemRelease failed (the object's apartment is gone)", exc_info=True)
@@ -355,11 +357,15 @@ class ProxyManager:
         return self._send_and_wait(ipid, opnum, body)
 
     def _send_and_wait(
-        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None
+        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None, pump: bool = True
     ) -> bytes:
+        """Send a request and wait for its reply. An STA caller pumps its queue meanwhile
+        (COM's reentrancy), except with `pump=False`: a stub's clean-up waits for its
+        RemRelease without running other queued work, which would nest under the reply
+        the stub still owes and could wait for that very reply."""
         caller = current_apartment()
         pending = new_pending()
-        is_sta = caller.kind == "sta"
+        is_sta = pump and caller.kind == "sta"
         timeout = self._timeout(caller)
         if cap is not None:
             timeout = cap if timeout is None else min(timeout, cap)
