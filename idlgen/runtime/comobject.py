@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
@@ -37,7 +37,7 @@ __all__ = ["ComObject", "InnerUnknown", "query"]
 
 _REFCOUNT_LOCK = threading.Lock()  # AddRef/Release are rare in Python code: one lock is enough
 
-T = TypeVar("T")
+_I = TypeVar("_I", bound=IUnknown)
 
 
 class ComObject(IUnknown):
@@ -86,6 +86,10 @@ class ComObject(IUnknown):
 
     # -- IUnknown (delegating) ---------------------------------------------------------
 
+    @overload
+    def QueryInterface(self, riid: type[_I]) -> _I: ...
+    @overload
+    def QueryInterface(self, riid: GUID | str) -> Any: ...
     def QueryInterface(self, riid: Any) -> Any:
         if self._outer is not None:
             return self._outer.QueryInterface(riid)
@@ -150,6 +154,10 @@ class InnerUnknown:
     def object(self) -> ComObject:
         return self._obj
 
+    @overload
+    def QueryInterface(self, riid: type[_I]) -> _I: ...
+    @overload
+    def QueryInterface(self, riid: GUID | str) -> Any: ...
     def QueryInterface(self, riid: Any) -> Any:
         iid = as_guid(riid)
         if iid == IID_IUnknown:
@@ -164,9 +172,9 @@ class InnerUnknown:
         return self._obj._nd_release()
 
 
-def query(obj: Any, interface: type[T]) -> T:
+def query(obj: Any, interface: type[_I]) -> _I:
     """Typed QueryInterface: `query(obj, ISimpleStream)` raises NoInterfaceError or returns it."""
-    return obj.QueryInterface(interface._iid_)  # type: ignore[attr-defined, no-any-return]
+    return obj.QueryInterface(interface._iid_)  # type: ignore[no-any-return]
 
 
 # -- server method wrapping ------------------------------------------------------------------

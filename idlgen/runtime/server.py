@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown
@@ -27,7 +27,13 @@ from idlgen.runtime.hresult import (
     InvalidArgError,
     NoInterfaceError,
 )
-from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, interfaces_of
+from idlgen.runtime.interface import (
+    AsyncInterface,
+    IID_IUnknown,
+    IUnknown,
+    Method,
+    interfaces_of,
+)
 from idlgen.runtime.status import _LAST
 from idlgen.runtime.stdiface import ICallFactory, ICancelMethodCalls
 from idlgen.runtime.workers import WorkerPool, default_pool
@@ -40,6 +46,9 @@ __all__ = [
     "ServerCallContext",
     "call_canceled",
 ]
+
+_I = TypeVar("_I", bound=IUnknown)
+_A = TypeVar("_A", bound=AsyncInterface)
 
 _CALL_CONTEXT: ContextVar[tuple[CallObject, int] | None] = ContextVar(
     "idlgen_call_context", default=None
@@ -93,18 +102,32 @@ class CallFactory(ComObject, ICallFactory):
     _raw_methods_ = True
     _call_objects_: ClassVar[tuple[type[ServerCall], ...]] = ()
 
-    def CreateCall(self, riid: Any, pCtrlUnk: Any, riid2: Any) -> Any:
+    @overload
+    def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
+    @overload
+    def CreateCall(
+        self, riid: type[AsyncInterface] | GUID | str, pCtrlUnk: object, riid2: type[_I]
+    ) -> _I: ...
+    @overload
+    def CreateCall(
+        self,
+        riid: type[AsyncInterface] | GUID | str,
+        pCtrlUnk: object = None,
+        riid2: GUID | str | None = None,
+    ) -> Any: ...
+    def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
+        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
         async_iface = _async_partners(type(self)).get(as_guid(riid))
         if async_iface is None:
             raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface here")
         cls = _call_class(self._call_objects_, async_iface)
         if pCtrlUnk is not None:
-            if as_guid(riid2) != IID_IUnknown:
+            if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self, outer=pCtrlUnk))
         call = cls(self)
         try:
-            return call.QueryInterface(riid2)
+            return call.QueryInterface(riid if riid2 is None else riid2)
         finally:
             call.Release()
 

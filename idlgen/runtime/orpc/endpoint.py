@@ -16,7 +16,7 @@ import socket
 import tempfile
 import threading
 import uuid
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
@@ -26,7 +26,7 @@ from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import error_for
-from idlgen.runtime.interface import IID_IUnknown
+from idlgen.runtime.interface import IID_IUnknown, IUnknown
 from idlgen.runtime.ndr_objref import DualStringArray
 from idlgen.runtime.orpc.client import (
     ORPC_LIMITS,
@@ -42,6 +42,8 @@ from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
 from idlgen.runtime.remunknown import REM_QUERY_INTERFACE, IID_IRemUnknown
 
 __all__ = ["Endpoint", "connect", "endpoint", "publish", "serve", "unpublish"]
+
+_I = TypeVar("_I", bound=IUnknown)
 
 
 class Endpoint:
@@ -125,6 +127,10 @@ def unpublish(text: str) -> None:
         exporter.release_refs(ipid, 1)
 
 
+@overload
+def connect(target: str | bytes, iface: type[_I]) -> _I: ...
+@overload
+def connect(target: str | bytes, iface: GUID | str | None = None) -> Any: ...
 def connect(target: str | bytes, iface: Any = None) -> Any:
     """A proxy for a published object: `target` is what `publish` returned
     ("IPID@ncacn_ip_tcp:HOST[PORT]" or "IPID@ncacn_unix_stream:[PATH]") or OBJREF bytes.
