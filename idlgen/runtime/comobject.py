@@ -191,8 +191,22 @@ def _wrap_server_methods(cls: type) -> None:
             setattr(cls, name, _wrap(fn, method))
 
 
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+def is_coroutine_method(fn: object) -> bool:
+    """An `async def` server method (checked without importing asyncio or inspect)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
 def _wrap(fn: Callable[..., Any], method: Method) -> Callable[..., Any]:
-    wrapper = _wrap_with_outs(fn, method.result) if method.outs else _wrap_hresult_only(fn)
+    if is_coroutine_method(fn):
+        wrapper = _wrap_coroutine(fn, method)
+    elif method.outs:
+        wrapper = _wrap_with_outs(fn, method.result)
+    else:
+        wrapper = _wrap_hresult_only(fn)
     wrapper = functools.wraps(fn)(wrapper)
     wrapper._idlgen_wrapped_ = True  # type: ignore[attr-defined]
     return wrapper
@@ -234,4 +248,44 @@ def _wrap_hresult_only(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise error_for(hr)
         return hr
 
+    return call
+
+
+def returned_value(method: Method, value: Any) -> tuple[Any, int]:
+    """What a server method returned, by the calling convention: (what the caller gets,
+    the HRESULT). A failure HRESULT raises. The synchronous wrappers above inline this
+    for speed; `async def` methods and their call objects use it."""
+    if method.outs:
+        hr = S_OK
+        if type(value) is WithHResult:
+            hr, value = value.hresult & 0xFFFFFFFF, value.value
+        if hr & 0x80000000:
+            raise error_for(hr)
+        if method.result is not None and type(value) is tuple:
+            value = method.result._make(value)
+        return value, hr
+    if type(value) is WithHResult:
+        value = value.hresult
+    hr = S_OK if value is None else int(value) & 0xFFFFFFFF
+    if hr & 0x80000000:
+        raise error_for(hr)
+    return hr, hr
+
+
+def _wrap_coroutine(fn: Callable[..., Any], method: Method) -> Callable[..., Any]:
+    """A synchronous caller of an `async def` method waits for it on the servant loop;
+    call objects find the coroutine function in `_idlgen_coroutine_` and do not wait."""
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from idlgen.runtime.aioservant import run_blocking
+
+        try:
+            value, hr = returned_value(method, run_blocking(fn(self, *args, **kwargs)))
+        except COMError as exc:
+            _LAST.set(exc.hresult)
+            raise
+        _LAST.set(hr)
+        return value
+
+    call._idlgen_coroutine_ = fn  # type: ignore[attr-defined]
     return call

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from typing import Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.callobj import CallObject
-from idlgen.runtime.comobject import ComObject, InnerUnknown
+from idlgen.runtime.comobject import ComObject, InnerUnknown, returned_value
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
     S_OK,
@@ -47,6 +47,9 @@ __all__ = [
     "call_canceled",
 ]
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
 
@@ -62,7 +65,7 @@ class ServerCall(CallObject):
     the default hands X to a worker pool so Begin_ returns at once.
     """
 
-    __slots__ = ("_server",)
+    __slots__ = ("_server", "_task")
     _raw_methods_ = True
     _inline_: ClassVar[bool] = False
     _pool_: ClassVar[WorkerPool | None] = None
@@ -70,13 +73,19 @@ class ServerCall(CallObject):
     def __init__(self, server: Any, outer: Any = None) -> None:
         super().__init__(outer)
         self._server = server
+        self._task: tuple[int, Future[Any]] | None = None
 
     @property
     def server(self) -> Any:
         return self._server
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
-        if self._inline_:
+        coroutine_fn = getattr(
+            getattr(type(self._server), method.name, None), "_idlgen_coroutine_", None
+        )
+        if coroutine_fn is not None:
+            self._start_coroutine(ticket, method, coroutine_fn(self._server, *ins))
+        elif self._inline_:
             self._run_(ticket, method, ins)
         else:
             (self._pool_ or default_pool()).submit(self._run_, ticket, method, ins)
@@ -93,6 +102,45 @@ class ServerCall(CallObject):
         finally:
             _CALL_CONTEXT.reset(token)
         self._complete_(ticket, value, hr)
+
+    # -- async def server methods: a task on the servant loop, no worker waits ---------
+
+    def _start_coroutine(self, ticket: int, method: Method, coroutine: Any) -> None:
+        from idlgen.runtime.aioservant import start_call
+
+        def done(future: Future[Any]) -> None:
+            self._coroutine_done(ticket, method, future)
+
+        token = _CALL_CONTEXT.set((self, ticket))
+        try:
+            self._task = (ticket, start_call(coroutine, done))
+        finally:
+            _CALL_CONTEXT.reset(token)
+
+    def _coroutine_done(self, ticket: int, method: Method, future: Future[Any]) -> None:
+        if self._task is not None and self._task[0] == ticket:
+            self._task = None
+        if future.cancelled():
+            if self._cancel_ticket != ticket:  # the task itself was cancelled, not the call
+                self._fail_(ticket, CallCanceledError())
+            return  # else Cancel settles the call
+        try:
+            value, hr = returned_value(method, future.result())
+        except BaseException as exc:  # delivered to Finish_, as a direct call would raise it
+            self._fail_(ticket, exc)
+            return
+        self._complete_(ticket, value, hr)
+
+    def _cancel_task(self, ticket: int) -> None:
+        task = self._task
+        if task is not None and task[0] == ticket:
+            task[1].cancel()
+
+    def _on_cancel_(self, ticket: int) -> None:
+        self._cancel_task(ticket)
+
+    def _on_abandon_(self, ticket: int) -> None:
+        self._cancel_task(ticket)
 
 
 class CallFactory(ComObject, ICallFactory):

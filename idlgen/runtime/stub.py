@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
@@ -87,18 +87,27 @@ class IncomingCall:
     client's cancel arrives.
     """
 
-    __slots__ = ("_cancel_ticket", "_ticket")
+    __slots__ = ("_cancel_ticket", "_on_cancel", "_ticket")
 
     def __init__(self) -> None:
         self._ticket = 1
         self._cancel_ticket = 0
+        self._on_cancel: Callable[[], object] | None = None
 
     def Cancel(self, ulSeconds: int) -> int:
-        self._cancel_ticket = 1
+        self.cancel()
         return S_OK
 
     def cancel(self) -> None:
         self._cancel_ticket = 1
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    def _watch_cancel_(self, on_cancel: Callable[[], object]) -> None:
+        """An `async def` method's task: cancelled with the call (at once if it already is)."""
+        self._on_cancel = on_cancel
+        if self._cancel_ticket:
+            on_cancel()
 
 
 def dispatch(
