@@ -147,7 +147,7 @@ def dispatch(
         reply.failure(exc.hresult)
         return
     except Exception:
-        log.exception("%s.%s raised", stub.iface.__name__, method.name)
+        _log_fault(stub, method.name, reply_to)
         reply.fault(RPC_E_SERVERFAULT)
         return
     finally:
@@ -176,7 +176,7 @@ def _through_call_object(
             reply.failure(exc.hresult)
             return
         except Exception:
-            log.exception("%s.%s raised", stub.iface.__name__, name)
+            _log_fault(stub, name, reply.port)
             reply.fault(RPC_E_SERVERFAULT)
             return
         finally:
@@ -194,14 +194,23 @@ def _through_call_object(
     except Exception:
         calls.pop(key, None)
         call.Release()
-        log.exception("Begin_%s raised", name)
+        _log_fault(stub, "Begin_" + name, reply.port)
         reply.fault(RPC_E_SERVERFAULT)
         return
     call._subscribe(Waiter(finished))
 
 
+def _log_fault(stub: Stub, method: str, caller: object) -> None:
+    """The one record of a server-side failure sent back as a fault: the traceback, with
+    the call's identity (interface, method, caller). Call inside the `except` block."""
+    log.exception(
+        "fault RPC_E_SERVERFAULT: %s.%s raised, called by %s", stub.iface.__name__, method, caller
+    )
+
+
 def cancel_call(call: Any) -> None:
     """A client's cancel reached the server: flag the running call (any thread)."""
+    log.info("cancel: a client canceled a call being served (%s)", type(call).__name__)
     if isinstance(call, IncomingCall):
         call.cancel()
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from idlgen.runtime.dcerpc.status import (
     RPC_S_SERVER_TOO_BUSY,
     fault_error,
 )
-from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu
+from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu, send_frames
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.hresult import (
     HRESULT_FROM_WIN32,
@@ -38,6 +39,8 @@ __all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError"]
 RPC_S_SERVER_UNAVAILABLE = 1722
 RPC_S_UNKNOWN_IF = 1717
 RPC_S_UNSUPPORTED_TRANS_SYN = 1730
+
+log = logging.getLogger(__name__)
 
 
 class RpcUnavailableError(COMError):
@@ -91,6 +94,7 @@ class ClientCall:
     def cancel(self) -> None:
         """Send co_cancel. The server decides: a fault (RPC_E_CALL_CANCELED) or a normal reply."""
         if not self._done.is_set():
+            log.info("call %d to %s canceled: sending co_cancel", self.call_id, self.assoc.binding)
             self.assoc.send([P.encode(P.CoCancel(self.call_id))])
 
 
@@ -115,6 +119,7 @@ class Association:
             self.sock = B.connect(binding, limits.connect_timeout)
         except OSError as e:
             raise RpcUnavailableError(message=f"cannot connect to {binding}: {e}") from None
+        log.info("connected to %s", binding)
         self._want_mpx = mpx
 
     # ----------------------------------------------------------- binding
@@ -126,7 +131,7 @@ class Association:
         lim = self.limits
         bind = P.Bind(next(self._ids), lim.max_xmit_frag, lim.max_recv_frag, 0, (ctx,), flags)
         try:
-            self.sock.sendall(P.encode(bind))
+            send_frames(self.sock, [P.encode(bind)])
             reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or lim.connect_timeout)
         except (OSError, Closed) as e:
             self.close()
@@ -205,8 +210,7 @@ class Association:
     def send(self, frames: list[bytes]) -> None:
         with self._send_lock:
             try:
-                for frame in frames:
-                    self.sock.sendall(frame)
+                send_frames(self.sock, frames)
             except OSError as e:
                 self._fail_all(DisconnectedError(message=f"send failed: {e}"))
 

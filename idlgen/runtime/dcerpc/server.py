@@ -29,7 +29,8 @@ from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.fragments import Reassembly, response_fragments, start
 from idlgen.runtime.dcerpc.rpcif import RpcInterface, interface_of, server_reply
 from idlgen.runtime.dcerpc.status import wire_status
-from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu
+from idlgen.runtime.dcerpc.trace import peer_of
+from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu, send_frames
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.hresult import RPC_E_SERVERFAULT, S_OK, CallCanceledError, COMError
 from idlgen.runtime.ndr_fault import NdrFault
@@ -175,6 +176,7 @@ class RpcServer:
                     sock.close()
                     return
                 self._conns.add(conn)
+            log.info("connection from %s", conn.peer)
             threading.Thread(target=conn.run, daemon=True, name="rpc-conn").start()
 
     def _forget(self, conn: _Connection) -> None:
@@ -248,9 +250,11 @@ class _Connection:
     lock: threading.Lock = field(default_factory=threading.Lock)
     send_lock: threading.Lock = field(default_factory=threading.Lock)
     alive: bool = True
+    peer: str = ""
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
+        self.peer = peer_of(self.sock)
 
     # ----------------------------------------------------------- I/O
 
@@ -267,6 +271,7 @@ class _Connection:
             log.exception("DCE/RPC connection handler failed")
         finally:
             self.abort()
+            log.info("connection from %s closed", self.peer)
             with self.lock:
                 states = list(self.calls.values())
             for state in states:  # the client is gone: nobody reads replies
@@ -279,8 +284,7 @@ class _Connection:
     def send_pdus(self, frames: list[bytes]) -> None:
         with self.send_lock:
             try:
-                for frame in frames:
-                    self.sock.sendall(frame)
+                send_frames(self.sock, frames)
             except OSError:
                 self.alive = False
 
@@ -305,6 +309,8 @@ class _Connection:
         if isinstance(p, P.Request):
             return self.request(p)
         if isinstance(p, P.CoCancel | P.Orphaned):
+            what = "orphaned" if isinstance(p, P.Orphaned) else "canceled"
+            log.info("call %d from %s %s by the client", p.call_id, self.peer, what)
             self.cancel(p.call_id, orphan=isinstance(p, P.Orphaned))
             return True
         return self.reject(P.ProtocolError(f"unexpected {type(p).__name__}", p.call_id))
@@ -328,6 +334,15 @@ class _Connection:
         for ctx in p.contexts:
             result, reg = self.server.negotiate(ctx)
             results.append(result)
+            log.info(
+                "%s from %s: interface %s v%d.%d %s",
+                "alter_context" if p.alter else "bind",
+                self.peer,
+                ctx.abstract.uuid,
+                ctx.abstract.major,
+                ctx.abstract.minor,
+                "accepted" if result.result == P.ACCEPTANCE else "rejected",
+            )
             if reg is not None:
                 self.contexts[ctx.cont_id] = reg
         if not p.alter:
@@ -463,7 +478,13 @@ class _Connection:
             status = P.NCA_S_FAULT_CANCEL if isinstance(e, CallCanceledError) else e.hresult
             return [self._fault_pdu(state, wire_status(status), cont_id)]
         except Exception:
-            log.exception("RPC server method %s raised", method.name)
+            log.exception(
+                "fault RPC_E_SERVERFAULT: %s.%s raised, call %d from %s",
+                reg.iface.__name__,
+                method.name,
+                state.call_id,
+                self.peer,
+            )
             return [self._fault_pdu(state, wire_status(RPC_E_SERVERFAULT), cont_id)]
         finally:
             _com_server._CALL_CONTEXT.reset(com)

@@ -57,8 +57,12 @@ class ConnectionPort:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.lock = threading.Lock()
+        self.caller = f"ORPC client {getattr(conn, 'peer', '?')}"
         self.calls: dict[int, tuple[CallState, int]] = {}  # call id -> (state, context id)
         self.held: dict[tuple[ObjectExporter, bytes], int] = {}
+
+    def __str__(self) -> str:
+        return self.caller
 
     def deliver(self, frame: bytes, reply_to: Port | None) -> None:
         kind, call_id, status, _ = HEADER.unpack_from(frame)
@@ -136,6 +140,12 @@ class ObjectServer:
         if port is None:
             return
         for (exporter, ipid), count in port.take_held().items():
+            log.info(
+                "%s went away: released %d references to IPID %s",
+                port,
+                count,
+                uuid.UUID(bytes_le=ipid),
+            )
             self.released += count
             with contextlib.suppress(COMError):
                 exporter.apartment.post(exporter.release_refs, ipid, count)
