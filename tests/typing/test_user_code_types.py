@@ -86,3 +86,15 @@ def test_user_code_passes_mypy_strict_with_the_expected_types(tmp_path: Path) ->
             errors.append(line)
     assert errors == [], result.stdout
     assert revealed == _expected(project / "user_code.py")
+
+
+def test_samples_pass_mypy_strict(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), "samples"],
+        cwd=REPO,
+        env={**os.environ, "MYPYPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
