@@ -56,7 +56,8 @@ Kind = Literal["sta", "mta"]
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 # OXIDs must differ between processes too (an importer tells "lives here" from "elsewhere" by
 # OXID): a random 32-bit process prefix above a counter.
-_next_oxid = itertools.count((secrets.randbits(31) + 1) << 24).__next__
+_OXID_PREFIX = secrets.randbits(31) + 1
+_next_oxid = itertools.count(_OXID_PREFIX << 24).__next__
 _local = threading.local()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
@@ -439,3 +440,8 @@ def current_apartment() -> Apartment:
 def find_apartment(oxid: int) -> Apartment | None:
     """The in-process OXID resolver: the live apartment with this id, if any."""
     return _apartments.get(oxid)
+
+
+def issued_here(oxid: int) -> bool:
+    """Whether this process made the OXID (its apartment may since be gone)."""
+    return oxid >> 24 == _OXID_PREFIX

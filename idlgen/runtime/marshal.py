@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment, issued_here
 from idlgen.runtime.channel import Frame, Port, fault_frame, send
 from idlgen.runtime.comobject import ComObject
 from idlgen.runtime.guid import GUID, as_guid
@@ -317,7 +317,9 @@ class ApartmentMarshaler:
             return self._local(ipid, std.public_refs, want)
         home = find_apartment(std.oxid)
         remote = None
-        if home is None and ref.resolver.strings and remote_hooks.connect is not None:
+        if home is None and issued_here(std.oxid):
+            pass  # one of this process's apartments, shut down: never ask the network for it
+        elif home is None and ref.resolver.strings and remote_hooks.connect is not None:
             remote = remote_hooks.connect(std.oxid, ref.resolver)
         if remote is not None:
             home, rem_ipid = remote
