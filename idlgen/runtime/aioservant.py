@@ -99,10 +99,38 @@ def run_blocking(coroutine: Coroutine[Any, Any, Any]) -> Any:
         raise CallCanceledError() from None
 
 
+class StartedCall:
+    """A call object's task on the servant loop; `cancel()` may be called from any thread."""
+
+    __slots__ = ("loop", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.task: asyncio.Task[Any] | None = None
+
+    def cancel(self) -> None:
+        self.loop.call_soon_threadsafe(self._cancel_now)
+
+    def _cancel_now(self) -> None:
+        if self.task is not None:  # created first: call_soon_threadsafe keeps the order
+            self.task.cancel()
+
+
 def start_call(
-    coroutine: Coroutine[Any, Any, Any], done: Callable[[concurrent.futures.Future[Any]], None]
-) -> concurrent.futures.Future[Any]:
-    """Start the method for a call object; `done(future)` runs when it ends (any thread)."""
-    future = _submit(coroutine)
-    future.add_done_callback(done)
-    return future
+    coroutine: Coroutine[Any, Any, Any], done: Callable[[asyncio.Task[Any]], None]
+) -> StartedCall:
+    """Start the method for a call object; `done(task)` runs on the loop when it ends.
+
+    Nothing waits, so this may be called from the servant loop itself. A task without a
+    concurrent.futures.Future in between: one hop to the loop and one back."""
+    loop = servant_loop()
+    started = StartedCall(loop)
+    context = _CALL_CONTEXT.get()
+
+    def create() -> None:
+        task = loop.create_task(_serve(coroutine, context))
+        started.task = task
+        task.add_done_callback(done)
+
+    loop.call_soon_threadsafe(create)
+    return started

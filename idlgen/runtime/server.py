@@ -48,7 +48,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    import asyncio
+
+    from idlgen.runtime.aioservant import StartedCall
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -73,7 +75,7 @@ class ServerCall(CallObject):
     def __init__(self, server: Any, outer: Any = None) -> None:
         super().__init__(outer)
         self._server = server
-        self._task: tuple[int, Future[Any]] | None = None
+        self._task: tuple[int, StartedCall] | None = None
 
     @property
     def server(self) -> Any:
@@ -108,8 +110,8 @@ class ServerCall(CallObject):
     def _start_coroutine(self, ticket: int, method: Method, coroutine: Any) -> None:
         from idlgen.runtime.aioservant import start_call
 
-        def done(future: Future[Any]) -> None:
-            self._coroutine_done(ticket, method, future)
+        def done(task: asyncio.Task[Any]) -> None:
+            self._coroutine_done(ticket, method, task)
 
         token = _CALL_CONTEXT.set((self, ticket))
         try:
@@ -117,7 +119,7 @@ class ServerCall(CallObject):
         finally:
             _CALL_CONTEXT.reset(token)
 
-    def _coroutine_done(self, ticket: int, method: Method, future: Future[Any]) -> None:
+    def _coroutine_done(self, ticket: int, method: Method, future: asyncio.Task[Any]) -> None:
         if self._task is not None and self._task[0] == ticket:
             self._task = None
         if future.cancelled():

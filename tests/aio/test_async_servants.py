@@ -279,3 +279,15 @@ def test_defining_and_serving_sync_methods_never_imports_asyncio() -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=WAIT)
+
+
+def test_code_on_the_servant_loop_may_await_async_servants() -> None:
+    """Call objects never wait, so an `async def` method may await another one's calls."""
+    servant = AsyncStream()
+
+    async def inside() -> Any:
+        written = await rt.awaitable(servant).Write(b"xy", 2)
+        return written, tuple(await rt.awaitable(servant).Read(2))
+
+    result = asyncio.run_coroutine_threadsafe(inside(), servants_loop()).result(WAIT)
+    assert result == (2, (b"xy", 2))
