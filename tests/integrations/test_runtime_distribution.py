@@ -15,6 +15,8 @@ import pytest
 from test_build_backends import build_wheel, make_project
 from venv_fixtures import Env, make_env
 
+import idlgen
+
 pytestmark = pytest.mark.venv
 
 # A server, a call object and a call across apartments, with the runtime alone.
@@ -60,7 +62,7 @@ def test_the_runtime_wheel_holds_the_runtime_only(runtime_wheel: Path, idlgen_wh
     assert "idlgen/runtime/py.typed" in packaged
     assert not [n for n in compiler_names if n.startswith("idlgen/runtime/")]
     assert requirements(runtime_wheel) == ["pyspnego>=0.10; extra == 'ntlm'"]
-    assert "idlgen-runtime==0.1.0" in requirements(idlgen_wheel)
+    assert f"idlgen-runtime=={idlgen.__version__}" in requirements(idlgen_wheel)
 
 
 @pytest.mark.parametrize("flavour", ["hatch", "setuptools", "keyword"])
@@ -69,7 +71,7 @@ def test_a_hook_built_package_runs_with_the_runtime_distribution_alone(
 ) -> None:
     wheel = build_wheel(build_env, make_project(tmp_path, flavour))
     needs = requirements(wheel)
-    assert [r for r in needs if r.startswith("idlgen")] == ["idlgen-runtime~=0.1.0"]
+    assert [r for r in needs if r.startswith("idlgen")] == [f"idlgen-runtime~={idlgen.__version__}"]
     env = make_env(tmp_path / "venv")
     env.pip("install", "-q", "--no-index", "--find-links", runtime_wheel.parent, wheel)
     answer = 42 if flavour != "keyword" else 41
