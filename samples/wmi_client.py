@@ -110,6 +110,7 @@ def cancelled_ticker(services: Any, rows: int = 3) -> None:
 
 
 def _collect(sink: Any, obj: Any, rows: int, enough: threading.Event) -> None:
+    obj.AddRef()  # kept after Indicate returns: COM's rule is to AddRef what you keep
     sink.objects.append(obj)  # runs in this process, called by the server across processes
     if len(sink.objects) >= rows:
         enough.set()

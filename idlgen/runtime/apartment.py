@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from idlgen.runtime.channel import (
     CANCEL,
     FAULT,
+    HEADER,
     REQUEST,
     RESPONSE,
     Frame,
@@ -47,6 +48,7 @@ __all__ = [
     "Dispatcher",
     "current_apartment",
     "find_apartment",
+    "is_local_oxid",
     "process_mta",
 ]
 
@@ -67,6 +69,8 @@ class Dispatcher(Protocol):
     """What an apartment hands incoming requests to (marshal.ObjectExporter)."""
 
     def on_request(self, frame: Frame, reply_to: Port) -> None: ...
+
+    def on_queued(self, call_id: int, reply_to: Port | None) -> None: ...
 
     def on_cancel(self, frame: Frame, reply_to: Port | None) -> None: ...
 
@@ -197,6 +201,8 @@ class Apartment:
         if kind == REQUEST:
             with self._lock:
                 if not self._closed:
+                    if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
+                        self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
                     return
             self._refuse(frame, reply_to)
@@ -214,6 +220,13 @@ class Apartment:
                 dispatcher.on_cancel(parsed, reply_to)
         else:
             log.warning("%s: dropped a frame that is not a frame (%d bytes)", self, len(frame))
+
+    def expect(self, call_id: int, reply_to: Port | None) -> None:
+        """A request is about to be queued here: from now on its cancel finds it (a cancel
+        that arrives before the request is dequeued means it is never run)."""
+        dispatcher = self.dispatcher
+        if dispatcher is not None:
+            dispatcher.on_queued(call_id, reply_to)
 
     def _refuse(self, frame: bytes, reply_to: Port | None) -> None:
         parsed = parse(frame)
@@ -435,6 +448,11 @@ def current_apartment() -> Apartment:
     if apt is None:
         return process_mta()
     return apt
+
+
+def is_local_oxid(oxid: int) -> bool:
+    """True if an apartment of this process has (or had) this OXID."""
+    return oxid >> 24 == _OXID_PREFIX
 
 
 def find_apartment(oxid: int) -> Apartment | None:

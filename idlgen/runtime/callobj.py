@@ -36,7 +36,7 @@ from idlgen.runtime.hresult import (
     error_for,
 )
 from idlgen.runtime.interface import Method
-from idlgen.runtime.status import _LAST
+from idlgen.runtime.status import _LAST, WithHResult
 from idlgen.runtime.stdiface import (
     ICancelMethodCalls,
     IID_ISynchronize,
@@ -140,12 +140,17 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         if state == CANCELED:
             _LAST.set(RPC_E_CALL_CANCELED)
             raise CallCanceledError()
-        _LAST.set(hr)
         if isinstance(value, BaseException):
+            _LAST.set(hr)
             raise value
+        value, hr = _as_returned(self._sync_method(name), value, hr)
+        _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)
         return value
+
+    def _sync_method(self, name: str) -> Method:
+        return self._sync_._by_name_[name]  # type: ignore[attr-defined,no-any-return]
 
     def _clear_locked(self) -> None:
         self._state = IDLE
@@ -176,6 +181,8 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         with self._lock:
             if self._ticket != ticket or self._state != PENDING:
                 return False
+            if hr == RPC_E_CALL_CANCELED and self._cancel_ticket == ticket:
+                state = CANCELED  # the server acknowledged the cancel: the call is canceled
             self._state = state
             self._value = value
             self._hr = hr
@@ -234,21 +241,40 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
     # -- ICancelMethodCalls ----------------------------------------------------------------
 
     def Cancel(self, ulSeconds: int) -> int:
-        with self._lock:
-            if self._state == CANCELED:
-                raise CallCanceledError()
-            if self._state != PENDING:
-                raise CallCompleteError()
-            ticket = self._cancel_ticket = self._ticket
-        self._on_cancel_(ticket)
+        """Request the cancel, give the call `ulSeconds` to finish, then abandon it.
+
+        The first Cancel of a call owns it: S_OK if the call ends canceled (abandoned here,
+        or acknowledged by the server meanwhile), RPC_E_CALL_COMPLETE if it completed first.
+        Every later Cancel of the same call is RPC_E_CALL_CANCELED, whatever the server does
+        and whenever its acknowledgement arrives.
+        """
+        ticket = self.request_cancel()
         if ulSeconds:
             self._wait(None if ulSeconds == INFINITE else float(ulSeconds))
-        if not self._settle(ticket, CANCELED, None, RPC_E_CALL_CANCELED):
-            with self._lock:
-                if self._ticket == ticket and self._state == CANCELED:
-                    raise CallCanceledError()  # a concurrent Cancel won
-            raise CallCompleteError()  # completed during the interval
-        return S_OK
+        if self._settle(ticket, CANCELED, None, RPC_E_CALL_CANCELED):
+            return S_OK
+        with self._lock:
+            if self._ticket == ticket and self._state == CANCELED:
+                return S_OK  # the server acknowledged our cancel within the interval
+        raise CallCompleteError()  # completed before the cancel took effect
+
+    def request_cancel(self) -> int:
+        """Flag the pending call as canceled and run `_on_cancel_`, without abandoning it.
+
+        Returns the call's ticket. RPC_E_CALL_COMPLETE when nothing is pending or the call
+        already completed, RPC_E_CALL_CANCELED when a cancel was already requested. A stub
+        uses this on a server call object: the call keeps running until it completes or
+        acknowledges the cancel (it fails with RPC_E_CALL_CANCELED), and the client decides
+        how long to wait.
+        """
+        with self._lock:
+            if self._state in (IDLE, COMPLETE):
+                raise CallCompleteError()
+            if self._cancel_ticket == self._ticket:
+                raise CallCanceledError()  # a cancel of this call was already requested
+            ticket = self._cancel_ticket = self._ticket
+        self._on_cancel_(ticket)
+        return ticket
 
     def TestCancel(self) -> int:
         """RPC_E_CALL_CANCELED if canceled, else RPC_S_CALLPENDING; both are failures: raised."""
@@ -287,3 +313,16 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         from idlgen.runtime.futures import future_for
 
         return future_for(self)
+
+
+def _as_returned(method: Method, value: Any, hr: int) -> tuple[Any, int]:
+    """What `X` itself returns for a completion: the same rules as a server method's return
+    value (comobject's wrapping), so Finish_X gives exactly what X gives in every setting."""
+    if type(value) is WithHResult:
+        hr, value = value.hresult, value.value
+    if method.hresult and not method.outs:
+        code = hr if value is None else int(value) & 0xFFFFFFFF
+        return code, code
+    if method.result is not None and type(value) is tuple:
+        value = method.result._make(value)
+    return value, hr

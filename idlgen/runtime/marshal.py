@@ -38,6 +38,7 @@ from idlgen.runtime.hresult import (
     InvalidArgError,
     NoInterfaceError,
 )
+from idlgen.runtime.incoming import IncomingCalls
 from idlgen.runtime.interface import IID_IUnknown, IUnknown
 from idlgen.runtime.proxy import ImportTable, InterfaceProxy, ProxyManager, proxy_class_for
 from idlgen.runtime.registry import interface_for
@@ -47,7 +48,7 @@ from idlgen.runtime.remunknown import (
     RemQIResult,
     StdObjRefValue,
 )
-from idlgen.runtime.stub import Stub, cancel_call, dispatch
+from idlgen.runtime.stub import Stub, dispatch
 
 __all__ = [
     "ApartmentMarshaler",
@@ -115,7 +116,7 @@ class ObjectExporter:
         self._lock = threading.Lock()
         self._by_ipid: dict[bytes, Stub] = {}
         self._by_identity: dict[int, _Export] = {}
-        self._calls: dict[Any, Any] = {}
+        self.calls = IncomingCalls()  # requests from queued to replied (cancels find them)
         self._ipid_counter = itertools.count(1).__next__
         rem = _RemUnknownServer(self)
         self.rem_ipid = self._new_ipid()
@@ -205,6 +206,7 @@ class ObjectExporter:
             exports = list(self._by_identity.values())
             self._by_identity.clear()
             self._by_ipid.clear()
+        self.calls.clear()
         for export in exports:
             _release_export(export)
         self.marshaler.release_imports()
@@ -214,14 +216,16 @@ class ObjectExporter:
     def on_request(self, frame: Frame, reply_to: Port) -> None:
         stub = self._by_ipid.get(frame.ipid)
         if stub is None:
+            self.calls.done((reply_to, frame.call_id))
             send(reply_to, fault_frame(frame.call_id, RPC_E_DISCONNECTED), None)
             return
-        dispatch(stub, frame, reply_to, self.marshaler, self._calls)
+        dispatch(stub, frame, reply_to, self.marshaler, self.calls)
+
+    def on_queued(self, call_id: int, reply_to: Port | None) -> None:
+        self.calls.queued((reply_to, call_id))
 
     def on_cancel(self, frame: Frame, reply_to: Port | None) -> None:
-        call = self._calls.get((reply_to, frame.call_id))
-        if call is not None:
-            cancel_call(call)
+        self.calls.cancel((reply_to, frame.call_id))
 
 
 def _release_export(export: _Export) -> None:

@@ -17,13 +17,14 @@ waits follows the calling thread's apartment (an STA pumps, others block).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment, current_apartment
-from idlgen.runtime.callobj import CANCELED, CallObject
+from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.channel import (
     DIRECT,
     DISCARD,
@@ -38,10 +39,9 @@ from idlgen.runtime.channel import (
 from idlgen.runtime.comobject import ComObject, InnerUnknown
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
-    RPC_E_CALL_CANCELED,
     RPC_E_INVALIDMETHOD,
     S_OK,
-    CallCanceledError,
+    COMError,
     DisconnectedError,
     InvalidArgError,
     NoInterfaceError,
@@ -70,6 +70,11 @@ __all__ = ["InterfaceProxy", "ProxyCall", "ProxyManager", "UnknownProxy", "proxy
 
 _REM_QI, _REM_ADDREF, _REM_RELEASE = REM_QUERY_INTERFACE, REM_ADD_REF, REM_RELEASE
 _REM_QI_METHOD, _REM_ADDREF_METHOD, _REM_RELEASE_METHOD = IRemUnknown._methods_
+_REM_RELEASE_OPNUM = 5
+# How long an awaited RemRelease may hold up a stub's reply: a peer that does not answer (a
+# hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
+REM_RELEASE_WAIT = 5.0
+log = logging.getLogger("idlgen.runtime.proxy")
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -184,7 +189,10 @@ class ProxyManager:
             self.refs += 1
             return self.refs
 
-    def release(self) -> int:
+    def release(self, wait: bool = False) -> int:
+        """Release one local reference; the last one gives the public references back with
+        RemRelease: one-way, or (`wait`) as a call whose reply is awaited, so that the
+        object's apartment has counted the release before this returns."""
         with self._table.lock, self._lock:
             if self.refs <= 0:
                 return 0
@@ -194,18 +202,27 @@ class ProxyManager:
             self.released = True
             self._table.managers.pop((self.oxid, self.oid), None)
             public, self._public = self._public, {}
-        self._rem_release(public)
+        self._rem_release(public, wait)
         return 0
 
-    def _rem_release(self, public: dict[bytes, int]) -> None:
-        """One-way RemRelease of every public reference this manager held."""
+    def _rem_release(self, public: dict[bytes, int], wait: bool = False) -> None:
+        """RemRelease of every public reference this manager held."""
         refs = [RemInterfaceRef(GUID.from_bytes_le(ipid), n, 0) for ipid, n in public.items() if n]
         if not refs:
             return
         body = _REM_RELEASE.encode_request({"cInterfaceRefs": len(refs), "InterfaceRefs": refs})
+        if wait:
+            try:
+                self._send_and_wait(self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT)
+                return
+            except COMError:
+                log.debug("RemRelease failed (the object's apartment is gone)", exc_info=True)
+                return
         call = new_pending()  # an id only: nobody waits for this reply
         forget(call.call_id)
-        send(self.home, request_frame(call.call_id, 5, self.rem_ipid, body), DISCARD)
+        send(
+            self.home, request_frame(call.call_id, _REM_RELEASE_OPNUM, self.rem_ipid, body), DISCARD
+        )
 
     # -- interfaces ------------------------------------------------------------------------
 
@@ -335,6 +352,11 @@ class ProxyManager:
         """Send a request and wait for its reply frame, the caller's apartment's way."""
         if self.released:
             raise DisconnectedError(message="the proxy was released")
+        return self._send_and_wait(ipid, opnum, body)
+
+    def _send_and_wait(
+        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None
+    ) -> bytes:
         caller = current_apartment()
         pending = new_pending()
         is_sta = caller.kind == "sta"
@@ -344,6 +366,8 @@ class ProxyManager:
             caller if is_sta else DIRECT,
         )
         timeout = caller.call_timeout
+        if cap is not None:
+            timeout = cap if timeout is None else min(timeout, cap)
         done = caller.pump_until(pending, timeout) if is_sta else pending.wait(timeout)
         if not done:
             forget(pending.call_id)
@@ -453,15 +477,14 @@ class ProxyCallFactory(ComObject, ICallFactory):
 class ProxyCall(CallObject):
     """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
 
-    __slots__ = ("_acked", "_call_id", "_ipid", "_mgr")
+    __slots__ = ("_ipid", "_mgr", "_sent")
     _raw_methods_ = True
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
         super().__init__(outer)
         self._mgr = mgr
         self._ipid = ipid
-        self._call_id = 0
-        self._acked = 0  # the ticket whose cancel the server acknowledged
+        self._sent = (0, 0)  # (ticket, channel call id) of the request on the wire
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
@@ -480,31 +503,22 @@ class ProxyCall(CallObject):
             except Exception as exc:  # decode never raises; a bug must still complete the call
                 self._fail_(ticket, exc)
                 return
-            if hr == RPC_E_CALL_CANCELED and self._cancel_ticket == ticket:
-                # The server acknowledged our cancel (possibly before Cancel returned).
-                self._acked = ticket
-                self._settle(ticket, CANCELED, None, hr)
-                return
-            self._complete_(ticket, value, hr)
+            self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
 
-        self._call_id = mgr.start(self._ipid, opnum, body, on_reply)
-
-    def Cancel(self, ulSeconds: int) -> int:
-        """As CallObject.Cancel, except that a server acknowledging the cancel before this
-        returns (in-process cancels are delivered at once) still counts as our cancel."""
-        ticket = self._ticket
-        try:
-            return super().Cancel(ulSeconds)
-        except CallCanceledError:
-            if self._acked == ticket:
-                return S_OK
-            raise
+        call_id = mgr.start(self._ipid, opnum, body, on_reply)
+        self._sent = (ticket, call_id)
+        if self._cancel_ticket == ticket:  # canceled (another thread) while Begin_ was sending:
+            mgr.cancel(self._ipid, call_id)  # the request is out now, so is its cancel
 
     def _on_cancel_(self, ticket: int) -> None:
-        self._mgr.cancel(self._ipid, self._call_id)
+        sent_ticket, call_id = self._sent
+        if sent_ticket == ticket:  # otherwise Begin_ is still sending and sends the cancel
+            self._mgr.cancel(self._ipid, call_id)
 
     def _on_abandon_(self, ticket: int) -> None:
-        forget(self._call_id)
+        sent_ticket, call_id = self._sent
+        if sent_ticket == ticket:
+            forget(call_id)
 
     def _final_release_(self) -> None:
         super()._final_release_()

@@ -93,6 +93,9 @@ class ServerCall(CallObject):
             (self._pool_ or default_pool()).submit(self._run_, ticket, method, ins)
 
     def _run_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
+        if self._cancel_ticket == ticket:  # canceled before a worker got to it: never runs
+            self._fail_(ticket, CallCanceledError())
+            return
         token = _CALL_CONTEXT.set((self, ticket))
         try:
             _LAST.set(S_OK)
@@ -122,10 +125,9 @@ class ServerCall(CallObject):
     def _coroutine_done(self, ticket: int, method: Method, future: asyncio.Task[Any]) -> None:
         if self._task is not None and self._task[0] == ticket:
             self._task = None
-        if future.cancelled():
-            if self._cancel_ticket != ticket:  # the task itself was cancelled, not the call
-                self._fail_(ticket, CallCanceledError())
-            return  # else Cancel settles the call
+        if future.cancelled():  # by a cancel of the call, or by the method itself: the call
+            self._fail_(ticket, CallCanceledError())  # ends canceled (a no-op if Cancel
+            return  # already settled it)
         try:
             value, hr = returned_value(method, future.result())
         except BaseException as exc:  # delivered to Finish_, as a direct call would raise it

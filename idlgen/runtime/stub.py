@@ -11,15 +11,17 @@ The server side of the calling convention, decided here:
   that cannot be marshaled is a fault with the NdrMarshalError's code;
 - an interface pointer returned in an [out] parameter is Release()d once marshaled (COM's
   ownership rule: a server returns it AddRef'd, e.g. a fresh object with its creator's
-  reference); [in] interface pointers are not released after the call: the server owns the
-  proxy it received and releases it when done (apartment shutdown releases what is left);
+  reference); the [in] interface pointers the request unmarshaled (nested ones too) are
+  released when the call returns, before the reply is sent, as COM's stubs do: a server that
+  keeps one AddRefs it; [in, out] pointers follow the [out] rule;
 - an opnum outside the vtable, an IUnknown slot (0-2: QI/AddRef/Release go to IRemUnknown)
   or a [local] method is a fault RPC_E_INVALIDMETHOD.
 
 A server that implements ICallFactory for the interface's async partner gets every call
 through its call objects (Begin_X on the apartment's thread, the reply sent when the call
 object signals); otherwise the synchronous method runs on the apartment's thread, with a
-call context so that `CoTestCancel()` sees a cancel sent by the client.
+call context so that `CoTestCancel()` sees a cancel sent by the client. A request whose
+cancel arrived while it was queued is not run at all (incoming.py).
 """
 
 from __future__ import annotations
@@ -32,14 +34,16 @@ from typing import Any
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.channel import Frame, Port, fault_frame, response_frame, send
 from idlgen.runtime.hresult import (
+    RPC_E_CALL_CANCELED,
     RPC_E_INVALIDMETHOD,
     RPC_E_SERVERFAULT,
     S_OK,
-    CallCompleteError,
     COMError,
 )
+from idlgen.runtime.incoming import IncomingCalls, cancel_call
 from idlgen.runtime.interface import IUnknown, Method
 from idlgen.runtime.ndr_method import wire_type
+from idlgen.runtime.proxy import InterfaceProxy
 from idlgen.runtime.registry import wire_table
 from idlgen.runtime.server import _CALL_CONTEXT
 from idlgen.runtime.status import _LAST, WithHResult
@@ -95,13 +99,14 @@ class IncomingCall:
         self._on_cancel: Callable[[], object] | None = None
 
     def Cancel(self, ulSeconds: int) -> int:
-        self.cancel()
+        self.request_cancel()
         return S_OK
 
-    def cancel(self) -> None:
+    def request_cancel(self) -> int:
         self._cancel_ticket = 1
         if self._on_cancel is not None:
             self._on_cancel()
+        return 1
 
     def _watch_cancel_(self, on_cancel: Callable[[], object]) -> None:
         """An `async def` method's task: cancelled with the call (at once if it already is)."""
@@ -111,33 +116,46 @@ class IncomingCall:
 
 
 def dispatch(
-    stub: Stub, frame: Frame, reply_to: Port, marshaler: Any, calls: dict[Any, Any]
+    stub: Stub, frame: Frame, reply_to: Port, marshaler: Any, calls: IncomingCalls
 ) -> None:
     """Serve one request frame for `stub`; the reply (or fault) goes to `reply_to`."""
     opnum = frame.code
     call_id = frame.call_id
+    key = (reply_to, call_id)
     wire = stub.wire[opnum] if opnum < len(stub.wire) else None
     if wire is None:
+        calls.done(key)
         send(reply_to, fault_frame(call_id, RPC_E_INVALIDMETHOD), None)
         return
     method: Method = stub.vtable[opnum]
+    received = _InParameters(marshaler)
     try:
-        args = wire.decode_request(frame.body, marshaler=marshaler)
+        args = wire.decode_request(frame.body, marshaler=received)
         ins = tuple([args[name] for name in method.ins])
     except _ndr.NdrFault as fault:
+        calls.done(key)
+        received.release()
         send(reply_to, fault_frame(call_id, fault.hresult), None)
         return
     except KeyError:  # the interface's Method and its wire disagree: our bug, not the peer's
+        calls.done(key)
+        received.release()
         log.exception("%s.%s: wire and method tables disagree", stub.iface.__name__, method.name)
         send(reply_to, fault_frame(call_id, RPC_E_SERVERFAULT), None)
         return
-    reply = _Reply(reply_to, call_id, wire, method, args, marshaler)
+    if received.pointers:
+        received.keep_in_out(wire, args)
+    reply = _Reply(reply_to, call_id, wire, method, args, marshaler, received)
     if stub.factory is not None:
+        if calls.canceled_before_start(key):  # decoded all the same: its [in] pointers go back
+            reply.fault(RPC_E_CALL_CANCELED)
+            return
         _through_call_object(stub, method, ins, reply, calls)
         return
-    key = (reply_to, call_id)
     incoming = IncomingCall()
-    calls[key] = incoming
+    if not calls.start(key, incoming):
+        reply.fault(RPC_E_CALL_CANCELED)  # canceled while queued: never runs
+        return
     token = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
     try:
         _LAST.set(S_OK)
@@ -152,23 +170,24 @@ def dispatch(
         return
     finally:
         _CALL_CONTEXT.reset(token)
-        calls.pop(key, None)
+        calls.done(key)
     reply.success(value, hr)
 
 
 def _through_call_object(
-    stub: Stub, method: Method, ins: tuple[Any, ...], reply: _Reply, calls: dict[Any, Any]
+    stub: Stub, method: Method, ins: tuple[Any, ...], reply: _Reply, calls: IncomingCalls
 ) -> None:
+    key = (reply.port, reply.call_id)
     try:
         call = stub.factory.CreateCall(stub.async_iid, None, stub.async_iid)
     except COMError as exc:
+        calls.done(key)
         reply.failure(exc.hresult)
         return
-    key = (reply.port, reply.call_id)
     name = method.name
 
     def finished(source: Any) -> None:
-        calls.pop(key, None)
+        calls.done(key)
         try:
             value = getattr(call, "Finish_" + name)()
             hr = _LAST.get()
@@ -183,20 +202,21 @@ def _through_call_object(
             call.Release()
         reply.success(value, hr)
 
-    calls[key] = call
     try:
         getattr(call, "Begin_" + name)(*ins)
     except COMError as exc:
-        calls.pop(key, None)
+        calls.done(key)
         call.Release()
         reply.failure(exc.hresult)
         return
     except Exception:
-        calls.pop(key, None)
+        calls.done(key)
         call.Release()
         _log_fault(stub, "Begin_" + name, reply.port)
         reply.fault(RPC_E_SERVERFAULT)
         return
+    if calls.running(key, call):
+        cancel_call(call)  # the cancel came while Begin_ ran: the call starts canceled
     call._subscribe(Waiter(finished))
 
 
@@ -208,24 +228,57 @@ def _log_fault(stub: Stub, method: str, caller: object) -> None:
     )
 
 
-def cancel_call(call: Any) -> None:
-    """A client's cancel reached the server: flag the running call (any thread)."""
-    log.info("cancel: a client canceled a call being served (%s)", type(call).__name__)
-    if isinstance(call, IncomingCall):
-        call.cancel()
-        return
-    try:
-        call.Cancel(0)
-    except CallCompleteError:
-        pass  # it finished first; the reply is on its way
-    except COMError:
-        pass
+class _InParameters:
+    """The apartment's marshaler, recording every interface pointer a request unmarshals.
+
+    COM's stubs release the [in] interface pointers they unmarshaled once the call returns;
+    a server that keeps one AddRefs it (as it must in COM). [in, out] pointers follow the
+    [out] rule instead: the value the server returns is released once marshaled.
+    """
+
+    __slots__ = ("marshaler", "pointers")
+
+    def __init__(self, marshaler: Any) -> None:
+        self.marshaler = marshaler
+        self.pointers: list[Any] = []
+
+    def marshal(self, obj: Any, iid: Any) -> bytes:
+        return self.marshaler.marshal(obj, iid)  # type: ignore[no-any-return]
+
+    def unmarshal(self, data: bytes, iid: Any) -> Any:
+        obj = self.marshaler.unmarshal(data, iid)
+        if obj is not None:
+            self.pointers.append(obj)
+        return obj
+
+    def keep_in_out(self, wire: Any, args: dict[str, Any]) -> None:
+        """Leave [in, out] interface pointers to the [out] rule (one release, after the reply
+        is marshaled, of whatever the server returns)."""
+        for name in _interface_params(wire, in_out=True):
+            value = args.get(name)
+            for index, obj in enumerate(self.pointers):
+                if obj is value:
+                    del self.pointers[index]
+                    break
+
+    def release(self) -> None:
+        if not self.pointers:
+            return
+        pointers, self.pointers = self.pointers, []
+        for obj in pointers:
+            try:
+                if isinstance(obj, InterfaceProxy):
+                    obj._mgr.release(wait=True)  # counted at home before the reply leaves
+                elif hasattr(obj, "Release"):
+                    obj.Release()
+            except COMError:
+                log.debug("releasing an [in] interface pointer failed", exc_info=True)
 
 
 class _Reply:
     """Builds and sends the one reply a request gets."""
 
-    __slots__ = ("args", "call_id", "marshaler", "method", "port", "wire")
+    __slots__ = ("args", "call_id", "marshaler", "method", "port", "received", "wire")
 
     def __init__(
         self,
@@ -235,6 +288,7 @@ class _Reply:
         method: Method,
         args: dict[str, Any],
         marshaler: Any,
+        received: _InParameters,
     ) -> None:
         self.port = port
         self.call_id = call_id
@@ -242,9 +296,17 @@ class _Reply:
         self.method = method
         self.args = args
         self.marshaler = marshaler
+        self.received = received
+
+    def _send(self, frame: bytes) -> None:
+        """The call has returned: release its [in] interface pointers, then reply (COM's
+        stubs free the in parameters before the reply leaves, so a caller that gets the reply
+        knows the server kept only what it AddRef'd)."""
+        self.received.release()
+        send(self.port, frame, None)
 
     def fault(self, status: int) -> None:
-        send(self.port, fault_frame(self.call_id, status), None)
+        self._send(fault_frame(self.call_id, status))
 
     def success(self, value: Any, hr: int) -> None:
         try:
@@ -260,8 +322,8 @@ class _Reply:
             log.warning("%s: server returned an unusable value: %r", self.method.name, exc)
             self.fault(RPC_E_SERVERFAULT)
             return
-        send(self.port, response_frame(self.call_id, body), None)
-        for name in _interface_outs(self.wire):
+        self._send(response_frame(self.call_id, body))
+        for name in _interface_params(self.wire, in_out=False):
             _release_out(outs.get(name))
 
     def failure(self, hr: int) -> None:
@@ -274,23 +336,26 @@ class _Reply:
         except (_ndr.NdrFault, _ndr.ExprError, TypeError, ValueError):
             self.fault(hr)
             return
-        send(self.port, response_frame(self.call_id, body), None)
+        self._send(response_frame(self.call_id, body))
 
 
-_iface_outs: dict[int, tuple[str, ...]] = {}
+_iface_params: dict[tuple[int, bool], tuple[str, ...]] = {}
 
 
-def _interface_outs(wire: Any) -> tuple[str, ...]:
-    """Names of [out] parameters that are interface pointers (top level)."""
-    names = _iface_outs.get(id(wire))
+def _interface_params(wire: Any, in_out: bool) -> tuple[str, ...]:
+    """Names of top-level interface-pointer parameters: the [out] ones (`in_out=False`:
+    [out] and [in, out]) or only the [in, out] ones (`in_out=True`)."""
+    key = (id(wire), in_out)
+    names = _iface_params.get(key)
     if names is None:
-        method = wire.method
         names = tuple(
             p.name
-            for p in method.params
-            if p.is_out and isinstance(wire_type(p.type), _ndr.InterfacePointer)
+            for p in wire.method.params
+            if p.is_out
+            and (p.is_in or not in_out)
+            and isinstance(wire_type(p.type), _ndr.InterfacePointer)
         )
-        _iface_outs[id(wire)] = names
+        _iface_params[key] = names
     return names
 
 

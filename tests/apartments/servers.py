@@ -151,6 +151,7 @@ class EventSource(_rt.ComObject, IEventSource):
         self.threads: list[int] = []
 
     def Advise(self, sink: Any) -> int:
+        sink.AddRef()  # COM: a server that keeps an [in] pointer AddRefs it
         self.sinks.append(sink)
         return _rt.S_OK
 

@@ -150,3 +150,71 @@ def test_fresh_object_returned_as_out_pointer_dies_with_its_last_proxy(
     assert created[0].values == [1]
     assert sink.Release() == 0
     assert created[0].released.wait(WAIT)  # type: ignore[attr-defined]
+
+
+class _Toucher(_rt.ComObject, IEventSource):
+    """Uses the [in] sink during the call and keeps nothing (no AddRef)."""
+
+    def Advise(self, sink: Any) -> int:
+        sink.Notify(1)
+        return _rt.S_OK
+
+    def Fire(self, v: int) -> int:
+        return 0
+
+    def GetSink(self) -> Any:
+        raise _rt.NotImplError()
+
+
+@pytest.mark.parametrize("keeper", [_Toucher, EventSource], ids=["not-kept", "kept"])
+def test_in_interface_pointers_are_released_when_the_call_returns_unless_kept(
+    server_sta: Apartment, client_sta: Apartment, keeper: Any
+) -> None:
+    """COM's stub rule: [in] pointers go when the call returns; AddRef keeps them."""
+    server, objref = serve(server_sta, keeper, IEventSource)
+
+    def client() -> tuple[int, int, list[int]]:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        before = recorder._refs
+        proxy.Advise(recorder)
+        after = recorder._refs  # as the call returned: every release already counted
+        proxy.Release()
+        return before, after, recorder.values
+
+    before, after, values = client_sta.run(client)
+    if keeper is _Toucher:
+        assert values == [1]
+        assert after == before == 1
+    else:
+        assert after > before  # the server AddRef'd it: its proxy keeps the export alive
+        assert isinstance(server.sinks[0], InterfaceProxy)
+
+
+def test_call_canceled_while_queued_never_runs_and_gives_its_in_pointers_back(
+    server_sta: Apartment, client_sta: Apartment
+) -> None:
+    """A synchronous call that times out sends a cancel; the server STA is held, so the
+    cancel finds the request queued: it never runs, and the OBJREF's reference comes back."""
+    source, objref = serve(server_sta, EventSource, IEventSource)
+    holding, unhold = threading.Event(), threading.Event()
+    server_sta.post(lambda: (holding.set(), unhold.wait(WAIT)))
+    assert holding.wait(WAIT)
+
+    def client() -> tuple[int, int]:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        client_sta.call_timeout = 0.2  # the client gives up while the server is held
+        with pytest.raises(_rt.RpcTimeoutError):
+            proxy.Advise(recorder)
+        client_sta.call_timeout = WAIT
+        raised = recorder._refs  # the request (and the OBJREF's references) still queued
+        unhold.set()
+        assert proxy.Fire(1) == 0  # dispatched after the canceled Advise, which never ran
+        proxy.Release()
+        return raised, recorder._refs
+
+    raised, after = client_sta.run(client)
+    assert raised > 1
+    assert after == 1  # everything the server was handed went back
+    assert source.sinks == []

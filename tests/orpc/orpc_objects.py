@@ -33,6 +33,7 @@ class Hub(_rt.ComObject, ICalc, IEventSource, ISimpleStream):
         return a + b
 
     def Advise(self, sink: Any) -> int:
+        sink.AddRef()  # COM: a server that keeps an [in] pointer AddRefs it
         self.sinks.append(sink)
         return _rt.S_OK
 

@@ -3,6 +3,7 @@ sessions against a live server (no crash, no hang, the server keeps serving)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import socket
 import struct
@@ -115,3 +116,22 @@ def test_mutated_orpc_sessions_leave_the_server_serving(hub: tuple[Any, str]) ->
     assert proc.poll() is None
     calc = orpc.connect(text, ICalc)
     assert calc.Add(3, 4) == 7
+
+
+def test_request_canceled_before_it_is_whole_is_never_run(hub: tuple[Any, str]) -> None:
+    """PFC_PENDING_CANCEL (a co_cancel sent before the last fragment): the call is answered
+    canceled, as a cancel that finds the request still queued (docs/orpc.md)."""
+    _, text = hub
+    calc = orpc.connect(text, ICalc)
+    binding = parse_binding(f"{uuid.UUID(bytes_le=calc._ipid)}@{text.split('@')[1]}")
+    stub = orpcthis() + ADD.encode_request({"a": 20, "b": 22})
+    flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_PENDING_CANCEL
+    with Connection(parse_binding(str(binding).split("@", 1)[1])) as conn:
+        syntax = P.SyntaxId(ICalc._iid_, 0, 0)
+        assoc = conn._association(syntax)
+        call = assoc._register()
+        request = P.Request(call.call_id, assoc.context_for(syntax), 3, stub, binding.object)
+        assoc.send([P.encode(dataclasses.replace(request, alloc_hint=len(stub), flags=flags))])
+        with pytest.raises(rt.CallCanceledError):
+            call.result(WAIT)
+    assert calc.Add(1, 2) == 3  # the server keeps serving

@@ -54,6 +54,7 @@ def test_cancelling_task_cancels_call() -> None:
 
     async def main() -> None:
         call.Begin_Read(5)
+        assert server.started.wait(WAIT)  # running: a cancel before it starts means it never runs
         task = asyncio.ensure_future(call)
         await asyncio.sleep(0)
         task.cancel()
@@ -85,6 +86,7 @@ def test_future_cancel_cancels_call() -> None:
     server = GatedStream(b"abc")
     call = new_call(server)
     call.Begin_Read(1)
+    assert server.started.wait(WAIT)  # running: a cancel before it starts means it never runs
     future = call.as_future()
     assert future.cancel()
     server.gate.set()

@@ -103,6 +103,7 @@ def test_begin_after_cancel_needs_finish_first() -> None:
     server = GatedStream(b"abc")
     call = new_call(server)
     call.Begin_Read(1)
+    assert server.started.wait(WAIT)  # running (canceled before it starts, it never runs)
     call.Cancel(0)
     with pytest.raises(_rt.CallPendingError):
         call.Begin_Read(1)

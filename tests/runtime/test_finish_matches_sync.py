@@ -63,3 +63,39 @@ def test_finish_returns_what_sync_method_returns(ops: list[tuple[Any, ...]], dat
         assert actual == expected
         if expected[0] == "returned" and isinstance(expected[1], tuple):
             assert type(actual[1]) is type(expected[1])  # the same NamedTuple class
+
+
+class RawCall(_rt.ServerCall, stream_module.AsyncISimpleStream):
+    """A server call object that completes with the server method's raw return value (plain
+    tuples, bare HRESULTs, `with_hresult`), as a hand-written call object would."""
+
+    __slots__ = ()
+
+    def _start_(self, ticket: int, method: Any, ins: tuple[Any, ...]) -> None:
+        raw = getattr(type(self.server), method.name).__wrapped__  # before ComObject's wrapping
+        try:
+            value = raw(self.server, *ins)
+        except _rt.COMError as exc:
+            self._fail_(ticket, exc)
+            return
+        self._complete_(ticket, value)
+
+
+class RawCallStream(ScriptedStream):
+    _call_objects_ = (RawCall,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=st.lists(operations, max_size=12), data=st.binary(max_size=16))
+def test_finish_normalizes_what_a_server_call_object_completes_with(
+    ops: list[tuple[Any, ...]], data: bytes
+) -> None:
+    direct = ScriptedStream(data).QueryInterface(stream_module.ISimpleStream)
+    call = new_call(RawCallStream(data))
+    for name, *args in ops:
+        expected = _outcome(lambda: getattr(direct, name)(*args))  # noqa: B023
+        assert getattr(call, "Begin_" + name)(*args) == _rt.S_OK
+        actual = _outcome(getattr(call, "Finish_" + name))
+        assert actual == expected
+        if expected[0] == "returned":
+            assert type(actual[1]) is type(expected[1])  # the same NamedTuple class, or int

@@ -83,8 +83,7 @@ def test_error_on_start_returns_the_error_and_leaves_the_sink_untouched(world: W
     world.settle()
     assert hr == int(ws_code("WBEM_E_INVALID_QUERY"))
     assert sink.log == []
-    if world.where == "local":
-        assert sink._refs == before
+    assert sink._refs == before
     assert world.server.calls.pending() == []
 
 
@@ -105,8 +104,7 @@ def test_cancel_sends_call_cancelled_and_releases_the_sink_before_returning(
 
     sink, finals_at_return, refs_at_return = gated.call(client)
     assert finals_at_return == [wmi.WBEM_E_CALL_CANCELLED]
-    if gated.where == "local":
-        assert refs_at_return == 1
+    assert refs_at_return == 1
     for gate in gates:
         gate.set()
     gated.wait_jobs()
@@ -230,14 +228,8 @@ def test_operation_failure_becomes_the_final_status() -> None:
 
 
 def assert_released(world: World, sink: Recorder) -> None:
-    """The operation gave back the reference it took.
-
-    In-process the count is exact. Across apartments the stub keeps its [in] proxy until the
-    apartment shuts down (reported to the apartments owner), so the client-side count is not
-    the server's to settle; there we check the operation is closed and forgotten.
-    """
-    if world.where == "local":
-        assert sink._refs == 1  # only the client's own reference is left
+    """The operation gave back the reference it took (exactly, in both settings)."""
+    assert sink._refs == 1  # only the client's own reference is left
     assert world.server.calls.pending() == []
 
 

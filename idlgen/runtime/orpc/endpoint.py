@@ -20,7 +20,12 @@ from typing import Any, TypeVar, overload
 
 from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.apartment import (
+    Apartment,
+    current_apartment,
+    find_apartment,
+    is_local_oxid,
+)
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
@@ -214,6 +219,8 @@ def _route_source(peer: B.Binding) -> str:
 
 
 def _connect_hook(oxid: int, dsa: DualStringArray) -> tuple[Any, bytes] | None:
+    if is_local_oxid(oxid):  # an apartment of this process that is gone: never a remote one
+        return None
     port = remote_exporter(oxid, dsa)
     return None if port is None else (port, port.rem_ipid)
 

@@ -35,7 +35,7 @@ from idlgen.runtime.channel import (
 )
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.server import CallState
-from idlgen.runtime.hresult import RPC_E_DISCONNECTED, COMError
+from idlgen.runtime.hresult import RPC_E_CALL_CANCELED, RPC_E_DISCONNECTED, COMError
 from idlgen.runtime.marshal import ObjectExporter, ref_observer
 from idlgen.runtime.orpc.wire import OrpcError, orpcthat, split_orpcthis
 from idlgen.runtime.registry import interface_for
@@ -122,11 +122,15 @@ class ObjectServer:
         if apartment is None or apartment.closed:
             conn.fault_call(state, cont_id, RPC_E_DISCONNECTED)
             return
+        if state.canceled:  # co_cancel (or PFC_PENDING_CANCEL) before the request was whole
+            conn.fault_call(state, cont_id, RPC_E_CALL_CANCELED)
+            return
         port = self._port(conn)
         call_id = state.call_id
         with port.lock:
             port.calls[call_id] = (state, cont_id)
         frame = request_frame(call_id, first.opnum, ipid, bytes(body))
+        apartment.expect(call_id, port)  # a cancel from now on finds the queued request
         state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
         try:
             apartment.post(_serve, apartment, frame, port)

@@ -14,6 +14,7 @@ is imported only when it is called.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -78,10 +79,12 @@ class ObjectSink(ComObject):
     # -- hooks ------------------------------------------------------------------------------
 
     def on_object(self, obj: Any) -> None:
+        """Keep `obj` (AddRef'd: COM's stub releases Indicate's [in] objects when it returns;
+        a callback that keeps one must AddRef it too). Released with the sink."""
         if self._object_cb is not None:
             self._object_cb(obj)
         else:
-            self.objects.append(obj)
+            self.objects.append(_kept(obj))
 
     def on_progress(self, done: int, total: int) -> None:
         self.progress.append((done, total))
@@ -89,8 +92,17 @@ class ObjectSink(ComObject):
             self._progress_cb(done, total)
 
     def on_complete(self, hresult: int, text: str | None, obj: Any) -> None:
-        self.status, self.text, self.error_object = hresult, text, obj
+        self.status, self.text, self.error_object = hresult, text, _kept(obj)
         self._done.set()
+
+    def _final_release_(self) -> None:
+        kept, self.objects = [*self.objects, self.error_object], []
+        self.error_object = None
+        for obj in kept:
+            release = getattr(obj, "Release", None)
+            if release is not None:
+                with contextlib.suppress(COMError):
+                    release()
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -108,6 +120,14 @@ class ObjectSink(ComObject):
                 return True
             return apartment.pump_until(_Poll(self._done), timeout)
         return self._done.wait(timeout)
+
+
+def _kept(obj: Any) -> Any:
+    """AddRef an interface pointer the sink keeps beyond the callback (None stays None)."""
+    add_ref = getattr(obj, "AddRef", None)
+    if add_ref is not None:
+        add_ref()
+    return obj
 
 
 class _Poll:
