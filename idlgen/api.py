@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from idlgen import model
-from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError
+from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, WarningSettings
 from idlgen.semantics.loader import Loader, make_settings
 from idlgen.semantics.resolve import resolve
 
@@ -49,21 +49,28 @@ def compile(
     defines: Mapping[str, str] | None = None,
     undefines: Sequence[str] = (),
     emit: Emit = "python",
+    warnings: Sequence[str] = (),
 ) -> CompileResult:
     """Compile one IDL file; raise `IdlError` (carrying every diagnostic) on errors.
 
     Give `path`, or `text` with an optional `filename` used in diagnostics and to
-    search imports relative to.
+    search imports relative to. `warnings` are gcc's -W switches without the `-W`
+    (`"all"`, `"error"`, `"no-macro-redefined"`, `"system-headers"`; docs/cli.md);
+    an unknown one is a ValueError.
     """
     if path is None and text is None:
         raise ValueError("compile() needs a path or text")
     source = os.fspath(path) if path is not None else (filename or "<string>")
     settings = make_settings([os.fspath(d) for d in include_dirs], defines, undefines)
-    sink = DiagnosticSink()
+    sink = DiagnosticSink(
+        warnings=WarningSettings.parse(warnings),
+        system_dirs=tuple(os.path.abspath(d) for d in settings.search_path),
+        user_dir=os.path.dirname(os.path.abspath(source)),
+    )
     with _collector_paused():
         loader = Loader(settings, sink)
         main = loader.load_main(source, text)
-        document = resolve(main, sink)
+        document = resolve(main, sink, loader.finder.hint)
         sink.raise_if_errors()
         output = _emit(document, source, emit)
     return CompileResult(
@@ -110,12 +117,18 @@ def compile_json(
     include_dirs: Sequence[str | os.PathLike[str]] = (),
     defines: Mapping[str, str] | None = None,
     undefines: Sequence[str] = (),
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The `--emit json` document as a dict (used by tests and tools)."""
     from idlgen.emit_json import document_to_json
 
     result = compile(
-        path, include_dirs=include_dirs, defines=defines, undefines=undefines, emit="model"
+        path,
+        include_dirs=include_dirs,
+        defines=defines,
+        undefines=undefines,
+        emit="model",
+        warnings=warnings,
     )
     return document_to_json(result.document)
 

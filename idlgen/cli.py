@@ -8,13 +8,14 @@ line (set IDLGEN_DEBUG=1 to see the traceback) and exits 3.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from idlgen import __version__
-from idlgen.diagnostics import Diagnostic, IdlError
+from idlgen.diagnostics import Diagnostic, IdlError, WarningSettings
 
 EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -34,6 +35,7 @@ class Options:
     diff: bool = False
     depfile: str | None = None
     pyi: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write a make-style dependency file listing every file each output was built from",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument(
+        "-W",
+        dest="warnings",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="warnings as in gcc: -Wall, -Wno-NAME, -Werror, -Werror=NAME, "
+        "-Wsystem-headers (see docs/cli.md)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors (and their notes) only"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="say what is written")
     parser.add_argument("--version", action="version", version=f"idlgen {__version__}")
     return parser
@@ -114,6 +127,10 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         parser.error("--pyi writes Python stubs: drop --emit json")
     if stdout and (args.check or args.diff or args.depfile):
         parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
+    try:
+        WarningSettings.parse(args.warnings)
+    except ValueError as error:
+        parser.error(str(error))
     return Options(
         inputs=tuple(args.inputs),
         output_dir=args.output_dir,
@@ -128,6 +145,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         diff=args.diff,
         depfile=args.depfile,
         pyi=args.pyi,
+        warnings=tuple(args.warnings),
     )
 
 
@@ -150,16 +168,21 @@ def write_if_changed(path: str, text: str) -> bool:
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     return True
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
     for diagnostic in diagnostics:
-        if quiet and diagnostic.severity.value != "error":
-            continue
+        if quiet and diagnostic.severity.value == "warning":
+            continue  # notes stay: they explain errors (a missing import, errors cut off)
         print(diagnostic.format(), file=sys.stderr)
 
 
@@ -228,6 +251,7 @@ def compile_one(options: Options, source: str) -> Outcome:
             defines=options.defines,
             undefines=options.undefines,
             emit="json" if options.emit == "json" else "python",
+            warnings=options.warnings,
         )
     except IdlError as error:
         _print_diagnostics(error.diagnostics, options.quiet)
@@ -241,7 +265,11 @@ def compile_one(options: Options, source: str) -> Outcome:
     files_read = tuple(os.path.abspath(p) for p in result.files_read)
     if options.check or options.diff:
         return Outcome(compare_output(options, target, result.output), target, files_read)
-    changed = write_if_changed(target, result.output)
+    try:
+        changed = write_if_changed(target, result.output)
+    except OSError as error:
+        print(f"idlgen: error: cannot write '{target}': {_reason(error)}", file=sys.stderr)
+        return Outcome(EXIT_IDL_ERROR)
     if options.verbose:
         print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
     return Outcome(EXIT_OK, target, files_read)
@@ -268,5 +296,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             status = EXIT_INTERNAL
     if options.depfile and status == EXIT_OK and not (options.check or options.diff):
-        write_if_changed(options.depfile, depfile_text(outcomes))
+        try:
+            write_if_changed(options.depfile, depfile_text(outcomes))
+        except OSError as error:
+            print(
+                f"idlgen: error: cannot write '{options.depfile}': {_reason(error)}",
+                file=sys.stderr,
+            )
+            status = EXIT_IDL_ERROR
     return status
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__

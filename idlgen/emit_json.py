@@ -150,6 +150,7 @@ def _coclass(coclass: model.Coclass) -> JsonDict:
         "kind": coclass.kind,
         "uuid": coclass.uuid,
         "namespace": coclass.namespace,
+        "parent": coclass.parent,
         "interfaces": [
             {"name": m.name, "attributes": _attributes(m.attributes)} for m in coclass.interfaces
         ],

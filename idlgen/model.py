@@ -217,6 +217,7 @@ class Coclass(HasAttributes):
     origin: Origin
     kind: str = "coclass"  # "coclass" | "runtimeclass"
     namespace: str | None = None
+    parent: str | None = None  # the base class of a `runtimeclass X : Base`
 
 
 @dataclass(frozen=True, slots=True)

@@ -491,9 +491,6 @@ class ViewBuilder:
         partner = self.document.interface(interface.async_partner)
         if partner is None or partner.uuid is None:
             return None
-        sync_methods = [
-            m for m, src in zip(methods, interface.methods, strict=True) if not src.has("call_as")
-        ]
         base = (
             "_rt.AsyncInterface"
             if partner.parent == "IUnknown"
@@ -505,7 +502,7 @@ class ViewBuilder:
             iid=_guid_literal(partner.uuid) or "",
             base=base or "_rt.AsyncInterface",
             sync_name=py_name(interface.name),
-            methods=tuple(sync_methods),
+            methods=methods,
             doc=_described(interface, f"Call objects for {interface.name}."),
         )
 

@@ -95,6 +95,7 @@ def parse(
     on_import: OnImport | None = None,
     known_types: Iterable[str] = (),
     winrt: bool = False,
+    explain_unknown_type: Callable[[str], str] | None = None,
 ) -> syntax.File:
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
@@ -102,7 +103,8 @@ def parse(
     line map); `on_import(path, pos)` is called at each `import "path";` and returns
     the type names that file declares, transitively (it must report its own problems
     to the sink, not raise). A `#pragma winrt` line left in the text switches WinRT
-    mode on, as in widl.
+    mode on, as in widl. `explain_unknown_type(name)` makes the note that follows an
+    unknown type name's error (which file declares it).
     """
     if not winrt and _WINRT_PRAGMA.search(text):
         winrt = True
@@ -116,13 +118,17 @@ def parse(
         return where(*lexer.locate(offset))
 
     lexer.report = lambda message, offset: sink.error(message, place(offset))
-    builder = SyntaxBuilder(type_names=type_names, position=place, on_import=on_import)
+    builder = SyntaxBuilder(
+        type_names=type_names, position=place, on_import=on_import, report=sink.error
+    )
     # The parse allocates millions of small objects and frees none of them: the cyclic
     # GC would rescan them over and over (measured: half the run time), for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        items = _Driver(lexer, builder, sink, place).run()
+        driver = _Driver(lexer, builder, sink, place)
+        driver.explain_unknown_type = explain_unknown_type
+        items = driver.run()
     except Exception as error:  # a bug of ours, not bad input: report it, no traceback
         sink.error(f"internal error in the IDL parser ({type(error).__name__}: {error})")
         items = ()
@@ -242,6 +248,7 @@ class _Driver:
         self.value_stack: list[Any] = []
         self.shifted_since_error = _QUIET_SHIFTS
         self.last_error_token: Token | None = None
+        self.explain_unknown_type: Callable[[str], str] | None = None
 
     def run(self) -> tuple[syntax.Item, ...]:
         while True:
@@ -334,11 +341,14 @@ class _Driver:
         message = f"syntax error, unexpected {describe_token(token)}"
         viable = self._viable(error.expected)
         expected = sorted({describe_terminal(t) for t in viable})
-        if token.type == "IDENT" and "TYPENAME" in viable:
+        unknown_type = token.type == "IDENT" and "TYPENAME" in viable
+        if unknown_type:
             message += " (not a known type name)"
         elif 0 < len(expected) <= _MAX_EXPECTED:
             message += ", expecting " + " or ".join(expected)
         self.sink.error(message, self.place(token.offset))
+        if unknown_type and self.explain_unknown_type is not None:
+            self.sink.note(self.explain_unknown_type(token.value), self.place(token.offset))
 
     def _viable(self, candidates: Iterable[str]) -> list[str]:
         """The terminals the parser could really shift next. An LALR row also lists

@@ -337,7 +337,7 @@ class _Preprocessor:
         elif name == "error":
             self.sink.error(f"#error {rest.strip()}".rstrip(), where)
         elif name == "warning":
-            self.sink.warning(f"#warning {rest.strip()}".rstrip(), where)
+            self.sink.warning(f"#warning {rest.strip()}".rstrip(), where, option="cpp")
         elif name or rest.strip():
             shown = name or rest.strip().split()[0]
             self.sink.error(f"invalid preprocessing directive #{shown}", where)
@@ -434,7 +434,7 @@ class _Preprocessor:
             return
         old = self.macros.get(macro.name)
         if old is not None and not old.same_definition(macro):
-            self.sink.warning(f'"{macro.name}" redefined', where)
+            self.sink.warning(f'"{macro.name}" redefined', where, option="macro-redefined")
         self.macros[macro.name] = macro
         self.expander.forget()
 
@@ -491,6 +491,7 @@ class _Preprocessor:
         path, content = found
         if path not in self.files_read:
             self.files_read.append(path)
+        self.sink.include(path, where)
         self._process_file(content, path)
 
     @staticmethod

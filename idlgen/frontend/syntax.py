@@ -481,6 +481,7 @@ class RuntimeClass:
     interfaces: tuple[CoclassMember, ...] = ()
     forward: bool = False
     pos: Position = NOWHERE
+    parent: Type | None = None  # `runtimeclass X : Base`
 
 
 @dataclass(frozen=True, slots=True)

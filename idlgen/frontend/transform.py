@@ -28,6 +28,7 @@ from idlgen.frontend.lexer import Token
 _Decl = tuple[Any, ...]
 
 OnImport = Callable[[str, Position], Iterable[str]]
+Report = Callable[[str, Position], None]  # an error found while building the syntax
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class _Head:
 _T = TypeVar("_T")
 
 _UUID_ATTRIBUTES = frozenset({"uuid", "async_uuid"})
+_UUID_TEXT = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 _WIDL_UNESCAPED = {"\\\\": "\\", '\\"': '"'}
 _CHAR_ESCAPES = {
     "n": "\n",
@@ -191,10 +193,12 @@ class SyntaxBuilder:
         type_names: set[str],
         position: Callable[[int], Position],
         on_import: OnImport | None,
+        report: Report | None = None,
     ) -> None:
         self.type_names = type_names
         self.position = position
         self.on_import = on_import
+        self.report: Report = report or (lambda message, pos: None)
 
     def _pos(self, token: Token) -> Position:
         return self.position(token.offset)
@@ -240,8 +244,15 @@ class SyntaxBuilder:
         attributes, spec, (declarator, value) = c
         name, type_ = self._apply(declarator, spec.type)
         pos = self._pos(name)
-        if value is not None:
+        if value is not None and not isinstance(type_, s.FunctionType):
             return s.Const(name.value, type_, value, pos)
+        if value is not None and not _is_zero(value):
+            # widl ignores any initializer on a function; only C++'s pure-virtual `= 0`
+            # means something a reader expects, so anything else is refused.
+            self.report(
+                f"'{name.value}' is a function: only the pure-virtual suffix '= 0' may follow it",
+                value.pos,
+            )
         return s.Declaration(name.value, type_, attributes or (), pos, storage=spec.storage)
 
     def typedef(self, c: list[Any]) -> tuple[s.Typedef, ...]:
@@ -315,6 +326,12 @@ class SyntaxBuilder:
         attributes, head, *body = c
         properties = tuple(x for x in body if isinstance(x, s.Field))
         methods = tuple(x for x in body if isinstance(x, s.Method))
+        for stray in body:
+            if isinstance(stray, s.Declaration | s.Const):
+                self.report(
+                    "only methods may be declared inside the methods section of a dispinterface",
+                    stray.pos,
+                )
         return s.Interface(
             head.name.value,
             attributes or (),
@@ -345,10 +362,8 @@ class SyntaxBuilder:
         name, type_ = self._apply(declarator, spec.type)
         return s.Field(name.value, type_, attributes or (), pos=self._pos(name))
 
-    def disp_method(self, c: list[Any]) -> s.Method | s.Declaration:
-        attributes, spec, declarator = c
-        name, type_ = self._apply(declarator, spec.type)
-        return _as_method(s.Declaration(name.value, type_, attributes or (), self._pos(name)))
+    def disp_method(self, c: list[Any]) -> s.Method | s.Declaration | s.Const:
+        return _as_method(self.declaration(c))
 
     def coclass_def(self, c: list[Any]) -> s.Coclass:
         attributes, head, *members = c
@@ -385,9 +400,13 @@ class SyntaxBuilder:
         return s.Namespace(name.value, _flatten(items), pos=self._pos(name))
 
     def runtimeclass_def(self, c: list[Any]) -> s.RuntimeClass:
-        attributes, head, *members = c
+        attributes, head, parent, *members = c
         return s.RuntimeClass(
-            head.name.value, attributes or (), tuple(members), pos=self._pos(head.name)
+            head.name.value,
+            attributes or (),
+            tuple(members),
+            pos=self._pos(head.name),
+            parent=parent,
         )
 
     def runtimeclass_fwd(self, c: list[Any]) -> s.RuntimeClass:
@@ -451,7 +470,9 @@ class SyntaxBuilder:
                 return s.Param(arg.name.value, arg.type, pos=self._pos(arg.name))
             return arg.type
         if attribute in _UUID_ATTRIBUTES and isinstance(arg, s.String):
-            return s.Uuid(normalise_uuid(arg.value), arg.pos)
+            if _UUID_TEXT.fullmatch(arg.value):
+                return s.Uuid(arg.value.lower(), arg.pos)
+            return arg  # not a uuid: the attribute check says so, as widl does
         return arg  # type: ignore[no-any-return]
 
     def uuid(self, c: list[Token]) -> s.Uuid:
@@ -745,6 +766,10 @@ class SyntaxBuilder:
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
+
+
+def _is_zero(value: s.Expr) -> bool:
+    return isinstance(value, s.Number) and value.value == 0
 
 
 def _combine(operands: list[s.Expr], operator: Token) -> None:

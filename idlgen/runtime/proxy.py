@@ -314,9 +314,13 @@ class ProxyManager:
 
     def _call_factory(self) -> ProxyCallFactory:
         with self._lock:
+            # An interface derived from an async one has no partner of its own (DESIGN
+            # section 3), but the object behind it implements the ancestor's.
             has_async = any(
-                iface is not None and iface._async_ is not None
+                getattr(ancestor, "_async_", None) is not None and ancestor is not IUnknown
                 for iface in map(interface_for, self._proxies)
+                if iface is not None
+                for ancestor in iface.__mro__
             )
             if not has_async:
                 raise NoInterfaceError(message="no interface of this proxy has an async partner")

@@ -27,8 +27,9 @@ def derive_async_partners(
     for interface in interfaces:
         async_uuid = _async_uuid(interface)
         if async_uuid is None:
+            # A synchronous child of an async interface is legal (ocidl.idl's
+            # IAdviseSinkEx : IAdviseSink): it simply has no partner.
             result.append(interface)
-            _check_sync_child_of_async(interface, by_name, sink)
             continue
         partner = _derive(interface, async_uuid, by_name, sink)
         if partner is None:
@@ -51,6 +52,10 @@ def _async_uuid(interface: model.Interface) -> str | None:
 
 
 def _where(interface: model.Interface) -> Position:
+    """The `async_uuid` attribute itself when it has a place, else the interface."""
+    attribute = interface.attribute("async_uuid")
+    if attribute is not None and attribute.pos != syntax.NOWHERE:
+        return attribute.pos
     origin = interface.origin
     return Position(origin.file, origin.line, origin.column)
 
@@ -132,18 +137,3 @@ def _as_direction(param: model.Param, direction: model.Direction) -> model.Param
     if direction is model.Direction.IN and not any(a.name == "in" for a in attributes):
         attributes = (syntax.Attribute("in"), *attributes)
     return replace(param, direction=direction, attributes=attributes)
-
-
-def _check_sync_child_of_async(
-    interface: model.Interface, by_name: dict[str, model.Interface], sink: DiagnosticSink
-) -> None:
-    """MIDL: an interface derived from an async interface must be async itself."""
-    if interface.parent is None or interface.origin.imported:
-        return
-    parent = by_name.get(interface.parent)
-    if parent is not None and parent.kind != "dispinterface" and _async_uuid(parent) is not None:
-        sink.error(
-            f"interface '{interface.name}' derives from async interface '{parent.name}' "
-            "but has no async_uuid",
-            _where(interface),
-        )

@@ -66,9 +66,10 @@ def _check_method(
     for param in method.params:
         _duplicates(param.attributes, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
+            out = param.attribute("out")
             sink.error(
                 f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
-                where,
+                _first_known(out.pos, where) if out is not None else where,
             )
         if interface.is_object and _is_void_pointer(param.type) and not param.has("iid_is"):
             sink.error(
@@ -85,18 +86,23 @@ def _check_names(
         if attribute.name not in EXPRESSION_ATTRIBUTES:
             continue
         for name in _names(attribute.args):
-            if name not in known:
+            if name.name not in known:
                 sink.error(
-                    f"identifier {name} cannot be resolved in expression for attribute "
+                    f"identifier {name.name} cannot be resolved in expression for attribute "
                     f"{attribute.name}",
-                    where,
+                    _first_known(name.pos, attribute.pos, where),
                 )
 
 
-def _names(args: Iterable[object]) -> Iterable[str]:
+def _first_known(*positions: Position) -> Position:
+    """The most precise of several positions: the first that names a real place."""
+    return next((p for p in positions if p != syntax.NOWHERE), positions[-1])
+
+
+def _names(args: Iterable[object]) -> Iterable[syntax.Name]:
     for arg in args:
         if isinstance(arg, syntax.Name):
-            yield arg.name
+            yield arg
         elif isinstance(arg, syntax.Unary | syntax.Cast):
             yield from _names((arg.operand,))
         elif isinstance(arg, syntax.Binary):
@@ -113,8 +119,11 @@ def _duplicates(
     seen: set[str] = set()
     for attribute in attributes:
         if attribute.name in seen and attribute.name not in ("case", "custom"):
-            known = attribute.pos.file != syntax.NOWHERE.file
-            sink.warning(f"duplicate attribute {attribute.name}", attribute.pos if known else where)
+            sink.warning(
+                f"duplicate attribute {attribute.name}",
+                _first_known(attribute.pos, where),
+                option="duplicate-attribute",
+            )
         seen.add(attribute.name)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.semantics.hints import DeclarationFinder
 
 BASE_IDL_DIR = Path(__file__).resolve().parent.parent / "base_idl"
 
@@ -54,6 +55,13 @@ class LoadedFile:
     # Content digests of the files `#include`d while preprocessing: a cached parse is
     # stale when one of them changed, even if this file did not.
     include_digests: tuple[tuple[str, str], ...] = ()
+    # (file, the #include or import that brought it in) for every file this parse
+    # brought in, replayed into the sink when the parse is reused (diagnostics chains).
+    edges: tuple[tuple[str, Position], ...] = ()
+    # What preprocessing and parsing this file said (warnings) and the texts it read,
+    # replayed when the parse is reused so a cached file warns as a fresh one does.
+    warnings: tuple[tuple[str, Position | None, str], ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
     _all_names: frozenset[str] | None = None
 
     def type_names(self) -> frozenset[str]:
@@ -110,6 +118,14 @@ class Loader:
     read_file: Callable[[str], str] = field(default=lambda p: Path(p).read_text("utf-8", "replace"))
     _loaded: dict[str, LoadedFile] = field(default_factory=dict)
     _loading: set[str] = field(default_factory=set)
+    _finder: DeclarationFinder | None = None
+
+    @property
+    def finder(self) -> DeclarationFinder:
+        """Which file on the search path declares a type name (for error notes)."""
+        if self._finder is None:
+            self._finder = DeclarationFinder(self.settings.search_path)
+        return self._finder
 
     def load_main(self, path: str, text: str | None = None) -> LoadedFile:
         if text is None:
@@ -165,6 +181,7 @@ class Loader:
                 and self._includes_unchanged(cached)
                 and self._imports_still_valid(cached, seed)
             ):
+                self._replay(cached)
                 self._loaded[key] = cached
                 return cached
         self._loading.add(key)
@@ -177,6 +194,14 @@ class Loader:
         if loaded.ok:
             candidates.append(loaded)
         return loaded
+
+    def _replay(self, cached: LoadedFile) -> None:
+        for path, where in cached.edges:
+            self.sink.include(path, where)
+        for path, text in cached.sources:
+            self.sink.sources.setdefault(path, text)
+        for message, position, option in cached.warnings:
+            self.sink.warning(message, position, option=option)
 
     def _includes_unchanged(self, cached: LoadedFile) -> bool:
         for path, digest in cached.include_digests:
@@ -203,10 +228,13 @@ class Loader:
             return None
 
     def _parse(self, path: str, text: str, seed: frozenset[str]) -> LoadedFile:
+        from idlgen.frontend.attributes import check_file as check_attributes
         from idlgen.frontend.parser import declared_type_names, parse
         from idlgen.frontend.preprocess import preprocess
 
         errors_before = self.sink.error_count
+        known_edges = set(self.sink.included_from)
+        warnings_before = len(self.sink.raw_warnings)
         self.sink.sources[path] = text
         pp = preprocess(
             text,
@@ -238,7 +266,9 @@ class Loader:
             on_import=on_import,
             known_types=known,
             winrt=pp.winrt,
+            explain_unknown_type=self.finder.hint,
         )
+        check_attributes(tree, self.sink)
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
         includes = tuple(
@@ -249,6 +279,20 @@ class Loader:
             for included in pp.files_read
             if os.path.normpath(included) != path
         )
+        edges = tuple(
+            (included, where)
+            for included, where in self.sink.included_from.items()
+            if included not in known_edges
+        )
+        own_files = set(pp.files_read)
+        warnings = tuple(
+            w
+            for w in self.sink.raw_warnings[warnings_before:]
+            if w[1] is not None and w[1].file in own_files
+        )
+        sources = tuple(
+            (f, self.sink.sources[f]) for f in sorted(own_files) if f in self.sink.sources
+        )
         return LoadedFile(
             path,
             tree,
@@ -258,6 +302,9 @@ class Loader:
             ok,
             import_context=contexts,
             include_digests=includes,
+            edges=edges,
+            warnings=warnings,
+            sources=sources,
         )
 
     def _import(
@@ -269,6 +316,7 @@ class Loader:
             return None
         if found in self._loading:
             return None  # an import cycle: widl ignores a file that is already being read
+        self.sink.include(found, where)
         text = self._read(found, where)
         if text is None:
             return None

@@ -10,6 +10,7 @@ many as it can.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from idlgen import model
@@ -69,9 +70,12 @@ class _Scope:
 
 
 class Resolver:
-    def __init__(self, main: LoadedFile, sink: DiagnosticSink) -> None:
+    def __init__(
+        self, main: LoadedFile, sink: DiagnosticSink, explain: Callable[[str], str] | None = None
+    ) -> None:
         self.main = main
         self.sink = sink
+        self.explain = explain
         self.scope = _Scope()
         self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
         self._imported = True
@@ -133,8 +137,27 @@ class Resolver:
     def _items(self, items: tuple[syntax.Item, ...] | tuple[object, ...]) -> None:
         for item in items:
             handler = getattr(self, "_item_" + type(item).__name__, None)
-            if handler is not None:
-                handler(item)
+            if handler is None:  # a construct the parser builds and nobody reads
+                pos = getattr(item, "pos", None)
+                self.sink.error(f"internal error: {type(item).__name__} is not handled", pos)
+                continue
+            handler(item)
+
+    # Items with no declaration to register, each for a reason: imports were loaded
+    # by the loader, `importlib` names a type library (a binary file idlgen does not
+    # read: it only matters to widl's typelib output), pragmas only tune widl's own
+    # warnings, and a WinRT `declare` block lists instantiations widl writes into C++.
+    def _item_Import(self, item: syntax.Import) -> None:
+        pass
+
+    def _item_ImportLib(self, item: syntax.ImportLib) -> None:
+        pass
+
+    def _item_MidlPragma(self, item: syntax.MidlPragma) -> None:
+        pass
+
+    def _item_Declare(self, item: syntax.Declare) -> None:
+        pass
 
     def _origin(self, pos: Position) -> model.Origin:
         return model.Origin(pos.file, pos.line, pos.column, self._imported)
@@ -167,6 +190,10 @@ class Resolver:
     def _item_Declaration(self, item: syntax.Declaration) -> None:
         if isinstance(item.type, syntax.FunctionType):
             self._function(item, "")
+        elif item.storage not in ("extern", "static") and not getattr(item.type, "const", False):
+            self.sink.error("instantiation of data is illegal", item.pos)
+        # An `extern`/`static`/`const` variable is a C declaration with no value in the
+        # IDL: widl copies it into the header, and it has no Python counterpart.
 
     def _function(self, item: syntax.Declaration, owner: str) -> None:
         assert isinstance(item.type, syntax.FunctionType)
@@ -185,7 +212,9 @@ class Resolver:
         self._register_inline_types(item.type, item.attributes, typedef_name=item.name)
         existing = self.scope.typedefs.get(item.name)
         if existing is not None and existing.type != item.type and not self._imported:
-            self.sink.warning(f"redefinition of typedef '{item.name}'", item.pos)
+            self.sink.warning(
+                f"redefinition of typedef '{item.name}'", item.pos, option="typedef-redefinition"
+            )
         typedef = model.Typedef(item.name, item.type, item.attributes, self._origin(item.pos))
         self.scope.put("typedefs", item.name, typedef)
 
@@ -216,7 +245,18 @@ class Resolver:
 
     def _coclass(self, item: syntax.Coclass | syntax.RuntimeClass, kind: str) -> None:
         if item.forward:
+            if isinstance(item, syntax.RuntimeClass):
+                self.scope.add("other_types", item.name)
             return
+        parent = None
+        if isinstance(item, syntax.RuntimeClass) and item.parent is not None:
+            parent = _type_name(item.parent)
+            short = parent.rsplit(".", 1)[-1]
+            known = self.scope.coclasses.get(short) or self.scope.coclasses.get(parent)
+            if (known is None or known.kind != "runtimeclass") and short not in (
+                self.scope.other_types
+            ):
+                self.sink.error(f"runtimeclass '{parent}' not found", item.parent.pos)
         members = tuple(model.CoclassMember(m.name, m.attributes) for m in item.interfaces)
         coclass = model.Coclass(
             item.name,
@@ -226,6 +266,7 @@ class Resolver:
             self._origin(item.pos),
             kind,
             self._namespace,
+            parent,
         )
         self.scope.put("coclasses", item.name, coclass)
 
@@ -297,7 +338,10 @@ class Resolver:
         name = _type_name(item.parent)
         known = name in self.scope.interfaces or name in self.scope.forward_interfaces
         if not known and not self._short_name_known(name):
-            self.sink.error(f"interface '{name}' not found", item.pos)
+            where = item.parent.pos if item.parent.pos != syntax.NOWHERE else item.pos
+            self.sink.error(f"interface '{name}' not found", where)
+            if self.explain is not None:
+                self.sink.note(self.explain(name), where)
         return name
 
     def _short_name_known(self, name: str) -> bool:
@@ -507,5 +551,8 @@ def _item_name(item: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def resolve(main: LoadedFile, sink: DiagnosticSink) -> model.Document:
-    return Resolver(main, sink).resolve()
+def resolve(
+    main: LoadedFile, sink: DiagnosticSink, explain: Callable[[str], str] | None = None
+) -> model.Document:
+    """The resolved document; `explain(name)` notes where an unknown interface lives."""
+    return Resolver(main, sink, explain).resolve()

@@ -436,11 +436,17 @@ def test_attribute_argument_forms() -> None:
     assert d.attributes == ()
 
 
-def test_uuid_quoted_and_braced() -> None:
-    item = only('[uuid("{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}")] interface I {}')
+def test_uuid_quoted() -> None:
+    item = only('[uuid("AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE")] interface I {}')
     assert item.attributes[0].args == (
         s.Uuid("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", item.attributes[0].args[0].pos),
     )
+
+
+def test_quoted_uuid_in_braces_stays_a_string() -> None:
+    """widl refuses `uuid("{...}")` (invalid UUID); the attribute check reports it."""
+    item = only('[uuid("{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}")] interface I {}')
+    assert isinstance(item.attributes[0].args[0], s.String)
 
 
 def test_implicit_handle_argument_is_a_named_parameter() -> None:

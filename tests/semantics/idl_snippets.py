@@ -24,10 +24,20 @@ def compile_text(folder: Path, text: str, name: str = "test.idl", **kwargs: Any)
 
 
 def errors_of(folder: Path, text: str, name: str = "test.idl", **kwargs: Any) -> list[str]:
-    """The formatted errors compiling `text` produces; fails the test if it compiles."""
+    """The formatted errors compiling `text` produces (each its `file:line:col: error:`
+    line, without the "In file included from" chain); fails the test if it compiles."""
     with pytest.raises(IdlError) as caught:
         compile_text(folder, text, name, **kwargs)
-    return [d.format().splitlines()[0] for d in caught.value.errors]
+    return [message_line(d.format()) for d in caught.value.errors]
+
+
+def message_line(formatted: str) -> str:
+    """The line of a formatted diagnostic that says what is wrong."""
+    lines = formatted.splitlines()
+    index = 0
+    while lines[index].startswith(("In file included from ", " " * 17 + "from ")):
+        index += 1
+    return lines[index]
 
 
 def interface(document: dict[str, Any], name: str) -> dict[str, Any]:

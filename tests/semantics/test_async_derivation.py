@@ -164,18 +164,6 @@ interface AsyncIFoo : IUnknown { HRESULT Other(void); }
     assert any("redefinition" in e and "AsyncIFoo" in e for e in errors_of(tmp_path, text))
 
 
-def test_sync_interface_inheriting_an_async_one_is_an_error(tmp_path: Path) -> None:
-    text = (
-        PRELUDE
-        + FOO
-        + """
-[object, uuid(55555555-5555-5555-5555-555555555555)]
-interface ISyncChild : IFoo { HRESULT Other(void); }
-"""
-    )
-    assert any("ISyncChild" in e and "async" in e for e in errors_of(tmp_path, text))
-
-
 def test_async_uuid_on_a_dispinterface_is_an_error(tmp_path: Path) -> None:
     text = (
         'import "oaidl.idl";\n'

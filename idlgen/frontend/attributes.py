@@ -1,0 +1,399 @@
+"""Which attributes exist, where each may stand, and what a uuid looks like.
+
+widl refuses an attribute it does not know (a syntax error) and one written where it
+does not apply (`inapplicable attribute X for <place>`); idlgen does the same, so a
+misspelt `[outt]` can never quietly turn an out-parameter into an input. The table
+below was read off widl by compiling every attribute in every place (the test
+tests/frontend/test_attributes_widl.py compares it with widl again). Additions, each
+documented in docs/dialect.md:
+
+- MIDL's `first_is`, `last_is`, `max_is`, `min_is`, which the NDR layer implements
+  (widl does not know them);
+- the WinRT attributes (widl reads them only in WinRT mode, and newer widl knows a few
+  more): known everywhere, their placement is not checked.
+
+The check runs on each parsed file, imported ones included (widl checks them too).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from enum import Enum
+
+from idlgen.diagnostics import DiagnosticSink
+from idlgen.frontend import syntax
+
+
+class Arguments(Enum):
+    NONE = "none"  # `[in]`: `in(...)` is an error
+    REQUIRED = "required"  # `[size_is(n)]`: a bare `size_is` is an error
+    OPTIONAL = "optional"  # `lcid` (a parameter flag) and `lcid(0x409)` (a library's)
+
+
+NONE, REQUIRED, OPTIONAL = Arguments.NONE, Arguments.REQUIRED, Arguments.OPTIONAL
+
+# Places, as widl names them in its "inapplicable attribute" message.
+INTERFACE = "interface"
+DISPINTERFACE = "dispinterface"
+METHOD = "function"  # methods, dispinterface methods, module and top-level functions
+PARAM = "argument"
+TYPEDEF = "typedef"
+STRUCT = "struct"
+UNION = "union"
+ENUM = "enum"
+ENUM_MEMBER = "enum member"
+FIELD = "field"  # struct fields, union arms, dispinterface properties
+LIBRARY = "library"
+MODULE = "module"
+COCLASS = "coclass"
+
+# Where documentation attributes (helpstring & co.) may stand.
+_DOCUMENTED = {COCLASS, DISPINTERFACE, ENUM, INTERFACE, LIBRARY, METHOD, MODULE, TYPEDEF}
+
+# name -> (arguments, places). Read off widl 7 (see the module docstring).
+ATTRIBUTES: dict[str, tuple[Arguments, frozenset[str]]] = {
+    name: (arguments, frozenset(places))
+    for name, arguments, places in [
+        ("aggregatable", NONE, {COCLASS}),
+        ("annotation", REQUIRED, {PARAM}),
+        ("appobject", NONE, {COCLASS}),
+        ("async", NONE, {METHOD}),
+        (
+            "async_uuid",
+            REQUIRED,
+            {COCLASS, DISPINTERFACE, ENUM, INTERFACE, LIBRARY, MODULE, TYPEDEF},
+        ),
+        ("auto_handle", NONE, {INTERFACE}),
+        ("bindable", NONE, {METHOD}),
+        ("broadcast", NONE, {METHOD}),
+        ("call_as", REQUIRED, {METHOD}),
+        ("case", REQUIRED, {FIELD}),
+        ("code", NONE, {INTERFACE, METHOD}),
+        ("comm_status", NONE, {METHOD, PARAM}),
+        ("context_handle", NONE, {TYPEDEF}),
+        ("context_handle_noserialize", NONE, {TYPEDEF}),
+        ("context_handle_serialize", NONE, {TYPEDEF}),
+        ("control", NONE, {COCLASS, LIBRARY}),
+        (
+            "custom",
+            REQUIRED,
+            {DISPINTERFACE, ENUM, ENUM_MEMBER, FIELD, INTERFACE, LIBRARY, METHOD, MODULE}
+            | {PARAM, STRUCT, TYPEDEF, UNION},
+        ),
+        ("decode", NONE, {INTERFACE, METHOD, TYPEDEF}),
+        ("default", NONE, {DISPINTERFACE, FIELD, INTERFACE}),
+        ("defaultbind", NONE, {METHOD}),
+        ("defaultcollelem", NONE, {METHOD}),
+        ("defaultvalue", REQUIRED, {PARAM}),
+        ("defaultvtable", NONE, {COCLASS}),
+        ("disable_consistency_check", NONE, {PARAM}),
+        ("displaybind", NONE, {METHOD}),
+        ("dllname", REQUIRED, {MODULE}),
+        ("dual", NONE, {INTERFACE}),
+        ("enable_allocate", NONE, {INTERFACE}),
+        ("encode", NONE, {INTERFACE, METHOD, TYPEDEF}),
+        ("endpoint", REQUIRED, {INTERFACE}),
+        ("entry", REQUIRED, {METHOD}),
+        ("explicit_handle", NONE, {INTERFACE}),
+        ("fault_status", NONE, {METHOD, PARAM}),
+        ("first_is", REQUIRED, {FIELD, PARAM}),
+        ("force_allocate", NONE, {PARAM}),
+        ("handle", NONE, {TYPEDEF}),
+        ("helpcontext", REQUIRED, _DOCUMENTED),
+        ("helpfile", REQUIRED, {LIBRARY}),
+        ("helpstring", REQUIRED, _DOCUMENTED),
+        ("helpstringcontext", REQUIRED, _DOCUMENTED),
+        ("helpstringdll", REQUIRED, {LIBRARY}),
+        (
+            "hidden",
+            NONE,
+            {COCLASS, DISPINTERFACE, ENUM, ENUM_MEMBER, INTERFACE, LIBRARY, METHOD}
+            | {MODULE, TYPEDEF},
+        ),
+        ("id", REQUIRED, {FIELD, LIBRARY, METHOD}),
+        ("idempotent", NONE, {METHOD}),
+        ("ignore", NONE, {FIELD}),
+        ("iid_is", REQUIRED, {FIELD, PARAM}),
+        ("immediatebind", NONE, {METHOD}),
+        ("implicit_handle", REQUIRED, {INTERFACE}),
+        ("in", NONE, {PARAM}),
+        ("input_sync", NONE, {METHOD}),
+        ("last_is", REQUIRED, {FIELD, PARAM}),
+        ("lcid", OPTIONAL, {LIBRARY, PARAM}),
+        ("length_is", REQUIRED, {FIELD, METHOD, PARAM}),
+        ("licensed", NONE, {COCLASS}),
+        ("local", NONE, {INTERFACE, METHOD}),
+        ("max_is", REQUIRED, {FIELD, PARAM}),
+        ("maybe", NONE, {METHOD}),
+        ("message", NONE, {METHOD}),
+        ("min_is", REQUIRED, {FIELD, PARAM}),
+        ("nocode", NONE, {INTERFACE, METHOD}),
+        ("nonbrowsable", NONE, {METHOD}),
+        ("noncreatable", NONE, {COCLASS}),
+        ("nonextensible", NONE, {INTERFACE}),
+        ("notify", NONE, {METHOD}),
+        ("notify_flag", NONE, {METHOD}),
+        ("object", NONE, {INTERFACE}),
+        ("odl", NONE, {DISPINTERFACE, INTERFACE}),
+        ("oleautomation", NONE, {INTERFACE}),
+        ("optimize", REQUIRED, {INTERFACE, METHOD}),
+        ("optional", NONE, {PARAM}),
+        ("out", NONE, {PARAM}),
+        ("overload", REQUIRED, {METHOD}),
+        ("partial_ignore", NONE, {PARAM}),
+        ("pointer_default", REQUIRED, {INTERFACE}),
+        ("progid", REQUIRED, {COCLASS}),
+        ("propget", NONE, {METHOD}),
+        ("propput", NONE, {METHOD}),
+        ("propputref", NONE, {METHOD}),
+        ("proxy", NONE, {INTERFACE}),
+        ("ptr", NONE, {FIELD, METHOD, PARAM, TYPEDEF}),
+        ("public", NONE, {TYPEDEF}),
+        ("range", REQUIRED, {ENUM, FIELD, METHOD, PARAM, TYPEDEF}),
+        ("readonly", NONE, {FIELD, PARAM}),
+        ("ref", NONE, {FIELD, METHOD, PARAM, TYPEDEF}),
+        ("represent_as", REQUIRED, {TYPEDEF}),
+        ("requestedit", NONE, {METHOD}),
+        (
+            "restricted",
+            NONE,
+            {COCLASS, DISPINTERFACE, ENUM, INTERFACE, LIBRARY, METHOD, MODULE, STRUCT} | {TYPEDEF},
+        ),
+        ("retval", NONE, {PARAM}),
+        ("size_is", REQUIRED, {FIELD, METHOD, PARAM}),
+        ("source", NONE, {DISPINTERFACE, INTERFACE, METHOD}),
+        ("strict_context_handle", NONE, {INTERFACE}),
+        ("string", NONE, {FIELD, METHOD, PARAM, TYPEDEF}),
+        ("switch_is", REQUIRED, {FIELD, PARAM}),
+        ("switch_type", REQUIRED, {FIELD, TYPEDEF}),
+        ("threading", REQUIRED, {COCLASS}),
+        ("transmit_as", REQUIRED, {TYPEDEF}),
+        ("uidefault", NONE, {METHOD}),
+        ("unique", NONE, {FIELD, METHOD, PARAM, TYPEDEF}),
+        ("user_marshal", REQUIRED, {METHOD}),
+        ("usesgetlasterror", NONE, {TYPEDEF}),
+        (
+            "uuid",
+            REQUIRED,
+            {COCLASS, DISPINTERFACE, ENUM, INTERFACE, LIBRARY, MODULE, STRUCT, TYPEDEF},
+        ),
+        ("v1_enum", NONE, {ENUM, METHOD, PARAM, TYPEDEF}),
+        ("vararg", NONE, {METHOD}),
+        ("version", REQUIRED, {COCLASS, ENUM, INTERFACE, LIBRARY, MODULE, TYPEDEF}),
+        ("vi_progid", REQUIRED, {COCLASS}),
+        ("wire_marshal", REQUIRED, {TYPEDEF}),
+    ]
+}
+# `lcid(0x409)` is a library's locale, a bare `lcid` marks a method's locale parameter.
+_LCID_WITH_ARGUMENT = frozenset({LIBRARY})
+_LCID_FLAG = frozenset({PARAM})
+
+# WinRT attributes: known in every place (widl 7 reads them only in WinRT mode; the
+# last five come from newer widl releases and the Windows SDK's WinRT headers).
+WINRT_ATTRIBUTES: dict[str, Arguments] = {
+    "activatable": REQUIRED,
+    "agile": NONE,
+    "contract": REQUIRED,
+    "contractversion": REQUIRED,
+    "eventadd": NONE,
+    "eventremove": NONE,
+    "exclusiveto": REQUIRED,
+    "flags": NONE,
+    "marshaling_behavior": REQUIRED,
+    "static": REQUIRED,
+    "composable": REQUIRED,
+    "default_overload": REQUIRED,
+    "deprecated": REQUIRED,
+    "overridable": NONE,
+    "protected": NONE,
+}
+
+KNOWN_ATTRIBUTES = frozenset(ATTRIBUTES) | frozenset(WINRT_ATTRIBUTES)
+
+# Microsoft's WinRT metadata attributes that the Windows SDK's WinRT headers use and
+# widl does not know: accepted in WinRT files only (`#pragma winrt`), with any
+# arguments, anywhere. They describe projections and metadata; nothing idlgen emits
+# (vtables, IIDs, Python classes) depends on them.
+SDK_WINRT_ATTRIBUTES = frozenset(
+    {
+        "allowforweb",
+        "allowmultiple",
+        "attributename",
+        "attributeusage",
+        "constructor_name",
+        "contentproperty",
+        "dualapipartition",
+        "experimental",
+        "feature",
+        "hasvariant",
+        "interface_name",
+        "internal",
+        "metadata_marshal",
+        "muse",
+        "noexcept",
+        "platform",
+        "previous_contract",
+        "remote_async",
+        "remote_sync",
+        "standardattribute",
+        "webhosthidden",
+    }
+)
+UUID_ATTRIBUTES = frozenset({"uuid", "async_uuid"})
+_UUID_TEXT = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+
+
+def suggestion(name: str) -> str | None:
+    """The known attribute closest to a misspelt one, if any is close."""
+    close = difflib.get_close_matches(name, sorted(KNOWN_ATTRIBUTES), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_file(file: syntax.File, sink: DiagnosticSink) -> None:
+    """Report every unknown, misplaced or malformed attribute of one parsed file."""
+    _Checker(sink, file.winrt).items(file.items)
+
+
+class _Checker:
+    def __init__(self, sink: DiagnosticSink, winrt: bool = False) -> None:
+        self.sink = sink
+        self.winrt = winrt
+
+    # -- attributes --------------------------------------------------------
+
+    def attributes(self, attributes: Iterable[syntax.Attribute], place: str | None) -> None:
+        """`place` None: any known attribute may stand there (coclass members, WinRT)."""
+        for attribute in attributes:
+            self.attribute(attribute, place)
+
+    def attribute(self, attribute: syntax.Attribute, place: str | None) -> None:
+        name = attribute.name
+        if self.winrt and name in SDK_WINRT_ATTRIBUTES:
+            return
+        if name not in KNOWN_ATTRIBUTES:
+            message = f"unknown attribute '{name}'"
+            close = suggestion(name)
+            if close is not None:
+                message += f"; did you mean '{close}'?"
+            self.sink.error(message, attribute.pos)
+            return
+        arguments, places = ATTRIBUTES.get(name, (WINRT_ATTRIBUTES.get(name, OPTIONAL), None))
+        if arguments is NONE and attribute.args:
+            self.sink.error(f"attribute '{name}' takes no arguments", attribute.pos)
+        elif arguments is REQUIRED and not attribute.args:
+            self.sink.error(f"attribute '{name}' needs an argument: {name}(...)", attribute.pos)
+        if name == "lcid" and places is not None:
+            places = _LCID_WITH_ARGUMENT if attribute.args else _LCID_FLAG
+        if place is not None and places is not None and place not in places:
+            self.sink.error(f"inapplicable attribute {name} for {place}", attribute.pos)
+        if attribute.args and (name in UUID_ATTRIBUTES or name == "custom"):
+            self.uuid(attribute.args[0], name, attribute)  # custom(GUID, value)
+
+    def uuid(self, arg: object, name: str, attribute: syntax.Attribute) -> None:
+        if isinstance(arg, syntax.Uuid):
+            return
+        if isinstance(arg, syntax.String) and _UUID_TEXT.fullmatch(arg.value):
+            return
+        pos = getattr(arg, "pos", attribute.pos)
+        if pos == syntax.NOWHERE:
+            pos = attribute.pos
+        self.sink.error(
+            f"invalid UUID in {name}(...): expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
+            "(hexadecimal digits, quoted or not)",
+            pos,
+        )
+
+    # -- declarations ------------------------------------------------------
+
+    def items(self, items: Iterable[object]) -> None:
+        for item in items:
+            self.item(item)
+
+    def item(self, item: object) -> None:
+        if isinstance(item, syntax.Interface):
+            self.interface(item)
+        elif isinstance(item, syntax.Typedef):
+            self.attributes(item.attributes, TYPEDEF)
+            self.type(item.type)
+        elif isinstance(item, syntax.TypeDeclaration):
+            self.attributes(item.attributes, _type_place(item.type))
+            self.type(item.type)
+        elif isinstance(item, syntax.Declaration):
+            is_function = isinstance(item.type, syntax.FunctionType)
+            self.attributes(item.attributes, METHOD if is_function else None)
+            self.type(item.type)
+        elif isinstance(item, syntax.Method):
+            self.method(item)
+        elif isinstance(item, syntax.Coclass | syntax.RuntimeClass):
+            winrt = isinstance(item, syntax.RuntimeClass)
+            self.attributes(item.attributes, None if winrt else COCLASS)
+            for member in item.interfaces:
+                self.attributes(member.attributes, None)
+        elif isinstance(item, syntax.Library):
+            self.attributes(item.attributes, LIBRARY)
+            self.items(item.items)
+        elif isinstance(item, syntax.ModuleDecl):
+            self.attributes(item.attributes, MODULE)
+            self.items(item.items)
+        elif isinstance(item, syntax.Namespace):
+            self.attributes(item.attributes, None)
+            self.items(item.items)
+        elif isinstance(item, syntax.ApiContract):
+            self.attributes(item.attributes, None)
+        elif isinstance(item, syntax.Delegate):
+            self.attributes(item.attributes, None)
+            self.params(item.params)
+
+    def interface(self, item: syntax.Interface) -> None:
+        generic = bool(item.type_params)  # a WinRT template: checked as WinRT
+        place = DISPINTERFACE if item.kind == "dispinterface" else INTERFACE
+        self.attributes(item.attributes, None if generic else place)
+        for member in item.members:
+            self.item(member)
+        for field in item.properties:
+            self.field(field)
+
+    def method(self, method: syntax.Method) -> None:
+        self.attributes(method.attributes, METHOD)
+        self.type(method.return_type)
+        self.params(method.params)
+
+    def params(self, params: Iterable[syntax.Param]) -> None:
+        for param in params:
+            self.attributes(param.attributes, PARAM)
+            self.type(param.type)
+
+    def field(self, field: syntax.Field) -> None:
+        self.attributes(field.attributes, FIELD)
+        self.type(field.type)
+
+    def type(self, type_: object) -> None:
+        while isinstance(type_, syntax.Pointer | syntax.Array):
+            type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
+        if isinstance(type_, syntax.StructType):
+            for field in type_.fields or ():
+                self.field(field)
+        elif isinstance(type_, syntax.UnionType):
+            for field in type_.fields or ():
+                self.field(field)
+            for case in type_.cases or ():
+                if case.field is not None:
+                    self.field(case.field)
+        elif isinstance(type_, syntax.EnumType):
+            for value in type_.values or ():
+                self.attributes(value.attributes, ENUM_MEMBER)
+        elif isinstance(type_, syntax.FunctionType):
+            self.type(type_.return_type)
+            self.params(type_.params)
+
+
+def _type_place(type_: syntax.Type) -> str:
+    if isinstance(type_, syntax.StructType):
+        return STRUCT
+    if isinstance(type_, syntax.UnionType):
+        return UNION
+    return ENUM
