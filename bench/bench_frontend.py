@@ -11,6 +11,12 @@ Two questions, each measured `--repeat` times (median reported):
   and the next row measures them).
 - One file from cold: `objidl.idl` (the heaviest common import) with a fresh widl
   process against a fresh `python -c "import idlgen; idlgen.compile(...)"`.
+- The `idlgen` command (whole processes, interpreter start included), each
+  repetition running widl and idlgen one after the other so load on a shared machine
+  hits both: the corpus as a clean build (`--no-cache`) and as a rebuild (result cache
+  warm, nothing changed), on one core (widl once per file, serially; `idlgen -j1`) and on
+  every core (widl N at a time; `idlgen -jN`), and `objidl.idl` cold.
+- `--emit json`: the old `indent=2` encoding against the compact default.
 
 Everything runs pinned to one CPU (children inherit the affinity), so the numbers do
 not depend on how many cores the machine has or on widl's runs overlapping. Peak RSS
@@ -198,6 +204,141 @@ def cold_row(widl: str, corpus: Corpus, out: Path, repeat: int) -> Row:
     return Row(name, widl_times, ours, "includes interpreter start and imports")
 
 
+# -- the `idlgen` command, interleaved with widl (issue 10) ------------------------
+
+
+def idlgen_command(files: Sequence[Path], corpus: Corpus, out: Path, *options: str) -> float:
+    """One whole `python -m idlgen` process (interpreter start included) over `files`."""
+    includes = [arg for d in corpus.include_dirs for arg in ("-I", str(d))]
+    command = [sys.executable, "-m", "idlgen", "-q", "-o", str(out), *options, *includes]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    subprocess.run([*command, *map(str, files)], capture_output=True, env=env, check=False)
+    return time.perf_counter() - start
+
+
+def widl_parallel_seconds(
+    widl: str, files: Sequence[Path], corpus: Corpus, out: Path, workers: int
+) -> float:
+    """widl once per file, `workers` processes at a time (what `make -jN` does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(idl: Path) -> bool:
+        return run_widl(widl, idl, corpus, out)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return timed(lambda: list(pool.map(run, files)))
+
+
+def interleaved(repeat: int, anchor: Callable[[], float], ours: Callable[[], float]) -> Row:
+    """Anchor and idlgen alternate within each repetition, so load changes on the
+    shared machine hit both alike."""
+    widl_times, idlgen_times = [], []
+    for _ in range(repeat):
+        widl_times.append(anchor())
+        idlgen_times.append(ours())
+    return Row("", widl_times, idlgen_times)
+
+
+def command_rows(
+    widl: str, accepted: list[Path], corpus: Corpus, out: Path, repeat: int
+) -> list[Row]:
+    """Clean builds and rebuilds with the `idlgen` command, on one core and on two."""
+    all_cpus = os.sched_getaffinity(0)
+    one_cpu = {min(all_cpus)}
+    cache = out / "idlgen-cache"
+    rows = []
+
+    def clean(jobs: str) -> Callable[[], float]:
+        def run() -> float:
+            shutil.rmtree(out / "gen", ignore_errors=True)
+            return idlgen_command(accepted, corpus, out / "gen", "--no-cache", jobs)
+
+        return run
+
+    def rebuild(jobs: str) -> float:
+        return idlgen_command(accepted, corpus, out / "gen", jobs)
+
+    os.environ["IDLGEN_CACHE_DIR"] = str(cache)
+    try:
+        os.sched_setaffinity(0, one_cpu)
+        serial = lambda: widl_corpus_seconds(widl, accepted, corpus, out)  # noqa: E731
+        row = interleaved(repeat, serial, clean("-j1"))
+        row.name, row.note = "corpus, clean build, one core: widl per file vs idlgen -j1", ""
+        rows.append(row)
+        idlgen_command(accepted, corpus, out / "gen", "-j1")  # fill the cache
+        row = interleaved(repeat, serial, lambda: rebuild("-j1"))
+        row.name = "corpus, rebuild (nothing changed), one core: widl per file vs idlgen -j1"
+        row.note = "idlgen serves every file from its result cache"
+        rows.append(row)
+        if len(all_cpus) >= 2:
+            os.sched_setaffinity(0, all_cpus)
+            cores = len(all_cpus)
+
+            def parallel() -> float:
+                return widl_parallel_seconds(widl, accepted, corpus, out, cores)
+
+            row = interleaved(repeat, parallel, clean(f"-j{cores}"))
+            row.name = (
+                f"corpus, clean build, {cores} cores: widl {cores} at a time vs idlgen -j{cores}"
+            )
+            rows.append(row)
+            row = interleaved(repeat, parallel, lambda: rebuild(f"-j{cores}"))
+            row.name = f"corpus, rebuild, {cores} cores: widl {cores} at a time vs idlgen -j{cores}"
+            rows.append(row)
+        os.sched_setaffinity(0, one_cpu)
+        idl = corpus.windows_dir / COLD_FILE
+        cold_widl = lambda: timed(lambda: run_widl(widl, idl, corpus, out))  # noqa: E731
+        row = interleaved(
+            repeat, cold_widl, lambda: idlgen_command([idl], corpus, out, "--no-cache")
+        )
+        row.name, row.note = f"cold `idlgen {COLD_FILE}` (no result cache)", "whole process"
+        rows.append(row)
+        row = interleaved(repeat, cold_widl, lambda: idlgen_command([idl], corpus, out))
+        row.name, row.note = f"cold `idlgen {COLD_FILE}`, result cached", "whole process"
+        rows.append(row)
+    finally:
+        os.environ.pop("IDLGEN_CACHE_DIR", None)
+        os.sched_setaffinity(0, all_cpus)
+    return rows
+
+
+def json_row(corpus: Corpus, repeat: int) -> Row:
+    """`--emit json` of objidl.idl: the old indented encoding (anchor) vs compact."""
+    script = """
+import json, sys, time
+import idlgen
+from idlgen.emit_json import document_to_json
+path, includes = sys.argv[1], json.loads(sys.argv[2])
+document = idlgen.compile(path, include_dirs=includes, emit="model").document
+def best(run):
+    times = []
+    for _ in range(5):
+        start = time.perf_counter(); run(); times.append(time.perf_counter() - start)
+    return min(times)
+indented = best(lambda: json.dumps(document_to_json(document), indent=2))
+compact = best(lambda: json.dumps(document_to_json(document), separators=(",", ":")))
+print(json.dumps([indented, compact]))
+"""
+    idl = corpus.windows_dir / COLD_FILE
+    includes = json.dumps([str(d) for d in corpus.include_dirs])
+    anchors, ours = [], []
+    for _ in range(repeat):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(idl), includes],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=True,
+        )
+        indented, compact = json.loads(done.stdout)
+        anchors.append(indented)
+        ours.append(compact)
+    row = Row(f"JSON text of {COLD_FILE}: indent=2 (column 2) vs compact (column 3)", anchors, ours)
+    row.note = "model to text only"
+    return row
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
@@ -205,17 +346,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     widl = shutil.which(WIDL)
     if widl is None:
         raise SystemExit(f"{WIDL} not found: install mingw-w64-tools")
-    pinning = pin_to_one_cpu()
     corpus = find_corpus()
     with tempfile.TemporaryDirectory(prefix="bench-widl-") as tmp:
         out = Path(tmp)
         accepted = [idl for idl in corpus.files if run_widl(widl, idl, corpus, out)]
+        command = command_rows(widl, accepted, corpus, out, args.repeat)
+        pinning = pin_to_one_cpu()
         rows = [
             corpus_row(widl, accepted, corpus, out, args.repeat),
             cold_row(widl, corpus, out, args.repeat),
+            json_row(corpus, args.repeat),
         ]
-    print(f"Front end vs widl: median of {args.repeat} runs, {pinning}.")
+    print(f"Front end vs widl: median of {args.repeat} runs; load {os.getloadavg()[0]:.1f}.")
     print(f"Corpus: {corpus.windows_dir} ({len(corpus.files)} files, widl accepts {len(accepted)})")
+    print()
+    print("The `idlgen` command, interleaved with widl (pinned as each row says):")
+    print()
+    print("| benchmark | widl | idlgen | idlgen / widl | notes |")
+    print("|---|---:|---:|---:|---|")
+    for row in command:
+        print(row.markdown())
+    print()
+    print(f"In-process rows, {pinning}:")
     print()
     print("| benchmark | widl | idlgen | idlgen / widl | notes |")
     print("|---|---:|---:|---:|---|")

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from idlgen import model
 from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, WarningSettings
-from idlgen.semantics.loader import Loader, make_settings
+from idlgen.module_map import ModuleMap
+from idlgen.semantics.loader import Loader, make_settings, walk
 from idlgen.semantics.resolve import resolve
 
 Emit = Literal["python", "json", "model"]
@@ -29,6 +30,9 @@ class CompileResult:
     files_read: tuple[str, ...]
     diagnostics: tuple[Diagnostic, ...]
     module_name: str
+    # Every IDL file the main file imports, directly or not, imports first (`.h`
+    # imports included): what `idlgen --with-imports` compiles as well.
+    imports: tuple[str, ...] = ()
 
 
 def module_name_for(path: str) -> str:
@@ -50,13 +54,18 @@ def compile(
     undefines: Sequence[str] = (),
     emit: Emit = "python",
     warnings: Sequence[str] = (),
+    module_map: ModuleMap | None = None,
+    json_indent: int | None = None,
 ) -> CompileResult:
     """Compile one IDL file; raise `IdlError` (carrying every diagnostic) on errors.
 
     Give `path`, or `text` with an optional `filename` used in diagnostics and to
     search imports relative to. `warnings` are gcc's -W switches without the `-W`
     (`"all"`, `"error"`, `"no-macro-redefined"`, `"system-headers"`; docs/cli.md);
-    an unknown one is a ValueError.
+    an unknown one is a ValueError. `module_map` names existing modules that serve
+    imported files (see `idlgen.module_map`). JSON is compact unless `json_indent`
+    asks for indented lines (`json.dumps(indent=...)` runs the pure-Python encoder,
+    which made it 60 % of a `--emit json` run).
     """
     if path is None and text is None:
         raise ValueError("compile() needs a path or text")
@@ -72,13 +81,14 @@ def compile(
         main = loader.load_main(source, text)
         document = resolve(main, sink, loader.finder.hint)
         sink.raise_if_errors()
-        output = _emit(document, source, emit)
+        output = _emit(document, source, emit, module_map, json_indent)
     return CompileResult(
         output=output,
         document=document,
         files_read=document.files_read,
         diagnostics=tuple(sink.diagnostics),
         module_name=module_name_for(source),
+        imports=tuple(loaded.path for loaded in walk([main]) if loaded is not main),
     )
 
 
@@ -97,7 +107,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _emit(document: model.Document, source: str, emit: Emit) -> str | None:
+def _emit(
+    document: model.Document,
+    source: str,
+    emit: Emit,
+    module_map: ModuleMap | None,
+    json_indent: int | None = None,
+) -> str | None:
     if emit == "model":
         return None
     if emit == "json":
@@ -105,10 +121,13 @@ def _emit(document: model.Document, source: str, emit: Emit) -> str | None:
 
         from idlgen.emit_json import document_to_json
 
-        return json.dumps(document_to_json(document), indent=2) + "\n"
+        data = document_to_json(document)
+        if json_indent is None:
+            return json.dumps(data, separators=(",", ":")) + "\n"
+        return json.dumps(data, indent=json_indent) + "\n"
     from idlgen.codegen import generate_module
 
-    return generate_module(document, module_name_for(source))
+    return generate_module(document, module_name_for(source), module_map)
 
 
 def compile_json(
@@ -133,4 +152,11 @@ def compile_json(
     return document_to_json(result.document)
 
 
-__all__ = ["CompileResult", "IdlError", "compile", "compile_json", "module_name_for"]
+__all__ = [
+    "CompileResult",
+    "IdlError",
+    "ModuleMap",
+    "compile",
+    "compile_json",
+    "module_name_for",
+]

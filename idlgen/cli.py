@@ -12,10 +12,11 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from idlgen import __version__
 from idlgen.diagnostics import Diagnostic, IdlError, WarningSettings
+from idlgen.module_map import ModuleMap
 
 EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -35,6 +36,11 @@ class Options:
     diff: bool = False
     depfile: str | None = None
     pyi: bool = False
+    with_imports: bool = False
+    module_map: ModuleMap = field(default_factory=ModuleMap)
+    json_indent: int | None = None
+    jobs: int | None = None  # worker processes; None: idlgen.batch decides
+    use_cache: bool = True  # idlgen.result_cache
     warnings: tuple[str, ...] = ()
 
 
@@ -43,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="idlgen",
         description="Compile Microsoft IDL (MIDL/widl dialect) to Python modules.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="FILE.idl", help="IDL files to compile")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="FILE.idl",
+        help="IDL files to compile (none: the files [tool.idlgen] selects)",
+    )
     parser.add_argument("-o", "--output-dir", metavar="DIR", help="write outputs to DIR")
     parser.add_argument(
         "-I",
@@ -80,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the module as a .pyi stub (for IDEs when the import hook serves the .idl)",
     )
+    parser.add_argument(
+        "--indent",
+        type=int,
+        metavar="N",
+        help="--emit json: indent by N spaces, one value a line (default: compact)",
+    )
     parser.add_argument("--stdout", action="store_true", help="print the output (one input)")
     parser.add_argument(
         "--check",
@@ -93,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--depfile",
         metavar="FILE",
         help="write a make-style dependency file listing every file each output was built from",
+    )
+    add_project_arguments(parser)
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile every file, without reading or writing the result cache",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="compile in N worker processes (default: one per CPU for 8 or more inputs)",
     )
     parser.add_argument(
         "-W",
@@ -120,6 +150,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         if not name.isidentifier():
             parser.error(f"-D {item}: '{name}' is not a macro name")
         defines[name] = value if "=" in item else "1"
+    project = project_settings(parser, args, defines)
     stdout = args.stdout or (args.emit == "json" and args.output_dir is None)
     if stdout and len(args.inputs) > 1:
         parser.error("printing to standard output takes exactly one input file")
@@ -131,12 +162,18 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         WarningSettings.parse(args.warnings)
     except ValueError as error:
         parser.error(str(error))
+    if args.indent is not None and (args.emit != "json" or args.indent < 0):
+        parser.error("--indent N takes --emit json and N >= 0")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("-j N takes N >= 1")
+    if stdout and args.with_imports:
+        parser.error("--with-imports writes several modules: drop --stdout")
     return Options(
         inputs=tuple(args.inputs),
         output_dir=args.output_dir,
-        include_dirs=tuple(args.include_dirs),
-        defines=defines,
-        undefines=tuple(args.undefines),
+        include_dirs=project.include_dirs,
+        defines=project.defines,
+        undefines=project.undefines,
         emit=args.emit,
         stdout=stdout,
         quiet=args.quiet,
@@ -146,6 +183,75 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         depfile=args.depfile,
         pyi=args.pyi,
         warnings=tuple(args.warnings),
+        with_imports=args.with_imports,
+        module_map=project.module_map,
+        json_indent=args.indent,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+    )
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    """Whole import trees and the pyproject.toml settings (idlgen.project_config)."""
+    parser.add_argument(
+        "--with-imports",
+        action="store_true",
+        help="also write the module of every IDL file the inputs import, transitively",
+    )
+    parser.add_argument(
+        "--module-map",
+        action="append",
+        default=[],
+        metavar="FILE.idl=MODULE",
+        help="import FILE.idl's declarations from the existing module MODULE",
+    )
+    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.idlgen] from this file")
+    parser.add_argument(
+        "--no-config", action="store_true", help="ignore [tool.idlgen] in pyproject.toml"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    include_dirs: tuple[str, ...]
+    defines: dict[str, str]
+    undefines: tuple[str, ...]
+    module_map: ModuleMap
+
+
+def project_settings(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, defines: dict[str, str]
+) -> ProjectSettings:
+    """Merge `[tool.idlgen]` under the flags; fill in the inputs and output folder the
+    table gives when the command line does not (updates `args`)."""
+    from idlgen.integrations.settings import SettingsError
+    from idlgen.module_map import ModuleMapError, make_module_map, parse_entry
+    from idlgen.project_config import load_project_config, merged_macros, project_idl_files
+
+    try:
+        config = load_project_config(args.inputs, args.config, args.no_config)
+        flags_map = make_module_map([parse_entry(e) for e in args.module_map], os.getcwd())
+    except (SettingsError, ModuleMapError) as error:
+        parser.error(str(error))
+    if not args.inputs:
+        if config.settings is None:
+            parser.error("no input files (and no [tool.idlgen] table selecting any)")
+        args.inputs = project_idl_files(config.settings)
+        if not args.inputs:
+            parser.error(f"[tool.idlgen] in {config.pyproject} selects no IDL files")
+    if args.output_dir is None:
+        args.output_dir = config.output_dir
+    if args.with_imports and args.output_dir is None:
+        folders = {os.path.dirname(os.path.abspath(path)) for path in args.inputs}
+        if len(folders) > 1:
+            parser.error("--with-imports: give -o DIR (the inputs are in several folders)")
+        args.output_dir = os.path.dirname(args.inputs[0])
+    merged_defines, undefines = merged_macros(config, defines, args.undefines)
+    return ProjectSettings(
+        include_dirs=tuple(args.include_dirs) + config.include_dirs,
+        defines=merged_defines,
+        undefines=undefines,
+        module_map=config.module_map.merged(flags_map),
     )
 
 
@@ -188,12 +294,15 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one input did: its exit status and, when it compiled, the output path
-    and the files it was built from (for --depfile)."""
+    """What one input did: its exit status and, when it compiled, the output path,
+    the files it was built from (for --depfile), what became of the output (for the
+    batch summary) and the IDL files it imports (for --with-imports)."""
 
     status: int
     target: str | None = None
     files_read: tuple[str, ...] = ()
+    state: str = "failed"  # "written", "unchanged", "stale" or "printed" when it compiled
+    imports: tuple[str, ...] = ()
 
 
 def read_text(path: str) -> str | None:
@@ -240,18 +349,25 @@ def depfile_text(outcomes: Sequence[Outcome]) -> str:
 
 def compile_one(options: Options, source: str) -> Outcome:
     from idlgen.api import compile
+    from idlgen.result_cache import cached_compile
 
     if not os.path.isfile(source):
         print(f"idlgen: error: cannot open '{source}': no such file", file=sys.stderr)
         return Outcome(EXIT_IDL_ERROR)
     try:
-        result = compile(
+        result = cached_compile(
+            options,
             source,
-            include_dirs=options.include_dirs,
-            defines=options.defines,
-            undefines=options.undefines,
-            emit="json" if options.emit == "json" else "python",
-            warnings=options.warnings,
+            lambda: compile(
+                source,
+                include_dirs=options.include_dirs,
+                defines=options.defines,
+                undefines=options.undefines,
+                emit="json" if options.emit == "json" else "python",
+                module_map=options.module_map,
+                json_indent=options.json_indent,
+                warnings=options.warnings,
+            ),
         )
     except IdlError as error:
         _print_diagnostics(error.diagnostics, options.quiet)
@@ -260,11 +376,14 @@ def compile_one(options: Options, source: str) -> Outcome:
     assert result.output is not None
     if options.stdout:
         sys.stdout.write(result.output)
-        return Outcome(EXIT_OK)
+        return Outcome(EXIT_OK, state="printed")
     target = output_path(options, source, result.module_name)
     files_read = tuple(os.path.abspath(p) for p in result.files_read)
     if options.check or options.diff:
-        return Outcome(compare_output(options, target, result.output), target, files_read)
+        status = compare_output(options, target, result.output)
+        fresh = read_text(target) == result.output
+        state = "unchanged" if fresh else "stale"
+        return Outcome(status, target, files_read, state, result.imports)
     try:
         changed = write_if_changed(target, result.output)
     except OSError as error:
@@ -272,39 +391,15 @@ def compile_one(options: Options, source: str) -> Outcome:
         return Outcome(EXIT_IDL_ERROR)
     if options.verbose:
         print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
-    return Outcome(EXIT_OK, target, files_read)
+    state = "written" if changed else "unchanged"
+    return Outcome(EXIT_OK, target, files_read, state, result.imports)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from idlgen.batch import run_batch
+
     options = parse_options(argv)
-    status = EXIT_OK
-    outcomes: list[Outcome] = []
-    for source in options.inputs:
-        try:
-            outcome = compile_one(options, source)
-            outcomes.append(outcome)
-            status = max(status, outcome.status)
-        except KeyboardInterrupt:
-            return 130
-        except Exception as error:  # a bug in idlgen, not in the user's input
-            if os.environ.get("IDLGEN_DEBUG"):
-                raise
-            print(
-                f"idlgen: internal error while compiling {source}: "
-                f"{type(error).__name__}: {error} (set IDLGEN_DEBUG=1 for a traceback)",
-                file=sys.stderr,
-            )
-            status = EXIT_INTERNAL
-    if options.depfile and status == EXIT_OK and not (options.check or options.diff):
-        try:
-            write_if_changed(options.depfile, depfile_text(outcomes))
-        except OSError as error:
-            print(
-                f"idlgen: error: cannot write '{options.depfile}': {_reason(error)}",
-                file=sys.stderr,
-            )
-            status = EXIT_IDL_ERROR
-    return status
+    return run_batch(options)
 
 
 def _reason(error: OSError) -> str:

@@ -25,6 +25,7 @@ from idlgen.codegen.layout import (
 )
 from idlgen.codegen.names import py_literal
 from idlgen.codegen.view import ViewBuilder
+from idlgen.module_map import ModuleMap
 from idlgen.resources import data_dir
 
 _EXTRA_BLANK_LINES = re.compile(r"\n{4,}")
@@ -37,6 +38,16 @@ def _pytuple(items: Iterable[object]) -> str:
     return "(" + ", ".join(literals) + ")"
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiling the templates from source is a third of a cold one-file run; Jinja's
+    per-user cache (in the temp folder, checked against each template's source) keeps
+    the compiled code across runs."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no private temp folder: compile every time
+        return None
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -46,6 +57,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
     environment.filters["pyrepr"] = py_literal
     environment.filters["pytuple"] = _pytuple
@@ -60,9 +72,12 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def generate_module(document: model.Document, module_name: str) -> str:
-    """The Python source of the module generated for `document`."""
-    view = ViewBuilder(document).build(os.path.basename(document.source))
+def generate_module(
+    document: model.Document, module_name: str, module_map: ModuleMap | None = None
+) -> str:
+    """The Python source of the module generated for `document`; `module_map` says which
+    existing modules serve imported files (the rest are siblings or bundled)."""
+    view = ViewBuilder(document, module_map or ModuleMap()).build(os.path.basename(document.source))
     text = _environment().get_template("module.py.j2").render(m=view, module_name=module_name)
     text = "\n".join(line.rstrip() for line in text.splitlines())
     text = _EXTRA_BLANK_LINES.sub("\n\n\n", text).strip("\n")

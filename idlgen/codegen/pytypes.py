@@ -64,6 +64,14 @@ class TypeMapper:
     def __init__(self, document: model.Document, qualify: Qualifier) -> None:
         self.document = document
         self.qualify = qualify
+        # Looked up for every parameter and field: indexed once, not scanned per call.
+        self._tagged_names = frozenset(item.name for item in document.tagged_types)
+        self._typedef_for_tag: dict[str, str] = {}
+        for typedef in document.typedefs:
+            target = typedef.type
+            tag = getattr(target, "tag", None)
+            if isinstance(tag, str) and not isinstance(target, syntax.Pointer):
+                self._typedef_for_tag.setdefault(tag, typedef.name)
 
     def param(self, param: model.Param) -> PyType:
         """A parameter's value type: the C pointer levels that return values vanish."""
@@ -177,14 +185,10 @@ class TypeMapper:
         A type that is only declared (`struct S;`) has no class: it is `object`."""
         if not self._defined(tag):
             return PyType("object", "object")
-        for typedef in self.document.typedefs:
-            target = typedef.type
-            if getattr(target, "tag", None) == tag and not isinstance(target, syntax.Pointer):
-                return PyType(self._spell(typedef.name), kind)
-        return PyType(self._spell(tag), kind)
+        return PyType(self._spell(self._typedef_for_tag.get(tag, tag)), kind)
 
     def _defined(self, name: str) -> bool:
-        return any(item.name == name for item in self.document.tagged_types)
+        return name in self._tagged_names
 
     def _pointer(self, type_: syntax.Pointer) -> PyType:
         target = type_.target

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cmp_to_key
 
 from idlgen import __version__, model
 from idlgen.codegen.comments import comment_above
@@ -27,6 +26,7 @@ from idlgen.codegen.names import (
 from idlgen.codegen.pytypes import TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
+from idlgen.module_map import ModuleMap
 from idlgen.semantics.loader import BASE_IDL_DIR
 
 # Interfaces whose classes the runtime itself defines: generated code aliases them
@@ -169,7 +169,10 @@ class CoclassView:
 class ImportView:
     alias: str
     module: str
-    package: str | None  # "idlgen.runtime.base" for bundled files, else None (sibling)
+    # "idlgen.runtime.base" for bundled files, the package of a mapped module, or None
+    # (a sibling, or a mapped top-level module).
+    package: str | None
+    sibling: bool = False  # generated beside this module: relative in a package
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,24 +219,37 @@ class ModuleView:
     @property
     def needs_typing(self) -> bool:
         declares_interfaces = any(not i.runtime_alias for i in self.interfaces)
-        imports_siblings = any(i.package is None for i in self.imports)
+        imports_siblings = any(i.sibling for i in self.imports)
         return bool(self.coclasses or declares_interfaces or imports_siblings)
 
 
-def module_for_file(path: str) -> tuple[str, str | None]:
-    """The generated module for an IDL file, and its package when idlgen ships it."""
+def is_bundled_idl(path: str) -> bool:
+    """Whether an IDL file is idlgen's own base IDL, served by `idlgen.runtime.base`."""
+    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
+    return os.path.normcase(os.path.dirname(os.path.abspath(path))) == base
+
+
+def import_for_file(path: str, module_map: ModuleMap) -> ImportView:
+    """How a generated module imports the module of another IDL file: a mapped module
+    first, then the bundled base modules, else a sibling. The alias always follows the
+    IDL file's name, so it cannot depend on where the module lives."""
     from idlgen.api import module_name_for
 
     name = module_name_for(path)
-    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
-    if os.path.normcase(os.path.dirname(os.path.abspath(path))) == base:
-        return name, "idlgen.runtime.base"
-    return name, None
+    alias = "_" + name
+    mapped = module_map.module_for(path)
+    if mapped is not None:
+        package, _, module = mapped.rpartition(".")
+        return ImportView(alias, module, package or None)
+    if is_bundled_idl(path):
+        return ImportView(alias, name, "idlgen.runtime.base")
+    return ImportView(alias, name, None, sibling=True)
 
 
 @dataclass
 class ViewBuilder:
     document: model.Document
+    module_map: ModuleMap = field(default_factory=ModuleMap)
     used_names: set[str] = field(default_factory=set)
     imports: dict[str, ImportView] = field(default_factory=dict)
 
@@ -305,10 +321,9 @@ class ViewBuilder:
         name = prefix + name
         if _emitted_here(origin):
             return name
-        module, package = module_for_file(origin.file)
-        alias = "_" + module
-        self.imports.setdefault(alias, ImportView(alias, module, package))
-        return f"{alias}.{name}"
+        imported = import_for_file(origin.file, self.module_map)
+        self.imports.setdefault(imported.alias, imported)
+        return f"{imported.alias}.{name}"
 
     # -- declarations ------------------------------------------------------------
 
@@ -340,7 +355,7 @@ class ViewBuilder:
             cpp_quotes=tuple(
                 comment_text(q.text) for q in document.cpp_quotes if _emitted_here(q.origin)
             ),
-            exports=tuple(sorted(set(exports), key=cmp_to_key(_export_compare))),
+            exports=tuple(sorted(set(exports), key=_export_key)),
             wire_types=tuple(wire_types),
         )
 
@@ -658,29 +673,32 @@ def _vtable_methods(interface: model.Interface) -> tuple[model.Method, ...]:
 
 def _export_group(name: str) -> int:
     """ruff's RUF022 groups: SCREAMING_CASE names, then CamelCase, then the rest."""
-    if (name.isupper() and len(name) > 1) or name.replace("_", "").isdigit():
+    if name.isupper() and len(name) > 1:
         return 0  # (ruff counts a single capital as CamelCase)
     return 1 if name[:1].isupper() else 2
 
 
-def _natural_compare(left: str, right: str) -> int:
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
+def _natural_key(name: str) -> tuple[object, ...]:
     """Natural order as ruff applies it: digit runs compare by value, except that a
-    run with a leading zero compares digit by digit (so `P010` < `P8`)."""
-    a_parts, b_parts = re.split(r"(\d+)", left), re.split(r"(\d+)", right)
-    for a, b in zip(a_parts, b_parts, strict=False):
-        if a == b:
-            continue
-        if a.isdigit() and b.isdigit():
-            if a[0] == "0" or b[0] == "0":
-                return -1 if a < b else 1
-            return -1 if (len(a), a) < (len(b), b) else 1
-        return -1 if a < b else 1
-    return (len(a_parts) > len(b_parts)) - (len(a_parts) < len(b_parts))
+    run with a leading zero compares digit by digit (so `P010` < `P8`). `re.split`
+    alternates text and digit runs, so two keys always hold the same kind at the same
+    place; a zero-led run sorts as text, before any run without a leading zero."""
+    parts: list[object] = []
+    for index, part in enumerate(_DIGIT_RUNS.split(name)):
+        if index % 2 == 0:
+            parts.append(part)
+        elif part[0] == "0":
+            parts.append((0, 0, part))
+        else:
+            parts.append((1, len(part), part))
+    return tuple(parts)
 
 
-def _export_compare(left: str, right: str) -> int:
-    groups = _export_group(left) - _export_group(right)
-    return groups or _natural_compare(left, right)
+def _export_key(name: str) -> tuple[int, tuple[object, ...]]:
+    return _export_group(name), _natural_key(name)
 
 
 def _member_name(name: str) -> str:

@@ -48,6 +48,7 @@ def entry_key(
     include_dirs: Sequence[str],
     defines: Mapping[str, str],
     undefines: Sequence[str],
+    module_map: str = "",
 ) -> str:
     settings = json.dumps(
         [
@@ -57,6 +58,7 @@ def entry_key(
             list(include_dirs),
             sorted(defines.items()),
             list(undefines),
+            module_map,
         ]
     )
     return hashlib.sha256(settings.encode()).hexdigest()

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 
 from idlgen.integrations import cache
+from idlgen.module_map import ModuleMap
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class CompileSettings:
     include_dirs: tuple[str, ...] = ()
     defines: Mapping[str, str] = field(default_factory=dict)
     undefines: tuple[str, ...] = ()
+    module_map: ModuleMap = field(default_factory=ModuleMap)
 
 
 def code_filename(idl: Path) -> str:
@@ -47,7 +49,13 @@ def compiled_code(idl: Path, settings: CompileSettings) -> tuple[CodeType, str]:
     text_hash = cache.file_hash(idl)
     if text_hash is None:
         raise FileNotFoundError(f"cannot read {idl}")
-    key = cache.entry_key(text_hash, settings.include_dirs, settings.defines, settings.undefines)
+    key = cache.entry_key(
+        text_hash,
+        settings.include_dirs,
+        settings.defines,
+        settings.undefines,
+        repr(settings.module_map),
+    )
     where = cache.cache_path(idl)
     entry = cache.read_entry(where, key)
     if entry is None:
@@ -65,6 +73,7 @@ def _compile_entry(idl: Path, key: str, settings: CompileSettings) -> cache.Cach
         include_dirs=settings.include_dirs,
         defines=settings.defines,
         undefines=settings.undefines,
+        module_map=settings.module_map,
     )
     assert result.output is not None
     dependencies = {os.path.abspath(p): cache.file_hash(p) or "" for p in result.files_read}
@@ -140,6 +149,7 @@ def install_import_hook(
     include_dirs: Iterable[str | os.PathLike[str]] = (),
     defines: Mapping[str, str] | None = None,
     undefines: Iterable[str] = (),
+    module_map: ModuleMap | None = None,
 ) -> IdlFinder:
     """Let `import <package>.foo_idl` compile `foo.idl` for the given packages."""
     finder = next((f for f in sys.meta_path if isinstance(f, IdlFinder)), None)
@@ -147,7 +157,10 @@ def install_import_hook(
         finder = IdlFinder()
         sys.meta_path.insert(0, finder)
     settings = CompileSettings(
-        tuple(os.path.abspath(d) for d in include_dirs), dict(defines or {}), tuple(undefines)
+        tuple(os.path.abspath(d) for d in include_dirs),
+        dict(defines or {}),
+        tuple(undefines),
+        module_map or ModuleMap(),
     )
     for package in [packages] if isinstance(packages, str) else packages:
         finder.packages[package] = settings

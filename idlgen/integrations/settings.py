@@ -10,9 +10,12 @@ setuptools and the editable import hook. Keys (all optional)::
     files = ["src/**/*.idl"]              # globs relative to the root; default: every .idl
     exclude = ["**/private/*.idl"]
     editable = "generate"                 # or "import-hook"
+    module-map = { "base.idl" = "otherpkg.base_idl" }  # imports served by existing modules
+    output-dir = "build/gen"              # the `idlgen` command's -o (builds ignore it)
 
 A backend's own table (e.g. `[tool.hatch.build.hooks.idlgen]`) uses the same keys and
-wins key by key over `[tool.idlgen]`.
+wins key by key over `[tool.idlgen]`. The `idlgen` command reads the same table through
+`find_pyproject` and `make_settings`, so a CI check compiles as the build does.
 """
 
 from __future__ import annotations
@@ -25,8 +28,21 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from idlgen.module_map import ModuleMap, ModuleMapError, make_module_map
+
 EDITABLE_MODES = ("generate", "import-hook")
-_KNOWN_KEYS = frozenset({"include-dirs", "defines", "undefines", "files", "exclude", "editable"})
+_KNOWN_KEYS = frozenset(
+    {
+        "include-dirs",
+        "defines",
+        "undefines",
+        "files",
+        "exclude",
+        "editable",
+        "module-map",
+        "output-dir",
+    }
+)
 
 
 class SettingsError(ValueError):
@@ -42,6 +58,8 @@ class IdlgenSettings:
     files: tuple[str, ...] = ("**/*.idl",)
     exclude: tuple[str, ...] = ()
     editable: str = "generate"
+    module_map: ModuleMap = field(default_factory=ModuleMap)
+    output_dir: str | None = None  # absolute; only the `idlgen` command uses it
 
     def selects(self, relative_path: str) -> bool:
         """Whether a project file (POSIX path relative to the root) is one to compile."""
@@ -57,6 +75,7 @@ class IdlgenSettings:
             "include_dirs": self.include_dirs,
             "defines": dict(self.defines),
             "undefines": self.undefines,
+            "module_map": self.module_map,
         }
 
 
@@ -96,6 +115,9 @@ def make_settings(
     editable = merged.get("editable", "generate")
     if editable not in EDITABLE_MODES:
         raise SettingsError(f"[tool.idlgen] editable: expected one of {EDITABLE_MODES}")
+    output_dir = merged.get("output-dir")
+    if output_dir is not None and not isinstance(output_dir, str):
+        raise SettingsError("[tool.idlgen] output-dir: expected a string")
     return IdlgenSettings(
         root=base,
         include_dirs=tuple(str(base / d) for d in _strings(merged, "include-dirs")),
@@ -104,7 +126,29 @@ def make_settings(
         files=_strings(merged, "files") or ("**/*.idl",),
         exclude=_strings(merged, "exclude"),
         editable=editable,
+        module_map=_module_map(merged.get("module-map", {}), base),
+        output_dir=str(base / output_dir) if output_dir is not None else None,
     )
+
+
+def _module_map(value: Any, base: Path) -> ModuleMap:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise SettingsError('[tool.idlgen] module-map: expected a table of "FILE.idl" = "module"')
+    try:
+        return make_module_map(value, str(base))
+    except ModuleMapError as error:
+        raise SettingsError(f"[tool.idlgen] module-map: {error}") from None
+
+
+def find_pyproject(start: str | os.PathLike[str]) -> Path | None:
+    """The nearest pyproject.toml in `start` or a folder above it, as black and ruff
+    look for theirs; the first one found ends the search, with or without a table."""
+    folder = Path(start).resolve()
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            return pyproject
+    return None
 
 
 def _strings(table: Mapping[str, Any], key: str) -> tuple[str, ...]:

@@ -55,6 +55,12 @@ class LoadedFile:
     # Content digests of the files `#include`d while preprocessing: a cached parse is
     # stale when one of them changed, even if this file did not.
     include_digests: tuple[tuple[str, str], ...] = ()
+    # The name each import was written with (parallel to `imports`), and for each
+    # included file the folders that then held a file of its name: a cached parse is
+    # stale when an import now resolves elsewhere or a same-named file came or went
+    # on the include search path.
+    import_names: list[str] = field(default_factory=list)
+    include_shadows: tuple[tuple[str, frozenset[str]], ...] = ()
     # (file, the #include or import that brought it in) for every file this parse
     # brought in, replayed into the sink when the parse is reused (diagnostics chains).
     edges: tuple[tuple[str, Position], ...] = ()
@@ -179,6 +185,7 @@ class Loader:
             if (
                 external == cached.external
                 and self._includes_unchanged(cached)
+                and self._includes_not_shadowed(cached)
                 and self._imports_still_valid(cached, seed)
             ):
                 self._replay(cached)
@@ -210,8 +217,19 @@ class Loader:
                 return False
         return True
 
+    def _includes_not_shadowed(self, cached: LoadedFile) -> bool:
+        folders = _include_folders(cached.path, cached.files_read, self.settings)
+        return all(
+            _holding(folders, os.path.basename(path)) == holders
+            for path, holders in cached.include_shadows
+        )
+
     def _imports_still_valid(self, cached: LoadedFile, seed: frozenset[str]) -> bool:
-        """A cached parse is reusable only if its imports are too (they may have changed)."""
+        """A cached parse is reusable only if its imports are too (they may have changed,
+        or a new file may now be found first)."""
+        for imported, name in zip(cached.imports, cached.import_names, strict=True):
+            if self.find_import(name, cached.path) != imported.path:
+                return False
         for imported, context in zip(cached.imports, cached.import_context, strict=True):
             text = self._read_quietly(imported.path)
             if text is None:
@@ -246,6 +264,7 @@ class Loader:
             read_file=self.read_file,
         )
         imports: list[LoadedFile] = []
+        import_names: list[str] = []
         contexts: list[frozenset[str]] = []
         known = set(seed)  # the parser grows it as it reads typedefs and imports
 
@@ -255,6 +274,7 @@ class Loader:
             if loaded is None:
                 return ()
             imports.append(loaded)
+            import_names.append(name)
             contexts.append(context - seed)
             return loaded.type_names()
 
@@ -293,6 +313,10 @@ class Loader:
         sources = tuple(
             (f, self.sink.sources[f]) for f in sorted(own_files) if f in self.sink.sources
         )
+        folders = _include_folders(path, tuple(pp.files_read), self.settings)
+        shadows = tuple(
+            (included, _holding(folders, os.path.basename(included))) for included, _ in includes
+        )
         return LoadedFile(
             path,
             tree,
@@ -305,6 +329,8 @@ class Loader:
             edges=edges,
             warnings=warnings,
             sources=sources,
+            import_names=import_names,
+            include_shadows=shadows,
         )
 
     def _import(
@@ -321,6 +347,18 @@ class Loader:
         if text is None:
             return None
         return self._load(found, text, seed)
+
+
+def _include_folders(path: str, files_read: Sequence[str], settings: Settings) -> tuple[str, ...]:
+    """Where `#include` may have looked: the folders of the including files, then the
+    search path."""
+    folders = dict.fromkeys(os.path.dirname(f) or "." for f in (path, *files_read))
+    folders.update(dict.fromkeys(settings.search_path))
+    return tuple(folders)
+
+
+def _holding(folders: Sequence[str], name: str) -> frozenset[str]:
+    return frozenset(f for f in folders if os.path.isfile(os.path.join(f, name)))
 
 
 def make_settings(
