@@ -2,7 +2,7 @@
 sees the types a user expects (connect, query, QueryInterface and CreateCall are generic;
 interface pointers that may be NULL are `| None`; `.pyi` stubs serve the import hook).
 
-`user_code.py` marks each `reveal_type` with the type mypy must reveal; the test compares
+`project/user_code.py` marks each `reveal_type` with the type mypy must reveal; the test compares
 them all, so a type that decays to Any fails here.
 """
 
@@ -31,16 +31,14 @@ def _idlgen(*args: str) -> None:
 
 
 def _project(tmp_path: Path) -> Path:
-    userpkg = tmp_path / "userpkg"
-    hookpkg = tmp_path / "hookpkg"
-    for package in (userpkg, hookpkg):
-        package.mkdir()
-        (package / "__init__.py").write_text("")
+    """project/ (user_code.py and its two packages) with the generated modules added."""
+    project = tmp_path / "project"
+    shutil.copytree(HERE / "project", project)
+    userpkg, hookpkg = project / "userpkg", project / "hookpkg"
     _idlgen("-o", str(userpkg), str(REPO / "samples/simple_stream.idl"), str(HERE / "nullable.idl"))
     shutil.copy(REPO / "samples/simple_stream.idl", hookpkg)
     _idlgen("--pyi", str(hookpkg / "simple_stream.idl"))
-    shutil.copy(HERE / "user_code.py", tmp_path)
-    return tmp_path
+    return project
 
 
 def _expected(source: Path) -> dict[int, str]:
