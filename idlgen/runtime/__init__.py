@@ -11,12 +11,14 @@ from idlgen.runtime.apartment import Apartment, current_apartment, process_mta
 from idlgen.runtime.awaitcalls import awaitable
 from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown, query
+from idlgen.runtime.deadline import call_timeout
 from idlgen.runtime.guid import GUID, GUID_NULL, as_guid
 from idlgen.runtime.hresult import (
     CLASS_E_NOAGGREGATION,
     CO_E_CANCEL_DISABLED,
     CO_E_NOTINITIALIZED,
     E_ABORT,
+    E_ACCESSDENIED,
     E_FAIL,
     E_INVALIDARG,
     E_NOINTERFACE,
@@ -42,6 +44,7 @@ from idlgen.runtime.hresult import (
     S_FALSE,
     S_OK,
     SUCCEEDED,
+    AccessDeniedError,
     BadStubDataError,
     CallCanceledError,
     CallCompleteError,
@@ -77,7 +80,7 @@ from idlgen.runtime.marshal import (
     marshal_interface,
     unmarshal_interface,
 )
-from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.proxy import InterfaceProxy, set_call_timeout
 from idlgen.runtime.remunknown import IID_IRemUnknown, IRemUnknown
 from idlgen.runtime.server import (
     CallFactory,
@@ -127,6 +130,7 @@ __all__ = [
     "CO_E_CANCEL_DISABLED",
     "CO_E_NOTINITIALIZED",
     "E_ABORT",
+    "E_ACCESSDENIED",
     "E_FAIL",
     "E_INVALIDARG",
     "E_NOINTERFACE",
@@ -155,6 +159,7 @@ __all__ = [
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
+    "AccessDeniedError",
     "Apartment",
     "AsyncIUnknown",
     "AsyncInterface",
@@ -211,6 +216,7 @@ __all__ = [
     "as_guid",
     "awaitable",
     "call_canceled",
+    "call_timeout",
     "check",
     "current_apartment",
     "disconnect_object",
@@ -226,6 +232,7 @@ __all__ = [
     "methods",
     "process_mta",
     "query",
+    "set_call_timeout",
     "set_last_hresult",
     "set_servant_loop",
     "unmarshal_interface",

@@ -27,7 +27,7 @@ SERVER = (
     "import logging, sys\n"
     "logging.basicConfig(level=logging.INFO, format='%(name)s %(levelname)s %(message)s')\n"
     "from idlgen.runtime.__main__ import main\n"
-    "sys.exit(main(['serve', 'servants:AsyncStream']))\n"
+    "sys.exit(main(['serve', 'servants:AsyncStream', '--until-eof']))\n"
 )
 TRACE = re.compile(
     r"^idlgen\.trace\.pdu: (send|recv) (\S+) -> (\S+) (\w+): call_id: (\d+), "
