@@ -31,6 +31,7 @@ from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
 from idlgen.frontend.reductions import RuleShape, make_callback, rule_shape
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
+from idlgen.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
 
@@ -96,6 +97,7 @@ def parse(
     known_types: Iterable[str] = (),
     winrt: bool = False,
     explain_unknown_type: Callable[[str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> syntax.File:
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
@@ -113,6 +115,7 @@ def parse(
     # every type name declared so far, as widl's global scope does.
     type_names = known_types if isinstance(known_types, set) else set(known_types)
     lexer = Lexer(text, type_names, winrt)
+    lexer.max_nesting, lexer.max_operators = limits.brace_nesting, limits.operator_chain
 
     def place(offset: int) -> Position:
         return where(*lexer.locate(offset))
@@ -257,6 +260,8 @@ class _Driver:
                 break
             except _SyntaxError as error:
                 self._recover(error)
+        if self.lexer.stopped:  # a limit cut the input short; it said so
+            return ()
         return self._finish()
 
     def _feed_all(self) -> None:
