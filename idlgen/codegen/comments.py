@@ -23,7 +23,7 @@ def _lines(path: str) -> tuple[str, ...]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return tuple(handle.read().splitlines())
-    except OSError:
+    except (OSError, ValueError):  # unreadable, or a name no file can have (NUL)
         return ()
 
 
