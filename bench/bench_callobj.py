@@ -36,6 +36,29 @@ class Server(_rt.CallFactory, ISimpleStream):
         return SwapResult(pValue, 0)
 
 
+class AsyncServer(_rt.CallFactory, ISimpleStream):
+    """The same method as `async def`: call objects run it as a task on the servant loop."""
+
+    async def Swap(self, pValue: int) -> SwapResult:
+        return SwapResult(pValue, 0)
+
+
+class WaitingServer(_rt.CallFactory, ISimpleStream):
+    """An `async def` method that waits until released: its calls stay pending."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release: Any = None  # an asyncio.Event, made on the servant loop
+
+    async def Swap(self, pValue: int) -> SwapResult:
+        import asyncio
+
+        if self.release is None:
+            self.release = asyncio.Event()
+        await self.release.wait()
+        return SwapResult(pValue, 0)
+
+
 class InlineCall(_rt.ServerCall, AsyncISimpleStream):
     """Runs the method inside Begin_: measures the call object alone, no thread."""
 
@@ -93,11 +116,36 @@ def bench_times(calls: int, runs: int) -> list[tuple[str, float]]:
         for i in range(n):
             executor.submit(server.Swap, i).result()
 
+    async_server = AsyncServer()
+    async_call = async_server.QueryInterface(_rt.ICallFactory).CreateCall(AsyncISimpleStream)
+
+    def begin_finish_async_def(n: int) -> None:
+        for i in range(n):
+            async_call.Begin_Swap(i)
+            async_call.Finish_Swap()
+
+    def awaited(n: int) -> None:
+        import asyncio
+
+        async def calls() -> None:
+            for i in range(n):
+                await _rt.awaitable(server).Swap(i)
+
+        asyncio.run(calls())
+
     rows = [
         ("plain method call `server.Swap(i)`", per_call_ns(plain, calls, runs)),
         ("Begin_/Finish_, server runs inline", per_call_ns(begin_finish_inline, calls, runs)),
         ("Begin_/Finish_, server on worker thread", per_call_ns(begin_finish_worker, calls, runs)),
         ("ThreadPoolExecutor.submit().result()", per_call_ns(executor_round_trip, calls, runs)),
+        (
+            "Begin_/Finish_, `async def` server (task on the servant loop)",
+            per_call_ns(begin_finish_async_def, calls, runs),
+        ),
+        (
+            "`await rt.awaitable(server).Swap(i)` (sync server on a worker)",
+            per_call_ns(awaited, calls, runs),
+        ),
     ]
     executor.shutdown()
     return rows
@@ -151,7 +199,20 @@ def bench_memory(pending: int) -> list[tuple[str, str]]:
     many = pending_calls(pending)
     after = rss_kib()
     assert all(not call.done() for call in many[:10])
+    waiting = WaitingServer()
+    factory = waiting.QueryInterface(_rt.ICallFactory)
+    threads_before = threading.active_count()
+    held = [factory.CreateCall(AsyncISimpleStream) for _ in range(10_000)]
+    for i, call in enumerate(held):
+        call.Begin_Swap(i)
+    extra_threads = threading.active_count() - threads_before
+    from idlgen.runtime.aioservant import servant_loop
+
+    servant_loop().call_soon_threadsafe(waiting.release.set)  # let them all finish
+    for call in held:
+        call.Finish_Swap()
     return [
+        ("threads added by 10,000 pending `async def` calls (loop running)", f"{extra_threads}"),
         ("pending call object (tracemalloc, incl. list slot)", f"{per_call:.0f} B"),
         ("threading.Event, for comparison (tracemalloc)", f"{event_bytes / 1000:.0f} B"),
         (f"RSS growth for {pending:,} pending call objects", f"{(after - before) / 1024:.1f} MiB"),

@@ -37,6 +37,7 @@ class Options:
     check: bool = False
     diff: bool = False
     depfile: str | None = None
+    pyi: bool = False
     limits: Limits = DEFAULT_LIMITS
     with_imports: bool = False
     module_map: ModuleMap = field(default_factory=ModuleMap)
@@ -87,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("python", "json"),
         default="python",
         help="what to produce: a Python module (default) or the resolved model as JSON",
+    )
+    parser.add_argument(
+        "--pyi",
+        action="store_true",
+        help="write the module as a .pyi stub (for IDEs when the import hook serves the .idl)",
     )
     parser.add_argument(
         "--indent",
@@ -168,6 +174,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     stdout = args.stdout or (args.emit == "json" and args.output_dir is None)
     if stdout and len(args.inputs) > 1:
         parser.error("printing to standard output takes exactly one input file")
+    if args.pyi and args.emit == "json":
+        parser.error("--pyi writes Python stubs: drop --emit json")
     if stdout and (args.check or args.diff or args.depfile):
         parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
     try:
@@ -193,6 +201,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         check=args.check,
         diff=args.diff,
         depfile=args.depfile,
+        pyi=args.pyi,
         limits=limits,
         warnings=tuple(args.warnings),
         with_imports=args.with_imports,
@@ -268,7 +277,7 @@ def project_settings(
 
 
 def output_path(options: Options, source: str, module_name: str) -> str:
-    suffix = ".json" if options.emit == "json" else ".py"
+    suffix = ".json" if options.emit == "json" else ".pyi" if options.pyi else ".py"
     # No "./" prefix for an input in the current folder: make compares target names
     # as strings, and the depfile must name the target the makefile names.
     folder = options.output_dir or os.path.dirname(source)

@@ -5,9 +5,7 @@ Run: python samples/stream_server.py --binding 'ncacn_ip_tcp:127.0.0.1[0]'
 It prints the published string ("IPID@ncacn_ip_tcp:127.0.0.1[PORT]") as its first line --
 pass that to stream_client.py in another terminal -- and serves until Ctrl-C (or until its
 standard input closes, with --until-eof: how tests and scripts stop it). The bindings come
-from samples/simple_stream.idl: the generated simple_stream_idl.py next to this file when
-there is one, else the IDL compiled on the fly (`idlgen.compile`), so nothing needs
-generating first.
+from samples/simple_stream.idl through `idlgen.load`, so nothing needs generating first.
 """
 
 from __future__ import annotations
@@ -17,45 +15,18 @@ import contextlib
 import sys
 import threading
 import time
-import types
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import idlgen  # noqa: E402
 from idlgen import runtime as _rt  # noqa: E402
 
-MODULE = "simple_stream_idl"
-
-
-def load_bindings() -> types.ModuleType:
-    """samples/simple_stream_idl.py if it was generated, else the IDL compiled in memory.
-
-    Registered in sys.modules under one name, so the client and server code of one process
-    share one set of interface classes.
-    """
-    module = sys.modules.get(MODULE)
-    if module is not None:
-        return module
-    path = HERE / f"{MODULE}.py"
-    if path.exists():
-        source = path.read_text(encoding="utf-8")
-    else:
-        import idlgen
-
-        result = idlgen.compile(HERE / "simple_stream.idl")
-        if result.output is None:
-            raise SystemExit(f"simple_stream.idl did not compile: {result.diagnostics}")
-        source = result.output
-    module = types.ModuleType(MODULE)
-    module.__file__ = str(path)
-    sys.modules[MODULE] = module
-    exec(compile(source, str(path), "exec"), module.__dict__)
-    return module
-
-
-bindings = load_bindings()
+# samples/simple_stream.idl, compiled when first loaded (and cached beside it) and registered
+# as `simple_stream_idl`: the other samples importing `bindings` share its classes.
+bindings = idlgen.load(HERE / "simple_stream.idl")
 ISimpleStream: Any = bindings.ISimpleStream
 
 

@@ -12,7 +12,7 @@
 processes over ORPC (`PacedServices`: rows paced, plus an endless `Tick` table to cancel) and
 prints the published string for `wmi_client.py --connect`.
 
-The module is compiled from the IDL when this file is imported (`load_wmi_lite()`), so the
+The module comes from the IDL through `idlgen.load` when this file is imported, so the
 sample needs no generated file on disk. Rows are produced one by one from a generator that
 may wait on a `gate` (a threading.Event per row) -- that is how the tests hold an operation
 in the middle without sleeping.
@@ -26,7 +26,6 @@ import re
 import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,55 +33,13 @@ from typing import Any
 import idlgen
 from idlgen import runtime as _rt
 from idlgen.runtime import wmi
-from idlgen.runtime.proxy import InterfaceProxy
 
 IDL = Path(__file__).with_name("wmi_lite.idl")
-MODULE = "wmi_lite_idl"
 
 
-def load_wmi_lite() -> types.ModuleType:
-    """Compile samples/wmi_lite.idl once and import the result as `wmi_lite_idl`."""
-    module = sys.modules.get(MODULE)
-    if module is not None:
-        return module
-    source = idlgen.compile(IDL).output
-    assert source is not None
-    module = types.ModuleType(MODULE)
-    module.__file__ = str(IDL.with_suffix(".py"))
-    sys.modules[MODULE] = module
-    exec(compile(source, module.__file__, "exec"), module.__dict__)
-    _add_proxies(module)
-    return module
-
-
-def _add_proxies(module: types.ModuleType) -> None:
-    """Give each remotable interface an `I<Name>_Proxy` class when the generator did not.
-
-    The shape apartments rely on (tests/apartments/stream_handwritten.py): one class per
-    interface deriving from the parent's proxy and the interface, each method forwarding
-    `(opnum, ins)` to `InterfaceProxy._call_`.
-    """
-    for name in getattr(module, "__all__", dir(module)):
-        iface = getattr(module, name, None)
-        if not (isinstance(iface, type) and _rt.is_interface(iface)):
-            continue
-        if iface.__dict__.get("_proxy_") is not None or "_wire_" not in iface.__dict__:
-            continue
-        first = len(iface._vtable_) - len(iface._methods_)
-        body: dict[str, Any] = {"__slots__": ()}
-        for offset, method in enumerate(iface._methods_):
-            body[method.name] = _forwarder(first + offset)
-        iface._proxy_ = type(f"{iface.__name__}_Proxy", (InterfaceProxy, iface), body)
-
-
-def _forwarder(opnum: int) -> Callable[..., Any]:
-    def call(self: InterfaceProxy, *ins: Any) -> Any:
-        return self._call_(opnum, ins)
-
-    return call
-
-
-lite = load_wmi_lite()
+# Compiled from the IDL when first loaded (and cached beside it), registered as
+# `wmi_lite_idl`; a second load in the process returns the same module.
+lite: Any = idlgen.load(IDL)
 
 # -- the data ---------------------------------------------------------------------------------
 
@@ -107,7 +64,7 @@ _QUERY = re.compile(
 )
 
 
-class LiteObject(_rt.ComObject, lite.ILiteObject):
+class LiteObject(_rt.ComObject, lite.ILiteObject):  # type: ignore[misc]  # a loaded module is Any
     """One row. Get of an unknown property is WBEM_E_NOT_FOUND."""
 
     def __init__(self, row: Row, outer: Any = None) -> None:
@@ -128,7 +85,7 @@ LiteEnumerator = wmi.enumerator_class(lite.IEnumLiteObject)
 LiteCallResult = wmi.call_result_class(lite.ILiteCallResult)
 
 
-class LiteServices(_rt.ComObject, lite.ILiteServices):
+class LiteServices(_rt.ComObject, lite.ILiteServices):  # type: ignore[misc]
     """The service. `gates`, when given, makes row i wait for `gates[i]` before it goes out."""
 
     def __init__(

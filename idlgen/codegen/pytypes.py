@@ -44,6 +44,16 @@ class PyType:
     kind: str  # int, float, bool, str, bytes, list, guid, interface, struct, enum, union, object
 
 
+def _may_be_null(param: model.Param, attributes: set[str]) -> bool:
+    """An interface pointer the caller passes may be NULL unless it is [ref] (MIDL treats
+    [in] interface pointers as unique). An [out] one is returned through a [ref] pointer
+    and is typed without None unless it says [unique] or [ptr]: COM methods that succeed
+    hand back a real interface."""
+    if "ref" in attributes:
+        return False
+    return param.direction.is_in or bool(attributes & {"unique", "ptr"})
+
+
 def has_class(interface: model.Interface) -> bool:
     """Whether generated code declares a class for the interface: a plain RPC interface
     without a uuid only groups declarations."""
@@ -80,6 +90,8 @@ class TypeMapper:
         if param.direction.is_out and isinstance(type_, syntax.Pointer):
             type_ = type_.target
         mapped = self.type(type_)
+        if mapped.kind == "interface" and _may_be_null(param, names):
+            return PyType(f"{mapped.annotation} | None", "interface")
         if isinstance(type_, syntax.Pointer) and mapped.kind not in ("interface", "str"):
             target = self.type(type_.target)
             if "unique" in names or "ptr" in names:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from idlgen import __version__, model
+from idlgen.codegen.comments import comment_above
 from idlgen.codegen.names import (
     comment_text,
     docstring,
@@ -144,6 +145,7 @@ class AsyncView:
     base: str
     sync_name: str
     methods: tuple[MethodView, ...]  # the synchronous methods; templates add Begin_/Finish_
+    doc: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +467,7 @@ class ViewBuilder:
             iid_name=py_name(prefix + interface.name),
             iid=_guid_literal(interface.uuid),
             base=base or "_rt.IUnknown",
-            doc=_doc(interface),
+            doc=_described(interface),
             methods=methods,
             runtime_alias=runtime_alias,
             async_partner=partner,
@@ -519,6 +521,7 @@ class ViewBuilder:
             base=base or "_rt.AsyncInterface",
             sync_name=py_name(interface.name),
             methods=methods,
+            doc=_described(interface, f"Call objects for {interface.name}."),
         )
 
     def _method(
@@ -565,7 +568,7 @@ class ViewBuilder:
             result_class,
             returns,
             hresult,
-            _doc(method),
+            _described(method),
             opnum,
             wire.source,
             comment_text(wire.reason),
@@ -735,11 +738,26 @@ def _guid_literal(uuid: str | None) -> str | None:
 
 
 def _doc(item: model.HasAttributes) -> str | None:
+    text = _helpstring(item)
+    return docstring(text) if text is not None else None
+
+
+def _helpstring(item: model.HasAttributes) -> str | None:
     helpstring = item.attribute("helpstring")
     if helpstring is None or not helpstring.args:
         return None
     arg = helpstring.args[0]
-    return docstring(arg.value) if isinstance(arg, syntax.String) else None
+    return arg.value if isinstance(arg, syntax.String) else None
+
+
+def _described(item: model.Interface | model.Method, lead: str = "") -> str | None:
+    """An interface's or method's docstring: its helpstring, then the comment written
+    above it in the IDL (both escaped by `docstring`). `lead` prefixes a derived class's
+    docstring and is used only when there is something to say."""
+    parts = [text for text in (_helpstring(item), comment_above(item.origin)) if text]
+    if not parts:
+        return None
+    return docstring(" ".join([lead, *parts]).strip())
 
 
 def _default(mapped: object) -> str:

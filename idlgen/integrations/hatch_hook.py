@@ -9,6 +9,9 @@ for every project once idlgen is installed, so it imports no part of the compile
 - wheel (editable): the modules are written beside the sources (the install points at
   them), or, with `editable = "import-hook"`, a `.pth` file installs the import hook;
 - sdist: nothing to do, the `.idl` files travel as ordinary project files.
+
+A standard wheel also gets `idlgen-runtime` among its dependencies: what the generated
+modules need at run time (the compiler is a build requirement only).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatchling.plugin import hookimpl
 
 from idlgen.integrations.editable import pth_line, top_level_packages
+from idlgen.integrations.requirement import runtime_requirement
 from idlgen.integrations.settings import IdlgenSettings, make_settings, read_tool_table
 
 # Keys hatchling itself reads from every hook table; they are not idlgen settings.
@@ -72,6 +76,7 @@ class IdlgenBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     ) -> None:
         from idlgen.integrations.generate import compile_file, generated_path
 
+        build_data["dependencies"].append(runtime_requirement())
         self._temporary = tempfile.mkdtemp(prefix="idlgen-hatch-")
         for relative, in_wheel in files.items():
             generated = compile_file(settings, relative)

@@ -92,11 +92,13 @@ class IdlLoader(importlib.abc.Loader):
     def __init__(self, idl: Path, settings: CompileSettings) -> None:
         self.idl = idl
         self.settings = settings
+        self.executed_hash: str | None = None  # the .idl's hash when the module was made
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return None  # the default module object
 
     def exec_module(self, module: ModuleType) -> None:
+        self.executed_hash = cache.file_hash(self.idl)
         code, _ = compiled_code(self.idl, self.settings)
         exec(code, module.__dict__)
 
@@ -181,7 +183,9 @@ def load(
     """Compile an IDL file (through the cache) and return it as a module.
 
     The module is registered in `sys.modules` under `name` (default: `foo_idl`),
-    because generated dataclasses look their module up there.
+    because generated dataclasses look their module up there. A module already loaded
+    from the same file with the same settings (by the import hook or an earlier `load`)
+    is returned as it is: a second module would declare a second class for every IID.
     """
     from idlgen.api import module_name_for
 
@@ -189,6 +193,9 @@ def load(
     settings = CompileSettings(
         tuple(os.path.abspath(d) for d in include_dirs), dict(defines or {}), tuple(undefines)
     )
+    loaded = _loaded_from(idl, settings)
+    if loaded is not None and name in (None, loaded.__name__):
+        return loaded
     module_name = name or module_name_for(idl.name)
     loader = IdlLoader(idl, settings)
     spec = importlib.util.spec_from_file_location(module_name, idl, loader=loader)
@@ -205,3 +212,19 @@ def load(
             sys.modules[module_name] = previous
         raise
     return module
+
+
+def _loaded_from(idl: Path, settings: CompileSettings) -> ModuleType | None:
+    """The module in `sys.modules` that an `IdlLoader` made from `idl`, as it is now, with
+    `settings` (an edited file makes a new module, as a reload does)."""
+    current = cache.file_hash(idl)
+    for module in list(sys.modules.values()):
+        loader = getattr(getattr(module, "__spec__", None), "loader", None)
+        if (
+            isinstance(loader, IdlLoader)
+            and loader.idl == idl
+            and loader.settings == settings
+            and loader.executed_hash == current
+        ):
+            return module
+    return None

@@ -8,6 +8,9 @@ Two entry points hook into every setuptools build once idlgen is installed:
   having imported nothing but `tomllib`.
 - `distutils.setup_keywords` -> `validate_idl_modules`: checks `idl_modules`.
 
+A configured project also gets `idlgen-runtime` among its install requirements: what
+the generated modules need at run time (the compiler is a build requirement only).
+
 `build_py` writes `<name>_idl.py` into the build folder beside the package's other
 modules; in editable mode (setuptools >= 64 runs `build_py` with `editable_mode`)
 it writes beside the sources instead, where the editable install finds them.
@@ -41,9 +44,18 @@ def finalize_distribution_options(dist: Any) -> None:
     base = dist.cmdclass.get("build_py", default_build_py)
     if not getattr(base, "_idlgen", False):
         dist.cmdclass["build_py"] = make_build_py(base)
+    _require_runtime(dist)
     package_data = dist.package_data if dist.package_data is not None else {}
     package_data.setdefault("", []).append("*.idl")
     dist.package_data = package_data
+
+
+def _require_runtime(dist: Any) -> None:
+    from idlgen.integrations.requirement import RUNTIME_DISTRIBUTION, runtime_requirement
+
+    requires = list(dist.install_requires or [])
+    if not any(str(r).replace("_", "-").startswith(RUNTIME_DISTRIBUTION) for r in requires):
+        dist.install_requires = [*requires, runtime_requirement()]
 
 
 # Run after setuptools' own hooks so a cmdclass they install is the one we wrap.

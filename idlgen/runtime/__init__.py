@@ -6,7 +6,9 @@ The contract generated code relies on is documented in docs/runtime.md.
 
 from __future__ import annotations
 
+from idlgen.runtime.aioservant import set_servant_loop
 from idlgen.runtime.apartment import Apartment, current_apartment, process_mta
+from idlgen.runtime.awaitcalls import awaitable
 from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown, query
 from idlgen.runtime.deadline import call_timeout
@@ -212,6 +214,7 @@ __all__ = [
     "WithHResult",
     "WorkerPool",
     "as_guid",
+    "awaitable",
     "call_canceled",
     "call_timeout",
     "check",
@@ -231,6 +234,7 @@ __all__ = [
     "query",
     "set_call_timeout",
     "set_last_hresult",
+    "set_servant_loop",
     "unmarshal_interface",
     "wait_any",
     "with_hresult",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
@@ -37,7 +37,7 @@ __all__ = ["ComObject", "InnerUnknown", "query"]
 
 _REFCOUNT_LOCK = threading.Lock()  # AddRef/Release are rare in Python code: one lock is enough
 
-T = TypeVar("T")
+_I = TypeVar("_I", bound=IUnknown)
 
 
 class ComObject(IUnknown):
@@ -86,6 +86,10 @@ class ComObject(IUnknown):
 
     # -- IUnknown (delegating) ---------------------------------------------------------
 
+    @overload
+    def QueryInterface(self, riid: type[_I]) -> _I: ...
+    @overload
+    def QueryInterface(self, riid: GUID | str) -> Any: ...
     def QueryInterface(self, riid: Any) -> Any:
         if self._outer is not None:
             return self._outer.QueryInterface(riid)
@@ -150,6 +154,10 @@ class InnerUnknown:
     def object(self) -> ComObject:
         return self._obj
 
+    @overload
+    def QueryInterface(self, riid: type[_I]) -> _I: ...
+    @overload
+    def QueryInterface(self, riid: GUID | str) -> Any: ...
     def QueryInterface(self, riid: Any) -> Any:
         iid = as_guid(riid)
         if iid == IID_IUnknown:
@@ -164,9 +172,9 @@ class InnerUnknown:
         return self._obj._nd_release()
 
 
-def query(obj: Any, interface: type[T]) -> T:
+def query(obj: Any, interface: type[_I]) -> _I:
     """Typed QueryInterface: `query(obj, ISimpleStream)` raises NoInterfaceError or returns it."""
-    return obj.QueryInterface(interface._iid_)  # type: ignore[attr-defined, no-any-return]
+    return obj.QueryInterface(interface._iid_)  # type: ignore[no-any-return]
 
 
 # -- server method wrapping ------------------------------------------------------------------
@@ -183,8 +191,22 @@ def _wrap_server_methods(cls: type) -> None:
             setattr(cls, name, _wrap(fn, method))
 
 
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+
+
+def is_coroutine_method(fn: object) -> bool:
+    """An `async def` server method (checked without importing asyncio or inspect)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
+
+
 def _wrap(fn: Callable[..., Any], method: Method) -> Callable[..., Any]:
-    wrapper = _wrap_with_outs(fn, method.result) if method.outs else _wrap_hresult_only(fn)
+    if is_coroutine_method(fn):
+        wrapper = _wrap_coroutine(fn, method)
+    elif method.outs:
+        wrapper = _wrap_with_outs(fn, method.result)
+    else:
+        wrapper = _wrap_hresult_only(fn)
     wrapper = functools.wraps(fn)(wrapper)
     wrapper._idlgen_wrapped_ = True  # type: ignore[attr-defined]
     return wrapper
@@ -226,4 +248,44 @@ def _wrap_hresult_only(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise error_for(hr)
         return hr
 
+    return call
+
+
+def returned_value(method: Method, value: Any) -> tuple[Any, int]:
+    """What a server method returned, by the calling convention: (what the caller gets,
+    the HRESULT). A failure HRESULT raises. The synchronous wrappers above inline this
+    for speed; `async def` methods and their call objects use it."""
+    if method.outs:
+        hr = S_OK
+        if type(value) is WithHResult:
+            hr, value = value.hresult & 0xFFFFFFFF, value.value
+        if hr & 0x80000000:
+            raise error_for(hr)
+        if method.result is not None and type(value) is tuple:
+            value = method.result._make(value)
+        return value, hr
+    if type(value) is WithHResult:
+        value = value.hresult
+    hr = S_OK if value is None else int(value) & 0xFFFFFFFF
+    if hr & 0x80000000:
+        raise error_for(hr)
+    return hr, hr
+
+
+def _wrap_coroutine(fn: Callable[..., Any], method: Method) -> Callable[..., Any]:
+    """A synchronous caller of an `async def` method waits for it on the servant loop;
+    call objects find the coroutine function in `_idlgen_coroutine_` and do not wait."""
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from idlgen.runtime.aioservant import run_blocking
+
+        try:
+            value, hr = returned_value(method, run_blocking(fn(self, *args, **kwargs)))
+        except COMError as exc:
+            _LAST.set(exc.hresult)
+            raise
+        _LAST.set(hr)
+        return value
+
+    call._idlgen_coroutine_ = fn  # type: ignore[attr-defined]
     return call

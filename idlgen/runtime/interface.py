@@ -9,12 +9,15 @@ so call objects built on them stay small.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.guid import GUID
 
 __all__ = ["AsyncInterface", "IID_IUnknown", "IUnknown", "Method", "interfaces_of", "is_interface"]
+
+_I = TypeVar("_I", bound="IUnknown")
 
 IID_IUnknown = GUID("{00000000-0000-0000-C000-000000000046}")
 
@@ -67,6 +70,10 @@ class IUnknown:
 
     if TYPE_CHECKING:  # declared for type checkers only, so no stub can shadow ComObject's
 
+        @overload
+        def QueryInterface(self, riid: type[_I]) -> _I: ...
+        @overload
+        def QueryInterface(self, riid: GUID | str) -> Any: ...
         def QueryInterface(self, riid: Any) -> Any: ...
 
         def AddRef(self) -> int: ...
@@ -128,6 +135,16 @@ class AsyncInterface(IUnknown):
             cls._methods_ = _async_methods(sync)
             sync._async_ = cls
         super().__init_subclass__(**kwargs)
+
+    if TYPE_CHECKING:
+        # Every Async<Iface> instance a program holds is a call object (CreateCall makes
+        # them), so type checkers see the call object's conveniences on the partner too.
+
+        def wait(self, timeout: float | None = None) -> bool: ...
+        def done(self) -> bool: ...
+        def is_canceled(self) -> bool: ...
+        def Cancel(self, ulSeconds: int) -> int: ...
+        def __await__(self) -> Generator[Any, None, Any]: ...
 
     def _begin_(self, name: str, ins: tuple[Any, ...]) -> int:
         from idlgen.runtime.hresult import NotImplError

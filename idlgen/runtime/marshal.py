@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.apartment import (
+    Apartment,
+    current_apartment,
+    find_apartment,
+    is_local_oxid,
+)
 from idlgen.runtime.channel import Frame, Port, fault_frame, send
 from idlgen.runtime.comobject import ComObject
 from idlgen.runtime.guid import GUID, as_guid
@@ -395,7 +400,9 @@ class ApartmentMarshaler:
             return self._local(ipid, std.public_refs, want)
         home = find_apartment(std.oxid)
         remote = None
-        if home is None and ref.resolver.strings and remote_hooks.connect is not None:
+        if home is None and is_local_oxid(std.oxid):
+            pass  # one of this process's apartments, shut down: never ask the network for it
+        elif home is None and ref.resolver.strings and remote_hooks.connect is not None:
             remote = remote_hooks.connect(std.oxid, ref.resolver)
         if remote is not None:
             home, rem_ipid = remote

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import deadline as _deadline
 from idlgen.runtime import ndr as _ndr
@@ -49,7 +49,13 @@ from idlgen.runtime.hresult import (
     RpcTimeoutError,
     error_for,
 )
-from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, is_interface
+from idlgen.runtime.interface import (
+    AsyncInterface,
+    IID_IUnknown,
+    IUnknown,
+    Method,
+    is_interface,
+)
 from idlgen.runtime.registry import interface_for, opnums, wire_table
 from idlgen.runtime.remunknown import (
     REM_ADD_REF,
@@ -78,6 +84,9 @@ _REM_RELEASE_OPNUM = 5
 REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.proxy")
 
+_I = TypeVar("_I", bound=IUnknown)
+_A = TypeVar("_A", bound=AsyncInterface)
+
 
 class InterfaceProxy(IUnknown):
     """Base of generated `I<Name>_Proxy` classes: one interface of one remote object."""
@@ -101,6 +110,10 @@ class InterfaceProxy(IUnknown):
 
     # -- IUnknown: the proxy manager answers for all of the object's proxies ----------------
 
+    @overload
+    def QueryInterface(self, riid: type[_I]) -> _I: ...
+    @overload
+    def QueryInterface(self, riid: GUID | str) -> Any: ...
     def QueryInterface(self, riid: Any) -> Any:
         return self._mgr.query(riid)
 
@@ -466,7 +479,21 @@ class ProxyCallFactory(ComObject, ICallFactory):
         super().__init__(outer=unknown)  # identity and references are the manager's
         self._mgr = mgr
 
-    def CreateCall(self, riid: Any, pCtrlUnk: Any, riid2: Any) -> Any:
+    @overload
+    def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
+    @overload
+    def CreateCall(
+        self, riid: type[AsyncInterface] | GUID | str, pCtrlUnk: object, riid2: type[_I]
+    ) -> _I: ...
+    @overload
+    def CreateCall(
+        self,
+        riid: type[AsyncInterface] | GUID | str,
+        pCtrlUnk: object = None,
+        riid2: GUID | str | None = None,
+    ) -> Any: ...
+    def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
+        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
         async_iface = interface_for(riid)
         sync = getattr(async_iface, "_sync_", None)
         if async_iface is None or sync is None or sync._async_ is not async_iface:
@@ -474,12 +501,12 @@ class ProxyCallFactory(ComObject, ICallFactory):
         ipid = self._mgr.ipid_for(sync._iid_)
         cls = _proxy_call_class(async_iface)
         if pCtrlUnk is not None:
-            if as_guid(riid2) != IID_IUnknown:
+            if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
         call = cls(self._mgr, ipid)
         try:
-            return call.QueryInterface(riid2)
+            return call.QueryInterface(riid if riid2 is None else riid2)
         finally:
             call.Release()
 

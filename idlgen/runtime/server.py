@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.callobj import CallObject
-from idlgen.runtime.comobject import ComObject, InnerUnknown
+from idlgen.runtime.comobject import ComObject, InnerUnknown, returned_value
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
     S_OK,
@@ -27,7 +27,13 @@ from idlgen.runtime.hresult import (
     InvalidArgError,
     NoInterfaceError,
 )
-from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, interfaces_of
+from idlgen.runtime.interface import (
+    AsyncInterface,
+    IID_IUnknown,
+    IUnknown,
+    Method,
+    interfaces_of,
+)
 from idlgen.runtime.status import _LAST
 from idlgen.runtime.stdiface import ICallFactory, ICancelMethodCalls
 from idlgen.runtime.workers import WorkerPool, default_pool
@@ -41,6 +47,14 @@ __all__ = [
     "call_canceled",
 ]
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from idlgen.runtime.aioservant import StartedCall
+
+_I = TypeVar("_I", bound=IUnknown)
+_A = TypeVar("_A", bound=AsyncInterface)
+
 _CALL_CONTEXT: ContextVar[tuple[CallObject, int] | None] = ContextVar(
     "idlgen_call_context", default=None
 )
@@ -53,7 +67,7 @@ class ServerCall(CallObject):
     the default hands X to a worker pool so Begin_ returns at once.
     """
 
-    __slots__ = ("_server",)
+    __slots__ = ("_server", "_task")
     _raw_methods_ = True
     _inline_: ClassVar[bool] = False
     _pool_: ClassVar[WorkerPool | None] = None
@@ -61,13 +75,19 @@ class ServerCall(CallObject):
     def __init__(self, server: Any, outer: Any = None) -> None:
         super().__init__(outer)
         self._server = server
+        self._task: tuple[int, StartedCall] | None = None
 
     @property
     def server(self) -> Any:
         return self._server
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
-        if self._inline_:
+        coroutine_fn = getattr(
+            getattr(type(self._server), method.name, None), "_idlgen_coroutine_", None
+        )
+        if coroutine_fn is not None:
+            self._start_coroutine(ticket, method, coroutine_fn(self._server, *ins))
+        elif self._inline_:
             self._run_(ticket, method, ins)
         else:
             (self._pool_ or default_pool()).submit(self._run_, ticket, method, ins)
@@ -88,6 +108,44 @@ class ServerCall(CallObject):
             _CALL_CONTEXT.reset(token)
         self._complete_(ticket, value, hr)
 
+    # -- async def server methods: a task on the servant loop, no worker waits ---------
+
+    def _start_coroutine(self, ticket: int, method: Method, coroutine: Any) -> None:
+        from idlgen.runtime.aioservant import start_call
+
+        def done(task: asyncio.Task[Any]) -> None:
+            self._coroutine_done(ticket, method, task)
+
+        token = _CALL_CONTEXT.set((self, ticket))
+        try:
+            self._task = (ticket, start_call(coroutine, done))
+        finally:
+            _CALL_CONTEXT.reset(token)
+
+    def _coroutine_done(self, ticket: int, method: Method, future: asyncio.Task[Any]) -> None:
+        if self._task is not None and self._task[0] == ticket:
+            self._task = None
+        if future.cancelled():  # by a cancel of the call, or by the method itself: the call
+            self._fail_(ticket, CallCanceledError())  # ends canceled (a no-op if Cancel
+            return  # already settled it)
+        try:
+            value, hr = returned_value(method, future.result())
+        except BaseException as exc:  # delivered to Finish_, as a direct call would raise it
+            self._fail_(ticket, exc)
+            return
+        self._complete_(ticket, value, hr)
+
+    def _cancel_task(self, ticket: int) -> None:
+        task = self._task
+        if task is not None and task[0] == ticket:
+            task[1].cancel()
+
+    def _on_cancel_(self, ticket: int) -> None:
+        self._cancel_task(ticket)
+
+    def _on_abandon_(self, ticket: int) -> None:
+        self._cancel_task(ticket)
+
 
 class CallFactory(ComObject, ICallFactory):
     """ComObject that also answers ICallFactory for its interfaces' async partners."""
@@ -96,18 +154,32 @@ class CallFactory(ComObject, ICallFactory):
     _raw_methods_ = True
     _call_objects_: ClassVar[tuple[type[ServerCall], ...]] = ()
 
-    def CreateCall(self, riid: Any, pCtrlUnk: Any, riid2: Any) -> Any:
+    @overload
+    def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
+    @overload
+    def CreateCall(
+        self, riid: type[AsyncInterface] | GUID | str, pCtrlUnk: object, riid2: type[_I]
+    ) -> _I: ...
+    @overload
+    def CreateCall(
+        self,
+        riid: type[AsyncInterface] | GUID | str,
+        pCtrlUnk: object = None,
+        riid2: GUID | str | None = None,
+    ) -> Any: ...
+    def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
+        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
         async_iface = _async_partners(type(self)).get(as_guid(riid))
         if async_iface is None:
             raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface here")
         cls = _call_class(self._call_objects_, async_iface)
         if pCtrlUnk is not None:
-            if as_guid(riid2) != IID_IUnknown:
+            if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self, outer=pCtrlUnk))
         call = cls(self)
         try:
-            return call.QueryInterface(riid2)
+            return call.QueryInterface(riid if riid2 is None else riid2)
         finally:
             call.Release()
 

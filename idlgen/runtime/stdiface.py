@@ -6,10 +6,16 @@ local implementations share one method table and one calling convention.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.interface import AsyncInterface, IUnknown, Method, methods
+
+_I = TypeVar("_I", bound=IUnknown)
+_A = TypeVar("_A", bound=AsyncInterface)
+
+# The method declarations below are for type checkers only (as IUnknown's are): at run
+# time the implementing class's own methods must be the ones found, never a stub.
 
 __all__ = [
     "AsyncIUnknown",
@@ -56,6 +62,11 @@ class IClassFactory(IUnknown):
         Method("LockServer", ins=("fLock",)),
     )
 
+    if TYPE_CHECKING:
+
+        def CreateInstance(self, pUnkOuter: IUnknown | None, riid: GUID | str | type) -> Any: ...
+        def LockServer(self, fLock: bool) -> int: ...
+
 
 class ICallFactory(IUnknown):
     __slots__ = ()
@@ -63,6 +74,23 @@ class ICallFactory(IUnknown):
     _methods_ = methods(
         Method("CreateCall", ins=("riid", "pCtrlUnk", "riid2"), outs=("ppv",)),
     )
+
+    if TYPE_CHECKING:
+
+        @overload
+        def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
+        @overload
+        def CreateCall(
+            self, riid: type[AsyncInterface] | GUID | str, pCtrlUnk: object, riid2: type[_I]
+        ) -> _I: ...
+        @overload
+        def CreateCall(
+            self,
+            riid: type[AsyncInterface] | GUID | str,
+            pCtrlUnk: object = None,
+            riid2: GUID | str | None = None,
+        ) -> Any: ...
+        def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any: ...
 
 
 class ISynchronize(IUnknown):
@@ -74,6 +102,12 @@ class ISynchronize(IUnknown):
         Method("Reset"),
     )
 
+    if TYPE_CHECKING:
+
+        def Wait(self, dwFlags: int, dwMilliseconds: int) -> int: ...
+        def Signal(self) -> int: ...
+        def Reset(self) -> int: ...
+
 
 class ISynchronizeHandle(IUnknown):
     __slots__ = ()
@@ -82,6 +116,10 @@ class ISynchronizeHandle(IUnknown):
         Method("GetHandle", outs=("ph",)),
     )
 
+    if TYPE_CHECKING:
+
+        def GetHandle(self) -> Any: ...
+
 
 class ISynchronizeEvent(ISynchronizeHandle):
     __slots__ = ()
@@ -89,6 +127,10 @@ class ISynchronizeEvent(ISynchronizeHandle):
     _methods_ = methods(
         Method("SetEventHandle", ins=("ph",)),
     )
+
+    if TYPE_CHECKING:
+
+        def SetEventHandle(self, ph: Any) -> int: ...
 
 
 class ISynchronizeContainer(IUnknown):
@@ -99,8 +141,18 @@ class ISynchronizeContainer(IUnknown):
         Method("WaitMultiple", ins=("dwFlags", "dwTimeOut"), outs=("ppSync",)),
     )
 
+    if TYPE_CHECKING:
+
+        def AddSynchronize(self, pSync: ISynchronize) -> int: ...
+        def WaitMultiple(self, dwFlags: int, dwTimeOut: int) -> ISynchronize: ...
+
 
 class ICancelMethodCalls(IUnknown):
     __slots__ = ()
     _iid_ = IID_ICancelMethodCalls
     _methods_ = methods(Method("Cancel", ins=("ulSeconds",)), Method("TestCancel"))
+
+    if TYPE_CHECKING:
+
+        def Cancel(self, ulSeconds: int) -> int: ...
+        def TestCancel(self) -> int: ...

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
@@ -91,19 +91,28 @@ class IncomingCall:
     client's cancel arrives.
     """
 
-    __slots__ = ("_cancel_ticket", "_ticket")
+    __slots__ = ("_cancel_ticket", "_on_cancel", "_ticket")
 
     def __init__(self) -> None:
         self._ticket = 1
         self._cancel_ticket = 0
+        self._on_cancel: Callable[[], object] | None = None
 
     def Cancel(self, ulSeconds: int) -> int:
-        self._cancel_ticket = 1
+        self.request_cancel()
         return S_OK
 
     def request_cancel(self) -> int:
         self._cancel_ticket = 1
+        if self._on_cancel is not None:
+            self._on_cancel()
         return 1
+
+    def _watch_cancel_(self, on_cancel: Callable[[], object]) -> None:
+        """An `async def` method's task: cancelled with the call (at once if it already is)."""
+        self._on_cancel = on_cancel
+        if self._cancel_ticket:
+            on_cancel()
 
 
 def dispatch(
@@ -156,7 +165,7 @@ def dispatch(
         reply.failure(exc.hresult)
         return
     except Exception:
-        log.exception("%s.%s raised", stub.iface.__name__, method.name)
+        _log_fault(stub, method.name, reply_to)
         reply.fault(RPC_E_SERVERFAULT)
         return
     finally:
@@ -186,7 +195,7 @@ def _through_call_object(
             reply.failure(exc.hresult)
             return
         except Exception:
-            log.exception("%s.%s raised", stub.iface.__name__, name)
+            _log_fault(stub, name, reply.port)
             reply.fault(RPC_E_SERVERFAULT)
             return
         finally:
@@ -203,12 +212,20 @@ def _through_call_object(
     except Exception:
         calls.done(key)
         call.Release()
-        log.exception("Begin_%s raised", name)
+        _log_fault(stub, "Begin_" + name, reply.port)
         reply.fault(RPC_E_SERVERFAULT)
         return
     if calls.running(key, call):
         cancel_call(call)  # the cancel came while Begin_ ran: the call starts canceled
     call._subscribe(Waiter(finished))
+
+
+def _log_fault(stub: Stub, method: str, caller: object) -> None:
+    """The one record of a server-side failure sent back as a fault: the traceback, with
+    the call's identity (interface, method, caller). Call inside the `except` block."""
+    log.exception(
+        "fault RPC_E_SERVERFAULT: %s.%s raised, called by %s", stub.iface.__name__, method, caller
+    )
 
 
 class _InParameters:

@@ -10,4 +10,5 @@ from venv_fixtures import (  # noqa: F401 (registered by being imported here)
     idlgen_wheel,
     pytest_configure,
     run_env,
+    runtime_wheel,
 )

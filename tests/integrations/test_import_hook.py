@@ -161,3 +161,20 @@ def test_importing_the_runtime_does_not_import_the_hook_or_compiler() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_load_of_a_file_the_hook_serves_returns_that_module(package: Path) -> None:
+    """One module per IDL file, so one class per IID, however the module was reached."""
+    idlgen.install_import_hook("hookpkg")
+    imported = fresh_import("hookpkg.counter_idl")
+    assert idlgen.load(package / "counter.idl") is imported
+    assert idlgen.load(package / "counter.idl") is imported
+    (package / "counter.idl").write_text((package / "counter.idl").read_text().replace("10", "11"))
+    reloaded = idlgen.load(package / "counter.idl")  # an edited file is compiled again
+    assert reloaded is not imported and reloaded.LIMIT == 11  # type: ignore[attr-defined]
+
+
+def test_loading_the_same_file_twice_gives_one_module(tmp_path: Path) -> None:
+    source = tmp_path / "twice.idl"
+    source.write_text("const long N = 1;\n")
+    assert idlgen.load(source) is idlgen.load(source)

@@ -90,19 +90,28 @@ def make_env(folder: Path) -> Env:
 
 @pytest.fixture(scope="session")
 def idlgen_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """idlgen's own wheel, built from this checkout with the installed hatchling."""
+    """idlgen's own wheel, built from this checkout with the installed hatchling, beside
+    the wheel of the runtime distribution it depends on (`--find-links` finds both)."""
     try:
         import hatchling  # noqa: F401
     except ImportError:
         skip_or_fail("hatchling is not installed: it builds idlgen's wheel")
     out = tmp_path_factory.mktemp("idlgen-wheel")
-    subprocess.run(
-        [*PIP_WHEEL, str(REPO), "-w", str(out)],
-        check=True,
-        env=_quiet_env(),
-        capture_output=True,
-    )
+    for project in (REPO, REPO / "runtime"):
+        subprocess.run(
+            [*PIP_WHEEL, str(project), "-w", str(out)],
+            check=True,
+            env=_quiet_env(),
+            capture_output=True,
+        )
     (wheel,) = out.glob("idlgen-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def runtime_wheel(idlgen_wheel: Path) -> Path:
+    """The `idlgen-runtime` wheel, built from runtime/ with idlgen's own."""
+    (wheel,) = idlgen_wheel.parent.glob("idlgen_runtime-*.whl")
     return wheel
 
 

@@ -350,6 +350,8 @@ IID_ITypeInfo = _rt.GUID("{00020401-0000-0000-C000-000000000046}")
 
 
 class ITypeInfo(_rt.IUnknown):
+    """ITypeInfo, ITypeLib: type information, IID only (see above). Docs: \"ITypeInfo interface (oaidl.h)\", \"ITypeLib interface (oaidl.h)\", [MS-OAUT] 3.7 and 3.11."""
+
     __slots__ = ()
     _iid_ = IID_ITypeInfo
 
@@ -390,6 +392,8 @@ IID_IRecordInfo = _rt.GUID("{0000002F-0000-0000-C000-000000000046}")
 
 
 class IRecordInfo(_rt.IUnknown):
+    """IRecordInfo: describes a user-defined type (a VT_RECORD), IID only. Docs: \"IRecordInfo interface (oaidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IRecordInfo
 
@@ -400,6 +404,8 @@ IID_IDispatch = _rt.GUID("{00020400-0000-0000-C000-000000000046}")
 
 
 class IDispatch(_rt.IUnknown):
+    """IDispatch: late-bound calls by DISPID. [MS-OAUT] 3.1.4 (opnums 3-6) and \"IDispatch interface (oaidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IDispatch
 
@@ -505,6 +511,8 @@ IID_IEnumVARIANT = _rt.GUID("{00020404-0000-0000-C000-000000000046}")
 
 
 class IEnumVARIANT(_rt.IUnknown):
+    """IEnumVARIANT: Next, Skip, Reset, Clone over VARIANT. [MS-OAUT] 3.3.4 and \"IEnumVARIANT interface (oaidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IEnumVARIANT
 
@@ -582,6 +590,8 @@ IID_IErrorInfo = _rt.GUID("{1CF2B120-547D-101B-8E65-08002B2BD119}")
 
 
 class IErrorInfo(_rt.IUnknown):
+    """IErrorInfo: rich error information of the last failed call. Docs: \"IErrorInfo interface (oaidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IErrorInfo
 
@@ -666,6 +676,8 @@ IID_ICreateErrorInfo = _rt.GUID("{22F03340-547D-101B-8E65-08002B2BD119}")
 
 
 class ICreateErrorInfo(_rt.IUnknown):
+    """ICreateErrorInfo: fill in an error object. Docs: \"ICreateErrorInfo interface (oaidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_ICreateErrorInfo
 
@@ -750,6 +762,8 @@ IID_ISupportErrorInfo = _rt.GUID("{DF0B3D60-548F-101B-8E65-08002B2BD119}")
 
 
 class ISupportErrorInfo(_rt.IUnknown):
+    """ISupportErrorInfo: does an interface report errors via IErrorInfo? Docs: \"ISupportErrorInfo interface (oaidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_ISupportErrorInfo
 

@@ -26,6 +26,8 @@ IID_IPersist = _rt.GUID("{0000010C-0000-0000-C000-000000000046}")
 
 
 class IPersist(_rt.IUnknown):
+    """IPersist: the CLSID that can reload an object. Docs: \"IPersist interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IPersist
 
@@ -62,6 +64,8 @@ IID_IPersistStream = _rt.GUID("{00000109-0000-0000-C000-000000000046}")
 
 
 class IPersistStream(IPersist):
+    """IPersistStream: save to and load from an IStream. Docs: \"IPersistStream interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IPersistStream
 
@@ -99,10 +103,10 @@ class IPersistStream(IPersist):
     def IsDirty(self) -> int:
         raise _rt.NotImplError()
 
-    def Load(self, pStm: _objidlbase_idl.IStream) -> int:
+    def Load(self, pStm: _objidlbase_idl.IStream | None) -> int:
         raise _rt.NotImplError()
 
-    def Save(self, pStm: _objidlbase_idl.IStream, fClearDirty: int) -> int:
+    def Save(self, pStm: _objidlbase_idl.IStream | None, fClearDirty: int) -> int:
         raise _rt.NotImplError()
 
     def GetSizeMax(self) -> _wtypesbase_idl.ULARGE_INTEGER:
@@ -117,10 +121,10 @@ class IPersistStream_Proxy(IPersist_Proxy, IPersistStream):
     def IsDirty(self) -> int:
         return self._call_(4, ())  # type: ignore[no-any-return]
 
-    def Load(self, pStm: _objidlbase_idl.IStream) -> int:
+    def Load(self, pStm: _objidlbase_idl.IStream | None) -> int:
         return self._call_(5, (pStm,))  # type: ignore[no-any-return]
 
-    def Save(self, pStm: _objidlbase_idl.IStream, fClearDirty: int) -> int:
+    def Save(self, pStm: _objidlbase_idl.IStream | None, fClearDirty: int) -> int:
         return self._call_(6, (pStm, fClearDirty))  # type: ignore[no-any-return]
 
     def GetSizeMax(self) -> _wtypesbase_idl.ULARGE_INTEGER:

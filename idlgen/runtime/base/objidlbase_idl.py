@@ -298,6 +298,8 @@ IID_IMarshal = _rt.GUID("{00000003-0000-0000-C000-000000000046}")
 
 
 class IMarshal(_rt.IUnknown):
+    """IMarshal: custom marshaling, in-process only. Docs: \"IMarshal interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IMarshal
 
@@ -356,7 +358,7 @@ class IMarshal(_rt.IUnknown):
 
     def MarshalInterface(
         self,
-        pStm: IStream,
+        pStm: IStream | None,
         riid: _rt.GUID,
         pv: object | None,
         dwDestContext: int,
@@ -365,10 +367,10 @@ class IMarshal(_rt.IUnknown):
     ) -> int:
         raise _rt.NotImplError()
 
-    def UnmarshalInterface(self, pStm: IStream, riid: _rt.GUID) -> object:
+    def UnmarshalInterface(self, pStm: IStream | None, riid: _rt.GUID) -> object:
         raise _rt.NotImplError()
 
-    def ReleaseMarshalData(self, pStm: IStream) -> int:
+    def ReleaseMarshalData(self, pStm: IStream | None) -> int:
         raise _rt.NotImplError()
 
     def DisconnectObject(self, dwReserved: int) -> int:
@@ -379,6 +381,8 @@ IID_IMultiQI = _rt.GUID("{00000020-0000-0000-C000-000000000046}")
 
 
 class IMultiQI(_rt.IUnknown):
+    """IMultiQI: several QueryInterface calls in one round trip. Docs: \"IMultiQI interface (objidl.h)\"; its asynchronous partner AsyncIMultiQI is derived by the compiler from async_uuid."""
+
     __slots__ = ()
     _iid_ = IID_IMultiQI
 
@@ -423,6 +427,8 @@ IID_AsyncIMultiQI = _rt.GUID("{000E0020-0000-0000-C000-000000000046}")
 
 
 class AsyncIMultiQI(_rt.AsyncInterface):
+    """Call objects for IMultiQI. IMultiQI: several QueryInterface calls in one round trip. Docs: \"IMultiQI interface (objidl.h)\"; its asynchronous partner AsyncIMultiQI is derived by the compiler from async_uuid."""
+
     __slots__ = ()
     _iid_ = IID_AsyncIMultiQI
     _sync_ = IMultiQI
@@ -438,6 +444,8 @@ IID_IEnumUnknown = _rt.GUID("{00000100-0000-0000-C000-000000000046}")
 
 
 class IEnumUnknown(_rt.IUnknown):
+    """IEnumUnknown: Next, Skip, Reset, Clone. Docs: \"IEnumUnknown interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IEnumUnknown
 
@@ -515,6 +523,8 @@ IID_IEnumString = _rt.GUID("{00000101-0000-0000-C000-000000000046}")
 
 
 class IEnumString(_rt.IUnknown):
+    """IEnumString: Next, Skip, Reset, Clone over LPOLESTR. Docs: \"IEnumString interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IEnumString
 
@@ -592,6 +602,8 @@ IID_ISequentialStream = _rt.GUID("{0C733A30-2A1C-11CE-ADE5-00AA0044773D}")
 
 
 class ISequentialStream(_rt.IUnknown):
+    """ISequentialStream: Read, Write. Docs: \"ISequentialStream interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_ISequentialStream
 
@@ -645,6 +657,8 @@ IID_IStream = _rt.GUID("{0000000C-0000-0000-C000-000000000046}")
 
 
 class IStream(ISequentialStream):
+    """IStream: seekable stream of bytes. Docs: \"IStream interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IStream
 
@@ -726,7 +740,7 @@ class IStream(ISequentialStream):
 
     def CopyTo(
         self,
-        pstm: IStream,
+        pstm: IStream | None,
         cb: _wtypesbase_idl.ULARGE_INTEGER,
     ) -> IStream.CopyToResult:
         raise _rt.NotImplError()
@@ -777,7 +791,7 @@ class IStream_Proxy(ISequentialStream_Proxy, IStream):
 
     def CopyTo(
         self,
-        pstm: IStream,
+        pstm: IStream | None,
         cb: _wtypesbase_idl.ULARGE_INTEGER,
     ) -> IStream.CopyToResult:
         return self._call_(7, (pstm, cb))  # type: ignore[no-any-return]
@@ -818,6 +832,8 @@ IID_IGlobalInterfaceTable = _rt.GUID("{00000146-0000-0000-C000-000000000046}")
 
 
 class IGlobalInterfaceTable(_rt.IUnknown):
+    """IGlobalInterfaceTable: share interface pointers between apartments. Docs: \"IGlobalInterfaceTable interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IGlobalInterfaceTable
 
@@ -839,7 +855,11 @@ class IGlobalInterfaceTable(_rt.IUnknown):
         ),
     )
 
-    def RegisterInterfaceInGlobal(self, pUnk: _rt.IUnknown, riid: _rt.GUID) -> int:
+    def RegisterInterfaceInGlobal(
+        self,
+        pUnk: _rt.IUnknown | None,
+        riid: _rt.GUID,
+    ) -> int:
         raise _rt.NotImplError()
 
     def RevokeInterfaceFromGlobal(self, dwCookie: int) -> int:
@@ -853,6 +873,8 @@ IID_IClientSecurity = _rt.GUID("{0000013D-0000-0000-C000-000000000046}")
 
 
 class IClientSecurity(_rt.IUnknown):
+    """IClientSecurity: a proxy's authentication settings. Docs: \"IClientSecurity interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IClientSecurity
 
@@ -901,12 +923,15 @@ class IClientSecurity(_rt.IUnknown):
         ),
     )
 
-    def QueryBlanket(self, pProxy: _rt.IUnknown) -> IClientSecurity.QueryBlanketResult:
+    def QueryBlanket(
+        self,
+        pProxy: _rt.IUnknown | None,
+    ) -> IClientSecurity.QueryBlanketResult:
         raise _rt.NotImplError()
 
     def SetBlanket(
         self,
-        pProxy: _rt.IUnknown,
+        pProxy: _rt.IUnknown | None,
         dwAuthnSvc: int,
         dwAuthzSvc: int,
         pServerPrincName: str,
@@ -917,7 +942,7 @@ class IClientSecurity(_rt.IUnknown):
     ) -> int:
         raise _rt.NotImplError()
 
-    def CopyProxy(self, pProxy: _rt.IUnknown) -> _rt.IUnknown:
+    def CopyProxy(self, pProxy: _rt.IUnknown | None) -> _rt.IUnknown:
         raise _rt.NotImplError()
 
 
@@ -925,6 +950,8 @@ IID_IServerSecurity = _rt.GUID("{0000013E-0000-0000-C000-000000000046}")
 
 
 class IServerSecurity(_rt.IUnknown):
+    """IServerSecurity: the caller's identity, seen from a server method. Docs: \"IServerSecurity interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IServerSecurity
 
@@ -1003,6 +1030,8 @@ IID_ISynchronizeMutex = _rt.GUID("{00000025-0000-0000-C000-000000000046}")
 
 
 class ISynchronizeMutex(_rt.ISynchronize):
+    """ISynchronizeMutex: a mutex-backed ISynchronize. Docs: \"ISynchronizeMutex interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_ISynchronizeMutex
 
@@ -1026,6 +1055,8 @@ IID_IAsyncManager = _rt.GUID("{0000002A-0000-0000-C000-000000000046}")
 
 
 class IAsyncManager(_rt.IUnknown):
+    """IAsyncManager: the call object's own control surface. Docs: \"IAsyncManager interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IAsyncManager
 
@@ -1065,6 +1096,8 @@ IID_IRpcOptions = _rt.GUID("{00000144-0000-0000-C000-000000000046}")
 
 
 class IRpcOptions(_rt.IUnknown):
+    """IRpcOptions: per-proxy RPC options (timeout, server locality). Docs: \"IRpcOptions interface (objidl.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IRpcOptions
 
@@ -1083,13 +1116,13 @@ class IRpcOptions(_rt.IUnknown):
 
     def Set(
         self,
-        pPrx: _rt.IUnknown,
+        pPrx: _rt.IUnknown | None,
         dwProperty: RPCOPT_PROPERTIES,
         dwValue: int,
     ) -> int:
         raise _rt.NotImplError()
 
-    def Query(self, pPrx: _rt.IUnknown, dwProperty: RPCOPT_PROPERTIES) -> int:
+    def Query(self, pPrx: _rt.IUnknown | None, dwProperty: RPCOPT_PROPERTIES) -> int:
         raise _rt.NotImplError()
 
 

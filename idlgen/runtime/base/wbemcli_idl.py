@@ -1105,6 +1105,8 @@ IID_IWbemQualifierSet = _rt.GUID("{DC12A680-737F-11CF-884D-00AA004B2E24}")
 
 
 class IWbemQualifierSet(_rt.IUnknown):
+    """IWbemQualifierSet: the qualifiers of a class, property or method. Docs: \"IWbemQualifierSet interface (wbemcli.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IWbemQualifierSet
 
@@ -1189,6 +1191,8 @@ IID_IWbemClassObject = _rt.GUID("{DC12A681-737F-11CF-884D-00AA004B2E24}")
 
 
 class IWbemClassObject(_rt.IUnknown):
+    """IWbemClassObject: a CIM class or instance. It travels by custom marshaling ([MS-WMI] 2.2.4), hence [local]. Docs: \"IWbemClassObject interface (wbemcli.h)\" -- all 24 methods."""
+
     __slots__ = ()
     _iid_ = IID_IWbemClassObject
 
@@ -1403,7 +1407,7 @@ class IWbemClassObject(_rt.IUnknown):
     def SpawnInstance(self, lFlags: int) -> IWbemClassObject:
         raise _rt.NotImplError()
 
-    def CompareTo(self, lFlags: int, pCompareTo: IWbemClassObject) -> int:
+    def CompareTo(self, lFlags: int, pCompareTo: IWbemClassObject | None) -> int:
         raise _rt.NotImplError()
 
     def GetPropertyOrigin(self, wszName: str) -> str:
@@ -1419,8 +1423,8 @@ class IWbemClassObject(_rt.IUnknown):
         self,
         wszName: str,
         lFlags: int,
-        pInSignature: IWbemClassObject,
-        pOutSignature: IWbemClassObject,
+        pInSignature: IWbemClassObject | None,
+        pOutSignature: IWbemClassObject | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -1447,6 +1451,8 @@ IID_IWbemContext = _rt.GUID("{44ACA674-E8FC-11D0-A07C-00C04FB68820}")
 
 
 class IWbemContext(_rt.IUnknown):
+    """IWbemContext: named values passed along with a call; custom marshaled. Docs: \"IWbemContext interface (wbemcli.h)\", [MS-WMI] 2.2.13."""
+
     __slots__ = ()
     _iid_ = IID_IWbemContext
 
@@ -1535,6 +1541,8 @@ IID_IWbemObjectSink = _rt.GUID("{7C857801-7381-11CF-884D-00AA004B2E24}")
 
 
 class IWbemObjectSink(_rt.IUnknown):
+    """IWbemObjectSink: where asynchronous results are delivered. [MS-WMI] 3.1.4.2 (Indicate opnum 3, SetStatus opnum 4)."""
+
     __slots__ = ()
     _iid_ = IID_IWbemObjectSink
 
@@ -1565,7 +1573,7 @@ class IWbemObjectSink(_rt.IUnknown):
         lFlags: int,
         hResult: int,
         strParam: str,
-        pObjParam: IWbemClassObject,
+        pObjParam: IWbemClassObject | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -1583,7 +1591,7 @@ class IWbemObjectSink_Proxy(_rt.InterfaceProxy, IWbemObjectSink):
         lFlags: int,
         hResult: int,
         strParam: str,
-        pObjParam: IWbemClassObject,
+        pObjParam: IWbemClassObject | None,
     ) -> int:
         return self._call_(4, (lFlags, hResult, strParam, pObjParam))  # type: ignore[no-any-return]
 
@@ -1595,6 +1603,8 @@ IID_IEnumWbemClassObject = _rt.GUID("{027947E1-D731-11CE-A357-000000000001}")
 
 
 class IEnumWbemClassObject(_rt.IUnknown):
+    """IEnumWbemClassObject: a (semi)synchronous result enumerator. [MS-WMI] 3.1.4.4 (opnums 3-7)."""
+
     __slots__ = ()
     _iid_ = IID_IEnumWbemClassObject
 
@@ -1646,7 +1656,7 @@ class IEnumWbemClassObject(_rt.IUnknown):
     def Next(self, lTimeout: int, uCount: int) -> IEnumWbemClassObject.NextResult:
         raise _rt.NotImplError()
 
-    def NextAsync(self, uCount: int, pSink: IWbemObjectSink) -> int:
+    def NextAsync(self, uCount: int, pSink: IWbemObjectSink | None) -> int:
         raise _rt.NotImplError()
 
     def Clone(self) -> IEnumWbemClassObject:
@@ -1667,7 +1677,7 @@ class IEnumWbemClassObject_Proxy(_rt.InterfaceProxy, IEnumWbemClassObject):
     def Next(self, lTimeout: int, uCount: int) -> IEnumWbemClassObject.NextResult:
         return self._call_(4, (lTimeout, uCount))  # type: ignore[no-any-return]
 
-    def NextAsync(self, uCount: int, pSink: IWbemObjectSink) -> int:
+    def NextAsync(self, uCount: int, pSink: IWbemObjectSink | None) -> int:
         return self._call_(5, (uCount, pSink))  # type: ignore[no-any-return]
 
     def Clone(self) -> IEnumWbemClassObject:
@@ -1684,6 +1694,8 @@ IID_IWbemCallResult = _rt.GUID("{44ACA675-E8FC-11D0-A07C-00C04FB68820}")
 
 
 class IWbemCallResult(_rt.IUnknown):
+    """IWbemCallResult: the outcome of a semisynchronous call. [MS-WMI] 3.1.4.5 (opnums 3-6)."""
+
     __slots__ = ()
     _iid_ = IID_IWbemCallResult
 
@@ -1756,20 +1768,22 @@ IID_IWbemServices = _rt.GUID("{9556DC99-828C-11CF-A37E-00AA003240C7}")
 
 
 class IWbemServices(_rt.IUnknown):
+    """IWbemServices: the main WMI interface, all 23 methods in opnum order. [MS-WMI] 3.1.4.3 (opnums 3-25)."""
+
     __slots__ = ()
     _iid_ = IID_IWbemServices
 
     class OpenNamespaceResult(_t.NamedTuple):
-        ppWorkingNamespace: IWbemServices
-        ppResult: IWbemCallResult
+        ppWorkingNamespace: IWbemServices | None
+        ppResult: IWbemCallResult | None
 
     class GetObjectResult(_t.NamedTuple):
-        ppObject: IWbemClassObject
-        ppCallResult: IWbemCallResult
+        ppObject: IWbemClassObject | None
+        ppCallResult: IWbemCallResult | None
 
     class ExecMethodResult(_t.NamedTuple):
-        ppOutParams: IWbemClassObject
-        ppCallResult: IWbemCallResult
+        ppOutParams: IWbemClassObject | None
+        ppCallResult: IWbemCallResult | None
 
     _methods_: _t.ClassVar[tuple[_rt.Method, ...]] = (
         _rt.Method(
@@ -1938,13 +1952,13 @@ class IWbemServices(_rt.IUnknown):
         self,
         strNamespace: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppWorkingNamespace: IWbemServices,
-        ppResult: IWbemCallResult,
+        pCtx: IWbemContext | None,
+        ppWorkingNamespace: IWbemServices | None,
+        ppResult: IWbemCallResult | None,
     ) -> IWbemServices.OpenNamespaceResult:
         raise _rt.NotImplError()
 
-    def CancelAsyncCall(self, pSink: IWbemObjectSink) -> int:
+    def CancelAsyncCall(self, pSink: IWbemObjectSink | None) -> int:
         raise _rt.NotImplError()
 
     def QueryObjectSink(self, lFlags: int) -> IWbemObjectSink:
@@ -1954,9 +1968,9 @@ class IWbemServices(_rt.IUnknown):
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppObject: IWbemClassObject,
-        ppCallResult: IWbemCallResult,
+        pCtx: IWbemContext | None,
+        ppObject: IWbemClassObject | None,
+        ppCallResult: IWbemCallResult | None,
     ) -> IWbemServices.GetObjectResult:
         raise _rt.NotImplError()
 
@@ -1964,26 +1978,26 @@ class IWbemServices(_rt.IUnknown):
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
     def PutClass(
         self,
-        pObject: IWbemClassObject,
+        pObject: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         raise _rt.NotImplError()
 
     def PutClassAsync(
         self,
-        pObject: IWbemClassObject,
+        pObject: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -1991,17 +2005,17 @@ class IWbemServices(_rt.IUnknown):
         self,
         strClass: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         raise _rt.NotImplError()
 
     def DeleteClassAsync(
         self,
         strClass: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2009,7 +2023,7 @@ class IWbemServices(_rt.IUnknown):
         self,
         strSuperclass: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
@@ -2017,26 +2031,26 @@ class IWbemServices(_rt.IUnknown):
         self,
         strSuperclass: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
     def PutInstance(
         self,
-        pInst: IWbemClassObject,
+        pInst: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         raise _rt.NotImplError()
 
     def PutInstanceAsync(
         self,
-        pInst: IWbemClassObject,
+        pInst: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2044,17 +2058,17 @@ class IWbemServices(_rt.IUnknown):
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         raise _rt.NotImplError()
 
     def DeleteInstanceAsync(
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2062,7 +2076,7 @@ class IWbemServices(_rt.IUnknown):
         self,
         strFilter: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
@@ -2070,8 +2084,8 @@ class IWbemServices(_rt.IUnknown):
         self,
         strFilter: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2080,7 +2094,7 @@ class IWbemServices(_rt.IUnknown):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
@@ -2089,8 +2103,8 @@ class IWbemServices(_rt.IUnknown):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2099,7 +2113,7 @@ class IWbemServices(_rt.IUnknown):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         raise _rt.NotImplError()
 
@@ -2108,8 +2122,8 @@ class IWbemServices(_rt.IUnknown):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2118,10 +2132,10 @@ class IWbemServices(_rt.IUnknown):
         strObjectPath: str,
         strMethodName: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pInParams: IWbemClassObject,
-        ppOutParams: IWbemClassObject,
-        ppCallResult: IWbemCallResult,
+        pCtx: IWbemContext | None,
+        pInParams: IWbemClassObject | None,
+        ppOutParams: IWbemClassObject | None,
+        ppCallResult: IWbemCallResult | None,
     ) -> IWbemServices.ExecMethodResult:
         raise _rt.NotImplError()
 
@@ -2130,9 +2144,9 @@ class IWbemServices(_rt.IUnknown):
         strObjectPath: str,
         strMethodName: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pInParams: IWbemClassObject,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pInParams: IWbemClassObject | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         raise _rt.NotImplError()
 
@@ -2146,16 +2160,16 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strNamespace: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppWorkingNamespace: IWbemServices,
-        ppResult: IWbemCallResult,
+        pCtx: IWbemContext | None,
+        ppWorkingNamespace: IWbemServices | None,
+        ppResult: IWbemCallResult | None,
     ) -> IWbemServices.OpenNamespaceResult:
         return self._call_(  # type: ignore[no-any-return]
             3,
             (strNamespace, lFlags, pCtx, ppWorkingNamespace, ppResult),
         )
 
-    def CancelAsyncCall(self, pSink: IWbemObjectSink) -> int:
+    def CancelAsyncCall(self, pSink: IWbemObjectSink | None) -> int:
         return self._call_(4, (pSink,))  # type: ignore[no-any-return]
 
     def QueryObjectSink(self, lFlags: int) -> IWbemObjectSink:
@@ -2165,9 +2179,9 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppObject: IWbemClassObject,
-        ppCallResult: IWbemCallResult,
+        pCtx: IWbemContext | None,
+        ppObject: IWbemClassObject | None,
+        ppCallResult: IWbemCallResult | None,
     ) -> IWbemServices.GetObjectResult:
         return self._call_(6, (strObjectPath, lFlags, pCtx, ppObject, ppCallResult))  # type: ignore[no-any-return]
 
@@ -2175,26 +2189,26 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(7, (strObjectPath, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
     def PutClass(
         self,
-        pObject: IWbemClassObject,
+        pObject: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         return self._call_(8, (pObject, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
     def PutClassAsync(
         self,
-        pObject: IWbemClassObject,
+        pObject: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(9, (pObject, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
@@ -2202,17 +2216,17 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strClass: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         return self._call_(10, (strClass, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
     def DeleteClassAsync(
         self,
         strClass: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(11, (strClass, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
@@ -2220,7 +2234,7 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strSuperclass: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         return self._call_(12, (strSuperclass, lFlags, pCtx))  # type: ignore[no-any-return]
 
@@ -2228,26 +2242,26 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strSuperclass: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(13, (strSuperclass, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
     def PutInstance(
         self,
-        pInst: IWbemClassObject,
+        pInst: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         return self._call_(14, (pInst, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
     def PutInstanceAsync(
         self,
-        pInst: IWbemClassObject,
+        pInst: IWbemClassObject | None,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(15, (pInst, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
@@ -2255,17 +2269,17 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        ppCallResult: IWbemCallResult,
-    ) -> IWbemCallResult:
+        pCtx: IWbemContext | None,
+        ppCallResult: IWbemCallResult | None,
+    ) -> IWbemCallResult | None:
         return self._call_(16, (strObjectPath, lFlags, pCtx, ppCallResult))  # type: ignore[no-any-return]
 
     def DeleteInstanceAsync(
         self,
         strObjectPath: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(17, (strObjectPath, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
@@ -2273,7 +2287,7 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strFilter: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         return self._call_(18, (strFilter, lFlags, pCtx))  # type: ignore[no-any-return]
 
@@ -2281,8 +2295,8 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         self,
         strFilter: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(19, (strFilter, lFlags, pCtx, pResponseHandler))  # type: ignore[no-any-return]
 
@@ -2291,7 +2305,7 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         return self._call_(20, (strQueryLanguage, strQuery, lFlags, pCtx))  # type: ignore[no-any-return]
 
@@ -2300,8 +2314,8 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(  # type: ignore[no-any-return]
             21,
@@ -2313,7 +2327,7 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IEnumWbemClassObject:
         return self._call_(22, (strQueryLanguage, strQuery, lFlags, pCtx))  # type: ignore[no-any-return]
 
@@ -2322,8 +2336,8 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         strQueryLanguage: str,
         strQuery: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(  # type: ignore[no-any-return]
             23,
@@ -2335,10 +2349,10 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         strObjectPath: str,
         strMethodName: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pInParams: IWbemClassObject,
-        ppOutParams: IWbemClassObject,
-        ppCallResult: IWbemCallResult,
+        pCtx: IWbemContext | None,
+        pInParams: IWbemClassObject | None,
+        ppOutParams: IWbemClassObject | None,
+        ppCallResult: IWbemCallResult | None,
     ) -> IWbemServices.ExecMethodResult:
         return self._call_(  # type: ignore[no-any-return]
             24,
@@ -2358,9 +2372,9 @@ class IWbemServices_Proxy(_rt.InterfaceProxy, IWbemServices):
         strObjectPath: str,
         strMethodName: str,
         lFlags: int,
-        pCtx: IWbemContext,
-        pInParams: IWbemClassObject,
-        pResponseHandler: IWbemObjectSink,
+        pCtx: IWbemContext | None,
+        pInParams: IWbemClassObject | None,
+        pResponseHandler: IWbemObjectSink | None,
     ) -> int:
         return self._call_(  # type: ignore[no-any-return]
             25,
@@ -2375,6 +2389,8 @@ IID_IWbemLocator = _rt.GUID("{DC12A687-737F-11CF-884D-00AA004B2E24}")
 
 
 class IWbemLocator(_rt.IUnknown):
+    """IWbemLocator: connect to a WMI namespace (in-process helper). Docs: \"IWbemLocator interface (wbemcli.h)\"."""
+
     __slots__ = ()
     _iid_ = IID_IWbemLocator
 
@@ -2402,7 +2418,7 @@ class IWbemLocator(_rt.IUnknown):
         strLocale: str,
         lSecurityFlags: int,
         strAuthority: str,
-        pCtx: IWbemContext,
+        pCtx: IWbemContext | None,
     ) -> IWbemServices:
         raise _rt.NotImplError()
 

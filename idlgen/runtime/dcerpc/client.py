@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from idlgen.runtime.dcerpc.status import (
     RPC_S_SERVER_TOO_BUSY,
     fault_error,
 )
-from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu
+from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu, send_frames
 from idlgen.runtime.deadline import bounded as _bounded
 from idlgen.runtime.deadline import call_deadline
 from idlgen.runtime.guid import GUID
@@ -48,6 +49,8 @@ RPC_S_SERVER_UNAVAILABLE = 1722
 RPC_S_UNKNOWN_IF = 1717
 RPC_S_UNSUPPORTED_TRANS_SYN = 1730
 ERROR_ACCESS_DENIED = 5
+
+log = logging.getLogger(__name__)
 
 
 class RpcUnavailableError(COMError):
@@ -101,6 +104,7 @@ class ClientCall:
     def cancel(self) -> None:
         """Send co_cancel. The server decides: a fault (RPC_E_CALL_CANCELED) or a normal reply."""
         if not self._done.is_set():
+            log.info("call %d to %s canceled: sending co_cancel", self.call_id, self.assoc.binding)
             self.assoc.send([P.encode(P.CoCancel(self.call_id))])
 
 
@@ -128,6 +132,7 @@ class Association:
             self.sock = B.connect(binding, _bounded(limits.connect_timeout))
         except OSError as e:
             raise RpcUnavailableError(message=f"cannot connect to {binding}: {e}") from None
+        log.info("connected to %s", binding)
         self._want_mpx = mpx
 
     # ----------------------------------------------------------- binding
@@ -144,7 +149,7 @@ class Association:
         wait = _bounded(lim.bind_timeout)
         try:
             self.sock.settimeout(wait)
-            self.sock.sendall(P.encode(bind))
+            send_frames(self.sock, [P.encode(bind)])
             reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or wait, wait)
         except (OSError, Closed) as e:
             self.close()
@@ -247,10 +252,9 @@ class Association:
         security = self.security if protect else None
         with self._send_lock:
             try:
-                for frame in frames:
-                    if security is not None:
-                        frame = security.protect(frame)
-                    self.sock.sendall(frame)
+                if security is not None:
+                    frames = [security.protect(frame) for frame in frames]
+                send_frames(self.sock, frames)
             except OSError as e:
                 self._fail_all(DisconnectedError(message=f"send failed: {e}"))
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.dcerpc import trace
 from idlgen.runtime.dcerpc.limits import ServerLimits
 
 __all__ = ["Protocol_", "Reactor", "Transport"]
@@ -76,6 +77,9 @@ class Transport:
         with self.out_lock:
             if self.closed:
                 return False
+            if trace.enabled():
+                for frame in frames:
+                    trace.sent(self.sock, frame)
             data = b"".join(frames)
             if not self.outbuf:
                 try:
@@ -372,6 +376,8 @@ class Reactor:
                 break
             frame = bytes(buf[: h.frag_length])
             del buf[: h.frag_length]
+            if trace.enabled():
+                trace.received(t.sock, frame)
             if not self._deliver(t, P.decode(frame)):
                 return
         t.pdu_started = time.monotonic() if buf else None

@@ -42,6 +42,7 @@ from idlgen.runtime.dcerpc.pool import CallPool
 from idlgen.runtime.dcerpc.reactor import Reactor, Transport
 from idlgen.runtime.dcerpc.rpcif import RpcInterface, interface_of, server_reply
 from idlgen.runtime.dcerpc.status import wire_status
+from idlgen.runtime.dcerpc.trace import peer_of
 from idlgen.runtime.dcerpc.wire import Limits
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.hresult import RPC_E_SERVERFAULT, S_OK, CallCanceledError, COMError
@@ -228,6 +229,7 @@ class RpcServer:
         conn = _Connection(self, transport)
         with self._lock:
             self._conns.add(conn)
+        log.info("connection from %s", conn.peer_text)
         return conn
 
     def _forget(self, conn: _Connection) -> None:
@@ -335,9 +337,11 @@ class _Connection:
     waiting: deque[tuple[CallState, Callable[[], None]]] = field(default_factory=deque)
     auth: A.ConnectionAuth | None = None
     sign_lock: threading.Lock = field(default_factory=threading.Lock)
+    peer_text: str = ""
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
+        self.peer_text = peer_of(self.transport.sock)  # HOST:PORT, for the logs
         if self.server.security is not None:
             self.auth = A.ConnectionAuth(self.server.security)
 
@@ -358,6 +362,7 @@ class _Connection:
 
     def on_closed(self) -> None:
         """The reactor closed the connection: nobody reads replies any more."""
+        log.info("connection from %s closed", self.peer_text)
         with self.lock:
             states = [*self.calls.values(), *(st for _, st in self.partial.values())]
             self.partial.clear()
@@ -425,6 +430,8 @@ class _Connection:
         if isinstance(p, P.Auth3):
             return self.auth3(p)
         if isinstance(p, P.CoCancel | P.Orphaned):
+            what = "orphaned" if isinstance(p, P.Orphaned) else "canceled"
+            log.info("call %d from %s %s by the client", p.call_id, self.peer_text, what)
             self.cancel(p.call_id, orphan=isinstance(p, P.Orphaned))
             return True
         return self.reject(P.ProtocolError(f"unexpected {type(p).__name__}", p.call_id))
@@ -453,6 +460,15 @@ class _Connection:
         for ctx in p.contexts:
             result, reg = self.server.negotiate(ctx)
             results.append(result)
+            log.info(
+                "%s from %s: interface %s v%d.%d %s",
+                "alter_context" if p.alter else "bind",
+                self.peer_text,
+                ctx.abstract.uuid,
+                ctx.abstract.major,
+                ctx.abstract.minor,
+                "accepted" if result.result == P.ACCEPTANCE else "rejected",
+            )
             if reg is not None:
                 self.contexts[ctx.cont_id] = reg
         if not p.alter:
@@ -715,7 +731,13 @@ class _Connection:
             status = P.NCA_S_FAULT_CANCEL if isinstance(e, CallCanceledError) else e.hresult
             return [self._fault_pdu(state, wire_status(status), cont_id)]
         except Exception:
-            log.exception("RPC server method %s raised", method.name)
+            log.exception(
+                "fault RPC_E_SERVERFAULT: %s.%s raised, call %d from %s",
+                reg.iface.__name__,
+                method.name,
+                state.call_id,
+                self.peer_text,
+            )
             return [self._fault_pdu(state, wire_status(RPC_E_SERVERFAULT), cont_id)]
         finally:
             _com_server._CALL_CONTEXT.reset(com)

@@ -10,6 +10,7 @@ import socket
 from dataclasses import dataclass
 
 from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.dcerpc import trace
 
 
 @dataclass(frozen=True)
@@ -74,4 +75,15 @@ def read_pdu(
     if h.frag_length > max_frag:
         return P.ProtocolError(f"fragment of {h.frag_length} > {max_frag}", h.call_id, h.ptype)
     body = _read_exact(sock, h.frag_length - P.HEADER_SIZE, False, timeout)
+    if trace.enabled():
+        trace.received(sock, head + body)
     return P.decode(head + body)
+
+
+def send_frames(sock: socket.socket, frames: list[bytes]) -> None:
+    """Send whole PDUs (traced when IDLGEN_TRACE=pdu). Raises OSError."""
+    tracing = trace.enabled()
+    for frame in frames:
+        if tracing:
+            trace.sent(sock, frame)
+        sock.sendall(frame)

@@ -20,7 +20,7 @@ import socket
 import tempfile
 import threading
 import uuid
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
@@ -38,7 +38,7 @@ from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import AccessDeniedError, COMError, error_for
-from idlgen.runtime.interface import IID_IUnknown
+from idlgen.runtime.interface import IID_IUnknown, IUnknown
 from idlgen.runtime.ndr_objref import DualStringArray
 from idlgen.runtime.orpc.client import (
     ORPC_LIMITS,
@@ -69,6 +69,8 @@ __all__ = [
 ]
 
 _limits = ServerLimits(connection=ORPC_LIMITS)
+
+_I = TypeVar("_I", bound=IUnknown)
 
 
 class Endpoint:
@@ -209,6 +211,12 @@ def unpublish(text: str) -> None:
         exporter.release_refs(ipid, 1)
 
 
+@overload
+def connect(target: str | bytes, iface: type[_I], auth: ClientAuth | None = None) -> _I: ...
+@overload
+def connect(
+    target: str | bytes, iface: GUID | str | None = None, auth: ClientAuth | None = None
+) -> Any: ...
 def connect(target: str | bytes, iface: Any = None, auth: ClientAuth | None = None) -> Any:
     """A proxy for a published object: `target` is what `publish` returned
     ("IPID@ncacn_ip_tcp:HOST[PORT]" or "IPID@ncacn_unix_stream:[PATH]") or OBJREF bytes.

@@ -147,6 +147,7 @@ class ConnectionPort:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.lock = threading.Lock()
+        self.caller = f"ORPC client {getattr(conn, 'peer_text', '?')}"
         self.calls: dict[int, tuple[CallState, int]] = {}  # call id -> (state, context id)
         self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
         self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
@@ -164,6 +165,9 @@ class ConnectionPort:
     def held(self, exporter: ObjectExporter, ipid: bytes) -> int:
         with self.lock:
             return self.held_refs.get((exporter, ipid), 0)
+
+    def __str__(self) -> str:
+        return self.caller
 
     def deliver(self, frame: bytes, reply_to: Port | None) -> None:
         kind, call_id, status, _ = HEADER.unpack_from(frame)
@@ -264,6 +268,12 @@ class ObjectServer:
         if port is None:
             return
         for (exporter, ipid), count in port.take_held().items():
+            log.info(
+                "%s went away: released %d references to IPID %s",
+                port,
+                count,
+                uuid.UUID(bytes_le=ipid),
+            )
             self.released += count
             with contextlib.suppress(COMError):
                 exporter.apartment.post(exporter.release_refs, ipid, count)
