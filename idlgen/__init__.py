@@ -17,11 +17,13 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from idlgen.api import CompileResult, compile, compile_json
     from idlgen.integrations.import_hook import install_import_hook, load
+    from idlgen.limits import Limits
 
 _LAZY = {
     "compile": "idlgen.api",
     "compile_json": "idlgen.api",
     "CompileResult": "idlgen.api",
+    "Limits": "idlgen.limits",
     "load": "idlgen.integrations.import_hook",
     "install_import_hook": "idlgen.integrations.import_hook",
 }
@@ -40,6 +42,7 @@ __all__ = [
     "CompileResult",
     "Diagnostic",
     "IdlError",
+    "Limits",
     "__version__",
     "compile",
     "compile_json",

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import gc
 import os
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from idlgen import model
-from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, WarningSettings
+from idlgen.deepstack import run_deep
+from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position, WarningSettings
+from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.module_map import ModuleMap
-from idlgen.semantics.loader import Loader, make_settings, walk
+from idlgen.semantics.loader import LoadedFile, Loader, make_settings, walk
 from idlgen.semantics.resolve import resolve
 
 Emit = Literal["python", "json", "model"]
+_MODULE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +40,14 @@ class CompileResult:
 
 
 def module_name_for(path: str) -> str:
-    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4)."""
+    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4).
+
+    Only ASCII letters, digits and `_` survive: `str.isalnum` accepts characters no
+    identifier may hold (`²`), and Python folds others (`ﬁ` is `fi`) so the import
+    would not find the file.
+    """
     stem = os.path.splitext(os.path.basename(path))[0]
-    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    safe = "".join(c if c in _MODULE_NAME_CHARS else "_" for c in stem)
     if not safe or safe[0].isdigit():
         safe = "_" + safe
     return f"{safe}_idl"
@@ -53,6 +62,7 @@ def compile(
     defines: Mapping[str, str] | None = None,
     undefines: Sequence[str] = (),
     emit: Emit = "python",
+    limits: Limits = DEFAULT_LIMITS,
     warnings: Sequence[str] = (),
     module_map: ModuleMap | None = None,
     json_indent: int | None = None,
@@ -65,23 +75,34 @@ def compile(
     an unknown one is a ValueError. `module_map` names existing modules that serve
     imported files (see `idlgen.module_map`). JSON is compact unless `json_indent`
     asks for indented lines (`json.dumps(indent=...)` runs the pure-Python encoder,
-    which made it 60 % of a `--emit json` run).
+    which made it 60 % of a `--emit json` run). `limits` bounds what one input may
+    cost (file sizes, macro expansion, nesting: idlgen/limits.py, docs/security.md).
     """
     if path is None and text is None:
         raise ValueError("compile() needs a path or text")
     source = os.fspath(path) if path is not None else (filename or "<string>")
-    settings = make_settings([os.fspath(d) for d in include_dirs], defines, undefines)
+    settings = make_settings(
+        [os.fspath(d) for d in include_dirs], defines, undefines, limits=limits
+    )
     sink = DiagnosticSink(
         warnings=WarningSettings.parse(warnings),
         system_dirs=tuple(os.path.abspath(d) for d in settings.search_path),
         user_dir=os.path.dirname(os.path.abspath(source)),
     )
-    with _collector_paused():
-        loader = Loader(settings, sink)
-        main = loader.load_main(source, text)
-        document = resolve(main, sink, loader.finder.hint)
-        sink.raise_if_errors()
-        output = _emit(document, source, emit, module_map, json_indent)
+
+    def run() -> tuple[LoadedFile, model.Document, str | None]:
+        with _collector_paused():
+            loader = Loader(settings, sink)
+            main = loader.load_main(source, text)
+            document = resolve(main, sink, loader.finder.hint, limits)
+            sink.raise_if_errors()
+            return main, document, _emit(document, source, emit, module_map, json_indent)
+
+    try:
+        main, document, output = run_deep(run)
+    except RecursionError:  # deeper than this interpreter goes, under the limits
+        sink.error(_TOO_DEEP, Position(source, 1, 1))
+        raise IdlError(sink.diagnostics) from None
     return CompileResult(
         output=output,
         document=document,
@@ -90,6 +111,12 @@ def compile(
         module_name=module_name_for(source),
         imports=tuple(loaded.path for loaded in walk([main]) if loaded is not main),
     )
+
+
+_TOO_DEEP = (
+    "declarations nest too deeply for this Python interpreter's stack "
+    "(lower the nesting limits: --limit brace-nesting=N, operator-chain=N, typedef-chain=N)"
+)
 
 
 @contextmanager
@@ -155,6 +182,7 @@ def compile_json(
 __all__ = [
     "CompileResult",
     "IdlError",
+    "Limits",
     "ModuleMap",
     "compile",
     "compile_json",

@@ -23,6 +23,7 @@ from idlgen.cli import (
     EXIT_IDL_ERROR,
     EXIT_INTERNAL,
     EXIT_OK,
+    DepfileError,
     Options,
     Outcome,
     compile_one,
@@ -30,6 +31,7 @@ from idlgen.cli import (
     output_path,
     write_if_changed,
 )
+from idlgen.diagnostics import printable
 
 if TYPE_CHECKING:  # the process pool (and the logging it imports) only for -j N > 1
     from concurrent.futures import Future
@@ -58,7 +60,7 @@ def run_job(options: Options, source: str) -> JobResult:
             if os.environ.get("IDLGEN_DEBUG"):
                 raise
             print(
-                f"idlgen: internal error while compiling {source}: "
+                f"idlgen: internal error while compiling {printable(source)}: "
                 f"{type(error).__name__}: {error} (set IDLGEN_DEBUG=1 for a traceback)",
                 file=sys.stderr,
             )
@@ -275,7 +277,7 @@ def _result_of(future: Future[JobResult], source: str) -> JobResult:
         return future.result()
     except Exception as error:
         message = (
-            f"idlgen: internal error while compiling {source}: worker process failed: "
+            f"idlgen: internal error while compiling {printable(source)}: worker process failed: "
             f"{type(error).__name__}: {error}\n"
         )
         return JobResult(source, Outcome(EXIT_INTERNAL), "", message)
@@ -304,9 +306,13 @@ def _finish(options: Options, results: list[JobResult], total: int) -> int:
     if options.depfile and status == EXIT_OK and not (options.check or options.diff):
         try:
             write_if_changed(options.depfile, depfile_text([r.outcome for r in results]))
+        except DepfileError as error:  # a name make cannot express: nothing is written
+            print(f"idlgen: error: cannot write {options.depfile!r}: {error}", file=sys.stderr)
+            status = EXIT_IDL_ERROR
         except OSError as error:
             reason = error.strerror or type(error).__name__
-            print(f"idlgen: error: cannot write '{options.depfile}': {reason}", file=sys.stderr)
+            where = printable(options.depfile)
+            print(f"idlgen: error: cannot write '{where}': {reason}", file=sys.stderr)
             status = EXIT_IDL_ERROR
     if total > 1 and not options.quiet and not options.stdout:
         counts = Counter(r.outcome.state for r in results)

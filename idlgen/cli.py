@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from idlgen import __version__
-from idlgen.diagnostics import Diagnostic, IdlError, WarningSettings
+from idlgen.diagnostics import Diagnostic, IdlError, WarningSettings, printable
+from idlgen.limits import DEFAULT_LIMITS, Limits, limit_names, parse_limit
 from idlgen.module_map import ModuleMap
 
 EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -35,6 +37,7 @@ class Options:
     check: bool = False
     diff: bool = False
     depfile: str | None = None
+    limits: Limits = DEFAULT_LIMITS
     with_imports: bool = False
     module_map: ModuleMap = field(default_factory=ModuleMap)
     json_indent: int | None = None
@@ -119,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="compile in N worker processes (default: one per CPU for 8 or more inputs)",
     )
     parser.add_argument(
+        "--limit",
+        dest="limits",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="change a resource limit (K, M, G suffixes allowed); NAME is one of "
+        + ", ".join(limit_names())
+        + " (docs/security.md)",
+    )
+    parser.add_argument(
         "-W",
         dest="warnings",
         action="append",
@@ -144,6 +157,13 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         if not name.isidentifier():
             parser.error(f"-D {item}: '{name}' is not a macro name")
         defines[name] = value if "=" in item else "1"
+    limits = DEFAULT_LIMITS
+    for item in args.limits:
+        try:
+            name, value = parse_limit(item)
+        except ValueError as error:
+            parser.error(f"--limit {item}: {error}")
+        limits = limits.replace(**{name: value})
     project = project_settings(parser, args, defines)
     stdout = args.stdout or (args.emit == "json" and args.output_dir is None)
     if stdout and len(args.inputs) > 1:
@@ -173,6 +193,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         check=args.check,
         diff=args.diff,
         depfile=args.depfile,
+        limits=limits,
         warnings=tuple(args.warnings),
         with_imports=args.with_imports,
         module_map=project.module_map,
@@ -318,23 +339,45 @@ def compare_output(options: Options, target: str, text: str) -> int:
         sys.stdout.writelines(difflib.unified_diff(old, new, label, target))
     if options.check or not options.diff:
         state = "missing" if current is None else "stale"
-        print(f"idlgen: {state}: {target}", file=sys.stderr)
+        print(f"idlgen: {state}: {printable(target)}", file=sys.stderr)
         return EXIT_IDL_ERROR
     return EXIT_OK
 
 
+class DepfileError(Exception):
+    """A file name make cannot express: a line break ends the rule, `;` starts a recipe
+    and `=` makes a variable assignment whatever the escaping."""
+
+
+_MAKE_UNEXPRESSIBLE = ("\n", "\r", ";", "=")
+_MAKE_SPECIAL = re.compile(r"(\\*)([ \t#|:*?\[])")
+_TRAILING_BACKSLASHES = re.compile(r"(\\+)$")
+
+
+def make_escape(path: str) -> str:
+    """A path as GNU make reads a target or prerequisite.
+
+    Blanks, `#`, `|` (order-only), `:` and the wildcard characters get a backslash, and
+    the backslashes before them are doubled so they stay backslashes; `$` becomes `$$`;
+    backslashes at the end are doubled so they cannot escape the separator after them.
+    A name make cannot express raises `DepfileError`, never a half-escaped rule.
+    """
+    refused = [char for char in _MAKE_UNEXPRESSIBLE if char in path]
+    if refused:
+        raise DepfileError(f"file name {path!r} holds {refused[0]!r}, which make cannot express")
+    path = _MAKE_SPECIAL.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), path)
+    path = _TRAILING_BACKSLASHES.sub(lambda m: m.group(1) * 2, path)
+    return path.replace("$", "$$")
+
+
 def depfile_text(outcomes: Sequence[Outcome]) -> str:
-    """One make rule per output; spaces, '#' and '$' escaped as make and ninja read them."""
-
-    def escape(path: str) -> str:
-        return path.replace(" ", "\\ ").replace("#", "\\#").replace("$", "$$")
-
+    """One make rule per output, each name escaped by `make_escape`."""
     rules = []
     for outcome in outcomes:
         if outcome.target is None:
             continue
-        deps = " \\\n  ".join(escape(p) for p in outcome.files_read)
-        rules.append(f"{escape(outcome.target)}: \\\n  {deps}\n")
+        deps = " \\\n  ".join(make_escape(p) for p in outcome.files_read)
+        rules.append(f"{make_escape(outcome.target)}: \\\n  {deps}\n")
     return "".join(rules)
 
 
@@ -342,8 +385,8 @@ def compile_one(options: Options, source: str) -> Outcome:
     from idlgen.api import compile
     from idlgen.result_cache import cached_compile
 
-    if not os.path.isfile(source):
-        print(f"idlgen: error: cannot open '{source}': no such file", file=sys.stderr)
+    if not os.path.exists(source):
+        print(f"idlgen: error: cannot open '{printable(source)}': no such file", file=sys.stderr)
         return Outcome(EXIT_IDL_ERROR)
     try:
         result = cached_compile(
@@ -358,6 +401,7 @@ def compile_one(options: Options, source: str) -> Outcome:
                 module_map=options.module_map,
                 json_indent=options.json_indent,
                 warnings=options.warnings,
+                limits=options.limits,
             ),
         )
     except IdlError as error:
@@ -378,10 +422,12 @@ def compile_one(options: Options, source: str) -> Outcome:
     try:
         changed = write_if_changed(target, result.output)
     except OSError as error:
-        print(f"idlgen: error: cannot write '{target}': {_reason(error)}", file=sys.stderr)
+        print(
+            f"idlgen: error: cannot write '{printable(target)}': {_reason(error)}", file=sys.stderr
+        )
         return Outcome(EXIT_IDL_ERROR)
     if options.verbose:
-        print(f"{'wrote' if changed else 'unchanged'} {target}", file=sys.stderr)
+        print(f"{'wrote' if changed else 'unchanged'} {printable(target)}", file=sys.stderr)
     state = "written" if changed else "unchanged"
     return Outcome(EXIT_OK, target, files_read, state, result.imports)
 

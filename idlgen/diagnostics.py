@@ -9,6 +9,7 @@ in (an imported or `#include`d file), never the file the user passed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -44,14 +45,18 @@ class Diagnostic:
 
     def format(self) -> str:
         """gcc's layout: the "In file included from" chain, `file:line:col: error:
-        message [-Wswitch]`, then the source line and a caret."""
-        where = f"{self.position}: " if self.position else "idlgen: "
+        message [-Wswitch]`, then the source line and a caret.
+
+        Control characters (a newline or a terminal escape in a file name, a macro
+        body or a source line) are shown escaped: one diagnostic is one line plus
+        its quote, and cannot pose as another or drive the terminal."""
+        where = f"{printable(str(self.position))}: " if self.position else "idlgen: "
         text = _inclusion_lines(self.included_from)
-        text += f"{where}{self.severity.value}: {self.message}"
+        text += f"{where}{self.severity.value}: {printable(self.message)}"
         if self.option is not None:
             text += f" [-W{self.option}]"
         if self.source_line is not None and self.position is not None:
-            line = self.source_line.rstrip("\r\n").expandtabs(1)
+            line = printable(self.source_line.rstrip("\r\n").expandtabs(1))
             caret = " " * max(self.position.column - 1, 0) + "^"
             text += f"\n{line}\n{caret}"
         return text
@@ -60,12 +65,19 @@ class Diagnostic:
         return self.format()
 
 
+def printable(text: str) -> str:
+    """`text` with every non-printable character as its Python escape (`\\n`, `\\x1b`)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _inclusion_lines(chain: tuple[Position, ...]) -> str:
     lines = []
     for index, place in enumerate(chain):
         lead = "In file included from " if index == 0 else "                 from "
         end = ":" if index == len(chain) - 1 else ","
-        lines.append(f"{lead}{place.file}:{place.line}{end}\n")
+        lines.append(f"{lead}{printable(place.file)}:{place.line}{end}\n")
     return "".join(lines)
 
 
@@ -167,6 +179,10 @@ class DiagnosticSink:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     max_errors: int = 100
+    # Files whose text must not appear in messages: an #include or import of something
+    # that is not IDL (frontend/sources.py). Their diagnostics quote no line, and the
+    # message stops before the first quoted piece of text.
+    opaque: set[str] = field(default_factory=set)
     warnings: WarningSettings = field(default_factory=WarningSettings)
     included_from: dict[str, Position] = field(default_factory=dict)
     system_dirs: tuple[str, ...] = ()
@@ -244,6 +260,8 @@ class DiagnosticSink:
         if severity is Severity.ERROR and self._error_count >= self.max_errors:
             self.dropped_errors += 1
             return
+        if position is not None and position.file in self.opaque:
+            message = _without_quoted_text(message)
         key = (severity, message, position)
         if any((d.severity, d.message, d.position) == key for d in self.diagnostics[-8:]):
             return  # the same complaint twice in a row helps nobody
@@ -275,12 +293,22 @@ class DiagnosticSink:
         if position is None:
             return None
         text = self.sources.get(position.file)
-        if text is None:
+        if text is None or position.file in self.opaque:
             return None
-        lines = text.splitlines()
+        lines = text.split("\n")  # the line breaks line numbers count, not U+2028
         if 1 <= position.line <= len(lines):
             return lines[position.line - 1]
         return None
+
+
+_QUOTED_TEXT = re.compile(r"""['"#]""")
+
+
+def _without_quoted_text(message: str) -> str:
+    """A message about a file that is not IDL, cut before the first piece of its text."""
+    cut = _QUOTED_TEXT.search(message)
+    kept = message[: cut.start()].rstrip(" ,:") if cut else message
+    return f"{kept} (in a file that is not IDL text: its contents are not shown)"
 
 
 def _inside_any(path: str, folders: tuple[str, ...]) -> bool:

@@ -12,6 +12,7 @@ folder the map was given in (the current folder, or the pyproject.toml's folder)
 
 from __future__ import annotations
 
+import keyword
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,13 @@ class ModuleMap:
 
     by_name: tuple[tuple[str, str], ...] = ()  # (file name, module)
     by_path: tuple[tuple[str, str], ...] = ()  # (absolute normalized path, module)
+
+    def __post_init__(self) -> None:
+        """A target lands in an import statement of generated code: one that is not a
+        dotted name of plain identifiers is refused however the map was built."""
+        for key, module in self.by_name + self.by_path:
+            if not _is_dotted_name(module):
+                raise ModuleMapError(f"{key!r}: {module!r} is not a dotted module name")
 
     def module_for(self, path: str) -> str | None:
         """The mapped module for an IDL file, or None when the file is not mapped."""
@@ -56,8 +64,12 @@ def _normalized(path: str) -> str:
 
 
 def _is_dotted_name(text: str) -> bool:
+    """ASCII identifiers that are no keywords, joined by dots: what `from a.b import c`
+    takes as written (Python folds other identifiers, `ﬁ` is `fi`)."""
     parts = text.split(".")
-    return all(part.isidentifier() for part in parts)
+    return all(
+        part.isascii() and part.isidentifier() and not keyword.iskeyword(part) for part in parts
+    )
 
 
 def parse_entry(text: str) -> tuple[str, str]:

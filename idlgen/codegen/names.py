@@ -4,6 +4,12 @@ Everything an IDL file contributes to generated Python passes through here: name
 become identifiers (a keyword or builtin-shadowing name gets a trailing underscore,
 as DESIGN.md section 4 says) and values become literals through `repr`, so IDL text
 can never become code.
+
+Names beginning with an underscore belong to idlgen: the module's imports (`_rt`,
+`_ndr`, `_t`, `_<module>_idl`), NDR descriptors (`_ndr_<Type>`), class attributes
+(`_iid_`, `_methods_`, `_wire_`, `_proxy_`, `_call_`...) and the runtime's private
+slots (`_mgr`, `_ipid`). No IDL name reaches that namespace: its leading underscores
+move to its end (`_ndr` is `ndr_`, `__x` is `x__`), docs/python-mapping.md.
 """
 
 from __future__ import annotations
@@ -24,17 +30,23 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _identifier(name: str) -> str:
+    """An ASCII identifier outside idlgen's underscore namespace."""
     if not _IDENTIFIER.match(name):
-        name = re.sub(r"\W", "_", name)
+        name = re.sub(r"\W", "_", name, flags=re.ASCII)
         if not name or name[0].isdigit():
-            name = "_" + name
+            name = "u_" + name
+    if name.startswith("_"):
+        stripped = name.lstrip("_")
+        name = stripped + "_" * (len(name) - len(stripped))
+        if not stripped or stripped[0].isdigit():
+            name = "u" + name
     return name
 
 
 def py_name(name: str) -> str:
     """A Python identifier for an IDL name: kept verbatim unless it is reserved."""
     name = _identifier(name)
-    if name in _RESERVED or name.startswith("__"):
+    if name in _RESERVED:
         return name + "_"
     return name
 
@@ -43,7 +55,7 @@ def py_attr(name: str) -> str:
     """A name used as an attribute (a field, method or enum member): only keywords
     are hazards there, so `item.id` stays `item.id`."""
     name = _identifier(name)
-    return name + "_" if keyword.iskeyword(name) or name.startswith("__") else name
+    return name + "_" if keyword.iskeyword(name) else name
 
 
 def py_literal(value: object) -> str:
@@ -68,8 +80,13 @@ def str_literal(text: str) -> str:
 
 
 def comment_text(text: str) -> str:
-    """Text safe inside a `#` comment: one line, no control characters."""
-    return " ".join(text.replace("\r", " ").replace("\x00", " ").split())
+    """Text safe inside a `#` comment: one line, printable characters only.
+
+    Python ends a comment at `\n` or `\r`, refuses NUL, and cannot write a lone
+    surrogate (a file name that is not UTF-8) to a UTF-8 file; line separators such
+    as U+2028 end a line for other tools. All of them become spaces.
+    """
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def docstring(text: str) -> str:
@@ -85,8 +102,9 @@ _TUPLE_ATTRIBUTES = {"count", "index"}
 
 def param_name(name: str, returned: bool) -> str:
     """A parameter's Python name. One that is also returned becomes a NamedTuple field,
-    which may not start with `_` nor be `count`/`index` (tuple methods)."""
+    which may not be `count`/`index` (tuple methods); no Python name from IDL starts
+    with `_`."""
     python = py_name(name)
-    if returned and (python in _TUPLE_ATTRIBUTES or python.startswith("_")):
-        python = python.lstrip("_") + "_"
+    if returned and python in _TUPLE_ATTRIBUTES:
+        python += "_"
     return python

@@ -62,6 +62,11 @@ class TypeMapper:
             tag = getattr(target, "tag", None)
             if isinstance(tag, str) and not isinstance(target, syntax.Pointer):
                 self._typedef_for_tag.setdefault(tag, typedef.name)
+        # Named types already mapped: a chain of typedefs is then walked once, not once
+        # per use (20,000 chained typedefs took minutes). Only results spelled without
+        # an import are kept: spelling through an import adds it, and a caller trying a
+        # mapping may drop the imports it added (ViewBuilder._has_descriptor).
+        self._named_cache: dict[str, PyType] = {}
 
     def param(self, param: model.Param) -> PyType:
         """A parameter's value type: the C pointer levels that return values vanish."""
@@ -134,6 +139,14 @@ class TypeMapper:
         return PyType("object", "object")
 
     def _named(self, name: str) -> PyType:
+        found = self._named_cache.get(name)
+        if found is None:
+            found = self._named_uncached(name)
+            if "_idl." not in found.annotation:
+                self._named_cache[name] = found
+        return found
+
+    def _named_uncached(self, name: str) -> PyType:
         if name in STRING_TYPEDEFS:
             return PyType("str", "str")
         if name in GUID_TYPEDEFS:

@@ -10,6 +10,7 @@ non-remotable with a recorded reason, never a wrong wire format.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -69,6 +70,28 @@ CHARACTERS = {"char": "_ndr.CHAR", "wchar_t": "_ndr.WCHAR", "unsigned char": "_n
 SIZE_ATTRIBUTES = ("size_is", "max_is", "length_is", "first_is")
 
 
+# Python's parser refuses more than 200 nested brackets ("too many nested parentheses"):
+# a descriptor nesting deeper (a pointer to a pointer... 200 times) has no source form.
+MAX_SOURCE_NESTING = 150
+_TOO_DEEP_FOR_PYTHON = "its descriptor nests deeper than Python source can"
+_BRACKETS_AND_STRINGS = re.compile(
+    r"[][(){}]" r"|'[^'\\]*(?:\\.[^'\\]*)*'" r'|"[^"\\]*(?:\\.[^"\\]*)*"'
+)
+
+
+def source_nesting(source: str) -> int:
+    """The deepest bracket nesting of Python source, brackets in string literals aside."""
+    depth = deepest = 0
+    for match in _BRACKETS_AND_STRINGS.finditer(source):
+        char = match.group()
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
 class Unsupported(Exception):
     """This construct has no wire form here; the reason ends up in a comment."""
 
@@ -103,6 +126,8 @@ class WireBuilder:
             f"_ndr.MethodMarshaler(_ndr.Method({py_literal(method.name)}, {params_tuple}, "
             f"returns={returns}, opnum={opnum}))"
         )
+        if source_nesting(source) > MAX_SOURCE_NESTING:
+            return WireMethod(None, _TOO_DEEP_FOR_PYTHON)
         return WireMethod(source, "")
 
     def _return(self, type_: syntax.Type) -> str:
@@ -401,6 +426,8 @@ class WireBuilder:
                 pointer_default="unique",
                 scope=field_scope,
             )
+        if source_nesting(descriptor) > MAX_SOURCE_NESTING:
+            raise Unsupported(_TOO_DEEP_FOR_PYTHON)
         return f"_ndr.Field({py_literal(name)}, {descriptor})"
 
     def _union(self, item: model.Field, switch_is: model.Attribute) -> str:

@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from idlgen.limits import DEFAULT_LIMITS, exceeded
+
 
 class Token:
     """A token: lighter than Lark's (a str subclass with a dozen fields) and all the
@@ -218,10 +220,10 @@ def _master(winrt: bool) -> re.Pattern[str]:
         | (?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))
         | (?P<FLOAT>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
         | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)
-        | (?P<WSTRING>L"(?:[^"\\\n]|\\.)*")
-        | (?P<STRING>"(?:[^"\\\n]|\\.)*")
-        | (?P<WCHAR>L'(?:[^'\\\n]|\\.)*')
-        | (?P<CHAR>'(?:[^'\\\n]|\\.)*')
+        | (?P<WSTRING>L"[^"\\\n]*(?:\\.[^"\\\n]*)*")
+        | (?P<STRING>"[^"\\\n]*(?:\\.[^"\\\n]*)*")
+        | (?P<WCHAR>L'[^'\\\n]*(?:\\.[^'\\\n]*)*')
+        | (?P<CHAR>'[^'\\\n]*(?:\\.[^'\\\n]*)*')
         | (?P<MIDL_PRAGMA>midl_pragma\s+warning\s*\([^)\n]*\))
         | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
         | (?P<DISPSECTION>(?:properties|methods)(?=\s*:(?!:)))
@@ -236,6 +238,23 @@ def _master(winrt: bool) -> re.Pattern[str]:
 
 
 _PATTERNS = {False: _master(False), True: _master(True)}
+# What each punctuation token does to the nesting and operator-run counts (bit flags;
+# one lookup per token keeps the lexer's hot loop fast).
+_OPERATOR, _OPENS, _CLOSES, _ENDS_CHAIN = 1, 2, 4, 8
+_NEUTRAL = {"_COLON", "_EQ", "ELLIPSIS", "DOT", "ARROW"}
+_PUNCTUATION_ROLES = {kind: _OPERATOR for kind in PUNCTUATION.values()} | {
+    kind: 0 for kind in _NEUTRAL
+}
+_PUNCTUATION_ROLES |= {
+    "_LPAR": _OPENS,
+    "_LBRACK": _OPENS,
+    "_LBRACE": _OPENS | _ENDS_CHAIN,
+    "_RPAR": _CLOSES,
+    "_RBRACK": _CLOSES,
+    "_RBRACE": _CLOSES | _ENDS_CHAIN,
+    "_SEMI": _ENDS_CHAIN,
+    "_COMMA": _ENDS_CHAIN,
+}
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
 _NEWLINE = re.compile("\n")
 
@@ -254,6 +273,13 @@ class Lexer:
     type_names: set[str]
     winrt: bool = False
     report: Callable[[str, int], None] = lambda message, offset: None
+    # Every later stage walks nested declarations and expressions recursively, so the
+    # token stream ends (`stopped`) where brackets nest deeper than `max_nesting` or
+    # more than `max_operators` operators (pointer stars included) chain between two
+    # of `; , { }`; idlgen/limits.py has the defaults.
+    max_nesting: int = DEFAULT_LIMITS.brace_nesting
+    max_operators: int = DEFAULT_LIMITS.operator_chain
+    stopped: bool = False
     pragmas: list[tuple[str, int]] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
 
@@ -266,6 +292,10 @@ class Lexer:
         line = bisect.bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
 
+    def _stop(self, what: str, limit: str, value: int, offset: int) -> None:
+        self.stopped = True
+        self.report(exceeded(what, limit, value), offset)
+
     def tokens(self) -> Iterator[Token]:
         keywords = dict(KEYWORDS)
         if self.winrt:
@@ -274,6 +304,8 @@ class Lexer:
         punctuation = PUNCTUATION
         callconvs = CALLING_CONVENTIONS
         angle_depth = 0  # open `Type<` argument lists, where `>>` means `> >`
+        nesting = operators = 0
+        roles = _PUNCTUATION_ROLES
         previous = ""
         for match in _PATTERNS[self.winrt].finditer(self.text):
             kind = match.lastgroup
@@ -294,6 +326,24 @@ class Lexer:
                     kind = "IDENT"
             elif kind == "OP":
                 kind = punctuation[value]
+                role = roles[kind]
+                if role == _OPERATOR:
+                    operators += 1
+                    if operators > self.max_operators:
+                        what = "a run of pointer levels or operators"
+                        self._stop(what, "operator_chain", self.max_operators, start)
+                        return
+                elif role:
+                    if role & _ENDS_CHAIN:
+                        operators = 0
+                    if role & _OPENS:
+                        nesting += 1
+                        if nesting > self.max_nesting:
+                            what = "bracket nesting"
+                            self._stop(what, "brace_nesting", self.max_nesting, start)
+                            return
+                    elif role & _CLOSES and nesting:
+                        nesting -= 1
                 if kind == "LT":
                     if previous == "TYPENAME":
                         angle_depth += 1

@@ -25,6 +25,7 @@ from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_toke
 from idlgen.frontend.reductions import make_callback
 from idlgen.frontend.tables import grammar_path, load_tables
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
+from idlgen.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
 
@@ -43,6 +44,7 @@ def parse(
     known_types: Iterable[str] = (),
     winrt: bool = False,
     explain_unknown_type: Callable[[str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> syntax.File:
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
@@ -60,6 +62,7 @@ def parse(
     # every type name declared so far, as widl's global scope does.
     type_names = known_types if isinstance(known_types, set) else set(known_types)
     lexer = Lexer(text, type_names, winrt)
+    lexer.max_nesting, lexer.max_operators = limits.brace_nesting, limits.operator_chain
 
     def place(offset: int) -> Position:
         return where(*lexer.locate(offset))
@@ -150,6 +153,8 @@ class _Driver:
                 break
             except _SyntaxError as error:
                 self._recover(error)
+        if self.lexer.stopped:  # a limit cut the input short; it said so
+            return ()
         return self._finish()
 
     def _feed_all(self) -> None:

@@ -169,6 +169,17 @@ class _Runaway(Exception):
     pass
 
 
+class _TooLarge(Exception):
+    """One macro use, or all of them together, produced more tokens than allowed."""
+
+    def __init__(self, total: bool) -> None:
+        super().__init__()
+        self.total = total
+
+
+_MAX_REMEMBERED = 4096  # tokens of an expansion worth remembering (see _final_expansion)
+
+
 class _Source:
     """The text after a macro use, tokenized only as far as expansion needs."""
 
@@ -198,11 +209,20 @@ class Expander:
         macros: dict[str, Macro],
         report: Callable[[str], None],
         builtins: Callable[[str], str],
+        max_tokens: int = 1_000_000,
+        max_total_tokens: int = 16_000_000,
     ) -> None:
         self.macros = macros
         self.report = report
         self.builtins = builtins
         self._steps = 0
+        # Tokens one use has produced so far, through substitution or a remembered
+        # expansion: the step count alone misses both (`#define A2 A1 A1` chains double
+        # at each level for one step each).
+        self.max_tokens = max_tokens
+        self._volume = 0
+        self.max_total_tokens = max_total_tokens
+        self._total_volume = 0
         # object-like macro -> (its expansion, the macros that expansion went through),
         # or None when the expansion depends on where it is used; see _final_expansion
         self._final: dict[str, _Final | None] = {}
@@ -224,12 +244,17 @@ class Expander:
         first = source.next()
         assert first is not None
         out: list[Tok] = []
-        self._steps = 0
+        self._steps = self._volume = 0
         try:
             self._run([(first, _NO_HIDE)], source, out)
         except _Runaway:
             self.report(f'expansion of macro "{first}" does not terminate')
             return first, pos + len(first)
+        except _TooLarge as error:
+            # The whole use goes (arguments included): expanding what is left of it
+            # would cross the limit again, once per nested use.
+            self._report_too_large(f'expansion of macro "{first}"', error.total)
+            return " " + "\n" * text.count("\n", pos, source.pos), source.pos
         replacement = "".join(tok for tok, _ in out)
         newlines = text.count("\n", pos, source.pos)
         if newlines:
@@ -239,13 +264,33 @@ class Expander:
     def expand_tokens(self, tokens: list[str]) -> list[str]:
         """Fully expand a token list on its own (the text of an #if or #include)."""
         out: list[Tok] = []
-        self._steps = 0
+        self._steps = self._volume = 0
         try:
             self._run([(tok, _NO_HIDE) for tok in reversed(tokens)], None, out)
         except _Runaway:
             self.report("macro expansion does not terminate")
             return tokens
+        except _TooLarge as error:
+            self._report_too_large("macro expansion", error.total)
+            return tokens
         return [tok for tok, _ in out]
+
+    def _report_too_large(self, what: str, total: bool) -> None:
+        from idlgen.limits import exceeded
+
+        if total:
+            what = "macro expansion in this input (in tokens, all uses together)"
+            self.report(exceeded(what, "macro_tokens_total", self.max_total_tokens))
+        else:
+            self.report(exceeded(f"{what} (in tokens)", "macro_tokens", self.max_tokens))
+
+    def _produced(self, count: int) -> None:
+        self._volume += count
+        self._total_volume += count
+        if self._volume > self.max_tokens:
+            raise _TooLarge(total=False)
+        if self._total_volume > self.max_total_tokens:
+            raise _TooLarge(total=True)
 
     def _run(self, stack: list[Tok], source: _Source | None, out: list[Tok]) -> None:
         """Rescan: pop tokens, output plain ones, push back the expansion of macro uses."""
@@ -267,6 +312,7 @@ class Expander:
             elif macro.params is None:
                 final = self._final_expansion(macro)
                 if final is not None and hide.isdisjoint(final[1]):
+                    self._produced(len(final[0]))
                     out.extend(final[0])
                     self._visited |= final[1]
                 else:
@@ -307,6 +353,8 @@ class Expander:
             usable = not self._contextual and self.macros.keys().isdisjoint(map(_text, out))
             self._contextual, self._visited = saved_contextual, saved_visited
         # hide sets of the result no longer matter: none of its tokens is a macro name
+        # A huge result is not kept: what it saves is no more than its memory costs.
+        usable = usable and len(out) <= _MAX_REMEMBERED
         result = (tuple(out), visited) if usable else None
         self._final[name] = result
         return result
@@ -383,6 +431,7 @@ class Expander:
         """The body with parameters replaced and `#`/`##` applied, hide set added."""
         body = macro.body
         if macro.params is None and "##" not in body:
+            self._produced(len(body))
             return [(tok, hide) for tok in body]  # the common case, made cheap
         index = {p: k for k, p in enumerate(macro.params or ())}
         expanded: dict[int, list[Tok]] = {}
@@ -409,6 +458,7 @@ class Expander:
             else:
                 out.append((tok, _NO_HIDE))
                 i += 1
+        self._produced(len(out))
         return [(text, own | hide if own else hide) for text, own in out if text != _PLACEMARKER]
 
     def _paste(
@@ -459,7 +509,7 @@ def _trim(arg: list[Tok]) -> list[Tok]:
     return arg[start:end]
 
 
-_LITERAL_OR_NAME = r"""L?"(?:[^"\\\n]|\\.)*"|L?'(?:[^'\\\n]|\\.)*'|\b(?P<name>"""
+_LITERAL_OR_NAME = r"""L?"[^"\\\n]*(?:\\.[^"\\\n]*)*"|L?'[^'\\\n]*(?:\\.[^'\\\n]*)*'|\b(?P<name>"""
 ANY_NAME_RE = re.compile(_LITERAL_OR_NAME + r"[A-Za-z_]\w*)")
 
 

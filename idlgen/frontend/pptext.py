@@ -16,8 +16,8 @@ from dataclasses import dataclass
 TOKEN_RE = re.compile(
     r"""
     (?P<ws>[ \t\f\v\r]+|\n)
-  | (?P<str>L?"(?:[^"\\\n]|\\.)*")
-  | (?P<chr>L?'(?:[^'\\\n]|\\.)*')
+  | (?P<str>L?"[^"\\\n]*(?:\\.[^"\\\n]*)*")
+  | (?P<chr>L?'[^'\\\n]*(?:\\.[^'\\\n]*)*')
   | (?P<id>[A-Za-z_]\w*)
   | (?P<num>\.?\d(?:[eEpP][+-]|[\w.])*)
   | (?P<punct>\#\#|\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|.)
@@ -29,7 +29,7 @@ IDENT_RE = re.compile(r"[A-Za-z_]\w*")
 
 # Comments and the literals that may contain comment-like text.
 _COMMENT_RE = re.compile(
-    r"""//[^\n]*|/\*(?:.*?\*/|.*)|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""",
+    r"""//[^\n]*|/\*(?:.*?\*/|.*)|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'""",
     re.DOTALL,
 )
 _DIRECTIVE_LINE_RE = re.compile(r"[ \t]*#")

@@ -25,7 +25,6 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend.ppexpr import PPExprError, evaluate
@@ -38,6 +37,8 @@ from idlgen.frontend.ppmacro import (
     parse_define,
 )
 from idlgen.frontend.pptext import IDENT_RE, is_identifier, prepare, tokenize
+from idlgen.frontend.sources import RefusedSource, is_idl_text_name, read_source
+from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
 
 WIDL_VERSION = "0x70000"  # what widl 7.0 defines __WIDL__ to
 MAX_INCLUDE_DEPTH = 200
@@ -101,15 +102,47 @@ def preprocess(
     undefines: Sequence[str] = (),
     sink: DiagnosticSink,
     read_file: Callable[[str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PreprocessResult:
-    """Preprocess `text` (the contents of `filename`); problems go to `sink`."""
-    pp = _Preprocessor(sink, tuple(include_dirs), read_file or _read_text)
+    """Preprocess `text` (the contents of `filename`); problems go to `sink`.
+
+    `read_file` reads an `#include`d file; the default refuses devices, pseudo files,
+    binary files and files over `limits.file_bytes` (frontend/sources.py)."""
+    read = read_file or (lambda path: read_source(path, limits.file_bytes))
+    pp = _Preprocessor(sink, tuple(include_dirs), read, limits)
     pp.define_initial(defines or {}, undefines)
     return pp.run(text, filename)
 
 
-def _read_text(path: str) -> str:
-    return Path(path).read_text(encoding="utf-8", errors="replace")
+class _OutputTooLarge(Exception):
+    """The preprocessed text crossed `limits.preprocessed_chars`; reported already."""
+
+
+def _nesting(tokens: Sequence[str]) -> int:
+    """The deepest parenthesis nesting of a token list."""
+    depth = deepest = 0
+    for token in tokens:
+        if token == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token == ")":
+            depth -= 1
+    return deepest
+
+
+def c_string_literal(text: str) -> str:
+    """`text` as a C string literal on one line: `__FILE__` names a file, and a file name
+    may hold quotes, backslashes, newlines or other control characters. Three-digit
+    octal escapes cannot run into the characters after them, as `\\x` escapes can."""
+    body = []
+    for char in text:
+        if char in '"\\':
+            body.append("\\" + char)
+        elif ord(char) < 0o400 and not (char.isprintable() or char == " "):
+            body.append(f"\\{ord(char):03o}")
+        else:  # U+2028 and the like end no line in IDL text; they stay
+            body.append(char)
+    return '"' + "".join(body) + '"'
 
 
 def predefined_macros() -> dict[str, str]:
@@ -151,13 +184,25 @@ class _Frame:
 
 class _Preprocessor:
     def __init__(
-        self, sink: DiagnosticSink, include_dirs: tuple[str, ...], read: Callable[[str], str]
+        self,
+        sink: DiagnosticSink,
+        include_dirs: tuple[str, ...],
+        read: Callable[[str], str],
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.sink = sink
         self.include_dirs = include_dirs
         self.read = read
+        self.limits = limits
+        self.out_chars = 0
         self.macros: dict[str, Macro] = {}
-        self.expander = Expander(self.macros, self._report_expansion, self._builtin_value)
+        self.expander = Expander(
+            self.macros,
+            self._report_expansion,
+            self._builtin_value,
+            limits.macro_tokens,
+            limits.macro_tokens_total,
+        )
         self.patterns: dict[frozenset[str], re.Pattern[str]] = {}
         self.pieces: list[str] = []
         self.out_line = 1
@@ -192,7 +237,10 @@ class _Preprocessor:
 
     def run(self, text: str, filename: str) -> PreprocessResult:
         self.files_read.append(filename)
-        self._process_file(text, filename)
+        try:
+            self._process_file(text, filename)
+        except _OutputTooLarge:
+            self.pieces = []  # nothing half-expanded reaches the parser
         return PreprocessResult(
             text="".join(self.pieces),
             line_map=LineMap(self.runs, filename),
@@ -238,6 +286,12 @@ class _Preprocessor:
             continues = False
         if not continues:
             self.runs.append((self.out_line, frame.map_file, mapped))
+        self.out_chars += len(block)
+        if self.out_chars > self.limits.preprocessed_chars:
+            limit = self.limits.preprocessed_chars
+            message = exceeded("the preprocessed text", "preprocessed_chars", limit)
+            self.sink.error(message, Position(frame.path, src_line))
+            raise _OutputTooLarge
         self.pieces.append(block)
         self.out_line += count
 
@@ -292,7 +346,7 @@ class _Preprocessor:
         file, line, _ = self.here
         if name == "__LINE__":
             return str(line)
-        return '"' + file.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return c_string_literal(file)
 
     # ----- directives
 
@@ -396,6 +450,10 @@ class _Preprocessor:
         if not solid:
             self.sink.error(f"#{kind} with no expression", where)
             return False
+        if _nesting(solid) > self.limits.if_nesting:
+            what = f"parenthesis nesting in #{kind}"
+            self.sink.error(exceeded(what, "if_nesting", self.limits.if_nesting), where)
+            return False
         try:
             return evaluate(solid) != 0
         except PPExprError as err:
@@ -480,7 +538,10 @@ class _Preprocessor:
             return
         name, quoted = spec
         found = self._find_include(frame.path, name, quoted)
-        if found is None:
+        if isinstance(found, RefusedSource):
+            self.sink.error(f'cannot include "{name}": {found.reason}', where)
+            found = None
+        elif found is None:
             self.sink.error(f'cannot open include file "{name}"', where)
         elif len(self.frames) > MAX_INCLUDE_DEPTH:
             self.sink.error("#include nested too deeply", where)
@@ -492,6 +553,8 @@ class _Preprocessor:
         if path not in self.files_read:
             self.files_read.append(path)
         self.sink.include(path, where)
+        if not is_idl_text_name(path):
+            self.sink.opaque.add(path)
         self._process_file(content, path)
 
     @staticmethod
@@ -507,8 +570,11 @@ class _Preprocessor:
             return None
         return text[1:end], text[0] == '"'
 
-    def _find_include(self, current: str, name: str, quoted: bool) -> tuple[str, str] | None:
-        """The path and text of the first match: the includer's folder (for "x"), then -I."""
+    def _find_include(
+        self, current: str, name: str, quoted: bool
+    ) -> tuple[str, str] | RefusedSource | None:
+        """The path and text of the first match: the includer's folder (for "x"), then -I.
+        A match that is no IDL text (a device, a binary file...) ends the search refused."""
         folders = [os.path.dirname(current)] if quoted else []
         folders.extend(self.include_dirs)
         candidates = [name] if os.path.isabs(name) else [os.path.join(d, name) for d in folders]
@@ -517,4 +583,6 @@ class _Preprocessor:
                 return path, self.read(path)
             except (OSError, UnicodeDecodeError):
                 continue
+            except RefusedSource as refused:
+                return refused
         return None

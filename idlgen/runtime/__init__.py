@@ -9,12 +9,14 @@ from __future__ import annotations
 from idlgen.runtime.apartment import Apartment, current_apartment, process_mta
 from idlgen.runtime.callobj import CallObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown, query
+from idlgen.runtime.deadline import call_timeout
 from idlgen.runtime.guid import GUID, GUID_NULL, as_guid
 from idlgen.runtime.hresult import (
     CLASS_E_NOAGGREGATION,
     CO_E_CANCEL_DISABLED,
     CO_E_NOTINITIALIZED,
     E_ABORT,
+    E_ACCESSDENIED,
     E_FAIL,
     E_INVALIDARG,
     E_NOINTERFACE,
@@ -40,6 +42,7 @@ from idlgen.runtime.hresult import (
     S_FALSE,
     S_OK,
     SUCCEEDED,
+    AccessDeniedError,
     BadStubDataError,
     CallCanceledError,
     CallCompleteError,
@@ -75,7 +78,7 @@ from idlgen.runtime.marshal import (
     marshal_interface,
     unmarshal_interface,
 )
-from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.proxy import InterfaceProxy, set_call_timeout
 from idlgen.runtime.remunknown import IID_IRemUnknown, IRemUnknown
 from idlgen.runtime.server import (
     CallFactory,
@@ -125,6 +128,7 @@ __all__ = [
     "CO_E_CANCEL_DISABLED",
     "CO_E_NOTINITIALIZED",
     "E_ABORT",
+    "E_ACCESSDENIED",
     "E_FAIL",
     "E_INVALIDARG",
     "E_NOINTERFACE",
@@ -153,6 +157,7 @@ __all__ = [
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
+    "AccessDeniedError",
     "Apartment",
     "AsyncIUnknown",
     "AsyncInterface",
@@ -208,6 +213,7 @@ __all__ = [
     "WorkerPool",
     "as_guid",
     "call_canceled",
+    "call_timeout",
     "check",
     "current_apartment",
     "disconnect_object",
@@ -223,6 +229,7 @@ __all__ = [
     "methods",
     "process_mta",
     "query",
+    "set_call_timeout",
     "set_last_hresult",
     "unmarshal_interface",
     "wait_any",

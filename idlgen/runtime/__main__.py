@@ -3,15 +3,21 @@
 Imports MODULE, calls FACTORY() for the object to serve, publishes it (as `--iface`, or the
 first remotable interface the object implements) on BINDING, prints the published string
 ("IPID@binding", what `idlgen.runtime.orpc.connect` takes) as the first line of stdout, and
-serves until stdin closes or the process is terminated. Bad arguments are one-line errors.
+serves until SIGINT or SIGTERM (or, with `--until-eof`, until stdin closes: what tests use,
+so a parent that dies takes its servers along). Stopping is clean: no new connections or
+calls, running calls canceled and given `shutdown_grace` seconds to finish, every reference
+clients held released, exit status 0. `--limit NAME=VALUE` changes one `ServerLimits` field
+(docs/security.md), `--allow-callback HOST` lets clients' OBJREFs name HOST. Bad arguments
+are one-line errors.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
+import signal
 import sys
+import threading
 from typing import Any
 
 
@@ -34,20 +40,47 @@ def _factory(spec: str) -> Any:
     return getattr(module, attr)
 
 
+def _limits(args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    from idlgen.runtime import orpc
+    from idlgen.runtime.dcerpc.limits import parse_limit
+
+    limits = orpc.limits()
+    for text in args.limit:
+        limits = parse_limit(limits, text)
+    if args.allow_callback:
+        limits = replace(limits, callback_hosts=(*limits.callback_hosts, *args.allow_callback))
+    return limits
+
+
 def serve(args: argparse.Namespace) -> int:
     from idlgen.runtime import orpc
 
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
+        orpc.configure(_limits(args))
         obj = _factory(args.target)()
         iface = _interface_of(obj, args.iface)
         text = orpc.publish(obj, iface, args.binding)
     except (LookupError, ImportError, AttributeError, ValueError, OSError) as exc:
         print(f"idlgen.runtime serve: error: {exc}", file=sys.stderr)
         return 2
+    obj.Release()  # the publication holds the object now: at shutdown it goes with it
     print(text, flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        sys.stdin.read()  # serve until stdin closes (or a signal ends the process)
+    if args.until_eof:
+        threading.Thread(target=_stop_at_eof, args=(stop,), daemon=True).start()
+    while not stop.wait(1.0):
+        pass
+    orpc.shutdown()
     return 0
+
+
+def _stop_at_eof(stop: threading.Event) -> None:
+    sys.stdin.read()
+    stop.set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("target", help="MODULE:FACTORY returning the object to serve")
     p.add_argument("--binding", default="ncacn_ip_tcp:127.0.0.1[0]")
     p.add_argument("--iface", default=None, help="interface name (default: the first)")
+    p.add_argument("--until-eof", action="store_true", help="also stop when stdin closes")
+    p.add_argument(
+        "--limit", action="append", default=[], metavar="NAME=VALUE", help="a server limit"
+    )
+    p.add_argument(
+        "--allow-callback",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help='let clients\' callback OBJREFs name HOST ("*": anywhere)',
+    )
     args = parser.parse_args(argv)
     return serve(args)
 

@@ -14,7 +14,6 @@ queued too, so the waiting thread wakes up by taking an item off its own queue.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
 import secrets
@@ -56,10 +55,23 @@ log = logging.getLogger("idlgen.runtime.apartment")
 
 Kind = Literal["sta", "mta"]
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
-# OXIDs must differ between processes too (an importer tells "lives here" from "elsewhere" by
-# OXID): a random 32-bit process prefix above a counter.
-_OXID_PREFIX = secrets.randbits(31) + 1
-_next_oxid = itertools.count(_OXID_PREFIX << 24).__next__
+
+
+def _next_oxid() -> int:
+    """OXIDs must differ between processes too (an importer tells "lives here" from
+    "elsewhere" by OXID) and be unguessable like IPIDs: 64 random bits, never used here."""
+    while True:
+        oxid = secrets.randbits(64)
+        if oxid and oxid not in _local_oxids:
+            _local_oxids.add(oxid)
+            return oxid
+
+
+_local_oxids: set[int] = set()  # every OXID this process gave out (is_local_oxid)
+
+
+DEFAULT_MAX_WORKERS = 64  # an MTA grows to this many threads while all are busy
+DEFAULT_MAX_QUEUED = 256  # then this many requests may wait before it is `saturated`
 _local = threading.local()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
@@ -120,6 +132,9 @@ class Apartment:
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._stop_seen = False
+        self.max_workers = DEFAULT_MAX_WORKERS  # MTA: the pool grows up to this
+        self.max_queued = DEFAULT_MAX_QUEUED  # MTA: requests waiting at that size
+        self._busy = 0  # MTA threads running an item
         with _registry_lock:
             _apartments[self.oxid] = self
 
@@ -159,15 +174,47 @@ class Apartment:
             apt._release_objects()
 
     @classmethod
-    def mta(cls, workers: int = 4, name: str = "") -> Apartment:
-        """A multithreaded apartment whose `workers` threads share one queue."""
+    def mta(cls, workers: int = 4, name: str = "", max_workers: int | None = None) -> Apartment:
+        """A multithreaded apartment whose `workers` threads share one queue. When every
+        thread is busy and more requests wait, it grows, up to `max_workers` threads: slow
+        calls cannot keep every other caller waiting (see `saturated`)."""
         apt = cls("mta", name)
-        for index in range(max(1, workers)):
-            thread = threading.Thread(target=apt._mta_main, name=f"{apt.name}-{index}")
-            thread.daemon = True
-            apt._threads.append(thread)
-            thread.start()
+        apt.max_workers = max(max_workers or DEFAULT_MAX_WORKERS, workers, 1)
+        for _ in range(max(1, workers)):
+            apt._add_worker()
         return apt
+
+    def _add_worker(self) -> bool:
+        index = len(self._threads)
+        thread = threading.Thread(target=self._mta_main, name=f"{self.name}-{index}")
+        thread.daemon = True
+        try:
+            thread.start()
+        except RuntimeError:  # can't start new thread: serve with the threads there are
+            log.warning("%s: cannot start another worker thread", self)
+            return False
+        self._threads.append(thread)
+        return True
+
+    def _grow_locked(self) -> None:
+        """MTA, under `_lock`, an item just queued: add a thread if none is free for it."""
+        if (
+            self.kind == "mta"
+            and 0 < len(self._threads) < self.max_workers
+            and self._busy + self._queue.qsize() > len(self._threads)
+        ):
+            self._add_worker()
+
+    @property
+    def saturated(self) -> bool:
+        """An MTA at `max_workers` threads, all taken, with `max_queued` more requests
+        waiting: a new request would wait without bound (servers answer
+        RPC_S_SERVER_TOO_BUSY instead)."""
+        return (
+            self.kind == "mta"
+            and len(self._threads) >= self.max_workers
+            and self._busy + self._queue.qsize() >= len(self._threads) + self.max_queued
+        )
 
     @contextlib.contextmanager
     def join(self) -> Iterator[Apartment]:
@@ -204,6 +251,7 @@ class Apartment:
                     if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
                         self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
+                    self._grow_locked()
                     return
             self._refuse(frame, reply_to)
         elif kind in (RESPONSE, FAULT):
@@ -264,7 +312,13 @@ class Apartment:
             item = queue.get()
             if item[0] is _stop:
                 return
-            self._run_one(item)
+            with self._lock:
+                self._busy += 1
+            try:
+                self._run_one(item)
+            finally:
+                with self._lock:
+                    self._busy -= 1
 
     def _run_one(self, item: _Item) -> None:
         fn, a, b = item
@@ -340,6 +394,7 @@ class Apartment:
             if self._closed:
                 raise DisconnectedError(message=f"{self} is shut down")
             self._queue.put((_post_task, fn, args))
+            self._grow_locked()
 
     # -- shutdown -------------------------------------------------------------------------
 
@@ -355,9 +410,11 @@ class Apartment:
             if thread is not None and thread is not me and thread.is_alive():
                 thread.join(timeout)
             return
-        for _ in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
             self._queue.put((_stop, None, None))
-        for thread in self._threads:
+        for thread in threads:
             if thread is not me:
                 thread.join(timeout)
         self._drain()
@@ -452,7 +509,7 @@ def current_apartment() -> Apartment:
 
 def is_local_oxid(oxid: int) -> bool:
     """True if an apartment of this process has (or had) this OXID."""
-    return oxid >> 24 == _OXID_PREFIX
+    return oxid in _local_oxids
 
 
 def find_apartment(oxid: int) -> Apartment | None:

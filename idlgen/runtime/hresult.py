@@ -12,6 +12,7 @@ __all__ = [
     "CO_E_CANCEL_DISABLED",
     "CO_E_NOTINITIALIZED",
     "E_ABORT",
+    "E_ACCESSDENIED",
     "E_FAIL",
     "E_INVALIDARG",
     "E_NOINTERFACE",
@@ -37,6 +38,7 @@ __all__ = [
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
+    "AccessDeniedError",
     "BadStubDataError",
     "COMError",
     "CallCanceledError",
@@ -67,6 +69,7 @@ E_FAIL = 0x80004005
 E_UNEXPECTED = 0x8000FFFF
 E_OUTOFMEMORY = 0x8007000E
 E_INVALIDARG = 0x80070057
+E_ACCESSDENIED = 0x80070005
 CLASS_E_NOAGGREGATION = 0x80040110
 CO_E_NOTINITIALIZED = 0x800401F0
 RPC_E_CALL_CANCELED = 0x80010002
@@ -178,6 +181,10 @@ class BadStubDataError(COMError):
     hresult = RPC_X_BAD_STUB_DATA
 
 
+class AccessDeniedError(COMError):
+    hresult = E_ACCESSDENIED
+
+
 _CLASSES: dict[int, type[COMError]] = {
     cls.hresult: cls
     for cls in (
@@ -193,6 +200,7 @@ _CLASSES: dict[int, type[COMError]] = {
         DisconnectedError,
         ServerFaultError,
         BadStubDataError,
+        AccessDeniedError,
     )
 }
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import secrets
 import threading
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
@@ -64,7 +65,14 @@ __all__ = [
     "unmarshal_interface",
 ]
 
-_next_oid = itertools.count(0x100).__next__
+
+def _next_oid() -> int:
+    """OIDs, like IPIDs, are unguessable: 64 random bits ([MS-DCOM] leaves the value to the
+    exporter; Windows draws them at random too)."""
+    return secrets.randbits(64) | 1
+
+
+REM_UNKNOWN_IPID_LOW = 1  # an apartment's IRemUnknown: OXID << 64 | 1 (see orpc/client.py)
 
 
 # -- hooks for the cross-process layer (idlgen.runtime.orpc) --------------------------------
@@ -84,8 +92,20 @@ class RemoteHooks:
     connect: Any = None
 
 
+class RemoteClient(Protocol):
+    """The remote connection a request is being served for (set by the ORPC server): what
+    it may reach and how many public references it holds."""
+
+    def reaches(self, ipid: bytes) -> bool: ...
+
+    def reach(self, ipid: bytes) -> None: ...
+
+    def held(self, exporter: ObjectExporter, ipid: bytes) -> int: ...
+
+
 remote_hooks = RemoteHooks()
 ref_observer: ContextVar[Any] = ContextVar("idlgen_ref_observer", default=None)
+remote_client: ContextVar[RemoteClient | None] = ContextVar("idlgen_remote_client", default=None)
 
 
 def _observe_refs(exporter: ObjectExporter, ipid: bytes, delta: int) -> None:
@@ -117,15 +137,22 @@ class ObjectExporter:
         self._by_ipid: dict[bytes, Stub] = {}
         self._by_identity: dict[int, _Export] = {}
         self.calls = IncomingCalls()  # requests from queued to replied (cancels find them)
-        self._ipid_counter = itertools.count(1).__next__
+        # References handed out by this process's own code (publish, marshal_interface, [in]
+        # arguments of its outgoing calls), to whoever unmarshals them: any connection that
+        # knows such an IPID may use it and give those references back.
+        self._unclaimed: dict[bytes, int] = {}
         rem = _RemUnknownServer(self)
-        self.rem_ipid = self._new_ipid()
+        self.rem_ipid = uuid.UUID(int=(apartment.oxid << 64) | REM_UNKNOWN_IPID_LOW).bytes_le
         self._by_ipid[self.rem_ipid] = Stub(IRemUnknown, self.rem_ipid, rem, None)
 
     def _new_ipid(self) -> bytes:
-        # Unique in the process: the apartment's OXID and a counter (DCOM leaves the layout
-        # to the exporter; the proxy treats it as opaque).
-        return uuid.UUID(int=(self.apartment.oxid << 64) | self._ipid_counter()).bytes_le
+        """The apartment's OXID (the server routes requests by it) and 64 random bits: one
+        client cannot compute another's IPIDs (the proxy treats the value as opaque)."""
+        while True:
+            low = secrets.randbits(64)
+            ipid = uuid.UUID(int=(self.apartment.oxid << 64) | low).bytes_le
+            if low > REM_UNKNOWN_IPID_LOW and ipid not in self._by_ipid:
+                return ipid
 
     # -- exporting -------------------------------------------------------------------------
 
@@ -154,8 +181,29 @@ class ObjectExporter:
                 export.stubs[iid] = stub
                 self._by_ipid[stub.ipid] = stub
             export.refs += refs
+            self._hand_out_locked(stub.ipid, refs)
         _observe_refs(self, stub.ipid, refs)
         return export.oid, stub.ipid
+
+    def _hand_out_locked(self, ipid: bytes, refs: int) -> None:
+        if remote_client.get() is None:
+            self._unclaimed[ipid] = self._unclaimed.get(ipid, 0) + refs
+
+    def handed_out(self, ipid: bytes) -> bool:
+        """Did this process's own code marshal `ipid` for someone (not a remote client)?"""
+        with self._lock:
+            return ipid in self._unclaimed
+
+    def claim(self, ipid: bytes, refs: int) -> int:
+        """Take up to `refs` of the references handed out for `ipid` (a RemRelease from a
+        connection that holds fewer itself); returns how many."""
+        with self._lock:
+            have = self._unclaimed.get(ipid)
+            if have is None:
+                return 0
+            taken = min(have, refs)
+            self._unclaimed[ipid] = have - taken
+            return taken
 
     def lookup(self, ipid: bytes) -> Stub | None:
         return self._by_ipid.get(ipid)
@@ -166,6 +214,7 @@ class ObjectExporter:
             if stub is None or stub.export is None:
                 return False
             stub.export.refs += refs
+            self._hand_out_locked(ipid, refs)
         _observe_refs(self, ipid, refs)
         return True
 
@@ -176,6 +225,8 @@ class ObjectExporter:
                 return
             export = stub.export
             export.refs -= refs
+            if remote_client.get() is None and ipid in self._unclaimed:
+                self._unclaimed[ipid] = max(0, self._unclaimed[ipid] - refs)
             gone = export.refs <= 0
             if gone:
                 self._forget_locked(export)
@@ -199,6 +250,7 @@ class ObjectExporter:
         self._by_identity.pop(id(export.identity), None)
         for stub in export.stubs.values():
             self._by_ipid.pop(stub.ipid, None)
+            self._unclaimed.pop(stub.ipid, None)
 
     def close(self) -> None:
         """Apartment shutdown: disconnect every object, release every proxy held here."""
@@ -206,6 +258,7 @@ class ObjectExporter:
             exports = list(self._by_identity.values())
             self._by_identity.clear()
             self._by_ipid.clear()
+            self._unclaimed.clear()
         self.calls.clear()
         for export in exports:
             _release_export(export)
@@ -249,7 +302,7 @@ class _RemUnknownServer(ComObject, IRemUnknown):
         self._exporter = exporter
 
     def RemQueryInterface(self, ripid: Any, cRefs: int, cIids: int, iids: list[Any]) -> Any:
-        stub = self._exporter.lookup(as_guid(ripid).bytes_le)
+        stub = self._exporter.lookup(self._reachable(as_guid(ripid).bytes_le))
         if stub is None or stub.export is None:
             raise DisconnectedError()
         export = stub.export
@@ -275,15 +328,33 @@ class _RemUnknownServer(ComObject, IRemUnknown):
     def RemAddRef(self, cInterfaceRefs: int, InterfaceRefs: list[RemInterfaceRef]) -> Any:
         return [
             S_OK
-            if self._exporter.add_refs(as_guid(ref.ipid).bytes_le, ref.cPublicRefs)
+            if self._exporter.add_refs(self._reachable(as_guid(ref.ipid).bytes_le), ref.cPublicRefs)
             else E_INVALIDARG
             for ref in InterfaceRefs
         ]
 
     def RemRelease(self, cInterfaceRefs: int, InterfaceRefs: list[RemInterfaceRef]) -> int:
+        """A remote client gives back at most what it was given (its book says how many);
+        asking for more releases what it holds and nothing of anyone else's."""
+        client = remote_client.get()
+        exporter = self._exporter
         for ref in InterfaceRefs:
-            self._exporter.release_refs(as_guid(ref.ipid).bytes_le, ref.cPublicRefs)
+            ipid = as_guid(ref.ipid).bytes_le
+            count = ref.cPublicRefs
+            if client is not None:
+                mine = client.held(exporter, ipid)
+                count = mine + exporter.claim(ipid, max(0, count - mine)) if count > mine else count
+            if count > 0:
+                exporter.release_refs(ipid, count)
         return S_OK
+
+    def _reachable(self, ipid: bytes) -> bytes:
+        """`ipid` if the remote client being served may use it, else an IPID nobody has (so
+        an unreachable IPID and an unknown one look the same from outside)."""
+        client = remote_client.get()
+        if client is None or client.reaches(ipid) or self._exporter.handed_out(ipid):
+            return ipid
+        return bytes(16)
 
 
 # -- the InterfaceMarshaler of an apartment --------------------------------------------------
@@ -308,6 +379,9 @@ class ApartmentMarshaler:
         """Hand on a proxy: the OBJREF names the object's own apartment, not ours."""
         mgr = proxy._mgr
         ipid, refs = mgr.remarshal_refs(iid)
+        client = remote_client.get()
+        if client is not None:  # a remote client handed this reference may use it
+            client.reach(ipid)
         return _objref(iid, mgr.oxid, mgr.oid, ipid, refs)
 
     def unmarshal(self, data: bytes, iid: Any) -> Any:

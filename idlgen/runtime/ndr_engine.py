@@ -16,6 +16,7 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from .hresult import COMError
 from .ndr_expr import Expr, ExprError, Name, Unary, evaluate
 from .ndr_fault import (
     RPC_S_INVALID_BOUND,
@@ -884,6 +885,8 @@ def _r_mip(t: _MipBody, d: _Decoder, scope: Any, defer: Any, hoisted: Any) -> An
         return d.marshaler.unmarshal(data, lookup_iid(t.ip, scope))
     except NdrFault:
         raise
+    except COMError as exc:  # refused (E_ACCESSDENIED) or gone: that is the fault to report
+        raise NdrFault(exc.hresult, f"interface pointer rejected: {exc}") from None
     except (ValueError, LookupError, TypeError) as exc:
         raise bad_stub(f"interface pointer rejected: {exc}") from None
 

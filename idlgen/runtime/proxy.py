@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from idlgen.runtime import deadline as _deadline
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartment import Apartment, current_apartment
 from idlgen.runtime.callobj import CallObject
@@ -60,7 +61,14 @@ from idlgen.runtime.remunknown import (
 from idlgen.runtime.status import _LAST
 from idlgen.runtime.stdiface import ICallFactory, IID_ICallFactory
 
-__all__ = ["InterfaceProxy", "ProxyCall", "ProxyManager", "UnknownProxy", "proxy_class_for"]
+__all__ = [
+    "InterfaceProxy",
+    "ProxyCall",
+    "ProxyManager",
+    "UnknownProxy",
+    "proxy_class_for",
+    "set_call_timeout",
+]
 
 _REM_QI, _REM_ADDREF, _REM_RELEASE = REM_QUERY_INTERFACE, REM_ADD_REF, REM_RELEASE
 _REM_QI_METHOD, _REM_ADDREF_METHOD, _REM_RELEASE_METHOD = IRemUnknown._methods_
@@ -165,6 +173,7 @@ class ProxyManager:
         self._proxies: dict[GUID, InterfaceProxy] = {}
         self._unknown: InterfaceProxy | None = None
         self._factory: ProxyCallFactory | None = None
+        self.call_timeout: float | _deadline.Unset | None = _deadline.UNSET  # set_call_timeout
 
     def __repr__(self) -> str:
         return f"<ProxyManager oxid=0x{self.oxid:x} oid=0x{self.oid:x} refs={self.refs}>"
@@ -200,7 +209,9 @@ class ProxyManager:
         body = _REM_RELEASE.encode_request({"cInterfaceRefs": len(refs), "InterfaceRefs": refs})
         if wait:
             try:
-                self._send_and_wait(self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT)
+                self._send_and_wait(
+                    self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT, pump=False
+                )
                 return
             except COMError:
                 log.debug("RemRelease failed (the object's apartment is gone)", exc_info=True)
@@ -346,19 +357,29 @@ class ProxyManager:
         return self._send_and_wait(ipid, opnum, body)
 
     def _send_and_wait(
-        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None
+        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None, pump: bool = True
     ) -> bytes:
+        """Send a request and wait for its reply. An STA caller pumps its queue meanwhile
+        (COM's reentrancy), except with `pump=False`: a stub's clean-up waits for its
+        RemRelease without running other queued work, which would nest under the reply
+        the stub still owes and could wait for that very reply."""
         caller = current_apartment()
         pending = new_pending()
-        is_sta = caller.kind == "sta"
-        send(
-            self.home,
-            request_frame(pending.call_id, opnum, ipid, body),
-            caller if is_sta else DIRECT,
-        )
-        timeout = caller.call_timeout
+        is_sta = pump and caller.kind == "sta"
+        timeout = self._timeout(caller)
         if cap is not None:
             timeout = cap if timeout is None else min(timeout, cap)
+        try:
+            with _deadline.call_deadline(timeout):
+                send(
+                    self.home,
+                    request_frame(pending.call_id, opnum, ipid, body),
+                    caller if is_sta else DIRECT,
+                )
+        except RpcTimeoutError:
+            forget(pending.call_id)
+            _LAST.set(RpcTimeoutError.hresult)
+            raise
         done = caller.pump_until(pending, timeout) if is_sta else pending.wait(timeout)
         if not done:
             forget(pending.call_id)
@@ -366,6 +387,18 @@ class ProxyManager:
             _LAST.set(RpcTimeoutError.hresult)
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
         return pending.reply
+
+    def _timeout(self, caller: Apartment) -> float | None:
+        """Per call (`call_timeout`), else per proxy, else the caller's apartment, else the
+        default: a synchronous call never waits forever unless someone asked for that."""
+        requested = _deadline.requested_timeout()
+        if not isinstance(requested, _deadline.Unset):
+            return requested
+        if not isinstance(self.call_timeout, _deadline.Unset):
+            return self.call_timeout
+        if caller.call_timeout is not None:
+            return caller.call_timeout
+        return _deadline.DEFAULT_CALL_TIMEOUT
 
     def start(self, ipid: bytes, opnum: int, body: bytes, on_reply: Callable[[bytes], None]) -> int:
         """Send a request whose reply runs `on_reply(frame)` on the replying thread."""
@@ -514,3 +547,12 @@ def _proxy_call_class(async_iface: type) -> type[ProxyCall]:
             cls = type(async_iface.__name__ + "ProxyCall", (ProxyCall, async_iface), namespace)
             _call_classes[async_iface] = cls
         return cls
+
+
+def set_call_timeout(proxy: Any, seconds: float | None) -> None:
+    """Bound the synchronous calls made through `proxy` (and every proxy of the same
+    object in this apartment) to `seconds`; None: no bound."""
+    mgr = getattr(proxy, "_mgr", None)
+    if mgr is None:
+        raise TypeError(f"{proxy!r} is not a proxy")
+    mgr.call_timeout = seconds

@@ -13,12 +13,18 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from idlgen.frontend.sources import RefusedSource, read_source
+from idlgen.limits import DEFAULT_LIMITS
+
 _MAX_FILES = 5000  # a search path is folders of headers; this only bounds a mistake
 
 
 @dataclass
 class DeclarationFinder:
     search_path: tuple[str, ...]
+    # Files are read as sources are (frontend/sources.py): a FIFO or a device named
+    # `*.idl` in an -I folder must not hang or flood the search.
+    max_bytes: int = DEFAULT_LIMITS.file_bytes
     _texts: dict[str, str] | None = None
     _answers: dict[str, str | None] = field(default_factory=dict)
 
@@ -58,8 +64,7 @@ class DeclarationFinder:
                         continue
                     path = os.path.join(folder, entry)
                     try:
-                        with open(path, encoding="utf-8", errors="replace") as handle:
-                            self._texts.setdefault(path, handle.read())
-                    except OSError:
+                        self._texts.setdefault(path, read_source(path, self.max_bytes))
+                    except (OSError, RefusedSource):
                         continue
         return self._texts

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.frontend.sources import RefusedSource, is_idl_text_name, read_source
+from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.semantics.hints import DeclarationFinder
 
 BASE_IDL_DIR = Path(__file__).resolve().parent.parent / "base_idl"
@@ -28,6 +30,7 @@ class Settings:
     defines: tuple[tuple[str, str], ...] = ()
     undefines: tuple[str, ...] = ()
     use_base_idl: bool = True
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def search_path(self) -> tuple[str, ...]:
@@ -121,21 +124,36 @@ def _identifiers(path: str, digest: str, text: str) -> frozenset[str]:
 class Loader:
     settings: Settings
     sink: DiagnosticSink
-    read_file: Callable[[str], str] = field(default=lambda p: Path(p).read_text("utf-8", "replace"))
+    # Reads a source file; the default refuses devices, pseudo files, binary files
+    # and files over the size limit (idlgen/frontend/sources.py).
+    read_file: Callable[[str], str] | None = None
     _loaded: dict[str, LoadedFile] = field(default_factory=dict)
     _loading: set[str] = field(default_factory=set)
+    _main: str = ""
+
+    def __post_init__(self) -> None:
+        if self.read_file is None:
+            max_bytes = self.settings.limits.file_bytes
+            self.read_file = lambda path: read_source(path, max_bytes)
+
+    def _read_raw(self, path: str) -> str:
+        assert self.read_file is not None
+        return self.read_file(path)
+
     _finder: DeclarationFinder | None = None
 
     @property
     def finder(self) -> DeclarationFinder:
         """Which file on the search path declares a type name (for error notes)."""
         if self._finder is None:
-            self._finder = DeclarationFinder(self.settings.search_path)
+            search_path = self.settings.search_path
+            self._finder = DeclarationFinder(search_path, self.settings.limits.file_bytes)
         return self._finder
 
     def load_main(self, path: str, text: str | None = None) -> LoadedFile:
+        self._main = os.path.normpath(path)
         if text is None:
-            text = self._read(path, None)
+            text = self._read(path, Position(path, 1, 1))
             if text is None:
                 return self._empty(path)
         return self._load(path, text)
@@ -155,11 +173,13 @@ class Loader:
 
     def _read(self, path: str, where: Position | None) -> str | None:
         try:
-            return self.read_file(path)
+            return self._read_raw(path)
         except OSError as error:
             reason = error.strerror or "cannot read"
             self.sink.error(f"cannot open '{path}': {reason}", where)
-            return None
+        except RefusedSource as refused:
+            self.sink.error(f"cannot read '{path}': {refused.reason}", where)
+        return None
 
     def _empty(self, path: str) -> LoadedFile:
         tree = syntax.File(path, ())
@@ -241,8 +261,8 @@ class Loader:
 
     def _read_quietly(self, path: str) -> str | None:
         try:
-            return self.read_file(path)
-        except OSError:
+            return self._read_raw(path)
+        except (OSError, RefusedSource):
             return None
 
     def _parse(self, path: str, text: str, seed: frozenset[str]) -> LoadedFile:
@@ -254,6 +274,8 @@ class Loader:
         known_edges = set(self.sink.included_from)
         warnings_before = len(self.sink.raw_warnings)
         self.sink.sources[path] = text
+        if path != self._main and not is_idl_text_name(path):
+            self.sink.opaque.add(path)
         pp = preprocess(
             text,
             path,
@@ -261,7 +283,8 @@ class Loader:
             defines=dict(self.settings.defines),
             undefines=self.settings.undefines,
             sink=self.sink,
-            read_file=self.read_file,
+            read_file=self._read_raw,
+            limits=self.settings.limits,
         )
         imports: list[LoadedFile] = []
         import_names: list[str] = []
@@ -286,6 +309,7 @@ class Loader:
             on_import=on_import,
             known_types=known,
             winrt=pp.winrt,
+            limits=self.settings.limits,
             explain_unknown_type=self.finder.hint,
         )
         check_attributes(tree, self.sink)
@@ -366,10 +390,12 @@ def make_settings(
     defines: Mapping[str, str] | None = None,
     undefines: Sequence[str] = (),
     use_base_idl: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Settings:
     return Settings(
         include_dirs=tuple(os.path.normpath(d) for d in include_dirs),
         defines=tuple(sorted((defines or {}).items())),
         undefines=tuple(undefines),
         use_base_idl=use_base_idl,
+        limits=limits,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
 from idlgen.semantics.asyncderive import derive_async_partners
 from idlgen.semantics.checks import check_document
 from idlgen.semantics.consteval import ConstError, Evaluator, Value
@@ -71,11 +72,17 @@ class _Scope:
 
 class Resolver:
     def __init__(
-        self, main: LoadedFile, sink: DiagnosticSink, explain: Callable[[str], str] | None = None
+        self,
+        main: LoadedFile,
+        sink: DiagnosticSink,
+        explain: Callable[[str], str] | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.main = main
         self.sink = sink
         self.explain = explain
+        self.limits = limits
+        self._chain_lengths: dict[str, int] = {}
         self.scope = _Scope()
         self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
         self._imported = True
@@ -217,6 +224,32 @@ class Resolver:
             )
         typedef = model.Typedef(item.name, item.type, item.attributes, self._origin(item.pos))
         self.scope.put("typedefs", item.name, typedef)
+        if self._chain_length(item.name) > self.limits.typedef_chain:
+            limit = self.limits.typedef_chain
+            self.sink.error(exceeded("a chain of typedefs", "typedef_chain", limit), item.pos)
+
+    def _chain_length(self, name: str) -> int:
+        """How many typedefs `name` goes through to reach a type that is no typedef
+        (pointers and arrays of a typedef count as the typedef): code generation
+        follows such chains recursively. Walked without recursion, each name once."""
+        chain: list[str] = []
+        known = 0
+        while name not in self._chain_lengths and name not in chain:
+            typedef = self.scope.typedefs.get(name)
+            if typedef is None:
+                break
+            chain.append(name)
+            inner = typedef.type
+            while isinstance(inner, syntax.Pointer | syntax.Array):
+                inner = inner.target if isinstance(inner, syntax.Pointer) else inner.element
+            if not isinstance(inner, syntax.NamedType):
+                break
+            name = inner.name
+        else:
+            known = self._chain_lengths.get(name, 0)
+        for offset, link in enumerate(reversed(chain), start=1):
+            self._chain_lengths[link] = known + offset
+        return self._chain_lengths.get(chain[0], 0) if chain else known
 
     def _item_TypeDeclaration(self, item: syntax.TypeDeclaration) -> None:
         self._register_inline_types(item.type, item.attributes)
@@ -417,7 +450,9 @@ class Resolver:
             return tag
         if typedef_name:
             return typedef_name
-        stem = "".join(c if c.isalnum() else "_" for c in os.path.basename(pos.file))
+        stem = "".join(
+            c if c.isascii() and c.isalnum() else "_" for c in os.path.basename(pos.file)
+        )
         return f"__anonymous_{stem}_{pos.line}_{pos.column}"
 
     def _struct(
@@ -552,7 +587,10 @@ def _item_name(item: object) -> str | None:
 
 
 def resolve(
-    main: LoadedFile, sink: DiagnosticSink, explain: Callable[[str], str] | None = None
+    main: LoadedFile,
+    sink: DiagnosticSink,
+    explain: Callable[[str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> model.Document:
     """The resolved document; `explain(name)` notes where an unknown interface lives."""
-    return Resolver(main, sink, explain).resolve()
+    return Resolver(main, sink, explain, limits).resolve()

@@ -218,3 +218,41 @@ def test_call_canceled_while_queued_never_runs_and_gives_its_in_pointers_back(
     assert raised > 1
     assert after == 1  # everything the server was handed went back
     assert source.sinks == []
+
+
+def test_releasing_in_pointers_after_a_call_runs_none_of_the_apartments_queued_work(
+    server_sta: Apartment, client_sta: Apartment
+) -> None:
+    """A stub's clean-up (RemRelease of the [in] pointers it unmarshaled) is not a place
+    where the apartment runs other queued work: work queued during the call runs after
+    the reply has left. Running it inside the clean-up nests it under the reply, so work
+    that waits for something the reply unblocks (a WMI sink waiting for its final status)
+    deadlocks until it times out."""
+    from idlgen.runtime import channel
+
+    events: list[str] = []
+
+    class Poster(_Toucher):
+        def Advise(self, sink: Any) -> int:
+            sink.Notify(1)
+            server_sta.post(lambda: events.append("queued work ran"))
+            return _rt.S_OK
+
+    _, objref = serve(server_sta, Poster, IEventSource)
+
+    def tap(frame: bytes) -> None:
+        parsed = channel.parse(frame)
+        if parsed is not None and parsed.kind == channel.RESPONSE:
+            events.append("response")
+
+    def client() -> None:
+        proxy = unmarshal_interface(objref)
+        recorder = Recorder()
+        with channel.observe(tap):
+            proxy.Advise(recorder)
+        proxy.Release()
+
+    client_sta.run(client)
+    server_sta.run(lambda: None)  # the queued work has run by the time this returns
+    # Notify's reply, RemRelease's reply, then Advise's reply; the queued work after all.
+    assert events == ["response", "response", "response", "queued work ran"]

@@ -43,7 +43,7 @@ def server_process(
     """`python -m idlgen.runtime serve` in a child; yields (process, published string)."""
     cmd = [*(prefix or []), sys.executable, "-m", "idlgen.runtime", "serve", factory]
     proc = subprocess.Popen(
-        [*cmd, "--binding", binding],
+        [*cmd, "--binding", binding, "--until-eof"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -95,14 +95,14 @@ __all__ = [
     "ITypeInfo_Proxy",
     "ITypeLib",
     "ITypeLib_Proxy",
-    "_wireBRECORD",
-    "_wireSAFEARRAY",
-    "_wireVARIANT",
     "tagADVFEATUREFLAGS",
     "wireBRECORD",
+    "wireBRECORD_",
     "wirePSAFEARRAY",
     "wireSAFEARRAY",
+    "wireSAFEARRAY_",
     "wireVARIANT",
+    "wireVARIANT_",
 ]
 DISPID_UNKNOWN = -1
 DISPID_VALUE = 0
@@ -243,13 +243,13 @@ class SAFEARR_DISPATCH:
 @_dc.dataclass
 class SAFEARR_VARIANT:
     Size: int = 0
-    aVariant: list[_wireVARIANT] = _dc.field(default_factory=list)
+    aVariant: list[wireVARIANT_] = _dc.field(default_factory=list)
 
 
 @_dc.dataclass
 class SAFEARR_BRECORD:
     Size: int = 0
-    aRecord: list[_wireBRECORD] = _dc.field(default_factory=list)
+    aRecord: list[wireBRECORD_] = _dc.field(default_factory=list)
 
 
 @_dc.dataclass
@@ -260,7 +260,7 @@ class SAFEARR_HAVEIID:
 
 
 @_dc.dataclass
-class _wireSAFEARRAY:
+class wireSAFEARRAY_:
     cDims: int = 0
     fFeatures: int = 0
     cbElements: int = 0
@@ -280,7 +280,7 @@ class SAFEARRAY:
 
 
 @_dc.dataclass
-class _wireBRECORD:
+class wireBRECORD_:
     fFlags: int = 0
     clSize: int = 0
     pRecInfo: IRecordInfo | None = None
@@ -293,14 +293,14 @@ class VARIANT:
 
 
 @_dc.dataclass
-class _wireVARIANT:
+class wireVARIANT_:
     clSize: int = 0
     rpcReserved: int = 0
     vt: int = 0
     wReserved1: int = 0
     wReserved2: int = 0
     wReserved3: int = 0
-    _varUnion: object = None
+    varUnion_: object = None
 
 
 @_dc.dataclass
@@ -338,8 +338,8 @@ _ndr_SAFEARRAYBOUND = _ndr.Struct("tagSAFEARRAYBOUND", (_ndr.Field("cElements", 
 _ndr_SAFEARR_BSTR = _ndr.Struct("_wireSAFEARR_BSTR", (_ndr.Field("Size", _ndr.ULONG), _ndr.Field("aBstr", _ndr.Pointer('ref', _ndr.ConformantArray(_ndr.Pointer('unique', _wtypesbase_idl._ndr_FLAGGED_WORD_BLOB), size_is=_ndr.Name("Size"))))), factory=SAFEARR_BSTR)
 _ndr_SAFEARR_UNKNOWN = _ndr.Struct("_wireSAFEARR_UNKNOWN", (_ndr.Field("Size", _ndr.ULONG), _ndr.Field("apUnknown", _ndr.Pointer('ref', _ndr.ConformantArray(_ndr.InterfacePointer(iid=_rt.GUID("{00000000-0000-0000-c000-000000000046}")), size_is=_ndr.Name("Size"))))), factory=SAFEARR_UNKNOWN)
 _ndr_SAFEARR_DISPATCH = _ndr.Struct("_wireSAFEARR_DISPATCH", (_ndr.Field("Size", _ndr.ULONG), _ndr.Field("apDispatch", _ndr.Pointer('ref', _ndr.ConformantArray(_ndr.InterfacePointer(iid=_rt.GUID("{00020400-0000-0000-c000-000000000046}")), size_is=_ndr.Name("Size"))))), factory=SAFEARR_DISPATCH)
-_ndr__wireBRECORD = _ndr.Struct("_wireBRECORD", (_ndr.Field("fFlags", _ndr.ULONG), _ndr.Field("clSize", _ndr.ULONG), _ndr.Field("pRecInfo", _ndr.InterfacePointer(iid=_rt.GUID("{0000002f-0000-0000-c000-000000000046}"))), _ndr.Field("pRecord", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("clSize"))))), factory=_wireBRECORD)
-_ndr_SAFEARR_BRECORD = _ndr.Struct("_wireSAFEARR_BRECORD", (_ndr.Field("Size", _ndr.ULONG), _ndr.Field("aRecord", _ndr.Pointer('ref', _ndr.ConformantArray(_ndr.Pointer('unique', _ndr__wireBRECORD), size_is=_ndr.Name("Size"))))), factory=SAFEARR_BRECORD)
+_ndr_wireBRECORD_ = _ndr.Struct("_wireBRECORD", (_ndr.Field("fFlags", _ndr.ULONG), _ndr.Field("clSize", _ndr.ULONG), _ndr.Field("pRecInfo", _ndr.InterfacePointer(iid=_rt.GUID("{0000002f-0000-0000-c000-000000000046}"))), _ndr.Field("pRecord", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("clSize"))))), factory=wireBRECORD_)
+_ndr_SAFEARR_BRECORD = _ndr.Struct("_wireSAFEARR_BRECORD", (_ndr.Field("Size", _ndr.ULONG), _ndr.Field("aRecord", _ndr.Pointer('ref', _ndr.ConformantArray(_ndr.Pointer('unique', _ndr_wireBRECORD_), size_is=_ndr.Name("Size"))))), factory=SAFEARR_BRECORD)
 _ndr_SAFEARR_HAVEIID = _ndr.Struct("_wireSAFEARR_HAVEIID", (_ndr.Field("Size", _ndr.ULONG), _ndr.Field("apUnknown", _ndr.Pointer('ref', _ndr.ConformantArray(_ndr.InterfacePointer(iid=_rt.GUID("{00000000-0000-0000-c000-000000000046}")), size_is=_ndr.Name("Size")))), _ndr.Field("iid", _ndr.GUID)), factory=SAFEARR_HAVEIID)
 _ndr_DISPPARAMS = _ndr.Struct("tagDISPPARAMS", (_ndr.Field("rgvarg", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.VARIANT, size_is=_ndr.Name("cArgs")))), _ndr.Field("rgdispidNamedArgs", _ndr.Pointer('unique', _ndr.ConformantArray(_ndr.LONG, size_is=_ndr.Name("cNamedArgs")))), _ndr.Field("cArgs", _ndr.ULONG), _ndr.Field("cNamedArgs", _ndr.ULONG)), factory=DISPPARAMS)
 _ndr_EXCEPINFO = _ndr.Struct("tagEXCEPINFO", (_ndr.Field("wCode", _ndr.USHORT), _ndr.Field("wReserved", _ndr.USHORT), _ndr.Field("bstrSource", _ndr.BSTR), _ndr.Field("bstrDescription", _ndr.BSTR), _ndr.Field("bstrHelpFile", _ndr.BSTR), _ndr.Field("dwHelpContext", _ndr.ULONG), _ndr.Field("pvReserved", _ndr.ULONG), _ndr.Field("pfnDeferredFillIn", _ndr.ULONG), _ndr.Field("scode", _ndr.HRESULT)), factory=EXCEPINFO)
@@ -783,10 +783,10 @@ ISupportErrorInfo._proxy_ = ISupportErrorInfo_Proxy
 
 
 LPSAFEARRAYBOUND = SAFEARRAYBOUND
-wireVARIANT = _wireVARIANT
-wireBRECORD = _wireBRECORD
-wireSAFEARRAY = _wireSAFEARRAY
-wirePSAFEARRAY = _wireSAFEARRAY
+wireVARIANT = wireVARIANT_
+wireBRECORD = wireBRECORD_
+wireSAFEARRAY = wireSAFEARRAY_
+wirePSAFEARRAY = wireSAFEARRAY_
 LPSAFEARRAY = SAFEARRAY
 LPVARIANT = VARIANT
 VARIANTARG = VARIANT

@@ -12,6 +12,7 @@ TCP port 0 and report the port it got through `Binding.with_endpoint`.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from dataclasses import dataclass, replace
@@ -94,14 +95,20 @@ def connect(binding: Binding, timeout: float | None) -> socket.socket:
     return sock
 
 
-def listen(binding: Binding, backlog: int = 64) -> tuple[socket.socket, Binding]:
-    """A listening socket and the binding clients should use (the real port for port 0)."""
+def listen(
+    binding: Binding, backlog: int = 128, mode: int = 0o600
+) -> tuple[socket.socket, Binding]:
+    """A listening socket and the binding clients should use (the real port for port 0).
+
+    A Unix socket gets `mode` before it listens (nobody can connect between the two), so
+    the umask never decides who may connect."""
     if binding.protseq == NCACN_IP_TCP:
         sock = socket.create_server((binding.address, binding.port), backlog=backlog)
         return sock, binding.with_endpoint(str(sock.getsockname()[1]))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(binding.endpoint)
+        os.chmod(binding.endpoint, mode)
         sock.listen(backlog)
     except BaseException:
         sock.close()

@@ -5,6 +5,11 @@ are used, and keeps any number of calls in flight: a reader thread matches respo
 PDUs to calls by call id. If the server granted PFC_CONC_MPX in its bind_ack, every call shares
 one association; otherwise `Connection` opens one association per concurrent call and reuses
 idle ones. A dead connection fails every call in flight at once with RPC_E_DISCONNECTED.
+
+Every wait has a bound: connect (`connect_timeout`), bind and alter_context
+(`bind_timeout`), and each of them also ends at the deadline of the call that needed it
+(`call_deadline`, set by synchronous proxy calls), so a call with a 3 s timeout never
+waits 10 s for an alter_context answer.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from idlgen.runtime.dcerpc.status import (
     fault_error,
 )
 from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu
+from idlgen.runtime.deadline import bounded as _bounded
+from idlgen.runtime.deadline import call_deadline
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.hresult import (
     HRESULT_FROM_WIN32,
@@ -33,7 +40,7 @@ from idlgen.runtime.hresult import (
     RpcTimeoutError,
 )
 
-__all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError"]
+__all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError", "call_deadline"]
 
 RPC_S_SERVER_UNAVAILABLE = 1722
 RPC_S_UNKNOWN_IF = 1717
@@ -112,7 +119,7 @@ class Association:
         self._send_lock = threading.Lock()
         self._ctx_lock = threading.Lock()
         try:
-            self.sock = B.connect(binding, limits.connect_timeout)
+            self.sock = B.connect(binding, _bounded(limits.connect_timeout))
         except OSError as e:
             raise RpcUnavailableError(message=f"cannot connect to {binding}: {e}") from None
         self._want_mpx = mpx
@@ -125,11 +132,15 @@ class Association:
         ctx = P.ContextElem(0, syntax, (P.NDR20,))
         lim = self.limits
         bind = P.Bind(next(self._ids), lim.max_xmit_frag, lim.max_recv_frag, 0, (ctx,), flags)
+        wait = _bounded(lim.bind_timeout)
         try:
+            self.sock.settimeout(wait)
             self.sock.sendall(P.encode(bind))
-            reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or lim.connect_timeout)
+            reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or wait, wait)
         except (OSError, Closed) as e:
             self.close()
+            if isinstance(e, TimeoutError) and wait != lim.bind_timeout:  # the call's deadline
+                raise RpcTimeoutError(message=f"no bind_ack from {self.binding} in time") from None
             raise RpcUnavailableError(message=f"bind to {self.binding} failed: {e}") from None
         if not isinstance(reply, P.BindAck) or reply.alter or len(reply.results) != 1:
             self.close()
@@ -165,7 +176,7 @@ class Association:
                 call.call_id, self.max_xmit, self.max_recv, self.group, (ctx,), alter=True
             )
             self.send([P.encode(alter)])
-            reply = call.result(self.limits.recv_timeout)
+            reply = call.result(_bounded(self.limits.bind_timeout))
             if not isinstance(reply, P.BindAck) or len(reply.results) != 1:
                 raise _error(RPC_S_PROTOCOL_ERROR, f"alter_context failed: {reply}")
             self._accept(syntax, cont_id, reply.results[0])

@@ -1,4 +1,4 @@
-"""The server end: listeners, one thread per connection reading PDUs, calls on a worker pool.
+"""The server end: the DCE/RPC protocol of each connection, and calls on a bounded pool.
 
 A connection is one association: a bind negotiates fragment sizes and presentation contexts
 (alter_context adds more), then requests arrive, possibly many at once and interleaved when
@@ -6,6 +6,14 @@ the client negotiated PFC_CONC_MPX. Anything malformed gets a bind_nak (before t
 fault (after it) and the connection closes; other connections never notice. co_cancel marks
 the call canceled where server code sees it (`call_canceled()`, and the runtime's
 `CoTestCancel`); orphaned also suppresses the reply.
+
+Connection I/O (accepting, framing PDUs, unsent bytes, idle and PDU timeouts, connection
+caps) is the reactor's (reactor.py): `_Connection` only sees whole PDUs in `handle` and
+answers through its transport, so bind handling can grow (authentication) without touching
+I/O. What a peer can make the server hold is bounded by `ServerLimits` (limits.py):
+buffered bytes of unfinished calls per connection and in total, the time a call may stay
+unfinished, the calls one connection runs at once (more wait their turn, so one client
+cannot take every thread), and the pool, which answers RPC_S_SERVER_TOO_BUSY when full.
 """
 
 from __future__ import annotations
@@ -14,11 +22,11 @@ import contextlib
 import itertools
 import logging
 import os
-import select
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,14 +35,17 @@ from idlgen.runtime import server as _com_server
 from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.fragments import Reassembly, response_fragments, start
+from idlgen.runtime.dcerpc.limits import ServerLimits
+from idlgen.runtime.dcerpc.pool import CallPool
+from idlgen.runtime.dcerpc.reactor import Reactor, Transport
 from idlgen.runtime.dcerpc.rpcif import RpcInterface, interface_of, server_reply
 from idlgen.runtime.dcerpc.status import wire_status
-from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu
+from idlgen.runtime.dcerpc.wire import Limits
 from idlgen.runtime.guid import GUID
 from idlgen.runtime.hresult import RPC_E_SERVERFAULT, S_OK, CallCanceledError, COMError
 from idlgen.runtime.ndr_fault import NdrFault
 
-__all__ = ["CallState", "RpcServer", "call_canceled", "current_call"]
+__all__ = ["CallState", "RpcServer", "ServerLimits", "call_canceled", "current_call"]
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +65,14 @@ class CallState:
         "cancel_count",
         "on_cancel",
         "orphaned",
+        "running",
+        "started",
     )
 
     def __init__(self, call_id: int) -> None:
         self.call_id = call_id
+        self.started = time.monotonic()  # when its first fragment came
+        self.running = False  # admitted to run (counts against the connection's share)
         self.cancel_count = 0
         self.orphaned = False
         self._ticket = 1
@@ -104,14 +119,17 @@ class _Registered:
 
 class ObjectHandler(Protocol):
     """What serves object (ORPC) calls on an RpcServer: interfaces it accepts at bind time,
-    requests on those contexts (handed over on the connection's reader thread: queue, do
-    not run), and the end of a connection (to release what its client held)."""
+    requests on those contexts (handed over on the reactor thread: queue, do not run), the
+    end of a connection (to release what its client held), and whether a connection holds
+    references (an idle connection that does is not closed: its client still uses them)."""
 
     def accepts(self, syntax: P.SyntaxId) -> bool: ...
 
     def request(self, conn: Any, first: P.Request, stub: bytes, state: CallState) -> None: ...
 
     def closed(self, conn: Any) -> None: ...
+
+    def holds(self, conn: Any) -> bool: ...
 
 
 _OBJECTS = _Registered(0, None, None)
@@ -121,27 +139,35 @@ class RpcServer:
     """Serves registered implementations on any number of endpoints.
 
     `register(impl)` publishes an object whose class derives from a plain RPC interface; a
-    bind for that interface's UUID and major version (minor <= ours) is accepted.
+    bind for that interface's UUID and major version (minor <= ours) is accepted. `limits`
+    is a `ServerLimits` (or, as before, just the per-connection `Limits`); `workers`, when
+    given, overrides `ServerLimits.max_call_threads`.
     """
 
     def __init__(
         self,
-        limits: Limits | None = None,
-        workers: int = 16,
+        limits: Limits | ServerLimits | None = None,
+        workers: int | None = None,
         mpx: bool = True,
         objects: ObjectHandler | None = None,
     ) -> None:
-        self.limits = limits or Limits()
+        if isinstance(limits, ServerLimits):
+            self.server_limits = limits
+        else:
+            self.server_limits = ServerLimits(connection=limits or Limits())
+        self.limits = self.server_limits.connection
         self.mpx = mpx
         self.objects = objects  # serves contexts no registered RpcInterface claims
         self._registry: dict[tuple[GUID, int], _Registered] = {}
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rpc-call")
+        lim = self.server_limits
+        self._pool = CallPool(workers or lim.max_call_threads, lim.max_queued_calls)
         self._listeners: list[socket.socket] = []
         self._conns: set[_Connection] = set()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._wake_r, self._wake_w = socket.socketpair()
         self._closed = False
+        self.buffered = 0  # bytes of unfinished calls, all connections together
+        self.reactor = Reactor(self.server_limits, self._new_connection)
         self.bindings: list[B.Binding] = []
 
     def register(self, impl: RpcInterface) -> None:
@@ -151,31 +177,22 @@ class RpcServer:
 
     def listen(self, binding: str | B.Binding) -> B.Binding:
         """Start accepting on `binding`; returns the binding clients use (real TCP port)."""
-        sock, actual = B.listen(B.as_binding(binding))
+        sock, actual = B.listen(B.as_binding(binding), mode=self.server_limits.unix_socket_mode)
         with self._lock:
+            if self._closed:
+                sock.close()
+                raise OSError("the server is closed")
             self._listeners.append(sock)
             self.bindings.append(actual)
-        threading.Thread(target=self._accept_loop, args=(sock,), daemon=True).start()
+        self.reactor.start()
+        self.reactor.add_listener(sock)
         return actual
 
-    def _accept_loop(self, lsock: socket.socket) -> None:
-        while not self._closed:
-            try:
-                ready, _, _ = select.select([lsock, self._wake_r], [], [])
-                if self._wake_r in ready:
-                    return
-                sock, _ = lsock.accept()
-            except OSError:
-                return
-            if lsock.family != socket.AF_UNIX:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Connection(self, sock)
-            with self._lock:
-                if self._closed:
-                    sock.close()
-                    return
-                self._conns.add(conn)
-            threading.Thread(target=conn.run, daemon=True, name="rpc-conn").start()
+    def _new_connection(self, transport: Transport) -> _Connection:
+        conn = _Connection(self, transport)
+        with self._lock:
+            self._conns.add(conn)
+        return conn
 
     def _forget(self, conn: _Connection) -> None:
         with self._lock:
@@ -192,28 +209,55 @@ class RpcServer:
         with self._lock:
             return len(self._conns)
 
-    def close(self) -> None:
-        """Stop listening, ask every client to go away (shutdown PDU), close connections."""
+    def running_calls(self) -> int:
+        with self._lock:
+            conns = list(self._conns)
+        return sum(conn.running for conn in conns)
+
+    def close(self, grace: float | None = 0.0) -> None:
+        """Stop listening, ask every client to go away (shutdown PDU), close connections.
+
+        With a `grace` (seconds), calls still running are canceled first and get that long
+        to finish (their replies still go out) before the connections close."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             conns, listeners = list(self._conns), list(self._listeners)
-        self._wake_w.send(b"x")
         for lsock in listeners:
             if lsock.family == socket.AF_UNIX:
                 _unlink(lsock)
             lsock.close()
         for conn in conns:
             conn.send_pdus([P.encode(P.Shutdown())])
-            conn.abort()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if grace:
+            for conn in conns:
+                conn.cancel_running()
+            deadline = time.monotonic() + grace
+            while self.running_calls() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self._pool.shutdown()
+        self.reactor.stop()
+        for conn in conns:  # the reactor closed them; make sure their state is released
+            conn.transport.abort()
 
     def __enter__(self) -> RpcServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def reserve(self, size: int) -> bool:
+        """Book `size` more buffered bytes server-wide; False past the limit."""
+        with self._lock:
+            if self.buffered + size > self.server_limits.max_buffered_total:
+                return False
+            self.buffered += size
+            return True
+
+    def unreserve(self, size: int) -> None:
+        with self._lock:
+            self.buffered -= size
 
     # negotiation, shared by connections
     def negotiate(self, ctx: P.ContextElem) -> tuple[P.ContextResult, _Registered | None]:
@@ -236,8 +280,10 @@ def _unlink(lsock: socket.socket) -> None:
 
 @dataclass(eq=False)
 class _Connection:
+    """One association's protocol state; its I/O is the reactor's `Transport`."""
+
     server: RpcServer
-    sock: socket.socket
+    transport: Transport
     bound: bool = False
     max_xmit: int = P.MIN_FRAG
     max_recv: int = 0
@@ -246,49 +292,72 @@ class _Connection:
     calls: dict[int, CallState] = field(default_factory=dict)
     discard: set[int] = field(default_factory=set)  # calls faulted for size: drop the rest
     lock: threading.Lock = field(default_factory=threading.Lock)
-    send_lock: threading.Lock = field(default_factory=threading.Lock)
-    alive: bool = True
+    buffered: int = 0  # bytes of this connection's unfinished calls
+    running: int = 0  # calls admitted to run (pool or object handler)
+    waiting: deque[tuple[CallState, Callable[[], None]]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
 
-    # ----------------------------------------------------------- I/O
+    @property
+    def sock(self) -> socket.socket:
+        return self.transport.sock
 
-    def run(self) -> None:
-        limits = self.server.limits
-        try:
-            while self.alive:
-                p = read_pdu(self.sock, self.max_recv, limits.recv_timeout)
-                if not self.handle(p):
-                    break
-        except (Closed, OSError):
-            pass
-        except Exception:  # a bug of ours must cost one connection, never the server
-            log.exception("DCE/RPC connection handler failed")
-        finally:
-            self.abort()
-            with self.lock:
-                states = list(self.calls.values())
-            for state in states:  # the client is gone: nobody reads replies
-                state.orphaned = True
-                state.cancel()
-            if self.server.objects is not None:
-                self.server.objects.closed(self)
-            self.server._forget(self)
+    @property
+    def alive(self) -> bool:
+        return not self.transport.closed
+
+    @property
+    def peer(self) -> object:
+        """Who is on the other end: an IP address, or ("uid", n) for a Unix socket."""
+        return self.transport.peer
+
+    # ----------------------------------------------------------- I/O (the reactor's)
+
+    def on_closed(self) -> None:
+        """The reactor closed the connection: nobody reads replies any more."""
+        with self.lock:
+            states = [*self.calls.values(), *(st for _, st in self.partial.values())]
+            self.partial.clear()
+            self.waiting.clear()
+            buffered, self.buffered = self.buffered, 0
+        self.server.unreserve(buffered)
+        for state in states:
+            state.orphaned = True
+            state.cancel()
+        if self.server.objects is not None:
+            self.server.objects.closed(self)
+        self.server._forget(self)
+
+    def busy(self) -> bool:
+        """Anything in progress, or references held: not idle, whatever the clock says."""
+        with self.lock:
+            if self.partial or self.calls:
+                return True
+        objects = self.server.objects
+        return objects is not None and objects.holds(self)
+
+    def sweep(self, now: float) -> None:
+        """Fault calls whose fragments stopped coming (their buffers are freed)."""
+        timeout = self.server.server_limits.incomplete_call_timeout
+        with self.lock:
+            stale = [
+                (call_id, r)
+                for call_id, (r, state) in self.partial.items()
+                if now - state.started > timeout
+            ]
+            for call_id, r in stale:
+                self._drop_partial_locked(call_id, r)
+                self.discard.add(call_id)
+        for call_id, r in stale:
+            log.info("DCE/RPC call %d unfinished after %.0f s: faulted", call_id, timeout)
+            self._fault(call_id, P.NCA_S_FAULT_REMOTE_NO_MEMORY, r.first.cont_id, executed=False)
 
     def send_pdus(self, frames: list[bytes]) -> None:
-        with self.send_lock:
-            try:
-                for frame in frames:
-                    self.sock.sendall(frame)
-            except OSError:
-                self.alive = False
+        self.transport.send(frames)
 
     def abort(self) -> None:
-        self.alive = False
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
+        self.transport.abort()
 
     # ----------------------------------------------------------- PDUs
 
@@ -353,7 +422,10 @@ class _Connection:
         return True
 
     def _sec_addr(self) -> str:
-        name = self.sock.getsockname()
+        try:
+            name = self.sock.getsockname()
+        except OSError:
+            return ""
         text = str(name[1]) if isinstance(name, tuple) else str(name)
         return text if text.isascii() and len(text) < 1024 else ""
 
@@ -376,47 +448,112 @@ class _Connection:
                     return self.reject(started)
                 entry = self.partial[p.call_id] = (started, CallState(p.call_id))
             r, state = entry
+            before = r.size
             done = r.add(p)
             if isinstance(done, P.ProtocolError):
                 if done.status != P.NCA_S_FAULT_REMOTE_NO_MEMORY:
                     return self.reject(done)
                 # Too large but well-formed: fault this call, skip its remaining fragments.
-                del self.partial[p.call_id]
-                if not p.flags & P.PFC_LAST_FRAG:
-                    self.discard.add(p.call_id)
-                self._fault(p.call_id, done.status, p.cont_id, executed=False)
-                return True
+                return self._refuse_partial(p, r, before, done.status)
+            if not self._book(r.size - before):
+                return self._refuse_partial(p, r, before, P.NCA_S_FAULT_REMOTE_NO_MEMORY)
             if not done:
                 return True
-            del self.partial[p.call_id]
+            self._drop_partial_locked(p.call_id, r)
             if state.orphaned:
                 return True
             if r.flags_seen & P.PFC_PENDING_CANCEL:
                 state.cancel()
             self.calls[p.call_id] = state
+        self.transport.reactor.touch(self.transport)
         first = r.first
         assert isinstance(first, P.Request)
+        stub = r.stub()
         objects = self.server.objects
         if objects is not None and self.contexts.get(first.cont_id) is _OBJECTS:
-            objects.request(self, first, r.stub(), state)
-            return True
-        self.server._pool.submit(self.execute, first.cont_id, first.opnum, r.stub(), state)
+            self._admit(state, lambda: objects.request(self, first, stub, state))
+        else:
+            self._admit(state, lambda: self._submit(first.cont_id, first.opnum, stub, state))
         return True
+
+    def _book(self, size: int) -> bool:
+        """Count `size` more unfinished-call bytes against this connection and the server."""
+        per_conn = self.server.server_limits.max_buffered_per_connection
+        if self.buffered + size > per_conn or not self.server.reserve(size):
+            return False
+        self.buffered += size
+        return True
+
+    def _drop_partial_locked(self, call_id: int, r: Reassembly, booked: int | None = None) -> None:
+        size = r.size if booked is None else booked
+        self.partial.pop(call_id, None)
+        self.buffered -= size
+        self.server.unreserve(size)
+
+    def _refuse_partial(self, p: P.Request, r: Reassembly, booked: int, status: int) -> bool:
+        """Fault a call that grew past a size or buffer limit; skip its other fragments."""
+        self._drop_partial_locked(p.call_id, r, booked)
+        if not p.flags & P.PFC_LAST_FRAG:
+            self.discard.add(p.call_id)
+        self._fault(p.call_id, status, p.cont_id, executed=False)
+        return True
+
+    # ----------------------------------------------------------- fairness
+
+    def _admit(self, state: CallState, job: Callable[[], None]) -> None:
+        """Run `job` now, or when one of this connection's running calls ends: a client
+        gets at most `max_running_per_connection` threads, whatever it sends."""
+        cap = self.server.server_limits.max_running_per_connection
+        with self.lock:
+            if self.running >= cap:
+                self.waiting.append((state, job))
+                return
+            self.running += 1
+            state.running = True
+        job()
+
+    def _release_turn(self, state: CallState) -> None:
+        with self.lock:
+            if not state.running:
+                return
+            state.running = False
+            self.running -= 1
+            if not self.waiting or not self.alive:
+                return
+            nxt, job = self.waiting.popleft()
+            self.running += 1
+            nxt.running = True
+        job()
+
+    def _submit(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> None:
+        if not self.server._pool.submit(self.execute, cont_id, opnum, stub, state):
+            self.fault_call(state, cont_id, P.NCA_S_SERVER_TOO_BUSY, executed=False)
+
+    def cancel_running(self) -> None:
+        """Server shutdown: cancel every call of this connection (they may still reply)."""
+        with self.lock:
+            states = list(self.calls.values())
+            self.waiting.clear()
+        for state in states:
+            state.cancel()
 
     def reply(self, state: CallState, cont_id: int, body: bytes) -> None:
         """An object handler's response for `state` (dropped if the call was orphaned)."""
         frames = response_fragments(state.call_id, cont_id, body, self.max_xmit, state.cancel_count)
         self._finish(state, frames)
 
-    def fault_call(self, state: CallState, cont_id: int, status: int) -> None:
+    def fault_call(
+        self, state: CallState, cont_id: int, status: int, executed: bool = True
+    ) -> None:
         """An object handler's fault for `state`; `status` is an HRESULT or NCA status."""
-        self._finish(state, [self._fault_pdu(state, wire_status(status), cont_id)])
+        self._finish(state, [self._fault_pdu(state, wire_status(status), cont_id, executed)])
 
     def _finish(self, state: CallState, frames: list[bytes]) -> None:
         with self.lock:
             self.calls.pop(state.call_id, None)
         if not state.orphaned:
             self.send_pdus(frames)
+        self._release_turn(state)
 
     def cancel(self, call_id: int, orphan: bool) -> None:
         with self.lock:
@@ -425,7 +562,7 @@ class _Connection:
             if state is None and entry is not None:
                 state = entry[1]
                 if orphan:
-                    del self.partial[call_id]
+                    self._drop_partial_locked(call_id, entry[0])
         if state is not None:
             state.cancel()
             state.orphaned = state.orphaned or orphan
@@ -433,13 +570,11 @@ class _Connection:
     # ----------------------------------------------------------- calls
 
     def execute(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> None:
+        frames: list[bytes] = []
         try:
             frames = self._run(cont_id, opnum, stub, state)
         finally:
-            with self.lock:
-                self.calls.pop(state.call_id, None)
-        if not state.orphaned and frames:
-            self.send_pdus(frames)
+            self._finish(state, frames)
 
     def _run(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> list[bytes]:
         reg = self.contexts.get(cont_id)

@@ -19,7 +19,9 @@ class Limits:
     `max_recv_frag`/`max_xmit_frag` are what we offer at bind time (the peer may lower them),
     `max_request` bounds a reassembled call (request on the server, response on the client),
     `max_outstanding` the calls in progress on one connection, `recv_timeout` how long a peer
-    may take to finish a PDU it started (None: forever), `connect_timeout` the client's connect.
+    may take to finish a PDU it started (None: forever), `connect_timeout` the client's connect,
+    `bind_timeout` how long a client waits for bind_ack/alter_context_resp, `call_timeout` the
+    default bound on a synchronous call (None: no bound).
     """
 
     max_recv_frag: int = 5840
@@ -29,6 +31,7 @@ class Limits:
     recv_timeout: float | None = 30.0
     connect_timeout: float | None = 10.0
     call_timeout: float | None = None
+    bind_timeout: float | None = 10.0
 
     def __post_init__(self) -> None:
         for name in ("max_recv_frag", "max_xmit_frag"):
@@ -43,13 +46,15 @@ class Closed(Exception):
     """The peer closed the stream (cleanly between PDUs, or in the middle of one)."""
 
 
-def _read_exact(sock: socket.socket, n: int, first: bool, timeout: float | None) -> bytes:
+def _read_exact(
+    sock: socket.socket, n: int, first: bool, timeout: float | None, wait: float | None = None
+) -> bytes:
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
     while got < n:
-        # Waiting for the next PDU may take forever; once one has started it must finish.
-        sock.settimeout(None if first and got == 0 else timeout)
+        # Waiting for the next PDU takes `wait` (None: forever); once one started it must finish.
+        sock.settimeout(wait if first and got == 0 else timeout)
         k = sock.recv_into(view[got:])
         if k == 0:
             raise Closed("connection closed" if got == 0 and first else "truncated PDU")
@@ -57,9 +62,12 @@ def _read_exact(sock: socket.socket, n: int, first: bool, timeout: float | None)
     return bytes(buf)
 
 
-def read_pdu(sock: socket.socket, max_frag: int, timeout: float | None) -> P.Pdu | P.ProtocolError:
-    """The next PDU. Raises Closed at end of stream, OSError/TimeoutError on socket trouble."""
-    head = _read_exact(sock, P.HEADER_SIZE, True, timeout)
+def read_pdu(
+    sock: socket.socket, max_frag: int, timeout: float | None, wait: float | None = None
+) -> P.Pdu | P.ProtocolError:
+    """The next PDU, waiting at most `wait` for it to start (None: forever) and `timeout` for
+    the rest. Raises Closed at end of stream, OSError/TimeoutError on socket trouble."""
+    head = _read_exact(sock, P.HEADER_SIZE, True, timeout, wait)
     h = P.parse_header(head)
     if isinstance(h, P.ProtocolError):
         return h

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 
 from idlgen.runtime.channel import (
     CANCEL,
@@ -42,6 +43,7 @@ __all__ = [
     "TOWER_UNIX",
     "RemoteOxid",
     "bindings_of",
+    "configure_outbound",
     "connection_for",
     "dualstringarray",
     "rem_unknown_ipid",
@@ -50,7 +52,15 @@ __all__ = [
 
 TOWER_TCP = 0x07  # ncacn_ip_tcp ([MS-DCOM] 2.2.19.3 protocol sequence ids)
 TOWER_UNIX = 0x10  # ncalrpc's id, used here for ncacn_unix_stream (a local-only transport)
-ORPC_LIMITS = Limits(max_outstanding=4096)
+ORPC_LIMITS = Limits(max_outstanding=4096, connect_timeout=5.0, bind_timeout=5.0)
+_outbound = ORPC_LIMITS  # what connections this process opens use (configure_outbound)
+
+
+def configure_outbound(connect_timeout: float | None, bind_timeout: float | None) -> None:
+    """Bounds for every connection this process opens from now on (a server's callbacks
+    included): an endpoint that never answers costs at most these, then RPC errors."""
+    global _outbound
+    _outbound = replace(ORPC_LIMITS, connect_timeout=connect_timeout, bind_timeout=bind_timeout)
 
 
 def rem_unknown_ipid(oxid: int) -> bytes:
@@ -91,7 +101,7 @@ def connection_for(binding: B.Binding) -> Connection:
     with _conn_lock:
         conn = _connections.get(key)
         if conn is None:
-            conn = _connections[key] = Connection(binding, ORPC_LIMITS)
+            conn = _connections[key] = Connection(binding, _outbound)
         return conn
 
 

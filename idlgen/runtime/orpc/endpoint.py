@@ -6,6 +6,10 @@ bindings in its DUALSTRINGARRAY, so whoever unmarshals it elsewhere can call bac
 that only connects gets an endpoint on first need (when it marshals one of its own objects
 for a peer, a WMI sink say): on the address its route to the peer uses, port 0, or a fresh
 Unix socket when it reached the peer through one.
+
+The endpoint's `ServerLimits` (set with `configure` before the first `serve`) bound what
+clients can make it hold, and decide where an OBJREF a client sends may make this process
+connect (`callback_allowed`: by default, only back to that client's own host).
 """
 
 from __future__ import annotations
@@ -25,36 +29,56 @@ from idlgen.runtime.apartment import (
     current_apartment,
     find_apartment,
     is_local_oxid,
+    process_mta,
 )
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.pdu import SyntaxId
 from idlgen.runtime.dcerpc.server import RpcServer
 from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import error_for
+from idlgen.runtime.hresult import AccessDeniedError, COMError, error_for
 from idlgen.runtime.interface import IID_IUnknown
 from idlgen.runtime.ndr_objref import DualStringArray
 from idlgen.runtime.orpc.client import (
     ORPC_LIMITS,
+    bindings_of,
     close_connections,
+    configure_outbound,
     connection_for,
     dualstringarray,
     known_exporter,
     rem_unknown_ipid,
     remote_exporter,
 )
-from idlgen.runtime.orpc.server import ObjectServer
+from idlgen.runtime.orpc.server import ObjectServer, callback_allowed, current_peer
 from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
 from idlgen.runtime.remunknown import REM_QUERY_INTERFACE, IID_IRemUnknown
 
-__all__ = ["Endpoint", "connect", "endpoint", "publish", "serve", "unpublish"]
+__all__ = [
+    "Endpoint",
+    "configure",
+    "connect",
+    "endpoint",
+    "limits",
+    "publish",
+    "serve",
+    "shutdown",
+    "unpublish",
+]
+
+_limits = ServerLimits(connection=ORPC_LIMITS)
 
 
 class Endpoint:
     """Where other processes reach this process's objects."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
         self.objects = ObjectServer()
-        self.server = RpcServer(ORPC_LIMITS, objects=self.objects)
+        self.server = RpcServer(limits, objects=self.objects)
+        # Calls run in the objects' apartments; the process MTA grows to the same bound.
+        process_mta().max_workers = limits.max_call_threads
+        process_mta().max_queued = limits.max_queued_calls
         self.bindings: list[B.Binding] = []
         self.resolver = DualStringArray()
 
@@ -79,13 +103,27 @@ def endpoint() -> Endpoint | None:
     return _endpoint
 
 
+def configure(new_limits: ServerLimits) -> None:
+    """Set the endpoint's limits (before `serve`/`publish` starts it; ValueError after)."""
+    global _limits
+    with _lock:
+        if _endpoint is not None:
+            raise ValueError("the ORPC endpoint is already serving: configure it first")
+        _limits = new_limits
+    configure_outbound(new_limits.outbound_connect_timeout, new_limits.outbound_bind_timeout)
+
+
+def limits() -> ServerLimits:
+    return _endpoint.limits if _endpoint is not None else _limits
+
+
 def serve(binding: str | B.Binding = "ncacn_ip_tcp:127.0.0.1[0]") -> B.Binding:
     """Listen for ORPC calls on `binding` (port 0: any free port); returns the real binding."""
     global _endpoint
     _install()
     with _lock:
         if _endpoint is None:
-            _endpoint = Endpoint()
+            _endpoint = Endpoint(_limits)
             atexit.register(_shutdown)
         return _endpoint.listen(binding)
 
@@ -94,6 +132,33 @@ def _shutdown() -> None:
     close_connections()
     if _endpoint is not None:
         _endpoint.close()
+
+
+def shutdown() -> None:
+    """Stop serving cleanly: refuse new connections and calls, cancel running calls and
+    give them `shutdown_grace` seconds, release every reference clients held and every
+    publication, close outbound connections."""
+    ep = _endpoint
+    if ep is not None:
+        ep.server.close(grace=ep.limits.shutdown_grace)
+    with _lock:
+        texts = list(_publications)
+    for text in texts:
+        unpublish(text)
+    close_connections()
+    _drain(process_mta(), ep.limits.shutdown_grace if ep is not None else 1.0)
+
+
+def _drain(apartment: Apartment, timeout: float) -> None:
+    """Wait (up to `timeout`) until what was queued in `apartment` so far (the releases of
+    closed connections) has been taken and run."""
+    for _ in range(2):  # the second marker runs after whatever ran beside the first
+        done = threading.Event()
+        try:
+            apartment.post(done.set)
+        except COMError:
+            return
+        done.wait(timeout)
 
 
 def publish(
@@ -108,6 +173,7 @@ def publish(
     actual = serve(binding) if binding is not None else _first_binding()
     exporter = _marshal.marshaler_for(apartment or current_apartment()).exporter
     _oid, ipid = exporter.export(obj, as_guid(iface), 1)
+    exporter.claim(ipid, 1)  # the publication's own reference: nobody else may give it back
     text = f"{uuid.UUID(bytes_le=ipid)}@{actual}"
     with _lock:
         _publications[text] = (exporter, ipid)
@@ -215,6 +281,14 @@ def _route_source(peer: B.Binding) -> str:
 def _connect_hook(oxid: int, dsa: DualStringArray) -> tuple[Any, bytes] | None:
     if is_local_oxid(oxid):  # an apartment of this process that is gone: never a remote one
         return None
+    peer = current_peer()
+    if peer is not None:  # an OBJREF a remote client sent: connect only where allowed
+        allowed = [b for b in bindings_of(dsa) if callback_allowed(b, peer, limits())]
+        if not allowed:
+            raise AccessDeniedError(
+                message="the OBJREF names an endpoint this server may not connect to"
+            )
+        dsa = dualstringarray(allowed)
     port = remote_exporter(oxid, dsa)
     return None if port is None else (port, port.rem_ipid)
 

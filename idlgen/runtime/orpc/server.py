@@ -12,15 +12,27 @@ References: while a request from a connection is served, every change to public 
 (exports for [out] pointers, RemQueryInterface, RemAddRef, RemRelease) is booked to that
 connection. When the connection goes away (client exited, killed, network gone), what it
 still holds is released in the objects' apartments: the DCOM pinging rule, with the
-connection's life standing in for pings.
+connection's life standing in for pings. A connection may give back only what its book
+says it holds (plus references the process's own code handed out to whoever unmarshals
+them), and may reach only IPIDs marshaled to it, IPIDs the process's own code handed out
+(published objects, arguments of its own calls: unguessable, known only to whoever was
+given them) and IRemUnknown; any other IPID gets the fault an unknown one gets
+(RPC_E_DISCONNECTED), so nobody can tell the two apart.
+
+Callbacks: while a request is served, `current_peer()` says who sent it, so unmarshaling an
+OBJREF the client sent connects only where `callback_allowed` permits (endpoint.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
+import os
+import stat
 import threading
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from idlgen.runtime.apartment import Apartment, find_apartment
@@ -33,17 +45,86 @@ from idlgen.runtime.channel import (
     parse,
     request_frame,
 )
+from idlgen.runtime.dcerpc import binding as B
 from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.dcerpc.limits import ServerLimits
 from idlgen.runtime.dcerpc.server import CallState
-from idlgen.runtime.hresult import RPC_E_CALL_CANCELED, RPC_E_DISCONNECTED, COMError
-from idlgen.runtime.marshal import ObjectExporter, ref_observer
+from idlgen.runtime.dcerpc.status import RPC_S_SERVER_TOO_BUSY
+from idlgen.runtime.hresult import (
+    HRESULT_FROM_WIN32,
+    RPC_E_CALL_CANCELED,
+    RPC_E_DISCONNECTED,
+    COMError,
+)
+from idlgen.runtime.marshal import (
+    REM_UNKNOWN_IPID_LOW,
+    ObjectExporter,
+    ref_observer,
+    remote_client,
+)
 from idlgen.runtime.orpc.wire import OrpcError, orpcthat, split_orpcthis
 from idlgen.runtime.registry import interface_for
 from idlgen.runtime.remunknown import IID_IRemUnknown
 
-__all__ = ["ConnectionPort", "ObjectServer", "apartment_of_ipid"]
+__all__ = [
+    "ConnectionPort",
+    "ObjectServer",
+    "apartment_of_ipid",
+    "callback_allowed",
+    "current_peer",
+]
 
 log = logging.getLogger(__name__)
+
+_PEER: ContextVar[object | None] = ContextVar("idlgen_orpc_peer", default=None)
+
+
+def current_peer() -> object | None:
+    """Who sent the request being served here: an IP address string, ("uid", n) for a
+    Unix-socket client, None outside a remote request."""
+    return _PEER.get()
+
+
+def callback_allowed(binding: B.Binding, peer: object, limits: ServerLimits) -> bool:
+    """May a client at `peer` make this server connect to `binding`?
+
+    By default only its own host: for a TCP client, its IP address (any port); for a
+    Unix-socket client, loopback addresses and Unix sockets that client's uid owns.
+    `limits.callback_hosts` adds hosts (literal addresses as written, "*" for any)."""
+    hosts = limits.callback_hosts
+    if "*" in hosts:
+        return True
+    if binding.protseq == B.NCACN_UNIX_STREAM:
+        if limits.callback_unix_any_owner:
+            return True
+        return isinstance(peer, tuple) and _owned_socket(binding.endpoint, peer[1])
+    if binding.address in hosts:
+        return True
+    target = _ip(binding.address)
+    if target is None:
+        return False  # names are not resolved: a name could point anywhere
+    if isinstance(peer, tuple):  # a local Unix-socket client: this host only
+        return target.is_loopback
+    origin = _ip(str(peer))
+    return origin is not None and target == origin
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def _owned_socket(path: str, uid: int) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISSOCK(st.st_mode) and st.st_uid == uid
 
 
 def apartment_of_ipid(ipid: bytes) -> Apartment | None:
@@ -58,7 +139,22 @@ class ConnectionPort:
         self.conn = conn
         self.lock = threading.Lock()
         self.calls: dict[int, tuple[CallState, int]] = {}  # call id -> (state, context id)
-        self.held: dict[tuple[ObjectExporter, bytes], int] = {}
+        self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
+        self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
+
+    def reaches(self, ipid: bytes) -> bool:
+        if int.from_bytes(ipid[8:], "big") == REM_UNKNOWN_IPID_LOW:
+            return True  # IRemUnknown (its methods check the IPIDs they are given)
+        with self.lock:
+            return ipid in self.reachable
+
+    def reach(self, ipid: bytes) -> None:
+        with self.lock:
+            self.reachable.add(ipid)
+
+    def held(self, exporter: ObjectExporter, ipid: bytes) -> int:
+        with self.lock:
+            return self.held_refs.get((exporter, ipid), 0)
 
     def deliver(self, frame: bytes, reply_to: Port | None) -> None:
         kind, call_id, status, _ = HEADER.unpack_from(frame)
@@ -75,15 +171,21 @@ class ConnectionPort:
     def book(self, exporter: ObjectExporter, ipid: bytes, delta: int) -> None:
         key = (exporter, ipid)
         with self.lock:
-            count = max(0, self.held.get(key, 0) + delta)
+            if delta > 0:
+                self.reachable.add(ipid)
+            count = max(0, self.held_refs.get(key, 0) + delta)
             if count:
-                self.held[key] = count
+                self.held_refs[key] = count
             else:
-                self.held.pop(key, None)
+                self.held_refs.pop(key, None)
+
+    def holds_any(self) -> bool:
+        with self.lock:
+            return bool(self.held_refs)
 
     def take_held(self) -> dict[tuple[ObjectExporter, bytes], int]:
         with self.lock:
-            held, self.held = self.held, {}
+            held, self.held_refs = self.held_refs, {}
             return held
 
 
@@ -105,6 +207,11 @@ class ObjectServer:
                 port = self._ports[id(conn)] = ConnectionPort(conn)
             return port
 
+    def holds(self, conn: Any) -> bool:
+        with self._lock:
+            port = self._ports.get(id(conn))
+        return port is not None and port.holds_any()
+
     def request(self, conn: Any, first: P.Request, stub: bytes, state: CallState) -> None:
         """On the connection's reader thread: check, then queue in the object's apartment."""
         cont_id = first.cont_id
@@ -114,14 +221,17 @@ class ObjectServer:
             conn.fault_call(state, cont_id, exc.hresult)
             return
         ipid = first.object.bytes_le if first.object is not None else bytes(16)
+        port = self._port(conn)
         apartment = apartment_of_ipid(ipid)
-        if apartment is None or apartment.closed:
+        if apartment is None or apartment.closed or not _may_reach(port, apartment, ipid):
             conn.fault_call(state, cont_id, RPC_E_DISCONNECTED)
             return
         if state.canceled:  # co_cancel (or PFC_PENDING_CANCEL) before the request was whole
             conn.fault_call(state, cont_id, RPC_E_CALL_CANCELED)
             return
-        port = self._port(conn)
+        if apartment.saturated:  # every thread busy at the limit: say so, do not queue
+            conn.fault_call(state, cont_id, _TOO_BUSY, executed=False)
+            return
         call_id = state.call_id
         with port.lock:
             port.calls[call_id] = (state, cont_id)
@@ -145,6 +255,18 @@ class ObjectServer:
                 exporter.apartment.post(exporter.release_refs, ipid, count)
 
 
+_TOO_BUSY = HRESULT_FROM_WIN32(RPC_S_SERVER_TOO_BUSY)
+
+
+def _may_reach(port: ConnectionPort, apartment: Apartment, ipid: bytes) -> bool:
+    """Marshaled to this connection, or handed out by the process's own code (published,
+    or an argument of its own calls: whoever was given it may call it)."""
+    if port.reaches(ipid):
+        return True
+    exporter = apartment.dispatcher
+    return isinstance(exporter, ObjectExporter) and exporter.handed_out(ipid)
+
+
 def _fault(call_id: int) -> bytes:
     from idlgen.runtime.channel import fault_frame
 
@@ -161,7 +283,11 @@ def _serve(apartment: Apartment, frame: bytes, port: ConnectionPort) -> None:
         port.deliver(_fault(parsed.call_id), None)
         return
     token = ref_observer.set(port.book)
+    client = remote_client.set(port)
+    peer = _PEER.set(port.conn.peer)
     try:
         dispatcher.on_request(parsed, port)
     finally:
+        _PEER.reset(peer)
+        remote_client.reset(client)
         ref_observer.reset(token)
