@@ -15,10 +15,9 @@ import io
 import os
 import sys
 from collections import Counter, deque
-from concurrent.futures import Future
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from idlgen.cli import (
     EXIT_IDL_ERROR,
@@ -33,6 +32,9 @@ from idlgen.cli import (
     write_if_changed,
 )
 from idlgen.diagnostics import printable
+
+if TYPE_CHECKING:  # the process pool (and the logging it imports) only for -j N > 1
+    from concurrent.futures import Future
 
 EXIT_INTERRUPTED = 130
 AUTO_WORKERS_FROM = 8  # inputs; fewer compile faster in this process

@@ -1,13 +1,14 @@
 """The MIDL parser: preprocessed text in, a `syntax.File` out, errors into the sink.
 
-Lark only builds the LALR(1) tables (from grammars/midl.lark, once per process); this
+Lark only builds the LALR(1) tables (from grammars/midl.lark, at development time); this
 module drives them itself, token by token, for three reasons:
 - the lexer must see type names declared by the rules just reduced (see lexer.py);
 - a syntax error must not end the parse: we report it, skip to the next `;` or to the
   `}` closing the current block, pop the parser stack back to a state that expects a
   new list element (top-level item, interface member, struct field...) and go on;
 - speed: no parse tree, the transformer runs as rules are reduced, and the tables are
-  re-keyed (`_Tables`) so the inner loop does plain dict and list look-ups.
+  re-keyed (tables.py) so the inner loop does plain dict and list look-ups; they are
+  shipped ready-made, so a normal start neither imports Lark nor analyses the grammar.
 """
 
 from __future__ import annotations
@@ -15,76 +16,22 @@ from __future__ import annotations
 import gc
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from lark import Lark
-from lark.lexer import Lexer as LarkLexer
-from lark.parsers.lalr_analysis import Shift
-
-import idlgen
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
-from idlgen.frontend.reductions import RuleShape, make_callback, rule_shape
+from idlgen.frontend.reductions import make_callback
+from idlgen.frontend.tables import grammar_path, load_tables
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
 
-# Nonterminals that are elements of a list: after an error, parsing resumes in a state
-# that expects one of these (a "boundary" state), so a bad method does not derail the
-# interface around it.
-_LIST_ELEMENTS = (
-    "item",
-    "int_item",
-    "field",
-    "union_case",
-    "coclass_member",
-    "rc_member",
-    "declare_item",
-    "disp_prop",
-    "disp_method",
-)
 _MAX_EXPECTED = 5  # list what was expected only when the list is short enough to help
 _QUIET_SHIFTS = 1  # an error on the very token recovery resumed at is a cascade: not reported
 _WINRT_PRAGMA = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+winrt\b", re.MULTILINE)
-
-
-def grammar_path() -> Path:
-    """grammars/midl.lark: inside the package in a wheel, at the top level in a checkout."""
-    package = Path(idlgen.__file__).parent
-    for candidate in (package / "grammars", package.parent / "grammars"):
-        path = candidate / "midl.lark"
-        if path.is_file():
-            return path
-    raise FileNotFoundError("midl.lark not found next to the idlgen package")
-
-
-class _NoLexer(LarkLexer):
-    """Lark insists on a lexer; tokens really come from idlgen.frontend.lexer."""
-
-    def __init__(self, lexer_conf: Any) -> None:
-        pass
-
-    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Any]:
-        raise NotImplementedError("tokens come from idlgen.frontend.lexer")
-
-
-@cache
-def _lark() -> Lark:
-    # cache=True stores the analysed tables in the temp directory, keyed by the grammar's
-    # hash: building them takes ~0.6 s, loading them ~0.1 s.
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer=_NoLexer,
-        maybe_placeholders=True,
-        cache=True,
-    )
 
 
 def parse(
@@ -169,60 +116,6 @@ def _collect_names(items: Iterable[Any], names: set[str]) -> None:
             _collect_names(item.items, names)
 
 
-@dataclass(frozen=True, slots=True)
-class _Tables:
-    """Lark's LALR tables, re-keyed for speed.
-
-    `actions[state][terminal]` is `(True, next_state)` for a shift or `(False, size,
-    rule_index, nonterminal)` for a reduction (`rules[rule_index]` says what the
-    reduction hands to the transformer); `gotos[state][nonterminal]` is the state
-    after a reduction. `boundary[state]` says the state expects a list element.
-    """
-
-    actions: list[dict[str, tuple[Any, ...]]]
-    gotos: list[dict[str, int]]
-    boundary: list[bool]
-    rules: list[RuleShape]
-    start_state: int
-    end_state: int
-
-
-@cache
-def _tables() -> _Tables:
-    lark = _lark()
-    frontend: Any = lark.parser
-    table = frontend.parser.parser.parse_table
-    numbers = {state: index for index, state in enumerate(table.states)}
-    rules: list[Any] = []
-    rule_index: dict[Any, int] = {}
-    actions: list[dict[str, tuple[Any, ...]]] = [{} for _ in numbers]
-    gotos: list[dict[str, int]] = [{} for _ in numbers]
-    for state, row in table.states.items():
-        number = numbers[state]
-        for symbol, (action, arg) in row.items():
-            if action is Shift:
-                target = numbers[arg]
-                if symbol.isupper() or (symbol.startswith(("_", "$")) and symbol != "$root_start"):
-                    actions[number][symbol] = (True, target)
-                if not symbol.isupper():
-                    gotos[number][symbol] = target
-            else:
-                if arg not in rule_index:
-                    rule_index[arg] = len(rules)
-                    rules.append(arg)
-                actions[number][symbol] = (
-                    False,
-                    len(arg.expansion),
-                    rule_index[arg],
-                    arg.origin.name,
-                )
-    boundary = [any(name in gotos[n] for name in _LIST_ELEMENTS) for n in range(len(numbers))]
-    start = numbers[table.start_states["start"]]
-    end = numbers[table.end_states["start"]]
-    shapes = [rule_shape(rule) for rule in rules]
-    return _Tables(actions, gotos, boundary, shapes, start, end)
-
-
 class _SyntaxError(Exception):
     def __init__(self, token: Token, expected: Iterable[str]) -> None:
         super().__init__(token.type)
@@ -240,7 +133,7 @@ class _Driver:
         sink: DiagnosticSink,
         place: Callable[[int], Position],
     ) -> None:
-        self.tables = _tables()
+        self.tables = load_tables()
         self.callbacks = [make_callback(shape, builder) for shape in self.tables.rules]
         self.lexer = lexer
         self.tokens = lexer.tokens()

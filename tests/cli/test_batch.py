@@ -170,3 +170,29 @@ def test_progress_line_keeps_the_end_of_a_long_name_within_the_width() -> None:
     Progress(stream, enabled=True).show(3, 9, "/very/long/" * 20 + "name.idl")
     line = stream.getvalue().removeprefix("\r\x1b[K")
     assert len(line) == 79 and line.startswith("...") and line.endswith("/name.idl")
+
+
+def test_a_one_core_run_imports_neither_lark_nor_the_process_pool(tmp_path: Path) -> None:
+    """Start-up is most of a one-file run: the parser's tables come ready-made (no Lark)
+    and the process pool (with the logging package it pulls in) is for `-j N > 1` only."""
+    idl = tmp_path / "one.idl"
+    idl.write_text("const int A = 1;\n")
+    script = (
+        "import sys\n"
+        "from idlgen.cli import main\n"
+        f"status = main(['-q', '--no-cache', '-j1', '-o', {str(tmp_path)!r}, {str(idl)!r}])\n"
+        "heavy = ('lark', 'concurrent.futures', 'logging')\n"
+        "print(status, sorted(m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith('concurrent.futures')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0 []"
+    assert (tmp_path / "one_idl.py").is_file()
