@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "dcerpc"))
 sys.path.insert(0, str(ROOT))
 
+from pinned import spawn, timed  # noqa: E402  (bench/ is the script's folder)
 from rpc_calc import calc_Client  # noqa: E402
 
 from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth  # noqa: E402
@@ -57,31 +55,6 @@ def rpc_server(secure: bool) -> None:
     sys.stdin.read()
 
 
-def spawn(cpu: int, *args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
-
-
-def timed(fn: object, calls: int, batches: int = 7) -> float:
-    """Median over batches of the mean seconds per call."""
-    for _ in range(max(calls // 10, 10)):
-        fn()  # type: ignore[operator]
-    results = []
-    for _ in range(batches):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()  # type: ignore[operator]
-        results.append((time.perf_counter() - t0) / calls)
-    return statistics.median(results)
-
-
 def measure(binding: str, auth: ClientAuth | None, calls: int) -> tuple[float, float]:
     c = calc_Client(binding, auth=auth)
     data = bytes(4096)
@@ -101,13 +74,13 @@ def main() -> None:
     client_cpu, server_cpu = cpus()
     os.sched_setaffinity(0, {client_cpu})
     rows: list[tuple[str, float, float]] = []
-    proc, binding = spawn(server_cpu, "--rpc-server", "open")
+    proc, binding = spawn(__file__, server_cpu, "--rpc-server", "open")
     try:
         rows.append(("none (anchor)", *measure(binding, None, args.calls)))
     finally:
         proc.kill()
         proc.wait()
-    proc, binding = spawn(server_cpu, "--rpc-server", "ntlm")
+    proc, binding = spawn(__file__, server_cpu, "--rpc-server", "ntlm")
     try:
         for name, level in (
             ("NTLM connect", AuthLevel.CONNECT),

@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from pinned import spawn, timed
 from raw_socket import echo_server  # bench/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,33 +50,8 @@ def rpc_server() -> None:
     sys.stdin.read()
 
 
-def spawn(cpu: int, *args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
-
-
-def timed(fn: object, calls: int, batches: int = 7) -> float:
-    """Median over batches of the mean seconds per call."""
-    for _ in range(max(calls // 10, 10)):
-        fn()  # type: ignore[operator]
-    results = []
-    for _ in range(batches):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()  # type: ignore[operator]
-        results.append((time.perf_counter() - t0) / calls)
-    return statistics.median(results)
-
-
 def raw(cpu: int, sizes: tuple[int, int], calls: int) -> float:
-    proc, port = spawn(cpu, "--echo", f"{sizes[0]},{sizes[1]}")
+    proc, port = spawn(__file__, cpu, "--echo", f"{sizes[0]},{sizes[1]}")
     try:
         sock = socket.create_connection(("127.0.0.1", int(port)))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -112,7 +85,7 @@ def main() -> None:
         return rpc_server()
     client_cpu, server_cpu = cpus()
     os.sched_setaffinity(0, {client_cpu})
-    proc, binding = spawn(server_cpu, "--rpc-server")
+    proc, binding = spawn(__file__, server_cpu, "--rpc-server")
     try:
         c = calc_Client(binding)
         data = bytes(4096)
