@@ -9,11 +9,10 @@ that. A blank line in between means the comment belongs to something else.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import stat
 
 from idlgen import model
+from idlgen.frontend.sources import RefusedSource, read_source
 from idlgen.limits import Limits
 
 __all__ = ["comment_above"]
@@ -23,15 +22,12 @@ _LINE_COMMENT = re.compile(r"^\s*//+ ?(.*)$")
 
 @functools.lru_cache(maxsize=64)
 def _lines(path: str) -> tuple[str, ...]:
-    """The file's lines; nothing for a name that is not a readable regular file of at most
-    the front end's input size (a source given as text, a name with a NUL, a device)."""
+    """The file's lines, read by the front end's own guarded reader (regular text files
+    within the size limit only); nothing for a source given as text, a name with a NUL,
+    or anything the front end would refuse."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > Limits().file_bytes:
-            return ()
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return tuple(handle.read().splitlines())
-    except (OSError, ValueError):
+        return tuple(read_source(path, Limits().file_bytes).splitlines())
+    except (OSError, ValueError, RefusedSource):
         return ()
 
 
