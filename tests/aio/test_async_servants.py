@@ -26,9 +26,9 @@ import pytest
 from servants import SELF_CANCEL, AsyncPlainStream, AsyncStream, SyncStream, stream_idl
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.rpc import orpc
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -241,7 +241,7 @@ def test_a_synchronous_call_from_the_servants_own_loop_is_refused_not_deadlocked
 
 
 def servants_loop() -> asyncio.AbstractEventLoop:
-    from idlgen.runtime.aioservant import servant_loop
+    from idlgen.runtime.com.aioservant import servant_loop
 
     return servant_loop()
 

@@ -17,7 +17,7 @@ import pytest
 from servants import stream_idl
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
+from idlgen.runtime.rpc import orpc
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

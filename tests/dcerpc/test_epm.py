@@ -11,13 +11,13 @@ from rpc_calc import calc, calc_Client
 from rpc_calc_server import Calc
 
 import idlgen
-from idlgen.runtime.dcerpc import RpcServer, epm
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.endpoints import EndpointMap
-from idlgen.runtime.dcerpc.rpcif import syntax_of
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc import RpcServer, epm
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.endpoints import EndpointMap
+from idlgen.runtime.rpc.dcerpc.rpcif import syntax_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -151,8 +151,8 @@ def test_impacket_maps_and_looks_up_through_our_mapper(
 def test_garbage_towers_and_counts_get_answers_not_crashes(
     mapped: tuple[RpcServer, int, EndpointMap],
 ) -> None:
-    from idlgen.runtime.dcerpc.epm_idl import epmp_Client, twr_t
     from idlgen.runtime.ndr import ContextHandle
+    from idlgen.runtime.rpc.dcerpc.epm_idl import epmp_Client, twr_t
 
     _, port, _ = mapped
     with epmp_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]") as c:

@@ -25,10 +25,10 @@ def test_importing_runtime_does_not_import_asyncio() -> None:
 def test_awaiting_imports_asyncio_adapter_lazily() -> None:
     code = (
         "import sys, idlgen.runtime as rt\n"
-        "assert 'idlgen.runtime.aio' not in sys.modules\n"
+        "assert 'idlgen.runtime.com.aio' not in sys.modules\n"
         "import asyncio\n"
         "ev = rt.ManualResetEvent()\n"
-        "assert 'idlgen.runtime.aio' not in sys.modules\n"
+        "assert 'idlgen.runtime.com.aio' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

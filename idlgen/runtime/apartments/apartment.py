@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from queue import Empty, SimpleQueue
 from typing import Any, Literal, Protocol
 
-from idlgen.runtime.channel import (
+from idlgen.runtime.apartments.channel import (
     CANCEL,
     FAULT,
     HEADER,
@@ -36,7 +36,7 @@ from idlgen.runtime.channel import (
     parse,
     send,
 )
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.hresult import (
     RPC_E_DISCONNECTED,
     DisconnectedError,
     RpcTimeoutError,
@@ -51,7 +51,7 @@ __all__ = [
     "process_mta",
 ]
 
-log = logging.getLogger("idlgen.runtime.apartment")
+log = logging.getLogger("idlgen.runtime.apartments.apartment")
 
 Kind = Literal["sta", "mta"]
 _Item = tuple[Callable[[Any, Any], None], Any, Any]

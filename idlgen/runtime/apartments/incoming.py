@@ -22,7 +22,7 @@ import contextlib
 import threading
 from typing import Any
 
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.com.hresult import COMError
 
 __all__ = ["IncomingCalls", "cancel_call"]
 

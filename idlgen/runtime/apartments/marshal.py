@@ -25,16 +25,31 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import (
+from idlgen.runtime.apartments.apartment import (
     Apartment,
     current_apartment,
     find_apartment,
     is_local_oxid,
 )
-from idlgen.runtime.channel import Frame, Port, fault_frame, send
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import (
+from idlgen.runtime.apartments.channel import Frame, Port, fault_frame, send
+from idlgen.runtime.apartments.incoming import IncomingCalls
+from idlgen.runtime.apartments.proxy import (
+    ImportTable,
+    InterfaceProxy,
+    ProxyManager,
+    proxy_class_for,
+)
+from idlgen.runtime.apartments.registry import interface_for
+from idlgen.runtime.apartments.remunknown import (
+    IRemUnknown,
+    RemInterfaceRef,
+    RemQIResult,
+    StdObjRefValue,
+)
+from idlgen.runtime.apartments.stub import Stub, dispatch
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import (
     E_INVALIDARG,
     E_NOINTERFACE,
     RPC_E_DISCONNECTED,
@@ -44,17 +59,7 @@ from idlgen.runtime.hresult import (
     InvalidArgError,
     NoInterfaceError,
 )
-from idlgen.runtime.incoming import IncomingCalls
-from idlgen.runtime.interface import IID_IUnknown, IUnknown
-from idlgen.runtime.proxy import ImportTable, InterfaceProxy, ProxyManager, proxy_class_for
-from idlgen.runtime.registry import interface_for
-from idlgen.runtime.remunknown import (
-    IRemUnknown,
-    RemInterfaceRef,
-    RemQIResult,
-    StdObjRefValue,
-)
-from idlgen.runtime.stub import Stub, dispatch
+from idlgen.runtime.com.interface import IID_IUnknown, IUnknown
 
 __all__ = [
     "ApartmentMarshaler",
@@ -80,7 +85,7 @@ def _next_oid() -> int:
 REM_UNKNOWN_IPID_LOW = 1  # an apartment's IRemUnknown: OXID << 64 | 1 (see orpc/client.py)
 
 
-# -- hooks for the cross-process layer (idlgen.runtime.orpc) --------------------------------
+# -- hooks for the cross-process layer (idlgen.runtime.rpc.orpc) --------------------------------
 
 
 @dataclass
@@ -486,7 +491,7 @@ def unmarshal_interface(data: bytes, iid: Any = None) -> Any:
     try:
         return marshaler_for(current_apartment()).unmarshal(data, iid)
     except _ndr.NdrFault as fault:
-        from idlgen.runtime.hresult import error_for
+        from idlgen.runtime.com.hresult import error_for
 
         raise error_for(fault.hresult, fault.message) from None
 

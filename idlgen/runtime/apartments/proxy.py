@@ -22,11 +22,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
-from idlgen.runtime import deadline as _deadline
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment, current_apartment
-from idlgen.runtime.callobj import CallObject
-from idlgen.runtime.channel import (
+from idlgen.runtime.apartments.apartment import Apartment, current_apartment
+from idlgen.runtime.apartments.channel import (
     DIRECT,
     DISCARD,
     FAULT,
@@ -37,9 +35,19 @@ from idlgen.runtime.channel import (
     request_frame,
     send,
 )
-from idlgen.runtime.comobject import ComObject, InnerUnknown
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import (
+from idlgen.runtime.apartments.registry import interface_for, opnums, wire_table
+from idlgen.runtime.apartments.remunknown import (
+    REM_ADD_REF,
+    REM_QUERY_INTERFACE,
+    REM_RELEASE,
+    IRemUnknown,
+    RemInterfaceRef,
+)
+from idlgen.runtime.com import deadline as _deadline
+from idlgen.runtime.com.callobj import CallObject
+from idlgen.runtime.com.comobject import ComObject, InnerUnknown
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import (
     RPC_E_INVALIDMETHOD,
     S_OK,
     COMError,
@@ -49,23 +57,15 @@ from idlgen.runtime.hresult import (
     RpcTimeoutError,
     error_for,
 )
-from idlgen.runtime.interface import (
+from idlgen.runtime.com.interface import (
     AsyncInterface,
     IID_IUnknown,
     IUnknown,
     Method,
     is_interface,
 )
-from idlgen.runtime.registry import interface_for, opnums, wire_table
-from idlgen.runtime.remunknown import (
-    REM_ADD_REF,
-    REM_QUERY_INTERFACE,
-    REM_RELEASE,
-    IRemUnknown,
-    RemInterfaceRef,
-)
-from idlgen.runtime.status import _LAST
-from idlgen.runtime.stdiface import ICallFactory, IID_ICallFactory
+from idlgen.runtime.com.status import _LAST
+from idlgen.runtime.com.stdiface import ICallFactory, IID_ICallFactory
 
 __all__ = [
     "InterfaceProxy",
@@ -82,7 +82,7 @@ _REM_RELEASE_OPNUM = 5
 # How long an awaited RemRelease may hold up a stub's reply: a peer that does not answer (a
 # hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
 REM_RELEASE_WAIT = 5.0
-log = logging.getLogger("idlgen.runtime.proxy")
+log = logging.getLogger("idlgen.runtime.apartments.proxy")
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from idlgen.runtime.fastwire import fast_codec
-from idlgen.runtime.guid import as_guid
-from idlgen.runtime.interface import IUnknown, declared_interfaces, is_interface
+from idlgen.runtime.com.guid import as_guid
+from idlgen.runtime.com.interface import IUnknown, declared_interfaces, is_interface
+from idlgen.runtime.ndr.fastwire import fast_codec
 
 __all__ = ["interface_for", "opnums", "wire_table"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.interface import IUnknown, Method, methods
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.interface import IUnknown, Method, methods
 
 __all__ = [
     "IID_IRemUnknown",
@@ -156,16 +156,16 @@ class IRemUnknown(IUnknown):
     )
 
     def RemQueryInterface(self, ripid: Any, cRefs: int, cIids: int, iids: list[Any]) -> Any:
-        from idlgen.runtime.hresult import NotImplError
+        from idlgen.runtime.com.hresult import NotImplError
 
         raise NotImplError()
 
     def RemAddRef(self, cInterfaceRefs: int, InterfaceRefs: list[RemInterfaceRef]) -> Any:
-        from idlgen.runtime.hresult import NotImplError
+        from idlgen.runtime.com.hresult import NotImplError
 
         raise NotImplError()
 
     def RemRelease(self, cInterfaceRefs: int, InterfaceRefs: list[RemInterfaceRef]) -> int:
-        from idlgen.runtime.hresult import NotImplError
+        from idlgen.runtime.com.hresult import NotImplError
 
         raise NotImplError()

@@ -32,26 +32,26 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.channel import Frame, Port, fault_frame, response_frame, send
-from idlgen.runtime.hresult import (
+from idlgen.runtime.apartments.channel import Frame, Port, fault_frame, response_frame, send
+from idlgen.runtime.apartments.incoming import IncomingCalls, cancel_call
+from idlgen.runtime.apartments.proxy import InterfaceProxy
+from idlgen.runtime.apartments.registry import wire_table
+from idlgen.runtime.com.hresult import (
     RPC_E_CALL_CANCELED,
     RPC_E_INVALIDMETHOD,
     RPC_E_SERVERFAULT,
     S_OK,
     COMError,
 )
-from idlgen.runtime.incoming import IncomingCalls, cancel_call
-from idlgen.runtime.interface import IUnknown, Method
-from idlgen.runtime.ndr_method import wire_type
-from idlgen.runtime.proxy import InterfaceProxy
-from idlgen.runtime.registry import wire_table
-from idlgen.runtime.server import _CALL_CONTEXT
-from idlgen.runtime.status import _LAST, WithHResult
-from idlgen.runtime.waitable import Waiter
+from idlgen.runtime.com.interface import IUnknown, Method
+from idlgen.runtime.com.servercall import _CALL_CONTEXT
+from idlgen.runtime.com.status import _LAST, WithHResult
+from idlgen.runtime.com.waitable import Waiter
+from idlgen.runtime.ndr.method import wire_type
 
 __all__ = ["IncomingCall", "Stub", "dispatch", "zero_value"]
 
-log = logging.getLogger("idlgen.runtime.stub")
+log = logging.getLogger("idlgen.runtime.apartments.stub")
 
 
 class Stub:
@@ -74,7 +74,7 @@ class Stub:
 
 
 def _call_factory_of(target: Any) -> Any:
-    from idlgen.runtime.stdiface import IID_ICallFactory
+    from idlgen.runtime.com.stdiface import IID_ICallFactory
 
     try:
         factory = target.QueryInterface(IID_ICallFactory)

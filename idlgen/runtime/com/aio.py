@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.hresult import COMError
-from idlgen.runtime.waitable import Waiter
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.com.waitable import Waiter
 
 if TYPE_CHECKING:
-    from idlgen.runtime.callobj import CallObject
+    from idlgen.runtime.com.callobj import CallObject
 
 __all__ = ["finish_when_done"]
 

@@ -23,8 +23,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.hresult import RPC_E_WRONG_THREAD, CallCanceledError, COMError
-from idlgen.runtime.server import _CALL_CONTEXT
+from idlgen.runtime.com.hresult import RPC_E_WRONG_THREAD, CallCanceledError, COMError
+from idlgen.runtime.com.servercall import _CALL_CONTEXT
 
 if TYPE_CHECKING:
     import asyncio
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["run_blocking", "servant_loop", "set_servant_loop", "start_call"]
 
-log = logging.getLogger("idlgen.runtime.aio")
+log = logging.getLogger("idlgen.runtime.com.aio")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None

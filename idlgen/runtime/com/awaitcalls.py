@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from idlgen.runtime.interface import interfaces_of
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.com.interface import interfaces_of
+from idlgen.runtime.com.stdiface import ICallFactory
 
 __all__ = ["awaitable"]
 

@@ -22,8 +22,8 @@ import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import (
     INFINITE,
     RPC_E_CALL_CANCELED,
     RPC_E_SERVERFAULT,
@@ -35,15 +35,15 @@ from idlgen.runtime.hresult import (
     UnexpectedError,
     error_for,
 )
-from idlgen.runtime.interface import Method
-from idlgen.runtime.status import _LAST, WithHResult
-from idlgen.runtime.stdiface import (
+from idlgen.runtime.com.interface import Method
+from idlgen.runtime.com.status import _LAST, WithHResult
+from idlgen.runtime.com.stdiface import (
     ICancelMethodCalls,
     IID_ISynchronize,
     ISynchronize,
     ISynchronizeHandle,
 )
-from idlgen.runtime.waitable import SignalState, Waiter, ms_to_timeout
+from idlgen.runtime.com.waitable import SignalState, Waiter, ms_to_timeout
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -304,13 +304,13 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
 
     def __await__(self) -> Generator[Any, None, Any]:
         """`await call` gives what Finish_X gives; cancelling the task cancels the call."""
-        from idlgen.runtime.aio import finish_when_done
+        from idlgen.runtime.com.aio import finish_when_done
 
         return finish_when_done(self).__await__()
 
     def as_future(self) -> Future[Any]:
         """A concurrent.futures.Future resolved with Finish_X's result (or exception)."""
-        from idlgen.runtime.futures import future_for
+        from idlgen.runtime.com.futures import future_for
 
         return future_for(self)
 

@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import (
     S_OK,
     ClassNoAggregationError,
     COMError,
@@ -30,8 +30,8 @@ from idlgen.runtime.hresult import (
     NoInterfaceError,
     error_for,
 )
-from idlgen.runtime.interface import IID_IUnknown, IUnknown, Method, interfaces_of, is_interface
-from idlgen.runtime.status import _LAST, WithHResult
+from idlgen.runtime.com.interface import IID_IUnknown, IUnknown, Method, interfaces_of, is_interface
+from idlgen.runtime.com.status import _LAST, WithHResult
 
 __all__ = ["ComObject", "InnerUnknown", "query"]
 
@@ -277,7 +277,7 @@ def _wrap_coroutine(fn: Callable[..., Any], method: Method) -> Callable[..., Any
     call objects find the coroutine function in `_idlgen_coroutine_` and do not wait."""
 
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        from idlgen.runtime.aioservant import run_blocking
+        from idlgen.runtime.com.aioservant import run_blocking
 
         try:
             value, hr = returned_value(method, run_blocking(fn(self, *args, **kwargs)))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Final
 
-from idlgen.runtime.hresult import RpcTimeoutError
+from idlgen.runtime.com.hresult import RpcTimeoutError
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",

@@ -13,7 +13,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
 
 __all__ = ["AsyncInterface", "IID_IUnknown", "IUnknown", "Method", "interfaces_of", "is_interface"]
 
@@ -147,12 +147,12 @@ class AsyncInterface(IUnknown):
         def __await__(self) -> Generator[Any, None, Any]: ...
 
     def _begin_(self, name: str, ins: tuple[Any, ...]) -> int:
-        from idlgen.runtime.hresult import NotImplError
+        from idlgen.runtime.com.hresult import NotImplError
 
         raise NotImplError()
 
     def _finish_(self, name: str) -> Any:
-        from idlgen.runtime.hresult import NotImplError
+        from idlgen.runtime.com.hresult import NotImplError
 
         raise NotImplError()
 

@@ -16,10 +16,10 @@ import threading
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
-from idlgen.runtime.callobj import CallObject
-from idlgen.runtime.comobject import ComObject, InnerUnknown, returned_value
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.callobj import CallObject
+from idlgen.runtime.com.comobject import ComObject, InnerUnknown, returned_value
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import (
     S_OK,
     CallCanceledError,
     CallCompleteError,
@@ -27,16 +27,16 @@ from idlgen.runtime.hresult import (
     InvalidArgError,
     NoInterfaceError,
 )
-from idlgen.runtime.interface import (
+from idlgen.runtime.com.interface import (
     AsyncInterface,
     IID_IUnknown,
     IUnknown,
     Method,
     interfaces_of,
 )
-from idlgen.runtime.status import _LAST
-from idlgen.runtime.stdiface import ICallFactory, ICancelMethodCalls
-from idlgen.runtime.workers import WorkerPool, default_pool
+from idlgen.runtime.com.status import _LAST
+from idlgen.runtime.com.stdiface import ICallFactory, ICancelMethodCalls
+from idlgen.runtime.com.workers import WorkerPool, default_pool
 
 __all__ = [
     "CallFactory",
@@ -50,7 +50,7 @@ __all__ = [
 if TYPE_CHECKING:
     import asyncio
 
-    from idlgen.runtime.aioservant import StartedCall
+    from idlgen.runtime.com.aioservant import StartedCall
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -111,7 +111,7 @@ class ServerCall(CallObject):
     # -- async def server methods: a task on the servant loop, no worker waits ---------
 
     def _start_coroutine(self, ticket: int, method: Method, coroutine: Any) -> None:
-        from idlgen.runtime.aioservant import start_call
+        from idlgen.runtime.com.aioservant import start_call
 
         def done(task: asyncio.Task[Any]) -> None:
             self._coroutine_done(ticket, method, task)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from idlgen.runtime.hresult import S_OK
+from idlgen.runtime.com.hresult import S_OK
 
 __all__ = ["WithHResult", "last_hresult", "set_last_hresult", "with_hresult"]
 

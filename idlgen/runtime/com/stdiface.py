@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.interface import AsyncInterface, IUnknown, Method, methods
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.interface import AsyncInterface, IUnknown, Method, methods
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import (
     RPC_E_NO_SYNC,
     RPC_E_OUT_OF_RESOURCES,
     S_OK,
@@ -21,13 +21,13 @@ from idlgen.runtime.hresult import (
     InvalidArgError,
     RpcTimeoutError,
 )
-from idlgen.runtime.stdiface import (
+from idlgen.runtime.com.stdiface import (
     IID_ISynchronizeHandle,
     ISynchronize,
     ISynchronizeContainer,
     ISynchronizeEvent,
 )
-from idlgen.runtime.waitable import Event, SignalState, ms_to_timeout, wait_any
+from idlgen.runtime.com.waitable import Event, SignalState, ms_to_timeout, wait_any
 
 __all__ = [
     "COWAIT_ALERTABLE",

@@ -6,9 +6,19 @@ descriptors, layout facts, the engine, per-method marshalers, OBJREFs, OLE Autom
 
 from __future__ import annotations
 
-from .ndr_engine import MAX_DEPTH, InterfaceMarshaler, decode, encode
-from .ndr_expr import Binary, Cond, Const, Expr, ExprError, Name, Unary, evaluate, parse_expr
-from .ndr_fault import (
+from idlgen.runtime.ndr.engine import MAX_DEPTH, InterfaceMarshaler, decode, encode
+from idlgen.runtime.ndr.expr import (
+    Binary,
+    Cond,
+    Const,
+    Expr,
+    ExprError,
+    Name,
+    Unary,
+    evaluate,
+    parse_expr,
+)
+from idlgen.runtime.ndr.fault import (
     E_INVALIDARG,
     RPC_S_INVALID_BOUND,
     RPC_S_INVALID_TAG,
@@ -18,9 +28,9 @@ from .ndr_fault import (
     NdrFault,
     NdrMarshalError,
 )
-from .ndr_method import Method, MethodMarshaler, Param, Response
-from .ndr_oaut import BSTR, FLAGGED_WORD_BLOB, VARIANT, Variant
-from .ndr_objref import (
+from idlgen.runtime.ndr.method import Method, MethodMarshaler, Param, Response
+from idlgen.runtime.ndr.oaut import BSTR, FLAGGED_WORD_BLOB, VARIANT, Variant
+from idlgen.runtime.ndr.objref import (
     OBJREF_CUSTOM,
     OBJREF_HANDLER,
     OBJREF_STANDARD,
@@ -32,7 +42,7 @@ from .ndr_objref import (
     decode_objref,
     encode_objref,
 )
-from .ndr_types import (
+from idlgen.runtime.ndr.types import (
     BOOLEAN,
     BYTE,
     CHAR,

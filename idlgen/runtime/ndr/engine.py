@@ -16,9 +16,9 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from .hresult import COMError
-from .ndr_expr import Expr, ExprError, Name, Unary, evaluate
-from .ndr_fault import (
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.ndr.expr import Expr, ExprError, Name, Unary, evaluate
+from idlgen.runtime.ndr.fault import (
     RPC_S_INVALID_BOUND,
     RPC_S_INVALID_TAG,
     RPC_X_BAD_STUB_DATA,
@@ -29,8 +29,8 @@ from .ndr_fault import (
     bad_bound,
     bad_stub,
 )
-from .ndr_layout import alignment, arm_alignment, conformant_tail, min_size, resolve
-from .ndr_types import (
+from idlgen.runtime.ndr.layout import alignment, arm_alignment, conformant_tail, min_size, resolve
+from idlgen.runtime.ndr.types import (
     NO_DEFAULT,
     Arm,
     ConformantArray,

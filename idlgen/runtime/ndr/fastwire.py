@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.ndr_fault import bad_stub
-from idlgen.runtime.ndr_method import wire_type
+from idlgen.runtime.ndr.fault import bad_stub
+from idlgen.runtime.ndr.method import wire_type
 
 __all__ = ["PrimitiveCodec", "fast_codec"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from .ndr_types import (
+from idlgen.runtime.ndr.types import (
     NO_DEFAULT,
     ConformantArray,
     ConformantVaryingArray,

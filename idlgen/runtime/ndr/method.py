@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .ndr_engine import (
+from idlgen.runtime.ndr.engine import (
     InterfaceMarshaler,
     finish,
     guard_decode,
@@ -22,8 +22,8 @@ from .ndr_engine import (
     read_top,
     write_top,
 )
-from .ndr_fault import NdrMarshalError
-from .ndr_types import HRESULT, NdrType, Pointer
+from idlgen.runtime.ndr.fault import NdrMarshalError
+from idlgen.runtime.ndr.types import HRESULT, NdrType, Pointer
 
 Direction = Literal["in", "out", "inout"]
 

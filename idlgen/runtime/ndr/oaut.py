@@ -11,9 +11,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from .ndr_expr import Name
-from .ndr_fault import bad_stub
-from .ndr_types import (
+from idlgen.runtime.ndr.expr import Name
+from idlgen.runtime.ndr.fault import bad_stub
+from idlgen.runtime.ndr.types import (
     BYTE,
     DOUBLE,
     FLOAT,

@@ -11,7 +11,7 @@ import struct
 import uuid
 from dataclasses import dataclass, field
 
-from .ndr_fault import bad_stub
+from idlgen.runtime.ndr.fault import bad_stub
 
 OBJREF_SIGNATURE = 0x574F454D  # "MEOW"
 OBJREF_STANDARD = 0x1

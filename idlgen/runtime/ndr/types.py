@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .guid import GUID as GuidValue
-from .ndr_expr import Expr, parse_expr
+from idlgen.runtime.com.guid import GUID as GuidValue
+from idlgen.runtime.ndr.expr import Expr, parse_expr
 
 PointerKind = Literal["ref", "unique", "full"]
 

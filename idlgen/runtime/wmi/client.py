@@ -19,9 +19,9 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.hresult import S_OK, COMError
-from idlgen.runtime.status import last_hresult
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import S_OK, COMError
+from idlgen.runtime.com.status import last_hresult
 from idlgen.runtime.wmi.codes import (
     WBEM_INFINITE,
     WBEM_S_FALSE,
@@ -112,7 +112,7 @@ class ObjectSink(ComObject):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the final status; an STA keeps serving its queue meanwhile."""
-        from idlgen.runtime.apartment import current_apartment
+        from idlgen.runtime.apartments.apartment import current_apartment
 
         apartment = current_apartment()
         if apartment.is_sta:
@@ -187,8 +187,8 @@ async def aiterate(enum: Any, batch: int = 16, iface: type | None = None) -> Asy
 
 
 def _sink_interface_of(enum: Any) -> type:
-    from idlgen.runtime.interface import interfaces_of
-    from idlgen.runtime.registry import interface_for
+    from idlgen.runtime.apartments.registry import interface_for
+    from idlgen.runtime.com.interface import interfaces_of
 
     for iface in interfaces_of(type(enum)):
         wire = iface.__dict__.get("_wire_")

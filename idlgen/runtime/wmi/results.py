@@ -32,10 +32,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.hresult import S_OK, COMError
-from idlgen.runtime.interface import interfaces_of
-from idlgen.runtime.status import set_last_hresult
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import S_OK, COMError
+from idlgen.runtime.com.interface import interfaces_of
+from idlgen.runtime.com.status import set_last_hresult
 from idlgen.runtime.wmi.codes import (
     WBEM_E_INVALID_OPERATION,
     WBEM_E_INVALID_PARAMETER,

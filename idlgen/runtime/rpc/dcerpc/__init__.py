@@ -9,13 +9,13 @@ sockets), `status` (fault codes <-> HRESULTs), `server` (`RpcServer`), `client`
 
 from __future__ import annotations
 
-from idlgen.runtime.dcerpc.binding import Binding, BindingError
-from idlgen.runtime.dcerpc.binding import parse as parse_binding
-from idlgen.runtime.dcerpc.client import ClientCall, Connection, RpcUnavailableError
-from idlgen.runtime.dcerpc.rpcclient import PendingRpc, RpcClient, connect
-from idlgen.runtime.dcerpc.rpcif import RpcInterface
-from idlgen.runtime.dcerpc.server import CallState, RpcServer, call_canceled, current_call
-from idlgen.runtime.dcerpc.wire import Limits
+from idlgen.runtime.rpc.dcerpc.binding import Binding, BindingError
+from idlgen.runtime.rpc.dcerpc.binding import parse as parse_binding
+from idlgen.runtime.rpc.dcerpc.client import ClientCall, Connection, RpcUnavailableError
+from idlgen.runtime.rpc.dcerpc.rpcclient import PendingRpc, RpcClient, connect
+from idlgen.runtime.rpc.dcerpc.rpcif import RpcInterface
+from idlgen.runtime.rpc.dcerpc.server import CallState, RpcServer, call_canceled, current_call
+from idlgen.runtime.rpc.dcerpc.wire import Limits
 
 __all__ = [
     "Binding",

@@ -24,8 +24,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.ntlm import AuthError, NtlmAcceptor, nt_hash
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.ntlm import AuthError, NtlmAcceptor, nt_hash
 
 __all__ = [
     "RPC_C_AUTHN_WINNT",
@@ -193,7 +193,7 @@ def done_serving(token: Token[CallSecurity | None]) -> None:
 def CoQueryClientBlanket() -> ClientBlanket:
     """The caller's authentication, as IServerSecurity::QueryBlanket gives it. Raises
     RPC_E_CALL_COMPLETE outside a served call."""
-    from idlgen.runtime.hresult import CallCompleteError
+    from idlgen.runtime.com.hresult import CallCompleteError
 
     who = _CALLER.get()
     if who is None:

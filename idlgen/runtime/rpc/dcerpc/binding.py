@@ -17,7 +17,7 @@ import re
 import socket
 from dataclasses import dataclass, replace
 
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
 
 NCACN_IP_TCP = "ncacn_ip_tcp"
 NCACN_UNIX_STREAM = "ncacn_unix_stream"

@@ -23,25 +23,25 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from idlgen.runtime.dcerpc import auth as A
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.fragments import Reassembly, request_fragments, start
-from idlgen.runtime.dcerpc.status import (
-    RPC_S_PROTOCOL_ERROR,
-    RPC_S_SERVER_TOO_BUSY,
-    fault_error,
-)
-from idlgen.runtime.dcerpc.wire import Closed, Limits, read_pdu, send_frames
-from idlgen.runtime.deadline import bounded as _bounded
-from idlgen.runtime.deadline import call_deadline
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.deadline import bounded as _bounded
+from idlgen.runtime.com.deadline import call_deadline
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import (
     HRESULT_FROM_WIN32,
     COMError,
     DisconnectedError,
     RpcTimeoutError,
 )
+from idlgen.runtime.rpc.dcerpc import auth as A
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, request_fragments, start
+from idlgen.runtime.rpc.dcerpc.status import (
+    RPC_S_PROTOCOL_ERROR,
+    RPC_S_SERVER_TOO_BUSY,
+    fault_error,
+)
+from idlgen.runtime.rpc.dcerpc.wire import Closed, Limits, read_pdu, send_frames
 
 __all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError", "call_deadline"]
 
@@ -342,7 +342,7 @@ class Association:
 def _dynamic_endpoint(binding: B.Binding, syntax: P.SyntaxId, limits: Limits) -> B.Binding:
     """A binding without a port: ask the host's endpoint mapper (anonymously, as Windows
     clients do) where `syntax` is served."""
-    from idlgen.runtime.dcerpc.epm import map_endpoint
+    from idlgen.runtime.rpc.dcerpc.epm import map_endpoint
 
     found = map_endpoint(binding.address, syntax, timeout=limits.connect_timeout)
     return B.Binding(found.protseq, binding.address, found.endpoint, binding.object)

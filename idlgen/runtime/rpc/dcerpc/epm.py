@@ -20,11 +20,14 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.auth import ClientAuth
-from idlgen.runtime.dcerpc.endpoints import EndpointMap, Registration, process_map
-from idlgen.runtime.dcerpc.epm_idl import (
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import HRESULT_FROM_WIN32, COMError
+from idlgen.runtime.ndr import ContextHandle
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import ClientAuth
+from idlgen.runtime.rpc.dcerpc.endpoints import EndpointMap, Registration, process_map
+from idlgen.runtime.rpc.dcerpc.epm_idl import (
     EPT_S_CANT_PERFORM_OP,
     EPT_S_NOT_REGISTERED,
     RPC_C_EP_ALL_ELTS,
@@ -42,9 +45,6 @@ from idlgen.runtime.dcerpc.epm_idl import (
     ept_entry_t,
     twr_t,
 )
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import HRESULT_FROM_WIN32, COMError
-from idlgen.runtime.ndr import ContextHandle
 
 __all__ = [
     "EPT_S_NOT_REGISTERED",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.rpc.dcerpc import pdu as P
 
 
 def _chunk_size(max_frag: int, header: int) -> int:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from idlgen.runtime.dcerpc.wire import Limits
+from idlgen.runtime.rpc.dcerpc.wire import Limits
 
 __all__ = ["ServerLimits", "parse_limit"]
 

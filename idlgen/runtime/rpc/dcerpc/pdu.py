@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
 
 # Packet types (DCE 12.6.4.1).
 REQUEST = 0

@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc import trace
-from idlgen.runtime.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc import trace
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
 
 __all__ = ["Protocol_", "Reactor", "Transport"]
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import sys
 from typing import Any, TypeVar
 
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc.auth import ClientAuth
-from idlgen.runtime.dcerpc.client import ClientCall, Connection
-from idlgen.runtime.dcerpc.rpcif import RpcInterface, client_result, interface_of, syntax_of
-from idlgen.runtime.dcerpc.wire import Limits
-from idlgen.runtime.hresult import RPC_E_INVALIDMETHOD, COMError
-from idlgen.runtime.interface import Method
-from idlgen.runtime.ndr_method import MethodMarshaler
+from idlgen.runtime.com.hresult import RPC_E_INVALIDMETHOD, COMError
+from idlgen.runtime.com.interface import Method
+from idlgen.runtime.ndr.method import MethodMarshaler
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.auth import ClientAuth
+from idlgen.runtime.rpc.dcerpc.client import ClientCall, Connection
+from idlgen.runtime.rpc.dcerpc.rpcif import RpcInterface, client_result, interface_of, syntax_of
+from idlgen.runtime.rpc.dcerpc.wire import Limits
 
 __all__ = ["PendingRpc", "RpcClient", "connect"]
 

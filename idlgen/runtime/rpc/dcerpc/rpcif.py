@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from idlgen.runtime.dcerpc.pdu import SyntaxId
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import S_OK, error_for
-from idlgen.runtime.interface import Method
-from idlgen.runtime.ndr_method import MethodMarshaler
-from idlgen.runtime.status import WithHResult, set_last_hresult
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import S_OK, error_for
+from idlgen.runtime.com.interface import Method
+from idlgen.runtime.com.status import WithHResult, set_last_hresult
+from idlgen.runtime.ndr.method import MethodMarshaler
+from idlgen.runtime.rpc.dcerpc.pdu import SyntaxId
 
 __all__ = ["RpcInterface", "interface_of", "syntax_of"]
 

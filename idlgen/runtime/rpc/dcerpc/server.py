@@ -31,22 +31,22 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from idlgen.runtime import server as _com_server
-from idlgen.runtime.dcerpc import auth as A
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.endpoints import EndpointMap, process_map
-from idlgen.runtime.dcerpc.fragments import Reassembly, response_fragments, start
-from idlgen.runtime.dcerpc.limits import ServerLimits
-from idlgen.runtime.dcerpc.pool import CallPool
-from idlgen.runtime.dcerpc.reactor import Reactor, Transport
-from idlgen.runtime.dcerpc.rpcif import RpcInterface, interface_of, server_reply
-from idlgen.runtime.dcerpc.status import wire_status
-from idlgen.runtime.dcerpc.trace import peer_of
-from idlgen.runtime.dcerpc.wire import Limits
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import RPC_E_SERVERFAULT, S_OK, CallCanceledError, COMError
-from idlgen.runtime.ndr_fault import NdrFault
+from idlgen.runtime.com import servercall as _com_server
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import RPC_E_SERVERFAULT, S_OK, CallCanceledError, COMError
+from idlgen.runtime.ndr.fault import NdrFault
+from idlgen.runtime.rpc.dcerpc import auth as A
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.endpoints import EndpointMap, process_map
+from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, response_fragments, start
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.pool import CallPool
+from idlgen.runtime.rpc.dcerpc.reactor import Reactor, Transport
+from idlgen.runtime.rpc.dcerpc.rpcif import RpcInterface, interface_of, server_reply
+from idlgen.runtime.rpc.dcerpc.status import wire_status
+from idlgen.runtime.rpc.dcerpc.trace import peer_of
+from idlgen.runtime.rpc.dcerpc.wire import Limits
 
 __all__ = ["CallState", "RpcServer", "ServerLimits", "call_canceled", "current_call"]
 

@@ -7,8 +7,8 @@ HRESULTs. Servers send Win32 codes for FACILITY_WIN32 HRESULTs (0x800706F7 goes 
 
 from __future__ import annotations
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.hresult import HRESULT_FROM_WIN32, RPC_E_CALL_CANCELED, COMError, error_for
+from idlgen.runtime.com.hresult import HRESULT_FROM_WIN32, RPC_E_CALL_CANCELED, COMError, error_for
+from idlgen.runtime.rpc.dcerpc import pdu as P
 
 RPC_S_SERVER_OUT_OF_MEMORY = 1130
 RPC_S_UNKNOWN_IF = 1717

@@ -9,8 +9,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc import trace
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc import trace
 
 
 @dataclass(frozen=True)

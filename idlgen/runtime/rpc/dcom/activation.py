@@ -19,19 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.dcom import activation_idl as A
-from idlgen.runtime.dcom.resolver import COM_VERSION, dualstringarray_wire
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import (
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import (
     E_INVALIDARG,
     E_NOINTERFACE,
     S_OK,
     COMError,
 )
-from idlgen.runtime.ndr_engine import decode as ndr_decode
-from idlgen.runtime.ndr_engine import encode as ndr_encode
-from idlgen.runtime.ndr_objref import OBJREF_SIGNATURE, OBJREF_STANDARD, ObjRef, StdObjRef
-from idlgen.runtime.status import with_hresult
+from idlgen.runtime.com.status import with_hresult
+from idlgen.runtime.ndr.engine import decode as ndr_decode
+from idlgen.runtime.ndr.engine import encode as ndr_encode
+from idlgen.runtime.ndr.objref import OBJREF_SIGNATURE, OBJREF_STANDARD, ObjRef, StdObjRef
+from idlgen.runtime.rpc.dcom import activation_idl as A
+from idlgen.runtime.rpc.dcom.resolver import COM_VERSION, dualstringarray_wire
 
 __all__ = ["Activator", "ClassRegistry", "deserialize", "serialize"]
 

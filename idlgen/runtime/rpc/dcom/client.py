@@ -17,12 +17,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc.auth import ClientAuth
-from idlgen.runtime.dcom import activation_idl as A
-from idlgen.runtime.dcom.activation import (
+from idlgen.runtime.apartments import marshal as _marshal
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import E_INVALIDARG, COMError
+from idlgen.runtime.ndr.objref import OBJREF_SIGNATURE
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.auth import ClientAuth
+from idlgen.runtime.rpc.dcom import activation_idl as A
+from idlgen.runtime.rpc.dcom.activation import (
     OBJREF_CUSTOM,
     CLSID_InstantiationInfo,
     CLSID_PropsOutInfo,
@@ -30,13 +33,10 @@ from idlgen.runtime.dcom.activation import (
     deserialize,
     serialize,
 )
-from idlgen.runtime.dcom.oxid_idl import IObjectExporter_Client
-from idlgen.runtime.dcom.resolver import PING_PERIOD
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import E_INVALIDARG, COMError
-from idlgen.runtime.ndr_objref import OBJREF_SIGNATURE
-from idlgen.runtime.orpc.client import bindings_of, use_credentials
-from idlgen.runtime.orpc.endpoint import _install as install_remote_hooks
+from idlgen.runtime.rpc.dcom.oxid_idl import IObjectExporter_Client
+from idlgen.runtime.rpc.dcom.resolver import PING_PERIOD
+from idlgen.runtime.rpc.orpc.client import bindings_of, use_credentials
+from idlgen.runtime.rpc.orpc.endpoint import _install as install_remote_hooks
 
 __all__ = ["Pinger", "create_instance"]
 
@@ -191,7 +191,7 @@ def create_instance(
 
 
 def _object_bindings(remote: A.customREMOTE_REPLY_SCM_INFO, host: str) -> list[B.Binding]:
-    from idlgen.runtime.ndr_objref import decode_dualstringarray
+    from idlgen.runtime.ndr.objref import decode_dualstringarray
 
     dsa = remote.pdsaOxidBindings
     if dsa is None:

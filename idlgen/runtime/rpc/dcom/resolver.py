@@ -22,18 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from idlgen.runtime.apartment import find_apartment
-from idlgen.runtime.dcerpc.auth import AuthLevel
-from idlgen.runtime.dcom.oxid_idl import (
+from idlgen.runtime.apartments.apartment import find_apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.ndr.objref import DualStringArray, encode_dualstringarray
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel
+from idlgen.runtime.rpc.dcom.oxid_idl import (
     COMVERSION,
     DUALSTRINGARRAY,
     OR_INVALID_OXID,
     OR_INVALID_SET,
     IObjectExporter,
 )
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.marshal import marshaler_for
-from idlgen.runtime.ndr_objref import DualStringArray, encode_dualstringarray
 
 __all__ = ["OxidResolver", "PingSets", "dualstringarray_wire"]
 

@@ -14,19 +14,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from idlgen.runtime.apartment import Apartment, current_apartment, find_apartment
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc.auth import AuthLevel, ServerSecurity
-from idlgen.runtime.dcerpc.epm import EndpointMapper
-from idlgen.runtime.dcerpc.server import RpcServer
-from idlgen.runtime.dcom.activation import Activator, ClassRegistry
-from idlgen.runtime.dcom.resolver import MISSED_PINGS, PING_PERIOD, OxidResolver, PingSets
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import COMError
-from idlgen.runtime.marshal import marshaler_for
-from idlgen.runtime.ndr_objref import DualStringArray
-from idlgen.runtime.orpc.client import dualstringarray
-from idlgen.runtime.orpc.endpoint import endpoint as object_endpoint
+from idlgen.runtime.apartments.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.ndr.objref import DualStringArray
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ServerSecurity
+from idlgen.runtime.rpc.dcerpc.epm import EndpointMapper
+from idlgen.runtime.rpc.dcerpc.server import RpcServer
+from idlgen.runtime.rpc.dcom.activation import Activator, ClassRegistry
+from idlgen.runtime.rpc.dcom.resolver import MISSED_PINGS, PING_PERIOD, OxidResolver, PingSets
+from idlgen.runtime.rpc.orpc.client import dualstringarray
+from idlgen.runtime.rpc.orpc.endpoint import endpoint as object_endpoint
 
 __all__ = ["DcomService", "PingedExport"]
 

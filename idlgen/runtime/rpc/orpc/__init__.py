@@ -11,8 +11,8 @@ connection), `client` (a Port per remote OXID), `endpoint` (the process endpoint
 
 from __future__ import annotations
 
-from idlgen.runtime.dcerpc.limits import ServerLimits
-from idlgen.runtime.orpc.endpoint import (
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.orpc.endpoint import (
     Endpoint,
     configure,
     connect,

@@ -18,7 +18,7 @@ import threading
 import uuid
 from dataclasses import replace
 
-from idlgen.runtime.channel import (
+from idlgen.runtime.apartments.channel import (
     CANCEL,
     HEADER,
     REQUEST,
@@ -27,17 +27,17 @@ from idlgen.runtime.channel import (
     response_frame,
     send,
 )
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc.auth import ClientAuth
-from idlgen.runtime.dcerpc.client import ClientCall, Connection
-from idlgen.runtime.dcerpc.pdu import SyntaxId
-from idlgen.runtime.dcerpc.wire import Limits
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import RPC_E_DISCONNECTED, COMError
-from idlgen.runtime.interface import IID_IUnknown
-from idlgen.runtime.ndr_objref import DualStringArray, StringBinding
-from idlgen.runtime.orpc.wire import OrpcError, orpcthis, split_orpcthat
-from idlgen.runtime.remunknown import IID_IRemUnknown
+from idlgen.runtime.apartments.remunknown import IID_IRemUnknown
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import RPC_E_DISCONNECTED, COMError
+from idlgen.runtime.com.interface import IID_IUnknown
+from idlgen.runtime.ndr.objref import DualStringArray, StringBinding
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.auth import ClientAuth
+from idlgen.runtime.rpc.dcerpc.client import ClientCall, Connection
+from idlgen.runtime.rpc.dcerpc.pdu import SyntaxId
+from idlgen.runtime.rpc.dcerpc.wire import Limits
+from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthis, split_orpcthat
 
 __all__ = [
     "TOWER_TCP",

@@ -22,25 +22,26 @@ import threading
 import uuid
 from typing import Any, TypeVar, overload
 
-from idlgen.runtime import marshal as _marshal
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import (
+from idlgen.runtime.apartments import marshal as _marshal
+from idlgen.runtime.apartments.apartment import (
     Apartment,
     current_apartment,
     find_apartment,
     is_local_oxid,
     process_mta,
 )
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc.auth import ClientAuth, ServerSecurity
-from idlgen.runtime.dcerpc.limits import ServerLimits
-from idlgen.runtime.dcerpc.pdu import SyntaxId
-from idlgen.runtime.dcerpc.server import RpcServer
-from idlgen.runtime.guid import GUID, as_guid
-from idlgen.runtime.hresult import AccessDeniedError, COMError, error_for
-from idlgen.runtime.interface import IID_IUnknown, IUnknown
-from idlgen.runtime.ndr_objref import DualStringArray
-from idlgen.runtime.orpc.client import (
+from idlgen.runtime.apartments.remunknown import REM_QUERY_INTERFACE, IID_IRemUnknown
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import AccessDeniedError, COMError, error_for
+from idlgen.runtime.com.interface import IID_IUnknown, IUnknown
+from idlgen.runtime.ndr.objref import DualStringArray
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.auth import ClientAuth, ServerSecurity
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.pdu import SyntaxId
+from idlgen.runtime.rpc.dcerpc.server import RpcServer
+from idlgen.runtime.rpc.orpc.client import (
     ORPC_LIMITS,
     bindings_of,
     close_connections,
@@ -52,9 +53,8 @@ from idlgen.runtime.orpc.client import (
     remote_exporter,
     use_credentials,
 )
-from idlgen.runtime.orpc.server import ObjectServer, callback_allowed, current_peer
-from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
-from idlgen.runtime.remunknown import REM_QUERY_INTERFACE, IID_IRemUnknown
+from idlgen.runtime.rpc.orpc.server import ObjectServer, callback_allowed, current_peer
+from idlgen.runtime.rpc.orpc.wire import orpcthis, split_orpcthat
 
 __all__ = [
     "Endpoint",

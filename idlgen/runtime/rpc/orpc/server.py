@@ -35,8 +35,8 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from idlgen.runtime.apartment import Apartment, find_apartment
-from idlgen.runtime.channel import (
+from idlgen.runtime.apartments.apartment import Apartment, find_apartment
+from idlgen.runtime.apartments.channel import (
     FAULT,
     HEADER,
     RESPONSE,
@@ -45,35 +45,35 @@ from idlgen.runtime.channel import (
     parse,
     request_frame,
 )
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.auth import (
-    ANONYMOUS,
-    AccessCheck,
-    CallSecurity,
-    done_serving,
-    serving,
+from idlgen.runtime.apartments.marshal import (
+    REM_UNKNOWN_IPID_LOW,
+    ObjectExporter,
+    ref_observer,
+    remote_client,
 )
-from idlgen.runtime.dcerpc.limits import ServerLimits
-from idlgen.runtime.dcerpc.server import CallState
-from idlgen.runtime.dcerpc.status import RPC_S_SERVER_TOO_BUSY
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import (
+from idlgen.runtime.apartments.registry import interface_for
+from idlgen.runtime.apartments.remunknown import IID_IRemUnknown
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import (
     E_ACCESSDENIED,
     HRESULT_FROM_WIN32,
     RPC_E_CALL_CANCELED,
     RPC_E_DISCONNECTED,
     COMError,
 )
-from idlgen.runtime.marshal import (
-    REM_UNKNOWN_IPID_LOW,
-    ObjectExporter,
-    ref_observer,
-    remote_client,
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import (
+    ANONYMOUS,
+    AccessCheck,
+    CallSecurity,
+    done_serving,
+    serving,
 )
-from idlgen.runtime.orpc.wire import OrpcError, orpcthat, split_orpcthis
-from idlgen.runtime.registry import interface_for
-from idlgen.runtime.remunknown import IID_IRemUnknown
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.server import CallState
+from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
+from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthat, split_orpcthis
 
 __all__ = [
     "ConnectionPort",
@@ -292,7 +292,7 @@ def _may_reach(port: ConnectionPort, apartment: Apartment, ipid: bytes) -> bool:
 
 
 def _fault(call_id: int) -> bytes:
-    from idlgen.runtime.channel import fault_frame
+    from idlgen.runtime.apartments.channel import fault_frame
 
     return fault_frame(call_id, RPC_E_DISCONNECTED)
 
@@ -314,7 +314,7 @@ def _serve(
         port.deliver(_fault(parsed.call_id), None)
         return
     if not _allowed(dispatcher, parsed.ipid, security, objects):
-        from idlgen.runtime.channel import fault_frame
+        from idlgen.runtime.apartments.channel import fault_frame
 
         dispatcher.calls.done((port, parsed.call_id))  # it was expected: it will not run
         port.deliver(fault_frame(parsed.call_id, E_ACCESSDENIED), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 import uuid
 
-from idlgen.runtime.hresult import HRESULT_FROM_WIN32
+from idlgen.runtime.com.hresult import HRESULT_FROM_WIN32
 
 __all__ = [
     "ORPCTHAT",
