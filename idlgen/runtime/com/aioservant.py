@@ -23,8 +23,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from idlgen.runtime.com.callcontext import _CALL_CONTEXT
 from idlgen.runtime.com.hresult import RPC_E_WRONG_THREAD, CallCanceledError, COMError
-from idlgen.runtime.com.servercall import _CALL_CONTEXT
 
 if TYPE_CHECKING:
     import asyncio

@@ -13,9 +13,10 @@ reachable from server code through `CoGetCallContext` (a context variable), whic
 from __future__ import annotations
 
 import threading
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
+from idlgen.runtime.com.aioservant import StartedCall, start_call
+from idlgen.runtime.com.callcontext import _CALL_CONTEXT as _CALL_CONTEXT
 from idlgen.runtime.com.callobj import CallObject
 from idlgen.runtime.com.comobject import ComObject, InnerUnknown, returned_value
 from idlgen.runtime.com.guid import GUID, as_guid
@@ -50,14 +51,8 @@ __all__ = [
 if TYPE_CHECKING:
     import asyncio
 
-    from idlgen.runtime.com.aioservant import StartedCall
-
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
-
-_CALL_CONTEXT: ContextVar[tuple[CallObject, int] | None] = ContextVar(
-    "idlgen_call_context", default=None
-)
 
 
 class ServerCall(CallObject):
@@ -111,8 +106,6 @@ class ServerCall(CallObject):
     # -- async def server methods: a task on the servant loop, no worker waits ---------
 
     def _start_coroutine(self, ticket: int, method: Method, coroutine: Any) -> None:
-        from idlgen.runtime.com.aioservant import start_call
-
         def done(task: asyncio.Task[Any]) -> None:
             self._coroutine_done(ticket, method, task)
 

@@ -30,6 +30,7 @@ from idlgen.runtime.wmi.codes import (
     as_long,
     unpack_progress,
 )
+from idlgen.runtime.wmi.speaking import _combine
 
 __all__ = ["ObjectSink", "aiterate", "iterate", "sink_class"]
 
@@ -145,8 +146,6 @@ class _Poll:
 
 def sink_class(iface: type) -> type[ObjectSink]:
     """An `ObjectSink` speaking `iface` (IWbemObjectSink or one of its shape)."""
-    from idlgen.runtime.wmi.results import _combine
-
     return _combine(ObjectSink, iface, "Collector")
 
 
@@ -210,8 +209,6 @@ class _FutureSink(ObjectSink):
 
     @classmethod
     def make(cls, iface: type, loop: Any, future: Any) -> _FutureSink:
-        from idlgen.runtime.wmi.results import _combine
-
         sink: _FutureSink = _combine(cls, iface, "Future")()
         sink._loop, sink._future = loop, future
         return sink

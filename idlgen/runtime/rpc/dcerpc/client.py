@@ -339,12 +339,24 @@ class Association:
         self.sock.close()
 
 
+# The endpoint mapper's client (epm.map_endpoint) is itself built on Connection, so it sits
+# above this module; the dcerpc package hands it in when it is imported.
+EndpointMapper = Callable[..., B.Binding]
+_endpoint_mapper: EndpointMapper | None = None
+
+
+def use_endpoint_mapper(mapper: EndpointMapper) -> None:
+    """Where bindings without a port are looked up: `mapper(host, syntax, timeout=...)`."""
+    global _endpoint_mapper
+    _endpoint_mapper = mapper
+
+
 def _dynamic_endpoint(binding: B.Binding, syntax: P.SyntaxId, limits: Limits) -> B.Binding:
     """A binding without a port: ask the host's endpoint mapper (anonymously, as Windows
     clients do) where `syntax` is served."""
-    from idlgen.runtime.rpc.dcerpc.epm import map_endpoint
-
-    found = map_endpoint(binding.address, syntax, timeout=limits.connect_timeout)
+    if _endpoint_mapper is None:
+        raise RpcUnavailableError(message=f"no endpoint mapper to find a port for {binding}")
+    found = _endpoint_mapper(binding.address, syntax, timeout=limits.connect_timeout)
     return B.Binding(found.protseq, binding.address, found.endpoint, binding.object)
 
 

@@ -7,7 +7,7 @@ import dataclasses as _dc
 import typing as _t
 
 from idlgen import runtime as _rt
-from idlgen.runtime.rpc import dcerpc as _rpc
+from idlgen.runtime.rpc.dcerpc import generated as _rpc
 from idlgen.runtime import ndr as _ndr
 
 __all__ = [
