@@ -246,3 +246,10 @@ def test_the_graph_sees_every_import_that_runs(source, expected, tmp_path):
 def test_a_circle_is_named_from_start_to_start():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
+
+
+@pytest.mark.parametrize("package", ["dcerpc", "orpc", "dcom"])
+def test_the_old_spelling_of_an_rpc_package_names_the_new_one(package):
+    """The facade keeps no upward alias; a user's old import says how to write it now."""
+    with pytest.raises(ImportError, match=rf"from idlgen\.runtime\.rpc import {package}"):
+        exec(f"from idlgen.runtime import {package}", {})

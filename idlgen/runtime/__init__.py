@@ -239,3 +239,19 @@ __all__ = [
     "wait_any",
     "with_hresult",
 ]
+
+# The remote-call packages live in the rpc layer, above this facade (their generated
+# protocol modules import it), so the facade does not alias them: an alias would point up
+# the layers. Their old spelling gets the new one in the error (docs/runtime.md, "Layers"):
+# an ImportError, since `from idlgen.runtime import orpc` swallows an AttributeError.
+_MOVED_TO_RPC = frozenset({"dcerpc", "orpc", "dcom"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED_TO_RPC:
+        raise ImportError(
+            f"idlgen.runtime.{name} is idlgen.runtime.rpc.{name}: "
+            f"`from idlgen.runtime.rpc import {name}`",
+            name=f"{__name__}.{name}",
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name, obj=__name__)

@@ -267,7 +267,7 @@ def test_defining_and_serving_sync_methods_never_imports_asyncio() -> None:
         "import sys, idlgen.runtime as rt\n"
         "class I(rt.IUnknown):\n"
         "    _iid_ = rt.GUID('{6d0c3a10-2b2b-4c4c-8d8d-0000000000a1}')\n"
-        "    _methods_ = rt.interface.methods(rt.Method('Get', outs=('v',)),"
+        "    _methods_ = rt.methods(rt.Method('Get', outs=('v',)),"
         " rt.Method('Sync', outs=('v',)))\n"
         "class S(rt.ComObject, I):\n"
         "    async def Get(self): return 1\n"

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_epm_module_is_generated_from_its_idl() -> None:
     """The runtime's endpoint-mapper bindings are idlgen's own output for epm.idl."""
     source = REPO / "idlgen" / "protocol_idl" / "epm.idl"
-    committed = REPO / "idlgen" / "runtime" / "dcerpc" / "epm_idl.py"
+    committed = REPO / "idlgen" / "runtime" / "rpc" / "dcerpc" / "epm_idl.py"
     expected = idlgen.compile(source).output
     assert committed.read_text(encoding="utf-8") == expected, (
         "stale: run `python -m idlgen -o idlgen/runtime/dcerpc idlgen/protocol_idl/epm.idl`"

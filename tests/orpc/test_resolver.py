@@ -193,7 +193,7 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
 
     repo = Path(__file__).resolve().parents[2]
     expected = idlgen.compile(repo / "idlgen" / "protocol_idl" / f"{name}.idl").output
-    committed = repo / "idlgen" / "runtime" / "dcom" / f"{name}_idl.py"
+    committed = repo / "idlgen" / "runtime" / "rpc" / "dcom" / f"{name}_idl.py"
     assert committed.read_text(encoding="utf-8") == expected, (
         f"stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/{name}.idl`"
     )

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.com.pendingcall import PendingCall
 from idlgen.runtime.com.waitable import Waiter
-
-if TYPE_CHECKING:
-    from idlgen.runtime.com.callobj import CallObject
 
 __all__ = ["finish_when_done"]
 
 
-async def finish_when_done(call: CallObject) -> Any:
+async def finish_when_done(call: PendingCall) -> Any:
     name = call._pending_name()
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
@@ -46,7 +44,7 @@ def _resolve(ready: asyncio.Future[None]) -> None:
         ready.set_result(None)
 
 
-def _cancel_and_clean(call: CallObject, name: str) -> None:
+def _cancel_and_clean(call: PendingCall, name: str) -> None:
     with contextlib.suppress(COMError):  # already complete or canceled: still clean up
         call.Cancel(0)
     with contextlib.suppress(Exception):  # the task is being cancelled; results are moot

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.com.pendingcall import PendingCall
 from idlgen.runtime.com.waitable import Waiter
-
-if TYPE_CHECKING:
-    from idlgen.runtime.com.callobj import CallObject
 
 __all__ = ["future_for"]
 
 
-def future_for(call: CallObject) -> Future[Any]:
+def future_for(call: PendingCall) -> Future[Any]:
     name = call._pending_name()
     future: Future[Any] = Future()
 

@@ -4,7 +4,8 @@ docs/dcerpc.md is the guide. Module map: `pdu` (PDU codec), `fragments` (fragmen
 reassembly), `wire` (reading PDUs from a socket; `Limits`), `binding` (string bindings and
 sockets), `status` (fault codes <-> HRESULTs), `server` (`RpcServer`), `client`
 (`Connection`, associations), `rpcif` (`RpcInterface`, the calling convention on the wire),
-`rpcclient` (`RpcClient`, `connect`).
+`rpcclient` (`RpcClient`, `connect`), `epm` (the endpoint mapper: client and service),
+`generated` (what generated modules import as `_rpc`).
 """
 
 from __future__ import annotations

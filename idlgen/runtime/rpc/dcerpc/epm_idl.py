@@ -7,8 +7,8 @@ import dataclasses as _dc
 import typing as _t
 
 from idlgen import runtime as _rt
-from idlgen.runtime.rpc.dcerpc import generated as _rpc
 from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.rpc.dcerpc import generated as _rpc
 
 __all__ = [
     "EPT_S_CANT_PERFORM_OP",
