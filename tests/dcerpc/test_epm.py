@@ -28,7 +28,7 @@ def test_epm_module_is_generated_from_its_idl() -> None:
     committed = REPO / "idlgen" / "runtime" / "rpc" / "dcerpc" / "epm_idl.py"
     expected = idlgen.compile(source).output
     assert committed.read_text(encoding="utf-8") == expected, (
-        "stale: run `python -m idlgen -o idlgen/runtime/dcerpc idlgen/protocol_idl/epm.idl`"
+        "stale: run `python -m idlgen -o idlgen/runtime/rpc/dcerpc idlgen/protocol_idl/epm.idl`"
     )
 
 

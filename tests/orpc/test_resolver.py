@@ -195,7 +195,7 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
     expected = idlgen.compile(repo / "idlgen" / "protocol_idl" / f"{name}.idl").output
     committed = repo / "idlgen" / "runtime" / "rpc" / "dcom" / f"{name}_idl.py"
     assert committed.read_text(encoding="utf-8") == expected, (
-        f"stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/{name}.idl`"
+        f"stale: run `python -m idlgen -o idlgen/runtime/rpc/dcom idlgen/protocol_idl/{name}.idl`"
     )
 
 
