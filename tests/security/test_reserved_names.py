@@ -64,7 +64,7 @@ def assert_internals_intact(module: ModuleType) -> None:
     expected = {
         "_rt": rt,
         "_ndr": importlib.import_module("idlgen.runtime.ndr"),
-        "_rpc": importlib.import_module("idlgen.runtime.rpc.dcerpc"),
+        "_rpc": importlib.import_module("idlgen.runtime.rpc.dcerpc.generated"),
         "_t": typing,
         "_dc": importlib.import_module("dataclasses"),
         "_enum": importlib.import_module("enum"),
