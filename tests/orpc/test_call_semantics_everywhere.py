@@ -185,18 +185,23 @@ def test_second_cancel_is_call_canceled_whenever_the_acknowledgement_arrives(
             acknowledged.set()  # the server's acknowledgement reached the call object
         return done
 
+    def acknowledge() -> None:
+        # The server must hold the cancel before Read looks for it; otherwise Read may
+        # complete normally, and the interleaving under test is left to luck.
+        assert setting.ctl(lab.WAIT_CANCEL_REQUESTED) == 1
+        setting.ctl(lab.OPEN_GATE)
+        assert acknowledged.wait(WAIT)
+
     def cancel_hook(self: Any, ticket: int) -> None:
         on_cancel(self, ticket)
         if ack == "inside-first-cancel":  # the acknowledgement wins the race with Cancel
-            setting.ctl(lab.OPEN_GATE)
-            assert acknowledged.wait(WAIT)
+            acknowledge()
 
     monkeypatch.setattr(cls, "_settle", settle_hook)
     monkeypatch.setattr(cls, "_on_cancel_", cancel_hook)
     first = _outcome(lambda: call.Cancel(0))
     if ack == "after-first-cancel":  # the acknowledgement arrives between the two Cancels
-        setting.ctl(lab.OPEN_GATE)
-        assert acknowledged.wait(WAIT)
+        acknowledge()
     second = _outcome(lambda: call.Cancel(0))
     finish = _outcome(call.Finish_Read)
     assert (first, second, finish) == (
