@@ -10,6 +10,7 @@ from idlgen.runtime.aioservant import set_servant_loop
 from idlgen.runtime.apartment import Apartment, current_apartment, process_mta
 from idlgen.runtime.awaitcalls import awaitable
 from idlgen.runtime.callobj import CallObject
+from idlgen.runtime.classfactory import ClassObject
 from idlgen.runtime.comobject import ComObject, InnerUnknown, query
 from idlgen.runtime.deadline import call_timeout
 from idlgen.runtime.guid import GUID, GUID_NULL, as_guid
@@ -171,6 +172,7 @@ __all__ = [
     "CallObject",
     "CallPendingError",
     "ClassNoAggregationError",
+    "ClassObject",
     "CoGetCallContext",
     "CoTestCancel",
     "ComObject",

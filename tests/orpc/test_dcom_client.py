@@ -13,6 +13,7 @@ import pytest
 from orpc_helpers import child_env, first_line, stop
 from stream_handwritten import ICalc, ISimpleStream
 
+from idlgen import runtime as rt
 from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth
 from idlgen.runtime.dcom import client as dcom_client
 from idlgen.runtime.hresult import COMError
@@ -76,3 +77,42 @@ def test_create_instance_with_a_wrong_password_is_access_denied(resolver_port: i
     with pytest.raises(COMError) as info:
         dcom_client.create_instance("127.0.0.1", CLSID, [ICalc], wrong, resolver_port)
     assert info.value.hresult == 0x80070005
+
+
+def test_get_class_object_gives_a_factory_whose_instances_live_in_the_server(
+    resolver_port: int,
+) -> None:
+    """RemoteGetClassObject answers an IClassFactory OBJREF; its RemoteCreateInstance and
+    RemoteLockServer cross the wire and make new objects in the server process."""
+    factory = dcom_client.get_class_object("127.0.0.1", CLSID, auth=ALICE, port=resolver_port)
+    try:
+        assert isinstance(factory, rt.IClassFactory)
+        calc = factory.CreateInstance(None, ICalc)
+        stream = factory.CreateInstance(None, ISimpleStream)
+        try:
+            assert calc.Add(20, 22) == 42
+            assert stream.Write(b"xyz", 3) == 3
+            one, other = calc.QueryInterface(rt.IUnknown), stream.QueryInterface(rt.IUnknown)
+            assert one is not other  # two objects, not one handed out twice
+            one.Release()
+            other.Release()
+        finally:
+            stream.Release()
+            calc.Release()
+        assert factory.LockServer(True) == rt.S_OK
+        assert factory.LockServer(False) == rt.S_OK
+        with pytest.raises(COMError) as info:
+            factory.CreateInstance(None, rt.IClassFactory)  # the object is no factory
+        assert info.value.hresult == rt.E_NOINTERFACE
+        with pytest.raises(rt.ClassNoAggregationError):  # refused before anything is sent
+            factory.CreateInstance(calc, ICalc)
+    finally:
+        factory.Release()
+
+
+def test_get_class_object_of_an_unknown_class_is_regdb_e_classnotreg(resolver_port: int) -> None:
+    with pytest.raises(COMError) as info:
+        dcom_client.get_class_object(
+            "127.0.0.1", "0D8E4C1B-1111-2222-3333-444455556666", auth=ALICE, port=resolver_port
+        )
+    assert info.value.hresult == 0x80040154

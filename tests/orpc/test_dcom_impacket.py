@@ -38,6 +38,15 @@ class AddResponse(dcomrt.DCOMANSWER):
     structure = (("sum", LONG), ("ErrorCode", ULONG))
 
 
+class CreateInstance(dcomrt.DCOMCALL):
+    opnum = 3  # IClassFactory::RemoteCreateInstance, [call_as(CreateInstance)]
+    structure = (("riid", dcomrt.IID),)
+
+
+class CreateInstanceResponse(dcomrt.DCOMANSWER):
+    structure = (("ppvObject", dcomrt.PMInterfacePointer), ("ErrorCode", ULONG))
+
+
 def _serve(ns: str, users: Path | None) -> subprocess.Popen[str]:
     cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "idlgen.runtime", "serve"]
     cmd += ["orpc_objects:hub", "--binding", "ncacn_ip_tcp:127.0.0.1[0]"]
@@ -169,3 +178,38 @@ def test_activating_an_unknown_class_is_regdb_e_classnotreg(ntlm_server: str) ->
 
     with pytest.raises(Exception, match=r"(?i)80040154|REGDB_E_CLASSNOTREG"):
         run_in(ns, session, timeout=WAIT * 3)
+
+
+def _class_object_session() -> tuple[int, int]:
+    """RemoteGetClassObject, then IClassFactory::RemoteCreateInstance as raw ORPC calls
+    (impacket has no helper for either step), then a call on each new object."""
+    dcom = _connect(rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+    try:
+        scm = dcomrt.IRemoteSCMActivator(dcom.get_dce_rpc())
+        factory = scm.RemoteGetClassObject(string_to_bin(CLSID), dcomrt.IID_IClassFactory)
+        sums = []
+        for a in (40, 1):
+            req = CreateInstance()
+            req["riid"] = string_to_bin(IID_ICALC)
+            resp = factory.request(req, dcomrt.IID_IClassFactory, factory.get_iPid())
+            objref = b"".join(resp["ppvObject"]["abData"])
+            calc = dcomrt.IRemUnknown2(
+                dcomrt.INTERFACE(
+                    factory.get_cinstance(),
+                    objref,
+                    factory.get_ipidRemUnknown(),
+                    target=factory.get_target(),
+                )
+            )
+            sums.append(_add(calc, a, 2))
+            calc.RemRelease()
+        factory.RemRelease()
+        return sums[0], sums[1]
+    finally:
+        _disconnect(dcom)
+
+
+def test_impacket_gets_the_class_object_and_creates_instances_through_it(
+    ntlm_server: str,
+) -> None:
+    assert run_in(ntlm_server, _class_object_session) == (42, 3)
