@@ -124,6 +124,16 @@ class PingSets:
             ping_set.last_ping = self.clock()
             return True
 
+    def snapshot(self) -> dict[int, tuple[frozenset[int], float]]:
+        """Each live set's OIDs and last ping time (for logs and tests)."""
+        with self._lock:
+            return {k: (frozenset(v.oids), v.last_ping) for k, v in self._sets.items()}
+
+    def held(self) -> frozenset[int]:
+        """The OIDs exported for pinging clients and not yet released."""
+        with self._lock:
+            return frozenset(self._held)
+
     def sweep(self) -> int:
         """Drop sets nobody pinged for `missed` periods; release OIDs nothing protects."""
         now = self.clock()
