@@ -213,3 +213,30 @@ def test_impacket_gets_the_class_object_and_creates_instances_through_it(
     ntlm_server: str,
 ) -> None:
     assert run_in(ntlm_server, _class_object_session) == (42, 3)
+
+
+def _extensions_session() -> int:
+    """An ORPC call whose ORPCTHIS carries an extent we do not know (impacket's encoding of
+    ORPC_EXTENT_ARRAY): served, the extent ignored ([MS-DCOM] 2.2.13.1)."""
+    dcom = _connect(rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY)
+    try:
+        iface = dcom.CoCreateInstanceEx(string_to_bin(CLSID), string_to_bin(IID_ICALC))
+        extent = dcomrt.ORPC_EXTENT()
+        extent["id"] = string_to_bin("7B6D1A10-0000-4000-8000-0000000E0001")
+        extent["size"] = 5
+        extent["data"] = list(b"hello\0\0\0")
+        pointer = dcomrt.PORPC_EXTENT()
+        pointer["Data"] = extent
+        array = dcomrt.ORPC_EXTENT_ARRAY()
+        array["size"] = 1
+        array["reserved"] = 0
+        array["extent"].append(pointer)
+        array["extent"].append(dcomrt.NULL)  # the array is rounded up to even
+        iface.get_cinstance().get_ORPCthis()["extensions"] = array
+        return _add(iface, 40, 2)
+    finally:
+        _disconnect(dcom)
+
+
+def test_impacket_calls_with_an_orpc_extension_are_served(ntlm_server: str) -> None:
+    assert run_in(ntlm_server, _extensions_session) == 42

@@ -199,6 +199,27 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
     )
 
 
+def test_activation_with_orpc_extensions_in_its_orpcthis_is_served(
+    service: tuple[DcomService, Clock, str],
+) -> None:
+    """The activator's ORPCTHIS is decoded by the generated NDR of the specification's IDL:
+    extents there are read (an empty second size_is dimension) and ignored too."""
+    from test_orpc_extensions import CASES, _array
+
+    from idlgen.runtime.dcom import activation_idl as A
+    from idlgen.runtime.dcom.client import _request_blob
+
+    svc, _clock, binding = service
+    clsid = rt.GUID("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99")
+    svc.classes.register(clsid, Adder)
+    blob = _request_blob(clsid, [rt.GUID(ICalc._iid_)])
+    cid = rt.GUID("0D8E4C1B-0000-4000-8000-000000000001")
+    orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, cid, _array(CASES["error and context"]))
+    with A.IRemoteSCMActivator_Client(binding, timeout=WAIT) as scm:
+        reply = scm.RemoteCreateInstance(None, orpcthis, None, A.MInterfacePointer(len(blob), blob))
+    assert reply.ppActProperties is not None
+
+
 def test_mutated_activation_requests_get_hresults_not_crashes(
     service: tuple[DcomService, Clock, str], caplog: pytest.LogCaptureFixture
 ) -> None:
