@@ -116,3 +116,45 @@ def test_get_class_object_of_an_unknown_class_is_regdb_e_classnotreg(resolver_po
             "127.0.0.1", "0D8E4C1B-1111-2222-3333-444455556666", auth=ALICE, port=resolver_port
         )
     assert info.value.hresult == 0x80040154
+
+
+def test_serve_ping_period_releases_an_object_nobody_pings() -> None:
+    """`serve --ping-period`: an activated object whose client never pings is released
+    after three missed periods, in the server process, and calls then find it gone."""
+    import time
+    import uuid
+
+    from idlgen.runtime.dcom import activation_idl as A
+    from idlgen.runtime.marshal import unmarshal_interface
+    from idlgen.runtime.orpc.endpoint import _install
+
+    cmd = [sys.executable, "-m", "idlgen.runtime", "serve", "orpc_objects:hub", "--until-eof"]
+    cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[0]", "--clsid", CLSID, "--ping-period", "0.2"]
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    try:
+        first_line(proc)
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip().rsplit("[", 1)[1].rstrip("]")
+        blob = dcom_client._request_blob(rt.GUID(CLSID), [rt.GUID(ICalc._iid_)])
+        this = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, rt.GUID(uuid.uuid4()), None)
+        with A.IRemoteSCMActivator_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]") as scm:
+            reply = scm.RemoteCreateInstance(None, this, None, A.MInterfacePointer(len(blob), blob))
+        props, _scm = dcom_client._reply_parts(reply.ppActProperties)
+        _install()
+        calc = unmarshal_interface(bytes(props.ppIntfData[0].abData), ICalc)  # never pinged
+        assert calc.Add(1, 1) == 2
+        deadline = time.monotonic() + 20.0  # a safety net: the server needs 0.6 s
+        with pytest.raises(rt.DisconnectedError):
+            while time.monotonic() < deadline:
+                calc.Add(1, 1)
+                time.sleep(0.05)
+        calc.Release()
+    finally:
+        stop(proc)
