@@ -4,13 +4,14 @@ server's resolver; an unknown class and a wrong password refused."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orpc_helpers import child_env, first_line, stop
+from orpc_helpers import first_line, spawn, stop
 from stream_handwritten import ICalc, ISimpleStream
 
 from idlgen import runtime as rt
@@ -24,29 +25,28 @@ CLSID = "5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99"
 ALICE = ClientAuth("alice", "Wonder-1", "WORKGROUP", AuthLevel.PKT_PRIVACY)
 
 
-@pytest.fixture(scope="module")
-def resolver_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    users: Path = tmp_path_factory.mktemp("dcom-client") / "users"
-    users.write_text("WORKGROUP:alice:Wonder-1\n")
-    cmd = [sys.executable, "-m", "idlgen.runtime", "serve", "orpc_objects:hub"]
+@contextlib.contextmanager
+def resolver_server(*options: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`serve orpc_objects:hub --resolver ... --clsid CLSID OPTIONS`: (process, resolver port)."""
+    cmd = [sys.executable, "-m", "idlgen.runtime", "serve", "orpc_objects:hub", "--until-eof"]
     cmd += ["--binding", "ncacn_ip_tcp:127.0.0.1[0]", "--resolver", "ncacn_ip_tcp:127.0.0.1[0]"]
-    cmd += ["--clsid", CLSID, "--credentials", str(users), "--level", "integrity"]
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    proc = spawn([*cmd, "--clsid", CLSID, *options])
     try:
         first_line(proc)
         assert proc.stdout is not None
         second = proc.stdout.readline().strip()  # printed right after the first
         assert second.startswith("resolver ncacn_ip_tcp:127.0.0.1[")
-        yield int(second.rsplit("[", 1)[1].rstrip("]"))
+        yield proc, int(second.rsplit("[", 1)[1].rstrip("]"))
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def resolver_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    users: Path = tmp_path_factory.mktemp("dcom-client") / "users"
+    users.write_text("WORKGROUP:alice:Wonder-1\n")
+    with resolver_server("--credentials", str(users), "--level", "integrity") as (_proc, port):
+        yield port
 
 
 def test_create_instance_gives_working_proxies_and_pings_them(resolver_port: int) -> None:
@@ -128,20 +128,7 @@ def test_serve_ping_period_releases_an_object_nobody_pings() -> None:
     from idlgen.runtime.marshal import unmarshal_interface
     from idlgen.runtime.orpc.endpoint import _install
 
-    cmd = [sys.executable, "-m", "idlgen.runtime", "serve", "orpc_objects:hub", "--until-eof"]
-    cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[0]", "--clsid", CLSID, "--ping-period", "0.2"]
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
-    try:
-        first_line(proc)
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip().rsplit("[", 1)[1].rstrip("]")
+    with resolver_server("--ping-period", "0.2") as (_proc, port):
         blob = dcom_client._request_blob(rt.GUID(CLSID), [rt.GUID(ICalc._iid_)])
         this = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, rt.GUID(uuid.uuid4()), None)
         with A.IRemoteSCMActivator_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]") as scm:
@@ -156,5 +143,3 @@ def test_serve_ping_period_releases_an_object_nobody_pings() -> None:
                 calc.Add(1, 1)
                 time.sleep(0.05)
         calc.Release()
-    finally:
-        stop(proc)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from netns import namespace, run_in
-from orpc_helpers import WAIT, child_env, first_line, stop
+from orpc_helpers import WAIT, first_line, spawn, stop
 
 dcomrt = pytest.importorskip("impacket.dcerpc.v5.dcomrt")
 rpcrt = pytest.importorskip("impacket.dcerpc.v5.rpcrt")
@@ -53,14 +53,7 @@ def _serve(ns: str, users: Path | None) -> subprocess.Popen[str]:
     cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[135]", "--clsid", CLSID]
     if users is not None:
         cmd += ["--credentials", str(users), "--level", "integrity"]
-    return subprocess.Popen(
-        cmd,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    return spawn(cmd)
 
 
 @contextlib.contextmanager

@@ -15,29 +15,16 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from orpc_helpers import HERE, WAIT, child_env, first_line, stop
+from orpc_helpers import HERE, WAIT, first_line, spawn, stop
 from stream_handwritten import ICalc
+from test_resolver import Adder, Clock
 
-from idlgen import runtime as rt
 from idlgen.runtime import orpc
 from idlgen.runtime.dcom.resolver import PingSets
 from idlgen.runtime.dcom.service import DcomService
 
 FRESH = "7B6D1A10-0000-4000-8000-00000000F001"  # a new object per activation
 SHARED = "7B6D1A10-0000-4000-8000-00000000F002"  # the same object for every activation
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Adder(rt.ComObject, ICalc):
-    def Add(self, a: int, b: int) -> int:
-        return a + b
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
@@ -71,14 +58,7 @@ def server() -> Iterator[tuple[DcomService, Clock, int, Adder]]:
 
 @contextlib.contextmanager
 def _client(port: int, *clsids: str) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "dcom_ping_client.py"), str(port), *clsids],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    proc = spawn([sys.executable, str(HERE / "dcom_ping_client.py"), str(port), *clsids])
     try:
         yield proc, [int(oid) for oid in first_line(proc).split()]
     finally:
