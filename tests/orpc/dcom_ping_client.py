@@ -8,7 +8,7 @@ import sys
 
 from stream_handwritten import ICalc
 
-from idlgen.runtime.dcom.client import create_instance
+from idlgen.runtime.rpc.dcom.client import create_instance
 
 PERIOD = 0.1
 

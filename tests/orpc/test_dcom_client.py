@@ -15,9 +15,9 @@ from orpc_helpers import first_line, spawn, stop
 from stream_handwritten import ICalc, ISimpleStream
 
 from idlgen import runtime as rt
-from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth
-from idlgen.runtime.dcom import client as dcom_client
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
+from idlgen.runtime.rpc.dcom import client as dcom_client
 
 pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
 
@@ -124,9 +124,9 @@ def test_serve_ping_period_releases_an_object_nobody_pings() -> None:
     import time
     import uuid
 
-    from idlgen.runtime.dcom import activation_idl as A
-    from idlgen.runtime.marshal import unmarshal_interface
-    from idlgen.runtime.orpc.endpoint import _install
+    from idlgen.runtime.apartments.marshal import unmarshal_interface
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.orpc.endpoint import _install
 
     with resolver_server("--ping-period", "0.2") as (_proc, port):
         blob = dcom_client._request_blob(rt.GUID(CLSID), [rt.GUID(ICalc._iid_)])

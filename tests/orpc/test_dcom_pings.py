@@ -19,9 +19,9 @@ from orpc_helpers import HERE, WAIT, first_line, spawn, stop
 from stream_handwritten import ICalc
 from test_resolver import Adder, Clock
 
-from idlgen.runtime import orpc
-from idlgen.runtime.dcom.resolver import PingSets
-from idlgen.runtime.dcom.service import DcomService
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcom.resolver import PingSets
+from idlgen.runtime.rpc.dcom.service import DcomService
 
 FRESH = "7B6D1A10-0000-4000-8000-00000000F001"  # a new object per activation
 SHARED = "7B6D1A10-0000-4000-8000-00000000F002"  # the same object for every activation

@@ -14,11 +14,11 @@ import uuid
 
 import pytest
 
-from idlgen.runtime.dcom import activation_idl as A
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.ndr_engine import encode
-from idlgen.runtime.orpc.extents import MAX_EXTENTS, ExtentError, read_extents
-from idlgen.runtime.orpc.wire import ORPCTHIS, OrpcError, split_orpcthat, split_orpcthis
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.ndr.engine import encode
+from idlgen.runtime.rpc.dcom import activation_idl as A
+from idlgen.runtime.rpc.orpc.extents import MAX_EXTENTS, ExtentError, read_extents
+from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, OrpcError, split_orpcthat, split_orpcthis
 
 ERROR_EXTENSION = GUID("0000031C-0000-0000-C000-000000000046")  # CLSID_ERROR_EXTENSION
 CONTEXT_EXTENSION = GUID("00000334-0000-0000-C000-000000000046")  # CLSID_CONTEXT_EXTENSION

@@ -13,15 +13,15 @@ from orpc_helpers import WAIT
 from stream_handwritten import ICalc
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.dcom.oxid_idl import (
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcom.oxid_idl import (
     OR_INVALID_OXID,
     OR_INVALID_SET,
     IObjectExporter_Client,
 )
-from idlgen.runtime.dcom.resolver import PingSets
-from idlgen.runtime.dcom.service import DcomService
-from idlgen.runtime.marshal import marshaler_for
+from idlgen.runtime.rpc.dcom.resolver import PingSets
+from idlgen.runtime.rpc.dcom.service import DcomService
 
 TOWER_TCP = 0x07
 
@@ -193,9 +193,9 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
 
     repo = Path(__file__).resolve().parents[2]
     expected = idlgen.compile(repo / "idlgen" / "protocol_idl" / f"{name}.idl").output
-    committed = repo / "idlgen" / "runtime" / "dcom" / f"{name}_idl.py"
+    committed = repo / "idlgen" / "runtime" / "rpc" / "dcom" / f"{name}_idl.py"
     assert committed.read_text(encoding="utf-8") == expected, (
-        f"stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/{name}.idl`"
+        f"stale: run `python -m idlgen -o idlgen/runtime/rpc/dcom idlgen/protocol_idl/{name}.idl`"
     )
 
 
@@ -206,8 +206,8 @@ def test_activation_with_orpc_extensions_in_its_orpcthis_is_served(
     extents there are read (an empty second size_is dimension) and ignored too."""
     from test_orpc_extensions import CASES, _array
 
-    from idlgen.runtime.dcom import activation_idl as A
-    from idlgen.runtime.dcom.client import _request_blob
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom.client import _request_blob
 
     svc, _clock, binding = service
     clsid = rt.GUID("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99")
@@ -230,9 +230,9 @@ def test_mutated_activation_requests_get_hresults_not_crashes(
     import random
     import uuid
 
-    from idlgen.runtime.dcom import activation_idl as A
-    from idlgen.runtime.dcom.client import _request_blob
-    from idlgen.runtime.hresult import COMError
+    from idlgen.runtime.com.hresult import COMError
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom.client import _request_blob
 
     caplog.set_level(logging.ERROR, logger="idlgen.runtime")
     svc, _clock, binding = service
@@ -265,8 +265,8 @@ def _activate(binding: str, clsid: Any, iids: list[Any], outer: Any = None) -> A
     """RemoteCreateInstance by hand: (PropsOutInfo, ScmReplyInfoData) of the reply."""
     import uuid
 
-    from idlgen.runtime.dcom import activation_idl as A
-    from idlgen.runtime.dcom.client import _reply_parts, _request_blob
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom.client import _reply_parts, _request_blob
 
     blob = _request_blob(rt.as_guid(clsid), [rt.GUID(i._iid_) for i in iids])
     orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, rt.GUID(uuid.uuid4()), None)
@@ -284,7 +284,7 @@ def test_the_activation_reply_names_the_oxid_bindings_rem_unknown_and_hint(
     IID, an interface the object lacks answered E_NOINTERFACE beside the ones it has."""
     from stream_handwritten import ISimpleStream
 
-    from idlgen.runtime.ndr_objref import decode_objref
+    from idlgen.runtime.ndr.objref import decode_objref
 
     svc, _clock, binding = service
     svc.classes.register("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99", Adder)
@@ -325,7 +325,7 @@ class Breaks(rt.ComObject, ICalc):
 def test_activation_failures_are_the_hresults_windows_answers(
     service: tuple[DcomService, Clock, str], factory: Any, outer: Any, hresult: int
 ) -> None:
-    from idlgen.runtime.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom import activation_idl as A
 
     svc, _clock, binding = service
     svc.classes.register("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99", factory)
@@ -339,7 +339,7 @@ def test_the_class_registry_takes_coclasses_from_the_idl() -> None:
     from pathlib import Path
 
     import idlgen
-    from idlgen.runtime.dcom.activation import ClassRegistry
+    from idlgen.runtime.rpc.dcom.activation import ClassRegistry
 
     ss = idlgen.load(Path(__file__).resolve().parents[2] / "samples" / "simple_stream.idl")
     classes = ClassRegistry()
@@ -358,9 +358,9 @@ def test_the_endpoint_mapper_on_the_resolver_endpoint_lists_the_processs_rpc_ser
     from rpc_calc import calc
     from rpc_calc_server import Calc
 
-    from idlgen.runtime.dcerpc import epm
-    from idlgen.runtime.dcerpc.rpcif import syntax_of
-    from idlgen.runtime.dcerpc.server import RpcServer
+    from idlgen.runtime.rpc.dcerpc import epm
+    from idlgen.runtime.rpc.dcerpc.rpcif import syntax_of
+    from idlgen.runtime.rpc.dcerpc.server import RpcServer
 
     _svc, _clock, binding = service
     port = int(binding.rsplit("[", 1)[1].rstrip("]"))
