@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from orpc_helpers import HERE, WAIT, first_line, spawn, stop
@@ -114,14 +115,14 @@ def test_impacket_keeps_an_object_another_client_dropped_from_its_set(
             string_to_bin(SHARED), string_to_bin(str(ICalc._iid_).strip("{}"))
         )
         oid = iface.get_oid()
-        dcomrt.DCOMConnection.pingServer()  # ComplexPing: impacket's set holds the OID
+        _impacket_ping(dcomrt)  # ComplexPing: impacket's set holds the OID
         with _client(port, SHARED) as (proc, (same,)):
             assert same == oid
             _until(lambda: _sets_with(svc.pings, oid) == 2, "both clients pinging the OID")
             _release(proc, 0)
             _until(lambda: _sets_with(svc.pings, oid) == 1, "idlgen's DelFromSet")
         clock.now += 31
-        dcomrt.DCOMConnection.pingServer()  # SimplePing: impacket still holds it
+        _impacket_ping(dcomrt)  # SimplePing: impacket still holds it
         assert svc.pings.sweep() == 0 and oid in svc.pings.held()
         clock.now += 31  # impacket stops pinging: its set and the OID go
         assert svc.pings.sweep() == 1 and oid not in svc.pings.held()
@@ -131,6 +132,17 @@ def test_impacket_keeps_an_object_another_client_dropped_from_its_set(
         dcomrt.DCOMConnection.OID_ADD.pop("127.0.0.1", None)
         with contextlib.suppress(KeyError):
             dcom.disconnect()
+
+
+def _impacket_ping(dcomrt: Any) -> None:
+    """One impacket ping round, now. pingServer re-arms a 120 s `threading.Timer` that is
+    not a daemon when started from the main thread (it would keep pytest from exiting, and
+    ping on its own): cancel it, the test pings by hand."""
+    dcomrt.DCOMConnection.pingServer()
+    timer = dcomrt.DCOMConnection.PINGTIMER
+    if timer is not None:
+        timer.cancel()
+        dcomrt.DCOMConnection.PINGTIMER = None
 
 
 def test_an_oid_exported_twice_keeps_both_releases() -> None:
