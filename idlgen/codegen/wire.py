@@ -358,8 +358,10 @@ class WireBuilder:
             if value:
                 args.append(f"{attribute}={value}")
                 used.append(attribute)
-        if deeper and not used:
-            return elem  # `size_is(, n)`: this level is a plain pointer, not an array
+        if not used and (deeper or dimension > 0):
+            # `size_is(, n)` or `size_is(n, )`: a level whose dimension is left empty is
+            # a plain pointer, not an array
+            return elem
         varying = "length_is" in used or "first_is" in used
         kind = "ConformantVaryingArray" if varying else "ConformantArray"
         return f"_ndr.{kind}({', '.join(args)})"

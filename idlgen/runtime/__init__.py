@@ -7,6 +7,7 @@ The contract generated code relies on is documented in docs/runtime.md.
 from __future__ import annotations
 
 from idlgen.runtime.apartments.apartment import Apartment, current_apartment, process_mta
+from idlgen.runtime.apartments.classfactory import ClassObject
 from idlgen.runtime.apartments.marshal import (
     GlobalInterfaceTable,
     disconnect_object,
@@ -171,6 +172,7 @@ __all__ = [
     "CallObject",
     "CallPendingError",
     "ClassNoAggregationError",
+    "ClassObject",
     "CoGetCallContext",
     "CoTestCancel",
     "ComObject",

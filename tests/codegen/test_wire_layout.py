@@ -19,6 +19,7 @@ interface IShapes : IUnknown
                  [in, size_is(rows, cols)] long **matrix);
     HRESULT Single([in] long n, [in, size_is(, n)] long **values);
     HRESULT Grid([in] GRID *grid);
+    HRESULT Outer([in] long n, [in, size_is(n, )] long **values);
 }
 """
 
@@ -54,6 +55,20 @@ def test_size_is_with_an_empty_first_dimension_sizes_the_inner_array(tmp_path: P
     n, referent, count, a, b = struct.unpack("<iIIii", body)
     assert (n, count, a, b) == (2, 2, 7, 8) and referent != 0
     assert single.decode_request(body)["values"] == [7, 8]  # type: ignore[attr-defined]
+
+
+def test_size_is_with_an_empty_second_dimension_is_an_array_of_plain_pointers(
+    tmp_path: Path,
+) -> None:
+    """`[size_is(n, )] T **p` ([MS-DCOM]'s ORPC_EXTENT_ARRAY): n pointers, each to one T."""
+    module = import_path(generate(tmp_path, IDL))
+    outer = marshaler(module, "Outer")
+    body = outer.encode_request({"n": 2, "values": [7, None]})  # type: ignore[attr-defined]
+    # n, then [ref] pointee: max count 2 and two referent ids (the second NULL), then the
+    # one pointee: a single long, no count of its own
+    n, count, first, second, value = struct.unpack("<iIIIi", body)
+    assert (n, count, second, value) == (2, 2, 0, 7) and first != 0
+    assert outer.decode_request(body)["values"] == [7, None]  # type: ignore[attr-defined]
 
 
 def test_fixed_two_dimensional_array_is_laid_out_row_by_row(tmp_path: Path) -> None:

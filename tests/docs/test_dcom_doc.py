@@ -46,7 +46,7 @@ def test_try_it_runs() -> None:
             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
         )
         assert client.returncode == 0, client.stderr
-        assert client.stdout.split() == ["5", "b'hello'"]
+        assert client.stdout.split() == ["5", "b'hello'", "3"]
     finally:
         server.kill()
         server.communicate(timeout=WAIT)

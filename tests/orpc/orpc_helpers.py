@@ -24,6 +24,18 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def spawn(cmd: list[str]) -> subprocess.Popen[str]:
+    """A child with piped text stdin/stdout/stderr that imports the test helpers."""
+    return subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+
+
 def first_line(proc: subprocess.Popen[str], timeout: float = WAIT) -> str:
     """The child's first stdout line, or a failure naming its stderr (never a hang)."""
     assert proc.stdout is not None
@@ -42,14 +54,7 @@ def server_process(
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`python -m idlgen.runtime serve` in a child; yields (process, published string)."""
     cmd = [*(prefix or []), sys.executable, "-m", "idlgen.runtime", "serve", factory]
-    proc = subprocess.Popen(
-        [*cmd, "--binding", binding, "--until-eof"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    proc = spawn([*cmd, "--binding", binding, "--until-eof"])
     try:
         yield proc, first_line(proc)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from netns import namespace, run_in
-from orpc_helpers import WAIT, child_env, first_line, stop
+from orpc_helpers import WAIT, first_line, spawn, stop
 
 dcomrt = pytest.importorskip("impacket.dcerpc.v5.dcomrt")
 rpcrt = pytest.importorskip("impacket.dcerpc.v5.rpcrt")
@@ -38,20 +38,22 @@ class AddResponse(dcomrt.DCOMANSWER):
     structure = (("sum", LONG), ("ErrorCode", ULONG))
 
 
+class CreateInstance(dcomrt.DCOMCALL):
+    opnum = 3  # IClassFactory::RemoteCreateInstance, [call_as(CreateInstance)]
+    structure = (("riid", dcomrt.IID),)
+
+
+class CreateInstanceResponse(dcomrt.DCOMANSWER):
+    structure = (("ppvObject", dcomrt.PMInterfacePointer), ("ErrorCode", ULONG))
+
+
 def _serve(ns: str, users: Path | None) -> subprocess.Popen[str]:
     cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "idlgen.runtime", "serve"]
     cmd += ["orpc_objects:hub", "--binding", "ncacn_ip_tcp:127.0.0.1[0]"]
     cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[135]", "--clsid", CLSID]
     if users is not None:
         cmd += ["--credentials", str(users), "--level", "integrity"]
-    return subprocess.Popen(
-        cmd,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    return spawn(cmd)
 
 
 @contextlib.contextmanager
@@ -169,3 +171,65 @@ def test_activating_an_unknown_class_is_regdb_e_classnotreg(ntlm_server: str) ->
 
     with pytest.raises(Exception, match=r"(?i)80040154|REGDB_E_CLASSNOTREG"):
         run_in(ns, session, timeout=WAIT * 3)
+
+
+def _class_object_session() -> tuple[int, int]:
+    """RemoteGetClassObject, then IClassFactory::RemoteCreateInstance as raw ORPC calls
+    (impacket has no helper for either step), then a call on each new object."""
+    dcom = _connect(rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+    try:
+        scm = dcomrt.IRemoteSCMActivator(dcom.get_dce_rpc())
+        factory = scm.RemoteGetClassObject(string_to_bin(CLSID), dcomrt.IID_IClassFactory)
+        sums = []
+        for a in (40, 1):
+            req = CreateInstance()
+            req["riid"] = string_to_bin(IID_ICALC)
+            resp = factory.request(req, dcomrt.IID_IClassFactory, factory.get_iPid())
+            objref = b"".join(resp["ppvObject"]["abData"])
+            calc = dcomrt.IRemUnknown2(
+                dcomrt.INTERFACE(
+                    factory.get_cinstance(),
+                    objref,
+                    factory.get_ipidRemUnknown(),
+                    target=factory.get_target(),
+                )
+            )
+            sums.append(_add(calc, a, 2))
+            calc.RemRelease()
+        factory.RemRelease()
+        return sums[0], sums[1]
+    finally:
+        _disconnect(dcom)
+
+
+def test_impacket_gets_the_class_object_and_creates_instances_through_it(
+    ntlm_server: str,
+) -> None:
+    assert run_in(ntlm_server, _class_object_session) == (42, 3)
+
+
+def _extensions_session() -> int:
+    """An ORPC call whose ORPCTHIS carries an extent we do not know (impacket's encoding of
+    ORPC_EXTENT_ARRAY): served, the extent ignored ([MS-DCOM] 2.2.13.1)."""
+    dcom = _connect(rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY)
+    try:
+        iface = dcom.CoCreateInstanceEx(string_to_bin(CLSID), string_to_bin(IID_ICALC))
+        extent = dcomrt.ORPC_EXTENT()
+        extent["id"] = string_to_bin("7B6D1A10-0000-4000-8000-0000000E0001")
+        extent["size"] = 5
+        extent["data"] = list(b"hello\0\0\0")
+        pointer = dcomrt.PORPC_EXTENT()
+        pointer["Data"] = extent
+        array = dcomrt.ORPC_EXTENT_ARRAY()
+        array["size"] = 1
+        array["reserved"] = 0
+        array["extent"].append(pointer)
+        array["extent"].append(dcomrt.NULL)  # the array is rounded up to even
+        iface.get_cinstance().get_ORPCthis()["extensions"] = array
+        return _add(iface, 40, 2)
+    finally:
+        _disconnect(dcom)
+
+
+def test_impacket_calls_with_an_orpc_extension_are_served(ntlm_server: str) -> None:
+    assert run_in(ntlm_server, _extensions_session) == 42

@@ -199,6 +199,27 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
     )
 
 
+def test_activation_with_orpc_extensions_in_its_orpcthis_is_served(
+    service: tuple[DcomService, Clock, str],
+) -> None:
+    """The activator's ORPCTHIS is decoded by the generated NDR of the specification's IDL:
+    extents there are read (an empty second size_is dimension) and ignored too."""
+    from test_orpc_extensions import CASES, _array
+
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom.client import _request_blob
+
+    svc, _clock, binding = service
+    clsid = rt.GUID("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99")
+    svc.classes.register(clsid, Adder)
+    blob = _request_blob(clsid, [rt.GUID(ICalc._iid_)])
+    cid = rt.GUID("0D8E4C1B-0000-4000-8000-000000000001")
+    orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, cid, _array(CASES["error and context"]))
+    with A.IRemoteSCMActivator_Client(binding, timeout=WAIT) as scm:
+        reply = scm.RemoteCreateInstance(None, orpcthis, None, A.MInterfacePointer(len(blob), blob))
+    assert reply.ppActProperties is not None
+
+
 def test_mutated_activation_requests_get_hresults_not_crashes(
     service: tuple[DcomService, Clock, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -235,3 +256,133 @@ def test_mutated_activation_requests_get_hresults_not_crashes(
         reply = scm.RemoteCreateInstance(None, orpcthis, None, A.MInterfacePointer(len(good), good))
     assert reply.ppActProperties is not None
     assert [r.getMessage() for r in caplog.records] == []
+
+
+# ------------------------------------------------------------------ issue 12, item by item
+
+
+def _activate(binding: str, clsid: Any, iids: list[Any], outer: Any = None) -> Any:
+    """RemoteCreateInstance by hand: (PropsOutInfo, ScmReplyInfoData) of the reply."""
+    import uuid
+
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom.client import _reply_parts, _request_blob
+
+    blob = _request_blob(rt.as_guid(clsid), [rt.GUID(i._iid_) for i in iids])
+    orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, rt.GUID(uuid.uuid4()), None)
+    with A.IRemoteSCMActivator_Client(binding, timeout=WAIT) as scm:
+        reply = scm.RemoteCreateInstance(
+            None, orpcthis, outer, A.MInterfacePointer(len(blob), blob)
+        )
+    return _reply_parts(reply.ppActProperties)
+
+
+def test_the_activation_reply_names_the_oxid_bindings_rem_unknown_and_hint(
+    service: tuple[DcomService, Clock, str],
+) -> None:
+    """ScmReplyInfo ([MS-DCOM] 2.2.22.2.8) and PropsOutInfo (2.2.22.2.9): one result per
+    IID, an interface the object lacks answered E_NOINTERFACE beside the ones it has."""
+    from stream_handwritten import ISimpleStream
+
+    from idlgen.runtime.ndr.objref import decode_objref
+
+    svc, _clock, binding = service
+    svc.classes.register("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99", Adder)
+    props, scm = _activate(binding, "5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99", [ICalc, ISimpleStream])
+    assert list(props.phresults) == [rt.S_OK, rt.E_NOINTERFACE]
+    assert props.ppIntfData[1] is None
+    objref = decode_objref(bytes(props.ppIntfData[0].abData))
+    assert objref.std is not None and objref.std.public_refs == 5
+    remote = scm.remoteReply
+    assert remote.Oxid == objref.std.oxid
+    assert remote.ipidRemUnknown == svc.rem_unknown_ipid(remote.Oxid) != rt.GUID(0)
+    assert remote.authnHint == 1  # RPC_C_AUTHN_LEVEL_NONE: the object endpoint is open
+    assert (remote.serverVersion.MajorVersion, remote.serverVersion.MinorVersion) == (5, 7)
+    text = "".join(chr(u) for u in remote.pdsaOxidBindings.aStringArray)
+    port = orpc.endpoint().bindings[0].port  # type: ignore[union-attr]
+    assert f"127.0.0.1[{port}]" in text
+    assert objref.std.oid in svc.pings.held()  # held for a pinging client
+
+
+class Refuses(rt.ComObject, ICalc):
+    def __init__(self) -> None:
+        raise rt.COMError(rt.E_OUTOFMEMORY)
+
+
+class Breaks(rt.ComObject, ICalc):
+    def __init__(self) -> None:
+        raise RuntimeError("the factory's own bug")
+
+
+@pytest.mark.parametrize(
+    ("factory", "outer", "hresult"),
+    [
+        (Refuses, None, rt.E_OUTOFMEMORY),  # the factory's HRESULT
+        (Breaks, None, 0x80080001),  # CO_E_CLASS_CREATE_FAILED
+        (Adder, "outer", rt.CLASS_E_NOAGGREGATION),  # no aggregation across machines
+    ],
+)
+def test_activation_failures_are_the_hresults_windows_answers(
+    service: tuple[DcomService, Clock, str], factory: Any, outer: Any, hresult: int
+) -> None:
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+
+    svc, _clock, binding = service
+    svc.classes.register("5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99", factory)
+    unknown = A.MInterfacePointer(4, b"MEOW") if outer else None
+    with pytest.raises(rt.COMError) as info:
+        _activate(binding, "5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C99", [ICalc], unknown)
+    assert info.value.hresult == hresult
+
+
+def test_the_class_registry_takes_coclasses_from_the_idl() -> None:
+    from pathlib import Path
+
+    import idlgen
+    from idlgen.runtime.rpc.dcom.activation import ClassRegistry
+
+    ss = idlgen.load(Path(__file__).resolve().parents[2] / "samples" / "simple_stream.idl")
+    classes = ClassRegistry()
+    classes.register(ss.SimpleStream, Adder)  # the generated coclass: its _clsid_
+    assert classes.factory(rt.GUID("bf0e1589-2667-489c-87cc-93ece397774d")) is Adder
+    classes.register("{0D8E4C1B-1111-2222-3333-444455556666}", Refuses)  # or its text
+    assert classes.factory(rt.GUID("0d8e4c1b-1111-2222-3333-444455556666")) is Refuses
+
+
+def test_the_endpoint_mapper_on_the_resolver_endpoint_lists_the_processs_rpc_servers(
+    service: tuple[DcomService, Clock, str],
+) -> None:
+    """Plain RPC interfaces any RpcServer of the process serves are found with ept_map on
+    the resolver endpoint (what clients dial on 135), anonymously, and withdrawn at close."""
+    sys_path_dcerpc()
+    from rpc_calc import calc
+    from rpc_calc_server import Calc
+
+    from idlgen.runtime.rpc.dcerpc import epm
+    from idlgen.runtime.rpc.dcerpc.rpcif import syntax_of
+    from idlgen.runtime.rpc.dcerpc.server import RpcServer
+
+    _svc, _clock, binding = service
+    port = int(binding.rsplit("[", 1)[1].rstrip("]"))
+    server = RpcServer()  # the process endpoint map, by default
+    server.register(Calc())
+    served = server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+    try:
+        assert epm.map_endpoint("127.0.0.1", syntax_of(calc), port=port) == served
+    finally:
+        server.close()
+    with pytest.raises(rt.COMError):
+        epm.map_endpoint("127.0.0.1", syntax_of(calc), port=port)
+
+
+def sys_path_dcerpc() -> None:
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parents[1] / "dcerpc")
+    if here not in sys.path:
+        sys.path.insert(0, here)
+
+
+def test_the_documented_ping_period_is_three_missed_pings_of_120_seconds() -> None:
+    assert (PingSets().period, PingSets().missed, PingSets().lifetime) == (120.0, 3, 360.0)

@@ -78,6 +78,26 @@ def test_missing_orpcthis_or_unknown_ipid_is_a_fault(hub: tuple[Any, str]) -> No
         raw_add(stranger, orpcthis() + ADD.encode_request({"a": 1, "b": 2}))
 
 
+def test_a_request_with_orpc_extensions_is_served_and_a_malformed_one_faulted(
+    hub: tuple[Any, str],
+) -> None:
+    """Unknown extents are ignored ([MS-DCOM] 2.2.13.1); a broken array is a fault and the
+    server goes on serving."""
+    from test_orpc_extensions import BAD, CASES, _orpcthis
+
+    _, text = hub
+    calc = orpc.connect(text, ICalc)
+    ipid_text = f"{uuid.UUID(bytes_le=calc._ipid)}@{text.split('@')[1]}"
+    body = ADD.encode_request({"a": 40, "b": 2})
+    for extents in CASES.values():
+        reply = raw_add(ipid_text, _orpcthis(list(extents)) + body)
+        assert ADD.decode_response(reply[ORPCTHAT.size :], scope={}).outs["sum"] == 42
+    with pytest.raises(rt.COMError) as info:
+        raw_add(ipid_text, BAD["extent size past the stub"] + body)
+    assert info.value.hresult == 0x800706F7  # RPC_X_BAD_STUB_DATA
+    assert calc.Add(1, 2) == 3
+
+
 def _session(text: str) -> list[bytes]:
     """The PDUs of one ORPC call: bind to ICalc, then a request for Add."""
     obj = parse_binding(text).object

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartments.classfactory import class_object
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import (
     E_INVALIDARG,
@@ -173,22 +174,17 @@ class Activator(A.IRemoteSCMActivator):
         HRESULT in the reply, as Windows answers them (not as faults)."""
         if pUnkOuter is not None:  # no aggregation across machines ([MS-DCOM] 3.1.2.5.2.3.3)
             return _fail(0x80040110)  # CLASS_E_NOAGGREGATION
-        return self._activate(pActProperties, lambda obj: obj)
+        return self._activate(pActProperties, lambda factory: factory())
 
     def RemoteGetClassObject(
         self, rpc: object, orpcthis: A.ORPCTHIS, pActProperties: A.MInterfacePointer | None
     ) -> Any:
-        """The class object: this runtime's IClassFactory has no wire form yet, so a
-        registered class answers E_NOINTERFACE (an unknown one REGDB_E_CLASSNOTREG)."""
-        try:
-            request = read_request(pActProperties)
-        except (ActivationError, _ndr.NdrFault):
-            return _fail(E_INVALIDARG)
-        if self.classes.factory(request.clsid) is None:
-            return _fail(REGDB_E_CLASSNOTREG)
-        return _fail(E_NOINTERFACE)
+        """The class object ([MS-DCOM] 3.1.2.5.2.3.2): an OBJREF per IID asked for (usually
+        IClassFactory), pinged like an instance; the registered factory behind it."""
+        return self._activate(pActProperties, class_object)
 
-    def _activate(self, props: A.MInterfacePointer | None, wrap: Callable[[Any], Any]) -> Any:
+    def _activate(self, props: A.MInterfacePointer | None, make: Callable[[Any], Any]) -> Any:
+        """Read the request, `make(factory)` the object, answer with its OBJREFs."""
         try:
             request = read_request(props)
         except (ActivationError, _ndr.NdrFault):
@@ -197,7 +193,7 @@ class Activator(A.IRemoteSCMActivator):
         if factory is None:
             return _fail(REGDB_E_CLASSNOTREG)
         try:
-            obj = wrap(factory())
+            obj = make(factory)
         except COMError as exc:
             return _fail(exc.hresult)
         except Exception:

@@ -17,10 +17,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartments import marshal as _marshal
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import E_INVALIDARG, COMError
+from idlgen.runtime.com.stdiface import IClassFactory
 from idlgen.runtime.ndr.objref import OBJREF_SIGNATURE
 from idlgen.runtime.rpc.dcerpc import binding as B
 from idlgen.runtime.rpc.dcerpc.auth import ClientAuth
@@ -33,12 +33,12 @@ from idlgen.runtime.rpc.dcom.activation import (
     deserialize,
     serialize,
 )
-from idlgen.runtime.rpc.dcom.oxid_idl import IObjectExporter_Client
+from idlgen.runtime.rpc.dcom.oxid_idl import OR_INVALID_SET, IObjectExporter_Client
 from idlgen.runtime.rpc.dcom.resolver import PING_PERIOD
 from idlgen.runtime.rpc.orpc.client import bindings_of, use_credentials
 from idlgen.runtime.rpc.orpc.endpoint import _install as install_remote_hooks
 
-__all__ = ["Pinger", "create_instance"]
+__all__ = ["Pinger", "create_instance", "get_class_object"]
 
 log = logging.getLogger(__name__)
 
@@ -98,39 +98,75 @@ def _reply_parts(pointer: A.MInterfacePointer | None) -> tuple[A.PropsOutInfo, A
 
 @dataclass
 class Pinger:
-    """Keeps OIDs alive at one resolver: ComplexPing to add, SimplePing every period."""
+    """Keeps the OIDs this process holds alive at one resolver ([MS-DCOM] 3.2.6.1): each
+    period, the OIDs of live proxies are compared with the server's ping set; a change goes
+    out as ComplexPing (AddToSet for new objects, DelFromSet for released ones, so the
+    server may reclaim them), no change as SimplePing, and nothing when nothing is held."""
 
     resolver: B.Binding
     auth: ClientAuth | None = None
     period: float = PING_PERIOD
     setid: int = 0
-    _pending: list[int] = field(default_factory=list)
+    sequence: int = 0
+    _held: dict[int, list[Any]] = field(default_factory=dict)  # OID -> its proxy managers
+    _pinged: set[int] = field(default_factory=set)  # what the server's set holds
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ping_lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def add(self, oids: list[int]) -> None:
+    def track(self, proxy: Any) -> None:
+        """Ping the object behind `proxy` until its last local reference is released (an
+        object of this process, unmarshaled to itself, needs no pings)."""
+        mgr = getattr(proxy, "_mgr", None)
+        if mgr is None:
+            return
         with self._lock:
-            self._pending.extend(oids)
-        self.ping()
+            self._held.setdefault(mgr.oid, []).append(mgr)
+            joined = mgr.oid not in self._pinged
+        if joined:
+            self.ping()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True, name="dcom-pinger")
             self._thread.start()
 
-    def ping(self) -> None:
-        """One ping now: ComplexPing when OIDs are waiting to join the set, else SimplePing."""
+    def held(self) -> set[int]:
+        """The OIDs some live proxy manager still holds (released managers are dropped)."""
         with self._lock:
-            adding, self._pending = self._pending, []
-        with IObjectExporter_Client(self.resolver, auth=self.auth, timeout=30.0) as c:
-            if adding or self.setid == 0:
-                r = c.ComplexPing(0, self.setid, 0, len(adding), 0, adding, None)
-                if r.return_ != 0:
-                    raise COMError(r.return_, f"ComplexPing failed with {r.return_}")
-                self.setid = r.pSetId
-            else:
-                status = c.SimplePing(0, self.setid)
-                if status != 0:
-                    raise COMError(status, f"SimplePing failed with {status}")
+            for oid, managers in list(self._held.items()):
+                managers[:] = [m for m in managers if not m.released]
+                if not managers:
+                    del self._held[oid]
+            return set(self._held)
+
+    def ping(self) -> None:
+        """One ping now: ComplexPing when the set must change, else SimplePing."""
+        with self._ping_lock:
+            held = self.held()
+            if not held and not self._pinged:
+                return
+            with IObjectExporter_Client(self.resolver, auth=self.auth, timeout=30.0) as c:
+                if held == self._pinged and self.setid != 0:
+                    status = c.SimplePing(0, self.setid)
+                    if status != OR_INVALID_SET:
+                        _check(status, "SimplePing")
+                        return
+                    self.setid, self._pinged = 0, set()  # the server dropped it: start again
+                status = self._complex_ping(c, held)
+                if status == OR_INVALID_SET and self.setid != 0:
+                    self.setid, self._pinged = 0, set()
+                    status = self._complex_ping(c, held)
+                _check(status, "ComplexPing")
+
+    def _complex_ping(self, c: IObjectExporter_Client, held: set[int]) -> int:
+        adding = sorted(held - self._pinged)
+        deleting = sorted(self._pinged - held)
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        r = c.ComplexPing(0, self.setid, self.sequence, len(adding), len(deleting),
+                          adding, deleting)  # fmt: skip
+        if r.return_ == 0:
+            self.setid, self._pinged = r.pSetId, held
+        return int(r.return_)
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
@@ -141,6 +177,11 @@ class Pinger:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _check(status: int, what: str) -> None:
+    if status != 0:
+        raise COMError(status, f"{what} failed with {status}")
 
 
 _pingers: dict[str, Pinger] = {}
@@ -165,28 +206,56 @@ def create_instance(
 ) -> list[Any]:
     """CoCreateInstanceEx: one proxy per IID (an interface the object lacks raises its
     HRESULT). Calls to the object use `auth` too; the objects are pinged while alive."""
+    return _activate(host, clsid, iids, auth, port, ping_period, class_object=False)
+
+
+def get_class_object(
+    host: str,
+    clsid: Any,
+    iid: Any = IClassFactory,
+    auth: ClientAuth | None = None,
+    port: int = RESOLVER_PORT,
+    ping_period: float = PING_PERIOD,
+) -> Any:
+    """CoGetClassObject with a remote server: a proxy for the class object (IClassFactory
+    by default), pinged while alive; its CreateInstance makes objects in the server."""
+    (factory,) = _activate(host, clsid, [iid], auth, port, ping_period, class_object=True)
+    return factory
+
+
+def _activate(
+    host: str,
+    clsid: Any,
+    iids: list[Any],
+    auth: ClientAuth | None,
+    port: int,
+    ping_period: float,
+    class_object: bool,
+) -> list[Any]:
     resolver = B.Binding(B.NCACN_IP_TCP, host, str(port))
-    wanted = [as_guid(i) for i in iids]
-    blob = _request_blob(as_guid(clsid), wanted)
+    wanted = [as_guid(getattr(i, "_iid_", i)) for i in iids]
+    data = _request_blob(as_guid(clsid), wanted)
+    blob = A.MInterfacePointer(len(data), data)
     orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, GUID(uuid.uuid4()), None)
     with A.IRemoteSCMActivator_Client(resolver, auth=auth, timeout=30.0) as scm:
-        reply = scm.RemoteCreateInstance(0, orpcthis, None, A.MInterfacePointer(len(blob), blob))
+        if class_object:
+            reply = scm.RemoteGetClassObject(0, orpcthis, blob)
+        else:
+            reply = scm.RemoteCreateInstance(0, orpcthis, None, blob)
     props, scm_reply = _reply_parts(reply.ppActProperties)
     install_remote_hooks()  # marshal.py's hooks for remote OXIDs
     remote = scm_reply.remoteReply
     if remote is not None:
         for binding in _object_bindings(remote, host):
             use_credentials(binding, auth)
-    proxies, oids = [], []
+    proxies = []
+    pinger = _pinger(resolver, auth, ping_period)
     for iid, hr, pointer in zip(wanted, props.phresults, props.ppIntfData, strict=True):
         if hr & 0x80000000 or pointer is None:
             raise COMError(hr, f"activation could not give {iid}")
-        objref = _ndr.decode_objref(bytes(pointer.abData))
-        if objref.std is not None:
-            oids.append(objref.std.oid)
-        proxies.append(_marshal.unmarshal_interface(bytes(pointer.abData), iid))
-    if oids:
-        _pinger(resolver, auth, ping_period).add(oids)
+        proxy = _marshal.unmarshal_interface(bytes(pointer.abData), iid)
+        pinger.track(proxy)
+        proxies.append(proxy)
     return proxies
 
 

@@ -54,7 +54,7 @@ def dualstringarray_wire(dsa: DualStringArray) -> DUALSTRINGARRAY:
 
 @dataclass
 class _Held:
-    release: Callable[[], None]
+    releases: list[Callable[[], None]]  # one per export of the OID (each activation adds one)
     grace_until: float  # protected until the first ping may reasonably have come
 
 
@@ -87,9 +87,17 @@ class PingSets:
         return self.period * self.missed
 
     def hold(self, oid: int, release: Callable[[], None]) -> None:
-        """Keep `oid` alive while a client pings it; `release` runs once when it expires."""
+        """Keep `oid` alive while a client pings it; `release` runs once when it expires.
+        An OID exported again (the same object activated twice) keeps every release: all
+        run when no set pings the OID any more."""
         with self._lock:
-            self._held[oid] = _Held(release, self.clock() + self.lifetime)
+            grace = self.clock() + self.lifetime
+            held = self._held.get(oid)
+            if held is None:
+                self._held[oid] = _Held([release], grace)
+            else:
+                held.releases.append(release)
+                held.grace_until = max(held.grace_until, grace)
 
     def complex_ping(self, setid: int, sequence: int, add: list[int], delete: list[int]) -> int:
         """ComplexPing: the set's id (a new one for 0), or raises KeyError for an unknown set."""
@@ -116,6 +124,16 @@ class PingSets:
             ping_set.last_ping = self.clock()
             return True
 
+    def snapshot(self) -> dict[int, tuple[frozenset[int], float]]:
+        """Each live set's OIDs and last ping time (for logs and tests)."""
+        with self._lock:
+            return {k: (frozenset(v.oids), v.last_ping) for k, v in self._sets.items()}
+
+    def held(self) -> frozenset[int]:
+        """The OIDs exported for pinging clients and not yet released."""
+        with self._lock:
+            return frozenset(self._held)
+
     def sweep(self) -> int:
         """Drop sets nobody pinged for `missed` periods; release OIDs nothing protects."""
         now = self.clock()
@@ -128,14 +146,14 @@ class PingSets:
                 for oid, held in self._held.items()
                 if oid not in pinged and now > held.grace_until
             ]
-            releases = [self._held.pop(oid).release for oid in expired]
+            releases = [release for oid in expired for release in self._held.pop(oid).releases]
         for release in releases:
             try:
                 release()
             except Exception:  # a failing release must not stop the others
                 log.exception("releasing an unpinged object failed")
-        self.released += len(releases)
-        return len(releases)
+        self.released += len(expired)
+        return len(expired)
 
     def start(self) -> None:
         """Sweep in the background, a few times per period."""

@@ -2,9 +2,10 @@
 
 A request's stub data starts with ORPCTHIS (COM version 5.7, flags, reserved, the causality
 id, a unique pointer to extensions); a response's with ORPCTHAT (flags, a unique pointer to
-extensions). We send no extensions (NULL pointers) and refuse requests that carry some: we
-could not act on them. Both headers are multiples of 8 bytes, so the NDR data after them keeps
-its alignment.
+extensions). We send no extensions (NULL pointers); extensions a peer sends are read past and
+ignored, as [MS-DCOM] 2.2.13.1 requires for formats one does not recognize (extents.py, which
+also refuses malformed ones). Both headers, and a well-formed extension array, are multiples
+of 8 bytes, so the NDR data after them keeps its alignment.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import struct
 import uuid
 
 from idlgen.runtime.com.hresult import HRESULT_FROM_WIN32
+from idlgen.runtime.rpc.orpc.extents import ExtentError, read_extents
 
 __all__ = [
     "ORPCTHAT",
@@ -57,9 +59,7 @@ def split_orpcthis(stub: bytes | memoryview) -> tuple[bytes, memoryview]:
     major, minor, _flags, _reserved, cid, extensions = ORPCTHIS.unpack_from(stub)
     if major != COM_MAJOR or minor < 1:
         raise OrpcError(f"unsupported COM version {major}.{minor}")
-    if extensions:
-        raise OrpcError("ORPCTHIS extensions are not supported")
-    return cid, memoryview(stub)[ORPCTHIS.size :]
+    return cid, memoryview(stub)[_past_extensions(stub, ORPCTHIS.size, extensions) :]
 
 
 def split_orpcthat(stub: bytes | memoryview) -> memoryview:
@@ -67,6 +67,15 @@ def split_orpcthat(stub: bytes | memoryview) -> memoryview:
     if len(stub) < ORPCTHAT.size:
         raise OrpcError("response shorter than ORPCTHAT")
     _flags, extensions = ORPCTHAT.unpack_from(stub)
-    if extensions:
-        raise OrpcError("ORPCTHAT extensions are not supported")
-    return memoryview(stub)[ORPCTHAT.size :]
+    return memoryview(stub)[_past_extensions(stub, ORPCTHAT.size, extensions) :]
+
+
+def _past_extensions(stub: bytes | memoryview, offset: int, pointer: int) -> int:
+    """Where the NDR data starts: after the extension array, if the header points to one."""
+    if not pointer:
+        return offset
+    try:
+        _ignored, end = read_extents(stub, offset)
+    except ExtentError as exc:
+        raise OrpcError(f"ORPC extensions: {exc}") from exc
+    return end

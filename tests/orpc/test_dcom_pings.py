@@ -1,0 +1,170 @@
+"""A DCOM client's ping set follows what it holds ([MS-DCOM] 3.2.6.1): releasing the last
+proxy to an object sends its OID in DelFromSet, and the server then reclaims the OID after
+the ping period while objects still pinged (by this client or by impacket) stay.
+
+The server (resolver and objects) runs here with a fake clock, so expiry is decided by the
+test, not by timing; the idlgen client is a child process (dcom_ping_client.py) that pings
+every 0.1 s of real time, and impacket runs in this process."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from orpc_helpers import HERE, WAIT, first_line, spawn, stop
+from stream_handwritten import ICalc
+from test_resolver import Adder, Clock
+
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcom.resolver import PingSets
+from idlgen.runtime.rpc.dcom.service import DcomService
+
+FRESH = "7B6D1A10-0000-4000-8000-00000000F001"  # a new object per activation
+SHARED = "7B6D1A10-0000-4000-8000-00000000F002"  # the same object for every activation
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for something the other process does (a safety net, not a timing assertion)."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[DcomService, Clock, int, Adder]]:
+    orpc.serve("ncacn_ip_tcp:127.0.0.1[0]")
+    clock = Clock()
+    svc = DcomService(ping_period=10, missed_pings=3, clock=clock)
+    shared = Adder()
+
+    def the_shared_one() -> Adder:
+        shared.AddRef()
+        return shared
+
+    svc.classes.register(FRESH, Adder)
+    svc.classes.register(SHARED, the_shared_one)
+    binding = svc.server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+    try:
+        yield svc, clock, int(binding.endpoint), shared
+    finally:
+        svc.close()
+
+
+@contextlib.contextmanager
+def _client(port: int, *clsids: str) -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
+    proc = spawn([sys.executable, str(HERE / "dcom_ping_client.py"), str(port), *clsids])
+    try:
+        yield proc, [int(oid) for oid in first_line(proc).split()]
+    finally:
+        stop(proc)
+
+
+def _release(proc: subprocess.Popen[str], index: int) -> None:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(f"release {index}\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline().strip() == f"released {index}"
+
+
+def _sets_with(pings: PingSets, oid: int) -> int:
+    return sum(oid in oids for oids, _ in pings.snapshot().values())
+
+
+def _pinged_since(pings: PingSets, oid: int, when: float) -> bool:
+    return any(oid in oids and last >= when for oids, last in pings.snapshot().values())
+
+
+def test_a_released_proxy_leaves_the_ping_set_and_the_server_reclaims_its_oid(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    svc, clock, port, _shared = server
+    with _client(port, FRESH, FRESH) as (proc, (gone, kept)):
+        _until(lambda: _sets_with(svc.pings, gone) and _sets_with(svc.pings, kept), "pinged")
+        _release(proc, 0)
+        _until(lambda: not _sets_with(svc.pings, gone), "DelFromSet of the released OID")
+        assert _sets_with(svc.pings, kept) == 1  # the set lives on with the other object
+        clock.now += 31  # the released OID's grace is over
+        _until(lambda: _pinged_since(svc.pings, kept, clock.now), "a ping after the grace")
+        assert svc.pings.sweep() == 1
+        assert gone not in svc.pings.held() and kept in svc.pings.held()
+
+
+def test_impacket_keeps_an_object_another_client_dropped_from_its_set(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    """One object activated by impacket and by idlgen's client: the same OID in two sets.
+    idlgen's DelFromSet leaves impacket's set alone; the OID goes only when impacket stops."""
+    dcomrt = pytest.importorskip("impacket.dcerpc.v5.dcomrt")
+    rpcrt = pytest.importorskip("impacket.dcerpc.v5.rpcrt")
+    from impacket.uuid import string_to_bin
+
+    svc, clock, port, _shared = server
+    target = f"127.0.0.1[{port}]"
+    dcom = dcomrt.DCOMConnection(target, authLevel=rpcrt.RPC_C_AUTHN_LEVEL_NONE)
+    # impacket files its OIDs under the host name but its connections under the target
+    dcomrt.DCOMConnection.PORTMAPS["127.0.0.1"] = dcom.get_dce_rpc()
+    try:
+        iface = dcom.CoCreateInstanceEx(
+            string_to_bin(SHARED), string_to_bin(str(ICalc._iid_).strip("{}"))
+        )
+        oid = iface.get_oid()
+        _impacket_ping(dcomrt)  # ComplexPing: impacket's set holds the OID
+        with _client(port, SHARED) as (proc, (same,)):
+            assert same == oid
+            _until(lambda: _sets_with(svc.pings, oid) == 2, "both clients pinging the OID")
+            _release(proc, 0)
+            _until(lambda: _sets_with(svc.pings, oid) == 1, "idlgen's DelFromSet")
+        clock.now += 31
+        _impacket_ping(dcomrt)  # SimplePing: impacket still holds it
+        assert svc.pings.sweep() == 0 and oid in svc.pings.held()
+        clock.now += 31  # impacket stops pinging: its set and the OID go
+        assert svc.pings.sweep() == 1 and oid not in svc.pings.held()
+    finally:
+        dcomrt.DCOMConnection.PORTMAPS.pop("127.0.0.1", None)
+        dcomrt.DCOMConnection.OID_SET.pop("127.0.0.1", None)
+        dcomrt.DCOMConnection.OID_ADD.pop("127.0.0.1", None)
+        with contextlib.suppress(KeyError):
+            dcom.disconnect()
+
+
+def _impacket_ping(dcomrt: Any) -> None:
+    """One impacket ping round, now. pingServer re-arms a 120 s `threading.Timer` that is
+    not a daemon when started from the main thread (it would keep pytest from exiting, and
+    ping on its own): cancel it, the test pings by hand."""
+    dcomrt.DCOMConnection.pingServer()
+    timer = dcomrt.DCOMConnection.PINGTIMER
+    if timer is not None:
+        timer.cancel()
+        dcomrt.DCOMConnection.PINGTIMER = None
+
+
+def test_an_oid_exported_twice_keeps_both_releases() -> None:
+    """The same object activated twice: both exports' references go back when it expires."""
+    clock, released = Clock(), []
+    pings = PingSets(period=10, missed=3, clock=clock)
+    pings.hold(9, lambda: released.append("first"))
+    pings.hold(9, lambda: released.append("second"))
+    clock.now += 31
+    assert pings.sweep() == 1 and released == ["first", "second"]
+
+
+def test_an_oid_deleted_from_one_set_stays_while_another_set_pings_it() -> None:
+    clock, released = Clock(), []
+    pings = PingSets(period=10, missed=3, clock=clock)
+    pings.hold(4, lambda: released.append(4))
+    one, other = pings.complex_ping(0, 1, [4], []), pings.complex_ping(0, 1, [4], [])
+    pings.complex_ping(one, 2, [], [4])
+    for _ in range(5):
+        clock.now += 10
+        pings.simple_ping(other)
+        pings.simple_ping(one)
+        assert pings.sweep() == 0
+    clock.now += 31
+    assert pings.sweep() == 1 and released == [4]
