@@ -22,7 +22,7 @@ from typing import Any
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
-from idlgen.frontend.reductions import make_callback
+from idlgen.frontend.reductions import Callback, make_callback, passthrough_index
 from idlgen.frontend.tables import grammar_path, load_tables
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
@@ -133,8 +133,16 @@ class _Driver:
         sink: DiagnosticSink,
         place: Callable[[int], Position],
     ) -> None:
-        self.tables = load_tables()
-        self.callbacks = [make_callback(shape, builder) for shape in self.tables.rules]
+        self.tables = tables = load_tables()
+        # Per rule: (values popped, nonterminal, callback or None, child kept): with
+        # no callback the reduction keeps one child as the rule's value.
+        self.reductions: list[tuple[int, str, Callback | None, int]] = []
+        for shape, size, origin in zip(tables.rules, tables.sizes, tables.origins, strict=True):
+            kept = passthrough_index(shape)
+            if kept is None:
+                self.reductions.append((size, origin, make_callback(shape, builder), 0))
+            else:
+                self.reductions.append((size, origin, None, kept - size))
         self.lexer = lexer
         self.tokens = lexer.tokens()
         self.pushed_back: list[Token] = []
@@ -161,7 +169,7 @@ class _Driver:
         """The hot loop: shifts and reductions for every token until the input ends."""
         actions = self.tables.actions
         gotos = self.tables.gotos
-        callbacks = self.callbacks
+        reductions = self.reductions
         state_stack = self.state_stack
         value_stack = self.value_stack
         source = itertools.chain(reversed(self.pushed_back), self.tokens)
@@ -175,43 +183,52 @@ class _Driver:
                 if action is None:
                     self.shifted_since_error = shifted
                     raise _SyntaxError(token, actions[state])
-                if action[0]:
-                    state = action[1]
+                if action >= 0:
+                    state = action
                     state_stack.append(state)
                     value_stack.append(token)
                     shifted += 1
                     break
-                _, size, rule, origin = action
-                if size:
+                size, origin, callback, kept = reductions[~action]
+                if callback is None:
+                    if size != 1:  # size 1: the kept child is already on top
+                        value = value_stack[kept]
+                        del value_stack[-size:]
+                        value_stack.append(value)
+                    del state_stack[-size:]
+                elif size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
                     del value_stack[-size:]
+                    value_stack.append(callback(children))
                 else:
-                    children = []
-                value_stack.append(callbacks[rule](children))
+                    value_stack.append(callback([]))
                 state = gotos[state_stack[-1]][origin]
                 state_stack.append(state)
         self.shifted_since_error = shifted
 
-    def _feed_end(self, token: Token) -> Any:
-        actions = self.tables.actions
-        gotos = self.tables.gotos
-        end_state = self.tables.end_state
+    def _reduce(self, action: int) -> None:
+        """One reduction outside the hot loop (at the end of the input)."""
+        size, origin, callback, kept = self.reductions[~action]
         state_stack = self.state_stack
         value_stack = self.value_stack
+        children = value_stack[-size:] if size else []
+        if size:
+            del state_stack[-size:]
+            del value_stack[-size:]
+        value_stack.append(children[kept] if callback is None else callback(children))
+        state_stack.append(self.tables.gotos[state_stack[-1]][origin])
+
+    def _feed_end(self, token: Token) -> Any:
+        actions = self.tables.actions
+        state_stack = self.state_stack
         while True:
             action = actions[state_stack[-1]].get("$END")
-            if action is None or action[0]:
+            if action is None or action >= 0:
                 raise _SyntaxError(token, actions[state_stack[-1]])
-            _, size, rule, origin = action
-            children = value_stack[-size:] if size else []
-            if size:
-                del state_stack[-size:]
-                del value_stack[-size:]
-            value_stack.append(self.callbacks[rule](children))
-            state_stack.append(gotos[state_stack[-1]][origin])
-            if state_stack[-1] == end_state:
-                return value_stack[-1]
+            self._reduce(action)
+            if state_stack[-1] == self.tables.end_state:
+                return self.value_stack[-1]
 
     def _finish(self) -> tuple[syntax.Item, ...]:
         end = self._end_token()
@@ -262,9 +279,9 @@ class _Driver:
             action = actions[stack[-1]].get(terminal)
             if action is None:
                 return False
-            if action[0]:
+            if action >= 0:
                 return True
-            _, size, _, origin = action
+            size, origin, _, _ = self.reductions[~action]
             if size:
                 del stack[-size:]
             if not stack:
