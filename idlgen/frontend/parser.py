@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import itertools
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -49,11 +50,12 @@ def parse(
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
     `position` maps (line, column) in `text` to the real place (the preprocessor's
-    line map); `on_import(path, pos)` is called at each `import "path";` and returns
-    the type names that file declares, transitively (it must report its own problems
-    to the sink, not raise). A `#pragma winrt` line left in the text switches WinRT
-    mode on, as in widl. `explain_unknown_type(name)` makes the note that follows an
-    unknown type name's error (which file declares it).
+    line map: it maps lines and keeps the column); `on_import(path, pos)` is called
+    at each `import "path";` and returns the type names that file declares,
+    transitively (it must report its own problems to the sink, not raise). A `#pragma
+    winrt` line left in the text switches WinRT mode on, as in widl.
+    `explain_unknown_type(name)` makes the note that follows an unknown type name's
+    error (which file declares it).
     """
     if not winrt and _WINRT_PRAGMA.search(text):
         winrt = True
@@ -64,8 +66,7 @@ def parse(
     lexer = Lexer(text, type_names, winrt)
     lexer.max_nesting, lexer.max_operators = limits.brace_nesting, limits.operator_chain
 
-    def place(offset: int) -> Position:
-        return where(*lexer.locate(offset))
+    place = _placer(lexer.line_starts, where)
 
     lexer.report = lambda message, offset: sink.error(message, place(offset))
     builder = SyntaxBuilder(
@@ -87,6 +88,23 @@ def parse(
             gc.enable()
     pragmas = tuple(syntax.MidlPragma(text, place(offset)) for text, offset in lexer.pragmas)
     return syntax.File(filename, items, winrt, pragmas)
+
+
+def _placer(
+    line_starts: list[int], where: Callable[[int, int], Position]
+) -> Callable[[int], Position]:
+    """Offset to position, for every node: the line map is asked once per line (the
+    column passes through it unchanged), as most lines hold several nodes."""
+    lines: dict[int, Position] = {}
+
+    def place(offset: int) -> Position:
+        line = bisect_right(line_starts, offset)
+        start = lines.get(line)
+        if start is None:
+            start = lines[line] = where(line, 1)
+        return Position(start.file, start.line, offset - line_starts[line - 1] + 1)
+
+    return place
 
 
 def declared_type_names(file: syntax.File) -> set[str]:
