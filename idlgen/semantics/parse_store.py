@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from idlgen.fingerprint import idlgen_fingerprint
+
 if TYPE_CHECKING:
     from idlgen.semantics.loader import LoadedFile, Settings
 
@@ -90,8 +92,6 @@ class ParseStore:
             temporary.unlink(missing_ok=True)
 
     def _where(self, path: str, digest: str, settings: Settings) -> Path:
-        from idlgen.result_cache import idlgen_fingerprint
-
         # A relative path names another file from another working folder, and the
         # parse's positions keep the name as written.
         place = path if os.path.isabs(path) else (os.getcwd(), path)
