@@ -94,13 +94,20 @@ def comment_text(text: str) -> str:
     surrogate (a file name that is not UTF-8) to a UTF-8 file; line separators such
     as U+2028 end a line for other tools. All of them become spaces.
     """
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return " ".join(_printable(text).split())
+
+
+def _printable(text: str) -> str:
+    """`text` with every character that is not printable made a space."""
+    if text.isprintable():  # nearly always: no walk over the characters
+        return text
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def docstring(text: str) -> str:
     """A one-line triple-quoted docstring whose content cannot end the string early:
     backslashes and quotes are escaped, control characters dropped."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    flat = " ".join(_printable(text).split())
     escaped = flat.replace("\\", "\\\\").replace('"', '\\"')
     return f'"""{escaped or "-"}"""'
 
