@@ -78,6 +78,11 @@ peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": elapsed, "peak_kib": peak_kib, "failures": failures}))
 """
 
+USER_FILE = """import "objidl.idl";
+[object, uuid(0c1a5e10-0000-4000-8000-0000000000b1)]
+interface IMine : IUnknown { HRESULT Get([in] IStream *from, [out] DWORD *count); }
+"""
+
 COLD_CHILD = """
 import json, sys
 import idlgen
@@ -370,6 +375,15 @@ def command_rows(
         add(row, f"cold `idlgen {COLD_FILE}`, parse store warm", "its 4 imports not parsed")
         row = interleaved(repeat, cold_widl, lambda: idlgen_command([idl], corpus, out))
         add(row, f"cold `idlgen {COLD_FILE}`, result cached", "whole process")
+        # The edit-compile loop: a user's file importing objidl.idl, just edited.
+        mine = out / "mine.idl"
+        mine.write_text(USER_FILE, encoding="utf-8")
+        row = interleaved(
+            repeat, cold_widl, lambda: idlgen_command([mine], corpus, out, "--no-cache")
+        )
+        add(row, "cold `idlgen mine.idl` (imports objidl.idl), --no-cache", "anchor: widl objidl")
+        row = interleaved(repeat, cold_widl, outputs_only([mine]))
+        add(row, "cold `idlgen mine.idl` (imports objidl.idl), parse store warm", "edited file")
         for flags in ((), ("-I",), ("-I", "-S")):
             row = interleaved(repeat, cold_widl, functools.partial(interpreter_start, *flags))
             add(row, f"`python {' '.join(flags)} -c pass` (no idlgen)", "interpreter start")
