@@ -1,6 +1,6 @@
 """Front-end speed against widl, the anchor (DESIGN.md section 6). Prints a markdown table.
 
-    python bench/bench_frontend.py [--repeat N]
+    python bench/bench_frontend.py [--repeat N] [--quick]
 
 Two questions, each measured `--repeat` times (median reported):
 
@@ -13,9 +13,14 @@ Two questions, each measured `--repeat` times (median reported):
   process against a fresh `python -c "import idlgen; idlgen.compile(...)"`.
 - The `idlgen` command (whole processes, interpreter start included), each
   repetition running widl and idlgen one after the other so load on a shared machine
-  hits both: the corpus as a clean build (`--no-cache`) and as a rebuild (result cache
-  warm, nothing changed), on one core (widl once per file, serially; `idlgen -j1`) and on
-  every core (widl N at a time; `idlgen -jN`), and `objidl.idl` cold.
+  hits both: the corpus as a clean build (`--no-cache`: no cache of any kind), with
+  the parse store of imported files warm but every output rebuilt, and as a rebuild
+  (result cache warm, nothing changed), on one core (widl once per file, serially;
+  `idlgen -j1`) and on every core (widl N at a time; `idlgen -jN`); `objidl.idl` cold
+  the same three ways; and a bare `python -c pass` (also with `-I` and `-I -S`) against
+  widl, the interpreter's own start that any Python tool pays. Wall and CPU time (user
+  + system of the child processes, steadier on a loaded machine) are both reported.
+  `--quick` runs only these rows, twice each.
 - `--emit json`: the old `indent=2` encoding against the compact default.
 
 Before measuring, idlgen's bytecode is compiled (`compileall`), as `pip install` does:
@@ -34,8 +39,10 @@ The corpus is found like the tests find it: `IDLGEN_WINE_IDL_DIR`, else
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -71,6 +78,11 @@ peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": elapsed, "peak_kib": peak_kib, "failures": failures}))
 """
 
+USER_FILE = """import "objidl.idl";
+[object, uuid(0c1a5e10-0000-4000-8000-0000000000b1)]
+interface IMine : IUnknown { HRESULT Get([in] IStream *from, [out] DWORD *count); }
+"""
+
 COLD_CHILD = """
 import json, sys
 import idlgen
@@ -91,13 +103,18 @@ class Row:
     widl: list[float]
     idlgen: list[float] | None
     note: str = ""
+    cpu: tuple[list[float], list[float]] | None = None  # (anchor, idlgen) CPU seconds
 
     def markdown(self) -> str:
         widl = statistics.median(self.widl)
         if not self.idlgen:
             return f"| {self.name} | {widl:.3f} s | n/a | n/a | {self.note} |"
         ours = statistics.median(self.idlgen)
-        return f"| {self.name} | {widl:.3f} s | {ours:.3f} s | {ours / widl:.2f}x | {self.note} |"
+        cells = f"{widl:.3f} s | {ours:.3f} s | {ours / widl:.2f}x"
+        if self.cpu is not None:
+            anchor, mine = (statistics.median(times) for times in self.cpu)
+            cells += f" | {anchor:.3f} s | {mine:.3f} s | {mine / max(anchor, 1e-9):.2f}x"
+        return f"| {self.name} | {cells} | {self.note} |"
 
 
 @dataclass(frozen=True)
@@ -144,13 +161,29 @@ def run_widl(widl: str, idl: Path, corpus: Corpus, out_dir: Path) -> bool:
 
 
 def timed(action: Callable[[], object]) -> float:
+    return timed_cpu(action)[0]
+
+
+def timed_cpu(action: Callable[[], object]) -> tuple[float, float]:
+    """Wall time, and the CPU time (user + system) of the child processes it ran:
+    on a loaded machine the CPU time is the steadier figure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     action()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def widl_corpus_seconds(widl: str, files: Sequence[Path], corpus: Corpus, out: Path) -> float:
-    return timed(lambda: [run_widl(widl, idl, corpus, out) for idl in files])
+    return widl_corpus_times(widl, files, corpus, out)[0]
+
+
+def widl_corpus_times(
+    widl: str, files: Sequence[Path], corpus: Corpus, out: Path
+) -> tuple[float, float]:
+    return timed_cpu(lambda: [run_widl(widl, idl, corpus, out) for idl in files])
 
 
 def idlgen_corpus_run(files: Sequence[Path], corpus: Corpus) -> CorpusRun:
@@ -216,19 +249,30 @@ def cold_row(widl: str, corpus: Corpus, out: Path, repeat: int) -> Row:
 # -- the `idlgen` command, interleaved with widl (issue 10) ------------------------
 
 
-def idlgen_command(files: Sequence[Path], corpus: Corpus, out: Path, *options: str) -> float:
-    """One whole `python -m idlgen` process (interpreter start included) over `files`."""
+def idlgen_command(
+    files: Sequence[Path], corpus: Corpus, out: Path, *options: str
+) -> tuple[float, float]:
+    """One whole `python -m idlgen` process (interpreter start included) over `files`:
+    (wall, CPU) seconds."""
     includes = [arg for d in corpus.include_dirs for arg in ("-I", str(d))]
     command = [sys.executable, "-m", "idlgen", "-q", "-o", str(out), *options, *includes]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    start = time.perf_counter()
-    subprocess.run([*command, *map(str, files)], capture_output=True, env=env, check=False)
-    return time.perf_counter() - start
+    return timed_cpu(
+        lambda: subprocess.run(
+            [*command, *map(str, files)], capture_output=True, env=env, check=False
+        )
+    )
+
+
+def interpreter_start(*flags: str) -> tuple[float, float]:
+    """A bare `python -c pass`: what any Python tool pays before its first line (on
+    the development VM a site `.pth` file imports certifi, about 0.1 s)."""
+    return timed_cpu(lambda: subprocess.run([sys.executable, *flags, "-c", "pass"], check=True))
 
 
 def widl_parallel_seconds(
     widl: str, files: Sequence[Path], corpus: Corpus, out: Path, workers: int
-) -> float:
+) -> tuple[float, float]:
     """widl once per file, `workers` processes at a time (what `make -jN` does)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -236,76 +280,113 @@ def widl_parallel_seconds(
         return run_widl(widl, idl, corpus, out)
 
     with ThreadPoolExecutor(workers) as pool:
-        return timed(lambda: list(pool.map(run, files)))
+        return timed_cpu(lambda: list(pool.map(run, files)))
 
 
-def interleaved(repeat: int, anchor: Callable[[], float], ours: Callable[[], float]) -> Row:
+Timing = Callable[[], tuple[float, float]]
+
+
+def interleaved(repeat: int, anchor: Timing, ours: Timing) -> Row:
     """Anchor and idlgen alternate within each repetition, so load changes on the
     shared machine hit both alike."""
-    widl_times, idlgen_times = [], []
+    widl_times, idlgen_times, widl_cpu, idlgen_cpu = [], [], [], []
     for _ in range(repeat):
-        widl_times.append(anchor())
-        idlgen_times.append(ours())
-    return Row("", widl_times, idlgen_times)
+        wall, cpu = anchor()
+        widl_times.append(wall)
+        widl_cpu.append(cpu)
+        wall, cpu = ours()
+        idlgen_times.append(wall)
+        idlgen_cpu.append(cpu)
+    return Row("", widl_times, idlgen_times, cpu=(widl_cpu, idlgen_cpu))
 
 
 def command_rows(
     widl: str, accepted: list[Path], corpus: Corpus, out: Path, repeat: int
 ) -> list[Row]:
-    """Clean builds and rebuilds with the `idlgen` command, on one core and on two."""
+    """Clean builds and rebuilds with the `idlgen` command, on one core and on two.
+
+    A clean build (`--no-cache`) reads and writes no cache of any kind. "Parse store
+    warm" rows are clean builds of the outputs (no result cache) in a project whose
+    imported files were parsed by an earlier run (docs/cli.md): what editing the
+    inputs, or building a second project on the same SDK headers, costs."""
     all_cpus = os.sched_getaffinity(0)
     one_cpu = {min(all_cpus)}
     cache = out / "idlgen-cache"
     rows = []
 
-    def clean(jobs: str) -> Callable[[], float]:
-        def run() -> float:
+    def clean(jobs: str) -> Timing:
+        def run() -> tuple[float, float]:
             shutil.rmtree(out / "gen", ignore_errors=True)
             return idlgen_command(accepted, corpus, out / "gen", "--no-cache", jobs)
 
         return run
 
-    def rebuild(jobs: str) -> float:
+    def outputs_only(files: Sequence[Path], *options: str) -> Timing:
+        """Results dropped, parse store kept."""
+
+        def run() -> tuple[float, float]:
+            for entry in cache.glob("*.idlgen-result"):
+                entry.unlink()
+            shutil.rmtree(out / "gen", ignore_errors=True)
+            return idlgen_command(files, corpus, out / "gen", *options)
+
+        return run
+
+    def rebuild(jobs: str) -> tuple[float, float]:
         return idlgen_command(accepted, corpus, out / "gen", jobs)
+
+    def add(row: Row, name: str, note: str = "") -> None:
+        row.name, row.note = name, note
+        rows.append(row)
 
     os.environ["IDLGEN_CACHE_DIR"] = str(cache)
     try:
         os.sched_setaffinity(0, one_cpu)
-        serial = lambda: widl_corpus_seconds(widl, accepted, corpus, out)  # noqa: E731
+        serial: Timing = lambda: widl_corpus_times(widl, accepted, corpus, out)  # noqa: E731
         row = interleaved(repeat, serial, clean("-j1"))
-        row.name, row.note = "corpus, clean build, one core: widl per file vs idlgen -j1", ""
-        rows.append(row)
-        idlgen_command(accepted, corpus, out / "gen", "-j1")  # fill the cache
+        add(row, "corpus, clean build, one core: widl per file vs idlgen -j1 --no-cache")
+        idlgen_command(accepted, corpus, out / "gen", "-j1")  # fill the caches
+        row = interleaved(repeat, serial, outputs_only(accepted, "-j1"))
+        add(row, "corpus, outputs rebuilt, parse store warm, one core: idlgen -j1")
         row = interleaved(repeat, serial, lambda: rebuild("-j1"))
-        row.name = "corpus, rebuild (nothing changed), one core: widl per file vs idlgen -j1"
-        row.note = "idlgen serves every file from its result cache"
-        rows.append(row)
+        name = "corpus, rebuild (nothing changed), one core: widl per file vs idlgen -j1"
+        add(row, name, "idlgen serves every file from its result cache")
         if len(all_cpus) >= 2:
             os.sched_setaffinity(0, all_cpus)
             cores = len(all_cpus)
 
-            def parallel() -> float:
+            def parallel() -> tuple[float, float]:
                 return widl_parallel_seconds(widl, accepted, corpus, out, cores)
 
             row = interleaved(repeat, parallel, clean(f"-j{cores}"))
-            row.name = (
-                f"corpus, clean build, {cores} cores: widl {cores} at a time vs idlgen -j{cores}"
-            )
-            rows.append(row)
+            add(row, f"corpus, clean build, {cores} cores: widl {cores} at a time vs -j{cores}")
+            row = interleaved(repeat, parallel, outputs_only(accepted, f"-j{cores}"))
+            add(row, f"corpus, outputs rebuilt, parse store warm, {cores} cores: -j{cores}")
             row = interleaved(repeat, parallel, lambda: rebuild(f"-j{cores}"))
-            row.name = f"corpus, rebuild, {cores} cores: widl {cores} at a time vs idlgen -j{cores}"
-            rows.append(row)
+            add(row, f"corpus, rebuild, {cores} cores: widl {cores} at a time vs -j{cores}")
         os.sched_setaffinity(0, one_cpu)
         idl = corpus.windows_dir / COLD_FILE
-        cold_widl = lambda: timed(lambda: run_widl(widl, idl, corpus, out))  # noqa: E731
+        cold_widl = lambda: timed_cpu(lambda: run_widl(widl, idl, corpus, out))  # noqa: E731
         row = interleaved(
             repeat, cold_widl, lambda: idlgen_command([idl], corpus, out, "--no-cache")
         )
-        row.name, row.note = f"cold `idlgen {COLD_FILE}` (no result cache)", "whole process"
-        rows.append(row)
+        add(row, f"cold `idlgen {COLD_FILE}` --no-cache", "whole process")
+        row = interleaved(repeat, cold_widl, outputs_only([idl]))
+        add(row, f"cold `idlgen {COLD_FILE}`, parse store warm", "its 4 imports not parsed")
         row = interleaved(repeat, cold_widl, lambda: idlgen_command([idl], corpus, out))
-        row.name, row.note = f"cold `idlgen {COLD_FILE}`, result cached", "whole process"
-        rows.append(row)
+        add(row, f"cold `idlgen {COLD_FILE}`, result cached", "whole process")
+        # The edit-compile loop: a user's file importing objidl.idl, just edited.
+        mine = out / "mine.idl"
+        mine.write_text(USER_FILE, encoding="utf-8")
+        row = interleaved(
+            repeat, cold_widl, lambda: idlgen_command([mine], corpus, out, "--no-cache")
+        )
+        add(row, "cold `idlgen mine.idl` (imports objidl.idl), --no-cache", "anchor: widl objidl")
+        row = interleaved(repeat, cold_widl, outputs_only([mine]))
+        add(row, "cold `idlgen mine.idl` (imports objidl.idl), parse store warm", "edited file")
+        for flags in ((), ("-I",), ("-I", "-S")):
+            row = interleaved(repeat, cold_widl, functools.partial(interpreter_start, *flags))
+            add(row, f"`python {' '.join(flags)} -c pass` (no idlgen)", "interpreter start")
     finally:
         os.environ.pop("IDLGEN_CACHE_DIR", None)
         os.sched_setaffinity(0, all_cpus)
@@ -351,7 +432,12 @@ print(json.dumps([indented, compact]))
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument(
+        "--quick", action="store_true", help="the command rows only, 2 runs each (a few minutes)"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat = 2
     widl = shutil.which(WIDL)
     if widl is None:
         raise SystemExit(f"{WIDL} not found: install mingw-w64-tools")
@@ -362,21 +448,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         accepted = [idl for idl in corpus.files if run_widl(widl, idl, corpus, out)]
         command = command_rows(widl, accepted, corpus, out, args.repeat)
         pinning = pin_to_one_cpu()
-        rows = [
-            corpus_row(widl, accepted, corpus, out, args.repeat),
-            cold_row(widl, corpus, out, args.repeat),
-            json_row(corpus, args.repeat),
-        ]
+        rows = []
+        if not args.quick:
+            rows = [
+                corpus_row(widl, accepted, corpus, out, args.repeat),
+                cold_row(widl, corpus, out, args.repeat),
+                json_row(corpus, args.repeat),
+            ]
     print(f"Front end vs widl: median of {args.repeat} runs; load {os.getloadavg()[0]:.1f}.")
     print(f"Corpus: {corpus.windows_dir} ({len(corpus.files)} files, widl accepts {len(accepted)})")
     print()
-    print("The `idlgen` command, interleaved with widl (pinned as each row says):")
+    print("The `idlgen` command, interleaved with widl (pinned as each row says);")
+    print("wall time, then CPU time (user + system of the child processes):")
     print()
-    print("| benchmark | widl | idlgen | idlgen / widl | notes |")
-    print("|---|---:|---:|---:|---|")
+    print(
+        "| benchmark | widl | idlgen | idlgen / widl | widl CPU | idlgen CPU | CPU ratio | notes |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for row in command:
         print(row.markdown())
     print()
+    if not rows:
+        return 0
     print(f"In-process rows, {pinning}:")
     print()
     print("| benchmark | widl | idlgen | idlgen / widl | notes |")

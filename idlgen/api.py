@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from idlgen import model
@@ -20,6 +21,7 @@ from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position, W
 from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.module_map import ModuleMap, module_name_for
 from idlgen.semantics.loader import LoadedFile, Loader, make_settings, walk
+from idlgen.semantics.parse_store import ParseStore
 from idlgen.semantics.resolve import resolve
 
 Emit = Literal["python", "json", "model"]
@@ -50,6 +52,7 @@ def compile(
     warnings: Sequence[str] = (),
     module_map: ModuleMap | None = None,
     json_indent: int | None = None,
+    parse_cache_dir: str | os.PathLike[str] | None = None,
 ) -> CompileResult:
     """Compile one IDL file; raise `IdlError` (carrying every diagnostic) on errors.
 
@@ -61,6 +64,8 @@ def compile(
     asks for indented lines (`json.dumps(indent=...)` runs the pure-Python encoder,
     which made it 60 % of a `--emit json` run). `limits` bounds what one input may
     cost (file sizes, macro expansion, nesting: idlgen/limits.py, docs/security.md).
+    `parse_cache_dir` keeps the parses of imported files there for later processes
+    (idlgen/semantics/parse_store.py); without it they last as long as this process.
     """
     if path is None and text is None:
         raise ValueError("compile() needs a path or text")
@@ -77,6 +82,8 @@ def compile(
     def run() -> tuple[LoadedFile, model.Document, str | None]:
         with _collector_paused():
             loader = Loader(settings, sink)
+            if parse_cache_dir is not None:
+                loader.store = ParseStore(Path(parse_cache_dir))
             main = loader.load_main(source, text)
             document = resolve(main, sink, loader.finder.hint, limits)
             sink.raise_if_errors()

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from idlgen.records import record
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -21,7 +23,7 @@ class Severity(StrEnum):
     NOTE = "note"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Position:
     """A place in a source file; `line` and `column` count from 1."""
 
@@ -33,7 +35,7 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     severity: Severity
     message: str
@@ -102,7 +104,7 @@ WARNINGS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WarningSettings:
     """gcc's -W switches: which warnings show, which are errors, and whether the
     system headers (files reached through -I folders and the bundled base IDL) may

@@ -161,7 +161,8 @@ def depfile_text(outcomes: Sequence[Outcome]) -> str:
 
 def compile_one(options: Options, source: str) -> Outcome:
     from idlgen.api import compile
-    from idlgen.result_cache import cached_compile
+    from idlgen.result_cache import cached_compile, enabled
+    from idlgen.semantics.parse_store import default_folder
 
     if not os.path.exists(source):
         print(f"idlgen: error: cannot open '{printable(source)}': no such file", file=sys.stderr)
@@ -180,6 +181,7 @@ def compile_one(options: Options, source: str) -> Outcome:
                 json_indent=options.json_indent,
                 warnings=options.warnings,
                 limits=options.limits,
+                parse_cache_dir=default_folder() if enabled(options) else None,
             ),
         )
     except IdlError as error:

@@ -11,10 +11,11 @@ partners, and the imported/local split.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from idlgen.frontend import syntax
+from idlgen.records import record
 
 Attribute = syntax.Attribute
 Type = syntax.Type
@@ -35,7 +36,7 @@ class Direction(StrEnum):
         return self is not Direction.IN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Origin:
     """Where a definition came from; `imported` means not from the main file."""
 
@@ -65,7 +66,7 @@ class HasAttributes:
         return find_attribute(self.attributes, name) is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Param(HasAttributes):
     name: str
     type: Type
@@ -74,7 +75,7 @@ class Param(HasAttributes):
     named: bool = True  # False when the IDL left the parameter unnamed
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Method(HasAttributes):
     name: str
     return_type: Type
@@ -105,7 +106,7 @@ class Method(HasAttributes):
         return tuple(p for p in self.params if p.direction.is_out)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Interface(HasAttributes):
     name: str
     kind: str  # "interface" | "dispinterface"
@@ -133,7 +134,7 @@ class Interface(HasAttributes):
         return self.has("local")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field(HasAttributes):
     name: str | None
     type: Type
@@ -141,7 +142,7 @@ class Field(HasAttributes):
     bits: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Struct(HasAttributes):
     name: str  # the tag, or a synthesized name for an anonymous struct named by a typedef
     fields: tuple[Field, ...]
@@ -149,14 +150,14 @@ class Struct(HasAttributes):
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnionArm:
     cases: tuple[int, ...]  # evaluated labels; empty for the default arm
     default: bool
     field: Field | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Union(HasAttributes):
     name: str
     arms: tuple[UnionArm, ...]
@@ -171,13 +172,13 @@ class Union(HasAttributes):
         return self.switch_type is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumMember:
     name: str
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Enum(HasAttributes):
     name: str
     members: tuple[EnumMember, ...]
@@ -185,7 +186,7 @@ class Enum(HasAttributes):
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Typedef(HasAttributes):
     name: str
     type: Type
@@ -193,7 +194,7 @@ class Typedef(HasAttributes):
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Constant:
     name: str
     type: Type
@@ -202,13 +203,13 @@ class Constant:
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoclassMember(HasAttributes):
     name: str
     attributes: tuple[Attribute, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Coclass(HasAttributes):
     name: str
     uuid: str | None
@@ -220,7 +221,7 @@ class Coclass(HasAttributes):
     parent: str | None = None  # the base class of a `runtimeclass X : Base`
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Library(HasAttributes):
     name: str
     uuid: str | None
@@ -229,7 +230,7 @@ class Library(HasAttributes):
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Function(HasAttributes):
     """A function of a plain RPC interface or an IDL `module`."""
 
@@ -241,13 +242,13 @@ class Function(HasAttributes):
     owner: str  # the interface or module it belongs to
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CppQuote:
     text: str
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Document:
     """Everything the main file can see, in dependency order (imports first)."""
 

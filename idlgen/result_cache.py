@@ -31,12 +31,11 @@ import os
 import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from idlgen import __version__
 from idlgen.diagnostics import Diagnostic
+from idlgen.fingerprint import idlgen_fingerprint
 
 _FORMAT = 1
 # Options fields that do not change what a compile produces.
@@ -159,22 +158,6 @@ def _key(options: Any, source: str) -> str:
     place = (source, os.getcwd())
     text = repr((_FORMAT, idlgen_fingerprint(), place, _memo.file(source), settings))
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@cache
-def idlgen_fingerprint() -> str:
-    """idlgen's version and the content of everything that shapes its output."""
-    from idlgen.resources import data_dir
-
-    package = Path(__file__).resolve().parent
-    roots = [package, data_dir("templates"), data_dir("grammars")]
-    digest = hashlib.blake2b(__version__.encode())
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            if path.suffix in {".py", ".j2", ".lark", ".idl", ".h"} and "runtime" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _searched_folders(options: Any, files_read: Iterable[str]) -> set[str]:

@@ -6,6 +6,7 @@ would pick whichever folder's conftest came first.
 """
 
 from shared_fixtures import (  # noqa: F401 (registered by being imported here)
+    private_cache_home,
     pytest_generate_tests,
     widl,
     wine_corpus,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -25,6 +26,20 @@ WINE_IDL_DIR_ENV = "IDLGEN_WINE_IDL_DIR"
 WINE_IDL_DIR_FALLBACK = Path("/tmp/winedev/usr/include/wine/wine/windows")
 WIDL = "x86_64-w64-mingw32-widl"
 _NO_CORPUS_ID = "wine-corpus-missing"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The command keeps parses of imported files in the user's cache folder
+    (idlgen/semantics/parse_store.py): tests keep theirs out of the real one."""
+    folder = tmp_path_factory.mktemp("cache-home")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
 
 
 def in_ci() -> bool:

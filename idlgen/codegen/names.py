@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+from functools import lru_cache
 
 # Names a generated module must not shadow: keywords, soft keywords, builtins, and
 # the module-level names generated code itself relies on.
@@ -27,8 +28,12 @@ _RESERVED = (
     | {"annotations", "self", "cls", "_rt", "_dc", "_enum", "_t"}
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The same IDL names and strings come back in every file that imports them (a corpus
+# run asks for 400,000 names): the answers are kept, boundedly.
+_memo = lru_cache(maxsize=1 << 16)
 
 
+@_memo
 def _identifier(name: str) -> str:
     """An ASCII identifier outside idlgen's underscore namespace."""
     if not _IDENTIFIER.match(name):
@@ -43,6 +48,7 @@ def _identifier(name: str) -> str:
     return name
 
 
+@_memo
 def py_name(name: str) -> str:
     """A Python identifier for an IDL name: kept verbatim unless it is reserved."""
     name = _identifier(name)
@@ -51,6 +57,7 @@ def py_name(name: str) -> str:
     return name
 
 
+@_memo
 def py_attr(name: str) -> str:
     """A name used as an attribute (a field, method or enum member): only keywords
     are hazards there, so `item.id` stays `item.id`."""
@@ -69,6 +76,7 @@ def py_literal(value: object) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
+@_memo
 def str_literal(text: str) -> str:
     """`repr`, with the quotes ruff's formatter prefers: double unless that costs more
     escapes, so generated files are stable under `ruff format`."""
@@ -86,13 +94,20 @@ def comment_text(text: str) -> str:
     surrogate (a file name that is not UTF-8) to a UTF-8 file; line separators such
     as U+2028 end a line for other tools. All of them become spaces.
     """
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return " ".join(_printable(text).split())
+
+
+def _printable(text: str) -> str:
+    """`text` with every character that is not printable made a space."""
+    if text.isprintable():  # nearly always: no walk over the characters
+        return text
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def docstring(text: str) -> str:
     """A one-line triple-quoted docstring whose content cannot end the string early:
     backslashes and quotes are escaped, control characters dropped."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    flat = " ".join(_printable(text).split())
     escaped = flat.replace("\\", "\\\\").replace('"', '\\"')
     return f'"""{escaped or "-"}"""'
 

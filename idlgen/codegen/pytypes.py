@@ -9,10 +9,10 @@ appear in Python: an `[out] ULONG *` is an `int` in the result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from idlgen import model
 from idlgen.frontend import syntax
+from idlgen.records import record
 from idlgen.semantics.consteval import INTEGER_KINDS
 
 STRING_TYPEDEFS = {
@@ -38,7 +38,7 @@ FLOAT_NAMES = {"float", "double", "DATE", "DOUBLE", "FLOAT"}
 Qualifier = Callable[[str], str | None]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PyType:
     annotation: str
     kind: str  # int, float, bool, str, bytes, list, guid, interface, struct, enum, union, object

@@ -27,6 +27,7 @@ from idlgen.codegen.pytypes import TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
 from idlgen.module_map import ModuleMap, module_name_for
+from idlgen.records import record
 from idlgen.semantics.loader import BASE_IDL_DIR
 
 # Interfaces whose classes the runtime itself defines: generated code aliases them
@@ -44,14 +45,14 @@ RUNTIME_INTERFACES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConstantView:
     name: str
     literal: str
     comment: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumView:
     name: str
     doc: str | None
@@ -59,33 +60,33 @@ class EnumView:
     aliases: tuple[str, ...]  # member names also exported at module level
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldView:
     name: str
     annotation: str
     default: str  # a Python expression: `0`, `None`, `_dc.field(default_factory=list)`
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StructView:
     name: str
     doc: str | None
     fields: tuple[FieldView, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AliasView:
     name: str
     target: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParamView:
     name: str
     annotation: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MethodView:
     name: str  # the Python attribute: the vtable name, keyword-escaped
     ins: tuple[ParamView, ...]
@@ -122,7 +123,7 @@ class MethodView:
         return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InterfaceView:
     name: str
     iid_name: str
@@ -137,7 +138,7 @@ class InterfaceView:
     rpc_version: str | None = None  # `(major, minor)` for a plain RPC interface
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AsyncView:
     name: str
     iid_name: str
@@ -148,7 +149,7 @@ class AsyncView:
     doc: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WireTypeView:
     """A module-level NDR descriptor for a struct or enum: `_ndr_NAME = ...`."""
 
@@ -156,7 +157,7 @@ class WireTypeView:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoclassView:
     name: str
     clsid_name: str
@@ -165,7 +166,7 @@ class CoclassView:
     interface_names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImportView:
     alias: str
     module: str
@@ -175,7 +176,7 @@ class ImportView:
     sibling: bool = False  # generated beside this module: relative in a package
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleView:
     source_name: str
     source_comment: str  # the file name made safe for the header comment

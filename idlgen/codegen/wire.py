@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from idlgen import model
 from idlgen.codegen.names import param_name, py_attr, py_literal, py_name
 from idlgen.frontend import syntax
+from idlgen.records import record
 
 PRIMITIVES = {
     "small": "SMALL",
@@ -96,7 +96,7 @@ class Unsupported(Exception):
     """This construct has no wire form here; the reason ends up in a comment."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WireMethod:
     source: str | None  # a `_ndr.MethodMarshaler(...)` expression, or None
     reason: str  # why it is None

@@ -13,7 +13,6 @@ names (`Windows.Foundation.IClosable`) become one token.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from idlgen.limits import DEFAULT_LIMITS, exceeded
 
 class Token:
     """A token: lighter than Lark's (a str subclass with a dozen fields) and all the
-    parser and transformer need. `offset` indexes the text; `Lexer.locate` turns it
+    parser and transformer need. `offset` indexes the text; the parser turns it
     into a line and column only for the tokens that end up in a node or a message."""
 
     __slots__ = ("offset", "type", "value")
@@ -286,11 +285,6 @@ class Lexer:
     def __post_init__(self) -> None:
         self.line_starts = [0]
         self.line_starts.extend(m.end() for m in _NEWLINE.finditer(self.text))
-
-    def locate(self, offset: int) -> tuple[int, int]:
-        """(line, column) of a text offset, both counting from 1."""
-        line = bisect.bisect_right(self.line_starts, offset)
-        return line, offset - self.line_starts[line - 1] + 1
 
     def _stop(self, what: str, limit: str, value: int, offset: int) -> None:
         self.stopped = True

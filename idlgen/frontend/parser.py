@@ -16,13 +16,14 @@ from __future__ import annotations
 import gc
 import itertools
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
-from idlgen.frontend.reductions import make_callback
+from idlgen.frontend.reductions import Callback, make_callback, passthrough_index
 from idlgen.frontend.tables import grammar_path, load_tables
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
@@ -49,11 +50,12 @@ def parse(
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
     `position` maps (line, column) in `text` to the real place (the preprocessor's
-    line map); `on_import(path, pos)` is called at each `import "path";` and returns
-    the type names that file declares, transitively (it must report its own problems
-    to the sink, not raise). A `#pragma winrt` line left in the text switches WinRT
-    mode on, as in widl. `explain_unknown_type(name)` makes the note that follows an
-    unknown type name's error (which file declares it).
+    line map: it maps lines and keeps the column); `on_import(path, pos)` is called
+    at each `import "path";` and returns the type names that file declares,
+    transitively (it must report its own problems to the sink, not raise). A `#pragma
+    winrt` line left in the text switches WinRT mode on, as in widl.
+    `explain_unknown_type(name)` makes the note that follows an unknown type name's
+    error (which file declares it).
     """
     if not winrt and _WINRT_PRAGMA.search(text):
         winrt = True
@@ -64,8 +66,7 @@ def parse(
     lexer = Lexer(text, type_names, winrt)
     lexer.max_nesting, lexer.max_operators = limits.brace_nesting, limits.operator_chain
 
-    def place(offset: int) -> Position:
-        return where(*lexer.locate(offset))
+    place = _placer(lexer.line_starts, where)
 
     lexer.report = lambda message, offset: sink.error(message, place(offset))
     builder = SyntaxBuilder(
@@ -87,6 +88,23 @@ def parse(
             gc.enable()
     pragmas = tuple(syntax.MidlPragma(text, place(offset)) for text, offset in lexer.pragmas)
     return syntax.File(filename, items, winrt, pragmas)
+
+
+def _placer(
+    line_starts: list[int], where: Callable[[int, int], Position]
+) -> Callable[[int], Position]:
+    """Offset to position, for every node: the line map is asked once per line (the
+    column passes through it unchanged), as most lines hold several nodes."""
+    lines: dict[int, Position] = {}
+
+    def place(offset: int) -> Position:
+        line = bisect_right(line_starts, offset)
+        start = lines.get(line)
+        if start is None:
+            start = lines[line] = where(line, 1)
+        return Position(start.file, start.line, offset - line_starts[line - 1] + 1)
+
+    return place
 
 
 def declared_type_names(file: syntax.File) -> set[str]:
@@ -133,8 +151,16 @@ class _Driver:
         sink: DiagnosticSink,
         place: Callable[[int], Position],
     ) -> None:
-        self.tables = load_tables()
-        self.callbacks = [make_callback(shape, builder) for shape in self.tables.rules]
+        self.tables = tables = load_tables()
+        # Per rule: (values popped, nonterminal, callback or None, child kept): with
+        # no callback the reduction keeps one child as the rule's value.
+        self.reductions: list[tuple[int, str, Callback | None, int]] = []
+        for shape, size, origin in zip(tables.rules, tables.sizes, tables.origins, strict=True):
+            kept = passthrough_index(shape)
+            if kept is None:
+                self.reductions.append((size, origin, make_callback(shape, builder), 0))
+            else:
+                self.reductions.append((size, origin, None, kept - size))
         self.lexer = lexer
         self.tokens = lexer.tokens()
         self.pushed_back: list[Token] = []
@@ -161,7 +187,7 @@ class _Driver:
         """The hot loop: shifts and reductions for every token until the input ends."""
         actions = self.tables.actions
         gotos = self.tables.gotos
-        callbacks = self.callbacks
+        reductions = self.reductions
         state_stack = self.state_stack
         value_stack = self.value_stack
         source = itertools.chain(reversed(self.pushed_back), self.tokens)
@@ -175,43 +201,52 @@ class _Driver:
                 if action is None:
                     self.shifted_since_error = shifted
                     raise _SyntaxError(token, actions[state])
-                if action[0]:
-                    state = action[1]
+                if action >= 0:
+                    state = action
                     state_stack.append(state)
                     value_stack.append(token)
                     shifted += 1
                     break
-                _, size, rule, origin = action
-                if size:
+                size, origin, callback, kept = reductions[~action]
+                if callback is None:
+                    if size != 1:  # size 1: the kept child is already on top
+                        value = value_stack[kept]
+                        del value_stack[-size:]
+                        value_stack.append(value)
+                    del state_stack[-size:]
+                elif size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
                     del value_stack[-size:]
+                    value_stack.append(callback(children))
                 else:
-                    children = []
-                value_stack.append(callbacks[rule](children))
+                    value_stack.append(callback([]))
                 state = gotos[state_stack[-1]][origin]
                 state_stack.append(state)
         self.shifted_since_error = shifted
 
-    def _feed_end(self, token: Token) -> Any:
-        actions = self.tables.actions
-        gotos = self.tables.gotos
-        end_state = self.tables.end_state
+    def _reduce(self, action: int) -> None:
+        """One reduction outside the hot loop (at the end of the input)."""
+        size, origin, callback, kept = self.reductions[~action]
         state_stack = self.state_stack
         value_stack = self.value_stack
+        children = value_stack[-size:] if size else []
+        if size:
+            del state_stack[-size:]
+            del value_stack[-size:]
+        value_stack.append(children[kept] if callback is None else callback(children))
+        state_stack.append(self.tables.gotos[state_stack[-1]][origin])
+
+    def _feed_end(self, token: Token) -> Any:
+        actions = self.tables.actions
+        state_stack = self.state_stack
         while True:
             action = actions[state_stack[-1]].get("$END")
-            if action is None or action[0]:
+            if action is None or action >= 0:
                 raise _SyntaxError(token, actions[state_stack[-1]])
-            _, size, rule, origin = action
-            children = value_stack[-size:] if size else []
-            if size:
-                del state_stack[-size:]
-                del value_stack[-size:]
-            value_stack.append(self.callbacks[rule](children))
-            state_stack.append(gotos[state_stack[-1]][origin])
-            if state_stack[-1] == end_state:
-                return value_stack[-1]
+            self._reduce(action)
+            if state_stack[-1] == self.tables.end_state:
+                return self.value_stack[-1]
 
     def _finish(self) -> tuple[syntax.Item, ...]:
         end = self._end_token()
@@ -262,9 +297,9 @@ class _Driver:
             action = actions[stack[-1]].get(terminal)
             if action is None:
                 return False
-            if action[0]:
+            if action >= 0:
                 return True
-            _, size, _, origin = action
+            size, origin, _, _ = self.reductions[~action]
             if size:
                 del stack[-size:]
             if not stack:

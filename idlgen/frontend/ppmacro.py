@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import itemgetter
 
 from idlgen.diagnostics import Position
 from idlgen.frontend.pptext import TOKEN_RE, is_identifier
+from idlgen.records import record
 
 Tok = tuple[str, frozenset[str]]  # text and hide set
 _NO_HIDE: frozenset[str] = frozenset()
@@ -37,7 +37,7 @@ class MacroError(Exception):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Macro:
     """One definition. `params` is None for object-like macros."""
 

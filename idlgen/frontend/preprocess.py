@@ -39,6 +39,7 @@ from idlgen.frontend.ppmacro import (
 from idlgen.frontend.pptext import IDENT_RE, is_identifier, prepare, tokenize
 from idlgen.frontend.sources import RefusedSource, is_idl_text_name, read_source
 from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
+from idlgen.records import record
 
 WIDL_VERSION = "0x70000"  # what widl 7.0 defines __WIDL__ to
 MAX_INCLUDE_DEPTH = 200
@@ -50,7 +51,7 @@ _DIRECTIVE_NAME_RE = re.compile(r"[ \t]*([A-Za-z_]\w*|\d+)?")
 _CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pragma:
     """A `#pragma` line, removed from the text but reported."""
 
@@ -83,7 +84,7 @@ class LineMap:
         return tuple(self._runs)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PreprocessResult:
     text: str  # preprocessed text; directive lines become empty lines
     line_map: LineMap

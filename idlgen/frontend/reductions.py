@@ -64,6 +64,17 @@ def rule_shape(rule: Any) -> RuleShape:
     )
 
 
+def passthrough_index(shape: RuleShape) -> int | None:
+    """The child a `?rule` hands over untouched whatever the input, if it always keeps
+    exactly one child (`?expr: term`, `?atom: "(" expr ")"`): the driver then moves
+    that value down the stack itself, with no call (most reductions of an expression
+    are such chains, one per precedence level)."""
+    if not shape.inline_single or shape.trailing_nones or len(shape.include) != 1:
+        return None
+    index, splice, nones = shape.include[0]
+    return None if splice or nones else index
+
+
 def make_callback(shape: RuleShape, transformer: Any) -> Callback:
     method = _method(shape, transformer)
     include = shape.include

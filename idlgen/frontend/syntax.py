@@ -12,9 +12,10 @@ so diagnostics from any later layer point into the right file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from idlgen.diagnostics import Position
+from idlgen.records import record
 
 NOWHERE = Position("<builtin>", 0, 0)
 
@@ -22,14 +23,14 @@ NOWHERE = Position("<builtin>", 0, 0)
 # Expressions (constant expressions, and the argument expressions of size_is & co.)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Number:
     value: int | float
     text: str
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Name:
     """An identifier in an expression: a constant, enum value, parameter or field."""
 
@@ -37,27 +38,27 @@ class Name:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class String:
     value: str
     wide: bool = False
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Char:
     value: str
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unary:
     op: str  # one of: - + ~ ! * &
     operand: Expr
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Binary:
     op: str  # C operators: + - * / % << >> < > <= >= == != & | ^ && ||
     left: Expr
@@ -89,7 +90,7 @@ BINARY_PRECEDENCE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conditional:
     condition: Expr
     then: Expr
@@ -97,20 +98,20 @@ class Conditional:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cast:
     type: Type
     operand: Expr
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SizeOf:
     type: Type
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Member:
     """`a.b` or `a->b` (arrow=True), as in `size_is(p->count)`."""
 
@@ -120,14 +121,14 @@ class Member:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Index:
     operand: Expr
     index: Expr
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Empty:
     """An omitted attribute argument, as in `size_is(, n)` for the second dimension."""
 
@@ -142,7 +143,7 @@ Expr = (
 # Attributes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Uuid:
     """A uuid literal as written in `uuid(...)`, normalised to lower case without braces."""
 
@@ -150,7 +151,7 @@ class Uuid:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Attribute:
     """`name` or `name(arg, ...)`; args are expressions, uuids or types (`switch_type(T)`)."""
 
@@ -166,7 +167,7 @@ Attributes = tuple[Attribute, ...]
 # declarator adds (Pointer, Array, Function). `const` is kept because widl keeps it.
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BaseType:
     """A C/IDL built-in, spelled canonically: `int`, `unsigned long`, `hyper`,
     `unsigned char`, `small`, `byte`, `boolean`, `wchar_t`, `float`, `double`, `void`,
@@ -178,7 +179,7 @@ class BaseType:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NamedType:
     """A typedef name, interface name or other declared type used by name."""
 
@@ -187,7 +188,7 @@ class NamedType:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParameterizedType:
     """WinRT `Windows.Foundation.IVector<int>`: a parameterized interface instance."""
 
@@ -196,7 +197,7 @@ class ParameterizedType:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """A struct or union member; `cases` are the union arm labels (`[case(1,2)]` or
     `case 1:`), empty for struct members; `default` marks `[default]`/`default:`."""
@@ -208,7 +209,7 @@ class Field:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StructType:
     """`struct tag { ... }` (fields given) or a reference `struct tag` (fields None)."""
 
@@ -218,7 +219,7 @@ class StructType:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnionCase:
     """One arm of an encapsulated union (`switch (long kind) u { case 1: ... }`)."""
 
@@ -228,7 +229,7 @@ class UnionCase:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnionType:
     """A union. Non-encapsulated unions have `fields` (with `case`/`default`
     attributes); encapsulated unions (`union U switch (T d) u { ... }`) have
@@ -248,7 +249,7 @@ class UnionType:
         return self.switch_type is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumValue:
     name: str
     value: Expr | None
@@ -256,7 +257,7 @@ class EnumValue:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumType:
     tag: str | None
     values: tuple[EnumValue, ...] | None = None
@@ -264,14 +265,14 @@ class EnumType:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pointer:
     target: Type
     const: bool = False  # `T * const`, the pointer itself is const
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Array:
     """`T name[size]`; size None for `[]` and `[*]` (conformant, sized by attributes)."""
 
@@ -280,7 +281,7 @@ class Array:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Param:
     name: str | None
     type: Type
@@ -288,7 +289,7 @@ class Param:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FunctionType:
     """A function type: a method's signature, or the target of a function pointer."""
 
@@ -299,7 +300,7 @@ class FunctionType:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SafeArrayType:
     """`SAFEARRAY(VARIANT)`: widl's built-in form for an OLE Automation safe array."""
 
@@ -327,25 +328,25 @@ AttributeArg = Expr | Uuid | Type | Param
 # Declarations
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Import:
     path: str
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImportLib:
     path: str
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CppQuote:
     text: str
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MidlPragma:
     """`midl_pragma warning(...)` or a `#pragma` the preprocessor reported."""
 
@@ -353,7 +354,7 @@ class MidlPragma:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Typedef:
     name: str
     type: Type
@@ -361,7 +362,7 @@ class Typedef:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TypeDeclaration:
     """A struct/union/enum defined or declared on its own: `struct S { ... };`."""
 
@@ -370,7 +371,7 @@ class TypeDeclaration:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Const:
     name: str
     type: Type
@@ -378,7 +379,7 @@ class Const:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Declaration:
     """A plain declaration outside an interface body's methods: a function in an RPC
     interface or module (`type is FunctionType`), or an `extern` variable."""
@@ -390,7 +391,7 @@ class Declaration:
     storage: str | None = None  # `extern`, `static`, `register` as written
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Method:
     name: str
     return_type: Type
@@ -400,7 +401,7 @@ class Method:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Interface:
     """`interface` (object or RPC) or `dispinterface`.
 
@@ -425,7 +426,7 @@ class Interface:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoclassMember:
     """`name` is the interface as written (`IVector<int>` for a WinRT instance); `type`
     keeps the parsed reference; `dispinterface` marks `dispinterface D;` members."""
@@ -437,7 +438,7 @@ class CoclassMember:
     dispinterface: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Coclass:
     name: str
     attributes: Attributes = ()
@@ -446,7 +447,7 @@ class Coclass:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Library:
     name: str
     attributes: Attributes = ()
@@ -454,7 +455,7 @@ class Library:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleDecl:
     """An IDL `module` (a DLL's functions and constants), not a Python module."""
 
@@ -464,7 +465,7 @@ class ModuleDecl:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Namespace:
     """WinRT `namespace Windows.Foundation { ... }`; `name` is dotted."""
 
@@ -474,7 +475,7 @@ class Namespace:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuntimeClass:
     name: str
     attributes: Attributes = ()
@@ -484,7 +485,7 @@ class RuntimeClass:
     parent: Type | None = None  # `runtimeclass X : Base`
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApiContract:
     name: str
     attributes: Attributes = ()
@@ -492,7 +493,7 @@ class ApiContract:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Delegate:
     name: str
     return_type: Type
@@ -502,7 +503,7 @@ class Delegate:
     pos: Position = NOWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Declare:
     """WinRT `declare { interface IVector<int>; ... }`: instances to generate."""
 
@@ -533,7 +534,7 @@ Item = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class File:
     """One parsed file: its items in source order. `winrt` is widl's WinRT mode."""
 

@@ -29,7 +29,7 @@ from idlgen.frontend.reductions import RuleShape
 
 __all__ = ["Tables", "build_tables", "grammar_path", "load_tables", "tables_path"]
 
-FORMAT = 1
+FORMAT = 2
 
 # Nonterminals that are elements of a list: after an error, parsing resumes in a state
 # that expects one of these (a "boundary" state), so a bad method does not derail the
@@ -51,16 +51,19 @@ LIST_ELEMENTS = (
 class Tables:
     """Lark's LALR tables, re-keyed for speed.
 
-    `actions[state][terminal]` is `[True, next_state]` for a shift or `[False, size,
-    rule_index, nonterminal]` for a reduction (`rules[rule_index]` says what the
-    reduction hands to the transformer); `gotos[state][nonterminal]` is the state
-    after a reduction. `boundary[state]` says the state expects a list element.
+    `actions[state][terminal]` is one int, so the driver's hot loop tests a sign
+    instead of unpacking a list: the next state (>= 0) for a shift, or `~rule_index`
+    (< 0) for a reduction, which pops `sizes[rule_index]` values and goes to
+    `gotos[state][origins[rule_index]]` (`rules[rule_index]` says what the reduction
+    hands to the transformer). `boundary[state]` says the state expects a list element.
     """
 
-    actions: list[dict[str, Any]]
+    actions: list[dict[str, int]]
     gotos: list[dict[str, int]]
     boundary: list[bool]
     rules: list[RuleShape]
+    sizes: list[int]
+    origins: list[str]
     start_state: int
     end_state: int
 
@@ -105,23 +108,23 @@ def build_tables() -> dict[str, Any]:
     order = sorted(table.states, key=numbers.__getitem__)
     rules: list[Any] = []
     rule_index: dict[Any, int] = {}
-    actions: list[dict[str, list[Any]]] = []
+    actions: list[dict[str, int]] = []
     gotos: list[dict[str, int]] = []
     for state in order:
-        row_actions: dict[str, list[Any]] = {}
+        row_actions: dict[str, int] = {}
         row_gotos: dict[str, int] = {}
         for symbol, (action, arg) in sorted(table.states[state].items()):
             if action is Shift:
                 target = numbers[arg]
                 if symbol.isupper() or (symbol.startswith(("_", "$")) and symbol != "$root_start"):
-                    row_actions[symbol] = [True, target]
+                    row_actions[symbol] = target
                 if not symbol.isupper():
                     row_gotos[symbol] = target
             else:
                 if arg not in rule_index:
                     rule_index[arg] = len(rules)
                     rules.append(arg)
-                row_actions[symbol] = [False, len(arg.expansion), rule_index[arg], arg.origin.name]
+                row_actions[symbol] = ~rule_index[arg]
         actions.append(row_actions)
         gotos.append(row_gotos)
     boundary = [any(name in row for name in LIST_ELEMENTS) for row in gotos]
@@ -138,6 +141,8 @@ def build_tables() -> dict[str, Any]:
             [s.method, [list(i) for i in s.include], s.trailing_nones, s.inline_single, s.identity]
             for s in shapes
         ],
+        "sizes": [len(rule.expansion) for rule in rules],
+        "origins": [rule.origin.name for rule in rules],
     }
 
 
@@ -177,7 +182,14 @@ def _from_json(data: dict[str, Any]) -> Tables:
         for method, include, trailing, inline, identity in data["rules"]
     ]
     return Tables(
-        data["actions"], data["gotos"], data["boundary"], rules, data["start"], data["end"]
+        data["actions"],
+        data["gotos"],
+        data["boundary"],
+        rules,
+        data["sizes"],
+        data["origins"],
+        data["start"],
+        data["end"],
     )
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax as s
 from idlgen.frontend.lexer import Token
+from idlgen.records import record
 
 # A declarator: ("name", Token) | ("ptr", const, inner) | ("cc", convention, inner)
 # | ("array", inner, size) | ("func", inner, params, varargs); inner may be None
@@ -31,7 +31,7 @@ OnImport = Callable[[str, Position], Iterable[str]]
 Report = Callable[[str, Position], None]  # an error found while building the syntax
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Spec:
     """A declaration's specifiers: the type and the storage class (`extern`, `static`)."""
 
@@ -39,13 +39,13 @@ class _Spec:
     storage: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Params:
     params: tuple[s.Param, ...]
     varargs: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _TypeName:
     """`decl_spec abstract-declarator`, or with a name (`implicit_handle(handle_t h)`)."""
 
@@ -53,7 +53,7 @@ class _TypeName:
     name: Token | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Head:
     """`interface I<T>`, `coclass C`...: the name, registered as a type when reduced."""
 

@@ -9,10 +9,10 @@ and the declared type of a `const`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax
+from idlgen.records import record
 
 Value = int | float | str
 
@@ -26,7 +26,7 @@ class ConstError(Exception):
         self.pos = pos
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IntegerKind:
     bits: int
     signed: bool

@@ -20,6 +20,7 @@ from idlgen.frontend import syntax
 from idlgen.frontend.sources import RefusedSource, is_idl_text_name, read_source
 from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.semantics.hints import DeclarationFinder
+from idlgen.semantics.parse_store import ImportRef, ParseStore
 
 BASE_IDL_DIR = Path(__file__).resolve().parent.parent / "base_idl"
 
@@ -71,6 +72,7 @@ class LoadedFile:
     # replayed when the parse is reused so a cached file warns as a fresh one does.
     warnings: tuple[tuple[str, Position | None, str], ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
+    digest: str = ""  # of the file's text, as read
     _all_names: frozenset[str] | None = None
 
     def type_names(self) -> frozenset[str]:
@@ -127,6 +129,8 @@ class Loader:
     # Reads a source file; the default refuses devices, pseudo files, binary files
     # and files over the size limit (idlgen/frontend/sources.py).
     read_file: Callable[[str], str] | None = None
+    # Parses of imported files kept between processes (parse_store.py); None: none.
+    store: ParseStore | None = None
     _loaded: dict[str, LoadedFile] = field(default_factory=dict)
     _loading: set[str] = field(default_factory=set)
     _main: str = ""
@@ -156,7 +160,7 @@ class Loader:
             text = self._read(path, Position(path, 1, 1))
             if text is None:
                 return self._empty(path)
-        return self._load(path, text)
+        return self._load(path, text, imported=False)
 
     def find_import(self, name: str, importer: str) -> str | None:
         """widl's search: the importing file's folder, then -I folders, then the
@@ -185,7 +189,9 @@ class Loader:
         tree = syntax.File(path, ())
         return LoadedFile(path, tree, [], (path,), frozenset(), False)
 
-    def _load(self, path: str, text: str, seed: frozenset[str] = frozenset()) -> LoadedFile:
+    def _load(
+        self, path: str, text: str, seed: frozenset[str] = frozenset(), imported: bool = True
+    ) -> LoadedFile:
         """Parse `path` once per run, and reuse a parse from an earlier run when the file,
         its imports and the part of `seed` it depends on are unchanged.
 
@@ -201,26 +207,50 @@ class Loader:
         mentioned = _identifiers(key, digest, text)
         candidates = _PARSE_CACHE.setdefault((key, digest, self.settings), [])
         for cached in candidates:
-            external = (mentioned & seed) - cached.type_names()
-            if (
-                external == cached.external
-                and self._includes_unchanged(cached)
-                and self._includes_not_shadowed(cached)
-                and self._imports_still_valid(cached, seed)
-            ):
-                self._replay(cached)
-                self._loaded[key] = cached
-                return cached
+            if self._still_valid(cached, mentioned, seed, cached.imports):
+                return self._reuse(cached)
+        # Only imports go to the store: a main file is the one being edited.
+        store = self.store if imported else None
+        stored = store.load(key, digest, self.settings) if store is not None else []
+        for bare, refs in stored:
+            if self._still_valid(bare, mentioned, seed, refs):
+                candidates.append(bare)
+                return self._reuse(bare)
         self._loading.add(key)
         try:
             loaded = self._parse(key, text, seed)
         finally:
             self._loading.discard(key)
         loaded.external = frozenset((mentioned & seed) - loaded.type_names())
+        loaded.digest = digest
         self._loaded[key] = loaded
         if loaded.ok:
             candidates.append(loaded)
+            if store is not None:
+                store.save(loaded, self.settings)
         return loaded
+
+    def _still_valid(
+        self,
+        cached: LoadedFile,
+        mentioned: frozenset[str],
+        seed: frozenset[str],
+        imports: Sequence[LoadedFile | ImportRef],
+    ) -> bool:
+        """A parse from earlier is this file's parse now (its imports, when it comes
+        from the store, are then put back in place)."""
+        external = (mentioned & seed) - cached.type_names()
+        return (
+            external == cached.external
+            and self._includes_unchanged(cached)
+            and self._includes_not_shadowed(cached)
+            and self._imports_still_valid(cached, seed, imports)
+        )
+
+    def _reuse(self, cached: LoadedFile) -> LoadedFile:
+        self._replay(cached)
+        self._loaded[os.path.normpath(cached.path)] = cached
+        return cached
 
     def _replay(self, cached: LoadedFile) -> None:
         for path, where in cached.edges:
@@ -244,19 +274,30 @@ class Loader:
             for path, holders in cached.include_shadows
         )
 
-    def _imports_still_valid(self, cached: LoadedFile, seed: frozenset[str]) -> bool:
+    def _imports_still_valid(
+        self,
+        cached: LoadedFile,
+        seed: frozenset[str],
+        imports: Sequence[LoadedFile | ImportRef],
+    ) -> bool:
         """A cached parse is reusable only if its imports are too (they may have changed,
-        or a new file may now be found first)."""
-        for imported, name in zip(cached.imports, cached.import_names, strict=True):
+        or a new file may now be found first). A stored parse's imports are references:
+        the files loaded now must give the parse the same type names."""
+        for imported, name in zip(imports, cached.import_names, strict=True):
             if self.find_import(name, cached.path) != imported.path:
                 return False
-        for imported, context in zip(cached.imports, cached.import_context, strict=True):
+        current: list[LoadedFile] = []
+        for imported, context in zip(imports, cached.import_context, strict=True):
             text = self._read_quietly(imported.path)
             if text is None:
                 return False
             reloaded = self._load(imported.path, text, seed | context)
-            if reloaded is not imported:
+            if reloaded is not imported and not (
+                isinstance(imported, ImportRef) and imported.matches(reloaded)
+            ):
                 return False
+            current.append(reloaded)
+        cached.imports = current
         return True
 
     def _read_quietly(self, path: str) -> str | None:

@@ -183,7 +183,7 @@ def test_cache_dir_moves_the_entries_and_a_corrupt_entry_is_a_miss(
     monkeypatch.setenv("IDLGEN_CACHE_DIR", str(tmp_path / "cache"))
     assert main(argv(project)) == 0
     assert not (project / "src" / "__pycache__").exists()
-    (entry,) = (tmp_path / "cache").iterdir()
+    (entry,) = (tmp_path / "cache").glob("*.idlgen-result")  # parses/ beside it
     entry.write_bytes(b"\x80garbage")
     assert main(argv(project)) == 0
     assert "MAIN = 11" in output(project)

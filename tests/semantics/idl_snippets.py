@@ -9,6 +9,7 @@ import pytest
 
 import idlgen
 from idlgen.diagnostics import IdlError
+from idlgen.semantics import loader as loader_module
 
 PRELUDE = 'import "unknwn.idl";\n'
 
@@ -53,3 +54,18 @@ def method_names(iface: dict[str, Any]) -> list[str]:
 
 def params(method: dict[str, Any]) -> list[tuple[str, str]]:
     return [(p["name"], p["direction"]) for p in method["params"]]
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the loader parses from now on (parse cache misses)."""
+    parsed: list[str] = []
+    original = loader_module.Loader._parse
+
+    def counting(
+        self: loader_module.Loader, path: str, text: str, seed: frozenset[str]
+    ) -> loader_module.LoadedFile:
+        parsed.append(Path(path).name)
+        return original(self, path, text, seed)
+
+    monkeypatch.setattr(loader_module.Loader, "_parse", counting)
+    return parsed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from idl_snippets import compile_text, errors_of, interface, write
+from idl_snippets import compile_text, count_parses, errors_of, interface, write
 
 import idlgen
 from idlgen.semantics import loader as loader_module
@@ -70,16 +70,7 @@ def test_diamond_imports_parse_each_file_once(
     write(tmp_path, "left.idl", 'import "base.idl";\ntypedef BASE_T LEFT_T;\n')
     write(tmp_path, "right.idl", 'import "base.idl";\ntypedef BASE_T RIGHT_T;\n')
     loader_module._PARSE_CACHE.clear()
-    parsed: list[str] = []
-    original = loader_module.Loader._parse
-
-    def counting(
-        self: loader_module.Loader, path: str, text: str, seed: frozenset[str]
-    ) -> loader_module.LoadedFile:
-        parsed.append(Path(path).name)
-        return original(self, path, text, seed)
-
-    monkeypatch.setattr(loader_module.Loader, "_parse", counting)
+    parsed = count_parses(monkeypatch)
     compile_text(tmp_path, 'import "left.idl";\nimport "right.idl";\n')
     assert sorted(parsed) == ["base.idl", "left.idl", "right.idl", "test.idl"]
 
@@ -90,16 +81,7 @@ def test_unchanged_imports_are_not_parsed_again_in_the_same_process(
     write(tmp_path, "dep.idl", "typedef int DEP_T;\n")
     loader_module._PARSE_CACHE.clear()
     compile_text(tmp_path, 'import "dep.idl";\n')
-    parsed: list[str] = []
-    original = loader_module.Loader._parse
-
-    def counting(
-        self: loader_module.Loader, path: str, text: str, seed: frozenset[str]
-    ) -> loader_module.LoadedFile:
-        parsed.append(Path(path).name)
-        return original(self, path, text, seed)
-
-    monkeypatch.setattr(loader_module.Loader, "_parse", counting)
+    parsed = count_parses(monkeypatch)
     compile_text(tmp_path, 'import "dep.idl";\ntypedef DEP_T X;\n')
     assert parsed == ["test.idl"]
     write(tmp_path, "dep.idl", "typedef long DEP_T;\n")
