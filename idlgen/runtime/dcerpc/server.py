@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from idlgen.runtime import server as _com_server
 from idlgen.runtime.dcerpc import auth as A
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc import fastpath
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.endpoints import EndpointMap, process_map
 from idlgen.runtime.dcerpc.fragments import Reassembly, response_fragments, start
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 _CURRENT: ContextVar[CallState | None] = ContextVar("idlgen_rpc_call", default=None)
 _assoc_groups = itertools.count(0x1000)
+_EVENTS_LOCK = threading.Lock()
 
 
 class CallState:
@@ -81,7 +83,7 @@ class CallState:
         self.orphaned = False
         self._ticket = 1
         self._cancel_ticket = 0
-        self._canceled = threading.Event()
+        self._canceled: threading.Event | None = None  # made by the first wait_canceled
         self.on_cancel: Callable[[], None] | None = None  # an object handler's cancel hook
         self.security: A.CallSecurity = A.ANONYMOUS  # how the client authenticated this call
 
@@ -92,13 +94,22 @@ class CallState:
     def cancel(self) -> None:
         self.cancel_count += 1
         self._cancel_ticket = self._ticket
-        self._canceled.set()
+        with _EVENTS_LOCK:
+            event = self._canceled
+        if event is not None:
+            event.set()
         if self.on_cancel is not None:
             self.on_cancel()
 
     def wait_canceled(self, timeout: float | None = None) -> bool:
         """Block until the client cancels (True) or `timeout` passes (False)."""
-        return self._canceled.wait(timeout)
+        with _EVENTS_LOCK:  # an Event per call costs more than most calls: made on demand
+            if self._canceled is None:
+                self._canceled = threading.Event()
+                if self.canceled:
+                    self._canceled.set()
+            event = self._canceled
+        return event.wait(timeout)
 
     def Cancel(self, ulSeconds: int) -> int:
         self.cancel()
@@ -338,12 +349,26 @@ class _Connection:
     auth: A.ConnectionAuth | None = None
     sign_lock: threading.Lock = field(default_factory=threading.Lock)
     peer_text: str = ""
+    # The object handler's lean path for one-fragment requests (fastpath.py); None with
+    # security, whose calls are verified and signed on the general path.
+    fast_handler: Callable[..., bool] | None = None
+    handler_state: Any = None  # the object handler's own state for this connection
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
         self.peer_text = peer_of(self.transport.sock)  # HOST:PORT, for the logs
         if self.server.security is not None:
             self.auth = A.ConnectionAuth(self.server.security)
+        else:
+            self.fast_handler = getattr(self.server.objects, "fast_call", None)
+
+    def fast_context(self, cont_id: int) -> bool:
+        """Is `cont_id` a bound context of the object handler?"""
+        return self.contexts.get(cont_id) is _OBJECTS
+
+    def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool:
+        """The reactor's offer of a one-fragment request to the lean path (fastpath.py)."""
+        return self.fast_handler is not None and fastpath.offer(self, frame, flags, call_id)
 
     @property
     def sock(self) -> socket.socket:

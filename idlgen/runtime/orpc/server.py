@@ -35,6 +35,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
+from idlgen.runtime import channel
 from idlgen.runtime.apartment import Apartment, find_apartment
 from idlgen.runtime.channel import (
     FAULT,
@@ -46,6 +47,7 @@ from idlgen.runtime.channel import (
     request_frame,
 )
 from idlgen.runtime.dcerpc import binding as B
+from idlgen.runtime.dcerpc import fastpath
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.auth import (
     ANONYMOUS,
@@ -71,7 +73,8 @@ from idlgen.runtime.marshal import (
     ref_observer,
     remote_client,
 )
-from idlgen.runtime.orpc.wire import OrpcError, orpcthat, split_orpcthis
+from idlgen.runtime.orpc import fastserve
+from idlgen.runtime.orpc.wire import ORPCTHIS, OrpcError, orpcthat, split_orpcthis
 from idlgen.runtime.registry import interface_for
 from idlgen.runtime.remunknown import IID_IRemUnknown
 
@@ -151,6 +154,7 @@ class ConnectionPort:
         self.calls: dict[int, tuple[CallState, int]] = {}  # call id -> (state, context id)
         self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
         self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
+        self.fast: dict[bytes, fastserve.Target] = {}  # IPIDs the lean path has checked
 
     def reaches(self, ipid: bytes) -> bool:
         if int.from_bytes(ipid[8:], "big") == REM_UNKNOWN_IPID_LOW:
@@ -224,6 +228,47 @@ class ObjectServer:
             if port is None:
                 port = self._ports[id(conn)] = ConnectionPort(conn)
             return port
+
+    def fast_call(
+        self, conn: Any, frame: bytes, at: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
+    ) -> bool:
+        """The lean path's offer (dcerpc/fastpath.py) of a one-fragment request whose stub
+        data starts at `at`: serve it (orpc/fastserve.py) and return True, or return False
+        and leave it to `request`. Taken only for a reachable IPID of a live MTA, a method
+        with a precompiled codec and no call factory, ORPCTHIS without extensions, [in] data
+        of the right size, an apartment not saturated, access allowed, and no channel
+        observer (tests that watch frames see every call as frames)."""
+        if channel._taps:
+            return False
+        port = conn.handler_state
+        if port is None:
+            port = conn.handler_state = self._port(conn)
+        target = port.fast.get(ipid)
+        if target is None or not target.valid():
+            target = fastserve.target_of(apartment_of_ipid(ipid), ipid)
+            if target is None or not _may_reach(port, target.apartment, ipid):
+                return False
+            port.fast[ipid] = target
+        method = target.method(opnum)
+        if method is None or not fastserve.orpcthis_ok(frame, at):
+            return False
+        body = frame[at + ORPCTHIS.size :]
+        if len(body) != method.codec.request_size or target.apartment.saturated:
+            return False
+        checked = self.levels or self.access_checks or target.own_checks
+        if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
+            return False
+        reactor = conn.transport.reactor
+        inline = reactor.inline_ready()
+        state = fastpath.admit(conn, call_id, turn=not inline)
+        if state is None:
+            return False
+        call = fastserve.FastCall(conn, port, target, method, state, cont_id, body)
+        if inline:
+            reactor.run_inline(conn.transport, call)
+        else:
+            call.post()
+        return True
 
     def holds(self, conn: Any) -> bool:
         with self._lock:
