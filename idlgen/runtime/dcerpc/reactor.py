@@ -230,13 +230,17 @@ class Reactor:
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        """The first thread: leads, and when a spare took the loop over from one of its
-        calls, becomes the spare itself (or leaves, if there is one)."""
+    def _run(self, leader: bool = True) -> None:
+        """A reactor thread: the first one leads at once, a spare waits to take over; when
+        another thread took the loop over from one of its calls, it becomes the spare
+        itself (or leaves, if there is one)."""
         with self._spare:
+            if not leader:
+                self._starting = False  # the spare `_want_spare` started is here
             self._threads += 1
         try:
-            self._lead()
+            if leader:
+                self._lead()
             while self._wait_to_lead():
                 self._lead()
         finally:
@@ -326,21 +330,12 @@ class Reactor:
                 return
             self._starting = True
         try:
-            threading.Thread(target=self._spare_main, daemon=True, name="rpc-reactor").start()
+            spare = threading.Thread(target=self._run, args=(False,), daemon=True)
+            spare.name = "rpc-reactor"
+            spare.start()
         except RuntimeError:  # no thread to spare: calls keep going to their apartments
             with self._spare:
                 self._starting = False
-
-    def _spare_main(self) -> None:
-        with self._spare:
-            self._starting = False
-            self._threads += 1
-        try:
-            while self._wait_to_lead():
-                self._lead()
-        finally:
-            with self._spare:
-                self._threads -= 1
 
     def _wait_to_lead(self) -> bool:
         """Be the spare: True once this thread has taken the loop over from a call that
