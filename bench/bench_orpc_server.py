@@ -69,6 +69,8 @@ class _Profiles:
         merged: pstats.Stats | None = None
         for prof in self.profiles:
             prof.snapshot_stats()
+            if not prof.stats:  # type: ignore[attr-defined]
+                continue  # a thread that ran no Python code while profiled
             holder = _Holder(prof.stats)  # type: ignore[attr-defined]
             if merged is None:
                 merged = pstats.Stats(holder)  # type: ignore[arg-type]

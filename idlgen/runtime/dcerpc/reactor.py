@@ -189,6 +189,8 @@ class Reactor:
         self._starting = False  # a spare thread is being started
         self._threads = 0  # threads of this reactor: leader, spare, ones still in calls
         self.takeovers = 0  # times a spare took the loop over from a slow call (tests)
+        self._interval = self._sweep_interval()  # the select timeout, and how often to sweep
+        self._next_sweep = 0.0
 
     # -- from other threads ---------------------------------------------------------------
 
@@ -259,9 +261,14 @@ class Reactor:
                     self._run_inline(me)
                     if self._thread is not me:
                         return  # a spare took over while a call ran: it leads now
-                self._run_soon()
-                self._run_timers()
-                self._sweep()
+                if self._soon or self._writers:
+                    self._run_soon()
+                if self._timers:
+                    self._run_timers()
+                now = time.monotonic()
+                if now >= self._next_sweep:  # timeouts are checked this often, not per PDU
+                    self._next_sweep = now + self._interval
+                    self._sweep()
         except Exception:  # never expected; logged so a dead loop is never silent
             log.exception("DCE/RPC reactor failed")
             self._stopped = True
@@ -397,7 +404,7 @@ class Reactor:
             self._accept(key.fileobj)  # type: ignore[arg-type]
 
     def _next_timeout(self) -> float:
-        timeout = self._sweep_interval()
+        timeout = self._interval
         if self._timers:
             timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
         return timeout
