@@ -31,7 +31,7 @@ from idlgen.runtime.dcerpc import pdu as P
 if TYPE_CHECKING:
     from idlgen.runtime.dcerpc.server import CallState, _Connection
 
-__all__ = ["FAST_FLAGS", "REQUEST_PREFIX", "admit", "finish", "offer", "take_turn"]
+__all__ = ["FAST_FLAGS", "REQUEST_PREFIX", "admit", "finish", "offer", "requeue"]
 
 # The fixed part of an object request after the common header: alloc_hint, p_cont_id, opnum,
 # object UUID (DCE 12.6.4.9).
@@ -67,30 +67,36 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
     return bool(handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid))
 
 
-def admit(conn: _Connection, call_id: int, turn: bool) -> CallState | None:
-    """Register the call and, with `turn`, take one of the connection's running turns; None
-    (nothing changed) when the general path must take it: at a limit, it faults or queues
-    there. A call run on the reactor thread takes no turn: it holds no thread of the
-    server's while it waits, and runs one after the other with the others of its read (if
-    it is handed to a thread after all, it takes its turn then: `take_turn`)."""
+def admit(conn: _Connection, call_id: int, inline: bool) -> CallState | None:
+    """Register the call and take one of the connection's running turns; None (nothing
+    changed) when the general path must take it: at a limit, it faults or queues there.
+    A call run on the reactor thread (`inline`) takes its turn even past the connection's
+    share: it holds no thread of the server's and runs one after the other with the others
+    of its read; handed to a thread after all, it queues for a turn then (`requeue`)."""
     from idlgen.runtime.dcerpc.server import CallState
 
     lim = conn.server.server_limits
     with conn.lock:
         if (
-            (turn and conn.running >= lim.max_running_per_connection)
+            (not inline and conn.running >= lim.max_running_per_connection)
             or len(conn.partial) + len(conn.calls) >= conn.server.limits.max_outstanding
             or call_id in conn.calls
         ):
             return None
         state = CallState(call_id)
+        state.running = True
         conn.calls[call_id] = state
-        if turn:
-            state.running = True
-            conn.running += 1
+        conn.running += 1
     global taken
     taken += 1
     return state
+
+
+def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> None:
+    """An inline call handed to a thread after all: it gives its turn back and waits for
+    one within the connection's share, like every call of the general path."""
+    conn._release_turn(state)
+    conn._admit(state, job)
 
 
 def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
@@ -100,12 +106,3 @@ def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
     if not state.orphaned:
         conn.transport.send([frame])
     conn._release_turn(state)
-
-
-def take_turn(conn: _Connection, state: CallState, job: Callable[[], None]) -> None:
-    """Run `job` (the call handed to a thread) in one of the connection's running turns:
-    now, or when one frees up, like every call of the general path."""
-    if state.running:
-        job()
-    else:
-        conn._admit(state, job)

@@ -194,11 +194,12 @@ class FastCall:
         self.target.exporter.calls.cancel(self.key)
 
     def post(self) -> None:
-        """Queue the call in its apartment (not run on the reactor thread after all), in
-        one of the connection's running turns."""
-        fastpath.take_turn(self.conn, self.state, self._queue)
+        """The reactor was taken over before this inline call ran: queue it in its
+        apartment once the connection has a running turn for it."""
+        fastpath.requeue(self.conn, self.state, self.queue)
 
-    def _queue(self) -> None:
+    def queue(self) -> None:
+        """Queue the call in its apartment (a thread there runs it)."""
         try:
             self.target.apartment.post(self.run)
         except COMError:  # shut down meanwhile: what a queued request gets

@@ -260,14 +260,14 @@ class ObjectServer:
             return False
         reactor = conn.transport.reactor
         inline = reactor.inline_ready()
-        state = fastpath.admit(conn, call_id, turn=not inline)
+        state = fastpath.admit(conn, call_id, inline)
         if state is None:
             return False
         call = fastserve.FastCall(conn, port, target, method, state, cont_id, body)
         if inline:
             reactor.run_inline(conn.transport, call)
         else:
-            call.post()
+            call.queue()
         return True
 
     def holds(self, conn: Any) -> bool:
