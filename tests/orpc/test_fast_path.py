@@ -68,6 +68,7 @@ class Calc(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
         return bytes(cb)
 
     def Write(self, pv: bytes, cb: int) -> int:
+        self.threads.append(threading.current_thread())
         return cb
 
 
@@ -83,7 +84,8 @@ class Server:
         self.calc = Calc()
         self.ipid = self._export(self.mta, self.calc, ICalc)
         self.stream_ipid = self._export(self.mta, self.calc, ISimpleStream)
-        self.sta_ipid = self.sta.run(lambda: self._export(self.sta, Calc(), ICalc))
+        self.sta_calc = Calc()
+        self.sta_ipid = self.sta.run(lambda: self._export(self.sta, self.sta_calc, ICalc))
 
     @staticmethod
     def _export(apartment: Apartment, obj: Any, iface: Any) -> bytes:
@@ -352,6 +354,39 @@ def test_common_call_runs_on_the_thread_that_read_it(server: Server) -> None:
         exchange(client, request(3, server.ipid, add_stub(1, 1)))
         # A reactor thread (the one that read it), not one of the MTA's: no hand-off.
         assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
+    finally:
+        client.close()
+
+
+def _write_request(server: Server, call_id: int) -> bytes:
+    write = ISimpleStream._wire_[1]
+    body = orpcthis(bytes(16)) + write.encode_request({"pv": b"abc", "cb": 3})
+    return request(call_id, server.stream_ipid, body, opnum=4, cont_id=1)
+
+
+def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server) -> None:
+    """No hand-off for the general path either: a method without a precompiled codec in
+    an MTA runs on the reactor thread (the STA keeps its own thread: next test)."""
+    client = Client(server.address)
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        _wait_for(lambda: server.reactor._spares == 1)
+        server.calc.threads.clear()
+        assert taken_by(lambda: exchange(client, _write_request(server, 3))) == 0
+        assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
+    finally:
+        client.close()
+
+
+def test_sta_calls_still_run_on_the_sta_thread(server: Server) -> None:
+    client = Client(server.address)
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        _wait_for(lambda: server.reactor._spares == 1)
+        server.sta_calc.threads.clear()
+        reply = P.decode(exchange(client, request(3, server.sta_ipid, add_stub(1, 1))))
+        assert isinstance(reply, P.Response)
+        assert [t.name for t in server.sta_calc.threads] == ["fast-sta"]
     finally:
         client.close()
 

@@ -279,9 +279,12 @@ class Reactor:
     # -- calls on the loop thread (issue 13: no hand-off where COM needs none) ---------------
 
     def inline_ready(self) -> bool:
-        """While framing, on the loop thread: may a call run on this thread? Only while a
-        spare thread is ready to take the loop over should the call outlast
+        """May a call run on this thread? Only on the loop thread while it frames a read
+        (not from a call's thread, nor from a call already inline), and only while a spare
+        thread is ready to take the loop over should the call outlast
         `limits.inline_call_bound` (none: one is started, and this call goes elsewhere)."""
+        if threading.current_thread() is not self._thread or getattr(self._in_calls, "on", False):
+            return False
         if self._spares == 0:
             self._want_spare()
             return False

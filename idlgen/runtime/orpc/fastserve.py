@@ -31,7 +31,6 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from idlgen.runtime import apartment as _apartment
-from idlgen.runtime import channel
 from idlgen.runtime.dcerpc import fastpath
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.auth import ANONYMOUS, done_serving, serving
@@ -202,12 +201,16 @@ class FastCall:
         """Queue the call in its apartment (a thread there runs it)."""
         try:
             self.target.apartment.post(self.run)
-        except COMError:  # shut down meanwhile: what a queued request gets
-            self.port.deliver(channel.fault_frame(self.state.call_id, RPC_E_DISCONNECTED), None)
+        except COMError:  # shut down meanwhile: what a request for it gets
+            self.target.exporter.calls.done(self.key)
+            self._general().fault(RPC_E_DISCONNECTED)
 
     def run(self) -> None:
         """Serve the call on this thread (the reactor's, or one of the apartment's)."""
         target, m, port = self.target, self.method, self.port
+        if target.apartment.closed:  # shut down since it was read: what a request gets
+            self.queue()
+            return
         try:
             values = m.codec.request_values(self.body)
         except NdrFault as fault:
