@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pinned import spawn  # noqa: E402  (bench/ is the script's folder)
 
+PAYLOAD = bytes(4096)
+
 # -- the server (child process) ----------------------------------------------------------------
 
 
@@ -97,14 +99,17 @@ def server(mode: str) -> None:
         threading.setprofile(profiles)
         cProfile.Profile().enable()
 
-    from stream_handwritten import ICalc
+    from stream_handwritten import ICalc, ISimpleStream
 
     from idlgen import runtime as rt
     from idlgen.runtime import orpc
 
-    class Bench(rt.ComObject, ICalc):  # type: ignore[misc]
+    class Bench(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
         def Add(self, a: int, b: int) -> int:
             return a + b
+
+        def Write(self, pv: bytes, cb: int) -> int:  # no precompiled codec: general path
+            return cb
 
     print(orpc.publish(Bench(), ICalc, "ncacn_ip_tcp:127.0.0.1[0]"), flush=True)
     started = 0.0
@@ -158,6 +163,11 @@ class Child:
         self.proc.wait()
 
 
+def run_write(stream: Any, calls: int) -> None:
+    for _ in range(calls):
+        stream.Write(PAYLOAD, len(PAYLOAD))
+
+
 def run_sync(calc: Any, calls: int) -> None:
     for i in range(calls):
         if calc.Add(i, 1) != i + 1:
@@ -202,13 +212,14 @@ def client(args: argparse.Namespace) -> None:
     cpu = sorted(os.sched_getaffinity(0))[0]
     os.sched_setaffinity(0, {cpu})
     rows = [one_server(mode, cpu, args) for mode in ("time", "count")]
-    (_, sync_t, deep_t), (_, sync_c, deep_c) = rows
+    (_, sync_t, deep_t, write_t), (_, sync_c, deep_c, write_c) = rows
     print(f"server on CPU {cpu} with the client; {args.calls} calls x {args.batches} batches")
     print()
     print("| call | server CPU per call (us) | server Python calls per call |")
     print("|---|---:|---:|")
     print(f"| synchronous Add | {sync_t[0] * 1e6:.1f} | {sync_c[1]:.0f} |")
     print(f"| Add, {args.depth} outstanding | {deep_t[0] * 1e6:.1f} | {deep_c[1]:.0f} |")
+    print(f"| synchronous Write 4 KiB | {write_t[0] * 1e6:.1f} | {write_c[1]:.0f} |")
     if args.profile:
         child = Child(cpu, "profile")
         calc = orpc.connect(child.binding, ICalc)
@@ -218,10 +229,13 @@ def client(args: argparse.Namespace) -> None:
         child.close()
 
 
+Figures = tuple[float, float]  # CPU seconds, Python calls, per call
+
+
 def one_server(
     mode: str, cpu: int, args: argparse.Namespace
-) -> tuple[str, tuple[float, float], tuple[float, float]]:
-    from stream_handwritten import ICalc
+) -> tuple[str, Figures, Figures, Figures]:
+    from stream_handwritten import ICalc, ISimpleStream
 
     from idlgen.runtime import orpc
 
@@ -230,12 +244,15 @@ def one_server(
     try:
         sync = measure(child, lambda n: run_sync(calc, n), args.calls, args.batches)
         deep = measure(child, lambda n: run_async(calc, n, args.depth), args.calls, args.batches)
+        stream = calc.QueryInterface(ISimpleStream)
+        write = measure(child, lambda n: run_write(stream, n), args.calls, args.batches)
+        stream.Release()
         if mode == "count" and args.top:
             run_sync_top(child, calc, args.calls)
     finally:
         calc.Release()
         child.close()
-    return mode, sync, deep
+    return mode, sync, deep, write
 
 
 def run_sync_top(child: Child, calc: Any, calls: int) -> None:

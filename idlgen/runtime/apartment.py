@@ -485,6 +485,19 @@ def wait_for(waitable: Any, timeout: float | None) -> bool:
     return _wait(current_apartment(), waitable, timeout)
 
 
+def enter(apartment: Apartment) -> Apartment | None:
+    """Let the calling thread act inside `apartment` until `leave(previous)`: what `join`
+    does, for one call served on a thread that is not the apartment's (a server's reactor
+    thread running an MTA call); returns the apartment the thread was in."""
+    previous: Apartment | None = getattr(_local, "apartment", None)
+    _local.apartment = apartment
+    return previous
+
+
+def leave(previous: Apartment | None) -> None:
+    _local.apartment = previous
+
+
 _process_mta: Apartment | None = None
 _process_mta_lock = threading.Lock()
 

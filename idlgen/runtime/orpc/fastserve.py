@@ -30,7 +30,7 @@ import logging
 import struct
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime import apartment as _apartment
+from idlgen.runtime.apartment import enter, leave
 from idlgen.runtime.dcerpc import fastpath
 from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.auth import ANONYMOUS, done_serving, serving
@@ -222,9 +222,7 @@ class FastCall:
         if not target.exporter.calls.start(self.key, incoming):
             self._general(values).fault(RPC_E_CALL_CANCELED)  # canceled before it started
             return
-        local = _apartment._local
-        outer = getattr(local, "apartment", None)
-        local.apartment = target.apartment
+        outer = enter(target.apartment)
         context = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
         book = ref_observer.set(port.book)
         client = remote_client.set(port)
@@ -247,7 +245,7 @@ class FastCall:
             remote_client.reset(client)
             ref_observer.reset(book)
             _CALL_CONTEXT.reset(context)
-            local.apartment = outer
+            leave(outer)
             target.exporter.calls.done(self.key)
         self._reply(values, value, hr)
 

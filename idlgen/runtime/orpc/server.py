@@ -36,7 +36,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from idlgen.runtime import channel
-from idlgen.runtime.apartment import Apartment, find_apartment
+from idlgen.runtime.apartment import Apartment, enter, find_apartment, leave
 from idlgen.runtime.channel import (
     FAULT,
     HEADER,
@@ -355,8 +355,11 @@ class _Queued:
         if self.apartment.closed:  # shut down since: what a request for it gets
             self.post()
             return
-        with self.apartment.join():
+        outer = enter(self.apartment)  # in the MTA for the call, as its threads are
+        try:
             _serve(self.apartment, self.frame, self.port, self.security, self.objects)
+        finally:
+            leave(outer)
 
     def post(self) -> None:
         apartment = self.apartment
