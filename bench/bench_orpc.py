@@ -52,7 +52,7 @@ def orpc_server() -> None:
     from stream_handwritten import ICalc, ISimpleStream
 
     from idlgen import runtime as rt
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     class Bench(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
         def Add(self, a: int, b: int) -> int:
@@ -154,7 +154,7 @@ def throughput(calc: Any, depth: int, calls: int, batches: int) -> float:
     """Calls per second with `depth` call objects outstanding: Begin_ all, then Finish_ all."""
     from stream_handwritten import IID_AsyncICalc
 
-    from idlgen.runtime.stdiface import ICallFactory
+    from idlgen.runtime.com.stdiface import ICallFactory
 
     factory = calc.QueryInterface(ICallFactory)
     rounds = max(1, calls // depth)
@@ -183,7 +183,7 @@ def pdu_sizes() -> tuple[tuple[int, int], tuple[int, int]]:
     """(request, response) PDU bytes for Add and for the 4 KiB Write, from the marshalers."""
     from stream_handwritten import ICalc, ISimpleStream
 
-    from idlgen.runtime.orpc.wire import orpcthat, orpcthis
+    from idlgen.runtime.rpc.orpc.wire import orpcthat, orpcthis
 
     head = CO_REQUEST + OBJECT_UUID + len(orpcthis())
     tail = CO_RESPONSE + len(orpcthat())
@@ -240,7 +240,7 @@ class Placement:
 def measure_orpc(p: Placement, calls: int, batches: int) -> None:
     from stream_handwritten import ICalc, ISimpleStream
 
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     with child(p.server_cpu, "--server", "orpc") as published:
         calc = orpc.connect(published, ICalc)

@@ -102,7 +102,7 @@ def server(mode: str) -> None:
     from stream_handwritten import ICalc, ISimpleStream
 
     from idlgen import runtime as rt
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     class Bench(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
         def Add(self, a: int, b: int) -> int:
@@ -177,7 +177,7 @@ def run_sync(calc: Any, calls: int) -> None:
 def run_async(calc: Any, calls: int, depth: int) -> None:
     from stream_handwritten import IID_AsyncICalc
 
-    from idlgen.runtime.stdiface import ICallFactory
+    from idlgen.runtime.com.stdiface import ICallFactory
 
     factory = calc.QueryInterface(ICallFactory)
     for _ in range(max(1, calls // depth)):
@@ -207,7 +207,7 @@ def measure(child: Child, fn: Any, calls: int, batches: int) -> tuple[float, flo
 def client(args: argparse.Namespace) -> None:
     from stream_handwritten import ICalc
 
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     cpu = sorted(os.sched_getaffinity(0))[0]
     os.sched_setaffinity(0, {cpu})
@@ -237,7 +237,7 @@ def one_server(
 ) -> tuple[str, Figures, Figures, Figures]:
     from stream_handwritten import ICalc, ISimpleStream
 
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     child = Child(cpu, mode)
     calc = orpc.connect(child.binding, ICalc)

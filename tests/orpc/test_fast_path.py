@@ -22,17 +22,17 @@ from orpc_helpers import WAIT
 from stream_handwritten import ICalc, ISimpleStream
 
 from idlgen import runtime as rt
-from idlgen.runtime import channel
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.dcerpc import fastpath
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.fragments import response_fragments
-from idlgen.runtime.dcerpc.reactor import Transport
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.marshal import marshaler_for
-from idlgen.runtime.orpc.endpoint import Endpoint
-from idlgen.runtime.orpc.fastserve import method_of
-from idlgen.runtime.orpc.wire import ORPCTHIS, orpcthat, orpcthis
+from idlgen.runtime.apartments import channel
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.rpc.dcerpc import fastpath
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.fragments import response_fragments
+from idlgen.runtime.rpc.dcerpc.reactor import Transport
+from idlgen.runtime.rpc.orpc.endpoint import Endpoint
+from idlgen.runtime.rpc.orpc.fastserve import method_of
+from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
 ADD = ICalc._wire_[0]
 INT32 = st.integers(-(2**31), 2**31 - 1)
@@ -205,7 +205,7 @@ _ICALC_STUB: list[Any] = []
 
 def _stub_of_icalc() -> Any:
     if not _ICALC_STUB:
-        from idlgen.runtime.stub import Stub
+        from idlgen.runtime.apartments.stub import Stub
 
         _ICALC_STUB.append(Stub(ICalc, bytes(16), Calc(), None))
     return _ICALC_STUB[0]
@@ -320,7 +320,7 @@ def test_lean_path_leaves_every_other_request_to_the_general_path(
 
 
 def test_lean_path_is_off_for_authenticated_servers() -> None:
-    from idlgen.runtime.dcerpc.auth import Credentials, ServerSecurity
+    from idlgen.runtime.rpc.dcerpc.auth import Credentials, ServerSecurity
 
     creds = Credentials()
     creds.add("WORKGROUP", "u", "p")

@@ -1,0 +1,684 @@
+"""Connection I/O for a server: one selector thread for every listener and connection.
+
+The reactor accepts, reads bytes, cuts them into PDUs and hands each to its connection's
+protocol object (`handle`), which answers by `send`. No thread per connection: a thousand
+idle sockets cost a thousand descriptors and buffers, nothing more. Sends that cannot go
+out at once wait in the connection's unsent buffer, flushed when the socket is writable.
+
+Bounds enforced here (all from `ServerLimits`): connections in total and per peer (over the
+cap: bind_nak "temporary congestion" and close), the peer uid of Unix-socket clients
+(SO_PEERCRED against the allow list), the time a started PDU may take, the idle time, the
+unsent bytes a peer may leave unread. `accept` failing for lack of descriptors or memory
+pauses that listener with a growing back-off and a log line; it never ends the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import heapq
+import logging
+import selectors
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc import trace
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+
+__all__ = ["Protocol_", "Reactor", "Transport"]
+
+log = logging.getLogger(__name__)
+
+_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_UCRED = struct.Struct("3i")  # pid, uid, gid
+_READ_CHUNK = 65536
+# The common header as framing needs it (DCE 12.6.3.1); `parse_header` has the full checks.
+_PEEK = struct.Struct("<BBBB2s2xHHI")
+_LE = P.DREP_LE_ASCII_IEEE[:2]
+# The spare thread checks on inline calls every `inline_call_bound` seconds while calls come,
+# and sleeps until the next call once none came for this long.
+_PARK_AFTER = 1.0
+
+
+class Protocol_(Protocol):
+    """What the reactor drives for each connection (the DCE/RPC server's `_Connection`)."""
+
+    max_recv: int
+
+    def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool: ...
+
+    def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool: ...
+
+    def on_closed(self) -> None: ...
+
+    def busy(self) -> bool: ...
+
+    def sweep(self, now: float) -> None: ...
+
+
+class InlineCall(Protocol):
+    """A call the protocol asks the reactor to run on its own thread (`run_inline`)."""
+
+    def run(self) -> None: ...
+
+    def post(self) -> None:
+        """Run it elsewhere after all (the loop was taken over before it started)."""
+
+
+class Transport:
+    """One accepted socket: its unread and unsent bytes, and when it last did anything."""
+
+    def __init__(self, reactor: Reactor, sock: socket.socket, peer: Any) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.peer = peer  # the cap key: an address, or ("uid", n) for a Unix socket
+        self.fileno = sock.fileno()
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        self.out_lock = threading.Lock()
+        self.pdu_started: float | None = None
+        self.last_activity = time.monotonic()
+        self.protocol: Protocol_ | None = None
+        self.closing = False  # flush what is unsent, then close
+        self.closed = False
+        self.watching_writes = False
+        self.corked = False  # replies wait in outbuf until the reactor's batch of calls ends
+
+    def send(self, frames: list[bytes]) -> bool:
+        """Queue frames in order (from any thread); False if the connection is gone."""
+        limit = self.reactor.limits.max_unsent_per_connection
+        with self.out_lock:
+            if self.closed:
+                return False
+            if trace.enabled():
+                for frame in frames:
+                    trace.sent(self.sock, frame)
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            corked = self.corked
+            if not self.outbuf and not corked:
+                try:
+                    sent = self.sock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    self.reactor.call_soon(self.abort)
+                    return False
+                data = data[sent:]
+            if not data:
+                return True
+            if len(self.outbuf) + len(data) > limit:
+                log.warning("DCE/RPC peer %s leaves replies unread: closing", self.peer)
+                self.reactor.call_soon(self.abort)
+                return False
+            self.outbuf += data
+        if not corked:  # a corked transport is flushed by the reactor at the batch's end
+            self.reactor.want_write(self)
+        return True
+
+    def flush(self) -> None:
+        """On the reactor thread, when the socket is writable."""
+        with self.out_lock:
+            if self.outbuf:
+                try:
+                    sent = self.sock.send(self.outbuf)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    sent = -1
+                if sent < 0:
+                    self.outbuf.clear()
+                    self.closing = True
+                else:
+                    del self.outbuf[:sent]
+            empty = not self.outbuf
+        if empty and self.closing:
+            self.abort()
+
+    def close_after_flush(self) -> None:
+        self.closing = True
+        with self.out_lock:
+            empty = not self.outbuf
+        if empty:
+            self.reactor.call_soon(self.abort)
+
+    def abort(self) -> None:
+        """Close now (reactor thread, or through `call_soon`)."""
+        self.reactor.drop(self)
+
+
+class Reactor:
+    """The selector loop of one RpcServer."""
+
+    def __init__(self, limits: ServerLimits, make_protocol: Callable[[Transport], Protocol_]):
+        self.limits = limits
+        self.make_protocol = make_protocol
+        self.selector = selectors.DefaultSelector()
+        self.transports: dict[int, Transport] = {}
+        self.per_peer: dict[Any, int] = {}
+        self._lock = threading.Lock()
+        self._soon: list[Callable[[], None]] = []
+        self._writers: set[Transport] = set()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_ids = 0
+        self._backoff: dict[int, float] = {}
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._stopped = False
+        self._thread: threading.Thread | None = None  # the leader: runs the loop now
+        self.accept_failures = 0  # accept errors survived (tests, logs)
+        self.refused = 0  # connections refused by a cap or the uid check
+        # Calls run on the loop thread after a read (see `run_inline`), the transports
+        # whose replies wait for the batch's end, and the spare thread that takes the loop
+        # over when one of those calls outlasts `limits.inline_call_bound`.
+        self._inline: deque[InlineCall] = deque()
+        self._corked: list[Transport] = []
+        self._in_calls = threading.local()  # .on: this thread runs inline calls
+        self._spare = threading.Condition()
+        self._busy_since: float | None = None  # the leader is in inline calls since then
+        self._last_batch = 0.0  # when the last batch of inline calls started
+        self._spares = 0  # threads waiting to take over (0 or 1)
+        self._parked = False  # the spare waits without a timeout: notify it
+        self._starting = False  # a spare thread is being started
+        self._threads = 0  # threads of this reactor: leader, spare, ones still in calls
+        self.takeovers = 0  # times a spare took the loop over from a slow call (tests)
+        self._interval = self._sweep_interval()  # the select timeout, and how often to sweep
+        self._next_sweep = 0.0
+
+    # -- from other threads ---------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            thread = threading.Thread(target=self._run, daemon=True, name="rpc-reactor")
+            self._thread = thread
+            thread.start()
+
+    def add_listener(self, lsock: socket.socket) -> None:
+        lsock.setblocking(False)
+        self.call_soon(lambda: self._register_listener(lsock))
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._soon.append(fn)
+        self._wake()
+
+    def want_write(self, transport: Transport) -> None:
+        with self._lock:
+            self._writers.add(transport)
+        self._wake()
+
+    def stop(self) -> None:
+        self._stopped = True
+        thread = self._thread
+        if thread is None:  # never started: nothing but our own sockets to close
+            self._close_all()
+            return
+        with self._spare:
+            self._spare.notify_all()
+        self._wake()
+        if thread is not threading.current_thread():
+            thread.join(5.0)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _run(self, leader: bool = True) -> None:
+        """A reactor thread: the first one leads at once, a spare waits to take over; when
+        another thread took the loop over from one of its calls, it becomes the spare
+        itself (or leaves, if there is one)."""
+        with self._spare:
+            if not leader:
+                self._starting = False  # the spare `_want_spare` started is here
+            self._threads += 1
+        try:
+            if leader:
+                self._lead()
+            while self._wait_to_lead():
+                self._lead()
+        finally:
+            with self._spare:
+                self._threads -= 1
+
+    def _lead(self) -> None:
+        """The loop, for as long as this thread is the leader."""
+        me = threading.current_thread()
+        try:
+            while not self._stopped and self._thread is me:
+                events = self.selector.select(self._next_timeout())
+                for key, mask in events:
+                    self._event(key, mask)
+                if self._inline:
+                    self._run_inline(me)
+                    if self._thread is not me:
+                        return  # a spare took over while a call ran: it leads now
+                if self._soon or self._writers:
+                    self._run_soon()
+                if self._timers:
+                    self._run_timers()
+                now = time.monotonic()
+                if now >= self._next_sweep:  # timeouts are checked this often, not per PDU
+                    self._next_sweep = now + self._interval
+                    self._sweep()
+        except Exception:  # never expected; logged so a dead loop is never silent
+            log.exception("DCE/RPC reactor failed")
+            self._stopped = True
+        finally:
+            if self._stopped and self._thread is me:
+                self._close_all()
+
+    # -- calls on the loop thread (issue 13: no hand-off where COM needs none) ---------------
+
+    def inline_ready(self) -> bool:
+        """May a call run on this thread? Only on the loop thread while it frames a read
+        (not from a call's thread, nor from a call already inline), and only while a spare
+        thread is ready to take the loop over should the call outlast
+        `limits.inline_call_bound` (none: one is started, and this call goes elsewhere)."""
+        if threading.current_thread() is not self._thread or getattr(self._in_calls, "on", False):
+            return False
+        if self._spares == 0:
+            self._want_spare()
+            return False
+        return True
+
+    def run_inline(self, t: Transport, call: InlineCall) -> None:
+        """After `inline_ready`: run `call` on this thread once the read is framed; its
+        reply goes out in one send with the others of the read."""
+        self._inline.append(call)
+        if not t.corked:
+            t.corked = True
+            self._corked.append(t)
+
+    def _run_inline(self, me: threading.Thread) -> None:
+        jobs = self._inline
+        with self._spare:
+            self._busy_since = self._last_batch = time.monotonic()
+            if self._parked:
+                self._spare.notify()
+        self._in_calls.on = True
+        try:
+            while self._thread is me:
+                try:
+                    job = jobs.popleft()
+                except IndexError:
+                    break
+                try:
+                    job.run()
+                except Exception:  # a bug of ours must cost one call, never the loop
+                    log.exception("DCE/RPC: a call run on the reactor thread failed")
+        finally:
+            self._in_calls.on = False
+            with self._spare:
+                leading = self._thread is me
+                if leading:
+                    self._busy_since = None
+            if leading:
+                self._uncork()
+
+    def _uncork(self) -> None:
+        corked, self._corked = self._corked, []
+        for t in corked:
+            t.corked = False
+            self._watch_writes(t)  # one send for every reply the batch queued
+
+    def _want_spare(self) -> None:
+        """Start the spare thread if there is none (and the thread cap allows one)."""
+        lim = self.limits
+        if lim.inline_call_bound <= 0 or self._stopped:
+            return
+        with self._spare:
+            if self._spares or self._starting or self._threads >= lim.max_call_threads:
+                return
+            self._starting = True
+        try:
+            spare = threading.Thread(target=self._run, args=(False,), daemon=True)
+            spare.name = "rpc-reactor"
+            spare.start()
+        except RuntimeError:  # no thread to spare: calls keep going to their apartments
+            with self._spare:
+                self._starting = False
+
+    def _wait_to_lead(self) -> bool:
+        """Be the spare: True once this thread has taken the loop over from a call that
+        ran too long; False when it should leave (stopped, or a spare exists already)."""
+        me = threading.current_thread()
+        bound = self.limits.inline_call_bound
+        with self._spare:
+            if self._spares:
+                return False
+            self._spares += 1
+            try:
+                while not self._stopped:
+                    since = self._busy_since
+                    if since is None:  # between batches: park once the reactor is idle
+                        idle = time.monotonic() - self._last_batch > _PARK_AFTER
+                        self._parked = idle
+                        self._spare.wait(None if idle else bound)
+                        self._parked = False
+                        continue
+                    left = since + bound - time.monotonic()
+                    if left <= 0:
+                        jobs = self._take_over_locked(me)
+                        break
+                    self._spare.wait(left)
+                else:
+                    return False
+            finally:
+                self._spares -= 1
+        for job in jobs:  # the slow call's batch-mates go to their apartments
+            job.post()
+        self._uncork()
+        self._want_spare()
+        return True
+
+    def _take_over_locked(self, me: threading.Thread) -> list[InlineCall]:
+        log.debug("DCE/RPC: a call held the reactor thread; another thread reads now")
+        self.takeovers += 1
+        self._thread = me
+        self._busy_since = None
+        jobs = []
+        while True:
+            try:
+                jobs.append(self._inline.popleft())
+            except IndexError:
+                return jobs
+
+    def _event(self, key: selectors.SelectorKey, mask: int) -> None:
+        data = key.data
+        if data is None:
+            with contextlib.suppress(OSError):
+                while self._wake_r.recv(4096):
+                    pass
+        elif isinstance(data, Transport):
+            if mask & selectors.EVENT_WRITE:
+                self._watch_writes(data)  # flushes; stops watching once all is sent
+            if mask & selectors.EVENT_READ and not data.closed:
+                self._read(data)
+        else:
+            self._accept(key.fileobj)  # type: ignore[arg-type]
+
+    def _next_timeout(self) -> float:
+        timeout = self._interval
+        if self._timers:
+            timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
+        return timeout
+
+    def _sweep_interval(self) -> float:
+        lim = self.limits
+        candidates = [1.0, lim.idle_timeout / 4, lim.incomplete_call_timeout / 4]
+        if lim.connection.recv_timeout is not None:
+            candidates.append(lim.connection.recv_timeout / 4)
+        return max(0.01, min(candidates))
+
+    def _run_soon(self) -> None:
+        with self._lock:
+            soon, self._soon = self._soon, []
+            writers, self._writers = self._writers, set()
+        for fn in soon:
+            fn()
+        for t in writers:
+            self._watch_writes(t)
+
+    def _watch_writes(self, t: Transport) -> None:
+        """Send what waits, and watch for writability only while something still does."""
+        if t.closed:
+            return
+        t.flush()
+        if t.closed:
+            return
+        with t.out_lock:
+            want = bool(t.outbuf)
+        if want != t.watching_writes:
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want else 0)
+            self.selector.modify(t.sock, events, t)
+            t.watching_writes = want
+
+    def _timer(self, delay: float, fn: Callable[[], None]) -> None:
+        self._timer_ids += 1
+        heapq.heappush(self._timers, (time.monotonic() + delay, self._timer_ids, fn))
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self._timers)
+            fn()
+
+    # -- accepting --------------------------------------------------------------------------
+
+    def _register_listener(self, lsock: socket.socket) -> None:
+        if lsock.fileno() >= 0 and not self._stopped:
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.register(lsock, selectors.EVENT_READ, "listener")
+
+    def _accept(self, lsock: socket.socket) -> None:
+        for _ in range(64):  # a burst, then let the other sockets have their turn
+            try:
+                sock, addr = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _RESOURCE_ERRORS:
+                    self._pause_listener(lsock, exc)
+                return  # ECONNABORTED and the like: the next wake-up tries again
+            self._backoff.pop(lsock.fileno(), None)
+            self._admit(lsock, sock, addr)
+
+    def _pause_listener(self, lsock: socket.socket, exc: OSError) -> None:
+        """Out of descriptors or memory: stop watching the listener for a while (else the
+        selector reports it ready forever), then try again with a longer pause each time."""
+        self.accept_failures += 1
+        lim = self.limits
+        delay = self._backoff.get(lsock.fileno(), lim.accept_backoff / 2) * 2
+        delay = min(max(delay, lim.accept_backoff), lim.accept_backoff_max)
+        self._backoff[lsock.fileno()] = delay
+        log.warning("DCE/RPC accept failed (%s): retrying in %.2f s", exc, delay)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(lsock)
+        self._timer(delay, lambda: self._register_listener(lsock))
+
+    def _admit(self, lsock: socket.socket, sock: socket.socket, addr: Any) -> None:
+        lim = self.limits
+        if sock.family == socket.AF_UNIX:
+            uid = _peer_uid(sock)
+            if uid is None or not lim.uid_allowed(uid):
+                log.warning("DCE/RPC: refused a Unix-socket client with uid %s", uid)
+                self.refused += 1
+                sock.close()
+                return
+            peer: Any = ("uid", uid)
+        else:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = addr[0] if isinstance(addr, tuple) else addr
+        if (
+            len(self.transports) >= lim.max_connections
+            or self.per_peer.get(peer, 0) >= lim.max_connections_per_peer
+        ):
+            self._refuse(sock, peer)
+            return
+        sock.setblocking(False)
+        t = Transport(self, sock, peer)
+        try:
+            t.protocol = self.make_protocol(t)
+            self.selector.register(sock, selectors.EVENT_READ, t)
+        except Exception:
+            log.exception("DCE/RPC: could not take a connection")
+            sock.close()
+            return
+        self.transports[t.fileno] = t
+        self.per_peer[peer] = self.per_peer.get(peer, 0) + 1
+
+    def _refuse(self, sock: socket.socket, peer: Any) -> None:
+        self.refused += 1
+        log.warning("DCE/RPC: connection cap reached, refused a connection from %s", peer)
+        with contextlib.suppress(OSError):
+            sock.setblocking(False)
+            sock.send(P.encode(P.BindNak(0, P.NAK_TEMPORARY_CONGESTION)))
+            sock.shutdown(socket.SHUT_WR)
+        sock.close()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _read(self, t: Transport) -> None:
+        try:
+            data = t.sock.recv(_READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.drop(t)
+            return
+        now = time.monotonic()
+        t.last_activity = now
+        if t.closing:
+            return  # a connection being closed reads nothing more
+        if not t.inbuf:
+            t.pdu_started = now
+        t.inbuf += data
+        self._frame(t)
+
+    def _frame(self, t: Transport) -> None:
+        """Hand every complete PDU in the buffer to the protocol: a whole one-fragment
+        request to its lean path first (`fast_request`), anything else decoded."""
+        proto = t.protocol
+        assert proto is not None
+        buf = t.inbuf
+        while len(buf) >= P.HEADER_SIZE and not t.closing:
+            vers, minor, ptype, flags, drep, length, auth_len, call_id = _PEEK.unpack_from(buf)
+            if vers == P.RPC_VERS and minor <= 1 and drep == _LE and length >= P.HEADER_SIZE:
+                if length > proto.max_recv:
+                    reason = f"fragment of {length} > {proto.max_recv}"
+                    self._deliver(t, P.ProtocolError(reason, call_id, ptype))
+                    return
+                if len(buf) < length:
+                    break
+                frame = bytes(buf[:length])
+                del buf[:length]
+                if trace.enabled():
+                    trace.received(t.sock, frame)
+                fast = ptype == P.REQUEST and not auth_len
+                if fast and proto.fast_request(frame, flags, call_id):
+                    continue
+                if not self._deliver(t, P.decode(frame)):
+                    return
+                continue
+            h = P.parse_header(bytes(buf[: P.HEADER_SIZE]))
+            if isinstance(h, P.ProtocolError):
+                self._deliver(t, h)
+                return
+            if h.frag_length > proto.max_recv:
+                reason = f"fragment of {h.frag_length} > {proto.max_recv}"
+                self._deliver(t, P.ProtocolError(reason, h.call_id, h.ptype))
+                return
+            if len(buf) < h.frag_length:
+                break
+            frame = bytes(buf[: h.frag_length])
+            del buf[: h.frag_length]
+            if trace.enabled():
+                trace.received(t.sock, frame)
+            if not self._deliver(t, P.decode(frame)):
+                return
+        t.pdu_started = time.monotonic() if buf else None
+
+    def _deliver(self, t: Transport, pdu: P.Pdu | P.ProtocolError) -> bool:
+        assert t.protocol is not None
+        try:
+            keep = t.protocol.handle(pdu)
+        except Exception:  # a bug of ours must cost one connection, never the server
+            log.exception("DCE/RPC connection handler failed")
+            keep = False
+        if not keep:
+            t.inbuf.clear()
+            t.close_after_flush()
+        return keep
+
+    # -- timeouts ---------------------------------------------------------------------------
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for t in list(self.transports.values()):
+            if t.closed or t.protocol is None:
+                continue
+            try:
+                self._sweep_one(t, t.protocol, now)
+            except Exception:  # a bug of ours must cost one connection, never the server
+                log.exception("DCE/RPC: checking a connection's timeouts failed")
+                self.drop(t)
+
+    def _sweep_one(self, t: Transport, proto: Protocol_, now: float) -> None:
+        lim = self.limits
+        pdu_timeout = lim.connection.recv_timeout
+        if t.closing and now - t.last_activity > max(1.0, pdu_timeout or 1.0):
+            self.drop(t)  # the peer does not read the last words: close anyway
+            return
+        started = t.pdu_started
+        if pdu_timeout is not None and started is not None and now - started > pdu_timeout:
+            log.info("DCE/RPC peer %s did not finish a PDU in time: closing", t.peer)
+            self.drop(t)
+            return
+        proto.sweep(now)
+        if not t.inbuf and not proto.busy() and now - t.last_activity > lim.idle_timeout:
+            log.info("DCE/RPC peer %s idle for %.0f s: closing", t.peer, lim.idle_timeout)
+            self.drop(t)
+
+    def touch(self, t: Transport) -> None:
+        t.last_activity = time.monotonic()
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def drop(self, t: Transport) -> None:
+        """Close a connection and tell its protocol (reactor thread or call_soon)."""
+        on_loop = self._thread is None or (
+            threading.current_thread() is self._thread and not getattr(self._in_calls, "on", False)
+        )
+        if not on_loop and not self._stopped:
+            self.call_soon(lambda: self.drop(t))
+            return
+        with t.out_lock:
+            if t.closed:
+                return
+            t.closed = True
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(t.sock)
+        self.transports.pop(t.fileno, None)
+        count = self.per_peer.get(t.peer, 0) - 1
+        if count > 0:
+            self.per_peer[t.peer] = count
+        else:
+            self.per_peer.pop(t.peer, None)
+        with contextlib.suppress(OSError):
+            t.sock.shutdown(socket.SHUT_RDWR)
+        t.sock.close()
+        if t.protocol is not None:
+            try:
+                t.protocol.on_closed()
+            except Exception:
+                log.exception("DCE/RPC: error while releasing a closed connection")
+
+    def _close_all(self) -> None:
+        for t in list(self.transports.values()):
+            self.drop(t)
+        for key in list(self.selector.get_map().values()):
+            if key.data == "listener":
+                with contextlib.suppress(KeyError, ValueError):
+                    self.selector.unregister(key.fileobj)
+        self.selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+
+def _peer_uid(sock: socket.socket) -> int | None:
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    except (OSError, AttributeError):
+        return None
+    return int(_UCRED.unpack(raw)[1])
