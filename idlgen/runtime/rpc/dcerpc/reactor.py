@@ -181,7 +181,8 @@ class Reactor:
         self._inline: deque[InlineCall] = deque()
         self._corked: list[Transport] = []
         self._in_calls = threading.local()  # .on: this thread runs inline calls
-        self._spare = threading.Condition()
+        self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
+        self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
         self._last_batch = 0.0  # when the last batch of inline calls started
         self._spares = 0  # threads waiting to take over (0 or 1)
@@ -299,25 +300,26 @@ class Reactor:
             self._corked.append(t)
 
     def _run_inline(self, me: threading.Thread) -> None:
-        jobs = self._inline
-        with self._spare:
-            self._busy_since = self._last_batch = time.monotonic()
+        jobs, spare, lock = self._inline, self._spare, self._spare_lock
+        with lock:
+            self._last_batch = time.monotonic()
             if self._parked:
-                self._spare.notify()
+                spare.notify()
         self._in_calls.on = True
         try:
-            while self._thread is me:
-                try:
+            while True:
+                with lock:  # the bound is per call; a takeover drains `jobs` under this lock
+                    if self._thread is not me or not jobs:
+                        break
                     job = jobs.popleft()
-                except IndexError:
-                    break
+                    self._busy_since = time.monotonic()
                 try:
                     job.run()
                 except Exception:  # a bug of ours must cost one call, never the loop
                     log.exception("DCE/RPC: a call run on the reactor thread failed")
         finally:
             self._in_calls.on = False
-            with self._spare:
+            with lock:
                 leading = self._thread is me
                 if leading:
                     self._busy_since = None
