@@ -621,8 +621,12 @@ class _Connection:
         job()
 
     def _submit(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> None:
-        if not self.server._pool.submit(self.execute, cont_id, opnum, stub, state):
-            self.fault_call(state, cont_id, P.NCA_S_SERVER_TOO_BUSY, executed=False)
+        call = _PoolCall(self, cont_id, opnum, stub, state)
+        reactor = self.transport.reactor
+        if reactor.inline_ready():  # on the reactor thread, no hand-off (docs/dcerpc.md)
+            reactor.run_inline(self.transport, call)
+        else:
+            call.post()
 
     def cancel_running(self) -> None:
         """Server shutdown: cancel every call of this connection (they may still reply)."""
@@ -722,3 +726,27 @@ class _Connection:
 
     def _fault(self, call_id: int, status: int, cont_id: int, executed: bool) -> None:
         self.send_pdus([self._fault_pdu(CallState(call_id), status, cont_id, executed)])
+
+
+class _PoolCall:
+    """A plain RPC call for the pool (`post`), or run on the reactor thread that read it
+    (`run`; the reactor's spare takes the reading over if it runs long)."""
+
+    __slots__ = ("conn", "cont_id", "opnum", "state", "stub")
+
+    def __init__(
+        self, conn: _Connection, cont_id: int, opnum: int, stub: bytes, state: CallState
+    ) -> None:
+        self.conn = conn
+        self.cont_id = cont_id
+        self.opnum = opnum
+        self.stub = stub
+        self.state = state
+
+    def run(self) -> None:
+        self.conn.execute(self.cont_id, self.opnum, self.stub, self.state)
+
+    def post(self) -> None:
+        conn, state = self.conn, self.state
+        if not conn.server._pool.submit(conn.execute, self.cont_id, self.opnum, self.stub, state):
+            conn.fault_call(state, self.cont_id, P.NCA_S_SERVER_TOO_BUSY, executed=False)
