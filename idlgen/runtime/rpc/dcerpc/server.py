@@ -623,7 +623,7 @@ class _Connection:
     def _submit(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> None:
         call = _PoolCall(self, cont_id, opnum, stub, state)
         reactor = self.transport.reactor
-        if reactor.inline_ready():  # on the reactor thread, no hand-off (docs/dcerpc.md)
+        if reactor.inline_ready() and self.server._pool.has_idle_thread:  # no hand-off
             reactor.run_inline(self.transport, call)
         else:
             call.post()
@@ -744,7 +744,12 @@ class _PoolCall:
         self.state = state
 
     def run(self) -> None:
-        self.conn.execute(self.cont_id, self.opnum, self.stub, self.state)
+        pool = self.conn.server._pool
+        pool.borrow()
+        try:
+            self.conn.execute(self.cont_id, self.opnum, self.stub, self.state)
+        finally:
+            pool.give_back()
 
     def post(self) -> None:
         conn, state = self.conn, self.state

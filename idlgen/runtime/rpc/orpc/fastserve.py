@@ -172,7 +172,7 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
 class FastCall:
     """One call on the lean path, from the reactor's decision to its response PDU."""
 
-    __slots__ = ("body", "conn", "cont_id", "key", "method", "port", "state", "target")
+    __slots__ = ("body", "conn", "cont_id", "inline", "key", "method", "port", "state", "target")
 
     def __init__(
         self,
@@ -183,7 +183,9 @@ class FastCall:
         state: CallState,
         cont_id: int,
         body: bytes,
+        inline: bool,
     ) -> None:
+        self.inline = inline  # reserved in the apartment, to run on the reactor thread
         self.conn = conn
         self.port = port
         self.target = target
@@ -202,7 +204,13 @@ class FastCall:
     def post(self) -> None:
         """The reactor was taken over before this inline call ran: queue it in its
         apartment once the connection has a running turn for it."""
+        self._unreserve()
         fastpath.requeue(self.conn, self.state, self.queue)
+
+    def _unreserve(self) -> None:
+        if self.inline:
+            self.inline = False
+            self.target.apartment.unreserve()
 
     def queue(self) -> None:
         """Queue the call in its apartment (a thread there runs it)."""
@@ -216,20 +224,24 @@ class FastCall:
         """Serve the call on this thread (the reactor's, or one of the apartment's)."""
         target, m, port = self.target, self.method, self.port
         if target.apartment.closed:  # shut down since it was read: what a request gets
+            self._unreserve()
             self.queue()
             return
         try:
             values = m.codec.request_values(self.body)
         except NdrFault as fault:
+            self._unreserve()
             target.exporter.calls.done(self.key)
             self._general().fault(fault.hresult)
             return
         ins = values if m.order is None else tuple(values[i] for i in m.order)
         incoming = IncomingCall()
         if not target.exporter.calls.start(self.key, incoming):
+            self._unreserve()
             self._general(values).fault(RPC_E_CALL_CANCELED)  # canceled before it started
             return
-        outer = enter(target.apartment)
+        inline = self.inline
+        outer = enter(target.apartment) if inline else None  # an MTA thread is in it already
         context = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
         book = ref_observer.set(port.book)
         client = remote_client.set(port)
@@ -252,7 +264,9 @@ class FastCall:
             remote_client.reset(client)
             ref_observer.reset(book)
             _CALL_CONTEXT.reset(context)
-            leave(outer)
+            if inline:
+                self.inline = False
+                leave(target.apartment, outer)
             target.exporter.calls.done(self.key)
         self._reply(values, value, hr)
 

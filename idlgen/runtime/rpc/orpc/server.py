@@ -251,11 +251,13 @@ class ObjectServer:
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
             return False
         reactor = conn.transport.reactor
-        inline = reactor.inline_ready()
+        inline = reactor.inline_ready() and target.apartment.reserve()
         state = fastpath.admit(conn, call_id, inline)
         if state is None:
+            if inline:
+                target.apartment.unreserve()
             return False
-        call = fastserve.FastCall(conn, port, target, method, state, cont_id, body)
+        call = fastserve.FastCall(conn, port, target, method, state, cont_id, body, inline)
         if inline:
             reactor.run_inline(conn.transport, call)
         else:
@@ -293,9 +295,10 @@ class ObjectServer:
         frame = request_frame(call_id, first.opnum, ipid, bytes(body))
         apartment.expect(call_id, port)  # a cancel from now on finds the queued request
         state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
-        call = _Queued(apartment, call_id, frame, port, state.security, self)
         reactor = conn.transport.reactor
-        if apartment.kind == "mta" and reactor.inline_ready():
+        inline = reactor.inline_ready() and apartment.reserve()
+        call = _Queued(apartment, call_id, frame, port, state.security, self, inline)
+        if inline:
             reactor.run_inline(conn.transport, call)  # no hand-off (docs/orpc.md)
         else:
             call.post()
@@ -325,7 +328,7 @@ class _Queued:
     """A request for its apartment: queued there (`post`), or served on the reactor thread
     that read it (`run`, an MTA only: the reactor's spare takes over a slow one)."""
 
-    __slots__ = ("apartment", "call_id", "frame", "objects", "port", "security")
+    __slots__ = ("apartment", "call_id", "frame", "inline", "objects", "port", "security")
 
     def __init__(
         self,
@@ -335,7 +338,9 @@ class _Queued:
         port: ConnectionPort,
         security: CallSecurity,
         objects: ObjectServer,
+        inline: bool,
     ) -> None:
+        self.inline = inline  # reserved in the apartment, for `run` on the reactor thread
         self.apartment = apartment
         self.call_id = call_id
         self.frame = frame
@@ -351,10 +356,13 @@ class _Queued:
         try:
             _serve(self.apartment, self.frame, self.port, self.security, self.objects)
         finally:
-            leave(outer)
+            leave(self.apartment, outer)
 
     def post(self) -> None:
         apartment = self.apartment
+        if self.inline:
+            self.inline = False
+            apartment.unreserve()
         try:
             apartment.post(_serve, apartment, self.frame, self.port, self.security, self.objects)
         except COMError:
