@@ -10,14 +10,15 @@ applies would let it through unchanged:
 - the connection is bound, has no security (authenticated calls take the general path,
   which verifies and signs), and the context is one the object handler serves;
 - the call id is not in use, not being discarded, and the connection is below its
-  outstanding-call limit, its running-call share and both buffer limits;
+  outstanding-call limit, both buffer limits and (for a call handed to a thread) its
+  running-call share;
 - the object handler (`fast_call`) recognises the target and the method.
 
 Anything else (fragments, alter_context, co_cancel, faults, an unknown IPID, a method without
 a precompiled codec, bad data) returns False and the reactor decodes the PDU as before, so
 every fault and every limit is the general path's own. A call taken here is registered in
-the connection's call table like any other (co_cancel and orphaned find it) and counts
-against the connection's running share until `finish`.
+the connection's call table like any other (co_cancel and orphaned find it) and holds one
+of the connection's running turns until `finish`.
 """
 
 from __future__ import annotations
