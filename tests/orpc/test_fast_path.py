@@ -20,18 +20,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from orpc_helpers import WAIT
 from stream_handwritten import ICalc, ISimpleStream
+from test_fastwire import methods
 
 from idlgen import runtime as rt
 from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.marshal import marshaler_for
 from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.interface import Method
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec, fast_codec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.fragments import response_fragments
 from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
-from idlgen.runtime.rpc.orpc.fastserve import method_of
+from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
 ADD = ICalc._wire_[0]
@@ -198,6 +201,23 @@ def test_lean_response_pdu_is_the_general_encoding(
     body = orpcthat() + ADD.encode_response({"sum": value}, rt.S_OK)
     general = response_fragments(call_id, cont_id, body, P.MIN_FRAG, cancels)
     assert [m.response(call_id, cont_id, cancels, fields)] == general
+
+
+@settings(max_examples=200, deadline=None)
+@given(methods(), st.integers(1, 2**32 - 1), st.integers(0, 300))
+def test_lean_response_pdu_is_the_general_encoding_for_any_primitive_method(
+    case: Any, call_id: int, cancels: int
+) -> None:
+    """Random primitive signatures (tests/apartments/test_fastwire.py's): the lean path's
+    one-struct response PDU equals ORPCTHAT plus the engine's encoding, fragmented."""
+    wire, _ins, outs, result = case
+    codec = fast_codec(wire)
+    assert isinstance(codec, PrimitiveCodec)
+    ins = tuple(p.name for p in wire.method.params if p.is_in)
+    m = FastMethod(Method("M", ins=ins, outs=tuple(outs)), codec)
+    body = orpcthat() + wire.encode_response(outs, result)
+    general = response_fragments(call_id, 0, body, P.MIN_FRAG, cancels)
+    assert [m.response(call_id, 0, cancels, m.codec.response_fields(outs, result))] == general
 
 
 _ICALC_STUB: list[Any] = []

@@ -59,6 +59,7 @@ from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, ORPCTHIS
 
 if TYPE_CHECKING:
     from idlgen.runtime.apartments.apartment import Apartment
+    from idlgen.runtime.com.interface import Method
     from idlgen.runtime.rpc.dcerpc.server import CallState, _Connection
     from idlgen.runtime.rpc.orpc.server import ConnectionPort
 
@@ -78,10 +79,10 @@ class FastMethod:
 
     __slots__ = ("codec", "method", "name", "order", "reply", "stub_size")
 
-    def __init__(self, stub: Stub, opnum: int, codec: PrimitiveCodec) -> None:
+    def __init__(self, method: Method, codec: PrimitiveCodec) -> None:
         self.codec = codec
-        self.method = stub.vtable[opnum]
-        self.name = self.method.name
+        self.method = method
+        self.name = method.name
         names = codec.request_names
         order = tuple(names.index(n) for n in self.method.ins)
         self.order = None if order == tuple(range(len(names))) else order
@@ -117,7 +118,7 @@ def method_of(stub: Stub, opnum: int) -> FastMethod | None:
     if not isinstance(codec, PrimitiveCodec):
         return None
     try:
-        return FastMethod(stub, opnum, codec)
+        return FastMethod(stub.vtable[opnum], codec)
     except ValueError:  # a method [in] the codec does not carry
         return None
 
