@@ -223,7 +223,10 @@ def client(args: argparse.Namespace) -> None:
     if args.profile:
         child = Child(cpu, "profile")
         calc = orpc.connect(child.binding, ICalc)
-        run_sync(calc, args.calls)
+        if args.profile == "sync":
+            run_sync(calc, args.calls)
+        else:
+            run_async(calc, args.calls, args.depth)
         print("\n".join(child.dump("profile")))
         calc.Release()
         child.close()
@@ -268,7 +271,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--depth", type=int, default=256)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the server")
+    parser.add_argument(
+        "--profile",
+        choices=("sync", "outstanding"),
+        help="print a cProfile of the server for synchronous calls or --depth outstanding ones",
+    )
     parser.add_argument("--top", action="store_true", help="print the most called functions")
     parser.add_argument("--quick", action="store_true", help="500 calls x 3 batches")
     parser.add_argument("--server", choices=("time", "count", "profile"), help=argparse.SUPPRESS)
