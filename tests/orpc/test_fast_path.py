@@ -358,6 +358,19 @@ def test_lean_path_is_off_for_authenticated_servers() -> None:
 # -- no hand-off, and nobody stalled --------------------------------------------------------
 
 
+@pytest.fixture
+def client(server: Server) -> Iterator[Client]:
+    """A bound client whose first call has started the reactor's spare thread, so the
+    calls it makes next may run on the reactor thread."""
+    c = Client(server.address)
+    try:
+        exchange(c, request(2, server.ipid, add_stub(1, 1)))
+        _wait_for(lambda: server.reactor._spares == 1)
+        yield c
+    finally:
+        c.close()
+
+
 def _wait_for(condition: Callable[[], bool]) -> None:
     deadline = time.monotonic() + WAIT
     while not condition():
@@ -365,17 +378,11 @@ def _wait_for(condition: Callable[[], bool]) -> None:
         time.sleep(0.005)
 
 
-def test_common_call_runs_on_the_thread_that_read_it(server: Server) -> None:
-    client = Client(server.address)
-    try:
-        exchange(client, request(2, server.ipid, add_stub(1, 1)))  # starts the spare
-        _wait_for(lambda: server.reactor._spares == 1)
-        server.calc.threads.clear()
-        exchange(client, request(3, server.ipid, add_stub(1, 1)))
-        # A reactor thread (the one that read it), not one of the MTA's: no hand-off.
-        assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
-    finally:
-        client.close()
+def test_common_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
+    server.calc.threads.clear()
+    exchange(client, request(3, server.ipid, add_stub(1, 1)))
+    # A reactor thread (the one that read it), not one of the MTA's: no hand-off.
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
 
 
 def _write_request(server: Server, call_id: int) -> bytes:
@@ -384,31 +391,19 @@ def _write_request(server: Server, call_id: int) -> bytes:
     return request(call_id, server.stream_ipid, body, opnum=4, cont_id=1)
 
 
-def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server) -> None:
+def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
     """No hand-off for the general path either: a method without a precompiled codec in
     an MTA runs on the reactor thread (the STA keeps its own thread: next test)."""
-    client = Client(server.address)
-    try:
-        exchange(client, request(2, server.ipid, add_stub(1, 1)))
-        _wait_for(lambda: server.reactor._spares == 1)
-        server.calc.threads.clear()
-        assert taken_by(lambda: exchange(client, _write_request(server, 3))) == 0
-        assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
-    finally:
-        client.close()
+    server.calc.threads.clear()
+    assert taken_by(lambda: exchange(client, _write_request(server, 3))) == 0
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
 
 
-def test_sta_calls_still_run_on_the_sta_thread(server: Server) -> None:
-    client = Client(server.address)
-    try:
-        exchange(client, request(2, server.ipid, add_stub(1, 1)))
-        _wait_for(lambda: server.reactor._spares == 1)
-        server.sta_calc.threads.clear()
-        reply = P.decode(exchange(client, request(3, server.sta_ipid, add_stub(1, 1))))
-        assert isinstance(reply, P.Response)
-        assert [t.name for t in server.sta_calc.threads] == ["fast-sta"]
-    finally:
-        client.close()
+def test_sta_calls_still_run_on_the_sta_thread(server: Server, client: Client) -> None:
+    server.sta_calc.threads.clear()
+    reply = P.decode(exchange(client, request(3, server.sta_ipid, add_stub(1, 1))))
+    assert isinstance(reply, P.Response)
+    assert [t.name for t in server.sta_calc.threads] == ["fast-sta"]
 
 
 def test_slow_inline_call_stalls_neither_its_connection_nor_others(server: Server) -> None:
@@ -439,27 +434,23 @@ def test_slow_inline_call_stalls_neither_its_connection_nor_others(server: Serve
         other.close()
 
 
-def test_cancel_reaches_a_call_running_on_the_reactor_thread(server: Server) -> None:
-    client = Client(server.address)
-    try:
-        exchange(client, request(2, server.ipid, add_stub(1, 1)))
-        _wait_for(lambda: server.reactor._spares == 1)
-        server.calc.threads.clear()
-        before = fastpath.taken
-        client.send(request(3, server.ipid, add_stub(WATCH, 0)))
-        _wait_for(lambda: len(server.calc.threads) == 1)
-        assert fastpath.taken == before + 1
-        assert [t.name for t in server.calc.threads] == ["rpc-reactor"]  # run inline
-        client.send(P.encode(P.CoCancel(3)))
-        reply = client.pdu()
-        assert isinstance(reply, P.Response) and reply.cancel_count == 1
-        assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
-    finally:
-        client.close()
+def test_cancel_reaches_a_call_running_on_the_reactor_thread(
+    server: Server, client: Client
+) -> None:
+    server.calc.threads.clear()
+    before = fastpath.taken
+    client.send(request(3, server.ipid, add_stub(WATCH, 0)))
+    _wait_for(lambda: len(server.calc.threads) == 1)
+    assert fastpath.taken == before + 1
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"]  # run inline
+    client.send(P.encode(P.CoCancel(3)))
+    reply = client.pdu()
+    assert isinstance(reply, P.Response) and reply.cancel_count == 1
+    assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
 
 
 def test_replies_of_one_read_leave_in_fewer_sends(
-    server: Server, monkeypatch: pytest.MonkeyPatch
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Requests that arrive together are answered together: their replies wait in the
     connection's buffer until the read's calls are done, then go out in one send (a read
@@ -472,15 +463,9 @@ def test_replies_of_one_read_leave_in_fewer_sends(
             writes.append(len(t.outbuf))
         flush(t)
 
-    client = Client(server.address)
-    try:
-        exchange(client, request(2, server.ipid, add_stub(1, 1)))
-        _wait_for(lambda: server.reactor._spares == 1)
-        monkeypatch.setattr(Transport, "flush", counting)
-        client.send(b"".join(request(i, server.ipid, add_stub(i, i)) for i in range(10, 42)))
-        replies = [client.pdu() for _ in range(32)]
-    finally:
-        client.close()
+    monkeypatch.setattr(Transport, "flush", counting)
+    client.send(b"".join(request(i, server.ipid, add_stub(i, i)) for i in range(10, 42)))
+    replies = [client.pdu() for _ in range(32)]
     assert [r.call_id for r in replies] == list(range(10, 42))
     sums = [ADD.decode_response(r.stub[8:], scope={}).outs["sum"] for r in replies]
     assert sums == [2 * i for i in range(10, 42)]
