@@ -134,7 +134,8 @@ class Apartment:
         self._stop_seen = False
         self.max_workers = DEFAULT_MAX_WORKERS  # MTA: the pool grows up to this
         self.max_queued = DEFAULT_MAX_QUEUED  # MTA: requests waiting at that size
-        self._busy = 0  # MTA threads running an item
+        self._busy = 0  # MTA threads running an item (and other threads in `enter`)
+        self._reserved = 0  # calls another thread will serve (`reserve`): queued, in effect
         with _registry_lock:
             _apartments[self.oxid] = self
 
@@ -213,8 +214,29 @@ class Apartment:
         return (
             self.kind == "mta"
             and len(self._threads) >= self.max_workers
-            and self._busy + self._queue.qsize() >= len(self._threads) + self.max_queued
+            and self._busy + self._queue.qsize() + self._reserved
+            >= len(self._threads) + self.max_queued
         )
+
+    def reserve(self) -> bool:
+        """Book a call that another thread (a server's reactor thread) will serve here
+        with `enter`/`leave`, if this is an MTA with a thread that has nothing to do (so the
+        call keeps nobody from a thread). Until it is entered (or `unreserve`d) it counts as
+        a queued request (`saturated` sees it)."""
+        with self._lock:
+            if (
+                self.kind != "mta"
+                or self._closed
+                or self._busy + self._queue.qsize() >= len(self._threads)
+            ):
+                return False
+            self._reserved += 1
+            return True
+
+    def unreserve(self) -> None:
+        """A reserved call will be queued (or refused) after all."""
+        with self._lock:
+            self._reserved -= 1
 
     @contextlib.contextmanager
     def join(self) -> Iterator[Apartment]:
@@ -483,6 +505,24 @@ def _wait(caller: Apartment, waitable: Any, timeout: float | None) -> bool:
 def wait_for(waitable: Any, timeout: float | None) -> bool:
     """Wait in the current apartment's way for an object with `.done` and `.lock`."""
     return _wait(current_apartment(), waitable, timeout)
+
+
+def enter(apartment: Apartment) -> Apartment | None:
+    """Serve one reserved call of `apartment` (`Apartment.reserve`) on this thread, which
+    is not one of its own, until `leave`: the thread acts inside the apartment and counts
+    as one of its busy threads meanwhile. Returns the apartment the thread was in."""
+    with apartment._lock:
+        apartment._reserved -= 1
+        apartment._busy += 1
+    previous: Apartment | None = getattr(_local, "apartment", None)
+    _local.apartment = apartment
+    return previous
+
+
+def leave(apartment: Apartment, previous: Apartment | None) -> None:
+    _local.apartment = previous
+    with apartment._lock:
+        apartment._busy -= 1
 
 
 _process_mta: Apartment | None = None

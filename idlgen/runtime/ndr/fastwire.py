@@ -105,11 +105,38 @@ class PrimitiveCodec:
         scope: Any = None,
         marshaler: Any = None,
     ) -> bytes:
+        return self._response.pack(self._response_ordered(values, result))
+
+    def _response_ordered(self, values: Mapping[str, Any], result: Any) -> list[Any]:
         names = self._response.names
         ordered = _ordered(names[:-1] if self._returns else names, values)
         if self._returns:
             ordered.append(result)
-        return self._response.pack(ordered)
+        return ordered
+
+    # -- for callers that pack the message into a larger struct (the server's fast path) --
+
+    @property
+    def request_names(self) -> tuple[str, ...]:
+        return self._request.names
+
+    @property
+    def request_size(self) -> int:
+        return self._request.struct.size
+
+    def request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...]:
+        """The [in] values in wire order (same checks and faults as `decode_request`)."""
+        return self._request.unpack(data)
+
+    @property
+    def response_format(self) -> str:
+        """The response's struct format without the byte-order prefix."""
+        return self._response.struct.format[1:]
+
+    def response_fields(self, values: Mapping[str, Any], result: Any = None) -> list[Any]:
+        """What `encode_response` packs, checked and in order, for a larger struct."""
+        ordered = self._response_ordered(values, result)
+        return [_check(p, v) for p, v in zip(self._response.prims, ordered, strict=True)]
 
     def decode_response(
         self, data: bytes | bytearray | memoryview, *, scope: Any = None, marshaler: Any = None

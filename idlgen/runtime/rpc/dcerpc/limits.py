@@ -36,6 +36,9 @@ class ServerLimits:
     max_call_threads: int = 64  # the pool a server grows to while every thread is busy
     max_queued_calls: int = 256  # waiting for a thread at that limit; more: TOO_BUSY
     max_running_per_connection: int = 16  # more from one connection wait their turn
+    # An MTA call may run on the reactor's thread (no hand-off); past this many seconds a
+    # spare thread takes the reading over, so a slow call stalls nobody else longer (0: off).
+    inline_call_bound: float = 0.02
     # the accept loop
     accept_backoff: float = 0.05  # first pause after EMFILE/ENFILE, doubled up to the max
     accept_backoff_max: float = 2.0

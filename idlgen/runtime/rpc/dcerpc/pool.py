@@ -33,6 +33,7 @@ class CallPool:
         self._jobs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._threads = 0
         self._idle = 0
+        self._borrowed = 0  # calls run on other threads (the reactor's) counted as ours
         self._closed = False
 
     @property
@@ -46,12 +47,29 @@ class CallPool:
             if self._closed:
                 return False
             waiting = len(self._jobs) - self._idle  # jobs no idle thread will take
-            grown = waiting < 0 or (self._threads < self.max_threads and self._start_thread())
+            room = self._threads + self._borrowed < self.max_threads
+            grown = waiting < 0 or (room and self._start_thread())
             if not grown and (self._threads == 0 or waiting >= self.max_queued):
                 return False
             self._jobs.append((fn, args))
             self._cond.notify()
         return True
+
+    @property
+    def has_idle_thread(self) -> bool:
+        """A thread waits with nothing to do: a call may run elsewhere meanwhile (the
+        reactor's thread, between `borrow` and `give_back`) without keeping anyone from one."""
+        return self._idle > len(self._jobs)
+
+    def borrow(self) -> None:
+        """A call runs on a thread of someone else's: count it as one of ours while it runs,
+        so the pool never grows past `max_threads` calls running in all."""
+        with self._cond:
+            self._borrowed += 1
+
+    def give_back(self) -> None:
+        with self._cond:
+            self._borrowed -= 1
 
     def _start_thread(self) -> bool:
         try:

@@ -23,6 +23,7 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _UCRED = struct.Struct("3i")  # pid, uid, gid
 _READ_CHUNK = 65536
+# The common header as framing needs it (DCE 12.6.3.1); `parse_header` has the full checks.
+_PEEK = struct.Struct("<BBBB2s2xHHI")
+_LE = P.DREP_LE_ASCII_IEEE[:2]
+# The spare thread checks on inline calls every `inline_call_bound` seconds while calls come,
+# and sleeps until the next call once none came for this long.
+_PARK_AFTER = 1.0
 
 
 class Protocol_(Protocol):
@@ -46,11 +53,22 @@ class Protocol_(Protocol):
 
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool: ...
 
+    def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool: ...
+
     def on_closed(self) -> None: ...
 
     def busy(self) -> bool: ...
 
     def sweep(self, now: float) -> None: ...
+
+
+class InlineCall(Protocol):
+    """A call the protocol asks the reactor to run on its own thread (`run_inline`)."""
+
+    def run(self) -> None: ...
+
+    def post(self) -> None:
+        """Run it elsewhere after all (the loop was taken over before it started)."""
 
 
 class Transport:
@@ -70,6 +88,7 @@ class Transport:
         self.closing = False  # flush what is unsent, then close
         self.closed = False
         self.watching_writes = False
+        self.corked = False  # replies wait in outbuf until the reactor's batch of calls ends
 
     def send(self, frames: list[bytes]) -> bool:
         """Queue frames in order (from any thread); False if the connection is gone."""
@@ -80,8 +99,9 @@ class Transport:
             if trace.enabled():
                 for frame in frames:
                     trace.sent(self.sock, frame)
-            data = b"".join(frames)
-            if not self.outbuf:
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            corked = self.corked
+            if not self.outbuf and not corked:
                 try:
                     sent = self.sock.send(data)
                 except (BlockingIOError, InterruptedError):
@@ -97,7 +117,8 @@ class Transport:
                 self.reactor.call_soon(self.abort)
                 return False
             self.outbuf += data
-        self.reactor.want_write(self)
+        if not corked:  # a corked transport is flushed by the reactor at the batch's end
+            self.reactor.want_write(self)
         return True
 
     def flush(self) -> None:
@@ -151,16 +172,34 @@ class Reactor:
         self._wake_w.setblocking(False)
         self.selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._stopped = False
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # the leader: runs the loop now
         self.accept_failures = 0  # accept errors survived (tests, logs)
         self.refused = 0  # connections refused by a cap or the uid check
+        # Calls run on the loop thread after a read (see `run_inline`), the transports
+        # whose replies wait for the batch's end, and the spare thread that takes the loop
+        # over when one of those calls outlasts `limits.inline_call_bound`.
+        self._inline: deque[InlineCall] = deque()
+        self._corked: list[Transport] = []
+        self._in_calls = threading.local()  # .on: this thread runs inline calls
+        self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
+        self._spare = threading.Condition(self._spare_lock)
+        self._busy_since: float | None = None  # the leader is in inline calls since then
+        self._last_batch = 0.0  # when the last batch of inline calls started
+        self._spares = 0  # threads waiting to take over (0 or 1)
+        self._parked = False  # the spare waits without a timeout: notify it
+        self._starting = False  # a spare thread is being started
+        self._threads = 0  # threads of this reactor: leader, spare, ones still in calls
+        self.takeovers = 0  # times a spare took the loop over from a slow call (tests)
+        self._interval = self._sweep_interval()  # the select timeout, and how often to sweep
+        self._next_sweep = 0.0
 
     # -- from other threads ---------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True, name="rpc-reactor")
-            self._thread.start()
+            thread = threading.Thread(target=self._run, daemon=True, name="rpc-reactor")
+            self._thread = thread
+            thread.start()
 
     def add_listener(self, lsock: socket.socket) -> None:
         lsock.setblocking(False)
@@ -182,6 +221,8 @@ class Reactor:
         if thread is None:  # never started: nothing but our own sockets to close
             self._close_all()
             return
+        with self._spare:
+            self._spare.notify_all()
         self._wake()
         if thread is not threading.current_thread():
             thread.join(5.0)
@@ -192,19 +233,166 @@ class Reactor:
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, leader: bool = True) -> None:
+        """A reactor thread: the first one leads at once, a spare waits to take over; when
+        another thread took the loop over from one of its calls, it becomes the spare
+        itself (or leaves, if there is one)."""
+        with self._spare:
+            if not leader:
+                self._starting = False  # the spare `_want_spare` started is here
+            self._threads += 1
         try:
-            while not self._stopped:
+            if leader:
+                self._lead()
+            while self._wait_to_lead():
+                self._lead()
+        finally:
+            with self._spare:
+                self._threads -= 1
+
+    def _lead(self) -> None:
+        """The loop, for as long as this thread is the leader."""
+        me = threading.current_thread()
+        try:
+            while not self._stopped and self._thread is me:
                 events = self.selector.select(self._next_timeout())
                 for key, mask in events:
                     self._event(key, mask)
-                self._run_soon()
-                self._run_timers()
-                self._sweep()
+                if self._inline:
+                    self._run_inline(me)
+                    if self._thread is not me:
+                        return  # a spare took over while a call ran: it leads now
+                if self._soon or self._writers:
+                    self._run_soon()
+                if self._timers:
+                    self._run_timers()
+                now = time.monotonic()
+                if now >= self._next_sweep:  # timeouts are checked this often, not per PDU
+                    self._next_sweep = now + self._interval
+                    self._sweep()
         except Exception:  # never expected; logged so a dead loop is never silent
             log.exception("DCE/RPC reactor failed")
+            self._stopped = True
         finally:
-            self._close_all()
+            if self._stopped and self._thread is me:
+                self._close_all()
+
+    # -- calls on the loop thread (issue 13: no hand-off where COM needs none) ---------------
+
+    def inline_ready(self) -> bool:
+        """May a call run on this thread? Only on the loop thread while it frames a read
+        (not from a call's thread, nor from a call already inline), and only while a spare
+        thread is ready to take the loop over should the call outlast
+        `limits.inline_call_bound` (none: one is started, and this call goes elsewhere)."""
+        if threading.current_thread() is not self._thread or getattr(self._in_calls, "on", False):
+            return False
+        if self._spares == 0:
+            self._want_spare()
+            return False
+        return True
+
+    def run_inline(self, t: Transport, call: InlineCall) -> None:
+        """After `inline_ready`: run `call` on this thread once the read is framed; its
+        reply goes out in one send with the others of the read."""
+        self._inline.append(call)
+        if not t.corked:
+            t.corked = True
+            self._corked.append(t)
+
+    def _run_inline(self, me: threading.Thread) -> None:
+        jobs, spare, lock = self._inline, self._spare, self._spare_lock
+        with lock:
+            self._last_batch = time.monotonic()
+            if self._parked:
+                spare.notify()
+        self._in_calls.on = True
+        try:
+            while True:
+                with lock:  # the bound is per call; a takeover drains `jobs` under this lock
+                    if self._thread is not me or not jobs:
+                        break
+                    job = jobs.popleft()
+                    self._busy_since = time.monotonic()
+                try:
+                    job.run()
+                except Exception:  # a bug of ours must cost one call, never the loop
+                    log.exception("DCE/RPC: a call run on the reactor thread failed")
+        finally:
+            self._in_calls.on = False
+            with lock:
+                leading = self._thread is me
+                if leading:
+                    self._busy_since = None
+            if leading:
+                self._uncork()
+
+    def _uncork(self) -> None:
+        corked, self._corked = self._corked, []
+        for t in corked:
+            t.corked = False
+            self._watch_writes(t)  # one send for every reply the batch queued
+
+    def _want_spare(self) -> None:
+        """Start the spare thread if there is none (and the thread cap allows one)."""
+        lim = self.limits
+        if lim.inline_call_bound <= 0 or self._stopped:
+            return
+        with self._spare:
+            if self._spares or self._starting or self._threads >= lim.max_call_threads:
+                return
+            self._starting = True
+        try:
+            spare = threading.Thread(target=self._run, args=(False,), daemon=True)
+            spare.name = "rpc-reactor"
+            spare.start()
+        except RuntimeError:  # no thread to spare: calls keep going to their apartments
+            with self._spare:
+                self._starting = False
+
+    def _wait_to_lead(self) -> bool:
+        """Be the spare: True once this thread has taken the loop over from a call that
+        ran too long; False when it should leave (stopped, or a spare exists already)."""
+        me = threading.current_thread()
+        bound = self.limits.inline_call_bound
+        with self._spare:
+            if self._spares:
+                return False
+            self._spares += 1
+            try:
+                while not self._stopped:
+                    since = self._busy_since
+                    if since is None:  # between batches: park once the reactor is idle
+                        idle = time.monotonic() - self._last_batch > _PARK_AFTER
+                        self._parked = idle
+                        self._spare.wait(None if idle else bound)
+                        self._parked = False
+                        continue
+                    left = since + bound - time.monotonic()
+                    if left <= 0:
+                        jobs = self._take_over_locked(me)
+                        break
+                    self._spare.wait(left)
+                else:
+                    return False
+            finally:
+                self._spares -= 1
+        for job in jobs:  # the slow call's batch-mates go to their apartments
+            job.post()
+        self._uncork()
+        self._want_spare()
+        return True
+
+    def _take_over_locked(self, me: threading.Thread) -> list[InlineCall]:
+        log.debug("DCE/RPC: a call held the reactor thread; another thread reads now")
+        self.takeovers += 1
+        self._thread = me
+        self._busy_since = None
+        jobs = []
+        while True:
+            try:
+                jobs.append(self._inline.popleft())
+            except IndexError:
+                return jobs
 
     def _event(self, key: selectors.SelectorKey, mask: int) -> None:
         data = key.data
@@ -214,14 +402,14 @@ class Reactor:
                     pass
         elif isinstance(data, Transport):
             if mask & selectors.EVENT_WRITE:
-                data.flush()
+                self._watch_writes(data)  # flushes; stops watching once all is sent
             if mask & selectors.EVENT_READ and not data.closed:
                 self._read(data)
         else:
             self._accept(key.fileobj)  # type: ignore[arg-type]
 
     def _next_timeout(self) -> float:
-        timeout = self._sweep_interval()
+        timeout = self._interval
         if self._timers:
             timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
         return timeout
@@ -243,6 +431,10 @@ class Reactor:
             self._watch_writes(t)
 
     def _watch_writes(self, t: Transport) -> None:
+        """Send what waits, and watch for writability only while something still does."""
+        if t.closed:
+            return
+        t.flush()
         if t.closed:
             return
         with t.out_lock:
@@ -251,8 +443,6 @@ class Reactor:
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want else 0)
             self.selector.modify(t.sock, events, t)
             t.watching_writes = want
-        if want:
-            t.flush()
 
     def _timer(self, delay: float, fn: Callable[[], None]) -> None:
         self._timer_ids += 1
@@ -359,11 +549,30 @@ class Reactor:
         self._frame(t)
 
     def _frame(self, t: Transport) -> None:
-        """Hand every complete PDU in the buffer to the protocol."""
+        """Hand every complete PDU in the buffer to the protocol: a whole one-fragment
+        request to its lean path first (`fast_request`), anything else decoded."""
         proto = t.protocol
         assert proto is not None
         buf = t.inbuf
         while len(buf) >= P.HEADER_SIZE and not t.closing:
+            vers, minor, ptype, flags, drep, length, auth_len, call_id = _PEEK.unpack_from(buf)
+            if vers == P.RPC_VERS and minor <= 1 and drep == _LE and length >= P.HEADER_SIZE:
+                if length > proto.max_recv:
+                    reason = f"fragment of {length} > {proto.max_recv}"
+                    self._deliver(t, P.ProtocolError(reason, call_id, ptype))
+                    return
+                if len(buf) < length:
+                    break
+                frame = bytes(buf[:length])
+                del buf[:length]
+                if trace.enabled():
+                    trace.received(t.sock, frame)
+                fast = ptype == P.REQUEST and not auth_len
+                if fast and proto.fast_request(frame, flags, call_id):
+                    continue
+                if not self._deliver(t, P.decode(frame)):
+                    return
+                continue
             h = P.parse_header(bytes(buf[: P.HEADER_SIZE]))
             if isinstance(h, P.ProtocolError):
                 self._deliver(t, h)
@@ -430,7 +639,9 @@ class Reactor:
 
     def drop(self, t: Transport) -> None:
         """Close a connection and tell its protocol (reactor thread or call_soon)."""
-        on_loop = self._thread is None or threading.current_thread() is self._thread
+        on_loop = self._thread is None or (
+            threading.current_thread() is self._thread and not getattr(self._in_calls, "on", False)
+        )
         if not on_loop and not self._stopped:
             self.call_soon(lambda: self.drop(t))
             return

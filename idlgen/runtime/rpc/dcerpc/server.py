@@ -33,11 +33,13 @@ from typing import Any, Protocol
 
 from idlgen.runtime.com import servercall as _com_server
 from idlgen.runtime.com.guid import GUID
-from idlgen.runtime.com.hresult import RPC_E_SERVERFAULT, S_OK, CallCanceledError, COMError
+from idlgen.runtime.com.hresult import RPC_E_SERVERFAULT, CallCanceledError, COMError
 from idlgen.runtime.ndr.fault import NdrFault
 from idlgen.runtime.rpc.dcerpc import auth as A
 from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.callstate import CallState
 from idlgen.runtime.rpc.dcerpc.endpoints import EndpointMap, process_map
 from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, response_fragments, start
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
@@ -54,55 +56,6 @@ log = logging.getLogger(__name__)
 
 _CURRENT: ContextVar[CallState | None] = ContextVar("idlgen_rpc_call", default=None)
 _assoc_groups = itertools.count(0x1000)
-
-
-class CallState:
-    """One request being served. Also stands in for a call object in the runtime's call
-    context (`_ticket`/`_cancel_ticket`/`Cancel`), so `CoTestCancel()` works in RPC servers."""
-
-    __slots__ = (
-        "_cancel_ticket",
-        "_canceled",
-        "_ticket",
-        "call_id",
-        "cancel_count",
-        "on_cancel",
-        "orphaned",
-        "running",
-        "security",
-        "started",
-    )
-
-    def __init__(self, call_id: int) -> None:
-        self.call_id = call_id
-        self.started = time.monotonic()  # when its first fragment came
-        self.running = False  # admitted to run (counts against the connection's share)
-        self.cancel_count = 0
-        self.orphaned = False
-        self._ticket = 1
-        self._cancel_ticket = 0
-        self._canceled = threading.Event()
-        self.on_cancel: Callable[[], None] | None = None  # an object handler's cancel hook
-        self.security: A.CallSecurity = A.ANONYMOUS  # how the client authenticated this call
-
-    @property
-    def canceled(self) -> bool:
-        return self._cancel_ticket == self._ticket
-
-    def cancel(self) -> None:
-        self.cancel_count += 1
-        self._cancel_ticket = self._ticket
-        self._canceled.set()
-        if self.on_cancel is not None:
-            self.on_cancel()
-
-    def wait_canceled(self, timeout: float | None = None) -> bool:
-        """Block until the client cancels (True) or `timeout` passes (False)."""
-        return self._canceled.wait(timeout)
-
-    def Cancel(self, ulSeconds: int) -> int:
-        self.cancel()
-        return S_OK
 
 
 def current_call() -> CallState | None:
@@ -338,12 +291,26 @@ class _Connection:
     auth: A.ConnectionAuth | None = None
     sign_lock: threading.Lock = field(default_factory=threading.Lock)
     peer_text: str = ""
+    # The object handler's lean path for one-fragment requests (fastpath.py); None with
+    # security, whose calls are verified and signed on the general path.
+    fast_handler: Callable[..., bool] | None = None
+    handler_state: Any = None  # the object handler's own state for this connection
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
         self.peer_text = peer_of(self.transport.sock)  # HOST:PORT, for the logs
         if self.server.security is not None:
             self.auth = A.ConnectionAuth(self.server.security)
+        else:
+            self.fast_handler = getattr(self.server.objects, "fast_call", None)
+
+    def fast_context(self, cont_id: int) -> bool:
+        """Is `cont_id` a bound context of the object handler?"""
+        return self.contexts.get(cont_id) is _OBJECTS
+
+    def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool:
+        """The reactor's offer of a one-fragment request to the lean path (fastpath.py)."""
+        return self.fast_handler is not None and fastpath.offer(self, frame, flags, call_id)
 
     @property
     def sock(self) -> socket.socket:
@@ -654,8 +621,12 @@ class _Connection:
         job()
 
     def _submit(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> None:
-        if not self.server._pool.submit(self.execute, cont_id, opnum, stub, state):
-            self.fault_call(state, cont_id, P.NCA_S_SERVER_TOO_BUSY, executed=False)
+        call = _PoolCall(self, cont_id, opnum, stub, state)
+        reactor = self.transport.reactor
+        if reactor.inline_ready() and self.server._pool.has_idle_thread:  # no hand-off
+            reactor.run_inline(self.transport, call)
+        else:
+            call.post()
 
     def cancel_running(self) -> None:
         """Server shutdown: cancel every call of this connection (they may still reply)."""
@@ -755,3 +726,32 @@ class _Connection:
 
     def _fault(self, call_id: int, status: int, cont_id: int, executed: bool) -> None:
         self.send_pdus([self._fault_pdu(CallState(call_id), status, cont_id, executed)])
+
+
+class _PoolCall:
+    """A plain RPC call for the pool (`post`), or run on the reactor thread that read it
+    (`run`; the reactor's spare takes the reading over if it runs long)."""
+
+    __slots__ = ("conn", "cont_id", "opnum", "state", "stub")
+
+    def __init__(
+        self, conn: _Connection, cont_id: int, opnum: int, stub: bytes, state: CallState
+    ) -> None:
+        self.conn = conn
+        self.cont_id = cont_id
+        self.opnum = opnum
+        self.stub = stub
+        self.state = state
+
+    def run(self) -> None:
+        pool = self.conn.server._pool
+        pool.borrow()
+        try:
+            self.conn.execute(self.cont_id, self.opnum, self.stub, self.state)
+        finally:
+            pool.give_back()
+
+    def post(self) -> None:
+        conn, state = self.conn, self.state
+        if not conn.server._pool.submit(conn.execute, self.cont_id, self.opnum, self.stub, state):
+            conn.fault_call(state, self.cont_id, P.NCA_S_SERVER_TOO_BUSY, executed=False)

@@ -32,10 +32,10 @@ import os
 import stat
 import threading
 import uuid
-from contextvars import ContextVar
 from typing import Any
 
-from idlgen.runtime.apartments.apartment import Apartment, find_apartment
+from idlgen.runtime.apartments import channel
+from idlgen.runtime.apartments.apartment import Apartment, enter, find_apartment, leave
 from idlgen.runtime.apartments.channel import (
     FAULT,
     HEADER,
@@ -62,6 +62,7 @@ from idlgen.runtime.com.hresult import (
     COMError,
 )
 from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import (
     ANONYMOUS,
@@ -73,7 +74,9 @@ from idlgen.runtime.rpc.dcerpc.auth import (
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
 from idlgen.runtime.rpc.dcerpc.server import CallState
 from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
-from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthat, split_orpcthis
+from idlgen.runtime.rpc.orpc import fastserve
+from idlgen.runtime.rpc.orpc.peer import _PEER, current_peer
+from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, OrpcError, orpcthat, split_orpcthis
 
 __all__ = [
     "ConnectionPort",
@@ -84,14 +87,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_PEER: ContextVar[object | None] = ContextVar("idlgen_orpc_peer", default=None)
-
-
-def current_peer() -> object | None:
-    """Who sent the request being served here: an IP address string, ("uid", n) for a
-    Unix-socket client, None outside a remote request."""
-    return _PEER.get()
 
 
 def callback_allowed(binding: B.Binding, peer: object, limits: ServerLimits) -> bool:
@@ -151,6 +146,7 @@ class ConnectionPort:
         self.calls: dict[int, tuple[CallState, int]] = {}  # call id -> (state, context id)
         self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
         self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
+        self.fast: dict[bytes, fastserve.Target] = {}  # IPIDs the lean path has checked
 
     def reaches(self, ipid: bytes) -> bool:
         if int.from_bytes(ipid[8:], "big") == REM_UNKNOWN_IPID_LOW:
@@ -225,6 +221,49 @@ class ObjectServer:
                 port = self._ports[id(conn)] = ConnectionPort(conn)
             return port
 
+    def fast_call(
+        self, conn: Any, frame: bytes, at: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
+    ) -> bool:
+        """The lean path's offer (dcerpc/fastpath.py) of a one-fragment request whose stub
+        data starts at `at`: serve it (orpc/fastserve.py) and return True, or return False
+        and leave it to `request`. Taken only for a reachable IPID of a live MTA, a method
+        with a precompiled codec and no call factory, ORPCTHIS without extensions, [in] data
+        of the right size, an apartment not saturated, access allowed, and no channel
+        observer (tests that watch frames see every call as frames)."""
+        if channel._taps:
+            return False
+        port = conn.handler_state
+        if port is None:
+            port = conn.handler_state = self._port(conn)
+        target = port.fast.get(ipid)
+        if target is None or not target.valid():
+            target = fastserve.target_of(apartment_of_ipid(ipid), ipid)
+            if target is None or not _may_reach(port, target.apartment, ipid):
+                return False
+            port.fast[ipid] = target
+        method = target.method(opnum)
+        if method is None or not fastserve.orpcthis_ok(frame, at):
+            return False
+        body = frame[at + ORPCTHIS.size :]
+        if len(body) != method.codec.request_size or target.apartment.saturated:
+            return False
+        checked = self.levels or self.access_checks or target.own_checks
+        if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
+            return False
+        reactor = conn.transport.reactor
+        inline = reactor.inline_ready() and target.apartment.reserve()
+        state = fastpath.admit(conn, call_id, inline)
+        if state is None:
+            if inline:
+                target.apartment.unreserve()
+            return False
+        call = fastserve.FastCall(conn, port, target, method, state, cont_id, body, inline)
+        if inline:
+            reactor.run_inline(conn.transport, call)
+        else:
+            call.queue()
+        return True
+
     def holds(self, conn: Any) -> bool:
         with self._lock:
             port = self._ports.get(id(conn))
@@ -256,10 +295,13 @@ class ObjectServer:
         frame = request_frame(call_id, first.opnum, ipid, bytes(body))
         apartment.expect(call_id, port)  # a cancel from now on finds the queued request
         state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
-        try:
-            apartment.post(_serve, apartment, frame, port, state.security, self)
-        except COMError:
-            port.deliver(_fault(call_id), None)
+        reactor = conn.transport.reactor
+        inline = reactor.inline_ready() and apartment.reserve()
+        call = _Queued(apartment, call_id, frame, port, state.security, self, inline)
+        if inline:
+            reactor.run_inline(conn.transport, call)  # no hand-off (docs/orpc.md)
+        else:
+            call.post()
 
     def closed(self, conn: Any) -> None:
         """The client is gone: give back every reference it still held."""
@@ -280,6 +322,51 @@ class ObjectServer:
 
 
 _TOO_BUSY = HRESULT_FROM_WIN32(RPC_S_SERVER_TOO_BUSY)
+
+
+class _Queued:
+    """A request for its apartment: queued there (`post`), or served on the reactor thread
+    that read it (`run`, an MTA only: the reactor's spare takes over a slow one)."""
+
+    __slots__ = ("apartment", "call_id", "frame", "inline", "objects", "port", "security")
+
+    def __init__(
+        self,
+        apartment: Apartment,
+        call_id: int,
+        frame: bytes,
+        port: ConnectionPort,
+        security: CallSecurity,
+        objects: ObjectServer,
+        inline: bool,
+    ) -> None:
+        self.inline = inline  # reserved in the apartment, for `run` on the reactor thread
+        self.apartment = apartment
+        self.call_id = call_id
+        self.frame = frame
+        self.port = port
+        self.security = security
+        self.objects = objects
+
+    def run(self) -> None:
+        if self.apartment.closed:  # shut down since: what a request for it gets
+            self.post()
+            return
+        outer = enter(self.apartment)  # in the MTA for the call, as its threads are
+        try:
+            _serve(self.apartment, self.frame, self.port, self.security, self.objects)
+        finally:
+            leave(self.apartment, outer)
+
+    def post(self) -> None:
+        apartment = self.apartment
+        if self.inline:
+            self.inline = False
+            apartment.unreserve()
+        try:
+            apartment.post(_serve, apartment, self.frame, self.port, self.security, self.objects)
+        except COMError:
+            self.port.deliver(_fault(self.call_id), None)
 
 
 def _may_reach(port: ConnectionPort, apartment: Apartment, ipid: bytes) -> bool:

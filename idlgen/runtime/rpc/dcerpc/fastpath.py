@@ -1,0 +1,108 @@
+"""The DCE/RPC half of the server's lean path: a whole request in one fragment, no copies.
+
+Most calls are one request fragment and one response fragment on a context the client
+bound long ago. For those, building a `Request` dataclass, a `Reassembly`, booking and
+unbooking buffer space and encoding a `Response` dataclass cost more than the call. The
+reactor offers such a fragment (PFC_FIRST_FRAG|PFC_LAST_FRAG with an object UUID, no auth
+verifier) to `offer` first; it takes the fragment only when every rule the general path
+applies would let it through unchanged:
+
+- the connection is bound, has no security (authenticated calls take the general path,
+  which verifies and signs), and the context is one the object handler serves;
+- the call id is not in use, not being discarded, and the connection is below its
+  outstanding-call limit, both buffer limits and (for a call handed to a thread) its
+  running-call share;
+- the object handler (`fast_call`) recognises the target and the method.
+
+Anything else (fragments, alter_context, co_cancel, faults, an unknown IPID, a method without
+a precompiled codec, bad data) returns False and the reactor decodes the PDU as before, so
+every fault and every limit is the general path's own. A call taken here is registered in
+the connection's call table like any other (co_cancel and orphaned find it) and holds one
+of the connection's running turns until `finish`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.callstate import CallState
+
+if TYPE_CHECKING:
+    from idlgen.runtime.rpc.dcerpc.server import _Connection
+
+__all__ = ["FAST_FLAGS", "REQUEST_PREFIX", "admit", "finish", "offer", "requeue"]
+
+# The fixed part of an object request after the common header: alloc_hint, p_cont_id, opnum,
+# object UUID (DCE 12.6.4.9).
+REQUEST_PREFIX = struct.Struct("<IHH16s")
+_STUB_AT = P.REQUEST_HEADER + 16
+# PFC flags of a request the lean path takes (PFC_CONC_MPX aside, which requests may repeat).
+FAST_FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
+
+taken = 0  # requests served by the lean path (tests check it is, or is not, used)
+
+
+def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
+    """On the reactor thread: serve `frame` (a whole request PDU) here, or say no."""
+    if flags & ~P.PFC_CONC_MPX != FAST_FLAGS or not conn.bound or conn.auth is not None:
+        return False
+    if len(frame) < _STUB_AT:
+        return False
+    _hint, cont_id, opnum, ipid = REQUEST_PREFIX.unpack_from(frame, P.HEADER_SIZE)
+    handler = conn.fast_handler
+    if handler is None or not conn.fast_context(cont_id):
+        return False
+    if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:
+        return False  # the general path knows what to answer
+    size = len(frame) - _STUB_AT
+    server = conn.server
+    lim = server.server_limits
+    if (
+        size > server.limits.max_request
+        or conn.buffered + size > lim.max_buffered_per_connection
+        or server.buffered + size > lim.max_buffered_total
+    ):
+        return False
+    return bool(handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid))
+
+
+def admit(conn: _Connection, call_id: int, inline: bool) -> CallState | None:
+    """Register the call and take one of the connection's running turns; None (nothing
+    changed) when the general path must take it: at a limit, it faults or queues there.
+    A call run on the reactor thread (`inline`) takes its turn even past the connection's
+    share: it holds no thread of the server's and runs one after the other with the others
+    of its read; handed to a thread after all, it queues for a turn then (`requeue`)."""
+    lim = conn.server.server_limits
+    with conn.lock:
+        if (
+            (not inline and conn.running >= lim.max_running_per_connection)
+            or len(conn.partial) + len(conn.calls) >= conn.server.limits.max_outstanding
+            or call_id in conn.calls
+        ):
+            return None
+        state = CallState(call_id)
+        state.running = True
+        conn.calls[call_id] = state
+        conn.running += 1
+    global taken
+    taken += 1
+    return state
+
+
+def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> None:
+    """An inline call handed to a thread after all: it gives its turn back and waits for
+    one within the connection's share, like every call of the general path."""
+    conn._release_turn(state)
+    conn._admit(state, job)
+
+
+def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
+    """The call's one response PDU: leave the call table, send, give the turn back."""
+    with conn.lock:
+        conn.calls.pop(state.call_id, None)
+    if not state.orphaned:
+        conn.transport.send([frame])
+    conn._release_turn(state)

@@ -1,0 +1,293 @@
+"""The ORPC half of the server's lean path: an MTA method with a precompiled codec.
+
+`ObjectServer.request` turns a request into a channel frame, queues it in the object's
+apartment, where `_serve` and the stub decode it again, and the reply frame comes back
+through `ConnectionPort.deliver` to be encoded as a response PDU: right for every call, and
+about a hundred Python calls for an `Add`. When the target is an object in an MTA whose
+method has a `PrimitiveCodec` (fastwire.py), no call object, and no ORPCTHIS extensions, this
+module does the same work with what it cached on the connection's port the first time
+(apartment, exporter, stub, the method's structs):
+
+- the request's ORPCTHIS is checked with one `struct.unpack_from` (the causality id is not
+  kept: nothing on the server uses it), the [in] values are read with one more;
+- the call is registered where a cancel looks for it (the connection's call table, the
+  exporter's incoming-call table), runs with the same call context, reference book, caller
+  and apartment a general-path call sees, and leaves both tables when it ends;
+- the reply PDU (header, ORPCTHAT, [out] values, HRESULT) is one `struct.pack`.
+
+The call runs on the reactor thread when the reactor allows it (a spare thread is ready to
+take over reading, reactor.py), else it is queued in the apartment like any request.
+Every other outcome (a server exception, a failure HRESULT, a value that does not marshal,
+a cancel before the call started, data of the wrong size) is handed to the stub's own
+`_Reply` with the call entered in the port's table, so its fault or reply is the general
+path's, byte for byte. Cases the lean path does not take at all are listed in
+`ObjectServer.fast_call`'s checks; tests/orpc/test_fast_path.py checks both.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from typing import TYPE_CHECKING, Any
+
+from idlgen.runtime.apartments.apartment import enter, leave
+from idlgen.runtime.apartments.marshal import ObjectExporter, ref_observer, remote_client
+from idlgen.runtime.apartments.stub import (
+    IncomingCall,
+    Stub,
+    _InParameters,
+    _log_fault,
+    _outs_of,
+    _Reply,
+)
+from idlgen.runtime.com.hresult import (
+    RPC_E_CALL_CANCELED,
+    RPC_E_DISCONNECTED,
+    RPC_E_SERVERFAULT,
+    S_OK,
+    COMError,
+)
+from idlgen.runtime.com.servercall import _CALL_CONTEXT
+from idlgen.runtime.com.status import _LAST
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec
+from idlgen.runtime.ndr.fault import NdrFault
+from idlgen.runtime.rpc.dcerpc import fastpath
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, done_serving, serving
+from idlgen.runtime.rpc.orpc.peer import _PEER
+from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, ORPCTHIS
+
+if TYPE_CHECKING:
+    from idlgen.runtime.apartments.apartment import Apartment
+    from idlgen.runtime.com.interface import Method
+    from idlgen.runtime.rpc.dcerpc.server import CallState, _Connection
+    from idlgen.runtime.rpc.orpc.server import ConnectionPort
+
+__all__ = ["FastCall", "Target", "method_of", "target_of"]
+
+log = logging.getLogger(__name__)
+
+# Response PDU header (DCE 12.6.4.10) and ORPCTHAT with no extensions ([MS-DCOM] 2.2.13.4),
+# followed by the method's [out] values and result (PrimitiveCodec.response_format).
+_RESPONSE_PREFIX = "<BBBB4sHHIIHBBII"
+_PREFIX_SIZE = struct.calcsize(_RESPONSE_PREFIX)
+_ORPCTHAT_SIZE = 8
+
+
+class FastMethod:
+    """One method's lean form: its name, [in] order and the whole response PDU's struct."""
+
+    __slots__ = ("codec", "method", "name", "order", "reply", "stub_size")
+
+    def __init__(self, method: Method, codec: PrimitiveCodec) -> None:
+        self.codec = codec
+        self.method = method
+        self.name = method.name
+        names = codec.request_names
+        order = tuple(names.index(n) for n in self.method.ins)
+        self.order = None if order == tuple(range(len(names))) else order
+        self.reply = struct.Struct(_RESPONSE_PREFIX + codec.response_format)
+        self.stub_size = self.reply.size - _PREFIX_SIZE + _ORPCTHAT_SIZE
+
+    def response(self, call_id: int, cont_id: int, cancel_count: int, fields: list[Any]) -> bytes:
+        return self.reply.pack(
+            P.RPC_VERS,
+            P.RPC_VERS_MINOR,
+            P.RESPONSE,
+            P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG,
+            P.DREP_LE_ASCII_IEEE,
+            self.reply.size,
+            0,
+            call_id,
+            self.stub_size,
+            cont_id,
+            min(cancel_count, 255),
+            0,
+            0,  # ORPCTHAT flags
+            0,  # ORPCTHAT extensions: NULL
+            *fields,
+        )
+
+
+def method_of(stub: Stub, opnum: int) -> FastMethod | None:
+    """The lean form of `stub`'s method `opnum`, or None when the general path must serve
+    it (no such method, no precompiled codec, a call factory, [in] names that disagree)."""
+    if stub.factory is not None or opnum >= len(stub.wire):
+        return None
+    codec = stub.wire[opnum]
+    if not isinstance(codec, PrimitiveCodec):
+        return None
+    try:
+        return FastMethod(stub.vtable[opnum], codec)
+    except ValueError:  # a method [in] the codec does not carry
+        return None
+
+
+class Target:
+    """An IPID as one connection reaches it: checked once, re-validated per call cheaply."""
+
+    __slots__ = ("apartment", "exporter", "ipid", "methods", "own_checks", "stub")
+
+    def __init__(self, apartment: Apartment, exporter: ObjectExporter, stub: Stub) -> None:
+        self.apartment = apartment
+        self.exporter = exporter
+        self.stub = stub
+        self.ipid = stub.ipid
+        identity = stub.export.identity if stub.export is not None else None
+        self.own_checks = identity is not None and (
+            hasattr(identity, "_authn_level_") or hasattr(identity, "_access_check_")
+        )
+        self.methods: dict[int, FastMethod | None] = {}
+
+    def valid(self) -> bool:
+        """Still exported by a live MTA (CoDisconnectObject and shutdown end that)."""
+        return not self.apartment.closed and self.exporter.lookup(self.ipid) is self.stub
+
+    def method(self, opnum: int) -> FastMethod | None:
+        try:
+            return self.methods[opnum]
+        except KeyError:
+            m = self.methods[opnum] = method_of(self.stub, opnum)
+            return m
+
+
+def target_of(apartment: Apartment | None, ipid: bytes) -> Target | None:
+    """A `Target` for an IPID exported by a live MTA, else None."""
+    if apartment is None or apartment.closed or apartment.kind != "mta":
+        return None
+    exporter = apartment.dispatcher
+    if not isinstance(exporter, ObjectExporter):
+        return None
+    stub = exporter.lookup(ipid)
+    return None if stub is None else Target(apartment, exporter, stub)
+
+
+def orpcthis_ok(frame: bytes, at: int) -> bool:
+    """ORPCTHIS as the lean path takes it: COM 5.x (x >= 1), no extensions."""
+    if len(frame) < at + ORPCTHIS.size:
+        return False
+    major, minor, _flags, _reserved, _cid, extensions = ORPCTHIS.unpack_from(frame, at)
+    return major == COM_MAJOR and minor >= 1 and not extensions
+
+
+class FastCall:
+    """One call on the lean path, from the reactor's decision to its response PDU."""
+
+    __slots__ = ("body", "conn", "cont_id", "inline", "key", "method", "port", "state", "target")
+
+    def __init__(
+        self,
+        conn: _Connection,
+        port: ConnectionPort,
+        target: Target,
+        method: FastMethod,
+        state: CallState,
+        cont_id: int,
+        body: bytes,
+        inline: bool,
+    ) -> None:
+        self.inline = inline  # reserved in the apartment, to run on the reactor thread
+        self.conn = conn
+        self.port = port
+        self.target = target
+        self.method = method
+        self.state = state
+        self.cont_id = cont_id
+        self.body = body
+        self.key = (port, state.call_id)
+        # From now on a cancel finds the call (incoming.py), as a queued request's would.
+        target.exporter.calls.queued(self.key)
+        state.on_cancel = self.cancel
+
+    def cancel(self) -> None:
+        self.target.exporter.calls.cancel(self.key)
+
+    def post(self) -> None:
+        """The reactor was taken over before this inline call ran: queue it in its
+        apartment once the connection has a running turn for it."""
+        self._unreserve()
+        fastpath.requeue(self.conn, self.state, self.queue)
+
+    def _unreserve(self) -> None:
+        if self.inline:
+            self.inline = False
+            self.target.apartment.unreserve()
+
+    def queue(self) -> None:
+        """Queue the call in its apartment (a thread there runs it)."""
+        try:
+            self.target.apartment.post(self.run)
+        except COMError:  # shut down meanwhile: what a request for it gets
+            self.target.exporter.calls.done(self.key)
+            self._general().fault(RPC_E_DISCONNECTED)
+
+    def run(self) -> None:
+        """Serve the call on this thread (the reactor's, or one of the apartment's)."""
+        target, m, port = self.target, self.method, self.port
+        if target.apartment.closed:  # shut down since it was read: what a request gets
+            self._unreserve()
+            self.queue()
+            return
+        try:
+            values = m.codec.request_values(self.body)
+        except NdrFault as fault:
+            self._unreserve()
+            target.exporter.calls.done(self.key)
+            self._general().fault(fault.hresult)
+            return
+        ins = values if m.order is None else tuple(values[i] for i in m.order)
+        incoming = IncomingCall()
+        if not target.exporter.calls.start(self.key, incoming):
+            self._unreserve()
+            self._general(values).fault(RPC_E_CALL_CANCELED)  # canceled before it started
+            return
+        inline = self.inline
+        outer = enter(target.apartment) if inline else None  # an MTA thread is in it already
+        context = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
+        book = ref_observer.set(port.book)
+        client = remote_client.set(port)
+        peer = _PEER.set(self.conn.peer)
+        who = serving(ANONYMOUS)
+        try:
+            _LAST.set(S_OK)
+            value = getattr(target.stub.target, m.name)(*ins)
+            hr = _LAST.get()
+        except COMError as exc:
+            self._general(values).failure(exc.hresult)
+            return
+        except Exception:
+            _log_fault(target.stub, m.name, port)
+            self._general(values).fault(RPC_E_SERVERFAULT)
+            return
+        finally:
+            done_serving(who)
+            _PEER.reset(peer)
+            remote_client.reset(client)
+            ref_observer.reset(book)
+            _CALL_CONTEXT.reset(context)
+            if inline:
+                self.inline = False
+                leave(target.apartment, outer)
+            target.exporter.calls.done(self.key)
+        self._reply(values, value, hr)
+
+    def _reply(self, values: tuple[Any, ...], value: Any, hr: int) -> None:
+        m, state = self.method, self.state
+        try:
+            outs, result = _outs_of(m.method, value, hr)
+            fields = m.codec.response_fields(outs, result)
+            frame = m.response(state.call_id, self.cont_id, state.cancel_count, fields)
+        except Exception:  # the general path says which fault, and logs it
+            self._general(values).success(value, hr)
+            return
+        fastpath.finish(self.conn, state, frame)
+
+    def _general(self, values: tuple[Any, ...] | None = None) -> _Reply:
+        """The stub's reply object for this call, its reply routed like a queued request's."""
+        state, port, m = self.state, self.port, self.method
+        with port.lock:
+            port.calls[state.call_id] = (state, self.cont_id)
+        args = {} if values is None else dict(zip(m.codec.request_names, values, strict=True))
+        marshaler = self.target.exporter.marshaler
+        received = _InParameters(marshaler)
+        return _Reply(port, state.call_id, m.codec, m.method, args, marshaler, received)  # type: ignore[arg-type]

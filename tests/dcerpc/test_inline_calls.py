@@ -1,0 +1,81 @@
+"""Plain RPC calls run on the reactor thread that read them (no hand-off to the pool), and a
+slow one holds up neither its own connection nor another: the reactor's spare thread takes
+the reading over (`ServerLimits.inline_call_bound`, docs/orpc.md "Server threads")."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from rpc_calc import calc_Client
+from rpc_calc_server import Calc
+from rpc_helpers import WAIT
+
+from idlgen.runtime.rpc.dcerpc import RpcServer
+
+
+class Recording(Calc):
+    """Calc that says which thread ran Add, and blocks in Add(-1, n) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+        self.release = threading.Event()
+
+    def Add(self, a: int, b: int) -> int:
+        self.threads.append(threading.current_thread().name)
+        if a == -1:
+            self.release.wait(WAIT)
+        return super().Add(a, b)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[RpcServer, Recording, str]]:
+    impl = Recording()
+    server = RpcServer()
+    server.register(impl)
+    actual = server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+    try:
+        yield server, impl, str(actual)
+    finally:
+        impl.release.set()
+        server.close()
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.005)
+
+
+def test_plain_rpc_call_runs_on_the_reactor_thread(
+    served: tuple[RpcServer, Recording, str],
+) -> None:
+    server, impl, binding = served
+    with calc_Client(binding) as c:
+        assert c.Add(1, 2) == 3  # the first call starts the reactor's spare thread
+        _wait_for(lambda: server.reactor._spares == 1)
+        impl.threads.clear()
+        assert c.Add(2, 3) == 5
+    assert impl.threads == ["rpc-reactor"]
+
+
+def test_slow_plain_rpc_call_holds_up_no_other_call(
+    served: tuple[RpcServer, Recording, str],
+) -> None:
+    server, impl, binding = served
+    with calc_Client(binding) as c, calc_Client(binding) as other:
+        c.Add(1, 2)
+        _wait_for(lambda: server.reactor._spares == 1)
+        slow = threading.Thread(target=c.Add, args=(-1, 0), daemon=True)
+        slow.start()
+        _wait_for(lambda: len(impl.threads) == 2)  # the slow call is running
+        assert c.Add(2, 3) == 5  # the same connection
+        assert other.Add(4, 5) == 9  # another connection
+        assert server.reactor.takeovers >= 1
+        impl.release.set()
+        slow.join(WAIT)
+        assert not slow.is_alive()

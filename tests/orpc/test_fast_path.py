@@ -1,0 +1,472 @@
+"""The server's lean path (dcerpc/fastpath.py, orpc/fastserve.py): taken for a one-fragment
+request to an MTA method with a precompiled codec, byte for byte the general path's reply,
+not taken for anything else, and a call run on the reactor thread stalls nobody.
+
+A raw socket talks to an `Endpoint` of this process, so the test sees the server's counters
+and can switch the lean path off (`general_only`) to get the general path's bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from orpc_helpers import WAIT
+from stream_handwritten import ICalc, ISimpleStream
+from test_fastwire import methods
+
+from idlgen import runtime as rt
+from idlgen.runtime.apartments import channel
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.interface import Method
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec, fast_codec
+from idlgen.runtime.rpc.dcerpc import fastpath
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.fragments import response_fragments
+from idlgen.runtime.rpc.dcerpc.reactor import Transport
+from idlgen.runtime.rpc.orpc.endpoint import Endpoint
+from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
+from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
+
+ADD = ICalc._wire_[0]
+INT32 = st.integers(-(2**31), 2**31 - 1)
+BLOCK = -1  # Add(BLOCK, n) waits for the test's event
+WATCH = -2  # Add(WATCH, n) waits for the client's cancel and returns 1 if it came
+FAILS = -3  # Add(FAILS, n) fails with E_FAIL
+RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
+
+
+class Calc(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def Add(self, a: int, b: int) -> int:
+        self.threads.append(threading.current_thread())
+        if a == BLOCK:
+            self.release.wait(WAIT)
+        elif a == WATCH:
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                if rt.call_canceled():
+                    return 1
+                time.sleep(0.001)
+        elif a == FAILS:
+            raise rt.COMError(rt.E_FAIL)
+        elif a == RAISES:
+            raise RuntimeError("a server bug")
+        return a + b
+
+    def Read(self, cb: int) -> bytes:
+        return bytes(cb)
+
+    def Write(self, pv: bytes, cb: int) -> int:
+        self.threads.append(threading.current_thread())
+        return cb
+
+
+class Server:
+    """An endpoint with one Calc in an MTA and one in an STA."""
+
+    def __init__(self) -> None:
+        self.endpoint = Endpoint()
+        bound = self.endpoint.listen("ncacn_ip_tcp:127.0.0.1[0]")
+        self.address = (bound.address, int(bound.endpoint))
+        self.mta = Apartment.mta(2, "fast-mta")
+        self.sta = Apartment.sta("fast-sta")
+        self.calc = Calc()
+        self.ipid = self._export(self.mta, self.calc, ICalc)
+        self.stream_ipid = self._export(self.mta, self.calc, ISimpleStream)
+        self.sta_calc = Calc()
+        self.sta_ipid = self.sta.run(lambda: self._export(self.sta, self.sta_calc, ICalc))
+
+    @staticmethod
+    def _export(apartment: Apartment, obj: Any, iface: Any) -> bytes:
+        return marshaler_for(apartment).exporter.export(obj, iface._iid_, 1)[1]
+
+    @property
+    def reactor(self) -> Any:
+        return self.endpoint.server.reactor
+
+    def close(self) -> None:
+        self.calc.release.set()
+        self.endpoint.close()
+        self.mta.shutdown()
+        self.sta.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    s = Server()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+class Client:
+    """A raw ncacn_ip_tcp association bound to ICalc (context 0) and ISimpleStream (1)."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.sock = socket.create_connection(address, timeout=WAIT)
+        self.buf = b""
+        contexts = tuple(
+            P.ContextElem(i, P.SyntaxId(iid, 0, 0), (P.NDR20,))
+            for i, iid in enumerate((ICalc._iid_, ISimpleStream._iid_))
+        )
+        self.sock.sendall(P.encode(P.Bind(1, 5840, 5840, 0, contexts)))
+        ack = self.pdu()
+        assert isinstance(ack, P.BindAck)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def raw(self) -> bytes:
+        while len(self.buf) < 16 or len(self.buf) < struct.unpack_from("<H", self.buf, 8)[0]:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the connection"
+            self.buf += chunk
+        length = struct.unpack_from("<H", self.buf, 8)[0]
+        frame, self.buf = self.buf[:length], self.buf[length:]
+        return frame
+
+    def pdu(self) -> Any:
+        return P.decode(self.raw())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def request(
+    call_id: int,
+    ipid: bytes,
+    stub: bytes,
+    opnum: int = 3,
+    cont_id: int = 0,
+    flags: int = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG,
+) -> bytes:
+    req = P.Request(call_id, cont_id, opnum, stub, GUID.from_bytes_le(ipid), len(stub), flags)
+    return P.encode(req)
+
+
+def add_stub(a: int, b: int) -> bytes:
+    return orpcthis(bytes(16)) + ADD.encode_request({"a": a, "b": b})
+
+
+@contextlib.contextmanager
+def general_only() -> Iterator[None]:
+    """Every request on the general path (what the lean path must match)."""
+    saved = fastpath.offer
+    fastpath.offer = lambda *args: False  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        fastpath.offer = saved
+
+
+def exchange(client: Client, frame: bytes) -> bytes:
+    client.send(frame)
+    return client.raw()
+
+
+def taken_by(fn: Callable[[], Any]) -> int:
+    before = fastpath.taken
+    fn()
+    return fastpath.taken - before
+
+
+# -- the reply bytes ------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(INT32, INT32, st.integers(1, 2**32 - 1), st.integers(0, 0xFFFF), st.integers(0, 300))
+def test_lean_response_pdu_is_the_general_encoding(
+    a: int, b: int, call_id: int, cont_id: int, cancels: int
+) -> None:
+    m = method_of(_stub_of_icalc(), 3)
+    assert m is not None
+    total = (a + b) & 0xFFFFFFFF
+    value = total - (1 << 32) if total >= 1 << 31 else total
+    fields = m.codec.response_fields({"sum": value}, rt.S_OK)
+    body = orpcthat() + ADD.encode_response({"sum": value}, rt.S_OK)
+    general = response_fragments(call_id, cont_id, body, P.MIN_FRAG, cancels)
+    assert [m.response(call_id, cont_id, cancels, fields)] == general
+
+
+@settings(max_examples=200, deadline=None)
+@given(methods(), st.integers(1, 2**32 - 1), st.integers(0, 300))
+def test_lean_response_pdu_is_the_general_encoding_for_any_primitive_method(
+    case: Any, call_id: int, cancels: int
+) -> None:
+    """Random primitive signatures (tests/apartments/test_fastwire.py's): the lean path's
+    one-struct response PDU equals ORPCTHAT plus the engine's encoding, fragmented."""
+    wire, _ins, outs, result = case
+    codec = fast_codec(wire)
+    assert isinstance(codec, PrimitiveCodec)
+    ins = tuple(p.name for p in wire.method.params if p.is_in)
+    m = FastMethod(Method("M", ins=ins, outs=tuple(outs)), codec)
+    body = orpcthat() + wire.encode_response(outs, result)
+    general = response_fragments(call_id, 0, body, P.MIN_FRAG, cancels)
+    assert [m.response(call_id, 0, cancels, m.codec.response_fields(outs, result))] == general
+
+
+_ICALC_STUB: list[Any] = []
+
+
+def _stub_of_icalc() -> Any:
+    if not _ICALC_STUB:
+        from idlgen.runtime.apartments.stub import Stub
+
+        _ICALC_STUB.append(Stub(ICalc, bytes(16), Calc(), None))
+    return _ICALC_STUB[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31 - 1), INT32, st.integers(2, 2**32 - 1))
+def test_lean_reply_bytes_equal_the_general_paths(
+    server: Server, a: int, b: int, call_id: int
+) -> None:
+    """Same request, once on each path: the same reply bytes. A sum outside a long is a
+    fault on both (the lean path hands the reply to the stub's own code)."""
+    fast, general = both_paths(server, request(call_id, server.ipid, add_stub(a, b)))
+    assert fast == general
+    if -(2**31) <= a + b < 2**31:
+        assert isinstance(P.decode(fast), P.Response)
+
+
+@pytest.mark.parametrize("a", [FAILS, RAISES], ids=["failure-hresult", "server-exception"])
+def test_lean_path_failures_are_the_general_paths(server: Server, a: int) -> None:
+    fast, general = both_paths(server, request(7, server.ipid, add_stub(a, 0)))
+    assert fast == general
+
+
+def both_paths(server: Server, frame: bytes) -> tuple[bytes, bytes]:
+    """The reply to `frame` on the lean path, then on the general path."""
+    client = Client(server.address)
+    try:
+        fast = exchange(client, frame)
+        with general_only():
+            return fast, exchange(client, frame)
+    finally:
+        client.close()
+
+
+# -- when it is taken -----------------------------------------------------------------------
+
+
+def test_lean_path_serves_the_common_call(server: Server) -> None:
+    client = Client(server.address)
+    try:
+        for call_id in range(2, 12):
+            frame = request(call_id, server.ipid, add_stub(call_id, 1))
+            reply: list[bytes] = []
+            assert taken_by(lambda: reply.append(exchange(client, frame))) == 1  # noqa: B023
+            pdu = P.decode(reply[0])
+            assert isinstance(pdu, P.Response) and pdu.call_id == call_id
+            out = ADD.decode_response(pdu.stub[8:], scope={})
+            assert out.outs["sum"] == call_id + 1
+    finally:
+        client.close()
+
+
+def _fragments(call_id: int, ipid: bytes, stub: bytes) -> bytes:
+    half = 40  # a multiple of 8: the NDR alignment does not depend on the cut
+    first = request(call_id, ipid, stub[:half], flags=P.PFC_FIRST_FRAG)
+    last = request(call_id, ipid, stub[half:], flags=P.PFC_LAST_FRAG)
+    return first + last
+
+
+def _with_extensions(stub: bytes) -> bytes:
+    head = ORPCTHIS.pack(5, 7, 0, 0, bytes(16), 0x20000)
+    return head + stub[ORPCTHIS.size :]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "fragmented",
+        "pending-cancel",
+        "unknown-ipid",
+        "orpcthis-extensions",
+        "sta-object",
+        "no-precompiled-codec",
+        "short-stub",
+        "channel-observer",
+    ],
+)
+def test_lean_path_leaves_every_other_request_to_the_general_path(
+    server: Server, case: str
+) -> None:
+    stub = add_stub(20, 22)
+    ipid = server.ipid
+    frame = request(5, ipid, stub)
+    if case == "fragmented":
+        frame = _fragments(5, ipid, stub)
+    elif case == "pending-cancel":
+        flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_PENDING_CANCEL
+        frame = request(5, ipid, stub, flags=flags)
+    elif case == "unknown-ipid":
+        frame = request(5, ipid[:8] + bytes(8), stub)
+    elif case == "orpcthis-extensions":
+        frame = request(5, ipid, _with_extensions(stub))
+    elif case == "sta-object":
+        frame = request(5, server.sta_ipid, stub)
+    elif case == "no-precompiled-codec":  # ISimpleStream::Write: a conformant array
+        write = ISimpleStream._wire_[1]
+        body = orpcthis(bytes(16)) + write.encode_request({"pv": b"abc", "cb": 3})
+        frame = request(5, server.stream_ipid, body, opnum=4, cont_id=1)
+    elif case == "short-stub":
+        frame = request(5, ipid, stub[:-4])
+    observer = channel.observe(lambda f: None) if case == "channel-observer" else None
+    client = Client(server.address)
+    got: list[bytes] = []
+    try:
+        with observer or contextlib.nullcontext():
+            assert taken_by(lambda: got.append(exchange(client, frame))) == 0
+    finally:
+        client.close()
+    reply = P.decode(got[0])
+    assert isinstance(reply, P.Response | P.Fault) and reply.call_id == 5
+
+
+def test_lean_path_is_off_for_authenticated_servers() -> None:
+    from idlgen.runtime.rpc.dcerpc.auth import Credentials, ServerSecurity
+
+    creds = Credentials()
+    creds.add("WORKGROUP", "u", "p")
+    endpoint = Endpoint(security=ServerSecurity(creds))
+    try:
+        bound = endpoint.listen("ncacn_ip_tcp:127.0.0.1[0]")
+        with socket.create_connection((bound.address, int(bound.endpoint)), timeout=WAIT):
+            _wait_for(lambda: endpoint.server.connection_count == 1)
+            conns = list(endpoint.server._conns)
+        assert [conn.fast_handler for conn in conns] == [None]
+    finally:
+        endpoint.close()
+
+
+# -- no hand-off, and nobody stalled --------------------------------------------------------
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[Client]:
+    """A bound client whose first call has started the reactor's spare thread, so the
+    calls it makes next may run on the reactor thread."""
+    c = Client(server.address)
+    try:
+        exchange(c, request(2, server.ipid, add_stub(1, 1)))
+        _wait_for(lambda: server.reactor._spares == 1)
+        yield c
+    finally:
+        c.close()
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.005)
+
+
+def test_common_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
+    server.calc.threads.clear()
+    exchange(client, request(3, server.ipid, add_stub(1, 1)))
+    # A reactor thread (the one that read it), not one of the MTA's: no hand-off.
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
+
+
+def _write_request(server: Server, call_id: int) -> bytes:
+    write = ISimpleStream._wire_[1]
+    body = orpcthis(bytes(16)) + write.encode_request({"pv": b"abc", "cb": 3})
+    return request(call_id, server.stream_ipid, body, opnum=4, cont_id=1)
+
+
+def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
+    """No hand-off for the general path either: a method without a precompiled codec in
+    an MTA runs on the reactor thread (the STA keeps its own thread: next test)."""
+    server.calc.threads.clear()
+    assert taken_by(lambda: exchange(client, _write_request(server, 3))) == 0
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
+
+
+def test_sta_calls_still_run_on_the_sta_thread(server: Server, client: Client) -> None:
+    server.sta_calc.threads.clear()
+    reply = P.decode(exchange(client, request(3, server.sta_ipid, add_stub(1, 1))))
+    assert isinstance(reply, P.Response)
+    assert [t.name for t in server.sta_calc.threads] == ["fast-sta"]
+
+
+def test_slow_inline_call_stalls_neither_its_connection_nor_others(server: Server) -> None:
+    slow, other = Client(server.address), Client(server.address)
+    calc = server.calc
+    try:
+        exchange(slow, request(2, server.ipid, add_stub(1, 1)))
+        _wait_for(lambda: server.reactor._spares == 1)
+        takeovers = server.reactor.takeovers
+        calc.release.clear()
+        calc.threads.clear()
+        slow.send(request(3, server.ipid, add_stub(BLOCK, 0)))
+        _wait_for(lambda: len(calc.threads) == 1)
+        # It counts as running (a server closing with a grace period waits for it).
+        assert server.endpoint.server.running_calls() == 1
+        # The blocked call holds the thread that read it; calls still get answered.
+        same = P.decode(exchange(slow, request(4, server.ipid, add_stub(2, 3))))
+        assert isinstance(same, P.Response) and same.call_id == 4
+        elsewhere = P.decode(exchange(other, request(2, server.ipid, add_stub(5, 6))))
+        assert isinstance(elsewhere, P.Response)
+        assert server.reactor.takeovers == takeovers + 1
+        calc.release.set()
+        late = slow.pdu()
+        assert isinstance(late, P.Response) and late.call_id == 3
+    finally:
+        calc.release.set()
+        slow.close()
+        other.close()
+
+
+def test_cancel_reaches_a_call_running_on_the_reactor_thread(
+    server: Server, client: Client
+) -> None:
+    server.calc.threads.clear()
+    before = fastpath.taken
+    client.send(request(3, server.ipid, add_stub(WATCH, 0)))
+    _wait_for(lambda: len(server.calc.threads) == 1)
+    assert fastpath.taken == before + 1
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"]  # run inline
+    client.send(P.encode(P.CoCancel(3)))
+    reply = client.pdu()
+    assert isinstance(reply, P.Response) and reply.cancel_count == 1
+    assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
+
+
+def test_replies_of_one_read_leave_in_fewer_sends(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests that arrive together are answered together: their replies wait in the
+    connection's buffer until the read's calls are done, then go out in one send (a read
+    may hold fewer than all 32 requests, so the test asks for fewer sends than replies)."""
+    writes: list[int] = []
+    flush = Transport.flush
+
+    def counting(t: Transport) -> None:
+        if t.outbuf:
+            writes.append(len(t.outbuf))
+        flush(t)
+
+    monkeypatch.setattr(Transport, "flush", counting)
+    client.send(b"".join(request(i, server.ipid, add_stub(i, i)) for i in range(10, 42)))
+    replies = [client.pdu() for _ in range(32)]
+    assert [r.call_id for r in replies] == list(range(10, 42))
+    sums = [ADD.decode_response(r.stub[8:], scope={}).outs["sum"] for r in replies]
+    assert sums == [2 * i for i in range(10, 42)]
+    assert 1 <= len(writes) < 32
