@@ -1,0 +1,100 @@
+"""Whole PDUs from a stream socket, every complete one a `recv` brought before the next.
+
+A server answering a burst of requests writes many replies at once; reading them one
+header and one body at a time costs two system calls each. The inbox reads what is there
+(up to `CHUNK` bytes) and hands out frames from its buffer until it runs dry. Framing is
+checked as `wire.read_pdu` checks it: the common header is validated and frag_length held
+against the receive limit before anything past the header is waited for, so a peer cannot
+make us buffer more than one chunk plus one fragment.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.dcerpc import trace
+from idlgen.runtime.dcerpc.wire import Closed
+
+__all__ = ["CHUNK", "Inbox"]
+
+CHUNK = 65536
+_HEAD = struct.Struct("<BBxxHxxH")  # version, minor, (ptype, flags), drep[0:2], frag
+_DREP = P.DREP_LE_ASCII_IEEE[:2]
+_DREP_WORD = struct.unpack("<H", _DREP)[0]
+_UNSET = object()
+
+
+class Inbox:
+    """The receive side of one connection; only the thread holding its reading role calls
+    `next`."""
+
+    __slots__ = ("_buf", "_pos", "_timeout", "max_frag", "sock")
+
+    def __init__(self, sock: socket.socket, max_frag: int) -> None:
+        self.sock = sock
+        self.max_frag = max_frag
+        self._buf = bytearray()
+        self._pos = 0
+        self._timeout: object = _UNSET  # what the socket is set to (settimeout is a syscall)
+
+    def pending(self) -> bool:
+        """Bytes of a next PDU are buffered already."""
+        return self._pos < len(self._buf)
+
+    def next(self, wait: float | None, timeout: float | None) -> bytes | P.ProtocolError:
+        """The next PDU's bytes, waiting at most `wait` for it to start (None: forever) and
+        `timeout` for the rest. Raises Closed at end of stream, OSError/TimeoutError."""
+        buf = self._buf
+        while True:
+            pos = self._pos
+            have = len(buf) - pos
+            if have >= P.HEADER_SIZE:
+                vers, minor, drep, frag = _HEAD.unpack_from(buf, pos)
+                if vers != P.RPC_VERS or minor > 1 or drep != _DREP_WORD or frag < P.HEADER_SIZE:
+                    return self._bad(bytes(buf[pos : pos + P.HEADER_SIZE]))
+                if frag > self.max_frag:
+                    return self._oversized(bytes(buf[pos : pos + P.HEADER_SIZE]), frag)
+                if have >= frag:
+                    frame = bytes(buf[pos : pos + frag])
+                    self._consume(frag)
+                    if trace.enabled():
+                        trace.received(self.sock, frame)
+                    return frame
+            self._fill(wait if have == 0 else timeout)
+
+    def _consume(self, n: int) -> None:
+        self._pos += n
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+
+    def _fill(self, timeout: float | None) -> None:
+        if self._timeout != timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
+        data = self.sock.recv(CHUNK)
+        if not data:
+            raise Closed("connection closed" if not self.pending() else "truncated PDU")
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    def forget_timeout(self) -> None:
+        """Someone else set the socket's timeout; set it again before the next recv."""
+        self._timeout = _UNSET
+
+    @staticmethod
+    def _bad(head: bytes) -> P.ProtocolError:
+        h = P.parse_header(head)
+        if isinstance(h, P.ProtocolError):
+            return h
+        return P.ProtocolError("malformed common header", h.call_id, h.ptype)
+
+    def _oversized(self, head: bytes, frag: int) -> P.ProtocolError:
+        h = P.parse_header(head)
+        if isinstance(h, P.ProtocolError):
+            return h
+        return P.ProtocolError(f"fragment of {frag} > {self.max_frag}", h.call_id, h.ptype)
