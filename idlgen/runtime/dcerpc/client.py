@@ -550,6 +550,16 @@ class Connection:
             self._assocs.append(a)
             return a
 
+    def established(self, syntax: P.SyntaxId) -> tuple[Association, int] | None:
+        """A usable association that already has a context for `syntax`, and that context;
+        nothing is sent (callers cache both for their fast path)."""
+        with self._lock:
+            for a in self._assocs:
+                cont_id = a.contexts.get(syntax)
+                if cont_id is not None and a.usable():
+                    return a, cont_id
+        return None
+
     def begin(
         self,
         syntax: P.SyntaxId,

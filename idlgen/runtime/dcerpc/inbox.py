@@ -30,12 +30,13 @@ class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
     `next`."""
 
-    __slots__ = ("_buf", "_pos", "_timeout", "max_frag", "sock")
+    __slots__ = ("_buf", "_chunk", "_pos", "_timeout", "max_frag", "sock")
 
     def __init__(self, sock: socket.socket, max_frag: int) -> None:
         self.sock = sock
         self.max_frag = max_frag
         self._buf = bytearray()
+        self._chunk = memoryview(bytearray(CHUNK))  # recv_into: no allocation per recv
         self._pos = 0
         self._timeout: object = _UNSET  # what the socket is set to (settimeout is a syscall)
 
@@ -74,13 +75,13 @@ class Inbox:
         if self._timeout != timeout:
             self.sock.settimeout(timeout)
             self._timeout = timeout
-        data = self.sock.recv(CHUNK)
-        if not data:
+        n = self.sock.recv_into(self._chunk)
+        if not n:
             raise Closed("connection closed" if not self.pending() else "truncated PDU")
         if self._pos:
             del self._buf[: self._pos]
             self._pos = 0
-        self._buf += data
+        self._buf += self._chunk[:n]
 
     def forget_timeout(self) -> None:
         """Someone else set the socket's timeout; set it again before the next recv."""
