@@ -37,6 +37,9 @@ class CountingSocket:
         self.sock = sock
         self.recvs = 0
 
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
     def settimeout(self, t: float | None) -> None:
         self.sock.settimeout(t)
 

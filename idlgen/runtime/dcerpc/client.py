@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import select
 import socket
 import struct
 import threading
@@ -170,8 +169,6 @@ class Association:
         self._want_mpx = mpx
         self.inbox = Inbox(self.sock, self.max_recv)
         self.outbox = Outbox(self.sock, self._send_failed)
-        self._poll = select.poll()
-        self._poll.register(self.sock, select.POLLIN)
 
     # ----------------------------------------------------------- binding
 
@@ -328,7 +325,7 @@ class Association:
         read (the server closing the connection, a shutdown PDU, late replies). False if
         the connection is no longer usable."""
         try:
-            while self.alive and (self.inbox.pending() or self._poll.poll(0)):
+            while self.alive and self.inbox.readable():
                 reason = self._take(self.inbox.next(self.limits.recv_timeout, None))
                 if reason is not None:
                     self._fail_all(DisconnectedError(message=reason))

@@ -10,6 +10,8 @@ make us buffer more than one chunk plus one fragment.
 
 from __future__ import annotations
 
+import math
+import select
 import socket
 import struct
 
@@ -23,14 +25,13 @@ CHUNK = 65536
 _HEAD = struct.Struct("<BBxxHxxH")  # version, minor, (ptype, flags), drep[0:2], frag
 _DREP = P.DREP_LE_ASCII_IEEE[:2]
 _DREP_WORD = struct.unpack("<H", _DREP)[0]
-_UNSET = object()
 
 
 class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
     `next`."""
 
-    __slots__ = ("_buf", "_chunk", "_pos", "_timeout", "max_frag", "sock")
+    __slots__ = ("_blocking", "_buf", "_chunk", "_poll", "_pos", "max_frag", "sock")
 
     def __init__(self, sock: socket.socket, max_frag: int) -> None:
         self.sock = sock
@@ -38,7 +39,11 @@ class Inbox:
         self._buf = bytearray()
         self._chunk = memoryview(bytearray(CHUNK))  # recv_into: no allocation per recv
         self._pos = 0
-        self._timeout: object = _UNSET  # what the socket is set to (settimeout is a syscall)
+        # The socket stays in blocking mode and waits are poll()s: a socket timeout costs a
+        # system call to set and a poll() before every operation anyway.
+        self._blocking = False
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
 
     def pending(self) -> bool:
         """Bytes of a next PDU are buffered already."""
@@ -71,10 +76,16 @@ class Inbox:
             self._buf.clear()
             self._pos = 0
 
+    def readable(self) -> bool:
+        """Bytes (or the end of the stream) are waiting: poll without blocking."""
+        return self.pending() or bool(self._poll.poll(0))
+
     def _fill(self, timeout: float | None) -> None:
-        if self._timeout != timeout:
-            self.sock.settimeout(timeout)
-            self._timeout = timeout
+        if not self._blocking:
+            self.sock.settimeout(None)
+            self._blocking = True
+        if timeout is not None and not self._poll.poll(max(0, math.ceil(timeout * 1000))):
+            raise TimeoutError("timed out")
         n = self.sock.recv_into(self._chunk)
         if not n:
             raise Closed("connection closed" if not self.pending() else "truncated PDU")
@@ -84,8 +95,8 @@ class Inbox:
         self._buf += self._chunk[:n]
 
     def forget_timeout(self) -> None:
-        """Someone else set the socket's timeout; set it again before the next recv."""
-        self._timeout = _UNSET
+        """Someone else set the socket's timeout; make it blocking again before the next recv."""
+        self._blocking = False
 
     @staticmethod
     def _bad(head: bytes) -> P.ProtocolError:
