@@ -42,8 +42,9 @@ class Inbox:
         # The socket stays in blocking mode and waits are poll()s: a socket timeout costs a
         # system call to set and a poll() before every operation anyway.
         self._blocking = False
-        self._poll = select.poll()
-        self._poll.register(sock, select.POLLIN)
+        self._poll = select.poll() if hasattr(select, "poll") else None  # not on Windows
+        if self._poll is not None:
+            self._poll.register(sock, select.POLLIN)
 
     def pending(self) -> bool:
         """Bytes of a next PDU are buffered already."""
@@ -78,13 +79,18 @@ class Inbox:
 
     def readable(self) -> bool:
         """Bytes (or the end of the stream) are waiting: poll without blocking."""
-        return self.pending() or bool(self._poll.poll(0))
+        return self.pending() or self._ready(0.0)
+
+    def _ready(self, seconds: float) -> bool:
+        if self._poll is not None:
+            return bool(self._poll.poll(max(0, math.ceil(seconds * 1000))))
+        return bool(select.select([self.sock], [], [], max(0.0, seconds))[0])
 
     def _fill(self, timeout: float | None) -> None:
         if not self._blocking:
             self.sock.settimeout(None)
             self._blocking = True
-        if timeout is not None and not self._poll.poll(max(0, math.ceil(timeout * 1000))):
+        if timeout is not None and not self._ready(timeout):
             raise TimeoutError("timed out")
         n = self.sock.recv_into(self._chunk)
         if not n:
