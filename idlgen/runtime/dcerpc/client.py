@@ -351,11 +351,32 @@ class Association:
         on_done: Callable[[ClientCall], None] | None = None,
     ) -> ClientCall:
         call = self._register(on_done)
+        self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
+        return call
+
+    def _fragments(
+        self, call: ClientCall, cont_id: int, opnum: int, stub: bytes, obj: GUID | None
+    ) -> list[bytes]:
         room = self.max_xmit
         if self.security is not None and self.security.level > A.AuthLevel.CONNECT:
             room -= A.AUTH_OVERHEAD
-        frames = request_fragments(call.call_id, cont_id, opnum, stub, room, obj)
-        self.send(frames, protect=True)
+        return request_fragments(call.call_id, cont_id, opnum, stub, room, obj)
+
+    def call(
+        self, cont_id: int, opnum: int, stub: bytes, obj: GUID | None, timeout: float | None
+    ) -> ClientCall | None:
+        """A synchronous call, settled (RpcTimeoutError after `timeout`, the call orphaned):
+        its caller reads the reply itself when nothing else is in flight. None when this idle
+        association turned out closed or closing (nothing was sent)."""
+        own = self.register_own()
+        if own is None:
+            return None
+        call, reading = own
+        self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
+        if reading and not self.read_own(call, timeout):
+            self.orphan(call)
+            raise RpcTimeoutError(message=f"no reply to call {call.call_id} in {timeout} s")
+        call.result(timeout)
         return call
 
     def post(self, frames: list[bytes]) -> None:
@@ -578,8 +599,16 @@ class Connection:
         obj: GUID | None = None,
         timeout: float | None = None,
     ) -> bytes:
-        call = self.begin(syntax, opnum, stub, obj)
-        reply: bytes = call.result(timeout if timeout is not None else self.limits.call_timeout)
+        """A synchronous call: the reply's stub data, or its fault raised."""
+        wait = timeout if timeout is not None else self.limits.call_timeout
+        for _ in range(3):  # an idle association found closed is dropped: try the next
+            assoc = self._association(syntax)
+            cont_id = assoc.context_for(syntax)
+            done = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
+            if done is not None:
+                reply: bytes = done.reply
+                return reply
+        reply = self.begin(syntax, opnum, stub, obj).result(wait)
         return reply
 
     @property
