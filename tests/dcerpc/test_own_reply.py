@@ -16,6 +16,7 @@ from rpc_calc_server import Calc
 from idlgen import runtime as _rt
 from idlgen.runtime.dcerpc import RpcServer
 from idlgen.runtime.dcerpc.client import Association, RpcUnavailableError
+from idlgen.runtime.dcerpc.rpcif import interface_of, syntax_of
 
 WAIT = 20.0  # safety net only
 
@@ -113,3 +114,17 @@ def test_a_closed_idle_connection_is_noticed_before_sending(impl: Calc) -> None:
         with pytest.raises(RpcUnavailableError):  # connects anew (refused), sends nothing
             c.Add(1, 2)
         assert not assoc.alive
+
+
+def test_a_completion_that_raises_does_not_stop_reading(binding: str) -> None:
+    with calc_Client(binding, timeout=WAIT) as c:
+        _, _, _, stub = c._prepare_(0, (1, 2))  # Add
+        raised = threading.Event()
+
+        def boom(call: Any) -> None:
+            raised.set()
+            raise RuntimeError("a broken completion callback")
+
+        c.connection.begin(syntax_of(interface_of(c)), 0, stub, on_done=boom)
+        assert raised.wait(WAIT)
+        assert [c.Add(i, 1) for i in range(3)] == [1, 2, 3]

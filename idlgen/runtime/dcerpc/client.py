@@ -101,7 +101,10 @@ class ClientCall:
         if waiter is not None:
             waiter.release()
         if self.on_done is not None:
-            self.on_done(self)
+            try:
+                self.on_done(self)
+            except Exception:  # the reading thread must go on reading for the other calls
+                log.exception("completion of call %d raised", self.call_id)
 
     def done(self) -> bool:
         return self.settled
@@ -304,9 +307,10 @@ class Association:
                     break
         except (Closed, OSError) as e:
             reason = f"server closed the connection: {e}"
-        if reason is not None:
-            self._fail_all(DisconnectedError(message=reason))
-        self._hand_over()
+        finally:  # even when interrupted (KeyboardInterrupt): someone else must read now
+            if reason is not None:
+                self._fail_all(DisconnectedError(message=reason))
+            self._hand_over()
         if call.settled:
             self.own_reads += 1
         return call.settled
