@@ -137,10 +137,11 @@ class InterfaceProxy(IUnknown):
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         args = dict(zip(method.ins, ins, strict=True))
         body = mgr.encode(wire, args)
-        lean = mgr.lean_roundtrip(self._ipid, opnum, body)
+        lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
         if lean is None:
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
-            mgr.learn_lane(self._ipid)
+            if mgr.remote:
+                mgr.learn_lane(self._ipid)
         else:
             value, hr = mgr.decode_reply(method, wire, lean, args)
         _LAST.set(hr)
@@ -193,7 +194,8 @@ class ProxyManager:
         self._proxies: dict[GUID, InterfaceProxy] = {}
         self._unknown: InterfaceProxy | None = None
         self._factory: ProxyCallFactory | None = None
-        self._lanes: dict[bytes, Any] = {}  # IPID -> orpc.fastcall.Lane, once known
+        self.lanes: dict[bytes, Any] = {}  # IPID -> orpc.fastcall.Lane, once known
+        self.remote = hasattr(home, "lane")  # another process: lanes may be offered
         self.call_timeout: float | _deadline.Unset | None = _deadline.UNSET  # set_call_timeout
 
     def __repr__(self) -> str:
@@ -381,19 +383,19 @@ class ProxyManager:
         """After a call on the general path: the lean path to `ipid`, if the object's home
         offers one (a remote OXID) and the caller is not an STA (it must pump)."""
         lane_for = getattr(self.home, "lane", None)
-        if lane_for is None or ipid in self._lanes or current_apartment().kind == "sta":
+        if lane_for is None or ipid in self.lanes or current_apartment().kind == "sta":
             return
         lane = lane_for(ipid)
         if lane is not None:
-            self._lanes[ipid] = lane
+            self.lanes[ipid] = lane
 
     def _lane(self, ipid: bytes, body: bytes) -> Any:
         """The lean path for a request now, or None (general path)."""
-        lane = self._lanes.get(ipid)
+        lane = self.lanes.get(ipid)
         if lane is None or self.released or _channel._taps:
             return None
         if not lane.fresh():
-            self._lanes.pop(ipid, None)
+            self.lanes.pop(ipid, None)
             return None
         return lane if lane.fits(body) else None
 
@@ -412,7 +414,7 @@ class ProxyManager:
             _LAST.set(RpcTimeoutError.hresult)
             raise
         if reply is None:
-            self._lanes.pop(ipid, None)
+            self.lanes.pop(ipid, None)
         return reply
 
     def _send_and_wait(
@@ -591,7 +593,7 @@ class ProxyCall(CallObject):
         mgr = self._mgr
         args = dict(zip(method.ins, ins, strict=True))
         body = mgr.encode(wire, args)
-        lane = mgr._lane(self._ipid, body)
+        lane = mgr._lane(self._ipid, body) if mgr.lanes else None
         if lane is not None:
             self._begin_lean(lane, ticket, opnum, method, wire, args, body)
             return
@@ -605,7 +607,8 @@ class ProxyCall(CallObject):
             self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
 
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
-        mgr.learn_lane(self._ipid)
+        if mgr.remote:
+            mgr.learn_lane(self._ipid)
         self._sent = (ticket, call_id)
         if self._cancel_ticket == ticket:  # canceled (another thread) while Begin_ was sending:
             mgr.cancel(self._ipid, call_id)  # the request is out now, so is its cancel

@@ -99,7 +99,7 @@ def hub() -> Iterator[Any]:
 
 
 def lane_of(proxy: Any) -> Lane:
-    lane = proxy._mgr._lanes.get(proxy._ipid)
+    lane = proxy._mgr.lanes.get(proxy._ipid)
     assert isinstance(lane, Lane)
     return lane
 
@@ -162,7 +162,7 @@ def test_authenticated_connections_have_no_lane(private_server: str) -> None:  #
         assert calc.Add(2, 40) == 42
         assert calc.Add(2, 41) == 43
         assert Lane.taken == taken
-        assert not calc._mgr._lanes
+        assert not calc._mgr.lanes
     finally:
         calc.Release()
 
