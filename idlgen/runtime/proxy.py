@@ -397,7 +397,7 @@ class ProxyManager:
         if not lane.fresh():
             self.lanes.pop(ipid, None)
             return None
-        return lane if lane.fits(body) else None
+        return lane if len(body) <= lane.max_ndr else None
 
     def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
         """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a

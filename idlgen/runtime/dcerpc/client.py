@@ -278,7 +278,7 @@ class Association:
                 self._reading = lead = True
         if not lead:
             return self._register(), False
-        if not self._check_idle():
+        if self.inbox.readable() and not self._check_idle():
             self._hand_over()
             return None
         with self._lock:
@@ -330,7 +330,8 @@ class Association:
         the connection is no longer usable."""
         try:
             while self.alive and self.inbox.readable():
-                reason = self._take(self.inbox.next(self.limits.recv_timeout, None))
+                wait = self.limits.recv_timeout
+                reason = self._take(self.inbox.next(wait, wait))
                 if reason is not None:
                     self._fail_all(DisconnectedError(message=reason))
         except (Closed, OSError) as e:

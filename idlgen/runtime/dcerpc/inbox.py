@@ -65,17 +65,14 @@ class Inbox:
                     return self._oversized(bytes(buf[pos : pos + P.HEADER_SIZE]), frag)
                 if have >= frag:
                     frame = bytes(buf[pos : pos + frag])
-                    self._consume(frag)
+                    self._pos = pos = pos + frag
+                    if pos == len(buf):
+                        buf.clear()
+                        self._pos = 0
                     if trace.enabled():
                         trace.received(self.sock, frame)
                     return frame
             self._fill(wait if have == 0 else timeout)
-
-    def _consume(self, n: int) -> None:
-        self._pos += n
-        if self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
 
     def readable(self) -> bool:
         """Bytes (or the end of the stream) are waiting: poll without blocking."""

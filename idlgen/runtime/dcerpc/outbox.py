@@ -103,7 +103,9 @@ class Outbox:
                     self._writing = False
                     return
             try:
-                self._write(frames, together)
+                if together:
+                    frames = [b"".join(frames)]
+                self._write(frames)
             except OSError as e:
                 with self._lock:
                     self._queue = []
@@ -112,14 +114,11 @@ class Outbox:
                 self._on_error(e)
                 return
 
-    def _write(self, frames: list[bytes], together: bool) -> None:
-        """Frames of several senders in one write; one sender's fragments one write each,
-        as they would leave without batching."""
+    def _write(self, frames: list[bytes]) -> None:
+        """Frames of several senders went in one write (joined); one sender's fragments
+        leave one write each, as they would without batching."""
         if trace.enabled():
             for frame in frames:
                 trace.sent(self.sock, frame)
-        if together:
-            self.sock.sendall(b"".join(frames))
-            return
         for frame in frames:
             self.sock.sendall(frame)

@@ -27,11 +27,11 @@ from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.client import Association, ClientCall
 from idlgen.runtime.hresult import RPC_E_DISCONNECTED, RpcTimeoutError
 from idlgen.runtime.orpc.wire import (
+    CAUSALITY_PREFIX,
     COM_MAJOR,
     COM_MINOR,
     ORPCF_NULL,
     OrpcError,
-    causality_prefix,
     next_causality,
     split_orpcthat,
 )
@@ -60,12 +60,12 @@ def generation() -> int:
 def lean_request(
     call_id: int, cont_id: int, opnum: int, ipid: bytes, cid: int, ndr: bytes
 ) -> bytes:
-    """One request PDU: ORPCTHIS with causality id `causality_prefix() + cid`, then `ndr`."""
+    """One request PDU: ORPCTHIS with causality id `CAUSALITY_PREFIX + cid`, then `ndr`."""
     n = len(ndr)
     head = REQUEST_HEAD.pack(
         P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS, P.DREP_LE_ASCII_IEEE,
         REQUEST_HEAD.size + n, 0, call_id, _STUB_HEAD + n, cont_id, opnum, ipid,
-        COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, causality_prefix(), cid, 0,
+        COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX, cid, 0,
     )  # fmt: skip
     return head + ndr
 
@@ -103,9 +103,6 @@ class Lane:
         assoc = self.assoc
         return assoc.alive and not assoc.closing and self.generation == _generation
 
-    def fits(self, ndr: bytes) -> bool:
-        return len(ndr) <= self.max_ndr
-
     reply = staticmethod(lane_reply)
 
     def call(self, opnum: int, ndr: bytes, timeout: float | None) -> memoryview | int | None:
@@ -119,7 +116,7 @@ class Lane:
         call, reading = own
         Lane.taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        assoc.send([frame])
+        assoc.outbox.send([frame])  # unprotected: lanes exist only without security
         done = assoc.read_own(call, timeout) if reading else call.wait(timeout)
         if not done:
             call.cancel()

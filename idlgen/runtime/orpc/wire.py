@@ -16,11 +16,11 @@ import struct
 from idlgen.runtime.hresult import HRESULT_FROM_WIN32
 
 __all__ = [
+    "CAUSALITY_PREFIX",
     "ORPCTHAT",
     "ORPCTHIS",
     "OrpcError",
     "causality_id",
-    "causality_prefix",
     "next_causality",
     "orpcthat",
     "orpcthis",
@@ -43,18 +43,14 @@ class OrpcError(ValueError):
 
 # Causality ids: 8 random bytes fixed per process and a 64-bit counter, unique like a
 # random UUID without a uuid4() per call.
-_CID_PREFIX = os.urandom(8)
+CAUSALITY_PREFIX = os.urandom(8)
 next_causality = itertools.count(1).__next__
-
-
-def causality_prefix() -> bytes:
-    return _CID_PREFIX
 
 
 def causality_id(counter: int | None = None) -> bytes:
     """A new causality id (16 bytes), or the one numbered `counter`."""
     n = next_causality() if counter is None else counter
-    return _CID_PREFIX + (n & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
+    return CAUSALITY_PREFIX + (n & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
 
 
 def orpcthis(cid: bytes | None = None) -> bytes:
