@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from functools import partial
 from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import channel as _channel
@@ -40,6 +39,7 @@ from idlgen.runtime.channel import (
     send,
 )
 from idlgen.runtime.comobject import ComObject, InnerUnknown
+from idlgen.runtime.fastwire import PrimitiveCodec
 from idlgen.runtime.guid import GUID, as_guid
 from idlgen.runtime.hresult import (
     RPC_E_INVALIDMETHOD,
@@ -85,6 +85,7 @@ _REM_RELEASE_OPNUM = 5
 # hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
 REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.proxy")
+_NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -624,18 +625,21 @@ class ProxyCall(CallObject):
         body: bytes,
     ) -> None:
         """Begin_ on the lean path: the reply completes the call on the reading thread.
-        What decoding needs waits in `_sent`, not in a closure (a pending call stays small)."""
-        self._sent = (ticket, None, method, wire, args, lane)  # None: not on the wire yet
-        wire_call = lane.begin(opnum, body, partial(self._lean_done, ticket))
+        What decoding needs waits in `_sent`, not in a closure (a pending call stays small;
+        a precompiled codec needs no [in] values to decode the reply)."""
+        if isinstance(wire, PrimitiveCodec):
+            args = _NO_SCOPE
+        wire_call = lane.open(self._lean_done)
         self._sent = (ticket, wire_call, method, wire, args, lane)
+        lane.post(wire_call, opnum, body)
         if self._cancel_ticket == ticket:
             wire_call.cancel()
 
-    def _lean_done(self, ticket: int, call: Any) -> None:
+    def _lean_done(self, call: Any) -> None:
         sent = self._sent
-        if sent[0] != ticket:
+        if sent[1] is not call:
             return  # a call this object no longer waits for
-        _, _, method, wire, args, lane = sent
+        ticket, _, method, wire, args, lane = sent
         try:
             value, hr = self._mgr.decode_reply(method, wire, lane.reply(call), args)
         except Exception as exc:  # decode never raises; a bug must still complete the call

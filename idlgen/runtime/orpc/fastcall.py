@@ -123,10 +123,12 @@ class Lane:
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
         return lane_reply(call)
 
-    def begin(self, opnum: int, ndr: bytes, on_done: Callable[[ClientCall], None]) -> ClientCall:
-        """Start a call whose settling runs `on_done(call)` on the reading thread."""
-        call = self.assoc._register(on_done)
+    def open(self, on_done: Callable[[ClientCall], None]) -> ClientCall:
+        """A call whose settling runs `on_done(call)` on the reading thread; `post` sends it
+        (in between, the caller can record the call before any reply can arrive)."""
+        return self.assoc._register(on_done)
+
+    def post(self, call: ClientCall, opnum: int, ndr: bytes) -> None:
         Lane.taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         self.assoc.post([frame])
-        return call
