@@ -536,6 +536,20 @@ def goals(results: list[Placement], per: PerCall | None) -> list[str]:
     return out
 
 
+def revision() -> str:
+    """The measured tree's commit (so pasted figures say what they measured)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "log", "-1", "--format=%h %cd", "--date=short"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "(no git)"
+    return out.stdout.strip()
+
+
 def placements() -> list[tuple[int, int]]:
     """Both on one CPU first (the synchronous goals' placement), then one CPU each."""
     available = sorted(os.sched_getaffinity(0))
@@ -569,8 +583,8 @@ def main() -> None:
     ]
     per = None if args.no_counts else measure_counts(wanted[0][1], args.calls)
     print(
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.calls} calls x "
-        f"{args.batches} batches per figure; medians of the batches"
+        f"idlgen {revision()}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"{args.calls} calls x {args.batches} batches per figure; medians of the batches"
     )
     print()
     for p in results:
