@@ -4,8 +4,6 @@ every other call's reply to its owner."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,8 +14,9 @@ import lab_objects as lab
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from orpc_helpers import WAIT, child_env, first_line, server_process, stop
+from orpc_helpers import WAIT, server_process
 from stream_handwritten import ICalc, IID_AsyncICalc, IID_AsyncISimpleStream, ISimpleStream
+from test_call_semantics_everywhere import _across_processes
 from test_orpc_auth import private_server  # noqa: F401  (a fixture)
 
 from idlgen import runtime as rt
@@ -188,24 +187,11 @@ def test_call_objects_begin_on_the_lean_path(hub: Any) -> None:
 
 @pytest.fixture
 def lab_server() -> Iterator[tuple[Any, Any]]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "lab_server.py"), "ncacn_ip_tcp:127.0.0.1[0]"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
-    try:
-        stream_text, control_text = first_line(proc).split()
-        stream = orpc.connect(stream_text, ISimpleStream)
-        control = orpc.connect(control_text, ICalc)
+    """The lab's ISimpleStream and its switchboard (an ICalc) in a child process."""
+    for setting in _across_processes():
+        stream, control = setting.stream, setting.control.__self__  # type: ignore[attr-defined]
         assert stream.Read(3).pv == b"abc" and control.Add(lab.RESET, 0) == 1  # lanes known
         yield stream, control
-        stream.Release()
-        control.Release()
-    finally:
-        stop(proc)
 
 
 def until(condition: Any) -> None:
