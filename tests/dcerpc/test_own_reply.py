@@ -4,6 +4,7 @@ owner, and the reading role passes on when it leaves."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from rpc_calc_server import Calc
 
 from idlgen import runtime as _rt
 from idlgen.runtime.dcerpc import RpcServer
+from idlgen.runtime.dcerpc import pdu as P
 from idlgen.runtime.dcerpc.client import Association, RpcUnavailableError
 from idlgen.runtime.dcerpc.rpcif import interface_of, syntax_of
 
@@ -128,3 +130,38 @@ def test_a_completion_that_raises_does_not_stop_reading(binding: str) -> None:
         c.connection.begin(syntax_of(interface_of(c)), 0, stub, on_done=boom)
         assert raised.wait(WAIT)
         assert [c.Add(i, 1) for i in range(3)] == [1, 2, 3]
+
+
+def test_a_truncated_response_fails_the_connection_cleanly() -> None:
+    """A response PDU too short for its own header is a protocol error on the quick path too:
+    the call fails with RPC_E_DISCONNECTED, nothing raises on the reading thread."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            bind = P.decode(read_exactly(conn))
+            assert isinstance(bind, P.Bind)
+            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
+            request = P.decode(read_exactly(conn))
+            assert isinstance(request, P.Request)
+            short = bytearray(P.encode(P.Response(request.call_id, 0, b"")))[:20]
+            short[8:10] = (20).to_bytes(2, "little")  # frag_length: header + 4 bytes
+            conn.sendall(bytes(short))
+            conn.recv(1)  # until the client closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT)
+    with client as c, pytest.raises(_rt.DisconnectedError):
+        c.Add(1, 2)
+    server.join(WAIT)
+    lsock.close()
+
+
+def read_exactly(conn: socket.socket) -> bytes:
+    head = conn.recv(16, socket.MSG_WAITALL)
+    length = int.from_bytes(head[8:10], "little")
+    return head + conn.recv(length - 16, socket.MSG_WAITALL)

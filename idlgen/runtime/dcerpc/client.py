@@ -278,7 +278,9 @@ class Association:
                 self._reading = lead = True
         if not lead:
             return self._register(), False
-        if self.inbox.readable() and not self._check_idle():
+        if self.inbox.readable():
+            self._check_idle()
+        if not self.usable():
             self._hand_over()
             return None
         with self._lock:
@@ -443,7 +445,8 @@ class Association:
         if isinstance(frame, P.ProtocolError):
             return f"protocol error from server: {frame.reason}"
         ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
-        if ptype == P.RESPONSE and flags & _WHOLE == _WHOLE and not auth_len:
+        whole_pdu = len(frame) >= P.RESPONSE_HEADER and flags & _WHOLE == _WHOLE
+        if ptype == P.RESPONSE and whole_pdu and not auth_len:
             with self._lock:
                 call = self.calls.get(call_id)
                 whole = (
