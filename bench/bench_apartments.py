@@ -68,8 +68,8 @@ def measure(placement: str, runs: int, calls: int) -> dict[str, float]:
     from stream_handwritten import ICalc, IID_AsyncICalc, ISimpleStream
 
     from idlgen import runtime as _rt
-    from idlgen.runtime.apartment import Apartment
-    from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+    from idlgen.runtime.apartments.apartment import Apartment
+    from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
 
     cpus = sorted(os.sched_getaffinity(0))
     client_cpu, server_cpu = (cpus[0], cpus[-1])

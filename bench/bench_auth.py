@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from pinned import spawn, timed  # noqa: E402  (bench/ is the script's folder)
 from rpc_calc import calc_Client  # noqa: E402
 
-from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth  # noqa: E402
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth  # noqa: E402
 
 USER, PASSWORD, DOMAIN = "bench", "Bench-pass-1", "WORKGROUP"
 
@@ -37,8 +37,8 @@ def cpus() -> tuple[int, int]:
 def rpc_server(secure: bool) -> None:
     from rpc_calc_server import Calc
 
-    from idlgen.runtime.dcerpc import RpcServer
-    from idlgen.runtime.dcerpc.auth import Credentials, ServerSecurity
+    from idlgen.runtime.rpc.dcerpc import RpcServer
+    from idlgen.runtime.rpc.dcerpc.auth import Credentials, ServerSecurity
 
     class Sink(Calc):
         def Write(self, cb: int, pv: bytes) -> int:  # do not keep the data

@@ -206,7 +206,7 @@ def bench_memory(pending: int) -> list[tuple[str, str]]:
     for i, call in enumerate(held):
         call.Begin_Swap(i)
     extra_threads = threading.active_count() - threads_before
-    from idlgen.runtime.aioservant import servant_loop
+    from idlgen.runtime.com.aioservant import servant_loop
 
     servant_loop().call_soon_threadsafe(waiting.release.set)  # let them all finish
     for call in held:

@@ -38,7 +38,7 @@ def cpus() -> tuple[int, int]:
 def rpc_server() -> None:
     from rpc_calc_server import Calc
 
-    from idlgen.runtime.dcerpc import RpcServer
+    from idlgen.runtime.rpc.dcerpc import RpcServer
 
     class Sink(Calc):
         def Write(self, cb: int, pv: bytes) -> int:  # do not keep the data

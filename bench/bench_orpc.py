@@ -68,7 +68,7 @@ def orpc_server(count: bool = False) -> None:
     from stream_handwritten import ICalc, ISimpleStream
 
     from idlgen import runtime as rt
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     class Bench(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
         def Add(self, a: int, b: int) -> int:
@@ -202,7 +202,7 @@ def add_calls(calc: Any, depth: int) -> tuple[Callable[[], None], Any]:
     the factory to release afterwards."""
     from stream_handwritten import IID_AsyncICalc
 
-    from idlgen.runtime.stdiface import ICallFactory
+    from idlgen.runtime.com.stdiface import ICallFactory
 
     factory = calc.QueryInterface(ICallFactory)
 
@@ -222,7 +222,7 @@ def pending_bytes(calc: Any, depth: int = 256) -> float:
     """Bytes one outstanding Add call object holds (tracemalloc: CreateCall and Begin_Add)."""
     from stream_handwritten import IID_AsyncICalc
 
-    from idlgen.runtime.stdiface import ICallFactory
+    from idlgen.runtime.com.stdiface import ICallFactory
 
     factory = calc.QueryInterface(ICallFactory)
     calls = [factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)]  # warm every cache
@@ -246,7 +246,7 @@ def pdu_sizes() -> tuple[tuple[int, int], tuple[int, int]]:
     """(request, response) PDU bytes for Add and for the 4 KiB Write, from the marshalers."""
     from stream_handwritten import ICalc, ISimpleStream
 
-    from idlgen.runtime.orpc.wire import orpcthat, orpcthis
+    from idlgen.runtime.rpc.orpc.wire import orpcthat, orpcthis
 
     head = CO_REQUEST + OBJECT_UUID + len(orpcthis())
     tail = CO_RESPONSE + len(orpcthat())
@@ -311,7 +311,7 @@ class Placement:
 def measure_orpc(p: Placement, calls: int, batches: int) -> None:
     from stream_handwritten import ICalc, ISimpleStream
 
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     with child(p.server_cpu, "--server", "orpc") as (published, proc):
         calc = orpc.connect(published, ICalc)
@@ -396,7 +396,7 @@ def measure_counts(cpu: int, calls: int) -> PerCall:
     """Counted with the profile hook on both sides (a separate server child: hooks slow it)."""
     from stream_handwritten import ICalc
 
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     per = PerCall()
     counter = CallCounter()

@@ -43,16 +43,16 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "apartments"), str(Path(__file__
 from stream_handwritten import ICalc, ICallback, IEventSource  # noqa: E402
 
 from idlgen import runtime as rt  # noqa: E402
-from idlgen.runtime import marshal as _marshal  # noqa: E402
-from idlgen.runtime import orpc  # noqa: E402
-from idlgen.runtime.dcerpc import binding as B  # noqa: E402
-from idlgen.runtime.dcerpc import pdu as P  # noqa: E402
-from idlgen.runtime.dcerpc.client import Connection  # noqa: E402
-from idlgen.runtime.dcerpc.pdu import SyntaxId  # noqa: E402
-from idlgen.runtime.guid import GUID  # noqa: E402
-from idlgen.runtime.orpc.client import ORPC_LIMITS, dualstringarray  # noqa: E402
-from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat  # noqa: E402
-from idlgen.runtime.registry import opnums, wire_table  # noqa: E402
+from idlgen.runtime.apartments import marshal as _marshal  # noqa: E402
+from idlgen.runtime.apartments.registry import opnums, wire_table  # noqa: E402
+from idlgen.runtime.com.guid import GUID  # noqa: E402
+from idlgen.runtime.rpc import orpc  # noqa: E402
+from idlgen.runtime.rpc.dcerpc import binding as B  # noqa: E402
+from idlgen.runtime.rpc.dcerpc import pdu as P  # noqa: E402
+from idlgen.runtime.rpc.dcerpc.client import Connection  # noqa: E402
+from idlgen.runtime.rpc.dcerpc.pdu import SyntaxId  # noqa: E402
+from idlgen.runtime.rpc.orpc.client import ORPC_LIMITS, dualstringarray  # noqa: E402
+from idlgen.runtime.rpc.orpc.wire import orpcthis, split_orpcthat  # noqa: E402
 
 SAMPLE_EVERY = 5.0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,12 +18,11 @@ from idlgen import model
 from idlgen.deepstack import run_deep
 from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position, WarningSettings
 from idlgen.limits import DEFAULT_LIMITS, Limits
-from idlgen.module_map import ModuleMap
+from idlgen.module_map import ModuleMap, module_name_for
 from idlgen.semantics.loader import LoadedFile, Loader, make_settings, walk
 from idlgen.semantics.resolve import resolve
 
 Emit = Literal["python", "json", "model"]
-_MODULE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +35,6 @@ class CompileResult:
     # Every IDL file the main file imports, directly or not, imports first (`.h`
     # imports included): what `idlgen --with-imports` compiles as well.
     imports: tuple[str, ...] = ()
-
-
-def module_name_for(path: str) -> str:
-    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4).
-
-    Only ASCII letters, digits and `_` survive: `str.isalnum` accepts characters no
-    identifier may hold (`²`), and Python folds others (`ﬁ` is `fi`) so the import
-    would not find the file.
-    """
-    stem = os.path.splitext(os.path.basename(path))[0]
-    safe = "".join(c if c in _MODULE_NAME_CHARS else "_" for c in stem)
-    if not safe or safe[0].isdigit():
-        safe = "_" + safe
-    return f"{safe}_idl"
 
 
 def compile(

@@ -1,6 +1,6 @@
 """Running the `idlgen` command over many files: the queue, progress and the summary.
 
-Each file is one job (`cli.compile_one`); a failing job does not stop the others and
+Each file is one job (`job.compile_one`); a failing job does not stop the others and
 the exit status is the worst one. With `--with-imports` a job's imported IDL files join
 the queue, once each, unless the bundled base modules or the module map serve them.
 A job's printed output is captured and shown when it finishes, so diagnostics never
@@ -19,7 +19,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from idlgen.cli import (
+from idlgen.diagnostics import printable
+from idlgen.job import (
     EXIT_IDL_ERROR,
     EXIT_INTERNAL,
     EXIT_OK,
@@ -31,7 +32,6 @@ from idlgen.cli import (
     output_path,
     write_if_changed,
 )
-from idlgen.diagnostics import printable
 
 if TYPE_CHECKING:  # the process pool (and the logging it imports) only for -j N > 1
     from concurrent.futures import Future

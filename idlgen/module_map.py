@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import keyword
 import os
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+_MODULE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 
 
 class ModuleMapError(ValueError):
@@ -95,3 +98,17 @@ def make_module_map(entries: Mapping[str, str] | Iterable[tuple[str, str]], base
         else:
             by_name[key] = module
     return ModuleMap(tuple(sorted(by_name.items())), tuple(sorted(by_path.items())))
+
+
+def module_name_for(path: str) -> str:
+    """`foo.idl` becomes module `foo_idl` (DESIGN.md section 4).
+
+    Only ASCII letters, digits and `_` survive: `str.isalnum` accepts characters no
+    identifier may hold (`²`), and Python folds others (`ﬁ` is `fi`) so the import
+    would not find the file.
+    """
+    stem = os.path.splitext(os.path.basename(path))[0]
+    safe = "".join(c if c in _MODULE_NAME_CHARS else "_" for c in stem)
+    if not safe or safe[0].isdigit():
+        safe = "_" + safe
+    return f"{safe}_idl"

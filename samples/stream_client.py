@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stream_server import bindings  # the interface classes the server uses
 
 from idlgen import runtime as _rt
-from idlgen.runtime import orpc
+from idlgen.runtime.rpc import orpc
 
 ISimpleStream: Any = bindings.ISimpleStream
 IID_AsyncISimpleStream: Any = bindings.IID_AsyncISimpleStream

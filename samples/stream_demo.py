@@ -21,8 +21,8 @@ sys.path.insert(0, str(HERE.parent))
 from stream_server import PipeStream, bindings  # noqa: E402 (one pipe for both samples)
 
 from idlgen import runtime as _rt  # noqa: E402
-from idlgen.runtime.apartment import Apartment  # noqa: E402
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface  # noqa: E402
+from idlgen.runtime.apartments.apartment import Apartment  # noqa: E402
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface  # noqa: E402
 
 ISimpleStream: Any = bindings.ISimpleStream
 IID_AsyncISimpleStream: Any = bindings.IID_AsyncISimpleStream

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--binding", default="ncacn_ip_tcp:127.0.0.1[0]")
     parser.add_argument("--until-eof", action="store_true", help="stop when stdin closes")
     args = parser.parse_args(argv)
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     stream = PipeStream()
     try:

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import wmi_server as ws
 
 from idlgen.runtime import wmi
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.hresult import COMError
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.com.hresult import COMError
 
 WAIT = 10.0
 QUERY = "SELECT * FROM Planet"
@@ -118,7 +118,7 @@ def _collect(sink: Any, obj: Any, rows: int, enough: threading.Event) -> None:
 
 def across_processes(published: str) -> None:
     """Against `wmi_server.py --binding ...` in another process; the sinks live here."""
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     print("across processes (the server calls this process's sinks back over ORPC):")
     services = orpc.connect(published, ws.lite.ILiteServices)

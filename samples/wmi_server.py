@@ -208,7 +208,7 @@ class PacedServices(LiteServices):
 
 def serve(binding: str, pace: float, until_eof: bool) -> int:
     """Publish a PacedServices on `binding`, print the published string, serve until told."""
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     services = PacedServices(pace)
     try:

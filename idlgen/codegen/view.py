@@ -26,7 +26,7 @@ from idlgen.codegen.names import (
 from idlgen.codegen.pytypes import TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
-from idlgen.module_map import ModuleMap
+from idlgen.module_map import ModuleMap, module_name_for
 from idlgen.semantics.loader import BASE_IDL_DIR
 
 # Interfaces whose classes the runtime itself defines: generated code aliases them
@@ -234,8 +234,6 @@ def import_for_file(path: str, module_map: ModuleMap) -> ImportView:
     """How a generated module imports the module of another IDL file: a mapped module
     first, then the bundled base modules, else a sibling. The alias always follows the
     IDL file's name, so it cannot depend on where the module lives."""
-    from idlgen.api import module_name_for
-
     name = module_name_for(path)
     alias = "_" + name
     mapped = module_map.module_for(path)

@@ -48,7 +48,7 @@ def compile_file(settings: IdlgenSettings, relative_idl: str) -> Generated:
 
 def write_beside_sources(settings: IdlgenSettings, files: list[str]) -> list[Generated]:
     """Editable builds: the module must exist in the source tree the install points at."""
-    from idlgen.cli import write_if_changed
+    from idlgen.job import write_if_changed
 
     generated = [compile_file(settings, path) for path in files]
     for item in generated:
@@ -58,7 +58,7 @@ def write_beside_sources(settings: IdlgenSettings, files: list[str]) -> list[Gen
 
 def write_into(folder: str | os.PathLike[str], generated: Generated) -> Path:
     """Write one module under `folder` at its package path (for wheels)."""
-    from idlgen.cli import write_if_changed
+    from idlgen.job import write_if_changed
 
     target = Path(folder) / generated.module
     write_if_changed(str(target), generated.text)

@@ -81,7 +81,7 @@ def make_build_py(base: type) -> type:
             if getattr(self, "editable_mode", False):
                 write_beside_sources(settings, list(placements))
                 return
-            from idlgen.cli import write_if_changed
+            from idlgen.job import write_if_changed
 
             for relative, package in placements.items():
                 generated = compile_file(settings, relative)

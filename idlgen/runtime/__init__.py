@@ -6,14 +6,25 @@ The contract generated code relies on is documented in docs/runtime.md.
 
 from __future__ import annotations
 
-from idlgen.runtime.aioservant import set_servant_loop
-from idlgen.runtime.apartment import Apartment, current_apartment, process_mta
-from idlgen.runtime.awaitcalls import awaitable
-from idlgen.runtime.callobj import CallObject
-from idlgen.runtime.comobject import ComObject, InnerUnknown, query
-from idlgen.runtime.deadline import call_timeout
-from idlgen.runtime.guid import GUID, GUID_NULL, as_guid
-from idlgen.runtime.hresult import (
+from idlgen.runtime.apartments.apartment import Apartment, current_apartment, process_mta
+from idlgen.runtime.apartments.marshal import (
+    GlobalInterfaceTable,
+    disconnect_object,
+    get_interface_and_release_stream,
+    global_interface_table,
+    marshal_inter_thread_interface_in_stream,
+    marshal_interface,
+    unmarshal_interface,
+)
+from idlgen.runtime.apartments.proxy import InterfaceProxy, set_call_timeout
+from idlgen.runtime.apartments.remunknown import IID_IRemUnknown, IRemUnknown
+from idlgen.runtime.com.aioservant import set_servant_loop
+from idlgen.runtime.com.awaitcalls import awaitable
+from idlgen.runtime.com.callobj import CallObject
+from idlgen.runtime.com.comobject import ComObject, InnerUnknown, query
+from idlgen.runtime.com.deadline import call_timeout
+from idlgen.runtime.com.guid import GUID, GUID_NULL, as_guid
+from idlgen.runtime.com.hresult import (
     CLASS_E_NOAGGREGATION,
     CO_E_CANCEL_DISABLED,
     CO_E_NOTINITIALIZED,
@@ -62,7 +73,7 @@ from idlgen.runtime.hresult import (
     error_for,
     hresult_name,
 )
-from idlgen.runtime.interface import (
+from idlgen.runtime.com.interface import (
     AsyncInterface,
     IID_IUnknown,
     IUnknown,
@@ -71,18 +82,7 @@ from idlgen.runtime.interface import (
     is_interface,
     methods,
 )
-from idlgen.runtime.marshal import (
-    GlobalInterfaceTable,
-    disconnect_object,
-    get_interface_and_release_stream,
-    global_interface_table,
-    marshal_inter_thread_interface_in_stream,
-    marshal_interface,
-    unmarshal_interface,
-)
-from idlgen.runtime.proxy import InterfaceProxy, set_call_timeout
-from idlgen.runtime.remunknown import IID_IRemUnknown, IRemUnknown
-from idlgen.runtime.server import (
+from idlgen.runtime.com.servercall import (
     CallFactory,
     CoGetCallContext,
     CoTestCancel,
@@ -90,8 +90,8 @@ from idlgen.runtime.server import (
     ServerCallContext,
     call_canceled,
 )
-from idlgen.runtime.status import WithHResult, last_hresult, set_last_hresult, with_hresult
-from idlgen.runtime.stdiface import (
+from idlgen.runtime.com.status import WithHResult, last_hresult, set_last_hresult, with_hresult
+from idlgen.runtime.com.stdiface import (
     AsyncIUnknown,
     ICallFactory,
     ICancelMethodCalls,
@@ -109,7 +109,7 @@ from idlgen.runtime.stdiface import (
     ISynchronizeEvent,
     ISynchronizeHandle,
 )
-from idlgen.runtime.sync import (
+from idlgen.runtime.com.sync import (
     COWAIT_ALERTABLE,
     COWAIT_DEFAULT,
     COWAIT_WAITALL,
@@ -119,8 +119,8 @@ from idlgen.runtime.sync import (
     SyncEvent,
     SynchronizeContainer,
 )
-from idlgen.runtime.waitable import Event, wait_any
-from idlgen.runtime.workers import WorkerPool
+from idlgen.runtime.com.waitable import Event, wait_any
+from idlgen.runtime.com.workers import WorkerPool
 
 __all__ = [
     "CLASS_E_NOAGGREGATION",
@@ -239,3 +239,19 @@ __all__ = [
     "wait_any",
     "with_hresult",
 ]
+
+# The remote-call packages live in the rpc layer, above this facade (their generated
+# protocol modules import it), so the facade does not alias them: an alias would point up
+# the layers. Their old spelling gets the new one in the error (docs/runtime.md, "Layers"):
+# an ImportError, since `from idlgen.runtime import orpc` swallows an AttributeError.
+_MOVED_TO_RPC = frozenset({"dcerpc", "orpc", "dcom"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED_TO_RPC:
+        raise ImportError(
+            f"idlgen.runtime.{name} is idlgen.runtime.rpc.{name}: "
+            f"`from idlgen.runtime.rpc import {name}`",
+            name=f"{__name__}.{name}",
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name, obj=__name__)

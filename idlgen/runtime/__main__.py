@@ -2,7 +2,7 @@
 
 Imports MODULE, calls FACTORY() for the object to serve, publishes it (as `--iface`, or the
 first remotable interface the object implements) on BINDING, prints the published string
-("IPID@binding", what `idlgen.runtime.orpc.connect` takes) as the first line of stdout (with
+("IPID@binding", what `idlgen.runtime.rpc.orpc.connect` takes) as the first line of stdout (with
 --resolver, "resolver BINDING" as the second: activation, the OXID resolver and the endpoint
 mapper; --credentials/--level add NTLM, docs/dcom.md), and
 serves until SIGINT or SIGTERM (or, with `--until-eof`, until stdin closes: what tests use,
@@ -24,7 +24,7 @@ from typing import Any
 
 
 def _interface_of(obj: Any, name: str | None) -> Any:
-    from idlgen.runtime.interface import is_interface
+    from idlgen.runtime.com.interface import is_interface
 
     for cls in type(obj).__mro__:
         if not is_interface(cls) or cls.__dict__.get("_proxy_") is None:
@@ -51,7 +51,7 @@ def _security(args: argparse.Namespace) -> Any:
         if args.level not in (None, "none"):
             raise ValueError("--level needs --credentials")
         return None
-    from idlgen.runtime.dcerpc.auth import AuthLevel, Credentials, ServerSecurity
+    from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, Credentials, ServerSecurity
 
     level = AuthLevel(_LEVELS[args.level or "connect"])
     return ServerSecurity(Credentials.from_file(args.credentials), level)
@@ -60,8 +60,8 @@ def _security(args: argparse.Namespace) -> Any:
 def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: Any) -> Any:
     """The resolver endpoint (endpoint mapper, OXID resolver, activation) with FACTORY
     registered under --clsid (default: the object's coclass `_clsid_`)."""
-    from idlgen.runtime.dcom.service import DcomService
-    from idlgen.runtime.guid import GUID
+    from idlgen.runtime.com.guid import GUID
+    from idlgen.runtime.rpc.dcom.service import DcomService
 
     clsid = GUID(args.clsid) if args.clsid else getattr(type(obj), "_clsid_", None)
     if clsid is None:
@@ -74,8 +74,8 @@ def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: 
 def _limits(args: argparse.Namespace) -> Any:
     from dataclasses import replace
 
-    from idlgen.runtime import orpc
-    from idlgen.runtime.dcerpc.limits import parse_limit
+    from idlgen.runtime.rpc import orpc
+    from idlgen.runtime.rpc.dcerpc.limits import parse_limit
 
     limits = orpc.limits()
     for text in args.limit:
@@ -86,7 +86,7 @@ def _limits(args: argparse.Namespace) -> Any:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from idlgen.runtime import orpc
+    from idlgen.runtime.rpc import orpc
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

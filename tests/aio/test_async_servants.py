@@ -26,9 +26,9 @@ import pytest
 from servants import SELF_CANCEL, AsyncPlainStream, AsyncStream, SyncStream, stream_idl
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.rpc import orpc
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -241,7 +241,7 @@ def test_a_synchronous_call_from_the_servants_own_loop_is_refused_not_deadlocked
 
 
 def servants_loop() -> asyncio.AbstractEventLoop:
-    from idlgen.runtime.aioservant import servant_loop
+    from idlgen.runtime.com.aioservant import servant_loop
 
     return servant_loop()
 
@@ -267,7 +267,7 @@ def test_defining_and_serving_sync_methods_never_imports_asyncio() -> None:
         "import sys, idlgen.runtime as rt\n"
         "class I(rt.IUnknown):\n"
         "    _iid_ = rt.GUID('{6d0c3a10-2b2b-4c4c-8d8d-0000000000a1}')\n"
-        "    _methods_ = rt.interface.methods(rt.Method('Get', outs=('v',)),"
+        "    _methods_ = rt.methods(rt.Method('Get', outs=('v',)),"
         " rt.Method('Sync', outs=('v',)))\n"
         "class S(rt.ComObject, I):\n"
         "    async def Get(self): return 1\n"

@@ -17,7 +17,7 @@ import pytest
 from servants import stream_idl
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
+from idlgen.runtime.rpc import orpc
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -84,7 +84,8 @@ def test_server_logs_and_pdu_trace(caplog: pytest.LogCaptureFixture) -> None:
     assert "ValueError: a bug in the server" in text
 
     # The logger tree: connection, bind, the client's cancel.
-    assert re.search(r"idlgen\.runtime\.dcerpc\.server INFO connection from 127\.0\.0\.1:\d+", text)
+    server_logger = r"idlgen\.runtime\.rpc\.dcerpc\.server"
+    assert re.search(server_logger + r" INFO connection from 127\.0\.0\.1:\d+", text)
     assert re.search(r"INFO bind from 127\.0\.0\.1:\d+: interface \S+ v0\.0 accepted", text)
     assert re.search(r"INFO call \d+ from 127\.0\.0\.1:\d+ canceled by the client", text)
     client_says = [r.getMessage() for r in caplog.records if r.name.startswith("idlgen")]

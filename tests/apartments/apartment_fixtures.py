@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from idlgen.runtime.apartment import Apartment, process_mta
+from idlgen.runtime.apartments.apartment import Apartment, process_mta
 
 WAIT = 10.0  # seconds: a safety net against hangs, never a timing assertion
 

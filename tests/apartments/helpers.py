@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.channel import HEADER, parse
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.channel import HEADER, parse
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
 
 
 def serve(apartment: Apartment, make: Callable[[], Any], iface: Any) -> tuple[Any, bytes]:

@@ -35,7 +35,7 @@ import typing as _t
 
 from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.apartments.proxy import InterfaceProxy
 
 IID_ISimpleStream = _rt.GUID("{5D0A7C21-31E4-4A55-9B0E-6F2C8A1D3E44}")
 IID_AsyncISimpleStream = _rt.GUID("{5D0A7C22-31E4-4A55-9B0E-6F2C8A1D3E44}")

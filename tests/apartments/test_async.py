@@ -17,8 +17,8 @@ from stream_handwritten import (
 )
 
 from idlgen import runtime as _rt
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.channel import REQUEST, RESPONSE, observe
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.channel import REQUEST, RESPONSE, observe
 
 
 def _call_object(proxy: Any, async_iid: Any) -> Any:

@@ -12,9 +12,9 @@ from servers import Calc, EventSource, Recorder
 from stream_handwritten import ICalc, ICallback, IEventSource
 
 from idlgen import runtime as _rt
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
-from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.proxy import InterfaceProxy
 
 
 def test_callback_into_a_waiting_sta_runs_on_its_thread(
@@ -228,7 +228,7 @@ def test_releasing_in_pointers_after_a_call_runs_none_of_the_apartments_queued_w
     the reply has left. Running it inside the clean-up nests it under the reply, so work
     that waits for something the reply unblocks (a WMI sink waiting for its final status)
     deadlocks until it times out."""
-    from idlgen.runtime import channel
+    from idlgen.runtime.apartments import channel
 
     events: list[str] = []
 

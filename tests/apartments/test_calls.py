@@ -13,8 +13,8 @@ from stream_handwritten import ICalc, ILocalOnly, ISeekableStream, ISimpleStream
 
 from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.channel import (
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.channel import (
     DIRECT,
     FAULT,
     REQUEST,
@@ -24,7 +24,7 @@ from idlgen.runtime.channel import (
     request_frame,
     send,
 )
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
 
 _ADD: _ndr.MethodMarshaler = ICalc._wire_[0]  # type: ignore[assignment]
 _READ: _ndr.MethodMarshaler = ISimpleStream._wire_[0]  # type: ignore[assignment]
@@ -114,7 +114,7 @@ def test_failure_without_outs(server_sta: Apartment) -> None:
 
 
 def test_zero_values_follow_the_descriptor() -> None:
-    from idlgen.runtime.stub import zero_value
+    from idlgen.runtime.apartments.stub import zero_value
 
     conformant = _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("cb"))
     assert zero_value(_ndr.Pointer("ref", conformant), {"cb": 3}) == bytes(3)
@@ -217,6 +217,6 @@ def test_sync_stream_in_mta_called_from_sta(client_sta: Apartment) -> None:
 
 
 def _rt_observe(tap: Tap):  # type: ignore[no-untyped-def]
-    from idlgen.runtime.channel import observe
+    from idlgen.runtime.apartments.channel import observe
 
     return observe(tap)

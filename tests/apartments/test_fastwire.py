@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.fastwire import PrimitiveCodec, fast_codec
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec, fast_codec
 
 PRIMS = [
     _ndr.SMALL, _ndr.USMALL, _ndr.BYTE, _ndr.BOOLEAN, _ndr.SHORT, _ndr.USHORT, _ndr.WCHAR,

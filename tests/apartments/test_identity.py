@@ -12,8 +12,8 @@ from stream_handwritten import ICalc, ISeekableStream, ISimpleStream
 
 from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.channel import (
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.channel import (
     DIRECT,
     FAULT,
     REQUEST,
@@ -23,7 +23,7 @@ from idlgen.runtime.channel import (
     request_frame,
     send,
 )
-from idlgen.runtime.marshal import (
+from idlgen.runtime.apartments.marshal import (
     disconnect_object,
     get_interface_and_release_stream,
     global_interface_table,
@@ -31,7 +31,7 @@ from idlgen.runtime.marshal import (
     marshal_interface,
     unmarshal_interface,
 )
-from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.apartments.proxy import InterfaceProxy
 
 
 def _drained(apartment: Apartment) -> None:

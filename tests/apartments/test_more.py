@@ -12,9 +12,9 @@ from servers import Calc, Stream
 from stream_handwritten import AsyncISimpleStream, ICalc, ISimpleStream
 
 from idlgen import runtime as _rt
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.marshal import unmarshal_interface
-from idlgen.runtime.registry import interface_for, wire_table
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import unmarshal_interface
+from idlgen.runtime.apartments.registry import interface_for, wire_table
 
 
 class CountingCall(_rt.ServerCall, AsyncISimpleStream):

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 import idlgen
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.ndr import ContextHandle
 
 IDL = """

@@ -23,7 +23,7 @@ from typing import ClassVar, NamedTuple
 
 from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.dcerpc import RpcClient, RpcInterface
+from idlgen.runtime.rpc.dcerpc import RpcClient, RpcInterface
 
 
 class DivmodResult(NamedTuple):

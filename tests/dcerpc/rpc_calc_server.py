@@ -7,7 +7,7 @@ import threading
 from rpc_calc import DivmodResult, ReadResult, SumResult, calc
 
 from idlgen import runtime as _rt
-from idlgen.runtime.dcerpc import current_call
+from idlgen.runtime.rpc.dcerpc import current_call
 
 
 class Calc(calc):

@@ -9,8 +9,8 @@ from typing import NoReturn
 import pytest
 from rpc_calc import calc
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.wire import Closed, read_pdu
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.wire import Closed, read_pdu
 
 WAIT = 10.0  # seconds: a safety net against hangs, never a timing assertion
 CALC = P.SyntaxId(calc._uuid_, *calc._version_)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from rpc_calc_server import Calc
 
-from idlgen.runtime.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import RpcServer
 
 
 def main() -> None:

@@ -15,9 +15,10 @@ from rpc_calc import calc, calc_Client
 from rpc_calc_server import Calc
 from rpc_helpers import WAIT, raw_connect, read_until_closed
 
-from idlgen.runtime.dcerpc import RpcServer, current_call
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.auth import (
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc import RpcServer, current_call
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import (
     AuthLevel,
     CallSecurity,
     ClientAuth,
@@ -26,9 +27,8 @@ from idlgen.runtime.dcerpc.auth import (
     ServerSecurity,
     protect,
 )
-from idlgen.runtime.dcerpc.ntlm import AuthError, NtlmAcceptor, NtlmSession, _md4, nt_hash
-from idlgen.runtime.dcerpc.wire import read_pdu
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.rpc.dcerpc.ntlm import AuthError, NtlmAcceptor, NtlmSession, _md4, nt_hash
+from idlgen.runtime.rpc.dcerpc.wire import read_pdu
 
 pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
 
@@ -446,7 +446,7 @@ def test_mutated_authenticated_sessions_never_break_the_server(
     import logging
     import random
 
-    caplog.set_level(logging.ERROR, logger="idlgen.runtime.dcerpc")
+    caplog.set_level(logging.ERROR, logger="idlgen.runtime.rpc.dcerpc")
     srv, _impl, binding = server
     port = int(binding.split("[")[1].rstrip("]"))
     rng = random.Random(1234)
@@ -500,7 +500,7 @@ def test_a_verifier_with_an_impossible_level_is_refused_not_a_crash(
 ) -> None:
     import logging
 
-    caplog.set_level(logging.ERROR, logger="idlgen.runtime.dcerpc")
+    caplog.set_level(logging.ERROR, logger="idlgen.runtime.rpc.dcerpc")
     _srv, impl, binding = server
     port = int(binding.split("[")[1].rstrip("]"))
     sock, security = _raw_session(port, 1)

@@ -9,7 +9,7 @@ import pytest
 from rpc_calc import calc
 from rpc_calc_server import Calc
 
-from idlgen.runtime.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import RpcServer
 
 rpcrt = pytest.importorskip("impacket.dcerpc.v5.rpcrt")
 ndr = pytest.importorskip("impacket.dcerpc.v5.ndr")

@@ -11,13 +11,13 @@ from rpc_calc import calc, calc_Client
 from rpc_calc_server import Calc
 
 import idlgen
-from idlgen.runtime.dcerpc import RpcServer, epm
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.endpoints import EndpointMap
-from idlgen.runtime.dcerpc.rpcif import syntax_of
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc import RpcServer, epm
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.endpoints import EndpointMap
+from idlgen.runtime.rpc.dcerpc.rpcif import syntax_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_epm_module_is_generated_from_its_idl() -> None:
     """The runtime's endpoint-mapper bindings are idlgen's own output for epm.idl."""
     source = REPO / "idlgen" / "protocol_idl" / "epm.idl"
-    committed = REPO / "idlgen" / "runtime" / "dcerpc" / "epm_idl.py"
+    committed = REPO / "idlgen" / "runtime" / "rpc" / "dcerpc" / "epm_idl.py"
     expected = idlgen.compile(source).output
     assert committed.read_text(encoding="utf-8") == expected, (
-        "stale: run `python -m idlgen -o idlgen/runtime/dcerpc idlgen/protocol_idl/epm.idl`"
+        "stale: run `python -m idlgen -o idlgen/runtime/rpc/dcerpc idlgen/protocol_idl/epm.idl`"
     )
 
 
@@ -151,8 +151,8 @@ def test_impacket_maps_and_looks_up_through_our_mapper(
 def test_garbage_towers_and_counts_get_answers_not_crashes(
     mapped: tuple[RpcServer, int, EndpointMap],
 ) -> None:
-    from idlgen.runtime.dcerpc.epm_idl import epmp_Client, twr_t
     from idlgen.runtime.ndr import ContextHandle
+    from idlgen.runtime.rpc.dcerpc.epm_idl import epmp_Client, twr_t
 
     _, port, _ = mapped
     with epmp_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]") as c:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.inbox import Inbox
-from idlgen.runtime.dcerpc.outbox import Outbox
-from idlgen.runtime.dcerpc.wire import Closed
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.inbox import Inbox
+from idlgen.runtime.rpc.dcerpc.outbox import Outbox
+from idlgen.runtime.rpc.dcerpc.wire import Closed
 
 WAIT = 20.0  # safety net only
 

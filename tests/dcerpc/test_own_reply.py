@@ -15,10 +15,10 @@ from rpc_calc import calc_Client
 from rpc_calc_server import Calc
 
 from idlgen import runtime as _rt
-from idlgen.runtime.dcerpc import RpcServer
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.client import Association, RpcUnavailableError
-from idlgen.runtime.dcerpc.rpcif import interface_of, syntax_of
+from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.client import Association, RpcUnavailableError
+from idlgen.runtime.rpc.dcerpc.rpcif import interface_of, syntax_of
 
 WAIT = 20.0  # safety net only
 

@@ -7,9 +7,9 @@ import struct
 
 import pytest
 
-from idlgen.runtime.dcerpc import fragments as F
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.rpc.dcerpc import fragments as F
+from idlgen.runtime.rpc.dcerpc import pdu as P
 
 IFACE = P.SyntaxId(GUID("{5A3E0F1C-8B2D-4E6A-9C71-2B4D6F8A0C13}"), 1, 2)
 NDR64 = P.SyntaxId(GUID("{71710533-BEBA-4937-8319-B5DBEF9CCC36}"), 1, 0)

@@ -15,10 +15,10 @@ from rpc_calc import calc_Client
 from rpc_calc_server import Calc
 from rpc_helpers import CALC, WAIT
 
-from idlgen.runtime.dcerpc import Limits, RpcServer
-from idlgen.runtime.dcerpc import fragments as F
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.guid import GUID
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.rpc.dcerpc import Limits, RpcServer
+from idlgen.runtime.rpc.dcerpc import fragments as F
+from idlgen.runtime.rpc.dcerpc import pdu as P
 
 
 def capture() -> list[bytes]:

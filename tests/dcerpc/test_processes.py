@@ -15,7 +15,7 @@ from rpc_calc_server import Calc
 from rpc_helpers import WAIT
 
 from idlgen import runtime as _rt
-from idlgen.runtime.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import RpcServer
 
 HERE = Path(__file__).parent
 

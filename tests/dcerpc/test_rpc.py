@@ -15,7 +15,7 @@ from rpc_calc_server import Calc
 from rpc_helpers import CALC, WAIT, raw_bind, raw_connect, read_until_closed
 
 from idlgen import runtime as _rt
-from idlgen.runtime.dcerpc import (
+from idlgen.runtime.rpc.dcerpc import (
     BindingError,
     Connection,
     Limits,
@@ -25,14 +25,14 @@ from idlgen.runtime.dcerpc import (
     connect,
     parse_binding,
 )
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.status import (
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.status import (
     RPC_S_PROCNUM_OUT_OF_RANGE,
     RPC_S_SERVER_OUT_OF_MEMORY,
     RPC_S_SERVER_TOO_BUSY,
     RPC_S_UNKNOWN_IF,
 )
-from idlgen.runtime.dcerpc.wire import read_pdu
+from idlgen.runtime.rpc.dcerpc.wire import read_pdu
 
 
 def hr(win32: int) -> int:
@@ -356,7 +356,7 @@ def test_unknown_opnum_faults_with_procnum_out_of_range(tcp: tuple[RpcServer, st
         fault = read_pdu(sock, 0xFFFF, WAIT)
     assert isinstance(fault, P.Fault) and fault.status == P.NCA_S_OP_RNG_ERROR
     assert fault.flags & P.PFC_DID_NOT_EXECUTE
-    from idlgen.runtime.dcerpc.status import fault_hresult
+    from idlgen.runtime.rpc.dcerpc.status import fault_hresult
 
     assert fault_hresult(fault.status) == hr(RPC_S_PROCNUM_OUT_OF_RANGE)
 

@@ -21,12 +21,12 @@ from netns import namespace, run_in
 from shared_fixtures import skip_or_fail
 
 import idlgen
-from idlgen.runtime.dcerpc import epm
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth
-from idlgen.runtime.dcerpc.rpcif import syntax_of
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc import epm
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
+from idlgen.runtime.rpc.dcerpc.rpcif import syntax_of
 
 pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
 

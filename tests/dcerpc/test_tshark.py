@@ -20,8 +20,8 @@ from rpc_calc_server import Calc
 from rpc_helpers import WAIT, skip_or_fail
 
 from idlgen import runtime as _rt
-from idlgen.runtime.dcerpc import Connection, Limits, RpcInterface, RpcServer, connect
-from idlgen.runtime.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc import Connection, Limits, RpcInterface, RpcServer, connect
+from idlgen.runtime.rpc.dcerpc import pdu as P
 
 
 class other(RpcInterface):
@@ -188,7 +188,7 @@ def test_tshark_decodes_authenticated_sessions_without_malformed_packets(tmp_pat
     """NTLM at connect, integrity and privacy: bind/bind_ack/AUTH3 with NTLMSSP tokens,
     verifiers on every request and response fragment, sealed stubs shown as encrypted."""
     pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
-    from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth, Credentials, ServerSecurity
+    from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth, Credentials, ServerSecurity
 
     _tools()
     creds = Credentials()

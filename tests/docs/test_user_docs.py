@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from idlgen import cli
+from idlgen import job
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", REPO / "runtime" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -32,9 +32,9 @@ def test_pages_refer_only_to_what_users_have(page: Path) -> None:
 
 def test_exit_codes_read_the_same_everywhere() -> None:
     codes = {
-        cli.EXIT_IDL_ERROR: "IDL",
-        cli.EXIT_USAGE: "usage",
-        cli.EXIT_INTERNAL: "internal error",
+        job.EXIT_IDL_ERROR: "IDL",
+        job.EXIT_USAGE: "usage",
+        job.EXIT_INTERNAL: "internal error",
     }
     for page in (REPO / "README.md", REPO / "docs" / "cli.md"):
         text = " ".join(page.read_text(encoding="utf-8").split())

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from test_generated_remoting import WAIT, load, proxy_to
 
 from idlgen import runtime as rt
-from idlgen.runtime.apartment import Apartment
+from idlgen.runtime.apartments.apartment import Apartment
 
 STREAM_IDL = """
 import "unknwn.idl";

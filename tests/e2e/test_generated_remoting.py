@@ -18,8 +18,8 @@ import pytest
 
 import idlgen
 from idlgen import runtime as rt
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 10.0  # a safety net against hangs, never a timing assertion
@@ -127,7 +127,7 @@ def test_generated_async_partner_through_a_proxy(
 
 
 def test_generated_rpc_client_stub_talks_dce_rpc(tmp_path: Path) -> None:
-    from idlgen.runtime.dcerpc import RpcServer, connect
+    from idlgen.runtime.rpc.dcerpc import RpcServer, connect
 
     module = load(tmp_path / "calc.idl", CALC_IDL)
 

@@ -20,7 +20,7 @@ from test_generated_remoting import WAIT, load, proxy_to
 
 import idlgen
 from idlgen import runtime as rt
-from idlgen.runtime.apartment import Apartment
+from idlgen.runtime.apartments.apartment import Apartment
 
 SINK_IDL = """
 import "unknwn.idl";

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idlgen.runtime import ndr as n
-from idlgen.runtime import ndr_oaut
+from idlgen.runtime.ndr import oaut as ndr_oaut
 
 PRIMS = [n.SMALL, n.USMALL, n.SHORT, n.USHORT, n.LONG, n.ULONG, n.HYPER, n.UHYPER, n.WCHAR]
 text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=8)

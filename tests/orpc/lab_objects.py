@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apartments"))
 from stream_handwritten import AsyncISimpleStream, ICalc, ISimpleStream
 
 from idlgen import runtime as _rt
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.interface import Method
-from idlgen.runtime.marshal import marshaler_for
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.interface import Method
 
 WAIT = 20.0  # a safety net against hangs, never a timing assertion
 

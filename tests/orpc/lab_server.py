@@ -9,8 +9,8 @@ import sys
 from lab_objects import LAB, LabControl, LabStream
 from stream_handwritten import ICalc, ISimpleStream
 
-from idlgen.runtime import orpc
-from idlgen.runtime.apartment import Apartment
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.rpc import orpc
 
 
 def main(binding: str) -> int:

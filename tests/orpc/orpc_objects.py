@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apartments"))
 from stream_handwritten import ICalc, IEventSource, ISimpleStream
 
 from idlgen import runtime as _rt
-from idlgen.runtime.marshal import marshaler_for
+from idlgen.runtime.apartments.marshal import marshaler_for
 
 WAIT = 20.0  # safety net only
 

@@ -12,8 +12,11 @@ from orpc_helpers import REPO, WAIT
 from stream_handwritten import ICalc, IID_ICalc
 
 from idlgen import runtime as rt
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.auth import (
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import (
     AuthLevel,
     CallSecurity,
     ClientAuth,
@@ -22,12 +25,9 @@ from idlgen.runtime.dcerpc.auth import (
     Credentials,
     ServerSecurity,
 )
-from idlgen.runtime.dcerpc.client import Connection
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import COMError
-from idlgen.runtime.marshal import marshaler_for
-from idlgen.runtime.orpc.endpoint import Endpoint
-from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
+from idlgen.runtime.rpc.dcerpc.client import Connection
+from idlgen.runtime.rpc.orpc.endpoint import Endpoint
+from idlgen.runtime.rpc.orpc.wire import orpcthis, split_orpcthat
 
 pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
 
@@ -114,7 +114,7 @@ def test_a_plain_rpc_interface_check_and_blanket() -> None:
     from rpc_calc import calc_Client
     from rpc_calc_server import Calc
 
-    from idlgen.runtime.dcerpc import RpcServer
+    from idlgen.runtime.rpc.dcerpc import RpcServer
 
     seen: list[ClientBlanket] = []
 

@@ -20,10 +20,10 @@ from orpc_helpers import HERE, child_env, first_line, stop
 from stream_handwritten import ICalc, IID_AsyncISimpleStream, ISimpleStream
 
 from idlgen import runtime as _rt
-from idlgen.runtime import orpc
-from idlgen.runtime.apartment import Apartment, process_mta
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.apartments.apartment import Apartment, process_mta
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.rpc import orpc
 
 WAIT = lab.WAIT
 ReadResult = ISimpleStream.ReadResult

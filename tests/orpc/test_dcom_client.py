@@ -13,9 +13,9 @@ import pytest
 from orpc_helpers import child_env, first_line, stop
 from stream_handwritten import ICalc, ISimpleStream
 
-from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth
-from idlgen.runtime.dcom import client as dcom_client
-from idlgen.runtime.hresult import COMError
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
+from idlgen.runtime.rpc.dcom import client as dcom_client
 
 pytest.importorskip("spnego", reason="pyspnego (idlgen[ntlm]) is a test dependency")
 

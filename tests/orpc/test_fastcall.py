@@ -20,17 +20,18 @@ from test_call_semantics_everywhere import _across_processes
 from test_orpc_auth import private_server  # noqa: F401  (a fixture)
 
 from idlgen import runtime as rt
-from idlgen.runtime import channel, orpc
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.auth import AuthLevel, ClientAuth
-from idlgen.runtime.dcerpc.client import ClientCall
-from idlgen.runtime.dcerpc.fragments import request_fragments
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.orpc.fastcall import Lane, lane_reply, lean_request
-from idlgen.runtime.orpc.wire import OrpcError, causality_id, orpcthis, split_orpcthat
-from idlgen.runtime.registry import wire_table
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.apartments import channel
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.registry import wire_table
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
+from idlgen.runtime.rpc.dcerpc.client import ClientCall
+from idlgen.runtime.rpc.dcerpc.fragments import request_fragments
+from idlgen.runtime.rpc.orpc.fastcall import Lane, lane_reply, lean_request
+from idlgen.runtime.rpc.orpc.wire import OrpcError, causality_id, orpcthis, split_orpcthat
 
 HERE = Path(__file__).resolve().parent
 u32 = st.integers(0, 0xFFFFFFFF)

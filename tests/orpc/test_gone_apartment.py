@@ -10,8 +10,8 @@ from servers import Calc
 from stream_handwritten import ICalc
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.apartment import Apartment
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.rpc import orpc
 
 
 def test_unmarshal_after_the_apartment_is_gone_with_orpc_serving() -> None:

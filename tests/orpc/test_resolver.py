@@ -13,15 +13,15 @@ from orpc_helpers import WAIT
 from stream_handwritten import ICalc
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.dcom.oxid_idl import (
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcom.oxid_idl import (
     OR_INVALID_OXID,
     OR_INVALID_SET,
     IObjectExporter_Client,
 )
-from idlgen.runtime.dcom.resolver import PingSets
-from idlgen.runtime.dcom.service import DcomService
-from idlgen.runtime.marshal import marshaler_for
+from idlgen.runtime.rpc.dcom.resolver import PingSets
+from idlgen.runtime.rpc.dcom.service import DcomService
 
 TOWER_TCP = 0x07
 
@@ -193,9 +193,9 @@ def test_dcom_modules_are_generated_from_their_idl(name: str) -> None:
 
     repo = Path(__file__).resolve().parents[2]
     expected = idlgen.compile(repo / "idlgen" / "protocol_idl" / f"{name}.idl").output
-    committed = repo / "idlgen" / "runtime" / "dcom" / f"{name}_idl.py"
+    committed = repo / "idlgen" / "runtime" / "rpc" / "dcom" / f"{name}_idl.py"
     assert committed.read_text(encoding="utf-8") == expected, (
-        f"stale: run `python -m idlgen -o idlgen/runtime/dcom idlgen/protocol_idl/{name}.idl`"
+        f"stale: run `python -m idlgen -o idlgen/runtime/rpc/dcom idlgen/protocol_idl/{name}.idl`"
     )
 
 
@@ -209,9 +209,9 @@ def test_mutated_activation_requests_get_hresults_not_crashes(
     import random
     import uuid
 
-    from idlgen.runtime.dcom import activation_idl as A
-    from idlgen.runtime.dcom.client import _request_blob
-    from idlgen.runtime.hresult import COMError
+    from idlgen.runtime.com.hresult import COMError
+    from idlgen.runtime.rpc.dcom import activation_idl as A
+    from idlgen.runtime.rpc.dcom.client import _request_blob
 
     caplog.set_level(logging.ERROR, logger="idlgen.runtime")
     svc, _clock, binding = service

@@ -20,7 +20,7 @@ SERVER_IP, CLIENT_IP = "10.231.0.1", "10.231.0.2"
 CLIENT = """
 import sys
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
+from idlgen.runtime.rpc import orpc
 from stream_handwritten import ICalc, ICallback, IEventSource
 
 class Sink(rt.ComObject, ICallback):

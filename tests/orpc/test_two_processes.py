@@ -21,8 +21,8 @@ from stream_handwritten import (
 )
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.rpc import orpc
 
 
 class Sink(rt.ComObject, ICallback):
@@ -126,9 +126,9 @@ def test_server_killed_mid_call_fails_promptly(served: tuple[Any, str]) -> None:
 
 CLIENT = """
 import sys
-from idlgen.runtime import orpc
+from idlgen.runtime.rpc import orpc
 from stream_handwritten import IID_AsyncISimpleStream, ISimpleStream
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.com.stdiface import ICallFactory
 stream = orpc.connect(sys.argv[1], ISimpleStream)
 extra = stream.QueryInterface(ISimpleStream)  # a second public reference
 call = stream.QueryInterface(ICallFactory).CreateCall(

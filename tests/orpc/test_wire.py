@@ -16,11 +16,17 @@ from orpc_helpers import WAIT, server_process
 from stream_handwritten import ICalc
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.dcerpc import Connection, parse_binding
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.orpc.wire import ORPCTHAT, OrpcError, orpcthis, split_orpcthat, split_orpcthis
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcerpc import Connection, parse_binding
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.orpc.wire import (
+    ORPCTHAT,
+    OrpcError,
+    orpcthis,
+    split_orpcthat,
+    split_orpcthis,
+)
 
 ADD = ICalc._wire_[0]
 

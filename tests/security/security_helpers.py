@@ -15,21 +15,21 @@ from typing import Any
 
 from orpc_helpers import WAIT, child_env, first_line
 
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.dcerpc.client import Connection
-from idlgen.runtime.dcerpc.pdu import SyntaxId
-from idlgen.runtime.guid import GUID
-from idlgen.runtime.hresult import error_for
-from idlgen.runtime.orpc.client import ORPC_LIMITS, rem_unknown_ipid
-from idlgen.runtime.orpc.wire import orpcthis, split_orpcthat
-from idlgen.runtime.registry import opnums, wire_table
-from idlgen.runtime.remunknown import (
+from idlgen.runtime.apartments.registry import opnums, wire_table
+from idlgen.runtime.apartments.remunknown import (
     REM_ADD_REF,
     REM_QUERY_INTERFACE,
     REM_RELEASE,
     IID_IRemUnknown,
     RemInterfaceRef,
 )
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import error_for
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.client import Connection
+from idlgen.runtime.rpc.dcerpc.pdu import SyntaxId
+from idlgen.runtime.rpc.orpc.client import ORPC_LIMITS, rem_unknown_ipid
+from idlgen.runtime.rpc.orpc.wire import orpcthis, split_orpcthat
 
 __all__ = ["WAIT", "RawClient", "child_env", "serve_child", "stop_child"]
 

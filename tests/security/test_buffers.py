@@ -13,10 +13,10 @@ from rpc_calc import calc
 from rpc_calc_server import Calc
 from rpc_helpers import WAIT, raw_bind
 
-from idlgen.runtime.dcerpc import RpcServer
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.limits import ServerLimits
-from idlgen.runtime.dcerpc.wire import read_pdu
+from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.wire import read_pdu
 
 PIECE = 4096  # stub bytes per fragment (a multiple of 8, as every fragment but the last)
 

@@ -17,10 +17,10 @@ from security_helpers import WAIT, serve_child
 from stream_handwritten import ICallback, IEventSource
 
 from idlgen import runtime as rt
-from idlgen.runtime import marshal as _marshal
-from idlgen.runtime import orpc
-from idlgen.runtime.dcerpc import binding as B
-from idlgen.runtime.orpc.client import dualstringarray
+from idlgen.runtime.apartments import marshal as _marshal
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.orpc.client import dualstringarray
 
 RPC_S_SERVER_UNAVAILABLE = 1722
 E_ACCESSDENIED = 0x80070005

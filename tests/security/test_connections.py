@@ -22,10 +22,10 @@ from rpc_calc_server import Calc
 from rpc_helpers import CALC, WAIT
 from security_helpers import security_env
 
-from idlgen.runtime.dcerpc import RpcServer
-from idlgen.runtime.dcerpc import pdu as P
-from idlgen.runtime.dcerpc.limits import ServerLimits
-from idlgen.runtime.dcerpc.wire import read_pdu
+from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.wire import read_pdu
 
 
 @contextlib.contextmanager
@@ -155,7 +155,7 @@ def test_unix_client_of_another_user_is_refused_by_default() -> None:
 EMFILE_SERVER = """
 import os, resource, sys
 from rpc_calc_server import Calc
-from idlgen.runtime.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import RpcServer
 server = RpcServer()
 server.register(Calc())
 binding = server.listen("ncacn_ip_tcp:127.0.0.1[0]")

@@ -14,8 +14,8 @@ from security_helpers import WAIT, RawClient, serve_child, split_published
 from stream_handwritten import ICalc, IID_AsyncISimpleStream, ISimpleStream
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.rpc import orpc
 
 TOO_BUSY = rt.HRESULT_FROM_WIN32(1723)  # RPC_S_SERVER_TOO_BUSY
 

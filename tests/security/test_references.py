@@ -13,8 +13,8 @@ from security_helpers import RawClient, serve_child, split_published
 from stream_handwritten import ICalc, ISimpleStream
 
 from idlgen import runtime as rt
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.marshal import marshaler_for
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
 
 S_OK = 0
 

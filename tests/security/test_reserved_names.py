@@ -21,12 +21,12 @@ import pytest
 import idlgen
 from idlgen import runtime as rt
 from idlgen.codegen.view import RUNTIME_ATTRIBUTES
-from idlgen.runtime.apartment import Apartment
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.dcerpc.rpcclient import RpcClient
-from idlgen.runtime.interface import AsyncInterface, IUnknown
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
-from idlgen.runtime.proxy import InterfaceProxy
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.proxy import InterfaceProxy
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.interface import AsyncInterface, IUnknown
+from idlgen.runtime.rpc.dcerpc.rpcclient import RpcClient
 
 WAIT = 10.0  # a safety net against hangs, never a timing assertion
 MODULE_INTERNALS = ["_rt", "_rpc", "_ndr", "_t", "_dc", "_enum", "_ndr_Thing", "_unknwn_idl"]
@@ -64,7 +64,7 @@ def assert_internals_intact(module: ModuleType) -> None:
     expected = {
         "_rt": rt,
         "_ndr": importlib.import_module("idlgen.runtime.ndr"),
-        "_rpc": importlib.import_module("idlgen.runtime.dcerpc"),
+        "_rpc": importlib.import_module("idlgen.runtime.rpc.dcerpc.generated"),
         "_t": typing,
         "_dc": importlib.import_module("dataclasses"),
         "_enum": importlib.import_module("enum"),
@@ -180,7 +180,7 @@ def test_renamed_method_names_are_exactly_the_runtime_public_attributes() -> Non
 
 
 def test_rpc_methods_named_like_the_client_stub_do_not_override_it(tmp_path: Path) -> None:
-    from idlgen.runtime.dcerpc import RpcServer, connect
+    from idlgen.runtime.rpc.dcerpc import RpcServer, connect
 
     names = [*sorted(RUNTIME_ATTRIBUTES), "_call_", "_conn"]
     methods = "\n".join(f"    long {name}([in] long v);" for name in names)

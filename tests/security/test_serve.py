@@ -13,8 +13,8 @@ from security_helpers import WAIT, serve_child
 from stream_handwritten import ICalc, IID_AsyncISimpleStream, ISimpleStream
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
-from idlgen.runtime.stdiface import ICallFactory
+from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.rpc import orpc
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -16,8 +16,9 @@ from security_helpers import WAIT, serve_child
 from stream_handwritten import ICalc, ISimpleStream
 
 from idlgen import runtime as rt
-from idlgen.runtime import deadline, orpc
-from idlgen.runtime.orpc import client as orpc_client
+from idlgen.runtime.com import deadline
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.orpc import client as orpc_client
 
 SHORT = 0.3  # the timeouts under test; WAIT is only the safety net against a hang
 

@@ -21,7 +21,7 @@ _EXPECTED = re.compile(r"^\s*# revealed: (.+)$")
 _ABBREVIATIONS = {
     "M.": "userpkg.simple_stream_idl.",
     "N.": "userpkg.nullable_idl.",
-    "S.": "idlgen.runtime.stdiface.",
+    "S.": "idlgen.runtime.com.stdiface.",
 }
 _REVEALED = re.compile(r"^user_code\.py:(\d+): note: Revealed type is \"(.*)\"$")
 

@@ -235,7 +235,7 @@ def assert_released(world: World, sink: Recorder) -> None:
 
 def _wait_until(sink: Recorder, condition: Any) -> bool:
     """Wait for a condition the sink's own callbacks make true (an STA keeps pumping)."""
-    from idlgen.runtime.apartment import current_apartment
+    from idlgen.runtime.apartments.apartment import current_apartment
 
     class Poll:
         @property

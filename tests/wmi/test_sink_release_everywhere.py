@@ -19,7 +19,8 @@ import pytest
 from wmi_fixtures import WAIT, lite, make_world
 
 from idlgen import runtime as _rt
-from idlgen.runtime import orpc, wmi
+from idlgen.runtime import wmi
+from idlgen.runtime.rpc import orpc
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SERVER = [sys.executable, str(SAMPLES / "wmi_server.py"), "--until-eof"]

@@ -23,8 +23,8 @@ import wmi_server as ws
 
 from idlgen import runtime as _rt
 from idlgen.runtime import wmi
-from idlgen.runtime.apartment import Apartment, process_mta
-from idlgen.runtime.marshal import marshal_interface, unmarshal_interface
+from idlgen.runtime.apartments.apartment import Apartment, process_mta
+from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
 
 WAIT = 10.0
 lite = ws.lite

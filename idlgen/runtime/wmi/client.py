@@ -19,9 +19,9 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.hresult import S_OK, COMError
-from idlgen.runtime.status import last_hresult
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import S_OK, COMError
+from idlgen.runtime.com.status import last_hresult
 from idlgen.runtime.wmi.codes import (
     WBEM_INFINITE,
     WBEM_S_FALSE,
@@ -30,6 +30,7 @@ from idlgen.runtime.wmi.codes import (
     as_long,
     unpack_progress,
 )
+from idlgen.runtime.wmi.speaking import _combine
 
 __all__ = ["ObjectSink", "aiterate", "iterate", "sink_class"]
 
@@ -112,7 +113,7 @@ class ObjectSink(ComObject):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the final status; an STA keeps serving its queue meanwhile."""
-        from idlgen.runtime.apartment import current_apartment
+        from idlgen.runtime.apartments.apartment import current_apartment
 
         apartment = current_apartment()
         if apartment.is_sta:
@@ -145,8 +146,6 @@ class _Poll:
 
 def sink_class(iface: type) -> type[ObjectSink]:
     """An `ObjectSink` speaking `iface` (IWbemObjectSink or one of its shape)."""
-    from idlgen.runtime.wmi.results import _combine
-
     return _combine(ObjectSink, iface, "Collector")
 
 
@@ -187,8 +186,8 @@ async def aiterate(enum: Any, batch: int = 16, iface: type | None = None) -> Asy
 
 
 def _sink_interface_of(enum: Any) -> type:
-    from idlgen.runtime.interface import interfaces_of
-    from idlgen.runtime.registry import interface_for
+    from idlgen.runtime.apartments.registry import interface_for
+    from idlgen.runtime.com.interface import interfaces_of
 
     for iface in interfaces_of(type(enum)):
         wire = iface.__dict__.get("_wire_")
@@ -210,8 +209,6 @@ class _FutureSink(ObjectSink):
 
     @classmethod
     def make(cls, iface: type, loop: Any, future: Any) -> _FutureSink:
-        from idlgen.runtime.wmi.results import _combine
-
         sink: _FutureSink = _combine(cls, iface, "Future")()
         sink._loop, sink._future = loop, future
         return sink

@@ -63,7 +63,7 @@ def timeout_seconds(timeout_ms: int) -> float | None:
     if timeout_ms in (WBEM_INFINITE, -1):
         return None
     if timeout_ms < 0:
-        from idlgen.runtime.hresult import COMError
+        from idlgen.runtime.com.hresult import COMError
 
         raise COMError(WBEM_E_INVALID_PARAMETER, "negative lTimeout")
     return timeout_ms / 1000.0

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from idlgen.runtime.hresult import S_OK, COMError
-from idlgen.runtime.interface import IID_IUnknown
+from idlgen.runtime.com.hresult import S_OK, COMError
+from idlgen.runtime.com.interface import IID_IUnknown
 from idlgen.runtime.wmi.codes import (
     WBEM_E_CALL_CANCELLED,
     WBEM_E_FAILED,

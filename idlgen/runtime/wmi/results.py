@@ -32,10 +32,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from idlgen.runtime.comobject import ComObject
-from idlgen.runtime.hresult import S_OK, COMError
-from idlgen.runtime.interface import interfaces_of
-from idlgen.runtime.status import set_last_hresult
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import S_OK, COMError
+from idlgen.runtime.com.interface import interfaces_of
+from idlgen.runtime.com.status import set_last_hresult
+from idlgen.runtime.wmi.client import aiterate, iterate
 from idlgen.runtime.wmi.codes import (
     WBEM_E_INVALID_OPERATION,
     WBEM_E_INVALID_PARAMETER,
@@ -56,6 +57,7 @@ from idlgen.runtime.wmi.operation import (
     drive,
     thread_runner,
 )
+from idlgen.runtime.wmi.speaking import _combine
 
 __all__ = [
     "CallResultBase",
@@ -225,13 +227,9 @@ class ResultEnumerator(ComObject):
     # -- Python conveniences (in the object's apartment; use wmi.iterate for a proxy) --------
 
     def __iter__(self) -> Iterator[Any]:
-        from idlgen.runtime.wmi.client import iterate
-
         return iterate(self)
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        from idlgen.runtime.wmi.client import aiterate
-
         return aiterate(self)
 
     # -- internals ------------------------------------------------------------------------
@@ -350,18 +348,6 @@ def start_call_result(
 
     runner(job)
     return result
-
-
-_classes: dict[tuple[type, type], type] = {}
-
-
-def _combine(base: type[_T], iface: type, suffix: str) -> type[_T]:
-    key = (base, iface)
-    cls = _classes.get(key)
-    if cls is None:
-        cls = type(iface.__name__ + suffix, (base, iface), {"__module__": __name__})
-        _classes[key] = cls
-    return cls
 
 
 def enumerator_class(iface: type) -> type[ResultEnumerator]:

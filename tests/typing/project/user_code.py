@@ -2,7 +2,7 @@
 
 Each `reveal_type` line is preceded by `# revealed: TYPE`, which the test compares with
 what mypy reveals (`M.`, `N.` and `S.` abbreviate the generated modules and
-idlgen.runtime.stdiface).
+idlgen.runtime.com.stdiface).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from userpkg import nullable_idl as n
 from userpkg import simple_stream_idl as M
 
 from idlgen import runtime as rt
-from idlgen.runtime import orpc
+from idlgen.runtime.rpc import orpc
 
 
 class MemoryStream(rt.CallFactory, M.ISimpleStream):

@@ -1,0 +1,689 @@
+"""Client side: proxy managers, interface proxies and proxy call objects.
+
+One `ProxyManager` per remote object per apartment (COM's identity rule: unmarshaling the
+same object twice gives the same manager, and QueryInterface(IUnknown) on any of its proxies
+the same Python object). It owns the IPIDs and the public references obtained from the
+object's apartment, sends QueryInterface/AddRef/Release there through IRemUnknown, and gives
+back every reference when the last local one is released.
+
+Generated `I<Name>_Proxy` classes derive from `InterfaceProxy` and the interface; each method
+is `return self._call_(opnum, (ins...))`. The same encoding serves synchronous calls and
+`Begin_X`/`Finish_X` through `ProxyCall`, so both put identical bytes on the channel.
+Decisions: a [local] method (no wire marshaler) fails locally with RPC_E_INVALIDMETHOD
+without sending anything; a caller's value that cannot be marshaled raises the COMError of
+the NdrMarshalError's code; a proxy may be called from any thread, and how the caller
+waits follows the calling thread's apartment (an STA pumps, others block).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar, overload
+
+from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartments import channel as _channel
+from idlgen.runtime.apartments.apartment import Apartment, current_apartment
+from idlgen.runtime.apartments.channel import (
+    DIRECT,
+    DISCARD,
+    FAULT,
+    HEADER,
+    cancel_frame,
+    forget,
+    new_pending,
+    request_frame,
+    send,
+)
+from idlgen.runtime.apartments.registry import interface_for, opnums, wire_table
+from idlgen.runtime.apartments.remunknown import (
+    REM_ADD_REF,
+    REM_QUERY_INTERFACE,
+    REM_RELEASE,
+    IRemUnknown,
+    RemInterfaceRef,
+)
+from idlgen.runtime.com import deadline as _deadline
+from idlgen.runtime.com.callobj import CallObject
+from idlgen.runtime.com.comobject import ComObject, InnerUnknown
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import (
+    RPC_E_INVALIDMETHOD,
+    S_OK,
+    COMError,
+    DisconnectedError,
+    InvalidArgError,
+    NoInterfaceError,
+    RpcTimeoutError,
+    error_for,
+)
+from idlgen.runtime.com.interface import (
+    AsyncInterface,
+    IID_IUnknown,
+    IUnknown,
+    Method,
+    is_interface,
+)
+from idlgen.runtime.com.status import _LAST
+from idlgen.runtime.com.stdiface import ICallFactory, IID_ICallFactory
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec
+
+__all__ = [
+    "InterfaceProxy",
+    "ProxyCall",
+    "ProxyManager",
+    "UnknownProxy",
+    "proxy_class_for",
+    "set_call_timeout",
+]
+
+_REM_QI, _REM_ADDREF, _REM_RELEASE = REM_QUERY_INTERFACE, REM_ADD_REF, REM_RELEASE
+_REM_QI_METHOD, _REM_ADDREF_METHOD, _REM_RELEASE_METHOD = IRemUnknown._methods_
+_REM_RELEASE_OPNUM = 5
+# How long an awaited RemRelease may hold up a stub's reply: a peer that does not answer (a
+# hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
+REM_RELEASE_WAIT = 5.0
+log = logging.getLogger("idlgen.runtime.apartments.proxy")
+_NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
+
+_I = TypeVar("_I", bound=IUnknown)
+_A = TypeVar("_A", bound=AsyncInterface)
+
+
+class InterfaceProxy(IUnknown):
+    """Base of generated `I<Name>_Proxy` classes: one interface of one remote object."""
+
+    __slots__ = ("_ipid", "_mgr")
+    _iface_: ClassVar[type[IUnknown]] = IUnknown
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__mro__[1:]:
+            if is_interface(base):
+                cls._iface_ = base  # the interface this proxy class speaks
+                break
+
+    def __init__(self, mgr: ProxyManager, ipid: bytes) -> None:
+        self._mgr = mgr
+        self._ipid = ipid
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} oid=0x{self._mgr.oid:x} in {self._mgr.apartment.name}>"
+
+    # -- IUnknown: the proxy manager answers for all of the object's proxies ----------------
+
+    @overload
+    def QueryInterface(self, riid: type[_I]) -> _I: ...
+    @overload
+    def QueryInterface(self, riid: GUID | str) -> Any: ...
+    def QueryInterface(self, riid: Any) -> Any:
+        return self._mgr.query(riid)
+
+    def AddRef(self) -> int:
+        return self._mgr.addref()
+
+    def Release(self) -> int:
+        return self._mgr.release()
+
+    # -- what generated proxy methods call -------------------------------------------------
+
+    def _call_(self, opnum: int, ins: tuple[Any, ...]) -> Any:
+        mgr = self._mgr
+        iface = self._iface_
+        wire = wire_table(iface)[opnum]
+        method = iface._vtable_[opnum]
+        if wire is None:
+            _LAST.set(RPC_E_INVALIDMETHOD)
+            raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
+        args = dict(zip(method.ins, ins, strict=True))
+        body = mgr.encode(wire, args)
+        lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
+        if lean is None:
+            value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
+            if mgr.remote:
+                mgr.learn_lane(self._ipid)
+        else:
+            value, hr = mgr.decode_reply(method, wire, lean, args)
+        _LAST.set(hr)
+        if hr & 0x80000000:
+            raise error_for(hr)
+        return value
+
+
+class UnknownProxy(InterfaceProxy):
+    """The manager's IUnknown: the object's identity on the client side."""
+
+    __slots__ = ()
+
+
+def proxy_class_for(iface: type[IUnknown]) -> type[InterfaceProxy]:
+    """The generated proxy class of an interface (`Iface._proxy_`), strictly its own."""
+    if iface is IUnknown:
+        return UnknownProxy
+    cls = iface.__dict__.get("_proxy_")
+    if cls is None:
+        raise NoInterfaceError(message=f"{iface.__name__} has no proxy (local or not generated)")
+    return cls  # type: ignore[no-any-return]
+
+
+class ProxyManager:
+    """Everything one apartment knows about one remote object."""
+
+    def __init__(
+        self,
+        apartment: Apartment,
+        home: Apartment,
+        oxid: int,
+        oid: int,
+        rem_ipid: bytes,
+        marshaler: Any,
+        table: ImportTable,
+    ) -> None:
+        self.apartment = apartment  # where the proxies live
+        self.home = home  # where the object lives (a Port)
+        self.oxid = oxid
+        self.oid = oid
+        self.rem_ipid = rem_ipid
+        self.marshaler = marshaler
+        self._table = table
+        self._lock = threading.Lock()
+        self.refs = 0
+        self.released = False
+        self._ipids: dict[GUID, bytes] = {}
+        self._public: dict[bytes, int] = {}  # public references held, per IPID
+        self._proxies: dict[GUID, InterfaceProxy] = {}
+        self._unknown: InterfaceProxy | None = None
+        self._factory: ProxyCallFactory | None = None
+        self.lanes: dict[bytes, Any] = {}  # IPID -> orpc.fastcall.Lane, once known
+        self.remote = hasattr(home, "lane")  # another process: lanes may be offered
+        self.call_timeout: float | _deadline.Unset | None = _deadline.UNSET  # set_call_timeout
+
+    def __repr__(self) -> str:
+        return f"<ProxyManager oxid=0x{self.oxid:x} oid=0x{self.oid:x} refs={self.refs}>"
+
+    # -- references ------------------------------------------------------------------------
+
+    def addref(self) -> int:
+        with self._lock:
+            self.refs += 1
+            return self.refs
+
+    def release(self, wait: bool = False) -> int:
+        """Release one local reference; the last one gives the public references back with
+        RemRelease: one-way, or (`wait`) as a call whose reply is awaited, so that the
+        object's apartment has counted the release before this returns."""
+        with self._table.lock, self._lock:
+            if self.refs <= 0:
+                return 0
+            self.refs -= 1
+            if self.refs:
+                return self.refs
+            self.released = True
+            self._table.managers.pop((self.oxid, self.oid), None)
+            public, self._public = self._public, {}
+        self._rem_release(public, wait)
+        return 0
+
+    def _rem_release(self, public: dict[bytes, int], wait: bool = False) -> None:
+        """RemRelease of every public reference this manager held."""
+        refs = [RemInterfaceRef(GUID.from_bytes_le(ipid), n, 0) for ipid, n in public.items() if n]
+        if not refs:
+            return
+        body = _REM_RELEASE.encode_request({"cInterfaceRefs": len(refs), "InterfaceRefs": refs})
+        if wait:
+            try:
+                self._send_and_wait(
+                    self.rem_ipid, _REM_RELEASE_OPNUM, body, REM_RELEASE_WAIT, pump=False
+                )
+                return
+            except COMError:
+                log.debug("RemRelease failed (the object's apartment is gone)", exc_info=True)
+                return
+        call = new_pending()  # an id only: nobody waits for this reply
+        forget(call.call_id)
+        send(
+            self.home, request_frame(call.call_id, _REM_RELEASE_OPNUM, self.rem_ipid, body), DISCARD
+        )
+
+    # -- interfaces ------------------------------------------------------------------------
+
+    def adopt(self, ipid: bytes, iid: GUID, public_refs: int) -> InterfaceProxy:
+        """Take over an IPID and its public references; returns its proxy, AddRef'd."""
+        with self._lock:
+            proxy = self._proxies.get(iid)
+            if proxy is None:
+                proxy = self._new_proxy(iid, ipid)  # may raise: then nothing was counted
+                learn = getattr(self.home, "learn_ipid", None)
+                if learn is not None:  # a remote home binds per interface (orpc.client)
+                    learn(ipid, iid)
+            self.refs += 1
+            self._public[ipid] = self._public.get(ipid, 0) + public_refs
+            return proxy
+
+    def _new_proxy(self, iid: GUID, ipid: bytes) -> InterfaceProxy:
+        iface = interface_for(iid)
+        if iface is None:
+            raise NoInterfaceError(message=f"no interface class is loaded for {iid}")
+        proxy = proxy_class_for(iface)(self, ipid)
+        self._ipids[iid] = ipid
+        self._proxies[iid] = proxy
+        if iid == IID_IUnknown:
+            self._unknown = proxy
+        return proxy
+
+    @property
+    def unknown(self) -> InterfaceProxy:
+        """The identity proxy (QI for IUnknown), made on first use without a round trip."""
+        with self._lock:
+            if self._unknown is None:
+                any_ipid = next(iter(self._ipids.values()), bytes(16))
+                self._unknown = UnknownProxy(self, any_ipid)
+            return self._unknown
+
+    def query(self, riid: Any) -> Any:
+        iid = as_guid(getattr(riid, "_iid_", riid))
+        if iid == IID_IUnknown:
+            unknown = self.unknown
+            self.addref()
+            return unknown
+        if iid == IID_ICallFactory:
+            factory = self._call_factory()
+            self.addref()
+            return factory
+        with self._lock:
+            proxy = self._proxies.get(iid)
+            if proxy is not None:
+                self.refs += 1
+                return proxy
+        return self._remote_query(iid)
+
+    def ipid_for(self, iid: GUID) -> bytes:
+        """The IPID of `iid` on this object, asking the object's apartment if needed."""
+        with self._lock:
+            ipid = self._ipids.get(iid)
+        if ipid is None:
+            self._remote_query(iid)
+            self.release_quietly()
+            with self._lock:
+                ipid = self._ipids[iid]
+        return ipid
+
+    def release_quietly(self) -> None:
+        with self._lock:
+            self.refs -= 1
+
+    def _remote_query(self, iid: GUID) -> InterfaceProxy:
+        if self.released:
+            raise DisconnectedError(message="the proxy was released")
+        iface = interface_for(iid)
+        if iface is None:
+            raise NoInterfaceError(message=f"no interface class is loaded for {iid}")
+        proxy_class_for(iface)  # no proxy class: fail before the server hands out a reference
+        some_ipid = next(iter(self._ipids.values()), None)
+        if some_ipid is None:
+            raise NoInterfaceError()
+        args = {"ripid": GUID.from_bytes_le(some_ipid), "cRefs": 1, "cIids": 1, "iids": [iid]}
+        reply = self.roundtrip(self.rem_ipid, 3, _REM_QI.encode_request(args))
+        value, hr = self.decode(_REM_QI_METHOD, _REM_QI, reply, args)
+        if hr & 0x80000000:
+            raise error_for(hr)
+        result = value[0]
+        if result.hResult & 0x80000000:
+            raise error_for(result.hResult)
+        std = result.std
+        return self.adopt(GUID(std.ipid).bytes_le, iid, std.cPublicRefs)
+
+    def _call_factory(self) -> ProxyCallFactory:
+        with self._lock:
+            # An interface derived from an async one has no partner of its own (DESIGN
+            # section 3), but the object behind it implements the ancestor's.
+            has_async = any(
+                getattr(ancestor, "_async_", None) is not None and ancestor is not IUnknown
+                for iface in map(interface_for, self._proxies)
+                if iface is not None
+                for ancestor in iface.__mro__
+            )
+            if not has_async:
+                raise NoInterfaceError(message="no interface of this proxy has an async partner")
+        unknown = self.unknown
+        with self._lock:
+            if self._factory is None:
+                self._factory = ProxyCallFactory(self, unknown)
+            return self._factory
+
+    def remarshal_refs(self, iid: GUID) -> tuple[bytes, int]:
+        """An IPID and one fresh public reference, to hand this object to a third party."""
+        ipid = self.ipid_for(iid)
+        ref = RemInterfaceRef(GUID.from_bytes_le(ipid), 1, 0)
+        args = {"cInterfaceRefs": 1, "InterfaceRefs": [ref]}
+        reply = self.roundtrip(self.rem_ipid, 4, _REM_ADDREF.encode_request(args))
+        value, hr = self.decode(_REM_ADDREF_METHOD, _REM_ADDREF, reply, args)
+        if hr & 0x80000000:
+            raise error_for(hr)
+        if value[0] & 0x80000000:
+            raise error_for(value[0])
+        return ipid, 1
+
+    # -- the wire ---------------------------------------------------------------------------
+
+    def encode(self, wire: _ndr.MethodMarshaler, args: dict[str, Any]) -> bytes:
+        try:
+            return wire.encode_request(args, marshaler=self.marshaler)
+        except _ndr.NdrFault as exc:
+            _LAST.set(exc.hresult)
+            raise error_for(exc.hresult, exc.message) from exc
+
+    def roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> bytes:
+        """Send a request and wait for its reply frame, the caller's apartment's way."""
+        if self.released:
+            raise DisconnectedError(message="the proxy was released")
+        return self._send_and_wait(ipid, opnum, body)
+
+    def learn_lane(self, ipid: bytes) -> None:
+        """After a call on the general path: the lean path to `ipid`, if the object's home
+        offers one (a remote OXID) and the caller is not an STA (it must pump)."""
+        lane_for = getattr(self.home, "lane", None)
+        if lane_for is None or ipid in self.lanes or current_apartment().kind == "sta":
+            return
+        lane = lane_for(ipid)
+        if lane is not None:
+            self.lanes[ipid] = lane
+
+    def _lane(self, ipid: bytes, body: bytes) -> Any:
+        """The lean path for a request now, or None (general path)."""
+        lane = self.lanes.get(ipid)
+        if lane is None or self.released or _channel._taps:
+            return None
+        if not lane.fresh():
+            self.lanes.pop(ipid, None)
+            return None
+        return lane if len(body) <= lane.max_ndr else None
+
+    def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
+        """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a
+        failure HRESULT; None when the general path must take it (an STA caller pumps)."""
+        lane = self._lane(ipid, body)
+        if lane is None:
+            return None
+        caller = current_apartment()
+        if caller.kind == "sta":
+            return None
+        try:
+            reply: memoryview | int | None = lane.call(opnum, body, self._timeout(caller))
+        except RpcTimeoutError:
+            _LAST.set(RpcTimeoutError.hresult)
+            raise
+        if reply is None:
+            self.lanes.pop(ipid, None)
+        return reply
+
+    def _send_and_wait(
+        self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None, pump: bool = True
+    ) -> bytes:
+        """Send a request and wait for its reply. An STA caller pumps its queue meanwhile
+        (COM's reentrancy), except with `pump=False`: a stub's clean-up waits for its
+        RemRelease without running other queued work, which would nest under the reply
+        the stub still owes and could wait for that very reply."""
+        caller = current_apartment()
+        pending = new_pending()
+        is_sta = pump and caller.kind == "sta"
+        timeout = self._timeout(caller)
+        if cap is not None:
+            timeout = cap if timeout is None else min(timeout, cap)
+        try:
+            with _deadline.call_deadline(timeout):
+                send(
+                    self.home,
+                    request_frame(pending.call_id, opnum, ipid, body),
+                    caller if is_sta else DIRECT,
+                )
+        except RpcTimeoutError:
+            forget(pending.call_id)
+            _LAST.set(RpcTimeoutError.hresult)
+            raise
+        done = caller.pump_until(pending, timeout) if is_sta else pending.wait(timeout)
+        if not done:
+            forget(pending.call_id)
+            send(self.home, cancel_frame(pending.call_id, ipid), caller if is_sta else DIRECT)
+            _LAST.set(RpcTimeoutError.hresult)
+            raise RpcTimeoutError(message=f"no reply within {timeout} s")
+        return pending.reply
+
+    def _timeout(self, caller: Apartment) -> float | None:
+        """Per call (`call_timeout`), else per proxy, else the caller's apartment, else the
+        default: a synchronous call never waits forever unless someone asked for that."""
+        requested = _deadline.requested_timeout()
+        if not isinstance(requested, _deadline.Unset):
+            return requested
+        if not isinstance(self.call_timeout, _deadline.Unset):
+            return self.call_timeout
+        if caller.call_timeout is not None:
+            return caller.call_timeout
+        return _deadline.DEFAULT_CALL_TIMEOUT
+
+    def start(self, ipid: bytes, opnum: int, body: bytes, on_reply: Callable[[bytes], None]) -> int:
+        """Send a request whose reply runs `on_reply(frame)` on the replying thread."""
+        if self.released:
+            raise DisconnectedError(message="the proxy was released")
+        pending = new_pending(on_reply)
+        send(self.home, request_frame(pending.call_id, opnum, ipid, body), DIRECT)
+        return pending.call_id
+
+    def cancel(self, ipid: bytes, call_id: int) -> None:
+        send(self.home, cancel_frame(call_id, ipid), DIRECT)
+
+    def decode(
+        self, method: Method, wire: _ndr.MethodMarshaler, frame: bytes, args: dict[str, Any]
+    ) -> tuple[Any, int]:
+        """A reply frame to (value per the calling convention, HRESULT); never raises."""
+        kind, _, status, _ = HEADER.unpack_from(frame)
+        if kind == FAULT:
+            return None, status
+        return self.decode_reply(method, wire, memoryview(frame)[HEADER.size :], args)
+
+    def decode_reply(
+        self,
+        method: Method,
+        wire: _ndr.MethodMarshaler,
+        reply: memoryview | int,
+        args: dict[str, Any],
+    ) -> tuple[Any, int]:
+        """NDR reply data (or a failure HRESULT) to (value, HRESULT); never raises."""
+        if isinstance(reply, int):
+            return None, reply
+        try:
+            response = wire.decode_response(reply, scope=args, marshaler=self.marshaler)
+        except _ndr.NdrFault as fault:
+            return None, fault.hresult
+        return _shape(method, response)
+
+
+def _shape(method: Method, response: _ndr.Response) -> tuple[Any, int]:
+    outs = method.outs
+    values = response.outs
+    if not method.hresult:
+        if not outs:
+            return response.result, S_OK
+        return method.result._make((response.result, *(values[n] for n in outs))), S_OK
+    hr = response.result & 0xFFFFFFFF
+    if hr & 0x80000000:
+        return None, hr
+    if not outs:
+        return hr, hr
+    if len(outs) == 1:
+        return values[outs[0]], hr
+    items = tuple(values[name] for name in outs)
+    return (method.result._make(items) if method.result is not None else items), hr
+
+
+class ImportTable:
+    """An apartment's proxy managers by (OXID, OID): the identity table."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.managers: dict[tuple[int, int], ProxyManager] = {}
+
+
+# -- asynchronous calls through proxies ----------------------------------------------------
+
+
+class ProxyCallFactory(ComObject, ICallFactory):
+    """ICallFactory on a proxy: call objects whose Begin_ sends and whose reply completes."""
+
+    __slots__ = ("_mgr",)
+    _raw_methods_ = True
+
+    def __init__(self, mgr: ProxyManager, unknown: InterfaceProxy) -> None:
+        super().__init__(outer=unknown)  # identity and references are the manager's
+        self._mgr = mgr
+
+    @overload
+    def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
+    @overload
+    def CreateCall(
+        self, riid: type[AsyncInterface] | GUID | str, pCtrlUnk: object, riid2: type[_I]
+    ) -> _I: ...
+    @overload
+    def CreateCall(
+        self,
+        riid: type[AsyncInterface] | GUID | str,
+        pCtrlUnk: object = None,
+        riid2: GUID | str | None = None,
+    ) -> Any: ...
+    def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
+        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
+        async_iface = interface_for(riid)
+        sync = getattr(async_iface, "_sync_", None)
+        if async_iface is None or sync is None or sync._async_ is not async_iface:
+            raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface")
+        ipid = self._mgr.ipid_for(sync._iid_)
+        cls = _proxy_call_class(async_iface)
+        if pCtrlUnk is not None:
+            if riid2 is not None and as_guid(riid2) != IID_IUnknown:
+                raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
+            return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
+        call = cls(self._mgr, ipid)
+        try:
+            return call.QueryInterface(riid if riid2 is None else riid2)
+        finally:
+            call.Release()
+
+
+class ProxyCall(CallObject):
+    """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
+
+    __slots__ = ("_ipid", "_mgr", "_sent")
+    _raw_methods_ = True
+
+    def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
+        super().__init__(outer)
+        self._mgr = mgr
+        self._ipid = ipid
+        # (ticket, channel call id) of the request on the wire; on the lean path (ticket,
+        # its ClientCall, then what decoding its reply needs)
+        self._sent: tuple[Any, ...] = (0, 0)
+        mgr.addref()  # a call object keeps its proxy alive
+
+    def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
+        sync = self._sync_  # type: ignore[attr-defined]
+        opnum = opnums(sync)[method.name]
+        wire = wire_table(sync)[opnum]
+        if wire is None:
+            raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
+        mgr = self._mgr
+        args = dict(zip(method.ins, ins, strict=True))
+        body = mgr.encode(wire, args)
+        lane = mgr._lane(self._ipid, body) if mgr.lanes else None
+        if lane is not None:
+            self._begin_lean(lane, ticket, opnum, method, wire, args, body)
+            return
+
+        def on_reply(frame: bytes) -> None:
+            try:
+                value, hr = mgr.decode(method, wire, frame, args)
+            except Exception as exc:  # decode never raises; a bug must still complete the call
+                self._fail_(ticket, exc)
+                return
+            self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
+
+        call_id = mgr.start(self._ipid, opnum, body, on_reply)
+        if mgr.remote:
+            mgr.learn_lane(self._ipid)
+        self._sent = (ticket, call_id)
+        if self._cancel_ticket == ticket:  # canceled (another thread) while Begin_ was sending:
+            mgr.cancel(self._ipid, call_id)  # the request is out now, so is its cancel
+
+    def _begin_lean(
+        self,
+        lane: Any,
+        ticket: int,
+        opnum: int,
+        method: Method,
+        wire: _ndr.MethodMarshaler,
+        args: dict[str, Any],
+        body: bytes,
+    ) -> None:
+        """Begin_ on the lean path: the reply completes the call on the reading thread.
+        What decoding needs waits in `_sent`, not in a closure (a pending call stays small;
+        a precompiled codec needs no [in] values to decode the reply)."""
+        if isinstance(wire, PrimitiveCodec):
+            args = _NO_SCOPE
+        wire_call = lane.open(self._lean_done)
+        self._sent = (ticket, wire_call, method, wire, args, lane)
+        lane.post(wire_call, opnum, body)
+        if self._cancel_ticket == ticket:
+            wire_call.cancel()
+
+    def _lean_done(self, call: Any) -> None:
+        sent = self._sent
+        if sent[1] is not call:
+            return  # a call this object no longer waits for
+        ticket, _, method, wire, args, lane = sent
+        try:
+            value, hr = self._mgr.decode_reply(method, wire, lane.reply(call), args)
+        except Exception as exc:  # decode never raises; a bug must still complete the call
+            self._fail_(ticket, exc)
+            return
+        self._complete_(ticket, value, hr)
+
+    def _on_cancel_(self, ticket: int) -> None:
+        sent_ticket, handle = self._sent[:2]
+        if sent_ticket != ticket or handle is None:  # Begin_ is still sending: it cancels
+            return
+        if isinstance(handle, int):
+            self._mgr.cancel(self._ipid, handle)
+        else:
+            handle.cancel()  # a lean call: co_cancel on its connection
+
+    def _on_abandon_(self, ticket: int) -> None:
+        sent_ticket, handle = self._sent[:2]
+        if sent_ticket == ticket and isinstance(handle, int):
+            forget(handle)  # a lean call's late completion carries a stale ticket: dropped
+
+    def _final_release_(self) -> None:
+        super()._final_release_()
+        self._mgr.release()
+
+
+_call_classes: dict[type, type[ProxyCall]] = {}
+_call_classes_lock = threading.Lock()
+
+
+def _proxy_call_class(async_iface: type) -> type[ProxyCall]:
+    with _call_classes_lock:
+        cls = _call_classes.get(async_iface)
+        if cls is None:
+            namespace = {"__slots__": (), "_raw_methods_": True, "__module__": __name__}
+            cls = type(async_iface.__name__ + "ProxyCall", (ProxyCall, async_iface), namespace)
+            _call_classes[async_iface] = cls
+        return cls
+
+
+def set_call_timeout(proxy: Any, seconds: float | None) -> None:
+    """Bound the synchronous calls made through `proxy` (and every proxy of the same
+    object in this apartment) to `seconds`; None: no bound."""
+    mgr = getattr(proxy, "_mgr", None)
+    if mgr is None:
+        raise TypeError(f"{proxy!r} is not a proxy")
+    mgr.call_timeout = seconds

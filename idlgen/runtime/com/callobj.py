@@ -1,0 +1,328 @@
+"""Call objects: one asynchronous call at a time, Begin_ to Finish_.
+
+`CallObject` is the state machine every call object shares: the server-side call objects
+of this package and, later, proxy call objects whose work is done by a channel. Subclasses
+supply the work through three hooks:
+
+- `_start_(ticket, method, ins)`: start the call; later call `_complete_(ticket, value, hr)`
+  or `_fail_(ticket, exc)` from any thread.
+- `_on_cancel_(ticket)`: a cancel request arrived (a proxy would send it on the wire).
+- `_on_abandon_(ticket)`: the client released the call object without calling Finish_.
+
+The ticket numbers calls on this object: a completion for an abandoned, canceled or
+superseded call carries a stale ticket and is dropped, so the object can be reused at
+once. The object is its own ISynchronize (manual reset: Begin_ clears it, completion sets
+it), its own ISynchronizeHandle and its own ICancelMethodCalls, which keeps a pending call
+in a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from idlgen.runtime.com.comobject import ComObject
+from idlgen.runtime.com.hresult import (
+    INFINITE,
+    RPC_E_CALL_CANCELED,
+    RPC_E_SERVERFAULT,
+    S_OK,
+    CallCanceledError,
+    CallCompleteError,
+    CallPendingError,
+    COMError,
+    UnexpectedError,
+    error_for,
+)
+from idlgen.runtime.com.interface import Method
+from idlgen.runtime.com.status import _LAST, WithHResult
+from idlgen.runtime.com.stdiface import (
+    ICancelMethodCalls,
+    IID_ISynchronize,
+    ISynchronize,
+    ISynchronizeHandle,
+)
+from idlgen.runtime.com.waitable import SignalState, Waiter, ms_to_timeout
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+__all__ = ["CANCELED", "COMPLETE", "IDLE", "PENDING", "CallObject"]
+
+IDLE, PENDING, COMPLETE, CANCELED = 0, 1, 2, 3
+
+
+class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICancelMethodCalls):
+    """Base of every call object; combine with a generated `Async<Iface>` class."""
+
+    __slots__ = (
+        "_cancel_ticket",
+        "_hr",
+        "_ins",
+        "_lock",
+        "_manual",
+        "_method",
+        "_signaled",
+        "_state",
+        "_ticket",
+        "_value",
+        "_waiters",
+    )
+    _raw_methods_ = True
+
+    def __init__(self, outer: Any = None) -> None:
+        ComObject.__init__(self, outer)
+        self._lock = threading.Lock()
+        self._manual = True
+        self._signaled = False
+        self._waiters: list[Waiter] | None = None
+        self._state = IDLE
+        self._ticket = 0
+        self._cancel_ticket = 0
+        self._method: Method | None = None
+        self._ins: tuple[Any, ...] = ()
+        self._value: Any = None
+        self._hr = S_OK
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
+        raise NotImplementedError("call objects implement _start_")
+
+    def _on_cancel_(self, ticket: int) -> None:
+        """A cancel request was made for call `ticket` (nothing to do in-process)."""
+
+    def _on_abandon_(self, ticket: int) -> None:
+        """Call `ticket` was released without Finish_; its result will be dropped."""
+
+    # -- Begin_ / Finish_ (what generated Begin_X / Finish_X delegate to) ---------------
+
+    @property
+    def begin_inputs(self) -> tuple[Any, ...]:
+        """The pending call's Begin_ inputs (size_is/iid_is in Finish_ may refer to them)."""
+        return self._ins
+
+    def _begin_(self, name: str, ins: tuple[Any, ...]) -> int:
+        method = self._sync_._by_name_[name]  # type: ignore[attr-defined]
+        with self._lock:
+            if self._state != IDLE:
+                raise CallPendingError()
+            self._ticket += 1
+            ticket = self._ticket
+            self._state = PENDING
+            self._signaled = False
+            self._method = method
+            self._ins = ins
+        try:
+            self._start_(ticket, method, ins)
+        except BaseException:
+            with self._lock:
+                if self._ticket == ticket and self._state == PENDING:
+                    self._clear_locked()
+            raise
+        _LAST.set(S_OK)
+        return S_OK
+
+    def _finish_(self, name: str) -> Any:
+        with self._lock:
+            if self._state == IDLE:
+                raise CallCompleteError()
+            if self._method is None or self._method.name != name:
+                raise UnexpectedError(message=f"Finish_{name} does not match the pending call")
+            ticket = self._ticket
+        self._wait_settled(ticket)
+        with self._lock:
+            if self._state == IDLE or self._ticket != ticket:
+                raise CallCompleteError()  # another thread finished it first
+            state, value, hr = self._state, self._value, self._hr
+            self._clear_locked()
+        if state == CANCELED:
+            _LAST.set(RPC_E_CALL_CANCELED)
+            raise CallCanceledError()
+        if isinstance(value, BaseException):
+            _LAST.set(hr)
+            raise value
+        value, hr = _as_returned(self._sync_method(name), value, hr)
+        _LAST.set(hr)
+        if hr & 0x80000000:
+            raise error_for(hr)
+        return value
+
+    def _sync_method(self, name: str) -> Method:
+        return self._sync_._by_name_[name]  # type: ignore[attr-defined,no-any-return]
+
+    def _clear_locked(self) -> None:
+        self._state = IDLE
+        self._method = None
+        self._ins = ()
+        self._value = None
+        self._hr = S_OK
+
+    def _wait_settled(self, ticket: int) -> None:
+        while True:
+            with self._lock:
+                if self._state != PENDING or self._ticket != ticket:
+                    return
+            self._wait(None)
+
+    # -- completion (called by subclasses, any thread) ---------------------------------
+
+    def _complete_(self, ticket: int, value: Any, hr: int = S_OK) -> bool:
+        """Record call `ticket`'s result and signal. False if the call is no longer wanted."""
+        return self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)
+
+    def _fail_(self, ticket: int, error: BaseException) -> bool:
+        """Record call `ticket`'s failure; Finish_ raises it."""
+        hr = error.hresult if isinstance(error, COMError) else RPC_E_SERVERFAULT
+        return self._settle(ticket, COMPLETE, error, hr)
+
+    def _settle(self, ticket: int, state: int, value: Any, hr: int) -> bool:
+        with self._lock:
+            if self._ticket != ticket or self._state != PENDING:
+                return False
+            if hr == RPC_E_CALL_CANCELED and self._cancel_ticket == ticket:
+                state = CANCELED  # the server acknowledged the cancel: the call is canceled
+            self._state = state
+            self._value = value
+            self._hr = hr
+            self._signaled = True
+            waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            waiter.claim(self)
+        self._notify_outer()
+        return True
+
+    def _notify_outer(self) -> None:
+        """An aggregating client that implements ISynchronize is signalled too."""
+        if self._outer is None:
+            return
+        try:
+            sync = self._outer.QueryInterface(IID_ISynchronize)
+        except COMError:
+            return
+        if sync is not self:
+            sync.Signal()
+        sync.Release()
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def _final_release_(self) -> None:
+        with self._lock:
+            if self._state == IDLE:
+                return
+            ticket = self._ticket
+            self._ticket += 1  # any late completion now carries a stale ticket
+            self._clear_locked()
+        self._on_abandon_(ticket)
+
+    # -- ISynchronize / ISynchronizeHandle --------------------------------------------
+
+    def Wait(self, dwFlags: int, dwMilliseconds: int) -> int:
+        if self._wait(ms_to_timeout(dwMilliseconds)):
+            return S_OK
+        raise CallPendingError()
+
+    def Signal(self) -> int:
+        """Signalled means "results ready": ignored while the call is still running."""
+        with self._lock:
+            if self._state == PENDING:
+                return S_OK
+        self._signal()
+        return S_OK
+
+    def Reset(self) -> int:
+        self._reset()
+        return S_OK
+
+    def GetHandle(self) -> Any:
+        return self
+
+    # -- ICancelMethodCalls ----------------------------------------------------------------
+
+    def Cancel(self, ulSeconds: int) -> int:
+        """Request the cancel, give the call `ulSeconds` to finish, then abandon it.
+
+        The first Cancel of a call owns it: S_OK if the call ends canceled (abandoned here,
+        or acknowledged by the server meanwhile), RPC_E_CALL_COMPLETE if it completed first.
+        Every later Cancel of the same call is RPC_E_CALL_CANCELED, whatever the server does
+        and whenever its acknowledgement arrives.
+        """
+        ticket = self.request_cancel()
+        if ulSeconds:
+            self._wait(None if ulSeconds == INFINITE else float(ulSeconds))
+        if self._settle(ticket, CANCELED, None, RPC_E_CALL_CANCELED):
+            return S_OK
+        with self._lock:
+            if self._ticket == ticket and self._state == CANCELED:
+                return S_OK  # the server acknowledged our cancel within the interval
+        raise CallCompleteError()  # completed before the cancel took effect
+
+    def request_cancel(self) -> int:
+        """Flag the pending call as canceled and run `_on_cancel_`, without abandoning it.
+
+        Returns the call's ticket. RPC_E_CALL_COMPLETE when nothing is pending or the call
+        already completed, RPC_E_CALL_CANCELED when a cancel was already requested. A stub
+        uses this on a server call object: the call keeps running until it completes or
+        acknowledges the cancel (it fails with RPC_E_CALL_CANCELED), and the client decides
+        how long to wait.
+        """
+        with self._lock:
+            if self._state in (IDLE, COMPLETE):
+                raise CallCompleteError()
+            if self._cancel_ticket == self._ticket:
+                raise CallCanceledError()  # a cancel of this call was already requested
+            ticket = self._cancel_ticket = self._ticket
+        self._on_cancel_(ticket)
+        return ticket
+
+    def TestCancel(self) -> int:
+        """RPC_E_CALL_CANCELED if canceled, else RPC_S_CALLPENDING; both are failures: raised."""
+        if self.is_canceled():
+            raise CallCanceledError()
+        raise CallPendingError()
+
+    # -- Pythonic conveniences over the same state -----------------------------------------
+
+    def is_canceled(self) -> bool:
+        with self._lock:
+            return self._ticket != 0 and self._cancel_ticket == self._ticket
+
+    def done(self) -> bool:
+        """True when a call has completed (or been canceled) and awaits Finish_."""
+        return self._state in (COMPLETE, CANCELED)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the pending call completes; False on time-out."""
+        return self._wait(timeout)
+
+    def _pending_name(self) -> str:
+        method = self._method
+        if method is None:
+            raise CallCompleteError()
+        return method.name
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        """`await call` gives what Finish_X gives; cancelling the task cancels the call."""
+        from idlgen.runtime.com.aio import finish_when_done
+
+        return finish_when_done(self).__await__()
+
+    def as_future(self) -> Future[Any]:
+        """A concurrent.futures.Future resolved with Finish_X's result (or exception)."""
+        from idlgen.runtime.com.futures import future_for
+
+        return future_for(self)
+
+
+def _as_returned(method: Method, value: Any, hr: int) -> tuple[Any, int]:
+    """What `X` itself returns for a completion: the same rules as a server method's return
+    value (comobject's wrapping), so Finish_X gives exactly what X gives in every setting."""
+    if type(value) is WithHResult:
+        hr, value = value.hresult, value.value
+    if method.hresult and not method.outs:
+        code = hr if value is None else int(value) & 0xFFFFFFFF
+        return code, code
+    if method.result is not None and type(value) is tuple:
+        value = method.result._make(value)
+    return value, hr

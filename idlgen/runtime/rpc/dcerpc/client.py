@@ -1,0 +1,649 @@
+"""The client end: associations (one connection each) and a pool of them per binding.
+
+An association binds once, adds presentation contexts with alter_context as new interfaces
+are used, and keeps any number of calls in flight: a reader thread matches response and fault
+PDUs to calls by call id. If the server granted PFC_CONC_MPX in its bind_ack, every call shares
+one association; otherwise `Connection` opens one association per concurrent call and reuses
+idle ones. A dead connection fails every call in flight at once with RPC_E_DISCONNECTED.
+
+Every wait has a bound: connect (`connect_timeout`), bind and alter_context
+(`bind_timeout`), and each of them also ends at the deadline of the call that needed it
+(`call_deadline`, set by synchronous proxy calls), so a call with a 3 s timeout never
+waits 10 s for an alter_context answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from idlgen.runtime.com.deadline import bounded as _bounded
+from idlgen.runtime.com.deadline import call_deadline
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import (
+    HRESULT_FROM_WIN32,
+    COMError,
+    DisconnectedError,
+    RpcTimeoutError,
+)
+from idlgen.runtime.rpc.dcerpc import auth as A
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, request_fragments, start
+from idlgen.runtime.rpc.dcerpc.inbox import Inbox
+from idlgen.runtime.rpc.dcerpc.outbox import Outbox
+from idlgen.runtime.rpc.dcerpc.status import (
+    RPC_S_PROTOCOL_ERROR,
+    RPC_S_SERVER_TOO_BUSY,
+    fault_error,
+)
+from idlgen.runtime.rpc.dcerpc.wire import Closed, Limits, read_pdu, send_frames
+
+__all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError", "call_deadline"]
+
+RPC_S_SERVER_UNAVAILABLE = 1722
+RPC_S_UNKNOWN_IF = 1717
+RPC_S_UNSUPPORTED_TRANS_SYN = 1730
+ERROR_ACCESS_DENIED = 5
+
+log = logging.getLogger(__name__)
+_QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
+_WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
+
+
+class RpcUnavailableError(COMError):
+    """Connecting failed or timed out (RPC_S_SERVER_UNAVAILABLE as an HRESULT)."""
+
+    hresult = HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE)
+
+
+def _error(code: int, message: str) -> COMError:
+    return COMError(HRESULT_FROM_WIN32(code), message)
+
+
+class ClientCall:
+    """One call in flight. `result()` gives the reply's stub data or raises its fault.
+
+    No Event per call: most calls are waited for by nobody (call objects complete through
+    `on_done`) or by the thread reading the connection itself; a lock to block on is made
+    only when a thread actually waits.
+    """
+
+    __slots__ = ("_waiter", "assoc", "call_id", "error", "on_done", "partial", "reply", "settled")
+
+    def __init__(
+        self, assoc: Association, call_id: int, on_done: Callable[[ClientCall], None] | None = None
+    ) -> None:
+        self.assoc = assoc
+        self.call_id = call_id
+        self.settled = False
+        self._waiter: threading.Lock | None = None
+        self.reply: Any = None
+        self.error: BaseException | None = None
+        self.partial: Reassembly | None = None
+        self.on_done = on_done  # runs once on the thread that completes the call (ORPC)
+
+    def finish(self, reply: Any = None, error: BaseException | None = None) -> None:
+        with self.assoc._lock:
+            if self.settled:
+                return
+            self.reply, self.error = reply, error
+            self.settled = True
+            waiter = self._waiter
+        if waiter is not None:
+            waiter.release()
+        if self.on_done is not None:
+            try:
+                self.on_done(self)
+            except Exception:  # the reading thread must go on reading for the other calls
+                log.exception("completion of call %d raised", self.call_id)
+
+    def done(self) -> bool:
+        return self.settled
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self.assoc._lock:
+            if self.settled:
+                return True
+            waiter = self._waiter
+            if waiter is None:
+                waiter = self._waiter = threading.Lock()
+                waiter.acquire()
+        if not waiter.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        waiter.release()  # for any other thread waiting on the same call
+        return True
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The reply; on timeout the call is orphaned (the server drops it) and RPC_E_TIMEOUT."""
+        if not self.wait(timeout):
+            self.assoc.orphan(self)
+            raise RpcTimeoutError(message=f"no reply to call {self.call_id} in {timeout} s")
+        if self.error is not None:
+            raise self.error
+        return self.reply
+
+    def cancel(self) -> None:
+        """Send co_cancel. The server decides: a fault (RPC_E_CALL_CANCELED) or a normal reply."""
+        if not self.settled:
+            log.info("call %d to %s canceled: sending co_cancel", self.call_id, self.assoc.binding)
+            self.assoc.send([P.encode(P.CoCancel(self.call_id))])
+
+
+class Association:
+    """One connection and its negotiated state."""
+
+    def __init__(
+        self, binding: B.Binding, limits: Limits, mpx: bool = True, auth: A.ClientAuth | None = None
+    ) -> None:
+        self.binding = binding
+        self.security = A.ClientSecurity(auth) if auth is not None else None
+        self.limits = limits
+        self.mpx = False
+        self.alive = True
+        self.closing = False  # the server sent shutdown: finish what is in flight, take no more
+        self.max_xmit = P.MIN_FRAG
+        self.max_recv = limits.max_recv_frag
+        self.contexts: dict[P.SyntaxId, int] = {}
+        self.calls: dict[int, ClientCall] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._ctx_lock = threading.Lock()
+        # The reading role: exactly one thread reads the socket at a time, either the
+        # reader thread (woken through `_wake`) or a synchronous caller reading its own
+        # reply (`read_own`). `_reading` says the role is taken.
+        self._reading = False
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self.own_reads = 0  # calls whose caller read its own reply (tests, benchmarks)
+        try:
+            self.sock = B.connect(binding, _bounded(limits.connect_timeout))
+        except OSError as e:
+            raise RpcUnavailableError(message=f"cannot connect to {binding}: {e}") from None
+        log.info("connected to %s", binding)
+        self._want_mpx = mpx
+        self.inbox = Inbox(self.sock, self.max_recv)
+        self.outbox = Outbox(self.sock, self._send_failed)
+
+    # ----------------------------------------------------------- binding
+
+    def bind(self, syntax: P.SyntaxId) -> int:
+        """The first bind, done before the reader thread starts (the reply is read inline)."""
+        flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | (P.PFC_CONC_MPX if self._want_mpx else 0)
+        ctx = P.ContextElem(0, syntax, (P.NDR20,))
+        lim = self.limits
+        first = self.security.first() if self.security is not None else None
+        bind = P.Bind(
+            next(self._ids), lim.max_xmit_frag, lim.max_recv_frag, 0, (ctx,), flags, auth=first
+        )
+        wait = _bounded(lim.bind_timeout)
+        try:
+            self.sock.settimeout(wait)
+            send_frames(self.sock, [P.encode(bind)])
+            reply = read_pdu(self.sock, self.max_recv, lim.recv_timeout or wait, wait)
+        except (OSError, Closed) as e:
+            self.close()
+            if isinstance(e, TimeoutError) and wait != lim.bind_timeout:  # the call's deadline
+                raise RpcTimeoutError(message=f"no bind_ack from {self.binding} in time") from None
+            raise RpcUnavailableError(message=f"bind to {self.binding} failed: {e}") from None
+        if not isinstance(reply, P.BindAck) or reply.alter or len(reply.results) != 1:
+            self.close()
+            if isinstance(reply, P.BindNak) and reply.reason == P.NAK_TEMPORARY_CONGESTION:
+                raise _error(RPC_S_SERVER_TOO_BUSY, "bind_nak: server too busy")
+            if isinstance(reply, P.BindNak) and first is not None:
+                raise _error(ERROR_ACCESS_DENIED, f"bind with authentication refused: {reply}")
+            raise _error(RPC_S_PROTOCOL_ERROR, f"bind rejected: {reply}")
+        if self.security is not None:
+            self._auth3(bind.call_id, reply.auth)
+        self.max_xmit = min(reply.max_xmit_frag, lim.max_xmit_frag)
+        self.max_recv = max(P.MIN_FRAG, min(reply.max_recv_frag, lim.max_recv_frag))
+        self.mpx = bool(reply.flags & P.PFC_CONC_MPX)
+        self.group = reply.assoc_group_id
+        self.inbox.max_frag = self.max_recv
+        self.inbox.forget_timeout()
+        self._accept(syntax, 0, reply.results[0])
+        threading.Thread(target=self._reader, daemon=True, name="rpc-client").start()
+        return 0
+
+    def _auth3(self, call_id: int, challenge: P.AuthVerifier | None) -> None:
+        """The third leg of NTLM; the server does not answer it."""
+        assert self.security is not None
+        try:
+            self.sock.sendall(P.encode(P.Auth3(call_id, self.security.third(challenge))))
+        except A.AuthError as e:
+            self.close()
+            raise _error(ERROR_ACCESS_DENIED, str(e)) from None
+        except OSError as e:
+            self.close()
+            raise RpcUnavailableError(message=f"bind to {self.binding} failed: {e}") from None
+
+    def _accept(self, syntax: P.SyntaxId, cont_id: int, result: P.ContextResult) -> None:
+        if result.result == P.ACCEPTANCE:
+            self.contexts[syntax] = cont_id
+            return
+        if result.reason == P.ABSTRACT_SYNTAX_NOT_SUPPORTED:
+            raise _error(RPC_S_UNKNOWN_IF, f"server does not offer {syntax.uuid} v{syntax.major}")
+        raise _error(RPC_S_UNSUPPORTED_TRANS_SYN, "server rejected NDR 2.0")
+
+    def context_for(self, syntax: P.SyntaxId) -> int:
+        """The presentation context for an interface, added by alter_context when new."""
+        with self._ctx_lock:
+            cont_id = self.contexts.get(syntax)
+            if cont_id is not None:
+                return cont_id
+            cont_id = len(self.contexts)
+            call = self._register()
+            ctx = P.ContextElem(cont_id, syntax, (P.NDR20,))
+            alter = P.Bind(
+                call.call_id, self.max_xmit, self.max_recv, self.group, (ctx,), alter=True
+            )
+            self.send([P.encode(alter)])
+            reply = call.result(_bounded(self.limits.bind_timeout))
+            if not isinstance(reply, P.BindAck) or len(reply.results) != 1:
+                raise _error(RPC_S_PROTOCOL_ERROR, f"alter_context failed: {reply}")
+            self._accept(syntax, cont_id, reply.results[0])
+            return cont_id
+
+    # ----------------------------------------------------------- calls
+
+    def _register(self, on_done: Callable[[ClientCall], None] | None = None) -> ClientCall:
+        """A new call whose reply the reader thread reads (woken if nobody reads)."""
+        with self._lock:
+            if not self.alive:
+                raise DisconnectedError(message=f"connection to {self.binding} is closed")
+            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF, on_done)
+            self.calls[call.call_id] = call
+            if not self._reading:
+                self._reading = True
+                self._wake.release()
+            return call
+
+    def register_own(self) -> tuple[ClientCall, bool] | None:
+        """A new call for a synchronous caller that may read its own reply: (call, True)
+        when nothing else is in flight and nobody reads (the caller now holds the reading
+        role and must call `read_own`), (call, False) otherwise (wait on the call). None
+        when the idle connection turned out closed or closing: use another one."""
+        with self._lock:
+            if self._reading or self.calls or not self.alive:
+                lead = False
+            else:
+                self._reading = lead = True
+        if not lead:
+            return self._register(), False
+        if self.inbox.readable():
+            self._check_idle()
+        if not self.usable():
+            self._hand_over()
+            return None
+        with self._lock:
+            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF)
+            self.calls[call.call_id] = call
+        return call, True
+
+    def read_own(self, call: ClientCall, timeout: float | None) -> bool:
+        """Read the connection until `call` settles or `timeout` passes (False), dispatching
+        other calls' replies to them; then pass the reading role on."""
+        end = None if timeout is None else time.monotonic() + timeout
+        reason = None
+        try:
+            while not call.settled:
+                wait = None if end is None else end - time.monotonic()
+                if wait is not None and wait <= 0:
+                    break
+                try:
+                    frame = self.inbox.next(wait, self.limits.recv_timeout)
+                except TimeoutError:
+                    if self.inbox.pending():
+                        raise  # a PDU started and stalled: the connection is broken
+                    break
+                reason = self._take(frame)
+                if reason is not None:
+                    break
+        except (Closed, OSError) as e:
+            reason = f"server closed the connection: {e}"
+        finally:  # even when interrupted (KeyboardInterrupt): someone else must read now
+            if reason is not None:
+                self._fail_all(DisconnectedError(message=reason))
+            self._hand_over()
+        if call.settled:
+            self.own_reads += 1
+        return call.settled
+
+    def _hand_over(self) -> None:
+        """Leave the reading role: to the reader thread if calls remain (or to let it end on a
+        dead connection), else to nobody."""
+        with self._lock:
+            if self.calls or not self.alive:
+                self._wake.release()
+            else:
+                self._reading = False
+
+    def _check_idle(self) -> bool:
+        """With the reading role and nothing in flight: take in what arrived while nobody
+        read (the server closing the connection, a shutdown PDU, late replies). False if
+        the connection is no longer usable."""
+        try:
+            while self.alive and self.inbox.readable():
+                wait = self.limits.recv_timeout
+                reason = self._take(self.inbox.next(wait, wait))
+                if reason is not None:
+                    self._fail_all(DisconnectedError(message=reason))
+        except (Closed, OSError) as e:
+            self._fail_all(DisconnectedError(message=f"server closed the connection: {e}"))
+        return self.usable()
+
+    def check_idle(self) -> None:
+        """Notice a closed or closing connection that nobody is reading (before reuse)."""
+        with self._lock:
+            if self._reading or self.calls or not self.alive:
+                return
+            self._reading = True
+        self._check_idle()
+        self._hand_over()
+
+    def begin(
+        self,
+        cont_id: int,
+        opnum: int,
+        stub: bytes,
+        obj: GUID | None = None,
+        on_done: Callable[[ClientCall], None] | None = None,
+    ) -> ClientCall:
+        call = self._register(on_done)
+        self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
+        return call
+
+    def _fragments(
+        self, call: ClientCall, cont_id: int, opnum: int, stub: bytes, obj: GUID | None
+    ) -> list[bytes]:
+        room = self.max_xmit
+        if self.security is not None and self.security.level > A.AuthLevel.CONNECT:
+            room -= A.AUTH_OVERHEAD
+        return request_fragments(call.call_id, cont_id, opnum, stub, room, obj)
+
+    def call(
+        self, cont_id: int, opnum: int, stub: bytes, obj: GUID | None, timeout: float | None
+    ) -> ClientCall | None:
+        """A synchronous call, settled (RpcTimeoutError after `timeout`, the call orphaned):
+        its caller reads the reply itself when nothing else is in flight. None when this idle
+        association turned out closed or closing (nothing was sent)."""
+        own = self.register_own()
+        if own is None:
+            return None
+        call, reading = own
+        self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
+        if reading and not self.read_own(call, timeout):
+            self.orphan(call)
+            raise RpcTimeoutError(message=f"no reply to call {call.call_id} in {timeout} s")
+        call.result(timeout)
+        return call
+
+    def post(self, frames: list[bytes]) -> None:
+        """Send unprotected frames without waiting for the write (call objects' Begin_)."""
+        self.outbox.post(frames)
+
+    @property
+    def outstanding(self) -> int:
+        with self._lock:
+            return len(self.calls)
+
+    def usable(self) -> bool:
+        return self.alive and not self.closing
+
+    def send(self, frames: list[bytes], protect: bool = False) -> None:
+        """Send in order; `protect` signs or seals request fragments under the send lock
+        (NTLM sequence numbers follow the order on the wire)."""
+        security = self.security if protect else None
+        self.outbox.send(frames, security.protect if security is not None else None)
+
+    def _send_failed(self, e: OSError) -> None:
+        self._fail_all(DisconnectedError(message=f"send failed: {e}"))
+
+    def orphan(self, call: ClientCall) -> None:
+        with self._lock:
+            if self.calls.pop(call.call_id, None) is None:
+                return
+        self.send([P.encode(P.Orphaned(call.call_id))])
+
+    # ----------------------------------------------------------- reading
+
+    def _reader(self) -> None:
+        """The reader thread: woken whenever calls are in flight and nobody reads."""
+        while True:
+            self._wake.acquire()
+            if not self.alive:
+                return
+            reason = self._read_while_needed()
+            if reason is not None:
+                self._fail_all(DisconnectedError(message=reason))
+                return
+
+    def _read_while_needed(self) -> str | None:
+        """Read until no call is in flight (None) or the connection fails (why)."""
+        try:
+            while True:
+                with self._lock:
+                    if not self.calls:
+                        self._reading = False
+                        return None if self.alive else "connection closed"
+                reason = self._take(self.inbox.next(None, self.limits.recv_timeout))
+                if reason is not None:
+                    return reason
+        except (Closed, OSError) as e:
+            return f"server closed the connection: {e}"
+
+    def _take(self, frame: bytes | P.ProtocolError) -> str | None:
+        """Hand one PDU to its call; why the connection must close, if it must."""
+        if isinstance(frame, P.ProtocolError):
+            return f"protocol error from server: {frame.reason}"
+        ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
+        whole_pdu = len(frame) >= P.RESPONSE_HEADER and flags & _WHOLE == _WHOLE
+        if ptype == P.RESPONSE and whole_pdu and not auth_len:
+            with self._lock:
+                call = self.calls.get(call_id)
+                whole = (
+                    call is not None
+                    and call.partial is None
+                    and self.security is None
+                    and len(frame) - P.RESPONSE_HEADER <= self.limits.max_request
+                )
+                if whole:
+                    del self.calls[call_id]
+            if call is None:
+                return None  # a reply to an orphaned call
+            if whole:
+                call.finish(frame[P.RESPONSE_HEADER :])
+                return None
+        p = P.decode(frame)
+        if isinstance(p, P.ProtocolError):
+            return f"protocol error from server: {p.reason}"
+        if not self._dispatch(p):
+            return f"unexpected {type(p).__name__} from server"
+        return None
+
+    def _dispatch(self, p: P.Pdu) -> bool:
+        if isinstance(p, P.Shutdown):
+            self.closing = True
+            return True
+        with self._lock:
+            call = self.calls.get(p.call_id)
+        if call is None:
+            return True  # a reply to an orphaned call
+        if isinstance(p, P.BindAck) and p.alter:
+            self._complete(call, p)
+        elif isinstance(p, P.Fault):
+            self._complete(call, None, fault_error(p.status))
+        elif isinstance(p, P.Response):
+            return self._fragment(call, p)
+        else:
+            return False
+        return True
+
+    def _fragment(self, call: ClientCall, p: P.Response) -> bool:
+        if self.security is not None:
+            try:
+                p = replace(p, stub=self.security.response(p), auth=None)
+            except A.AuthError:
+                return False  # a reply that does not verify: the association is unusable
+        if call.partial is None:
+            started = start(p, self.limits.max_request)
+            if isinstance(started, P.ProtocolError):
+                return False
+            call.partial = started
+        done = call.partial.add(p)
+        if isinstance(done, P.ProtocolError):
+            return False
+        if done:
+            self._complete(call, call.partial.stub())
+        return True
+
+    def _complete(self, call: ClientCall, reply: Any, error: BaseException | None = None) -> None:
+        with self._lock:
+            self.calls.pop(call.call_id, None)
+        call.finish(reply, error)
+
+    def _fail_all(self, error: COMError) -> None:
+        with self._lock:
+            self.alive = False
+            calls, self.calls = list(self.calls.values()), {}
+        for call in calls:
+            call.finish(None, error)
+        self.outbox.close()
+        self._shutdown_socket()
+        with self._lock:
+            if not self._reading:  # the parked reader thread ends
+                self._reading = True
+                self._wake.release()
+
+    def _shutdown_socket(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._fail_all(DisconnectedError(message="association closed"))
+        self.sock.close()
+
+
+# The endpoint mapper's client (epm.map_endpoint) is itself built on Connection, so it sits
+# above this module; the dcerpc package hands it in when it is imported.
+EndpointMapper = Callable[..., B.Binding]
+_endpoint_mapper: EndpointMapper | None = None
+
+
+def use_endpoint_mapper(mapper: EndpointMapper) -> None:
+    """Where bindings without a port are looked up: `mapper(host, syntax, timeout=...)`."""
+    global _endpoint_mapper
+    _endpoint_mapper = mapper
+
+
+def _dynamic_endpoint(binding: B.Binding, syntax: P.SyntaxId, limits: Limits) -> B.Binding:
+    """A binding without a port: ask the host's endpoint mapper (anonymously, as Windows
+    clients do) where `syntax` is served."""
+    if _endpoint_mapper is None:
+        raise RpcUnavailableError(message=f"no endpoint mapper to find a port for {binding}")
+    found = _endpoint_mapper(binding.address, syntax, timeout=limits.connect_timeout)
+    return B.Binding(found.protseq, binding.address, found.endpoint, binding.object)
+
+
+class Connection:
+    """Calls to one binding: one multiplexed association, or a pool when the server will not
+    multiplex. Thread-safe; `begin` returns at once with a `ClientCall`."""
+
+    def __init__(
+        self,
+        binding: str | B.Binding,
+        limits: Limits | None = None,
+        mpx: bool = True,
+        auth: A.ClientAuth | None = None,
+    ):
+        self.binding = B.as_binding(binding)
+        self.limits = limits or Limits()
+        self._mpx = mpx
+        self.auth = auth  # credentials and level for every association (None: anonymous)
+        self._assocs: list[Association] = []
+        self._lock = threading.Lock()
+
+    def _association(self, syntax: P.SyntaxId) -> Association:
+        with self._lock:
+            if self.binding.protseq == B.NCACN_IP_TCP and not self.binding.endpoint:
+                self.binding = _dynamic_endpoint(self.binding, syntax, self.limits)
+            for a in self._assocs:
+                a.check_idle()
+            self._assocs = [a for a in self._assocs if a.alive]
+            for a in self._assocs:
+                if a.usable() and (
+                    a.outstanding < self.limits.max_outstanding if a.mpx else a.outstanding == 0
+                ):
+                    return a
+            a = Association(self.binding, self.limits, self._mpx, self.auth)
+            a.bind(syntax)
+            self._assocs.append(a)
+            return a
+
+    def established(self, syntax: P.SyntaxId) -> tuple[Association, int] | None:
+        """A usable association that already has a context for `syntax`, and that context;
+        nothing is sent (callers cache both for their fast path)."""
+        with self._lock:
+            for a in self._assocs:
+                cont_id = a.contexts.get(syntax)
+                if cont_id is not None and a.usable():
+                    return a, cont_id
+        return None
+
+    def begin(
+        self,
+        syntax: P.SyntaxId,
+        opnum: int,
+        stub: bytes,
+        obj: GUID | None = None,
+        on_done: Callable[[ClientCall], None] | None = None,
+    ) -> ClientCall:
+        """Send a call; `on_done(call)` (optional) runs when its reply or failure arrives."""
+        assoc = self._association(syntax)
+        cont_id = assoc.context_for(syntax)
+        return assoc.begin(cont_id, opnum, stub, obj or self.binding.object, on_done)
+
+    def call(
+        self,
+        syntax: P.SyntaxId,
+        opnum: int,
+        stub: bytes,
+        obj: GUID | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
+        """A synchronous call: the reply's stub data, or its fault raised."""
+        wait = timeout if timeout is not None else self.limits.call_timeout
+        for _ in range(3):  # an idle association found closed is dropped: try the next
+            assoc = self._association(syntax)
+            cont_id = assoc.context_for(syntax)
+            done = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
+            if done is not None:
+                reply: bytes = done.reply
+                return reply
+        reply = self.begin(syntax, opnum, stub, obj).result(wait)
+        return reply
+
+    @property
+    def association_count(self) -> int:
+        with self._lock:
+            return sum(1 for a in self._assocs if a.alive)
+
+    def close(self) -> None:
+        with self._lock:
+            assocs, self._assocs = self._assocs, []
+        for a in assocs:
+            a.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,109 @@
+"""The resolver endpoint: what Windows' RPCSS answers on port 135, for this process.
+
+One `RpcServer` on the resolver binding serves the endpoint mapper (anonymously, as Windows
+does), IObjectExporter and activation (IRemoteSCMActivator, at the server's level); the
+objects themselves are called on the process's ORPC endpoint (orpc/endpoint.py), whose
+bindings ResolveOxid hands out. `export_pinged` exports an object whose references are kept
+by ping sets rather than by a connection: what activation gives a DCOM client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from idlgen.runtime.apartments.apartment import Apartment, current_apartment, find_apartment
+from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.com.guid import GUID, as_guid
+from idlgen.runtime.com.hresult import COMError
+from idlgen.runtime.ndr.objref import DualStringArray
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ServerSecurity
+from idlgen.runtime.rpc.dcerpc.epm import EndpointMapper
+from idlgen.runtime.rpc.dcerpc.server import RpcServer
+from idlgen.runtime.rpc.dcom.activation import Activator, ClassRegistry
+from idlgen.runtime.rpc.dcom.resolver import MISSED_PINGS, PING_PERIOD, OxidResolver, PingSets
+from idlgen.runtime.rpc.orpc.client import dualstringarray
+from idlgen.runtime.rpc.orpc.endpoint import endpoint as object_endpoint
+
+__all__ = ["DcomService", "PingedExport"]
+
+
+class PingedExport:
+    """An object exported for a pinging client: its OXID, OID and IPID."""
+
+    def __init__(self, oxid: int, oid: int, ipid: bytes) -> None:
+        self.oxid, self.oid, self.ipid = oxid, oid, ipid
+
+    @property
+    def ipid_guid(self) -> GUID:
+        return GUID.from_bytes_le(self.ipid)
+
+
+class DcomService:
+    """The resolver endpoint of this process (endpoint mapper, OXID resolver, pings)."""
+
+    def __init__(
+        self,
+        security: ServerSecurity | None = None,
+        ping_period: float = PING_PERIOD,
+        missed_pings: int = MISSED_PINGS,
+        clock: Callable[[], float] | None = None,
+        classes: ClassRegistry | None = None,
+    ) -> None:
+        self.security = security
+        self.classes = classes if classes is not None else ClassRegistry()
+        self.pings = PingSets(ping_period, missed_pings, clock or time.monotonic)
+        self.server = RpcServer(security=security, endpoint_map=None)
+        self.server.register(EndpointMapper(), level=AuthLevel.NONE)
+        self.resolver = OxidResolver(
+            self.pings, self.object_bindings, self.resolver_bindings, self.authn_hint
+        )
+        self.server.register(self.resolver, level=AuthLevel.NONE)
+        self.server.register(Activator(self, self.classes))  # the server's level applies
+
+    def listen(self, binding: str | B.Binding) -> B.Binding:
+        actual = self.server.listen(binding)
+        self.pings.start()
+        return actual
+
+    def object_bindings(self) -> DualStringArray:
+        ep = object_endpoint()
+        return ep.resolver if ep is not None else DualStringArray()
+
+    def resolver_bindings(self) -> DualStringArray:
+        return dualstringarray(list(self.server.bindings))
+
+    def authn_hint(self) -> int:
+        ep = object_endpoint()
+        security = ep.server.security if ep is not None else None
+        return int(security.level) if security is not None else int(AuthLevel.NONE)
+
+    def rem_unknown_ipid(self, oxid: int) -> GUID:
+        """The IRemUnknown IPID of the apartment with this OXID (GUID 0 if it is gone)."""
+        apartment = find_apartment(oxid)
+        if apartment is None:
+            return GUID(0)
+        return GUID.from_bytes_le(marshaler_for(apartment).exporter.rem_ipid)
+
+    def export_pinged(
+        self, obj: Any, iid: Any, refs: int = 1, apartment: Apartment | None = None
+    ) -> PingedExport:
+        """Export `obj` as `iid` with `refs` public references that the ping sets own: they
+        go back when the client stops pinging the OID (or never starts)."""
+        home = apartment or current_apartment()
+        exporter = marshaler_for(home).exporter
+        oid, ipid = exporter.export(obj, as_guid(iid), refs)
+
+        def release() -> None:
+            with contextlib.suppress(COMError):
+                home.post(exporter.release_refs, ipid, refs)
+
+        self.pings.hold(oid, release)
+        return PingedExport(home.oxid, oid, ipid)
+
+    def close(self) -> None:
+        self.pings.stop()
+        self.server.close()

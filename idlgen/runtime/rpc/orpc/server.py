@@ -1,0 +1,356 @@
+"""The exporter side: ORPC requests from DCE/RPC connections into apartments.
+
+An `RpcServer` with an `ObjectServer` as its object handler accepts a bind for any loaded
+COM interface (abstract syntax = the IID, version 0.0, as DCOM does). A request names its
+target by the IPID in the PDU's object field; the IPID's high 64 bits are the OXID of the
+apartment that exported it (marshal.py builds IPIDs that way), so the request goes to that
+apartment as an ordinary channel frame: the in-process stub machinery does the rest, and
+its reply frame comes back through the connection's `ConnectionPort`, which turns it into a
+response PDU (ORPCTHAT + NDR data) or a fault.
+
+References: while a request from a connection is served, every change to public references
+(exports for [out] pointers, RemQueryInterface, RemAddRef, RemRelease) is booked to that
+connection. When the connection goes away (client exited, killed, network gone), what it
+still holds is released in the objects' apartments: the DCOM pinging rule, with the
+connection's life standing in for pings. A connection may give back only what its book
+says it holds (plus references the process's own code handed out to whoever unmarshals
+them), and may reach only IPIDs marshaled to it, IPIDs the process's own code handed out
+(published objects, arguments of its own calls: unguessable, known only to whoever was
+given them) and IRemUnknown; any other IPID gets the fault an unknown one gets
+(RPC_E_DISCONNECTED), so nobody can tell the two apart.
+
+Callbacks: while a request is served, `current_peer()` says who sent it, so unmarshaling an
+OBJREF the client sent connects only where `callback_allowed` permits (endpoint.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import stat
+import threading
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from idlgen.runtime.apartments.apartment import Apartment, find_apartment
+from idlgen.runtime.apartments.channel import (
+    FAULT,
+    HEADER,
+    RESPONSE,
+    Port,
+    cancel_frame,
+    parse,
+    request_frame,
+)
+from idlgen.runtime.apartments.marshal import (
+    REM_UNKNOWN_IPID_LOW,
+    ObjectExporter,
+    ref_observer,
+    remote_client,
+)
+from idlgen.runtime.apartments.registry import interface_for
+from idlgen.runtime.apartments.remunknown import IID_IRemUnknown
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.hresult import (
+    E_ACCESSDENIED,
+    HRESULT_FROM_WIN32,
+    RPC_E_CALL_CANCELED,
+    RPC_E_DISCONNECTED,
+    COMError,
+)
+from idlgen.runtime.rpc.dcerpc import binding as B
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import (
+    ANONYMOUS,
+    AccessCheck,
+    CallSecurity,
+    done_serving,
+    serving,
+)
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.server import CallState
+from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
+from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthat, split_orpcthis
+
+__all__ = [
+    "ConnectionPort",
+    "ObjectServer",
+    "apartment_of_ipid",
+    "callback_allowed",
+    "current_peer",
+]
+
+log = logging.getLogger(__name__)
+
+_PEER: ContextVar[object | None] = ContextVar("idlgen_orpc_peer", default=None)
+
+
+def current_peer() -> object | None:
+    """Who sent the request being served here: an IP address string, ("uid", n) for a
+    Unix-socket client, None outside a remote request."""
+    return _PEER.get()
+
+
+def callback_allowed(binding: B.Binding, peer: object, limits: ServerLimits) -> bool:
+    """May a client at `peer` make this server connect to `binding`?
+
+    By default only its own host: for a TCP client, its IP address (any port); for a
+    Unix-socket client, loopback addresses and Unix sockets that client's uid owns.
+    `limits.callback_hosts` adds hosts (literal addresses as written, "*" for any)."""
+    hosts = limits.callback_hosts
+    if "*" in hosts:
+        return True
+    if binding.protseq == B.NCACN_UNIX_STREAM:
+        if limits.callback_unix_any_owner:
+            return True
+        return isinstance(peer, tuple) and _owned_socket(binding.endpoint, peer[1])
+    if binding.address in hosts:
+        return True
+    target = _ip(binding.address)
+    if target is None:
+        return False  # names are not resolved: a name could point anywhere
+    if isinstance(peer, tuple):  # a local Unix-socket client: this host only
+        return target.is_loopback
+    origin = _ip(str(peer))
+    return origin is not None and target == origin
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def _owned_socket(path: str, uid: int) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISSOCK(st.st_mode) and st.st_uid == uid
+
+
+def apartment_of_ipid(ipid: bytes) -> Apartment | None:
+    """The live apartment that exported `ipid` (its OXID is the IPID's high 64 bits)."""
+    return find_apartment(uuid.UUID(bytes_le=ipid).int >> 64)
+
+
+class ConnectionPort:
+    """Where replies to one connection's requests go; also its reference book."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.caller = f"ORPC client {getattr(conn, 'peer_text', '?')}"
+        self.calls: dict[int, tuple[CallState, int]] = {}  # call id -> (state, context id)
+        self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
+        self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
+
+    def reaches(self, ipid: bytes) -> bool:
+        if int.from_bytes(ipid[8:], "big") == REM_UNKNOWN_IPID_LOW:
+            return True  # IRemUnknown (its methods check the IPIDs they are given)
+        with self.lock:
+            return ipid in self.reachable
+
+    def reach(self, ipid: bytes) -> None:
+        with self.lock:
+            self.reachable.add(ipid)
+
+    def held(self, exporter: ObjectExporter, ipid: bytes) -> int:
+        with self.lock:
+            return self.held_refs.get((exporter, ipid), 0)
+
+    def __str__(self) -> str:
+        return self.caller
+
+    def deliver(self, frame: bytes, reply_to: Port | None) -> None:
+        kind, call_id, status, _ = HEADER.unpack_from(frame)
+        with self.lock:
+            entry = self.calls.pop(call_id, None)
+        if entry is None:
+            return
+        state, cont_id = entry
+        if kind == RESPONSE:
+            self.conn.reply(state, cont_id, orpcthat() + frame[HEADER.size :])
+        elif kind == FAULT:
+            self.conn.fault_call(state, cont_id, status)
+
+    def book(self, exporter: ObjectExporter, ipid: bytes, delta: int) -> None:
+        key = (exporter, ipid)
+        with self.lock:
+            if delta > 0:
+                self.reachable.add(ipid)
+            count = max(0, self.held_refs.get(key, 0) + delta)
+            if count:
+                self.held_refs[key] = count
+            else:
+                self.held_refs.pop(key, None)
+
+    def holds_any(self) -> bool:
+        with self.lock:
+            return bool(self.held_refs)
+
+    def take_held(self) -> dict[tuple[ObjectExporter, bytes], int]:
+        with self.lock:
+            held, self.held_refs = self.held_refs, {}
+            return held
+
+
+class ObjectServer:
+    """The `ObjectHandler` an ORPC endpoint's RpcServer uses."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ports: dict[int, ConnectionPort] = {}
+        # Per-interface access checks (IID -> check(caller)); objects may add their own
+        # with an `_access_check_(caller, iid)` method (per class). False: access denied.
+        self.access_checks: dict[GUID, AccessCheck] = {}
+        # Per-interface minimum levels (IID -> AuthLevel); per class: `_authn_level_`.
+        self.levels: dict[GUID, int] = {}
+        self.released = 0  # references released because their client went away (tests)
+
+    def accepts(self, syntax: P.SyntaxId) -> bool:
+        return syntax.uuid == IID_IRemUnknown or interface_for(syntax.uuid) is not None
+
+    def _port(self, conn: Any) -> ConnectionPort:
+        with self._lock:
+            port = self._ports.get(id(conn))
+            if port is None:
+                port = self._ports[id(conn)] = ConnectionPort(conn)
+            return port
+
+    def holds(self, conn: Any) -> bool:
+        with self._lock:
+            port = self._ports.get(id(conn))
+        return port is not None and port.holds_any()
+
+    def request(self, conn: Any, first: P.Request, stub: bytes, state: CallState) -> None:
+        """On the connection's reader thread: check, then queue in the object's apartment."""
+        cont_id = first.cont_id
+        try:
+            _cid, body = split_orpcthis(stub)
+        except OrpcError as exc:
+            conn.fault_call(state, cont_id, exc.hresult)
+            return
+        ipid = first.object.bytes_le if first.object is not None else bytes(16)
+        port = self._port(conn)
+        apartment = apartment_of_ipid(ipid)
+        if apartment is None or apartment.closed or not _may_reach(port, apartment, ipid):
+            conn.fault_call(state, cont_id, RPC_E_DISCONNECTED)
+            return
+        if state.canceled:  # co_cancel (or PFC_PENDING_CANCEL) before the request was whole
+            conn.fault_call(state, cont_id, RPC_E_CALL_CANCELED)
+            return
+        if apartment.saturated:  # every thread busy at the limit: say so, do not queue
+            conn.fault_call(state, cont_id, _TOO_BUSY, executed=False)
+            return
+        call_id = state.call_id
+        with port.lock:
+            port.calls[call_id] = (state, cont_id)
+        frame = request_frame(call_id, first.opnum, ipid, bytes(body))
+        apartment.expect(call_id, port)  # a cancel from now on finds the queued request
+        state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
+        try:
+            apartment.post(_serve, apartment, frame, port, state.security, self)
+        except COMError:
+            port.deliver(_fault(call_id), None)
+
+    def closed(self, conn: Any) -> None:
+        """The client is gone: give back every reference it still held."""
+        with self._lock:
+            port = self._ports.pop(id(conn), None)
+        if port is None:
+            return
+        for (exporter, ipid), count in port.take_held().items():
+            log.info(
+                "%s went away: released %d references to IPID %s",
+                port,
+                count,
+                uuid.UUID(bytes_le=ipid),
+            )
+            self.released += count
+            with contextlib.suppress(COMError):
+                exporter.apartment.post(exporter.release_refs, ipid, count)
+
+
+_TOO_BUSY = HRESULT_FROM_WIN32(RPC_S_SERVER_TOO_BUSY)
+
+
+def _may_reach(port: ConnectionPort, apartment: Apartment, ipid: bytes) -> bool:
+    """Marshaled to this connection, or handed out by the process's own code (published,
+    or an argument of its own calls: whoever was given it may call it)."""
+    if port.reaches(ipid):
+        return True
+    exporter = apartment.dispatcher
+    return isinstance(exporter, ObjectExporter) and exporter.handed_out(ipid)
+
+
+def _fault(call_id: int) -> bytes:
+    from idlgen.runtime.apartments.channel import fault_frame
+
+    return fault_frame(call_id, RPC_E_DISCONNECTED)
+
+
+def _serve(
+    apartment: Apartment,
+    frame: bytes,
+    port: ConnectionPort,
+    security: CallSecurity = ANONYMOUS,
+    objects: ObjectServer | None = None,
+) -> None:
+    """In the apartment: check access, then dispatch with the connection's reference book
+    open and the caller's security visible (`auth.caller()`, `CoQueryClientBlanket`)."""
+    dispatcher = apartment.dispatcher
+    parsed = parse(frame)
+    if parsed is None:
+        return
+    if not isinstance(dispatcher, ObjectExporter):
+        port.deliver(_fault(parsed.call_id), None)
+        return
+    if not _allowed(dispatcher, parsed.ipid, security, objects):
+        from idlgen.runtime.apartments.channel import fault_frame
+
+        dispatcher.calls.done((port, parsed.call_id))  # it was expected: it will not run
+        port.deliver(fault_frame(parsed.call_id, E_ACCESSDENIED), None)
+        return
+    token = ref_observer.set(port.book)
+    client = remote_client.set(port)
+    peer = _PEER.set(port.conn.peer)
+    who = serving(security)
+    try:
+        dispatcher.on_request(parsed, port)
+    finally:
+        done_serving(who)
+        _PEER.reset(peer)
+        remote_client.reset(client)
+        ref_observer.reset(token)
+
+
+def _allowed(
+    exporter: ObjectExporter, ipid: bytes, security: CallSecurity, objects: ObjectServer | None
+) -> bool:
+    """The minimum level (ObjectServer.levels per interface, `_authn_level_` per class), the
+    per-interface check (ObjectServer.access_checks) and the object's own
+    `_access_check_(caller, iid)`; IRemUnknown's IPIDs are checked by the objects they
+    reach, not here."""
+    stub = exporter.lookup(ipid)
+    if stub is None or stub.export is None:
+        return True
+    iid = stub.iface._iid_
+    needed = max(
+        objects.levels.get(iid, 0) if objects is not None else 0,
+        int(getattr(stub.export.identity, "_authn_level_", 0)),
+    )
+    if security.level < needed:
+        return False
+    check = objects.access_checks.get(iid) if objects is not None else None
+    if check is not None and not check(security):
+        return False
+    own = getattr(stub.export.identity, "_access_check_", None)
+    return own is None or bool(own(security, iid))
