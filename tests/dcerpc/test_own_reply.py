@@ -165,3 +165,16 @@ def read_exactly(conn: socket.socket) -> bytes:
     head = conn.recv(16, socket.MSG_WAITALL)
     length = int.from_bytes(head[8:10], "little")
     return head + conn.recv(length - 16, socket.MSG_WAITALL)
+
+
+def test_fragmented_requests_and_replies_read_by_their_caller(binding: str) -> None:
+    """Many-fragment requests and responses take the general framing; the caller still reads
+    its own reply (reassembled) off the idle connection."""
+    data = bytes(range(256)) * 200  # 51,200 bytes: many fragments each way
+    with calc_Client(binding) as c:
+        assert c.Add(0, 0) == 0
+        assoc = association(c)
+        own = assoc.own_reads
+        assert c.Write(len(data), data) == len(data)
+        assert c.Read(len(data)) == (data, len(data))
+        assert assoc.own_reads - own == 2
