@@ -197,25 +197,42 @@ def rate(round_: Callable[[], None], per_round: int, calls: int, batches: int) -
     return statistics.median(results)
 
 
-def add_calls(calc: Any, depth: int) -> tuple[Callable[[], None], Any]:
+def add_calls(
+    calc: Any, depth: int, reuse: bool = False
+) -> tuple[Callable[[], None], Callable[[], None]]:
     """A round of `depth` outstanding Add call objects (Begin_ all, then Finish_ all), and
-    the factory to release afterwards."""
+    what releases everything afterwards. New call objects every round (CreateCall and
+    Release counted), or with `reuse` the same `depth` objects every round (as
+    bench_apartments does)."""
     from stream_handwritten import IID_AsyncICalc
 
     from idlgen.runtime.com.stdiface import ICallFactory
 
     factory = calc.QueryInterface(ICallFactory)
+    make = [factory.CreateCall] * depth if reuse else []
+    kept = [create(IID_AsyncICalc, None, IID_AsyncICalc) for create in make]
 
     def one_round() -> None:
-        calls_ = [factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc) for _ in range(depth)]
+        if reuse:
+            calls_ = kept
+        else:
+            calls_ = [
+                factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc) for _ in range(depth)
+            ]
         for i, call in enumerate(calls_):
             call.Begin_Add(i, 1)
         for i, call in enumerate(calls_):
             if call.Finish_Add() != i + 1:
                 raise AssertionError("wrong sum from a call object")
-            call.Release()
+            if not reuse:
+                call.Release()
 
-    return one_round, factory
+    def release() -> None:
+        for call in kept:
+            call.Release()
+        factory.Release()
+
+    return one_round, release
 
 
 def pending_bytes(calc: Any, depth: int = 256) -> float:
@@ -300,6 +317,7 @@ class Placement:
     pyro_write: float | None = None
     tput16: float = 0.0
     tput256: float = 0.0
+    tput256_reused: float = 0.0
     cpu_client: float = 0.0  # seconds of CPU per synchronous Add
     cpu_server: float = 0.0
 
@@ -323,12 +341,14 @@ def measure_orpc(p: Placement, calls: int, batches: int) -> None:
         p.cpu_client = (time.process_time() - cpu0) / calls
         p.cpu_server = (run_ns(proc.pid) - srv0) / 1e9 / calls
         p.write = latency(lambda: stream.Write(PAYLOAD, len(PAYLOAD)), calls, batches)
-        for depth in (16, 256):
-            round_, factory = add_calls(calc, depth)
+        for depth, reuse in ((16, False), (256, False), (256, True)):
+            round_, release = add_calls(calc, depth, reuse)
             tput = rate(round_, depth, calls * 2, batches)
-            factory.Release()
+            release()
             if depth == 16:
                 p.tput16 = tput
+            elif reuse:
+                p.tput256_reused = tput
             else:
                 p.tput256 = tput
         stream.Release()
@@ -473,6 +493,8 @@ def table(p: Placement) -> list[str]:
         f"| synchronous, calls/s | {1 / p.add:,.0f} | {1 / p.floor_add:,.0f} |",
         f"| 16 outstanding call objects, calls/s | {p.tput16:,.0f} | |",
         f"| 256 outstanding call objects, calls/s | {p.tput256:,.0f} | {p.floor_tput256:,.0f} |",
+        f"| 256 outstanding, the same call objects every round, calls/s "
+        f"| {p.tput256_reused:,.0f} | |",
         f"| CPU per synchronous call, client / server (us) | {us(p.cpu_client)} / "
         f"{us(p.cpu_server)} | |",
         "",
