@@ -97,9 +97,13 @@ class ClientCall:
                 return
             self.reply, self.error = reply, error
             self.settled = True
-            waiter = self._waiter
-        if waiter is not None:
-            waiter.release()
+        self.signal()
+
+    def signal(self) -> None:
+        """Wake the waiter and run `on_done`, once, after the call settled (under the
+        association's lock: `reply`, `error`, `settled` set)."""
+        if self._waiter is not None:
+            self._waiter.release()
         if self.on_done is not None:
             try:
                 self.on_done(self)
@@ -449,18 +453,18 @@ class Association:
         if ptype == P.RESPONSE and whole_pdu and not auth_len:
             with self._lock:
                 call = self.calls.get(call_id)
+                if call is None:
+                    return None  # a reply to an orphaned call
                 whole = (
-                    call is not None
-                    and call.partial is None
+                    call.partial is None
                     and self.security is None
                     and len(frame) - P.RESPONSE_HEADER <= self.limits.max_request
                 )
-                if whole:
+                if whole:  # in flight, so not settled yet: settle it here
                     del self.calls[call_id]
-            if call is None:
-                return None  # a reply to an orphaned call
+                    call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
             if whole:
-                call.finish(frame[P.RESPONSE_HEADER :])
+                call.signal()
                 return None
         p = P.decode(frame)
         if isinstance(p, P.ProtocolError):
