@@ -1,6 +1,6 @@
 """Benchmark: calls into another apartment against a bare queue round trip between two threads.
 
-Run: python bench/bench_apartments.py [--runs 5] [--calls 5000]
+Run: python bench/bench_apartments.py [--quick] [--runs 5] [--calls 5000]
 
 Each placement runs in its own child process so thread affinities start clean:
 - one-cpu: the whole process is pinned to one CPU (os.sched_setaffinity before any thread
@@ -172,8 +172,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--quick", action="store_true", help="3 runs of 1000 calls")
     parser.add_argument("--child", choices=["one-cpu", "two-cpu"])
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.calls = 3, 1000
     if args.child:
         print(json.dumps(measure(args.child, args.runs, args.calls)))
         return

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartments import channel as _channel
 from idlgen.runtime.apartments.apartment import Apartment, current_apartment
 from idlgen.runtime.apartments.channel import (
     DIRECT,
@@ -66,6 +67,7 @@ from idlgen.runtime.com.interface import (
 )
 from idlgen.runtime.com.status import _LAST
 from idlgen.runtime.com.stdiface import ICallFactory, IID_ICallFactory
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec
 
 __all__ = [
     "InterfaceProxy",
@@ -83,6 +85,7 @@ _REM_RELEASE_OPNUM = 5
 # hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
 REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.apartments.proxy")
+_NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -134,8 +137,14 @@ class InterfaceProxy(IUnknown):
             _LAST.set(RPC_E_INVALIDMETHOD)
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         args = dict(zip(method.ins, ins, strict=True))
-        reply = mgr.roundtrip(self._ipid, opnum, mgr.encode(wire, args))
-        value, hr = mgr.decode(method, wire, reply, args)
+        body = mgr.encode(wire, args)
+        lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
+        if lean is None:
+            value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
+            if mgr.remote:
+                mgr.learn_lane(self._ipid)
+        else:
+            value, hr = mgr.decode_reply(method, wire, lean, args)
         _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)
@@ -186,6 +195,8 @@ class ProxyManager:
         self._proxies: dict[GUID, InterfaceProxy] = {}
         self._unknown: InterfaceProxy | None = None
         self._factory: ProxyCallFactory | None = None
+        self.lanes: dict[bytes, Any] = {}  # IPID -> orpc.fastcall.Lane, once known
+        self.remote = hasattr(home, "lane")  # another process: lanes may be offered
         self.call_timeout: float | _deadline.Unset | None = _deadline.UNSET  # set_call_timeout
 
     def __repr__(self) -> str:
@@ -369,6 +380,44 @@ class ProxyManager:
             raise DisconnectedError(message="the proxy was released")
         return self._send_and_wait(ipid, opnum, body)
 
+    def learn_lane(self, ipid: bytes) -> None:
+        """After a call on the general path: the lean path to `ipid`, if the object's home
+        offers one (a remote OXID) and the caller is not an STA (it must pump)."""
+        lane_for = getattr(self.home, "lane", None)
+        if lane_for is None or ipid in self.lanes or current_apartment().kind == "sta":
+            return
+        lane = lane_for(ipid)
+        if lane is not None:
+            self.lanes[ipid] = lane
+
+    def _lane(self, ipid: bytes, body: bytes) -> Any:
+        """The lean path for a request now, or None (general path)."""
+        lane = self.lanes.get(ipid)
+        if lane is None or self.released or _channel._taps:
+            return None
+        if not lane.fresh():
+            self.lanes.pop(ipid, None)
+            return None
+        return lane if len(body) <= lane.max_ndr else None
+
+    def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
+        """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a
+        failure HRESULT; None when the general path must take it (an STA caller pumps)."""
+        lane = self._lane(ipid, body)
+        if lane is None:
+            return None
+        caller = current_apartment()
+        if caller.kind == "sta":
+            return None
+        try:
+            reply: memoryview | int | None = lane.call(opnum, body, self._timeout(caller))
+        except RpcTimeoutError:
+            _LAST.set(RpcTimeoutError.hresult)
+            raise
+        if reply is None:
+            self.lanes.pop(ipid, None)
+        return reply
+
     def _send_and_wait(
         self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None, pump: bool = True
     ) -> bytes:
@@ -431,10 +480,20 @@ class ProxyManager:
         kind, _, status, _ = HEADER.unpack_from(frame)
         if kind == FAULT:
             return None, status
+        return self.decode_reply(method, wire, memoryview(frame)[HEADER.size :], args)
+
+    def decode_reply(
+        self,
+        method: Method,
+        wire: _ndr.MethodMarshaler,
+        reply: memoryview | int,
+        args: dict[str, Any],
+    ) -> tuple[Any, int]:
+        """NDR reply data (or a failure HRESULT) to (value, HRESULT); never raises."""
+        if isinstance(reply, int):
+            return None, reply
         try:
-            response = wire.decode_response(
-                memoryview(frame)[HEADER.size :], scope=args, marshaler=self.marshaler
-            )
+            response = wire.decode_response(reply, scope=args, marshaler=self.marshaler)
         except _ndr.NdrFault as fault:
             return None, fault.hresult
         return _shape(method, response)
@@ -521,7 +580,9 @@ class ProxyCall(CallObject):
         super().__init__(outer)
         self._mgr = mgr
         self._ipid = ipid
-        self._sent = (0, 0)  # (ticket, channel call id) of the request on the wire
+        # (ticket, channel call id) of the request on the wire; on the lean path (ticket,
+        # its ClientCall, then what decoding its reply needs)
+        self._sent: tuple[Any, ...] = (0, 0)
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
@@ -533,6 +594,10 @@ class ProxyCall(CallObject):
         mgr = self._mgr
         args = dict(zip(method.ins, ins, strict=True))
         body = mgr.encode(wire, args)
+        lane = mgr._lane(self._ipid, body) if mgr.lanes else None
+        if lane is not None:
+            self._begin_lean(lane, ticket, opnum, method, wire, args, body)
+            return
 
         def on_reply(frame: bytes) -> None:
             try:
@@ -543,19 +608,58 @@ class ProxyCall(CallObject):
             self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
 
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
+        if mgr.remote:
+            mgr.learn_lane(self._ipid)
         self._sent = (ticket, call_id)
         if self._cancel_ticket == ticket:  # canceled (another thread) while Begin_ was sending:
             mgr.cancel(self._ipid, call_id)  # the request is out now, so is its cancel
 
+    def _begin_lean(
+        self,
+        lane: Any,
+        ticket: int,
+        opnum: int,
+        method: Method,
+        wire: _ndr.MethodMarshaler,
+        args: dict[str, Any],
+        body: bytes,
+    ) -> None:
+        """Begin_ on the lean path: the reply completes the call on the reading thread.
+        What decoding needs waits in `_sent`, not in a closure (a pending call stays small;
+        a precompiled codec needs no [in] values to decode the reply)."""
+        if isinstance(wire, PrimitiveCodec):
+            args = _NO_SCOPE
+        wire_call = lane.open(self._lean_done)
+        self._sent = (ticket, wire_call, method, wire, args, lane)
+        lane.post(wire_call, opnum, body)
+        if self._cancel_ticket == ticket:
+            wire_call.cancel()
+
+    def _lean_done(self, call: Any) -> None:
+        sent = self._sent
+        if sent[1] is not call:
+            return  # a call this object no longer waits for
+        ticket, _, method, wire, args, lane = sent
+        try:
+            value, hr = self._mgr.decode_reply(method, wire, lane.reply(call), args)
+        except Exception as exc:  # decode never raises; a bug must still complete the call
+            self._fail_(ticket, exc)
+            return
+        self._complete_(ticket, value, hr)
+
     def _on_cancel_(self, ticket: int) -> None:
-        sent_ticket, call_id = self._sent
-        if sent_ticket == ticket:  # otherwise Begin_ is still sending and sends the cancel
-            self._mgr.cancel(self._ipid, call_id)
+        sent_ticket, handle = self._sent[:2]
+        if sent_ticket != ticket or handle is None:  # Begin_ is still sending: it cancels
+            return
+        if isinstance(handle, int):
+            self._mgr.cancel(self._ipid, handle)
+        else:
+            handle.cancel()  # a lean call: co_cancel on its connection
 
     def _on_abandon_(self, ticket: int) -> None:
-        sent_ticket, call_id = self._sent
-        if sent_ticket == ticket:
-            forget(call_id)
+        sent_ticket, handle = self._sent[:2]
+        if sent_ticket == ticket and isinstance(handle, int):
+            forget(handle)  # a lean call's late completion carries a stale ticket: dropped
 
     def _final_release_(self) -> None:
         super()._final_release_()

@@ -25,11 +25,12 @@ __all__ = ["PrimitiveCodec", "fast_codec"]
 class _Layout:
     """One message: names, their primitives and the packed struct with padding."""
 
-    __slots__ = ("names", "prims", "struct")
+    __slots__ = ("bools", "names", "prims", "struct")
 
     def __init__(self, fields: list[tuple[str, _ndr.Primitive]]) -> None:
         self.names = tuple(name for name, _ in fields)
         self.prims = tuple(prim for _, prim in fields)
+        self.bools = any(prim.kind == "bool" for prim in self.prims)
         fmt, pos = "<", 0
         for prim in self.prims:
             pad = -pos % prim.size
@@ -49,6 +50,8 @@ class _Layout:
             what = "too short" if len(data) < self.struct.size else "followed by trailing bytes"
             raise bad_stub(f"message is {what} ({len(data)} bytes, {self.struct.size} expected)")
         raw = self.struct.unpack(data)
+        if not self.bools:
+            return raw
         return tuple(
             bool(v) if p.kind == "bool" else v for p, v in zip(self.prims, raw, strict=True)
         )

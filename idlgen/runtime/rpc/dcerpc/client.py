@@ -18,7 +18,9 @@ import contextlib
 import itertools
 import logging
 import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -36,6 +38,8 @@ from idlgen.runtime.rpc.dcerpc import auth as A
 from idlgen.runtime.rpc.dcerpc import binding as B
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, request_fragments, start
+from idlgen.runtime.rpc.dcerpc.inbox import Inbox
+from idlgen.runtime.rpc.dcerpc.outbox import Outbox
 from idlgen.runtime.rpc.dcerpc.status import (
     RPC_S_PROTOCOL_ERROR,
     RPC_S_SERVER_TOO_BUSY,
@@ -51,6 +55,8 @@ RPC_S_UNSUPPORTED_TRANS_SYN = 1730
 ERROR_ACCESS_DENIED = 5
 
 log = logging.getLogger(__name__)
+_QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
+_WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
 
 
 class RpcUnavailableError(COMError):
@@ -64,37 +70,65 @@ def _error(code: int, message: str) -> COMError:
 
 
 class ClientCall:
-    """One call in flight. `result()` gives the reply's stub data or raises its fault."""
+    """One call in flight. `result()` gives the reply's stub data or raises its fault.
 
-    __slots__ = ("_done", "assoc", "call_id", "error", "on_done", "partial", "reply")
+    No Event per call: most calls are waited for by nobody (call objects complete through
+    `on_done`) or by the thread reading the connection itself; a lock to block on is made
+    only when a thread actually waits.
+    """
+
+    __slots__ = ("_waiter", "assoc", "call_id", "error", "on_done", "partial", "reply", "settled")
 
     def __init__(
         self, assoc: Association, call_id: int, on_done: Callable[[ClientCall], None] | None = None
     ) -> None:
         self.assoc = assoc
         self.call_id = call_id
-        self._done = threading.Event()
+        self.settled = False
+        self._waiter: threading.Lock | None = None
         self.reply: Any = None
         self.error: BaseException | None = None
         self.partial: Reassembly | None = None
         self.on_done = on_done  # runs once on the thread that completes the call (ORPC)
 
     def finish(self, reply: Any = None, error: BaseException | None = None) -> None:
-        if not self._done.is_set():
+        with self.assoc._lock:
+            if self.settled:
+                return
             self.reply, self.error = reply, error
-            self._done.set()
-            if self.on_done is not None:
+            self.settled = True
+        self.signal()
+
+    def signal(self) -> None:
+        """Wake the waiter and run `on_done`, once, after the call settled (under the
+        association's lock: `reply`, `error`, `settled` set)."""
+        if self._waiter is not None:
+            self._waiter.release()
+        if self.on_done is not None:
+            try:
                 self.on_done(self)
+            except Exception:  # the reading thread must go on reading for the other calls
+                log.exception("completion of call %d raised", self.call_id)
 
     def done(self) -> bool:
-        return self._done.is_set()
+        return self.settled
 
     def wait(self, timeout: float | None = None) -> bool:
-        return self._done.wait(timeout)
+        with self.assoc._lock:
+            if self.settled:
+                return True
+            waiter = self._waiter
+            if waiter is None:
+                waiter = self._waiter = threading.Lock()
+                waiter.acquire()
+        if not waiter.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        waiter.release()  # for any other thread waiting on the same call
+        return True
 
     def result(self, timeout: float | None = None) -> Any:
         """The reply; on timeout the call is orphaned (the server drops it) and RPC_E_TIMEOUT."""
-        if not self._done.wait(timeout):
+        if not self.wait(timeout):
             self.assoc.orphan(self)
             raise RpcTimeoutError(message=f"no reply to call {self.call_id} in {timeout} s")
         if self.error is not None:
@@ -103,7 +137,7 @@ class ClientCall:
 
     def cancel(self) -> None:
         """Send co_cancel. The server decides: a fault (RPC_E_CALL_CANCELED) or a normal reply."""
-        if not self._done.is_set():
+        if not self.settled:
             log.info("call %d to %s canceled: sending co_cancel", self.call_id, self.assoc.binding)
             self.assoc.send([P.encode(P.CoCancel(self.call_id))])
 
@@ -126,14 +160,22 @@ class Association:
         self.calls: dict[int, ClientCall] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._send_lock = threading.Lock()
         self._ctx_lock = threading.Lock()
+        # The reading role: exactly one thread reads the socket at a time, either the
+        # reader thread (woken through `_wake`) or a synchronous caller reading its own
+        # reply (`read_own`). `_reading` says the role is taken.
+        self._reading = False
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self.own_reads = 0  # calls whose caller read its own reply (tests, benchmarks)
         try:
             self.sock = B.connect(binding, _bounded(limits.connect_timeout))
         except OSError as e:
             raise RpcUnavailableError(message=f"cannot connect to {binding}: {e}") from None
         log.info("connected to %s", binding)
         self._want_mpx = mpx
+        self.inbox = Inbox(self.sock, self.max_recv)
+        self.outbox = Outbox(self.sock, self._send_failed)
 
     # ----------------------------------------------------------- binding
 
@@ -169,6 +211,8 @@ class Association:
         self.max_recv = max(P.MIN_FRAG, min(reply.max_recv_frag, lim.max_recv_frag))
         self.mpx = bool(reply.flags & P.PFC_CONC_MPX)
         self.group = reply.assoc_group_id
+        self.inbox.max_frag = self.max_recv
+        self.inbox.forget_timeout()
         self._accept(syntax, 0, reply.results[0])
         threading.Thread(target=self._reader, daemon=True, name="rpc-client").start()
         return 0
@@ -215,12 +259,99 @@ class Association:
     # ----------------------------------------------------------- calls
 
     def _register(self, on_done: Callable[[ClientCall], None] | None = None) -> ClientCall:
+        """A new call whose reply the reader thread reads (woken if nobody reads)."""
         with self._lock:
             if not self.alive:
                 raise DisconnectedError(message=f"connection to {self.binding} is closed")
             call = ClientCall(self, next(self._ids) & 0xFFFFFFFF, on_done)
             self.calls[call.call_id] = call
+            if not self._reading:
+                self._reading = True
+                self._wake.release()
             return call
+
+    def register_own(self) -> tuple[ClientCall, bool] | None:
+        """A new call for a synchronous caller that may read its own reply: (call, True)
+        when nothing else is in flight and nobody reads (the caller now holds the reading
+        role and must call `read_own`), (call, False) otherwise (wait on the call). None
+        when the idle connection turned out closed or closing: use another one."""
+        with self._lock:
+            if self._reading or self.calls or not self.alive:
+                lead = False
+            else:
+                self._reading = lead = True
+        if not lead:
+            return self._register(), False
+        if self.inbox.readable():
+            self._check_idle()
+        if not self.usable():
+            self._hand_over()
+            return None
+        with self._lock:
+            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF)
+            self.calls[call.call_id] = call
+        return call, True
+
+    def read_own(self, call: ClientCall, timeout: float | None) -> bool:
+        """Read the connection until `call` settles or `timeout` passes (False), dispatching
+        other calls' replies to them; then pass the reading role on."""
+        end = None if timeout is None else time.monotonic() + timeout
+        reason = None
+        try:
+            while not call.settled:
+                wait = None if end is None else end - time.monotonic()
+                if wait is not None and wait <= 0:
+                    break
+                try:
+                    frame = self.inbox.next(wait, self.limits.recv_timeout)
+                except TimeoutError:
+                    if self.inbox.pending():
+                        raise  # a PDU started and stalled: the connection is broken
+                    break
+                reason = self._take(frame)
+                if reason is not None:
+                    break
+        except (Closed, OSError) as e:
+            reason = f"server closed the connection: {e}"
+        finally:  # even when interrupted (KeyboardInterrupt): someone else must read now
+            if reason is not None:
+                self._fail_all(DisconnectedError(message=reason))
+            self._hand_over()
+        if call.settled:
+            self.own_reads += 1
+        return call.settled
+
+    def _hand_over(self) -> None:
+        """Leave the reading role: to the reader thread if calls remain (or to let it end on a
+        dead connection), else to nobody."""
+        with self._lock:
+            if self.calls or not self.alive:
+                self._wake.release()
+            else:
+                self._reading = False
+
+    def _check_idle(self) -> bool:
+        """With the reading role and nothing in flight: take in what arrived while nobody
+        read (the server closing the connection, a shutdown PDU, late replies). False if
+        the connection is no longer usable."""
+        try:
+            while self.alive and self.inbox.readable():
+                wait = self.limits.recv_timeout
+                reason = self._take(self.inbox.next(wait, wait))
+                if reason is not None:
+                    self._fail_all(DisconnectedError(message=reason))
+        except (Closed, OSError) as e:
+            self._fail_all(DisconnectedError(message=f"server closed the connection: {e}"))
+        return self.usable()
+
+    def check_idle(self) -> None:
+        """Notice a closed or closing connection that nobody is reading (before reuse)."""
+        with self._lock:
+            if self._reading or self.calls or not self.alive:
+                return
+            self._reading = True
+        self._check_idle()
+        self._hand_over()
 
     def begin(
         self,
@@ -231,12 +362,37 @@ class Association:
         on_done: Callable[[ClientCall], None] | None = None,
     ) -> ClientCall:
         call = self._register(on_done)
+        self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
+        return call
+
+    def _fragments(
+        self, call: ClientCall, cont_id: int, opnum: int, stub: bytes, obj: GUID | None
+    ) -> list[bytes]:
         room = self.max_xmit
         if self.security is not None and self.security.level > A.AuthLevel.CONNECT:
             room -= A.AUTH_OVERHEAD
-        frames = request_fragments(call.call_id, cont_id, opnum, stub, room, obj)
-        self.send(frames, protect=True)
+        return request_fragments(call.call_id, cont_id, opnum, stub, room, obj)
+
+    def call(
+        self, cont_id: int, opnum: int, stub: bytes, obj: GUID | None, timeout: float | None
+    ) -> ClientCall | None:
+        """A synchronous call, settled (RpcTimeoutError after `timeout`, the call orphaned):
+        its caller reads the reply itself when nothing else is in flight. None when this idle
+        association turned out closed or closing (nothing was sent)."""
+        own = self.register_own()
+        if own is None:
+            return None
+        call, reading = own
+        self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
+        if reading and not self.read_own(call, timeout):
+            self.orphan(call)
+            raise RpcTimeoutError(message=f"no reply to call {call.call_id} in {timeout} s")
+        call.result(timeout)
         return call
+
+    def post(self, frames: list[bytes]) -> None:
+        """Send unprotected frames without waiting for the write (call objects' Begin_)."""
+        self.outbox.post(frames)
 
     @property
     def outstanding(self) -> int:
@@ -250,13 +406,10 @@ class Association:
         """Send in order; `protect` signs or seals request fragments under the send lock
         (NTLM sequence numbers follow the order on the wire)."""
         security = self.security if protect else None
-        with self._send_lock:
-            try:
-                if security is not None:
-                    frames = [security.protect(frame) for frame in frames]
-                send_frames(self.sock, frames)
-            except OSError as e:
-                self._fail_all(DisconnectedError(message=f"send failed: {e}"))
+        self.outbox.send(frames, security.protect if security is not None else None)
+
+    def _send_failed(self, e: OSError) -> None:
+        self._fail_all(DisconnectedError(message=f"send failed: {e}"))
 
     def orphan(self, call: ClientCall) -> None:
         with self._lock:
@@ -267,19 +420,58 @@ class Association:
     # ----------------------------------------------------------- reading
 
     def _reader(self) -> None:
-        reason = "server closed the connection"
+        """The reader thread: woken whenever calls are in flight and nobody reads."""
+        while True:
+            self._wake.acquire()
+            if not self.alive:
+                return
+            reason = self._read_while_needed()
+            if reason is not None:
+                self._fail_all(DisconnectedError(message=reason))
+                return
+
+    def _read_while_needed(self) -> str | None:
+        """Read until no call is in flight (None) or the connection fails (why)."""
         try:
-            while self.alive:
-                p = read_pdu(self.sock, self.max_recv, self.limits.recv_timeout)
-                if isinstance(p, P.ProtocolError):
-                    reason = f"protocol error from server: {p.reason}"
-                    break
-                if not self._dispatch(p):
-                    reason = f"unexpected {type(p).__name__} from server"
-                    break
+            while True:
+                with self._lock:
+                    if not self.calls:
+                        self._reading = False
+                        return None if self.alive else "connection closed"
+                reason = self._take(self.inbox.next(None, self.limits.recv_timeout))
+                if reason is not None:
+                    return reason
         except (Closed, OSError) as e:
-            reason = f"{reason}: {e}"
-        self._fail_all(DisconnectedError(message=reason))
+            return f"server closed the connection: {e}"
+
+    def _take(self, frame: bytes | P.ProtocolError) -> str | None:
+        """Hand one PDU to its call; why the connection must close, if it must."""
+        if isinstance(frame, P.ProtocolError):
+            return f"protocol error from server: {frame.reason}"
+        ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
+        whole_pdu = len(frame) >= P.RESPONSE_HEADER and flags & _WHOLE == _WHOLE
+        if ptype == P.RESPONSE and whole_pdu and not auth_len:
+            with self._lock:
+                call = self.calls.get(call_id)
+                if call is None:
+                    return None  # a reply to an orphaned call
+                whole = (
+                    call.partial is None
+                    and self.security is None
+                    and len(frame) - P.RESPONSE_HEADER <= self.limits.max_request
+                )
+                if whole:  # in flight, so not settled yet: settle it here
+                    del self.calls[call_id]
+                    call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
+            if whole:
+                call.signal()
+                return None
+        p = P.decode(frame)
+        if isinstance(p, P.ProtocolError):
+            return f"protocol error from server: {p.reason}"
+        if not self._dispatch(p):
+            return f"unexpected {type(p).__name__} from server"
+        return None
 
     def _dispatch(self, p: P.Pdu) -> bool:
         if isinstance(p, P.Shutdown):
@@ -328,7 +520,12 @@ class Association:
             calls, self.calls = list(self.calls.values()), {}
         for call in calls:
             call.finish(None, error)
+        self.outbox.close()
         self._shutdown_socket()
+        with self._lock:
+            if not self._reading:  # the parked reader thread ends
+                self._reading = True
+                self._wake.release()
 
     def _shutdown_socket(self) -> None:
         with contextlib.suppress(OSError):
@@ -382,6 +579,8 @@ class Connection:
         with self._lock:
             if self.binding.protseq == B.NCACN_IP_TCP and not self.binding.endpoint:
                 self.binding = _dynamic_endpoint(self.binding, syntax, self.limits)
+            for a in self._assocs:
+                a.check_idle()
             self._assocs = [a for a in self._assocs if a.alive]
             for a in self._assocs:
                 if a.usable() and (
@@ -392,6 +591,16 @@ class Connection:
             a.bind(syntax)
             self._assocs.append(a)
             return a
+
+    def established(self, syntax: P.SyntaxId) -> tuple[Association, int] | None:
+        """A usable association that already has a context for `syntax`, and that context;
+        nothing is sent (callers cache both for their fast path)."""
+        with self._lock:
+            for a in self._assocs:
+                cont_id = a.contexts.get(syntax)
+                if cont_id is not None and a.usable():
+                    return a, cont_id
+        return None
 
     def begin(
         self,
@@ -414,8 +623,16 @@ class Connection:
         obj: GUID | None = None,
         timeout: float | None = None,
     ) -> bytes:
-        call = self.begin(syntax, opnum, stub, obj)
-        reply: bytes = call.result(timeout if timeout is not None else self.limits.call_timeout)
+        """A synchronous call: the reply's stub data, or its fault raised."""
+        wait = timeout if timeout is not None else self.limits.call_timeout
+        for _ in range(3):  # an idle association found closed is dropped: try the next
+            assoc = self._association(syntax)
+            cont_id = assoc.context_for(syntax)
+            done = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
+            if done is not None:
+                reply: bytes = done.reply
+                return reply
+        reply = self.begin(syntax, opnum, stub, obj).result(wait)
         return reply
 
     @property

@@ -42,9 +42,12 @@ class PendingRpc:
         self._call.cancel()
 
     def result(self, timeout: float | None = None) -> Any:
-        stub = self._call.result(timeout)
-        reply = self._wire.decode_response(stub, scope=self._ins)
-        return client_result(self._method, self._wire, reply.outs, reply.result)
+        return _decoded(self._method, self._wire, self._ins, self._call.result(timeout))
+
+
+def _decoded(method: Method, wire: MethodMarshaler, ins: dict[str, Any], stub: bytes) -> Any:
+    reply = wire.decode_response(stub, scope=ins)
+    return client_result(method, wire, reply.outs, reply.result)
 
 
 class RpcClient:
@@ -90,7 +93,11 @@ class RpcClient:
         return PendingRpc(call, method, wire, ins)
 
     def _call_(self, opnum: int, args: tuple[Any, ...]) -> Any:
-        return self._begin_call_(opnum, args).result(self.timeout or self._conn.limits.call_timeout)
+        """Synchronous: the caller reads its own reply when the connection is otherwise idle."""
+        method, wire, ins, stub = self._prepare_(opnum, args)
+        timeout = self.timeout or self._conn.limits.call_timeout
+        reply = self._conn.call(syntax_of(interface_of(self)), opnum, stub, timeout=timeout)
+        return _decoded(method, wire, ins, reply)
 
     def close(self) -> None:
         if self._owned:

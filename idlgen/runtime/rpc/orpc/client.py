@@ -37,6 +37,7 @@ from idlgen.runtime.rpc.dcerpc.auth import ClientAuth
 from idlgen.runtime.rpc.dcerpc.client import ClientCall, Connection
 from idlgen.runtime.rpc.dcerpc.pdu import SyntaxId
 from idlgen.runtime.rpc.dcerpc.wire import Limits
+from idlgen.runtime.rpc.orpc.fastcall import Lane, connections_changed, generation
 from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthis, split_orpcthat
 
 __all__ = [
@@ -112,6 +113,7 @@ def use_credentials(binding: B.Binding, auth: ClientAuth | None) -> None:
         old = _connections.pop(key, None)
         if old is not None:
             _retired.append(old)
+        connections_changed()
 
 
 def connection_for(binding: B.Binding) -> Connection:
@@ -130,6 +132,7 @@ def close_connections() -> None:
         conns = list(_connections.values()) + _retired
         _connections.clear()
         _retired.clear()
+        connections_changed()
     for conn in conns:
         conn.close()
 
@@ -157,6 +160,25 @@ class RemoteOxid:
         """The proxy manager tells us which interface an IPID is (the bind's syntax)."""
         with self._lock:
             self._iids.setdefault(ipid, iid)
+
+    def lane(self, ipid: bytes) -> Lane | None:
+        """The lean path to `ipid` (orpc.fastcall) over the connection the general path uses,
+        once that has an association and a context for the IPID's interface; None when
+        calls must stay on the general path (authentication, no multiplexing)."""
+        gen = generation()
+        with _conn_lock:
+            conn = _connections.get(str(self.bindings[0]))
+        if conn is None or conn.auth is not None:
+            return None
+        with self._lock:
+            iid = self._iids.get(ipid, IID_IUnknown)
+        found = conn.established(SyntaxId(iid, 0, 0))
+        if found is None:
+            return None
+        assoc, cont_id = found
+        if assoc.security is not None or not assoc.mpx:
+            return None
+        return Lane(assoc, cont_id, ipid, gen)
 
     def deliver(self, frame: bytes, reply_to: Port | None) -> None:
         kind, call_id, opnum, ipid = HEADER.unpack_from(frame)

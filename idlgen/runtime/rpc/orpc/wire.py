@@ -10,16 +10,20 @@ of 8 bytes, so the NDR data after them keeps its alignment.
 
 from __future__ import annotations
 
+import itertools
+import os
 import struct
-import uuid
 
 from idlgen.runtime.com.hresult import HRESULT_FROM_WIN32
 from idlgen.runtime.rpc.orpc.extents import ExtentError, read_extents
 
 __all__ = [
+    "CAUSALITY_PREFIX",
     "ORPCTHAT",
     "ORPCTHIS",
     "OrpcError",
+    "causality_id",
+    "next_causality",
     "orpcthat",
     "orpcthis",
     "split_orpcthat",
@@ -39,9 +43,21 @@ class OrpcError(ValueError):
     hresult = RPC_X_BAD_STUB_DATA
 
 
+# Causality ids: 8 random bytes fixed per process and a 64-bit counter, unique like a
+# random UUID without a uuid4() per call.
+CAUSALITY_PREFIX = os.urandom(8)
+next_causality = itertools.count(1).__next__
+
+
+def causality_id(counter: int | None = None) -> bytes:
+    """A new causality id (16 bytes), or the one numbered `counter`."""
+    n = next_causality() if counter is None else counter
+    return CAUSALITY_PREFIX + (n & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
+
+
 def orpcthis(cid: bytes | None = None) -> bytes:
     """ORPCTHIS for a new request; `cid` (16 bytes) names the causality chain."""
-    cid = cid or uuid.uuid4().bytes_le
+    cid = cid or causality_id()
     return ORPCTHIS.pack(COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, cid, 0)
 
 

@@ -1,0 +1,124 @@
+"""The send side of one connection: frames that queue while a write is in progress go out
+together in the next write.
+
+`send` writes on the calling thread unless a write is already in progress, in which case
+the writing thread takes the frames along (so 256 calls begun while one write blocks cost
+one more system call, not 256). `post` is for callers that need not see their frames leave
+before they return (the Begin_ half of a call object): it queues and wakes a writer thread,
+which on a busy CPU runs only when the poster blocks, so a burst of Begin_ calls leaves in
+one write. Frames are written in the order they were queued; a failed write reports to
+`on_error` once and drops what is queued (the connection is dead).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+
+from idlgen.runtime.rpc.dcerpc import trace
+
+__all__ = ["Outbox"]
+
+
+class Outbox:
+    __slots__ = (
+        "_kicked",
+        "_lock",
+        "_on_error",
+        "_queue",
+        "_senders",
+        "_thread",
+        "_wake",
+        "_writing",
+        "closed",
+        "sock",
+    )
+
+    def __init__(self, sock: socket.socket, on_error: Callable[[OSError], None]) -> None:
+        self.sock = sock
+        self._on_error = on_error
+        self._lock = threading.Lock()
+        self._queue: list[bytes] = []
+        self._senders = 0  # how many send/post calls the queue holds frames of
+        self._writing = False  # a thread is writing (and will write what queues meanwhile)
+        self._kicked = False  # the writer thread was woken and has not started yet
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._thread: threading.Thread | None = None
+        self.closed = False
+
+    def send(self, frames: list[bytes], prepare: Callable[[bytes], bytes] | None = None) -> None:
+        """Queue and write now, unless another thread's write will take them along.
+        `prepare` runs on each frame as it is queued, in wire order (NTLM sequence numbers)."""
+        with self._lock:
+            self._queue += frames if prepare is None else [prepare(f) for f in frames]
+            self._senders += 1
+            if self._writing:
+                return
+            self._writing = True
+        self._drain()
+
+    def post(self, frames: list[bytes]) -> None:
+        """Queue for the writer thread."""
+        with self._lock:
+            self._queue += frames
+            self._senders += 1
+            if self._writing or self._kicked:
+                return
+            self._kicked = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="rpc-writer")
+                self._thread.start()
+        self._wake.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._queue = []
+            self._senders = 0
+            wake = self._thread is not None and not self._kicked
+            self._kicked = True
+        if wake:
+            self._wake.release()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.acquire()
+            with self._lock:
+                self._kicked = False
+                if self.closed:
+                    return
+                if self._writing:
+                    continue  # that write takes our frames along
+                self._writing = True
+            self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                frames, self._queue = self._queue, []
+                together, self._senders = self._senders > 1, 0
+                if not frames or self.closed:
+                    self._writing = False
+                    return
+            try:
+                if together:
+                    frames = [b"".join(frames)]
+                self._write(frames)
+            except OSError as e:
+                with self._lock:
+                    self._queue = []
+                    self._senders = 0
+                    self._writing = False
+                self._on_error(e)
+                return
+
+    def _write(self, frames: list[bytes]) -> None:
+        """Frames of several senders went in one write (joined); one sender's fragments
+        leave one write each, as they would without batching."""
+        if trace.enabled():
+            for frame in frames:
+                trace.sent(self.sock, frame)
+        for frame in frames:
+            self.sock.sendall(frame)

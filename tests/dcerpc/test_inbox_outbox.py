@@ -1,0 +1,161 @@
+"""Batched connection I/O (issue 13): every complete PDU a recv brought is handed out before
+the next recv, with read_pdu's framing checks; frames queued while a write is in progress
+leave together in the next write, in order; one sender's fragments still leave one by one."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.inbox import Inbox
+from idlgen.runtime.rpc.dcerpc.outbox import Outbox
+from idlgen.runtime.rpc.dcerpc.wire import Closed
+
+WAIT = 20.0  # safety net only
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def response(call_id: int, stub: bytes = b"\0" * 8) -> bytes:
+    return P.encode(P.Response(call_id, 0, stub, len(stub)))
+
+
+class CountingSocket:
+    """Wraps a socket and counts recv calls."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.recvs = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def settimeout(self, t: float | None) -> None:
+        self.sock.settimeout(t)
+
+    def recv_into(self, buf: memoryview) -> int:
+        self.recvs += 1
+        return self.sock.recv_into(buf)
+
+
+def test_one_recv_gives_every_complete_pdu(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    frames = [response(i, bytes(i * 8)) for i in range(1, 6)]
+    a.sendall(b"".join(frames))
+    counting = CountingSocket(b)
+    inbox = Inbox(counting, P.MIN_FRAG)  # type: ignore[arg-type]
+    assert [inbox.next(WAIT, WAIT) for _ in frames] == frames
+    assert counting.recvs == 1
+
+
+def test_a_pdu_split_across_recvs_is_put_together(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    frame = response(7, bytes(64))
+    inbox = Inbox(b, P.MIN_FRAG)
+    a.sendall(frame[:10])
+    got: list[bytes | P.ProtocolError] = []
+    reader = threading.Thread(target=lambda: got.append(inbox.next(WAIT, WAIT)))
+    reader.start()
+    a.sendall(frame[10:])
+    reader.join(WAIT)
+    assert got == [frame]
+
+
+def test_framing_errors_are_protocol_errors(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    too_big = bytearray(response(1, bytes(P.MIN_FRAG)))
+    a.sendall(bytes(too_big))
+    got = Inbox(b, P.MIN_FRAG).next(WAIT, WAIT)
+    assert isinstance(got, P.ProtocolError) and "fragment of" in got.reason
+
+
+def test_bad_version_is_a_protocol_error(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    frame = bytearray(response(1))
+    frame[0] = 4
+    a.sendall(bytes(frame))
+    assert isinstance(Inbox(b, P.MIN_FRAG).next(WAIT, WAIT), P.ProtocolError)
+
+
+def test_a_stream_ending_mid_pdu_is_closed(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    a.sendall(response(1)[:20])
+    a.shutdown(socket.SHUT_WR)
+    with pytest.raises(Closed, match="truncated"):
+        Inbox(b, P.MIN_FRAG).next(WAIT, WAIT)
+
+
+class GatedSocket:
+    """A socket whose first sendall blocks until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def sendall(self, data: bytes) -> None:
+        if not self.writes and not self.entered.is_set():
+            self.entered.set()
+            assert self.gate.wait(WAIT)
+        self.writes.append(bytes(data))
+
+
+def test_frames_queued_during_a_write_leave_in_one_write() -> None:
+    sock = GatedSocket()
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    first = threading.Thread(target=outbox.send, args=([b"A"],))
+    first.start()
+    assert sock.entered.wait(WAIT)
+    outbox.send([b"B"])  # a write is in progress: queued, returns at once
+    outbox.post([b"C"])
+    outbox.send([b"D1", b"D2"])
+    sock.gate.set()
+    first.join(WAIT)
+    assert sock.writes == [b"A", b"BCD1D2"]
+
+
+def test_one_senders_fragments_leave_one_write_each() -> None:
+    sock = GatedSocket()
+    sock.entered.set()  # no gate
+    Outbox(sock, lambda e: None).send([b"F1", b"F2", b"F3"])  # type: ignore[arg-type]
+    assert sock.writes == [b"F1", b"F2", b"F3"]
+
+
+def test_posted_frames_are_written_by_the_writer_thread() -> None:
+    a, b = socket.socketpair()
+    try:
+        outbox = Outbox(a, lambda e: None)
+        outbox.post([b"one", b"two"])
+        b.settimeout(WAIT)
+        got = b""
+        while len(got) < 6:
+            got += b.recv(16)
+        assert got == b"onetwo"
+        outbox.close()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_failed_write_reports_once_and_drops_the_queue() -> None:
+    errors: list[OSError] = []
+
+    class Broken:
+        def sendall(self, data: bytes) -> None:
+            raise BrokenPipeError("gone")
+
+    outbox = Outbox(Broken(), errors.append)  # type: ignore[arg-type]
+    outbox.send([b"x"])
+    assert len(errors) == 1 and isinstance(errors[0], BrokenPipeError)

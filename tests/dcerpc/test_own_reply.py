@@ -1,0 +1,180 @@
+"""Synchronous callers read their own reply when the connection is otherwise idle (issue 13):
+no hand-off to the reader thread; a caller that reads hands every other call's reply to its
+owner, and the reading role passes on when it leaves."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rpc_calc import calc_Client
+from rpc_calc_server import Calc
+
+from idlgen import runtime as _rt
+from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.client import Association, RpcUnavailableError
+from idlgen.runtime.rpc.dcerpc.rpcif import interface_of, syntax_of
+
+WAIT = 20.0  # safety net only
+
+
+@pytest.fixture
+def impl() -> Calc:
+    return Calc()
+
+
+@pytest.fixture
+def binding(impl: Calc) -> Iterator[str]:
+    server = RpcServer()
+    server.register(impl)
+    actual = server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+    try:
+        yield str(actual)
+    finally:
+        server.close()
+
+
+def association(client: Any) -> Association:
+    (assoc,) = client.connection._assocs
+    return assoc  # type: ignore[no-any-return]
+
+
+def until(condition: Any) -> None:
+    """Wait for a state change another thread makes (a safety net, not a timing)."""
+    end = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < end, "the state never changed"
+        time.sleep(0.001)
+
+
+def test_a_lone_synchronous_caller_reads_its_own_replies(binding: str) -> None:
+    with calc_Client(binding) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        own = assoc.own_reads
+        assert [c.Add(i, 2) for i in range(10)] == [i + 2 for i in range(10)]
+        assert assoc.own_reads - own == 10
+
+
+def test_the_reading_caller_routes_other_replies(binding: str, impl: Calc) -> None:
+    with calc_Client(binding) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        own = assoc.own_reads
+        outcome: list[Any] = []
+
+        def wait_for_cancel() -> None:
+            try:
+                outcome.append(c.WaitCancel(int(WAIT * 1000)))
+            except _rt.COMError as exc:
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=wait_for_cancel)
+        waiter.start()  # nothing else in flight: it reads the connection itself
+        assert impl.entered.wait(WAIT)
+        until(lambda: assoc._reading and len(assoc.calls) == 1)
+        assert [c.Add(i, 10) for i in range(8)] == [i + 10 for i in range(8)]  # read by it
+        assert c.Upper("abc") == "ABC"
+        (call,) = assoc.calls.values()
+        call.cancel()  # WaitCancel ends with a fault, read by its own caller
+        waiter.join(WAIT)
+        assert isinstance(outcome[0], _rt.COMError)
+        assert assoc.own_reads - own == 1  # only the WaitCancel read for itself
+        assert c.Add(2, 2) == 4  # idle again: the next caller reads its own reply
+        assert assoc.own_reads - own == 2
+
+
+def test_many_threads_get_their_own_results(binding: str) -> None:
+    with calc_Client(binding) as c:
+        results: dict[int, list[int]] = {}
+
+        def work(k: int) -> None:
+            results[k] = [c.Add(k, i) for i in range(50)]
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WAIT)
+        assert results == {k: [k + i for i in range(50)] for k in range(8)}
+        assert not association(c).calls
+
+
+def test_a_closed_idle_connection_is_noticed_before_sending(impl: Calc) -> None:
+    server = RpcServer()
+    server.register(impl)
+    actual = str(server.listen("ncacn_ip_tcp:127.0.0.1[0]"))
+    with calc_Client(actual) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        server.close()  # nobody reads the idle connection; the next call looks first and
+        with pytest.raises(RpcUnavailableError):  # connects anew (refused), sends nothing
+            c.Add(1, 2)
+        assert not assoc.alive
+
+
+def test_a_completion_that_raises_does_not_stop_reading(binding: str) -> None:
+    with calc_Client(binding, timeout=WAIT) as c:
+        _, _, _, stub = c._prepare_(0, (1, 2))  # Add
+        raised = threading.Event()
+
+        def boom(call: Any) -> None:
+            raised.set()
+            raise RuntimeError("a broken completion callback")
+
+        c.connection.begin(syntax_of(interface_of(c)), 0, stub, on_done=boom)
+        assert raised.wait(WAIT)
+        assert [c.Add(i, 1) for i in range(3)] == [1, 2, 3]
+
+
+def test_a_truncated_response_fails_the_connection_cleanly() -> None:
+    """A response PDU too short for its own header is a protocol error on the quick path too:
+    the call fails with RPC_E_DISCONNECTED, nothing raises on the reading thread."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            bind = P.decode(read_exactly(conn))
+            assert isinstance(bind, P.Bind)
+            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
+            request = P.decode(read_exactly(conn))
+            assert isinstance(request, P.Request)
+            short = bytearray(P.encode(P.Response(request.call_id, 0, b"")))[:20]
+            short[8:10] = (20).to_bytes(2, "little")  # frag_length: header + 4 bytes
+            conn.sendall(bytes(short))
+            conn.recv(1)  # until the client closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    client = calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT)
+    with client as c, pytest.raises(_rt.DisconnectedError):
+        c.Add(1, 2)
+    server.join(WAIT)
+    lsock.close()
+
+
+def read_exactly(conn: socket.socket) -> bytes:
+    head = conn.recv(16, socket.MSG_WAITALL)
+    length = int.from_bytes(head[8:10], "little")
+    return head + conn.recv(length - 16, socket.MSG_WAITALL)
+
+
+def test_fragmented_requests_and_replies_read_by_their_caller(binding: str) -> None:
+    """Many-fragment requests and responses take the general framing; the caller still reads
+    its own reply (reassembled) off the idle connection."""
+    data = bytes(range(256)) * 200  # 51,200 bytes: many fragments each way
+    with calc_Client(binding) as c:
+        assert c.Add(0, 0) == 0
+        assoc = association(c)
+        own = assoc.own_reads
+        assert c.Write(len(data), data) == len(data)
+        assert c.Read(len(data)) == (data, len(data))
+        assert assoc.own_reads - own == 2

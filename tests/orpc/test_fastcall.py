@@ -1,0 +1,254 @@
+"""The lean ORPC call path (orpc/fastcall.py, issue 13): its bytes are the general path's,
+it is taken for the common case and only then, and a caller reading its own reply hands
+every other call's reply to its owner."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lab_objects as lab
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from orpc_helpers import WAIT, server_process
+from stream_handwritten import ICalc, IID_AsyncICalc, IID_AsyncISimpleStream, ISimpleStream
+from test_call_semantics_everywhere import _across_processes
+from test_orpc_auth import private_server  # noqa: F401  (a fixture)
+
+from idlgen import runtime as rt
+from idlgen.runtime.apartments import channel
+from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.registry import wire_table
+from idlgen.runtime.com.guid import GUID
+from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.rpc import orpc
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
+from idlgen.runtime.rpc.dcerpc.client import ClientCall
+from idlgen.runtime.rpc.dcerpc.fragments import request_fragments
+from idlgen.runtime.rpc.orpc.fastcall import Lane, lane_reply, lean_request
+from idlgen.runtime.rpc.orpc.wire import OrpcError, causality_id, orpcthis, split_orpcthat
+
+HERE = Path(__file__).resolve().parent
+u32 = st.integers(0, 0xFFFFFFFF)
+u16 = st.integers(0, 0xFFFF)
+long_ = st.integers(-(2**31), 2**31 - 1)
+
+
+# -- bytes ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    call_id=u32,
+    cont_id=u16,
+    opnum=u16,
+    ipid=st.binary(min_size=16, max_size=16),
+    cid=st.integers(0, 2**64 - 1),
+    a=long_,
+    b=long_,
+    tail=st.binary(max_size=64),
+)
+def test_lean_request_is_the_general_paths_bytes(
+    call_id: int, cont_id: int, opnum: int, ipid: bytes, cid: int, a: int, b: int, tail: bytes
+) -> None:
+    add = wire_table(ICalc)[3]  # Add's precompiled codec (opnum 3, after IUnknown)
+    for ndr in (add.encode_request({"a": a, "b": b}), tail):
+        stub = orpcthis(causality_id(cid)) + ndr
+        (general,) = request_fragments(
+            call_id, cont_id, opnum, stub, P.MIN_FRAG, GUID.from_bytes_le(ipid)
+        )
+        assert lean_request(call_id, cont_id, opnum, ipid, cid, ndr) == general
+
+
+@settings(max_examples=200, deadline=None)
+@given(flags=u32, extensions=u32, ndr=st.binary(max_size=32))
+def test_lean_reply_reads_orpcthat_as_the_general_path_does(
+    flags: int, extensions: int, ndr: bytes
+) -> None:
+    stub = flags.to_bytes(4, "little") + extensions.to_bytes(4, "little") + ndr
+    call = ClientCall.__new__(ClientCall)
+    call.reply, call.error = stub, None
+    try:
+        expected: Any = bytes(split_orpcthat(stub))
+    except OrpcError as exc:
+        expected = exc.hresult
+    got = lane_reply(call)
+    assert (got if isinstance(got, int) else bytes(got)) == expected
+
+
+def test_causality_ids_are_distinct_without_uuid4() -> None:
+    ids = {causality_id() for _ in range(1000)}
+    assert len(ids) == 1000 and all(len(cid) == 16 for cid in ids)
+
+
+# -- which path -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hub() -> Iterator[Any]:
+    with server_process("ncacn_ip_tcp:127.0.0.1[0]") as (_, text):
+        calc = orpc.connect(text, ICalc)
+        assert calc.Add(1, 1) == 2  # the first call goes the general way and finds the lane
+        yield calc
+        calc.Release()
+
+
+def lane_of(proxy: Any) -> Lane:
+    lane = proxy._mgr.lanes.get(proxy._ipid)
+    assert isinstance(lane, Lane)
+    return lane
+
+
+def test_mta_caller_takes_the_lean_path_and_reads_its_own_reply(hub: Any) -> None:
+    assoc = lane_of(hub).assoc
+    taken, own = Lane.taken, assoc.own_reads
+    assert [hub.Add(i, 1) for i in range(20)] == [i + 1 for i in range(20)]
+    assert Lane.taken - taken == 20
+    assert assoc.own_reads - own == 20
+
+
+def test_faults_and_errors_come_back_the_same_way(hub: Any) -> None:
+    stream = hub.QueryInterface(ISimpleStream)
+    assert stream.Write(b"ab", 2) == 2  # general, then lean
+    taken = Lane.taken
+    with pytest.raises(rt.COMError):
+        stream.Write(b"ab", 3)  # size_is larger than the data: refused before sending
+    assert stream.Write(b"abc", 3) == 3
+    assert Lane.taken - taken == 1
+    stream.Release()
+
+
+def test_sta_callers_pump_on_the_general_path(hub: Any) -> None:
+    sta = Apartment.sta("fastcall-sta")
+    try:
+        taken = Lane.taken
+        assert sta.run(lambda: hub.Add(2, 3)) == 5
+        assert Lane.taken == taken
+    finally:
+        sta.shutdown()
+
+
+def test_requests_larger_than_one_fragment_take_the_general_path(hub: Any) -> None:
+    stream = hub.QueryInterface(ISimpleStream)
+    assert stream.Write(b"x", 1) == 1
+    taken = Lane.taken
+    big = bytes(2 * lane_of(stream).assoc.max_xmit)
+    assert stream.Write(big, len(big)) == len(big)
+    assert Lane.taken == taken
+    assert stream.Write(b"x", 1) == 1
+    assert Lane.taken == taken + 1
+    stream.Release()
+
+
+def test_observed_channels_see_every_frame(hub: Any) -> None:
+    frames: list[bytes] = []
+    taken = Lane.taken
+    with channel.observe(frames.append):
+        assert hub.Add(4, 5) == 9
+    assert Lane.taken == taken
+    assert [channel.parse(f).kind for f in frames] == [channel.REQUEST, channel.RESPONSE]
+
+
+def test_authenticated_connections_have_no_lane(private_server: str) -> None:  # noqa: F811
+    auth = ClientAuth("alice", "Wonder-1", "WORKGROUP", AuthLevel.PKT_PRIVACY)
+    calc = orpc.connect(private_server, ICalc, auth=auth)
+    try:
+        taken = Lane.taken
+        assert calc.Add(2, 40) == 42
+        assert calc.Add(2, 41) == 43
+        assert Lane.taken == taken
+        assert not calc._mgr.lanes
+    finally:
+        calc.Release()
+
+
+def test_call_objects_begin_on_the_lean_path(hub: Any) -> None:
+    factory = hub.QueryInterface(ICallFactory)
+    calls = [factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc) for _ in range(64)]
+    calls[0].Begin_Add(0, 0)
+    assert calls[0].wait(WAIT) and calls[0].Finish_Add() == 0
+    taken = Lane.taken
+    for i, call in enumerate(calls):
+        call.Begin_Add(i, 100)
+    assert all(call.wait(WAIT) for call in calls)
+    assert [call.Finish_Add() for call in calls] == [i + 100 for i in range(64)]
+    assert Lane.taken - taken == 64
+    for call in calls:
+        call.Release()
+    factory.Release()
+
+
+# -- routing and cancel against the lab (a Read held until the test opens its gate) --------------
+
+
+@pytest.fixture
+def lab_server() -> Iterator[tuple[Any, Any]]:
+    """The lab's ISimpleStream and its switchboard (an ICalc) in a child process."""
+    for setting in _across_processes():
+        stream, control = setting.stream, setting.control.__self__  # type: ignore[attr-defined]
+        assert stream.Read(3).pv == b"abc" and control.Add(lab.RESET, 0) == 1  # lanes known
+        yield stream, control
+
+
+def until(condition: Any) -> None:
+    """Wait for a state change another thread makes (a safety net, not a timing)."""
+    end = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < end, "the state never changed"
+        time.sleep(0.001)
+
+
+def test_a_caller_reading_its_own_reply_routes_the_others(lab_server: tuple[Any, Any]) -> None:
+    stream, control = lab_server
+    assoc = lane_of(stream).assoc
+    assert lane_of(control).assoc is assoc  # one connection to the lab's process
+    assert control.Add(lab.RESET, lab.GATED) == 1
+    own = assoc.own_reads
+    got: list[Any] = []
+    reader = threading.Thread(target=lambda: got.append(stream.Read(3)))
+    reader.start()  # leads: nothing else is in flight; its Read waits at the gate
+    until(lambda: assoc._reading and len(assoc.calls) == 1)
+    assert control.Add(lab.WAIT_STARTED, 0) == 1  # read by the Read's thread, handed here
+    assert [control.Add(lab.RUNS, 0) for _ in range(5)] == [1] * 5
+    assert control.Add(lab.OPEN_GATE, 0) == 1
+    reader.join(WAIT)
+    assert got and got[0].pv == b"abc"
+    assert assoc.own_reads - own == 1  # the Read read its own; the seven others were handed
+    assert control.Add(lab.RUNS, 0) == 1  # the connection is idle again: read by its caller
+    assert assoc.own_reads - own == 2
+
+
+def test_lean_call_objects_cancel(lab_server: tuple[Any, Any]) -> None:
+    stream, control = lab_server
+    assert control.Add(lab.RESET, lab.GATED | lab.ACKNOWLEDGE) == 1
+    factory = stream.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
+    taken = Lane.taken
+    call.Begin_Read(3)
+    assert Lane.taken == taken + 1
+    assert control.Add(lab.WAIT_STARTED, 0) == 1
+    assert call.Cancel(0) == rt.S_OK
+    assert control.Add(lab.OPEN_GATE, 0) == 1
+    assert call.wait(WAIT)
+    with pytest.raises(rt.CallCanceledError):
+        call.Finish_Read()
+    call.Release()
+    factory.Release()
+    assert stream.Read(2).pv == b"ab"  # the connection still serves
+
+
+def test_a_synchronous_lean_call_times_out_with_a_cancel(lab_server: tuple[Any, Any]) -> None:
+    stream, control = lab_server
+    assert control.Add(lab.RESET, lab.GATED | lab.ACKNOWLEDGE) == 1
+    taken = Lane.taken
+    with rt.call_timeout(0.2), pytest.raises(rt.RpcTimeoutError):
+        stream.Read(3)
+    assert Lane.taken == taken + 1
+    assert control.Add(lab.WAIT_CANCEL_REQUESTED, 0) == 1  # the server saw the co_cancel
+    assert control.Add(lab.OPEN_GATE, 0) == 1
+    assert stream.Read(1).pv == b"a"
