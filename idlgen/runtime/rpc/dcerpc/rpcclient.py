@@ -91,7 +91,7 @@ class PendingRpc(SignalState, Generic[R]):
         if call is None or self._signaled:
             return False
         call.cancel()
-        return not self._signaled
+        return True  # the answer to co_cancel may already have settled the call: still sent
 
     def Cancel(self, ulSeconds: int) -> int:
         """ICancelMethodCalls.Cancel: co_cancel, then give the server `ulSeconds` to answer;
