@@ -136,6 +136,9 @@ class InterfaceView:
     dispatch: bool = False
     proxy_base: str | None = None  # None: no proxy (a [local] interface)
     rpc_version: str | None = None  # `(major, minor)` for a plain RPC interface
+    # A plain RPC client's methods that get `Begin_X`: all but those whose `Begin_X` the
+    # IDL already names (the IDL's own method keeps the name).
+    begin_methods: tuple[MethodView, ...] = ()
 
 
 @record
@@ -459,8 +462,10 @@ class ViewBuilder:
         base = self.qualify(interface.parent) if interface.parent else None
         partner = self._async_view(interface, methods)
         rpc_version = self._rpc_version(interface)
+        begin_methods: tuple[MethodView, ...] = ()
         if rpc_version is not None:
             base = "_rpc.RpcInterface"
+            begin_methods = tuple(m for m in methods if "Begin_" + m.name not in own_names)
         return InterfaceView(
             name=name,
             iid_name=py_name(prefix + interface.name),
@@ -473,6 +478,7 @@ class ViewBuilder:
             dispatch=interface.kind == "dispinterface",
             proxy_base=self._proxy_base(interface),
             rpc_version=rpc_version,
+            begin_methods=begin_methods,
         )
 
     def _rpc_version(self, interface: model.Interface) -> str | None:

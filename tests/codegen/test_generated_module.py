@@ -55,6 +55,24 @@ interface IInventory2 : IInventory
 }
 """
 
+# A plain RPC interface: the client gets Begin_X for X, except where the IDL itself already
+# names a method Begin_X (the IDL's method keeps the name); names too long for one line.
+RPC_IDL = """
+import "wtypesbase.idl";
+
+[uuid(6f1c0a44-0f0e-4f7a-9a55-3c0f1e2d3b4a), version(2.1)]
+interface rpcsvc
+{
+    typedef struct { long a; [string] wchar_t *b; } REPLY_WITH_A_RATHER_LONG_NAME;
+    long Ping(void);
+    long Begin_Ping([in] long n);
+    HRESULT lambda([in] long x, [out] long *y);
+    long ALongMethodNameThatMakesTheGeneratorSplitItsSignature(
+        [in] unsigned long first_parameter, [in, string] wchar_t *second_parameter,
+        [out] REPLY_WITH_A_RATHER_LONG_NAME *reply_with_a_long_name);
+}
+"""
+
 
 def test_sample_module_declares_interface_partner_and_coclass(tmp_path: Path) -> None:
     shutil.copy(SAMPLE, tmp_path / "simple_stream.idl")
@@ -114,13 +132,29 @@ def test_output_is_deterministic_and_has_no_absolute_paths(tmp_path: Path) -> No
     )
 
 
+def test_plain_rpc_clients_get_begin_x_unless_the_idl_names_it(tmp_path: Path) -> None:
+    module = import_path(generate(tmp_path, RPC_IDL))
+    client = module.rpcsvc_Client
+    long_name = "ALongMethodNameThatMakesTheGeneratorSplitItsSignature"
+    for name in ("lambda_", long_name, "Begin_Ping"):
+        assert callable(getattr(client, "Begin_" + name))
+    # The IDL's Begin_Ping stays the synchronous call of opnum 1; Ping has no Begin_ form.
+    assert client.Begin_Ping.__code__.co_names == ("_call_",)
+    assert client.Begin_Begin_Ping.__code__.co_names == ("_begin_call_",)
+    assert "Begin_Ping" in client.__dict__ and "Begin_Begin_Ping" in client.__dict__
+
+
 def _tool(name: str) -> list[str]:
     return [sys.executable, "-m", name]
 
 
-@pytest.mark.parametrize("idl", ["sample", "rich"])
+def _idl_text(idl: str) -> str:
+    return {"sample": SAMPLE.read_text(), "rich": RICH_IDL, "rpc": RPC_IDL}[idl]
+
+
+@pytest.mark.parametrize("idl", ["sample", "rich", "rpc"])
 def test_generated_code_is_ruff_clean_and_formatted(tmp_path: Path, idl: str) -> None:
-    text = SAMPLE.read_text() if idl == "sample" else RICH_IDL
+    text = _idl_text(idl)
     path = generate(tmp_path, text)
     check = subprocess.run(
         [*_tool("ruff"), "check", "--isolated", path], capture_output=True, text=True
@@ -132,9 +166,9 @@ def test_generated_code_is_ruff_clean_and_formatted(tmp_path: Path, idl: str) ->
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-@pytest.mark.parametrize("idl", ["sample", "rich"])
+@pytest.mark.parametrize("idl", ["sample", "rich", "rpc"])
 def test_generated_code_passes_mypy_strict(tmp_path: Path, idl: str) -> None:
-    text = SAMPLE.read_text() if idl == "sample" else RICH_IDL
+    text = _idl_text(idl)
     path = generate(tmp_path, text)
     result = subprocess.run(
         [*_tool("mypy"), "--strict", "--follow-imports=silent", "--no-incremental", path],

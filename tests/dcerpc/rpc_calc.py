@@ -23,7 +23,7 @@ from typing import ClassVar, NamedTuple
 
 from idlgen import runtime as _rt
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.rpc.dcerpc import RpcClient, RpcInterface
+from idlgen.runtime.rpc.dcerpc import PendingRpc, RpcClient, RpcInterface
 
 
 class DivmodResult(NamedTuple):
@@ -179,6 +179,11 @@ class calc(RpcInterface):
 
 
 class calc_Client(RpcClient, calc):
+    """Client stub of the RPC interface calc: calls go over a DCE/RPC connection.
+
+    `Begin_X(...)` sends X without waiting; its PendingRpc gives what X returns.
+    """
+
     __slots__ = ()
 
     def Add(self, a: int, b: int) -> int:
@@ -204,3 +209,27 @@ class calc_Client(RpcClient, calc):
 
     def Read(self, cb: int) -> ReadResult:
         return self._call_(7, (cb,))  # type: ignore[no-any-return]
+
+    def Begin_Add(self, a: int, b: int) -> PendingRpc[int]:
+        return self._begin_call_(0, (a, b))
+
+    def Begin_Write(self, cb: int, pv: bytes) -> PendingRpc[int]:
+        return self._begin_call_(1, (cb, pv))
+
+    def Begin_Divmod(self, a: int, b: int) -> PendingRpc[DivmodResult]:
+        return self._begin_call_(2, (a, b))
+
+    def Begin_Sum(self, n: int, v: list[int]) -> PendingRpc[SumResult]:
+        return self._begin_call_(3, (n, v))
+
+    def Begin_Upper(self, s: str) -> PendingRpc[str]:
+        return self._begin_call_(4, (s,))
+
+    def Begin_WaitCancel(self, ms: int) -> PendingRpc[int]:
+        return self._begin_call_(5, (ms,))
+
+    def Begin_Local(self, x: int) -> PendingRpc[None]:
+        return self._begin_call_(6, (x,))
+
+    def Begin_Read(self, cb: int) -> PendingRpc[ReadResult]:
+        return self._begin_call_(7, (cb,))

@@ -13,7 +13,7 @@ from rpc_calc import calc_Client
 def main() -> None:
     c = calc_Client(sys.argv[1])
     assert c.Add(1, 1) == 2
-    pending = c._begin_call_(5, (600_000,))
+    pending = c.Begin_WaitCancel(600_000)
     print("calling", flush=True)
     pending.result()
 

@@ -49,7 +49,7 @@ def test_calls_across_processes(child_server: tuple[subprocess.Popen[str], str])
         assert c.Add(40, 2) == 42
         assert c.Write(3, b"abc") == 3
         assert c.Read(10) == (b"abc", 3)
-        pending = [c._begin_call_(0, (i, i)) for i in range(32)]
+        pending = [c.Begin_Add(i, i) for i in range(32)]
         assert [p.result(WAIT) for p in pending] == [2 * i for i in range(32)]
 
 
@@ -59,7 +59,7 @@ def test_server_killed_mid_call_fails_the_caller(
     proc, binding = child_server
     with calc_Client(binding) as c:
         assert c.Add(1, 1) == 2  # the server is up and bound
-        pending = c._begin_call_(5, (600_000,))
+        pending = c.Begin_WaitCancel(600_000)
         proc.kill()
         with pytest.raises(_rt.DisconnectedError):
             pending.result(WAIT)

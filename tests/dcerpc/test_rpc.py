@@ -242,7 +242,7 @@ def test_many_outstanding_calls_share_one_multiplexed_association(
 ) -> None:
     _server, binding = tcp
     with calc_Client(binding) as c:
-        pending = [c._begin_call_(0, (i, 1000)) for i in range(64)]
+        pending = [c.Begin_Add(i, 1000) for i in range(64)]
         assert [p.result(WAIT) for p in pending] == [i + 1000 for i in range(64)]
         assert c.connection.association_count == 1
 
@@ -250,7 +250,7 @@ def test_many_outstanding_calls_share_one_multiplexed_association(
 def test_without_conc_mpx_the_client_pools_associations(impl: Calc) -> None:
     for _server, binding in _serve(impl, "ncacn_ip_tcp:127.0.0.1[0]", mpx=False):
         with calc_Client(binding) as c:
-            blocked = [c._begin_call_(5, (int(WAIT * 1000),)) for _ in range(3)]
+            blocked = [c.Begin_WaitCancel(int(WAIT * 1000)) for _ in range(3)]
             for _ in blocked:
                 assert impl.started.acquire(timeout=WAIT)
             assert c.connection.association_count == 3
@@ -286,7 +286,7 @@ def test_threads_calling_through_one_client(tcp: tuple[RpcServer, str]) -> None:
 
 def test_co_cancel_reaches_the_servers_test_cancel(tcp: tuple[RpcServer, str], impl: Calc) -> None:
     with calc_Client(tcp[1]) as c:
-        p = c._begin_call_(5, (int(WAIT * 1000),))
+        p = c.Begin_WaitCancel(int(WAIT * 1000))
         assert impl.entered.wait(WAIT)
         p.cancel()
         with pytest.raises(_rt.CallCanceledError):
@@ -299,7 +299,7 @@ def test_a_call_that_times_out_is_orphaned_on_the_server(
     tcp: tuple[RpcServer, str], impl: Calc
 ) -> None:
     with calc_Client(tcp[1]) as c:
-        p = c._begin_call_(5, (int(WAIT * 1000),))
+        p = c.Begin_WaitCancel(int(WAIT * 1000))
         assert impl.entered.wait(WAIT)
         with pytest.raises(_rt.RpcTimeoutError):
             p.result(0.01)
@@ -312,7 +312,7 @@ def test_server_going_away_mid_call_fails_the_caller_promptly(
 ) -> None:
     for server, binding in _serve(impl, "ncacn_ip_tcp:127.0.0.1[0]"):
         c = calc_Client(binding)
-        p = c._begin_call_(5, (int(WAIT * 1000) * 6,))
+        p = c.Begin_WaitCancel(int(WAIT * 1000) * 6)
         assert impl.entered.wait(WAIT)
         server.close()
         with pytest.raises(_rt.DisconnectedError):
@@ -324,7 +324,7 @@ def test_outstanding_call_limit_answers_server_too_busy(impl: Calc) -> None:
     limits = Limits(max_outstanding=2)
     for _, binding in _serve(impl, "ncacn_ip_tcp:127.0.0.1[0]", limits=limits):
         with calc_Client(binding) as c:
-            blocked = [c._begin_call_(5, (int(WAIT * 1000),)) for _ in range(2)]
+            blocked = [c.Begin_WaitCancel(int(WAIT * 1000)) for _ in range(2)]
             for _ in blocked:
                 assert impl.started.acquire(timeout=WAIT)
             with pytest.raises(_rt.COMError) as info:

@@ -7,6 +7,7 @@ holding one user; the clients run on a thread inside that namespace (tests/netns
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -23,7 +24,7 @@ from shared_fixtures import skip_or_fail
 import idlgen
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.hresult import COMError
-from idlgen.runtime.rpc.dcerpc import epm
+from idlgen.runtime.rpc.dcerpc import PendingRpc, epm
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
 from idlgen.runtime.rpc.dcerpc.rpcif import syntax_of
@@ -156,20 +157,27 @@ def test_ept_map_of_an_unregistered_interface_is_ept_s_not_registered(samba: str
 def test_wkssvc_and_srvsvc_calls_at_integrity_and_privacy(
     samba: str, wkst: ModuleType, srvs: ModuleType, level: AuthLevel
 ) -> None:
-    def calls() -> tuple[object, object, object]:
+    def calls() -> tuple[object, object, list[object], object, object]:
         # No port: the client asks the endpoint mapper (ept_map) first.
         with wkst.wkssvc_Client("ncacn_ip_tcp:127.0.0.1", auth=_auth(level), timeout=WAIT) as c:
             info = c.NetrWkstaGetInfo(None, 100)
+            info_later = c.Begin_NetrWkstaGetInfo(None, 100)
+            awaited = asyncio.run(_awaited(c.Begin_NetrWkstaGetInfo(None, 100)))
+            info_later = info_later.result(WAIT)
         with srvs.srvsvc_Client("ncacn_ip_tcp:127.0.0.1", auth=_auth(level), timeout=WAIT) as s:
             empty = srvs.SHARE_ENUM_STRUCT(1, srvs.SHARE_INFO_1_CONTAINER(0, None))
             shares = s.NetrShareEnum(None, empty, srvs.MAX_PREFERRED_LENGTH, None)
             # The asynchronous form: several calls in flight on one association.
-            pending = [s._begin_call_(15, (None, empty, srvs.MAX_PREFERRED_LENGTH, None))
-                       for _ in range(4)]  # fmt: skip
-            later = [p.result(WAIT) for p in pending]
-        return info, shares, later
+            pending = [
+                s.Begin_NetrShareEnum(None, empty, srvs.MAX_PREFERRED_LENGTH, None)
+                for _ in range(4)
+            ]
+            later = [p.result(WAIT) for p in reversed(pending)]
+            assert s.connection.association_count == 1
+        return info, shares, later, info_later, awaited
 
-    info, shares, later = run_in(samba, calls)
+    info, shares, later, info_later, awaited = run_in(samba, calls)
+    assert info_later == info and awaited == info
     assert info.return_ == 0
     assert info.WkstaInfo.wki100_computername == "IDLGENSAMBA"
     assert info.WkstaInfo.wki100_langroup == DOMAIN
@@ -179,6 +187,10 @@ def test_wkssvc_and_srvsvc_calls_at_integrity_and_privacy(
     assert names["idlgenshare"].shi1_type == srvs.STYPE_DISKTREE
     assert "IPC$" in names and shares.TotalEntries == len(names)
     assert all(r == shares for r in later)
+
+
+async def _awaited(pending: PendingRpc[object]) -> object:
+    return await pending
 
 
 def test_connect_level_is_refused_by_samba_with_access_denied(samba: str, wkst: ModuleType) -> None:

@@ -131,7 +131,7 @@ def test_tshark_decodes_a_session_without_malformed_packets(
         assert c.Write(6000, bytes(6000)) == 6000  # fragmented request
         assert len(c.Read(6000).pv) == 6000  # fragmented response
         assert connect(conn, other).Add(6, 7) == 42  # type: ignore[attr-defined]
-        pending = c._begin_call_(5, (int(WAIT * 1000),))
+        pending = c.Begin_WaitCancel(int(WAIT * 1000))
         assert impl.entered.wait(WAIT)
         pending.cancel()  # co_cancel, answered by a cancel fault
         with pytest.raises(_rt.CallCanceledError):

@@ -1,6 +1,7 @@
 """User code against generated modules and the runtime passes `mypy --strict`, and mypy
 sees the types a user expects (connect, query, QueryInterface and CreateCall are generic;
-interface pointers that may be NULL are `| None`; `.pyi` stubs serve the import hook).
+interface pointers that may be NULL are `| None`; a plain RPC client's `Begin_X` is a
+`PendingRpc` of what `X` returns, awaited too; `.pyi` stubs serve the import hook).
 
 `project/user_code.py` marks each `reveal_type` with the type mypy must reveal; the test compares
 them all, so a type that decays to Any fails here.
@@ -21,6 +22,8 @@ _EXPECTED = re.compile(r"^\s*# revealed: (.+)$")
 _ABBREVIATIONS = {
     "M.": "userpkg.simple_stream_idl.",
     "N.": "userpkg.nullable_idl.",
+    "P.": "userpkg.plain_rpc_idl.",
+    "D.": "idlgen.runtime.rpc.dcerpc.rpcclient.",
     "S.": "idlgen.runtime.com.stdiface.",
 }
 _REVEALED = re.compile(r"^user_code\.py:(\d+): note: Revealed type is \"(.*)\"$")
@@ -35,7 +38,8 @@ def _project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     shutil.copytree(HERE / "project", project)
     userpkg, hookpkg = project / "userpkg", project / "hookpkg"
-    _idlgen("-o", str(userpkg), str(REPO / "samples/simple_stream.idl"), str(HERE / "nullable.idl"))
+    idl = [REPO / "samples/simple_stream.idl", HERE / "nullable.idl", HERE / "plain_rpc.idl"]
+    _idlgen("-o", str(userpkg), *map(str, idl))
     shutil.copy(REPO / "samples/simple_stream.idl", hookpkg)
     _idlgen("--pyi", str(hookpkg / "simple_stream.idl"))
     return project

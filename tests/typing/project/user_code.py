@@ -1,8 +1,8 @@
 """User code as a demanding developer writes it; the test runs mypy --strict on it.
 
 Each `reveal_type` line is preceded by `# revealed: TYPE`, which the test compares with
-what mypy reveals (`M.`, `N.` and `S.` abbreviate the generated modules and
-idlgen.runtime.com.stdiface).
+what mypy reveals (`M.`, `N.`, `P.`, `S.` and `D.` abbreviate the generated modules,
+idlgen.runtime.com.stdiface and idlgen.runtime.rpc.dcerpc.rpcclient).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import reveal_type
 
 from hookpkg import simple_stream_idl as H
 from userpkg import nullable_idl as n
+from userpkg import plain_rpc_idl as P
 from userpkg import simple_stream_idl as M
 
 from idlgen import runtime as rt
@@ -79,6 +80,28 @@ async def awaiting(call: M.AsyncISimpleStream) -> None:
     call.Begin_Read(3)
     # revealed: Any
     reveal_type(await call)
+
+
+def plain_rpc(text: str) -> None:
+    with P.plain_Client(text) as c:
+        pending = c.Begin_Divmod(7, 2)
+        # revealed: D.PendingRpc[tuple[int, int, int, fallback=P.plain.DivmodResult]]
+        reveal_type(pending)
+        # revealed: int
+        reveal_type(pending.result(1.0).q)
+        # revealed: bool
+        reveal_type(pending.cancel())
+        # revealed: int
+        reveal_type(c.Begin_Add(1, 2).as_future().result())
+        # revealed: None
+        reveal_type(c.Begin_Ping().result())
+
+
+async def awaiting_rpc(c: P.plain_Client) -> None:
+    # revealed: int
+    reveal_type(await c.Begin_Add(1, 2))
+    # revealed: int
+    reveal_type((await c.Begin_Divmod(7, 2)).r)
 
 
 def through_the_import_hook(text: str) -> None:

@@ -217,6 +217,7 @@ def lookup(
         while True:
             r = mapper.ept_lookup(0, RPC_C_EP_ALL_ELTS, None, None, RPC_C_VERS_ALL, handle, batch)
             entries.extend(_entries(r.entries[: r.num_ents]))
+            assert isinstance(r.entry_handle, ContextHandle)  # the [in, out] handle comes back
             handle = r.entry_handle
             if r.status != 0 or r.num_ents == 0 or handle.is_null:
                 if r.status not in (0, EPT_S_NOT_REGISTERED):

@@ -195,7 +195,10 @@ class epmp(_rpc.RpcInterface):
 
 
 class epmp_Client(_rpc.RpcClient, epmp):
-    """Client stub of the RPC interface epmp: calls go over a DCE/RPC connection."""
+    """Client stub of the RPC interface epmp: calls go over a DCE/RPC connection.
+
+    `Begin_X(...)` sends X without waiting; its PendingRpc gives what X returns.
+    """
 
     __slots__ = ()
 
@@ -255,6 +258,66 @@ class epmp_Client(_rpc.RpcClient, epmp):
         entry_handle: object,
     ) -> epmp.ept_lookup_handle_freeResult:
         return self._call_(4, (hEpMapper, entry_handle))  # type: ignore[no-any-return]
+
+    def Begin_ept_insert(
+        self,
+        hEpMapper: object,
+        num_ents: int,
+        entries: list[ept_entry_t],
+        replace: int,
+    ) -> _rpc.PendingRpc[int]:
+        return self._begin_call_(0, (hEpMapper, num_ents, entries, replace))
+
+    def Begin_ept_delete(
+        self,
+        hEpMapper: object,
+        num_ents: int,
+        entries: list[ept_entry_t],
+    ) -> _rpc.PendingRpc[int]:
+        return self._begin_call_(1, (hEpMapper, num_ents, entries))
+
+    def Begin_ept_lookup(
+        self,
+        hEpMapper: object,
+        inquiry_type: int,
+        object_: _rt.GUID | None,
+        Ifid: RPC_IF_ID | None,
+        vers_option: int,
+        entry_handle: object,
+        max_ents: int,
+    ) -> _rpc.PendingRpc[epmp.ept_lookupResult]:
+        return self._begin_call_(
+            2,
+            (
+                hEpMapper,
+                inquiry_type,
+                object_,
+                Ifid,
+                vers_option,
+                entry_handle,
+                max_ents,
+            ),
+        )
+
+    def Begin_ept_map(
+        self,
+        hEpMapper: object,
+        obj: _rt.GUID | None,
+        map_tower: twr_t,
+        entry_handle: object,
+        max_towers: int,
+    ) -> _rpc.PendingRpc[epmp.ept_mapResult]:
+        return self._begin_call_(
+            3,
+            (hEpMapper, obj, map_tower, entry_handle, max_towers),
+        )
+
+    def Begin_ept_lookup_handle_free(
+        self,
+        hEpMapper: object,
+        entry_handle: object,
+    ) -> _rpc.PendingRpc[epmp.ept_lookup_handle_freeResult]:
+        return self._begin_call_(4, (hEpMapper, entry_handle))
 
 
 error_status = int

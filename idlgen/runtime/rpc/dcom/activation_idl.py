@@ -244,7 +244,10 @@ class IRemoteSCMActivator(_rpc.RpcInterface):
 
 
 class IRemoteSCMActivator_Client(_rpc.RpcClient, IRemoteSCMActivator):
-    """Client stub of the RPC interface IRemoteSCMActivator: calls go over a DCE/RPC connection."""
+    """Client stub of the RPC interface IRemoteSCMActivator: calls go over a DCE/RPC connection.
+
+    `Begin_X(...)` sends X without waiting; its PendingRpc gives what X returns.
+    """
 
     __slots__ = ()
 
@@ -273,6 +276,32 @@ class IRemoteSCMActivator_Client(_rpc.RpcClient, IRemoteSCMActivator):
         pActProperties: MInterfacePointer | None,
     ) -> IRemoteSCMActivator.RemoteCreateInstanceResult:
         return self._call_(4, (rpc, orpcthis, pUnkOuter, pActProperties))  # type: ignore[no-any-return]
+
+    def Begin_Opnum0NotUsedOnWire(self) -> _rpc.PendingRpc[None]:
+        return self._begin_call_(0, ())
+
+    def Begin_Opnum1NotUsedOnWire(self) -> _rpc.PendingRpc[None]:
+        return self._begin_call_(1, ())
+
+    def Begin_Opnum2NotUsedOnWire(self) -> _rpc.PendingRpc[None]:
+        return self._begin_call_(2, ())
+
+    def Begin_RemoteGetClassObject(
+        self,
+        rpc: object,
+        orpcthis: ORPCTHIS,
+        pActProperties: MInterfacePointer | None,
+    ) -> _rpc.PendingRpc[IRemoteSCMActivator.RemoteGetClassObjectResult]:
+        return self._begin_call_(3, (rpc, orpcthis, pActProperties))
+
+    def Begin_RemoteCreateInstance(
+        self,
+        rpc: object,
+        orpcthis: ORPCTHIS,
+        pUnkOuter: MInterfacePointer | None,
+        pActProperties: MInterfacePointer | None,
+    ) -> _rpc.PendingRpc[IRemoteSCMActivator.RemoteCreateInstanceResult]:
+        return self._begin_call_(4, (rpc, orpcthis, pUnkOuter, pActProperties))
 
 
 OXID = int

@@ -239,10 +239,10 @@ def _activate(
     orpcthis = A.ORPCTHIS(A.COMVERSION(5, 7), 0, 0, GUID(uuid.uuid4()), None)
     with A.IRemoteSCMActivator_Client(resolver, auth=auth, timeout=30.0) as scm:
         if class_object:
-            reply = scm.RemoteGetClassObject(0, orpcthis, blob)
+            properties = scm.RemoteGetClassObject(0, orpcthis, blob).ppActProperties
         else:
-            reply = scm.RemoteCreateInstance(0, orpcthis, None, blob)
-    props, scm_reply = _reply_parts(reply.ppActProperties)
+            properties = scm.RemoteCreateInstance(0, orpcthis, None, blob).ppActProperties
+    props, scm_reply = _reply_parts(properties)
     install_remote_hooks()  # marshal.py's hooks for remote OXIDs
     remote = scm_reply.remoteReply
     if remote is not None:

@@ -180,7 +180,10 @@ class IObjectExporter(_rpc.RpcInterface):
 
 
 class IObjectExporter_Client(_rpc.RpcClient, IObjectExporter):
-    """Client stub of the RPC interface IObjectExporter: calls go over a DCE/RPC connection."""
+    """Client stub of the RPC interface IObjectExporter: calls go over a DCE/RPC connection.
+
+    `Begin_X(...)` sends X without waiting; its PendingRpc gives what X returns.
+    """
 
     __slots__ = ()
 
@@ -225,6 +228,57 @@ class IObjectExporter_Client(_rpc.RpcClient, IObjectExporter):
 
     def ServerAlive2(self, hRpc: object) -> IObjectExporter.ServerAlive2Result:
         return self._call_(5, (hRpc,))  # type: ignore[no-any-return]
+
+    def Begin_ResolveOxid(
+        self,
+        hRpc: object,
+        pOxid: int,
+        cRequestedProtseqs: int,
+        arRequestedProtseqs: list[int],
+    ) -> _rpc.PendingRpc[IObjectExporter.ResolveOxidResult]:
+        return self._begin_call_(
+            0,
+            (hRpc, pOxid, cRequestedProtseqs, arRequestedProtseqs),
+        )
+
+    def Begin_SimplePing(self, hRpc: object, pSetId: int) -> _rpc.PendingRpc[int]:
+        return self._begin_call_(1, (hRpc, pSetId))
+
+    def Begin_ComplexPing(
+        self,
+        hRpc: object,
+        pSetId: int,
+        SequenceNum: int,
+        cAddToSet: int,
+        cDelFromSet: int,
+        AddToSet: list[int],
+        DelFromSet: list[int],
+    ) -> _rpc.PendingRpc[IObjectExporter.ComplexPingResult]:
+        return self._begin_call_(
+            2,
+            (hRpc, pSetId, SequenceNum, cAddToSet, cDelFromSet, AddToSet, DelFromSet),
+        )
+
+    def Begin_ServerAlive(self, hRpc: object) -> _rpc.PendingRpc[int]:
+        return self._begin_call_(3, (hRpc,))
+
+    def Begin_ResolveOxid2(
+        self,
+        hRpc: object,
+        pOxid: int,
+        cRequestedProtseqs: int,
+        arRequestedProtseqs: list[int],
+    ) -> _rpc.PendingRpc[IObjectExporter.ResolveOxid2Result]:
+        return self._begin_call_(
+            4,
+            (hRpc, pOxid, cRequestedProtseqs, arRequestedProtseqs),
+        )
+
+    def Begin_ServerAlive2(
+        self,
+        hRpc: object,
+    ) -> _rpc.PendingRpc[IObjectExporter.ServerAlive2Result]:
+        return self._begin_call_(5, (hRpc,))
 
 
 ID = int
