@@ -59,7 +59,11 @@ class DcomService:
         self.server = RpcServer(security=security, endpoint_map=None)
         self.server.register(EndpointMapper(), level=AuthLevel.NONE)
         self.resolver = OxidResolver(
-            self.pings, self.object_bindings, self.resolver_bindings, self.authn_hint
+            self.pings,
+            self.object_bindings,
+            self.resolver_bindings,
+            self.authn_hint,
+            self._connection_refs,
         )
         self.server.register(self.resolver, level=AuthLevel.NONE)
         self.server.register(Activator(self, self.classes))  # the server's level applies
@@ -80,6 +84,19 @@ class DcomService:
         ep = object_endpoint()
         security = ep.server.security if ep is not None else None
         return int(security.level) if security is not None else int(AuthLevel.NONE)
+
+    def _connection_refs(self, oid: int) -> Callable[[], None] | None:
+        """The release of connections' references on `oid`; None when no connection holds
+        any (a client cannot make the ping sets keep OIDs of nothing)."""
+        ep = object_endpoint()
+        if ep is None or not ep.objects.holds_oid(oid):
+            return None
+        objects = ep.objects
+
+        def release() -> None:
+            objects.release_oid(oid)
+
+        return release
 
     def rem_unknown_ipid(self, oxid: int) -> GUID:
         """The IRemUnknown IPID of the apartment with this OXID (GUID 0 if it is gone)."""
