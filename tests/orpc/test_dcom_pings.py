@@ -175,6 +175,15 @@ def test_objects_of_a_server_no_activation_named_are_not_pinged(
         assert activated in held and connected not in held
 
 
+def test_pinging_made_up_oids_leaves_nothing_for_the_resolver_to_keep(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    svc, _clock, _port, _shared = server
+    result = svc.resolver.ComplexPing(None, 0, 1, 2, 0, [0x1234, 0x5678], [])
+    assert result.return_ == 0
+    assert svc.pings.held() == frozenset()  # no release kept for objects nobody holds
+
+
 def test_an_object_of_this_process_activated_by_itself_is_not_pinged(
     server: tuple[DcomService, Clock, int, Adder],
 ) -> None:

@@ -190,14 +190,15 @@ class OxidResolver(IObjectExporter):
         object_bindings: Callable[[], DualStringArray],
         resolver_bindings: Callable[[], DualStringArray],
         authn_hint: Callable[[], int] = lambda: int(AuthLevel.NONE),
-        connection_refs: Callable[[int], Callable[[], None] | None] | None = None,
+        connection_refs: Callable[[list[int]], dict[int, Callable[[], None]]] | None = None,
     ) -> None:
         self.pings = pings
         self._objects = object_bindings
         self._resolver = resolver_bindings
         self._hint = authn_hint
-        # connection_refs(oid): what gives back the references ORPC connections hold on the
-        # object, once a client pinged it and stopped (None: connections keep their own)
+        # connection_refs(oids): for those ORPC connections hold, what gives their
+        # references back once a client pinged them and stopped (None: connections keep
+        # their own)
         self._connection_refs = connection_refs
 
     def _resolve(self, oxid: int) -> tuple[int, Any, GUID, int]:
@@ -236,11 +237,9 @@ class OxidResolver(IObjectExporter):
             setid = self.pings.complex_ping(pSetId, SequenceNum, AddToSet or [], DelFromSet or [])
         except KeyError:
             return IObjectExporter.ComplexPingResult(OR_INVALID_SET, pSetId, 0)
-        if self._connection_refs is not None:
-            for oid in AddToSet or []:  # pinged from now on: the pings govern it
-                release = self._connection_refs(oid)
-                if release is not None:
-                    self.pings.hold(oid, release, once="connections")
+        if self._connection_refs is not None and AddToSet:
+            for oid, release in self._connection_refs(AddToSet).items():
+                self.pings.hold(oid, release, once="connections")  # pings govern it now
         return IObjectExporter.ComplexPingResult(0, setid, 0)
 
     def ServerAlive(self, hRpc: object) -> int:

@@ -85,18 +85,22 @@ class DcomService:
         security = ep.server.security if ep is not None else None
         return int(security.level) if security is not None else int(AuthLevel.NONE)
 
-    def _connection_refs(self, oid: int) -> Callable[[], None] | None:
-        """The release of connections' references on `oid`; None when no connection holds
-        any (a client cannot make the ping sets keep OIDs of nothing)."""
+    def _connection_refs(self, oids: list[int]) -> dict[int, Callable[[], None]]:
+        """For each of `oids` some connection holds: what gives its references back. OIDs
+        of nothing get none (a client cannot make the ping sets remember made-up OIDs)."""
         ep = object_endpoint()
-        if ep is None or not ep.objects.holds_oid(oid):
-            return None
+        if ep is None:
+            return {}
         objects = ep.objects
+        held = objects.held_oids()
 
-        def release() -> None:
-            objects.release_oid(oid)
+        def releaser(oid: int) -> Callable[[], None]:
+            def release() -> None:
+                objects.release_oid(oid)
 
-        return release
+            return release
+
+        return {oid: releaser(oid) for oid in oids if oid in held}
 
     def rem_unknown_ipid(self, oxid: int) -> GUID:
         """The IRemUnknown IPID of the apartment with this OXID (GUID 0 if it is gone)."""

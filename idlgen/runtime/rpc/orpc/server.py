@@ -197,10 +197,10 @@ class ConnectionPort:
             held, self.held_refs = self.held_refs, {}
             return held
 
-    def holds_oid(self, oid: int) -> bool:
+    def held_oids(self) -> set[int]:
         with self.lock:
             keys = list(self.held_refs)
-        return any(_oid_of(exporter, ipid) == oid for exporter, ipid in keys)
+        return {oid for oid in (_oid_of(*key) for key in keys) if oid is not None}
 
     def take_oid(self, oid: int) -> dict[tuple[ObjectExporter, bytes], int]:
         """Take what this connection holds on the object `oid` (any of its IPIDs)."""
@@ -329,11 +329,12 @@ class ObjectServer:
             return
         self._give_back(port, port.take_held(), "went away")
 
-    def holds_oid(self, oid: int) -> bool:
-        """Does an open connection hold references on the object `oid`?"""
+    def held_oids(self) -> set[int]:
+        """The objects open connections hold references on (one pass, however many OIDs
+        a ping then asks about)."""
         with self._lock:
             ports = list(self._ports.values())
-        return any(port.holds_oid(oid) for port in ports)
+        return set().union(*(port.held_oids() for port in ports))
 
     def release_oid(self, oid: int) -> int:
         """Give back every reference open connections hold on the object `oid`: a DCOM
