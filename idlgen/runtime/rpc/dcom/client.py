@@ -154,11 +154,6 @@ class Pinger:
                     del self._held[oid]
             return set(self._held)
 
-    def pinged(self) -> frozenset[int]:
-        """The OIDs the server's set holds, as far as this pinger knows."""
-        with self._lock:
-            return frozenset(self._pinged)
-
     def ping(self) -> None:
         """One ping now: ComplexPing when the set must change, else SimplePing."""
         with self._ping_lock:
