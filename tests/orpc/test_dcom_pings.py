@@ -1,6 +1,7 @@
 """A DCOM client's ping set follows what it holds ([MS-DCOM] 3.2.6.1): releasing the last
 proxy to an object sends its OID in DelFromSet, and the server then reclaims the OID after
-the ping period while objects still pinged (by this client or by impacket) stay.
+the ping period while objects still pinged (by this client or by impacket) stay. Objects a
+client gets as [out] pointers of calls are pinged too, and reclaimed when pings stop.
 
 The server (resolver and objects) runs here with a fake clock, so expiry is decided by the
 test, not by timing; the idlgen client is a child process (dcom_ping_client.py) that pings
@@ -11,21 +12,50 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from orpc_helpers import HERE, WAIT, first_line, spawn, stop
-from stream_handwritten import ICalc
+from orpc_helpers import HERE, WAIT, first_line, server_process, spawn, stop
+from stream_handwritten import ICalc, ICallback, IEventSource
 from test_resolver import Adder, Clock
 
+from idlgen import runtime as rt
 from idlgen.runtime.rpc import orpc
 from idlgen.runtime.rpc.dcom.resolver import PingSets
 from idlgen.runtime.rpc.dcom.service import DcomService
 
 FRESH = "7B6D1A10-0000-4000-8000-00000000F001"  # a new object per activation
 SHARED = "7B6D1A10-0000-4000-8000-00000000F002"  # the same object for every activation
+MAKER = "7B6D1A10-0000-4000-8000-00000000F003"  # hands out new objects as [out] pointers
+
+
+class Sink(rt.ComObject, ICallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gone = threading.Event()
+
+    def Notify(self, v: int) -> int:
+        return v
+
+    def _final_release_(self) -> None:
+        self.gone.set()
+
+
+class Maker(rt.ComObject, ICalc, IEventSource):
+    """GetSink gives a new Sink each time; `made` keeps them for the test to watch."""
+
+    made: ClassVar[list[Sink]] = []
+
+    def Add(self, a: int, b: int) -> int:
+        return a + b
+
+    def GetSink(self) -> Sink:
+        sink = Sink()
+        Maker.made.append(sink)
+        return sink
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
@@ -50,6 +80,8 @@ def server() -> Iterator[tuple[DcomService, Clock, int, Adder]]:
 
     svc.classes.register(FRESH, Adder)
     svc.classes.register(SHARED, the_shared_one)
+    svc.classes.register(MAKER, Maker)
+    Maker.made.clear()
     binding = svc.server.listen("ncacn_ip_tcp:127.0.0.1[0]")
     try:
         yield svc, clock, int(binding.endpoint), shared
@@ -73,6 +105,13 @@ def _release(proc: subprocess.Popen[str], index: int) -> None:
     assert proc.stdout.readline().strip() == f"released {index}"
 
 
+def _ask(proc: subprocess.Popen[str], line: str) -> str:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
+
+
 def _sets_with(pings: PingSets, oid: int) -> int:
     return sum(oid in oids for oids, _ in pings.snapshot().values())
 
@@ -94,6 +133,70 @@ def test_a_released_proxy_leaves_the_ping_set_and_the_server_reclaims_its_oid(
         _until(lambda: _pinged_since(svc.pings, kept, clock.now), "a ping after the grace")
         assert svc.pings.sweep() == 1
         assert gone not in svc.pings.held() and kept in svc.pings.held()
+
+
+def test_an_out_pointer_is_pinged_left_with_delfromset_and_reclaimed_when_pings_stop(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    """An object that reaches the client as an [out] pointer of a call on an activated
+    object joins the client's ping set; releasing it sends DelFromSet; a client that stops
+    pinging (its connection still open, its proxy still held) loses it after the period."""
+    svc, clock, port, _shared = server
+    with _client(port, MAKER) as (proc, (maker,)):
+        first = int(_ask(proc, "sink 0").split()[1])
+        assert first != maker
+        _until(lambda: _sets_with(svc.pings, first) == 1, "the [out] object's OID pinged")
+        assert _ask(proc, "unsink 0") == "unsunk 0"
+        _until(lambda: not _sets_with(svc.pings, first), "DelFromSet of the released object")
+        assert Maker.made[0].gone.wait(WAIT)  # its RemRelease gave it back at once
+        second = int(_ask(proc, "sink 0").split()[1])
+        _until(lambda: _sets_with(svc.pings, second) == 1, "the second [out] object pinged")
+        assert _ask(proc, "stop") == "stopped"
+        kept = Maker.made[1]
+        assert svc.pings.sweep() == 0 and not kept.gone.is_set()  # the set still protects it
+        clock.now += 31  # three missed periods: the set expires
+        svc.pings.sweep()
+        assert kept.gone.wait(WAIT), "the server never reclaimed the unpinged [out] object"
+        assert proc.poll() is None  # reclaimed by pings, not by the client going away
+
+
+def test_objects_of_a_server_no_activation_named_are_not_pinged(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    """orpc.connect to another process's published object (no resolver behind it): its
+    references stay tied to the connection and the pinger leaves it out."""
+    _svc, _clock, port, _shared = server
+    with (
+        server_process("ncacn_ip_tcp:127.0.0.1[0]") as (_other, published),
+        _client(port, FRESH) as (proc, (activated,)),
+    ):
+        connected = int(_ask(proc, "connect " + published).split()[1])
+        held = {int(oid) for oid in _ask(proc, "held").split()[1:]}
+        assert activated in held and connected not in held
+
+
+def test_pinging_made_up_oids_leaves_nothing_for_the_resolver_to_keep(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    svc, _clock, _port, _shared = server
+    result = svc.resolver.ComplexPing(None, 0, 1, 2, 0, [0x1234, 0x5678], [])
+    assert result.return_ == 0
+    assert svc.pings.held() == frozenset()  # no release kept for objects nobody holds
+
+
+def test_an_object_of_this_process_activated_by_itself_is_not_pinged(
+    server: tuple[DcomService, Clock, int, Adder],
+) -> None:
+    svc, _clock, port, _shared = server
+    from idlgen.runtime.rpc.dcom import client as dcom_client
+
+    (calc,) = dcom_client.create_instance("127.0.0.1", FRESH, [ICalc], port=port)
+    try:
+        assert calc.Add(2, 3) == 5
+        pinger = dcom_client._pingers[f"ncacn_ip_tcp:127.0.0.1[{port}]"]
+        assert pinger.held() == set() and svc.pings.snapshot() == {}
+    finally:
+        calc.Release()
 
 
 def test_impacket_keeps_an_object_another_client_dropped_from_its_set(

@@ -8,6 +8,9 @@ class object). The outer unknown never crosses: the proxy refuses aggregation wi
 CLASS_E_NOAGGREGATION before anything is sent, as COM's own proxy does, and the stub calls
 the object's CreateInstance with no outer unknown. The local method table stays the one
 stdiface.py declares, so a server implements CreateInstance(pUnkOuter, riid) as in-process.
+Interfaces derived from IClassFactory (IClassFactory2) inherit both: the wire table takes
+`_wire_` from every ancestor, and proxy.py gives their generated proxies this proxy's
+methods, since generated code only derives from generated parents' proxies.
 """
 
 from __future__ import annotations

@@ -94,12 +94,15 @@ class RemoteHooks:
 
     `resolver(oxid)`: the DUALSTRINGARRAY an OBJREF for that OXID carries (the exporter's
     string bindings), `connect(oxid, resolver)`: the Port and IRemUnknown IPID for an OXID of
-    another process (None: unknown), `ref_observer` (per context): told (exporter, ipid,
-    delta) whenever public references change while serving a remote client's request.
+    another process (None: unknown), `imported(manager)`: told of each new ProxyManager for
+    an object of another process, once its first proxy exists (DCOM pings what a client
+    holds, whichever call handed it over), `ref_observer` (per context): told (exporter,
+    ipid, delta) whenever public references change while serving a remote client's request.
     """
 
     resolver: Any = None
     connect: Any = None
+    imported: Any = None
 
 
 class RemoteClient(Protocol):
@@ -416,6 +419,7 @@ class ApartmentMarshaler:
         else:
             rem_ipid = home.dispatcher.rem_ipid  # type: ignore[attr-defined]
         key = (std.oxid, std.oid)
+        created = False
         with self.imports.lock:
             mgr = self.imports.managers.get(key)
             if mgr is None:
@@ -423,7 +427,10 @@ class ApartmentMarshaler:
                     self.apartment, home, std.oxid, std.oid, rem_ipid, self, self.imports
                 )
                 self.imports.managers[key] = mgr
+                created = True
             proxy = mgr.adopt(ipid, as_guid(ref.iid), std.public_refs)
+        if created and remote is not None and remote_hooks.imported is not None:
+            remote_hooks.imported(mgr)  # outside the table's lock: it may reach the network
         if as_guid(ref.iid) == want:
             return proxy
         try:

@@ -103,6 +103,7 @@ class InterfaceProxy(IUnknown):
             if is_interface(base):
                 cls._iface_ = base  # the interface this proxy class speaks
                 break
+        _inherit_written_proxies(cls)
 
     def __init__(self, mgr: ProxyManager, ipid: bytes) -> None:
         self._mgr = mgr
@@ -149,6 +150,24 @@ class InterfaceProxy(IUnknown):
         if hr & 0x80000000:
             raise error_for(hr)
         return value
+
+
+def _inherit_written_proxies(cls: type[InterfaceProxy]) -> None:
+    """Give `cls` the proxy methods of an ancestor interface whose proxy it does not derive
+    from. Generated proxies derive from their parent's generated proxy, but an interface
+    the runtime declares (IClassFactory, whose CreateInstance/LockServer travel as their
+    [call_as] partners, classfactory.py) has a hand-written one that generated code does
+    not name: IClassFactory2's proxy would otherwise lack the inherited methods. Opnums
+    and wire forms need nothing: the wire table already includes the ancestor's."""
+    for ancestor in cls._iface_.__mro__[1:]:
+        theirs = ancestor.__dict__.get("_proxy_") if is_interface(ancestor) else None
+        if theirs is None or issubclass(cls, theirs):
+            continue
+        for method in ancestor.__dict__.get("_methods_", ()):
+            written = theirs.__dict__.get(method.name)
+            owner = next((k for k in cls.__mro__ if method.name in k.__dict__), None)
+            if written is not None and (owner is None or not issubclass(owner, InterfaceProxy)):
+                setattr(cls, method.name, written)
 
 
 class UnknownProxy(InterfaceProxy):

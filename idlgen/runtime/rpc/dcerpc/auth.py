@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -350,12 +350,36 @@ class ConnectionAuth:
 class ClientAuth:
     """Credentials and level for a client (`Connection(binding, auth=ClientAuth(...))`).
 
-    `user` may be `DOMAIN\\user`. Needs pyspnego (`pip install idlgen[ntlm]`)."""
+    `user` may be `DOMAIN\\user`. Needs pyspnego (`pip install idlgen[ntlm]`). The password
+    is turned into its NT hash (NTOWFv1) here and not kept: NTLM needs nothing else, and
+    pyspnego takes the hash (`spnego.NTLMHash`). `ClientAuth.from_nt_hash` starts from a
+    hash (an smbpasswd entry, a secrets store) and never sees a password."""
 
     user: str
-    password: str = field(repr=False)
+    password: InitVar[str | None]
     domain: str = ""
     level: AuthLevel = AuthLevel.PKT_PRIVACY
+    nt_hash: bytes = field(default=b"", repr=False, kw_only=True)
+
+    def __post_init__(self, password: str | None) -> None:
+        if password is not None:
+            if self.nt_hash:
+                raise ValueError("give a password or an NT hash, not both")
+            object.__setattr__(self, "nt_hash", nt_hash(password))
+        elif len(self.nt_hash) != 16:
+            raise ValueError("an NT hash is 16 bytes")
+
+    @classmethod
+    def from_nt_hash(
+        cls,
+        user: str,
+        hash_: bytes | str,
+        domain: str = "",
+        level: AuthLevel = AuthLevel.PKT_PRIVACY,
+    ) -> ClientAuth:
+        """Credentials from an NT hash (16 bytes, or 32 hex digits)."""
+        value = bytes.fromhex(hash_) if isinstance(hash_, str) else bytes(hash_)
+        return cls(user, None, domain, level, nt_hash=value)
 
     @property
     def principal(self) -> str:
@@ -414,8 +438,7 @@ def _spnego_client(auth: ClientAuth) -> Any:
     if auth.level >= AuthLevel.PKT_PRIVACY:
         req |= spnego.ContextReq.confidentiality
     return spnego.client(
-        auth.principal,
-        auth.password,
+        spnego.NTLMHash(auth.principal, nt_hash=auth.nt_hash.hex()),
         hostname="unspecified",
         service="host",
         protocol="ntlm",

@@ -5,7 +5,10 @@ resolver endpoint (port 135) with an activation properties BLOB (InstantiationIn
 ScmRequestInfoData), unmarshals the OBJREFs of the reply into proxies (calls then go to the
 object endpoint the reply names, with the same credentials), and puts the objects' OIDs in
 a ping set at that resolver: a `Pinger` sends ComplexPing once and SimplePing every period
-([MS-DCOM] 3.2.6), so the server keeps the objects while this process lives.
+([MS-DCOM] 3.2.6), so the server keeps the objects while this process lives. Objects of
+that server that reach this process later, as [out] pointers or return values of calls,
+join the same set (`remote_hooks.imported`): a DCOM server reclaims whatever its clients
+stop pinging, not only what activation handed out.
 """
 
 from __future__ import annotations
@@ -113,22 +116,34 @@ class Pinger:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ping_lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def track(self, proxy: Any) -> None:
-        """Ping the object behind `proxy` until its last local reference is released (an
-        object of this process, unmarshaled to itself, needs no pings)."""
+        """Ping the object behind `proxy` until its last local reference is released, the
+        first ping before this returns (an object of this process, unmarshaled to itself,
+        needs no pings)."""
         mgr = getattr(proxy, "_mgr", None)
-        if mgr is None:
-            return
-        with self._lock:
-            self._held.setdefault(mgr.oid, []).append(mgr)
-            joined = mgr.oid not in self._pinged
-        if joined:
+        if mgr is not None and self._add(mgr):
             self.ping()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True, name="dcom-pinger")
-            self._thread.start()
+
+    def track_manager(self, mgr: Any) -> None:
+        """Ping a newly imported object from the pinging thread, soon: the import may be
+        happening on a thread that must not wait for the network (a reply being read)."""
+        if self._add(mgr):
+            self._wake.set()
+
+    def _add(self, mgr: Any) -> bool:
+        """Book `mgr` under its OID; True when the server's set still lacks that OID."""
+        with self._lock:
+            managers = self._held.setdefault(mgr.oid, [])
+            if not any(m is mgr for m in managers):
+                managers.append(mgr)
+            joined = mgr.oid not in self._pinged
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="dcom-pinger")
+                self._thread.start()
+        return joined
 
     def held(self) -> set[int]:
         """The OIDs some live proxy manager still holds (released managers are dropped)."""
@@ -142,6 +157,8 @@ class Pinger:
     def ping(self) -> None:
         """One ping now: ComplexPing when the set must change, else SimplePing."""
         with self._ping_lock:
+            if self._stop.is_set():
+                return
             held = self.held()
             if not held and not self._pinged:
                 return
@@ -151,12 +168,16 @@ class Pinger:
                     if status != OR_INVALID_SET:
                         _check(status, "SimplePing")
                         return
-                    self.setid, self._pinged = 0, set()  # the server dropped it: start again
+                    self._reset()  # the server dropped it: start again
                 status = self._complex_ping(c, held)
                 if status == OR_INVALID_SET and self.setid != 0:
-                    self.setid, self._pinged = 0, set()
+                    self._reset()
                     status = self._complex_ping(c, held)
                 _check(status, "ComplexPing")
+
+    def _reset(self) -> None:
+        with self._lock:
+            self.setid, self._pinged = 0, set()
 
     def _complex_ping(self, c: IObjectExporter_Client, held: set[int]) -> int:
         adding = sorted(held - self._pinged)
@@ -165,18 +186,26 @@ class Pinger:
         r = c.ComplexPing(0, self.setid, self.sequence, len(adding), len(deleting),
                           adding, deleting)  # fmt: skip
         if r.return_ == 0:
-            self.setid, self._pinged = r.pSetId, held
+            with self._lock:
+                self.setid, self._pinged = r.pSetId, held
         return int(r.return_)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.period):
+        while not self._stop.is_set():
+            self._wake.wait(self.period)
+            self._wake.clear()
             try:
                 self.ping()
             except (COMError, OSError) as exc:  # the server may be gone; try again later
                 log.info("DCOM ping to %s failed: %s", self.resolver, exc)
 
     def stop(self) -> None:
+        """No more pings from this pinger (a ping under way is finished first): the server
+        reclaims what it held once its ping period has run out."""
         self._stop.set()
+        self._wake.set()
+        with self._ping_lock:
+            pass
 
 
 def _check(status: int, what: str) -> None:
@@ -185,15 +214,38 @@ def _check(status: int, what: str) -> None:
 
 
 _pingers: dict[str, Pinger] = {}
+_by_endpoint: dict[str, Pinger] = {}  # object endpoint binding -> its resolver's pinger
+_by_oxid: dict[int, Pinger] = {}  # OXID an activation returned -> its resolver's pinger
 _pingers_lock = threading.Lock()
 
 
 def _pinger(resolver: B.Binding, auth: ClientAuth | None, period: float) -> Pinger:
     with _pingers_lock:
         pinger = _pingers.get(str(resolver))
-        if pinger is None:
+        if pinger is None or pinger._stop.is_set():
             pinger = _pingers[str(resolver)] = Pinger(resolver, auth, period)
         return pinger
+
+
+def _serve_endpoints(pinger: Pinger, bindings: list[B.Binding]) -> None:
+    """Objects at these object endpoints belong to `pinger`'s resolver from now on: any
+    proxy for one of them (an [out] pointer, a return value) joins its ping set."""
+    with _pingers_lock:
+        for binding in bindings:
+            _by_endpoint[str(binding)] = pinger
+
+
+def _imported(mgr: Any) -> None:
+    """`remote_hooks.imported`: a new proxy manager joins the ping set of the resolver whose
+    server exports its object. Objects of endpoints no activation named (idlgen's direct
+    `orpc.connect`) keep connection-tied references and are not pinged."""
+    bindings = getattr(mgr.home, "bindings", None) or []
+    with _pingers_lock:
+        pinger = _by_oxid.get(mgr.oxid) or next(
+            (_by_endpoint[k] for k in map(str, bindings) if k in _by_endpoint), None
+        )
+    if pinger is not None:
+        pinger.track_manager(mgr)
 
 
 def create_instance(
@@ -244,16 +296,23 @@ def _activate(
             properties = scm.RemoteCreateInstance(0, orpcthis, None, blob).ppActProperties
     props, scm_reply = _reply_parts(properties)
     install_remote_hooks()  # marshal.py's hooks for remote OXIDs
+    _marshal.remote_hooks.imported = _imported
+    pinger = _pinger(resolver, auth, ping_period)
     remote = scm_reply.remoteReply
     if remote is not None:
-        for binding in _object_bindings(remote, host):
+        bindings = _object_bindings(remote, host)
+        for binding in bindings:
             use_credentials(binding, auth)
+        _serve_endpoints(pinger, bindings)
     proxies = []
-    pinger = _pinger(resolver, auth, ping_period)
     for iid, hr, pointer in zip(wanted, props.phresults, props.ppIntfData, strict=True):
         if hr & 0x80000000 or pointer is None:
             raise COMError(hr, f"activation could not give {iid}")
         proxy = _marshal.unmarshal_interface(bytes(pointer.abData), iid)
+        mgr = getattr(proxy, "_mgr", None)
+        if mgr is not None and getattr(mgr.home, "bindings", None):  # another process's
+            with _pingers_lock:
+                _by_oxid[mgr.oxid] = pinger
         pinger.track(proxy)
         proxies.append(proxy)
     return proxies

@@ -6,9 +6,13 @@ pinging: ComplexPing puts OIDs into a ping set, SimplePing renews the set. An ob
 client stops pinging is released after `missed` ping periods (3 x 120 s by default; tests use
 a fake clock), which is how a server reclaims what a crashed client held.
 
-Only references handed out through the resolver's own exports (`PingSets.hold`, used by
-activation) are governed by pings; references a client takes over an ORPC connection stay
-tied to that connection (orpc/server.py), as for idlgen's direct publish/connect.
+References handed out through the resolver's own exports (`PingSets.hold`, used by
+activation) are governed by pings alone. References a client takes over an ORPC connection
+([out] pointers, RemQueryInterface) are tied to that connection (orpc/server.py), as for
+idlgen's direct publish/connect; once a client puts such an OID in a ping set, they are
+governed by pings too: when no set pings it any more (DelFromSet, or the set expired), the
+connections' references to it go back after the same grace, the connection still open or
+not. A client that never pings an OID keeps the connection rule alone.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def dualstringarray_wire(dsa: DualStringArray) -> DUALSTRINGARRAY:
 class _Held:
     releases: list[Callable[[], None]]  # one per export of the OID (each activation adds one)
     grace_until: float  # protected until the first ping may reasonably have come
+    kinds: set[str] = field(default_factory=set)  # releases that must be there only once
 
 
 @dataclass
@@ -86,18 +91,21 @@ class PingSets:
     def lifetime(self) -> float:
         return self.period * self.missed
 
-    def hold(self, oid: int, release: Callable[[], None]) -> None:
+    def hold(self, oid: int, release: Callable[[], None], once: str | None = None) -> None:
         """Keep `oid` alive while a client pings it; `release` runs once when it expires.
         An OID exported again (the same object activated twice) keeps every release: all
-        run when no set pings the OID any more."""
+        run when no set pings the OID any more. A release of kind `once` is kept only if
+        the OID has none of that kind yet (one that covers every holder)."""
         with self._lock:
             grace = self.clock() + self.lifetime
             held = self._held.get(oid)
             if held is None:
-                self._held[oid] = _Held([release], grace)
-            else:
+                self._held[oid] = _Held([release], grace, {once} if once else set())
+            elif once is None or once not in held.kinds:
                 held.releases.append(release)
                 held.grace_until = max(held.grace_until, grace)
+                if once is not None:
+                    held.kinds.add(once)
 
     def complex_ping(self, setid: int, sequence: int, add: list[int], delete: list[int]) -> int:
         """ComplexPing: the set's id (a new one for 0), or raises KeyError for an unknown set."""
@@ -182,11 +190,16 @@ class OxidResolver(IObjectExporter):
         object_bindings: Callable[[], DualStringArray],
         resolver_bindings: Callable[[], DualStringArray],
         authn_hint: Callable[[], int] = lambda: int(AuthLevel.NONE),
+        connection_refs: Callable[[list[int]], dict[int, Callable[[], None]]] | None = None,
     ) -> None:
         self.pings = pings
         self._objects = object_bindings
         self._resolver = resolver_bindings
         self._hint = authn_hint
+        # connection_refs(oids): for those ORPC connections hold, what gives their
+        # references back once a client pinged them and stopped (None: connections keep
+        # their own)
+        self._connection_refs = connection_refs
 
     def _resolve(self, oxid: int) -> tuple[int, Any, GUID, int]:
         apartment = find_apartment(oxid)
@@ -224,6 +237,9 @@ class OxidResolver(IObjectExporter):
             setid = self.pings.complex_ping(pSetId, SequenceNum, AddToSet or [], DelFromSet or [])
         except KeyError:
             return IObjectExporter.ComplexPingResult(OR_INVALID_SET, pSetId, 0)
+        if self._connection_refs is not None and AddToSet:
+            for oid, release in self._connection_refs(AddToSet).items():
+                self.pings.hold(oid, release, once="connections")  # pings govern it now
         return IObjectExporter.ComplexPingResult(0, setid, 0)
 
     def ServerAlive(self, hRpc: object) -> int:

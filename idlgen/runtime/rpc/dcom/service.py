@@ -59,7 +59,11 @@ class DcomService:
         self.server = RpcServer(security=security, endpoint_map=None)
         self.server.register(EndpointMapper(), level=AuthLevel.NONE)
         self.resolver = OxidResolver(
-            self.pings, self.object_bindings, self.resolver_bindings, self.authn_hint
+            self.pings,
+            self.object_bindings,
+            self.resolver_bindings,
+            self.authn_hint,
+            self._connection_refs,
         )
         self.server.register(self.resolver, level=AuthLevel.NONE)
         self.server.register(Activator(self, self.classes))  # the server's level applies
@@ -80,6 +84,23 @@ class DcomService:
         ep = object_endpoint()
         security = ep.server.security if ep is not None else None
         return int(security.level) if security is not None else int(AuthLevel.NONE)
+
+    def _connection_refs(self, oids: list[int]) -> dict[int, Callable[[], None]]:
+        """For each of `oids` some connection holds: what gives its references back. OIDs
+        of nothing get none (a client cannot make the ping sets remember made-up OIDs)."""
+        ep = object_endpoint()
+        if ep is None:
+            return {}
+        objects = ep.objects
+        held = objects.held_oids()
+
+        def releaser(oid: int) -> Callable[[], None]:
+            def release() -> None:
+                objects.release_oid(oid)
+
+            return release
+
+        return {oid: releaser(oid) for oid in oids if oid in held}
 
     def rem_unknown_ipid(self, oxid: int) -> GUID:
         """The IRemUnknown IPID of the apartment with this OXID (GUID 0 if it is gone)."""

@@ -197,6 +197,24 @@ class ConnectionPort:
             held, self.held_refs = self.held_refs, {}
             return held
 
+    def held_oids(self) -> set[int]:
+        with self.lock:
+            keys = list(self.held_refs)
+        return {oid for oid in (_oid_of(*key) for key in keys) if oid is not None}
+
+    def take_oid(self, oid: int) -> dict[tuple[ObjectExporter, bytes], int]:
+        """Take what this connection holds on the object `oid` (any of its IPIDs)."""
+        with self.lock:
+            taken = {k: n for k, n in self.held_refs.items() if _oid_of(*k) == oid}
+            for key in taken:
+                del self.held_refs[key]
+            return taken
+
+
+def _oid_of(exporter: ObjectExporter, ipid: bytes) -> int | None:
+    stub = exporter.lookup(ipid)
+    return stub.export.oid if stub is not None and stub.export is not None else None
+
 
 class ObjectServer:
     """The `ObjectHandler` an ORPC endpoint's RpcServer uses."""
@@ -309,16 +327,38 @@ class ObjectServer:
             port = self._ports.pop(id(conn), None)
         if port is None:
             return
-        for (exporter, ipid), count in port.take_held().items():
+        self._give_back(port, port.take_held(), "went away")
+
+    def held_oids(self) -> set[int]:
+        """The objects open connections hold references on (one pass, however many OIDs
+        a ping then asks about)."""
+        with self._lock:
+            ports = list(self._ports.values())
+        return set().union(*(port.held_oids() for port in ports))
+
+    def release_oid(self, oid: int) -> int:
+        """Give back every reference open connections hold on the object `oid`: a DCOM
+        server's pinging rule for objects its clients got as [out] pointers, once no ping
+        set keeps the OID (dcom/resolver.py). Returns how many references went back."""
+        with self._lock:
+            ports = list(self._ports.values())
+        return sum(self._give_back(port, port.take_oid(oid), "stopped pinging") for port in ports)
+
+    def _give_back(
+        self, port: ConnectionPort, held: dict[tuple[ObjectExporter, bytes], int], why: str
+    ) -> int:
+        for (exporter, ipid), count in held.items():
             log.info(
-                "%s went away: released %d references to IPID %s",
+                "%s %s: released %d references to IPID %s",
                 port,
+                why,
                 count,
                 uuid.UUID(bytes_le=ipid),
             )
             self.released += count
             with contextlib.suppress(COMError):
                 exporter.apartment.post(exporter.release_refs, ipid, count)
+        return sum(held.values())
 
 
 _TOO_BUSY = HRESULT_FROM_WIN32(RPC_S_SERVER_TOO_BUSY)
