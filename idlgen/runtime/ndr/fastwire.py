@@ -400,6 +400,11 @@ class BufferCodec:
         """The [in] values in wire order (same checks and faults as `decode_request`)."""
         return tuple(self.decode_request(data).values())
 
+    def fast_request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...] | None:
+        """The [in] values in wire order if this codec takes `data` as it is, else None."""
+        got = self._request.unpack(data, None)
+        return None if got is None else tuple(got[0].values())
+
 
 def _buffer(t: Any) -> tuple[str, str | None, bool] | None:
     """(size name, length name, varying) of a byte buffer the codec takes, else None."""
