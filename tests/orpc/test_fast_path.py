@@ -389,8 +389,7 @@ def test_large_byte_buffers_go_through_fragments_on_the_general_path(server: Ser
         assert WRITE.decode_response(pdu.stub[8:]).outs == {"pcbWritten": size}
         read = _read_request(server, 10, 2 * size)
         fast: list[list[bytes]] = []
-        client.send(read)
-        assert taken_by(lambda: fast.append(_replies(client))) == 1
+        assert taken_by(lambda: (client.send(read), fast.append(_replies(client)))) == 1
         with general_only():
             client.send(read)
             general = _replies(client)

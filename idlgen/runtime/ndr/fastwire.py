@@ -141,6 +141,12 @@ class PrimitiveCodec:
         """The [in] values in wire order (same checks and faults as `decode_request`)."""
         return self._request.unpack(data)
 
+    def fast_request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...] | None:
+        """`request_values`, or None for data of the wrong size (the general path faults it)."""
+        if len(data) != self._request.struct.size:
+            return None
+        return self._request.unpack(data)
+
     @property
     def response_format(self) -> str:
         """The response's struct format without the byte-order prefix."""
@@ -395,10 +401,6 @@ class BufferCodec:
     @property
     def request_names(self) -> tuple[str, ...]:
         return self._request.names
-
-    def request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...]:
-        """The [in] values in wire order (same checks and faults as `decode_request`)."""
-        return tuple(self.decode_request(data).values())
 
     def fast_request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...] | None:
         """The [in] values in wire order if this codec takes `data` as it is, else None."""

@@ -84,7 +84,7 @@ class FastMethod:
     """One method's lean form: its name, [in] order and the whole response PDU's struct
     (for a `BufferCodec`, whose replies vary in size, the header's)."""
 
-    __slots__ = ("buffers", "codec", "method", "name", "order", "reply", "stub_size")
+    __slots__ = ("codec", "method", "name", "order", "reply", "stub_size", "values")
 
     def __init__(self, method: Method, codec: PrimitiveCodec | BufferCodec) -> None:
         self.codec = codec
@@ -93,20 +93,14 @@ class FastMethod:
         names = codec.request_names
         order = tuple(names.index(n) for n in self.method.ins)
         self.order = None if order == tuple(range(len(names))) else order
-        self.buffers = isinstance(codec, BufferCodec)
+        # The [in] values in wire order, or None when the general path must decode the body
+        # (its fault, if any, is then the general path's): the codec's own method, no wrapper.
+        self.values = codec.fast_request_values
         if isinstance(codec, PrimitiveCodec):
             self.reply = struct.Struct(_RESPONSE_PREFIX + codec.response_format)
         else:
             self.reply = _PREFIX
         self.stub_size = self.reply.size - _PREFIX_SIZE + _ORPCTHAT_SIZE
-
-    def values(self, body: bytes | memoryview) -> tuple[Any, ...] | None:
-        """The [in] values in wire order, or None when the general path must decode `body`
-        (then its fault, if any, is the general path's)."""
-        codec = self.codec
-        if isinstance(codec, PrimitiveCodec):
-            return codec.request_values(body) if len(body) == codec.request_size else None
-        return codec.fast_request_values(body)
 
     def buffer_response(
         self, call_id: int, cont_id: int, cancel_count: int, stub: bytes, room: int
