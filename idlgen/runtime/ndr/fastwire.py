@@ -288,50 +288,53 @@ class _Message:
     ) -> tuple[dict[str, Any], Any] | None:
         """Values and result as the engine decodes them; None where the engine must look
         (it then faults, or decodes what this does not take)."""
-        out: dict[str, Any] = {}
-        result = None
-        pos, end = 0, len(data)
-        seen: list[tuple[_Array, int, int]] = []
-        for run in self.runs:
-            s = run.structs[pos & 7]
-            if end - pos < s.size:
-                return None
-            raw = s.unpack_from(data, pos)
-            pos += s.size
-            if run.bools:
-                raw = (
-                    tuple(
-                        bool(v) if p.kind == "bool" else v
-                        for p, v in zip(run.prims, raw, strict=False)
-                    )
-                    + raw[len(run.prims) :]
-                )
-            k = len(run.names)
-            out.update(zip(run.names, raw[:k], strict=True))
-            if run.result:
-                result = raw[k]
-            a = run.array
-            if a is not None:
-                count = raw[k]
-                if a.varying:
-                    n = raw[k + 2]
-                    if raw[k + 1] or n > count:
-                        return None
-                else:
-                    n = count
-                if end - pos < n:
+        try:
+            out: dict[str, Any] = {}
+            result = None
+            pos, end = 0, len(data)
+            seen: list[tuple[_Array, int, int]] = []
+            for run in self.runs:
+                s = run.structs[pos & 7]
+                if end - pos < s.size:
                     return None
-                out[a.name] = bytes(data[pos : pos + n])
-                pos += n
-                seen.append((a, count, n))
-        if pos != end:
+                raw = s.unpack_from(data, pos)
+                pos += s.size
+                if run.bools:
+                    raw = (
+                        tuple(
+                            bool(v) if p.kind == "bool" else v
+                            for p, v in zip(run.prims, raw, strict=False)
+                        )
+                        + raw[len(run.prims) :]
+                    )
+                k = len(run.names)
+                out.update(zip(run.names, raw[:k], strict=True))
+                if run.result:
+                    result = raw[k]
+                a = run.array
+                if a is not None:
+                    count = raw[k]
+                    if a.varying:
+                        n = raw[k + 2]
+                        if raw[k + 1] or n > count:
+                            return None
+                    else:
+                        n = count
+                    if end - pos < n:
+                        return None
+                    out[a.name] = bytes(data[pos : pos + n])
+                    pos += n
+                    seen.append((a, count, n))
+            if pos != end:
+                return None
+            for a, count, n in seen:
+                if _count(a.size, out, scope) != count:
+                    return None
+                if a.length is not None and _count(a.length, out, scope) != n:
+                    return None
+            return out, result
+        except Exception:  # a peer's bytes must end in the engine's fault, never a traceback
             return None
-        for a, count, n in seen:
-            if _count(a.size, out, scope) != count:
-                return None
-            if a.length is not None and _count(a.length, out, scope) != n:
-                return None
-        return out, result
 
 
 class BufferCodec:
