@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idlgen.runtime import ndr as _ndr
-from idlgen.runtime.ndr.fastwire import PrimitiveCodec, fast_codec
+from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
 
 PRIMS = [
     _ndr.SMALL, _ndr.USMALL, _ndr.BYTE, _ndr.BOOLEAN, _ndr.SHORT, _ndr.USHORT, _ndr.WCHAR,
@@ -91,10 +91,205 @@ def test_same_refusals_of_bad_values(bad: Any) -> None:
         fast.encode_request({})
 
 
-def test_methods_with_other_types_keep_the_engine() -> None:
-    array = _ndr.Pointer("ref", _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("n")))
+@pytest.mark.parametrize(
+    "array",
+    [
+        _ndr.ConformantArray(_ndr.LONG, size_is=_ndr.Name("n")),  # not bytes
+        _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.parse_expr("n * 2")),
+        _ndr.ConformantArray(_ndr.BYTE, max_is=_ndr.Name("n")),
+        _ndr.ConformantVaryingArray(_ndr.BYTE, size_is=_ndr.Name("n"), first_is=_ndr.Name("n")),
+        _ndr.Pointer("unique", _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("n"))),
+        _ndr.String(_ndr.WCHAR),
+    ],
+    ids=["long-elements", "size-expression", "max_is", "first_is", "unique-pointer", "string"],
+)
+def test_methods_with_other_types_keep_the_engine(array: Any) -> None:
     wire = _ndr.MethodMarshaler(
-        _ndr.Method("M", (_ndr.Param("p", array), _ndr.Param("n", _ndr.ULONG)), opnum=3)
+        _ndr.Method(
+            "M",
+            (_ndr.Param("p", _ndr.Pointer("ref", array)), _ndr.Param("n", _ndr.ULONG)),
+            opnum=3,
+        )
     )
     assert fast_codec(wire) is wire
     assert fast_codec(None) is None
+
+
+# -- byte buffers (BufferCodec) -----------------------------------------------------------
+
+COUNTS = [_ndr.USMALL, _ndr.SHORT, _ndr.USHORT, _ndr.LONG, _ndr.ULONG, _ndr.HYPER, _ndr.UHYPER]
+Case = tuple[_ndr.MethodMarshaler, dict[str, Any], dict[str, Any], Any]
+
+
+@st.composite
+def buffer_methods(draw: st.DrawFn) -> Case:
+    """Primitives and `[size_is(s), length_is(*l)] byte *p` buffers in any order: the sizes
+    in the same message or (an [out] buffer sized by an [in]) in the caller's scope."""
+    params: list[_ndr.Param] = []
+    ins: dict[str, Any] = {}
+    outs: dict[str, Any] = {}
+
+    def add(name: str, t: _ndr.NdrType, direction: Any, value: Any) -> None:
+        pointer = direction != "in" or draw(st.booleans())
+        params.append(_ndr.Param(name, _ndr.Pointer("ref", t) if pointer else t, direction))
+        if direction in ("in", "inout"):
+            ins[name] = value
+        if direction in ("out", "inout"):
+            outs[name] = value
+
+    for i in range(draw(st.integers(0, 4))):
+        prim = draw(st.sampled_from(PRIMS))
+        add(f"p{i}", prim, draw(st.sampled_from(["in", "out", "inout"])), draw(_value(prim)))
+    for i in range(draw(st.integers(1, 3))):
+        direction = draw(st.sampled_from(["in", "out", "inout"]))
+        data = draw(st.binary(max_size=40))
+        varying = draw(st.booleans())
+        size = len(data) + (draw(st.integers(0, 9)) if varying else 0)
+        size_dir = "in" if direction != "out" else draw(st.sampled_from(["in", "out", "inout"]))
+        elem = draw(st.sampled_from([_ndr.BYTE, _ndr.CHAR]))
+        add(f"s{i}", draw(st.sampled_from(COUNTS)), size_dir, size)
+        size_is: Any = _ndr.Name(f"s{i}")
+        if size_dir != "in" and draw(st.booleans()):
+            size_is = _ndr.Unary("*", size_is)
+        if varying:
+            length_is = None
+            if draw(st.booleans()):
+                length_dir = "in" if direction == "in" else draw(st.sampled_from(["out", "inout"]))
+                if direction == "inout":
+                    length_dir = "inout"
+                add(f"l{i}", _ndr.ULONG, length_dir, len(data))
+                length_is = _ndr.Unary("*", _ndr.Name(f"l{i}"))
+            t: Any = _ndr.ConformantVaryingArray(elem, size_is=size_is, length_is=length_is)
+        else:
+            t = _ndr.ConformantArray(elem, size_is=size_is)
+        params.append(_ndr.Param(f"b{i}", _ndr.Pointer("ref", t), direction))
+        if direction != "out":
+            ins[f"b{i}"] = data
+        if direction != "in":
+            outs[f"b{i}"] = data
+    order = draw(st.permutations(params))
+    returns = draw(st.sampled_from([None, _ndr.HRESULT, _ndr.DOUBLE, _ndr.SMALL]))
+    result = None if returns is None else draw(_value(returns))
+    method = _ndr.Method("M", tuple(order), returns=returns, opnum=3)
+    return _ndr.MethodMarshaler(method), ins, outs, result
+
+
+def _outcome(run: Any, *args: Any, **kwargs: Any) -> Any:
+    """What a call gives: its value, or the fault's type and HRESULT."""
+    try:
+        return ("ok", repr(run(*args, **kwargs)))  # repr: NaN != NaN
+    except _ndr.NdrFault as fault:
+        return (type(fault).__name__, fault.hresult)
+
+
+@settings(max_examples=400, deadline=None)
+@given(buffer_methods())
+def test_buffers_same_bytes_and_values_as_the_engine(case: Case) -> None:
+    wire, ins, outs, result = case
+    fast = fast_codec(wire)
+    assert isinstance(fast, BufferCodec)
+    request = wire.encode_request(ins)
+    assert fast.encode_request(ins) == request
+    assert fast._request.pack(ins, None, None) == request  # taken, not handed to the engine
+    assert fast.decode_request(request) == wire.decode_request(request)
+    assert fast._request.unpack(request, None) is not None
+    response = wire.encode_response(outs, result, scope=ins)
+    assert fast.encode_response(outs, result, scope=ins) == response
+    assert fast._response.pack(outs, ins, result) == response
+    assert repr(fast.decode_response(response, scope=ins)) == repr(
+        wire.decode_response(response, scope=ins)
+    )
+    assert fast._response.unpack(response, ins) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(buffer_methods(), st.data())
+def test_buffers_same_verdict_on_damaged_messages(case: Case, data: st.DataObject) -> None:
+    """A valid message cut, extended or with a byte changed (counts, offsets, padding),
+    or any bytes at all: the same values or the same fault (HRESULT) as the engine."""
+    wire, ins, outs, result = case
+    fast = fast_codec(wire)
+    for engine_decode, fast_decode, good in (
+        (wire.decode_request, fast.decode_request, wire.encode_request(ins)),
+        (wire.decode_response, fast.decode_response, wire.encode_response(outs, result, scope=ins)),
+    ):
+        how = data.draw(st.sampled_from(["cut", "extend", "flip", "any"]))
+        if how == "cut":
+            damaged = good[: data.draw(st.integers(0, max(len(good) - 1, 0)))]
+        elif how == "extend":
+            damaged = good + data.draw(st.binary(min_size=1, max_size=9))
+        elif how == "flip" and good:
+            at = data.draw(st.integers(0, len(good) - 1))
+            damaged = good[:at] + bytes([data.draw(st.integers(0, 255))]) + good[at + 1 :]
+        else:
+            damaged = data.draw(st.binary(max_size=60))
+        scope = data.draw(st.sampled_from([ins, {}, None]))
+        assert _outcome(fast_decode, damaged, scope=scope) == _outcome(
+            engine_decode, damaged, scope=scope
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(buffer_methods(), st.data())
+def test_buffers_same_refusals_of_bad_values(case: Case, data: st.DataObject) -> None:
+    """A buffer of the wrong length or type, a size that disagrees, a missing value: the
+    engine's bytes if it takes the value anyway, else its refusal."""
+    wire, ins, outs, result = case
+    fast = fast_codec(wire)
+    for values, scope, encode_engine, encode_fast in (
+        (ins, None, wire.encode_request, fast.encode_request),
+        (outs, ins, wire.encode_response, fast.encode_response),
+    ):
+        if not values:
+            continue
+        name = data.draw(st.sampled_from(sorted(values)))
+        bad = data.draw(
+            st.sampled_from(
+                [
+                    None,
+                    "text",
+                    True,
+                    -1,
+                    1 << 32,
+                    b"x" * 50,
+                    b"",
+                    [1, 2, 3],
+                    [300],
+                    memoryview(b"abc"),
+                    bytearray(b"ab"),
+                ]
+            )
+        )
+        changed = {**values, name: bad}
+        if data.draw(st.booleans()):
+            del changed[name]
+        args: tuple[Any, ...] = (
+            (changed,) if encode_engine == wire.encode_request else (changed, result)
+        )
+        assert _outcome(encode_fast, *args, scope=scope) == _outcome(
+            encode_engine, *args, scope=scope
+        )
+
+
+def test_byte_buffers_padding_before_the_next_field() -> None:
+    """An odd-sized buffer then a hyper: 7 pad bytes the codec must add and skip."""
+    array = _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("n"))
+    method = _ndr.Method(
+        "M",
+        (
+            _ndr.Param("n", _ndr.ULONG),
+            _ndr.Param("p", _ndr.Pointer("ref", array)),
+            _ndr.Param("h", _ndr.HYPER),
+        ),
+        opnum=3,
+    )
+    wire = _ndr.MethodMarshaler(method)
+    fast = fast_codec(wire)
+    assert isinstance(fast, BufferCodec)
+    values = {"n": 1, "p": b"\x07", "h": -2}
+    body = fast.encode_request(values)
+    assert body == wire.encode_request(values)
+    assert body == b"\1\0\0\0" + b"\1\0\0\0" + b"\7" + bytes(7) + b"\xfe" + b"\xff" * 7
+    assert fast.decode_request(body) == values
+    empty = {"n": 0, "p": b"", "h": 5}
+    assert fast.encode_request(empty) == wire.encode_request(empty) == bytes(8) + b"\5" + bytes(7)

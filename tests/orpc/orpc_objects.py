@@ -21,8 +21,9 @@ _hub: Hub | None = None
 
 
 class Hub(_rt.ComObject, ICalc, IEventSource, ISimpleStream):
-    """Add; sinks called back; a Read that blocks until the client cancels it; Write(b"", 0)
-    reports the public references the export of this object holds (the tests' census)."""
+    """Add; sinks called back; a Read that blocks until the client cancels it (one of
+    LARGE_READ bytes or more answers at once: `pattern(cb)`); Write(b"", 0) reports the
+    public references the export of this object holds (the tests' census)."""
 
     def __init__(self, outer: Any = None) -> None:
         super().__init__(outer)
@@ -48,6 +49,8 @@ class Hub(_rt.ComObject, ICalc, IEventSource, ISimpleStream):
         return sink
 
     def Read(self, cb: int) -> Any:
+        if cb >= LARGE_READ:
+            return ISimpleStream.ReadResult(pattern(cb), cb)
         for _ in range(int(WAIT * 100)):  # polls CoTestCancel, as a COM server would
             try:
                 _rt.CoTestCancel()  # raises CallCanceledError once the client's cancel is in
@@ -60,6 +63,14 @@ class Hub(_rt.ComObject, ICalc, IEventSource, ISimpleStream):
             return _refs_of(self)
         self.data += pv
         return cb
+
+
+LARGE_READ = 4096
+
+
+def pattern(size: int) -> bytes:
+    """Bytes a large Read answers with (they show a cut or shifted buffer)."""
+    return bytes(i * 7 & 0xFF for i in range(size))
 
 
 def _refs_of(obj: Any) -> int:

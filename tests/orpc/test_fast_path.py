@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from orpc_helpers import WAIT
-from stream_handwritten import ICalc, ISimpleStream
-from test_fastwire import methods
+from stream_handwritten import ICalc, IEventSource, ISimpleStream
+from test_fastwire import buffer_methods, methods
 
 from idlgen import runtime as rt
 from idlgen.runtime.apartments import channel
@@ -28,10 +28,14 @@ from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.marshal import marshaler_for
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.interface import Method
-from idlgen.runtime.ndr.fastwire import PrimitiveCodec, fast_codec
+from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
-from idlgen.runtime.rpc.dcerpc.fragments import response_fragments
+from idlgen.runtime.rpc.dcerpc.fragments import (
+    chunk_room,
+    request_fragments,
+    response_fragments,
+)
 from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
 from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
@@ -45,7 +49,7 @@ FAILS = -3  # Add(FAILS, n) fails with E_FAIL
 RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
 
 
-class Calc(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
+class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.release = threading.Event()
@@ -67,12 +71,23 @@ class Calc(rt.ComObject, ICalc, ISimpleStream):  # type: ignore[misc]
             raise RuntimeError("a server bug")
         return a + b
 
-    def Read(self, cb: int) -> bytes:
-        return bytes(cb)
+    def Read(self, cb: int) -> ISimpleStream.ReadResult:
+        data = bytes(i & 0xFF for i in range(cb // 2))  # a varying array: less than cb
+        return ISimpleStream.ReadResult(data, len(data))
 
     def Write(self, pv: bytes, cb: int) -> int:
         self.threads.append(threading.current_thread())
         return cb
+
+    def Advise(self, sink: Any) -> int:  # an interface pointer: no precompiled codec
+        self.threads.append(threading.current_thread())
+        return rt.S_OK
+
+    def Fire(self, v: int) -> int:
+        return 0
+
+    def GetSink(self) -> Any:
+        return None
 
 
 class Server:
@@ -87,6 +102,7 @@ class Server:
         self.calc = Calc()
         self.ipid = self._export(self.mta, self.calc, ICalc)
         self.stream_ipid = self._export(self.mta, self.calc, ISimpleStream)
+        self.events_ipid = self._export(self.mta, self.calc, IEventSource)
         self.sta_calc = Calc()
         self.sta_ipid = self.sta.run(lambda: self._export(self.sta, self.sta_calc, ICalc))
 
@@ -115,14 +131,15 @@ def server() -> Iterator[Server]:
 
 
 class Client:
-    """A raw ncacn_ip_tcp association bound to ICalc (context 0) and ISimpleStream (1)."""
+    """A raw ncacn_ip_tcp association bound to ICalc (context 0), ISimpleStream (1) and
+    IEventSource (2)."""
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.sock = socket.create_connection(address, timeout=WAIT)
         self.buf = b""
         contexts = tuple(
             P.ContextElem(i, P.SyntaxId(iid, 0, 0), (P.NDR20,))
-            for i, iid in enumerate((ICalc._iid_, ISimpleStream._iid_))
+            for i, iid in enumerate((ICalc._iid_, ISimpleStream._iid_, IEventSource._iid_))
         )
         self.sock.sendall(P.encode(P.Bind(1, 5840, 5840, 0, contexts)))
         ack = self.pdu()
@@ -220,6 +237,25 @@ def test_lean_response_pdu_is_the_general_encoding_for_any_primitive_method(
     assert [m.response(call_id, 0, cancels, m.codec.response_fields(outs, result))] == general
 
 
+@settings(max_examples=200, deadline=None)
+@given(buffer_methods(), st.integers(1, 2**32 - 1), st.integers(0, 300))
+def test_lean_response_pdu_is_the_general_encoding_for_any_buffer_method(
+    case: Any, call_id: int, cancels: int
+) -> None:
+    """Random signatures with byte buffers: header plus the codec's stub is ORPCTHAT plus
+    the engine's encoding as the general path frames it; too large for one fragment, the
+    lean path declines (the general path cuts it)."""
+    wire, ins, outs, result = case
+    codec = fast_codec(wire)
+    assert isinstance(codec, BufferCodec)
+    m = FastMethod(Method("M", ins=tuple(ins), outs=tuple(outs)), codec)
+    stub = codec.encode_response(outs, result, scope=ins)
+    general = response_fragments(call_id, 0, orpcthat() + stub, P.MIN_FRAG, cancels)
+    room = chunk_room(P.MIN_FRAG, P.RESPONSE_HEADER)
+    assert [m.buffer_response(call_id, 0, cancels, stub, room)] == general
+    assert m.buffer_response(call_id, 0, cancels, stub, len(stub) + 7) is None
+
+
 _ICALC_STUB: list[Any] = []
 
 
@@ -248,6 +284,33 @@ def test_lean_reply_bytes_equal_the_general_paths(
 def test_lean_path_failures_are_the_general_paths(server: Server, a: int) -> None:
     fast, general = both_paths(server, request(7, server.ipid, add_stub(a, 0)))
     assert fast == general
+
+
+WRITE, READ = ISimpleStream._wire_[1], ISimpleStream._wire_[0]
+
+
+def _write_request(
+    server: Server, call_id: int, size: int = 3, cb: int | None = None, tail: bytes = b""
+) -> bytes:
+    """Write(pv, cb) with `size` bytes; `cb` other than `size` or a `tail` make an NDR
+    stub the precompiled codec does not take (the engine faults it)."""
+    pv = bytes(i * 7 & 0xFF for i in range(size))
+    ndr = WRITE.encode_request({"pv": pv, "cb": size})
+    if cb is not None:
+        ndr = ndr[:-4] + struct.pack("<I", cb)
+    return request(call_id, server.stream_ipid, orpcthis(bytes(16)) + ndr + tail, 4, 1)
+
+
+def _read_request(server: Server, call_id: int, cb: int) -> bytes:
+    ndr = READ.encode_request({"cb": cb})
+    return request(call_id, server.stream_ipid, orpcthis(bytes(16)) + ndr, 3, 1)
+
+
+def _advise_request(server: Server, call_id: int) -> bytes:
+    advise = IEventSource._wire_[0]
+    assert advise is not None and fast_codec(advise) is advise
+    body = orpcthis(bytes(16)) + advise.encode_request({"sink": None})
+    return request(call_id, server.events_ipid, body, cont_id=2)
 
 
 def both_paths(server: Server, frame: bytes) -> tuple[bytes, bytes]:
@@ -279,6 +342,65 @@ def test_lean_path_serves_the_common_call(server: Server) -> None:
         client.close()
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 5000), st.integers(2, 2**32 - 1))
+def test_lean_path_serves_byte_buffers_with_the_general_paths_bytes(
+    server: Server, size: int, call_id: int
+) -> None:
+    """Write(pv, cb) with any payload that fits one fragment, and Read(cb), whose reply is
+    a conformant varying array sized by the [in] cb: taken by the lean path, the same
+    reply bytes as the general path."""
+    for frame in (_write_request(server, call_id, size), _read_request(server, call_id, size)):
+        got: list[tuple[bytes, bytes]] = []
+        assert taken_by(lambda: got.append(both_paths(server, frame))) == 1  # noqa: B023
+        fast, general = got[0]
+        assert fast == general
+        assert isinstance(P.decode(fast), P.Response)
+    pdu = P.decode(fast)
+    assert isinstance(pdu, P.Response)
+    out = READ.decode_response(pdu.stub[8:], scope={"cb": size})
+    assert out.outs == {"pv": bytes(i & 0xFF for i in range(size // 2)), "pcbRead": size // 2}
+
+
+def _replies(client: Client) -> list[bytes]:
+    """Every fragment of one reply."""
+    frames = [client.raw()]
+    while not frames[-1][3] & P.PFC_LAST_FRAG:
+        frames.append(client.raw())
+    return frames
+
+
+def test_large_byte_buffers_go_through_fragments_on_the_general_path(server: Server) -> None:
+    """A 64 KiB Write is several request fragments: the general path reassembles it. A
+    Read of 128 KiB is one request fragment the lean path takes, but its 64 KiB reply needs
+    fragments: the general code cuts it, into the general path's bytes."""
+    size = 64 * 1024
+    pv = bytes(i * 7 & 0xFF for i in range(size))
+    stub = orpcthis(bytes(16)) + WRITE.encode_request({"pv": pv, "cb": size})
+    ipid = GUID.from_bytes_le(server.stream_ipid)
+    frames = request_fragments(9, 1, 4, stub, 5840, ipid)
+    assert len(frames) > 10
+    client = Client(server.address)
+    try:
+        got: list[bytes] = []
+        assert taken_by(lambda: got.append(exchange(client, b"".join(frames)))) == 0
+        pdu = P.decode(got[0])
+        assert isinstance(pdu, P.Response)
+        assert WRITE.decode_response(pdu.stub[8:]).outs == {"pcbWritten": size}
+        read = _read_request(server, 10, 2 * size)
+        fast: list[list[bytes]] = []
+        assert taken_by(lambda: (client.send(read), fast.append(_replies(client)))) == 1
+        with general_only():
+            client.send(read)
+            general = _replies(client)
+    finally:
+        client.close()
+    assert len(general) > 10 and fast[0] == general
+    stub = b"".join(P.decode(f).stub for f in general)
+    out = READ.decode_response(stub[8:], scope={"cb": 2 * size})
+    assert out.outs["pv"] == bytes(i & 0xFF for i in range(size))
+
+
 def _fragments(call_id: int, ipid: bytes, stub: bytes) -> bytes:
     half = 40  # a multiple of 8: the NDR alignment does not depend on the cut
     first = request(call_id, ipid, stub[:half], flags=P.PFC_FIRST_FRAG)
@@ -300,6 +422,8 @@ def _with_extensions(stub: bytes) -> bytes:
         "orpcthis-extensions",
         "sta-object",
         "no-precompiled-codec",
+        "buffer-size-disagrees",
+        "buffer-trailing-bytes",
         "short-stub",
         "channel-observer",
     ],
@@ -321,10 +445,12 @@ def test_lean_path_leaves_every_other_request_to_the_general_path(
         frame = request(5, ipid, _with_extensions(stub))
     elif case == "sta-object":
         frame = request(5, server.sta_ipid, stub)
-    elif case == "no-precompiled-codec":  # ISimpleStream::Write: a conformant array
-        write = ISimpleStream._wire_[1]
-        body = orpcthis(bytes(16)) + write.encode_request({"pv": b"abc", "cb": 3})
-        frame = request(5, server.stream_ipid, body, opnum=4, cont_id=1)
+    elif case == "no-precompiled-codec":  # IEventSource::Advise: an interface pointer
+        frame = _advise_request(server, 5)
+    elif case == "buffer-size-disagrees":  # Write(pv, cb) whose cb is not pv's count
+        frame = _write_request(server, 5, cb=4)
+    elif case == "buffer-trailing-bytes":
+        frame = _write_request(server, 5, tail=bytes(4))
     elif case == "short-stub":
         frame = request(5, ipid, stub[:-4])
     observer = channel.observe(lambda f: None) if case == "channel-observer" else None
@@ -385,17 +511,11 @@ def test_common_call_runs_on_the_thread_that_read_it(server: Server, client: Cli
     assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
 
 
-def _write_request(server: Server, call_id: int) -> bytes:
-    write = ISimpleStream._wire_[1]
-    body = orpcthis(bytes(16)) + write.encode_request({"pv": b"abc", "cb": 3})
-    return request(call_id, server.stream_ipid, body, opnum=4, cont_id=1)
-
-
 def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
     """No hand-off for the general path either: a method without a precompiled codec in
     an MTA runs on the reactor thread (the STA keeps its own thread: next test)."""
     server.calc.threads.clear()
-    assert taken_by(lambda: exchange(client, _write_request(server, 3))) == 0
+    assert taken_by(lambda: exchange(client, _advise_request(server, 3))) == 0
     assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
 
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from orpc_helpers import WAIT, server_process
+from orpc_objects import LARGE_READ, pattern
 from stream_handwritten import ICalc, IID_AsyncICalc, IID_AsyncISimpleStream, ISimpleStream
 from test_call_semantics_everywhere import _across_processes
 from test_orpc_auth import private_server  # noqa: F401  (a fixture)
@@ -25,6 +26,7 @@ from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.registry import wire_table
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.ndr.fastwire import BufferCodec
 from idlgen.runtime.rpc import orpc
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
@@ -63,6 +65,42 @@ def test_lean_request_is_the_general_paths_bytes(
             call_id, cont_id, opnum, stub, P.MIN_FRAG, GUID.from_bytes_le(ipid)
         )
         assert lean_request(call_id, cont_id, opnum, ipid, cid, ndr) == general
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    call_id=u32,
+    cid=st.integers(0, 2**64 - 1),
+    ipid=st.binary(min_size=16, max_size=16),
+    pv=st.binary(max_size=300),
+    extra=st.integers(0, 9),
+)
+def test_lean_buffer_calls_are_the_general_paths_bytes(
+    call_id: int, cid: int, ipid: bytes, pv: bytes, extra: int
+) -> None:
+    """Write(pv, cb) and Read(cb) as the proxy encodes them now (their precompiled codec)
+    and frames them (the lane): the engine's encoding framed by the general path, byte for
+    byte; Read's reply (pv sized by the [in] cb) decodes to the engine's values."""
+    read, write = wire_table(ISimpleStream)[3:5]
+    assert isinstance(read, BufferCodec) and isinstance(write, BufferCodec)
+    engine_read, engine_write = ISimpleStream._wire_
+    assert engine_read is not None and engine_write is not None
+    ins = {"cb": len(pv) + extra}
+    for codec, engine, values in (
+        (write, engine_write, {"pv": pv, "cb": len(pv)}),
+        (read, engine_read, ins),
+    ):
+        ndr = codec.encode_request(values)
+        assert ndr == engine.encode_request(values)
+        opnum = codec.method.opnum
+        assert opnum is not None
+        stub = orpcthis(causality_id(cid)) + engine.encode_request(values)
+        (general,) = request_fragments(call_id, 1, opnum, stub, 4096, GUID.from_bytes_le(ipid))
+        assert lean_request(call_id, 1, opnum, ipid, cid, ndr) == general
+    reply = engine_read.encode_response({"pv": pv, "pcbRead": len(pv)}, 0, scope=ins)
+    fast = read.decode_response(memoryview(reply), scope=ins)
+    assert fast == engine_read.decode_response(reply, scope=ins)
+    assert fast.outs == {"pv": pv, "pcbRead": len(pv)}
 
 
 @settings(max_examples=200, deadline=None)
@@ -142,6 +180,43 @@ def test_requests_larger_than_one_fragment_take_the_general_path(hub: Any) -> No
     assert Lane.taken == taken
     assert stream.Write(b"x", 1) == 1
     assert Lane.taken == taken + 1
+    stream.Release()
+
+
+def test_byte_buffers_take_the_lean_path_up_to_one_fragment(hub: Any) -> None:
+    """Write and Read (their precompiled codec) on the lane while the request fits one
+    fragment; a 64 KiB Write goes out in fragments on the general path; a Read whose
+    64 KiB reply comes back in fragments is still a lean call."""
+    stream = hub.QueryInterface(ISimpleStream)
+    assert stream.Write(b"x", 1) == 1  # general, then lean
+    room = lane_of(stream).max_ndr - 8  # Write's NDR: count, pv, cb
+    taken = Lane.taken
+    for size in (1, 3, 5, 4096, room):
+        assert stream.Write(pattern(size), size) == size
+    assert Lane.taken - taken == 5
+    for size in (room + 1, 64 * 1024):
+        assert stream.Write(pattern(size), size) == size
+    assert Lane.taken - taken == 5
+    for size in (LARGE_READ, 64 * 1024):
+        assert stream.Read(size) == (pattern(size), size)
+    assert Lane.taken - taken == 7
+    stream.Release()
+
+
+def test_buffer_call_objects_decode_with_their_ins(hub: Any) -> None:
+    """Begin_Read's reply is sized by its [in] cb: the lean call keeps the [in] values
+    for decoding (a primitive method's codec needs none)."""
+    stream = hub.QueryInterface(ISimpleStream)
+    assert stream.Write(b"x", 1) == 1  # the lane to the stream's IPID is known from now on
+    factory = hub.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
+    taken = Lane.taken
+    call.Begin_Read(LARGE_READ + 1)
+    assert call.wait(WAIT)
+    assert call.Finish_Read() == (pattern(LARGE_READ + 1), LARGE_READ + 1)
+    assert Lane.taken - taken == 1
+    call.Release()
+    factory.Release()
     stream.Release()
 
 

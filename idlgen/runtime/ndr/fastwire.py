@@ -1,4 +1,4 @@
-"""A precompiled codec for methods whose every parameter and result is a primitive.
+"""Precompiled codecs for methods whose parameters are primitives and byte buffers.
 
 Most cross-apartment calls are small (`Add(long, long, [out] long*)`): interpreting their
 descriptors costs more than moving them between threads. When every [in], every [out]
@@ -7,6 +7,16 @@ descriptors costs more than moving them between threads. When every [in], every 
 `struct.Struct` with explicit pad bytes then encodes and decodes it with the engine's value
 checks and faults. The output is byte-identical to `MethodMarshaler` (tests/apartments
 checks it with hypothesis); every other method keeps using the engine.
+
+Byte buffers (`[size_is(cb)] byte *pv`, `[size_is(cb), length_is(*pcb)] byte *pv`) are the
+other common payload, and the engine walks them one descriptor at a time. `BufferCodec`
+cuts such a message into runs of fixed fields, each ending with an array's header (its
+counts), and the array's bytes in between: one `struct` call per run (the padding before a
+run depends on where the previous bytes ended, so each run has a struct per alignment
+phase) and one slice per array. It takes only what it is sure of: exact `bytes` or
+`bytearray` values and integer counts that agree; anything else (a wrong length, a count
+out of range, a reply whose counts disagree or whose size is off) is handed to the engine,
+so every refusal and fault is the engine's own, with its HRESULT.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.ndr.fault import bad_stub
 from idlgen.runtime.ndr.method import wire_type
 
-__all__ = ["PrimitiveCodec", "fast_codec"]
+__all__ = ["BufferCodec", "PrimitiveCodec", "fast_codec"]
 
 
 class _Layout:
@@ -131,6 +141,12 @@ class PrimitiveCodec:
         """The [in] values in wire order (same checks and faults as `decode_request`)."""
         return self._request.unpack(data)
 
+    def fast_request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...] | None:
+        """`request_values`, or None for data of the wrong size (the general path faults it)."""
+        if len(data) != self._request.struct.size:
+            return None
+        return self._request.unpack(data)
+
     @property
     def response_format(self) -> str:
         """The response's struct format without the byte-order prefix."""
@@ -158,21 +174,296 @@ def _ordered(names: tuple[str, ...], values: Mapping[str, Any]) -> list[Any]:
         raise _ndr.NdrMarshalError(f"missing parameter {exc.args[0]!r}") from None
 
 
+class _Array:
+    """A byte buffer parameter; its header's counts are the values `size` (and `length`) name."""
+
+    __slots__ = ("length", "name", "size", "varying")
+
+    def __init__(self, name: str, size: str, length: str | None, varying: bool) -> None:
+        self.name = name
+        self.size = size
+        self.length = length
+        self.varying = varying
+
+
+class _Run:
+    """Fixed fields up to the next byte buffer: primitives, then the buffer's header."""
+
+    __slots__ = ("array", "bools", "names", "prims", "result", "structs")
+
+    def __init__(
+        self,
+        fields: list[tuple[str, _ndr.Primitive]],
+        array: _Array | None,
+        result: _ndr.Primitive | None,
+    ) -> None:
+        self.names = tuple(name for name, _ in fields)
+        self.prims = tuple(prim for _, prim in fields) + ((result,) if result is not None else ())
+        self.result = result is not None
+        self.bools = any(prim.kind == "bool" for prim in self.prims)
+        self.array = array
+        header = () if array is None else (_ndr.ULONG,) * (3 if array.varying else 1)
+        # The bytes before a run end anywhere: one struct per start offset modulo 8 (the
+        # largest alignment), each with the padding that offset needs.
+        self.structs = tuple(_padded(phase, self.prims + header) for phase in range(8))
+
+
+def _padded(phase: int, prims: tuple[_ndr.Primitive, ...]) -> struct.Struct:
+    fmt, pos = "<", phase
+    for prim in prims:
+        pad = -pos % prim.size
+        fmt += "x" * pad + prim.fmt
+        pos += pad + prim.size
+    return struct.Struct(fmt)
+
+
+def _count(name: str, values: Mapping[str, Any], scope: Mapping[str, Any] | None) -> int:
+    """What the engine's correlation names evaluate to, or -1 when it is not a plain int (a
+    bool, a missing name...): the caller then leaves the message to the engine."""
+    if name in values:
+        value = values[name]
+    elif scope is not None and name in scope:
+        value = scope[name]
+    else:
+        return -1
+    return value if type(value) is int else -1
+
+
+class _Message:
+    """Runs and byte buffers in wire order."""
+
+    __slots__ = ("names", "runs")
+
+    def __init__(self, fields: list[tuple[str, Any]], result: _ndr.Primitive | None) -> None:
+        self.runs: list[_Run] = []
+        self.names = tuple(name for name, _ in fields)
+        run: list[tuple[str, _ndr.Primitive]] = []
+        for name, t in fields:
+            if isinstance(t, _Array):
+                self.runs.append(_Run(run, t, None))
+                run = []
+            else:
+                run.append((name, t))
+        self.runs.append(_Run(run, None, result))
+
+    def pack(
+        self, values: Mapping[str, Any], scope: Mapping[str, Any] | None, result: Any
+    ) -> bytes | None:
+        """The engine's bytes, or None for the engine to encode (or refuse) instead."""
+        parts: list[bytes] = []
+        pos = 0
+        try:
+            for run in self.runs:
+                fields = [_check(p, values[n]) for p, n in zip(run.prims, run.names, strict=False)]
+                if run.result:
+                    fields.append(_check(run.prims[-1], result))
+                a = run.array
+                data = b""
+                if a is not None:
+                    data = values[a.name]
+                    if type(data) is not bytes and type(data) is not bytearray:
+                        return None
+                    count = _count(a.size, values, scope)
+                    if a.varying:
+                        n = len(data) if a.length is None else _count(a.length, values, scope)
+                        if n != len(data) or not n <= count <= 0xFFFFFFFF:
+                            return None
+                        fields += (count, 0, n)
+                    else:
+                        if count != len(data) or count > 0xFFFFFFFF:
+                            return None
+                        fields.append(count)
+                s = run.structs[pos & 7]
+                parts.append(s.pack(*fields))
+                pos += s.size
+                if a is not None:
+                    parts.append(data)
+                    pos += len(data)
+        except Exception:  # a missing or wrong value: the engine says which, as it always did
+            return None
+        return b"".join(parts)
+
+    def unpack(
+        self, data: bytes | bytearray | memoryview, scope: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], Any] | None:
+        """Values and result as the engine decodes them; None where the engine must look
+        (it then faults, or decodes what this does not take)."""
+        try:
+            out: dict[str, Any] = {}
+            result = None
+            pos, end = 0, len(data)
+            seen: list[tuple[_Array, int, int]] = []
+            for run in self.runs:
+                s = run.structs[pos & 7]
+                if end - pos < s.size:
+                    return None
+                raw = s.unpack_from(data, pos)
+                pos += s.size
+                if run.bools:
+                    raw = (
+                        tuple(
+                            bool(v) if p.kind == "bool" else v
+                            for p, v in zip(run.prims, raw, strict=False)
+                        )
+                        + raw[len(run.prims) :]
+                    )
+                k = len(run.names)
+                out.update(zip(run.names, raw[:k], strict=True))
+                if run.result:
+                    result = raw[k]
+                a = run.array
+                if a is not None:
+                    count = raw[k]
+                    if a.varying:
+                        n = raw[k + 2]
+                        if raw[k + 1] or n > count:
+                            return None
+                    else:
+                        n = count
+                    if end - pos < n:
+                        return None
+                    out[a.name] = bytes(data[pos : pos + n])
+                    pos += n
+                    seen.append((a, count, n))
+            if pos != end:
+                return None
+            for a, count, n in seen:
+                if _count(a.size, out, scope) != count:
+                    return None
+                if a.length is not None and _count(a.length, out, scope) != n:
+                    return None
+            return out, result
+        except Exception:  # a peer's bytes must end in the engine's fault, never a traceback
+            return None
+
+
+class BufferCodec:
+    """Drop-in for `MethodMarshaler` when parameters are primitives and byte buffers (same
+    four methods, same bytes, same faults: what it does not take, the engine does)."""
+
+    __slots__ = ("_request", "_response", "engine", "method")
+
+    def __init__(self, engine: _ndr.MethodMarshaler, ins: list[Any], outs: list[Any]) -> None:
+        self.engine = engine
+        self.method = engine.method
+        returns = self.method.returns
+        self._request = _Message(ins, None)
+        self._response = _Message(outs, returns if isinstance(returns, _ndr.Primitive) else None)
+
+    def encode_request(
+        self,
+        values: Mapping[str, Any],
+        *,
+        scope: Mapping[str, Any] | None = None,
+        marshaler: Any = None,
+    ) -> bytes:
+        body = self._request.pack(values, scope, None)
+        if body is None:
+            return self.engine.encode_request(values, scope=scope, marshaler=marshaler)
+        return body
+
+    def decode_request(
+        self,
+        data: bytes | bytearray | memoryview,
+        *,
+        scope: Mapping[str, Any] | None = None,
+        marshaler: Any = None,
+    ) -> dict[str, Any]:
+        got = self._request.unpack(data, scope)
+        if got is None:
+            return self.engine.decode_request(data, scope=scope, marshaler=marshaler)
+        return got[0]
+
+    def encode_response(
+        self,
+        values: Mapping[str, Any],
+        result: Any = None,
+        *,
+        scope: Mapping[str, Any] | None = None,
+        marshaler: Any = None,
+    ) -> bytes:
+        body = self._response.pack(values, scope, result)
+        if body is None:
+            return self.engine.encode_response(values, result, scope=scope, marshaler=marshaler)
+        return body
+
+    def decode_response(
+        self,
+        data: bytes | bytearray | memoryview,
+        *,
+        scope: Mapping[str, Any] | None = None,
+        marshaler: Any = None,
+    ) -> _ndr.Response:
+        got = self._response.unpack(data, scope)
+        if got is None:
+            return self.engine.decode_response(data, scope=scope, marshaler=marshaler)
+        return _ndr.Response(*got)
+
+    # -- for the server's fast path --
+
+    @property
+    def request_names(self) -> tuple[str, ...]:
+        return self._request.names
+
+    def fast_request_values(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...] | None:
+        """The [in] values in wire order if this codec takes `data` as it is, else None."""
+        got = self._request.unpack(data, None)
+        return None if got is None else tuple(got[0].values())
+
+
+def _buffer(t: Any) -> tuple[str, str | None, bool] | None:
+    """(size name, length name, varying) of a byte buffer the codec takes, else None."""
+    if not isinstance(t, _ndr.ConformantArray | _ndr.ConformantVaryingArray):
+        return None
+    elem = t.elem
+    if not isinstance(elem, _ndr.Primitive) or not elem.bytes_like or elem.size != 1:
+        return None
+    if t.max_is is not None or t.size_is is None:
+        return None
+    size = _operand(t.size_is)
+    if size is None:
+        return None
+    if isinstance(t, _ndr.ConformantArray):
+        return size, None, False
+    if t.first_is is not None:
+        return None
+    if t.length_is is None:
+        return size, None, True
+    length = _operand(t.length_is)
+    return None if length is None else (size, length, True)
+
+
+def _operand(expr: Any) -> str | None:
+    """The parameter `cb` or `*pcb` names (the engine reads `*p` as p's value)."""
+    if isinstance(expr, _ndr.Unary) and expr.op == "*":
+        expr = expr.operand
+    return expr.name if isinstance(expr, _ndr.Name) else None
+
+
 def fast_codec(wire: Any) -> Any:
-    """A `PrimitiveCodec` for `wire` when its messages are all primitives, else `wire`."""
+    """A `PrimitiveCodec` for `wire` when its messages are all primitives, a `BufferCodec`
+    when they are primitives and byte buffers, else `wire`."""
     if not isinstance(wire, _ndr.MethodMarshaler):
         return wire
     method = wire.method
     ins: list[Any] = []
     outs: list[Any] = []
+    buffers = False
     for param in method.params:
         t = wire_type(param.type)
+        field: Any = t
         if not isinstance(t, _ndr.Primitive):
-            return wire
+            buffer = _buffer(t)
+            if buffer is None:
+                return wire
+            field = _Array(param.name, *buffer)
+            buffers = True
         if param.is_in:
-            ins.append((param.name, t))
+            ins.append((param.name, field))
         if param.is_out:
-            outs.append((param.name, t))
+            outs.append((param.name, field))
     if method.returns is not None and not isinstance(method.returns, _ndr.Primitive):
         return wire
+    if buffers:
+        return BufferCodec(wire, ins, outs)
     return PrimitiveCodec(method, ins, outs)

@@ -15,7 +15,8 @@ from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.rpc.dcerpc import pdu as P
 
 
-def _chunk_size(max_frag: int, header: int) -> int:
+def chunk_room(max_frag: int, header: int) -> int:
+    """The stub bytes one fragment of `max_frag` carries (a multiple of 8)."""
     room = max_frag - header
     room -= room % 8
     if room <= 0:
@@ -46,7 +47,7 @@ def request_fragments(
 ) -> list[bytes]:
     header = P.REQUEST_HEADER + (16 if obj is not None else 0)
     out = []
-    for flags, piece in _chunks(stub, _chunk_size(max_frag, header)):
+    for flags, piece in _chunks(stub, chunk_room(max_frag, header)):
         req = P.Request(call_id, cont_id, opnum, piece, obj, len(stub), flags | extra_flags)
         out.append(P.encode(req))
     return out
@@ -56,7 +57,7 @@ def response_fragments(
     call_id: int, cont_id: int, stub: bytes, max_frag: int, cancel_count: int = 0
 ) -> list[bytes]:
     out = []
-    for flags, piece in _chunks(stub, _chunk_size(max_frag, P.RESPONSE_HEADER)):
+    for flags, piece in _chunks(stub, chunk_room(max_frag, P.RESPONSE_HEADER)):
         resp = P.Response(call_id, cont_id, piece, len(stub), min(cancel_count, 255), flags)
         out.append(P.encode(resp))
     return out

@@ -4,21 +4,26 @@
 apartment, where `_serve` and the stub decode it again, and the reply frame comes back
 through `ConnectionPort.deliver` to be encoded as a response PDU: right for every call, and
 about a hundred Python calls for an `Add`. When the target is an object in an MTA whose
-method has a `PrimitiveCodec` (fastwire.py), no call object, and no ORPCTHIS extensions, this
-module does the same work with what it cached on the connection's port the first time
-(apartment, exporter, stub, the method's structs):
+method has a precompiled codec (fastwire.py: `PrimitiveCodec`, or `BufferCodec` for byte
+buffers), no call object, and no ORPCTHIS extensions, this module does the same work with
+what it cached on the connection's port the first time (apartment, exporter, stub, the
+method's structs):
 
 - the request's ORPCTHIS is checked with one `struct.unpack_from` (the causality id is not
-  kept: nothing on the server uses it), the [in] values are read with one more;
+  kept: nothing on the server uses it), the [in] values are read with one more (and a slice
+  per byte buffer) on the reactor thread; data the precompiled codec does not take as it
+  is (a size that disagrees, trailing bytes) leaves the request to the general path;
 - the call is registered where a cancel looks for it (the connection's call table, the
   exporter's incoming-call table), runs with the same call context, reference book, caller
   and apartment a general-path call sees, and leaves both tables when it ends;
-- the reply PDU (header, ORPCTHAT, [out] values, HRESULT) is one `struct.pack`.
+- the reply PDU (header, ORPCTHAT, [out] values, HRESULT) is one `struct.pack`; with [out]
+  byte buffers, a header `struct.pack` and the codec's stub, if that fits one fragment
+  (a larger reply is the general path's to cut).
 
 The call runs on the reactor thread when the reactor allows it (a spare thread is ready to
 take over reading, reactor.py), else it is queued in the apartment like any request.
 Every other outcome (a server exception, a failure HRESULT, a value that does not marshal,
-a cancel before the call started, data of the wrong size) is handed to the stub's own
+a cancel before the call started, a reply larger than a fragment) is handed to the stub's own
 `_Reply` with the call entered in the port's table, so its fault or reply is the general
 path's, byte for byte. Cases the lean path does not take at all are listed in
 `ObjectServer.fast_call`'s checks; tests/orpc/test_fast_path.py checks both.
@@ -49,11 +54,11 @@ from idlgen.runtime.com.hresult import (
 )
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
 from idlgen.runtime.com.status import _LAST
-from idlgen.runtime.ndr.fastwire import PrimitiveCodec
-from idlgen.runtime.ndr.fault import NdrFault
+from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, done_serving, serving
+from idlgen.runtime.rpc.dcerpc.fragments import chunk_room
 from idlgen.runtime.rpc.orpc.peer import _PEER
 from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, ORPCTHIS
 
@@ -70,24 +75,57 @@ log = logging.getLogger(__name__)
 # Response PDU header (DCE 12.6.4.10) and ORPCTHAT with no extensions ([MS-DCOM] 2.2.13.4),
 # followed by the method's [out] values and result (PrimitiveCodec.response_format).
 _RESPONSE_PREFIX = "<BBBB4sHHIIHBBII"
-_PREFIX_SIZE = struct.calcsize(_RESPONSE_PREFIX)
+_PREFIX = struct.Struct(_RESPONSE_PREFIX)
+_PREFIX_SIZE = _PREFIX.size
 _ORPCTHAT_SIZE = 8
 
 
 class FastMethod:
-    """One method's lean form: its name, [in] order and the whole response PDU's struct."""
+    """One method's lean form: its name, [in] order and the whole response PDU's struct
+    (for a `BufferCodec`, whose replies vary in size, the header's)."""
 
-    __slots__ = ("codec", "method", "name", "order", "reply", "stub_size")
+    __slots__ = ("codec", "method", "name", "order", "reply", "stub_size", "values")
 
-    def __init__(self, method: Method, codec: PrimitiveCodec) -> None:
+    def __init__(self, method: Method, codec: PrimitiveCodec | BufferCodec) -> None:
         self.codec = codec
         self.method = method
         self.name = method.name
         names = codec.request_names
         order = tuple(names.index(n) for n in self.method.ins)
         self.order = None if order == tuple(range(len(names))) else order
-        self.reply = struct.Struct(_RESPONSE_PREFIX + codec.response_format)
+        # The [in] values in wire order, or None when the general path must decode the body
+        # (its fault, if any, is then the general path's): the codec's own method, no wrapper.
+        self.values = codec.fast_request_values
+        if isinstance(codec, PrimitiveCodec):
+            self.reply = struct.Struct(_RESPONSE_PREFIX + codec.response_format)
+        else:
+            self.reply = _PREFIX
         self.stub_size = self.reply.size - _PREFIX_SIZE + _ORPCTHAT_SIZE
+
+    def buffer_response(
+        self, call_id: int, cont_id: int, cancel_count: int, stub: bytes, room: int
+    ) -> bytes | None:
+        """A `BufferCodec`'s reply PDU around its NDR `stub`; None if it needs fragments."""
+        size = _ORPCTHAT_SIZE + len(stub)
+        if size > room:
+            return None
+        head = _PREFIX.pack(
+            P.RPC_VERS,
+            P.RPC_VERS_MINOR,
+            P.RESPONSE,
+            P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG,
+            P.DREP_LE_ASCII_IEEE,
+            _PREFIX_SIZE + len(stub),
+            0,
+            call_id,
+            size,
+            cont_id,
+            min(cancel_count, 255),
+            0,
+            0,  # ORPCTHAT flags
+            0,  # ORPCTHAT extensions: NULL
+        )
+        return head + stub
 
     def response(self, call_id: int, cont_id: int, cancel_count: int, fields: list[Any]) -> bytes:
         return self.reply.pack(
@@ -115,7 +153,7 @@ def method_of(stub: Stub, opnum: int) -> FastMethod | None:
     if stub.factory is not None or opnum >= len(stub.wire):
         return None
     codec = stub.wire[opnum]
-    if not isinstance(codec, PrimitiveCodec):
+    if not isinstance(codec, PrimitiveCodec | BufferCodec):
         return None
     try:
         return FastMethod(stub.vtable[opnum], codec)
@@ -173,7 +211,7 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
 class FastCall:
     """One call on the lean path, from the reactor's decision to its response PDU."""
 
-    __slots__ = ("body", "conn", "cont_id", "inline", "key", "method", "port", "state", "target")
+    __slots__ = ("conn", "cont_id", "inline", "key", "method", "port", "state", "target", "values")
 
     def __init__(
         self,
@@ -183,7 +221,7 @@ class FastCall:
         method: FastMethod,
         state: CallState,
         cont_id: int,
-        body: bytes,
+        values: tuple[Any, ...],
         inline: bool,
     ) -> None:
         self.inline = inline  # reserved in the apartment, to run on the reactor thread
@@ -193,7 +231,7 @@ class FastCall:
         self.method = method
         self.state = state
         self.cont_id = cont_id
-        self.body = body
+        self.values = values  # [in], in wire order
         self.key = (port, state.call_id)
         # From now on a cancel finds the call (incoming.py), as a queued request's would.
         target.exporter.calls.queued(self.key)
@@ -228,13 +266,7 @@ class FastCall:
             self._unreserve()
             self.queue()
             return
-        try:
-            values = m.codec.request_values(self.body)
-        except NdrFault as fault:
-            self._unreserve()
-            target.exporter.calls.done(self.key)
-            self._general().fault(fault.hresult)
-            return
+        values = self.values
         ins = values if m.order is None else tuple(values[i] for i in m.order)
         incoming = IncomingCall()
         if not target.exporter.calls.start(self.key, incoming):
@@ -273,11 +305,24 @@ class FastCall:
 
     def _reply(self, values: tuple[Any, ...], value: Any, hr: int) -> None:
         m, state = self.method, self.state
+        codec = m.codec
         try:
             outs, result = _outs_of(m.method, value, hr)
-            fields = m.codec.response_fields(outs, result)
-            frame = m.response(state.call_id, self.cont_id, state.cancel_count, fields)
+            if isinstance(codec, PrimitiveCodec):
+                fields = codec.response_fields(outs, result)
+                frame: bytes | None = m.response(
+                    state.call_id, self.cont_id, state.cancel_count, fields
+                )
+            else:  # [out] buffers may be sized by [in] values: those are the scope
+                scope = dict(zip(codec.request_names, values, strict=True))
+                stub = codec.encode_response(outs, result, scope=scope)
+                room = chunk_room(self.conn.max_xmit, P.RESPONSE_HEADER)
+                frame = m.buffer_response(
+                    state.call_id, self.cont_id, state.cancel_count, stub, room
+                )
         except Exception:  # the general path says which fault, and logs it
+            frame = None
+        if frame is None:
             self._general(values).success(value, hr)
             return
         fastpath.finish(self.conn, state, frame)

@@ -246,7 +246,7 @@ class ObjectServer:
         data starts at `at`: serve it (orpc/fastserve.py) and return True, or return False
         and leave it to `request`. Taken only for a reachable IPID of a live MTA, a method
         with a precompiled codec and no call factory, ORPCTHIS without extensions, [in] data
-        of the right size, an apartment not saturated, access allowed, and no channel
+        the codec takes as it is, an apartment not saturated, access allowed, and no channel
         observer (tests that watch frames see every call as frames)."""
         if channel._taps:
             return False
@@ -262,8 +262,8 @@ class ObjectServer:
         method = target.method(opnum)
         if method is None or not fastserve.orpcthis_ok(frame, at):
             return False
-        body = frame[at + ORPCTHIS.size :]
-        if len(body) != method.codec.request_size or target.apartment.saturated:
+        values = method.values(memoryview(frame)[at + ORPCTHIS.size :])
+        if values is None or target.apartment.saturated:
             return False
         checked = self.levels or self.access_checks or target.own_checks
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
@@ -275,7 +275,7 @@ class ObjectServer:
             if inline:
                 target.apartment.unreserve()
             return False
-        call = fastserve.FastCall(conn, port, target, method, state, cont_id, body, inline)
+        call = fastserve.FastCall(conn, port, target, method, state, cont_id, values, inline)
         if inline:
             reactor.run_inline(conn.transport, call)
         else:
