@@ -66,7 +66,9 @@ def _serve_resolver(args: argparse.Namespace, security: Any, factory: Any, obj: 
     clsid = GUID(args.clsid) if args.clsid else getattr(type(obj), "_clsid_", None)
     if clsid is None:
         raise LookupError("--resolver needs --clsid (or an object whose class has _clsid_)")
-    service = DcomService(security, ping_period=args.ping_period)
+    service = DcomService(
+        security, ping_period=args.ping_period, objref_bindings=args.objref_bindings
+    )
     service.classes.register(clsid, factory)
     return service.listen(args.resolver)
 
@@ -147,6 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         metavar="SECONDS",
         help="DCOM ping period; unpinged objects go after three (default 120)",
+    )
+    p.add_argument(
+        "--objref-bindings",
+        choices=("endpoint", "resolver"),
+        default="endpoint",
+        help="what OBJREFs carry: the object endpoint (default) or, as Windows, the resolver "
+        "(clients then ResolveOxid2 every OXID they have not seen)",
     )
     p.add_argument(
         "--level",

@@ -83,6 +83,9 @@ def _next_oid() -> int:
 
 
 REM_UNKNOWN_IPID_LOW = 1  # an apartment's IRemUnknown: OXID << 64 | 1 (see orpc/client.py)
+# False (a DCOM server advertising its resolver, dcom/service.py): apartments made from now
+# on give IRemUnknown a random IPID that only the OXID resolver tells, as Windows does.
+conventional_rem_unknown = True
 
 
 # -- hooks for the cross-process layer (idlgen.runtime.rpc.orpc) --------------------------------
@@ -155,7 +158,11 @@ class ObjectExporter:
         # knows such an IPID may use it and give those references back.
         self._unclaimed: dict[bytes, int] = {}
         rem = _RemUnknownServer(self)
-        self.rem_ipid = uuid.UUID(int=(apartment.oxid << 64) | REM_UNKNOWN_IPID_LOW).bytes_le
+        if conventional_rem_unknown:
+            low = REM_UNKNOWN_IPID_LOW
+            self.rem_ipid = uuid.UUID(int=(apartment.oxid << 64) | low).bytes_le
+        else:
+            self.rem_ipid = self._new_ipid()
         self._by_ipid[self.rem_ipid] = Stub(IRemUnknown, self.rem_ipid, rem, None)
 
     def _new_ipid(self) -> bytes:

@@ -219,7 +219,7 @@ class Activator(A.IRemoteSCMActivator):
                 OBJREF_STANDARD,
                 iid.uuid,
                 StdObjRef(0, PUBLIC_REFS, export.oxid, export.oid, export.ipid_guid.uuid),
-                self.service.object_bindings(),
+                self.service.objref_dsa(),
             )
             data = _ndr.encode_objref(ref)
             results.append(S_OK)

@@ -9,6 +9,13 @@ a ping set at that resolver: a `Pinger` sends ComplexPing once and SimplePing ev
 that server that reach this process later, as [out] pointers or return values of calls,
 join the same set (`remote_hooks.imported`): a DCOM server reclaims whatever its clients
 stop pinging, not only what activation handed out.
+
+The client's OXID table ([MS-DCOM] 3.2.4.4, orpc/client.py) gets each activated OXID from
+the reply's ScmReplyInfo. An OBJREF of an OXID the table lacks, naming no object endpoint
+an activation named, names its server's resolver (Windows writes the resolver's bindings
+in saResAddr): the OXID is resolved there with ResolveOxid2 (`_resolve_oxid`, installed as
+`orpc.client.oxid_resolver`) when its first request is sent, with the credentials used for
+that host, and its objects are pinged at that resolver.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 
 from idlgen.runtime.apartments import marshal as _marshal
 from idlgen.runtime.com.guid import GUID, as_guid
-from idlgen.runtime.com.hresult import E_INVALIDARG, COMError
+from idlgen.runtime.com.hresult import E_INVALIDARG, HRESULT_FROM_WIN32, COMError
 from idlgen.runtime.com.stdiface import IClassFactory
 from idlgen.runtime.ndr.objref import OBJREF_SIGNATURE
 from idlgen.runtime.rpc.dcerpc import binding as B
@@ -36,9 +43,20 @@ from idlgen.runtime.rpc.dcom.activation import (
     deserialize,
     serialize,
 )
-from idlgen.runtime.rpc.dcom.oxid_idl import OR_INVALID_SET, IObjectExporter_Client
+from idlgen.runtime.rpc.dcom.oxid_idl import (
+    OR_INVALID_OXID,
+    OR_INVALID_SET,
+    IObjectExporter_Client,
+)
 from idlgen.runtime.rpc.dcom.resolver import PING_PERIOD
-from idlgen.runtime.rpc.orpc.client import bindings_of, use_credentials
+from idlgen.runtime.rpc.orpc import client as _orpc_client
+from idlgen.runtime.rpc.orpc.client import (
+    OxidEntry,
+    bindings_of,
+    learn_oxid,
+    mark_object_endpoint,
+    use_credentials,
+)
 from idlgen.runtime.rpc.orpc.endpoint import _install as install_remote_hooks
 
 __all__ = ["Pinger", "create_instance", "get_class_object"]
@@ -51,6 +69,7 @@ IID_IActivationPropertiesIn = GUID("000001A2-0000-0000-C000-000000000046")
 TOWER_TCP = 0x07
 RPC_C_IMP_LEVEL_IDENTIFY = 2
 RESOLVER_PORT = 135
+RPC_S_UNKNOWN_IF = 1717
 
 
 def _request_blob(clsid: GUID, iids: list[GUID]) -> bytes:
@@ -237,15 +256,107 @@ def _serve_endpoints(pinger: Pinger, bindings: list[B.Binding]) -> None:
 
 def _imported(mgr: Any) -> None:
     """`remote_hooks.imported`: a new proxy manager joins the ping set of the resolver whose
-    server exports its object. Objects of endpoints no activation named (idlgen's direct
+    server exports its object: the one an activation or ResolveOxid2 named for its OXID, or
+    the one whose object endpoint it lives at. An object whose OXID is still to be resolved
+    is pinged at once at the resolver its OBJREF names if we already ping there (a server we
+    activated at, as Windows' OBJREFs name it), else once a resolver has answered for its
+    OXID (at first use). Objects of endpoints no activation named (idlgen's direct
     `orpc.connect`) keep connection-tied references and are not pinged."""
-    bindings = getattr(mgr.home, "bindings", None) or []
+    home = mgr.home
+    bindings = getattr(home, "bindings", None) or []
     with _pingers_lock:
         pinger = _by_oxid.get(mgr.oxid) or next(
             (_by_endpoint[k] for k in map(str, bindings) if k in _by_endpoint), None
         )
+        resolvers = getattr(home, "pending", None) or []
+        known = next((_pingers[str(r)] for r in resolvers if str(r) in _pingers), None)
+    resolved_at = getattr(home, "resolved_at", None)
+    if pinger is None and resolved_at is not None:
+        pinger = _pinger_for_host(resolved_at)
+    if pinger is None and resolvers:
+        if known is None:
+            home.on_resolved(
+                lambda: _imported(mgr) if getattr(home, "pending", None) is None else None
+            )
+            return
+        pinger = known
     if pinger is not None:
         pinger.track_manager(mgr)
+
+
+# What activation used per resolver (and per host, for its resolver on port 135): the same
+# credentials and ping period serve the resolver of an OXID an OBJREF names there.
+_hosts: dict[str, tuple[ClientAuth | None, float]] = {}
+
+
+def _host_settings(resolver: B.Binding) -> tuple[ClientAuth | None, float]:
+    """Credentials and ping period for `resolver`: those of the activation made there, else
+    (a host's own resolver, port 135, as Windows' OBJREFs name it) those used for that host;
+    else anonymous, the default period."""
+    with _pingers_lock:
+        found = _hosts.get(str(resolver))
+        if found is None and resolver.endpoint == str(RESOLVER_PORT):
+            found = _hosts.get(resolver.address)
+    return found or (None, PING_PERIOD)
+
+
+def _pinger_for_host(resolver: B.Binding) -> Pinger:
+    auth, period = _host_settings(resolver)
+    return _pinger(resolver, auth, period)
+
+
+def _resolve_oxid(oxid: int, resolvers: list[B.Binding]) -> OxidEntry | None:
+    """ResolveOxid2 ([MS-DCOM] 3.1.2.5.1.1) at the OBJREF's resolver bindings, asking for
+    TCP: the OXID's object bindings, IRemUnknown IPID and authentication hint, cached in the
+    OXID table. None when the first binding that answers serves no IObjectExporter (an
+    idlgen endpoint that writes its own bindings in OBJREFs). Raises COMError: an unknown
+    OXID (HRESULT_FROM_WIN32(OR_INVALID_OXID)), or no resolver reachable."""
+    failure: COMError | None = None
+    ordered = sorted(resolvers, key=lambda r: str(r) not in _pingers)  # known ones first
+    for resolver in ordered:
+        auth, _period = _host_settings(resolver)
+        try:
+            with IObjectExporter_Client(resolver, auth=auth, timeout=30.0) as c:
+                r = c.ResolveOxid2(0, oxid, 1, [TOWER_TCP])
+        except COMError as exc:
+            if exc.hresult == HRESULT_FROM_WIN32(RPC_S_UNKNOWN_IF):
+                mark_object_endpoint(resolver)  # not asked again for other OXIDs
+                return None
+            failure = exc
+            continue
+        except OSError as exc:
+            failure = COMError(HRESULT_FROM_WIN32(1722), f"resolver {resolver}: {exc}")
+            continue
+        if r.return_ == OR_INVALID_OXID:
+            raise COMError(HRESULT_FROM_WIN32(OR_INVALID_OXID), f"{resolver}: unknown OXID")
+        if r.return_ != 0:
+            raise COMError(HRESULT_FROM_WIN32(r.return_), f"ResolveOxid2 at {resolver} failed")
+        bindings = _decode_bindings(r.ppdsaOxidBindings)
+        if not bindings:
+            raise COMError(HRESULT_FROM_WIN32(1722), f"{resolver}: no usable object binding")
+        for binding in bindings:
+            use_credentials(binding, auth)
+        ipid = as_guid(r.pipidRemUnknown).bytes_le
+        entry = OxidEntry(oxid, tuple(bindings), ipid, int(r.pAuthnHint), resolver)
+        learn_oxid(entry)
+        with _pingers_lock:
+            _resolved.append(oxid)
+        return entry
+    raise failure or COMError(HRESULT_FROM_WIN32(1722), "no resolver binding")
+
+
+_resolved: list[int] = []  # OXIDs this process resolved with ResolveOxid2, in order (tests)
+
+
+def _decode_bindings(dsa: Any) -> list[B.Binding]:
+    from idlgen.runtime.ndr.objref import decode_dualstringarray
+
+    if dsa is None:
+        return []
+    raw = struct.pack(f"<HH{len(dsa.aStringArray)}H", dsa.wNumEntries, dsa.wSecurityOffset,
+                      *dsa.aStringArray)  # fmt: skip
+    decoded, _ = decode_dualstringarray(raw)
+    return bindings_of(decoded)
 
 
 def create_instance(
@@ -297,13 +408,22 @@ def _activate(
     props, scm_reply = _reply_parts(properties)
     install_remote_hooks()  # marshal.py's hooks for remote OXIDs
     _marshal.remote_hooks.imported = _imported
+    _orpc_client.oxid_resolver = _resolve_oxid
+    with _pingers_lock:
+        _hosts[str(resolver)] = _hosts[host] = (auth, ping_period)
     pinger = _pinger(resolver, auth, ping_period)
     remote = scm_reply.remoteReply
     if remote is not None:
-        bindings = _object_bindings(remote, host)
+        bindings = _decode_bindings(remote.pdsaOxidBindings)
         for binding in bindings:
             use_credentials(binding, auth)
+            mark_object_endpoint(binding)
         _serve_endpoints(pinger, bindings)
+        if remote.Oxid and bindings and remote.ipidRemUnknown is not None:  # OXID table rows
+            ipid = as_guid(remote.ipidRemUnknown).bytes_le
+            learn_oxid(OxidEntry(remote.Oxid, tuple(bindings), ipid, remote.authnHint, resolver))
+            with _pingers_lock:
+                _by_oxid[remote.Oxid] = pinger
     proxies = []
     for iid, hr, pointer in zip(wanted, props.phresults, props.ppIntfData, strict=True):
         if hr & 0x80000000 or pointer is None:
@@ -316,15 +436,3 @@ def _activate(
         pinger.track(proxy)
         proxies.append(proxy)
     return proxies
-
-
-def _object_bindings(remote: A.customREMOTE_REPLY_SCM_INFO, host: str) -> list[B.Binding]:
-    from idlgen.runtime.ndr.objref import decode_dualstringarray
-
-    dsa = remote.pdsaOxidBindings
-    if dsa is None:
-        return []
-    raw = struct.pack(f"<HH{len(dsa.aStringArray)}H", dsa.wNumEntries, dsa.wSecurityOffset,
-                      *dsa.aStringArray)  # fmt: skip
-    decoded, _ = decode_dualstringarray(raw)
-    return bindings_of(decoded)

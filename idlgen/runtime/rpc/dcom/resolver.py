@@ -200,8 +200,12 @@ class OxidResolver(IObjectExporter):
         # references back once a client pinged them and stopped (None: connections keep
         # their own)
         self._connection_refs = connection_refs
+        self.resolutions: dict[int, int] = {}  # OXID -> ResolveOxid(2) calls (tests, logs)
+        self._count_lock = threading.Lock()
 
     def _resolve(self, oxid: int) -> tuple[int, Any, GUID, int]:
+        with self._count_lock:
+            self.resolutions[oxid] = self.resolutions.get(oxid, 0) + 1
         apartment = find_apartment(oxid)
         if apartment is None or apartment.closed:
             return OR_INVALID_OXID, None, GUID(0), 0

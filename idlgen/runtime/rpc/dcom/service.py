@@ -5,6 +5,12 @@ does), IObjectExporter and activation (IRemoteSCMActivator, at the server's leve
 objects themselves are called on the process's ORPC endpoint (orpc/endpoint.py), whose
 bindings ResolveOxid hands out. `export_pinged` exports an object whose references are kept
 by ping sets rather than by a connection: what activation gives a DCOM client.
+
+`objref_bindings="resolver"` makes the process's OBJREFs carry the resolver's bindings
+(saResAddr as Windows fills it, [MS-DCOM] 2.2.18.4) instead of the object endpoint's, and
+gives apartments made from then on an IRemUnknown IPID only ResolveOxid tells: clients must
+resolve every OXID they have not seen. The default ("endpoint") is what idlgen did before,
+which idlgen's and impacket's clients both follow.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from idlgen.runtime.apartments import marshal as _marshal
 from idlgen.runtime.apartments.apartment import Apartment, current_apartment, find_apartment
 from idlgen.runtime.apartments.marshal import marshaler_for
 from idlgen.runtime.com.guid import GUID, as_guid
@@ -26,6 +33,7 @@ from idlgen.runtime.rpc.dcerpc.server import RpcServer
 from idlgen.runtime.rpc.dcom.activation import Activator, ClassRegistry
 from idlgen.runtime.rpc.dcom.resolver import MISSED_PINGS, PING_PERIOD, OxidResolver, PingSets
 from idlgen.runtime.rpc.orpc.client import dualstringarray
+from idlgen.runtime.rpc.orpc.endpoint import advertise
 from idlgen.runtime.rpc.orpc.endpoint import endpoint as object_endpoint
 
 __all__ = ["DcomService", "PingedExport"]
@@ -52,7 +60,11 @@ class DcomService:
         missed_pings: int = MISSED_PINGS,
         clock: Callable[[], float] | None = None,
         classes: ClassRegistry | None = None,
+        objref_bindings: str = "endpoint",
     ) -> None:
+        if objref_bindings not in ("endpoint", "resolver"):
+            raise ValueError(f"objref_bindings: 'endpoint' or 'resolver', not {objref_bindings!r}")
+        self.objref_bindings = objref_bindings
         self.security = security
         self.classes = classes if classes is not None else ClassRegistry()
         self.pings = PingSets(ping_period, missed_pings, clock or time.monotonic)
@@ -67,6 +79,9 @@ class DcomService:
         )
         self.server.register(self.resolver, level=AuthLevel.NONE)
         self.server.register(Activator(self, self.classes))  # the server's level applies
+        if objref_bindings == "resolver":
+            _marshal.conventional_rem_unknown = False
+            advertise(self.resolver_bindings)
 
     def listen(self, binding: str | B.Binding) -> B.Binding:
         actual = self.server.listen(binding)
@@ -79,6 +94,13 @@ class DcomService:
 
     def resolver_bindings(self) -> DualStringArray:
         return dualstringarray(list(self.server.bindings))
+
+    def objref_dsa(self) -> DualStringArray:
+        """What the OBJREFs this service writes carry: the object endpoint's bindings, or
+        (objref_bindings="resolver") the resolver's, for the client to ResolveOxid."""
+        if self.objref_bindings == "resolver":
+            return self.resolver_bindings()
+        return self.object_bindings()
 
     def authn_hint(self) -> int:
         ep = object_endpoint()
@@ -128,3 +150,6 @@ class DcomService:
     def close(self) -> None:
         self.pings.stop()
         self.server.close()
+        if self.objref_bindings == "resolver":
+            advertise(None)
+            _marshal.conventional_rem_unknown = True

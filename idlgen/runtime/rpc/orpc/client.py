@@ -8,15 +8,22 @@ the IPID in the object field, the interface's IID as the presentation context), 
 response or fault comes back to the caller's reply port as a channel frame. A cancel frame
 becomes co_cancel; a dead connection fails every call in flight with RPC_E_DISCONNECTED.
 
-The IRemUnknown IPID of an OXID is fixed by how marshal.py numbers IPIDs (the OXID in the
-high 64 bits, 1 below): that convention stands in for the OXID resolver's ResolveOxid.
+Where an OXID is called and its IRemUnknown IPID come from the client's OXID table
+([MS-DCOM] 3.2.4.4, `OxidEntry`): a DCOM client fills it from activation replies and from
+the OXID resolver's ResolveOxid2 (dcom/client.py installs `oxid_resolver`). An OXID the
+table lacks, in an OBJREF whose bindings are a resolver's (a Windows server's saResAddr), is
+resolved when its first request is sent, on the sending thread: unmarshaling never waits
+for the network (it may run on a thread reading a reply). Without a resolver (idlgen's
+direct `publish`/`connect`), the OBJREF names the exporter's endpoint and the IRemUnknown
+IPID follows how marshal.py numbers IPIDs (the OXID in the high 64 bits, 1 below).
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from idlgen.runtime.apartments.channel import (
     CANCEL,
@@ -43,11 +50,15 @@ from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthis, split_orpcthat
 __all__ = [
     "TOWER_TCP",
     "TOWER_UNIX",
+    "OxidEntry",
     "RemoteOxid",
     "bindings_of",
     "configure_outbound",
     "connection_for",
     "dualstringarray",
+    "learn_oxid",
+    "mark_object_endpoint",
+    "oxid_entry",
     "rem_unknown_ipid",
     "remote_exporter",
 ]
@@ -80,14 +91,18 @@ def dualstringarray(bindings: list[B.Binding]) -> DualStringArray:
 
 
 def bindings_of(dsa: DualStringArray) -> list[B.Binding]:
-    """The string bindings we can use from a DUALSTRINGARRAY (others are skipped)."""
+    """The string bindings we can use from a DUALSTRINGARRAY (others are skipped). A TCP
+    address without a port (Windows writes its resolver's so) is the resolver's, 135."""
     out = []
     for sb in dsa.strings:
         seq = {TOWER_TCP: B.NCACN_IP_TCP, TOWER_UNIX: B.NCACN_UNIX_STREAM}.get(sb.tower_id)
         if seq is None:
             continue
+        text = sb.network_addr
+        if sb.tower_id == TOWER_TCP and not text.endswith("]"):
+            text += "[135]"
         try:
-            out.append(B.parse(f"{seq}:{sb.network_addr}"))
+            out.append(B.parse(f"{seq}:{text}"))
         except B.BindingError:
             continue
     return out
@@ -137,24 +152,139 @@ def close_connections() -> None:
         conn.close()
 
 
-class RemoteOxid:
-    """The Port standing for an apartment in another process."""
+@dataclass(frozen=True)
+class OxidEntry:
+    """A row of the client's OXID table: where the OXID's objects are called, its
+    IRemUnknown IPID, the authentication hint, and the resolver that told us (pings go
+    there; None when activation did not say)."""
 
-    def __init__(self, oxid: int, bindings: list[B.Binding]) -> None:
+    oxid: int
+    bindings: tuple[B.Binding, ...]
+    rem_ipid: bytes
+    authn_hint: int = 1
+    resolver: B.Binding | None = None
+
+
+_table_lock = threading.Lock()
+_oxid_table: dict[int, OxidEntry] = {}
+# Set by dcom/client.py: oxid_resolver(oxid, resolver bindings) -> the OXID's entry, or
+# None when those bindings are no resolver (an idlgen endpoint: call it directly); raises
+# COMError when the resolver refuses (OR_INVALID_OXID) or cannot be reached.
+oxid_resolver: Callable[[int, list[B.Binding]], OxidEntry | None] | None = None
+_object_endpoints: set[str] = set()  # an activation named them, or `connect` was given them
+
+
+def mark_object_endpoint(binding: B.Binding) -> None:
+    """OBJREFs naming `binding` name an exporter's own endpoint: call it, resolve nothing."""
+    with _table_lock:
+        _object_endpoints.add(str(binding))
+
+
+def is_object_endpoint(binding: B.Binding) -> bool:
+    with _table_lock:
+        return str(binding) in _object_endpoints
+
+
+def learn_oxid(entry: OxidEntry) -> None:
+    """Put an OXID in the table (activation reply, ResolveOxid2); a RemoteOxid already made
+    for it and still unresolved uses it from its next request."""
+    with _table_lock:
+        _oxid_table[entry.oxid] = entry
+
+
+def oxid_entry(oxid: int) -> OxidEntry | None:
+    with _table_lock:
+        return _oxid_table.get(oxid)
+
+
+def forget_oxids() -> None:
+    """Empty the OXID table (tests; a process that starts over)."""
+    with _table_lock:
+        _oxid_table.clear()
+
+
+HRESULT_OR_INVALID_OXID = 0x80070776  # HRESULT_FROM_WIN32(OR_INVALID_OXID)
+
+
+class RemoteOxid:
+    """The Port standing for an apartment in another process.
+
+    Made `pending` (the OBJREF named a resolver, the OXID table had no entry), it resolves
+    the OXID before its first request: `rem_ipid` is then a stand-in that requests to
+    IRemUnknown carry, replaced by the resolved IPID on the way out."""
+
+    def __init__(
+        self, oxid: int, bindings: list[B.Binding], pending: list[B.Binding] | None = None
+    ) -> None:
         self.oxid = oxid
         self.bindings = bindings
-        self.resolver = dualstringarray(bindings)
         self.rem_ipid = rem_unknown_ipid(oxid)
+        self.resolver = dualstringarray(pending or bindings)  # what OBJREFs we write carry
+        self.pending = pending  # resolver bindings while unresolved, else None
+        self.resolved_at: B.Binding | None = None  # the resolver that answered (pings)
+        self._wire_rem_ipid = self.rem_ipid
+        self._failure: COMError | None = None  # a resolver's final refusal (unknown OXID)
+        self._waiting: list[Callable[[], None]] = []  # on_resolved callbacks
+        self._resolve_lock = threading.Lock()
         self._lock = threading.Lock()
         self._iids: dict[bytes, GUID] = {self.rem_ipid: IID_IRemUnknown}
         self._calls: dict[int, ClientCall] = {}
 
     def __repr__(self) -> str:
-        return f"<RemoteOxid 0x{self.oxid:x} at {self.bindings[0]}>"
+        where = self.bindings[0] if self.bindings else f"resolver {self.pending}"
+        return f"<RemoteOxid 0x{self.oxid:x} at {where}>"
 
     @property
     def name(self) -> str:
         return repr(self)
+
+    def use(self, entry: OxidEntry) -> None:
+        with self._lock:
+            self.bindings = list(entry.bindings)
+            self._wire_rem_ipid = entry.rem_ipid
+            self.resolved_at = entry.resolver
+            self.pending = None
+
+    def on_resolved(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the OXID is resolved (at once if it is): who pings its
+        objects depends on the resolver that answers."""
+        with self._lock:
+            if self.pending is not None:
+                self._waiting.append(callback)
+                return
+        callback()
+
+    def _resolved(self) -> None:
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback()
+
+    def resolve(self) -> None:
+        """Make sure the OXID's bindings and IRemUnknown IPID are known: from the table, else
+        ResolveOxid2 at the resolver the OBJREF named (once; later callers wait for it).
+        Raises the COMError a caller should see (OR_INVALID_OXID, resolver unreachable)."""
+        if self.pending is None:
+            return
+        with self._resolve_lock:
+            if self.pending is None:
+                return
+            if self._failure is not None:
+                raise self._failure
+            entry = oxid_entry(self.oxid)
+            if entry is None and oxid_resolver is not None:
+                try:
+                    entry = oxid_resolver(self.oxid, self.pending)
+                except COMError as exc:
+                    if exc.hresult == HRESULT_OR_INVALID_OXID:
+                        self._failure = exc  # the OXID is gone for good
+                    raise
+            if entry is None:  # no resolver there: an exporter's own endpoint
+                with self._lock:
+                    self.bindings, self.pending = list(self.pending), None
+            else:
+                self.use(entry)
+        self._resolved()
 
     def learn_ipid(self, ipid: bytes, iid: GUID) -> None:
         """The proxy manager tells us which interface an IPID is (the bind's syntax)."""
@@ -166,6 +296,8 @@ class RemoteOxid:
         once that has an association and a context for the IPID's interface; None when
         calls must stay on the general path (authentication, no multiplexing)."""
         gen = generation()
+        if self.pending is not None:
+            return None
         with _conn_lock:
             conn = _connections.get(str(self.bindings[0]))
         if conn is None or conn.auth is not None:
@@ -204,6 +336,9 @@ class RemoteOxid:
                 send(reply_to, _reply_frame(call_id, call), None)
 
         try:
+            self.resolve()
+            if ipid == self.rem_ipid:
+                ipid = self._wire_rem_ipid
             conn = connection_for(self.bindings[0])
             call = conn.begin(SyntaxId(iid, 0, 0), opnum, stub, GUID.from_bytes_le(ipid), done)
         except COMError as exc:
@@ -230,14 +365,26 @@ _exporters: dict[int, RemoteOxid] = {}
 
 
 def remote_exporter(oxid: int, dsa: DualStringArray) -> RemoteOxid | None:
-    """The Port for a remote OXID (made on first sight); None if no binding is usable."""
+    """The Port for a remote OXID (made on first sight); None if no binding is usable.
+    Its bindings come from the OXID table if the OXID is there; else, with a resolver
+    installed (a DCOM client), an OBJREF naming no known object endpoint is taken to name
+    the OXID's resolver, asked at the first request."""
     with _exporters_lock:
         port = _exporters.get(oxid)
-        if port is None:
+        if port is not None:
+            return port
+        entry = oxid_entry(oxid)
+        if entry is not None:
+            port = RemoteOxid(oxid, list(entry.bindings))
+            port.use(entry)
+            port.resolver = dsa if dsa.strings else port.resolver
+        else:
             bindings = bindings_of(dsa)
             if not bindings:
                 return None
-            port = _exporters[oxid] = RemoteOxid(oxid, bindings)
+            direct = oxid_resolver is None or any(map(is_object_endpoint, bindings))
+            port = RemoteOxid(oxid, bindings) if direct else RemoteOxid(oxid, [], bindings)
+        _exporters[oxid] = port
         return port
 
 

@@ -20,6 +20,7 @@ import socket
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from idlgen.runtime import ndr as _ndr
@@ -49,6 +50,7 @@ from idlgen.runtime.rpc.orpc.client import (
     connection_for,
     dualstringarray,
     known_exporter,
+    mark_object_endpoint,
     rem_unknown_ipid,
     remote_exporter,
     use_credentials,
@@ -235,6 +237,7 @@ def connect(target: str | bytes, iface: Any = None, auth: ClientAuth | None = No
     ipid = binding.object.bytes_le
     oxid = uuid.UUID(bytes_le=ipid).int >> 64
     plain = B.Binding(binding.protseq, binding.address, binding.endpoint)
+    mark_object_endpoint(plain)  # its OBJREFs name this endpoint, never a resolver
     use_credentials(plain, auth)
     std = _rem_query(plain, oxid, ipid, want)
     ref = _ndr.ObjRef(
@@ -269,8 +272,22 @@ def _rem_query(binding: B.Binding, oxid: int, ipid: bytes, iid: GUID) -> Any:
 # -- the hooks marshal.py calls --------------------------------------------------------------
 
 
+# What OBJREFs for this process's OXIDs carry instead of the endpoint's bindings (None: the
+# endpoint's): a DCOM service set to advertise its resolver, as Windows does, puts the
+# resolver's bindings there (dcom/service.py, objref_bindings="resolver").
+advertised: Callable[[], DualStringArray] | None = None
+
+
+def advertise(bindings: Callable[[], DualStringArray] | None) -> None:
+    """Set what OBJREFs for this process's OXIDs carry (None: the endpoint's bindings)."""
+    global advertised
+    advertised = bindings
+
+
 def _resolver(oxid: int) -> DualStringArray:
     if find_apartment(oxid) is not None:
+        if advertised is not None:
+            return advertised()
         ep = _endpoint if _endpoint is not None else _callback_endpoint()
         return ep.resolver if ep is not None else DualStringArray()
     remote = known_exporter(oxid)

@@ -411,11 +411,14 @@ class _Queued:
 
 def _may_reach(port: ConnectionPort, apartment: Apartment, ipid: bytes) -> bool:
     """Marshaled to this connection, or handed out by the process's own code (published,
-    or an argument of its own calls: whoever was given it may call it)."""
+    or an argument of its own calls: whoever was given it may call it), or the apartment's
+    IRemUnknown (whose methods check the IPIDs they are given) wherever its IPID is."""
     if port.reaches(ipid):
         return True
     exporter = apartment.dispatcher
-    return isinstance(exporter, ObjectExporter) and exporter.handed_out(ipid)
+    if not isinstance(exporter, ObjectExporter):
+        return False
+    return exporter.rem_ipid == ipid or exporter.handed_out(ipid)
 
 
 def _fault(call_id: int) -> bytes:
