@@ -8,8 +8,8 @@ answers stdin lines and exits when stdin closes. Pings every 0.1 s.
 - "release K": releases the K-th sink ("released K").
 - "held": one ping now, then the OIDs the pinger holds ("held OID...").
 - "resolved": the OXIDs this process asked a resolver about ("resolved OXID...").
-- "unknown OXID": an OBJREF of that OXID naming the resolver, unmarshaled then called
-  twice ("unknown HRESULT HRESULT"; "unknown ok" if a call worked).
+- "unknown OXID [PORT]": an OBJREF of that OXID naming the resolver (or 127.0.0.1[PORT]),
+  unmarshaled then called twice ("unknown HRESULT HRESULT"; "unknown ok" if a call worked).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def main(port: int, clsid: str) -> None:
         elif verb == "resolved":
             print(" ".join(["resolved", *map(str, dcom_client._resolved)]), flush=True)
         elif verb == "unknown":
-            print(_unknown(port, int(args[0])), flush=True)
+            where = int(args[1]) if len(args) > 1 else port
+            print(_unknown(where, int(args[0])), flush=True)
 
 
 if __name__ == "__main__":

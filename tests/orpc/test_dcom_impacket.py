@@ -47,22 +47,22 @@ class CreateInstanceResponse(dcomrt.DCOMANSWER):
     structure = (("ppvObject", dcomrt.PMInterfacePointer), ("ErrorCode", ULONG))
 
 
-def _serve(ns: str, users: Path | None) -> subprocess.Popen[str]:
+def _serve(ns: str, users: Path | None, extra: tuple[str, ...] = ()) -> subprocess.Popen[str]:
     cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "idlgen.runtime", "serve"]
     cmd += ["orpc_objects:hub", "--binding", "ncacn_ip_tcp:127.0.0.1[0]"]
-    cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[135]", "--clsid", CLSID]
+    cmd += ["--resolver", "ncacn_ip_tcp:127.0.0.1[135]", "--clsid", CLSID, *extra]
     if users is not None:
         cmd += ["--credentials", str(users), "--level", "integrity"]
     return spawn(cmd)
 
 
 @contextlib.contextmanager
-def _server(tmp: Path, authenticated: bool) -> Iterator[str]:
+def _server(tmp: Path, authenticated: bool, *extra: str) -> Iterator[str]:
     """The namespace where a hub is activatable as CLSID on 127.0.0.1[135]."""
     users = tmp / "users"
     users.write_text(f"{DOMAIN}:{USER}:{PASSWORD}\n")
     with namespace("idlgen-dcom") as ns:
-        proc = _serve(ns, users if authenticated else None)
+        proc = _serve(ns, users if authenticated else None, extra)
         try:
             first_line(proc)  # published: both endpoints are listening
             yield ns
@@ -81,6 +81,14 @@ def ntlm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """No credentials configured: anonymous calls are served."""
     with _server(tmp_path_factory.mktemp("dcom"), False) as ns:
+        yield ns
+
+
+@pytest.fixture(scope="module")
+def windows_mode_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """OBJREFs name the resolver (saResAddr as Windows fills it), not the object endpoint."""
+    tmp = tmp_path_factory.mktemp("dcom")
+    with _server(tmp, False, "--objref-bindings", "resolver") as ns:
         yield ns
 
 
@@ -137,6 +145,15 @@ def test_impacket_activates_and_calls_the_coclass_with_ntlm(ntlm_server: str, le
 
 def test_impacket_activates_and_calls_without_authentication(open_server: str) -> None:
     first, second, setid = run_in(open_server, lambda: _session("none"))
+    assert (first, second, setid != 0) == (42, 3, True)
+
+
+def test_impacket_against_a_server_whose_objrefs_name_its_resolver(
+    windows_mode_server: str,
+) -> None:
+    """impacket takes the OXID's bindings and IRemUnknown IPID from the activation reply,
+    so OBJREFs naming the resolver change nothing for it (QueryInterface included)."""
+    first, second, setid = run_in(windows_mode_server, lambda: _session("none"))
     assert (first, second, setid != 0) == (42, 3, True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -81,8 +82,21 @@ def _until(condition: Callable[[], bool], what: str) -> None:
 
 @pytest.fixture(params=["resolver", "endpoint"])
 def server(request: pytest.FixtureRequest) -> Iterator[tuple[DcomService, int, Apartment]]:
+    """Both modes: OBJREFs naming the resolver (Windows) and the object endpoint (default)."""
+    with _serving(request.param) as served:
+        yield served
+
+
+@pytest.fixture
+def windows_server() -> Iterator[tuple[DcomService, int, Apartment]]:
+    with _serving("resolver") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _serving(mode: str) -> Iterator[tuple[DcomService, int, Apartment]]:
     orpc.serve("ncacn_ip_tcp:127.0.0.1[0]")
-    svc = DcomService(ping_period=10, missed_pings=3, clock=Clock(), objref_bindings=request.param)
+    svc = DcomService(ping_period=10, missed_pings=3, clock=Clock(), objref_bindings=mode)
     svc.classes.register(SOURCE, Source)
     sta = Apartment.sta("oxid-test")
     Source.sta, Source.made = sta, []
@@ -151,11 +165,9 @@ def test_an_out_pointer_of_another_oxid_is_resolved_once_called_pinged_and_relea
 
 
 def test_an_oxid_the_resolver_does_not_know_is_a_comerror_at_use(
-    server: tuple[DcomService, int, Apartment],
+    windows_server: tuple[DcomService, int, Apartment],
 ) -> None:
-    svc, port, _sta = server
-    if svc.objref_bindings != "resolver":
-        pytest.skip("OBJREFs naming a resolver are what this checks")
+    svc, port, _sta = windows_server
     oxid = secrets.randbits(63) | 1
     with _client(port) as (proc, _source_oxid):
         assert _ask(proc, f"unknown {oxid}") == (
@@ -163,3 +175,17 @@ def test_an_oxid_the_resolver_does_not_know_is_a_comerror_at_use(
         )
         assert svc.resolver.resolutions == {oxid: 1}  # the refusal is final: asked once
         assert proc.poll() is None
+
+
+def test_an_unreachable_resolver_is_a_comerror_at_use_and_asked_again(
+    windows_server: tuple[DcomService, int, Apartment],
+) -> None:
+    svc, port, _sta = windows_server
+    with socket.socket() as probe:  # a port nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    with _client(port) as (proc, _source_oxid):
+        unavailable = "0x800706BA"  # RPC_S_SERVER_UNAVAILABLE, at each use (not cached)
+        answer = _ask(proc, f"unknown {secrets.randbits(63) | 1} {dead}")
+        assert answer == f"unknown {unavailable} {unavailable}"
+        assert proc.poll() is None and svc.resolver.resolutions == {}

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from idlgen.runtime.apartments.channel import (
     CANCEL,
+    DISCARD,
     HEADER,
     REQUEST,
     Port,
@@ -204,6 +205,7 @@ def forget_oxids() -> None:
 
 
 HRESULT_OR_INVALID_OXID = 0x80070776  # HRESULT_FROM_WIN32(OR_INVALID_OXID)
+RPC_S_CALL_FAILED_HRESULT = 0x800706BE
 
 
 class RemoteOxid:
@@ -279,6 +281,8 @@ class RemoteOxid:
                     if exc.hresult == HRESULT_OR_INVALID_OXID:
                         self._failure = exc  # the OXID is gone for good
                     raise
+                except Exception as exc:  # a resolver's reply we could not read, say
+                    raise COMError(RPC_S_CALL_FAILED_HRESULT, f"resolving the OXID: {exc}") from exc
             if entry is None:  # no resolver there: an exporter's own endpoint
                 with self._lock:
                     self.bindings, self.pending = list(self.pending), None
@@ -314,7 +318,12 @@ class RemoteOxid:
 
     def deliver(self, frame: bytes, reply_to: Port | None) -> None:
         kind, call_id, opnum, ipid = HEADER.unpack_from(frame)
-        if kind == REQUEST:
+        if kind == REQUEST and reply_to is DISCARD and self.pending is not None:
+            # a one-way RemRelease (a proxy released, perhaps on a thread reading replies)
+            # must not wait for a resolver: resolve and send it from a thread of its own
+            args = (call_id, opnum, ipid, frame, reply_to)
+            threading.Thread(target=self._request, args=args, daemon=True).start()
+        elif kind == REQUEST:
             self._request(call_id, opnum, ipid, frame, reply_to)
         elif kind == CANCEL:
             with self._lock:
