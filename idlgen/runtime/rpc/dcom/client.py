@@ -275,9 +275,7 @@ def _imported(mgr: Any) -> None:
         pinger = _pinger_for_host(resolved_at)
     if pinger is None and resolvers:
         if known is None:
-            home.on_resolved(
-                lambda: _imported(mgr) if getattr(home, "pending", None) is None else None
-            )
+            home.on_resolved(lambda: _imported(mgr))  # runs once `pending` is None
             return
         pinger = known
     if pinger is not None:
