@@ -583,7 +583,7 @@ class ProxyCallFactory(ComObject, ICallFactory):
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
         call = cls(self._mgr, ipid)
-        if riid2 is None:
+        if riid2 is None or riid2 is riid:
             return call  # its class derives from `async_iface`: QueryInterface would succeed
         try:
             return call.QueryInterface(riid2)
