@@ -26,7 +26,7 @@ __all__ = ["BURST", "Outbox"]
 
 # Frames a poster lets queue before writing them itself: large enough that a burst costs
 # one system call per BURST calls, small enough that the peer is kept busy meanwhile.
-BURST = 32
+BURST = 64
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # not on Windows: the writer thread writes
 
 
