@@ -457,6 +457,42 @@ def measure_counts(cpu: int, calls: int) -> PerCall:
     return per
 
 
+def profile_client(client_cpu: int, server_cpu: int, rounds: int) -> None:
+    """The 256-outstanding round: each side's CPU per call (client: process time; server:
+    its threads' run time), then a cProfile of the client's calling thread over `rounds`."""
+    import cProfile
+    import pstats
+
+    from stream_handwritten import ICalc
+
+    from idlgen.runtime.rpc import orpc
+
+    os.sched_setaffinity(0, {client_cpu})
+    with child(server_cpu, "--server", "orpc") as (published, proc):
+        calc = orpc.connect(published, ICalc)
+        round_, release = add_calls(calc, 256)
+        for _ in range(5):
+            round_()
+        cpu0, srv0, t0 = time.process_time(), run_ns(proc.pid), time.perf_counter()
+        for _ in range(rounds):
+            round_()
+        n = rounds * 256
+        print(
+            f"client CPU {client_cpu}, server CPU {server_cpu}: "
+            f"{n / (time.perf_counter() - t0):,.0f} calls/s; CPU per call: client "
+            f"{(time.process_time() - cpu0) / n * 1e6:.1f} us, server "
+            f"{(run_ns(proc.pid) - srv0) / 1e9 / n * 1e6:.1f} us"
+        )
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(rounds):
+            round_()
+        profile.disable()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        release()
+        calc.Release()
+
+
 # -- reporting --------------------------------------------------------------------------------
 
 
@@ -589,6 +625,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 calls x 3 batches")
     parser.add_argument("--skip-others", action="store_true", help="no gRPC / Pyro5 rows")
     parser.add_argument("--no-counts", action="store_true", help="no function-call counts")
+    parser.add_argument(
+        "--profile-client",
+        action="store_true",
+        help="256 outstanding, two CPUs: CPU per call per side and a cProfile of the client",
+    )
     parser.add_argument("--echo", help=argparse.SUPPRESS)
     parser.add_argument("--server", choices=sorted(SERVERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -599,6 +640,8 @@ def main() -> None:
     if args.quick:
         args.calls, args.batches = 200, 3
     wanted = placements()
+    if args.profile_client:
+        return profile_client(*wanted[-1], rounds=max(1, args.calls // 50))
     os.sched_setaffinity(0, {wanted[0][0]})  # before any thread exists: they inherit it
     results = [
         measure(Placement(c, s), args.calls, args.batches, not args.skip_others) for c, s in wanted

@@ -12,7 +12,7 @@ import pytest
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.inbox import Inbox
-from idlgen.runtime.rpc.dcerpc.outbox import Outbox
+from idlgen.runtime.rpc.dcerpc.outbox import BURST, Outbox
 from idlgen.runtime.rpc.dcerpc.wire import Closed
 
 WAIT = 20.0  # safety net only
@@ -159,3 +159,82 @@ def test_a_failed_write_reports_once_and_drops_the_queue() -> None:
     outbox = Outbox(Broken(), errors.append)  # type: ignore[arg-type]
     outbox.send([b"x"])
     assert len(errors) == 1 and isinstance(errors[0], BrokenPipeError)
+
+
+class RecordingSocket:
+    """A blocking socket stand-in: records who wrote what; `send` takes at most `room`."""
+
+    def __init__(self, room: int = 1 << 30) -> None:
+        self.room = room
+        self.writes: list[tuple[str, bytes]] = []
+
+    def gettimeout(self) -> float | None:
+        return None
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        taken = bytes(data[: self.room])
+        self.room -= len(taken)
+        self.writes.append((threading.current_thread().name, taken))
+        return len(taken)
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append((threading.current_thread().name, bytes(data)))
+
+
+needs_dontwait = pytest.mark.skipif(
+    not hasattr(socket, "MSG_DONTWAIT"), reason="the writer thread writes every post"
+)
+
+
+@needs_dontwait
+def test_a_long_burst_of_posts_is_written_by_the_poster() -> None:
+    sock = RecordingSocket()
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    me = threading.current_thread().name
+    frames = [b"%03d" % i for i in range(BURST * 2)]
+    outbox.post(frames[:BURST])  # no writer thread is woken before the poster writes
+    outbox.post(frames[BURST:])
+    wrote = [w for w in sock.writes if w[0] == me]
+    assert b"".join(data for _, data in wrote) == b"".join(frames)
+    assert len(wrote) == 2  # one write per BURST frames
+    outbox.close()
+
+
+@needs_dontwait
+def test_what_the_socket_does_not_take_goes_first_through_the_writer_thread() -> None:
+    sock = RecordingSocket(room=10)
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    frames = [b"%03d" % i for i in range(BURST + 5)]
+    outbox.post(frames[:BURST])
+    outbox.post(frames[BURST:])
+    deadline = threading.Event()
+    for _ in range(2000):
+        if b"".join(data for _, data in sock.writes) == b"".join(frames):
+            break
+        deadline.wait(0.01)
+    assert b"".join(data for _, data in sock.writes) == b"".join(frames)
+    assert sock.writes[0] == (threading.current_thread().name, b"".join(frames)[:10])
+    assert all(who == "rpc-writer" for who, _ in sock.writes[1:])
+    outbox.close()
+
+
+@needs_dontwait
+def test_posting_never_blocks_on_a_full_socket_and_keeps_the_order() -> None:
+    a, b = socket.socketpair()
+    try:
+        outbox = Outbox(a, lambda e: None)
+        frames = [b"%06d" % i + bytes(1018) for i in range(4000)]  # 4 MB: more than buffers
+        poster = threading.Thread(target=lambda: [outbox.post([f]) for f in frames])
+        poster.start()
+        poster.join(WAIT)
+        assert not poster.is_alive()  # nobody reads b yet: the poster did not wait for it
+        want = b"".join(frames)
+        got = bytearray()
+        b.settimeout(WAIT)
+        while len(got) < len(want):
+            got += b.recv(1 << 16)
+        assert bytes(got) == want
+        outbox.close()
+    finally:
+        a.close()
+        b.close()

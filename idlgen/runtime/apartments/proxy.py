@@ -583,8 +583,10 @@ class ProxyCallFactory(ComObject, ICallFactory):
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
         call = cls(self._mgr, ipid)
+        if riid2 is None or riid2 is riid:
+            return call  # its class derives from `async_iface`: QueryInterface would succeed
         try:
-            return call.QueryInterface(riid if riid2 is None else riid2)
+            return call.QueryInterface(riid2)
         finally:
             call.Release()
 
@@ -690,6 +692,9 @@ _call_classes_lock = threading.Lock()
 
 
 def _proxy_call_class(async_iface: type) -> type[ProxyCall]:
+    cls = _call_classes.get(async_iface)  # made once per interface: no lock per call object
+    if cls is not None:
+        return cls
     with _call_classes_lock:
         cls = _call_classes.get(async_iface)
         if cls is None:

@@ -126,24 +126,30 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
 
     def _finish_(self, name: str) -> Any:
         with self._lock:
-            if self._state == IDLE:
+            state = self._state
+            if state == IDLE:
                 raise CallCompleteError()
-            if self._method is None or self._method.name != name:
+            method = self._method
+            if method is None or method.name != name:
                 raise UnexpectedError(message=f"Finish_{name} does not match the pending call")
             ticket = self._ticket
-        self._wait_settled(ticket)
-        with self._lock:
-            if self._state == IDLE or self._ticket != ticket:
-                raise CallCompleteError()  # another thread finished it first
-            state, value, hr = self._state, self._value, self._hr
-            self._clear_locked()
+            if state != PENDING:  # settled already (most calls of a burst): take it now
+                value, hr = self._value, self._hr
+                self._clear_locked()
+        if state == PENDING:
+            self._wait_settled(ticket)
+            with self._lock:
+                if self._state == IDLE or self._ticket != ticket:
+                    raise CallCompleteError()  # another thread finished it first
+                state, value, hr = self._state, self._value, self._hr
+                self._clear_locked()
         if state == CANCELED:
             _LAST.set(RPC_E_CALL_CANCELED)
             raise CallCanceledError()
         if isinstance(value, BaseException):
             _LAST.set(hr)
             raise value
-        value, hr = _as_returned(self._sync_method(name), value, hr)
+        value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
         _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)

@@ -6,8 +6,12 @@ the writing thread takes the frames along (so 256 calls begun while one write bl
 one more system call, not 256). `post` is for callers that need not see their frames leave
 before they return (the Begin_ half of a call object): it queues and wakes a writer thread,
 which on a busy CPU runs only when the poster blocks, so a burst of Begin_ calls leaves in
-one write. Frames are written in the order they were queued; a failed write reports to
-`on_error` once and drops what is queued (the connection is dead).
+one write. A long burst does not wait for the poster to block, though: once `BURST`
+frames are queued and nobody writes, the poster writes them itself without blocking
+(`MSG_DONTWAIT`; what the socket does not take goes to the writer thread), so the peer
+starts on the first requests of a burst while the rest are still being made. Frames are
+written in the order they were queued; a failed write reports to `on_error` once and
+drops what is queued (the connection is dead).
 """
 
 from __future__ import annotations
@@ -18,11 +22,17 @@ from collections.abc import Callable
 
 from idlgen.runtime.rpc.dcerpc import trace
 
-__all__ = ["Outbox"]
+__all__ = ["BURST", "Outbox"]
+
+# Frames a poster lets queue before writing them itself: large enough that a burst costs
+# one system call per BURST calls, small enough that the peer is kept busy meanwhile.
+BURST = 64
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # not on Windows: the writer thread writes
 
 
 class Outbox:
     __slots__ = (
+        "_carry",
         "_kicked",
         "_lock",
         "_on_error",
@@ -40,6 +50,7 @@ class Outbox:
         self._on_error = on_error
         self._lock = threading.Lock()
         self._queue: list[bytes] = []
+        self._carry = b""  # what a non-blocking write left unsent: written first, as is
         self._senders = 0  # how many send/post calls the queue holds frames of
         self._writing = False  # a thread is writing (and will write what queues meanwhile)
         self._kicked = False  # the writer thread was woken and has not started yet
@@ -60,22 +71,76 @@ class Outbox:
         self._drain()
 
     def post(self, frames: list[bytes]) -> None:
-        """Queue for the writer thread."""
+        """Queue for the writer thread, or write a long burst here without blocking."""
         with self._lock:
-            self._queue += frames
+            queue = self._queue
+            queue += frames
             self._senders += 1
-            if self._writing or self._kicked:
+            if self._writing:
                 return
-            self._kicked = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True, name="rpc-writer")
-                self._thread.start()
-        self._wake.release()
+            here = len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None
+            if here:
+                self._writing = True  # the writer thread, if woken, finds the role taken
+            elif not self._kick_locked():
+                return  # woken already: it takes these along
+        if here:
+            self._drain_nowait()
+        else:
+            self._wake.release()
+
+    def _kick_locked(self) -> bool:
+        """Mark the writer thread woken (started if need be); the caller releases `_wake`."""
+        if self._kicked:
+            return False
+        self._kicked = True
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="rpc-writer")
+            self._thread.start()
+        return True
+
+    def _drain_nowait(self) -> None:
+        """With the writing role: write what is queued as far as the socket takes it at
+        once; the rest, in front of anything queued meanwhile, goes to the writer thread."""
+        while True:
+            with self._lock:
+                frames, self._queue = self._queue, []
+                carry, self._carry = self._carry, b""
+                self._senders = 0
+                if not (frames or carry) or self.closed:
+                    self._writing = False
+                    return
+            if trace.enabled():
+                for frame in frames:
+                    trace.sent(self.sock, frame)
+            data = b"".join(frames)
+            if carry:
+                data = carry + data
+            try:
+                sent = self.sock.send(data, _DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as e:
+                with self._lock:
+                    self._queue = []
+                    self._carry = b""
+                    self._senders = 0
+                    self._writing = False
+                self._on_error(e)
+                return
+            if sent < len(data):
+                with self._lock:
+                    self._carry = data[sent:]  # traced already
+                    self._writing = False
+                    kick = self._kick_locked()
+                if kick:
+                    self._wake.release()
+                return
 
     def close(self) -> None:
         with self._lock:
             self.closed = True
             self._queue = []
+            self._carry = b""
             self._senders = 0
             wake = self._thread is not None and not self._kicked
             self._kicked = True
@@ -98,17 +163,22 @@ class Outbox:
         while True:
             with self._lock:
                 frames, self._queue = self._queue, []
+                carry, self._carry = self._carry, b""
                 together, self._senders = self._senders > 1, 0
-                if not frames or self.closed:
+                if not (frames or carry) or self.closed:
                     self._writing = False
                     return
             try:
+                if carry:
+                    self.sock.sendall(carry)
                 if together:
                     frames = [b"".join(frames)]
-                self._write(frames)
+                if frames:
+                    self._write(frames)
             except OSError as e:
                 with self._lock:
                     self._queue = []
+                    self._carry = b""
                     self._senders = 0
                     self._writing = False
                 self._on_error(e)

@@ -44,6 +44,9 @@ _LE = P.DREP_LE_ASCII_IEEE[:2]
 # The spare thread checks on inline calls every `inline_call_bound` seconds while calls come,
 # and sleeps until the next call once none came for this long.
 _PARK_AFTER = 1.0
+# A long batch of inline calls (one read of a burst) sends its replies this many calls at a
+# time rather than all at its end: the client works on the first replies meanwhile.
+FLUSH_EVERY = 32
 
 
 class Protocol_(Protocol):
@@ -306,13 +309,19 @@ class Reactor:
             if self._parked:
                 spare.notify()
         self._in_calls.on = True
+        ran = 0
         try:
             while True:
                 with lock:  # the bound is per call; a takeover drains `jobs` under this lock
                     if self._thread is not me or not jobs:
                         break
+                    if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
+                        ran = 0  # what the batch has replied so far, keep the rest corked
+                        for t in self._corked:
+                            self._watch_writes(t)
                     job = jobs.popleft()
                     self._busy_since = time.monotonic()
+                ran += 1
                 try:
                     job.run()
                 except Exception:  # a bug of ours must cost one call, never the loop

@@ -13,9 +13,11 @@ call. The bytes are the general path's exactly (tests/orpc/test_fastcall.py chec
 A synchronous caller that is not in an STA reads its own reply when nothing else is in
 flight on the connection (`Association.register_own`); otherwise it waits for the reader
 thread. Call objects' Begin_ queue the request for the connection's writer, so a burst of
-them leaves in one write. Not lean, and so on the general path: an STA caller (it pumps),
-authenticated connections, requests larger than one fragment, a connection being replaced
-or closing, and any call while `channel.observe` taps are installed.
+them leaves in few writes (64 requests each, written by the caller once that many queue:
+the server starts on a burst before it is complete; rpc/dcerpc/outbox.py). Not lean, and
+so on the general path: an STA caller (it pumps), authenticated connections, requests
+larger than one fragment, a connection being replaced or closing, and any call while
+`channel.observe` taps are installed.
 """
 
 from __future__ import annotations

@@ -1,0 +1,107 @@
+"""A batch of calls run on the reactor thread (one read of a burst) sends its replies
+`FLUSH_EVERY` calls at a time, not all at its end: the client works on the first replies
+while the server runs the rest (issue 13, 256 outstanding calls)."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from rpc_helpers import WAIT
+
+from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.reactor import FLUSH_EVERY, Reactor, Transport
+from idlgen.runtime.rpc.dcerpc.wire import read_pdu
+
+
+class Job:
+    """One inline call: replies with its call id; the one numbered `peek_at` first looks
+    whether earlier replies have reached the client's socket."""
+
+    def __init__(self, proto: Answering, call_id: int) -> None:
+        self.proto = proto
+        self.call_id = call_id
+
+    def run(self) -> None:
+        proto = self.proto
+        proto.threads.append(threading.current_thread().name)
+        if self.call_id == proto.peek_at and proto.client is not None:
+            proto.replies_waiting.append(bool(select.select([proto.client], [], [], 0)[0]))
+        proto.t.send([P.encode(P.Response(self.call_id, 0, b"", 0))])
+
+    def post(self) -> None:
+        self.run()
+
+
+class Answering:
+    """A protocol that answers every request, inline when the reactor allows it."""
+
+    max_recv = P.MIN_FRAG
+
+    def __init__(self, t: Transport, shared: dict[str, Answering]) -> None:
+        self.t = t
+        self.threads: list[str] = []
+        self.replies_waiting: list[bool] = []
+        self.peek_at = -1
+        self.client: socket.socket | None = None
+        shared["proto"] = self
+
+    def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool:
+        job = Job(self, call_id)
+        if self.t.reactor.inline_ready():
+            self.t.reactor.run_inline(self.t, job)
+        else:
+            job.run()
+        return True
+
+    def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool:
+        return True
+
+    def on_closed(self) -> None:
+        pass
+
+    def busy(self) -> bool:
+        return False
+
+    def sweep(self, now: float) -> None:
+        pass
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.005)
+
+
+def _request(call_id: int) -> bytes:
+    return P.encode(P.Request(call_id, 0, 0, b"\0" * 8))
+
+
+def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
+    shared: dict[str, Answering] = {}
+    reactor = Reactor(ServerLimits(), lambda t: Answering(t, shared))
+    lsock = socket.create_server(("127.0.0.1", 0))
+    reactor.add_listener(lsock)
+    reactor.start()
+    client = socket.create_connection(lsock.getsockname(), timeout=WAIT)
+    try:
+        client.sendall(_request(1))  # the first call starts the spare thread
+        read_pdu(client, 0xFFFF, WAIT)
+        _wait_for(lambda: reactor._spares == 1)
+        proto = shared["proto"]
+        n = FLUSH_EVERY * 2 + 3
+        proto.threads, proto.client, proto.peek_at = [], client, n + 1
+        client.sendall(b"".join(_request(i + 2) for i in range(n)))  # one read, one batch
+        got = [read_pdu(client, 0xFFFF, WAIT) for _ in range(n)]
+        assert proto.threads == ["rpc-reactor"] * n  # the batch ran on the reactor thread
+        assert proto.replies_waiting == [True]  # its first replies had left by its last call
+        assert [p.call_id for p in got if isinstance(p, P.Response)] == list(range(2, n + 2))
+    finally:
+        client.close()
+        reactor.stop()
+        lsock.close()
