@@ -102,13 +102,10 @@ class Outbox:
         """With the writing role: write what is queued as far as the socket takes it at
         once; the rest, in front of anything queued meanwhile, goes to the writer thread."""
         while True:
-            with self._lock:
-                frames, self._queue = self._queue, []
-                carry, self._carry = self._carry, b""
-                self._senders = 0
-                if not (frames or carry) or self.closed:
-                    self._writing = False
-                    return
+            taken = self._take()
+            if taken is None:
+                return
+            frames, carry, _ = taken
             if trace.enabled():
                 for frame in frames:
                     trace.sent(self.sock, frame)
@@ -120,12 +117,7 @@ class Outbox:
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as e:
-                with self._lock:
-                    self._queue = []
-                    self._carry = b""
-                    self._senders = 0
-                    self._writing = False
-                self._on_error(e)
+                self._fail(e)
                 return
             if sent < len(data):
                 with self._lock:
@@ -161,13 +153,10 @@ class Outbox:
 
     def _drain(self) -> None:
         while True:
-            with self._lock:
-                frames, self._queue = self._queue, []
-                carry, self._carry = self._carry, b""
-                together, self._senders = self._senders > 1, 0
-                if not (frames or carry) or self.closed:
-                    self._writing = False
-                    return
+            taken = self._take()
+            if taken is None:
+                return
+            frames, carry, together = taken
             try:
                 if carry:
                     self.sock.sendall(carry)
@@ -176,13 +165,29 @@ class Outbox:
                 if frames:
                     self._write(frames)
             except OSError as e:
-                with self._lock:
-                    self._queue = []
-                    self._carry = b""
-                    self._senders = 0
-                    self._writing = False
-                self._on_error(e)
+                self._fail(e)
                 return
+
+    def _take(self) -> tuple[list[bytes], bytes, bool] | None:
+        """With the writing role: what to write next (frames, an unsent carry, whether
+        several senders queued them), or None after giving the role up (nothing left)."""
+        with self._lock:
+            frames, self._queue = self._queue, []
+            carry, self._carry = self._carry, b""
+            together, self._senders = self._senders > 1, 0
+            if not (frames or carry) or self.closed:
+                self._writing = False
+                return None
+        return frames, carry, together
+
+    def _fail(self, error: OSError) -> None:
+        """A write failed: the connection is dead, so what is queued is dropped."""
+        with self._lock:
+            self._queue = []
+            self._carry = b""
+            self._senders = 0
+            self._writing = False
+        self._on_error(error)
 
     def _write(self, frames: list[bytes]) -> None:
         """Frames of several senders went in one write (joined); one sender's fragments
