@@ -48,6 +48,14 @@ def first_line(proc: subprocess.Popen[str], timeout: float = WAIT) -> str:
     return line
 
 
+def ask(proc: subprocess.Popen[str], line: str) -> str:
+    """One request line to a scripted child, and its one-line answer."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
+
+
 @contextlib.contextmanager
 def server_process(
     binding: str, factory: str = "orpc_objects:hub", prefix: list[str] | None = None

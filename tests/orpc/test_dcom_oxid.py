@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import pytest
-from orpc_helpers import HERE, WAIT, first_line, spawn, stop
+from orpc_helpers import HERE, WAIT, ask, first_line, spawn, stop
 from stream_handwritten import ICalc, ICallback, IEventSource
 from test_resolver import Clock
 
@@ -117,13 +117,6 @@ def _client(port: int) -> Iterator[tuple[subprocess.Popen[str], int]]:
         stop(proc)
 
 
-def _ask(proc: subprocess.Popen[str], line: str) -> str:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(line + "\n")
-    proc.stdin.flush()
-    return proc.stdout.readline().strip()
-
-
 def _pinged(svc: DcomService, oid: int) -> bool:
     return any(oid in oids for oids, _ in svc.pings.snapshot().values())
 
@@ -135,17 +128,17 @@ def test_an_out_pointer_of_another_oxid_is_resolved_once_called_pinged_and_relea
     windows_mode = svc.objref_bindings == "resolver"
     conventional = uuid.UUID(int=(sta.oxid << 64) | 1).bytes_le
     with _client(port) as (proc, source_oxid):
-        first = _ask(proc, "sink").split()
+        first = ask(proc, "sink").split()
         assert int(first[1]) == sta.oxid != source_oxid
         # unmarshaling asked nobody: the OXID is resolved when the proxy is first used
         assert sta.oxid not in svc.resolver.resolutions
-        assert _ask(proc, "notify 0 7") == "notified 0"
+        assert ask(proc, "notify 0 7") == "notified 0"
         assert Source.made[0].seen == [7]
-        assert _ask(proc, "add 0 2 3") == "added 5"  # RemQueryInterface, then the call
-        second = _ask(proc, "sink").split()
+        assert ask(proc, "add 0 2 3") == "added 5"  # RemQueryInterface, then the call
+        second = ask(proc, "sink").split()
         assert int(second[1]) == sta.oxid
-        assert _ask(proc, "notify 1 8") == "notified 0"
-        resolved = [int(x) for x in _ask(proc, "resolved").split()[1:]]
+        assert ask(proc, "notify 1 8") == "notified 0"
+        resolved = [int(x) for x in ask(proc, "resolved").split()[1:]]
         if windows_mode:
             # the STA's IRemUnknown is not where the OXID convention would put it: the
             # client used the IPID ResolveOxid2 gave, once for the OXID (the table caches)
@@ -156,7 +149,7 @@ def test_an_out_pointer_of_another_oxid_is_resolved_once_called_pinged_and_relea
             assert svc.resolver.resolutions == {} and resolved == []
         sink_oids = [int(first[2]), int(second[2])]
         _until(lambda: all(_pinged(svc, oid) for oid in sink_oids), "both sinks pinged")
-        assert _ask(proc, "release 0") == "released 0"
+        assert ask(proc, "release 0") == "released 0"
         assert Source.made[0].gone.wait(WAIT), "RemRelease never reached the STA's IRemUnknown"
         assert not Source.made[1].gone.is_set()
         _until(lambda: not _pinged(svc, sink_oids[0]), "DelFromSet of the released sink")
@@ -170,7 +163,7 @@ def test_an_oxid_the_resolver_does_not_know_is_a_comerror_at_use(
     svc, port, _sta = windows_server
     oxid = secrets.randbits(63) | 1
     with _client(port) as (proc, _source_oxid):
-        assert _ask(proc, f"unknown {oxid}") == (
+        assert ask(proc, f"unknown {oxid}") == (
             f"unknown {OR_INVALID_OXID_HRESULT} {OR_INVALID_OXID_HRESULT}"
         )
         assert svc.resolver.resolutions == {oxid: 1}  # the refusal is final: asked once
@@ -186,6 +179,6 @@ def test_an_unreachable_resolver_is_a_comerror_at_use_and_asked_again(
         dead = probe.getsockname()[1]
     with _client(port) as (proc, _source_oxid):
         unavailable = "0x800706BA"  # RPC_S_SERVER_UNAVAILABLE, at each use (not cached)
-        answer = _ask(proc, f"unknown {secrets.randbits(63) | 1} {dead}")
+        answer = ask(proc, f"unknown {secrets.randbits(63) | 1} {dead}")
         assert answer == f"unknown {unavailable} {unavailable}"
         assert proc.poll() is None and svc.resolver.resolutions == {}

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import pytest
-from orpc_helpers import HERE, WAIT, first_line, server_process, spawn, stop
+from orpc_helpers import HERE, WAIT, ask, first_line, server_process, spawn, stop
 from stream_handwritten import ICalc, ICallback, IEventSource
 from test_resolver import Adder, Clock
 
@@ -99,17 +99,7 @@ def _client(port: int, *clsids: str) -> Iterator[tuple[subprocess.Popen[str], li
 
 
 def _release(proc: subprocess.Popen[str], index: int) -> None:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(f"release {index}\n")
-    proc.stdin.flush()
-    assert proc.stdout.readline().strip() == f"released {index}"
-
-
-def _ask(proc: subprocess.Popen[str], line: str) -> str:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(line + "\n")
-    proc.stdin.flush()
-    return proc.stdout.readline().strip()
+    assert ask(proc, f"release {index}") == f"released {index}"
 
 
 def _sets_with(pings: PingSets, oid: int) -> int:
@@ -143,15 +133,15 @@ def test_an_out_pointer_is_pinged_left_with_delfromset_and_reclaimed_when_pings_
     pinging (its connection still open, its proxy still held) loses it after the period."""
     svc, clock, port, _shared = server
     with _client(port, MAKER) as (proc, (maker,)):
-        first = int(_ask(proc, "sink 0").split()[1])
+        first = int(ask(proc, "sink 0").split()[1])
         assert first != maker
         _until(lambda: _sets_with(svc.pings, first) == 1, "the [out] object's OID pinged")
-        assert _ask(proc, "unsink 0") == "unsunk 0"
+        assert ask(proc, "unsink 0") == "unsunk 0"
         _until(lambda: not _sets_with(svc.pings, first), "DelFromSet of the released object")
         assert Maker.made[0].gone.wait(WAIT)  # its RemRelease gave it back at once
-        second = int(_ask(proc, "sink 0").split()[1])
+        second = int(ask(proc, "sink 0").split()[1])
         _until(lambda: _sets_with(svc.pings, second) == 1, "the second [out] object pinged")
-        assert _ask(proc, "stop") == "stopped"
+        assert ask(proc, "stop") == "stopped"
         kept = Maker.made[1]
         assert svc.pings.sweep() == 0 and not kept.gone.is_set()  # the set still protects it
         clock.now += 31  # three missed periods: the set expires
@@ -170,8 +160,8 @@ def test_objects_of_a_server_no_activation_named_are_not_pinged(
         server_process("ncacn_ip_tcp:127.0.0.1[0]") as (_other, published),
         _client(port, FRESH) as (proc, (activated,)),
     ):
-        connected = int(_ask(proc, "connect " + published).split()[1])
-        held = {int(oid) for oid in _ask(proc, "held").split()[1:]}
+        connected = int(ask(proc, "connect " + published).split()[1])
+        held = {int(oid) for oid in ask(proc, "held").split()[1:]}
         assert activated in held and connected not in held
 
 
