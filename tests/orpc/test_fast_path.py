@@ -20,12 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from orpc_helpers import WAIT
 from stream_handwritten import ICalc, IEventSource, ISimpleStream
-from test_fastwire import buffer_methods, methods
+from test_fastwire import PRIMS, _value, buffer_methods, methods
 
 from idlgen import runtime as rt
+from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.apartments.stub import _outs_of
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.interface import Method
 from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
@@ -37,6 +39,7 @@ from idlgen.runtime.rpc.dcerpc.fragments import (
     response_fragments,
 )
 from idlgen.runtime.rpc.dcerpc.reactor import Transport
+from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
 from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
@@ -254,6 +257,92 @@ def test_lean_response_pdu_is_the_general_encoding_for_any_buffer_method(
     room = chunk_room(P.MIN_FRAG, P.RESPONSE_HEADER)
     assert [m.buffer_response(call_id, 0, cancels, stub, room)] == general
     assert m.buffer_response(call_id, 0, cancels, stub, len(stub) + 7) is None
+
+
+def _com_method(wire: Any) -> Method:
+    """The COM method a stub would have for `wire`: an HRESULT one when it returns one."""
+    ins = tuple(p.name for p in wire.method.params if p.is_in)
+    outs = tuple(p.name for p in wire.method.params if p.is_out)
+    return Method("M", ins=ins, outs=outs, hresult=wire.method.returns is _ndr.HRESULT)
+
+
+def _outcome(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception as exc:  # compared by type and message: the same refusal
+        return (type(exc), str(exc))
+
+
+_ODD = st.one_of(st.none(), st.text(max_size=3), st.floats(), st.integers(), st.booleans())
+
+
+@st.composite
+def usual_methods(draw: st.DrawFn) -> tuple[_ndr.MethodMarshaler, dict[str, Any], Any, Any]:
+    """`HRESULT M([in] ..., [out] T *x)`: the shape `FastMethod.fields` shortens."""
+    ins = draw(st.lists(st.sampled_from(PRIMS), max_size=3))
+    out = draw(st.sampled_from(PRIMS))
+    params = [_ndr.Param(f"i{i}", prim, "in") for i, prim in enumerate(ins)]
+    params.append(_ndr.Param("x", _ndr.Pointer("ref", out), "out"))
+    method = _ndr.Method("M", tuple(params), returns=_ndr.HRESULT, opnum=3)
+    return _ndr.MethodMarshaler(method), {}, {"x": draw(_value(out))}, rt.S_OK
+
+
+@settings(max_examples=300, deadline=None)
+@given(methods() | usual_methods(), st.data())
+def test_lean_reply_fields_are_the_stubs_for_any_return_value(case: Any, data: Any) -> None:
+    """`FastMethod.fields` (a shortcut for `HRESULT M(..., [out] T *x)`) gives what the
+    stub's `_outs_of` and the codec's `response_fields` give, for whatever the server
+    returned: the right values, odd ones (refused alike) or a `WithHResult`."""
+    wire, _ins, outs, result = case
+    m = FastMethod(_com_method(wire), fast_codec(wire))
+    codec = m.codec
+    assert isinstance(codec, PrimitiveCodec)
+    names = m.method.outs
+    if not m.method.hresult:
+        value: Any = (result, *(outs[n] for n in names))
+    elif len(names) == 1:
+        value = outs[names[0]]
+    else:
+        value = tuple(outs[n] for n in names) if names else None
+    value = data.draw(st.sampled_from([value, rt.WithHResult(1, value)]) | _ODD)
+    hr = data.draw(st.sampled_from([rt.S_OK, 1, -(2**31), 2**32 - 1]) | _ODD)
+
+    def general() -> list[Any]:
+        return codec.response_fields(*_outs_of(m.method, value, hr))
+
+    assert _outcome(lambda: m.fields(value, hr)) == _outcome(general)
+
+
+def test_lean_reply_fields_take_the_shortcut_for_the_usual_shape() -> None:
+    m = method_of(_stub_of_icalc(), 3)
+    assert m is not None and m.one_out  # what the test above compares with the stub's
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    methods(),
+    st.sampled_from([4, 5, 6]),
+    st.integers(0, 9),
+    st.sampled_from([0, 0x20000]),
+    st.integers(0, 3),
+    st.sampled_from([b"", b"\0", b"\0" * 4]),
+    st.integers(0, 4),
+)
+def test_lean_request_read_is_orpcthis_then_the_codecs_values(
+    case: Any, major: int, minor: int, ext: int, at: int, tail: bytes, cut: int
+) -> None:
+    """`FastMethod.read` (ORPCTHIS and the [in] values in one `struct` call) takes what
+    `orpcthis_ok` and the codec's own `fast_request_values` take, with the same values,
+    whatever the COM version, extensions, trailing bytes or a short stub."""
+    wire, ins, _outs, _result = case
+    m = FastMethod(_com_method(wire), fast_codec(wire))
+    stub = ORPCTHIS.pack(major, minor, 0, 0, bytes(16), ext) + wire.encode_request(ins) + tail
+    frame = bytes(range(at)) + stub[: len(stub) - cut]
+    if not fastserve.orpcthis_ok(frame, at):
+        expected = None
+    else:
+        expected = m.codec.fast_request_values(memoryview(frame)[at + ORPCTHIS.size :])
+    assert m.read(frame, at) == expected
 
 
 _ICALC_STUB: list[Any] = []

@@ -148,13 +148,27 @@ class PrimitiveCodec:
         return self._request.unpack(data)
 
     @property
+    def request_format(self) -> str | None:
+        """The request's struct format without the byte-order prefix; None when `struct`'s
+        values are not the [in] values as they are (a boolean is read as an int)."""
+        return None if self._request.bools else self._request.struct.format[1:]
+
+    @property
     def response_format(self) -> str:
         """The response's struct format without the byte-order prefix."""
         return self._response.struct.format[1:]
 
+    @property
+    def response_names(self) -> tuple[str, ...]:
+        """The response's fields in wire order; the result's is ""."""
+        return self._response.names
+
     def response_fields(self, values: Mapping[str, Any], result: Any = None) -> list[Any]:
         """What `encode_response` packs, checked and in order, for a larger struct."""
-        ordered = self._response_ordered(values, result)
+        return self.checked_response(self._response_ordered(values, result))
+
+    def checked_response(self, ordered: tuple[Any, ...] | list[Any]) -> list[Any]:
+        """`response_fields` for values already in `response_names` order."""
         return [_check(p, v) for p, v in zip(self._response.prims, ordered, strict=True)]
 
     def decode_response(

@@ -53,7 +53,7 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
         return False
     _hint, cont_id, opnum, ipid = REQUEST_PREFIX.unpack_from(frame, P.HEADER_SIZE)
     handler = conn.fast_handler
-    if handler is None or not conn.fast_context(cont_id):
+    if handler is None or conn.contexts.get(cont_id) is not conn.objects_context:
         return False
     if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:
         return False  # the general path knows what to answer
@@ -100,9 +100,12 @@ def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> Non
 
 
 def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
-    """The call's one response PDU: leave the call table, send, give the turn back."""
+    """The call's one response PDU: `_Connection._finish` without security (the lean path
+    serves no authenticated call)."""
     with conn.lock:
         conn.calls.pop(state.call_id, None)
+        job = conn.pass_turn_locked(state)
     if not state.orphaned:
         conn.transport.send([frame])
-    conn._release_turn(state)
+    if job is not None:
+        job()

@@ -124,8 +124,9 @@ class Transport:
             self.reactor.want_write(self)
         return True
 
-    def flush(self) -> None:
-        """On the reactor thread, when the socket is writable."""
+    def flush(self) -> bool:
+        """On the reactor thread, when the socket is writable: send what waits; True if
+        some of it is still unsent (bytes queued later come with a `want_write`)."""
         with self.out_lock:
             if self.outbuf:
                 try:
@@ -142,6 +143,7 @@ class Transport:
             empty = not self.outbuf
         if empty and self.closing:
             self.abort()
+        return not empty
 
     def close_after_flush(self) -> None:
         self.closing = True
@@ -184,6 +186,7 @@ class Reactor:
         self._inline: deque[InlineCall] = deque()
         self._corked: list[Transport] = []
         self._in_calls = threading.local()  # .on: this thread runs inline calls
+        self._framing = 0  # the ident of the loop thread while it frames a read, else 0
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
         self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
@@ -258,9 +261,13 @@ class Reactor:
         me = threading.current_thread()
         try:
             while not self._stopped and self._thread is me:
-                events = self.selector.select(self._next_timeout())
-                for key, mask in events:
-                    self._event(key, mask)
+                timeout = self._next_timeout() if self._timers else self._interval
+                for key, mask in self.selector.select(timeout):
+                    data = key.data
+                    if mask == selectors.EVENT_READ and type(data) is Transport:
+                        self._read(data)  # the common event, without `_event`'s dispatch
+                    else:
+                        self._event(key, mask)
                 if self._inline:
                     self._run_inline(me)
                     if self._thread is not me:
@@ -287,7 +294,7 @@ class Reactor:
         (not from a call's thread, nor from a call already inline), and only while a spare
         thread is ready to take the loop over should the call outlast
         `limits.inline_call_bound` (none: one is started, and this call goes elsewhere)."""
-        if threading.current_thread() is not self._thread or getattr(self._in_calls, "on", False):
+        if threading.get_ident() != self._framing:
             return False
         if self._spares == 0:
             self._want_spare()
@@ -303,17 +310,22 @@ class Reactor:
             self._corked.append(t)
 
     def _run_inline(self, me: threading.Thread) -> None:
-        jobs, spare, lock = self._inline, self._spare, self._spare_lock
-        with lock:
-            self._last_batch = time.monotonic()
-            if self._parked:
-                spare.notify()
+        """Run the read's calls one by one, each bound by `_busy_since` (the spare's
+        clock), then send their replies. One turn of the spare's lock per call: the
+        batch's start and end are booked in its first and last turns."""
+        jobs, lock = self._inline, self._spare_lock
         self._in_calls.on = True
-        ran = 0
+        ran = -1  # calls run since the last flush; -1: the batch has not started
         try:
             while True:
                 with lock:  # the bound is per call; a takeover drains `jobs` under this lock
-                    if self._thread is not me or not jobs:
+                    if ran < 0:
+                        ran = 0
+                        self._start_batch_locked()
+                    if self._thread is not me:
+                        return  # taken over: the new leader sends the replies
+                    if not jobs:
+                        self._busy_since = None
                         break
                     if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
                         ran = 0  # what the batch has replied so far, keep the rest corked
@@ -328,12 +340,13 @@ class Reactor:
                     log.exception("DCE/RPC: a call run on the reactor thread failed")
         finally:
             self._in_calls.on = False
-            with lock:
-                leading = self._thread is me
-                if leading:
-                    self._busy_since = None
-            if leading:
-                self._uncork()
+        self._uncork()
+
+    def _start_batch_locked(self) -> None:
+        """A batch of inline calls starts: the spare wakes from its park to watch it."""
+        self._last_batch = time.monotonic()
+        if self._parked:
+            self._spare.notify()
 
     def _uncork(self) -> None:
         corked, self._corked = self._corked, []
@@ -443,11 +456,9 @@ class Reactor:
         """Send what waits, and watch for writability only while something still does."""
         if t.closed:
             return
-        t.flush()
+        want = t.flush()
         if t.closed:
             return
-        with t.out_lock:
-            want = bool(t.outbuf)
         if want != t.watching_writes:
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want else 0)
             self.selector.modify(t.sock, events, t)
@@ -555,7 +566,11 @@ class Reactor:
         if not t.inbuf:
             t.pdu_started = now
         t.inbuf += data
-        self._frame(t)
+        self._framing = threading.get_ident()  # calls may be run inline (`inline_ready`)
+        try:
+            self._frame(t)
+        finally:
+            self._framing = 0
 
     def _frame(self, t: Transport) -> None:
         """Hand every complete PDU in the buffer to the protocol: a whole one-fragment
@@ -563,6 +578,7 @@ class Reactor:
         proto = t.protocol
         assert proto is not None
         buf = t.inbuf
+        tracing = trace.enabled()
         while len(buf) >= P.HEADER_SIZE and not t.closing:
             vers, minor, ptype, flags, drep, length, auth_len, call_id = _PEEK.unpack_from(buf)
             if vers == P.RPC_VERS and minor <= 1 and drep == _LE and length >= P.HEADER_SIZE:
@@ -574,7 +590,7 @@ class Reactor:
                     break
                 frame = bytes(buf[:length])
                 del buf[:length]
-                if trace.enabled():
+                if tracing:
                     trace.received(t.sock, frame)
                 fast = ptype == P.REQUEST and not auth_len
                 if fast and proto.fast_request(frame, flags, call_id):
@@ -594,7 +610,7 @@ class Reactor:
                 break
             frame = bytes(buf[: h.frag_length])
             del buf[: h.frag_length]
-            if trace.enabled():
+            if tracing:
                 trace.received(t.sock, frame)
             if not self._deliver(t, P.decode(frame)):
                 return

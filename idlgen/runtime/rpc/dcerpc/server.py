@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from idlgen.runtime.com import servercall as _com_server
 from idlgen.runtime.com.guid import GUID
@@ -295,6 +295,8 @@ class _Connection:
     # security, whose calls are verified and signed on the general path.
     fast_handler: Callable[..., bool] | None = None
     handler_state: Any = None  # the object handler's own state for this connection
+    # What `contexts` holds for a context the object handler serves (fastpath.py checks).
+    objects_context: ClassVar[_Registered] = _OBJECTS
 
     def __post_init__(self) -> None:
         self.max_recv = self.server.limits.max_recv_frag
@@ -303,10 +305,6 @@ class _Connection:
             self.auth = A.ConnectionAuth(self.server.security)
         else:
             self.fast_handler = getattr(self.server.objects, "fast_call", None)
-
-    def fast_context(self, cont_id: int) -> bool:
-        """Is `cont_id` a bound context of the object handler?"""
-        return self.contexts.get(cont_id) is _OBJECTS
 
     def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool:
         """The reactor's offer of a one-fragment request to the lean path (fastpath.py)."""
@@ -609,16 +607,23 @@ class _Connection:
 
     def _release_turn(self, state: CallState) -> None:
         with self.lock:
-            if not state.running:
-                return
-            state.running = False
-            self.running -= 1
-            if not self.waiting or not self.alive:
-                return
-            nxt, job = self.waiting.popleft()
-            self.running += 1
-            nxt.running = True
-        job()
+            job = self.pass_turn_locked(state)
+        if job is not None:
+            job()
+
+    def pass_turn_locked(self, state: CallState) -> Callable[[], None] | None:
+        """Under `lock`: `state` gives its running turn back; the waiting call that takes
+        it over, if any, is returned for the caller to start once the lock is released."""
+        if not state.running:
+            return None
+        state.running = False
+        self.running -= 1
+        if not self.waiting or not self.alive:
+            return None
+        nxt, job = self.waiting.popleft()
+        self.running += 1
+        nxt.running = True
+        return job
 
     def _submit(self, cont_id: int, opnum: int, stub: bytes, state: CallState) -> None:
         call = _PoolCall(self, cont_id, opnum, stub, state)
@@ -649,11 +654,16 @@ class _Connection:
         self._finish(state, [self._fault_pdu(state, wire_status(status), cont_id, executed)])
 
     def _finish(self, state: CallState, frames: list[bytes]) -> None:
+        """The call's reply: leave the call table and give the turn back in one lock turn,
+        send, then start the call that took the turn over (after the reply: replies keep
+        their order)."""
         with self.lock:
             self.calls.pop(state.call_id, None)
+            job = self.pass_turn_locked(state)
         if not state.orphaned:
             self.send_pdus(frames, state.security)
-        self._release_turn(state)
+        if job is not None:
+            job()
 
     def cancel(self, call_id: int, orphan: bool) -> None:
         with self.lock:

@@ -53,11 +53,11 @@ from idlgen.runtime.com.hresult import (
     COMError,
 )
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
-from idlgen.runtime.com.status import _LAST
+from idlgen.runtime.com.status import _LAST, WithHResult
 from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
-from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, done_serving, serving
+from idlgen.runtime.rpc.dcerpc.auth import _CALLER, ANONYMOUS
 from idlgen.runtime.rpc.dcerpc.fragments import chunk_room
 from idlgen.runtime.rpc.orpc.peer import _PEER
 from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, ORPCTHIS
@@ -81,10 +81,20 @@ _ORPCTHAT_SIZE = 8
 
 
 class FastMethod:
-    """One method's lean form: its name, [in] order and the whole response PDU's struct
-    (for a `BufferCodec`, whose replies vary in size, the header's)."""
+    """One method's lean form: its name, [in] order, the whole request's and response
+    PDU's structs (for a `BufferCodec`, whose messages vary in size, the reply header's)."""
 
-    __slots__ = ("codec", "method", "name", "order", "reply", "stub_size", "values")
+    __slots__ = (
+        "codec",
+        "method",
+        "name",
+        "one_out",
+        "order",
+        "reply",
+        "request",
+        "stub_size",
+        "values",
+    )
 
     def __init__(self, method: Method, codec: PrimitiveCodec | BufferCodec) -> None:
         self.codec = codec
@@ -96,11 +106,49 @@ class FastMethod:
         # The [in] values in wire order, or None when the general path must decode the body
         # (its fault, if any, is then the general path's): the codec's own method, no wrapper.
         self.values = codec.fast_request_values
+        # ORPCTHIS and the [in] values in one `struct` call, where `struct` reads them as
+        # they are (`read`); None: ORPCTHIS, then the codec's own reading.
+        self.request: struct.Struct | None = None
+        # The usual shape, `HRESULT M(..., [out] T *x)`: the server's return value is the
+        # one [out] (`fields`), without a dict of [out] values by name.
+        self.one_out = False
         if isinstance(codec, PrimitiveCodec):
             self.reply = struct.Struct(_RESPONSE_PREFIX + codec.response_format)
+            if codec.request_format is not None:
+                self.request = struct.Struct(ORPCTHIS.format + codec.request_format)
+            outs = method.outs
+            self.one_out = (
+                method.hresult and len(outs) == 1 and codec.response_names == (outs[0], "")
+            )
         else:
             self.reply = _PREFIX
         self.stub_size = self.reply.size - _PREFIX_SIZE + _ORPCTHAT_SIZE
+
+    def read(self, frame: bytes, at: int) -> tuple[Any, ...] | None:
+        """The [in] values in wire order of the request whose stub data (ORPCTHIS first)
+        starts at `at`; None when the lean path does not take it: ORPCTHIS other than
+        `orpcthis_ok` accepts, or data the codec does not take as it is."""
+        s = self.request
+        if s is None:
+            if not orpcthis_ok(frame, at):
+                return None
+            return self.values(memoryview(frame)[at + ORPCTHIS.size :])
+        if len(frame) - at != s.size:
+            return None
+        raw = s.unpack_from(frame, at)
+        if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM version 5.x (x >= 1), extensions
+            return None
+        return raw[6:]
+
+    def fields(self, value: Any, hr: int) -> list[Any]:
+        """A `PrimitiveCodec`'s checked reply values for what the server returned; the
+        stub's `_outs_of` and `response_fields` give the same."""
+        codec = self.codec
+        assert isinstance(codec, PrimitiveCodec)
+        if self.one_out and type(value) is not WithHResult:
+            return codec.checked_response((value, hr))
+        outs, result = _outs_of(self.method, value, hr)
+        return codec.response_fields(outs, result)
 
     def buffer_response(
         self, call_id: int, cont_id: int, cancel_count: int, stub: bytes, room: int
@@ -278,8 +326,8 @@ class FastCall:
         context = _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
         book = ref_observer.set(port.book)
         client = remote_client.set(port)
-        peer = _PEER.set(self.conn.peer)
-        who = serving(ANONYMOUS)
+        peer = _PEER.set(self.conn.transport.peer)
+        who = _CALLER.set(ANONYMOUS)  # auth.serving
         try:
             _LAST.set(S_OK)
             value = getattr(target.stub.target, m.name)(*ins)
@@ -292,7 +340,7 @@ class FastCall:
             self._general(values).fault(RPC_E_SERVERFAULT)
             return
         finally:
-            done_serving(who)
+            _CALLER.reset(who)
             _PEER.reset(peer)
             remote_client.reset(client)
             ref_observer.reset(book)
@@ -307,13 +355,13 @@ class FastCall:
         m, state = self.method, self.state
         codec = m.codec
         try:
-            outs, result = _outs_of(m.method, value, hr)
             if isinstance(codec, PrimitiveCodec):
-                fields = codec.response_fields(outs, result)
+                fields = m.fields(value, hr)
                 frame: bytes | None = m.response(
                     state.call_id, self.cont_id, state.cancel_count, fields
                 )
             else:  # [out] buffers may be sized by [in] values: those are the scope
+                outs, result = _outs_of(m.method, value, hr)
                 scope = dict(zip(codec.request_names, values, strict=True))
                 stub = codec.encode_response(outs, result, scope=scope)
                 room = chunk_room(self.conn.max_xmit, P.RESPONSE_HEADER)

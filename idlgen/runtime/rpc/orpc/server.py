@@ -76,7 +76,7 @@ from idlgen.runtime.rpc.dcerpc.server import CallState
 from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.peer import _PEER, current_peer
-from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, OrpcError, orpcthat, split_orpcthis
+from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthat, split_orpcthis
 
 __all__ = [
     "ConnectionPort",
@@ -259,10 +259,10 @@ class ObjectServer:
             if target is None or not _may_reach(port, target.apartment, ipid):
                 return False
             port.fast[ipid] = target
-        method = target.method(opnum)
-        if method is None or not fastserve.orpcthis_ok(frame, at):
+        method = target.methods.get(opnum) or target.method(opnum)
+        if method is None:
             return False
-        values = method.values(memoryview(frame)[at + ORPCTHIS.size :])
+        values = method.read(frame, at)
         if values is None or target.apartment.saturated:
             return False
         checked = self.levels or self.access_checks or target.own_checks
