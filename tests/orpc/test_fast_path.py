@@ -26,13 +26,15 @@ from idlgen import runtime as rt
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
-from idlgen.runtime.apartments.marshal import marshaler_for
+from idlgen.runtime.apartments.marshal import marshaler_for, ref_observer, remote_client
 from idlgen.runtime.apartments.stub import _outs_of
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.interface import Method
+from idlgen.runtime.com.servercall import _CALL_CONTEXT
 from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, caller
 from idlgen.runtime.rpc.dcerpc.fragments import (
     chunk_room,
     request_fragments,
@@ -42,6 +44,7 @@ from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
 from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
+from idlgen.runtime.rpc.orpc.peer import current_peer
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
 ADD = ICalc._wire_[0]
@@ -50,6 +53,7 @@ BLOCK = -1  # Add(BLOCK, n) waits for the test's event
 WATCH = -2  # Add(WATCH, n) waits for the client's cancel and returns 1 if it came
 FAILS = -3  # Add(FAILS, n) fails with E_FAIL
 RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
+SEES = -5  # Add(SEES, n) records the context variables it sees (`Calc.seen`)
 
 
 class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[misc]
@@ -57,6 +61,7 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
         super().__init__()
         self.release = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.seen: list[tuple[Any, ...]] = []
 
     def Add(self, a: int, b: int) -> int:
         self.threads.append(threading.current_thread())
@@ -72,6 +77,17 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
             raise rt.COMError(rt.E_FAIL)
         elif a == RAISES:
             raise RuntimeError("a server bug")
+        elif a == SEES:
+            ctx = _CALL_CONTEXT.get()
+            self.seen.append(
+                (
+                    current_peer(),
+                    caller(),
+                    remote_client.get(),
+                    ref_observer.get(),
+                    None if ctx is None else (type(ctx[0]), ctx[1]),
+                )
+            )
         return a + b
 
     def Read(self, cb: int) -> ISimpleStream.ReadResult:
@@ -414,6 +430,21 @@ def both_paths(server: Server, frame: bytes) -> tuple[bytes, bytes]:
 
 
 # -- when it is taken -----------------------------------------------------------------------
+
+
+def test_lean_call_sees_the_general_paths_context_variables(server: Server) -> None:
+    """Peer, caller, reference book, client and call context, in a lean call as in a
+    general one from the same connection (the lean path runs each call in a copy of the
+    connection's context), and none of them left set on the thread afterwards."""
+    server.calc.seen.clear()
+    fast, general = both_paths(server, request(7, server.ipid, add_stub(SEES, 0)))
+    assert fast == general
+    lean, queued = server.calc.seen
+    assert lean == queued
+    peer, who, client, book, call = lean
+    assert peer == "127.0.0.1" and who == ANONYMOUS
+    assert client is not None and book is not None and call is not None
+    assert current_peer() is None and caller() is None and remote_client.get() is None
 
 
 def test_lean_path_serves_the_common_call(server: Server) -> None:

@@ -147,6 +147,7 @@ class ConnectionPort:
         self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
         self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
         self.fast: dict[bytes, fastserve.Target] = {}  # IPIDs the lean path has checked
+        self.context = fastserve.connection_context(self, getattr(conn, "peer", None))
 
     def reaches(self, ipid: bytes) -> bool:
         if int.from_bytes(ipid[8:], "big") == REM_UNKNOWN_IPID_LOW:
