@@ -14,7 +14,7 @@ from rpc_helpers import WAIT
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
-from idlgen.runtime.rpc.dcerpc.reactor import FLUSH_EVERY, Reactor, Transport
+from idlgen.runtime.rpc.dcerpc.reactor import FLUSH_EVERY, Reactor, Transport, _unfinished
 from idlgen.runtime.rpc.dcerpc.wire import read_pdu
 
 
@@ -105,3 +105,48 @@ def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
         client.close()
         reactor.stop()
         lsock.close()
+
+
+def test_pdus_cut_anywhere_across_reads_are_framed_whole_and_in_order() -> None:
+    """A read may end inside a header, inside a PDU or between PDUs: each PDU reaches the
+    protocol once, whole, in order (the bytes of an unfinished PDU wait in the
+    transport's buffer, framed once the PDU is whole)."""
+    shared: dict[str, Answering] = {}
+    reactor = Reactor(ServerLimits(), lambda t: Answering(t, shared))
+    lsock = socket.create_server(("127.0.0.1", 0))
+    reactor.add_listener(lsock)
+    reactor.start()
+    client = socket.create_connection(lsock.getsockname(), timeout=WAIT)
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        stream = b"".join(_request(i) for i in range(1, 41))
+        pos = 0
+        for i, size in enumerate([1, 3, 7, 16, 17, 23, 1, 100, 5, 250] * 40):
+            client.sendall(stream[pos : pos + size])
+            pos += size
+            if i % 3 == 0:
+                time.sleep(0.002)  # let the server read what came so far
+            if pos >= len(stream):
+                break
+        client.sendall(stream[pos:])
+        got = [read_pdu(client, 0xFFFF, WAIT) for _ in range(40)]
+        assert [p.call_id for p in got if isinstance(p, P.Response)] == list(range(1, 41))
+    finally:
+        client.close()
+        reactor.stop()
+        lsock.close()
+
+
+def test_an_unfinished_pdu_waits_until_whole_unless_framing_refuses_it() -> None:
+    """What `_read` asks before copying the transport's buffer for framing: a PDU still
+    coming waits; a whole one, or one framing refuses at once (too large, a bad header),
+    is framed now."""
+    pdu = _request(7)
+    assert _unfinished(bytearray(pdu[:5]), P.MIN_FRAG)  # not even a header yet
+    assert _unfinished(bytearray(pdu[:-1]), P.MIN_FRAG)
+    assert not _unfinished(bytearray(pdu), P.MIN_FRAG)
+    assert not _unfinished(bytearray(pdu + pdu[:3]), P.MIN_FRAG)
+    assert not _unfinished(bytearray(pdu[:-1]), len(pdu) - 1)  # over max_recv: refused now
+    bad = bytearray(pdu[:-1])
+    bad[0] = 4  # not DCE/RPC version 5: a protocol error now
+    assert not _unfinished(bad, P.MIN_FRAG)

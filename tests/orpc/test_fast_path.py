@@ -41,6 +41,7 @@ from idlgen.runtime.rpc.dcerpc.fragments import (
     response_fragments,
 )
 from idlgen.runtime.rpc.dcerpc.reactor import Transport
+from idlgen.runtime.rpc.dcerpc.server import _Connection
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
 from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
@@ -202,12 +203,12 @@ def add_stub(a: int, b: int) -> bytes:
 @contextlib.contextmanager
 def general_only() -> Iterator[None]:
     """Every request on the general path (what the lean path must match)."""
-    saved = fastpath.offer
-    fastpath.offer = lambda *args: False  # type: ignore[assignment]
+    saved = _Connection.fast_request
+    _Connection.fast_request = lambda *args: False  # type: ignore[method-assign]
     try:
         yield
     finally:
-        fastpath.offer = saved
+        _Connection.fast_request = saved  # type: ignore[method-assign]
 
 
 def exchange(client: Client, frame: bytes) -> bytes:

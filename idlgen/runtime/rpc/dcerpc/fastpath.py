@@ -46,14 +46,17 @@ taken = 0  # requests served by the lean path (tests check it is, or is not, use
 
 
 def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
-    """On the reactor thread: serve `frame` (a whole request PDU) here, or say no."""
-    if flags & ~P.PFC_CONC_MPX != FAST_FLAGS or not conn.bound or conn.auth is not None:
+    """On the reactor thread: serve `frame` (a whole request PDU) here, or say no. It is
+    `_Connection.fast_request`, which the reactor calls."""
+    handler = conn.fast_handler
+    if flags & ~P.PFC_CONC_MPX != FAST_FLAGS or handler is None or not conn.bound:
+        return False
+    if conn.auth is not None:  # never set together with `fast_handler`: checked all the same
         return False
     if len(frame) < _STUB_AT:
         return False
     _hint, cont_id, opnum, ipid = REQUEST_PREFIX.unpack_from(frame, P.HEADER_SIZE)
-    handler = conn.fast_handler
-    if handler is None or conn.contexts.get(cont_id) is not conn.objects_context:
+    if conn.contexts.get(cont_id) is not conn.objects_context:
         return False
     if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:
         return False  # the general path knows what to answer

@@ -563,33 +563,43 @@ class Reactor:
         t.last_activity = now
         if t.closing:
             return  # a connection being closed reads nothing more
-        if not t.inbuf:
+        if t.inbuf:  # more of a PDU: framed with what the last reads left once it is whole
+            t.inbuf += data
+            assert t.protocol is not None
+            if _unfinished(t.inbuf, t.protocol.max_recv):
+                t.pdu_started = now
+                return
+            data = bytes(t.inbuf)
+            t.inbuf.clear()
+        else:
             t.pdu_started = now
-        t.inbuf += data
         self._framing = threading.get_ident()  # calls may be run inline (`inline_ready`)
         try:
-            self._frame(t)
+            self._frame(t, data)
         finally:
             self._framing = 0
 
-    def _frame(self, t: Transport) -> None:
-        """Hand every complete PDU in the buffer to the protocol: a whole one-fragment
-        request to its lean path first (`fast_request`), anything else decoded."""
+    def _frame(self, t: Transport, buf: bytes) -> None:
+        """Hand every complete PDU of `buf` (what the connection read and did not frame
+        yet) to the protocol: a whole one-fragment request to its lean path first
+        (`fast_request`), anything else decoded. What is left (a PDU's start) waits in
+        `t.inbuf`. Each PDU is a slice of `buf`: one copy, none for a read of one PDU."""
         proto = t.protocol
         assert proto is not None
-        buf = t.inbuf
         tracing = trace.enabled()
-        while len(buf) >= P.HEADER_SIZE and not t.closing:
-            vers, minor, ptype, flags, drep, length, auth_len, call_id = _PEEK.unpack_from(buf)
+        pos, end = 0, len(buf)
+        while end - pos >= P.HEADER_SIZE and not t.closing:
+            head = _PEEK.unpack_from(buf, pos)
+            vers, minor, ptype, flags, drep, length, auth_len, call_id = head
             if vers == P.RPC_VERS and minor <= 1 and drep == _LE and length >= P.HEADER_SIZE:
                 if length > proto.max_recv:
                     reason = f"fragment of {length} > {proto.max_recv}"
-                    self._deliver(t, P.ProtocolError(reason, call_id, ptype))
+                    self._cannot_frame(t, buf, pos, P.ProtocolError(reason, call_id, ptype))
                     return
-                if len(buf) < length:
+                if end - pos < length:
                     break
-                frame = bytes(buf[:length])
-                del buf[:length]
+                frame = buf[pos : pos + length]
+                pos += length
                 if tracing:
                     trace.received(t.sock, frame)
                 fast = ptype == P.REQUEST and not auth_len
@@ -598,23 +608,33 @@ class Reactor:
                 if not self._deliver(t, P.decode(frame)):
                     return
                 continue
-            h = P.parse_header(bytes(buf[: P.HEADER_SIZE]))
+            h = P.parse_header(buf[pos : pos + P.HEADER_SIZE])
             if isinstance(h, P.ProtocolError):
-                self._deliver(t, h)
+                self._cannot_frame(t, buf, pos, h)
                 return
             if h.frag_length > proto.max_recv:
                 reason = f"fragment of {h.frag_length} > {proto.max_recv}"
-                self._deliver(t, P.ProtocolError(reason, h.call_id, h.ptype))
+                self._cannot_frame(t, buf, pos, P.ProtocolError(reason, h.call_id, h.ptype))
                 return
-            if len(buf) < h.frag_length:
+            if end - pos < h.frag_length:
                 break
-            frame = bytes(buf[: h.frag_length])
-            del buf[: h.frag_length]
+            frame = buf[pos : pos + h.frag_length]
+            pos += h.frag_length
             if tracing:
                 trace.received(t.sock, frame)
             if not self._deliver(t, P.decode(frame)):
                 return
-        t.pdu_started = time.monotonic() if buf else None
+        if pos < end:
+            t.inbuf += memoryview(buf)[pos:]
+            t.pdu_started = time.monotonic()
+        else:
+            t.pdu_started = None
+
+    def _cannot_frame(self, t: Transport, buf: bytes, pos: int, error: P.ProtocolError) -> None:
+        """A PDU framing cannot take: its bytes and the rest stay unread, and the protocol
+        answers (it closes the connection, which drops them)."""
+        t.inbuf += memoryview(buf)[pos:]
+        self._deliver(t, error)
 
     def _deliver(self, t: Transport, pdu: P.Pdu | P.ProtocolError) -> bool:
         assert t.protocol is not None
@@ -701,6 +721,21 @@ class Reactor:
         self.selector.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _unfinished(buf: bytearray, max_recv: int) -> bool:
+    """Does `buf` hold less than the PDU it starts with, which framing would wait for?
+    (It is not copied for framing until it is whole: a PDU coming a few bytes per read
+    must not be copied once per read. Anything framing refuses is framed at once.)"""
+    if len(buf) < P.HEADER_SIZE:
+        return True
+    vers, minor, _ptype, _flags, drep, length, _auth_len, _call_id = _PEEK.unpack_from(buf)
+    if not (vers == P.RPC_VERS and minor <= 1 and drep == _LE and length >= P.HEADER_SIZE):
+        h = P.parse_header(bytes(buf[: P.HEADER_SIZE]))
+        if isinstance(h, P.ProtocolError):
+            return False
+        length = h.frag_length
+    return bool(length <= max_recv and len(buf) < length)
 
 
 def _peer_uid(sock: socket.socket) -> int | None:
