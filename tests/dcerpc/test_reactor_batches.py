@@ -4,11 +4,12 @@ while the server runs the rest (issue 13, 256 outstanding calls)."""
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from rpc_helpers import WAIT
 
@@ -82,7 +83,9 @@ def _request(call_id: int) -> bytes:
     return P.encode(P.Request(call_id, 0, 0, b"\0" * 8))
 
 
-def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
+@contextlib.contextmanager
+def answering() -> Iterator[tuple[Reactor, socket.socket, dict[str, Answering]]]:
+    """A reactor whose connections answer every request, and a client connected to it."""
     shared: dict[str, Answering] = {}
     reactor = Reactor(ServerLimits(), lambda t: Answering(t, shared))
     lsock = socket.create_server(("127.0.0.1", 0))
@@ -90,6 +93,15 @@ def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
     reactor.start()
     client = socket.create_connection(lsock.getsockname(), timeout=WAIT)
     try:
+        yield reactor, client, shared
+    finally:
+        client.close()
+        reactor.stop()
+        lsock.close()
+
+
+def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
+    with answering() as (reactor, client, shared):
         client.sendall(_request(1))  # the first call starts the spare thread
         read_pdu(client, 0xFFFF, WAIT)
         _wait_for(lambda: reactor._spares == 1)
@@ -101,24 +113,14 @@ def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
         assert proto.threads == ["rpc-reactor"] * n  # the batch ran on the reactor thread
         assert proto.replies_waiting == [True]  # its first replies had left by its last call
         assert [p.call_id for p in got if isinstance(p, P.Response)] == list(range(2, n + 2))
-    finally:
-        client.close()
-        reactor.stop()
-        lsock.close()
 
 
 def test_pdus_cut_anywhere_across_reads_are_framed_whole_and_in_order() -> None:
     """A read may end inside a header, inside a PDU or between PDUs: each PDU reaches the
     protocol once, whole, in order (the bytes of an unfinished PDU wait in the
     transport's buffer, framed once the PDU is whole)."""
-    shared: dict[str, Answering] = {}
-    reactor = Reactor(ServerLimits(), lambda t: Answering(t, shared))
-    lsock = socket.create_server(("127.0.0.1", 0))
-    reactor.add_listener(lsock)
-    reactor.start()
-    client = socket.create_connection(lsock.getsockname(), timeout=WAIT)
-    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
+    with answering() as (_reactor, client, _shared):
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         stream = b"".join(_request(i) for i in range(1, 41))
         pos = 0
         for i, size in enumerate([1, 3, 7, 16, 17, 23, 1, 100, 5, 250] * 40):
@@ -131,10 +133,6 @@ def test_pdus_cut_anywhere_across_reads_are_framed_whole_and_in_order() -> None:
         client.sendall(stream[pos:])
         got = [read_pdu(client, 0xFFFF, WAIT) for _ in range(40)]
         assert [p.call_id for p in got if isinstance(p, P.Response)] == list(range(1, 41))
-    finally:
-        client.close()
-        reactor.stop()
-        lsock.close()
 
 
 def test_an_unfinished_pdu_waits_until_whole_unless_framing_refuses_it() -> None:
