@@ -87,6 +87,7 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
                     remote_client.get(),
                     ref_observer.get(),
                     None if ctx is None else (type(ctx[0]), ctx[1]),
+                    rt.last_hresult(),
                 )
             )
         return a + b
@@ -438,12 +439,24 @@ def test_lean_call_sees_the_general_paths_context_variables(server: Server) -> N
     general one from the same connection (the lean path runs each call in a copy of the
     connection's context), and none of them left set on the thread afterwards."""
     server.calc.seen.clear()
-    fast, general = both_paths(server, request(7, server.ipid, add_stub(SEES, 0)))
+    client = Client(server.address)
+    fails, sees = (
+        request(6, server.ipid, add_stub(FAILS, 0)),
+        request(7, server.ipid, add_stub(SEES, 0)),
+    )
+    try:
+        exchange(client, fails)  # its E_FAIL must not be the next call's last HRESULT
+        fast = exchange(client, sees)
+        with general_only():
+            exchange(client, fails)
+            general = exchange(client, sees)
+    finally:
+        client.close()
     assert fast == general
     lean, queued = server.calc.seen
     assert lean == queued
-    peer, who, client, book, call = lean
-    assert peer == "127.0.0.1" and who == ANONYMOUS
+    peer, who, client, book, call, last = lean
+    assert peer == "127.0.0.1" and who == ANONYMOUS and last == rt.S_OK
     assert client is not None and book is not None and call is not None
     assert current_peer() is None and caller() is None and remote_client.get() is None
 

@@ -50,7 +50,6 @@ from idlgen.runtime.com.hresult import (
     RPC_E_CALL_CANCELED,
     RPC_E_DISCONNECTED,
     RPC_E_SERVERFAULT,
-    S_OK,
     COMError,
 )
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
@@ -356,7 +355,7 @@ class FastCall:
         value and HRESULT, or None once its failure has been answered."""
         m = self.method
         _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
-        _LAST.set(S_OK)
+        # _LAST is S_OK here: the connection's context never holds it, and this copy is new.
         try:
             value = getattr(self.target.stub.target, m.name)(*ins)
         except COMError as exc:
