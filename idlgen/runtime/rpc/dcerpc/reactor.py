@@ -265,7 +265,8 @@ class Reactor:
                 for key, mask in self.selector.select(timeout):
                     data = key.data
                     if mask == selectors.EVENT_READ and type(data) is Transport:
-                        self._read(data)  # the common event, without `_event`'s dispatch
+                        if not data.closed:  # the common event, without `_event`'s dispatch
+                            self._read(data)
                     else:
                         self._event(key, mask)
                 if self._inline:
