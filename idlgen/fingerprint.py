@@ -15,7 +15,12 @@ from functools import cache
 from idlgen import __version__
 from idlgen.resources import PACKAGE_DIR, data_dir
 
-__all__ = ["idlgen_fingerprint"]
+try:  # the very class hashlib hands out, without hashlib loading OpenSSL first (~3 ms)
+    from _blake2 import blake2b
+except ImportError:  # an interpreter without CPython's built-in module
+    from hashlib import blake2b
+
+__all__ = ["blake2b", "idlgen_fingerprint"]
 
 # What shapes a compile's output: the compiler's code, the templates, the grammar and
 # its ready-made tables, the bundled base and protocol IDL.
@@ -27,8 +32,6 @@ _NOT_READ = _BYTECODE | {"runtime"}  # folder names directly in the package
 @cache
 def idlgen_fingerprint() -> str:
     """idlgen's version and the content of everything that shapes its output."""
-    from hashlib import blake2b
-
     digest = blake2b(__version__.encode())
     roots = [str(PACKAGE_DIR), str(data_dir("templates")), str(data_dir("grammars"))]
     for index, root in enumerate(roots):

@@ -25,14 +25,13 @@ files are: the cache folder must be as private as the source folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from idlgen.fingerprint import idlgen_fingerprint
+from idlgen.fingerprint import blake2b, idlgen_fingerprint
 from idlgen.resources import BASE_IDL_DIR
 
 _FORMAT = 1
@@ -90,7 +89,7 @@ class _RunMemo:
         found = self.files.get(path)
         if found is None:
             try:
-                found = hashlib.blake2b(Path(path).read_bytes(), digest_size=20).hexdigest()
+                found = blake2b(Path(path).read_bytes(), digest_size=20).hexdigest()
             except OSError:
                 found = "missing"
             self.files[path] = found
@@ -147,7 +146,7 @@ def cached_compile(
 def entry_path(source: str) -> Path:
     folder = os.environ.get("IDLGEN_CACHE_DIR")
     if folder:
-        digest = hashlib.blake2b(source.encode("utf-8", "surrogateescape"), digest_size=16)
+        digest = blake2b(source.encode("utf-8", "surrogateescape"), digest_size=16)
         return Path(folder) / f"{digest.hexdigest()}.idlgen-result"
     path = Path(source)
     return path.parent / "__pycache__" / f"{path.name}.idlgen-result"
@@ -162,7 +161,7 @@ def _key(options: Options, source: str) -> str:
     # The working folder too: relative -I folders and paths mean other files elsewhere.
     place = (source, os.getcwd())
     text = repr((_FORMAT, idlgen_fingerprint(), place, _memo.file(source), settings))
-    return hashlib.blake2b(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return blake2b(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _searched_folders(options: Options, files_read: Iterable[str]) -> set[str]:

@@ -46,6 +46,7 @@ NOT_ON_THE_CACHED_PATH = (
     "dataclasses",
     "tomllib",  # no pyproject.toml above the project
     "concurrent",
+    "hashlib",  # blake2b comes without OpenSSL (idlgen/fingerprint.py)
 )
 
 CHILD = """
