@@ -111,12 +111,12 @@ def read_text(path: str) -> str | None:
 
 def compare_output(options: Options, target: str, text: str) -> int:
     """--check / --diff: report a stale or missing output, never write it."""
-    import difflib
-
     current = read_text(target)
     if current == text:
         return EXIT_OK
     if options.diff:
+        import difflib  # not for --check, which a CI runs served from the cache
+
         old = (current or "").splitlines(keepends=True)
         new = text.splitlines(keepends=True)
         label = target if current is not None else "/dev/null"

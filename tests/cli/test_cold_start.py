@@ -47,6 +47,7 @@ NOT_ON_THE_CACHED_PATH = (
     "tomllib",  # no pyproject.toml above the project
     "concurrent",
     "hashlib",  # blake2b comes without OpenSSL (idlgen/fingerprint.py)
+    "difflib",  # --diff only
 )
 
 CHILD = """
@@ -97,15 +98,20 @@ def loaded(imported: list[str], prefix: str) -> list[str]:
     return [name for name in imported if name == prefix or name.startswith(prefix + ".")]
 
 
-def test_a_run_served_from_the_cache_loads_no_compiler(project: Path) -> None:
-    status, first = run_child(project, *argv(project))
+@pytest.mark.parametrize("mode", [[], ["--check"], ["--with-imports"]], ids=repr)
+def test_a_run_served_from_the_cache_loads_no_compiler(project: Path, mode: list[str]) -> None:
+    first_mode = [arg for arg in mode if arg != "--check"]  # --check needs the output
+    status, first = run_child(project, *argv(project, *first_mode))
     assert status == 0
     assert loaded(first, "idlgen.api"), "the first run compiles"
     written = (project / "out" / "thing_idl.py").read_text()
-    (project / "out" / "thing_idl.py").unlink()
-    status, served = run_child(project, *argv(project))
+    if "--check" not in mode:
+        (project / "out" / "thing_idl.py").unlink()
+    status, served = run_child(project, *argv(project, *mode))
     assert status == 0
     assert (project / "out" / "thing_idl.py").read_text() == written
+    if "--with-imports" in mode:
+        assert (project / "out" / "dep_idl.py").is_file()
     for prefix in NOT_ON_THE_CACHED_PATH:
         assert not loaded(served, prefix), f"a served run imported {loaded(served, prefix)}"
 
