@@ -18,12 +18,13 @@ from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.sources import RefusedSource, is_idl_text_name, read_source
 from idlgen.limits import DEFAULT_LIMITS, Limits
+from idlgen.records import record
 from idlgen.resources import BASE_IDL_DIR
 from idlgen.semantics.hints import DeclarationFinder
 from idlgen.semantics.parse_store import ImportRef, ParseStore
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     include_dirs: tuple[str, ...] = ()
     defines: tuple[tuple[str, str], ...] = ()
