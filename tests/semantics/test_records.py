@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import field, fields, make_dataclass
 from typing import Any
 
 import pytest
@@ -48,27 +48,27 @@ class Twin:
     items: tuple[object, ...] = ()
 
 
-@dataclass(frozen=True)
-class EmptyD:
-    pass
+def twin(cls: type) -> Any:
+    """A frozen dataclass with `cls`'s fields: what a record must behave as."""
+    specs = [
+        (
+            f.name,
+            f.type,
+            field(
+                default=f.default,
+                default_factory=f.default_factory,
+                compare=f.compare,
+                repr=f.repr,
+            ),
+        )
+        for f in fields(cls)
+    ]
+    made = make_dataclass(cls.__name__ + "D", specs, frozen=True)
+    made.__module__ = __name__  # pickled by name: bound below under the same name
+    return made
 
 
-@dataclass(frozen=True)
-class OneD:
-    value: object
-
-
-@dataclass(frozen=True)
-class ManyD:
-    name: str
-    count: int = 0
-    items: tuple[object, ...] = ()
-
-
-@dataclass(frozen=True)
-class HiddenD:
-    name: str
-    index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+EmptyD, OneD, ManyD, HiddenD = (twin(cls) for cls in (Empty, One, Many, Hidden))
 
 
 NAN = math.nan
