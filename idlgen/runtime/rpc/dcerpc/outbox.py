@@ -70,6 +70,31 @@ class Outbox:
             self._writing = True
         self._drain()
 
+    def send_one(self, frame: bytes) -> None:
+        """`send([frame])`, written straight away when nobody writes and nothing queues
+        (a synchronous call's request): a lock turn before the write and one after, and
+        nothing else unless frames queued meanwhile."""
+        with self._lock:
+            alone = not (self._writing or self._queue or self._carry or self.closed)
+            if alone:
+                self._writing = True
+        if not alone:
+            self.send([frame])
+            return
+        if trace.enabled():
+            trace.sent(self.sock, frame)
+        try:
+            self.sock.sendall(frame)
+        except OSError as e:
+            self._fail(e)
+            return
+        with self._lock:
+            alone = not (self._queue or self._carry)
+            if alone:
+                self._writing = False
+        if not alone:
+            self._drain()  # what queued meanwhile; gives the writing role up
+
     def post(self, frames: list[bytes]) -> None:
         """Queue for the writer thread, or write a long burst here without blocking."""
         with self._lock:
