@@ -193,11 +193,11 @@ class PrimitiveCodec:
     def decode_response(
         self, data: bytes | bytearray | memoryview, *, scope: Any = None, marshaler: Any = None
     ) -> _ndr.Response:
+        # One value per name by construction: no strict= (a keyword argument costs zip a
+        # parse per call, on every reply).
         values = self._response.unpack(data)
-        if not self._returns:
-            return _ndr.Response(dict(zip(self._response.names, values, strict=True)), None)
-        names = self._response.names[:-1]
-        return _ndr.Response(dict(zip(names, values[:-1], strict=True)), values[-1])
+        outs = zip(self._response.names, values[:-1] if self._returns else values)  # noqa: B905
+        return _ndr.Response(dict(outs), values[-1] if self._returns else None)
 
 
 def _ordered(names: tuple[str, ...], values: Mapping[str, Any]) -> list[Any]:

@@ -388,10 +388,6 @@ class Association:
         call.result(timeout)
         return call
 
-    def post(self, frames: list[bytes]) -> None:
-        """Send unprotected frames without waiting for the write (call objects' Begin_)."""
-        self.outbox.post(frames)
-
     @property
     def outstanding(self) -> int:
         with self._lock:

@@ -78,10 +78,16 @@ class Inbox:
                     if pos == len(buf):
                         buf.clear()
                         self._pos = 0
-                    if trace.enabled():
+                    if trace.on:
                         trace.received(self.sock, frame)
                     return frame
-            self._fill(wait if have == 0 else timeout)
+            n = self._recv(wait if have == 0 else timeout)
+            if not n:
+                raise Closed("connection closed" if have == 0 else "truncated PDU")
+            if pos:
+                del buf[:pos]
+                self._pos = 0
+            buf += self._chunk[:n]
 
     def readable(self) -> bool:
         """Bytes (or the end of the stream) are waiting: poll without blocking."""
@@ -91,20 +97,11 @@ class Inbox:
             return bool(self._poll.poll(0))
         return bool(select.select([self.sock], [], [], 0.0)[0])
 
-    def _fill(self, timeout: float | None) -> None:
-        """One recv, appended to the buffer; TimeoutError after `timeout` without bytes."""
+    def _recv(self, timeout: float | None) -> int:
+        """One recv into the chunk; TimeoutError after `timeout` without bytes."""
         if not self._blocking:
             self.sock.settimeout(None)
             self._blocking = True
-        n = self._recv(timeout)
-        if not n:
-            raise Closed("connection closed" if not self.pending() else "truncated PDU")
-        if self._pos:
-            del self._buf[: self._pos]
-            self._pos = 0
-        self._buf += self._chunk[:n]
-
-    def _recv(self, timeout: float | None) -> int:
         if not _TIMED or (timeout is not None and timeout <= 0):
             if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
                 raise TimeoutError("timed out")

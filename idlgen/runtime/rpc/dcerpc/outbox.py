@@ -81,7 +81,7 @@ class Outbox:
         if not alone:
             self.send([frame])
             return
-        if trace.enabled():
+        if trace.on:
             trace.sent(self.sock, frame)
         try:
             self.sock.sendall(frame)
@@ -106,7 +106,7 @@ class Outbox:
             here = len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None
             if here:
                 self._writing = True  # the writer thread, if woken, finds the role taken
-            elif not self._kick_locked():
+            elif self._kicked or not self._kick_locked():
                 return  # woken already: it takes these along
         if here:
             self._drain_nowait()
@@ -131,7 +131,7 @@ class Outbox:
             if taken is None:
                 return
             frames, carry, _ = taken
-            if trace.enabled():
+            if trace.on:
                 for frame in frames:
                     trace.sent(self.sock, frame)
             data = b"".join(frames)
@@ -217,7 +217,7 @@ class Outbox:
     def _write(self, frames: list[bytes]) -> None:
         """Frames of several senders went in one write (joined); one sender's fragments
         leave one write each, as they would without batching."""
-        if trace.enabled():
+        if trace.on:
             for frame in frames:
                 trace.sent(self.sock, frame)
         for frame in frames:

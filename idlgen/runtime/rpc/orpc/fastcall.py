@@ -133,4 +133,4 @@ class Lane:
     def post(self, call: ClientCall, opnum: int, ndr: bytes) -> None:
         Lane.taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        self.assoc.post([frame])
+        self.assoc.outbox.post([frame])  # unprotected: lanes exist only without security
