@@ -36,7 +36,7 @@ __all__ = ["BufferCodec", "PrimitiveCodec", "fast_codec"]
 class _Layout:
     """One message: names, their primitives and the packed struct with padding."""
 
-    __slots__ = ("_get", "bools", "names", "plain", "prims", "struct")
+    __slots__ = ("bools", "get", "names", "plain", "prims", "struct")
 
     def __init__(self, fields: list[tuple[str, _ndr.Primitive]]) -> None:
         self.names = tuple(name for name, _ in fields)
@@ -45,23 +45,14 @@ class _Layout:
         # Every field an integer whose accepted range is its struct format's: struct's own
         # range check is then the engine's, and exact ints need no check in Python.
         self.plain = all(_struct_range(prim) == (prim.lo, prim.hi) for prim in self.prims)
-        self._get = operator.itemgetter(*self.names) if len(self.names) > 1 else None
+        # The values by name in one C call (one name: itemgetter gives the bare value).
+        self.get = operator.itemgetter(*self.names) if len(self.names) > 1 else None
         fmt, pos = "<", 0
         for prim in self.prims:
             pad = -pos % prim.size
             fmt += "x" * pad + prim.fmt
             pos += pad + prim.size
         self.struct = struct.Struct(fmt)
-
-    def pack_named(self, values: Mapping[str, Any]) -> bytes:
-        """`pack` of the values `names` name, in order (one missing: a marshal error)."""
-        if self._get is None:
-            return self.pack(_ordered(self.names, values))
-        try:
-            ordered = self._get(values)
-        except KeyError:
-            ordered = _ordered(self.names, values)  # raises, naming the missing one
-        return self.pack(ordered)
 
     def pack(self, values: Sequence[Any]) -> bytes:
         if self.plain and set(map(type, values)) <= _EXACT_INT:
@@ -136,7 +127,14 @@ class PrimitiveCodec:
     def encode_request(
         self, values: Mapping[str, Any], *, scope: Any = None, marshaler: Any = None
     ) -> bytes:
-        return self._request.pack_named(values)
+        layout = self._request
+        if layout.get is None:
+            return layout.pack(_ordered(layout.names, values))
+        try:
+            ordered = layout.get(values)
+        except KeyError:
+            ordered = _ordered(layout.names, values)  # raises, naming the missing one
+        return layout.pack(ordered)
 
     def decode_request(
         self, data: bytes | bytearray | memoryview, *, scope: Any = None, marshaler: Any = None
