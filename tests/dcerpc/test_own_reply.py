@@ -178,3 +178,59 @@ def test_fragmented_requests_and_replies_read_by_their_caller(binding: str) -> N
         assert c.Write(len(data), data) == len(data)
         assert c.Read(len(data)) == (data, len(data))
         assert assoc.own_reads - own == 2
+
+
+def test_a_shutdown_on_an_idle_connection_sends_the_next_call_on_a_new_one() -> None:
+    """A shutdown PDU that arrived while nobody read is found before the next call is sent
+    (by the caller about to read its own reply, as lanes call): nothing is sent on that
+    connection and it keeps no trace of the call; the call goes out on a new one."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+    served: list[int] = []  # requests answered, per connection in order
+    answered = threading.Event()
+
+    def answer(conn: socket.socket, shutdown_after: bool) -> None:
+        bind = P.decode(read_exactly(conn))
+        assert isinstance(bind, P.Bind)
+        ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+        conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
+        request = P.decode(read_exactly(conn))
+        assert isinstance(request, P.Request)
+        a, b = int.from_bytes(request.stub[:4], "little"), int.from_bytes(request.stub[4:8], "little")
+        conn.sendall(P.encode(P.Response(request.call_id, 0, (a + b).to_bytes(4, "little"))))
+        served.append(request.call_id)
+        if shutdown_after:
+            conn.sendall(P.encode(P.Shutdown()))
+            answered.set()
+
+    def serve() -> None:
+        first, _ = lsock.accept()
+        second = None
+        try:
+            answer(first, shutdown_after=True)
+            second, _ = lsock.accept()
+            answer(second, shutdown_after=False)
+            second.recv(1)  # until the client closes
+        finally:
+            first.close()
+            if second is not None:
+                second.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
+            assert c.Add(1, 2) == 3
+            first = association(c)
+            assert answered.wait(WAIT)
+            until(first.inbox.readable)  # the shutdown PDU is there, unread
+            stub = (2).to_bytes(4, "little") + (3).to_bytes(4, "little")
+            assert first.call(0, 0, stub, None, WAIT) is None  # looked first, sent nothing
+            assert first.closing and not first.calls
+            assert c.Add(2, 3) == 5
+            assert c.connection._assocs[-1] is not first
+            assert first.closing and not first.calls
+    finally:
+        server.join(WAIT)
+        lsock.close()
+    assert len(served) == 2
