@@ -5,6 +5,7 @@ owner, and the reading role passes on when it leaves."""
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -196,8 +197,8 @@ def test_a_shutdown_on_an_idle_connection_sends_the_next_call_on_a_new_one() -> 
         conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
         request = P.decode(read_exactly(conn))
         assert isinstance(request, P.Request)
-        a, b = int.from_bytes(request.stub[:4], "little"), int.from_bytes(request.stub[4:8], "little")
-        conn.sendall(P.encode(P.Response(request.call_id, 0, (a + b).to_bytes(4, "little"))))
+        a, b = struct.unpack("<ii", request.stub[:8])
+        conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
         served.append(request.call_id)
         if shutdown_after:
             conn.sendall(P.encode(P.Shutdown()))
