@@ -112,13 +112,18 @@ class LimitCountingSocket(CountingSocket):
         super().setsockopt(level, option, value)
 
 
+def timed_out(inbox: Inbox) -> Inbox:
+    """The inbox after a 10 ms wait for nothing ran out (that receive timeout stays set)."""
+    with pytest.raises(TimeoutError):
+        inbox.next(0.01, WAIT)
+    return inbox
+
+
 def test_a_wait_that_runs_out_is_a_timeout_and_later_frames_still_arrive(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     a, b = pair
-    inbox = Inbox(b, P.MIN_FRAG)
-    with pytest.raises(TimeoutError):
-        inbox.next(0.01, WAIT)
+    inbox = timed_out(Inbox(b, P.MIN_FRAG))
     with pytest.raises(TimeoutError):
         inbox.next(0.0, WAIT)  # nothing there: no wait at all
     a.sendall(response(3))
@@ -131,9 +136,7 @@ def test_a_longer_wait_is_not_cut_short_by_an_earlier_shorter_one(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     a, b = pair
-    inbox = Inbox(b, P.MIN_FRAG)
-    with pytest.raises(TimeoutError):
-        inbox.next(0.01, WAIT)  # leaves a 10 ms receive timeout on the socket
+    inbox = timed_out(Inbox(b, P.MIN_FRAG))
     later = threading.Timer(0.2, lambda: a.sendall(response(5)))
     later.start()
     try:

@@ -142,12 +142,7 @@ def test_a_truncated_response_fails_the_connection_cleanly() -> None:
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            bind = P.decode(read_exactly(conn))
-            assert isinstance(bind, P.Bind)
-            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
-            request = P.decode(read_exactly(conn))
-            assert isinstance(request, P.Request)
+            request = bound_request(conn)
             short = bytearray(P.encode(P.Response(request.call_id, 0, b"")))[:20]
             short[8:10] = (20).to_bytes(2, "little")  # frag_length: header + 4 bytes
             conn.sendall(bytes(short))
@@ -160,6 +155,17 @@ def test_a_truncated_response_fails_the_connection_cleanly() -> None:
         c.Add(1, 2)
     server.join(WAIT)
     lsock.close()
+
+
+def bound_request(conn: socket.socket) -> P.Request:
+    """A scripted server's side: accept the client's bind, then read its first request."""
+    bind = P.decode(read_exactly(conn))
+    assert isinstance(bind, P.Bind)
+    ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+    conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
+    request = P.decode(read_exactly(conn))
+    assert isinstance(request, P.Request)
+    return request
 
 
 def read_exactly(conn: socket.socket) -> bytes:
@@ -191,12 +197,7 @@ def test_a_shutdown_on_an_idle_connection_sends_the_next_call_on_a_new_one() -> 
     answered = threading.Event()
 
     def answer(conn: socket.socket, shutdown_after: bool) -> None:
-        bind = P.decode(read_exactly(conn))
-        assert isinstance(bind, P.Bind)
-        ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-        conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
-        request = P.decode(read_exactly(conn))
-        assert isinstance(request, P.Request)
+        request = bound_request(conn)
         a, b = struct.unpack("<ii", request.stub[:8])
         conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
         served.append(request.call_id)
