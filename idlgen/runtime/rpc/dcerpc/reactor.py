@@ -99,7 +99,7 @@ class Transport:
         with self.out_lock:
             if self.closed:
                 return False
-            if trace.enabled():
+            if trace.on:
                 for frame in frames:
                     trace.sent(self.sock, frame)
             data = frames[0] if len(frames) == 1 else b"".join(frames)
@@ -587,7 +587,7 @@ class Reactor:
         `t.inbuf`. Each PDU is a slice of `buf`: one copy, none for a read of one PDU."""
         proto = t.protocol
         assert proto is not None
-        tracing = trace.enabled()
+        tracing = trace.on
         pos, end = 0, len(buf)
         while end - pos >= P.HEADER_SIZE and not t.closing:
             head = _PEEK.unpack_from(buf, pos)
