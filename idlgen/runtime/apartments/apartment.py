@@ -199,11 +199,8 @@ class Apartment:
 
     def _grow_locked(self) -> None:
         """MTA, under `_lock`, an item just queued: add a thread if none is free for it."""
-        if (
-            self.kind == "mta"
-            and 0 < len(self._threads) < self.max_workers
-            and self._busy + self._queue.qsize() > len(self._threads)
-        ):
+        threads = len(self._threads)
+        if 0 < threads < self.max_workers and self._busy + self._queue.qsize() > threads:
             self._add_worker()
 
     @property
@@ -273,7 +270,8 @@ class Apartment:
                     if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
                         self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
-                    self._grow_locked()
+                    if self.kind == "mta":
+                        self._grow_locked()
                     return
             self._refuse(frame, reply_to)
         elif kind in (RESPONSE, FAULT):
@@ -416,7 +414,8 @@ class Apartment:
             if self._closed:
                 raise DisconnectedError(message=f"{self} is shut down")
             self._queue.put((_post_task, fn, args))
-            self._grow_locked()
+            if self.kind == "mta":
+                self._grow_locked()
 
     # -- shutdown -------------------------------------------------------------------------
 
@@ -532,9 +531,9 @@ _process_mta_lock = threading.Lock()
 def process_mta() -> Apartment:
     """The implicit MTA: threads that never entered an apartment act inside it."""
     global _process_mta
-    if _process_mta is None or _process_mta.closed:
+    if _process_mta is None or _process_mta._closed:
         with _process_mta_lock:
-            if _process_mta is None or _process_mta.closed:
+            if _process_mta is None or _process_mta._closed:
                 _process_mta = Apartment.mta(min(8, (os.cpu_count() or 1) + 2), "process-mta")
     return _process_mta
 
