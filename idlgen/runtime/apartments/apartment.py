@@ -277,7 +277,7 @@ class Apartment:
         elif kind in (RESPONSE, FAULT):
             if self.kind == "sta":
                 # Queued even after shutdown: the thread may be pumping for this reply.
-                self._queue.put((_on_reply, frame, None))
+                self._queue.put((complete_reply, frame, None))
             else:
                 complete_reply(frame)
         elif kind == CANCEL:
@@ -462,7 +462,7 @@ class Apartment:
         fn, a, b = item
         if fn == self._on_request:
             self._refuse(a, b)
-        elif fn is _on_reply:
+        elif fn is complete_reply:
             complete_reply(a)
         elif fn is _run_task:
             b.error = DisconnectedError(message=f"{self} shut down")
@@ -475,10 +475,6 @@ class Apartment:
                 dispatcher.close()
             except Exception:
                 log.exception("%s: error while releasing objects at shutdown", self)
-
-
-def _on_reply(frame: bytes, unused: Any) -> None:
-    complete_reply(frame)
 
 
 def _run_task(call: tuple[Callable[..., Any], tuple[Any, ...]], box: _Box) -> None:
