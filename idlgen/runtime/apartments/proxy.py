@@ -46,7 +46,7 @@ from idlgen.runtime.apartments.remunknown import (
     RemInterfaceRef,
 )
 from idlgen.runtime.com import deadline as _deadline
-from idlgen.runtime.com.callobj import CallObject
+from idlgen.runtime.com.callobj import COMPLETE, CallObject
 from idlgen.runtime.com.comobject import ComObject, InnerUnknown
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import (
@@ -658,7 +658,9 @@ class ProxyCall(CallObject):
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return
-        self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
+        # `_complete_`'s work, one call less per reply (RPC_E_CALL_CANCELED after our
+        # cancel acknowledges it)
+        self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)
 
     def _begin_lean(
         self,
@@ -691,7 +693,7 @@ class ProxyCall(CallObject):
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return
-        self._complete_(ticket, value, hr)
+        self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)  # as in `_channel_done`
 
     def _on_cancel_(self, ticket: int) -> None:
         sent_ticket, handle = self._sent[:2]
