@@ -613,8 +613,15 @@ class ProxyCall(CallObject):
 
     __slots__ = ("_ipid", "_mgr", "_sent")
     _raw_methods_ = True
-    # method name -> (opnum, wire marshaler or None for [local]), per generated class
+    # method name -> (opnum, wire marshaler or None for [local]), per call object class
     _routes_: ClassVar[dict[str, tuple[int, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        sync = getattr(cls, "_sync_", None)  # the class derives from an async interface
+        if sync is not None:
+            wires = wire_table(sync)
+            cls._routes_ = {name: (opnum, wires[opnum]) for name, opnum in opnums(sync).items()}
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
         super().__init__(outer)
@@ -725,14 +732,7 @@ def _proxy_call_class(async_iface: type) -> type[ProxyCall]:
     with _call_classes_lock:
         cls = _call_classes.get(async_iface)
         if cls is None:
-            sync = async_iface._sync_  # type: ignore[attr-defined]
-            wires = wire_table(sync)
-            namespace = {
-                "__slots__": (),
-                "_raw_methods_": True,
-                "__module__": __name__,
-                "_routes_": {name: (opnum, wires[opnum]) for name, opnum in opnums(sync).items()},
-            }
+            namespace = {"__slots__": (), "_raw_methods_": True, "__module__": __name__}
             cls = type(async_iface.__name__ + "ProxyCall", (ProxyCall, async_iface), namespace)
             _call_classes[async_iface] = cls
         return cls
