@@ -152,7 +152,8 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
                     if state == IDLE:
                         raise CallCompleteError()
                     if pending is None or pending.name != name:
-                        raise UnexpectedError(message=f"Finish_{name} does not match the call")
+                        message = f"Finish_{name} does not match the pending call"
+                        raise UnexpectedError(message=message)
                     ticket = self._ticket
                 elif state == IDLE or self._ticket != ticket:
                     raise CallCompleteError()  # another thread finished it first
