@@ -1,6 +1,6 @@
 """Front-end speed against widl, the anchor (DESIGN.md section 6). Prints a markdown table.
 
-    python bench/bench_frontend.py [--repeat N] [--quick]
+    python bench/bench_frontend.py [--repeat N] [--quick | --cold [--against TREE]]
 
 Two questions, each measured `--repeat` times (median reported):
 
@@ -20,7 +20,10 @@ Two questions, each measured `--repeat` times (median reported):
   the same three ways; and a bare `python -c pass` (also with `-I` and `-I -S`) against
   widl, the interpreter's own start that any Python tool pays. Wall and CPU time (user
   + system of the child processes, steadier on a loaded machine) are both reported.
-  `--quick` runs only these rows, twice each.
+  `--quick` runs only these rows, twice each. `--cold` runs only the cold rows;
+  `--against TREE` adds another idlgen source tree (say `git archive main` unpacked
+  somewhere) to each of their repetitions, each tree with caches of its own: a
+  before/after comparison under the same load.
 - `--emit json`: the old `indent=2` encoding against the compact default.
 
 Before measuring, idlgen's bytecode is compiled (`compileall`), as `pip install` does:
@@ -97,6 +100,16 @@ class Corpus:
     include_dirs: list[Path]
 
 
+@dataclass(frozen=True)
+class Tree:
+    """An idlgen source tree to time, with a result cache and parse store of its own
+    (two trees sharing one would overwrite each other's entries)."""
+
+    label: str
+    root: Path
+    cache: Path
+
+
 @dataclass
 class Row:
     name: str
@@ -139,9 +152,9 @@ def pin_to_one_cpu() -> str:
     return f"pinned to CPU {cpu} (children inherit it)"
 
 
-def compile_bytecode() -> None:
+def compile_bytecode(root: Path = REPO) -> None:
     """What an installed idlgen has: .pyc files next to the sources."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "idlgen")], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "idlgen")], check=True)
 
 
 def find_corpus() -> Corpus:
@@ -250,16 +263,19 @@ def cold_row(widl: str, corpus: Corpus, out: Path, repeat: int) -> Row:
 
 
 def idlgen_command(
-    files: Sequence[Path], corpus: Corpus, out: Path, *options: str
+    files: Sequence[Path], corpus: Corpus, out: Path, *options: str, tree: Tree | None = None
 ) -> tuple[float, float]:
     """One whole `python -m idlgen` process (interpreter start included) over `files`:
-    (wall, CPU) seconds."""
+    (wall, CPU) seconds. It runs in `out`: `-m` puts the working folder first on
+    sys.path, so run from another checkout it would time that checkout's idlgen."""
+    tree = tree or Tree("this", REPO, Path(os.environ.get("IDLGEN_CACHE_DIR", out)))
     includes = [arg for d in corpus.include_dirs for arg in ("-I", str(d))]
     command = [sys.executable, "-m", "idlgen", "-q", "-o", str(out), *options, *includes]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(tree.root), "IDLGEN_CACHE_DIR": str(tree.cache)}
+    out.mkdir(parents=True, exist_ok=True)
     return timed_cpu(
         lambda: subprocess.run(
-            [*command, *map(str, files)], capture_output=True, env=env, check=False
+            [*command, *map(str, files)], capture_output=True, env=env, cwd=out, check=False
         )
     )
 
@@ -365,31 +381,103 @@ def command_rows(
             row = interleaved(repeat, parallel, lambda: rebuild(f"-j{cores}"))
             add(row, f"corpus, rebuild, {cores} cores: widl {cores} at a time vs -j{cores}")
         os.sched_setaffinity(0, one_cpu)
-        idl = corpus.windows_dir / COLD_FILE
-        cold_widl = lambda: timed_cpu(lambda: run_widl(widl, idl, corpus, out))  # noqa: E731
-        row = interleaved(
-            repeat, cold_widl, lambda: idlgen_command([idl], corpus, out, "--no-cache")
-        )
-        add(row, f"cold `idlgen {COLD_FILE}` --no-cache", "whole process")
-        row = interleaved(repeat, cold_widl, outputs_only([idl]))
-        add(row, f"cold `idlgen {COLD_FILE}`, parse store warm", "its 4 imports not parsed")
-        row = interleaved(repeat, cold_widl, lambda: idlgen_command([idl], corpus, out))
-        add(row, f"cold `idlgen {COLD_FILE}`, result cached", "whole process")
-        # The edit-compile loop: a user's file importing objidl.idl, just edited.
-        mine = out / "mine.idl"
-        mine.write_text(USER_FILE, encoding="utf-8")
-        row = interleaved(
-            repeat, cold_widl, lambda: idlgen_command([mine], corpus, out, "--no-cache")
-        )
-        add(row, "cold `idlgen mine.idl` (imports objidl.idl), --no-cache", "anchor: widl objidl")
-        row = interleaved(repeat, cold_widl, outputs_only([mine]))
-        add(row, "cold `idlgen mine.idl` (imports objidl.idl), parse store warm", "edited file")
-        for flags in ((), ("-I",), ("-I", "-S")):
-            row = interleaved(repeat, cold_widl, functools.partial(interpreter_start, *flags))
-            add(row, f"`python {' '.join(flags)} -c pass` (no idlgen)", "interpreter start")
+        rows += cold_rows(widl, corpus, out, repeat, [Tree("", REPO, cache)])
     finally:
         os.environ.pop("IDLGEN_CACHE_DIR", None)
         os.sched_setaffinity(0, all_cpus)
+    return rows
+
+
+def cold_rows(
+    widl: str, corpus: Corpus, out: Path, repeat: int, trees: Sequence[Tree]
+) -> list[Row]:
+    """`idlgen objidl.idl` in a fresh process, three ways (no cache, parse store warm,
+    result cached), and a user's file importing it; each repetition runs widl, then
+    every tree, so load on a shared machine hits all alike. Several trees (`--against`)
+    give before/after rows of the same runs."""
+    idl = corpus.windows_dir / COLD_FILE
+    mine = out / "mine.idl"
+    mine.write_text(USER_FILE, encoding="utf-8")
+    gen = out / "gen"
+
+    def no_cache(files: list[Path]) -> Callable[[Tree], tuple[float, float]]:
+        return lambda tree: idlgen_command(files, corpus, out, "--no-cache", tree=tree)
+
+    def store_warm(files: list[Path]) -> Callable[[Tree], tuple[float, float]]:
+        def run(tree: Tree) -> tuple[float, float]:
+            for entry in tree.cache.glob("*.idlgen-result"):
+                entry.unlink()
+            shutil.rmtree(gen, ignore_errors=True)
+            return idlgen_command(files, corpus, gen, tree=tree)
+
+        return run
+
+    def cached(tree: Tree) -> tuple[float, float]:
+        return idlgen_command([idl], corpus, out, tree=tree)
+
+    scenarios: list[tuple[str, str, Callable[[Tree], tuple[float, float]]]] = [
+        (f"cold `idlgen {COLD_FILE}` --no-cache", "whole process", no_cache([idl])),
+        (
+            f"cold `idlgen {COLD_FILE}`, parse store warm",
+            "its 4 imports not parsed",
+            store_warm([idl]),
+        ),
+        (f"cold `idlgen {COLD_FILE}`, result cached", "whole process", cached),
+        (
+            "cold `idlgen mine.idl` (imports objidl.idl), --no-cache",
+            "anchor: widl objidl",
+            no_cache([mine]),
+        ),
+        (
+            "cold `idlgen mine.idl` (imports objidl.idl), parse store warm",
+            "edited file",
+            store_warm([mine]),
+        ),
+    ]
+    rows = []
+    for name, note, run in scenarios:
+        rows += interleaved_trees(
+            repeat,
+            lambda: timed_cpu(lambda: run_widl(widl, idl, corpus, out)),
+            run,
+            trees,
+            name,
+            note,
+        )
+    for flags in ((), ("-I",), ("-I", "-S")):
+        row = interleaved(
+            repeat,
+            lambda: timed_cpu(lambda: run_widl(widl, idl, corpus, out)),
+            functools.partial(interpreter_start, *flags),
+        )
+        row.name, row.note = f"`python {' '.join(flags)} -c pass` (no idlgen)", "interpreter start"
+        rows.append(row)
+    return rows
+
+
+def interleaved_trees(
+    repeat: int,
+    anchor: Timing,
+    run: Callable[[Tree], tuple[float, float]],
+    trees: Sequence[Tree],
+    name: str,
+    note: str,
+) -> list[Row]:
+    """One row per tree; within each repetition widl runs, then each tree in turn. An
+    untimed run first leaves what the row measures in place (the row before may have
+    emptied the result cache the "result cached" row needs)."""
+    rows = [Row(f"{name} {t.label}".rstrip(), [], [], note, ([], [])) for t in trees]
+    for tree in trees:
+        run(tree)
+    for _ in range(repeat):
+        wall, cpu = anchor()
+        for tree, row in zip(trees, rows, strict=True):
+            assert row.idlgen is not None and row.cpu is not None
+            row.widl.append(wall)
+            row.cpu[0].append(cpu)
+            wall_ours, cpu_ours = run(tree)
+            row.idlgen.append(wall_ours)
+            row.cpu[1].append(cpu_ours)
     return rows
 
 
@@ -435,6 +523,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="the command rows only, 2 runs each (a few minutes)"
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="the cold objidl.idl rows only (one CPU, widl interleaved): a minute or two",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="TREE",
+        type=Path,
+        help="with --cold: also time the idlgen of another source tree (a checkout of the "
+        "code before a change), interleaved in the same repetitions",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.repeat = 2
@@ -443,6 +543,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"{WIDL} not found: install mingw-w64-tools")
     corpus = find_corpus()
     compile_bytecode()
+    if args.cold:
+        return cold_main(widl, corpus, args.repeat, args.against)
     with tempfile.TemporaryDirectory(prefix="bench-widl-") as tmp:
         out = Path(tmp)
         accepted = [idl for idl in corpus.files if run_widl(widl, idl, corpus, out)]
@@ -459,14 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Corpus: {corpus.windows_dir} ({len(corpus.files)} files, widl accepts {len(accepted)})")
     print()
     print("The `idlgen` command, interleaved with widl (pinned as each row says);")
-    print("wall time, then CPU time (user + system of the child processes):")
-    print()
-    print(
-        "| benchmark | widl | idlgen | idlgen / widl | widl CPU | idlgen CPU | CPU ratio | notes |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
-    for row in command:
-        print(row.markdown())
+    print_command_table(command)
     print()
     if not rows:
         return 0
@@ -476,6 +571,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---:|---:|---:|---|")
     for row in rows:
         print(row.markdown())
+    return 0
+
+
+def print_command_table(rows: Sequence[Row]) -> None:
+    print("wall time, then CPU time (user + system of the child processes):")
+    print()
+    print(
+        "| benchmark | widl | idlgen | idlgen / widl | widl CPU | idlgen CPU | CPU ratio | notes |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for row in rows:
+        print(row.markdown())
+
+
+def cold_main(widl: str, corpus: Corpus, repeat: int, against: Path | None) -> int:
+    """`--cold`: the cold rows on one CPU, for this tree (and `--against`'s, before it)."""
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+        out = Path(tmp)
+        trees = [Tree("(this tree)" if against else "", REPO, out / "cache-this")]
+        if against is not None:
+            compile_bytecode(against)
+            trees.insert(0, Tree(f"({against})", against, out / "cache-against"))
+        pinning = pin_to_one_cpu()
+        rows = cold_rows(widl, corpus, out, repeat, trees)
+    print(f"Cold rows: median of {repeat} runs, {pinning}; load {os.getloadavg()[0]:.1f}.")
+    print_command_table(rows)
     return 0
 
 

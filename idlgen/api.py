@@ -11,7 +11,6 @@ import gc
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from idlgen.deepstack import run_deep
 from idlgen.diagnostics import Diagnostic, DiagnosticSink, IdlError, Position, WarningSettings
 from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.module_map import ModuleMap, module_name_for
+from idlgen.records import record
 from idlgen.semantics.loader import LoadedFile, Loader, make_settings, walk
 from idlgen.semantics.parse_store import ParseStore
 from idlgen.semantics.resolve import resolve
@@ -27,7 +27,7 @@ from idlgen.semantics.resolve import resolve
 Emit = Literal["python", "json", "model"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompileResult:
     output: str | None  # Python source or JSON text; None for emit="model"
     document: model.Document

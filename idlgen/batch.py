@@ -16,10 +16,8 @@ import os
 import sys
 from collections import Counter, deque
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from idlgen.diagnostics import printable
 from idlgen.job import (
     EXIT_IDL_ERROR,
     EXIT_INTERNAL,
@@ -32,6 +30,8 @@ from idlgen.job import (
     output_path,
     write_if_changed,
 )
+from idlgen.module_map import is_bundled_idl, module_name_for
+from idlgen.printable import printable
 
 if TYPE_CHECKING:  # the process pool (and the logging it imports) only for -j N > 1
     from concurrent.futures import Future
@@ -40,8 +40,7 @@ EXIT_INTERRUPTED = 130
 AUTO_WORKERS_FROM = 8  # inputs; fewer compile faster in this process
 
 
-@dataclass(frozen=True, slots=True)
-class JobResult:
+class JobResult(NamedTuple):
     """A finished job: its outcome and everything it printed."""
 
     source: str
@@ -126,8 +125,7 @@ class Progress:
             self._shown = False
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(NamedTuple):
     counts: Counter[str]
     checking: bool
 
@@ -167,8 +165,6 @@ class Queue:
 
     def _clash(self, source: str) -> JobResult | None:
         """Two files whose modules would overwrite each other: never silently."""
-        from idlgen.api import module_name_for
-
         if self.options.stdout:
             return None
         target = output_path(self.options, source, module_name_for(source))
@@ -195,8 +191,6 @@ def wants_module(options: Options, imported: str) -> bool:
     """Whether `--with-imports` writes a module for an imported file: not for a header
     (its declarations live in its importers), a bundled base file (idlgen.runtime.base
     has it) or a file the module map sends elsewhere."""
-    from idlgen.codegen.view import is_bundled_idl
-
     if imported.endswith(".h"):
         return False
     if options.module_map.module_for(imported) is not None:

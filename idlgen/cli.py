@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from idlgen import __version__
 from idlgen.batch import run_batch
-from idlgen.diagnostics import WarningSettings
 from idlgen.job import Options
 from idlgen.limits import DEFAULT_LIMITS, limit_names, parse_limit
 from idlgen.module_map import ModuleMap
@@ -151,10 +150,13 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         parser.error("--pyi writes Python stubs: drop --emit json")
     if stdout and (args.check or args.diff or args.depfile):
         parser.error("--check, --diff and --depfile compare or name output files: drop --stdout")
-    try:
-        WarningSettings.parse(args.warnings)
-    except ValueError as error:
-        parser.error(str(error))
+    if args.warnings:  # checked here, so a bad -W is a usage error before any compile
+        from idlgen.diagnostics import WarningSettings
+
+        try:
+            WarningSettings.parse(args.warnings)
+        except ValueError as error:
+            parser.error(str(error))
     if args.indent is not None and (args.emit != "json" or args.indent < 0):
         parser.error("--indent N takes --emit json and N >= 0")
     if args.jobs is not None and args.jobs < 1:
@@ -205,8 +207,7 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectSettings:
+class ProjectSettings(NamedTuple):
     include_dirs: tuple[str, ...]
     defines: dict[str, str]
     undefines: tuple[str, ...]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from idlgen.printable import printable
 from idlgen.records import record
 
 
@@ -65,13 +66,6 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return self.format()
-
-
-def printable(text: str) -> str:
-    """`text` with every non-printable character as its Python escape (`\\n`, `\\x1b`)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _inclusion_lines(chain: tuple[Position, ...]) -> str:

@@ -12,17 +12,24 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
-from idlgen.diagnostics import Diagnostic, IdlError, printable
 from idlgen.limits import DEFAULT_LIMITS, Limits
 from idlgen.module_map import ModuleMap
+from idlgen.printable import printable
+
+if TYPE_CHECKING:
+    from idlgen.api import CompileResult
+    from idlgen.diagnostics import Diagnostic
 
 EXIT_OK, EXIT_IDL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
+    """The command's settings. This and the other records of the command are named
+    tuples, not dataclasses: a run served from the result cache builds them all, and
+    never needs to import `dataclasses` (about a tenth of such a run)."""
+
     inputs: tuple[str, ...]
     output_dir: str | None
     include_dirs: tuple[str, ...]
@@ -38,7 +45,7 @@ class Options:
     pyi: bool = False
     limits: Limits = DEFAULT_LIMITS
     with_imports: bool = False
-    module_map: ModuleMap = field(default_factory=ModuleMap)
+    module_map: ModuleMap = ModuleMap()
     json_indent: int | None = None
     jobs: int | None = None  # worker processes; None: idlgen.batch decides
     use_cache: bool = True  # idlgen.result_cache
@@ -82,8 +89,7 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
         print(diagnostic.format(), file=sys.stderr)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one input did: its exit status and, when it compiled, the output path,
     the files it was built from (for --depfile), what became of the output (for the
     batch summary) and the IDL files it imports (for --with-imports)."""
@@ -105,12 +111,12 @@ def read_text(path: str) -> str | None:
 
 def compare_output(options: Options, target: str, text: str) -> int:
     """--check / --diff: report a stale or missing output, never write it."""
-    import difflib
-
     current = read_text(target)
     if current == text:
         return EXIT_OK
     if options.diff:
+        import difflib  # not for --check, which a CI runs served from the cache
+
         old = (current or "").splitlines(keepends=True)
         new = text.splitlines(keepends=True)
         label = target if current is not None else "/dev/null"
@@ -128,8 +134,9 @@ class DepfileError(Exception):
 
 
 _MAKE_UNEXPRESSIBLE = ("\n", "\r", ";", "=")
-_MAKE_SPECIAL = re.compile(r"(\\*)([ \t#|:*?\[])")
-_TRAILING_BACKSLASHES = re.compile(r"(\\+)$")
+# Patterns, compiled (and cached by `re`) on the first --depfile, not at every start.
+_MAKE_SPECIAL = r"(\\*)([ \t#|:*?\[])"
+_TRAILING_BACKSLASHES = r"(\\+)$"
 
 
 def make_escape(path: str) -> str:
@@ -143,8 +150,8 @@ def make_escape(path: str) -> str:
     refused = [char for char in _MAKE_UNEXPRESSIBLE if char in path]
     if refused:
         raise DepfileError(f"file name {path!r} holds {refused[0]!r}, which make cannot express")
-    path = _MAKE_SPECIAL.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), path)
-    path = _TRAILING_BACKSLASHES.sub(lambda m: m.group(1) * 2, path)
+    path = re.sub(_MAKE_SPECIAL, lambda m: m.group(1) * 2 + "\\" + m.group(2), path)
+    path = re.sub(_TRAILING_BACKSLASHES, lambda m: m.group(1) * 2, path)
     return path.replace("$", "$$")
 
 
@@ -159,32 +166,40 @@ def depfile_text(outcomes: Sequence[Outcome]) -> str:
     return "".join(rules)
 
 
-def compile_one(options: Options, source: str) -> Outcome:
+def _compile_now(options: Options, source: str) -> CompileResult:
+    """The compiler itself, imported only when the result cache cannot answer: a
+    cached run never loads the parser, the model or the code generator."""
     from idlgen.api import compile
-    from idlgen.result_cache import cached_compile, enabled
+    from idlgen.result_cache import enabled
     from idlgen.semantics.parse_store import default_folder
+
+    return compile(
+        source,
+        include_dirs=options.include_dirs,
+        defines=options.defines,
+        undefines=options.undefines,
+        emit="json" if options.emit == "json" else "python",
+        module_map=options.module_map,
+        json_indent=options.json_indent,
+        warnings=options.warnings,
+        limits=options.limits,
+        parse_cache_dir=default_folder() if enabled(options) else None,
+    )
+
+
+def compile_one(options: Options, source: str) -> Outcome:
+    from idlgen.result_cache import cached_compile
 
     if not os.path.exists(source):
         print(f"idlgen: error: cannot open '{printable(source)}': no such file", file=sys.stderr)
         return Outcome(EXIT_IDL_ERROR)
     try:
-        result = cached_compile(
-            options,
-            source,
-            lambda: compile(
-                source,
-                include_dirs=options.include_dirs,
-                defines=options.defines,
-                undefines=options.undefines,
-                emit="json" if options.emit == "json" else "python",
-                module_map=options.module_map,
-                json_indent=options.json_indent,
-                warnings=options.warnings,
-                limits=options.limits,
-                parse_cache_dir=default_folder() if enabled(options) else None,
-            ),
-        )
-    except IdlError as error:
+        result = cached_compile(options, source, lambda: _compile_now(options, source))
+    except Exception as error:
+        from idlgen.diagnostics import IdlError  # loaded by the compile that raised it
+
+        if not isinstance(error, IdlError):
+            raise
         _print_diagnostics(error.diagnostics, options.quiet)
         return Outcome(EXIT_IDL_ERROR)
     _print_diagnostics(result.diagnostics, options.quiet)

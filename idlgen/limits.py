@@ -11,14 +11,15 @@ figures). Change them with `idlgen.compile(..., limits=Limits(...))` or the CLI'
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MiB = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(NamedTuple):
+    """A named tuple rather than a dataclass: the command builds one on every run, one
+    served from the result cache included, which then never imports `dataclasses`."""
+
     # bytes of one source file (the main file, an #include, an import)
     file_bytes: int = 8 * MiB
     # characters of preprocessed text one input produces, its #includes and every
@@ -40,7 +41,7 @@ class Limits:
     typedef_chain: int = 20_000
 
     def replace(self, **changes: int) -> Limits:
-        return dataclasses.replace(self, **changes)
+        return self._replace(**changes)
 
 
 DEFAULT_LIMITS = Limits()
@@ -48,7 +49,7 @@ DEFAULT_LIMITS = Limits()
 
 def limit_names() -> tuple[str, ...]:
     """The names `--limit` accepts: the fields, with dashes (`file-bytes`)."""
-    return tuple(f.name.replace("_", "-") for f in dataclasses.fields(Limits))
+    return tuple(name.replace("_", "-") for name in Limits._fields)
 
 
 def parse_limit(text: str) -> tuple[str, int]:

@@ -14,30 +14,53 @@ from __future__ import annotations
 
 import keyword
 import os
-import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-_MODULE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+from idlgen.resources import BASE_IDL_DIR
+
+# string.ascii_letters + digits + "_", spelled out: `import string` compiles a regex.
+_MODULE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 class ModuleMapError(ValueError):
     """An entry is not `FILE.idl=dotted.module`; the message says which and why."""
 
 
-@dataclass(frozen=True, slots=True)
 class ModuleMap:
-    """IDL file -> dotted Python module. Hashable, so settings holding it stay cacheable."""
+    """IDL file -> dotted Python module. Hashable, so settings holding it stay cacheable.
 
-    by_name: tuple[tuple[str, str], ...] = ()  # (file name, module)
-    by_path: tuple[tuple[str, str], ...] = ()  # (absolute normalized path, module)
+    Written out rather than a dataclass: every run of the command builds one, one
+    served from the result cache included, which then never imports `dataclasses`.
+    Immutable by convention (nothing assigns its fields after `__init__`)."""
 
-    def __post_init__(self) -> None:
+    __slots__ = ("by_name", "by_path")
+
+    def __init__(
+        self,
+        by_name: tuple[tuple[str, str], ...] = (),  # (file name, module)
+        by_path: tuple[tuple[str, str], ...] = (),  # (absolute normalized path, module)
+    ) -> None:
         """A target lands in an import statement of generated code: one that is not a
         dotted name of plain identifiers is refused however the map was built."""
-        for key, module in self.by_name + self.by_path:
+        for key, module in by_name + by_path:
             if not _is_dotted_name(module):
                 raise ModuleMapError(f"{key!r}: {module!r} is not a dotted module name")
+        self.by_name = by_name
+        self.by_path = by_path
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModuleMap):
+            return NotImplemented
+        return (self.by_name, self.by_path) == (other.by_name, other.by_path)
+
+    def __hash__(self) -> int:
+        return hash((self.by_name, self.by_path))
+
+    def __repr__(self) -> str:  # part of the result cache's key: keep it exact
+        return f"ModuleMap(by_name={self.by_name!r}, by_path={self.by_path!r})"
+
+    def __reduce__(self) -> tuple[type[ModuleMap], tuple[object, ...]]:
+        return (ModuleMap, (self.by_name, self.by_path))  # checked again when loaded
 
     def module_for(self, path: str) -> str | None:
         """The mapped module for an IDL file, or None when the file is not mapped."""
@@ -112,3 +135,9 @@ def module_name_for(path: str) -> str:
     if not safe or safe[0].isdigit():
         safe = "_" + safe
     return f"{safe}_idl"
+
+
+def is_bundled_idl(path: str) -> bool:
+    """Whether an IDL file is idlgen's own base IDL, served by `idlgen.runtime.base`."""
+    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
+    return os.path.normcase(os.path.dirname(os.path.abspath(path))) == base

@@ -12,9 +12,10 @@ table's macros name by name, `--module-map` entries override its keys, `-o` its
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import NamedTuple
 
 from idlgen.integrations.settings import (
     IdlgenSettings,
@@ -29,15 +30,14 @@ from idlgen.module_map import ModuleMap
 _SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectConfig:
+class ProjectConfig(NamedTuple):
     """What the command takes from a pyproject.toml (empty when there is none)."""
 
     pyproject: Path | None = None
     include_dirs: tuple[str, ...] = ()
-    defines: dict[str, str] = field(default_factory=dict)
+    defines: Mapping[str, str] = MappingProxyType({})
     undefines: tuple[str, ...] = ()
-    module_map: ModuleMap = field(default_factory=ModuleMap)
+    module_map: ModuleMap = ModuleMap()
     output_dir: str | None = None
     settings: IdlgenSettings | None = None
 

@@ -25,17 +25,14 @@ files are: the cache folder must be as private as the source folder.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import os
 import pickle
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 
-from idlgen.diagnostics import Diagnostic
-from idlgen.fingerprint import idlgen_fingerprint
+from idlgen.fingerprint import blake2b, idlgen_fingerprint
+from idlgen.resources import BASE_IDL_DIR
 
 _FORMAT = 1
 # Options fields that do not change what a compile produces.
@@ -56,9 +53,15 @@ _NOT_IN_KEY = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CachedResult:
-    """The parts of a `CompileResult` the command uses."""
+if TYPE_CHECKING:
+    from idlgen.api import CompileResult
+    from idlgen.diagnostics import Diagnostic
+    from idlgen.job import Options
+
+
+class CachedResult(NamedTuple):
+    """The parts of a `CompileResult` the command uses. Named tuples here: serving an
+    entry must not import `dataclasses` (nor the diagnostics, unless it holds some)."""
 
     output: str | None
     diagnostics: tuple[Diagnostic, ...]
@@ -67,8 +70,7 @@ class CachedResult:
     imports: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     key: str
     dependencies: dict[str, str]  # absolute path -> content digest
     names: frozenset[str]  # the file names of the dependencies
@@ -87,7 +89,7 @@ class _RunMemo:
         found = self.files.get(path)
         if found is None:
             try:
-                found = hashlib.blake2b(Path(path).read_bytes(), digest_size=20).hexdigest()
+                found = blake2b(Path(path).read_bytes(), digest_size=20).hexdigest()
             except OSError:
                 found = "missing"
             self.files[path] = found
@@ -119,11 +121,13 @@ def start_run() -> None:
     _memo = _RunMemo()
 
 
-def enabled(options: Any) -> bool:
-    return bool(getattr(options, "use_cache", True)) and not os.environ.get("IDLGEN_NO_CACHE")
+def enabled(options: Options) -> bool:
+    return options.use_cache and not os.environ.get("IDLGEN_NO_CACHE")
 
 
-def cached_compile(options: Any, source: str, compile_now: Callable[[], Any]) -> Any:
+def cached_compile(
+    options: Options, source: str, compile_now: Callable[[], CompileResult]
+) -> CachedResult | CompileResult:
     """`compile_now()`'s result, or the cached one when nothing it depends on changed.
     Raises what `compile_now` raises (failures are never cached)."""
     if not enabled(options):
@@ -142,33 +146,31 @@ def cached_compile(options: Any, source: str, compile_now: Callable[[], Any]) ->
 def entry_path(source: str) -> Path:
     folder = os.environ.get("IDLGEN_CACHE_DIR")
     if folder:
-        digest = hashlib.blake2b(source.encode("utf-8", "surrogateescape"), digest_size=16)
+        digest = blake2b(source.encode("utf-8", "surrogateescape"), digest_size=16)
         return Path(folder) / f"{digest.hexdigest()}.idlgen-result"
     path = Path(source)
     return path.parent / "__pycache__" / f"{path.name}.idlgen-result"
 
 
-def _key(options: Any, source: str) -> str:
+def _key(options: Options, source: str) -> str:
     settings = [
-        (f.name, repr(getattr(options, f.name)))
-        for f in dataclasses.fields(options)
-        if f.name not in _NOT_IN_KEY
+        (name, repr(value))
+        for name, value in zip(options._fields, options, strict=True)
+        if name not in _NOT_IN_KEY
     ]
     # The working folder too: relative -I folders and paths mean other files elsewhere.
     place = (source, os.getcwd())
     text = repr((_FORMAT, idlgen_fingerprint(), place, _memo.file(source), settings))
-    return hashlib.blake2b(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return blake2b(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _searched_folders(options: Any, files_read: Iterable[str]) -> set[str]:
+def _searched_folders(options: Options, files_read: Iterable[str]) -> set[str]:
     """Every folder an import or #include may have been looked up in: the folders of
     the files read, the -I folders and the bundled base IDL, and, for a file found in
     a subfolder of one of them (`#include "sub/x.h"`), that subfolder of each."""
-    from idlgen.semantics.loader import BASE_IDL_DIR
-
     files = [os.path.abspath(p) for p in files_read]
     roots = {os.path.dirname(p) for p in files}
-    roots |= {os.path.abspath(d) for d in getattr(options, "include_dirs", ())}
+    roots |= {os.path.abspath(d) for d in options.include_dirs}
     roots.add(str(BASE_IDL_DIR))
     folders = set(roots)
     for path in files:
@@ -179,7 +181,7 @@ def _searched_folders(options: Any, files_read: Iterable[str]) -> set[str]:
     return folders
 
 
-def _entry(key: str, options: Any, result: Any) -> _Entry:
+def _entry(key: str, options: Options, result: CompileResult) -> _Entry:
     files_read = tuple(result.files_read)
     dependencies = {os.path.abspath(p): _memo.file(os.path.abspath(p)) for p in files_read}
     names = frozenset(os.path.basename(p) for p in dependencies)

@@ -7,7 +7,6 @@ spelled. Building the view is where the IDL-to-Python mapping lives.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -26,9 +25,8 @@ from idlgen.codegen.names import (
 from idlgen.codegen.pytypes import TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
-from idlgen.module_map import ModuleMap, module_name_for
+from idlgen.module_map import ModuleMap, is_bundled_idl, module_name_for
 from idlgen.records import record
-from idlgen.semantics.loader import BASE_IDL_DIR
 
 # Interfaces whose classes the runtime itself defines: generated code aliases them
 # rather than declaring them again, so there is one class per IID in a process.
@@ -226,12 +224,6 @@ class ModuleView:
         declares_interfaces = any(not i.runtime_alias for i in self.interfaces)
         imports_siblings = any(i.sibling for i in self.imports)
         return bool(self.coclasses or declares_interfaces or imports_siblings)
-
-
-def is_bundled_idl(path: str) -> bool:
-    """Whether an IDL file is idlgen's own base IDL, served by `idlgen.runtime.base`."""
-    base = os.path.normcase(os.path.abspath(BASE_IDL_DIR))
-    return os.path.normcase(os.path.dirname(os.path.abspath(path))) == base
 
 
 def import_for_file(path: str, module_map: ModuleMap) -> ImportView:

@@ -17,7 +17,6 @@ The check runs on each parsed file, imported ones included (widl checks them too
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from enum import Enum
@@ -249,6 +248,8 @@ _UUID_TEXT = re.compile(
 
 def suggestion(name: str) -> str | None:
     """The known attribute closest to a misspelt one, if any is close."""
+    import difflib  # only for a misspelt attribute: a clean compile never loads it
+
     close = difflib.get_close_matches(name, sorted(KNOWN_ATTRIBUTES), n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from idlgen.records import record
 
 _BITS = 64
 _MASK = (1 << _BITS) - 1
@@ -40,7 +41,7 @@ class PPExprError(Exception):
     """A malformed or invalid `#if` expression; the message is for the user."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Value:
     """A C integer: the bit pattern's meaning depends on whether it is unsigned."""
 

@@ -9,7 +9,8 @@ Columns are kept too wherever possible: comments become spaces of the same lengt
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from idlgen.records import record
 
 # One pp-token (or run of white space) at a time. Strings and character constants come
 # before identifiers so that the `L` of `L"x"` belongs to the literal.
@@ -37,7 +38,7 @@ _DIRECTIVE_LINE_RE = re.compile(r"[ \t]*#")
 _CONTINUED_RE = re.compile(r"^((?:[^\n]*\\\n)+)([^\n]*)", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TextProblem:
     """A problem found while preparing text: where (1-based line and column) and what."""
 

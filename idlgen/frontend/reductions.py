@@ -14,13 +14,14 @@ the rule needs, following Lark's conventions:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from idlgen.records import record
 
 Callback = Callable[[list[Any]], Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuleShape:
     """How to turn a reduced rule's stack values into the method's argument."""
 

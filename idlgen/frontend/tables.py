@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import idlgen
 from idlgen.frontend.reductions import RuleShape
+from idlgen.records import record
 
 __all__ = ["Tables", "build_tables", "grammar_path", "load_tables", "tables_path"]
 
@@ -47,7 +47,7 @@ LIST_ELEMENTS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tables:
     """Lark's LALR tables, re-keyed for speed.
 

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from idlgen.module_map import ModuleMap, ModuleMapError, make_module_map
 
@@ -49,16 +48,18 @@ class SettingsError(ValueError):
     """A `[tool.idlgen]` value has the wrong shape; the message names the key."""
 
 
-@dataclass(frozen=True, slots=True)
-class IdlgenSettings:
+class IdlgenSettings(NamedTuple):
+    """A named tuple, not a dataclass: the `idlgen` command reads these on every run,
+    one served from its result cache included, which never imports `dataclasses`."""
+
     root: Path
     include_dirs: tuple[str, ...] = ()
-    defines: Mapping[str, str] = field(default_factory=dict)
+    defines: Mapping[str, str] = MappingProxyType({})
     undefines: tuple[str, ...] = ()
     files: tuple[str, ...] = ("**/*.idl",)
     exclude: tuple[str, ...] = ()
     editable: str = "generate"
-    module_map: ModuleMap = field(default_factory=ModuleMap)
+    module_map: ModuleMap = ModuleMap()
     output_dir: str | None = None  # absolute; only the `idlgen` command uses it
 
     def selects(self, relative_path: str) -> bool:
@@ -89,6 +90,8 @@ def _glob_match(path: PurePosixPath, pattern: str) -> bool:
 
 def read_tool_table(root: str | os.PathLike[str], name: str = "idlgen") -> dict[str, Any] | None:
     """`[tool.<name>]` of root/pyproject.toml, or None when the file or table is absent."""
+    import tomllib  # not imported by a run that finds no pyproject.toml
+
     pyproject = Path(root) / "pyproject.toml"
     try:
         with pyproject.open("rb") as handle:

@@ -13,19 +13,18 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.sources import RefusedSource, is_idl_text_name, read_source
 from idlgen.limits import DEFAULT_LIMITS, Limits
+from idlgen.records import record
+from idlgen.resources import BASE_IDL_DIR
 from idlgen.semantics.hints import DeclarationFinder
 from idlgen.semantics.parse_store import ImportRef, ParseStore
 
-BASE_IDL_DIR = Path(__file__).resolve().parent.parent / "base_idl"
 
-
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     include_dirs: tuple[str, ...] = ()
     defines: tuple[tuple[str, str], ...] = ()

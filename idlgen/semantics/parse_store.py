@@ -23,11 +23,11 @@ import dataclasses
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from idlgen.fingerprint import idlgen_fingerprint
+from idlgen.records import record
 
 if TYPE_CHECKING:
     from idlgen.semantics.loader import LoadedFile, Settings
@@ -38,7 +38,7 @@ _FORMAT = 1
 _KEPT = 4  # parses of one file under different importer contexts
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImportRef:
     """What a stored parse took from one import: only its type names shape the parse."""
 

@@ -293,3 +293,44 @@ def test_byte_buffers_padding_before_the_next_field() -> None:
     assert fast.decode_request(body) == values
     empty = {"n": 0, "p": b"", "h": 5}
     assert fast.encode_request(empty) == wire.encode_request(empty) == bytes(8) + b"\5" + bytes(7)
+
+
+class _Indexable:
+    """Not an int, though struct would take it (`__index__`): the engine refuses it."""
+
+    def __index__(self) -> int:
+        return 1
+
+
+INTS = [p for p in PRIMS if p.kind == "int"]
+_ANY_VALUE = st.one_of(
+    st.integers(-(1 << 65), 1 << 65),
+    st.booleans(),
+    st.just(_Indexable()),
+    st.floats(allow_nan=False),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(INTS), _ANY_VALUE), min_size=1, max_size=5))
+def test_integer_requests_same_verdict_as_the_engine_for_any_value(
+    fields: list[tuple[_ndr.Primitive, Any]],
+) -> None:
+    """Integer-only requests skip the per-value checks for exact ints in range (struct
+    checks the range): every value, in range or not, still gets the engine's bytes or
+    the engine's refusal."""
+    params = tuple(_ndr.Param(f"p{i}", prim) for i, (prim, _) in enumerate(fields))
+    wire = _ndr.MethodMarshaler(_ndr.Method("M", params, opnum=3))
+    ins = {f"p{i}": value for i, (_, value) in enumerate(fields)}
+    fast = fast_codec(wire)
+    try:
+        expected = wire.encode_request(ins)
+    except _ndr.NdrMarshalError:
+        with pytest.raises(_ndr.NdrMarshalError):
+            fast.encode_request(ins)
+    else:
+        assert fast.encode_request(ins) == expected
+    for missing in ins:
+        with pytest.raises(_ndr.NdrMarshalError, match=missing):
+            fast.encode_request({k: v for k, v in ins.items() if k != missing})

@@ -43,6 +43,9 @@ class CountingSocket:
     def settimeout(self, t: float | None) -> None:
         self.sock.settimeout(t)
 
+    def setsockopt(self, level: int, option: int, value: bytes) -> None:
+        self.sock.setsockopt(level, option, value)
+
     def recv_into(self, buf: memoryview) -> int:
         self.recvs += 1
         return self.sock.recv_into(buf)
@@ -97,6 +100,65 @@ def test_a_stream_ending_mid_pdu_is_closed(pair: tuple[socket.socket, socket.soc
         Inbox(b, P.MIN_FRAG).next(WAIT, WAIT)
 
 
+class LimitCountingSocket(CountingSocket):
+    """Counts how often the receive timeout is set."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.limits_set = 0
+
+    def setsockopt(self, level: int, option: int, value: bytes) -> None:
+        self.limits_set += 1
+        super().setsockopt(level, option, value)
+
+
+def timed_out(inbox: Inbox) -> Inbox:
+    """The inbox after a 10 ms wait for nothing ran out (that receive timeout stays set)."""
+    with pytest.raises(TimeoutError):
+        inbox.next(0.01, WAIT)
+    return inbox
+
+
+def test_a_wait_that_runs_out_is_a_timeout_and_later_frames_still_arrive(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    inbox = timed_out(Inbox(b, P.MIN_FRAG))
+    with pytest.raises(TimeoutError):
+        inbox.next(0.0, WAIT)  # nothing there: no wait at all
+    a.sendall(response(3))
+    assert inbox.next(None, None) == response(3)  # waiting forever clears the limit
+    a.sendall(response(4))
+    assert inbox.next(0.0, WAIT) == response(4)  # bytes there: a zero wait takes them
+
+
+def test_a_longer_wait_is_not_cut_short_by_an_earlier_shorter_one(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    inbox = timed_out(Inbox(b, P.MIN_FRAG))
+    later = threading.Timer(0.2, lambda: a.sendall(response(5)))
+    later.start()
+    try:
+        assert inbox.next(WAIT, WAIT) == response(5)
+    finally:
+        later.cancel()
+
+
+def test_calls_with_one_timeout_set_the_receive_timeout_once(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """The steady state of synchronous calls costs no system call for the timeout."""
+    a, b = pair
+    counting = LimitCountingSocket(b)
+    inbox = Inbox(counting, P.MIN_FRAG)  # type: ignore[arg-type]
+    for i in range(1, 20):
+        a.sendall(response(i))
+        assert inbox.next(WAIT - i * 1e-5, WAIT) == response(i)
+    assert counting.limits_set == 1
+    assert counting.recvs == 19
+
+
 class GatedSocket:
     """A socket whose first sendall blocks until the test opens the gate."""
 
@@ -149,7 +211,23 @@ def test_posted_frames_are_written_by_the_writer_thread() -> None:
         b.close()
 
 
-def test_a_failed_write_reports_once_and_drops_the_queue() -> None:
+def test_a_lone_frame_is_written_at_once_or_queued_behind_a_write() -> None:
+    """send_one (a synchronous call's request) keeps send's order and batching."""
+    sock = GatedSocket()
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    first = threading.Thread(target=outbox.send_one, args=(b"A",))
+    first.start()
+    assert sock.entered.wait(WAIT)
+    outbox.send_one(b"B")  # a write is in progress: queued, returns at once
+    outbox.send([b"C"])
+    sock.gate.set()
+    first.join(WAIT)
+    outbox.send_one(b"D")
+    assert sock.writes == [b"A", b"BC", b"D"]
+
+
+@pytest.mark.parametrize("one", [False, True], ids=["send", "send_one"])
+def test_a_failed_write_reports_once_and_drops_the_queue(one: bool) -> None:
     errors: list[OSError] = []
 
     class Broken:
@@ -157,8 +235,13 @@ def test_a_failed_write_reports_once_and_drops_the_queue() -> None:
             raise BrokenPipeError("gone")
 
     outbox = Outbox(Broken(), errors.append)  # type: ignore[arg-type]
-    outbox.send([b"x"])
+    if one:
+        outbox.send_one(b"x")
+    else:
+        outbox.send([b"x"])
     assert len(errors) == 1 and isinstance(errors[0], BrokenPipeError)
+    outbox.send_one(b"y")  # the writing role was given up: a next write is tried
+    assert len(errors) == 2
 
 
 class RecordingSocket:

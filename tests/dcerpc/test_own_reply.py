@@ -5,6 +5,7 @@ owner, and the reading role passes on when it leaves."""
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -141,12 +142,7 @@ def test_a_truncated_response_fails_the_connection_cleanly() -> None:
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            bind = P.decode(read_exactly(conn))
-            assert isinstance(bind, P.Bind)
-            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
-            request = P.decode(read_exactly(conn))
-            assert isinstance(request, P.Request)
+            request = bound_request(conn)
             short = bytearray(P.encode(P.Response(request.call_id, 0, b"")))[:20]
             short[8:10] = (20).to_bytes(2, "little")  # frag_length: header + 4 bytes
             conn.sendall(bytes(short))
@@ -159,6 +155,17 @@ def test_a_truncated_response_fails_the_connection_cleanly() -> None:
         c.Add(1, 2)
     server.join(WAIT)
     lsock.close()
+
+
+def bound_request(conn: socket.socket) -> P.Request:
+    """A scripted server's side: accept the client's bind, then read its first request."""
+    bind = P.decode(read_exactly(conn))
+    assert isinstance(bind, P.Bind)
+    ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+    conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
+    request = P.decode(read_exactly(conn))
+    assert isinstance(request, P.Request)
+    return request
 
 
 def read_exactly(conn: socket.socket) -> bytes:
@@ -178,3 +185,54 @@ def test_fragmented_requests_and_replies_read_by_their_caller(binding: str) -> N
         assert c.Write(len(data), data) == len(data)
         assert c.Read(len(data)) == (data, len(data))
         assert assoc.own_reads - own == 2
+
+
+def test_a_shutdown_on_an_idle_connection_sends_the_next_call_on_a_new_one() -> None:
+    """A shutdown PDU that arrived while nobody read is found before the next call is sent
+    (by the caller about to read its own reply, as lanes call): nothing is sent on that
+    connection and it keeps no trace of the call; the call goes out on a new one."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+    served: list[int] = []  # requests answered, per connection in order
+    answered = threading.Event()
+
+    def answer(conn: socket.socket, shutdown_after: bool) -> None:
+        request = bound_request(conn)
+        a, b = struct.unpack("<ii", request.stub[:8])
+        conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
+        served.append(request.call_id)
+        if shutdown_after:
+            conn.sendall(P.encode(P.Shutdown()))
+            answered.set()
+
+    def serve() -> None:
+        first, _ = lsock.accept()
+        second = None
+        try:
+            answer(first, shutdown_after=True)
+            second, _ = lsock.accept()
+            answer(second, shutdown_after=False)
+            second.recv(1)  # until the client closes
+        finally:
+            first.close()
+            if second is not None:
+                second.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
+            assert c.Add(1, 2) == 3
+            first = association(c)
+            assert answered.wait(WAIT)
+            until(first.inbox.readable)  # the shutdown PDU is there, unread
+            stub = (2).to_bytes(4, "little") + (3).to_bytes(4, "little")
+            assert first.call(0, 0, stub, None, WAIT) is None  # looked first, sent nothing
+            assert first.closing and not first.calls
+            assert c.Add(2, 3) == 5
+            assert c.connection._assocs[-1] is not first
+            assert first.closing and not first.calls
+    finally:
+        server.join(WAIT)
+        lsock.close()
+    assert len(served) == 2

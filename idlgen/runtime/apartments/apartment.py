@@ -72,7 +72,16 @@ _local_oxids: set[int] = set()  # every OXID this process gave out (is_local_oxi
 
 DEFAULT_MAX_WORKERS = 64  # an MTA grows to this many threads while all are busy
 DEFAULT_MAX_QUEUED = 256  # then this many requests may wait before it is `saturated`
-_local = threading.local()
+
+
+class _ThreadApartment(threading.local):
+    """The calling thread's apartment; None (a class default, so reading it never raises
+    and formats an AttributeError) until the thread enters one."""
+
+    apartment: Apartment | None = None
+
+
+_local = _ThreadApartment()
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
 
@@ -161,7 +170,7 @@ class Apartment:
     def enter_sta(cls, name: str = "") -> Iterator[Apartment]:
         """Make the calling thread an STA for the block; it runs its queue while it waits
         for outgoing calls or in `pump_until`, and shuts the apartment down on exit."""
-        if getattr(_local, "apartment", None) is not None:
+        if _local.apartment is not None:
             raise RuntimeError("this thread is already in an apartment")
         apt = cls("sta", name)
         apt._threads.append(threading.current_thread())
@@ -240,7 +249,7 @@ class Apartment:
         """Let the calling thread act inside this MTA for the block (CoInitializeEx MTA)."""
         if self.kind != "mta":
             raise RuntimeError("only an MTA can be joined by other threads")
-        previous = getattr(_local, "apartment", None)
+        previous = _local.apartment
         _local.apartment = self
         try:
             yield self
@@ -509,7 +518,7 @@ def enter(apartment: Apartment) -> Apartment | None:
     with apartment._lock:
         apartment._reserved -= 1
         apartment._busy += 1
-    previous: Apartment | None = getattr(_local, "apartment", None)
+    previous: Apartment | None = _local.apartment
     _local.apartment = apartment
     return previous
 
@@ -536,7 +545,7 @@ def process_mta() -> Apartment:
 
 def current_apartment() -> Apartment:
     """The calling thread's apartment; the process MTA for threads that entered none."""
-    apt: Apartment | None = getattr(_local, "apartment", None)
+    apt: Apartment | None = _local.apartment
     if apt is None:
         return process_mta()
     return apt

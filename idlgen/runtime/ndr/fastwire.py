@@ -21,8 +21,9 @@ so every refusal and fault is the engine's own, with its HRESULT.
 
 from __future__ import annotations
 
+import operator
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
@@ -35,12 +36,17 @@ __all__ = ["BufferCodec", "PrimitiveCodec", "fast_codec"]
 class _Layout:
     """One message: names, their primitives and the packed struct with padding."""
 
-    __slots__ = ("bools", "names", "prims", "struct")
+    __slots__ = ("bools", "get", "names", "plain", "prims", "struct")
 
     def __init__(self, fields: list[tuple[str, _ndr.Primitive]]) -> None:
         self.names = tuple(name for name, _ in fields)
         self.prims = tuple(prim for _, prim in fields)
         self.bools = any(prim.kind == "bool" for prim in self.prims)
+        # Every field an integer whose accepted range is its struct format's: struct's own
+        # range check is then the engine's, and exact ints need no check in Python.
+        self.plain = all(_struct_range(prim) == (prim.lo, prim.hi) for prim in self.prims)
+        # The values by name in one C call (one name: itemgetter gives the bare value).
+        self.get = operator.itemgetter(*self.names) if len(self.names) > 1 else None
         fmt, pos = "<", 0
         for prim in self.prims:
             pad = -pos % prim.size
@@ -48,7 +54,12 @@ class _Layout:
             pos += pad + prim.size
         self.struct = struct.Struct(fmt)
 
-    def pack(self, values: list[Any]) -> bytes:
+    def pack(self, values: Sequence[Any]) -> bytes:
+        if self.plain and set(map(type, values)) <= _EXACT_INT:
+            try:
+                return self.struct.pack(*values)
+            except struct.error:
+                pass  # out of range: the checks below fault it with the engine's message
         checked = [_check(p, v) for p, v in zip(self.prims, values, strict=True)]
         try:
             return self.struct.pack(*checked)
@@ -65,6 +76,19 @@ class _Layout:
         return tuple(
             bool(v) if p.kind == "bool" else v for p, v in zip(self.prims, raw, strict=True)
         )
+
+
+_EXACT_INT = frozenset({int})
+
+
+def _struct_range(prim: _ndr.Primitive) -> tuple[int, int] | None:
+    """The integers a struct format takes, for an integer primitive without an unsigned view."""
+    if prim.kind != "int" or prim.unsigned_view or prim.fmt.lower() not in "bhilq":
+        return None
+    bits = struct.calcsize("<" + prim.fmt) * 8
+    if prim.fmt.islower():
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
 
 
 def _check(t: _ndr.Primitive, value: Any) -> Any:
@@ -103,7 +127,14 @@ class PrimitiveCodec:
     def encode_request(
         self, values: Mapping[str, Any], *, scope: Any = None, marshaler: Any = None
     ) -> bytes:
-        return self._request.pack(_ordered(self._request.names, values))
+        layout = self._request
+        if layout.get is None:
+            return layout.pack(_ordered(layout.names, values))
+        try:
+            ordered = layout.get(values)
+        except KeyError:
+            ordered = _ordered(layout.names, values)  # raises, naming the missing one
+        return layout.pack(ordered)
 
     def decode_request(
         self, data: bytes | bytearray | memoryview, *, scope: Any = None, marshaler: Any = None
@@ -160,11 +191,11 @@ class PrimitiveCodec:
     def decode_response(
         self, data: bytes | bytearray | memoryview, *, scope: Any = None, marshaler: Any = None
     ) -> _ndr.Response:
+        # One value per name by construction: no strict= (a keyword argument costs zip a
+        # parse per call, on every reply).
         values = self._response.unpack(data)
-        if not self._returns:
-            return _ndr.Response(dict(zip(self._response.names, values, strict=True)), None)
-        names = self._response.names[:-1]
-        return _ndr.Response(dict(zip(names, values[:-1], strict=True)), values[-1])
+        outs = zip(self._response.names, values[:-1] if self._returns else values)  # noqa: B905
+        return _ndr.Response(dict(outs), values[-1] if self._returns else None)
 
 
 def _ordered(names: tuple[str, ...], values: Mapping[str, Any]) -> list[Any]:

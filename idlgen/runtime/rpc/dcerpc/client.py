@@ -276,20 +276,18 @@ class Association:
         role and must call `read_own`), (call, False) otherwise (wait on the call). None
         when the idle connection turned out closed or closing: use another one."""
         with self._lock:
-            if self._reading or self.calls or not self.alive:
-                lead = False
-            else:
-                self._reading = lead = True
+            lead = not (self._reading or self.calls or not self.alive)
+            if lead:
+                self._reading = True
+                call = ClientCall(self, next(self._ids) & 0xFFFFFFFF)
+                self.calls[call.call_id] = call
         if not lead:
             return self._register(), False
-        if self.inbox.readable():
-            self._check_idle()
-        if not self.usable():
+        if (self.inbox.readable() and not self._check_idle()) or self.closing:
+            with self._lock:  # never sent: forget it
+                self.calls.pop(call.call_id, None)
             self._hand_over()
             return None
-        with self._lock:
-            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF)
-            self.calls[call.call_id] = call
         return call, True
 
     def read_own(self, call: ClientCall, timeout: float | None) -> bool:
@@ -331,7 +329,7 @@ class Association:
                 self._reading = False
 
     def _check_idle(self) -> bool:
-        """With the reading role and nothing in flight: take in what arrived while nobody
+        """With the reading role and nothing sent in flight: take in what arrived while nobody
         read (the server closing the connection, a shutdown PDU, late replies). False if
         the connection is no longer usable."""
         try:
@@ -390,10 +388,6 @@ class Association:
         call.result(timeout)
         return call
 
-    def post(self, frames: list[bytes]) -> None:
-        """Send unprotected frames without waiting for the write (call objects' Begin_)."""
-        self.outbox.post(frames)
-
     @property
     def outstanding(self) -> int:
         with self._lock:
@@ -432,13 +426,15 @@ class Association:
 
     def _read_while_needed(self) -> str | None:
         """Read until no call is in flight (None) or the connection fails (why)."""
+        inbox = self.inbox
         try:
             while True:
-                with self._lock:
-                    if not self.calls:
-                        self._reading = False
-                        return None if self.alive else "connection closed"
-                reason = self._take(self.inbox.next(None, self.limits.recv_timeout))
+                if not inbox.pending():  # else those bytes are read first, needed or not
+                    with self._lock:
+                        if not self.calls:
+                            self._reading = False
+                            return None if self.alive else "connection closed"
+                reason = self._take(inbox.next(None, self.limits.recv_timeout))
                 if reason is not None:
                     return reason
         except (Closed, OSError) as e:
@@ -464,7 +460,8 @@ class Association:
                     del self.calls[call_id]
                     call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
             if whole:
-                call.signal()
+                if call._waiter is not None or call.on_done is not None:
+                    call.signal()
                 return None
         p = P.decode(frame)
         if isinstance(p, P.ProtocolError):

@@ -10,10 +10,10 @@ make us buffer more than one chunk plus one fragment.
 
 from __future__ import annotations
 
-import math
 import select
 import socket
 import struct
+import sys
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc import trace
@@ -25,23 +25,32 @@ CHUNK = 65536
 _HEAD = struct.Struct("<BBxxHxxH")  # version, minor, (ptype, flags), drep[0:2], frag
 _DREP = P.DREP_LE_ASCII_IEEE[:2]
 _DREP_WORD = struct.unpack("<H", _DREP)[0]
+# Waits are bounded by SO_RCVTIMEO on POSIX (a blocking recv fails with EAGAIN when it runs
+# out); Windows gets a select() before each recv.
+_TIMED = sys.platform != "win32"
+_TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
+# A receive timeout already set is kept for a wait up to this much shorter: the steady
+# state of calls with one timeout sets it once (a poll() rounded waits up to 1 ms too).
+SLACK = 0.001
 
 
 class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
     `next`."""
 
-    __slots__ = ("_blocking", "_buf", "_chunk", "_poll", "_pos", "max_frag", "sock")
+    __slots__ = ("_blocking", "_buf", "_chunk", "_limit", "_poll", "_pos", "max_frag", "sock")
 
     def __init__(self, sock: socket.socket, max_frag: int) -> None:
         self.sock = sock
         self.max_frag = max_frag
-        self._buf = bytearray()
+        self._buf = bytearray()  # empty, or holding bytes not handed out yet (from `_pos`)
         self._chunk = memoryview(bytearray(CHUNK))  # recv_into: no allocation per recv
         self._pos = 0
-        # The socket stays in blocking mode and waits are poll()s: a socket timeout costs a
-        # system call to set and a poll() before every operation anyway.
+        # The socket stays in blocking mode: a Python socket timeout costs a poll() before
+        # every recv. A wait's bound is the socket's own receive timeout instead
+        # (SO_RCVTIMEO, `_limit`), set only when a wait needs a different one.
         self._blocking = False
+        self._limit: float | None = None  # SO_RCVTIMEO now; None: no timeout
         self._poll = select.poll() if hasattr(select, "poll") else None  # not on Windows
         if self._poll is not None:
             self._poll.register(sock, select.POLLIN)
@@ -69,33 +78,57 @@ class Inbox:
                     if pos == len(buf):
                         buf.clear()
                         self._pos = 0
-                    if trace.enabled():
+                    if trace.on:
                         trace.received(self.sock, frame)
                     return frame
-            self._fill(wait if have == 0 else timeout)
+            n = self._recv(wait if have == 0 else timeout)
+            if not n:
+                raise Closed("connection closed" if have == 0 else "truncated PDU")
+            if pos:
+                del buf[:pos]
+                self._pos = 0
+            buf += self._chunk[:n]
 
     def readable(self) -> bool:
         """Bytes (or the end of the stream) are waiting: poll without blocking."""
-        return self.pending() or self._ready(0.0)
-
-    def _ready(self, seconds: float) -> bool:
+        if self._pos < len(self._buf):
+            return True
         if self._poll is not None:
-            return bool(self._poll.poll(max(0, math.ceil(seconds * 1000))))
-        return bool(select.select([self.sock], [], [], max(0.0, seconds))[0])
+            return bool(self._poll.poll(0))
+        return bool(select.select([self.sock], [], [], 0.0)[0])
 
-    def _fill(self, timeout: float | None) -> None:
+    def _recv(self, timeout: float | None) -> int:
+        """One recv into the chunk; TimeoutError after `timeout` without bytes."""
         if not self._blocking:
             self.sock.settimeout(None)
             self._blocking = True
-        if timeout is not None and not self._ready(timeout):
-            raise TimeoutError("timed out")
-        n = self.sock.recv_into(self._chunk)
-        if not n:
-            raise Closed("connection closed" if not self.pending() else "truncated PDU")
-        if self._pos:
-            del self._buf[: self._pos]
-            self._pos = 0
-        self._buf += self._chunk[:n]
+        if not _TIMED or (timeout is not None and timeout <= 0):
+            if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
+                raise TimeoutError("timed out")
+            return self.sock.recv_into(self._chunk)
+        limit = self._limit
+        if timeout is None:
+            if limit is not None:
+                limit = self._set_limit(None)
+        elif limit is None or limit > timeout + SLACK:
+            limit = self._set_limit(timeout)
+        while True:
+            try:
+                return self.sock.recv_into(self._chunk)
+            except BlockingIOError:  # the receive timeout ran out
+                if limit is None or timeout is None or limit >= timeout - SLACK:
+                    raise TimeoutError("timed out") from None
+                timeout -= limit  # a shorter limit was in place: wait the rest
+                limit = self._set_limit(timeout)
+
+    def _set_limit(self, seconds: float | None) -> float | None:
+        """Set the socket's receive timeout (None: wait forever); at least a microsecond,
+        as 0 would mean forever."""
+        micros = 0 if seconds is None else max(1, round(seconds * 1e6))
+        value = _TIMEVAL.pack(*divmod(micros, 1_000_000))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        self._limit = seconds
+        return seconds
 
     def forget_timeout(self) -> None:
         """Someone else set the socket's timeout; make it blocking again before the next recv."""

@@ -70,6 +70,31 @@ class Outbox:
             self._writing = True
         self._drain()
 
+    def send_one(self, frame: bytes) -> None:
+        """`send([frame])`, written straight away when nobody writes and nothing queues
+        (a synchronous call's request): a lock turn before the write and one after, and
+        nothing else unless frames queued meanwhile."""
+        with self._lock:
+            alone = not (self._writing or self._queue or self._carry or self.closed)
+            if alone:
+                self._writing = True
+        if not alone:
+            self.send([frame])
+            return
+        if trace.on:
+            trace.sent(self.sock, frame)
+        try:
+            self.sock.sendall(frame)
+        except OSError as e:
+            self._fail(e)
+            return
+        with self._lock:
+            alone = not (self._queue or self._carry)
+            if alone:
+                self._writing = False
+        if not alone:
+            self._drain()  # what queued meanwhile; gives the writing role up
+
     def post(self, frames: list[bytes]) -> None:
         """Queue for the writer thread, or write a long burst here without blocking."""
         with self._lock:
@@ -81,7 +106,7 @@ class Outbox:
             here = len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None
             if here:
                 self._writing = True  # the writer thread, if woken, finds the role taken
-            elif not self._kick_locked():
+            elif self._kicked or not self._kick_locked():
                 return  # woken already: it takes these along
         if here:
             self._drain_nowait()
@@ -106,7 +131,7 @@ class Outbox:
             if taken is None:
                 return
             frames, carry, _ = taken
-            if trace.enabled():
+            if trace.on:
                 for frame in frames:
                     trace.sent(self.sock, frame)
             data = b"".join(frames)
@@ -192,7 +217,7 @@ class Outbox:
     def _write(self, frames: list[bytes]) -> None:
         """Frames of several senders went in one write (joined); one sender's fragments
         leave one write each, as they would without batching."""
-        if trace.enabled():
+        if trace.on:
             for frame in frames:
                 trace.sent(self.sock, frame)
         for frame in frames:

@@ -16,7 +16,7 @@ import os
 import socket
 import struct
 
-__all__ = ["enable", "enabled", "peer_of", "received", "sent"]
+__all__ = ["enable", "enabled", "on", "peer_of", "received", "sent"]
 
 log = logging.getLogger("idlgen.trace.pdu")
 
@@ -35,23 +35,23 @@ _NAMES = {
 }
 _FRAGMENTS = {0x03: "Single", 0x01: "1st", 0x00: "Mid", 0x02: "Last"}
 
-_enabled = False
+on = False  # hot paths read `trace.on` instead of calling enabled()
 
 
 def enabled() -> bool:
-    return _enabled
+    return on
 
 
 def enable() -> None:
     """Trace every PDU from now on (what IDLGEN_TRACE=pdu does at import)."""
-    global _enabled
+    global on
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         log.addHandler(handler)
         log.propagate = False  # printed once, whatever the program's logging does
     log.setLevel(logging.DEBUG)
-    _enabled = True
+    on = True
 
 
 def describe(data: bytes | bytearray | memoryview) -> str:

@@ -118,7 +118,7 @@ class Lane:
         call, reading = own
         Lane.taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        assoc.outbox.send([frame])  # unprotected: lanes exist only without security
+        assoc.outbox.send_one(frame)  # unprotected: lanes exist only without security
         done = assoc.read_own(call, timeout) if reading else call.wait(timeout)
         if not done:
             call.cancel()
@@ -133,4 +133,4 @@ class Lane:
     def post(self, call: ClientCall, opnum: int, ndr: bytes) -> None:
         Lane.taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        self.assoc.post([frame])
+        self.assoc.outbox.post([frame])  # unprotected: lanes exist only without security
