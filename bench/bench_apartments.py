@@ -1,6 +1,6 @@
 """Benchmark: calls into another apartment against a bare queue round trip between two threads.
 
-Run: python bench/bench_apartments.py [--quick] [--runs 5] [--calls 5000]
+Run: python bench/bench_apartments.py [--quick] [--runs 5] [--calls 5000] [--counts]
 
 Each placement runs in its own child process so thread affinities start clean:
 - one-cpu: the whole process is pinned to one CPU (os.sched_setaffinity before any thread
@@ -12,7 +12,9 @@ threads), a synchronous cross-apartment `ICalc.Add(int, int)`, a synchronous 4 K
 `ISimpleStream.Write`, and `AsyncICalc` throughput with 1, 16 and 256 call objects
 outstanding (Begin_ on all, then Finish_ on all). The server lives in an STA and has no call
 objects (the proxy's ICallFactory still serves Begin_/Finish_). Figures are medians of --runs.
-Prints a markdown table.
+Prints a markdown table. `--counts` prints instead the Python function calls per call on
+each side (client thread, server STA thread; `sys.setprofile`, bench/callcount.py) for a
+synchronous `Add`, 16 outstanding calls, and one call object's CreateCall..Release.
 """
 
 from __future__ import annotations
@@ -137,6 +139,64 @@ def measure(placement: str, runs: int, calls: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in results.items()}
 
 
+def count_calls(calls: int) -> dict[str, tuple[int, int, int, int]]:
+    """Python function calls (and built-in calls) per call on each side, counted with
+    `sys.setprofile` per thread: client thread / the server STA's thread."""
+    from callcount import ThreadCallCounter
+    from servers import Calc
+    from stream_handwritten import ICalc, IID_AsyncICalc
+
+    from idlgen import runtime as _rt
+    from idlgen.runtime.apartments.apartment import Apartment
+    from idlgen.runtime.apartments.marshal import marshal_interface, unmarshal_interface
+
+    counter = ThreadCallCounter()
+    server = Apartment.sta("count-server")
+    server_id = server.run(threading.get_ident)
+    server.run(counter.install)
+    counter.install()
+    calc = unmarshal_interface(server.run(lambda: marshal_interface(Calc(), ICalc)))
+    factory = calc.QueryInterface(_rt.ICallFactory)
+    kept = [factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc) for _ in range(16)]
+
+    def sync_add(n: int) -> None:
+        for i in range(n):
+            calc.Add(i, 1)
+
+    def outstanding16(n: int) -> None:
+        for _ in range(n // 16):
+            for i, call in enumerate(kept):
+                call.Begin_Add(i, 1)
+            for call in kept:
+                call.Finish_Add()
+
+    def one_call_object(n: int) -> None:  # CreateCall, Begin_, Finish_, Release
+        for i in range(n):
+            call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+            call.Begin_Add(i, 1)
+            call.Finish_Add()
+            call.Release()
+
+    cases = {"add": sync_add, "async16": outstanding16, "callobj": one_call_object}
+    counts = {}
+    for name, case in cases.items():
+        case(calls // 4)
+        counter.start()
+        case(calls)
+        server.run(lambda: None)  # the server's last completion is counted
+        counter.stop()
+        client = counter.threads.get(threading.get_ident(), [0, 0])
+        served = counter.threads.get(server_id, [0, 0])
+        counts[name] = (client[0], client[1], served[0], served[1])
+    counter.uninstall()
+    server.run(counter.uninstall)
+    server.shutdown()
+    return {
+        name: (c[0] // calls, c[1] // calls, c[2] // calls, c[3] // calls)
+        for name, c in counts.items()
+    }
+
+
 def run_child(placement: str, runs: int, calls: int) -> dict[str, float]:
     command = [
         sys.executable,
@@ -174,9 +234,18 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--quick", action="store_true", help="3 runs of 1000 calls")
     parser.add_argument("--child", choices=["one-cpu", "two-cpu"])
+    parser.add_argument(
+        "--counts", action="store_true", help="only the Python calls per call on each side"
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs, args.calls = 3, 1000
+    if args.counts:
+        print("| per call | client Python / built-in calls | server Python / built-in calls |")
+        print("|---|---:|---:|")
+        for name, (cp, cb, sp, sb) in count_calls(320).items():
+            print(f"| {name} | {cp} / {cb} | {sp} / {sb} |")
+        return
     if args.child:
         print(json.dumps(measure(args.child, args.runs, args.calls)))
         return

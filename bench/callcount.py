@@ -44,3 +44,21 @@ class CallCounter:
     def stop(self) -> tuple[int, int]:
         self.on = False
         return self.calls, self.c_calls
+
+
+class ThreadCallCounter(CallCounter):
+    """The same counts, per thread (`threads[ident] = [calls, c_calls]`): for benchmarks
+    whose two sides are threads of one process (bench_apartments.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: dict[int, list[int]] = {}
+
+    def _hook(self, frame: FrameType, event: str, arg: Any) -> None:
+        if self.on and (event == "call" or event == "c_call"):
+            tally = self.threads.setdefault(threading.get_ident(), [0, 0])
+            tally[event == "c_call"] += 1
+
+    def start(self) -> None:
+        self.threads = {}
+        super().start()

@@ -181,9 +181,13 @@ class _DeferredReadCall(_rt.ServerCall, AsyncISimpleStream):
 
     __slots__ = ()
     started: ClassVar[list[tuple[Any, int, tuple[Any, ...]]]] = []
+    abandoned: ClassVar[list[tuple[Any, int]]] = []
 
     def _start_(self, ticket: int, method: _rt.Method, ins: tuple[Any, ...]) -> None:
         self.started.append((self, ticket, ins))
+
+    def _on_abandon_(self, ticket: int) -> None:
+        self.abandoned.append((self, ticket))
 
 
 class _DeferredStream(MemoryStream):
@@ -206,3 +210,40 @@ def test_server_supplied_call_object_completes_through_hooks() -> None:
     this._fail_(ticket, _rt.error_for(_rt.RPC_E_DISCONNECTED))
     with pytest.raises(_rt.DisconnectedError):
         call.Finish_Read()
+
+
+def test_finish_keeps_waiting_through_a_signal_that_raced_with_begin() -> None:
+    call = new_call(_DeferredStream())
+    call.Begin_Read(2)
+    this, ticket, _ = _DeferredReadCall.started.pop()
+    results: list[Any] = []
+    finisher = threading.Thread(target=lambda: results.append(call.Finish_Read()))
+    finisher.start()
+    for _ in range(1000):  # until Finish_ is asleep on the call
+        if call._waiters:
+            break
+        finisher.join(WAIT / 1000)
+    assert call._waiters
+    call._signal()  # what a Signal() that saw the object idle just before Begin_ then does
+    finisher.join(0.2)
+    assert finisher.is_alive() and results == []  # a signal is not a result
+    assert this._complete_(ticket, ReadResult(b"ok", 2))
+    finisher.join(WAIT)
+    assert results == [ReadResult(b"ok", 2)]
+
+
+def test_release_abandons_a_call_exactly_when_it_was_not_finished() -> None:
+    abandoned = {}
+    for case in ("never begun", "finished", "completed", "pending"):
+        call = new_call(_DeferredStream())
+        if case != "never begun":
+            call.Begin_Read(1)
+            this, ticket, _ = _DeferredReadCall.started.pop()
+            if case != "pending":
+                assert this._complete_(ticket, ReadResult(b"x", 1))
+            if case == "finished":
+                assert call.Finish_Read() == ReadResult(b"x", 1)
+        _DeferredReadCall.abandoned.clear()
+        assert call.Release() == 0
+        abandoned[case] = [ticket for obj, ticket in _DeferredReadCall.abandoned if obj is call]
+    assert abandoned == {"never begun": [], "finished": [], "completed": [1], "pending": [1]}

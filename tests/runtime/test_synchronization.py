@@ -8,6 +8,7 @@ import pytest
 from stream_servers import WAIT, GatedStream, new_call
 
 from idlgen import runtime as _rt
+from idlgen.runtime.com.waitable import Wakeup
 
 
 def _signal_soon(sync: _rt.SyncEvent, started: threading.Event) -> threading.Thread:
@@ -212,3 +213,12 @@ def test_concurrent_begin_lets_exactly_one_call_start() -> None:
     assert sorted(outcomes) == ["pending"] * 5 + ["started"]
     server.gate.set()
     assert call.Finish_Read().pv == b"a"
+
+
+def test_a_wakeup_waits_only_without_a_time_out() -> None:
+    """Wakeup has no gate, so a time-out could lose a signal: it refuses one."""
+    wakeup = Wakeup()
+    with pytest.raises(ValueError):
+        wakeup.block(0.1)
+    assert wakeup.claim(object())
+    assert wakeup.block()

@@ -208,11 +208,8 @@ class Apartment:
 
     def _grow_locked(self) -> None:
         """MTA, under `_lock`, an item just queued: add a thread if none is free for it."""
-        if (
-            self.kind == "mta"
-            and 0 < len(self._threads) < self.max_workers
-            and self._busy + self._queue.qsize() > len(self._threads)
-        ):
+        threads = len(self._threads)
+        if 0 < threads < self.max_workers and self._busy + self._queue.qsize() > threads:
             self._add_worker()
 
     @property
@@ -282,13 +279,14 @@ class Apartment:
                     if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
                         self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
-                    self._grow_locked()
+                    if self.kind == "mta":
+                        self._grow_locked()
                     return
             self._refuse(frame, reply_to)
         elif kind in (RESPONSE, FAULT):
             if self.kind == "sta":
                 # Queued even after shutdown: the thread may be pumping for this reply.
-                self._queue.put((_on_reply, frame, None))
+                self._queue.put((complete_reply, frame, None))
             else:
                 complete_reply(frame)
         elif kind == CANCEL:
@@ -425,7 +423,8 @@ class Apartment:
             if self._closed:
                 raise DisconnectedError(message=f"{self} is shut down")
             self._queue.put((_post_task, fn, args))
-            self._grow_locked()
+            if self.kind == "mta":
+                self._grow_locked()
 
     # -- shutdown -------------------------------------------------------------------------
 
@@ -472,7 +471,7 @@ class Apartment:
         fn, a, b = item
         if fn == self._on_request:
             self._refuse(a, b)
-        elif fn is _on_reply:
+        elif fn is complete_reply:
             complete_reply(a)
         elif fn is _run_task:
             b.error = DisconnectedError(message=f"{self} shut down")
@@ -485,10 +484,6 @@ class Apartment:
                 dispatcher.close()
             except Exception:
                 log.exception("%s: error while releasing objects at shutdown", self)
-
-
-def _on_reply(frame: bytes, unused: Any) -> None:
-    complete_reply(frame)
 
 
 def _run_task(call: tuple[Callable[..., Any], tuple[Any, ...]], box: _Box) -> None:
@@ -541,9 +536,9 @@ _process_mta_lock = threading.Lock()
 def process_mta() -> Apartment:
     """The implicit MTA: threads that never entered an apartment act inside it."""
     global _process_mta
-    if _process_mta is None or _process_mta.closed:
+    if _process_mta is None or _process_mta._closed:
         with _process_mta_lock:
-            if _process_mta is None or _process_mta.closed:
+            if _process_mta is None or _process_mta._closed:
                 _process_mta = Apartment.mta(min(8, (os.cpu_count() or 1) + 2), "process-mta")
     return _process_mta
 

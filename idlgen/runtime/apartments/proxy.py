@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import ndr as _ndr
@@ -45,7 +46,7 @@ from idlgen.runtime.apartments.remunknown import (
     RemInterfaceRef,
 )
 from idlgen.runtime.com import deadline as _deadline
-from idlgen.runtime.com.callobj import CallObject
+from idlgen.runtime.com.callobj import COMPLETE, CallObject
 from idlgen.runtime.com.comobject import ComObject, InnerUnknown
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import (
@@ -216,6 +217,9 @@ class ProxyManager:
         self._factory: ProxyCallFactory | None = None
         self.lanes: dict[bytes, Any] = {}  # IPID -> orpc.fastcall.Lane, once known
         self.remote = hasattr(home, "lane")  # another process: lanes may be offered
+        # An apartment of this process only queues what it is sent: nothing on the way
+        # waits, so a synchronous call sets no deadline for it.
+        self._queues_only = isinstance(home, Apartment)
         self.call_timeout: float | _deadline.Unset | None = _deadline.UNSET  # set_call_timeout
 
     def __repr__(self) -> str:
@@ -232,7 +236,11 @@ class ProxyManager:
         """Release one local reference; the last one gives the public references back with
         RemRelease: one-way, or (`wait`) as a call whose reply is awaited, so that the
         object's apartment has counted the release before this returns."""
-        with self._table.lock, self._lock:
+        with self._lock:  # not the last reference: the table does not change
+            if self.refs > 1:
+                self.refs -= 1
+                return self.refs
+        with self._table.lock, self._lock:  # the table's lock first, as everywhere
             if self.refs <= 0:
                 return 0
             self.refs -= 1
@@ -450,13 +458,13 @@ class ProxyManager:
         timeout = self._timeout(caller)
         if cap is not None:
             timeout = cap if timeout is None else min(timeout, cap)
+        frame = request_frame(pending.call_id, opnum, ipid, body)
         try:
-            with _deadline.call_deadline(timeout):
-                send(
-                    self.home,
-                    request_frame(pending.call_id, opnum, ipid, body),
-                    caller if is_sta else DIRECT,
-                )
+            if self._queues_only:
+                send(self.home, frame, caller if is_sta else DIRECT)
+            else:
+                with _deadline.call_deadline(timeout):
+                    send(self.home, frame, caller if is_sta else DIRECT)
         except RpcTimeoutError:
             forget(pending.call_id)
             _LAST.set(RpcTimeoutError.hresult)
@@ -550,12 +558,15 @@ class ImportTable:
 class ProxyCallFactory(ComObject, ICallFactory):
     """ICallFactory on a proxy: call objects whose Begin_ sends and whose reply completes."""
 
-    __slots__ = ("_mgr",)
+    __slots__ = ("_made", "_mgr")
     _raw_methods_ = True
 
     def __init__(self, mgr: ProxyManager, unknown: InterfaceProxy) -> None:
         super().__init__(outer=unknown)  # identity and references are the manager's
         self._mgr = mgr
+        # riid as the caller passed it -> (call object class, IPID): what CreateCall found
+        # for it once holds for the manager's life (an IID's IPID never changes).
+        self._made: dict[Any, tuple[type[ProxyCall], bytes]] = {}
 
     @overload
     def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
@@ -572,12 +583,10 @@ class ProxyCallFactory(ComObject, ICallFactory):
     ) -> Any: ...
     def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
         """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
-        async_iface = interface_for(riid)
-        sync = getattr(async_iface, "_sync_", None)
-        if async_iface is None or sync is None or sync._async_ is not async_iface:
-            raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface")
-        ipid = self._mgr.ipid_for(sync._iid_)
-        cls = _proxy_call_class(async_iface)
+        made = self._made.get(riid)
+        if made is None:
+            made = self._made[riid] = self._find_call_class(riid)
+        cls, ipid = made
         if pCtrlUnk is not None:
             if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
@@ -590,12 +599,29 @@ class ProxyCallFactory(ComObject, ICallFactory):
         finally:
             call.Release()
 
+    def _find_call_class(self, riid: Any) -> tuple[type[ProxyCall], bytes]:
+        async_iface = interface_for(riid)
+        sync = getattr(async_iface, "_sync_", None)
+        if async_iface is None or sync is None or sync._async_ is not async_iface:
+            raise NoInterfaceError(message=f"{as_guid(riid)} is not an async interface")
+        ipid = self._mgr.ipid_for(sync._iid_)
+        return _proxy_call_class(async_iface), ipid
+
 
 class ProxyCall(CallObject):
     """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
 
     __slots__ = ("_ipid", "_mgr", "_sent")
     _raw_methods_ = True
+    # method name -> (opnum, wire marshaler or None for [local]), per call object class
+    _routes_: ClassVar[dict[str, tuple[int, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        sync = getattr(cls, "_sync_", None)  # the class derives from an async interface
+        if sync is not None:
+            wires = wire_table(sync)
+            cls._routes_ = {name: (opnum, wires[opnum]) for name, opnum in opnums(sync).items()}
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
         super().__init__(outer)
@@ -607,9 +633,7 @@ class ProxyCall(CallObject):
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
-        sync = self._sync_  # type: ignore[attr-defined]
-        opnum = opnums(sync)[method.name]
-        wire = wire_table(sync)[opnum]
+        opnum, wire = self._routes_[method.name]
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
@@ -619,21 +643,31 @@ class ProxyCall(CallObject):
         if lane is not None:
             self._begin_lean(lane, ticket, opnum, method, wire, args, body)
             return
-
-        def on_reply(frame: bytes) -> None:
-            try:
-                value, hr = mgr.decode(method, wire, frame, args)
-            except Exception as exc:  # decode never raises; a bug must still complete the call
-                self._fail_(ticket, exc)
-                return
-            self._complete_(ticket, value, hr)  # RPC_E_CALL_CANCELED after our cancel: ack
-
+        on_reply = partial(self._channel_done, ticket, method, wire, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
         if mgr.remote:
             mgr.learn_lane(self._ipid)
         self._sent = (ticket, call_id)
         if self._cancel_ticket == ticket:  # canceled (another thread) while Begin_ was sending:
             mgr.cancel(self._ipid, call_id)  # the request is out now, so is its cancel
+
+    def _channel_done(
+        self,
+        ticket: int,
+        method: Method,
+        wire: _ndr.MethodMarshaler,
+        args: dict[str, Any],
+        frame: bytes,
+    ) -> None:
+        """The reply frame of call `ticket` (a `partial`, not a closure: no cells per Begin_)."""
+        try:
+            value, hr = self._mgr.decode(method, wire, frame, args)
+        except Exception as exc:  # decode never raises; a bug must still complete the call
+            self._fail_(ticket, exc)
+            return
+        # `_complete_`'s work, one call less per reply (RPC_E_CALL_CANCELED after our
+        # cancel acknowledges it)
+        self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)
 
     def _begin_lean(
         self,
@@ -666,7 +700,7 @@ class ProxyCall(CallObject):
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return
-        self._complete_(ticket, value, hr)
+        self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)  # as in `_channel_done`
 
     def _on_cancel_(self, ticket: int) -> None:
         sent_ticket, handle = self._sent[:2]

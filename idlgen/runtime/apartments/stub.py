@@ -131,7 +131,7 @@ def dispatch(
     received = _InParameters(marshaler)
     try:
         args = wire.decode_request(frame.body, marshaler=received)
-        ins = tuple([args[name] for name in method.ins])
+        ins = tuple(map(args.__getitem__, method.ins))
     except _ndr.NdrFault as fault:
         calls.done(key)
         received.release()
@@ -302,7 +302,8 @@ class _Reply:
         """The call has returned: release its [in] interface pointers, then reply (COM's
         stubs free the in parameters before the reply leaves, so a caller that gets the reply
         knows the server kept only what it AddRef'd)."""
-        self.received.release()
+        if self.received.pointers:
+            self.received.release()
         send(self.port, frame, None)
 
     def fault(self, status: int) -> None:

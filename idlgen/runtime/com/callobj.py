@@ -43,7 +43,7 @@ from idlgen.runtime.com.stdiface import (
     ISynchronize,
     ISynchronizeHandle,
 )
-from idlgen.runtime.com.waitable import SignalState, Waiter, ms_to_timeout
+from idlgen.runtime.com.waitable import SignalState, Waiter, Wakeup, ms_to_timeout
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -125,24 +125,7 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         return S_OK
 
     def _finish_(self, name: str) -> Any:
-        with self._lock:
-            state = self._state
-            if state == IDLE:
-                raise CallCompleteError()
-            method = self._method
-            if method is None or method.name != name:
-                raise UnexpectedError(message=f"Finish_{name} does not match the pending call")
-            ticket = self._ticket
-            if state != PENDING:  # settled already (most calls of a burst): take it now
-                value, hr = self._value, self._hr
-                self._clear_locked()
-        if state == PENDING:
-            self._wait_settled(ticket)
-            with self._lock:
-                if self._state == IDLE or self._ticket != ticket:
-                    raise CallCompleteError()  # another thread finished it first
-                state, value, hr = self._state, self._value, self._hr
-                self._clear_locked()
+        method, state, value, hr = self._take_result(name)
         if state == CANCELED:
             _LAST.set(RPC_E_CALL_CANCELED)
             raise CallCanceledError()
@@ -155,6 +138,38 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
             raise error_for(hr)
         return value
 
+    def _take_result(self, name: str) -> tuple[Method, int, Any, int]:
+        """Wait until the pending call `name` has settled and take its outcome, leaving the
+        object idle. Each look at the state also queues the wait when there is nothing yet:
+        one lock turn per look, and a settled call (most calls of a burst) takes one."""
+        pending: Method | None = None  # the call found at the first look
+        ticket = 0
+        while True:
+            with self._lock:
+                state = self._state
+                if pending is None:
+                    pending = self._method
+                    if state == IDLE:
+                        raise CallCompleteError()
+                    if pending is None or pending.name != name:
+                        message = f"Finish_{name} does not match the pending call"
+                        raise UnexpectedError(message=message)
+                    ticket = self._ticket
+                elif state == IDLE or self._ticket != ticket:
+                    raise CallCompleteError()  # another thread finished it first
+                if state != PENDING:
+                    value, hr = self._value, self._hr
+                    self._clear_locked()
+                    return pending, state, value, hr
+                # Still running: `_settle` wakes everyone listed (Signal() while PENDING
+                # is ignored, but one that raced with Begin_ may wake us early: look again).
+                wakeup = Wakeup()
+                if self._waiters is None:
+                    self._waiters = [wakeup]
+                else:
+                    self._waiters.append(wakeup)
+            wakeup.block()
+
     def _sync_method(self, name: str) -> Method:
         return self._sync_._by_name_[name]  # type: ignore[attr-defined,no-any-return]
 
@@ -164,13 +179,6 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         self._ins = ()
         self._value = None
         self._hr = S_OK
-
-    def _wait_settled(self, ticket: int) -> None:
-        while True:
-            with self._lock:
-                if self._state != PENDING or self._ticket != ticket:
-                    return
-            self._wait(None)
 
     # -- completion (called by subclasses, any thread) ---------------------------------
 
@@ -196,13 +204,12 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
             waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
             waiter.claim(self)
-        self._notify_outer()
+        if self._outer is not None:
+            self._notify_outer()
         return True
 
     def _notify_outer(self) -> None:
         """An aggregating client that implements ISynchronize is signalled too."""
-        if self._outer is None:
-            return
         try:
             sync = self._outer.QueryInterface(IID_ISynchronize)
         except COMError:
@@ -214,6 +221,11 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
     # -- lifetime --------------------------------------------------------------------------
 
     def _final_release_(self) -> None:
+        """Abandon a call still pending or unfinished. Idle is read without the lock: with
+        the last reference gone nobody can call Begin_, the only way out of idle, and a
+        completion only settles a pending call, so an idle object stays idle."""
+        if self._state == IDLE:
+            return
         with self._lock:
             if self._state == IDLE:
                 return

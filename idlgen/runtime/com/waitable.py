@@ -14,7 +14,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["INFINITE_WAIT", "Event", "SignalState", "Waiter", "ms_to_timeout", "wait_any"]
+__all__ = [
+    "INFINITE_WAIT",
+    "Event",
+    "SignalState",
+    "Waiter",
+    "Wakeup",
+    "ms_to_timeout",
+    "wait_any",
+]
 
 INFINITE_WAIT = 0xFFFFFFFF
 
@@ -65,6 +73,31 @@ class Waiter:
             return False
         # A source claimed us between the time-out and the gate: its signal is ours.
         self._done.acquire()
+        return True
+
+
+class Wakeup(Waiter):
+    """A thread waiting, without a time-out, on one source only (Finish_ on its call object).
+
+    Just the lock it sleeps on: a `Waiter`'s gate decides which of several sources wins,
+    and with one source there is nothing to decide (a source takes its list of waiters
+    under its lock, so each one listed is claimed once).
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        done = self._done = threading.Lock()
+        done.acquire()
+
+    def claim(self, source: Any) -> bool:
+        self._done.release()  # type: ignore[union-attr]
+        return True
+
+    def block(self, timeout: float | None = None) -> bool:
+        if timeout is not None:
+            raise ValueError("a Wakeup waits without a time-out (a Waiter can time out)")
+        self._done.acquire()  # type: ignore[union-attr]
         return True
 
 

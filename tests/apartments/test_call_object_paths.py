@@ -1,0 +1,74 @@
+"""The shortcuts a proxy's call objects and synchronous calls take behave like the general
+path they replace: CreateCall's remembered classes, the proxy manager's release without
+the table's lock, and an in-process call without a deadline context."""
+
+from __future__ import annotations
+
+import pytest
+from apartment_fixtures import WAIT
+from helpers import connect
+from servers import Calc, GatedSyncStream
+from stream_handwritten import AsyncICalc, ICalc, IID_AsyncICalc, ISimpleStream
+
+from idlgen import runtime as _rt
+from idlgen.runtime.apartments.apartment import Apartment
+
+
+def test_create_call_answers_every_form_of_the_iid_alike_and_each_time_anew(
+    server_sta: Apartment,
+) -> None:
+    _, proxy = connect(server_sta, Calc, ICalc)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    mgr = proxy._mgr
+    refs = mgr.refs
+    made = []
+    for riid in (AsyncICalc, IID_AsyncICalc, str(IID_AsyncICalc)) * 2:  # the second time
+        for riid2 in (None, riid):  # from what the first remembered
+            call = factory.CreateCall(riid, None, riid2)
+            assert all(call is not other for other in made)
+            assert isinstance(call, AsyncICalc) and call._ipid == proxy._ipid
+            call.Begin_Add(len(made), 1)
+            assert call.Finish_Add() == len(made) + 1
+            made.append(call)
+    assert mgr.refs == refs + len(made)  # each call object holds the proxy
+    for call in made:
+        assert call.Release() == 0
+    assert mgr.refs == refs
+    for _ in range(2):  # a failure is not remembered: it fails again, the same way
+        for wrong in (ICalc._iid_, ISimpleStream._iid_, "{0BADF00D-0000-0000-0000-000000000000}"):
+            with pytest.raises(_rt.NoInterfaceError):
+                factory.CreateCall(wrong, None, wrong)
+    factory.Release()
+
+
+def test_call_objects_keep_the_server_object_until_the_last_reference_goes(
+    server_sta: Apartment,
+) -> None:
+    calc, proxy = connect(server_sta, Calc, ICalc)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    calls = [factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc) for _ in range(3)]
+    factory.Release()
+    mgr = proxy._mgr
+    assert proxy.Release() == 3  # not the last reference: the manager stays in its table
+    assert (mgr.oxid, mgr.oid) in mgr._table.managers and not mgr.released
+    for call in calls[:-1]:
+        call.Begin_Add(1, 2)
+        assert call.Finish_Add() == 3
+        assert call.Release() == 0
+    assert not calc.released.is_set() and not mgr.released
+    calls[-1].Begin_Add(2, 2)
+    assert calls[-1].Finish_Add() == 4
+    assert calls[-1].Release() == 0  # the last one gives the references back
+    assert mgr.released and (mgr.oxid, mgr.oid) not in mgr._table.managers
+    assert calc.released.wait(WAIT)
+
+
+def test_an_in_process_call_still_times_out_by_its_call_timeout(server_sta: Apartment) -> None:
+    server, proxy = connect(server_sta, lambda: GatedSyncStream(b"abc"), ISimpleStream)
+    with _rt.call_timeout(0.2), pytest.raises(_rt.RpcTimeoutError):
+        proxy.Read(1)  # the server holds it: the caller gives up
+    assert server.gate.started.wait(WAIT)
+    server.gate.open.set()
+    assert server.gate.checked.wait(WAIT)
+    assert server.gate.saw_cancel  # the caller's cancel followed its request
+    assert proxy.Read(3) == (b"abc", 3)  # the canceled call read nothing; the proxy works
