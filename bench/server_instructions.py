@@ -1,6 +1,6 @@
 """Instructions the ORPC server process executes per call, counted by callgrind.
 
-    python bench/callgrind_server.py [--calls N] [--depth D]
+    python bench/server_instructions.py [--calls N] [--depth D]
 
 CPU time on a shared machine moves with whatever else runs (caches, wake-ups); the number
 of instructions a process executes does not, so it is the figure to compare two trees by
@@ -9,7 +9,7 @@ while other work runs (A/B, alternated). The server of `bench_orpc_server.py` ru
 it on (`callgrind_control -i on`), makes N synchronous `Add` calls (then N calls as rounds
 of D call objects), switches it off and asks for a dump. Counts are user space only: the
 system calls themselves (three per synchronous call) are not in them. About 50x slower
-than a normal run: the defaults take about a minute.
+than a normal run: the defaults take about half a minute.
 """
 
 from __future__ import annotations
