@@ -85,9 +85,14 @@ def _request(call_id: int) -> bytes:
 
 @contextlib.contextmanager
 def answering() -> Iterator[tuple[Reactor, socket.socket, dict[str, Answering]]]:
-    """A reactor whose connections answer every request, and a client connected to it."""
+    """A reactor whose connections answer every request, and a client connected to it.
+
+    Inline calls are never taken over here (a bound of WAIT): on a loaded machine one
+    call of a batch can outlast the default 20 ms, and the spare thread would then run the
+    rest, which is the bound's behaviour (tests/dcerpc/test_inline_calls.py), not this one."""
     shared: dict[str, Answering] = {}
-    reactor = Reactor(ServerLimits(), lambda t: Answering(t, shared))
+    limits = ServerLimits(inline_call_bound=WAIT)
+    reactor = Reactor(limits, lambda t: Answering(t, shared))
     lsock = socket.create_server(("127.0.0.1", 0))
     reactor.add_listener(lsock)
     reactor.start()
