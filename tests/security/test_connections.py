@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import stat
@@ -25,7 +26,7 @@ from security_helpers import security_env
 from idlgen.runtime.rpc.dcerpc import RpcServer
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
-from idlgen.runtime.rpc.dcerpc.wire import read_pdu
+from idlgen.runtime.rpc.dcerpc.wire import Limits, read_pdu
 
 
 @contextlib.contextmanager
@@ -261,4 +262,25 @@ def test_idle_connections_are_closed_busy_ones_are_not() -> None:
         bound = connect_tcp(tcp_port(server))
         assert answered(bound)
         assert closed_by_server(bound)  # bound, then silent
+        assert server.wait_connections(0, WAIT)
+
+
+def test_a_pdu_must_arrive_whole_within_the_receive_timeout_of_its_first_byte() -> None:
+    """However its bytes are spread (one byte at a time, each well inside the timeout), a
+    PDU that is not whole `recv_timeout` after its first byte costs its connection: a
+    peer must not hold a connection forever by trickling a PDU that never ends."""
+    limits = ServerLimits(connection=Limits(recv_timeout=0.5), idle_timeout=WAIT)
+    bind = P.encode(P.Bind(1, 5840, 5840, 0, (P.ContextElem(0, CALC, (P.NDR20,)),), 0x03))
+    with calc_server("ncacn_ip_tcp:127.0.0.1[0]", limits) as server:
+        sock = connect_tcp(tcp_port(server))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in bind[:-1]:  # never the last one: the PDU never ends
+            try:
+                sock.sendall(bytes([byte]))
+            except ConnectionError:
+                break  # closed by the server
+            if select.select([sock], [], [], 0.1)[0] and closed_by_server(sock):
+                break
+        else:
+            pytest.fail("the server kept a connection whose PDU never ended")
         assert server.wait_connections(0, WAIT)

@@ -568,8 +568,7 @@ class Reactor:
             t.inbuf += data
             assert t.protocol is not None
             if _unfinished(t.inbuf, t.protocol.max_recv):
-                t.pdu_started = now
-                return
+                return  # its clock (`pdu_started`) runs from its first byte, not this read
             data = bytes(t.inbuf)
             t.inbuf.clear()
         else:
