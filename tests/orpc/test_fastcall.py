@@ -258,6 +258,40 @@ def test_call_objects_begin_on_the_lean_path(hub: Any) -> None:
     factory.Release()
 
 
+def test_a_lean_request_failed_before_begin_returns_still_completes_its_call(
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closing connection fails every request in flight from its reading thread, which
+    may be before Begin_ has recorded the request: the call object completes all the same,
+    with the connection's error, instead of staying pending forever."""
+    factory = hub.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    call.Begin_Add(1, 1)
+    assert call.wait(WAIT) and call.Finish_Add() == 2  # on the lean path from now on
+    opened = Lane.open
+
+    def failed_at_once(lane: Lane, *args: Any) -> ClientCall:
+        wire_call = opened(lane, *args)
+        with lane.assoc._lock:  # what the connection's `_fail_all` does to each call
+            del lane.assoc.calls[wire_call.call_id]
+        wire_call.finish(None, rt.DisconnectedError())
+        return wire_call
+
+    monkeypatch.setattr(Lane, "open", failed_at_once)
+    taken = Lane.taken
+    call.Begin_Add(2, 2)
+    assert Lane.taken - taken == 1
+    assert call.wait(WAIT)
+    with pytest.raises(rt.COMError) as failure:
+        call.Finish_Add()
+    assert failure.value.hresult == rt.DisconnectedError.hresult
+    monkeypatch.undo()
+    call.Begin_Add(3, 3)  # the object and the connection go on working
+    assert call.wait(WAIT) and call.Finish_Add() == 6
+    call.Release()
+    factory.Release()
+
+
 # -- routing and cancel against the lab (a Read held until the test opens its gate) --------------
 
 

@@ -611,7 +611,7 @@ class ProxyCallFactory(ComObject, ICallFactory):
 class ProxyCall(CallObject):
     """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
 
-    __slots__ = ("_ipid", "_mgr", "_sent")
+    __slots__ = ("_ipid", "_lean", "_mgr", "_sent")
     _raw_methods_ = True
     # method name -> (opnum, wire marshaler or None for [local]), per call object class
     _routes_: ClassVar[dict[str, tuple[int, Any]]] = {}
@@ -627,9 +627,10 @@ class ProxyCall(CallObject):
         super().__init__(outer)
         self._mgr = mgr
         self._ipid = ipid
-        # (ticket, channel call id) of the request on the wire; on the lean path (ticket,
-        # its ClientCall, then what decoding its reply needs)
-        self._sent: tuple[Any, ...] = (0, 0)
+        # (ticket, channel call id) of the request on the general path; on the lean path
+        # the request itself (it carries its ticket and what decoding its reply needs)
+        self._sent: tuple[int, int] = (0, 0)
+        self._lean: Any = None  # orpc.fastcall.LaneCall
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
@@ -680,41 +681,45 @@ class ProxyCall(CallObject):
         body: bytes,
     ) -> None:
         """Begin_ on the lean path: the reply completes the call on the reading thread.
-        What decoding needs waits in `_sent`, not in a closure (a pending call stays small;
-        a precompiled codec needs no [in] values to decode the reply)."""
+        What decoding needs travels with the request (a pending call stays small; a
+        precompiled codec needs no [in] values to decode the reply)."""
         if isinstance(wire, PrimitiveCodec):
             args = _NO_SCOPE
-        wire_call = lane.open(self._lean_done)
-        self._sent = (ticket, wire_call, method, wire, args, lane)
+        wire_call = lane.open(ProxyCall._lean_done, self, ticket, method, wire, args)
+        self._lean = wire_call
         lane.post(wire_call, opnum, body)
         if self._cancel_ticket == ticket:
             wire_call.cancel()
 
-    def _lean_done(self, call: Any) -> None:
-        sent = self._sent
-        if sent[1] is not call:
-            return  # a call this object no longer waits for
-        ticket, _, method, wire, args, lane = sent
+    @staticmethod
+    def _lean_done(call: Any) -> None:
+        """A lean request settled (a plain function as `on_done`: no bound method per call).
+        Its ticket says whether the call object still waits for it: `_settle` drops it if
+        not. The request's own ticket, not `_lean`, so a request failed by its connection
+        before Begin_ recorded it still completes the call."""
+        self: ProxyCall = call.owner
+        ticket = call.ticket
         try:
-            value, hr = self._mgr.decode_reply(method, wire, lane.reply(call), args)
+            reply = call.outcome()
+            value, hr = self._mgr.decode_reply(call.method, call.wire, reply, call.args)
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return
         self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)  # as in `_channel_done`
 
     def _on_cancel_(self, ticket: int) -> None:
-        sent_ticket, handle = self._sent[:2]
-        if sent_ticket != ticket or handle is None:  # Begin_ is still sending: it cancels
+        lean = self._lean
+        if lean is not None and lean.ticket == ticket:
+            lean.cancel()  # a lean call: co_cancel on its connection
             return
-        if isinstance(handle, int):
-            self._mgr.cancel(self._ipid, handle)
-        else:
-            handle.cancel()  # a lean call: co_cancel on its connection
+        sent_ticket, call_id = self._sent
+        if sent_ticket == ticket:  # else Begin_ is still sending: it cancels
+            self._mgr.cancel(self._ipid, call_id)
 
     def _on_abandon_(self, ticket: int) -> None:
-        sent_ticket, handle = self._sent[:2]
-        if sent_ticket == ticket and isinstance(handle, int):
-            forget(handle)  # a lean call's late completion carries a stale ticket: dropped
+        sent_ticket, call_id = self._sent
+        if sent_ticket == ticket:
+            forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
     def _final_release_(self) -> None:
         super()._final_release_()

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from idlgen.runtime.com.deadline import bounded as _bounded
 from idlgen.runtime.com.deadline import call_deadline
@@ -55,6 +55,7 @@ RPC_S_UNSUPPORTED_TRANS_SYN = 1730
 ERROR_ACCESS_DENIED = 5
 
 log = logging.getLogger(__name__)
+_C = TypeVar("_C", bound="ClientCall")
 _QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
 
@@ -260,10 +261,15 @@ class Association:
 
     def _register(self, on_done: Callable[[ClientCall], None] | None = None) -> ClientCall:
         """A new call whose reply the reader thread reads (woken if nobody reads)."""
+        return self.enter(ClientCall(self, 0, on_done))
+
+    def enter(self, call: _C) -> _C:
+        """Give `call` (made with call id 0, perhaps a subclass carrying what its `on_done`
+        needs) the next call id and put it in flight: the reader thread reads its reply."""
         with self._lock:
             if not self.alive:
                 raise DisconnectedError(message=f"connection to {self.binding} is closed")
-            call = ClientCall(self, next(self._ids) & 0xFFFFFFFF, on_done)
+            call.call_id = next(self._ids) & 0xFFFFFFFF
             self.calls[call.call_id] = call
             if not self._reading:
                 self._reading = True
