@@ -340,9 +340,7 @@ class _Message:
             seen: list[tuple[_Array, int, int]] = []
             for run in self.runs:
                 s = run.structs[pos & 7]
-                if end - pos < s.size:
-                    return None
-                raw = s.unpack_from(data, pos)
+                raw = s.unpack_from(data, pos)  # too short: struct.error, below
                 pos += s.size
                 if run.bools:
                     raw = (
@@ -353,7 +351,7 @@ class _Message:
                         + raw[len(run.prims) :]
                     )
                 k = len(run.names)
-                out.update(zip(run.names, raw[:k], strict=True))
+                out.update(zip(run.names, raw))  # noqa: B905 (stops at the names: the rest is counts)
                 if run.result:
                     result = raw[k]
                 a = run.array
