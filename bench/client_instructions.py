@@ -8,8 +8,9 @@ machine. The client (this script in `--loop` mode, every thread of it) runs unde
 `valgrind --tool=callgrind` with the `bench_orpc.py` ORPC server as a child on the same
 CPU, not under valgrind. Start-up cancels out: each figure is the difference between a run
 of N + 300 calls and one of 300, divided by N (user-space instructions only; system calls
-count as one instruction each). Two figures: a synchronous `Add`, and an `Add` call object
-in rounds of 256 outstanding (`bench_orpc.add_calls`, R + 2 rounds against 2).
+count as one instruction each). Three figures: a synchronous `Add`, an `Add` call object
+in rounds of 256 outstanding (`bench_orpc.add_calls`, R + 2 rounds against 2), and a
+synchronous 4 KiB `ISimpleStream.Write`.
 
 `--tree` measures another checkout (its `idlgen` and `bench/`); about a minute per tree.
 """
@@ -33,7 +34,7 @@ def loop(tree: Path, kind: str, count: int) -> None:
     """The measured client: `count` synchronous calls, or `count` rounds of 256 outstanding."""
     sys.path[:0] = [str(tree / "bench"), str(tree / "tests" / "apartments"), str(tree)]
     import bench_orpc  # type: ignore[import-not-found]
-    from stream_handwritten import ICalc  # type: ignore[import-not-found]
+    from stream_handwritten import ICalc, ISimpleStream  # type: ignore[import-not-found]
 
     from idlgen.runtime.rpc import orpc
 
@@ -45,6 +46,11 @@ def loop(tree: Path, kind: str, count: int) -> None:
         if kind == "sync":
             for _ in range(count):
                 calc.Add(1, 2)
+        elif kind == "write":
+            stream, payload = calc.QueryInterface(ISimpleStream), bytes(4096)
+            for _ in range(count):
+                stream.Write(payload, len(payload))
+            stream.Release()
         else:
             round_, release = bench_orpc.add_calls(calc, 256)
             for _ in range(count):
@@ -100,9 +106,11 @@ def main() -> None:
         raise SystemExit("valgrind is not installed")
     sync = per_call(tree, "sync", args.calls, BASE_CALLS, 1)
     burst = per_call(tree, "burst", args.rounds, BASE_ROUNDS, 256)
+    write = per_call(tree, "write", args.calls, BASE_CALLS, 1)
     print(f"{tree}: client instructions per call (callgrind, one CPU)")
     print(f"  synchronous Add:              {sync:,.0f}")
     print(f"  Add, 256 outstanding objects: {burst:,.0f}")
+    print(f"  synchronous 4 KiB Write:      {write:,.0f}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ of instructions a process executes does not, so it is the figure to compare two 
 while other work runs (A/B, alternated). The server of `bench_orpc_server.py` runs under
 `valgrind --tool=callgrind` with instrumentation off; after a warm-up the client switches
 it on (`callgrind_control -i on`), makes N synchronous `Add` calls (then N calls as rounds
-of D call objects), switches it off and asks for a dump. Counts are user space only: the
-system calls themselves (three per synchronous call) are not in them. About 50x slower
-than a normal run: the defaults take about half a minute.
+of D call objects, then N synchronous 4 KiB `Write`s), switches it off and asks for a
+dump. Counts are user space only: the system calls themselves (three per synchronous call)
+are not in them. About 50x slower than a normal run: the defaults take under a minute.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "apartments"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_orpc_server import run_async, run_sync  # noqa: E402  (bench/ is the script's folder)
+from bench_orpc_server import run_async, run_sync, run_write  # noqa: E402  (bench/ is the script's folder)
 
 
 class Server:
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--depth", type=int, default=256)
     args = parser.parse_args()
-    from stream_handwritten import ICalc
+    from stream_handwritten import ICalc, ISimpleStream
 
     from idlgen.runtime.rpc import orpc
 
@@ -111,6 +111,11 @@ def main() -> None:
                 f"Add, {args.depth} outstanding",
                 lambda calc, n: run_async(calc, n, args.depth),
                 rounds,
+            ),
+            (
+                "synchronous 4 KiB Write",
+                lambda calc, n: run_write(calc.QueryInterface(ISimpleStream), n),
+                args.calls,
             ),
         ):
             server = Server(os.path.join(tmp, "callgrind.out"))

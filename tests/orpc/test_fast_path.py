@@ -270,11 +270,14 @@ def test_lean_response_pdu_is_the_general_encoding_for_any_buffer_method(
     codec = fast_codec(wire)
     assert isinstance(codec, BufferCodec)
     m = FastMethod(Method("M", ins=tuple(ins), outs=tuple(outs)), codec)
-    stub = codec.encode_response(outs, result, scope=ins)
+    stub = wire.encode_response(outs, result, scope=ins)
     general = response_fragments(call_id, 0, orpcthat() + stub, P.MIN_FRAG, cancels)
     room = chunk_room(P.MIN_FRAG, P.RESPONSE_HEADER)
     assert [m.buffer_response(call_id, 0, cancels, stub, room)] == general
     assert m.buffer_response(call_id, 0, cancels, stub, len(stub) + 7) is None
+    if m.replies is not None:  # no [out] buffer (`Write`): the whole PDU in one struct
+        fields = m.replies.response_fields(outs, result)
+        assert [m.response(call_id, 0, cancels, fields)] == general
 
 
 def _com_method(wire: Any) -> Method:
@@ -313,8 +316,8 @@ def test_lean_reply_fields_are_the_stubs_for_any_return_value(case: Any, data: A
     returned: the right values, odd ones (refused alike) or a `WithHResult`."""
     wire, _ins, outs, result = case
     m = FastMethod(_com_method(wire), fast_codec(wire))
-    codec = m.codec
-    assert isinstance(codec, PrimitiveCodec)
+    codec = m.replies
+    assert codec is not None
     names = m.method.outs
     if not m.method.hresult:
         value: Any = (result, *(outs[n] for n in names))
@@ -334,6 +337,17 @@ def test_lean_reply_fields_are_the_stubs_for_any_return_value(case: Any, data: A
 def test_lean_reply_fields_take_the_shortcut_for_the_usual_shape() -> None:
     m = method_of(_stub_of_icalc(), 3)
     assert m is not None and m.one_out  # what the test above compares with the stub's
+
+
+def test_write_reply_is_one_struct_as_for_primitive_methods() -> None:
+    """`Write`'s response (a count and the HRESULT) carries no buffer: the lean path packs
+    its PDU in one struct as for `Add` (the tests above: the same bytes as the general
+    path's), not an NDR stub encoded apart and joined to a header."""
+    stream = FastMethod(Method("Write", ins=("pv", "cb"), outs=("pcbWritten",)), fast_codec(WRITE))
+    assert stream.replies is not None and stream.one_out
+    fields = stream.fields(4096, rt.S_OK)
+    body = orpcthat() + WRITE.encode_response({"pcbWritten": 4096}, rt.S_OK)
+    assert [stream.response(7, 0, 0, fields)] == response_fragments(7, 0, body, P.MIN_FRAG, 0)
 
 
 @settings(max_examples=300, deadline=None)

@@ -340,9 +340,7 @@ class _Message:
             seen: list[tuple[_Array, int, int]] = []
             for run in self.runs:
                 s = run.structs[pos & 7]
-                if end - pos < s.size:
-                    return None
-                raw = s.unpack_from(data, pos)
+                raw = s.unpack_from(data, pos)  # too short: struct.error, below
                 pos += s.size
                 if run.bools:
                     raw = (
@@ -353,7 +351,7 @@ class _Message:
                         + raw[len(run.prims) :]
                     )
                 k = len(run.names)
-                out.update(zip(run.names, raw[:k], strict=True))
+                out.update(zip(run.names, raw))  # noqa: B905 (stops at the names: the rest is counts)
                 if run.result:
                     result = raw[k]
                 a = run.array
@@ -386,7 +384,7 @@ class BufferCodec:
     """Drop-in for `MethodMarshaler` when parameters are primitives and byte buffers (same
     four methods, same bytes, same faults: what it does not take, the engine does)."""
 
-    __slots__ = ("_request", "_response", "engine", "method")
+    __slots__ = ("_request", "_response", "engine", "method", "response_codec")
 
     def __init__(self, engine: _ndr.MethodMarshaler, ins: list[Any], outs: list[Any]) -> None:
         self.engine = engine
@@ -394,6 +392,13 @@ class BufferCodec:
         returns = self.method.returns
         self._request = _Message(ins, None)
         self._response = _Message(outs, returns if isinstance(returns, _ndr.Primitive) else None)
+        # A response without byte buffers (`Write`'s: a count and the HRESULT) is all
+        # primitives: `PrimitiveCodec` reads and writes it in one `struct` call, and the
+        # server's lean path packs it into the reply PDU's own struct. Its request side is
+        # empty: use it for responses only.
+        self.response_codec: PrimitiveCodec | None = None
+        if not any(isinstance(t, _Array) for _, t in outs):
+            self.response_codec = PrimitiveCodec(self.method, [], outs)
 
     def encode_request(
         self,
@@ -427,6 +432,8 @@ class BufferCodec:
         scope: Mapping[str, Any] | None = None,
         marshaler: Any = None,
     ) -> bytes:
+        if self.response_codec is not None:
+            return self.response_codec.encode_response(values, result)
         body = self._response.pack(values, scope, result)
         if body is None:
             return self.engine.encode_response(values, result, scope=scope, marshaler=marshaler)
@@ -439,6 +446,8 @@ class BufferCodec:
         scope: Mapping[str, Any] | None = None,
         marshaler: Any = None,
     ) -> _ndr.Response:
+        if self.response_codec is not None:
+            return self.response_codec.decode_response(data)
         got = self._response.unpack(data, scope)
         if got is None:
             return self.engine.decode_response(data, scope=scope, marshaler=marshaler)

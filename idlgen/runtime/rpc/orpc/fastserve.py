@@ -82,7 +82,8 @@ _ORPCTHAT_SIZE = 8
 
 class FastMethod:
     """One method's lean form: its name, [in] order, the whole request's and response
-    PDU's structs (for a `BufferCodec`, whose messages vary in size, the reply header's)."""
+    PDU's structs (for a `BufferCodec` whose responses carry buffers, and so vary in size,
+    the reply header's)."""
 
     __slots__ = (
         "codec",
@@ -90,6 +91,7 @@ class FastMethod:
         "name",
         "one_out",
         "order",
+        "replies",
         "reply",
         "request",
         "stub_size",
@@ -112,13 +114,18 @@ class FastMethod:
         # The usual shape, `HRESULT M(..., [out] T *x)`: the server's return value is the
         # one [out] (`fields`), without a dict of [out] values by name.
         self.one_out = False
-        if isinstance(codec, PrimitiveCodec):
-            self.reply = struct.Struct(_RESPONSE_PREFIX + codec.response_format)
-            if codec.request_format is not None:
-                self.request = struct.Struct(ORPCTHIS.format + codec.request_format)
+        if isinstance(codec, PrimitiveCodec) and codec.request_format is not None:
+            self.request = struct.Struct(ORPCTHIS.format + codec.request_format)
+        # The codec of a response of primitives only (a `BufferCodec`'s too, as for `Write`):
+        # the reply PDU is then one `struct` call (`fields`, `response`); None: `_PREFIX`
+        # around the codec's NDR (`buffer_response`).
+        replies = codec if isinstance(codec, PrimitiveCodec) else codec.response_codec
+        self.replies = replies
+        if replies is not None:
+            self.reply = struct.Struct(_RESPONSE_PREFIX + replies.response_format)
             outs = method.outs
             self.one_out = (
-                method.hresult and len(outs) == 1 and codec.response_names == (outs[0], "")
+                method.hresult and len(outs) == 1 and replies.response_names == (outs[0], "")
             )
         else:
             self.reply = _PREFIX
@@ -141,10 +148,10 @@ class FastMethod:
         return raw[6:]
 
     def fields(self, value: Any, hr: int) -> list[Any]:
-        """A `PrimitiveCodec`'s checked reply values for what the server returned; the
-        stub's `_outs_of` and `response_fields` give the same."""
-        codec = self.codec
-        assert isinstance(codec, PrimitiveCodec)
+        """The checked reply values (`replies`) for what the server returned; the stub's
+        `_outs_of` and `response_fields` give the same."""
+        codec = self.replies
+        assert codec is not None
         if self.one_out and type(value) is not WithHResult:
             return codec.checked_response((value, hr))
         outs, result = _outs_of(self.method, value, hr)
@@ -371,7 +378,7 @@ class FastCall:
         m, state = self.method, self.state
         codec = m.codec
         try:
-            if isinstance(codec, PrimitiveCodec):
+            if m.replies is not None:
                 fields = m.fields(value, hr)
                 frame: bytes | None = m.response(
                     state.call_id, self.cont_id, state.cancel_count, fields
