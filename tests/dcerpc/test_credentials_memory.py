@@ -7,9 +7,11 @@ the walk's positive control (it is found, so the walk reaches where credentials 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import secrets
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,23 @@ def _has_bytes(objects: list[object], value: bytes) -> bool:
     return any(isinstance(o, bytes | bytearray) and value in o for o in objects)
 
 
+@contextlib.contextmanager
+def calc_server(security: ServerSecurity) -> Iterator[tuple[RpcServer, str]]:
+    """A Calc server that authenticates with `security`, and its binding."""
+    server = RpcServer(security=security)
+    server.register(Calc())
+    try:
+        yield server, str(server.listen("ncacn_ip_tcp:127.0.0.1[0]"))
+    finally:
+        server.close()
+
+
+def _security_for(password: str) -> ServerSecurity:
+    creds = Credentials()
+    creds.add(DOMAIN, USER, password)
+    return ServerSecurity(creds)
+
+
 @pytest.fixture
 def password() -> str:
     return "Zq-" + secrets.token_hex(12) + "-distinct"  # made now: no constant holds it
@@ -83,29 +102,19 @@ def test_a_server_keeps_nt_hashes_not_passwords_and_still_authenticates(
     users = tmp_path / "users"
     users.write_text(f"{DOMAIN}:{USER}:{password}\n# and a comment\n")
     security = ServerSecurity(Credentials.from_file(users), AuthLevel.PKT_INTEGRITY)
-    server = RpcServer(security=security)
-    server.register(Calc())
-    binding = str(server.listen("ncacn_ip_tcp:127.0.0.1[0]"))
-    try:
+    with calc_server(security) as (server, binding):
         auth = ClientAuth.from_nt_hash(USER, nt_hash(password), DOMAIN, AuthLevel.PKT_PRIVACY)
         with calc_Client(binding, auth=auth, timeout=WAIT) as client:
             assert client.Add(40, 2) == 42  # authenticated with what the server kept
             objects, count = _walk(security, server)
             assert _has_bytes(objects, nt_hash(password)), f"walk of {count} missed the hash"
             assert _holding(objects, password) == []
-    finally:
-        server.close()
 
 
 def test_a_client_keeps_the_nt_hash_not_the_password_and_still_authenticates(
     password: str,
 ) -> None:
-    creds = Credentials()
-    creds.add(DOMAIN, USER, password)
-    server = RpcServer(security=ServerSecurity(creds))
-    server.register(Calc())
-    binding = str(server.listen("ncacn_ip_tcp:127.0.0.1[0]"))
-    try:
+    with calc_server(_security_for(password)) as (_server, binding):
         auth = ClientAuth(USER, password, DOMAIN, AuthLevel.PKT_PRIVACY)
         assert "password" not in repr(auth) and auth.nt_hash.hex() not in repr(auth)
         with calc_Client(binding, auth=auth, timeout=WAIT) as client:
@@ -113,17 +122,10 @@ def test_a_client_keeps_the_nt_hash_not_the_password_and_still_authenticates(
             objects, count = _walk(auth, client)
             assert _has_bytes(objects, nt_hash(password)), f"walk of {count} missed the hash"
             assert _holding(objects, password) == []
-    finally:
-        server.close()
 
 
 def test_a_wrong_hash_is_refused_like_a_wrong_password(password: str) -> None:
-    creds = Credentials()
-    creds.add(DOMAIN, USER, password)
-    server = RpcServer(security=ServerSecurity(creds))
-    server.register(Calc())
-    binding = str(server.listen("ncacn_ip_tcp:127.0.0.1[0]"))
-    try:
+    with calc_server(_security_for(password)) as (_server, binding):
         auth = ClientAuth.from_nt_hash(USER, nt_hash(password + "x").hex(), DOMAIN)
         with (
             calc_Client(binding, auth=auth, timeout=WAIT) as client,
@@ -131,8 +133,6 @@ def test_a_wrong_hash_is_refused_like_a_wrong_password(password: str) -> None:
         ):
             client.Add(1, 2)
         assert info.value.hresult == 0x80070005  # access denied
-    finally:
-        server.close()
 
 
 def test_client_auth_takes_a_password_or_a_hash_not_both() -> None:
