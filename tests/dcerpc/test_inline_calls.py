@@ -5,13 +5,13 @@ the reading over (`ServerLimits.inline_call_bound`, docs/orpc.md "Server threads
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from rpc_calc import calc_Client
 from rpc_calc_server import Calc
 from rpc_helpers import WAIT
+from waiting import until
 
 from idlgen.runtime.rpc.dcerpc import RpcServer
 
@@ -51,20 +51,13 @@ def _inline_possible(server: RpcServer) -> bool:
     return server.reactor._spares == 1 and server._pool.has_idle_thread
 
 
-def _wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.005)
-
-
 def test_plain_rpc_call_runs_on_the_reactor_thread(
     served: tuple[RpcServer, Recording, str],
 ) -> None:
     server, impl, binding = served
     with calc_Client(binding) as c:
         assert c.Add(1, 2) == 3  # the first call starts the reactor's spare thread
-        _wait_for(lambda: _inline_possible(server))
+        until(lambda: _inline_possible(server), WAIT)
         impl.threads.clear()
         assert c.Add(2, 3) == 5
     assert impl.threads == ["rpc-reactor"]
@@ -76,10 +69,10 @@ def test_slow_plain_rpc_call_holds_up_no_other_call(
     server, impl, binding = served
     with calc_Client(binding) as c, calc_Client(binding) as other:
         c.Add(1, 2)
-        _wait_for(lambda: _inline_possible(server))
+        until(lambda: _inline_possible(server), WAIT)
         slow = threading.Thread(target=c.Add, args=(-1, 0), daemon=True)
         slow.start()
-        _wait_for(lambda: len(impl.threads) == 2)  # the slow call is running
+        until(lambda: len(impl.threads) == 2, WAIT)  # the slow call is running
         assert c.Add(2, 3) == 5  # the same connection
         assert other.Add(4, 5) == 9  # another connection
         assert server.reactor.takeovers >= 1

@@ -7,13 +7,13 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from rpc_calc import calc_Client
 from rpc_calc_server import Calc
+from waiting import until
 
 from idlgen import runtime as _rt
 from idlgen.runtime.rpc.dcerpc import RpcServer
@@ -45,14 +45,6 @@ def association(client: Any) -> Association:
     return assoc  # type: ignore[no-any-return]
 
 
-def until(condition: Any) -> None:
-    """Wait for a state change another thread makes (a safety net, not a timing)."""
-    end = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < end, "the state never changed"
-        time.sleep(0.001)
-
-
 def test_a_lone_synchronous_caller_reads_its_own_replies(binding: str) -> None:
     with calc_Client(binding) as c:
         assert c.Add(1, 1) == 2
@@ -78,7 +70,7 @@ def test_the_reading_caller_routes_other_replies(binding: str, impl: Calc) -> No
         waiter = threading.Thread(target=wait_for_cancel)
         waiter.start()  # nothing else in flight: it reads the connection itself
         assert impl.entered.wait(WAIT)
-        until(lambda: assoc._reading and len(assoc.calls) == 1)
+        until(lambda: assoc._reading and len(assoc.calls) == 1, WAIT)
         assert [c.Add(i, 10) for i in range(8)] == [i + 10 for i in range(8)]  # read by it
         assert c.Upper("abc") == "ABC"
         (call,) = assoc.calls.values()
@@ -225,7 +217,7 @@ def test_a_shutdown_on_an_idle_connection_sends_the_next_call_on_a_new_one() -> 
             assert c.Add(1, 2) == 3
             first = association(c)
             assert answered.wait(WAIT)
-            until(first.inbox.readable)  # the shutdown PDU is there, unread
+            until(first.inbox.readable, WAIT)  # the shutdown PDU is there, unread
             stub = (2).to_bytes(4, "little") + (3).to_bytes(4, "little")
             assert first.call(0, 0, stub, None, WAIT) is None  # looked first, sent nothing
             assert first.closing and not first.calls

@@ -9,9 +9,10 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from rpc_helpers import WAIT
+from waiting import until
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
@@ -72,13 +73,6 @@ class Answering:
         pass
 
 
-def _wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.005)
-
-
 def _request(call_id: int) -> bytes:
     return P.encode(P.Request(call_id, 0, 0, b"\0" * 8))
 
@@ -109,7 +103,7 @@ def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
     with answering() as (reactor, client, shared):
         client.sendall(_request(1))  # the first call starts the spare thread
         read_pdu(client, 0xFFFF, WAIT)
-        _wait_for(lambda: reactor._spares == 1)
+        until(lambda: reactor._spares == 1, WAIT)
         proto = shared["proto"]
         n = FLUSH_EVERY * 2 + 3
         proto.threads, proto.client, proto.peek_at = [], client, n + 1

@@ -14,15 +14,15 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
 from orpc_helpers import HERE, WAIT, ask, first_line, spawn, stop
 from stream_handwritten import ICalc, ICallback, IEventSource
 from test_resolver import Clock
+from waiting import until
 
 from idlgen import runtime as rt
 from idlgen.runtime.apartments.apartment import Apartment
@@ -69,15 +69,6 @@ class Source(rt.ComObject, IEventSource):
                 sink.Release()
 
         return unmarshal_interface(sta.run(make), ICallback)  # a proxy: the [out] names the STA
-
-
-def _until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for something the other process does (a safety net, not a timing assertion)."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture(params=["resolver", "endpoint"])
@@ -148,11 +139,11 @@ def test_an_out_pointer_of_another_oxid_is_resolved_once_called_pinged_and_relea
         else:  # OBJREFs name the object endpoint: called there, nothing resolved
             assert svc.resolver.resolutions == {} and resolved == []
         sink_oids = [int(first[2]), int(second[2])]
-        _until(lambda: all(_pinged(svc, oid) for oid in sink_oids), "both sinks pinged")
+        until(lambda: all(_pinged(svc, oid) for oid in sink_oids), WAIT, "both sinks pinged")
         assert ask(proc, "release 0") == "released 0"
         assert Source.made[0].gone.wait(WAIT), "RemRelease never reached the STA's IRemUnknown"
         assert not Source.made[1].gone.is_set()
-        _until(lambda: not _pinged(svc, sink_oids[0]), "DelFromSet of the released sink")
+        until(lambda: not _pinged(svc, sink_oids[0]), WAIT, "DelFromSet of the released sink")
         assert _pinged(svc, sink_oids[1])
         assert proc.poll() is None  # released by RemRelease, not by the client going away
 

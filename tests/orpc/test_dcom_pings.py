@@ -13,14 +13,14 @@ import contextlib
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
 from orpc_helpers import HERE, WAIT, ask, first_line, server_process, spawn, stop
 from stream_handwritten import ICalc, ICallback, IEventSource
 from test_resolver import Adder, Clock
+from waiting import until
 
 from idlgen import runtime as rt
 from idlgen.runtime.rpc import orpc
@@ -56,15 +56,6 @@ class Maker(rt.ComObject, ICalc, IEventSource):
         sink = Sink()
         Maker.made.append(sink)
         return sink
-
-
-def _until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for something the other process does (a safety net, not a timing assertion)."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -115,12 +106,12 @@ def test_a_released_proxy_leaves_the_ping_set_and_the_server_reclaims_its_oid(
 ) -> None:
     svc, clock, port, _shared = server
     with _client(port, FRESH, FRESH) as (proc, (gone, kept)):
-        _until(lambda: _sets_with(svc.pings, gone) and _sets_with(svc.pings, kept), "pinged")
+        until(lambda: _sets_with(svc.pings, gone) and _sets_with(svc.pings, kept), WAIT, "pinged")
         _release(proc, 0)
-        _until(lambda: not _sets_with(svc.pings, gone), "DelFromSet of the released OID")
+        until(lambda: not _sets_with(svc.pings, gone), WAIT, "DelFromSet of the released OID")
         assert _sets_with(svc.pings, kept) == 1  # the set lives on with the other object
         clock.now += 31  # the released OID's grace is over
-        _until(lambda: _pinged_since(svc.pings, kept, clock.now), "a ping after the grace")
+        until(lambda: _pinged_since(svc.pings, kept, clock.now), WAIT, "a ping after the grace")
         assert svc.pings.sweep() == 1
         assert gone not in svc.pings.held() and kept in svc.pings.held()
 
@@ -135,12 +126,12 @@ def test_an_out_pointer_is_pinged_left_with_delfromset_and_reclaimed_when_pings_
     with _client(port, MAKER) as (proc, (maker,)):
         first = int(ask(proc, "sink 0").split()[1])
         assert first != maker
-        _until(lambda: _sets_with(svc.pings, first) == 1, "the [out] object's OID pinged")
+        until(lambda: _sets_with(svc.pings, first) == 1, WAIT, "the [out] object's OID pinged")
         assert ask(proc, "unsink 0") == "unsunk 0"
-        _until(lambda: not _sets_with(svc.pings, first), "DelFromSet of the released object")
+        until(lambda: not _sets_with(svc.pings, first), WAIT, "DelFromSet of the released object")
         assert Maker.made[0].gone.wait(WAIT)  # its RemRelease gave it back at once
         second = int(ask(proc, "sink 0").split()[1])
-        _until(lambda: _sets_with(svc.pings, second) == 1, "the second [out] object pinged")
+        until(lambda: _sets_with(svc.pings, second) == 1, WAIT, "the second [out] object pinged")
         assert ask(proc, "stop") == "stopped"
         kept = Maker.made[1]
         assert svc.pings.sweep() == 0 and not kept.gone.is_set()  # the set still protects it
@@ -211,9 +202,9 @@ def test_impacket_keeps_an_object_another_client_dropped_from_its_set(
         _impacket_ping(dcomrt)  # ComplexPing: impacket's set holds the OID
         with _client(port, SHARED) as (proc, (same,)):
             assert same == oid
-            _until(lambda: _sets_with(svc.pings, oid) == 2, "both clients pinging the OID")
+            until(lambda: _sets_with(svc.pings, oid) == 2, WAIT, "both clients pinging the OID")
             _release(proc, 0)
-            _until(lambda: _sets_with(svc.pings, oid) == 1, "idlgen's DelFromSet")
+            until(lambda: _sets_with(svc.pings, oid) == 1, WAIT, "idlgen's DelFromSet")
         clock.now += 31
         _impacket_ping(dcomrt)  # SimplePing: impacket still holds it
         assert svc.pings.sweep() == 0 and oid in svc.pings.held()

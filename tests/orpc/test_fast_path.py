@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from orpc_helpers import WAIT
 from stream_handwritten import ICalc, IEventSource, ISimpleStream
 from test_fastwire import PRIMS, _value, buffer_methods, methods
+from waiting import until
 
 from idlgen import runtime as rt
 from idlgen.runtime import ndr as _ndr
@@ -622,7 +623,7 @@ def test_lean_path_is_off_for_authenticated_servers() -> None:
     try:
         bound = endpoint.listen("ncacn_ip_tcp:127.0.0.1[0]")
         with socket.create_connection((bound.address, int(bound.endpoint)), timeout=WAIT):
-            _wait_for(lambda: endpoint.server.connection_count == 1)
+            until(lambda: endpoint.server.connection_count == 1, WAIT)
             conns = list(endpoint.server._conns)
         assert [conn.fast_handler for conn in conns] == [None]
     finally:
@@ -639,17 +640,10 @@ def client(server: Server) -> Iterator[Client]:
     c = Client(server.address)
     try:
         exchange(c, request(2, server.ipid, add_stub(1, 1)))
-        _wait_for(lambda: server.reactor._spares == 1)
+        until(lambda: server.reactor._spares == 1, WAIT)
         yield c
     finally:
         c.close()
-
-
-def _wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.005)
 
 
 def test_common_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
@@ -679,12 +673,12 @@ def test_slow_inline_call_stalls_neither_its_connection_nor_others(server: Serve
     calc = server.calc
     try:
         exchange(slow, request(2, server.ipid, add_stub(1, 1)))
-        _wait_for(lambda: server.reactor._spares == 1)
+        until(lambda: server.reactor._spares == 1, WAIT)
         takeovers = server.reactor.takeovers
         calc.release.clear()
         calc.threads.clear()
         slow.send(request(3, server.ipid, add_stub(BLOCK, 0)))
-        _wait_for(lambda: len(calc.threads) == 1)
+        until(lambda: len(calc.threads) == 1, WAIT)
         # It counts as running (a server closing with a grace period waits for it).
         assert server.endpoint.server.running_calls() == 1
         # The blocked call holds the thread that read it; calls still get answered.
@@ -708,7 +702,7 @@ def test_cancel_reaches_a_call_running_on_the_reactor_thread(
     server.calc.threads.clear()
     before = fastpath.taken
     client.send(request(3, server.ipid, add_stub(WATCH, 0)))
-    _wait_for(lambda: len(server.calc.threads) == 1)
+    until(lambda: len(server.calc.threads) == 1, WAIT)
     assert fastpath.taken == before + 1
     assert [t.name for t in server.calc.threads] == ["rpc-reactor"]  # run inline
     client.send(P.encode(P.CoCancel(3)))

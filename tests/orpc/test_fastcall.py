@@ -5,7 +5,6 @@ every other call's reply to its owner."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from orpc_objects import LARGE_READ, pattern
 from stream_handwritten import ICalc, IID_AsyncICalc, IID_AsyncISimpleStream, ISimpleStream
 from test_call_semantics_everywhere import _across_processes
 from test_orpc_auth import private_server  # noqa: F401  (a fixture)
+from waiting import until
 
 from idlgen import runtime as rt
 from idlgen.runtime.apartments import channel
@@ -304,14 +304,6 @@ def lab_server() -> Iterator[tuple[Any, Any]]:
         yield stream, control
 
 
-def until(condition: Any) -> None:
-    """Wait for a state change another thread makes (a safety net, not a timing)."""
-    end = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < end, "the state never changed"
-        time.sleep(0.001)
-
-
 def test_a_caller_reading_its_own_reply_routes_the_others(lab_server: tuple[Any, Any]) -> None:
     stream, control = lab_server
     assoc = lane_of(stream).assoc
@@ -321,7 +313,7 @@ def test_a_caller_reading_its_own_reply_routes_the_others(lab_server: tuple[Any,
     got: list[Any] = []
     reader = threading.Thread(target=lambda: got.append(stream.Read(3)))
     reader.start()  # leads: nothing else is in flight; its Read waits at the gate
-    until(lambda: assoc._reading and len(assoc.calls) == 1)
+    until(lambda: assoc._reading and len(assoc.calls) == 1, WAIT)
     assert control.Add(lab.WAIT_STARTED, 0) == 1  # read by the Read's thread, handed here
     assert [control.Add(lab.RUNS, 0) for _ in range(5)] == [1] * 5
     assert control.Add(lab.OPEN_GATE, 0) == 1
