@@ -44,12 +44,14 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
             else:
                 for param in method.params:
                     _duplicates(param.attributes, sink, where)
+                    _check_dimensions(document, param.attributes, param.type, sink, where)
     for struct in document.structs:
         if struct.origin.imported:
             continue
         names = {f.name for f in struct.fields if f.name}
         for item in struct.fields:
             _duplicates(item.attributes, sink, _position(struct.origin))
+            _check_dimensions(document, item.attributes, item.type, sink, _position(struct.origin))
             _check_names(item.attributes, names | constants, sink, _position(struct.origin))
 
 
@@ -65,6 +67,7 @@ def _check_method(
     names = {p.name for p in method.params}
     for param in method.params:
         _duplicates(param.attributes, sink, where)
+        _check_dimensions(document, param.attributes, param.type, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
             out = param.attribute("out")
             sink.error(
@@ -125,6 +128,50 @@ def _duplicates(
                 option="duplicate-attribute",
             )
         seen.add(attribute.name)
+
+
+# One expression per pointer or array level: `size_is(, n)` sizes the second level.
+_DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
+
+
+def _check_dimensions(
+    document: model.Document,
+    attributes: tuple[syntax.Attribute, ...],
+    type_: syntax.Type,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """widl refuses more sizes than the type has levels; a size without a level to
+    apply to would otherwise be dropped without a word."""
+    for attribute in attributes:
+        if attribute.name in _DIMENSION_ATTRIBUTES and len(attribute.args) > _levels(
+            document, type_
+        ):
+            sink.error(
+                f"too many expressions in {attribute.name} attribute",
+                _first_known(attribute.pos, where),
+            )
+
+
+def _levels(document: model.Document, type_: syntax.Type) -> int:
+    """Pointer and array levels of a type, also through typedefs (`LPWSTR *` has 2)."""
+    levels = 0
+    seen: set[str] = set()
+    while True:
+        if isinstance(type_, syntax.Pointer):
+            type_ = type_.target
+        elif isinstance(type_, syntax.Array):
+            type_ = type_.element
+        elif isinstance(type_, syntax.NamedType) and type_.name not in seen:
+            seen.add(type_.name)
+            found = document.lookup(type_.name)
+            if not isinstance(found, model.Typedef):
+                return levels
+            type_ = found.type
+            continue
+        else:
+            return levels
+        levels += 1
 
 
 def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:

@@ -1,0 +1,57 @@
+"""Attribute arguments that must be constants are constants (`id(DISPID_X)`).
+
+widl's grammar takes `id`, `helpcontext`, `lcid`, `range`, `defaultvalue`, `entry` and
+`custom`'s value as constant expressions and refuses a name that is no constant
+(`expression is not an integer constant`); the shape check in the front end cannot
+tell a misspelt `DISPID_NAVIGATErCOMPLETE` from a constant, so this runs after
+resolution, with every constant and enum value known. Only the main file is checked:
+imported files were checked when they were compiled themselves.
+"""
+
+from __future__ import annotations
+
+from idlgen.diagnostics import DiagnosticSink
+from idlgen.frontend import syntax
+from idlgen.frontend.attribute_args import SHAPES, Kind
+from idlgen.frontend.attributes import AttributeWalker
+from idlgen.semantics.consteval import ConstError, Evaluator
+
+_CONSTANT_KINDS = (Kind.INTEGER, Kind.CONSTANT, Kind.DEFAULT)
+# An expression that was written (`Empty` and non-expressions fail the shape check).
+_VALUES = (
+    syntax.Number,
+    syntax.Name,
+    syntax.String,
+    syntax.Char,
+    syntax.Unary,
+    syntax.Binary,
+    syntax.Conditional,
+    syntax.Cast,
+    syntax.SizeOf,
+    syntax.Member,
+    syntax.Index,
+)
+
+
+def check_values(file: syntax.File, evaluator: Evaluator, sink: DiagnosticSink) -> None:
+    def visit(attribute: syntax.Attribute, place: str | None) -> None:
+        shape = SHAPES.get(attribute.name)
+        if shape is None:
+            return
+        kinds, _ = shape
+        for index, arg in enumerate(attribute.args):
+            kind = kinds[min(index, len(kinds) - 1)]
+            if kind in _CONSTANT_KINDS and isinstance(arg, _VALUES):
+                _check(evaluator, arg, kind, sink)
+
+    AttributeWalker(visit).items(file.items)
+
+
+def _check(evaluator: Evaluator, arg: syntax.Expr, kind: Kind, sink: DiagnosticSink) -> None:
+    try:
+        if kind is Kind.INTEGER:
+            evaluator.evaluate_int(arg)
+        else:
+            evaluator.evaluate(arg)
+    except ConstError as error:
+        sink.error(error.message, error.pos)
