@@ -319,8 +319,11 @@ class AttributeWalker:
     """Visits every attribute of a file with the place it stands in (widl's names);
     the checks here and the constant checks after resolution share it."""
 
-    def __init__(self, visit: Visit) -> None:
+    def __init__(
+        self, visit: Visit, visit_array: Callable[[syntax.Array], None] | None = None
+    ) -> None:
         self.visit = visit
+        self.visit_array = visit_array
 
     def attributes(self, attributes: Iterable[syntax.Attribute], place: str | None) -> None:
         for attribute in attributes:
@@ -392,6 +395,8 @@ class AttributeWalker:
 
     def type(self, type_: object) -> None:
         while isinstance(type_, syntax.Pointer | syntax.Array):
+            if isinstance(type_, syntax.Array) and self.visit_array is not None:
+                self.visit_array(type_)
             type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
         if isinstance(type_, syntax.StructType):
             for field in type_.fields or ():

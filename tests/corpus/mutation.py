@@ -267,6 +267,11 @@ def _first_changed_line(old: str, new: str) -> int:
     return _line(old, offset)
 
 
+# Verdicts that are no finding: both accept alike, both refuse, or the corpus file
+# itself is not one both compilers agree on (its mutants prove nothing).
+QUIET = frozenset({"agree", "both-reject", "base-disagrees"})
+
+
 @dataclass(frozen=True)
 class Verdict:
     mutant: Mutant
@@ -349,7 +354,21 @@ def _judge_in_worker(mutant: Mutant) -> Verdict:
     include_dirs = _WORKER["include_dirs"]
     workdir = _WORKER["workdir"]
     assert isinstance(include_dirs, list) and isinstance(workdir, Path)
+    if not _base_agrees(mutant.source, include_dirs, workdir):
+        return Verdict(mutant, "base-disagrees", "")
     return judge(mutant, include_dirs, workdir)
+
+
+def _base_agrees(source: Path, include_dirs: list[Path], workdir: Path) -> bool:
+    """Whether both compilers accept the unmutated file alike (once per file and
+    worker): a mutant's disagreement is then the mutation's doing."""
+    known = _WORKER.setdefault("bases", {})
+    assert isinstance(known, dict)
+    if source not in known:
+        text = source.read_text(encoding="utf-8", errors="replace")
+        base = judge(Mutant(-1, source, text, "unmutated"), include_dirs, workdir)
+        known[source] = base.category == "agree"
+    return bool(known[source])
 
 
 def candidate_files(windows_dir: Path) -> list[Path]:
@@ -359,14 +378,6 @@ def candidate_files(windows_dir: Path) -> list[Path]:
         for path in sorted(windows_dir.glob("*.idl"))
         if MIN_FILE_BYTES <= path.stat().st_size <= MAX_FILE_BYTES
     ]
-
-
-def agreeing_files(files: Sequence[Path], include_dirs: Sequence[Path]) -> list[Path]:
-    """The files both compilers accept unmutated with the same vtables: a mutant's
-    disagreement is then the mutation's doing."""
-    mutants = [Mutant(-1, f, f.read_text(encoding="utf-8", errors="replace"), "") for f in files]
-    verdicts = judge_all(mutants, include_dirs)
-    return [v.mutant.source for v in verdicts if v.category == "agree"]
 
 
 def judge_all(
@@ -397,13 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="print agreeing mutants too")
     args = parser.parse_args(argv)
     include_dirs = [args.corpus, args.corpus.parent]
-    files = agreeing_files(candidate_files(args.corpus), include_dirs)
-    print(f"{len(files)} base files agree with widl", file=sys.stderr)
+    files = candidate_files(args.corpus)
     numbers = [args.only] if args.only is not None else range(args.count)
     mutants = [make_mutant(n, args.seed, files) for n in numbers]
 
     def report(verdict: Verdict) -> None:
-        if verdict.category not in ("agree", "both-reject") or args.all:
+        if verdict.category not in QUIET or args.all:
             m = verdict.mutant
             print(f"== #{m.number} {verdict.category} {m.source.name} {m.change}")
             print("   " + verdict.detail.replace("\n", "\n   "))
