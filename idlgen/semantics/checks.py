@@ -58,6 +58,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
             _check_dimensions(document, item.attributes, item.type, sink, where)
             _check_pointer_attributes(document, item.attributes, item.type, sink, where)
             _check_names(item.attributes, names | constants, sink, where)
+            _check_anonymous(item, sink)
     for typedef in document.typedefs:
         if not typedef.origin.imported:
             _check_typedef(document, typedef, sink)
@@ -162,6 +163,18 @@ def _without_positions(node: object) -> object:
         return node
     fields = [f.name for f in dataclasses.fields(node) if f.name != "pos"]
     return (type(node).__name__, *(_without_positions(getattr(node, f)) for f in fields))
+
+
+def _check_anonymous(field: model.Field, sink: DiagnosticSink) -> None:
+    """Only an inline struct or union may go without a name; `struct value;` inside a
+    struct declares nothing (widl: a syntax error) and was kept as a member."""
+    type_ = field.type
+    if field.name is not None or not isinstance(type_, syntax.StructType | syntax.UnionType):
+        return
+    if type_.fields is None and not getattr(type_, "cases", None):
+        sink.error(
+            "a member needs a name: only an inline struct or union may be anonymous", type_.pos
+        )
 
 
 _POINTER_ATTRIBUTES = ("ref", "unique", "ptr")

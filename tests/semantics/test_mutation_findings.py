@@ -147,3 +147,82 @@ def test_the_same_attribute_twice_alike_stays_a_warning(place: str) -> None:
     result = idlgen.compile(text=text, filename="m.idl", emit="model")
     name = first.split("(")[0]
     assert [d.message for d in result.diagnostics] == [f"duplicate attribute {name}"]
+
+
+# A pointer attribute, or [string], on each kind of declaration: (non-pointer, pointer).
+POINTER_PLACES = {
+    "typedef": ("typedef [{A}] char T;", "typedef [{A}] char *T;"),
+    "parameter": (
+        "[uuid(0c1a5e10-0000-4000-8000-000000000008)] interface R "
+        "{{ HRESULT F([in, {A}] char p); }}",
+        "[uuid(0c1a5e10-0000-4000-8000-000000000008)] interface R "
+        "{{ HRESULT F([in, {A}] char *p); }}",
+    ),
+    "field": ("struct S {{ [{A}] char p; }};", "struct S {{ [{A}] char *p; }};"),
+}
+
+
+@pytest.mark.parametrize("attribute", ["ref", "unique", "ptr", "string"])
+@pytest.mark.parametrize("place", sorted(POINTER_PLACES))
+def test_pointer_attributes_need_a_pointer(attribute: str, place: str) -> None:
+    plain, pointer = (t.format(A=attribute) for t in POINTER_PLACES[place])
+    errors = errors_at(PRELUDE + plain + "\n")
+    assert [c for _, c, m in errors if "applied to non-pointer" in m] == [
+        plain.index(f"{attribute}]") + 1
+    ], errors
+    assert errors_at(PRELUDE + pointer + "\n") == []
+
+
+# Interface parameters: how many pointer levels each direction needs.
+INTERFACE_PARAMS = {
+    "[in] IUnknown p": "cannot be a non-pointer to an interface",
+    "[out] IUnknown *p": "is not a double pointer",
+    "[in, out] IUnknown *p": "is not a double pointer",
+    "[out] LPUNK p": "is not a double pointer",
+    "[in] IUnknown *p": None,
+    "[in] LPUNK p": None,
+    "[out] IUnknown **p": None,
+    "[out] LPUNK *p": None,
+}
+
+
+@pytest.mark.parametrize("param", sorted(INTERFACE_PARAMS))
+def test_interface_parameters_have_the_pointer_levels_widl_requires(param: str) -> None:
+    line = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000009)] interface I : IUnknown "
+        f"{{ HRESULT F({param}); }}"
+    )
+    errors = errors_at(PRELUDE + "typedef IUnknown *LPUNK;\n" + line + "\n")
+    expected = INTERFACE_PARAMS[param]
+    if expected is None:
+        assert errors == []
+    else:
+        assert [m for _, _, m in errors] == [f"{_prefix(param)} of function 'F' {expected}"]
+        direction = "out" if "out" in param else "in"
+        assert errors[0][1] == line.index(param) + param.index(direction) + 1
+
+
+def _prefix(param: str) -> str:
+    return "out interface pointer 'p'" if "out" in param else "parameter 'p'"
+
+
+@pytest.mark.parametrize(
+    ("type_", "accepted"),
+    [("long", False), ("struct { long x; }", False), ("enum { A }", True), ("ET", True)],
+)
+def test_v1_enum_needs_an_enum(type_: str, accepted: bool) -> None:
+    errors = errors_at(f"typedef enum {{ E0 }} ET;\ntypedef [v1_enum] {type_} T;\n")
+    assert (errors == []) == accepted, errors
+
+
+@pytest.mark.parametrize("member", ["struct value;", "union value;", "struct S2;"])
+def test_an_anonymous_member_must_be_an_inline_struct_or_union(member: str) -> None:
+    errors = errors_at(f"struct S2 {{ long x; }};\nstruct S {{ long a; {member} }};\n")
+    assert [m for _, _, m in errors] == [
+        "a member needs a name: only an inline struct or union may be anonymous"
+    ]
+
+
+@pytest.mark.parametrize("member", ["struct { long x; };", "union { long y; };"])
+def test_inline_anonymous_members_are_accepted(member: str) -> None:
+    assert errors_at(f"struct S {{ long a; {member} }};\n") == []
