@@ -5,7 +5,8 @@ an error, a mutant widl accepts must give the same vtables, and nothing may cras
 The mutants come from tests/corpus/mutation.py (seeded: the same sample on every
 run with the same corpus); a failure names each mutant with its one-line repro.
 A mutant widl accepts and idlgen refuses is a failure too, unless idlgen's error is
-one of the deliberate strictnesses below (each written down in docs/dialect.md).
+one of the deliberate strictnesses below, and so is one widl refuses and idlgen
+accepts unless it is a deliberate leniency (each written down in docs/dialect.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 SEED = 10
 COUNT = 300
+# Every sixth small or medium corpus file (about 48): each is compiled unmutated once
+# as well, so fewer files leave more of the time for mutants.
+FILE_STRIDE = 6
 # Too few judged mutants means the corpus or widl is broken and the test vacuous.
 MIN_JUDGED = COUNT // 2
 
@@ -37,8 +41,23 @@ DELIBERATE_REFUSALS = {
     r"inapplicable attribute \w+ for field": "widl does not check an empty union arm's attributes",
 }
 
+# (the mutation, widl's error) -> why accepting what widl 7 refuses is harmless.
+DELIBERATE_ACCEPTANCES = {
+    (r"(add|duplicate) ';'", r"unexpected ';'"): (
+        "a stray ';' declares nothing and changes no output (C and MIDL take it)"
+    ),
+}
+
 
 def deliberate(verdict: Verdict) -> bool:
+    if verdict.category == "silent":
+        widl_error = verdict.detail.splitlines()[0]
+        return any(
+            re.search(change, verdict.mutant.change) and re.search(error, widl_error)
+            for change, error in DELIBERATE_ACCEPTANCES
+        )
+    if verdict.category != "false-rejection":
+        return False
     errors = [line for line in verdict.detail.splitlines() if ": error: " in line]
     return bool(errors) and all(
         any(re.search(pattern, line) for pattern in DELIBERATE_REFUSALS) for line in errors
@@ -46,16 +65,12 @@ def deliberate(verdict: Verdict) -> bool:
 
 
 def test_mutants_are_never_silently_wrong(widl: str, wine_corpus: WineCorpus) -> None:
-    files = candidate_files(wine_corpus.windows_dir)
+    files = candidate_files(wine_corpus.windows_dir)[::FILE_STRIDE]
     mutants = [make_mutant(n, SEED, files) for n in range(COUNT)]
     verdicts = judge_all(mutants, wine_corpus.include_dirs)
     judged = [v for v in verdicts if v.category != "base-disagrees"]
     assert len(judged) >= MIN_JUDGED, f"only {len(judged)} of {COUNT} mutants could be judged"
-    findings = [
-        v
-        for v in verdicts
-        if v.category not in QUIET and not (v.category == "false-rejection" and deliberate(v))
-    ]
+    findings = [v for v in verdicts if v.category not in QUIET and not deliberate(v)]
     assert not findings, f"{len(findings)} mutant(s) judged differently from widl:\n" + "\n".join(
         describe(v) for v in findings
     )
