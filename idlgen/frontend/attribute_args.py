@@ -143,7 +143,8 @@ def fits(kind: Kind, arg: object) -> bool:
     return isinstance(arg, _TYPES)
 
 
-_EXPRESSIONS = (
+# An expression that was written; `Empty` is a left-out bound (`size_is(, n)`).
+VALUES = (
     syntax.Number,
     syntax.Name,
     syntax.String,
@@ -155,8 +156,8 @@ _EXPRESSIONS = (
     syntax.SizeOf,
     syntax.Member,
     syntax.Index,
-    syntax.Empty,
 )
+_EXPRESSIONS = (*VALUES, syntax.Empty)
 _TYPES = (
     syntax.BaseType,
     syntax.NamedType,

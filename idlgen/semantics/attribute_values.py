@@ -14,25 +14,11 @@ from __future__ import annotations
 
 from idlgen.diagnostics import DiagnosticSink
 from idlgen.frontend import syntax
-from idlgen.frontend.attribute_args import SHAPES, Kind
+from idlgen.frontend.attribute_args import SHAPES, VALUES, Kind
 from idlgen.frontend.attributes import AttributeWalker
 from idlgen.semantics.consteval import ConstError, Evaluator
 
 _CONSTANT_KINDS = (Kind.INTEGER, Kind.CONSTANT, Kind.DEFAULT)
-# An expression that was written (`Empty` and non-expressions fail the shape check).
-_VALUES = (
-    syntax.Number,
-    syntax.Name,
-    syntax.String,
-    syntax.Char,
-    syntax.Unary,
-    syntax.Binary,
-    syntax.Conditional,
-    syntax.Cast,
-    syntax.SizeOf,
-    syntax.Member,
-    syntax.Index,
-)
 
 
 def check_values(file: syntax.File, evaluator: Evaluator, sink: DiagnosticSink) -> None:
@@ -43,7 +29,7 @@ def check_values(file: syntax.File, evaluator: Evaluator, sink: DiagnosticSink) 
         kinds, _ = shape
         for index, arg in enumerate(attribute.args):
             kind = kinds[min(index, len(kinds) - 1)]
-            if kind in _CONSTANT_KINDS and isinstance(arg, _VALUES):
+            if kind in _CONSTANT_KINDS and isinstance(arg, VALUES):
                 _check(evaluator, arg, kind, sink)
 
     def visit_array(array: syntax.Array) -> None:

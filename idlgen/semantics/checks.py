@@ -46,8 +46,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
             else:
                 for param in method.params:
                     _duplicates(param.attributes, sink, where)
-                    _check_dimensions(document, param.attributes, param.type, sink, where)
-                    _check_pointer_attributes(document, param.attributes, param.type, sink, where)
+                    _check_levels(document, param.attributes, param.type, sink, where)
     for struct in document.structs:
         if struct.origin.imported:
             continue
@@ -55,8 +54,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
         where = _position(struct.origin)
         for item in struct.fields:
             _duplicates(item.attributes, sink, where)
-            _check_dimensions(document, item.attributes, item.type, sink, where)
-            _check_pointer_attributes(document, item.attributes, item.type, sink, where)
+            _check_levels(document, item.attributes, item.type, sink, where)
             _check_names(item.attributes, names | constants, sink, where)
             _check_anonymous(item, sink)
     for typedef in document.typedefs:
@@ -76,8 +74,7 @@ def _check_method(
     names = {p.name for p in method.params}
     for param in method.params:
         _duplicates(param.attributes, sink, where)
-        _check_dimensions(document, param.attributes, param.type, sink, where)
-        _check_pointer_attributes(document, param.attributes, param.type, sink, where)
+        _check_levels(document, param.attributes, param.type, sink, where)
         _check_interface_param(document, method, param, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
             out = param.attribute("out")
@@ -180,30 +177,23 @@ def _check_anonymous(field: model.Field, sink: DiagnosticSink) -> None:
 _POINTER_ATTRIBUTES = ("ref", "unique", "ptr")
 
 
-def _check_pointer_attributes(
-    document: model.Document,
-    attributes: tuple[syntax.Attribute, ...],
-    type_: syntax.Type,
-    sink: DiagnosticSink,
-    where: Position,
-) -> None:
+def _pointer_attribute_problems(
+    attributes: tuple[syntax.Attribute, ...], levels: int
+) -> Iterable[tuple[syntax.Attribute, str]]:
     """A pointer or `[string]` attribute on a type that is neither pointer nor array
     would be dropped by the generator without a word; widl refuses it."""
-    if _levels(document, type_) > 0:
+    if levels > 0:
         return
     for attribute in attributes:
         if attribute.name in _POINTER_ATTRIBUTES:
-            message = "pointer attribute applied to non-pointer type"
+            yield attribute, "pointer attribute applied to non-pointer type"
         elif attribute.name == "string":
-            message = "[string] attribute applied to non-pointer, non-array type"
-        else:
-            continue
-        sink.error(message, _first_known(attribute.pos, where))
+            yield attribute, "[string] attribute applied to non-pointer, non-array type"
 
 
 def _check_typedef(document: model.Document, typedef: model.Typedef, sink: DiagnosticSink) -> None:
     where = _position(typedef.origin)
-    _check_pointer_attributes(document, typedef.attributes, typedef.type, sink, where)
+    _check_levels(document, typedef.attributes, typedef.type, sink, where)
     v1_enum = typedef.attribute("v1_enum")
     if v1_enum is not None and not _is_enum(document, typedef.type):
         sink.error("[v1_enum] attribute applied to non-enum type", _first_known(v1_enum.pos, where))
@@ -241,19 +231,20 @@ def _check_interface_param(
 _DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
 
 
-def _check_dimensions(
+def _check_levels(
     document: model.Document,
     attributes: tuple[syntax.Attribute, ...],
     type_: syntax.Type,
     sink: DiagnosticSink,
     where: Position,
 ) -> None:
-    """widl refuses more sizes than the type has levels; a size without a level to
-    apply to would otherwise be dropped without a word."""
+    """widl refuses more sizes than the type has levels, and pointer attributes on
+    a type with none; either would otherwise be dropped without a word."""
+    levels = _levels(document, type_)
+    for attribute, message in _pointer_attribute_problems(attributes, levels):
+        sink.error(message, _first_known(attribute.pos, where))
     for attribute in attributes:
-        if attribute.name in _DIMENSION_ATTRIBUTES and len(attribute.args) > _levels(
-            document, type_
-        ):
+        if attribute.name in _DIMENSION_ATTRIBUTES and len(attribute.args) > levels:
             sink.error(
                 f"too many expressions in {attribute.name} attribute",
                 _first_known(attribute.pos, where),
@@ -263,20 +254,7 @@ def _check_dimensions(
 def _target(document: model.Document, type_: syntax.Type) -> object | None:
     """What a type points at after every pointer, array and typedef: a declaration
     from the document (an interface, a struct...) or None for a base type."""
-    seen: set[str] = set()
-    while True:
-        if isinstance(type_, syntax.Pointer):
-            type_ = type_.target
-        elif isinstance(type_, syntax.Array):
-            type_ = type_.element
-        elif isinstance(type_, syntax.NamedType) and type_.name not in seen:
-            seen.add(type_.name)
-            found = document.lookup(type_.name)
-            if not isinstance(found, model.Typedef):
-                return found
-            type_ = found.type
-        else:
-            return None
+    return _unwrap(document, type_)[1]
 
 
 def _is_enum(document: model.Document, type_: syntax.Type) -> bool:
@@ -295,6 +273,12 @@ def _is_enum(document: model.Document, type_: syntax.Type) -> bool:
 
 def _levels(document: model.Document, type_: syntax.Type) -> int:
     """Pointer and array levels of a type, also through typedefs (`LPWSTR *` has 2)."""
+    return _unwrap(document, type_)[0]
+
+
+def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object | None]:
+    """(pointer and array levels, what is left: a declaration or None) of a type,
+    through typedefs; the levels the sizes and interface checks count."""
     levels = 0
     seen: set[str] = set()
     while True:
@@ -306,11 +290,11 @@ def _levels(document: model.Document, type_: syntax.Type) -> int:
             seen.add(type_.name)
             found = document.lookup(type_.name)
             if not isinstance(found, model.Typedef):
-                return levels
+                return levels, found
             type_ = found.type
             continue
         else:
-            return levels
+            return levels, None
         levels += 1
 
 

@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import traceback
@@ -38,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from differential import compare
 from widl_header import parse_header_file
+from widl_runner import run_widl
 
 WIDL = "x86_64-w64-mingw32-widl"
-WIDL_TIMEOUT_SECONDS = 60
 # Small and medium files: both compilers answer well under a second.
 MIN_FILE_BYTES = 600
 MAX_FILE_BYTES = 40_000
@@ -279,25 +278,6 @@ class Verdict:
     detail: str
 
 
-def run_widl(path: Path, include_dirs: Sequence[Path], workdir: Path) -> tuple[bool, str, Path]:
-    header = workdir / f"{path.stem}.h"
-    header.unlink(missing_ok=True)
-    includes = [f"-I{d}" for d in include_dirs]
-    try:
-        done = subprocess.run(
-            [WIDL, "-h", *includes, "-o", str(header), str(path)],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=WIDL_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return False, "widl timed out", header
-    accepted = done.returncode == 0 and header.is_file()
-    return accepted, done.stderr.strip(), header
-
-
 def run_idlgen(path: Path, include_dirs: Sequence[Path]) -> tuple[str, object, str]:
     """("ok", json, warnings) | ("error", None, diagnostics) | ("crash", None, traceback)."""
     from idlgen import IdlError, compile
@@ -325,7 +305,8 @@ def judge(mutant: Mutant, include_dirs: Sequence[Path], workdir: Path) -> Verdic
 def _judge_in(mutant: Mutant, include_dirs: Sequence[Path], workdir: Path) -> Verdict:
     path = workdir / mutant.source.name
     path.write_text(mutant.text, encoding="utf-8")
-    widl_ok, widl_err, header = run_widl(path, include_dirs, workdir)
+    widl = run_widl(WIDL, path, workdir, include_dirs)
+    widl_ok, widl_err, header = widl.accepted, widl.stderr.strip(), widl.header
     status, doc, message = run_idlgen(path, include_dirs)
     if status == "crash":
         return Verdict(mutant, "crash", message)
