@@ -12,10 +12,18 @@ each with arguments of every kind against widl.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from enum import Enum
 
 from idlgen.frontend import syntax
+
+# widl reads an integer literal as a 32-bit unsigned number and refuses a larger one
+# (consteval.py lets a 64-bit `const` have one, as MIDL's `const hyper` does).
+NARROW_LITERAL_LIMIT = 0xFFFFFFFF
+
+
+def _too_large(value: float) -> bool:
+    return isinstance(value, int) and value > NARROW_LITERAL_LIMIT
 
 
 class Kind(Enum):
@@ -97,7 +105,24 @@ def problem(attribute: syntax.Attribute) -> tuple[str, object] | None:
         kind = kinds[min(index, len(kinds) - 1)]
         if not fits(kind, arg):
             return f"argument of attribute '{attribute.name}' must be {kind.value}", arg
+        large = next((n for n in _numbers(arg) if _too_large(n.value)), None)
+        if large is not None:
+            return f"integer constant {large.text} is too large", large
     return None
+
+
+def _numbers(arg: object) -> Iterator[syntax.Number]:
+    """The literals of an argument (widl's lexer refuses one above 32 bits anywhere)."""
+    if isinstance(arg, syntax.Number):
+        yield arg
+    elif isinstance(arg, syntax.Unary | syntax.Cast):
+        yield from _numbers(arg.operand)
+    elif isinstance(arg, syntax.Binary):
+        yield from _numbers(arg.left)
+        yield from _numbers(arg.right)
+    elif isinstance(arg, syntax.Conditional):
+        for part in (arg.condition, arg.then, arg.otherwise):
+            yield from _numbers(part)
 
 
 def _keyword_problem(

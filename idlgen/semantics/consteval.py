@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax
+from idlgen.frontend.attribute_args import NARROW_LITERAL_LIMIT
 from idlgen.records import record
 
 Value = int | float | str
@@ -80,9 +81,8 @@ SIZES.update({"float": 4, "double": 8, "handle_t": 8, "void": 1})
 POINTER_SIZE = 8
 
 
-# widl reads an integer literal as a 32-bit unsigned number and refuses a larger one;
-# only a 64-bit `const` (MIDL's `const hyper`) may be written with one.
-NARROW_LITERAL_LIMIT = 0xFFFFFFFF
+# Only a 64-bit `const` (MIDL's `const hyper`) may be written with a literal above
+# widl's 32 bits (NARROW_LITERAL_LIMIT).
 _KEYWORD_VALUES = {"TRUE": 1, "FALSE": 0, "NULL": 0}
 WIDE_LITERAL_LIMIT = 0xFFFFFFFFFFFFFFFF
 

@@ -33,6 +33,10 @@ CONSTANT_PLACES = {
     "attribute id": "[object, uuid(0c1a5e10-0000-4000-8000-000000000002)] interface I : IUnknown "
     f"{{ [id({MARK})] HRESULT F(); }}",
     "union case": f"union U switch (long d) u {{ case {MARK}: long a; }};",
+    "attribute version": f"[uuid(0c1a5e10-0000-4000-8000-00000000000a), version({MARK})] "
+    "interface V { HRESULT F(void); }",
+    "attribute size_is": "[uuid(0c1a5e10-0000-4000-8000-00000000000b)] interface Z "
+    f"{{ HRESULT F([in] long n, [in, size_is(n + {MARK})] long *p); }}",
 }
 ARRAY_PLACES = [p for p in CONSTANT_PLACES if "array" in p]
 
