@@ -41,20 +41,26 @@ DELIBERATE_REFUSALS = {
     r"inapplicable attribute \w+ for field": "widl does not check an empty union arm's attributes",
 }
 
-# (the mutation, widl's error) -> why accepting what widl 7 refuses is harmless.
+# (the mutation, widl's error, idlgen's warning) -> why accepting what widl 7 refuses
+# is right.
 DELIBERATE_ACCEPTANCES = {
-    (r"(add|duplicate) ';'", r"unexpected ';'"): (
+    (r"(add|duplicate) ';'", r"unexpected ';'", r""): (
         "a stray ';' declares nothing and changes no output (C and MIDL take it)"
+    ),
+    (r"", r"redefinition error", r"-Wtypedef-redefinition"): (
+        "the Windows SDK's headers redefine typedefs: a warning (docs/cli.md)"
     ),
 }
 
 
 def deliberate(verdict: Verdict) -> bool:
     if verdict.category == "silent":
-        widl_error = verdict.detail.splitlines()[0]
+        widl_error, _, warnings = verdict.detail.partition("\n")
         return any(
-            re.search(change, verdict.mutant.change) and re.search(error, widl_error)
-            for change, error in DELIBERATE_ACCEPTANCES
+            re.search(change, verdict.mutant.change)
+            and re.search(error, widl_error)
+            and re.search(warning, warnings)
+            for change, error, warning in DELIBERATE_ACCEPTANCES
         )
     if verdict.category != "false-rejection":
         return False
