@@ -311,7 +311,8 @@ def _judge_in(mutant: Mutant, include_dirs: Sequence[Path], workdir: Path) -> Ve
     if status == "crash":
         return Verdict(mutant, "crash", message)
     if not widl_ok and status == "ok":
-        first = widl_err.splitlines()[0] if widl_err else "(no message)"
+        errors = [line for line in widl_err.splitlines() if "error" in line]
+        first = (errors or widl_err.splitlines() or ["(no message)"])[0]
         return Verdict(mutant, "silent", f"widl: {first}\nidlgen warnings: {message or '-'}")
     if widl_ok and status == "error":
         return Verdict(mutant, "false-rejection", message)
