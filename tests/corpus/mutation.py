@@ -369,8 +369,9 @@ def judge_all(
     report: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
     """Judge on a pool (one worker per core); each worker keeps idlgen's import cache.
-    `report` sees each verdict as it arrives; the result is in mutant order."""
-    context = multiprocessing.get_context("fork")
+    `report` sees each verdict as it arrives; the result is in mutant order. Workers
+    are spawned, not forked: under pytest other tests' threads may hold locks."""
+    context = multiprocessing.get_context("spawn")
     verdicts = []
     with context.Pool(processes or os.cpu_count() or 2, _init_worker, (include_dirs,)) as pool:
         for verdict in pool.imap_unordered(_judge_in_worker, list(mutants), chunksize=2):
