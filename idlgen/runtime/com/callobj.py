@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from idlgen.runtime.com.comobject import ComObject
 from idlgen.runtime.com.hresult import (
@@ -70,6 +70,9 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         "_waiters",
     )
     _raw_methods_ = True
+    # Completions carry what the synchronous method returns already (a proxy's replies are
+    # shaped as the synchronous proxy shapes them): Finish_ gives them as they are.
+    _shaped_: ClassVar[bool] = False
 
     def __init__(self, outer: Any = None) -> None:
         ComObject.__init__(self, outer)
@@ -132,7 +135,8 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         if isinstance(value, BaseException):
             _LAST.set(hr)
             raise value
-        value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
+        if not self._shaped_:
+            value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
         _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import operator
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
@@ -65,6 +65,16 @@ class _Layout:
             return self.struct.pack(*checked)
         except (OverflowError, struct.error) as exc:  # a float too large for a `float`
             raise _ndr.NdrMarshalError(f"value does not fit: {exc}") from None
+
+    def pack_exact(self, values: Sequence[Any]) -> bytes | None:
+        """`pack` for values that are exact ints in their formats' ranges (`struct`'s own
+        checks are then the engine's); None for anything else, which `pack` checks."""
+        if self.plain and set(map(type, values)) <= _EXACT_INT:
+            try:
+                return self.struct.pack(*values)
+            except struct.error:
+                return None
+        return None
 
     def unpack(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...]:
         if len(data) != self.struct.size:
@@ -183,6 +193,19 @@ class PrimitiveCodec:
         """The request's struct format without the byte-order prefix; None when `struct`'s
         values are not the [in] values as they are (a boolean is read as an int)."""
         return None if self._request.bools else self._request.struct.format[1:]
+
+    @property
+    def pack_exact(self) -> Callable[[Sequence[Any]], bytes | None]:
+        """The request for [in] values in wire order when they are exact ints in range
+        (bytes identical to `encode_request`'s), else None: the caller then encodes by
+        name, with the per-value checks and faults. Bound once by a caller that keeps it."""
+        return self._request.pack_exact
+
+    @property
+    def response_unpacker(self) -> Callable[[bytes | bytearray | memoryview], tuple[Any, ...]]:
+        """The response's fields in `response_names` order, with `decode_response`'s
+        checks (a message of the wrong size faults); bound once by a caller that keeps it."""
+        return self._response.unpack
 
     @property
     def response_format(self) -> str:

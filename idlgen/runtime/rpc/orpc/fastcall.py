@@ -96,12 +96,11 @@ class LaneCall(ClientCall):
     whole, whatever the caller does next with its call object.
     """
 
-    __slots__ = ("args", "method", "owner", "ticket", "wire")
+    __slots__ = ("args", "owner", "route", "ticket")
 
     owner: Any  # who `on_done` completes
     ticket: int  # which of the owner's calls this is
-    method: Any  # then what decoding the reply takes: the method, its codec, [in] values
-    wire: Any
+    route: Any  # then what decoding the reply takes: the method's route, the [in] values
     args: Any
 
     outcome = lane_reply  # the reply's NDR data, or the HRESULT the call failed with
@@ -152,8 +151,7 @@ class Lane:
         on_done: Callable[[LaneCall], None],
         owner: Any,
         ticket: int,
-        method: Any,
-        wire: Any,
+        route: Any,
         args: Any,
     ) -> LaneCall:
         """A call whose settling runs `on_done(call)` on the reading thread; `post` sends it
@@ -161,8 +159,7 @@ class Lane:
         call = LaneCall(self.assoc, 0, on_done)  # type: ignore[arg-type]
         call.owner = owner
         call.ticket = ticket
-        call.method = method
-        call.wire = wire
+        call.route = route
         call.args = args
         return self.assoc.enter(call)
 
