@@ -47,7 +47,7 @@ from idlgen.runtime.apartments.remunknown import (
 )
 from idlgen.runtime.apartments.routes import Read, Route, routes
 from idlgen.runtime.com import deadline as _deadline
-from idlgen.runtime.com.callobj import COMPLETE, CallObject
+from idlgen.runtime.com.callobj import COMPLETE, IDLE, CallObject
 from idlgen.runtime.com.comobject import ComObject, InnerUnknown
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import (
@@ -645,7 +645,7 @@ class ProxyCall(CallObject):
             cls._routes_ = {name: table[opnum] for name, opnum in opnums(sync).items()}
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
-        super().__init__(outer)
+        CallObject.__init__(self, outer)
         self._mgr = mgr
         self._ipid = ipid
         # (ticket, channel call id) of the request on the general path; on the lean path
@@ -733,7 +733,8 @@ class ProxyCall(CallObject):
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
     def _final_release_(self) -> None:
-        CallObject._final_release_(self)
+        if self._state != IDLE:  # else there is nothing to abandon (most call objects)
+            CallObject._final_release_(self)
         self._mgr.release()
 
 

@@ -163,7 +163,11 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
                     raise CallCompleteError()  # another thread finished it first
                 if state != PENDING:
                     value, hr = self._value, self._hr
-                    self._clear_locked()
+                    self._state = IDLE  # `_clear_locked`, inline: once per call object call
+                    self._method = None
+                    self._ins = ()
+                    self._value = None
+                    self._hr = S_OK
                     return pending, state, value, hr
                 # Still running: `_settle` wakes everyone listed (Signal() while PENDING
                 # is ignored, but one that raced with Begin_ may wake us early: look again).

@@ -257,7 +257,7 @@ class _Array:
 class _Run:
     """Fixed fields up to the next byte buffer: primitives, then the buffer's header."""
 
-    __slots__ = ("array", "bools", "names", "prims", "result", "structs")
+    __slots__ = ("array", "bools", "names", "plain", "prims", "result", "structs")
 
     def __init__(
         self,
@@ -269,6 +269,8 @@ class _Run:
         self.prims = tuple(prim for _, prim in fields) + ((result,) if result is not None else ())
         self.result = result is not None
         self.bools = any(prim.kind == "bool" for prim in self.prims)
+        # As `_Layout.plain`: exact ints need no check in Python, `struct` range-checks them
+        self.plain = all(_struct_range(prim) == (prim.lo, prim.hi) for prim in self.prims)
         self.array = array
         header = () if array is None else (_ndr.ULONG,) * (3 if array.varying else 1)
         # The bytes before a run end anywhere: one struct per start offset modulo 8 (the
@@ -322,9 +324,11 @@ class _Message:
         pos = 0
         try:
             for run in self.runs:
-                fields = [_check(p, values[n]) for p, n in zip(run.prims, run.names, strict=False)]
+                fields = list(map(values.__getitem__, run.names))
                 if run.result:
-                    fields.append(_check(run.prims[-1], result))
+                    fields.append(result)
+                if not (run.plain and set(map(type, fields)) <= _EXACT_INT):
+                    fields = [_check(p, v) for p, v in zip(run.prims, fields, strict=True)]
                 a = run.array
                 data = b""
                 if a is not None:
