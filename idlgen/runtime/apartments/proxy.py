@@ -402,11 +402,8 @@ class ProxyManager:
             if body is not None:
                 return body, _NO_SCOPE
         args = dict(zip(route.method.ins, ins, strict=True))
-        return self.encode(route.wire, args), args
-
-    def encode(self, wire: _ndr.MethodMarshaler, args: dict[str, Any]) -> bytes:
         try:
-            return wire.encode_request(args, marshaler=self.marshaler)
+            return route.wire.encode_request(args, marshaler=self.marshaler), args
         except _ndr.NdrFault as exc:
             _LAST.set(exc.hresult)
             raise error_for(exc.hresult, exc.message) from exc
