@@ -98,9 +98,12 @@ class InterfaceProxy(IUnknown):
 
     __slots__ = ("_ipid", "_mgr")
     _iface_: ClassVar[type[IUnknown]] = IUnknown
+    # `routes(_iface_)`, kept by the class at its first call (each class its own)
+    _route_table_: ClassVar[tuple[Route, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._route_table_ = None  # never a parent class's: it may speak another interface
         for base in cls.__mro__[1:]:
             if is_interface(base):
                 cls._iface_ = base  # the interface this proxy class speaks
@@ -133,12 +136,17 @@ class InterfaceProxy(IUnknown):
 
     def _call_(self, opnum: int, ins: tuple[Any, ...]) -> Any:
         mgr = self._mgr
-        route = routes(self._iface_)[opnum]
+        table = self._route_table_
+        if table is None:
+            table = type(self)._route_table_ = routes(self._iface_)
+        route = table[opnum]
         wire, method = route.wire, route.method
         if wire is None:
             _LAST.set(RPC_E_INVALIDMETHOD)
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
-        body, args = mgr.request(route, ins)
+        body = route.pack(ins) if route.pack is not None else None
+        # a precompiled codec decodes without the [in] values
+        body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
         lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
         if lean is None:
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
@@ -393,14 +401,9 @@ class ProxyManager:
 
     # -- the wire ---------------------------------------------------------------------------
 
-    def request(self, route: Route, ins: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
-        """The request's NDR data for [in] values as the caller passed them, and the scope
-        its reply decodes with: packed as they are when the route can (a precompiled
-        codec reads no scope), else by name through the marshaler."""
-        if route.pack is not None:
-            body = route.pack(ins)
-            if body is not None:
-                return body, _NO_SCOPE
+    def encode(self, route: Route, ins: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        """The request's NDR data through the marshaler, by name, and the [in] values by
+        name its reply decodes with (for [in] values `route.pack` did not take)."""
         args = dict(zip(route.method.ins, ins, strict=True))
         try:
             return route.wire.encode_request(args, marshaler=self.marshaler), args
@@ -657,7 +660,9 @@ class ProxyCall(CallObject):
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
-        body, args = mgr.request(route, ins)
+        body = route.pack(ins) if route.pack is not None else None
+        # a precompiled codec decodes without the [in] values
+        body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
         lane = mgr._lane(self._ipid, body) if mgr.lanes else None
         if lane is not None:
             # The reply completes the call on the reading thread; what decoding it needs

@@ -31,6 +31,7 @@ from idlgen.runtime.com.hresult import (
     CallCanceledError,
     CallCompleteError,
     CallPendingError,
+    ClassNoAggregationError,
     COMError,
     UnexpectedError,
     error_for,
@@ -75,7 +76,10 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
     _shaped_: ClassVar[bool] = False
 
     def __init__(self, outer: Any = None) -> None:
-        ComObject.__init__(self, outer)
+        if outer is not None and not type(self)._aggregatable_:  # ComObject.__init__, inline:
+            raise ClassNoAggregationError()  # a call object is made per call
+        self._outer = outer
+        self._refs = 1
         self._lock = threading.Lock()
         self._manual = True
         self._signaled = False
