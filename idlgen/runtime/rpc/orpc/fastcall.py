@@ -39,7 +39,15 @@ from idlgen.runtime.rpc.orpc.wire import (
     split_orpcthat,
 )
 
-__all__ = ["REQUEST_HEAD", "Lane", "LaneCall", "connections_changed", "lane_reply", "lean_request"]
+__all__ = [
+    "REQUEST_HEAD",
+    "Lane",
+    "LaneCall",
+    "connections_changed",
+    "lane_reply",
+    "lean_request",
+    "taken",
+]
 
 # common header, alloc_hint, p_cont_id, opnum, object UUID, then ORPCTHIS: version, flags,
 # reserved, causality id (8 fixed bytes + a 64-bit counter), extensions pointer.
@@ -48,6 +56,16 @@ _STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by a
 _FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
 _NULL_THAT = b"\0" * 8  # ORPCTHAT with no flags and no extensions
 _generation = 0  # of orpc.client's connection table: lanes made before a change stop
+# Lean calls made, process-wide (tests check the lane is used, not timing). A module global,
+# not a class attribute: assigning to a class attribute per call would change the class's
+# version tag each time and undo the interpreter's specialization of every method call
+# and attribute read on lanes.
+_taken = 0
+
+
+def taken() -> int:
+    """How many calls took a lane so far."""
+    return _taken
 
 
 def connections_changed() -> None:
@@ -111,8 +129,6 @@ class Lane:
 
     __slots__ = ("assoc", "cont_id", "generation", "ipid", "max_ndr")
 
-    taken = 0  # lean calls made, process-wide (tests check the lane is used, not timing)
-
     def __init__(self, assoc: Association, cont_id: int, ipid: bytes, generation: int) -> None:
         self.assoc = assoc
         self.cont_id = cont_id
@@ -137,7 +153,8 @@ class Lane:
         if own is None:
             return None
         call, reading = own
-        Lane.taken += 1
+        global _taken
+        _taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         assoc.outbox.send_one(frame)  # unprotected: lanes exist only without security
         done = assoc.read_own(call, timeout) if reading else call.wait(timeout)
@@ -164,6 +181,7 @@ class Lane:
         return self.assoc.enter(call)
 
     def post(self, call: ClientCall, opnum: int, ndr: bytes) -> None:
-        Lane.taken += 1
+        global _taken
+        _taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         self.assoc.outbox.post([frame])  # unprotected: lanes exist only without security
