@@ -93,10 +93,20 @@ def _prims(engine: _ndr.MethodMarshaler) -> list[Any]:
 def test_buffer_routes_read_as_the_general_way(case: Case, junk: bytes) -> None:
     engine, ins, outs, result = case
     route = Route(3, _com_method(engine), fast_codec(engine))
-    assert isinstance(route.wire, BufferCodec) and route.pack is None
-    if route.wire.response_codec is None:
-        assert route.read is None
+    assert isinstance(route.wire, BufferCodec)
+    if route.wire.response_codec is None:  # the reply may need the [in] values: by name
+        assert route.read is None and route.pack is None
         return
+    assert route.pack is not None
+    values = tuple(ins[name] for name in route.method.ins)
+    assert route.pack(values) == engine.encode_request(ins)  # taken, the same bytes
+    for i, bad in enumerate([None, True, -1, 1 << 32, b"x" * 50, bytearray(b"ab"), "text"]):
+        odd = tuple(bad if j == i % max(1, len(values)) else v for j, v in enumerate(values))
+        packed = route.pack(odd)
+        by_name = dict(zip(route.method.ins, odd, strict=True))
+        assert packed is None or packed == engine.encode_request(by_name)
+    assert route.pack((*values, 0)) is None
+    assert not values or route.pack(values[:-1]) is None
     _check_reply(route, route.wire.encode_response(outs, result, scope=ins))
     _check_reply(route, junk)
 

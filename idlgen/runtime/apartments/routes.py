@@ -65,8 +65,11 @@ def routes(iface: type[IUnknown]) -> tuple[Route, ...]:
 
 
 def _packer(method: Method, wire: Any) -> Pack | None:
-    """The codec's packing of values in wire order, when that order is the caller's."""
-    if not isinstance(wire, PrimitiveCodec) or wire.request_names != method.ins:
+    """The codec's packing of values in wire order, when that order is the caller's and
+    the reply decodes without the [in] values (a byte buffer's size may be one of them)."""
+    if isinstance(wire, BufferCodec) and wire.response_codec is None:
+        return None
+    if not isinstance(wire, PrimitiveCodec | BufferCodec) or wire.request_names != method.ins:
         return None
     return wire.pack_exact
 

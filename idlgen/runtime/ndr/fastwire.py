@@ -439,6 +439,15 @@ class BufferCodec:
             return self.engine.encode_request(values, scope=scope, marshaler=marshaler)
         return body
 
+    def pack_exact(self, values: Sequence[Any]) -> bytes | None:
+        """The request for [in] values in `request_names` order, when this codec takes
+        them as they are (the bytes `encode_request` gives); None: `encode_request` must
+        encode them, with the engine's checks and faults."""
+        names = self._request.names
+        if len(values) != len(names):
+            return None
+        return self._request.pack(dict(zip(names, values)), None, None)  # noqa: B905
+
     def decode_request(
         self,
         data: bytes | bytearray | memoryview,
