@@ -335,7 +335,9 @@ class _Message:
                     data = values[a.name]
                     if type(data) is not bytes and type(data) is not bytearray:
                         return None
-                    count = _count(a.size, values, scope)
+                    size = a.size  # in the same message, as a request's mostly is: no call
+                    count = values[size] if size in values else _count(size, values, scope)
+                    count = count if type(count) is int else -1  # as `_count` says
                     if a.varying:
                         n = len(data) if a.length is None else _count(a.length, values, scope)
                         if n != len(data) or not n <= count <= 0xFFFFFFFF:
