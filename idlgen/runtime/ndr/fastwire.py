@@ -257,15 +257,19 @@ class _Array:
 class _Run:
     """Fixed fields up to the next byte buffer: primitives, then the buffer's header."""
 
-    __slots__ = ("array", "bools", "names", "plain", "prims", "result", "structs")
+    __slots__ = ("array", "bools", "hi", "lo", "names", "plain", "prims", "result", "structs")
 
     def __init__(
         self,
         fields: list[tuple[str, _ndr.Primitive]],
         array: _Array | None,
         result: _ndr.Primitive | None,
+        lo: int = 0,
     ) -> None:
         self.names = tuple(name for name, _ in fields)
+        # where its primitives are in the message's values (`_Message.names` order), and
+        # its buffer's at `hi`
+        self.lo, self.hi = lo, lo + len(fields)
         self.prims = tuple(prim for _, prim in fields) + ((result,) if result is not None else ())
         self.result = result is not None
         self.bools = any(prim.kind == "bool" for prim in self.prims)
@@ -287,6 +291,16 @@ def _padded(phase: int, prims: tuple[_ndr.Primitive, ...]) -> struct.Struct:
     return struct.Struct(fmt)
 
 
+_EXACT_VALUES = frozenset({int, bytes, bytearray, type(None)})  # None: no result
+
+
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """`names`' values from a mapping, always as a tuple (one C call for two or more)."""
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    return lambda values: tuple(values[name] for name in names)
+
+
 def _count(name: str, values: Mapping[str, Any], scope: Mapping[str, Any] | None) -> int:
     """What the engine's correlation names evaluate to, or -1 when it is not a plain int (a
     bool, a missing name...): the caller then leaves the message to the engine."""
@@ -302,19 +316,22 @@ def _count(name: str, values: Mapping[str, Any], scope: Mapping[str, Any] | None
 class _Message:
     """Runs and byte buffers in wire order."""
 
-    __slots__ = ("names", "runs")
+    __slots__ = ("get", "names", "plain", "runs")
 
     def __init__(self, fields: list[tuple[str, Any]], result: _ndr.Primitive | None) -> None:
         self.runs: list[_Run] = []
         self.names = tuple(name for name, _ in fields)
         run: list[tuple[str, _ndr.Primitive]] = []
-        for name, t in fields:
+        for index, (name, t) in enumerate(fields):
             if isinstance(t, _Array):
-                self.runs.append(_Run(run, t, None))
+                self.runs.append(_Run(run, t, None, index - len(run)))
                 run = []
             else:
                 run.append((name, t))
-        self.runs.append(_Run(run, None, result))
+        self.runs.append(_Run(run, None, result, len(fields) - len(run)))
+        # Every value by name in one C call, as a tuple in `names` order
+        self.get = _tuple_getter(self.names)
+        self.plain = all(run.plain for run in self.runs)
 
     def pack(
         self, values: Mapping[str, Any], scope: Mapping[str, Any] | None, result: Any
@@ -323,16 +340,21 @@ class _Message:
         parts: list[bytes] = []
         pos = 0
         try:
+            got = self.get(values)
+            # Exact ints where primitives are and whose ranges are their formats' need no
+            # check in Python (`struct` range-checks them; a buffer in a primitive's place
+            # is refused by `struct`, an int in a buffer's place below).
+            exact = self.plain and set(map(type, (*got, result))) <= _EXACT_VALUES
             for run in self.runs:
-                fields = list(map(values.__getitem__, run.names))
+                fields = list(got[run.lo : run.hi])
                 if run.result:
                     fields.append(result)
-                if not (run.plain and set(map(type, fields)) <= _EXACT_INT):
+                if not exact:
                     fields = [_check(p, v) for p, v in zip(run.prims, fields, strict=True)]
                 a = run.array
                 data = b""
                 if a is not None:
-                    data = values[a.name]
+                    data = got[run.hi]
                     if type(data) is not bytes and type(data) is not bytearray:
                         return None
                     size = a.size  # in the same message, as a request's mostly is: no call
