@@ -87,6 +87,7 @@ _REM_RELEASE_OPNUM = 5
 # hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
 REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.apartments.proxy")
+_NOTHING = object()  # no riid asked for yet
 _NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
 
 _I = TypeVar("_I", bound=IUnknown)
@@ -581,7 +582,7 @@ class ProxyCallFactory(ComObject, ICallFactory):
         # riid as the caller passed it -> (call object class, IPID): what CreateCall found
         # for it once holds for the manager's life (an IID's IPID never changes).
         self._made: dict[Any, tuple[type[ProxyCall], bytes]] = {}
-        self._last: tuple[Any, Any] = (self, None)  # (riid, what `_made` has for it)
+        self._last: tuple[Any, Any] = (_NOTHING, None)  # (riid, what `_made` has for it)
 
     @overload
     def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
