@@ -28,7 +28,7 @@ from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.marshal import marshaler_for, ref_observer, remote_client
-from idlgen.runtime.apartments.stub import _outs_of
+from idlgen.runtime.apartments.stub import IncomingCall, _outs_of
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.interface import Method
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
@@ -87,7 +87,7 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
                     caller(),
                     remote_client.get(),
                     ref_observer.get(),
-                    None if ctx is None else (type(ctx[0]), ctx[1]),
+                    None if ctx is None else (isinstance(ctx[0], IncomingCall), ctx[1]),
                     rt.last_hresult(),
                 )
             )
@@ -734,6 +734,30 @@ def test_cancel_reaches_a_call_running_on_the_reactor_thread(
     reply = client.pdu()
     assert isinstance(reply, P.Response) and reply.cancel_count == 1
     assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
+
+
+def test_cancel_before_a_lean_call_starts_is_the_general_paths_canceled_fault(
+    server: Server,
+) -> None:
+    """A request and its co_cancel in one read: the lean path has taken the call (the
+    cancel finds it in the exporter's table) but not started it, and answers that it
+    was canceled without running it, byte for byte as the general path does."""
+    replies = []
+    for path in (contextlib.nullcontext, general_only):
+        server.calc.threads.clear()
+        client = Client(server.address)
+        try:
+            with path():
+                both = request(9, server.ipid, add_stub(1, 2)) + P.encode(P.CoCancel(9))
+                took = taken_by(lambda: replies.append(exchange(client, both)))  # noqa: B023
+        finally:
+            client.close()
+        assert took == (1 if path is contextlib.nullcontext else 0)
+        assert server.calc.threads == []  # never ran
+    fast, general = replies
+    assert fast == general
+    fault = P.decode(fast)
+    assert isinstance(fault, P.Fault) and fault.status == P.NCA_S_FAULT_CANCEL
 
 
 def test_replies_of_one_read_leave_in_fewer_sends(

@@ -306,8 +306,12 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
     return major == COM_MAJOR and minor >= 1 and not extensions
 
 
-class FastCall:
-    """One call on the lean path, from the reactor's decision to its response PDU."""
+class FastCall(IncomingCall):
+    """One call on the lean path, from the reactor's decision to its response PDU. It is
+    also what `CoGetCallContext` sees while the method runs, and the entry a cancel finds
+    in the exporter's incoming-call table from the moment it is taken: a cancel before the
+    call starts sets its flag as one while it runs does, and `run` then answers
+    RPC_E_CALL_CANCELED without running it, as for a canceled queued request."""
 
     __slots__ = ("conn", "cont_id", "inline", "key", "method", "port", "state", "target", "values")
 
@@ -331,8 +335,11 @@ class FastCall:
         self.cont_id = cont_id
         self.values = values  # [in], in wire order
         self.key = (port, state.call_id)
-        # From now on a cancel finds the call (incoming.py), as a queued request's would.
-        target.exporter.calls.queued(self.key)
+        self._ticket = 1  # IncomingCall's fields: not canceled
+        self._cancel_ticket = 0
+        self._on_cancel = None
+        # From now on a cancel finds the call (incoming.py) and sets its flag.
+        target.exporter.calls.serving(self.key, self)
         state.on_cancel = self.cancel
 
     def cancel(self) -> None:
@@ -366,15 +373,15 @@ class FastCall:
             return
         values = self.values
         ins = values if m.order is None else tuple(values[i] for i in m.order)
-        incoming = IncomingCall()
-        if not target.exporter.calls.start(self.key, incoming):
+        if self._cancel_ticket:  # canceled before it started
+            target.exporter.calls.done(self.key)
             self._unreserve()
-            self._general(values).fault(RPC_E_CALL_CANCELED)  # canceled before it started
+            self._general(values).fault(RPC_E_CALL_CANCELED)
             return
         inline = self.inline
         outer = enter(target.apartment) if inline else None  # an MTA thread is in it already
         try:
-            returned = port.context.copy().run(self._call, ins, incoming)
+            returned = port.context.copy().run(self._call, ins)
         finally:
             if inline:
                 self.inline = False
@@ -383,11 +390,11 @@ class FastCall:
         if returned is not None:
             self._reply(values, *returned)
 
-    def _call(self, ins: tuple[Any, ...], incoming: IncomingCall) -> tuple[Any, int] | None:
+    def _call(self, ins: tuple[Any, ...]) -> tuple[Any, int] | None:
         """In a copy of the connection's context (`ConnectionPort.context`): the method's
         value and HRESULT, or None once its failure has been answered."""
         m = self.method
-        _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
+        _CALL_CONTEXT.set((self, 1))  # type: ignore[arg-type]
         # _LAST is S_OK here: the connection's context never holds it, and this copy is new.
         try:
             value = getattr(self.target.stub.target, m.name)(*ins)
