@@ -545,7 +545,7 @@ def current_apartment() -> Apartment:
     apt: Apartment | None = _local.apartment
     if apt is None:
         apt = _process_mta  # `process_mta()`'s answer while that MTA is open: one call less
-        if apt is None or apt._closed:
+        if apt is None or apt.closed:
             return process_mta()
     return apt
 
