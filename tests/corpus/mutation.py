@@ -327,9 +327,9 @@ def _judge_in(mutant: Mutant, include_dirs: Sequence[Path], workdir: Path) -> Ve
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(include_dirs: Sequence[Path]) -> None:
+def _init_worker(include_dirs: Sequence[Path], base: Path) -> None:
     _WORKER["include_dirs"] = list(include_dirs)
-    _WORKER["workdir"] = Path(tempfile.mkdtemp(prefix="idlgen-mutant-"))
+    _WORKER["workdir"] = Path(tempfile.mkdtemp(prefix="worker-", dir=base))
 
 
 def _judge_in_worker(mutant: Mutant) -> Verdict:
@@ -373,7 +373,11 @@ def judge_all(
     are spawned, not forked: under pytest other tests' threads may hold locks."""
     context = multiprocessing.get_context("spawn")
     verdicts = []
-    with context.Pool(processes or os.cpu_count() or 2, _init_worker, (include_dirs,)) as pool:
+    workers = processes or os.cpu_count() or 2
+    with (
+        tempfile.TemporaryDirectory(prefix="idlgen-mutants-") as base,
+        context.Pool(workers, _init_worker, (include_dirs, Path(base))) as pool,
+    ):
         for verdict in pool.imap_unordered(_judge_in_worker, list(mutants), chunksize=2):
             if report is not None:
                 report(verdict)
