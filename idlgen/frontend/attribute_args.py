@@ -13,7 +13,7 @@ each with arguments of every kind against widl.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from enum import Enum
+from enum import Enum, unique
 
 from idlgen.frontend import syntax
 
@@ -26,11 +26,13 @@ def _too_large(value: float) -> bool:
     return isinstance(value, int) and value > NARROW_LITERAL_LIMIT
 
 
+@unique  # an Enum member with another's value would silently be an alias of it
 class Kind(Enum):
     STRING = "a string"
     INTEGER = "an integer constant"
     CONSTANT = "a constant"  # a string or an integer
-    DEFAULT = "a constant"  # a string or a number: MIDL takes `defaultvalue(1.5)`
+    # A string or any number: MIDL takes `defaultvalue(1.5)`.
+    DEFAULT = "a constant or a floating-point number"
     EXPRESSION = "an expression"  # may name parameters and fields
     IDENTIFIER = "a name"
     TYPE = "a type"
