@@ -75,6 +75,16 @@ class Param(HasAttributes):
     named: bool = True  # False when the IDL left the parameter unnamed
 
 
+# Attributes that rename a method's vtable slot, in order of precedence.
+_SLOT_PREFIXES = {
+    "propget": "get_",
+    "propput": "put_",
+    "propputref": "putref_",
+    "eventadd": "add_",
+    "eventremove": "remove_",
+}
+
+
 @record
 class Method(HasAttributes):
     name: str
@@ -85,15 +95,12 @@ class Method(HasAttributes):
 
     @property
     def vtable_name(self) -> str:
-        """The name of the C vtable slot: `[propget] X` is `get_X`, as widl writes it."""
-        for attribute, prefix in (
-            ("propget", "get_"),
-            ("propput", "put_"),
-            ("propputref", "putref_"),
-            ("eventadd", "add_"),
-            ("eventremove", "remove_"),
-        ):
-            if self.has(attribute):
+        """The name of the C vtable slot: `[propget] X` is `get_X`, as widl writes it.
+        Asked for every inherited slot of every interface generated: one pass over the
+        attributes, then the prefixes in their order of precedence."""
+        present = {a.name for a in self.attributes}
+        for attribute, prefix in _SLOT_PREFIXES.items():
+            if attribute in present:
                 return prefix + self.name
         return self.name
 
