@@ -15,6 +15,7 @@ from functools import cached_property
 
 from idlgen import __version__, model
 from idlgen.codegen.comments import comment_above
+from idlgen.codegen.layout import assign, def_lines, field_line, return_call, tuple_lines
 from idlgen.codegen.names import (
     comment_text,
     docstring,
@@ -49,6 +50,7 @@ class ConstantView:
     name: str
     literal: str
     comment: str
+    line: str = ""  # `name = literal`, laid out
 
 
 @record
@@ -57,6 +59,7 @@ class EnumView:
     doc: str | None
     members: tuple[tuple[str, str], ...]  # (member name, value literal)
     aliases: tuple[str, ...]  # member names also exported at module level
+    member_lines: tuple[str, ...] = ()  # `name = value` for each member, laid out
 
 
 @record
@@ -64,6 +67,11 @@ class FieldView:
     name: str
     annotation: str
     default: str  # a Python expression: `0`, `None`, `_dc.field(default_factory=list)`
+    line: str = ""  # the whole declaration, laid out: `name: annotation = default`
+
+
+def field_view(name: str, annotation: str, default: str) -> FieldView:
+    return FieldView(name, annotation, default, field_line(name, annotation, default))
 
 
 @record
@@ -97,29 +105,41 @@ class MethodView:
     opnum: int = 0
     wire: str | None = None  # `_ndr.MethodMarshaler(...)` source; None when not remotable
     wire_note: str = ""  # why it is not remotable
+    # Lines laid out once here rather than through template calls for every class that
+    # prints them (a method appears in its interface, proxy or client, and call object).
+    signature: str = ""  # `    def name(self, ...) -> returns:`
+    table_ins: str = ""  # `ins=(...),` of its `_rt.Method(...)` entry
+    table_outs: str = ""  # `outs=(...),`
+    call: str = ""  # `        return self._call_(opnum, (args...))` of proxies and clients
 
     @property
     def param_decls(self) -> list[str]:
-        """`name: annotation` for each Python argument."""
-        return [f"{p.name}: {p.annotation}" for p in self.ins]
-
-    @property
-    def table_outs(self) -> tuple[ParamView, ...]:
-        """The [out] parameters for `_rt.Method(outs=...)`: the C return value, first
-        in the NamedTuple of a non-HRESULT method, is not a parameter."""
-        return self.outs[1:] if self.outs and self.outs[0].name == "return_" else self.outs
+        return _param_decls(self.ins)
 
     @property
     def any_return_note(self) -> str:
-        """Runtime dispatch returns Any; mypy --strict wants that said, except where the
-        declared type is `object` (then the comment itself would be flagged unused)."""
-        return "" if self.returns == "object" else "  # type: ignore[no-any-return]"
+        return _any_return_note(self.returns)
 
     @property
     def ins_tuple(self) -> str:
-        """The Begin_ argument tuple as Python source: `()`, `(a,)`, `(a, b)`."""
-        names = [p.name for p in self.ins]
-        return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+        return _ins_tuple(self.ins)
+
+
+def _param_decls(ins: Sequence[ParamView]) -> list[str]:
+    """`name: annotation` for each Python argument."""
+    return [f"{p.name}: {p.annotation}" for p in ins]
+
+
+def _any_return_note(returns: str) -> str:
+    """Runtime dispatch returns Any; mypy --strict wants that said, except where the
+    declared type is `object` (then the comment itself would be flagged unused)."""
+    return "" if returns == "object" else "  # type: ignore[no-any-return]"
+
+
+def _ins_tuple(ins: Sequence[ParamView]) -> str:
+    """The argument tuple as Python source: `()`, `(a,)`, `(a, b)`."""
+    names = [p.name for p in ins]
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
 
 
 @record
@@ -377,11 +397,9 @@ class ViewBuilder:
     def _constant(self, constant: model.Constant) -> ConstantView:
         from idlgen.spelling import expr_text
 
-        return ConstantView(
-            py_name(constant.name),
-            py_literal(constant.value),
-            comment_text(expr_text(constant.expression)),
-        )
+        name, literal = py_name(constant.name), py_literal(constant.value)
+        comment = comment_text(expr_text(constant.expression))
+        return ConstantView(name, literal, comment, assign(name, literal))
 
     def _enum(self, enum: model.Enum) -> EnumView:
         members = tuple((_member_name(m.name), py_literal(m.value)) for m in enum.members)
@@ -391,7 +409,8 @@ class ViewBuilder:
             for m, _ in members
             if m not in taken and m == py_name(m) and self._member_counts[m] == 1
         )
-        return EnumView(self._class_name(enum.name), _doc(enum), members, aliases)
+        lines = tuple(assign(name, value, 4) for name, value in members)
+        return EnumView(self._class_name(enum.name), _doc(enum), members, aliases, lines)
 
     @cached_property
     def _module_level_names(self) -> set[str]:
@@ -412,8 +431,8 @@ class ViewBuilder:
     def _union(self, union: model.Union) -> StructView:
         """A union value is its discriminant and the value of the selected arm."""
         fields = (
-            FieldView("discriminant", "int", "0"),
-            FieldView("value", "object", "None"),
+            field_view("discriminant", "int", "0"),
+            field_view("value", "object", "None"),
         )
         return StructView(self._class_name(union.name), _doc(union), fields)
 
@@ -426,7 +445,7 @@ class ViewBuilder:
         annotation = mapped.annotation
         if default == "None" and annotation != "object" and not annotation.endswith("| None"):
             annotation += " | None"
-        return FieldView(py_attr(item.name or f"field{index}"), annotation, default)
+        return field_view(py_attr(item.name or f"field{index}"), annotation, default)
 
     def _aliases(self) -> list[AliasView]:
         aliases: list[AliasView] = []
@@ -584,6 +603,9 @@ class ViewBuilder:
         else:
             returns = "int" if hresult else "None"
         wire = self.wire.method(interface, method, opnum)
+        # The C return value, first in the NamedTuple of a non-HRESULT method, is not a
+        # parameter of `_rt.Method(outs=...)`.
+        table_outs = outs[1:] if outs and outs[0].name == "return_" else outs
         return MethodView(
             name,
             ins,
@@ -595,6 +617,12 @@ class ViewBuilder:
             opnum,
             wire.source,
             comment_text(wire.reason),
+            signature=def_lines(name, _param_decls(ins), returns),
+            table_ins=tuple_lines("ins=", [py_literal(p.name) for p in ins], ",", 12),
+            table_outs=tuple_lines("outs=", [py_literal(p.name) for p in table_outs], ",", 12),
+            call=return_call(
+                "self._call_", [str(opnum), _ins_tuple(ins)], _any_return_note(returns)
+            ),
         )
 
     # -- NDR descriptors for structs and enums -----------------------------------

@@ -628,9 +628,9 @@ def dependency_order(
     also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`)."""
     by_name = {s.name: s for s in structs}
     for typedef in typedefs:
-        for target in named_types(typedef.type):
-            if target in by_name and typedef.name not in by_name:
-                by_name[typedef.name] = by_name[target]
+        target = named_type(typedef.type)
+        if target in by_name and typedef.name not in by_name:
+            by_name[typedef.name] = by_name[target]
     ordered: list[model.Struct] = []
     state: dict[str, int] = {}
 
@@ -639,10 +639,10 @@ def dependency_order(
             return
         state[struct.name] = 1
         for item in struct.fields:
-            for dependency in named_types(item.type):
-                target = by_name.get(dependency)
-                if target is not None:
-                    visit(target)
+            dependency = named_type(item.type)
+            target = None if dependency is None else by_name.get(dependency)
+            if target is not None:
+                visit(target)
         ordered.append(struct)
 
     for struct in structs:
@@ -650,11 +650,16 @@ def dependency_order(
     return ordered
 
 
-def named_types(type_: syntax.Type) -> list[str]:
-    while isinstance(type_, syntax.Pointer | syntax.Array):
+_WRAPPERS = (syntax.Pointer, syntax.Array)
+
+
+def named_type(type_: syntax.Type) -> str | None:
+    """The struct tag or type name under a type's pointers and arrays, if any. Asked
+    for every typedef and field a module can see: no list is built per answer."""
+    while isinstance(type_, _WRAPPERS):
         type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
-    if isinstance(type_, syntax.StructType) and type_.tag:
-        return [type_.tag]
+    if isinstance(type_, syntax.StructType):
+        return type_.tag or None
     if isinstance(type_, syntax.NamedType):
-        return [type_.name]
-    return []
+        return type_.name
+    return None
