@@ -275,13 +275,16 @@ class Document:
     _index: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        index = self._index
-        for group in (self.interfaces, self.typedefs, self.coclasses):
-            for item in group:
-                index.setdefault(item.name, item)
-        for group2 in (self.structs, self.unions, self.enums):
-            for tagged in group2:
-                index.setdefault(f"tag:{tagged.name}", tagged)
+        # The first declaration of a name wins. Built for every compile over everything
+        # imported, so as two dict displays read backwards rather than a call per item.
+        named: tuple[Interface | Typedef | Coclass, ...] = (
+            *self.interfaces,
+            *self.typedefs,
+            *self.coclasses,
+        )
+        tagged: tuple[Struct | Union | Enum, ...] = (*self.structs, *self.unions, *self.enums)
+        self._index.update({item.name: item for item in reversed(named)})
+        self._index.update({f"tag:{item.name}": item for item in reversed(tagged)})
 
     def lookup(self, name: str) -> object | None:
         """The interface, typedef or coclass called `name` (tags: `tag:Name`)."""
