@@ -30,13 +30,13 @@ from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.ndr.fault import bad_stub
 from idlgen.runtime.ndr.method import wire_type
 
-__all__ = ["BufferCodec", "PrimitiveCodec", "fast_codec"]
+__all__ = ["BufferCodec", "OneBufferReader", "PrimitiveCodec", "fast_codec"]
 
 
 class _Layout:
     """One message: names, their primitives and the packed struct with padding."""
 
-    __slots__ = ("bools", "get", "names", "plain", "prims", "struct")
+    __slots__ = ("as_is", "bools", "get", "names", "plain", "prims", "struct")
 
     def __init__(self, fields: list[tuple[str, _ndr.Primitive]]) -> None:
         self.names = tuple(name for name, _ in fields)
@@ -44,7 +44,14 @@ class _Layout:
         self.bools = any(prim.kind == "bool" for prim in self.prims)
         # Every field an integer whose accepted range is its struct format's: struct's own
         # range check is then the engine's, and exact ints need no check in Python.
-        self.plain = all(_struct_range(prim) == (prim.lo, prim.hi) for prim in self.prims)
+        self.plain = all(
+            not prim.unsigned_view and _struct_range(prim) == (prim.lo, prim.hi)
+            for prim in self.prims
+        )
+        # Every field an integer that `_check` gives back as it is whenever struct's format
+        # takes it: exact ints then need no check in Python either, and a value struct
+        # refuses is one `_check` refuses or would change (a negative HRESULT).
+        self.as_is = all(_as_is(prim) for prim in self.prims)
         # The values by name in one C call (one name: itemgetter gives the bare value).
         self.get = operator.itemgetter(*self.names) if len(self.names) > 1 else None
         fmt, pos = "<", 0
@@ -82,13 +89,23 @@ _EXACT_INT = frozenset({int})
 
 
 def _struct_range(prim: _ndr.Primitive) -> tuple[int, int] | None:
-    """The integers a struct format takes, for an integer primitive without an unsigned view."""
-    if prim.kind != "int" or prim.unsigned_view or prim.fmt.lower() not in "bhilq":
+    """The integers an integer primitive's struct format takes."""
+    if prim.kind != "int" or prim.fmt.lower() not in "bhilq":
         return None
     bits = struct.calcsize("<" + prim.fmt) * 8
     if prim.fmt.islower():
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
+
+
+def _as_is(prim: _ndr.Primitive) -> bool:
+    """Does `_check` give back, unchanged, every int the primitive's struct format takes?
+    (An unsigned view changes negative values only.)"""
+    taken = _struct_range(prim)
+    if taken is None:
+        return False
+    lo, hi = taken
+    return prim.lo <= lo and hi <= prim.hi and (lo == 0 or not prim.unsigned_view)
 
 
 def _check(t: _ndr.Primitive, value: Any) -> Any:
@@ -188,6 +205,12 @@ class PrimitiveCodec:
     def response_format(self) -> str:
         """The response's struct format without the byte-order prefix."""
         return self._response.struct.format[1:]
+
+    @property
+    def response_as_is(self) -> bool:
+        """Are exact ints in range the response's checked values as they are, and does
+        `struct` refuse the others (`_Layout.as_is`)?"""
+        return self._response.as_is
 
     @property
     def response_names(self) -> tuple[str, ...]:
@@ -463,6 +486,84 @@ class BufferCodec:
         """The [in] values in wire order if this codec takes `data` as it is, else None."""
         got = self._request.unpack(data, None)
         return None if got is None else tuple(got[0].values())
+
+    def request_reader(self, prefix: struct.Struct) -> OneBufferReader | None:
+        """A reader of requests after a fixed `prefix` (little-endian, a whole number of 8
+        bytes: ORPC's ORPCTHIS) when the request is one byte buffer between fixed fields
+        that size it (`Write(pv, cb)`); None otherwise."""
+        return OneBufferReader.of(self._request, prefix)
+
+
+class OneBufferReader:
+    """A prefix, then a request of one byte buffer between fixed fields, read from a larger
+    frame in two `struct` calls and one slice: the prefix, the fields before the buffer and
+    its header in the first, the fields after it in the second (one struct per alignment
+    phase, as `_Run`'s). It takes exactly what `_Message.unpack` takes after the prefix,
+    with the same values (tests/apartments/test_fastwire.py compares them)."""
+
+    __slots__ = ("before", "head", "length_at", "size_at", "tails", "varying")
+
+    def __init__(
+        self, message: _Message, prefix: struct.Struct, size_at: int, length_at: int
+    ) -> None:
+        first, last = message.runs
+        assert first.array is not None
+        self.head = struct.Struct(prefix.format + first.structs[0].format[1:])
+        self.varying = first.array.varying
+        self.tails = last.structs
+        skip = len(prefix.unpack(bytes(prefix.size)))  # the prefix's fields
+        # `head`'s values before the buffer's counts; the size and length fields' indices
+        # in what `read` returns.
+        self.before = skip + len(first.names)
+        self.size_at = skip + size_at
+        self.length_at = -1 if length_at < 0 else skip + length_at
+
+    @classmethod
+    def of(cls, message: _Message, prefix: struct.Struct) -> OneBufferReader | None:
+        if prefix.size % 8 or not prefix.format.startswith("<") or len(message.runs) != 2:
+            return None
+        first, last = message.runs
+        array = first.array
+        if array is None or first.bools or last.bools:
+            return None
+        ints = [
+            name
+            for run in message.runs
+            for name, prim in zip(run.names, run.prims, strict=False)  # prims: + the result's
+            if prim.kind == "int"
+        ]
+        if array.size not in ints or (array.length is not None and array.length not in ints):
+            return None  # sized by something else: `_Message.unpack` refuses it every time
+        names = message.names
+        length_at = -1 if array.length is None else names.index(array.length)
+        return cls(message, prefix, names.index(array.size), length_at)
+
+    def read(self, frame: bytes, at: int) -> tuple[Any, ...] | None:
+        """The prefix's values, then the request's in wire order, of the frame whose prefix
+        starts at `at` and whose request runs to its end; None where `_Message.unpack`
+        says None (short, long, counts that disagree)."""
+        head = self.head
+        try:
+            raw = head.unpack_from(frame, at)
+        except struct.error:
+            return None
+        if self.varying:
+            count, offset, n = raw[-3:]
+            if offset or n > count:
+                return None
+        else:
+            n = count = raw[-1]
+        start = at + head.size
+        end = start + n
+        tail = self.tails[(end - at) & 7]
+        if len(frame) - end != tail.size:
+            return None
+        values = (*raw[: self.before], frame[start:end], *tail.unpack_from(frame, end))
+        if values[self.size_at] != count:
+            return None
+        if self.length_at >= 0 and values[self.length_at] != n:
+            return None
+        return values
 
 
 def _buffer(t: Any) -> tuple[str, str | None, bool] | None:
