@@ -19,18 +19,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from frontend_instructions import corpus_dir
+
 HERE = Path(__file__).resolve()
-WINE_IDL_DIR_ENV = "IDLGEN_WINE_IDL_DIR"
-WINE_IDL_DIR_FALLBACK = Path("/root/.cache/idlgen-ci/wine/usr/include/wine/wine/windows")
 EMITS = ("python", "json")
-
-
-def corpus_dir() -> Path:
-    configured = os.environ.get(WINE_IDL_DIR_ENV)
-    folder = Path(configured) if configured else WINE_IDL_DIR_FALLBACK
-    if not folder.is_dir():
-        raise SystemExit(f"Wine IDL corpus not found at {folder}; set {WINE_IDL_DIR_ENV}")
-    return folder
 
 
 def write_outputs(out: Path, names: list[str]) -> None:
