@@ -75,6 +75,16 @@ class Param(HasAttributes):
     named: bool = True  # False when the IDL left the parameter unnamed
 
 
+# Attributes that rename a method's vtable slot, in order of precedence.
+_SLOT_PREFIXES = {
+    "propget": "get_",
+    "propput": "put_",
+    "propputref": "putref_",
+    "eventadd": "add_",
+    "eventremove": "remove_",
+}
+
+
 @record
 class Method(HasAttributes):
     name: str
@@ -85,15 +95,12 @@ class Method(HasAttributes):
 
     @property
     def vtable_name(self) -> str:
-        """The name of the C vtable slot: `[propget] X` is `get_X`, as widl writes it."""
-        for attribute, prefix in (
-            ("propget", "get_"),
-            ("propput", "put_"),
-            ("propputref", "putref_"),
-            ("eventadd", "add_"),
-            ("eventremove", "remove_"),
-        ):
-            if self.has(attribute):
+        """The name of the C vtable slot: `[propget] X` is `get_X`, as widl writes it.
+        Asked for every inherited slot of every interface generated: one pass over the
+        attributes, then the prefixes in their order of precedence."""
+        present = {a.name for a in self.attributes}
+        for attribute, prefix in _SLOT_PREFIXES.items():
+            if attribute in present:
                 return prefix + self.name
         return self.name
 
@@ -268,13 +275,16 @@ class Document:
     _index: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        index = self._index
-        for group in (self.interfaces, self.typedefs, self.coclasses):
-            for item in group:
-                index.setdefault(item.name, item)
-        for group2 in (self.structs, self.unions, self.enums):
-            for tagged in group2:
-                index.setdefault(f"tag:{tagged.name}", tagged)
+        # The first declaration of a name wins. Built for every compile over everything
+        # imported, so as two dict displays read backwards rather than a call per item.
+        named: tuple[Interface | Typedef | Coclass, ...] = (
+            *self.interfaces,
+            *self.typedefs,
+            *self.coclasses,
+        )
+        tagged: tuple[Struct | Union | Enum, ...] = (*self.structs, *self.unions, *self.enums)
+        self._index.update({item.name: item for item in reversed(named)})
+        self._index.update({f"tag:{item.name}": item for item in reversed(tagged)})
 
     def lookup(self, name: str) -> object | None:
         """The interface, typedef or coclass called `name` (tags: `tag:Name`)."""

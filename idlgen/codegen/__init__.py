@@ -57,6 +57,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        # The templates ship with idlgen and do not change under a running compiler;
+        # reloading would stat each template on every render and every include.
+        auto_reload=False,
         bytecode_cache=_bytecode_cache(),
     )
     environment.filters["pyrepr"] = py_literal

@@ -11,9 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from idlgen import __version__, model
 from idlgen.codegen.comments import comment_above
+from idlgen.codegen.layout import assign, def_lines, field_line, return_call, tuple_lines
 from idlgen.codegen.names import (
     comment_text,
     docstring,
@@ -48,6 +50,7 @@ class ConstantView:
     name: str
     literal: str
     comment: str
+    line: str = ""  # `name = literal`, laid out
 
 
 @record
@@ -56,6 +59,7 @@ class EnumView:
     doc: str | None
     members: tuple[tuple[str, str], ...]  # (member name, value literal)
     aliases: tuple[str, ...]  # member names also exported at module level
+    member_lines: tuple[str, ...] = ()  # `name = value` for each member, laid out
 
 
 @record
@@ -63,6 +67,11 @@ class FieldView:
     name: str
     annotation: str
     default: str  # a Python expression: `0`, `None`, `_dc.field(default_factory=list)`
+    line: str = ""  # the whole declaration, laid out: `name: annotation = default`
+
+
+def field_view(name: str, annotation: str, default: str) -> FieldView:
+    return FieldView(name, annotation, default, field_line(name, annotation, default))
 
 
 @record
@@ -96,29 +105,41 @@ class MethodView:
     opnum: int = 0
     wire: str | None = None  # `_ndr.MethodMarshaler(...)` source; None when not remotable
     wire_note: str = ""  # why it is not remotable
+    # Lines laid out once here rather than through template calls for every class that
+    # prints them (a method appears in its interface, proxy or client, and call object).
+    signature: str = ""  # `    def name(self, ...) -> returns:`
+    table_ins: str = ""  # `ins=(...),` of its `_rt.Method(...)` entry
+    table_outs: str = ""  # `outs=(...),`
+    call: str = ""  # `        return self._call_(opnum, (args...))` of proxies and clients
 
     @property
     def param_decls(self) -> list[str]:
-        """`name: annotation` for each Python argument."""
-        return [f"{p.name}: {p.annotation}" for p in self.ins]
-
-    @property
-    def table_outs(self) -> tuple[ParamView, ...]:
-        """The [out] parameters for `_rt.Method(outs=...)`: the C return value, first
-        in the NamedTuple of a non-HRESULT method, is not a parameter."""
-        return self.outs[1:] if self.outs and self.outs[0].name == "return_" else self.outs
+        return _param_decls(self.ins)
 
     @property
     def any_return_note(self) -> str:
-        """Runtime dispatch returns Any; mypy --strict wants that said, except where the
-        declared type is `object` (then the comment itself would be flagged unused)."""
-        return "" if self.returns == "object" else "  # type: ignore[no-any-return]"
+        return _any_return_note(self.returns)
 
     @property
     def ins_tuple(self) -> str:
-        """The Begin_ argument tuple as Python source: `()`, `(a,)`, `(a, b)`."""
-        names = [p.name for p in self.ins]
-        return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+        return _ins_tuple(self.ins)
+
+
+def _param_decls(ins: Sequence[ParamView]) -> list[str]:
+    """`name: annotation` for each Python argument."""
+    return [f"{p.name}: {p.annotation}" for p in ins]
+
+
+def _any_return_note(returns: str) -> str:
+    """Runtime dispatch returns Any; mypy --strict wants that said, except where the
+    declared type is `object` (then the comment itself would be flagged unused)."""
+    return "" if returns == "object" else "  # type: ignore[no-any-return]"
+
+
+def _ins_tuple(ins: Sequence[ParamView]) -> str:
+    """The argument tuple as Python source: `()`, `(a,)`, `(a, b)`."""
+    names = [p.name for p in ins]
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
 
 
 @record
@@ -252,14 +273,21 @@ class ViewBuilder:
         self.types = TypeMapper(self.document, self.qualify)
         self.wire = WireBuilder(self.document, self.qualify)
         self._typedef_names = self._names_from_typedefs()
-        self._class_names = self._python_class_names()
+        # What becomes a class or alias, by IDL name (the first declaration wins); the
+        # Python names are spelled only for the few names a module uses.
+        document = self.document
+        named: tuple[model.Interface | model.Coclass | model.Typedef, ...] = (
+            *document.interfaces,
+            *document.coclasses,
+            *document.typedefs,
+        )
+        self._named_items = {item.name: item for item in reversed(named)}
+        tagged: tuple[model.Struct | model.Enum | model.Union, ...] = document.tagged_types
+        self._tagged_items = {item.name: item for item in reversed(tagged)}
         # Descriptors live beside the struct or enum itself (a typedef naming it may
-        # sit in another file), so they have their own table.
-        self._wire_names = {
-            item.name: (self._class_name(item.name), item.origin)
-            for item in self.document.tagged_types
-            if not isinstance(item, model.Union)
-        }
+        # sit in another file), so they have their own table (the last one wins).
+        described: tuple[model.Struct | model.Enum, ...] = (*document.structs, *document.enums)
+        self._descriptor_items = {item.name: item for item in described}
         # Enum members are exported at module level only where the name is unambiguous.
         self._member_counts = Counter(
             _member_name(m.name) for e in self.document.enums if self._emit(e) for m in e.members
@@ -267,24 +295,25 @@ class ViewBuilder:
         self._structs = {item.name: item for item in self.document.structs}
         self._enums = {item.name for item in self.document.enums}
         self._wire_supported: dict[str, bool] = {}
+        self._imports_by_file: dict[str, ImportView] = {}
 
     # -- naming --------------------------------------------------------------
 
-    def _python_class_names(self) -> dict[str, tuple[str, model.Origin]]:
-        """IDL name -> (Python name, origin) for everything that becomes a class or alias."""
-        names: dict[str, tuple[str, model.Origin]] = {}
-        named: list[model.Interface | model.Coclass | model.Typedef] = [
-            *self.document.interfaces,
-            *self.document.coclasses,
-            *self.document.typedefs,
-        ]
-        for item in named:
-            names.setdefault(item.name, (py_name(item.name), item.origin))
-        for tagged in self.document.tagged_types:
-            if not tagged.name.startswith("__anonymous"):
-                python = self._typedef_names.get(tagged.name, tagged.name)
-                names.setdefault(tagged.name, (py_name(python), tagged.origin))
-        return names
+    def _class_entry(self, idl_name: str) -> tuple[str, model.Origin] | None:
+        """(Python name, origin) of what becomes a class or alias for `idl_name`:
+        interfaces, coclasses and typedefs first, then named structs, enums, unions."""
+        item = self._named_items.get(idl_name)
+        if item is not None:
+            return py_name(idl_name), item.origin
+        tagged = self._tagged_items.get(idl_name)
+        if tagged is None or idl_name.startswith("__anonymous"):
+            return None
+        return py_name(self._typedef_names.get(idl_name, idl_name)), tagged.origin
+
+    def _descriptor_entry(self, idl_name: str) -> tuple[str, model.Origin] | None:
+        """(Python class name, origin) of the struct or enum an `_ndr_` name is for."""
+        item = self._descriptor_items.get(idl_name)
+        return None if item is None else (self._class_name(idl_name), item.origin)
 
     def _names_from_typedefs(self) -> dict[str, str]:
         """Tag -> typedef name, for `typedef struct tagX {...} X;`: the class is `X`."""
@@ -307,7 +336,7 @@ class ViewBuilder:
             prefix, idl_name = "_ndr_", idl_name[len("_ndr_") :]
         elif idl_name in RUNTIME_INTERFACES:
             return f"_rt.{idl_name}"
-        found = (self._wire_names if prefix else self._class_names).get(idl_name)
+        found = self._descriptor_entry(idl_name) if prefix else self._class_entry(idl_name)
         if found is None:
             return None
         name, origin = found
@@ -316,9 +345,16 @@ class ViewBuilder:
         name = prefix + name
         if _emitted_here(origin):
             return name
-        imported = import_for_file(origin.file, self.module_map)
+        imported = self._import_for(origin.file)
         self.imports.setdefault(imported.alias, imported)
         return f"{imported.alias}.{name}"
+
+    def _import_for(self, path: str) -> ImportView:
+        """`import_for_file`, once per imported file rather than once per name used."""
+        found = self._imports_by_file.get(path)
+        if found is None:
+            found = self._imports_by_file[path] = import_for_file(path, self.module_map)
+        return found
 
     # -- declarations ------------------------------------------------------------
 
@@ -361,21 +397,27 @@ class ViewBuilder:
     def _constant(self, constant: model.Constant) -> ConstantView:
         from idlgen.spelling import expr_text
 
-        return ConstantView(
-            py_name(constant.name),
-            py_literal(constant.value),
-            comment_text(expr_text(constant.expression)),
-        )
+        name, literal = py_name(constant.name), py_literal(constant.value)
+        comment = comment_text(expr_text(constant.expression))
+        return ConstantView(name, literal, comment, assign(name, literal))
 
     def _enum(self, enum: model.Enum) -> EnumView:
         members = tuple((_member_name(m.name), py_literal(m.value)) for m in enum.members)
-        taken = set(self._class_names) | {c.name for c in self.document.constants}
+        taken = self._module_level_names
         aliases = tuple(
             m
             for m, _ in members
             if m not in taken and m == py_name(m) and self._member_counts[m] == 1
         )
-        return EnumView(self._class_name(enum.name), _doc(enum), members, aliases)
+        lines = tuple(assign(name, value, 4) for name, value in members)
+        return EnumView(self._class_name(enum.name), _doc(enum), members, aliases, lines)
+
+    @cached_property
+    def _module_level_names(self) -> set[str]:
+        """Names an enum member exported at module level would clash with (asked once,
+        not once per enum)."""
+        tagged = {name for name in self._tagged_items if not name.startswith("__anonymous")}
+        return set(self._named_items) | tagged | {c.name for c in self.document.constants}
 
     def _class_name(self, idl_name: str) -> str:
         """The name of a class this module defines: never qualified by an import, even
@@ -389,8 +431,8 @@ class ViewBuilder:
     def _union(self, union: model.Union) -> StructView:
         """A union value is its discriminant and the value of the selected arm."""
         fields = (
-            FieldView("discriminant", "int", "0"),
-            FieldView("value", "object", "None"),
+            field_view("discriminant", "int", "0"),
+            field_view("value", "object", "None"),
         )
         return StructView(self._class_name(union.name), _doc(union), fields)
 
@@ -403,7 +445,7 @@ class ViewBuilder:
         annotation = mapped.annotation
         if default == "None" and annotation != "object" and not annotation.endswith("| None"):
             annotation += " | None"
-        return FieldView(py_attr(item.name or f"field{index}"), annotation, default)
+        return field_view(py_attr(item.name or f"field{index}"), annotation, default)
 
     def _aliases(self) -> list[AliasView]:
         aliases: list[AliasView] = []
@@ -431,25 +473,13 @@ class ViewBuilder:
         name = py_name(interface.name)
         prefix = "DIID_" if interface.kind == "dispinterface" else "IID_"
         runtime_alias = interface.name in RUNTIME_INTERFACES
-        vtable = _vtable_methods(interface)
-        first_opnum = (
-            0
-            if not interface.is_object
-            else sum(
-                1
-                for owner, inherited in self.document.inherited_methods(interface)
-                if owner is not interface and not inherited.has("call_as")
-            )
-        )
-        inherited = frozenset(
-            m.vtable_name
-            for owner, m in self.document.inherited_methods(interface)
-            if owner is not interface
-        )
-        own_names = frozenset(py_attr(m.vtable_name) for m in vtable)
+        vtable = [(m, m.vtable_name) for m in _vtable_methods(interface)]
+        slots_before, inherited = self._inherited_slots(interface)
+        first_opnum = slots_before if interface.is_object else 0
+        own_names = frozenset(py_attr(slot) for _, slot in vtable)
         methods = tuple(
-            self._method(interface, m, first_opnum + index, inherited, own_names)
-            for index, m in enumerate(vtable)
+            self._method(interface, m, first_opnum + index, inherited, own_names, slot)
+            for index, (m, slot) in enumerate(vtable)
         )
         base = self.qualify(interface.parent) if interface.parent else None
         partner = self._async_view(interface, methods)
@@ -472,6 +502,17 @@ class ViewBuilder:
             rpc_version=rpc_version,
             begin_methods=begin_methods,
         )
+
+    def _inherited_slots(self, interface: model.Interface) -> tuple[int, frozenset[str]]:
+        """The vtable slots inherited from ancestors: how many (a `[call_as]` method is
+        only a wire form and takes none) and their C names. One walk up the chain."""
+        count = 0
+        names: set[str] = set()
+        for owner, method in self.document.inherited_methods(interface):
+            if owner is not interface:
+                names.add(method.vtable_name)
+                count += not method.has("call_as")
+        return count, frozenset(names)
 
     def _rpc_version(self, interface: model.Interface) -> str | None:
         """`(major, minor)` for a plain (non-object) RPC interface, from `version(M.m)`."""
@@ -526,9 +567,13 @@ class ViewBuilder:
         interface: model.Interface,
         method: model.Method,
         opnum: int,
-        inherited: frozenset[str] = frozenset(),
-        own_names: frozenset[str] = frozenset(),
+        inherited: frozenset[str],
+        own_names: frozenset[str],
+        slot: str,
     ) -> MethodView:
+        """`slot` is the method's vtable name, `inherited` its ancestors' slot names and
+        `own_names` the Python names of its interface's methods (asked once per
+        interface, not once per method)."""
         ins = tuple(
             ParamView(param_name(p.name, p.direction.is_out), self.types.param(p).annotation)
             for p in method.in_params
@@ -541,11 +586,11 @@ class ViewBuilder:
         if not hresult and not _returns_void(method):
             returned = self.types.type(method.return_type).annotation
             outs.insert(0, ParamView("return_", returned))
-        name = py_attr(method.vtable_name)
-        if method.vtable_name in inherited:
+        name = py_attr(slot)
+        if slot in inherited:
             # A method redeclaring an ancestor's name is another vtable slot; widl names
             # it `<Interface>_<name>` in C, and so do we (else it would override).
-            name = py_attr(f"{interface.name}_{method.vtable_name}")
+            name = py_attr(f"{interface.name}_{slot}")
         if name in RUNTIME_ATTRIBUTES:
             name += "_"  # `close` would override RpcClient.close in the client stub
         result_class = f"{name}Result" if len(outs) >= 2 else None
@@ -558,6 +603,9 @@ class ViewBuilder:
         else:
             returns = "int" if hresult else "None"
         wire = self.wire.method(interface, method, opnum)
+        # The C return value, first in the NamedTuple of a non-HRESULT method, is not a
+        # parameter of `_rt.Method(outs=...)`.
+        table_outs = outs[1:] if outs and outs[0].name == "return_" else outs
         return MethodView(
             name,
             ins,
@@ -569,6 +617,12 @@ class ViewBuilder:
             opnum,
             wire.source,
             comment_text(wire.reason),
+            signature=def_lines(name, _param_decls(ins), returns),
+            table_ins=tuple_lines("ins=", [py_literal(p.name) for p in ins], ",", 12),
+            table_outs=tuple_lines("outs=", [py_literal(p.name) for p in table_outs], ",", 12),
+            call=return_call(
+                "self._call_", [str(opnum), _ins_tuple(ins)], _any_return_note(returns)
+            ),
         )
 
     # -- NDR descriptors for structs and enums -----------------------------------

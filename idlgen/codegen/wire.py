@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import cached_property
 
 from idlgen import model
 from idlgen.codegen.names import param_name, py_attr, py_literal, py_name
@@ -68,6 +69,12 @@ NAMED_WIRE_TYPES = {
 }
 CHARACTERS = {"char": "_ndr.CHAR", "wchar_t": "_ndr.WCHAR", "unsigned char": "_ndr.CHAR"}
 SIZE_ATTRIBUTES = ("size_is", "max_is", "length_is", "first_is")
+_NO_ATTRIBUTES: dict[str, syntax.Attribute] = {}  # read only
+_WIRE_DIRECTIONS = {
+    model.Direction.IN: "'in'",
+    model.Direction.OUT: "'out'",
+    model.Direction.INOUT: "'inout'",
+}
 
 
 # Python's parser refuses more than 200 nested brackets ("too many nested parentheses"):
@@ -90,6 +97,15 @@ def source_nesting(source: str) -> int:
         elif char in ")]}":
             depth -= 1
     return deepest
+
+
+def too_deep_for_python(source: str) -> bool:
+    """Whether `source` nests deeper than MAX_SOURCE_NESTING. No nesting exceeds the
+    number of opening brackets, so counting them (in C) settles nearly every
+    descriptor; only a source with more openings than the limit needs the walk that
+    skips string literals."""
+    openings = source.count("(") + source.count("[") + source.count("{")
+    return openings > MAX_SOURCE_NESTING and source_nesting(source) > MAX_SOURCE_NESTING
 
 
 class Unsupported(Exception):
@@ -115,9 +131,12 @@ class WireBuilder:
     def method(self, interface: model.Interface, method: model.Method, opnum: int) -> WireMethod:
         if interface.is_local or method.has("local"):
             return WireMethod(None, "[local]")
+        pointer_default = _pointer_default(interface)
         try:
             params = [
-                self._param(interface, p) for p in method.params if not self._is_binding_handle(p)
+                self._param(p, pointer_default)
+                for p in method.params
+                if not self._is_binding_handle(p)
             ]
             returns = self._return(method.return_type)
         except Unsupported as reason:
@@ -128,7 +147,7 @@ class WireBuilder:
             f"_ndr.MethodMarshaler(_ndr.Method({py_literal(method.name)}, {params_tuple}, "
             f"returns={returns}, opnum={opnum}))"
         )
-        if source_nesting(source) > MAX_SOURCE_NESTING:
+        if too_deep_for_python(source):
             return WireMethod(None, _TOO_DEEP_FOR_PYTHON)
         return WireMethod(source, "")
 
@@ -146,12 +165,11 @@ class WireBuilder:
             return "None"
         return self.type(type_, (), embedded=False, pointer_default="unique")
 
-    def _param(self, interface: model.Interface, param: model.Param) -> str:
-        pointer_default = _pointer_default(interface)
+    def _param(self, param: model.Param, pointer_default: str) -> str:
         descriptor = self.param_type(param.type, param.attributes, pointer_default)
-        direction = {"in": "in", "out": "out", "in,out": "inout"}[param.direction.value]
+        direction = _WIRE_DIRECTIONS[param.direction]
         name = param_name(param.name, param.direction.is_out)
-        return f"_ndr.Param({py_literal(name)}, {descriptor}, {direction!r})"
+        return f"_ndr.Param({py_literal(name)}, {descriptor}, {direction})"
 
     def param_type(
         self, type_: syntax.Type, attributes: syntax.Attributes, pointer_default: str
@@ -170,9 +188,9 @@ class WireBuilder:
         pointer_default: str,
         scope: Callable[[str], str] = py_name,
     ) -> str:
-        names = {a.name: a for a in attributes}
         if isinstance(type_, syntax.Pointer):
             return self._pointer(type_, attributes, embedded, pointer_default, scope)
+        names = {a.name: a for a in attributes} if attributes else _NO_ATTRIBUTES
         if "switch_is" in names and isinstance(type_, syntax.UnionType):
             # `[switch_is(Level)] LPUNION p` as a parameter: the pointer's target is the union.
             return self._switched_union(type_, attributes, names["switch_is"], scope)
@@ -403,13 +421,19 @@ class WireBuilder:
             return self._sized(type_.element, names, pointer_default, scope)
         return f"_ndr.FixedArray({elem}, {count})"
 
-    def _const(self, expr: syntax.Expr) -> int:
-        from idlgen.semantics.consteval import ConstError, Evaluator
-
+    @cached_property
+    def _array_size_names(self) -> dict[str, int | float | str]:
+        """What a name in an array size stands for: constants, then enum members (a
+        later declaration of a name wins). Built once per document, when first needed."""
         constants = {c.name: c.value for c in self.document.constants}
         for enum in self.document.enums:
             constants.update({m.name: m.value for m in enum.members})
-        evaluator = Evaluator(constants.get, self._resolve)
+        return constants
+
+    def _const(self, expr: syntax.Expr) -> int:
+        from idlgen.semantics.consteval import ConstError, Evaluator
+
+        evaluator = Evaluator(self._array_size_names.get, self._resolve)
         try:
             return evaluator.evaluate_int(expr)
         except ConstError as error:
@@ -428,14 +452,24 @@ class WireBuilder:
         return expr_source(arg, scope, self._constant_value)
 
     def _constant_value(self, name: str) -> int | None:
+        """The integer a name in a sizing expression is folded to, if it names one."""
+        constants, members = self._expression_names
+        found = constants.get(name)
+        return found if found is not None else members.get(name)
+
+    @cached_property
+    def _expression_names(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Integer constants, then enum members, by name; the first declaration of a
+        name wins in each. Indexed once per document instead of scanned per name."""
+        constants: dict[str, int] = {}
         for constant in self.document.constants:
-            if constant.name == name and isinstance(constant.value, int):
-                return constant.value
+            if isinstance(constant.value, int):
+                constants.setdefault(constant.name, constant.value)
+        members: dict[str, int] = {}
         for enum in self.document.enums:
             for member in enum.members:
-                if member.name == name:
-                    return member.value
-        return None
+                members.setdefault(member.name, member.value)
+        return constants, members
 
     # -- struct members ------------------------------------------------------
 
@@ -453,7 +487,7 @@ class WireBuilder:
                 pointer_default="unique",
                 scope=field_scope,
             )
-        if source_nesting(descriptor) > MAX_SOURCE_NESTING:
+        if too_deep_for_python(descriptor):
             raise Unsupported(_TOO_DEEP_FOR_PYTHON)
         return f"_ndr.Field({py_literal(name)}, {descriptor})"
 
@@ -594,9 +628,9 @@ def dependency_order(
     also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`)."""
     by_name = {s.name: s for s in structs}
     for typedef in typedefs:
-        for target in named_types(typedef.type):
-            if target in by_name and typedef.name not in by_name:
-                by_name[typedef.name] = by_name[target]
+        target = named_type(typedef.type)
+        if target in by_name and typedef.name not in by_name:
+            by_name[typedef.name] = by_name[target]
     ordered: list[model.Struct] = []
     state: dict[str, int] = {}
 
@@ -605,10 +639,10 @@ def dependency_order(
             return
         state[struct.name] = 1
         for item in struct.fields:
-            for dependency in named_types(item.type):
-                target = by_name.get(dependency)
-                if target is not None:
-                    visit(target)
+            dependency = named_type(item.type)
+            target = None if dependency is None else by_name.get(dependency)
+            if target is not None:
+                visit(target)
         ordered.append(struct)
 
     for struct in structs:
@@ -616,11 +650,16 @@ def dependency_order(
     return ordered
 
 
-def named_types(type_: syntax.Type) -> list[str]:
-    while isinstance(type_, syntax.Pointer | syntax.Array):
+_WRAPPERS = (syntax.Pointer, syntax.Array)
+
+
+def named_type(type_: syntax.Type) -> str | None:
+    """The struct tag or type name under a type's pointers and arrays, if any. Asked
+    for every typedef and field a module can see: no list is built per answer."""
+    while isinstance(type_, _WRAPPERS):
         type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
-    if isinstance(type_, syntax.StructType) and type_.tag:
-        return [type_.tag]
+    if isinstance(type_, syntax.StructType):
+        return type_.tag or None
     if isinstance(type_, syntax.NamedType):
-        return [type_.name]
-    return []
+        return type_.name
+    return None

@@ -28,9 +28,24 @@ EXPRESSION_ATTRIBUTES = (
 )
 
 
+class _Constants:
+    """The names of constants and enum members a sizing expression may use. Gathered
+    from every file the document imports, so only when an expression names something
+    that is not a parameter or field: most documents never ask."""
+
+    def __init__(self, document: model.Document) -> None:
+        self._document = document
+        self._names: set[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if self._names is None:
+            self._names = {c.name for c in self._document.constants}
+            self._names |= {m.name for e in self._document.enums for m in e.members}
+        return name in self._names
+
+
 def check_document(document: model.Document, sink: DiagnosticSink) -> None:
-    constants = {c.name for c in document.constants}
-    constants |= {m.name for e in document.enums for m in e.members}
+    constants = _Constants(document)
     in_library = {name for library in document.libraries for name in library.members}
     for interface in document.interfaces:
         if interface.async_of is not None or interface.origin.imported:
@@ -55,7 +70,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
         for item in struct.fields:
             _duplicates(item.attributes, sink, where)
             _check_levels(document, item.attributes, item.type, sink, where)
-            _check_names(item.attributes, names | constants, sink, where)
+            _check_names(item.attributes, (names, constants), sink, where)
             _check_anonymous(item, sink)
     for typedef in document.typedefs:
         if not typedef.origin.imported:
@@ -66,7 +81,7 @@ def _check_method(
     document: model.Document,
     interface: model.Interface,
     method: model.Method,
-    constants: set[str],
+    constants: _Constants,
     sink: DiagnosticSink,
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
@@ -87,17 +102,23 @@ def _check_method(
                 f"parameter '{param.name}' of function '{method.name}' cannot derive from void *",
                 where,
             )
-        _check_names(param.attributes, names | constants, sink, where)
+        _check_names(param.attributes, (names, constants), sink, where)
 
 
 def _check_names(
-    attributes: tuple[syntax.Attribute, ...], known: set[str], sink: DiagnosticSink, where: Position
+    attributes: tuple[syntax.Attribute, ...],
+    known: tuple[set[str], _Constants],
+    sink: DiagnosticSink,
+    where: Position,
 ) -> None:
+    """Each name in an expression attribute must be a sibling (`known[0]`: parameter
+    or field) or a constant (`known[1]`)."""
+    siblings, constants = known
     for attribute in attributes:
         if attribute.name not in EXPRESSION_ATTRIBUTES:
             continue
         for name in _names(attribute.args):
-            if name.name not in known:
+            if name.name not in siblings and name.name not in constants:
                 sink.error(
                     f"identifier {name.name} cannot be resolved in expression for attribute "
                     f"{attribute.name}",

@@ -38,6 +38,11 @@ class Settings:
         return self.include_dirs + bundled
 
 
+# What resolving a file adds to the scope, table by table, in order of writing: for a
+# dict table its (key, value) pairs, for a list or set table its values (resolve.py).
+Journal = dict[str, list[object]]
+
+
 @dataclass(slots=True)
 class LoadedFile:
     path: str
@@ -54,7 +59,7 @@ class LoadedFile:
     import_context: list[frozenset[str]] = field(default_factory=list)
     # What resolving this file adds to the scope when it is imported (see resolve.py),
     # recorded by the first compile that imports it.
-    resolution: list[tuple[str, str | None, object]] | None = None
+    resolution: Journal | None = None
     # Content digests of the files `#include`d while preprocessing: a cached parse is
     # stale when one of them changed, even if this file did not.
     include_digests: tuple[tuple[str, str], ...] = ()

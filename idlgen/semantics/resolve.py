@@ -21,7 +21,7 @@ from idlgen.semantics.asyncderive import derive_async_partners
 from idlgen.semantics.attribute_values import check_values
 from idlgen.semantics.checks import check_document
 from idlgen.semantics.consteval import WIDE_LITERAL_LIMIT, ConstError, Evaluator, Value
-from idlgen.semantics.loader import LoadedFile, walk
+from idlgen.semantics.loader import Journal, LoadedFile, walk
 
 
 @dataclass
@@ -41,34 +41,35 @@ class _Scope:
     functions: list[model.Function] = field(default_factory=list)
     cpp_quotes: list[model.CppQuote] = field(default_factory=list)
     other_types: set[str] = field(default_factory=set)  # delegates, contracts, ...
-    # While a file is walked, every write is also noted here, so the file's whole
-    # contribution can be replayed when another compile imports the same parse.
-    journal: list[tuple[str, str | None, object]] | None = None
+    # While a file is walked, every write is also noted here, table by table and in
+    # order, so the file's whole contribution can be replayed when another compile
+    # imports the same parse: a dict table gets (key, value) pairs, the others values.
+    journal: Journal | None = None
 
     def put(self, table: str, key: str, value: object) -> None:
         getattr(self, table)[key] = value
         if self.journal is not None:
-            self.journal.append((table, key, value))
+            self.journal.setdefault(table, []).append((key, value))
 
     def append(self, table: str, value: object) -> None:
         getattr(self, table).append(value)
         if self.journal is not None:
-            self.journal.append((table, None, value))
+            self.journal.setdefault(table, []).append(value)
 
     def add(self, table: str, value: str) -> None:
         getattr(self, table).add(value)
         if self.journal is not None:
-            self.journal.append((table, None, value))
+            self.journal.setdefault(table, []).append(value)
 
-    def replay(self, journal: list[tuple[str, str | None, object]]) -> None:
-        for table, key, value in journal:
+    def replay(self, journal: Journal) -> None:
+        """Each table's writes at once (every import of every compile is replayed): the
+        tables are independent, and within one the order of writes is kept."""
+        for table, writes in journal.items():
             target = getattr(self, table)
-            if key is not None:
-                target[key] = value
-            elif isinstance(target, list):
-                target.append(value)
+            if isinstance(target, list):
+                target.extend(writes)
             else:
-                target.add(value)
+                target.update(writes)  # a dict from its pairs, a set from its values
 
 
 class Resolver:
@@ -136,7 +137,7 @@ class Resolver:
             self.scope.replay(loaded.resolution)
             return
         errors_before = len(self.sink.diagnostics)
-        self.scope.journal = [] if reusable else None
+        self.scope.journal = {} if reusable else None
         try:
             self._items(loaded.tree.items)
         finally:
@@ -553,11 +554,15 @@ class Resolver:
     # -- checks --------------------------------------------------------------
 
     def _check_inheritance(self, interfaces: list[model.Interface]) -> None:
+        """Every interface whose chain of parents comes back on itself is an error.
+        A chain that ends is remembered name by name, so a later interface stops where
+        it meets one (each compile sees every imported interface)."""
         by_name = {i.name: i for i in interfaces}
+        ends: set[str] = set()  # names whose chain of parents ends
         for interface in interfaces:
             seen = {interface.name}
             parent = interface.parent
-            while parent is not None:
+            while parent is not None and parent not in ends:
                 if parent in seen:
                     pos = Position(interface.origin.file, interface.origin.line, 1)
                     self.sink.error(f"interface '{interface.name}' inherits from itself", pos)
@@ -565,6 +570,8 @@ class Resolver:
                 seen.add(parent)
                 found = by_name.get(parent)
                 parent = found.parent if found else None
+            else:
+                ends |= seen
 
 
 def _uuid_of(attributes: syntax.Attributes) -> str | None:

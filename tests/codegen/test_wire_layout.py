@@ -6,6 +6,14 @@ import struct
 from pathlib import Path
 
 from generated import generate, import_path
+from hypothesis import given
+from hypothesis import strategies as st
+
+from idlgen.codegen.wire import (
+    MAX_SOURCE_NESTING,
+    source_nesting,
+    too_deep_for_python,
+)
 
 IDL = """
 import "unknwn.idl";
@@ -79,3 +87,14 @@ def test_fixed_two_dimensional_array_is_laid_out_row_by_row(tmp_path: Path) -> N
     assert struct.unpack("<6ih", body[:26]) == (1, 2, 3, 4, 5, 6, 9)
     decoded = grid.decode_request(body)["grid"]  # type: ignore[attr-defined]
     assert (decoded.cells, decoded.tag) == ([[1, 2, 3], [4, 5, 6]], 9)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["(", ")", "[", "]", "{", "}", "'", '"', "\\", "x", "(" * 40]),
+        max_size=60,
+    )
+)
+def test_counting_brackets_settles_nesting_as_the_walk_does(parts: list[str]) -> None:
+    source = "".join(parts)
+    assert too_deep_for_python(source) == (source_nesting(source) > MAX_SOURCE_NESTING)
