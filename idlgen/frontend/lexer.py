@@ -215,7 +215,8 @@ def _master(winrt: bool) -> re.Pattern[str]:
         rf"""
         (?:\s+|/\*.*?\*/|//[^\n]*)*
         (?:
-          (?P<DIRECTIVE>\#[^\n]*)
+          (?P<OP>\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|[{{}}()\[\];,:=*&+\-/%~!^|?<>])
+        | (?P<DIRECTIVE>\#[^\n]*)
         | (?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))
         | (?P<FLOAT>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
         | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)
@@ -227,7 +228,7 @@ def _master(winrt: bool) -> re.Pattern[str]:
         | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
         | (?P<DISPSECTION>(?:properties|methods)(?=\s*:(?!:)))
         | (?P<NAME>{name})
-        | (?P<OP>\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|[{{}}()\[\];,:=*&+\-/%~!^|?.<>])
+        | (?P<DOT>\.)
         | (?P<BAD>.)
         | (?P<EOF>\Z)
         )
@@ -301,12 +302,18 @@ class Lexer:
         nesting = operators = 0
         roles = _PUNCTUATION_ROLES
         previous = ""
-        for match in _PATTERNS[self.winrt].finditer(self.text):
-            kind = match.lastgroup
+        pattern = _PATTERNS[self.winrt]
+        # Groups by number: reading a match by number is cheaper than by name.
+        groups: list[str | None] = [None] * (pattern.groups + 1)
+        for name, number in pattern.groupindex.items():
+            groups[number] = name
+        for match in pattern.finditer(self.text):
+            index = match.lastindex or 0
+            kind = groups[index]
             if kind is None or kind == "EOF":
                 continue  # blanks at the very end
-            value = match.group(kind)
-            start = match.end() - len(value)
+            value = match[index]
+            start = match.start(index)
             if kind == "NAME":
                 if value in keywords:
                     kind = keywords[value]
