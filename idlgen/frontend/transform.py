@@ -488,15 +488,9 @@ class SyntaxBuilder:
     # ------------------------------------------------------------ types
 
     def decl_spec(self, c: list[Any]) -> _Spec:
-        type_ = next(x for x in c if not isinstance(x, Token))
-        storage = None
-        for modifier in c:
-            if isinstance(modifier, Token):
-                if modifier.type == "CONST":
-                    type_ = _with_const(type_)
-                elif modifier.type in ("EXTERN", "STATIC", "REGISTER"):
-                    storage = modifier.value
-        return _Spec(type_, storage)
+        if len(c) == 1:  # a type and no `const` or storage class: most declarations
+            return _Spec(c[0])
+        return _modified_spec(c)
 
     def spec_mod(self, c: list[Token]) -> Token:
         return c[0]
@@ -633,11 +627,6 @@ class SyntaxBuilder:
         return None
 
     # ------------------------------------------------------------ declarators
-
-    def declarator(self, c: list[_Decl]) -> _Decl:
-        return c[0]
-
-    any_declarator = declarator
 
     def decl_pointer(self, c: list[Any]) -> _Decl:
         inner = c[-1] if c and isinstance(c[-1], tuple) else None
@@ -779,6 +768,19 @@ class SyntaxBuilder:
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
+
+
+def _modified_spec(c: list[Any]) -> _Spec:
+    """A type with `const` or a storage class before or after it (`const int`)."""
+    type_ = next(x for x in c if not isinstance(x, Token))
+    storage = None
+    for modifier in c:
+        if isinstance(modifier, Token):
+            if modifier.type == "CONST":
+                type_ = _with_const(type_)
+            elif modifier.type in ("EXTERN", "STATIC", "REGISTER"):
+                storage = modifier.value
+    return _Spec(type_, storage)
 
 
 def _is_zero(value: s.Expr) -> bool:
