@@ -94,13 +94,18 @@ def make_callback(shape: RuleShape, transformer: Any) -> Callback:
 
 
 def _picker(method: Callback, indices: list[int]) -> Callback:
-    """Children picked by position (the punctuation dropped)."""
+    """Children picked by position (the punctuation dropped); a helper rule's list is
+    made here, with no call to `_splice`."""
     if not indices:
         return lambda children: method([])
     if len(indices) == 1:
         (only,) = indices
+        if method is _splice:
+            return lambda children: [children[only]]
         return lambda children: method([children[only]])
     pick = itemgetter(*indices)
+    if method is _splice:
+        return lambda children: list(pick(children))
     return lambda children: method(list(pick(children)))
 
 
