@@ -14,6 +14,7 @@ the rule needs, following Lark's conventions:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -81,16 +82,30 @@ def make_callback(shape: RuleShape, transformer: Any) -> Callback:
     """The reduction's callback: the common shapes get a closure of their own (a
     quarter of a million reductions for mshtml.idl), the others the general one."""
     method = _method(shape, transformer)
-    if shape.identity and not shape.inline_single:
+    kind, indices = _plan(shape)
+    if kind == "method":
         return list if method is _splice else method  # `list`: a copy, without a call
+    if kind == "pick":
+        return _picker(method, indices)
+    if kind == "extend":
+        return _extender(method, indices)
+    return general_callback(shape, method)
+
+
+@cache
+def _plan(shape: RuleShape) -> tuple[str, list[int]]:
+    """Which kind of callback a shape gets, and the children it picks: worked out once
+    per process, as every parse makes its callbacks again (they call its builder)."""
+    if shape.identity and not shape.inline_single:
+        return "method", []
     if shape.inline_single or shape.trailing_nones or any(n for _, _, n in shape.include):
-        return general_callback(shape, method)
+        return "general", []
     if not any(splice for _, splice, _ in shape.include):
-        return _picker(method, [index for index, _, _ in shape.include])
+        return "pick", [index for index, _, _ in shape.include]
     first, *rest = shape.include
     if first[:2] == (0, True) and not any(splice for _, splice, _ in rest):
-        return _extender(method, [index for index, _, _ in rest])
-    return general_callback(shape, method)
+        return "extend", [index for index, _, _ in rest]
+    return "general", []
 
 
 def _picker(method: Callback, indices: list[int]) -> Callback:
