@@ -68,65 +68,38 @@ def test_one_operator_rule_builds_what_the_chain_builds(operator: str, a: int, b
 def test_expressions_parse_by_precedence_whatever_their_length(
     rest: list[tuple[str, int]],
 ) -> None:
-    """One operator takes the `binary` rule, more the chain: both must agree with C."""
+    """One operator takes the `binary` rule, more the chain: both must group as C does."""
     text = "1" + "".join(f" {operator} {value}" for operator, value in rest)
     const = only(f"const int x = {text};")
-    assert _evaluate(const.value) == _evaluate_flat(text)
+    assert _shape(const.value) == _grouped(text.split())
 
 
-def _evaluate(expr: s.Expr) -> Any:
+def _shape(expr: s.Expr) -> Any:
+    """The tree without positions: a number, or (operator, left, right)."""
     if isinstance(expr, s.Number):
         return expr.value
     assert isinstance(expr, s.Binary)
-    return _apply(expr.op, _evaluate(expr.left), _evaluate(expr.right))
+    return (expr.op, _shape(expr.left), _shape(expr.right))
 
 
-def _apply(operator: str, left: int, right: int) -> int:
-    """C's operators on small integers (a zero divisor gives 0: the tree is compared,
-    not the arithmetic)."""
-    if operator in ("/", "%"):
-        if right == 0:
-            return 0
-        return int(left / right) if operator == "/" else left - int(left / right) * right
-    if operator in ("<<", ">>"):
-        right = min(right, 8)
-    table = {
-        "||": lambda: int(bool(left) or bool(right)),
-        "&&": lambda: int(bool(left) and bool(right)),
-        "==": lambda: int(left == right),
-        "!=": lambda: int(left != right),
-        "<": lambda: int(left < right),
-        ">": lambda: int(left > right),
-        "<=": lambda: int(left <= right),
-        ">=": lambda: int(left >= right),
-        "|": lambda: left | right,
-        "^": lambda: left ^ right,
-        "&": lambda: left & right,
-        "<<": lambda: left << right,
-        ">>": lambda: left >> right,
-        "+": lambda: left + right,
-        "-": lambda: left - right,
-        "*": lambda: left * right,
-    }
-    return table[operator]()
-
-
-def _evaluate_flat(text: str) -> int:
-    """Precedence climbing over the written tokens: an evaluator independent of the
-    parser's rules, by the same precedence table C uses."""
-    words = text.split()
-    values: list[int] = [int(words[0])]
+def _grouped(words: list[str]) -> Any:
+    """Precedence climbing over the written tokens, by C's table: an independent
+    account of how `a op b op c ...` groups (every binary operator is left-associative)."""
+    operands: list[Any] = [int(words[0])]
     pending: list[str] = []
+
+    def combine() -> None:
+        right = operands.pop()
+        operands.append((pending.pop(), operands.pop(), right))
+
     for operator, value in zip(words[1::2], words[2::2], strict=True):
         while pending and s.BINARY_PRECEDENCE[pending[-1]] >= s.BINARY_PRECEDENCE[operator]:
-            right = values.pop()
-            values.append(_apply(pending.pop(), values.pop(), right))
+            combine()
         pending.append(operator)
-        values.append(int(value))
+        operands.append(int(value))
     while pending:
-        right = values.pop()
-        values.append(_apply(pending.pop(), values.pop(), right))
-    return values[0]
+        combine()
+    return operands[0]
 
 
 _LITERALS = st.one_of(
