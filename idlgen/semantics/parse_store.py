@@ -15,14 +15,23 @@ Entries live under the user's cache folder (`$IDLGEN_CACHE_DIR/parses`, else
 file's path and content, the preprocessor settings and idlgen's own fingerprint.
 They are pickles, trusted as `.pyc` files are: the folder must be private to the user.
 A folder that cannot be written means no store; an unreadable entry is a miss.
+
+Entries are never stale, but they can be dead: a changed file, other `-D` settings or a
+new idlgen (its fingerprint is in every name) leave the old ones behind, about 20 MB per
+idlgen version for the Wine corpus. So the store is bounded like ccache's: a use
+refreshes an entry's modification time, and a process that writes entries keeps the
+folder under `MAX_BYTES` by deleting the least recently used ones (checked at its first
+write and every `PRUNE_EVERY` writes after, since a check lists the folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import pickle
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +45,12 @@ __all__ = ["ImportRef", "ParseStore", "StoredParse", "default_folder"]
 
 _FORMAT = 1
 _KEPT = 4  # parses of one file under different importer contexts
+_SUFFIX = ".idlgen-parse"
+MAX_BYTES = 256 << 20
+PRUNE_TO = 0.75  # of MAX_BYTES: one prune makes room for many writes
+PRUNE_EVERY = 64  # writes between two checks of the folder's size, per process
+_ORPHAN_SECONDS = 3600  # a temporary file this old lost its writer
+_writes: dict[Path, int] = {}  # per folder, writes by this process since its last check
 
 
 @record
@@ -63,16 +78,20 @@ def default_folder() -> Path:
 
 
 class ParseStore:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, max_bytes: int | None = None) -> None:
         self.folder = folder
+        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
 
     def load(self, path: str, digest: str, settings: Settings) -> list[StoredParse]:
+        where = self._where(path, digest, settings)
         try:
-            stored = pickle.loads(self._where(path, digest, settings).read_bytes())
+            stored = pickle.loads(where.read_bytes())
         except Exception:  # missing, truncated or foreign: a miss, never an error
             return []
         if not isinstance(stored, list):
             return []
+        with contextlib.suppress(OSError):  # a use makes it the most recently used
+            os.utime(where)
         return stored
 
     def save(self, loaded: LoadedFile, settings: Settings) -> None:
@@ -90,6 +109,14 @@ class ParseStore:
             os.replace(temporary, where)
         except (OSError, RecursionError, pickle.PicklingError):
             temporary.unlink(missing_ok=True)
+            return
+        self._prune_if_due()
+
+    def _prune_if_due(self) -> None:
+        count = _writes.get(self.folder, 0)
+        _writes[self.folder] = (count + 1) % PRUNE_EVERY
+        if count == 0:
+            prune(self.folder, self.max_bytes)
 
     def _where(self, path: str, digest: str, settings: Settings) -> Path:
         # A relative path names another file from another working folder, and the
@@ -97,4 +124,38 @@ class ParseStore:
         place = path if os.path.isabs(path) else (os.getcwd(), path)
         key = repr((_FORMAT, idlgen_fingerprint(), place, digest, settings))
         name = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=20)
-        return self.folder / f"{name.hexdigest()}.idlgen-parse"
+        return self.folder / f"{name.hexdigest()}{_SUFFIX}"
+
+
+def prune(folder: Path, max_bytes: int) -> None:
+    """Deletes the least recently used entries until the folder holds at most
+    `PRUNE_TO` of `max_bytes`, if it holds more than `max_bytes`; and temporary files
+    their writer left behind. Best effort: another process may be pruning too."""
+    entries: list[tuple[float, int, str]] = []
+    now = time.time()
+    try:
+        with os.scandir(folder) as listing:
+            for item in listing:
+                try:
+                    info = item.stat()
+                except OSError:
+                    continue
+                if item.name.endswith(_SUFFIX):
+                    entries.append((info.st_mtime, info.st_size, item.path))
+                elif item.name.endswith(".tmp") and now - info.st_mtime > _ORPHAN_SECONDS:
+                    _remove(item.path)
+    except OSError:
+        return
+    total = sum(size for _, size, _ in entries)
+    if total <= max_bytes:
+        return
+    for _, size, path in sorted(entries):
+        if total <= max_bytes * PRUNE_TO:
+            break
+        _remove(path)
+        total -= size
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):  # gone already: another process pruned it
+        os.unlink(path)

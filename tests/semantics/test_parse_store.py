@@ -7,6 +7,8 @@ parsed again is observed by counting the loader's parses.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from idl_snippets import count_parses, write
 
 import idlgen
 from idlgen.semantics import loader as loader_module
+from idlgen.semantics import parse_store
 from idlgen.semantics.parse_store import default_folder
 
 Parsed = Callable[[], list[str]]
@@ -109,3 +112,88 @@ def test_the_command_stores_parses_only_when_caching(
     loader_module._PARSE_CACHE.clear()
     assert main(["-q", "-o", str(tmp_path / "out"), main_idl]) == 0
     assert len(list(default_folder().iterdir())) == 1  # dep.idl; a main file is not kept
+
+
+# -- the store's size: dead entries do not pile up forever ---------------------------
+
+DAY = 86_400.0
+
+
+@pytest.fixture
+def small_store(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A store capped at 1 MB whose every write checks the folder's size."""
+    cap = 1_000_000
+    monkeypatch.setattr(parse_store, "MAX_BYTES", cap)
+    monkeypatch.setattr(parse_store, "PRUNE_EVERY", 1)
+    return cap
+
+
+def dead_entries(store: Path, count: int, size: int) -> list[Path]:
+    """Entries left by other contents or idlgen versions, the first the oldest."""
+    store.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    made = []
+    for age in range(count):
+        entry = store / f"dead{age:02}.idlgen-parse"
+        entry.write_bytes(bytes(size))
+        os.utime(entry, (now - (count - age) * DAY, now - (count - age) * DAY))
+        made.append(entry)
+    return made
+
+
+def sizes(store: Path) -> int:
+    return sum(entry.stat().st_size for entry in store.iterdir())
+
+
+def test_a_store_over_its_size_loses_its_least_recently_used_entries(
+    tmp_path: Path, parsed: Parsed, small_store: int
+) -> None:
+    write(tmp_path, "dep.idl", "const long DEP = 3;\n")
+    store = tmp_path / "store"
+    dead = dead_entries(store, 10, 200_000)  # 2 MB, twice the cap
+    parsed()
+    first = compile_main(tmp_path, store)  # stores dep.idl's parse, then prunes
+    assert sizes(store) <= small_store * parse_store.PRUNE_TO
+    kept = [entry.exists() for entry in dead]
+    assert kept == sorted(kept), "an older entry outlived a newer one"
+    assert not kept[0] and kept[-1]
+    names = parsed()  # the entry just written survived the prune
+    assert compile_main(tmp_path, store) == first
+    assert names == ["main.idl"]
+
+
+def test_using_a_stored_parse_keeps_it_over_entries_used_less_recently(
+    tmp_path: Path, parsed: Parsed, small_store: int
+) -> None:
+    write(tmp_path, "dep.idl", "const long DEP = 3;\n")
+    store = tmp_path / "store"
+    parsed()
+    compile_main(tmp_path, store)
+    (used,) = store.iterdir()
+    long_ago = time.time() - 100 * DAY
+    os.utime(used, (long_ago, long_ago))
+    names = parsed()
+    compile_main(tmp_path, store)  # a later process reuses it
+    assert names == ["main.idl"]
+    dead_entries(store, 6, 200_000)  # all used more recently than 100 days ago
+    write(tmp_path, "other.idl", "const long OTHER = 4;\n")
+    other = write(tmp_path, "second.idl", 'import "other.idl";\n')
+    idlgen.compile(other, parse_cache_dir=store)  # a write: the store is pruned
+    assert used.exists()
+
+
+def test_temporary_files_their_writer_left_behind_are_removed(
+    tmp_path: Path, parsed: Parsed, small_store: int
+) -> None:
+    write(tmp_path, "dep.idl", "const long DEP = 3;\n")
+    store = tmp_path / "store"
+    store.mkdir()
+    orphan, busy = store / "x.idlgen-parse.1.tmp", store / "y.idlgen-parse.2.tmp"
+    orphan.write_bytes(b"half")
+    busy.write_bytes(b"being written")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(orphan, (hours_ago, hours_ago))
+    parsed()
+    compile_main(tmp_path, store)
+    assert not orphan.exists()
+    assert busy.exists()
