@@ -21,18 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from frontend_instructions import corpus_dir  # this folder is on sys.path
+
 HERE = Path(__file__).resolve()
-WINE_IDL_DIR_ENV = "IDLGEN_WINE_IDL_DIR"
-WINE_IDL_DIR_FALLBACK = Path("/root/.cache/idlgen-ci/wine/usr/include/wine/wine/windows")
 _SHOWN = 10  # differences printed before giving up
-
-
-def corpus_dir() -> Path:
-    configured = os.environ.get(WINE_IDL_DIR_ENV)
-    folder = Path(configured) if configured else WINE_IDL_DIR_FALLBACK
-    if not folder.is_dir():
-        raise SystemExit(f"Wine IDL corpus not found at {folder}; set {WINE_IDL_DIR_ENV}")
-    return folder
 
 
 def dump(tree: Path, names: list[str], out: Path) -> None:
