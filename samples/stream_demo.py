@@ -30,9 +30,11 @@ IID_AsyncISimpleStream: Any = bindings.IID_AsyncISimpleStream
 
 def main() -> None:
     server = Apartment.sta("server")
+    served: list[PipeStream] = []
 
     def create() -> bytes:
         stream = PipeStream()
+        served.append(stream)
         objref = marshal_interface(stream, ISimpleStream)
         stream.Release()  # the apartment's export owns it now
         return objref
@@ -43,30 +45,33 @@ def main() -> None:
         stream = unmarshal_interface(objref)
         print(f"client holds {stream!r}")
 
+        # Each line is one string: the server's thread prints too, between our writes.
         print("synchronous:")
-        print("  Write ->", stream.Write(b"hello, apartments", 17))
-        print("  Read(5) ->", stream.Read(5))
+        print(f"  Write -> {stream.Write(b'hello, apartments', 17)}")
+        print(f"  Read(5) -> {stream.Read(5)}")
 
         factory = stream.QueryInterface(_rt.ICallFactory)
         call = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
 
         print("asynchronous:")
         call.Begin_Read(12)
-        print("  Begin_Read(12) returned; Finish_Read ->", call.Finish_Read())
+        print(f"  Begin_Read(12) returned; Finish_Read -> {call.Finish_Read()}")
 
         call.Begin_Read(8)  # nothing left to read: the server waits for data
+        served[0].waiting.wait(10.0)  # it is in Read (canceled before, it would not run)
         if not call.wait(0.2):
-            print("  no data after 0.2 s: Cancel ->", hex(call.Cancel(0)))
+            print(f"  no data after 0.2 s: Cancel -> {call.Cancel(0):#x}")
         try:
             call.Finish_Read()
         except _rt.CallCanceledError as exc:
             print(f"  Finish_Read raised {exc!r}")
+        served[0].saw_cancel.wait(10.0)  # the server's Read ends within 50 ms of it
 
         call.Begin_Read(4)
         print("  Begin_Read(4) pending; a synchronous Write completes it")
         stream.Write(b"more", 4)
         if call.wait(10.0):
-            print("  Finish_Read ->", call.Finish_Read())
+            print(f"  Finish_Read -> {call.Finish_Read()}")
 
         call.Release()
         factory.Release()

@@ -41,6 +41,11 @@ class PipeStream(_rt.CallFactory, ISimpleStream):  # type: ignore[misc]
         super().__init__(outer)
         self.data = bytearray()
         self.cond = threading.Condition()
+        # For a caller in the same process (the demo): a Read is waiting for data, and
+        # a Read saw its cancel. A cancel that arrives before its call starts means the
+        # call never runs, so a demo of the server seeing one must wait for the first.
+        self.waiting = threading.Event()
+        self.saw_cancel = threading.Event()
 
     def Read(self, cb: int) -> Any:
         with self.cond:
@@ -48,9 +53,11 @@ class PipeStream(_rt.CallFactory, ISimpleStream):  # type: ignore[misc]
                 # Cancel first: a canceled Read must not take data meant for the next one.
                 if _rt.call_canceled():
                     print("server: a client canceled its Read", flush=True)
+                    self.saw_cancel.set()
                     raise _rt.CallCanceledError()
                 if self.data:
                     break
+                self.waiting.set()
                 self.cond.wait(0.05)  # wake now and then to look for a cancel
             chunk = bytes(self.data[:cb])
             del self.data[:cb]

@@ -18,11 +18,11 @@ The check runs on each parsed file, imported ones included (widl checks them too
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 
 from idlgen.diagnostics import DiagnosticSink
-from idlgen.frontend import syntax
+from idlgen.frontend import attribute_args, syntax
 
 
 class Arguments(Enum):
@@ -256,7 +256,10 @@ def suggestion(name: str) -> str | None:
 
 def check_file(file: syntax.File, sink: DiagnosticSink) -> None:
     """Report every unknown, misplaced or malformed attribute of one parsed file."""
-    _Checker(sink, file.winrt).items(file.items)
+    AttributeWalker(_Checker(sink, file.winrt).attribute).items(file.items)
+
+
+Visit = Callable[[syntax.Attribute, "str | None"], None]
 
 
 class _Checker:
@@ -264,14 +267,8 @@ class _Checker:
         self.sink = sink
         self.winrt = winrt
 
-    # -- attributes --------------------------------------------------------
-
-    def attributes(self, attributes: Iterable[syntax.Attribute], place: str | None) -> None:
-        """`place` None: any known attribute may stand there (coclass members, WinRT)."""
-        for attribute in attributes:
-            self.attribute(attribute, place)
-
     def attribute(self, attribute: syntax.Attribute, place: str | None) -> None:
+        """`place` None: any known attribute may stand there (coclass members, WinRT)."""
         name = attribute.name
         if self.winrt and name in SDK_WINRT_ATTRIBUTES:
             return
@@ -293,6 +290,15 @@ class _Checker:
             self.sink.error(f"inapplicable attribute {name} for {place}", attribute.pos)
         if attribute.args and (name in UUID_ATTRIBUTES or name == "custom"):
             self.uuid(attribute.args[0], name, attribute)  # custom(GUID, value)
+        if attribute.args and arguments is not NONE:
+            self.argument_shape(attribute)
+
+    def argument_shape(self, attribute: syntax.Attribute) -> None:
+        found = attribute_args.problem(attribute)
+        if found is not None:
+            message, culprit = found
+            pos = getattr(culprit, "pos", attribute.pos)
+            self.sink.error(message, attribute.pos if pos == syntax.NOWHERE else pos)
 
     def uuid(self, arg: object, name: str, attribute: syntax.Attribute) -> None:
         if isinstance(arg, syntax.Uuid):
@@ -307,6 +313,21 @@ class _Checker:
             "(hexadecimal digits, quoted or not)",
             pos,
         )
+
+
+class AttributeWalker:
+    """Visits every attribute of a file with the place it stands in (widl's names);
+    the checks here and the constant checks after resolution share it."""
+
+    def __init__(
+        self, visit: Visit, visit_array: Callable[[syntax.Array], None] | None = None
+    ) -> None:
+        self.visit = visit
+        self.visit_array = visit_array
+
+    def attributes(self, attributes: Iterable[syntax.Attribute], place: str | None) -> None:
+        for attribute in attributes:
+            self.visit(attribute, place)
 
     # -- declarations ------------------------------------------------------
 
@@ -374,6 +395,8 @@ class _Checker:
 
     def type(self, type_: object) -> None:
         while isinstance(type_, syntax.Pointer | syntax.Array):
+            if isinstance(type_, syntax.Array) and self.visit_array is not None:
+                self.visit_array(type_)
             type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
         if isinstance(type_, syntax.StructType):
             for field in type_.fields or ():

@@ -2,12 +2,14 @@
 
 Errors: an `[out]` parameter that is not a pointer; a `void *` parameter of a
 remotable method without `iid_is`; an attribute expression naming something that
-is neither a parameter (or sibling field) nor a constant. Warnings: a duplicate
-attribute. Each problem is reported at the declaration it is in.
+is neither a parameter (or sibling field) nor a constant; an attribute given twice
+with different arguments. Warnings: a duplicate attribute. Each problem is reported
+at the declaration it is in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from idlgen import model
@@ -44,13 +46,20 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
             else:
                 for param in method.params:
                     _duplicates(param.attributes, sink, where)
+                    _check_levels(document, param.attributes, param.type, sink, where)
     for struct in document.structs:
         if struct.origin.imported:
             continue
         names = {f.name for f in struct.fields if f.name}
+        where = _position(struct.origin)
         for item in struct.fields:
-            _duplicates(item.attributes, sink, _position(struct.origin))
-            _check_names(item.attributes, names | constants, sink, _position(struct.origin))
+            _duplicates(item.attributes, sink, where)
+            _check_levels(document, item.attributes, item.type, sink, where)
+            _check_names(item.attributes, names | constants, sink, where)
+            _check_anonymous(item, sink)
+    for typedef in document.typedefs:
+        if not typedef.origin.imported:
+            _check_typedef(document, typedef, sink)
 
 
 def _check_method(
@@ -65,6 +74,8 @@ def _check_method(
     names = {p.name for p in method.params}
     for param in method.params:
         _duplicates(param.attributes, sink, where)
+        _check_levels(document, param.attributes, param.type, sink, where)
+        _check_interface_param(document, method, param, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
             out = param.attribute("out")
             sink.error(
@@ -116,15 +127,175 @@ def _names(args: Iterable[object]) -> Iterable[syntax.Name]:
 def _duplicates(
     attributes: tuple[syntax.Attribute, ...], sink: DiagnosticSink, where: Position
 ) -> None:
-    seen: set[str] = set()
+    """The same attribute twice is widl's warning; twice with different arguments
+    is an error here: widl keeps the last `uuid(...)`, idlgen the first, and either
+    choice silently drops what someone wrote (docs/dialect.md)."""
+    seen: dict[str, syntax.Attribute] = {}
     for attribute in attributes:
-        if attribute.name in seen and attribute.name not in ("case", "custom"):
-            sink.warning(
-                f"duplicate attribute {attribute.name}",
+        first = seen.get(attribute.name)
+        if first is not None and attribute.name not in ("case", "custom"):
+            if _arguments(first) != _arguments(attribute):
+                sink.error(
+                    f"attribute {attribute.name} given twice with different arguments",
+                    _first_known(attribute.pos, where),
+                )
+            else:
+                sink.warning(
+                    f"duplicate attribute {attribute.name}",
+                    _first_known(attribute.pos, where),
+                    option="duplicate-attribute",
+                )
+        seen.setdefault(attribute.name, attribute)
+
+
+def _arguments(attribute: syntax.Attribute) -> object:
+    """An attribute's arguments as written, wherever they were written."""
+    return tuple(_without_positions(arg) for arg in attribute.args)
+
+
+def _without_positions(node: object) -> object:
+    if isinstance(node, tuple):
+        return tuple(_without_positions(item) for item in node)
+    if not dataclasses.is_dataclass(node):
+        return node
+    fields = [f.name for f in dataclasses.fields(node) if f.name != "pos"]
+    return (type(node).__name__, *(_without_positions(getattr(node, f)) for f in fields))
+
+
+def _check_anonymous(field: model.Field, sink: DiagnosticSink) -> None:
+    """Only an inline struct or union may go without a name; `struct value;` inside a
+    struct declares nothing (widl: a syntax error) and was kept as a member."""
+    type_ = field.type
+    if field.name is not None or not isinstance(type_, syntax.StructType | syntax.UnionType):
+        return
+    if type_.fields is None and not getattr(type_, "cases", None):
+        sink.error(
+            "a member needs a name: only an inline struct or union may be anonymous", type_.pos
+        )
+
+
+_POINTER_ATTRIBUTES = ("ref", "unique", "ptr")
+
+
+def _pointer_attribute_problems(
+    attributes: tuple[syntax.Attribute, ...], levels: int
+) -> Iterable[tuple[syntax.Attribute, str]]:
+    """A pointer or `[string]` attribute on a type that is neither pointer nor array
+    would be dropped by the generator without a word; widl refuses it."""
+    if levels > 0:
+        return
+    for attribute in attributes:
+        if attribute.name in _POINTER_ATTRIBUTES:
+            yield attribute, "pointer attribute applied to non-pointer type"
+        elif attribute.name == "string":
+            yield attribute, "[string] attribute applied to non-pointer, non-array type"
+
+
+def _check_typedef(document: model.Document, typedef: model.Typedef, sink: DiagnosticSink) -> None:
+    where = _position(typedef.origin)
+    _check_levels(document, typedef.attributes, typedef.type, sink, where)
+    v1_enum = typedef.attribute("v1_enum")
+    if v1_enum is not None and not _is_enum(document, typedef.type):
+        sink.error("[v1_enum] attribute applied to non-enum type", _first_known(v1_enum.pos, where))
+
+
+def _check_interface_param(
+    document: model.Document,
+    method: model.Method,
+    param: model.Param,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """An interface travels as a pointer to it, and an [out] one as a pointer to that
+    pointer: one level less and the proxy would marshal something else."""
+    levels, target = _levels(document, param.type), _target(document, param.type)
+    if not isinstance(target, model.Interface):
+        return
+    direction = param.attribute("out") or param.attribute("in")
+    where = _first_known(direction.pos, where) if direction is not None else where
+    if levels == 0:
+        sink.error(
+            f"parameter '{param.name}' of function '{method.name}' cannot be a non-pointer "
+            "to an interface",
+            where,
+        )
+    elif levels == 1 and param.direction.is_out:
+        sink.error(
+            f"out interface pointer '{param.name}' of function '{method.name}' is not a "
+            "double pointer",
+            where,
+        )
+
+
+# One expression per pointer or array level: `size_is(, n)` sizes the second level.
+_DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
+
+
+def _check_levels(
+    document: model.Document,
+    attributes: tuple[syntax.Attribute, ...],
+    type_: syntax.Type,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """widl refuses more sizes than the type has levels, and pointer attributes on
+    a type with none; either would otherwise be dropped without a word."""
+    levels = _levels(document, type_)
+    for attribute, message in _pointer_attribute_problems(attributes, levels):
+        sink.error(message, _first_known(attribute.pos, where))
+    for attribute in attributes:
+        if attribute.name in _DIMENSION_ATTRIBUTES and len(attribute.args) > levels:
+            sink.error(
+                f"too many expressions in {attribute.name} attribute",
                 _first_known(attribute.pos, where),
-                option="duplicate-attribute",
             )
-        seen.add(attribute.name)
+
+
+def _target(document: model.Document, type_: syntax.Type) -> object | None:
+    """What a type points at after every pointer, array and typedef: a declaration
+    from the document (an interface, a struct...) or None for a base type."""
+    return _unwrap(document, type_)[1]
+
+
+def _is_enum(document: model.Document, type_: syntax.Type) -> bool:
+    """Whether a type is an enum, written inline, by tag or through typedefs."""
+    seen: set[str] = set()
+    while isinstance(type_, syntax.NamedType) and type_.name not in seen:
+        seen.add(type_.name)
+        found = document.lookup(type_.name)
+        if isinstance(found, model.Enum):
+            return True
+        if not isinstance(found, model.Typedef):
+            return False
+        type_ = found.type
+    return isinstance(type_, syntax.EnumType)
+
+
+def _levels(document: model.Document, type_: syntax.Type) -> int:
+    """Pointer and array levels of a type, also through typedefs (`LPWSTR *` has 2)."""
+    return _unwrap(document, type_)[0]
+
+
+def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object | None]:
+    """(pointer and array levels, what is left: a declaration or None) of a type,
+    through typedefs; the levels the sizes and interface checks count."""
+    levels = 0
+    seen: set[str] = set()
+    while True:
+        if isinstance(type_, syntax.Pointer):
+            type_ = type_.target
+        elif isinstance(type_, syntax.Array):
+            type_ = type_.element
+        elif isinstance(type_, syntax.NamedType) and type_.name not in seen:
+            seen.add(type_.name)
+            found = document.lookup(type_.name)
+            if not isinstance(found, model.Typedef):
+                return levels, found
+            type_ = found.type
+            continue
+        else:
+            return levels, None
+        levels += 1
 
 
 def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:

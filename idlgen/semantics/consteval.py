@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax
+from idlgen.frontend.attribute_args import NARROW_LITERAL_LIMIT
 from idlgen.records import record
 
 Value = int | float | str
@@ -80,18 +81,27 @@ SIZES.update({"float": 4, "double": 8, "handle_t": 8, "void": 1})
 POINTER_SIZE = 8
 
 
+# Only a 64-bit `const` (MIDL's `const hyper`) may be written with a literal above
+# widl's 32 bits (NARROW_LITERAL_LIMIT).
+_KEYWORD_VALUES = {"TRUE": 1, "FALSE": 0, "NULL": 0}
+WIDE_LITERAL_LIMIT = 0xFFFFFFFFFFFFFFFF
+
+
 class Evaluator:
     """Evaluates expressions; `lookup_name` supplies constants and enum members,
     `resolve_type` turns a type into the base type it stands for (through typedefs)
-    so casts and sizeof can find a width."""
+    so casts and sizeof can find a width. A literal above `literal_limit` is an
+    error: wrapped to the target's width it would be another number without a word."""
 
     def __init__(
         self,
         lookup_name: Callable[[str], Value | None],
         resolve_type: Callable[[syntax.Type], syntax.Type],
+        literal_limit: int = NARROW_LITERAL_LIMIT,
     ) -> None:
         self._lookup_name = lookup_name
         self._resolve_type = resolve_type
+        self.literal_limit = literal_limit
 
     def evaluate(self, expr: syntax.Expr) -> Value:
         method = getattr(self, "_eval_" + type(expr).__name__, None)
@@ -115,6 +125,8 @@ class Evaluator:
         return None
 
     def _eval_Number(self, expr: syntax.Number) -> Value:
+        if isinstance(expr.value, int) and expr.value > self.literal_limit:
+            raise ConstError(f"integer constant {expr.text} is too large", expr.pos)
         return expr.value
 
     def _eval_String(self, expr: syntax.String) -> Value:
@@ -124,8 +136,8 @@ class Evaluator:
         return ord(expr.value) if expr.value else 0
 
     def _eval_Name(self, expr: syntax.Name) -> Value:
-        if expr.name in ("TRUE", "FALSE") and self._lookup_name(expr.name) is None:
-            return int(expr.name == "TRUE")
+        if expr.name in _KEYWORD_VALUES and self._lookup_name(expr.name) is None:
+            return _KEYWORD_VALUES[expr.name]  # widl's expression keywords
         value = self._lookup_name(expr.name)
         if value is None:
             raise ConstError(f"identifier '{expr.name}' is not a constant", expr.pos)

@@ -18,8 +18,9 @@ from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
 from idlgen.semantics.asyncderive import derive_async_partners
+from idlgen.semantics.attribute_values import check_values
 from idlgen.semantics.checks import check_document
-from idlgen.semantics.consteval import ConstError, Evaluator, Value
+from idlgen.semantics.consteval import WIDE_LITERAL_LIMIT, ConstError, Evaluator, Value
 from idlgen.semantics.loader import LoadedFile, walk
 
 
@@ -85,6 +86,9 @@ class Resolver:
         self._chain_lengths: dict[str, int] = {}
         self.scope = _Scope()
         self.evaluator = Evaluator(self._constant_value, self._resolve_typedefs)
+        self.wide_evaluator = Evaluator(
+            self._constant_value, self._resolve_typedefs, WIDE_LITERAL_LIMIT
+        )
         self._imported = True
         self._namespace: str | None = None
 
@@ -116,6 +120,7 @@ class Resolver:
             winrt=self.main.tree.winrt,
         )
         check_document(document, self.sink)
+        check_values(self.main.tree, self.evaluator, self.sink)
         return document
 
     def _walk_file(self, loaded: LoadedFile) -> None:
@@ -255,12 +260,13 @@ class Resolver:
         self._register_inline_types(item.type, item.attributes)
 
     def _item_Const(self, item: syntax.Const) -> None:
+        kind = self.evaluator.integer_kind(item.type)
+        wide = kind is not None and kind.bits == 64
         try:
-            value = self.evaluator.evaluate(item.value)
+            value = (self.wide_evaluator if wide else self.evaluator).evaluate(item.value)
         except ConstError as error:
             self.sink.error(error.message, error.pos)
             return
-        kind = self.evaluator.integer_kind(item.type)
         if kind is not None and isinstance(value, int):
             value = kind.wrap(value)
         if item.name in self.scope.constants and not self._imported:

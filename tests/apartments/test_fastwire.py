@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Literal
 
 import pytest
@@ -271,6 +272,75 @@ def test_buffers_same_refusals_of_bad_values(case: Case, data: st.DataObject) ->
         )
 
 
+def _damaged(good: bytes, data: st.DataObject) -> bytes:
+    """`good` as it is, cut, extended, with a byte changed (counts, offsets, padding), or
+    any bytes at all."""
+    how = data.draw(st.sampled_from(["as is", "cut", "extend", "flip", "any"]))
+    if how == "cut":
+        return good[: data.draw(st.integers(0, max(len(good) - 1, 0)))]
+    if how == "extend":
+        return good + data.draw(st.binary(min_size=1, max_size=9))
+    if how == "flip" and good:
+        at = data.draw(st.integers(0, len(good) - 1))
+        return good[:at] + bytes([data.draw(st.integers(0, 255))]) + good[at + 1 :]
+    if how == "any":
+        return data.draw(st.binary(max_size=60))
+    return good
+
+
+_PREFIX = struct.Struct("<HHQ4s")  # 16 bytes, as ORPCTHIS's 32 before a request
+
+
+@settings(max_examples=500, deadline=None)
+@given(buffer_methods(), st.data())
+def test_one_buffer_reader_takes_what_the_codec_takes(case: Case, data: st.DataObject) -> None:
+    """`OneBufferReader` (the server's read of `Write(pv, cb)`: prefix, fields and buffer in
+    two `struct` calls and a slice) gives the prefix's values and `fast_request_values`'s,
+    and refuses what that refuses, for good and damaged requests anywhere in a frame."""
+    wire, ins, _outs, _result = case
+    fast = fast_codec(wire)
+    reader = fast.request_reader(_PREFIX)
+    if reader is None:
+        return
+    body = _damaged(wire.encode_request(ins), data)
+    at = data.draw(st.integers(0, 9))
+    frame = bytes(range(at)) + _PREFIX.pack(1, 2, 3, b"four") + body
+    expected = fast.fast_request_values(body)
+    got = reader.read(frame, at)
+    assert repr(got) == repr(None if expected is None else (1, 2, 3, b"four", *expected))
+
+
+def _one_buffer(*params: _ndr.Param) -> BufferCodec:
+    codec = fast_codec(_ndr.MethodMarshaler(_ndr.Method("M", params, opnum=3)))
+    assert isinstance(codec, BufferCodec)
+    return codec
+
+
+def test_one_buffer_reader_for_the_usual_buffer_requests_only() -> None:
+    """The reader the test above checks exists for one buffer sized by the request's own
+    integers, before or after it, conformant or varying; not for two buffers, a size
+    from elsewhere, a boolean field or a prefix that moves the alignment."""
+    ulong = _ndr.ULONG
+    size = _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("cb"))
+    varying = _ndr.ConformantVaryingArray(
+        _ndr.BYTE, size_is=_ndr.Name("cb"), length_is=_ndr.Unary("*", _ndr.Name("n"))
+    )
+    pv = _ndr.Param("pv", _ndr.Pointer("ref", size))
+    cb = _ndr.Param("cb", ulong)
+    usual = [
+        _one_buffer(pv, cb),
+        _one_buffer(cb, pv),
+        _one_buffer(cb, _ndr.Param("pv", _ndr.Pointer("ref", varying)), _ndr.Param("n", ulong)),
+    ]
+    assert all(codec.request_reader(_PREFIX) is not None for codec in usual)
+    assert usual[0].request_reader(struct.Struct("<I")) is None
+    two = _ndr.Param("pw", _ndr.Pointer("ref", size))
+    flag = _ndr.Param("f", _ndr.BOOLEAN)
+    out_size = _ndr.Param("cb", _ndr.Pointer("ref", ulong), "out")
+    for other in (_one_buffer(pv, cb, two), _one_buffer(pv, cb, flag), _one_buffer(pv, out_size)):
+        assert other.request_reader(_PREFIX) is None
+
+
 def test_byte_buffers_padding_before_the_next_field() -> None:
     """An odd-sized buffer then a hyper: 7 pad bytes the codec must add and skip."""
     array = _ndr.ConformantArray(_ndr.BYTE, size_is=_ndr.Name("n"))
@@ -334,3 +404,15 @@ def test_integer_requests_same_verdict_as_the_engine_for_any_value(
     for missing in ins:
         with pytest.raises(_ndr.NdrMarshalError, match=missing):
             fast.encode_request({k: v for k, v in ins.items() if k != missing})
+
+
+@settings(max_examples=200, deadline=None)
+@given(buffer_methods(), st.sampled_from([None, True, 1 << 40, -(1 << 40), b"x", 1.5, "1"]))
+def test_buffers_same_verdict_on_any_result_value(case: Case, bad: Any) -> None:
+    """The return value is checked like the values by name: exact ints in range go to
+    `struct` unchecked, anything else the engine's way (what it refuses, refused)."""
+    wire, ins, outs, _ = case
+    fast = fast_codec(wire)
+    assert _outcome(fast.encode_response, outs, bad, scope=ins) == _outcome(
+        wire.encode_response, outs, bad, scope=ins
+    )

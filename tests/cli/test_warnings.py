@@ -24,7 +24,7 @@ WARNING_SNIPPETS = {
     "typedef-redefinition": "typedef long T;\ntypedef short T;\n",
     "duplicate-attribute": 'import "unknwn.idl";\n'
     "[object, uuid(0c1a5e10-0000-4000-8000-000000000031), pointer_default(unique),"
-    " pointer_default(ref)] interface IDup : IUnknown { HRESULT F(); }\n",
+    " pointer_default(unique)] interface IDup : IUnknown { HRESULT F(); }\n",
     "cpp": "#warning look here\n",
 }
 

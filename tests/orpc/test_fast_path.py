@@ -28,7 +28,7 @@ from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.marshal import marshaler_for, ref_observer, remote_client
-from idlgen.runtime.apartments.stub import _outs_of
+from idlgen.runtime.apartments.stub import IncomingCall, _outs_of
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.interface import Method
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
@@ -87,7 +87,7 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
                     caller(),
                     remote_client.get(),
                     ref_observer.get(),
-                    None if ctx is None else (type(ctx[0]), ctx[1]),
+                    None if ctx is None else (isinstance(ctx[0], IncomingCall), ctx[1]),
                     rt.last_hresult(),
                 )
             )
@@ -312,9 +312,12 @@ def usual_methods(draw: st.DrawFn) -> tuple[_ndr.MethodMarshaler, dict[str, Any]
 @settings(max_examples=300, deadline=None)
 @given(methods() | usual_methods(), st.data())
 def test_lean_reply_fields_are_the_stubs_for_any_return_value(case: Any, data: Any) -> None:
-    """`FastMethod.fields` (a shortcut for `HRESULT M(..., [out] T *x)`) gives what the
-    stub's `_outs_of` and the codec's `response_fields` give, for whatever the server
-    returned: the right values, odd ones (refused alike) or a `WithHResult`."""
+    """`FastMethod.fields` (a shortcut for `HRESULT M(..., [out] T *x)`), packed into the
+    reply PDU, gives what the stub's `_outs_of` and the codec's `response_fields` give, for
+    whatever the server returned: the right values, odd ones (refused alike) or a
+    `WithHResult`. Exact ints are left to `struct`'s range check, which also refuses a
+    negative HRESULT that `_check` would mask: `FastCall._reply` then leaves the reply to
+    the general path, which masks it."""
     wire, _ins, outs, result = case
     m = FastMethod(_com_method(wire), fast_codec(wire))
     codec = m.replies
@@ -332,12 +335,22 @@ def test_lean_reply_fields_are_the_stubs_for_any_return_value(case: Any, data: A
     def general() -> list[Any]:
         return codec.response_fields(*_outs_of(m.method, value, hr))
 
-    assert _outcome(lambda: m.fields(value, hr)) == _outcome(general)
+    def packed(fields: Callable[[], Any]) -> Any:
+        try:
+            return m.response(1, 0, 0, fields())
+        except Exception:  # whichever: `FastCall._reply` hands the reply to the general path
+            return "refused"
+
+    fast, expected = packed(lambda: m.fields(value, hr)), packed(general)
+    if fast != expected:
+        negative = [v for v in (value, hr) if type(v) is int and v < 0]
+        assert fast == "refused" and negative and m.as_is
 
 
 def test_lean_reply_fields_take_the_shortcut_for_the_usual_shape() -> None:
     m = method_of(_stub_of_icalc(), 3)
-    assert m is not None and m.one_out  # what the test above compares with the stub's
+    assert m is not None and m.one_out and m.as_is  # what the test above compares
+    assert m.fields(5, rt.S_OK) == (5, rt.S_OK)  # exact ints: no check in Python
 
 
 def test_write_reply_is_one_struct_as_for_primitive_methods() -> None:
@@ -351,9 +364,20 @@ def test_write_reply_is_one_struct_as_for_primitive_methods() -> None:
     assert [stream.response(7, 0, 0, fields)] == response_fragments(7, 0, body, P.MIN_FRAG, 0)
 
 
-@settings(max_examples=300, deadline=None)
+def test_write_request_is_read_in_two_structs_and_a_slice() -> None:
+    """`Write(pv, cb)`'s request (ORPCTHIS, the buffer's count, its bytes, `cb`) is read
+    by `OneBufferReader`, as the test below compares with the codec's own reading, not
+    by ORPCTHIS's check, then the codec's general loop over runs and a dict by name."""
+    stream = FastMethod(Method("Write", ins=("pv", "cb"), outs=("pcbWritten",)), fast_codec(WRITE))
+    assert stream.reader is not None
+    payload = bytes(range(256)) * 3 + b"odd"
+    stub = orpcthis(bytes(16)) + WRITE.encode_request({"pv": payload, "cb": len(payload)})
+    assert stream.read(b"head" + stub, 4) == (payload, len(payload))
+
+
+@settings(max_examples=400, deadline=None)
 @given(
-    methods(),
+    methods() | buffer_methods(),
     st.sampled_from([4, 5, 6]),
     st.integers(0, 9),
     st.sampled_from([0, 0x20000]),
@@ -364,9 +388,10 @@ def test_write_reply_is_one_struct_as_for_primitive_methods() -> None:
 def test_lean_request_read_is_orpcthis_then_the_codecs_values(
     case: Any, major: int, minor: int, ext: int, at: int, tail: bytes, cut: int
 ) -> None:
-    """`FastMethod.read` (ORPCTHIS and the [in] values in one `struct` call) takes what
-    `orpcthis_ok` and the codec's own `fast_request_values` take, with the same values,
-    whatever the COM version, extensions, trailing bytes or a short stub."""
+    """`FastMethod.read` (ORPCTHIS and the [in] values in one `struct` call; for one byte
+    buffer, two and a slice) takes what `orpcthis_ok` and the codec's own
+    `fast_request_values` take, with the same values, whatever the COM version,
+    extensions, trailing bytes or a short stub."""
     wire, ins, _outs, _result = case
     m = FastMethod(_com_method(wire), fast_codec(wire))
     stub = ORPCTHIS.pack(major, minor, 0, 0, bytes(16), ext) + wire.encode_request(ins) + tail
@@ -709,6 +734,30 @@ def test_cancel_reaches_a_call_running_on_the_reactor_thread(
     reply = client.pdu()
     assert isinstance(reply, P.Response) and reply.cancel_count == 1
     assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
+
+
+def test_cancel_before_a_lean_call_starts_is_the_general_paths_canceled_fault(
+    server: Server,
+) -> None:
+    """A request and its co_cancel in one read: the lean path has taken the call (the
+    cancel finds it in the exporter's table) but not started it, and answers that it
+    was canceled without running it, byte for byte as the general path does."""
+    replies = []
+    for path in (contextlib.nullcontext, general_only):
+        server.calc.threads.clear()
+        client = Client(server.address)
+        try:
+            with path():
+                both = request(9, server.ipid, add_stub(1, 2)) + P.encode(P.CoCancel(9))
+                took = taken_by(lambda: replies.append(exchange(client, both)))  # noqa: B023
+        finally:
+            client.close()
+        assert took == (1 if path is contextlib.nullcontext else 0)
+        assert server.calc.threads == []  # never ran
+    fast, general = replies
+    assert fast == general
+    fault = P.decode(fast)
+    assert isinstance(fault, P.Fault) and fault.status == P.NCA_S_FAULT_CANCEL
 
 
 def test_replies_of_one_read_leave_in_fewer_sends(

@@ -33,6 +33,10 @@ def stopped(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
         assert calc.Add(1, 2) == 3
         stream = calc.QueryInterface(ISimpleStream)  # no call on ISimpleStream yet
         os.kill(proc.pid, signal.SIGSTOP)
+        # kill() only queues the stop: on a busy machine the server could still answer
+        # the next call. Waiting for the child's stop report makes it really stopped.
+        _, status = os.waitpid(proc.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status)
         try:
             yield calc, stream
         finally:

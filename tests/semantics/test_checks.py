@@ -68,7 +68,7 @@ def test_duplicate_attribute_is_a_warning(tmp_path: Path) -> None:
     source.write_text(
         PRELUDE
         + "[object, uuid(11111111-1111-1111-1111-111111111111), pointer_default(unique),\n"
-        + " pointer_default(ref)]\ninterface IFoo : IUnknown { }\n"
+        + " pointer_default(unique)]\ninterface IFoo : IUnknown { }\n"
     )
     result = idlgen.compile(source, emit="model")
     warnings = [d.format().splitlines()[0] for d in result.diagnostics]

@@ -138,7 +138,8 @@ class Apartment:
         self.imports: Any = None  # the proxy table, owned by marshal.py
         self._queue: SimpleQueue[_Item] = SimpleQueue()
         self._lock = threading.Lock()
-        self._closed = False
+        # Shut down (set once, under `_lock`): a plain attribute, as servers check it per call.
+        self.closed = False
         self._threads: list[threading.Thread] = []
         self._stop_seen = False
         self.max_workers = DEFAULT_MAX_WORKERS  # MTA: the pool grows up to this
@@ -232,7 +233,7 @@ class Apartment:
         with self._lock:
             if (
                 self.kind != "mta"
-                or self._closed
+                or self.closed
                 or self._busy + self._queue.qsize() >= len(self._threads)
             ):
                 return False
@@ -262,10 +263,6 @@ class Apartment:
     def is_sta(self) -> bool:
         return self.kind == "sta"
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def is_current(self) -> bool:
         return current_apartment() is self
 
@@ -275,7 +272,7 @@ class Apartment:
         kind = frame[0] if frame else -1
         if kind == REQUEST:
             with self._lock:
-                if not self._closed:
+                if not self.closed:
                     if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
                         self.expect(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
@@ -354,7 +351,7 @@ class Apartment:
         if fn is _stop:
             self._stop_seen = True
             return
-        if self._closed:  # shut down: whatever is still queued is refused, not served
+        if self.closed:  # shut down: whatever is still queued is refused, not served
             self._reject(item)
             return
         try:
@@ -408,7 +405,7 @@ class Apartment:
             return fn(*args)
         box = _Box(caller if caller.kind == "sta" else None)
         with self._lock:
-            if self._closed:
+            if self.closed:
                 raise DisconnectedError(message=f"{self} is shut down")
             self._queue.put((_run_task, (fn, args), box))
         if not _wait(caller, box, timeout):
@@ -420,7 +417,7 @@ class Apartment:
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue `fn(*args)` for the apartment without waiting (fire and forget)."""
         with self._lock:
-            if self._closed:
+            if self.closed:
                 raise DisconnectedError(message=f"{self} is shut down")
             self._queue.put((_post_task, fn, args))
             if self.kind == "mta":
@@ -452,9 +449,9 @@ class Apartment:
 
     def _close(self) -> bool:
         with self._lock:
-            if self._closed:
+            if self.closed:
                 return False
-            self._closed = True
+            self.closed = True
         with _registry_lock:
             _apartments.pop(self.oxid, None)
         return True
@@ -536,9 +533,9 @@ _process_mta_lock = threading.Lock()
 def process_mta() -> Apartment:
     """The implicit MTA: threads that never entered an apartment act inside it."""
     global _process_mta
-    if _process_mta is None or _process_mta._closed:
+    if _process_mta is None or _process_mta.closed:
         with _process_mta_lock:
-            if _process_mta is None or _process_mta._closed:
+            if _process_mta is None or _process_mta.closed:
                 _process_mta = Apartment.mta(min(8, (os.cpu_count() or 1) + 2), "process-mta")
     return _process_mta
 
@@ -547,7 +544,9 @@ def current_apartment() -> Apartment:
     """The calling thread's apartment; the process MTA for threads that entered none."""
     apt: Apartment | None = _local.apartment
     if apt is None:
-        return process_mta()
+        apt = _process_mta  # `process_mta()`'s answer while that MTA is open: one call less
+        if apt is None or apt.closed:
+            return process_mta()
     return apt
 
 

@@ -48,6 +48,12 @@ class IncomingCalls:
         with self._lock:
             self._calls[key] = _QUEUED
 
+    def serving(self, key: Key, call: Any) -> None:
+        """A request `call` will serve (and which checks its own cancel flag before it
+        starts): a cancel from now on is passed to it."""
+        with self._lock:
+            self._calls[key] = call
+
     def cancel(self, key: Key) -> None:
         """A cancel arrived (any thread): remember it, or pass it to the running call."""
         with self._lock:

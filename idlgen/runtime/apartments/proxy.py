@@ -37,7 +37,7 @@ from idlgen.runtime.apartments.channel import (
     request_frame,
     send,
 )
-from idlgen.runtime.apartments.registry import interface_for, opnums, wire_table
+from idlgen.runtime.apartments.registry import interface_for, opnums
 from idlgen.runtime.apartments.remunknown import (
     REM_ADD_REF,
     REM_QUERY_INTERFACE,
@@ -45,8 +45,9 @@ from idlgen.runtime.apartments.remunknown import (
     IRemUnknown,
     RemInterfaceRef,
 )
+from idlgen.runtime.apartments.routes import Read, Route, routes
 from idlgen.runtime.com import deadline as _deadline
-from idlgen.runtime.com.callobj import COMPLETE, CallObject
+from idlgen.runtime.com.callobj import COMPLETE, IDLE, CallObject
 from idlgen.runtime.com.comobject import ComObject, InnerUnknown
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import (
@@ -86,6 +87,7 @@ _REM_RELEASE_OPNUM = 5
 # hung or hostile client, an STA blocked without pumping) delays the reply, never blocks it.
 REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.apartments.proxy")
+_NOTHING = object()  # no riid asked for yet
 _NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
 
 _I = TypeVar("_I", bound=IUnknown)
@@ -97,9 +99,12 @@ class InterfaceProxy(IUnknown):
 
     __slots__ = ("_ipid", "_mgr")
     _iface_: ClassVar[type[IUnknown]] = IUnknown
+    # `routes(_iface_)`, kept by the class at its first call (each class its own)
+    _route_table_: ClassVar[tuple[Route, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._route_table_ = None  # never a parent class's: it may speak another interface
         for base in cls.__mro__[1:]:
             if is_interface(base):
                 cls._iface_ = base  # the interface this proxy class speaks
@@ -132,21 +137,24 @@ class InterfaceProxy(IUnknown):
 
     def _call_(self, opnum: int, ins: tuple[Any, ...]) -> Any:
         mgr = self._mgr
-        iface = self._iface_
-        wire = wire_table(iface)[opnum]
-        method = iface._vtable_[opnum]
+        table = self._route_table_
+        if table is None:
+            table = type(self)._route_table_ = routes(self._iface_)
+        route = table[opnum]
+        wire, method = route.wire, route.method
         if wire is None:
             _LAST.set(RPC_E_INVALIDMETHOD)
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
-        args = dict(zip(method.ins, ins, strict=True))
-        body = mgr.encode(wire, args)
+        body = route.pack(ins) if route.pack is not None else None
+        # a precompiled codec decodes without the [in] values
+        body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
         lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
         if lean is None:
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
         else:
-            value, hr = mgr.decode_reply(method, wire, lean, args)
+            value, hr = mgr.decode_reply(method, wire, lean, args, route.read)
         _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)
@@ -394,9 +402,12 @@ class ProxyManager:
 
     # -- the wire ---------------------------------------------------------------------------
 
-    def encode(self, wire: _ndr.MethodMarshaler, args: dict[str, Any]) -> bytes:
+    def encode(self, route: Route, ins: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        """The request's NDR data through the marshaler, by name, and the [in] values by
+        name its reply decodes with (for [in] values `route.pack` did not take)."""
+        args = dict(zip(route.method.ins, ins, strict=True))
         try:
-            return wire.encode_request(args, marshaler=self.marshaler)
+            return route.wire.encode_request(args, marshaler=self.marshaler), args
         except _ndr.NdrFault as exc:
             _LAST.set(exc.hresult)
             raise error_for(exc.hresult, exc.message) from exc
@@ -515,11 +526,15 @@ class ProxyManager:
         wire: _ndr.MethodMarshaler,
         reply: memoryview | int,
         args: dict[str, Any],
+        read: Read | None = None,
     ) -> tuple[Any, int]:
-        """NDR reply data (or a failure HRESULT) to (value, HRESULT); never raises."""
+        """NDR reply data (or a failure HRESULT) to (value, HRESULT); never raises. `read`:
+        the route's shortcut to the same (value, HRESULT), when it has one."""
         if isinstance(reply, int):
             return None, reply
         try:
+            if read is not None:
+                return read(reply)
             response = wire.decode_response(reply, scope=args, marshaler=self.marshaler)
         except _ndr.NdrFault as fault:
             return None, fault.hresult
@@ -558,7 +573,7 @@ class ImportTable:
 class ProxyCallFactory(ComObject, ICallFactory):
     """ICallFactory on a proxy: call objects whose Begin_ sends and whose reply completes."""
 
-    __slots__ = ("_made", "_mgr")
+    __slots__ = ("_last", "_made", "_mgr")
     _raw_methods_ = True
 
     def __init__(self, mgr: ProxyManager, unknown: InterfaceProxy) -> None:
@@ -567,6 +582,7 @@ class ProxyCallFactory(ComObject, ICallFactory):
         # riid as the caller passed it -> (call object class, IPID): what CreateCall found
         # for it once holds for the manager's life (an IID's IPID never changes).
         self._made: dict[Any, tuple[type[ProxyCall], bytes]] = {}
+        self._last: tuple[Any, Any] = (_NOTHING, None)  # (riid, what `_made` has for it)
 
     @overload
     def CreateCall(self, riid: type[_A], pCtrlUnk: None = None, riid2: None = None) -> _A: ...
@@ -583,9 +599,14 @@ class ProxyCallFactory(ComObject, ICallFactory):
     ) -> Any: ...
     def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
         """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
-        made = self._made.get(riid)
-        if made is None:
-            made = self._made[riid] = self._find_call_class(riid)
+        last = self._last  # most callers ask for one riid again and again: no hash of it
+        if last[0] is riid:
+            made = last[1]
+        else:
+            made = self._made.get(riid)
+            if made is None:
+                made = self._made[riid] = self._find_call_class(riid)
+            self._last = (riid, made)
         cls, ipid = made
         if pCtrlUnk is not None:
             if riid2 is not None and as_guid(riid2) != IID_IUnknown:
@@ -613,18 +634,19 @@ class ProxyCall(CallObject):
 
     __slots__ = ("_ipid", "_lean", "_mgr", "_sent")
     _raw_methods_ = True
-    # method name -> (opnum, wire marshaler or None for [local]), per call object class
-    _routes_: ClassVar[dict[str, tuple[int, Any]]] = {}
+    _shaped_: ClassVar[bool] = True  # replies complete with what the method returns (`_shape`)
+    # method name -> its route (opnum, marshaler or None for [local]), per call object class
+    _routes_: ClassVar[dict[str, Route]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         sync = getattr(cls, "_sync_", None)  # the class derives from an async interface
         if sync is not None:
-            wires = wire_table(sync)
-            cls._routes_ = {name: (opnum, wires[opnum]) for name, opnum in opnums(sync).items()}
+            table = routes(sync)
+            cls._routes_ = {name: table[opnum] for name, opnum in opnums(sync).items()}
 
     def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
-        super().__init__(outer)
+        CallObject.__init__(self, outer)
         self._mgr = mgr
         self._ipid = ipid
         # (ticket, channel call id) of the request on the general path; on the lean path
@@ -634,15 +656,25 @@ class ProxyCall(CallObject):
         mgr.addref()  # a call object keeps its proxy alive
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
-        opnum, wire = self._routes_[method.name]
+        route = self._routes_[method.name]
+        wire, opnum = route.wire, route.opnum
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
-        args = dict(zip(method.ins, ins, strict=True))
-        body = mgr.encode(wire, args)
+        body = route.pack(ins) if route.pack is not None else None
+        # a precompiled codec decodes without the [in] values
+        body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
         lane = mgr._lane(self._ipid, body) if mgr.lanes else None
         if lane is not None:
-            self._begin_lean(lane, ticket, opnum, method, wire, args, body)
+            # The reply completes the call on the reading thread; what decoding it needs
+            # travels with the request (a precompiled codec needs no [in] values).
+            if isinstance(wire, PrimitiveCodec):
+                args = _NO_SCOPE
+            wire_call = lane.open(ProxyCall._lean_done, self, ticket, route, args)
+            self._lean = wire_call  # before the request leaves: a cancel finds it
+            lane.post(wire_call, opnum, body)
+            if self._cancel_ticket == ticket:
+                wire_call.cancel()
             return
         on_reply = partial(self._channel_done, ticket, method, wire, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
@@ -670,27 +702,6 @@ class ProxyCall(CallObject):
         # cancel acknowledges it)
         self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)
 
-    def _begin_lean(
-        self,
-        lane: Any,
-        ticket: int,
-        opnum: int,
-        method: Method,
-        wire: _ndr.MethodMarshaler,
-        args: dict[str, Any],
-        body: bytes,
-    ) -> None:
-        """Begin_ on the lean path: the reply completes the call on the reading thread.
-        What decoding needs travels with the request (a pending call stays small; a
-        precompiled codec needs no [in] values to decode the reply)."""
-        if isinstance(wire, PrimitiveCodec):
-            args = _NO_SCOPE
-        wire_call = lane.open(ProxyCall._lean_done, self, ticket, method, wire, args)
-        self._lean = wire_call
-        lane.post(wire_call, opnum, body)
-        if self._cancel_ticket == ticket:
-            wire_call.cancel()
-
     @staticmethod
     def _lean_done(call: Any) -> None:
         """A lean request settled (a plain function as `on_done`: no bound method per call).
@@ -699,9 +710,12 @@ class ProxyCall(CallObject):
         before Begin_ recorded it still completes the call."""
         self: ProxyCall = call.owner
         ticket = call.ticket
+        route: Route = call.route
         try:
             reply = call.outcome()
-            value, hr = self._mgr.decode_reply(call.method, call.wire, reply, call.args)
+            value, hr = self._mgr.decode_reply(
+                route.method, route.wire, reply, call.args, route.read
+            )
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return
@@ -722,7 +736,8 @@ class ProxyCall(CallObject):
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
     def _final_release_(self) -> None:
-        super()._final_release_()
+        if self._state != IDLE:  # else there is nothing to abandon (most call objects)
+            CallObject._final_release_(self)
         self._mgr.release()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from idlgen.runtime.com.comobject import ComObject
 from idlgen.runtime.com.hresult import (
@@ -31,6 +31,7 @@ from idlgen.runtime.com.hresult import (
     CallCanceledError,
     CallCompleteError,
     CallPendingError,
+    ClassNoAggregationError,
     COMError,
     UnexpectedError,
     error_for,
@@ -70,9 +71,15 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         "_waiters",
     )
     _raw_methods_ = True
+    # Completions carry what the synchronous method returns already (a proxy's replies are
+    # shaped as the synchronous proxy shapes them): Finish_ gives them as they are.
+    _shaped_: ClassVar[bool] = False
 
     def __init__(self, outer: Any = None) -> None:
-        ComObject.__init__(self, outer)
+        if outer is not None and not type(self)._aggregatable_:  # ComObject.__init__, inline:
+            raise ClassNoAggregationError()  # a call object is made per call
+        self._outer = outer
+        self._refs = 1
         self._lock = threading.Lock()
         self._manual = True
         self._signaled = False
@@ -132,7 +139,8 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         if isinstance(value, BaseException):
             _LAST.set(hr)
             raise value
-        value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
+        if not self._shaped_:
+            value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
         _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)
@@ -159,7 +167,11 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
                     raise CallCompleteError()  # another thread finished it first
                 if state != PENDING:
                     value, hr = self._value, self._hr
-                    self._clear_locked()
+                    self._state = IDLE  # `_clear_locked`, inline: once per call object call
+                    self._method = None
+                    self._ins = ()
+                    self._value = None
+                    self._hr = S_OK
                     return pending, state, value, hr
                 # Still running: `_settle` wakes everyone listed (Signal() while PENDING
                 # is ignored, but one that raced with Begin_ may wake us early: look again).

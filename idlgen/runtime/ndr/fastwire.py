@@ -23,20 +23,20 @@ from __future__ import annotations
 
 import operator
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.ndr.fault import bad_stub
 from idlgen.runtime.ndr.method import wire_type
 
-__all__ = ["BufferCodec", "PrimitiveCodec", "fast_codec"]
+__all__ = ["BufferCodec", "OneBufferReader", "PrimitiveCodec", "fast_codec"]
 
 
 class _Layout:
     """One message: names, their primitives and the packed struct with padding."""
 
-    __slots__ = ("bools", "get", "names", "plain", "prims", "struct")
+    __slots__ = ("as_is", "bools", "get", "names", "plain", "prims", "struct")
 
     def __init__(self, fields: list[tuple[str, _ndr.Primitive]]) -> None:
         self.names = tuple(name for name, _ in fields)
@@ -44,7 +44,14 @@ class _Layout:
         self.bools = any(prim.kind == "bool" for prim in self.prims)
         # Every field an integer whose accepted range is its struct format's: struct's own
         # range check is then the engine's, and exact ints need no check in Python.
-        self.plain = all(_struct_range(prim) == (prim.lo, prim.hi) for prim in self.prims)
+        self.plain = all(
+            not prim.unsigned_view and _struct_range(prim) == (prim.lo, prim.hi)
+            for prim in self.prims
+        )
+        # Every field an integer that `_check` gives back as it is whenever struct's format
+        # takes it: exact ints then need no check in Python either, and a value struct
+        # refuses is one `_check` refuses or would change (a negative HRESULT).
+        self.as_is = all(_as_is(prim) for prim in self.prims)
         # The values by name in one C call (one name: itemgetter gives the bare value).
         self.get = operator.itemgetter(*self.names) if len(self.names) > 1 else None
         fmt, pos = "<", 0
@@ -66,6 +73,16 @@ class _Layout:
         except (OverflowError, struct.error) as exc:  # a float too large for a `float`
             raise _ndr.NdrMarshalError(f"value does not fit: {exc}") from None
 
+    def pack_exact(self, values: Sequence[Any]) -> bytes | None:
+        """`pack` for values that are exact ints in their formats' ranges (`struct`'s own
+        checks are then the engine's); None for anything else, which `pack` checks."""
+        if self.plain and set(map(type, values)) <= _EXACT_INT:
+            try:
+                return self.struct.pack(*values)
+            except struct.error:
+                return None
+        return None
+
     def unpack(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...]:
         if len(data) != self.struct.size:
             what = "too short" if len(data) < self.struct.size else "followed by trailing bytes"
@@ -82,13 +99,23 @@ _EXACT_INT = frozenset({int})
 
 
 def _struct_range(prim: _ndr.Primitive) -> tuple[int, int] | None:
-    """The integers a struct format takes, for an integer primitive without an unsigned view."""
-    if prim.kind != "int" or prim.unsigned_view or prim.fmt.lower() not in "bhilq":
+    """The integers an integer primitive's struct format takes."""
+    if prim.kind != "int" or prim.fmt.lower() not in "bhilq":
         return None
     bits = struct.calcsize("<" + prim.fmt) * 8
     if prim.fmt.islower():
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
+
+
+def _as_is(prim: _ndr.Primitive) -> bool:
+    """Does `_check` give back, unchanged, every int the primitive's struct format takes?
+    (An unsigned view changes negative values only.)"""
+    taken = _struct_range(prim)
+    if taken is None:
+        return False
+    lo, hi = taken
+    return prim.lo <= lo and hi <= prim.hi and (lo == 0 or not prim.unsigned_view)
 
 
 def _check(t: _ndr.Primitive, value: Any) -> Any:
@@ -185,9 +212,28 @@ class PrimitiveCodec:
         return None if self._request.bools else self._request.struct.format[1:]
 
     @property
+    def pack_exact(self) -> Callable[[Sequence[Any]], bytes | None]:
+        """The request for [in] values in wire order when they are exact ints in range
+        (bytes identical to `encode_request`'s), else None: the caller then encodes by
+        name, with the per-value checks and faults. Bound once by a caller that keeps it."""
+        return self._request.pack_exact
+
+    @property
+    def response_unpacker(self) -> Callable[[bytes | bytearray | memoryview], tuple[Any, ...]]:
+        """The response's fields in `response_names` order, with `decode_response`'s
+        checks (a message of the wrong size faults); bound once by a caller that keeps it."""
+        return self._response.unpack
+
+    @property
     def response_format(self) -> str:
         """The response's struct format without the byte-order prefix."""
         return self._response.struct.format[1:]
+
+    @property
+    def response_as_is(self) -> bool:
+        """Are exact ints in range the response's checked values as they are, and does
+        `struct` refuse the others (`_Layout.as_is`)?"""
+        return self._response.as_is
 
     @property
     def response_names(self) -> tuple[str, ...]:
@@ -234,18 +280,24 @@ class _Array:
 class _Run:
     """Fixed fields up to the next byte buffer: primitives, then the buffer's header."""
 
-    __slots__ = ("array", "bools", "names", "prims", "result", "structs")
+    __slots__ = ("array", "bools", "hi", "lo", "names", "plain", "prims", "result", "structs")
 
     def __init__(
         self,
         fields: list[tuple[str, _ndr.Primitive]],
         array: _Array | None,
         result: _ndr.Primitive | None,
+        lo: int = 0,
     ) -> None:
         self.names = tuple(name for name, _ in fields)
+        # where its primitives are in the message's values (`_Message.names` order), and
+        # its buffer's at `hi`
+        self.lo, self.hi = lo, lo + len(fields)
         self.prims = tuple(prim for _, prim in fields) + ((result,) if result is not None else ())
         self.result = result is not None
         self.bools = any(prim.kind == "bool" for prim in self.prims)
+        # As `_Layout.plain`: exact ints need no check in Python, `struct` range-checks them
+        self.plain = all(_struct_range(prim) == (prim.lo, prim.hi) for prim in self.prims)
         self.array = array
         header = () if array is None else (_ndr.ULONG,) * (3 if array.varying else 1)
         # The bytes before a run end anywhere: one struct per start offset modulo 8 (the
@@ -260,6 +312,16 @@ def _padded(phase: int, prims: tuple[_ndr.Primitive, ...]) -> struct.Struct:
         fmt += "x" * pad + prim.fmt
         pos += pad + prim.size
     return struct.Struct(fmt)
+
+
+_EXACT_VALUES = frozenset({int, bytes, bytearray, type(None)})  # None: no result
+
+
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """`names`' values from a mapping, always as a tuple (one C call for two or more)."""
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    return lambda values: tuple(values[name] for name in names)
 
 
 def _count(name: str, values: Mapping[str, Any], scope: Mapping[str, Any] | None) -> int:
@@ -277,19 +339,22 @@ def _count(name: str, values: Mapping[str, Any], scope: Mapping[str, Any] | None
 class _Message:
     """Runs and byte buffers in wire order."""
 
-    __slots__ = ("names", "runs")
+    __slots__ = ("get", "names", "plain", "runs")
 
     def __init__(self, fields: list[tuple[str, Any]], result: _ndr.Primitive | None) -> None:
         self.runs: list[_Run] = []
         self.names = tuple(name for name, _ in fields)
         run: list[tuple[str, _ndr.Primitive]] = []
-        for name, t in fields:
+        for index, (name, t) in enumerate(fields):
             if isinstance(t, _Array):
-                self.runs.append(_Run(run, t, None))
+                self.runs.append(_Run(run, t, None, index - len(run)))
                 run = []
             else:
                 run.append((name, t))
-        self.runs.append(_Run(run, None, result))
+        self.runs.append(_Run(run, None, result, len(fields) - len(run)))
+        # Every value by name in one C call, as a tuple in `names` order
+        self.get = _tuple_getter(self.names)
+        self.plain = all(run.plain for run in self.runs)
 
     def pack(
         self, values: Mapping[str, Any], scope: Mapping[str, Any] | None, result: Any
@@ -298,17 +363,26 @@ class _Message:
         parts: list[bytes] = []
         pos = 0
         try:
+            got = self.get(values)
+            # Exact ints where primitives are and whose ranges are their formats' need no
+            # check in Python (`struct` range-checks them; a buffer in a primitive's place
+            # is refused by `struct`, an int in a buffer's place below).
+            exact = self.plain and set(map(type, (*got, result))) <= _EXACT_VALUES
             for run in self.runs:
-                fields = [_check(p, values[n]) for p, n in zip(run.prims, run.names, strict=False)]
+                fields = list(got[run.lo : run.hi])
                 if run.result:
-                    fields.append(_check(run.prims[-1], result))
+                    fields.append(result)
+                if not exact:
+                    fields = [_check(p, v) for p, v in zip(run.prims, fields, strict=True)]
                 a = run.array
                 data = b""
                 if a is not None:
-                    data = values[a.name]
+                    data = got[run.hi]
                     if type(data) is not bytes and type(data) is not bytearray:
                         return None
-                    count = _count(a.size, values, scope)
+                    size = a.size  # in the same message, as a request's mostly is: no call
+                    count = values[size] if size in values else _count(size, values, scope)
+                    count = count if type(count) is int else -1  # as `_count` says
                     if a.varying:
                         n = len(data) if a.length is None else _count(a.length, values, scope)
                         if n != len(data) or not n <= count <= 0xFFFFFFFF:
@@ -412,6 +486,15 @@ class BufferCodec:
             return self.engine.encode_request(values, scope=scope, marshaler=marshaler)
         return body
 
+    def pack_exact(self, values: Sequence[Any]) -> bytes | None:
+        """The request for [in] values in `request_names` order, when this codec takes
+        them as they are (the bytes `encode_request` gives); None: `encode_request` must
+        encode them, with the engine's checks and faults."""
+        names = self._request.names
+        if len(values) != len(names):
+            return None
+        return self._request.pack(dict(zip(names, values)), None, None)  # noqa: B905
+
     def decode_request(
         self,
         data: bytes | bytearray | memoryview,
@@ -463,6 +546,84 @@ class BufferCodec:
         """The [in] values in wire order if this codec takes `data` as it is, else None."""
         got = self._request.unpack(data, None)
         return None if got is None else tuple(got[0].values())
+
+    def request_reader(self, prefix: struct.Struct) -> OneBufferReader | None:
+        """A reader of requests after a fixed `prefix` (little-endian, a whole number of 8
+        bytes: ORPC's ORPCTHIS) when the request is one byte buffer between fixed fields
+        that size it (`Write(pv, cb)`); None otherwise."""
+        return OneBufferReader.of(self._request, prefix)
+
+
+class OneBufferReader:
+    """A prefix, then a request of one byte buffer between fixed fields, read from a larger
+    frame in two `struct` calls and one slice: the prefix, the fields before the buffer and
+    its header in the first, the fields after it in the second (one struct per alignment
+    phase, as `_Run`'s). It takes exactly what `_Message.unpack` takes after the prefix,
+    with the same values (tests/apartments/test_fastwire.py compares them)."""
+
+    __slots__ = ("before", "head", "length_at", "size_at", "tails", "varying")
+
+    def __init__(
+        self, message: _Message, prefix: struct.Struct, size_at: int, length_at: int
+    ) -> None:
+        first, last = message.runs
+        assert first.array is not None
+        self.head = struct.Struct(prefix.format + first.structs[0].format[1:])
+        self.varying = first.array.varying
+        self.tails = last.structs
+        skip = len(prefix.unpack(bytes(prefix.size)))  # the prefix's fields
+        # `head`'s values before the buffer's counts; the size and length fields' indices
+        # in what `read` returns.
+        self.before = skip + len(first.names)
+        self.size_at = skip + size_at
+        self.length_at = -1 if length_at < 0 else skip + length_at
+
+    @classmethod
+    def of(cls, message: _Message, prefix: struct.Struct) -> OneBufferReader | None:
+        if prefix.size % 8 or not prefix.format.startswith("<") or len(message.runs) != 2:
+            return None
+        first, last = message.runs
+        array = first.array
+        if array is None or first.bools or last.bools:
+            return None
+        ints = [
+            name
+            for run in message.runs
+            for name, prim in zip(run.names, run.prims, strict=False)  # prims: + the result's
+            if prim.kind == "int"
+        ]
+        if array.size not in ints or (array.length is not None and array.length not in ints):
+            return None  # sized by something else: `_Message.unpack` refuses it every time
+        names = message.names
+        length_at = -1 if array.length is None else names.index(array.length)
+        return cls(message, prefix, names.index(array.size), length_at)
+
+    def read(self, frame: bytes, at: int) -> tuple[Any, ...] | None:
+        """The prefix's values, then the request's in wire order, of the frame whose prefix
+        starts at `at` and whose request runs to its end; None where `_Message.unpack`
+        says None (short, long, counts that disagree)."""
+        head = self.head
+        try:
+            raw = head.unpack_from(frame, at)
+        except struct.error:
+            return None
+        if self.varying:
+            count, offset, n = raw[-3:]
+            if offset or n > count:
+                return None
+        else:
+            n = count = raw[-1]
+        start = at + head.size
+        end = start + n
+        tail = self.tails[(end - at) & 7]
+        if len(frame) - end != tail.size:
+            return None
+        values = (*raw[: self.before], frame[start:end], *tail.unpack_from(frame, end))
+        if values[self.size_at] != count:
+            return None
+        if self.length_at >= 0 and values[self.length_at] != n:
+            return None
+        return values
 
 
 def _buffer(t: Any) -> tuple[str, str | None, bool] | None:

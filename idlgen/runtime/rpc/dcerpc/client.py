@@ -300,10 +300,10 @@ class Association:
         """Read the connection until `call` settles or `timeout` passes (False), dispatching
         other calls' replies to them; then pass the reading role on."""
         end = None if timeout is None else time.monotonic() + timeout
+        wait = timeout  # the first wait: all of it (no second clock reading)
         reason = None
         try:
             while not call.settled:
-                wait = None if end is None else end - time.monotonic()
                 if wait is not None and wait <= 0:
                     break
                 try:
@@ -315,6 +315,7 @@ class Association:
                 reason = self._take(frame)
                 if reason is not None:
                     break
+                wait = None if end is None else end - time.monotonic()
         except (Closed, OSError) as e:
             reason = f"server closed the connection: {e}"
         finally:  # even when interrupted (KeyboardInterrupt): someone else must read now

@@ -18,7 +18,6 @@ import contextlib
 import errno
 import heapq
 import logging
-import selectors
 import socket
 import struct
 import threading
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc import trace
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
+from idlgen.runtime.rpc.dcerpc.poller import READ, WRITE, Poller, readable, writable
 
 __all__ = ["Protocol_", "Reactor", "Transport"]
 
@@ -41,6 +41,9 @@ _READ_CHUNK = 65536
 # The common header as framing needs it (DCE 12.6.3.1); `parse_header` has the full checks.
 _PEEK = struct.Struct("<BBBB2s2xHHI")
 _LE = P.DREP_LE_ASCII_IEEE[:2]
+# What the poller holds for the wake-up socket and for listeners (a `Transport` for the rest).
+_WAKE = "wake"
+_LISTENER = "listener"
 # The spare thread checks on inline calls every `inline_call_bound` seconds while calls come,
 # and sleeps until the next call once none came for this long.
 _PARK_AFTER = 1.0
@@ -163,7 +166,7 @@ class Reactor:
     def __init__(self, limits: ServerLimits, make_protocol: Callable[[Transport], Protocol_]):
         self.limits = limits
         self.make_protocol = make_protocol
-        self.selector = selectors.DefaultSelector()
+        self.poller = Poller()
         self.transports: dict[int, Transport] = {}
         self.per_peer: dict[Any, int] = {}
         self._lock = threading.Lock()
@@ -175,7 +178,7 @@ class Reactor:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self.poller.register(self._wake_r, READ, _WAKE)
         self._stopped = False
         self._thread: threading.Thread | None = None  # the leader: runs the loop now
         self.accept_failures = 0  # accept errors survived (tests, logs)
@@ -259,16 +262,17 @@ class Reactor:
     def _lead(self) -> None:
         """The loop, for as long as this thread is the leader."""
         me = threading.current_thread()
+        poll, registered = self.poller.poll, self.poller.data
         try:
             while not self._stopped and self._thread is me:
                 timeout = self._next_timeout() if self._timers else self._interval
-                for key, mask in self.selector.select(timeout):
-                    data = key.data
-                    if mask == selectors.EVENT_READ and type(data) is Transport:
+                for fd, events in poll(timeout):
+                    data = registered.get(fd)  # None: unregistered by an earlier event
+                    if events == READ and type(data) is Transport:
                         if not data.closed:  # the common event, without `_event`'s dispatch
                             self._read(data)
                     else:
-                        self._event(key, mask)
+                        self._event(fd, data, events)
                 if self._inline:
                     self._run_inline(me)
                     if self._thread is not me:
@@ -417,19 +421,18 @@ class Reactor:
             except IndexError:
                 return jobs
 
-    def _event(self, key: selectors.SelectorKey, mask: int) -> None:
-        data = key.data
-        if data is None:
+    def _event(self, fd: int, data: Any, events: int) -> None:
+        if data is _WAKE:
             with contextlib.suppress(OSError):
                 while self._wake_r.recv(4096):
                     pass
         elif isinstance(data, Transport):
-            if mask & selectors.EVENT_WRITE:
+            if writable(events) and data.watching_writes:
                 self._watch_writes(data)  # flushes; stops watching once all is sent
-            if mask & selectors.EVENT_READ and not data.closed:
+            if readable(events) and not data.closed:
                 self._read(data)
-        else:
-            self._accept(key.fileobj)  # type: ignore[arg-type]
+        elif data == _LISTENER:
+            self._accept(self.poller.files[fd])
 
     def _next_timeout(self) -> float:
         timeout = self._interval
@@ -461,8 +464,7 @@ class Reactor:
         if t.closed:
             return
         if want != t.watching_writes:
-            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want else 0)
-            self.selector.modify(t.sock, events, t)
+            self.poller.modify(t.sock, READ | WRITE if want else READ)
             t.watching_writes = want
 
     def _timer(self, delay: float, fn: Callable[[], None]) -> None:
@@ -480,7 +482,7 @@ class Reactor:
     def _register_listener(self, lsock: socket.socket) -> None:
         if lsock.fileno() >= 0 and not self._stopped:
             with contextlib.suppress(KeyError, ValueError):
-                self.selector.register(lsock, selectors.EVENT_READ, "listener")
+                self.poller.register(lsock, READ, _LISTENER)
 
     def _accept(self, lsock: socket.socket) -> None:
         for _ in range(64):  # a burst, then let the other sockets have their turn
@@ -505,7 +507,7 @@ class Reactor:
         self._backoff[lsock.fileno()] = delay
         log.warning("DCE/RPC accept failed (%s): retrying in %.2f s", exc, delay)
         with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(lsock)
+            self.poller.unregister(lsock)
         self._timer(delay, lambda: self._register_listener(lsock))
 
     def _admit(self, lsock: socket.socket, sock: socket.socket, addr: Any) -> None:
@@ -531,7 +533,7 @@ class Reactor:
         t = Transport(self, sock, peer)
         try:
             t.protocol = self.make_protocol(t)
-            self.selector.register(sock, selectors.EVENT_READ, t)
+            self.poller.register(sock, READ, t)
         except Exception:
             log.exception("DCE/RPC: could not take a connection")
             sock.close()
@@ -695,7 +697,7 @@ class Reactor:
                 return
             t.closed = True
         with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(t.sock)
+            self.poller.unregister(t.sock)
         self.transports.pop(t.fileno, None)
         count = self.per_peer.get(t.peer, 0) - 1
         if count > 0:
@@ -714,11 +716,11 @@ class Reactor:
     def _close_all(self) -> None:
         for t in list(self.transports.values()):
             self.drop(t)
-        for key in list(self.selector.get_map().values()):
-            if key.data == "listener":
+        for fd, data in list(self.poller.data.items()):
+            if data == _LISTENER:
                 with contextlib.suppress(KeyError, ValueError):
-                    self.selector.unregister(key.fileobj)
-        self.selector.close()
+                    self.poller.unregister(self.poller.files[fd])
+        self.poller.close()
         self._wake_r.close()
         self._wake_w.close()
 

@@ -39,7 +39,15 @@ from idlgen.runtime.rpc.orpc.wire import (
     split_orpcthat,
 )
 
-__all__ = ["REQUEST_HEAD", "Lane", "LaneCall", "connections_changed", "lane_reply", "lean_request"]
+__all__ = [
+    "REQUEST_HEAD",
+    "Lane",
+    "LaneCall",
+    "connections_changed",
+    "lane_reply",
+    "lean_request",
+    "taken",
+]
 
 # common header, alloc_hint, p_cont_id, opnum, object UUID, then ORPCTHIS: version, flags,
 # reserved, causality id (8 fixed bytes + a 64-bit counter), extensions pointer.
@@ -48,6 +56,16 @@ _STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by a
 _FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
 _NULL_THAT = b"\0" * 8  # ORPCTHAT with no flags and no extensions
 _generation = 0  # of orpc.client's connection table: lanes made before a change stop
+# Lean calls made, process-wide (tests check the lane is used, not timing). A module global,
+# not a class attribute: assigning to a class attribute per call would change the class's
+# version tag each time and undo the interpreter's specialization of every method call
+# and attribute read on lanes.
+_taken = 0
+
+
+def taken() -> int:
+    """How many calls took a lane so far."""
+    return _taken
 
 
 def connections_changed() -> None:
@@ -96,12 +114,11 @@ class LaneCall(ClientCall):
     whole, whatever the caller does next with its call object.
     """
 
-    __slots__ = ("args", "method", "owner", "ticket", "wire")
+    __slots__ = ("args", "owner", "route", "ticket")
 
     owner: Any  # who `on_done` completes
     ticket: int  # which of the owner's calls this is
-    method: Any  # then what decoding the reply takes: the method, its codec, [in] values
-    wire: Any
+    route: Any  # then what decoding the reply takes: the method's route, the [in] values
     args: Any
 
     outcome = lane_reply  # the reply's NDR data, or the HRESULT the call failed with
@@ -111,8 +128,6 @@ class Lane:
     """Calls to one IPID over one association and presentation context."""
 
     __slots__ = ("assoc", "cont_id", "generation", "ipid", "max_ndr")
-
-    taken = 0  # lean calls made, process-wide (tests check the lane is used, not timing)
 
     def __init__(self, assoc: Association, cont_id: int, ipid: bytes, generation: int) -> None:
         self.assoc = assoc
@@ -138,7 +153,8 @@ class Lane:
         if own is None:
             return None
         call, reading = own
-        Lane.taken += 1
+        global _taken
+        _taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         assoc.outbox.send_one(frame)  # unprotected: lanes exist only without security
         done = assoc.read_own(call, timeout) if reading else call.wait(timeout)
@@ -152,8 +168,7 @@ class Lane:
         on_done: Callable[[LaneCall], None],
         owner: Any,
         ticket: int,
-        method: Any,
-        wire: Any,
+        route: Any,
         args: Any,
     ) -> LaneCall:
         """A call whose settling runs `on_done(call)` on the reading thread; `post` sends it
@@ -161,12 +176,12 @@ class Lane:
         call = LaneCall(self.assoc, 0, on_done)  # type: ignore[arg-type]
         call.owner = owner
         call.ticket = ticket
-        call.method = method
-        call.wire = wire
+        call.route = route
         call.args = args
         return self.assoc.enter(call)
 
     def post(self, call: ClientCall, opnum: int, ndr: bytes) -> None:
-        Lane.taken += 1
+        global _taken
+        _taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         self.assoc.outbox.post([frame])  # unprotected: lanes exist only without security

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import struct
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from idlgen.runtime.apartments.apartment import enter, leave
@@ -54,7 +55,7 @@ from idlgen.runtime.com.hresult import (
 )
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
 from idlgen.runtime.com.status import _LAST, WithHResult
-from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec
+from idlgen.runtime.ndr.fastwire import BufferCodec, OneBufferReader, PrimitiveCodec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import _CALLER, ANONYMOUS
@@ -86,11 +87,13 @@ class FastMethod:
     the reply header's)."""
 
     __slots__ = (
+        "as_is",
         "codec",
         "method",
         "name",
         "one_out",
         "order",
+        "reader",
         "replies",
         "reply",
         "request",
@@ -111,11 +114,19 @@ class FastMethod:
         # ORPCTHIS and the [in] values in one `struct` call, where `struct` reads them as
         # they are (`read`); None: ORPCTHIS, then the codec's own reading.
         self.request: struct.Struct | None = None
+        # For a request of one byte buffer between fixed fields (`Write`): ORPCTHIS, the
+        # fields and the buffer in two `struct` calls and a slice (`read`).
+        self.reader: OneBufferReader | None = None
         # The usual shape, `HRESULT M(..., [out] T *x)`: the server's return value is the
         # one [out] (`fields`), without a dict of [out] values by name.
         self.one_out = False
+        # The one [out] and the HRESULT need no check in Python when both are exact ints:
+        # `struct` refuses what `_check` would (`fields`).
+        self.as_is = False
         if isinstance(codec, PrimitiveCodec) and codec.request_format is not None:
             self.request = struct.Struct(ORPCTHIS.format + codec.request_format)
+        elif isinstance(codec, BufferCodec):
+            self.reader = codec.request_reader(ORPCTHIS)
         # The codec of a response of primitives only (a `BufferCodec`'s too, as for `Write`):
         # the reply PDU is then one `struct` call (`fields`, `response`); None: `_PREFIX`
         # around the codec's NDR (`buffer_response`).
@@ -127,6 +138,7 @@ class FastMethod:
             self.one_out = (
                 method.hresult and len(outs) == 1 and replies.response_names == (outs[0], "")
             )
+            self.as_is = self.one_out and replies.response_as_is
         else:
             self.reply = _PREFIX
         self.stub_size = self.reply.size - _PREFIX_SIZE + _ORPCTHAT_SIZE
@@ -136,24 +148,36 @@ class FastMethod:
         starts at `at`; None when the lean path does not take it: ORPCTHIS other than
         `orpcthis_ok` accepts, or data the codec does not take as it is."""
         s = self.request
-        if s is None:
+        raw: tuple[Any, ...] | None
+        if s is not None:
+            if len(frame) - at != s.size:
+                return None
+            raw = s.unpack_from(frame, at)
+        elif self.reader is not None:
+            raw = self.reader.read(frame, at)
+            if raw is None:
+                return None
+        else:
             if not orpcthis_ok(frame, at):
                 return None
             return self.values(memoryview(frame)[at + ORPCTHIS.size :])
-        if len(frame) - at != s.size:
-            return None
-        raw = s.unpack_from(frame, at)
         if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM version 5.x (x >= 1), extensions
             return None
         return raw[6:]
 
-    def fields(self, value: Any, hr: int) -> list[Any]:
+    def fields(self, value: Any, hr: int) -> Sequence[Any]:
         """The checked reply values (`replies`) for what the server returned; the stub's
-        `_outs_of` and `response_fields` give the same."""
+        `_outs_of` and `response_fields` give the same. Exact ints of a response whose
+        fields `struct` takes as `_check` does (`as_is`) are not checked here: a value out
+        of range fails in `response`, and the reply goes to the general path as when a
+        check fails here."""
         codec = self.replies
         assert codec is not None
-        if self.one_out and type(value) is not WithHResult:
-            return codec.checked_response((value, hr))
+        if self.one_out:
+            if self.as_is and type(value) is int and type(hr) is int:
+                return value, hr
+            if type(value) is not WithHResult:
+                return codec.checked_response((value, hr))
         outs, result = _outs_of(self.method, value, hr)
         return codec.response_fields(outs, result)
 
@@ -182,7 +206,9 @@ class FastMethod:
         )
         return head + stub
 
-    def response(self, call_id: int, cont_id: int, cancel_count: int, fields: list[Any]) -> bytes:
+    def response(
+        self, call_id: int, cont_id: int, cancel_count: int, fields: Sequence[Any]
+    ) -> bytes:
         return self.reply.pack(
             P.RPC_VERS,
             P.RPC_VERS_MINOR,
@@ -280,8 +306,12 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
     return major == COM_MAJOR and minor >= 1 and not extensions
 
 
-class FastCall:
-    """One call on the lean path, from the reactor's decision to its response PDU."""
+class FastCall(IncomingCall):
+    """One call on the lean path, from the reactor's decision to its response PDU. It is
+    also what `CoGetCallContext` sees while the method runs, and the entry a cancel finds
+    in the exporter's incoming-call table from the moment it is taken: a cancel before the
+    call starts sets its flag as one while it runs does, and `run` then answers
+    RPC_E_CALL_CANCELED without running it, as for a canceled queued request."""
 
     __slots__ = ("conn", "cont_id", "inline", "key", "method", "port", "state", "target", "values")
 
@@ -305,8 +335,11 @@ class FastCall:
         self.cont_id = cont_id
         self.values = values  # [in], in wire order
         self.key = (port, state.call_id)
-        # From now on a cancel finds the call (incoming.py), as a queued request's would.
-        target.exporter.calls.queued(self.key)
+        self._ticket = 1  # IncomingCall's fields: not canceled
+        self._cancel_ticket = 0
+        self._on_cancel = None
+        # From now on a cancel finds the call (incoming.py) and sets its flag.
+        target.exporter.calls.serving(self.key, self)
         state.on_cancel = self.cancel
 
     def cancel(self) -> None:
@@ -340,15 +373,15 @@ class FastCall:
             return
         values = self.values
         ins = values if m.order is None else tuple(values[i] for i in m.order)
-        incoming = IncomingCall()
-        if not target.exporter.calls.start(self.key, incoming):
+        if self._cancel_ticket:  # canceled before it started
+            target.exporter.calls.done(self.key)
             self._unreserve()
-            self._general(values).fault(RPC_E_CALL_CANCELED)  # canceled before it started
+            self._general(values).fault(RPC_E_CALL_CANCELED)
             return
         inline = self.inline
         outer = enter(target.apartment) if inline else None  # an MTA thread is in it already
         try:
-            returned = port.context.copy().run(self._call, ins, incoming)
+            returned = port.context.copy().run(self._call, ins)
         finally:
             if inline:
                 self.inline = False
@@ -357,11 +390,11 @@ class FastCall:
         if returned is not None:
             self._reply(values, *returned)
 
-    def _call(self, ins: tuple[Any, ...], incoming: IncomingCall) -> tuple[Any, int] | None:
+    def _call(self, ins: tuple[Any, ...]) -> tuple[Any, int] | None:
         """In a copy of the connection's context (`ConnectionPort.context`): the method's
         value and HRESULT, or None once its failure has been answered."""
         m = self.method
-        _CALL_CONTEXT.set((incoming, 1))  # type: ignore[arg-type]
+        _CALL_CONTEXT.set((self, 1))  # type: ignore[arg-type]
         # _LAST is S_OK here: the connection's context never holds it, and this copy is new.
         try:
             value = getattr(self.target.stub.target, m.name)(*ins)

@@ -1,0 +1,232 @@
+"""Rules found by differential mutation testing against widl (tests/corpus/mutation.py).
+
+Each was a one-token change to a Wine file that widl refuses and idlgen compiled
+without a word, or compiled to something else than widl: a number too large for
+32 bits wrapped, an array size that is no constant dropped the type, two different
+`uuid(...)` on one interface silently kept one. Each test is the general rule, swept
+over every place the rule applies.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import idlgen
+from idlgen import IdlError
+
+PRELUDE = (
+    "typedef long HRESULT; typedef unsigned long ULONG;\n"
+    "[object, local, uuid(00000000-0000-0000-c000-000000000046)]"
+    " interface IUnknown { HRESULT QueryInterface(); }\n"
+)
+MARK = "\0"
+
+# Every place a constant integer is written; MARK is where the value goes.
+CONSTANT_PLACES = {
+    "const": f"const long C = {MARK};",
+    "unsigned const": f"const unsigned long C = {MARK};",
+    "enum value": f"enum E {{ E0 = {MARK} }};",
+    "array size": f"struct S {{ long a[{MARK}]; }};",
+    "typedef array size": f"typedef long T[{MARK}];",
+    "parameter array size": "[uuid(0c1a5e10-0000-4000-8000-000000000001)] interface R "
+    f"{{ HRESULT F([in] long a[{MARK}]); }}",
+    "attribute id": "[object, uuid(0c1a5e10-0000-4000-8000-000000000002)] interface I : IUnknown "
+    f"{{ [id({MARK})] HRESULT F(); }}",
+    "union case": f"union U switch (long d) u {{ case {MARK}: long a; }};",
+    "attribute version": f"[uuid(0c1a5e10-0000-4000-8000-00000000000a), version({MARK})] "
+    "interface V { HRESULT F(void); }",
+    "attribute size_is": "[uuid(0c1a5e10-0000-4000-8000-00000000000b)] interface Z "
+    f"{{ HRESULT F([in] long n, [in, size_is(n + {MARK})] long *p); }}",
+}
+ARRAY_PLACES = [p for p in CONSTANT_PLACES if "array" in p]
+
+
+def errors_at(text: str) -> list[tuple[int, int, str]]:
+    try:
+        idlgen.compile(text=text, filename="m.idl", emit="model")
+    except IdlError as error:
+        return [(d.position.line, d.position.column, d.message) for d in error.errors if d.position]
+    return []
+
+
+def placed(place: str, value: str) -> tuple[str, int]:
+    """The text and the 1-based column of `value` on the last line."""
+    line = CONSTANT_PLACES[place]
+    return PRELUDE + line.replace(MARK, value) + "\n", line.index(MARK) + 1
+
+
+@pytest.mark.parametrize("place", sorted(CONSTANT_PLACES))
+@pytest.mark.parametrize("literal", ["4294967296", "0x100000000", "99999999999999999999"])
+def test_a_literal_above_32_bits_is_an_error_at_the_literal(place: str, literal: str) -> None:
+    text, column = placed(place, literal)
+    errors = errors_at(text)
+    assert errors, f"{place}: {literal} accepted"
+    assert errors[0][:2] == (PRELUDE.count("\n") + 1, column)
+
+
+# 0xffffffff elements do not fit in memory, and a signed `long` wraps it (as C does).
+ROOMY_PLACES = sorted(p for p in CONSTANT_PLACES if p not in ARRAY_PLACES and p != "const")
+
+
+@pytest.mark.parametrize("place", ROOMY_PLACES)
+def test_the_largest_32_bit_literal_is_accepted(place: str) -> None:
+    text, _ = placed(place, "0xffffffff")
+    assert errors_at(text) == []
+
+
+@pytest.mark.parametrize("type_", ["hyper", "unsigned hyper", "__int64", "unsigned __int64"])
+def test_a_64_bit_const_may_use_a_64_bit_literal(type_: str) -> None:
+    result = idlgen.compile(text=f"const {type_} H = 0x100000000;\n", emit="model")
+    assert [c.value for c in result.document.constants] == [0x100000000]
+
+
+@pytest.mark.parametrize("place", ARRAY_PLACES)
+@pytest.mark.parametrize("size", ["undeclared", "0", "-1", "1 - 1", '"s"'])
+def test_an_array_size_must_be_a_positive_integer_constant(place: str, size: str) -> None:
+    text, column = placed(place, size)
+    errors = errors_at(text)
+    assert [(c, m) for _, c, m in errors] == [
+        (column, "array dimension is not a positive integer constant")
+    ]
+
+
+@pytest.mark.parametrize("place", ARRAY_PLACES)
+@pytest.mark.parametrize("size", ["1", "2 * 3", "N"])
+def test_constant_array_sizes_are_accepted(place: str, size: str) -> None:
+    text, _ = placed(place, size)
+    assert errors_at("const long N = 4;\n" + text) == []
+
+
+# An attribute given twice with different arguments, in each place the check covers:
+# (declaration with {A} for the attribute list, the first form, a different second).
+CONFLICTS = {
+    "interface uuid": (
+        "[object, {A}] interface I : IUnknown {{ HRESULT F(); }}",
+        "uuid(0c1a5e10-0000-4000-8000-000000000003)",
+        "uuid(0c1a5e10-0000-4000-8000-000000000004)",
+    ),
+    "interface pointer_default": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000005), {A}] interface I : IUnknown "
+        "{{ HRESULT F(); }}",
+        "pointer_default(unique)",
+        "pointer_default(ref)",
+    ),
+    "method id": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000006)] interface I : IUnknown "
+        "{{ [{A}] HRESULT F(); }}",
+        "id(1)",
+        "id(2)",
+    ),
+    "parameter size_is": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000007)] interface I : IUnknown "
+        "{{ HRESULT F([in] ULONG n, [in] ULONG m, [in, {A}] ULONG *p); }}",
+        "size_is(n)",
+        "size_is(m)",
+    ),
+    "field size_is": (
+        "struct S {{ ULONG n; ULONG m; [{A}] ULONG *p; }};",
+        "size_is(n)",
+        "size_is(m)",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", sorted(CONFLICTS))
+def test_an_attribute_twice_with_different_arguments_is_an_error_at_the_second(
+    place: str,
+) -> None:
+    template, first, second = CONFLICTS[place]
+    line = template.format(A=f"{first}, {second}")
+    errors = errors_at(PRELUDE + line + "\n")
+    name = first.split("(")[0]
+    assert [(c, m) for _, c, m in errors] == [
+        (line.index(second) + 1, f"attribute {name} given twice with different arguments")
+    ]
+
+
+@pytest.mark.parametrize("place", sorted(CONFLICTS))
+def test_the_same_attribute_twice_alike_stays_a_warning(place: str) -> None:
+    template, first, _ = CONFLICTS[place]
+    text = PRELUDE + template.format(A=f"{first}, {first}") + "\n"
+    result = idlgen.compile(text=text, filename="m.idl", emit="model")
+    name = first.split("(")[0]
+    assert [d.message for d in result.diagnostics] == [f"duplicate attribute {name}"]
+
+
+# A pointer attribute, or [string], on each kind of declaration: (non-pointer, pointer).
+POINTER_PLACES = {
+    "typedef": ("typedef [{A}] char T;", "typedef [{A}] char *T;"),
+    "parameter": (
+        "[uuid(0c1a5e10-0000-4000-8000-000000000008)] interface R "
+        "{{ HRESULT F([in, {A}] char p); }}",
+        "[uuid(0c1a5e10-0000-4000-8000-000000000008)] interface R "
+        "{{ HRESULT F([in, {A}] char *p); }}",
+    ),
+    "field": ("struct S {{ [{A}] char p; }};", "struct S {{ [{A}] char *p; }};"),
+}
+
+
+@pytest.mark.parametrize("attribute", ["ref", "unique", "ptr", "string"])
+@pytest.mark.parametrize("place", sorted(POINTER_PLACES))
+def test_pointer_attributes_need_a_pointer(attribute: str, place: str) -> None:
+    plain, pointer = (t.format(A=attribute) for t in POINTER_PLACES[place])
+    errors = errors_at(PRELUDE + plain + "\n")
+    assert [c for _, c, m in errors if "applied to non-pointer" in m] == [
+        plain.index(f"{attribute}]") + 1
+    ], errors
+    assert errors_at(PRELUDE + pointer + "\n") == []
+
+
+# Interface parameters: how many pointer levels each direction needs.
+INTERFACE_PARAMS = {
+    "[in] IUnknown p": "cannot be a non-pointer to an interface",
+    "[out] IUnknown *p": "is not a double pointer",
+    "[in, out] IUnknown *p": "is not a double pointer",
+    "[out] LPUNK p": "is not a double pointer",
+    "[in] IUnknown *p": None,
+    "[in] LPUNK p": None,
+    "[out] IUnknown **p": None,
+    "[out] LPUNK *p": None,
+}
+
+
+@pytest.mark.parametrize("param", sorted(INTERFACE_PARAMS))
+def test_interface_parameters_have_the_pointer_levels_widl_requires(param: str) -> None:
+    line = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000009)] interface I : IUnknown "
+        f"{{ HRESULT F({param}); }}"
+    )
+    errors = errors_at(PRELUDE + "typedef IUnknown *LPUNK;\n" + line + "\n")
+    expected = INTERFACE_PARAMS[param]
+    if expected is None:
+        assert errors == []
+    else:
+        assert [m for _, _, m in errors] == [f"{_prefix(param)} of function 'F' {expected}"]
+        direction = "out" if "out" in param else "in"
+        assert errors[0][1] == line.index(param) + param.index(direction) + 1
+
+
+def _prefix(param: str) -> str:
+    return "out interface pointer 'p'" if "out" in param else "parameter 'p'"
+
+
+@pytest.mark.parametrize(
+    ("type_", "accepted"),
+    [("long", False), ("struct { long x; }", False), ("enum { A }", True), ("ET", True)],
+)
+def test_v1_enum_needs_an_enum(type_: str, accepted: bool) -> None:
+    errors = errors_at(f"typedef enum {{ E0 }} ET;\ntypedef [v1_enum] {type_} T;\n")
+    assert (errors == []) == accepted, errors
+
+
+@pytest.mark.parametrize("member", ["struct value;", "union value;", "struct S2;"])
+def test_an_anonymous_member_must_be_an_inline_struct_or_union(member: str) -> None:
+    errors = errors_at(f"struct S2 {{ long x; }};\nstruct S {{ long a; {member} }};\n")
+    assert [m for _, _, m in errors] == [
+        "a member needs a name: only an inline struct or union may be anonymous"
+    ]
+
+
+@pytest.mark.parametrize("member", ["struct { long x; };", "union { long y; };"])
+def test_inline_anonymous_members_are_accepted(member: str) -> None:
+    assert errors_at(f"struct S {{ long a; {member} }};\n") == []
