@@ -18,12 +18,13 @@ import itertools
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
-from idlgen.frontend.reductions import Callback, make_callback, passthrough_index
+from idlgen.frontend.reductions import Callback, RuleShape, make_callback, passthrough_index
 from idlgen.frontend.tables import grammar_path, load_tables
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
@@ -134,6 +135,15 @@ def _collect_names(items: Iterable[Any], names: set[str]) -> None:
             _collect_names(item.items, names)
 
 
+@cache
+def _rule_plans() -> list[tuple[RuleShape, int, str, int | None]]:
+    """Per rule: its shape, values popped, nonterminal, and the child a `?rule` hands
+    over untouched (None: it needs a callback). The same for every parse."""
+    tables = load_tables()
+    rules = zip(tables.rules, tables.sizes, tables.origins, strict=True)
+    return [(shape, size, origin, passthrough_index(shape)) for shape, size, origin in rules]
+
+
 class _SyntaxError(Exception):
     def __init__(self, token: Token, expected: Iterable[str]) -> None:
         super().__init__(token.type)
@@ -151,12 +161,11 @@ class _Driver:
         sink: DiagnosticSink,
         place: Callable[[int], Position],
     ) -> None:
-        self.tables = tables = load_tables()
+        self.tables = load_tables()
         # Per rule: (values popped, nonterminal, callback or None, child kept): with
         # no callback the reduction keeps one child as the rule's value.
         self.reductions: list[tuple[int, str, Callback | None, int]] = []
-        for shape, size, origin in zip(tables.rules, tables.sizes, tables.origins, strict=True):
-            kept = passthrough_index(shape)
+        for shape, size, origin, kept in _rule_plans():
             if kept is None:
                 self.reductions.append((size, origin, make_callback(shape, builder), 0))
             else:

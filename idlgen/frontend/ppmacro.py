@@ -255,7 +255,7 @@ class Expander:
             # would cross the limit again, once per nested use.
             self._report_too_large(f'expansion of macro "{first}"', error.total)
             return " " + "\n" * text.count("\n", pos, source.pos), source.pos
-        replacement = "".join(tok for tok, _ in out)
+        replacement = "".join(map(_text, out))
         newlines = text.count("\n", pos, source.pos)
         if newlines:
             replacement = replacement.replace("\n", " ") + "\n" * newlines

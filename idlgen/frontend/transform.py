@@ -13,6 +13,7 @@ C declarators read inside out: `int *a[3]` is an array of pointers.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -148,6 +149,7 @@ def char_value(quoted: str) -> str:
 
 
 def number_value(text: str) -> int | float:
+    """What a C integer or floating literal means (decimal, `0x` hex, `0` octal)."""
     if text.isdigit() and (text[0] != "0" or len(text) == 1):
         return int(text)
     digits = text.rstrip("uUlLfF") if not text.lower().startswith("0x") else text.rstrip("uUlL")
@@ -158,6 +160,10 @@ def number_value(text: str) -> int | float:
     if len(digits) > 1 and digits.startswith("0"):
         return int(digits, 8) if all(c in "01234567" for c in digits) else int(digits)
     return int(digits)
+
+
+# The same few literals come back thousands of times (`+1`, `+500` in DISPID macros).
+_known_number = functools.lru_cache(maxsize=4096)(number_value)
 
 
 def normalise_uuid(text: str) -> str:
@@ -201,6 +207,7 @@ class SyntaxBuilder:
         self.report: Report = report or (lambda message, pos: None)
 
     def _pos(self, token: Token) -> Position:
+        """(The most frequent nodes call `position` themselves: a call less each.)"""
         return self.position(token.offset)
 
     def _declare(self, name: str) -> None:
@@ -452,7 +459,7 @@ class SyntaxBuilder:
         return tuple(a for a in c if a is not None)
 
     def attribute(self, c: list[Token]) -> s.Attribute:
-        return s.Attribute(c[0].value, (), self._pos(c[0]))
+        return s.Attribute(c[0].value, (), self.position(c[0].offset))
 
     def attribute_args(self, c: list[Any]) -> s.Attribute:
         name: Token = c[0]
@@ -460,7 +467,7 @@ class SyntaxBuilder:
         if raw == [None]:
             raw = []
         args = tuple(self._attribute_arg(name.value, arg, name) for arg in raw)
-        return s.Attribute(name.value, args, self._pos(name))
+        return s.Attribute(name.value, args, self.position(name.offset))
 
     def _attribute_arg(self, attribute: str, arg: Any, name: Token) -> s.AttributeArg:
         if arg is None:
@@ -481,21 +488,15 @@ class SyntaxBuilder:
     # ------------------------------------------------------------ types
 
     def decl_spec(self, c: list[Any]) -> _Spec:
-        type_ = next(x for x in c if not isinstance(x, Token))
-        storage = None
-        for modifier in c:
-            if isinstance(modifier, Token):
-                if modifier.type == "CONST":
-                    type_ = _with_const(type_)
-                elif modifier.type in ("EXTERN", "STATIC", "REGISTER"):
-                    storage = modifier.value
-        return _Spec(type_, storage)
+        if len(c) == 1:  # a type and no `const` or storage class: most declarations
+            return _Spec(c[0])
+        return _modified_spec(c)
 
     def spec_mod(self, c: list[Token]) -> Token:
         return c[0]
 
     def named_type(self, c: list[Token]) -> s.NamedType:
-        return s.NamedType(c[0].value, pos=self._pos(c[0]))
+        return s.NamedType(c[0].value, pos=self.position(c[0].offset))
 
     def parameterized_type(self, c: list[Any]) -> s.ParameterizedType:
         return s.ParameterizedType(c[0].value, c[2], self._pos(c[0]))
@@ -627,11 +628,6 @@ class SyntaxBuilder:
 
     # ------------------------------------------------------------ declarators
 
-    def declarator(self, c: list[_Decl]) -> _Decl:
-        return c[0]
-
-    any_declarator = declarator
-
     def decl_pointer(self, c: list[Any]) -> _Decl:
         inner = c[-1] if c and isinstance(c[-1], tuple) else None
         const = any(isinstance(t, Token) and t.type == "CONST" for t in c)
@@ -713,9 +709,13 @@ class SyntaxBuilder:
     # ------------------------------------------------------------ expressions
 
     def ternary(self, c: list[Any]) -> s.Conditional:
-        *chain, _, then, otherwise = c
-        condition = self.binary_chain(chain)
+        condition, _, then, otherwise = c
         return s.Conditional(condition, then, otherwise, condition.pos)
+
+    def binary(self, c: list[Any]) -> s.Binary:
+        """`a op b`: what `binary_chain` makes of one operator, without its stacks."""
+        left, operator, right = c
+        return s.Binary(operator.value, left, right, left.pos)
 
     def binary_chain(self, c: list[Any]) -> s.Expr:
         """`a op b op c ...` to a tree, by C precedence (all left-associative)."""
@@ -752,7 +752,9 @@ class SyntaxBuilder:
         return s.Index(operand, index, operand.pos)
 
     def number(self, c: list[Token]) -> s.Number:
-        return s.Number(number_value(c[0].value), c[0].value, self._pos(c[0]))
+        token = c[0]
+        value = _known_number(token.value)
+        return s.Number(value, token.value, self.position(token.offset))
 
     def string(self, c: list[Token]) -> s.String:
         token = c[0]
@@ -762,10 +764,23 @@ class SyntaxBuilder:
         return s.Char(char_value(c[0].value), self._pos(c[0]))
 
     def name(self, c: list[Token]) -> s.Name:
-        return s.Name(c[0].value, self._pos(c[0]))
+        return s.Name(c[0].value, self.position(c[0].offset))
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
+
+
+def _modified_spec(c: list[Any]) -> _Spec:
+    """A type with `const` or a storage class before or after it (`const int`)."""
+    type_ = next(x for x in c if not isinstance(x, Token))
+    storage = None
+    for modifier in c:
+        if isinstance(modifier, Token):
+            if modifier.type == "CONST":
+                type_ = _with_const(type_)
+            elif modifier.type in ("EXTERN", "STATIC", "REGISTER"):
+                storage = modifier.value
+    return _Spec(type_, storage)
 
 
 def _is_zero(value: s.Expr) -> bool:

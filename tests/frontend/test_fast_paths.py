@@ -1,0 +1,165 @@
+"""The front end's fast paths give what its general paths give.
+
+Each shortcut taken for speed (a reduction callback specialised to its rule's shape, a
+grammar rule for the one-operator expression, memoised number literals, the lexer's
+order of alternatives) is checked here against the general code it stands in for."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from parse_helpers import only
+
+from idlgen.diagnostics import Position
+from idlgen.frontend import syntax as s
+from idlgen.frontend.lexer import PUNCTUATION, Lexer, _master
+from idlgen.frontend.reductions import _method, general_callback, make_callback
+from idlgen.frontend.tables import load_tables
+from idlgen.frontend.transform import SyntaxBuilder, _known_number, number_value
+
+BINARY_OPERATORS = sorted(s.BINARY_PRECEDENCE)
+
+
+class _Recorder:
+    """A transformer whose every method says which it was and what it was given."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda children: (name, list(children))
+
+
+def _children(shape_include: tuple[tuple[int, bool, int], ...], size: int) -> list[Any]:
+    """Stack values for a reduction: lists where the rule splices a helper's list."""
+    spliced = {index for index, splice, _ in shape_include if splice}
+    return [[f"s{i}a", f"s{i}b"] if i in spliced else f"v{i}" for i in range(size)]
+
+
+def test_every_rule_callback_matches_the_general_reduction() -> None:
+    tables = load_tables()
+    recorder = _Recorder()
+    for shape, size in zip(tables.rules, tables.sizes, strict=True):
+        fast = make_callback(shape, recorder)
+        general = general_callback(shape, _method(shape, recorder))
+        assert fast(_children(shape.include, size)) == general(_children(shape.include, size)), (
+            shape
+        )
+
+
+def _builder() -> SyntaxBuilder:
+    return SyntaxBuilder(
+        type_names=set(), position=lambda offset: Position("t.idl", 1, offset + 1), on_import=None
+    )
+
+
+@given(st.sampled_from(BINARY_OPERATORS), st.integers(0, 99), st.integers(0, 99))
+def test_one_operator_rule_builds_what_the_chain_builds(operator: str, a: int, b: int) -> None:
+    builder = _builder()
+    kind = PUNCTUATION[operator]
+    left = s.Number(a, str(a), Position("t.idl", 1, 1))
+    right = s.Number(b, str(b), Position("t.idl", 1, 9))
+    token = Lexer(operator, set()).tokens().__next__()
+    assert token.type == kind
+    assert builder.binary([left, token, right]) == builder.binary_chain([left, token, right])
+
+
+@given(st.lists(st.tuples(st.sampled_from(BINARY_OPERATORS), st.integers(0, 9)), max_size=4))
+def test_expressions_parse_by_precedence_whatever_their_length(
+    rest: list[tuple[str, int]],
+) -> None:
+    """One operator takes the `binary` rule, more the chain: both must group as C does."""
+    text = "1" + "".join(f" {operator} {value}" for operator, value in rest)
+    const = only(f"const int x = {text};")
+    assert _shape(const.value) == _grouped(text.split())
+
+
+def _shape(expr: s.Expr) -> Any:
+    """The tree without positions: a number, or (operator, left, right)."""
+    if isinstance(expr, s.Number):
+        return expr.value
+    assert isinstance(expr, s.Binary)
+    return (expr.op, _shape(expr.left), _shape(expr.right))
+
+
+def _grouped(words: list[str]) -> Any:
+    """Precedence climbing over the written tokens, by C's table: an independent
+    account of how `a op b op c ...` groups (every binary operator is left-associative)."""
+    operands: list[Any] = [int(words[0])]
+    pending: list[str] = []
+
+    def combine() -> None:
+        right = operands.pop()
+        operands.append((pending.pop(), operands.pop(), right))
+
+    for operator, value in zip(words[1::2], words[2::2], strict=True):
+        while pending and s.BINARY_PRECEDENCE[pending[-1]] >= s.BINARY_PRECEDENCE[operator]:
+            combine()
+        pending.append(operator)
+        operands.append(int(value))
+    while pending:
+        combine()
+    return operands[0]
+
+
+_LITERALS = st.one_of(
+    st.integers(0, 2**64).map(str),
+    st.integers(0, 2**32).map(hex),
+    st.integers(0, 2**32).map(lambda n: "0" + oct(n)[2:]),
+    st.tuples(st.integers(0, 999), st.sampled_from(["", "u", "U", "l", "L", "ul", "UL"])).map(
+        lambda pair: f"{pair[0]}{pair[1]}"
+    ),
+    st.floats(0, 1e9, allow_nan=False).map(repr),
+)
+
+
+@given(_LITERALS)
+def test_memoised_number_literals_mean_what_number_value_says(text: str) -> None:
+    first = _known_number(text)
+    expected = number_value(text)
+    assert (first, type(first)) == (expected, type(expected))
+    again = _known_number(text)
+    assert (again, type(again)) == (expected, type(expected))
+
+
+_PIECES = st.sampled_from(
+    [
+        *PUNCTUATION,
+        ".5",
+        "1.",
+        "1.5e3",
+        "0x1F",
+        "12UL",
+        "a",
+        "a.b",
+        'L"w"',
+        '"s"',
+        "'c'",
+        "L'c'",
+        "3050F1C5-98B5-11CF-BB82-00AA00BDCE0B",
+        "#pragma x",
+        "/* c */",
+        "// c\n",
+        "\n",
+        " ",
+        "@",
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=12), st.booleans())
+def test_punctuation_first_cuts_the_text_as_the_natural_order_does(
+    pieces: list[str], winrt: bool
+) -> None:
+    """The lexer tries punctuation first for speed: every match (kind, text, place)
+    must be what the alternatives in their natural order give."""
+    text = " ".join(pieces)
+    assert _matches(_master(winrt), text) == _matches(_master(winrt, False), text)
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[str | None, str, int]]:
+    found = []
+    for match in pattern.finditer(text):
+        kind = "OP" if match.lastgroup == "DOT" else match.lastgroup
+        found.append((kind, match[0], match.start(match.lastgroup or 0)))
+    return found
