@@ -261,3 +261,34 @@ except idlgen.IdlError as error:
     )
     assert run.returncode == 0, run.stderr
     assert "types.idl" in run.stdout  # the note still finds the real declaration
+
+
+def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str) -> int:
+    """Name lookups the checks make on a chain of `links` typedefs, each one with
+    `attribute` (one that makes the checks look through the chain)."""
+    from idlgen import model
+
+    base = "typedef enum { A } T0;" if attribute == "v1_enum" else "typedef long *T0;"
+    lines = [base] + [f"typedef [{attribute}] T{i} T{i + 1};" for i in range(links)]
+    original = model.Document.lookup
+    count = [0]
+
+    def counted(self: model.Document, name: str) -> object:
+        count[0] += 1
+        return original(self, name)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(model.Document, "lookup", counted)
+        idlgen.compile(text="\n".join(lines) + "\n", emit="model")
+    return count[0]
+
+
+@pytest.mark.parametrize("attribute", ["v1_enum", "unique"])
+def test_checking_a_typedef_chain_costs_in_proportion_to_its_length(
+    monkeypatch: pytest.MonkeyPatch, attribute: str
+) -> None:
+    """Each typedef's checks look through the typedefs below it: done afresh for each,
+    a chain as long as widl accepts (20,000) took minutes. Counted, not timed."""
+    short = typedef_lookups(monkeypatch, 300, attribute)
+    long = typedef_lookups(monkeypatch, 600, attribute)
+    assert long < 3 * short, f"{short} lookups for 300 typedefs, {long} for 600"
