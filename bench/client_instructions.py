@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from callgrind import instructions_of
 
 HERE = Path(__file__).resolve()
 BASE_CALLS, BASE_ROUNDS = 300, 2
@@ -61,29 +60,7 @@ def loop(tree: Path, kind: str, count: int) -> None:
 
 def instructions(tree: Path, kind: str, count: int) -> int:
     """Instructions of one client run under callgrind."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={tmp}/cg.out",
-                sys.executable,
-                str(HERE),
-                "--loop",
-                kind,
-                str(count),
-                "--tree",
-                str(tree),
-            ],
-            env={**os.environ, "PYTHONPATH": str(tree)},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    found = re.search(r"Collected : ([\d,]+)", out.stderr)
-    if found is None:
-        raise SystemExit(f"no callgrind total in:\n{out.stderr}")
-    return int(found.group(1).replace(",", ""))
+    return instructions_of([str(HERE), "--loop", kind, str(count), "--tree", str(tree)], tree)
 
 
 def per_call(tree: Path, kind: str, extra: int, base: int, calls_per: int) -> float:

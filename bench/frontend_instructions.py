@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from callgrind import instructions_of
 
 HERE = Path(__file__).resolve()
 WINE_IDL_DIR_ENV = "IDLGEN_WINE_IDL_DIR"
@@ -74,30 +73,8 @@ def loop(tree: Path, phase: str, names: list[str]) -> None:
 
 
 def instructions(tree: Path, phase: str, names: list[str]) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={tmp}/cg.out",
-                sys.executable,
-                str(HERE),
-                "--loop",
-                phase,
-                "--tree",
-                str(tree),
-                "--files",
-                *names,
-            ],
-            env={**os.environ, "PYTHONPATH": str(tree)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    found = re.search(r"Collected : ([\d,]+)", out.stderr)
-    if out.returncode != 0 or found is None:
-        raise SystemExit(f"the {phase} run failed:\n{out.stderr[-3000:]}")
-    return int(found.group(1).replace(",", ""))
+    argv = [str(HERE), "--loop", phase, "--tree", str(tree), "--files", *names]
+    return instructions_of(argv, tree)
 
 
 def main() -> None:
