@@ -12,7 +12,7 @@ each with arguments of every kind against widl.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from enum import Enum, unique
 
 from idlgen.frontend import syntax
@@ -107,24 +107,30 @@ def problem(attribute: syntax.Attribute) -> tuple[str, object] | None:
         kind = kinds[min(index, len(kinds) - 1)]
         if not fits(kind, arg):
             return f"argument of attribute '{attribute.name}' must be {kind.value}", arg
-        large = next((n for n in _numbers(arg) if _too_large(n.value)), None)
+        large = _first_large_number(arg)
         if large is not None:
             return f"integer constant {large.text} is too large", large
     return None
 
 
-def _numbers(arg: object) -> Iterator[syntax.Number]:
-    """The literals of an argument (widl's lexer refuses one above 32 bits anywhere)."""
-    if isinstance(arg, syntax.Number):
-        yield arg
-    elif isinstance(arg, syntax.Unary | syntax.Cast):
-        yield from _numbers(arg.operand)
-    elif isinstance(arg, syntax.Binary):
-        yield from _numbers(arg.left)
-        yield from _numbers(arg.right)
-    elif isinstance(arg, syntax.Conditional):
-        for part in (arg.condition, arg.then, arg.otherwise):
-            yield from _numbers(part)
+def _first_large_number(arg: object) -> syntax.Number | None:
+    """The first literal of an argument, left to right, that widl's lexer refuses (it
+    reads none above 32 bits anywhere). A loop over an explicit stack: the DISPIDs of
+    mshtml.idl are sums nested ten deep, and nested generators handed every literal up
+    through each level (a million resumptions for one file)."""
+    pending = [arg]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, syntax.Number):
+            if _too_large(node.value):
+                return node
+        elif isinstance(node, syntax.Binary):
+            pending += (node.right, node.left)
+        elif isinstance(node, syntax.Unary | syntax.Cast):
+            pending.append(node.operand)
+        elif isinstance(node, syntax.Conditional):
+            pending += (node.otherwise, node.then, node.condition)
+    return None
 
 
 def _keyword_problem(

@@ -24,7 +24,14 @@ from typing import Any
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
-from idlgen.frontend.reductions import Callback, RuleShape, make_callback, passthrough_index
+from idlgen.frontend.reductions import (
+    Callback,
+    Plan,
+    RuleShape,
+    make_callback,
+    passthrough_index,
+    plan,
+)
 from idlgen.frontend.tables import grammar_path, load_tables
 from idlgen.frontend.transform import OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
@@ -136,12 +143,16 @@ def _collect_names(items: Iterable[Any], names: set[str]) -> None:
 
 
 @cache
-def _rule_plans() -> list[tuple[RuleShape, int, str, int | None]]:
-    """Per rule: its shape, values popped, nonterminal, and the child a `?rule` hands
-    over untouched (None: it needs a callback). The same for every parse."""
+def _rule_plans() -> list[tuple[RuleShape, Plan, int, str, int | None]]:
+    """Per rule: its shape and callback plan, values popped, nonterminal, and the
+    child a `?rule` hands over untouched (None: it needs a callback). The same for
+    every parse."""
     tables = load_tables()
     rules = zip(tables.rules, tables.sizes, tables.origins, strict=True)
-    return [(shape, size, origin, passthrough_index(shape)) for shape, size, origin in rules]
+    return [
+        (shape, plan(shape), size, origin, passthrough_index(shape))
+        for shape, size, origin in rules
+    ]
 
 
 class _SyntaxError(Exception):
@@ -165,9 +176,10 @@ class _Driver:
         # Per rule: (values popped, nonterminal, callback or None, child kept): with
         # no callback the reduction keeps one child as the rule's value.
         self.reductions: list[tuple[int, str, Callback | None, int]] = []
-        for shape, size, origin, kept in _rule_plans():
+        for shape, planned, size, origin, kept in _rule_plans():
             if kept is None:
-                self.reductions.append((size, origin, make_callback(shape, builder), 0))
+                callback = make_callback(shape, builder, planned)
+                self.reductions.append((size, origin, callback, 0))
             else:
                 self.reductions.append((size, origin, None, kept - size))
         self.lexer = lexer
@@ -274,7 +286,7 @@ class _Driver:
         return next(self.tokens, None)
 
     def _end_token(self) -> Token:
-        return Token("$END", "", len(self.lexer.text))
+        return Token.of("$END", "", len(self.lexer.text))
 
     def _report(self, error: _SyntaxError) -> None:
         if self.shifted_since_error < _QUIET_SHIFTS:

@@ -14,13 +14,14 @@ the rule needs, following Lark's conventions:
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from operator import itemgetter
 from typing import Any
 
 from idlgen.records import record
 
 Callback = Callable[[list[Any]], Any]
+# The kind of callback a rule gets and the children it picks (see `plan`).
+Plan = tuple[str, list[int]]
 
 
 @record
@@ -78,11 +79,14 @@ def passthrough_index(shape: RuleShape) -> int | None:
     return None if splice or nones else index
 
 
-def make_callback(shape: RuleShape, transformer: Any) -> Callback:
+def make_callback(shape: RuleShape, transformer: Any, planned: Plan | None = None) -> Callback:
     """The reduction's callback: the common shapes get a closure of their own (a
-    quarter of a million reductions for mshtml.idl), the others the general one."""
+    quarter of a million reductions for mshtml.idl), the others the general one.
+    `planned` is `plan(shape)`, when the caller kept it: every parse makes its
+    callbacks again (they call its builder), and working the plan out again per rule
+    and parse cost more than a small file's parse."""
     method = _method(shape, transformer)
-    kind, indices = _plan(shape)
+    kind, indices = planned or plan(shape)
     if kind == "method":
         return list if method is _splice else method  # `list`: a copy, without a call
     if kind == "pick":
@@ -92,10 +96,8 @@ def make_callback(shape: RuleShape, transformer: Any) -> Callback:
     return general_callback(shape, method)
 
 
-@cache
-def _plan(shape: RuleShape) -> tuple[str, list[int]]:
-    """Which kind of callback a shape gets, and the children it picks: worked out once
-    per process, as every parse makes its callbacks again (they call its builder)."""
+def plan(shape: RuleShape) -> Plan:
+    """Which kind of callback a shape gets, and the children it picks."""
     if shape.identity and not shape.inline_single:
         return "method", []
     if shape.inline_single or shape.trailing_nones or any(n for _, _, n in shape.include):

@@ -2,7 +2,8 @@
 
 Each shortcut taken for speed (a reduction callback specialised to its rule's shape, a
 grammar rule for the one-operator expression, memoised number literals, the lexer's
-order of alternatives) is checked here against the general code it stands in for."""
+order of alternatives, the attribute check's literal walk) is checked here against the
+general code it stands in for."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from parse_helpers import only
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax as s
+from idlgen.frontend.attribute_args import NARROW_LITERAL_LIMIT, _first_large_number
 from idlgen.frontend.lexer import PUNCTUATION, Lexer, _master
 from idlgen.frontend.reductions import _method, general_callback, make_callback
 from idlgen.frontend.tables import load_tables
@@ -163,3 +165,50 @@ def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[str | None, str,
         kind = "OP" if match.lastgroup == "DOT" else match.lastgroup
         found.append((kind, match[0], match.start(match.lastgroup or 0)))
     return found
+
+
+_HERE = Position("t.idl", 1, 1)
+_EXPRESSIONS = st.recursive(
+    st.one_of(
+        st.sampled_from(
+            [0, 7, NARROW_LITERAL_LIMIT, NARROW_LITERAL_LIMIT + 1, 2**40, 1.5e12]
+        ).flatmap(lambda v: st.integers(0, 99).map(lambda tag: s.Number(v, f"{v}#{tag}", _HERE))),
+        st.just(s.Name("x", _HERE)),
+    ),
+    lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda lr: s.Binary("+", lr[0], lr[1], _HERE)),
+        inner.map(lambda operand: s.Unary("-", operand, _HERE)),
+        inner.map(lambda operand: s.Cast(s.BaseType("long", pos=_HERE), operand, _HERE)),
+        st.tuples(inner, inner, inner).map(lambda p: s.Conditional(p[0], p[1], p[2], _HERE)),
+    ),
+    max_leaves=12,
+)
+
+
+def _literals_in_order(expr: Any) -> list[s.Number]:
+    """Every literal of an expression as written, left to right (the general rule)."""
+    if isinstance(expr, s.Number):
+        return [expr]
+    if isinstance(expr, s.Binary):
+        return _literals_in_order(expr.left) + _literals_in_order(expr.right)
+    if isinstance(expr, s.Unary | s.Cast):
+        return _literals_in_order(expr.operand)
+    if isinstance(expr, s.Conditional):
+        parts = (expr.condition, expr.then, expr.otherwise)
+        return [n for part in parts for n in _literals_in_order(part)]
+    return []
+
+
+@given(_EXPRESSIONS)
+def test_attribute_check_finds_the_first_literal_too_large_as_written(expr: s.Expr) -> None:
+    """The walk for widl's 32-bit literal limit uses a stack, not recursion: it must
+    find the first too-large literal in source order, as the recursive rule does."""
+    expected = next(
+        (
+            n
+            for n in _literals_in_order(expr)
+            if isinstance(n.value, int) and n.value > NARROW_LITERAL_LIMIT
+        ),
+        None,
+    )
+    assert _first_large_number(expr) is expected
