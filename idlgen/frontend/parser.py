@@ -229,11 +229,16 @@ class _Driver:
                     shifted += 1
                     break
                 size, origin, callback, kept = reductions[~action]
+                if size == 1:  # a third of all reductions: both stacks keep their height
+                    if callback is not None:  # else the kept child is already on top
+                        value_stack[-1] = callback(value_stack[-1:])
+                    state = gotos[state_stack[-2]][origin]
+                    state_stack[-1] = state
+                    continue
                 if callback is None:
-                    if size != 1:  # size 1: the kept child is already on top
-                        value = value_stack[kept]
-                        del value_stack[-size:]
-                        value_stack.append(value)
+                    value = value_stack[kept]
+                    del value_stack[-size:]
+                    value_stack.append(value)
                     del state_stack[-size:]
                 elif size:
                     children = value_stack[-size:]

@@ -93,6 +93,8 @@ def make_callback(shape: RuleShape, transformer: Any, planned: Plan | None = Non
         return _picker(method, indices)
     if kind == "extend":
         return _extender(method, indices)
+    if kind == "fill":
+        return _filler(method, indices)
     return general_callback(shape, method)
 
 
@@ -100,14 +102,37 @@ def plan(shape: RuleShape) -> Plan:
     """Which kind of callback a shape gets, and the children it picks."""
     if shape.identity and not shape.inline_single:
         return "method", []
-    if shape.inline_single or shape.trailing_nones or any(n for _, _, n in shape.include):
+    splices = any(splice for _, splice, _ in shape.include)
+    if shape.inline_single or (splices and shape.trailing_nones):
         return "general", []
-    if not any(splice for _, splice, _ in shape.include):
+    if any(n for _, _, n in shape.include) or shape.trailing_nones:
+        layout = [*_layout(shape.include), *[_ABSENT_INDEX] * shape.trailing_nones]
+        return ("general", []) if splices or len(layout) < 2 else ("fill", layout)
+    if not splices:
         return "pick", [index for index, _, _ in shape.include]
     first, *rest = shape.include
     if first[:2] == (0, True) and not any(splice for _, splice, _ in rest):
         return "extend", [index for index, _, _ in rest]
     return "general", []
+
+
+# Where a "fill" layout puts None: the index of the None appended to the children.
+_ABSENT_INDEX = -1
+_ABSENT = [None]
+
+
+def _layout(include: tuple[tuple[int, bool, int], ...]) -> list[int]:
+    """The children picked, with `_ABSENT_INDEX` before each for its absent parts."""
+    return [i for index, _, nones in include for i in (*[_ABSENT_INDEX] * nones, index)]
+
+
+def _filler(method: Callback, layout: list[int]) -> Callback:
+    """Children picked by position, and None for each `[optional]` part left out
+    (`declarator [= expr]` without the value): no loop over the rule's shape."""
+    pick = itemgetter(*layout)
+    if method is _splice:
+        return lambda children: list(pick(children + _ABSENT))
+    return lambda children: method(list(pick(children + _ABSENT)))
 
 
 def _picker(method: Callback, indices: list[int]) -> Callback:
