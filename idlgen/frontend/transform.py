@@ -453,7 +453,8 @@ class SyntaxBuilder:
     # ------------------------------------------------------------ attributes
 
     def attributes(self, c: list[tuple[s.Attribute, ...]]) -> tuple[s.Attribute, ...]:
-        return _flatten(c)
+        """`[a, b]` or the groups so far and one more (`[a] [b]`), each a tuple."""
+        return c[0] if len(c) == 1 else c[0] + c[1]
 
     def attr_group(self, c: list[s.Attribute | None]) -> tuple[s.Attribute, ...]:
         return tuple(a for a in c if a is not None)

@@ -422,7 +422,7 @@ def test_attribute_argument_forms() -> None:
     item = only(
         "interface I { HRESULT f(\n"
         "  [in, out, size_is(*pcb, ), string] char **a,\n"
-        '  [in] [range(0, 10), helpstring("x"), call_as(Foo)] long b,\n'
+        '  [in] [range(0, 10), helpstring("x")] [call_as(Foo)] long b,\n'
         "  [iid_is(riid), switch_type(unsigned short)] void *c,\n"
         "  [,] long d); }\n"
     )
