@@ -65,7 +65,9 @@ def parse(
     `explain_unknown_type(name)` makes the note that follows an unknown type name's
     error (which file declares it).
     """
-    if not winrt and _WINRT_PRAGMA.search(text):
+    # The substring test first: the pattern alone tries every line start of the
+    # text (20 ms for mshtml.idl), and nearly no file names winrt at all.
+    if not winrt and "winrt" in text and _WINRT_PRAGMA.search(text):
         winrt = True
     where = position or (lambda line, column: Position(filename, line, column))
     # A set passed in is used (and grown) in place, so an `on_import` callback can see
