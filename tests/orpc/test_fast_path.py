@@ -8,6 +8,7 @@ and can switch the lean path off (`general_only`) to get the general path's byte
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 import struct
 import threading
@@ -36,6 +37,7 @@ from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, caller
+from idlgen.runtime.rpc.dcerpc.callstate import CallState
 from idlgen.runtime.rpc.dcerpc.fragments import (
     chunk_room,
     request_fragments,
@@ -781,3 +783,46 @@ def test_replies_of_one_read_leave_in_fewer_sends(
     sums = [ADD.decode_response(r.stub[8:], scope={}).outs["sum"] for r in replies]
     assert sums == [2 * i for i in range(10, 42)]
     assert 1 <= len(writes) < 32
+
+
+def test_a_lone_calls_reply_is_sent_as_it_is_made(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of one request (a synchronous client) corks nothing: the reply goes out in
+    the call's own send, not through the connection's buffer and a flush at the batch's
+    end (a second turn of the transport's lock and a copy per call)."""
+    flushed: list[int] = []
+    flush = Transport.flush
+
+    def counting(t: Transport) -> bool:
+        if t.outbuf:
+            flushed.append(len(t.outbuf))
+        return flush(t)
+
+    monkeypatch.setattr(Transport, "flush", counting)
+    for call_id in range(3, 13):
+        reply: list[bytes] = []
+        frame = request(call_id, server.ipid, add_stub(call_id, 1))
+        assert taken_by(lambda: reply.append(exchange(client, frame))) == 1  # noqa: B023
+        pdu = P.decode(reply[0])
+        assert isinstance(pdu, P.Response) and pdu.call_id == call_id
+    assert flushed == []
+
+
+def test_lean_calls_leave_no_garbage_for_the_collector(server: Server, client: Client) -> None:
+    """A lean call's objects (the call, its DCE/RPC state, its cancel hook) go when it
+    ends, by reference counting: no reference cycle per call for the garbage collector
+    to find (a collection every few hundred calls, most of a call's cost again)."""
+    gc.collect()
+    gc.disable()
+    try:
+        for call_id in range(3, 23):
+            exchange(client, request(call_id, server.ipid, add_stub(call_id, 1)))
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
+        gc.collect()
+        found = [o for o in gc.garbage if type(o) in (fastserve.FastCall, CallState)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert found == []

@@ -188,6 +188,7 @@ class Reactor:
         # over when one of those calls outlasts `limits.inline_call_bound`.
         self._inline: deque[InlineCall] = deque()
         self._corked: list[Transport] = []
+        self._lone: Transport | None = None  # the transport of a batch's only call so far
         self._in_calls = threading.local()  # .on: this thread runs inline calls
         self._framing = 0  # the ident of the loop thread while it frames a read, else 0
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
@@ -308,8 +309,22 @@ class Reactor:
 
     def run_inline(self, t: Transport, call: InlineCall) -> None:
         """After `inline_ready`: run `call` on this thread once the read is framed; its
-        reply goes out in one send with the others of the read."""
-        self._inline.append(call)
+        reply goes out in one send with the others of the batch. A batch of one call (a
+        synchronous client's) corks nothing: its reply, the only one, is sent as it is
+        made, without a second turn of the transport's lock to flush it. The first call's
+        transport is corked when a second call joins the batch, before either runs."""
+        jobs = self._inline
+        jobs.append(call)
+        if len(jobs) == 1:
+            self._lone = t
+            return
+        lone = self._lone
+        if lone is not None:
+            self._lone = None
+            self._cork(lone)
+        self._cork(t)
+
+    def _cork(self, t: Transport) -> None:
         if not t.corked:
             t.corked = True
             self._corked.append(t)
@@ -354,6 +369,7 @@ class Reactor:
             self._spare.notify()
 
     def _uncork(self) -> None:
+        self._lone = None
         corked, self._corked = self._corked, []
         for t in corked:
             t.corked = False
