@@ -826,3 +826,31 @@ def test_lean_calls_leave_no_garbage_for_the_collector(server: Server, client: C
         gc.garbage.clear()
         gc.enable()
     assert found == []
+
+
+class _HookGoesAway(CallState):
+    """A state whose cancel hook is cleared by another thread right after it is first
+    read: the moment a lean call ends (`FastCall._done`) while its cancel is handled."""
+
+    __slots__ = ("hook", "reads")
+
+    @property  # type: ignore[override]
+    def on_cancel(self) -> Callable[[], None] | None:
+        self.reads += 1
+        return self.hook if self.reads == 1 else None
+
+    @on_cancel.setter
+    def on_cancel(self, hook: Callable[[], None] | None) -> None:
+        self.reads = 0
+        self.hook = hook
+
+
+def test_a_cancel_reads_its_hook_once() -> None:
+    """The hook a cancel finds is the one it calls (a lean call clears it from its own
+    thread when it ends; a cancel on the reactor thread meanwhile calls what it read, and
+    never None)."""
+    called: list[int] = []
+    state = _HookGoesAway(7)
+    state.on_cancel = lambda: called.append(1)
+    state.cancel()
+    assert called == [1] and state.canceled and state.cancel_count == 1

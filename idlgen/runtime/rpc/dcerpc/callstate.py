@@ -44,7 +44,7 @@ class CallState:
         self._ticket = 1
         self._cancel_ticket = 0
         self._canceled: threading.Event | None = None  # made by the first wait_canceled
-        self.on_cancel: Callable[[], None] | None = None  # an object handler's cancel hook
+        self.on_cancel: Callable[[], object] | None = None  # an object handler's cancel hook
         self.security: A.CallSecurity = A.ANONYMOUS  # how the client authenticated this call
 
     @property
@@ -58,8 +58,9 @@ class CallState:
             event = self._canceled
         if event is not None:
             event.set()
-        if self.on_cancel is not None:
-            self.on_cancel()
+        hook = self.on_cancel  # read once: the call's thread may clear it when it ends
+        if hook is not None:
+            hook()
 
     def wait_canceled(self, timeout: float | None = None) -> bool:
         """Block until the client cancels (True) or `timeout` passes (False)."""
