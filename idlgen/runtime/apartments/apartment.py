@@ -218,23 +218,27 @@ class Apartment:
         """An MTA at `max_workers` threads, all taken, with `max_queued` more requests
         waiting: a new request would wait without bound (servers answer
         RPC_S_SERVER_TOO_BUSY instead)."""
-        return (
-            self.kind == "mta"
-            and len(self._threads) >= self.max_workers
-            and self._busy + self._queue.qsize() + self._reserved
-            >= len(self._threads) + self.max_queued
+        return self.kind == "mta" and len(self._threads) >= self.max_workers and self._full()
+
+    def _full(self) -> bool:
+        """At `max_workers` threads: are `max_queued` more requests than threads waiting?"""
+        return self._busy + self._queue.qsize() + self._reserved >= (
+            len(self._threads) + self.max_queued
         )
 
     def reserve(self) -> bool:
         """Book a call that another thread (a server's reactor thread) will serve here
         with `enter`/`leave`, if this is an MTA with a thread that has nothing to do (so the
-        call keeps nobody from a thread). Until it is entered (or `unreserve`d) it counts as
-        a queued request (`saturated` sees it)."""
+        call keeps nobody from a thread) and it is not `saturated` (reservations count as
+        queued requests: a long burst of them can reach the limit). Until it is entered (or
+        `unreserve`d) it counts as a queued request. Refused, the call must ask `saturated`
+        (the lean path asks only then: one call less per call served here)."""
         with self._lock:
             if (
                 self.kind != "mta"
                 or self.closed
                 or self._busy + self._queue.qsize() >= len(self._threads)
+                or (len(self._threads) >= self.max_workers and self._full())
             ):
                 return False
             self._reserved += 1

@@ -69,7 +69,7 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
         or server.buffered + size > lim.max_buffered_total
     ):
         return False
-    return bool(handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid))
+    return handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid)
 
 
 def admit(conn: _Connection, call_id: int, inline: bool) -> CallState | None:

@@ -98,7 +98,6 @@ class Transport:
 
     def send(self, frames: list[bytes]) -> bool:
         """Queue frames in order (from any thread); False if the connection is gone."""
-        limit = self.reactor.limits.max_unsent_per_connection
         with self.out_lock:
             if self.closed:
                 return False
@@ -118,7 +117,7 @@ class Transport:
                 data = data[sent:]
             if not data:
                 return True
-            if len(self.outbuf) + len(data) > limit:
+            if len(self.outbuf) + len(data) > self.reactor.limits.max_unsent_per_connection:
                 log.warning("DCE/RPC peer %s leaves replies unread: closing", self.peer)
                 self.reactor.call_soon(self.abort)
                 return False

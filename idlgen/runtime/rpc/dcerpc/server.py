@@ -536,8 +536,9 @@ class _Connection:
                 started = start(p, limits.max_request)
                 if isinstance(started, P.ProtocolError):
                     return self.reject(started)
-                entry = self.partial[p.call_id] = (started, CallState(p.call_id))
-                entry[1].security = security
+                state = CallState(p.call_id, time.monotonic())
+                state.security = security
+                entry = self.partial[p.call_id] = (started, state)
             r, state = entry
             before = r.size
             done = r.add(p)

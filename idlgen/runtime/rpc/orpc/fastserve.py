@@ -396,7 +396,7 @@ class FastCall(IncomingCall):
             if inline:
                 self.inline = False
                 leave(target.apartment, outer)
-            self._done()
+            self.state.on_cancel = None  # `_done`, without a call
         if returned is not None:
             self._reply(values, *returned)
 
