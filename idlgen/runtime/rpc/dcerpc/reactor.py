@@ -98,7 +98,9 @@ class Transport:
 
     def send(self, frames: list[bytes]) -> bool:
         """Queue frames in order (from any thread); False if the connection is gone."""
-        with self.out_lock:
+        lock = self.out_lock
+        lock.acquire()  # not `with`: see `Reactor._run_inline`
+        try:
             if self.closed:
                 return False
             if trace.on:
@@ -122,6 +124,8 @@ class Transport:
                 self.reactor.call_soon(self.abort)
                 return False
             self.outbuf += data
+        finally:
+            lock.release()
         if not corked:  # a corked transport is flushed by the reactor at the batch's end
             self.reactor.want_write(self)
         return True
@@ -337,7 +341,13 @@ class Reactor:
         ran = -1  # calls run since the last flush; -1: the batch has not started
         try:
             while True:
-                with lock:  # the bound is per call; a takeover drains `jobs` under this lock
+                # The bound is per call; a takeover drains `jobs` under this lock, taken
+                # once per call (and the locks of a call's other steps) with acquire/try/
+                # finally, not `with`, which in CPython 3.11 looks up `__enter__` and
+                # `__exit__` and makes a bound method of each: about 1,000 instructions more
+                # per turn, 1 % of a lean call.
+                lock.acquire()
+                try:
                     if ran < 0:
                         ran = 0
                         self._start_batch_locked()
@@ -352,6 +362,8 @@ class Reactor:
                             self._watch_writes(t)
                     job = jobs.popleft()
                     self._busy_since = time.monotonic()
+                finally:
+                    lock.release()
                 ran += 1
                 try:
                     job.run()
