@@ -325,12 +325,12 @@ class Reactor:
         if lone is not None:
             self._lone = None
             self._cork(lone)
-        self._cork(t)
+        if not t.corked:
+            self._cork(t)
 
     def _cork(self, t: Transport) -> None:
-        if not t.corked:
-            t.corked = True
-            self._corked.append(t)
+        t.corked = True
+        self._corked.append(t)
 
     def _run_inline(self, me: threading.Thread) -> None:
         """Run the read's calls one by one, each bound by `_busy_since` (the spare's
