@@ -293,16 +293,17 @@ def test_a_lean_request_failed_before_begin_returns_still_completes_its_call(
     call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
     call.Begin_Add(1, 1)
     assert call.wait(WAIT) and call.Finish_Add() == 2  # on the lean path from now on
-    opened = Lane.open
+    [assoc] = {lane.assoc for lane in hub._mgr.lanes.values()}
+    entered = assoc.enter
 
-    def failed_at_once(lane: Lane, *args: Any) -> ClientCall:
-        wire_call = opened(lane, *args)
-        with lane.assoc._lock:  # what the connection's `_fail_all` does to each call
-            del lane.assoc.calls[wire_call.call_id]
+    def failed_at_once(wire_call: ClientCall) -> ClientCall:
+        entered(wire_call)
+        with assoc._lock:  # what the connection's `_fail_all` does to each call
+            del assoc.calls[wire_call.call_id]
         wire_call.finish(None, rt.DisconnectedError())
         return wire_call
 
-    monkeypatch.setattr(Lane, "open", failed_at_once)
+    monkeypatch.setattr(assoc, "enter", failed_at_once)
     taken = fastcall.taken()
     call.Begin_Add(2, 2)
     assert fastcall.taken() - taken == 1

@@ -428,21 +428,25 @@ class ProxyManager:
         if lane is not None:
             self.lanes[ipid] = lane
 
-    def _lane(self, ipid: bytes, body: bytes) -> Any:
-        """The lean path for a request now, or None (general path)."""
+    def _lane(self, ipid: bytes) -> Any:
+        """The lean path to `ipid`, or None (general path). The lane itself says whether it
+        takes a request (its connection still current, the request one fragment)."""
         lane = self.lanes.get(ipid)
         if lane is None or self.released or _channel._taps:
             return None
+        return lane
+
+    def not_taken(self, ipid: bytes, lane: Any) -> None:
+        """`lane` did not take a request: forget it if its connection is no longer current
+        (else the request was only too large for it)."""
         if not lane.fresh():
             self.lanes.pop(ipid, None)
-            return None
-        return lane if len(body) <= lane.max_ndr else None
 
     def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
         """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a
         failure HRESULT; None when the general path must take it (an STA caller pumps)."""
-        lane = self._lane(ipid, body)
-        if lane is None:
+        lane = self.lanes.get(ipid)  # `_lane`, inline: once per synchronous call
+        if lane is None or self.released or _channel._taps:
             return None
         caller = current_apartment()
         if caller.kind == "sta":
@@ -453,7 +457,7 @@ class ProxyManager:
             _LAST.set(RpcTimeoutError.hresult)
             raise
         if reply is None:
-            self.lanes.pop(ipid, None)
+            self.not_taken(ipid, lane)
         return reply
 
     def _send_and_wait(
@@ -664,18 +668,18 @@ class ProxyCall(CallObject):
         body = route.pack(ins) if route.pack is not None else None
         # a precompiled codec decodes without the [in] values
         body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
-        lane = mgr._lane(self._ipid, body) if mgr.lanes else None
+        lane = mgr._lane(self._ipid) if mgr.lanes else None
         if lane is not None:
             # The reply completes the call on the reading thread; what decoding it needs
             # travels with the request (a precompiled codec needs no [in] values).
-            if isinstance(wire, PrimitiveCodec):
-                args = _NO_SCOPE
-            wire_call = lane.open(ProxyCall._lean_done, self, ticket, route, args)
-            self._lean = wire_call  # before the request leaves: a cancel finds it
-            lane.post(wire_call, opnum, body)
-            if self._cancel_ticket == ticket:
-                wire_call.cancel()
-            return
+            scope = _NO_SCOPE if isinstance(wire, PrimitiveCodec) else args
+            wire_call = lane.begin(ProxyCall._lean_done, self, ticket, route, scope, opnum, body)
+            if wire_call is not None:
+                self._lean = wire_call  # a cancel from now on finds it; one before: below
+                if self._cancel_ticket == ticket:
+                    wire_call.cancel()
+                return
+            mgr.not_taken(self._ipid, lane)
         on_reply = partial(self._channel_done, ticket, method, wire, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
         if mgr.remote:
