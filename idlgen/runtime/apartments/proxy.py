@@ -153,6 +153,11 @@ class InterfaceProxy(IUnknown):
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
+        elif route.read is not None and type(lean) is memoryview:  # `decode_reply`, inline
+            try:
+                value, hr = route.read(lean)
+            except _ndr.NdrFault as fault:
+                value, hr = None, fault.hresult
         else:
             value, hr = mgr.decode_reply(method, wire, lean, args, route.read)
         _LAST.set(hr)
@@ -711,15 +716,23 @@ class ProxyCall(CallObject):
         """A lean request settled (a plain function as `on_done`: no bound method per call).
         Its ticket says whether the call object still waits for it: `_settle` drops it if
         not. The request's own ticket, not `_lean`, so a request failed by its connection
-        before Begin_ recorded it still completes the call."""
+        before Begin_ recorded it still completes the call. The request lets go of its call
+        object first: the object holds its request (`_lean`, for a cancel), and a cycle
+        would leave every released call object to the cyclic garbage collector."""
         self: ProxyCall = call.owner
+        call.owner = None
         ticket = call.ticket
         route: Route = call.route
         try:
             reply = call.outcome()
-            value, hr = self._mgr.decode_reply(
-                route.method, route.wire, reply, call.args, route.read
-            )
+            read = route.read
+            if read is not None and type(reply) is memoryview:  # `decode_reply`, inline
+                try:
+                    value, hr = read(reply)
+                except _ndr.NdrFault as fault:
+                    value, hr = None, fault.hresult
+            else:
+                value, hr = self._mgr.decode_reply(route.method, route.wire, reply, call.args, read)
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return

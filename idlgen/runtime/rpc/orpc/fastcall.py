@@ -168,6 +168,9 @@ class Lane:
         if not done:
             call.cancel()
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
+        stub = call.reply
+        if call.error is None and stub[:8] == _NULL_THAT:  # `lane_reply`'s common case
+            return memoryview(stub)[8:]
         return lane_reply(call)
 
     def begin(
