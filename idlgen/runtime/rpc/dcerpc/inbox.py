@@ -2,7 +2,8 @@
 
 A server answering a burst of requests writes many replies at once; reading them one
 header and one body at a time costs two system calls each. The inbox reads what is there
-(up to `CHUNK` bytes) and hands out frames from its buffer until it runs dry. Framing is
+(up to `CHUNK` bytes) and hands out every complete frame of it in one list (the reading
+thread's loop then costs a call per read, not per frame). Framing is
 checked as `wire.read_pdu` checks it: the common header is validated and frag_length held
 against the receive limit before anything past the header is waited for, so a peer cannot
 make us buffer more than one chunk plus one fragment.
@@ -36,7 +37,7 @@ SLACK = 0.001
 
 class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
-    `next`."""
+    `frames`."""
 
     __slots__ = ("_blocking", "_buf", "_chunk", "_limit", "_poll", "_pos", "max_frag", "sock")
 
