@@ -36,8 +36,8 @@ class CallState:
 
     def __init__(self, call_id: int, started: float = 0.0) -> None:
         self.call_id = call_id
-        # When its first fragment came: what times out a call whose fragments stop
-        # coming. A call that came whole (the lean path's) needs no clock reading.
+        # When its first fragment came, for a call that can take several (only those are
+        # swept for stalling): a one-fragment call does not read the clock.
         self.started = started
         self.running = False  # admitted to run (counts against the connection's share)
         self.cancel_count = 0

@@ -536,9 +536,8 @@ class _Connection:
                 started = start(p, limits.max_request)
                 if isinstance(started, P.ProtocolError):
                     return self.reject(started)
-                state = CallState(p.call_id, time.monotonic())
-                state.security = security
-                entry = self.partial[p.call_id] = (started, state)
+                entry = self.partial[p.call_id] = (started, CallState(p.call_id, time.monotonic()))
+                entry[1].security = security
             r, state = entry
             before = r.size
             done = r.add(p)
