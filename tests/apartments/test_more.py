@@ -125,3 +125,23 @@ def test_registry_finds_interfaces_and_wire_tables() -> None:
     table = wire_table(ICalc)
     assert len(table) == len(ICalc._vtable_) == 4
     assert table[:3] == (None, None, None)
+
+
+def test_reservations_never_take_an_mta_past_saturation() -> None:
+    """Calls a server's reactor thread books to serve itself (`reserve`) count as queued
+    requests: past `max_queued` of them the apartment is `saturated`, and it refuses more,
+    as it would queue no more requests (the server answers those RPC_S_SERVER_TOO_BUSY)."""
+    apt = Apartment.mta(1, "reserving", max_workers=1)
+    try:
+        apt.max_queued = 3
+        granted = 0
+        while granted < 10 and apt.reserve():
+            granted += 1
+        assert apt.saturated
+        assert granted == 1 + apt.max_queued  # the idle thread's share, then the queue's
+        apt.unreserve()
+        assert not apt.saturated and apt.reserve()
+        for _ in range(granted):
+            apt.unreserve()
+    finally:
+        apt.shutdown()

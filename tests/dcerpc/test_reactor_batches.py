@@ -33,6 +33,9 @@ class Job:
         proto.threads.append(threading.current_thread().name)
         if self.call_id == proto.peek_at and proto.client is not None:
             proto.replies_waiting.append(bool(select.select([proto.client], [], [], 0)[0]))
+        if self.call_id == proto.abort_at:
+            proto.t.abort()
+            proto.closed_at_once.append(proto.t.closed)
         proto.t.send([P.encode(P.Response(self.call_id, 0, b"", 0))])
 
     def post(self) -> None:
@@ -49,6 +52,8 @@ class Answering:
         self.threads: list[str] = []
         self.replies_waiting: list[bool] = []
         self.peek_at = -1
+        self.abort_at = -1  # the call that closes its connection
+        self.closed_at_once: list[bool] = []
         self.client: socket.socket | None = None
         shared["proto"] = self
 
@@ -147,3 +152,21 @@ def test_an_unfinished_pdu_waits_until_whole_unless_framing_refuses_it() -> None
     bad = bytearray(pdu[:-1])
     bad[0] = 4  # not DCE/RPC version 5: a protocol error now
     assert not _unfinished(bad, P.MIN_FRAG)
+
+
+def test_a_connection_closed_by_an_inline_call_closes_once_the_calls_are_done() -> None:
+    """A call run on the reactor thread that closes its connection does not close it under
+    the feet of the calls of its batch (or of itself): the close waits for the loop, after
+    the batch's replies have been sent."""
+    with answering() as (reactor, client, shared):
+        client.sendall(_request(1))
+        read_pdu(client, 0xFFFF, WAIT)
+        until(lambda: reactor._spares == 1, WAIT)
+        proto = shared["proto"]
+        proto.threads, proto.abort_at = [], 3
+        client.sendall(b"".join(_request(i) for i in (2, 3, 4)))  # one read, one batch
+        got = [read_pdu(client, 0xFFFF, WAIT) for _ in range(3)]
+        assert [p.call_id for p in got if isinstance(p, P.Response)] == [2, 3, 4]
+        assert proto.threads == ["rpc-reactor"] * 3 and proto.closed_at_once == [False]
+        until(lambda: proto.t.closed, WAIT)
+        assert client.recv(1) == b""  # then closed

@@ -8,6 +8,7 @@ and can switch the lean path off (`general_only`) to get the general path's byte
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 import struct
 import threading
@@ -36,6 +37,7 @@ from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, caller
+from idlgen.runtime.rpc.dcerpc.callstate import CallState
 from idlgen.runtime.rpc.dcerpc.fragments import (
     chunk_room,
     request_fragments,
@@ -45,7 +47,7 @@ from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.dcerpc.server import _Connection
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
-from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
+from idlgen.runtime.rpc.orpc.fastserve import FastCall, FastMethod, method_of
 from idlgen.runtime.rpc.orpc.peer import current_peer
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
@@ -516,6 +518,31 @@ def test_lean_path_serves_the_common_call(server: Server) -> None:
         client.close()
 
 
+def test_a_served_lean_call_leaves_nothing_to_the_cyclic_collector(server: Server) -> None:
+    """A lean call's state and its call object must not refer to each other (the state's
+    cancel hook was the call's bound method): every call served would otherwise be freed
+    only by the cyclic garbage collector, which then runs every few hundred calls."""
+    client = Client(server.address)
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        gc.collect()
+        gc.disable()
+        try:
+            for call_id in range(3, 13):
+                frame = request(call_id, server.ipid, add_stub(call_id, 1))
+                assert taken_by(lambda: exchange(client, frame)) == 1  # noqa: B023
+            gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds stays in gc.garbage
+            gc.collect()
+            left = [o for o in gc.garbage if isinstance(o, FastCall | CallState)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+        assert not left
+    finally:
+        client.close()
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 5000), st.integers(2, 2**32 - 1))
 def test_lean_path_serves_byte_buffers_with_the_general_paths_bytes(
@@ -781,3 +808,55 @@ def test_replies_of_one_read_leave_in_fewer_sends(
     sums = [ADD.decode_response(r.stub[8:], scope={}).outs["sum"] for r in replies]
     assert sums == [2 * i for i in range(10, 42)]
     assert 1 <= len(writes) < 32
+
+
+def test_a_lone_calls_reply_is_sent_as_it_is_made(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of one request (a synchronous client) corks nothing: the reply goes out in
+    the call's own send, not through the connection's buffer and a flush at the batch's
+    end (a second turn of the transport's lock and a copy per call)."""
+    flushed: list[int] = []
+    flush = Transport.flush
+
+    def counting(t: Transport) -> bool:
+        if t.outbuf:
+            flushed.append(len(t.outbuf))
+        return flush(t)
+
+    monkeypatch.setattr(Transport, "flush", counting)
+    for call_id in range(3, 13):
+        reply: list[bytes] = []
+        frame = request(call_id, server.ipid, add_stub(call_id, 1))
+        assert taken_by(lambda: reply.append(exchange(client, frame))) == 1  # noqa: B023
+        pdu = P.decode(reply[0])
+        assert isinstance(pdu, P.Response) and pdu.call_id == call_id
+    assert flushed == []
+
+
+class _HookGoesAway(CallState):
+    """A state whose cancel hook is cleared by another thread right after it is first
+    read: the moment a lean call ends (`FastCall._done`) while its cancel is handled."""
+
+    __slots__ = ("hook", "reads")
+
+    @property  # type: ignore[override]
+    def on_cancel(self) -> Callable[[], None] | None:
+        self.reads += 1
+        return self.hook if self.reads == 1 else None
+
+    @on_cancel.setter
+    def on_cancel(self, hook: Callable[[], None] | None) -> None:
+        self.reads = 0
+        self.hook = hook
+
+
+def test_a_cancel_reads_its_hook_once() -> None:
+    """The hook a cancel finds is the one it calls (a lean call clears it from its own
+    thread when it ends; a cancel on the reactor thread meanwhile calls what it read, and
+    never None)."""
+    called: list[int] = []
+    state = _HookGoesAway(7)
+    state.on_cancel = lambda: called.append(1)
+    state.cancel()
+    assert called == [1] and state.canceled and state.cancel_count == 1

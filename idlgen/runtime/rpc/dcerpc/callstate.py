@@ -7,7 +7,6 @@ create them.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from idlgen.runtime.com.hresult import S_OK
@@ -35,16 +34,18 @@ class CallState:
         "started",
     )
 
-    def __init__(self, call_id: int) -> None:
+    def __init__(self, call_id: int, started: float = 0.0) -> None:
         self.call_id = call_id
-        self.started = time.monotonic()  # when its first fragment came
+        # When its first fragment came, for a call that can take several (only those are
+        # swept for stalling): a one-fragment call does not read the clock.
+        self.started = started
         self.running = False  # admitted to run (counts against the connection's share)
         self.cancel_count = 0
         self.orphaned = False
         self._ticket = 1
         self._cancel_ticket = 0
         self._canceled: threading.Event | None = None  # made by the first wait_canceled
-        self.on_cancel: Callable[[], None] | None = None  # an object handler's cancel hook
+        self.on_cancel: Callable[[], object] | None = None  # an object handler's cancel hook
         self.security: A.CallSecurity = A.ANONYMOUS  # how the client authenticated this call
 
     @property
@@ -58,8 +59,9 @@ class CallState:
             event = self._canceled
         if event is not None:
             event.set()
-        if self.on_cancel is not None:
-            self.on_cancel()
+        hook = self.on_cancel  # read once: the call's thread may clear it when it ends
+        if hook is not None:
+            hook()
 
     def wait_canceled(self, timeout: float | None = None) -> bool:
         """Block until the client cancels (True) or `timeout` passes (False)."""

@@ -264,13 +264,15 @@ class ObjectServer:
         if method is None:
             return False
         values = method.read(frame, at)
-        if values is None or target.apartment.saturated:
+        if values is None:
             return False
         checked = self.levels or self.access_checks or target.own_checks
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
             return False
         reactor = conn.transport.reactor
-        inline = reactor.inline_ready() and target.apartment.reserve()
+        inline = reactor.inline_ready() and target.apartment.reserve()  # never when saturated
+        if not inline and target.apartment.saturated:
+            return False
         state = fastpath.admit(conn, call_id, inline)
         if state is None:
             if inline:
