@@ -301,6 +301,8 @@ class _Unwrapped(threading.local):
 
 
 _unwrapped = _Unwrapped()
+# What is left of a cycle of typedefs: neither a declaration nor unknown.
+_CYCLE = object()
 
 
 def _known_typedefs(document: model.Document) -> dict[str, tuple[int, object]]:
@@ -329,7 +331,7 @@ def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
             left = type_
             break
         elif type_.name in seen:  # a cycle of typedefs (reported elsewhere): not remembered
-            return levels, None
+            return levels, _CYCLE
         else:
             seen.add(type_.name)
             found = document.lookup(type_.name)
@@ -346,15 +348,11 @@ def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
 
 
 def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:
-    """A pointer or array, also through typedefs (LPWSTR, REFIID)."""
-    seen: set[str] = set()
-    while isinstance(type_, syntax.NamedType) and type_.name not in seen:
-        seen.add(type_.name)
-        found = document.lookup(type_.name)
-        if not isinstance(found, model.Typedef):
-            return found is None  # unknown names were reported elsewhere
-        type_ = found.type
-    return isinstance(type_, syntax.Pointer | syntax.Array | syntax.SafeArrayType)
+    """A pointer or array, also through typedefs (LPWSTR, REFIID); an unknown name
+    counts as one (it was reported elsewhere). Asked of every [out] parameter: the
+    typedef chain is walked once per document, as for the other checks."""
+    levels, left = _unwrap(document, type_)
+    return levels > 0 or left is None or isinstance(left, syntax.SafeArrayType)
 
 
 def _is_void_pointer(type_: syntax.Type) -> bool:

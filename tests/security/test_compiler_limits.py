@@ -292,3 +292,35 @@ def test_checking_a_typedef_chain_costs_in_proportion_to_its_length(
     short = typedef_lookups(monkeypatch, 300, attribute)
     long = typedef_lookups(monkeypatch, 600, attribute)
     assert long < 3 * short, f"{short} lookups for 300 typedefs, {long} for 600"
+
+
+def out_parameter_lookups(monkeypatch: pytest.MonkeyPatch, links: int) -> int:
+    """Name lookups the checks make on `links` [out] parameters whose type is the top
+    of a chain of `links` typedefs over a pointer."""
+    from idlgen import model
+
+    lines = ["typedef long HRESULT;", "typedef long *T0;"]
+    lines += [f"typedef T{i} T{i + 1};" for i in range(links)]
+    methods = " ".join(f"HRESULT F{i}([out] T{links} p);" for i in range(links))
+    lines.append(f"[uuid(0c1a5e10-0000-4000-8000-000000000001)] interface R {{ {methods} }}")
+    original = model.Document.lookup
+    count = [0]
+
+    def counted(self: model.Document, name: str) -> object:
+        count[0] += 1
+        return original(self, name)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(model.Document, "lookup", counted)
+        idlgen.compile(text="\n".join(lines) + "\n", emit="model")
+    return count[0]
+
+
+def test_checking_out_parameters_through_a_typedef_chain_is_linear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether an [out] parameter is a pointer is asked through its typedefs: walked
+    afresh for each parameter, n parameters over a chain of n typedefs cost n*n."""
+    short = out_parameter_lookups(monkeypatch, 300)
+    long = out_parameter_lookups(monkeypatch, 600)
+    assert long < 3 * short, f"{short} lookups for 300, {long} for 600"
