@@ -230,3 +230,42 @@ def test_an_anonymous_member_must_be_an_inline_struct_or_union(member: str) -> N
 @pytest.mark.parametrize("member", ["struct { long x; };", "union { long y; };"])
 def test_inline_anonymous_members_are_accepted(member: str) -> None:
     assert errors_at(f"struct S {{ long a; {member} }};\n") == []
+
+
+# A tag (or coclass) defined twice: (kind, first definition, second definition).
+REDEFINITIONS = {
+    "struct": ("struct S { long a; };", "struct S { long b; };"),
+    "struct through a typedef": ("typedef struct S { long a; } T;", "struct S { long a; };"),
+    "union": ("union S { long a; };", "union S { long a; short b; };"),
+    "enum": ("enum S { A };", "enum S { A };"),
+    "enum through a typedef": ("typedef [v1_enum] enum S { A } T;", "typedef enum S { B } T2;"),
+    "coclass": (
+        "[uuid(0c1a5e10-0000-4000-8000-00000000000c)] coclass S { interface IUnknown; }",
+        "[uuid(0c1a5e10-0000-4000-8000-00000000000c)] coclass S { interface IUnknown; }",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", sorted(REDEFINITIONS))
+def test_a_second_definition_of_a_tag_is_an_error_at_the_second(place: str) -> None:
+    """The second definition replaced the first without a word (widl: `redefinition
+    of enum E`, `coclass C already defined`)."""
+    first, second = REDEFINITIONS[place]
+    errors = errors_at(PRELUDE + first + "\n" + second + "\n")
+    kind = place.split()[0]
+    line = PRELUDE.count("\n") + 2
+    assert [(row, m) for row, _, m in errors] == [(line, f"redefinition of {kind} 'S'")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "typedef struct S { long a; } A, *PA;",
+        "typedef union S { long a; } A, *PA;",
+        "typedef enum S { X } A, *PA;",
+        "struct S; struct S { long a; };",
+        "struct S { long a; }; typedef struct S T;",
+    ],
+)
+def test_one_definition_named_several_times_is_no_redefinition(text: str) -> None:
+    assert errors_at(PRELUDE + text + "\n") == []
