@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.semantics.sizes import size_of
 
 EXPRESSION_ATTRIBUTES = (
     "size_is",
@@ -98,12 +99,56 @@ def _check_method(
                 f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
                 _first_known(out.pos, where) if out is not None else where,
             )
+        if param.direction is model.Direction.OUT and _is_unsized_string(document, param):
+            sink.error(
+                f"out parameter '{param.name}' of function '{method.name}' cannot be an "
+                "unsized string",
+                _first_known(out.pos, where) if (out := param.attribute("out")) else where,
+            )
         if interface.is_object and _is_void_pointer(param.type) and not param.has("iid_is"):
             sink.error(
                 f"parameter '{param.name}' of function '{method.name}' cannot derive from void *",
                 where,
             )
         _check_names(param.attributes, (names, constants), sink, where)
+        _check_iid_is(document, method, param, sink, where)
+
+
+def _check_iid_is(
+    document: model.Document,
+    method: model.Method,
+    param: model.Param,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """The interface's IID is read from what `iid_is` names: it must be a pointer to
+    16 bytes (`REFIID riid`, or `&iid` of an `IID iid`), as widl requires; anything
+    else would be read as an IID at run time. Names that are no parameter are
+    reported by `_check_names`; a size this cannot work out is not guessed."""
+    attribute = param.attribute("iid_is")
+    if attribute is None or len(attribute.args) != 1:
+        return
+    arg, levels = attribute.args[0], 0
+    while isinstance(arg, syntax.Unary) and arg.op in ("*", "&"):
+        levels += 1 if arg.op == "&" else -1
+        arg = arg.operand
+    named = next(
+        (p for p in method.params if isinstance(arg, syntax.Name) and p.name == arg.name), None
+    )
+    if named is None:
+        return
+    more, target = _unwrap(document, named.type)
+    if target is None or target is _CYCLE:
+        return
+    size = size_of(document, target) if levels + more == 1 else 0
+    if size is not None and size != _GUID_SIZE:
+        sink.error(
+            "expression must resolve to pointer to GUID type for attribute iid_is",
+            _first_known(attribute.pos, where),
+        )
+
+
+_GUID_SIZE = 16
 
 
 def _check_names(
@@ -230,12 +275,14 @@ def _check_interface_param(
 ) -> None:
     """An interface travels as a pointer to it, and an [out] one as a pointer to that
     pointer: one level less and the proxy would marshal something else."""
-    levels, target = _levels(document, param.type), _target(document, param.type)
-    if not isinstance(target, model.Interface):
+    levels, target = _unwrap(document, param.type)
+    # An [iid_is] pointer is an interface pointer too, whatever it is declared as.
+    interface = isinstance(target, model.Interface)
+    if not interface and not param.has("iid_is"):
         return
     direction = param.attribute("out") or param.attribute("in")
     where = _first_known(direction.pos, where) if direction is not None else where
-    if levels == 0:
+    if levels == 0 and interface:
         sink.error(
             f"parameter '{param.name}' of function '{method.name}' cannot be a non-pointer "
             "to an interface",
@@ -298,6 +345,7 @@ class _Unwrapped(threading.local):
 
     document: model.Document | None = None
     known: dict[str, tuple[int, object]]
+    below: dict[str, tuple[object, bool]]
 
 
 _unwrapped = _Unwrapped()
@@ -307,8 +355,13 @@ _CYCLE = object()
 
 def _known_typedefs(document: model.Document) -> dict[str, tuple[int, object]]:
     if _unwrapped.document is not document:
-        _unwrapped.document, _unwrapped.known = document, {}
+        _unwrapped.document, _unwrapped.known, _unwrapped.below = document, {}, {}
     return _unwrapped.known
+
+
+def _known_below(document: model.Document) -> dict[str, tuple[object, bool]]:
+    _known_typedefs(document)
+    return _unwrapped.below
 
 
 def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
@@ -353,6 +406,54 @@ def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:
     typedef chain is walked once per document, as for the other checks."""
     levels, left = _unwrap(document, type_)
     return levels > 0 or left is None or isinstance(left, syntax.SafeArrayType)
+
+
+def _is_unsized_string(document: model.Document, param: model.Param) -> bool:
+    """A `[string]` pointer (the attribute on the parameter or a typedef of it, `LPWSTR`)
+    with no `size_is`: the caller has no way to say how much room the string has."""
+    if param.has("size_is"):
+        return False
+    top: object = param.type
+    string = param.has("string")
+    if isinstance(top, syntax.NamedType):
+        top, string_typedef = _below_typedefs(document, top.name)
+        string = string or string_typedef
+    return (
+        string
+        and isinstance(top, syntax.Pointer)
+        and not isinstance(_below_typedefs_of(document, top.target), syntax.Pointer)
+    )
+
+
+def _below_typedefs_of(document: model.Document, type_: syntax.Type) -> object:
+    if isinstance(type_, syntax.NamedType):
+        return _below_typedefs(document, type_.name)[0]
+    return type_
+
+
+def _below_typedefs(document: model.Document, name: str) -> tuple[object, bool]:
+    """(what a typedef name stands for past every typedef, whether a typedef on the way
+    says [string]), worked out once per name and document as `_unwrap` does."""
+    below = _known_below(document)
+    met: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    type_: object = syntax.NamedType(name)
+    string = False
+    while isinstance(type_, syntax.NamedType):
+        if type_.name in below:
+            type_, string = below[type_.name]
+            break
+        found = document.lookup(type_.name)
+        if not isinstance(found, model.Typedef) or type_.name in seen:
+            type_ = _CYCLE if type_.name in seen else found
+            break
+        seen.add(type_.name)
+        met.append((type_.name, found.has("string")))
+        type_ = found.type
+    for link, here in reversed(met):
+        string = string or here
+        below[link] = (type_, string)
+    return type_, string
 
 
 def _is_void_pointer(type_: syntax.Type) -> bool:

@@ -269,3 +269,77 @@ def test_a_second_definition_of_a_tag_is_an_error_at_the_second(place: str) -> N
 )
 def test_one_definition_named_several_times_is_no_redefinition(text: str) -> None:
     assert errors_at(PRELUDE + text + "\n") == []
+
+
+GUID_PRELUDE = (
+    PRELUDE + "typedef struct _GUID { long a; short b; short c; byte d[8]; } GUID;\n"
+    "typedef GUID IID; typedef IID *REFIID; typedef [string] char *LPSTR;\n"
+    "typedef LPSTR LPSTR2;\n"
+)
+
+
+def method_errors(params: str, attributes: str = "") -> list[str]:
+    line = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-00000000000d)] interface I : IUnknown "
+        f"{{ {attributes} HRESULT F({params}); }}"
+    )
+    return [m for _, _, m in errors_at(GUID_PRELUDE + line + "\n")]
+
+
+# What iid_is names must point at 16 bytes (read off widl 7: it compares the size).
+IID_IS = {
+    "[in] REFIID riid, [out, iid_is(riid)] void **ppv": True,
+    "[in] GUID *riid, [out, iid_is(riid)] void **ppv": True,
+    "[in] struct _GUID *riid, [out, iid_is(riid)] void **ppv": True,
+    "[in] IID riid, [out, iid_is(&riid)] void **ppv": True,
+    "[in] REFIID *riid, [out, iid_is(*riid)] void **ppv": True,
+    "[in] REFIID riid, [in, iid_is(riid)] void *ppv": True,
+    "[in] hyper *riid, [out, iid_is(riid)] void **ppv": False,
+    "[in] long riid, [out, iid_is(riid)] void **ppv": False,
+    "[in] REFIID *riid, [out, iid_is(riid)] void **ppv": False,
+    "[in] IID riid, [out, iid_is(riid)] void **ppv": False,
+}
+
+
+@pytest.mark.parametrize("params", sorted(IID_IS))
+def test_iid_is_must_name_a_pointer_to_a_guid(params: str) -> None:
+    errors = method_errors(params)
+    expected = (
+        []
+        if IID_IS[params]
+        else ["expression must resolve to pointer to GUID type for attribute iid_is"]
+    )
+    assert errors == expected
+    assert method_errors(params, "[local]") == []  # widl checks remotable methods only
+
+
+@pytest.mark.parametrize(("stars", "accepted"), [("*", False), ("**", True), ("***", True)])
+def test_an_out_iid_is_pointer_is_a_double_pointer(stars: str, accepted: bool) -> None:
+    errors = method_errors(f"[in] REFIID riid, [out, iid_is(riid)] void {stars}ppv")
+    assert errors == (
+        [] if accepted else ["out interface pointer 'ppv' of function 'F' is not a double pointer"]
+    )
+
+
+# An [out] string needs a size: (parameter, refused), read off widl 7.
+OUT_STRINGS = {
+    "[out, string] char *s": True,
+    "[out, string] wchar_t *s": True,
+    "[out, string, unique] char *s": True,
+    "[out] LPSTR s": True,
+    "[out] LPSTR2 s": True,
+    "[in, out, string] char *s": False,
+    "[out, string, size_is(n)] char *s": False,
+    "[out, string] char s[10]": False,
+    "[out, string] char **s": False,
+    "[out] LPSTR *s": False,
+    "[out] char *s": False,
+}
+
+
+@pytest.mark.parametrize("param", sorted(OUT_STRINGS))
+def test_an_out_string_needs_a_size(param: str) -> None:
+    errors = method_errors(f"[in] long n, {param}")
+    refused = ["out parameter 's' of function 'F' cannot be an unsized string"]
+    assert errors == (refused if OUT_STRINGS[param] else [])
+    assert method_errors(f"[in] long n, {param}", "[local]") == []
