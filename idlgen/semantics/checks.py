@@ -1,21 +1,23 @@
 """The checks widl makes after parsing, with widl's wording where it has one.
 
-Errors: an `[out]` parameter that is not a pointer; a `void *` parameter of a
-remotable method without `iid_is`; an attribute expression naming something that
-is neither a parameter (or sibling field) nor a constant; an attribute given twice
-with different arguments. Warnings: a duplicate attribute. Each problem is reported
-at the declaration it is in.
+Errors: an `[out]` parameter that is not a pointer (or an unsized string); a `void *`
+parameter of a remotable method without `iid_is`; an `iid_is` that names no pointer to
+a GUID; a sizing expression that is no integer, or names something that is neither a
+parameter (or sibling field) nor a constant; pointer attributes on a non-pointer;
+`[v1_enum]` off an enum. Each problem is reported at the attribute when it has a
+position, else at the declaration it is in. Attributes given twice are
+`attribute_duplicates`' business.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterable
 
 from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.semantics.expression_types import Kind, kind_of
 from idlgen.semantics.sizes import size_of
 
 EXPRESSION_ATTRIBUTES = (
@@ -28,6 +30,9 @@ EXPRESSION_ATTRIBUTES = (
     "iid_is",
     "switch_is",
 )
+
+# One expression per pointer or array level: `size_is(, n)` sizes the second level.
+_DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
 
 
 class _Constants:
@@ -53,7 +58,6 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
         if interface.async_of is not None or interface.origin.imported:
             continue
         where = _position(interface.origin)
-        _duplicates(interface.attributes, sink, where)
         # widl checks marshaling rules only where there is marshaling: not for [local]
         # interfaces and methods, nor for interfaces declared inside a library block.
         remotable = not interface.is_local and interface.name not in in_library
@@ -62,15 +66,15 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
                 _check_method(document, interface, method, constants, sink)
             else:
                 for param in method.params:
-                    _duplicates(param.attributes, sink, where)
                     _check_levels(document, param.attributes, param.type, sink, where)
+                    _check_void(param, sink, where)
+    _check_v1_enum_functions(document, sink)
     for struct in document.structs:
         if struct.origin.imported:
             continue
         names = {f.name for f in struct.fields if f.name}
         where = _position(struct.origin)
         for item in struct.fields:
-            _duplicates(item.attributes, sink, where)
             _check_levels(document, item.attributes, item.type, sink, where)
             _check_names(item.attributes, (names, constants), sink, where)
             _check_anonymous(item, sink)
@@ -87,10 +91,8 @@ def _check_method(
     sink: DiagnosticSink,
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
-    _duplicates(method.attributes, sink, where)
     names = {p.name for p in method.params}
     for param in method.params:
-        _duplicates(param.attributes, sink, where)
         _check_levels(document, param.attributes, param.type, sink, where)
         _check_interface_param(document, method, param, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
@@ -99,6 +101,7 @@ def _check_method(
                 f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
                 _first_known(out.pos, where) if out is not None else where,
             )
+        _check_void(param, sink, where)
         if param.direction is model.Direction.OUT and _is_unsized_string(document, param):
             sink.error(
                 f"out parameter '{param.name}' of function '{method.name}' cannot be an "
@@ -112,6 +115,45 @@ def _check_method(
             )
         _check_names(param.attributes, (names, constants), sink, where)
         _check_iid_is(document, method, param, sink, where)
+        _check_integral(document, method, param, sink, where)
+
+
+def _check_v1_enum_functions(document: model.Document, sink: DiagnosticSink) -> None:
+    """`[v1_enum]` only means something on an enum type's declaration; widl refuses it
+    on every function and parameter (the placement table cannot say so: it depends on
+    the type)."""
+    interfaces = {i.name for i in document.interfaces}
+    methods: list[tuple[model.Method | model.Function, Position]] = [
+        (m, _position(m.origin or i.origin))
+        for i in document.interfaces
+        if not i.origin.imported
+        for m in i.methods
+    ]
+    methods += [
+        (f, _position(f.origin))
+        for f in document.functions
+        if f.owner not in interfaces and not f.origin.imported
+    ]
+    for method, where in methods:
+        for name, attributes, type_ in [
+            (method.name, method.attributes, None),
+            *((p.name, p.attributes, p.type) for p in method.params),
+        ]:
+            v1_enum = model.find_attribute(attributes, "v1_enum")
+            if v1_enum is None:
+                continue
+            message = (
+                f"inapplicable attribute v1_enum for argument {name}"
+                if isinstance(type_, syntax.EnumType)
+                else f"'{name}': [v1_enum] attribute applied to non-enum type"
+            )
+            sink.error(message, _first_known(v1_enum.pos, where))
+
+
+def _check_void(param: model.Param, sink: DiagnosticSink, where: Position) -> None:
+    """`F(void)` has no parameters; a parameter of type void has no value to pass."""
+    if isinstance(param.type, syntax.BaseType) and param.type.name == "void":
+        sink.error(f"argument '{param.name}' has void type", _first_known(param.type.pos, where))
 
 
 def _check_iid_is(
@@ -149,6 +191,30 @@ def _check_iid_is(
 
 
 _GUID_SIZE = 16
+# Attributes whose expression is a count, a bound or a union's discriminant.
+_INTEGRAL_ATTRIBUTES = (*_DIMENSION_ATTRIBUTES, "switch_is")
+
+
+def _check_integral(
+    document: model.Document,
+    method: model.Method,
+    param: model.Param,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """A count or discriminant read from a `double`, a pointer or a struct would be
+    garbage on the wire; widl refuses it (in parameters; struct fields it lets by)."""
+    params = {p.name: p.type for p in method.params}
+    for attribute in param.attributes:
+        if attribute.name not in _INTEGRAL_ATTRIBUTES:
+            continue
+        for arg in attribute.args:
+            if kind_of(arg, params, lambda t: _unwrap(document, t)) is Kind.OTHER:
+                sink.error(
+                    "expression must resolve to integral type <= 32bits for attribute "
+                    f"{attribute.name}",
+                    _first_known(attribute.pos, where),
+                )
 
 
 def _check_names(
@@ -189,44 +255,6 @@ def _names(args: Iterable[object]) -> Iterable[syntax.Name]:
             yield from _names((arg.condition, arg.then, arg.otherwise))
         elif isinstance(arg, syntax.Member | syntax.Index):
             yield from _names((arg.operand,))
-
-
-def _duplicates(
-    attributes: tuple[syntax.Attribute, ...], sink: DiagnosticSink, where: Position
-) -> None:
-    """The same attribute twice is widl's warning; twice with different arguments
-    is an error here: widl keeps the last `uuid(...)`, idlgen the first, and either
-    choice silently drops what someone wrote (docs/dialect.md)."""
-    seen: dict[str, syntax.Attribute] = {}
-    for attribute in attributes:
-        first = seen.get(attribute.name)
-        if first is not None and attribute.name not in ("case", "custom"):
-            if _arguments(first) != _arguments(attribute):
-                sink.error(
-                    f"attribute {attribute.name} given twice with different arguments",
-                    _first_known(attribute.pos, where),
-                )
-            else:
-                sink.warning(
-                    f"duplicate attribute {attribute.name}",
-                    _first_known(attribute.pos, where),
-                    option="duplicate-attribute",
-                )
-        seen.setdefault(attribute.name, attribute)
-
-
-def _arguments(attribute: syntax.Attribute) -> object:
-    """An attribute's arguments as written, wherever they were written."""
-    return tuple(_without_positions(arg) for arg in attribute.args)
-
-
-def _without_positions(node: object) -> object:
-    if isinstance(node, tuple):
-        return tuple(_without_positions(item) for item in node)
-    if not dataclasses.is_dataclass(node):
-        return node
-    fields = [f.name for f in dataclasses.fields(node) if f.name != "pos"]
-    return (type(node).__name__, *(_without_positions(getattr(node, f)) for f in fields))
 
 
 def _check_anonymous(field: model.Field, sink: DiagnosticSink) -> None:
@@ -294,10 +322,6 @@ def _check_interface_param(
             "double pointer",
             where,
         )
-
-
-# One expression per pointer or array level: `size_is(, n)` sizes the second level.
-_DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
 
 
 def _check_levels(
@@ -402,10 +426,12 @@ def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
 
 def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:
     """A pointer or array, also through typedefs (LPWSTR, REFIID); an unknown name
-    counts as one (it was reported elsewhere). Asked of every [out] parameter: the
-    typedef chain is walked once per document, as for the other checks."""
-    levels, left = _unwrap(document, type_)
-    return levels > 0 or left is None or isinstance(left, syntax.SafeArrayType)
+    counts as one (it was reported elsewhere). A `[wire_marshal]` typedef is not one,
+    whatever it stands for (`BSTR`, `HWND`): it is marshaled as its wire type, and
+    the caller needs a pointer to receive it, as widl requires. Asked of every [out]
+    parameter: the typedef chain is walked once per document."""
+    top = _below_typedefs_of(document, type_)
+    return top is None or isinstance(top, syntax.Pointer | syntax.Array | syntax.SafeArrayType)
 
 
 def _is_unsized_string(document: model.Document, param: model.Param) -> bool:
@@ -421,7 +447,7 @@ def _is_unsized_string(document: model.Document, param: model.Param) -> bool:
     return (
         string
         and isinstance(top, syntax.Pointer)
-        and not isinstance(_below_typedefs_of(document, top.target), syntax.Pointer)
+        and _levels(document, top.target) == 0  # through [wire_marshal] too: `BSTR *`
     )
 
 
@@ -432,8 +458,9 @@ def _below_typedefs_of(document: model.Document, type_: syntax.Type) -> object:
 
 
 def _below_typedefs(document: model.Document, name: str) -> tuple[object, bool]:
-    """(what a typedef name stands for past every typedef, whether a typedef on the way
-    says [string]), worked out once per name and document as `_unwrap` does."""
+    """(what a typedef name stands for past every typedef, or the `[wire_marshal]`
+    typedef that stops the walk; whether a typedef on the way says [string]), worked
+    out once per name and document as `_unwrap` does."""
     below = _known_below(document)
     met: list[tuple[str, bool]] = []
     seen: set[str] = set()
@@ -444,8 +471,11 @@ def _below_typedefs(document: model.Document, name: str) -> tuple[object, bool]:
             type_, string = below[type_.name]
             break
         found = document.lookup(type_.name)
-        if not isinstance(found, model.Typedef) or type_.name in seen:
-            type_ = _CYCLE if type_.name in seen else found
+        if not isinstance(found, model.Typedef) or found.has("wire_marshal"):
+            type_ = found
+            break
+        if type_.name in seen:
+            type_ = _CYCLE
             break
         seen.add(type_.name)
         met.append((type_.name, found.has("string")))

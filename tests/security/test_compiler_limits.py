@@ -263,13 +263,10 @@ except idlgen.IdlError as error:
     assert "types.idl" in run.stdout  # the note still finds the real declaration
 
 
-def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str) -> int:
-    """Name lookups the checks make on a chain of `links` typedefs, each one with
-    `attribute` (one that makes the checks look through the chain)."""
+def lookups_compiling(monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> int:
+    """Name lookups (`Document.lookup`) made compiling `lines`: counted, not timed."""
     from idlgen import model
 
-    base = "typedef enum { A } T0;" if attribute == "v1_enum" else "typedef long *T0;"
-    lines = [base] + [f"typedef [{attribute}] T{i} T{i + 1};" for i in range(links)]
     original = model.Document.lookup
     count = [0]
 
@@ -281,6 +278,14 @@ def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str)
         patch.setattr(model.Document, "lookup", counted)
         idlgen.compile(text="\n".join(lines) + "\n", emit="model")
     return count[0]
+
+
+def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str) -> int:
+    """Name lookups the checks make on a chain of `links` typedefs, each one with
+    `attribute` (one that makes the checks look through the chain)."""
+    base = "typedef enum { A } T0;" if attribute == "v1_enum" else "typedef long *T0;"
+    lines = [base] + [f"typedef [{attribute}] T{i} T{i + 1};" for i in range(links)]
+    return lookups_compiling(monkeypatch, lines)
 
 
 @pytest.mark.parametrize("attribute", ["v1_enum", "unique"])
@@ -297,23 +302,11 @@ def test_checking_a_typedef_chain_costs_in_proportion_to_its_length(
 def out_parameter_lookups(monkeypatch: pytest.MonkeyPatch, links: int) -> int:
     """Name lookups the checks make on `links` [out] parameters whose type is the top
     of a chain of `links` typedefs over a pointer."""
-    from idlgen import model
-
     lines = ["typedef long HRESULT;", "typedef long *T0;"]
     lines += [f"typedef T{i} T{i + 1};" for i in range(links)]
     methods = " ".join(f"HRESULT F{i}([out] T{links} p);" for i in range(links))
     lines.append(f"[uuid(0c1a5e10-0000-4000-8000-000000000001)] interface R {{ {methods} }}")
-    original = model.Document.lookup
-    count = [0]
-
-    def counted(self: model.Document, name: str) -> object:
-        count[0] += 1
-        return original(self, name)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(model.Document, "lookup", counted)
-        idlgen.compile(text="\n".join(lines) + "\n", emit="model")
-    return count[0]
+    return lookups_compiling(monkeypatch, lines)
 
 
 def test_checking_out_parameters_through_a_typedef_chain_is_linear(
