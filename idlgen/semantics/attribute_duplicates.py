@@ -12,10 +12,12 @@ contradict each other. Each attribute list is checked once, wherever it stands.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 
 from idlgen.diagnostics import DiagnosticSink
 from idlgen.frontend import syntax
-from idlgen.frontend.attributes import SDK_WINRT_ATTRIBUTES, WINRT_ATTRIBUTES, AttributeWalker
+from idlgen.frontend.attributes import SDK_WINRT_ATTRIBUTES, WINRT_ATTRIBUTES
 
 # Attributes a list may repeat: each `case(...)` adds labels, each `custom(...)` a value,
 # each WinRT `static(...)`, `activatable(...)`... one more factory or version.
@@ -23,10 +25,10 @@ _REPEATABLE = frozenset({"case", "custom", *WINRT_ATTRIBUTES, *SDK_WINRT_ATTRIBU
 _POINTER_KINDS = frozenset({"ref", "unique", "ptr"})
 
 
-def check_duplicates(file: syntax.File, sink: DiagnosticSink) -> None:
-    AttributeWalker(lambda attribute, place: None, visit_list=lambda a: _check(a, sink)).items(
-        file.items
-    )
+def duplicates_checker(sink: DiagnosticSink) -> Callable[[tuple[syntax.Attribute, ...]], None]:
+    """The check of one attribute list, for a walk over the file that visits every
+    list (`check_values` makes one): a walk of its own would double the cost."""
+    return functools.partial(_check, sink=sink)
 
 
 def _check(attributes: tuple[syntax.Attribute, ...], sink: DiagnosticSink) -> None:

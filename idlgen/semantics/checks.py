@@ -92,6 +92,7 @@ def _check_method(
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
     names = {p.name for p in method.params}
+    types = {p.name: p.type for p in method.params}
     for param in method.params:
         _check_levels(document, param.attributes, param.type, sink, where)
         _check_interface_param(document, method, param, sink, where)
@@ -108,46 +109,44 @@ def _check_method(
                 "unsized string",
                 _first_known(out.pos, where) if (out := param.attribute("out")) else where,
             )
-        if interface.is_object and _is_void_pointer(param.type) and not param.has("iid_is"):
+        if _is_void_pointer(document, param) and not param.has("iid_is"):
             sink.error(
                 f"parameter '{param.name}' of function '{method.name}' cannot derive from void *",
                 where,
             )
         _check_names(param.attributes, (names, constants), sink, where)
         _check_iid_is(document, method, param, sink, where)
-        _check_integral(document, method, param, sink, where)
+        _check_integral(document, types, param, sink, where)
 
 
 def _check_v1_enum_functions(document: model.Document, sink: DiagnosticSink) -> None:
     """`[v1_enum]` only means something on an enum type's declaration; widl refuses it
     on every function and parameter (the placement table cannot say so: it depends on
-    the type)."""
+    the type). Plain loops: this looks at every method and parameter of the file."""
     interfaces = {i.name for i in document.interfaces}
-    methods: list[tuple[model.Method | model.Function, Position]] = [
-        (m, _position(m.origin or i.origin))
-        for i in document.interfaces
-        if not i.origin.imported
-        for m in i.methods
+    methods: list[model.Method | model.Function] = [
+        m for i in document.interfaces if not i.origin.imported for m in i.methods
     ]
     methods += [
-        (f, _position(f.origin))
-        for f in document.functions
-        if f.owner not in interfaces and not f.origin.imported
+        f for f in document.functions if f.owner not in interfaces and not f.origin.imported
     ]
-    for method, where in methods:
-        for name, attributes, type_ in [
-            (method.name, method.attributes, None),
-            *((p.name, p.attributes, p.type) for p in method.params),
-        ]:
-            v1_enum = model.find_attribute(attributes, "v1_enum")
-            if v1_enum is None:
-                continue
-            message = (
-                f"inapplicable attribute v1_enum for argument {name}"
-                if isinstance(type_, syntax.EnumType)
-                else f"'{name}': [v1_enum] attribute applied to non-enum type"
-            )
-            sink.error(message, _first_known(v1_enum.pos, where))
+    for method in methods:
+        for attribute in method.attributes:
+            if attribute.name == "v1_enum":
+                _report_v1_enum(method.name, None, attribute, sink)
+        for param in method.params:
+            for attribute in param.attributes:
+                if attribute.name == "v1_enum":
+                    _report_v1_enum(param.name, param.type, attribute, sink)
+
+
+def _report_v1_enum(
+    name: str, type_: syntax.Type | None, attribute: syntax.Attribute, sink: DiagnosticSink
+) -> None:
+    if isinstance(type_, syntax.EnumType):  # widl's wording differs here only
+        sink.error(f"inapplicable attribute v1_enum for argument {name}", attribute.pos)
+    else:
+        sink.error(f"'{name}': [v1_enum] attribute applied to non-enum type", attribute.pos)
 
 
 def _check_void(param: model.Param, sink: DiagnosticSink, where: Position) -> None:
@@ -197,19 +196,19 @@ _INTEGRAL_ATTRIBUTES = (*_DIMENSION_ATTRIBUTES, "switch_is")
 
 def _check_integral(
     document: model.Document,
-    method: model.Method,
+    types: dict[str, syntax.Type],
     param: model.Param,
     sink: DiagnosticSink,
     where: Position,
 ) -> None:
     """A count or discriminant read from a `double`, a pointer or a struct would be
-    garbage on the wire; widl refuses it (in parameters; struct fields it lets by)."""
-    params = {p.name: p.type for p in method.params}
+    garbage on the wire; widl refuses it (in parameters; struct fields it lets by).
+    `types`: the method's parameters' types by name."""
     for attribute in param.attributes:
         if attribute.name not in _INTEGRAL_ATTRIBUTES:
             continue
         for arg in attribute.args:
-            if kind_of(arg, params, lambda t: _unwrap(document, t)) is Kind.OTHER:
+            if kind_of(arg, types, lambda t: _unwrap(document, t)) is Kind.OTHER:
                 sink.error(
                     "expression must resolve to integral type <= 32bits for attribute "
                     f"{attribute.name}",
@@ -369,7 +368,7 @@ class _Unwrapped(threading.local):
 
     document: model.Document | None = None
     known: dict[str, tuple[int, object]]
-    below: dict[str, tuple[object, bool]]
+    below: dict[str, tuple[object, frozenset[str]]]
 
 
 _unwrapped = _Unwrapped()
@@ -383,7 +382,7 @@ def _known_typedefs(document: model.Document) -> dict[str, tuple[int, object]]:
     return _unwrapped.known
 
 
-def _known_below(document: model.Document) -> dict[str, tuple[object, bool]]:
+def _known_below(document: model.Document) -> dict[str, tuple[object, frozenset[str]]]:
     _known_typedefs(document)
     return _unwrapped.below
 
@@ -442,8 +441,8 @@ def _is_unsized_string(document: model.Document, param: model.Param) -> bool:
     top: object = param.type
     string = param.has("string")
     if isinstance(top, syntax.NamedType):
-        top, string_typedef = _below_typedefs(document, top.name)
-        string = string or string_typedef
+        top, flags = _below_typedefs(document, top.name)
+        string = string or "string" in flags
     return (
         string
         and isinstance(top, syntax.Pointer)
@@ -457,41 +456,69 @@ def _below_typedefs_of(document: model.Document, type_: syntax.Type) -> object:
     return type_
 
 
-def _below_typedefs(document: model.Document, name: str) -> tuple[object, bool]:
+def _below_typedefs(document: model.Document, name: str) -> tuple[object, frozenset[str]]:
     """(what a typedef name stands for past every typedef, or the `[wire_marshal]`
-    typedef that stops the walk; whether a typedef on the way says [string]), worked
-    out once per name and document as `_unwrap` does."""
+    typedef that stops the walk; which of `_CHAIN_FLAGS` a typedef on the way says),
+    worked out once per name and document as `_unwrap` does."""
     below = _known_below(document)
-    met: list[tuple[str, bool]] = []
+    met: list[tuple[str, frozenset[str]]] = []
     seen: set[str] = set()
     type_: object = syntax.NamedType(name)
-    string = False
+    flags: frozenset[str] = frozenset()
     while isinstance(type_, syntax.NamedType):
         if type_.name in below:
-            type_, string = below[type_.name]
+            type_, flags = below[type_.name]
             break
         found = document.lookup(type_.name)
         if not isinstance(found, model.Typedef) or found.has("wire_marshal"):
+            flags = frozenset({"wire_marshal"}) if isinstance(found, model.Typedef) else flags
             type_ = found
             break
         if type_.name in seen:
             type_ = _CYCLE
             break
         seen.add(type_.name)
-        met.append((type_.name, found.has("string")))
+        met.append((type_.name, frozenset(f for f in _CHAIN_FLAGS if found.has(f))))
         type_ = found.type
     for link, here in reversed(met):
-        string = string or here
-        below[link] = (type_, string)
-    return type_, string
+        flags |= here
+        below[link] = (type_, flags)
+    return type_, flags
 
 
-def _is_void_pointer(type_: syntax.Type) -> bool:
+# Typedef attributes that hold for every name defined through the typedef (and
+# `wire_marshal`, which ends the walk).
+_CHAIN_FLAGS = ("string", "context_handle")
+
+
+def _chain_says(document: model.Document, type_: object, flag: str) -> bool:
+    """Whether a typedef anywhere below `type_`, through its pointers, says `flag`
+    (`typedef [context_handle] void *PCTX;`, used as `[out] PCTX *ph`)."""
+    while True:
+        while isinstance(type_, syntax.Pointer | syntax.Array):
+            type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
+        if not isinstance(type_, syntax.NamedType):
+            return False
+        type_, flags = _below_typedefs(document, type_.name)
+        if flag in flags:
+            return True
+
+
+def _is_void_pointer(document: model.Document, param: model.Param) -> bool:
+    """A pointer, at any depth and through typedefs (`LPVOID *`), to void: nothing
+    says what to marshal. A context handle is marshaled as a handle, a
+    `[wire_marshal]` one (`HICON`) as its wire type."""
+    levels, left = _unwrap(document, param.type)
     return (
-        isinstance(type_, syntax.Pointer)
-        and isinstance(type_.target, syntax.BaseType)
-        and type_.target.name == "void"
+        levels > 0
+        and isinstance(left, syntax.BaseType)
+        and left.name == "void"
+        and not param.has("context_handle")
+        and not any(_chain_says(document, param.type, f) for f in _MARSHALED_AS_OTHER)
     )
+
+
+_MARSHALED_AS_OTHER = ("context_handle", "wire_marshal")
 
 
 def _position(origin: model.Origin) -> Position:

@@ -18,7 +18,7 @@ from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
 from idlgen.semantics.asyncderive import derive_async_partners
-from idlgen.semantics.attribute_duplicates import check_duplicates
+from idlgen.semantics.attribute_duplicates import duplicates_checker
 from idlgen.semantics.attribute_values import check_values
 from idlgen.semantics.checks import check_document
 from idlgen.semantics.consteval import WIDE_LITERAL_LIMIT, ConstError, Evaluator, Value
@@ -122,8 +122,7 @@ class Resolver:
             winrt=self.main.tree.winrt,
         )
         check_document(document, self.sink)
-        check_values(self.main.tree, self.evaluator, self.sink)
-        check_duplicates(self.main.tree, self.sink)
+        check_values(self.main.tree, self.evaluator, self.sink, duplicates_checker(self.sink))
         return document
 
     def _walk_file(self, loaded: LoadedFile) -> None:

@@ -598,11 +598,12 @@ def _placement(mutant: Mutant, name: str, widl_err: str, message: str) -> Verdic
     first, last = mutant.changed_lines
     if ours is None or theirs is None or ours == theirs or first <= ours <= last:
         return Verdict(mutant, "both-reject", "")
+    widl_first = next(line for line in widl_err.splitlines() if "error" in line)
     return Verdict(
         mutant,
         "misplaced",
         f"idlgen's first error on line {ours}, widl's on line {theirs}, change on "
-        f"lines {first}-{last}\nidlgen: {message.splitlines()[0]}",
+        f"lines {first}-{last}\nwidl: {widl_first}\nidlgen: {message.splitlines()[0]}",
     )
 
 

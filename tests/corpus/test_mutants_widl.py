@@ -75,8 +75,13 @@ DELIBERATE_ACCEPTANCES = {
 
 
 def deliberate(verdict: Verdict) -> bool:
-    if verdict.category == "silent":
-        widl_error, _, warnings = verdict.detail.partition("\n")
+    """A disagreement docs/dialect.md decides; a misplaced first error counts as one
+    when widl's is a refusal idlgen deliberately does not share (idlgen then reports
+    the next real problem)."""
+    if verdict.category in ("silent", "misplaced"):
+        lines = verdict.detail.splitlines()
+        widl_error = next((line for line in lines if line.startswith("widl: ")), "")
+        warnings = "\n".join(line for line in lines if not line.startswith("widl: "))
         return any(
             re.search(change, verdict.mutant.change)
             and re.search(error, widl_error)

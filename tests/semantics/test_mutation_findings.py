@@ -511,3 +511,39 @@ def test_winrt_factory_attributes_may_repeat(name: str) -> None:
     )
     other = "[object, uuid(0c1a5e10-0000-4000-8000-00000000001b)] interface IOther : IUnknown {}"
     assert errors_at(PRELUDE + other + "\n" + line + "\n") == []
+
+
+# A pointer to void at any depth, through typedefs, needs iid_is (read off widl 7).
+VOID_POINTERS = {
+    "[in] void **p": True,
+    "[out] void **p": True,
+    "[in] LPVOID p": True,
+    "[in] LPVOID *p": True,
+    "[in] const void *p": True,
+    "[in] REFIID riid, [out, iid_is(riid)] void **p": False,
+    "[in] CH p": False,
+    "[out] CH *p": False,
+    "[in] PCH p": False,
+    "[in] HI p": False,  # a [wire_marshal] handle (HICON, HDC) is sent as its wire type
+    "[out] HI *p": False,
+    "[in] HT p": True,  # [transmit_as] is not enough
+}
+
+
+@pytest.mark.parametrize("params", sorted(VOID_POINTERS))
+@pytest.mark.parametrize("interface", ["object", "rpc"])
+def test_a_pointer_to_void_needs_iid_is(params: str, interface: str) -> None:
+    """Nothing says what a void pointer points at; a context handle is marshaled as a
+    handle, and an iid_is pointer as the interface it names."""
+    head = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-00000000001c)] interface I : IUnknown"
+        if interface == "object"
+        else "[uuid(0c1a5e10-0000-4000-8000-00000000001d)] interface I"
+    )
+    types = (
+        "typedef void *LPVOID; typedef [context_handle] void *CH; typedef CH *PCH;\n"
+        "typedef [wire_marshal(W)] void *HI; typedef [transmit_as(W)] void *HT;\n"
+    )
+    errors = errors_at(GUID_PRELUDE + types + f"{head} {{ HRESULT F({params}); }}\n")
+    refused = ["parameter 'p' of function 'F' cannot derive from void *"]
+    assert [m for _, _, m in errors] == (refused if VOID_POINTERS[params] else [])
