@@ -1,6 +1,7 @@
-"""Batched connection I/O (issue 13): every complete PDU a recv brought is handed out before
-the next recv, with read_pdu's framing checks; frames queued while a write is in progress
-leave together in the next write, in order; one sender's fragments still leave one by one."""
+"""Batched connection I/O (issue 13): every complete PDU a recv brought is handed out at
+once, before the next recv, with read_pdu's framing checks; frames queued while a write is
+in progress leave together in the next write, in order; one sender's fragments still leave
+one by one."""
 
 from __future__ import annotations
 
@@ -57,8 +58,34 @@ def test_one_recv_gives_every_complete_pdu(pair: tuple[socket.socket, socket.soc
     a.sendall(b"".join(frames))
     counting = CountingSocket(b)
     inbox = Inbox(counting, P.MIN_FRAG)  # type: ignore[arg-type]
-    assert [inbox.next(WAIT, WAIT) for _ in frames] == frames
+    assert inbox.frames(WAIT, WAIT) == frames
     assert counting.recvs == 1
+
+
+def test_a_pdu_cut_by_the_read_waits_for_the_next_one(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    whole, cut = response(1), response(2, bytes(16))
+    a.sendall(whole + cut[:30])
+    inbox = Inbox(b, P.MIN_FRAG)
+    assert inbox.frames(WAIT, WAIT) == [whole]
+    assert inbox.pending()  # the cut PDU's bytes stay buffered
+    a.sendall(cut[30:])
+    assert inbox.frames(WAIT, WAIT) == [cut]
+    assert not inbox.pending()
+
+
+def test_pdus_before_a_framing_error_are_handed_out_and_the_error_ends_the_list(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    bad = bytearray(response(3))
+    bad[0] = 4
+    a.sendall(response(1) + response(2) + bytes(bad) + response(4))
+    got = Inbox(b, P.MIN_FRAG).frames(WAIT, WAIT)
+    assert got[:2] == [response(1), response(2)]
+    assert len(got) == 3 and isinstance(got[2], P.ProtocolError)
 
 
 def test_a_pdu_split_across_recvs_is_put_together(
@@ -69,7 +96,7 @@ def test_a_pdu_split_across_recvs_is_put_together(
     inbox = Inbox(b, P.MIN_FRAG)
     a.sendall(frame[:10])
     got: list[bytes | P.ProtocolError] = []
-    reader = threading.Thread(target=lambda: got.append(inbox.next(WAIT, WAIT)))
+    reader = threading.Thread(target=lambda: got.extend(inbox.frames(WAIT, WAIT)))
     reader.start()
     a.sendall(frame[10:])
     reader.join(WAIT)
@@ -80,7 +107,7 @@ def test_framing_errors_are_protocol_errors(pair: tuple[socket.socket, socket.so
     a, b = pair
     too_big = bytearray(response(1, bytes(P.MIN_FRAG)))
     a.sendall(bytes(too_big))
-    got = Inbox(b, P.MIN_FRAG).next(WAIT, WAIT)
+    [got] = Inbox(b, P.MIN_FRAG).frames(WAIT, WAIT)
     assert isinstance(got, P.ProtocolError) and "fragment of" in got.reason
 
 
@@ -89,7 +116,8 @@ def test_bad_version_is_a_protocol_error(pair: tuple[socket.socket, socket.socke
     frame = bytearray(response(1))
     frame[0] = 4
     a.sendall(bytes(frame))
-    assert isinstance(Inbox(b, P.MIN_FRAG).next(WAIT, WAIT), P.ProtocolError)
+    [got] = Inbox(b, P.MIN_FRAG).frames(WAIT, WAIT)
+    assert isinstance(got, P.ProtocolError)
 
 
 def test_a_stream_ending_mid_pdu_is_closed(pair: tuple[socket.socket, socket.socket]) -> None:
@@ -97,7 +125,7 @@ def test_a_stream_ending_mid_pdu_is_closed(pair: tuple[socket.socket, socket.soc
     a.sendall(response(1)[:20])
     a.shutdown(socket.SHUT_WR)
     with pytest.raises(Closed, match="truncated"):
-        Inbox(b, P.MIN_FRAG).next(WAIT, WAIT)
+        Inbox(b, P.MIN_FRAG).frames(WAIT, WAIT)
 
 
 class LimitCountingSocket(CountingSocket):
@@ -115,7 +143,7 @@ class LimitCountingSocket(CountingSocket):
 def timed_out(inbox: Inbox) -> Inbox:
     """The inbox after a 10 ms wait for nothing ran out (that receive timeout stays set)."""
     with pytest.raises(TimeoutError):
-        inbox.next(0.01, WAIT)
+        inbox.frames(0.01, WAIT)
     return inbox
 
 
@@ -125,11 +153,11 @@ def test_a_wait_that_runs_out_is_a_timeout_and_later_frames_still_arrive(
     a, b = pair
     inbox = timed_out(Inbox(b, P.MIN_FRAG))
     with pytest.raises(TimeoutError):
-        inbox.next(0.0, WAIT)  # nothing there: no wait at all
+        inbox.frames(0.0, WAIT)  # nothing there: no wait at all
     a.sendall(response(3))
-    assert inbox.next(None, None) == response(3)  # waiting forever clears the limit
+    assert inbox.frames(None, None) == [response(3)]  # waiting forever clears the limit
     a.sendall(response(4))
-    assert inbox.next(0.0, WAIT) == response(4)  # bytes there: a zero wait takes them
+    assert inbox.frames(0.0, WAIT) == [response(4)]  # bytes there: a zero wait takes them
 
 
 def test_a_longer_wait_is_not_cut_short_by_an_earlier_shorter_one(
@@ -140,7 +168,7 @@ def test_a_longer_wait_is_not_cut_short_by_an_earlier_shorter_one(
     later = threading.Timer(0.2, lambda: a.sendall(response(5)))
     later.start()
     try:
-        assert inbox.next(WAIT, WAIT) == response(5)
+        assert inbox.frames(WAIT, WAIT) == [response(5)]
     finally:
         later.cancel()
 
@@ -154,7 +182,7 @@ def test_calls_with_one_timeout_set_the_receive_timeout_once(
     inbox = Inbox(counting, P.MIN_FRAG)  # type: ignore[arg-type]
     for i in range(1, 20):
         a.sendall(response(i))
-        assert inbox.next(WAIT - i * 1e-5, WAIT) == response(i)
+        assert inbox.frames(WAIT - i * 1e-5, WAIT) == [response(i)]
     assert counting.limits_set == 1
     assert counting.recvs == 19
 

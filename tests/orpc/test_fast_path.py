@@ -8,6 +8,7 @@ and can switch the lean path off (`general_only`) to get the general path's byte
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 import struct
 import threading
@@ -36,6 +37,7 @@ from idlgen.runtime.ndr.fastwire import BufferCodec, PrimitiveCodec, fast_codec
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import ANONYMOUS, caller
+from idlgen.runtime.rpc.dcerpc.callstate import CallState
 from idlgen.runtime.rpc.dcerpc.fragments import (
     chunk_room,
     request_fragments,
@@ -45,7 +47,7 @@ from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.dcerpc.server import _Connection
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
-from idlgen.runtime.rpc.orpc.fastserve import FastMethod, method_of
+from idlgen.runtime.rpc.orpc.fastserve import FastCall, FastMethod, method_of
 from idlgen.runtime.rpc.orpc.peer import current_peer
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
@@ -512,6 +514,31 @@ def test_lean_path_serves_the_common_call(server: Server) -> None:
             assert isinstance(pdu, P.Response) and pdu.call_id == call_id
             out = ADD.decode_response(pdu.stub[8:], scope={})
             assert out.outs["sum"] == call_id + 1
+    finally:
+        client.close()
+
+
+def test_a_served_lean_call_leaves_nothing_to_the_cyclic_collector(server: Server) -> None:
+    """A lean call's state and its call object must not refer to each other (the state's
+    cancel hook was the call's bound method): every call served would otherwise be freed
+    only by the cyclic garbage collector, which then runs every few hundred calls."""
+    client = Client(server.address)
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        gc.collect()
+        gc.disable()
+        try:
+            for call_id in range(3, 13):
+                frame = request(call_id, server.ipid, add_stub(call_id, 1))
+                assert taken_by(lambda: exchange(client, frame)) == 1  # noqa: B023
+            gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds stays in gc.garbage
+            gc.collect()
+            left = [o for o in gc.garbage if isinstance(o, FastCall | CallState)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+        assert not left
     finally:
         client.close()
 

@@ -4,6 +4,7 @@ every other call's reply to its owner."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from waiting import until
 from idlgen import runtime as rt
 from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.proxy import ProxyCall
 from idlgen.runtime.apartments.registry import wire_table
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.stdiface import ICallFactory
@@ -283,6 +285,40 @@ def test_call_objects_begin_on_the_lean_path(hub: Any) -> None:
     factory.Release()
 
 
+def test_a_released_call_object_is_freed_without_the_cyclic_collector(hub: Any) -> None:
+    """A call object and its lean request refer to each other while the call is pending
+    (the object's `_lean`, for a cancel; the request's owner, to complete it): once the
+    reply is in, nothing of the call may be left for the cyclic garbage collector, or a
+    burst of call objects keeps it busy (and their memory held) until it runs."""
+    factory = hub.QueryInterface(ICallFactory)
+    warm = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    warm.Begin_Add(1, 1)
+    assert warm.Finish_Add() == 2  # on the lean path from now on
+    warm.Release()
+    del warm
+    gc.collect()
+    gc.disable()
+    try:
+        taken = fastcall.taken()
+        calls = [factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc) for _ in range(8)]
+        for i, call in enumerate(calls):
+            call.Begin_Add(i, 1)
+        for i, call in enumerate(calls):
+            assert call.Finish_Add() == i + 1
+            call.Release()
+        assert fastcall.taken() - taken == 8
+        del calls, call
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds stays in gc.garbage
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, ProxyCall | fastcall.LaneCall)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not left
+    factory.Release()
+
+
 def test_a_lean_request_failed_before_begin_returns_still_completes_its_call(
     hub: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -293,16 +329,17 @@ def test_a_lean_request_failed_before_begin_returns_still_completes_its_call(
     call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
     call.Begin_Add(1, 1)
     assert call.wait(WAIT) and call.Finish_Add() == 2  # on the lean path from now on
-    opened = Lane.open
+    [assoc] = {lane.assoc for lane in hub._mgr.lanes.values()}
+    entered = assoc.enter
 
-    def failed_at_once(lane: Lane, *args: Any) -> ClientCall:
-        wire_call = opened(lane, *args)
-        with lane.assoc._lock:  # what the connection's `_fail_all` does to each call
-            del lane.assoc.calls[wire_call.call_id]
+    def failed_at_once(wire_call: ClientCall) -> ClientCall:
+        entered(wire_call)
+        with assoc._lock:  # what the connection's `_fail_all` does to each call
+            del assoc.calls[wire_call.call_id]
         wire_call.finish(None, rt.DisconnectedError())
         return wire_call
 
-    monkeypatch.setattr(Lane, "open", failed_at_once)
+    monkeypatch.setattr(assoc, "enter", failed_at_once)
     taken = fastcall.taken()
     call.Begin_Add(2, 2)
     assert fastcall.taken() - taken == 1

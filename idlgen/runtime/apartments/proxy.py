@@ -153,6 +153,11 @@ class InterfaceProxy(IUnknown):
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
+        elif route.read is not None and type(lean) is memoryview:  # `decode_reply`, inline
+            try:
+                value, hr = route.read(lean)
+            except _ndr.NdrFault as fault:
+                value, hr = None, fault.hresult
         else:
             value, hr = mgr.decode_reply(method, wire, lean, args, route.read)
         _LAST.set(hr)
@@ -428,21 +433,25 @@ class ProxyManager:
         if lane is not None:
             self.lanes[ipid] = lane
 
-    def _lane(self, ipid: bytes, body: bytes) -> Any:
-        """The lean path for a request now, or None (general path)."""
+    def _lane(self, ipid: bytes) -> Any:
+        """The lean path to `ipid`, or None (general path). The lane itself says whether it
+        takes a request (its connection still current, the request one fragment)."""
         lane = self.lanes.get(ipid)
         if lane is None or self.released or _channel._taps:
             return None
+        return lane
+
+    def not_taken(self, ipid: bytes, lane: Any) -> None:
+        """`lane` did not take a request: forget it if its connection is no longer current
+        (else the request was only too large for it)."""
         if not lane.fresh():
             self.lanes.pop(ipid, None)
-            return None
-        return lane if len(body) <= lane.max_ndr else None
 
     def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
         """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a
         failure HRESULT; None when the general path must take it (an STA caller pumps)."""
-        lane = self._lane(ipid, body)
-        if lane is None:
+        lane = self.lanes.get(ipid)  # `_lane`, inline: once per synchronous call
+        if lane is None or self.released or _channel._taps:
             return None
         caller = current_apartment()
         if caller.kind == "sta":
@@ -453,7 +462,7 @@ class ProxyManager:
             _LAST.set(RpcTimeoutError.hresult)
             raise
         if reply is None:
-            self.lanes.pop(ipid, None)
+            self.not_taken(ipid, lane)
         return reply
 
     def _send_and_wait(
@@ -664,18 +673,18 @@ class ProxyCall(CallObject):
         body = route.pack(ins) if route.pack is not None else None
         # a precompiled codec decodes without the [in] values
         body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
-        lane = mgr._lane(self._ipid, body) if mgr.lanes else None
+        lane = mgr._lane(self._ipid) if mgr.lanes else None
         if lane is not None:
             # The reply completes the call on the reading thread; what decoding it needs
             # travels with the request (a precompiled codec needs no [in] values).
-            if isinstance(wire, PrimitiveCodec):
-                args = _NO_SCOPE
-            wire_call = lane.open(ProxyCall._lean_done, self, ticket, route, args)
-            self._lean = wire_call  # before the request leaves: a cancel finds it
-            lane.post(wire_call, opnum, body)
-            if self._cancel_ticket == ticket:
-                wire_call.cancel()
-            return
+            scope = _NO_SCOPE if isinstance(wire, PrimitiveCodec) else args
+            wire_call = lane.begin(ProxyCall._lean_done, self, ticket, route, scope, opnum, body)
+            if wire_call is not None:
+                self._lean = wire_call  # a cancel from now on finds it; one before: below
+                if self._cancel_ticket == ticket:
+                    wire_call.cancel()
+                return
+            mgr.not_taken(self._ipid, lane)
         on_reply = partial(self._channel_done, ticket, method, wire, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
         if mgr.remote:
@@ -707,15 +716,23 @@ class ProxyCall(CallObject):
         """A lean request settled (a plain function as `on_done`: no bound method per call).
         Its ticket says whether the call object still waits for it: `_settle` drops it if
         not. The request's own ticket, not `_lean`, so a request failed by its connection
-        before Begin_ recorded it still completes the call."""
+        before Begin_ recorded it still completes the call. The request lets go of its call
+        object first: the object holds its request (`_lean`, for a cancel), and a cycle
+        would leave every released call object to the cyclic garbage collector."""
         self: ProxyCall = call.owner
+        call.owner = None
         ticket = call.ticket
         route: Route = call.route
         try:
             reply = call.outcome()
-            value, hr = self._mgr.decode_reply(
-                route.method, route.wire, reply, call.args, route.read
-            )
+            read = route.read
+            if read is not None and type(reply) is memoryview:  # `decode_reply`, inline
+                try:
+                    value, hr = read(reply)
+                except _ndr.NdrFault as fault:
+                    value, hr = None, fault.hresult
+            else:
+                value, hr = self._mgr.decode_reply(route.method, route.wire, reply, call.args, read)
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return

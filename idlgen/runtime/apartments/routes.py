@@ -18,6 +18,7 @@ general way (hypothesis).
 from __future__ import annotations
 
 import operator
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -83,26 +84,40 @@ def _reader(method: Method, wire: Any) -> Read | None:
     names = codec.response_names
     if not names or names[-1] != "" or not set(method.outs) <= set(names[:-1]):
         return None
-    unpack = codec.response_unpacker
+    # struct's unpack straight from the read: no Python call per reply between them. A
+    # reply of the wrong size makes it raise struct.error, and the codec's own unpack then
+    # raises the codec's fault for it.
+    checked = codec.response_unpacker
+    unpack = codec.response_struct_unpacker or checked
     picks = [names.index(name) for name in method.outs]
     if not picks:
-        return _hresult_only(unpack)
+        return _hresult_only(unpack, checked)
     if len(picks) == 1:
-        return _one_out(unpack, picks[0])
-    return _several_outs(unpack, operator.itemgetter(*picks), method.result)
+        return _one_out(unpack, checked, picks[0])
+    return _several_outs(unpack, checked, operator.itemgetter(*picks), method.result)
 
 
-def _hresult_only(unpack: Callable[[Any], tuple[Any, ...]]) -> Read:
+Unpack = Callable[[Any], tuple[Any, ...]]
+
+
+def _hresult_only(unpack: Unpack, checked: Unpack) -> Read:
     def read(data: Any) -> tuple[Any, int]:
-        hr: int = unpack(data)[-1] & 0xFFFFFFFF
+        try:
+            values = unpack(data)
+        except struct.error:
+            values = checked(data)
+        hr: int = values[-1] & 0xFFFFFFFF
         return (None, hr) if hr & 0x80000000 else (hr, hr)
 
     return read
 
 
-def _one_out(unpack: Callable[[Any], tuple[Any, ...]], pick: int) -> Read:
+def _one_out(unpack: Unpack, checked: Unpack, pick: int) -> Read:
     def read(data: Any) -> tuple[Any, int]:
-        values = unpack(data)
+        try:
+            values = unpack(data)
+        except struct.error:
+            values = checked(data)
         hr: int = values[-1] & 0xFFFFFFFF
         return (None, hr) if hr & 0x80000000 else (values[pick], hr)
 
@@ -110,12 +125,13 @@ def _one_out(unpack: Callable[[Any], tuple[Any, ...]], pick: int) -> Read:
 
 
 def _several_outs(
-    unpack: Callable[[Any], tuple[Any, ...]],
-    pick: Callable[[tuple[Any, ...]], tuple[Any, ...]],
-    result: Any,
+    unpack: Unpack, checked: Unpack, pick: Callable[[tuple[Any, ...]], tuple[Any, ...]], result: Any
 ) -> Read:
     def read(data: Any) -> tuple[Any, int]:
-        values = unpack(data)
+        try:
+            values = unpack(data)
+        except struct.error:
+            values = checked(data)
         hr: int = values[-1] & 0xFFFFFFFF
         if hr & 0x80000000:
             return None, hr

@@ -225,6 +225,15 @@ class PrimitiveCodec:
         return self._response.unpack
 
     @property
+    def response_struct_unpacker(
+        self,
+    ) -> Callable[[bytes | bytearray | memoryview], tuple[Any, ...]] | None:
+        """`struct`'s own unpack of the response when its fields are the values as they are
+        (no booleans to convert), else None. A message of the wrong size raises
+        `struct.error`, not the codec's fault: `response_unpacker` gives that one."""
+        return None if self._response.bools else self._response.struct.unpack
+
+    @property
     def response_format(self) -> str:
         """The response's struct format without the byte-order prefix."""
         return self._response.struct.format[1:]

@@ -7,7 +7,6 @@ create them.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from idlgen.runtime.com.hresult import S_OK
@@ -35,9 +34,11 @@ class CallState:
         "started",
     )
 
-    def __init__(self, call_id: int) -> None:
+    def __init__(self, call_id: int, started: float = 0.0) -> None:
         self.call_id = call_id
-        self.started = time.monotonic()  # when its first fragment came
+        # When its first fragment came, for a call that can take several (only those are
+        # swept for stalling): a one-fragment call does not read the clock.
+        self.started = started
         self.running = False  # admitted to run (counts against the connection's share)
         self.cancel_count = 0
         self.orphaned = False

@@ -307,13 +307,16 @@ class Association:
                 if wait is not None and wait <= 0:
                     break
                 try:
-                    frame = self.inbox.next(wait, self.limits.recv_timeout)
+                    frames = self.inbox.frames(wait, self.limits.recv_timeout)
                 except TimeoutError:
                     if self.inbox.pending():
                         raise  # a PDU started and stalled: the connection is broken
                     break
-                reason = self._take(frame)
-                if reason is not None:
+                for frame in frames:
+                    reason = self._take(frame)
+                    if reason is not None:
+                        break
+                if reason is not None or call.settled:
                     break
                 wait = None if end is None else end - time.monotonic()
         except (Closed, OSError) as e:
@@ -342,7 +345,7 @@ class Association:
         try:
             while self.alive and self.inbox.readable():
                 wait = self.limits.recv_timeout
-                reason = self._take(self.inbox.next(wait, wait))
+                reason = self._take_all(self.inbox.frames(wait, wait))
                 if reason is not None:
                     self._fail_all(DisconnectedError(message=reason))
         except (Closed, OSError) as e:
@@ -441,11 +444,20 @@ class Association:
                         if not self.calls:
                             self._reading = False
                             return None if self.alive else "connection closed"
-                reason = self._take(inbox.next(None, self.limits.recv_timeout))
+                reason = self._take_all(inbox.frames(None, self.limits.recv_timeout))
                 if reason is not None:
                     return reason
         except (Closed, OSError) as e:
             return f"server closed the connection: {e}"
+
+    def _take_all(self, frames: list[bytes | P.ProtocolError]) -> str | None:
+        """Hand each PDU of one read to its call, in order; why the connection must close,
+        if it must (the PDUs after the one that says so are dropped with it)."""
+        for frame in frames:
+            reason = self._take(frame)
+            if reason is not None:
+                return reason
+        return None
 
     def _take(self, frame: bytes | P.ProtocolError) -> str | None:
         """Hand one PDU to its call; why the connection must close, if it must."""

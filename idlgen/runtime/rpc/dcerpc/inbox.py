@@ -1,8 +1,9 @@
-"""Whole PDUs from a stream socket, every complete one a `recv` brought before the next.
+"""Whole PDUs from a stream socket: every complete one a `recv` brought, in one list.
 
 A server answering a burst of requests writes many replies at once; reading them one
 header and one body at a time costs two system calls each. The inbox reads what is there
-(up to `CHUNK` bytes) and hands out frames from its buffer until it runs dry. Framing is
+(up to `CHUNK` bytes) and hands out every complete frame of it in one list (the reading
+thread's loop then costs a call per read, not per frame). Framing is
 checked as `wire.read_pdu` checks it: the common header is validated and frag_length held
 against the receive limit before anything past the header is waited for, so a peer cannot
 make us buffer more than one chunk plus one fragment.
@@ -36,7 +37,7 @@ SLACK = 0.001
 
 class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
-    `next`."""
+    `frames`."""
 
     __slots__ = ("_blocking", "_buf", "_chunk", "_limit", "_poll", "_pos", "max_frag", "sock")
 
@@ -59,28 +60,39 @@ class Inbox:
         """Bytes of a next PDU are buffered already."""
         return self._pos < len(self._buf)
 
-    def next(self, wait: float | None, timeout: float | None) -> bytes | P.ProtocolError:
-        """The next PDU's bytes, waiting at most `wait` for it to start (None: forever) and
-        `timeout` for the rest. Raises Closed at end of stream, OSError/TimeoutError."""
+    def frames(self, wait: float | None, timeout: float | None) -> list[bytes | P.ProtocolError]:
+        """Every complete PDU buffered, in order, reading until there is at least one:
+        waiting at most `wait` for a PDU to start (None: forever) and `timeout` for the
+        rest. A framing error ends the list (nothing after it can be framed). One call per
+        `recv`, not per PDU: a burst's replies come dozens to a read. Raises Closed at end
+        of stream, OSError/TimeoutError."""
         buf = self._buf
+        out: list[bytes | P.ProtocolError] = []
         while True:
-            pos = self._pos
-            have = len(buf) - pos
-            if have >= P.HEADER_SIZE:
+            pos, end = self._pos, len(buf)
+            while end - pos >= P.HEADER_SIZE:
                 vers, minor, drep, frag = _HEAD.unpack_from(buf, pos)
                 if vers != P.RPC_VERS or minor > 1 or drep != _DREP_WORD or frag < P.HEADER_SIZE:
-                    return self._bad(bytes(buf[pos : pos + P.HEADER_SIZE]))
+                    out.append(self._bad(bytes(buf[pos : pos + P.HEADER_SIZE])))
+                    break
                 if frag > self.max_frag:
-                    return self._oversized(bytes(buf[pos : pos + P.HEADER_SIZE]), frag)
-                if have >= frag:
-                    frame = bytes(buf[pos : pos + frag])
-                    self._pos = pos = pos + frag
-                    if pos == len(buf):
-                        buf.clear()
-                        self._pos = 0
-                    if trace.on:
-                        trace.received(self.sock, frame)
-                    return frame
+                    out.append(self._oversized(bytes(buf[pos : pos + P.HEADER_SIZE]), frag))
+                    break
+                if end - pos < frag:
+                    break
+                out.append(bytes(buf[pos : pos + frag]))
+                pos += frag
+            if out:
+                if pos == end:
+                    buf.clear()
+                    pos = 0
+                self._pos = pos
+                if trace.on:
+                    for frame in out:
+                        if isinstance(frame, bytes):
+                            trace.received(self.sock, frame)
+                return out
+            have = end - pos
             n = self._recv(wait if have == 0 else timeout)
             if not n:
                 raise Closed("connection closed" if have == 0 else "truncated PDU")

@@ -536,7 +536,7 @@ class _Connection:
                 started = start(p, limits.max_request)
                 if isinstance(started, P.ProtocolError):
                     return self.reject(started)
-                entry = self.partial[p.call_id] = (started, CallState(p.call_id))
+                entry = self.partial[p.call_id] = (started, CallState(p.call_id, time.monotonic()))
                 entry[1].security = security
             r, state = entry
             before = r.size

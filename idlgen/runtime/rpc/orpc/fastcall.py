@@ -142,13 +142,20 @@ class Lane:
         assoc = self.assoc
         return assoc.alive and not assoc.closing and self.generation == _generation
 
+    # `call` and `begin` take a request only if `fresh()` and it fits one fragment (asked
+    # inline: once per call), and return None otherwise: the general path takes it.
+
     reply = staticmethod(lane_reply)
 
     def call(self, opnum: int, ndr: bytes, timeout: float | None) -> memoryview | int | None:
-        """A synchronous call: the reply's NDR data or a failure HRESULT; None if this
-        connection turned out closed (the caller takes the general path). On timeout the
-        call is canceled (co_cancel; a late reply is dropped) and RpcTimeoutError raised."""
+        """A synchronous call: the reply's NDR data or a failure HRESULT; None if the lane
+        does not take it or its connection turned out closed (the general path takes it).
+        On timeout the call is canceled (co_cancel; a late reply is dropped) and
+        RpcTimeoutError raised."""
         assoc = self.assoc
+        stale = not assoc.alive or assoc.closing or self.generation != _generation
+        if stale or len(ndr) > self.max_ndr:
+            return None
         own = assoc.register_own()
         if own is None:
             return None
@@ -161,27 +168,36 @@ class Lane:
         if not done:
             call.cancel()
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
+        stub = call.reply
+        if call.error is None and stub[:8] == _NULL_THAT:  # `lane_reply`'s common case
+            return memoryview(stub)[8:]
         return lane_reply(call)
 
-    def open(
+    def begin(
         self,
         on_done: Callable[[LaneCall], None],
         owner: Any,
         ticket: int,
         route: Any,
         args: Any,
-    ) -> LaneCall:
-        """A call whose settling runs `on_done(call)` on the reading thread; `post` sends it
-        (in between, the caller can record the call before any reply can arrive)."""
-        call = LaneCall(self.assoc, 0, on_done)  # type: ignore[arg-type]
+        opnum: int,
+        ndr: bytes,
+    ) -> LaneCall | None:
+        """Send a call object's request: its settling runs `on_done(call)` on the reading
+        thread. The call is in flight (the reading thread can complete it) before its
+        request is queued for the connection's writer (outbox.post)."""
+        assoc = self.assoc
+        stale = not assoc.alive or assoc.closing or self.generation != _generation
+        if stale or len(ndr) > self.max_ndr:
+            return None
+        call = LaneCall(assoc, 0, on_done)  # type: ignore[arg-type]
         call.owner = owner
         call.ticket = ticket
         call.route = route
         call.args = args
-        return self.assoc.enter(call)
-
-    def post(self, call: ClientCall, opnum: int, ndr: bytes) -> None:
+        assoc.enter(call)
         global _taken
         _taken += 1
         frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        self.assoc.outbox.post([frame])  # unprotected: lanes exist only without security
+        assoc.outbox.post([frame])  # unprotected: lanes exist only without security
+        return call

@@ -35,6 +35,7 @@ import contextvars
 import logging
 import struct
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from idlgen.runtime.apartments.apartment import enter, leave
@@ -338,12 +339,12 @@ class FastCall(IncomingCall):
         self._ticket = 1  # IncomingCall's fields: not canceled
         self._cancel_ticket = 0
         self._on_cancel = None
-        # From now on a cancel finds the call (incoming.py) and sets its flag.
+        # From now on a cancel finds the call (incoming.py) and sets its flag. The state's
+        # hook names the call by its key, not by this object: the state and the call
+        # would otherwise hold each other, and every call served would be freed only by
+        # the cyclic garbage collector.
         target.exporter.calls.serving(self.key, self)
-        state.on_cancel = self.cancel
-
-    def cancel(self) -> None:
-        self.target.exporter.calls.cancel(self.key)
+        state.on_cancel = partial(target.exporter.calls.cancel, self.key)
 
     def post(self) -> None:
         """The reactor was taken over before this inline call ran: queue it in its
