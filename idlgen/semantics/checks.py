@@ -67,7 +67,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
             else:
                 for param in method.params:
                     _check_levels(document, param.attributes, param.type, sink, where)
-                    _check_void(param, sink, where)
+                    _check_void(document, param, sink, where)
     _check_v1_enum_functions(document, sink)
     for struct in document.structs:
         if struct.origin.imported:
@@ -102,7 +102,7 @@ def _check_method(
                 f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
                 _first_known(out.pos, where) if out is not None else where,
             )
-        _check_void(param, sink, where)
+        _check_void(document, param, sink, where)
         if param.direction is model.Direction.OUT and _is_unsized_string(document, param):
             sink.error(
                 f"out parameter '{param.name}' of function '{method.name}' cannot be an "
@@ -149,10 +149,17 @@ def _report_v1_enum(
         sink.error(f"'{name}': [v1_enum] attribute applied to non-enum type", attribute.pos)
 
 
-def _check_void(param: model.Param, sink: DiagnosticSink, where: Position) -> None:
-    """`F(void)` has no parameters; a parameter of type void has no value to pass."""
-    if isinstance(param.type, syntax.BaseType) and param.type.name == "void":
-        sink.error(f"argument '{param.name}' has void type", _first_known(param.type.pos, where))
+def _check_void(
+    document: model.Document, param: model.Param, sink: DiagnosticSink, where: Position
+) -> None:
+    """`F(void)` has no parameters; a parameter of type void, also through typedefs,
+    has no value to pass."""
+    type_ = param.type
+    if isinstance(type_, syntax.Pointer | syntax.Array):
+        return  # the common case, and never void
+    levels, left = _unwrap(document, type_)
+    if levels == 0 and isinstance(left, syntax.BaseType) and left.name == "void":
+        sink.error(f"argument '{param.name}' has void type", _first_known(type_.pos, where))
 
 
 def _check_iid_is(

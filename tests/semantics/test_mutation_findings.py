@@ -331,7 +331,7 @@ GUID_PRELUDE = (
     "typedef GUID IID; typedef IID *REFIID; typedef [string] char *LPSTR;\n"
     "typedef LPSTR LPSTR2; typedef enum { E0 } EN_; typedef struct { long a; } ST_;\n"
     "typedef long W; typedef [wire_marshal(W)] char *X; typedef X Y;\n"
-    "typedef [transmit_as(W)] char *T;\n"
+    "typedef [transmit_as(W)] char *T; typedef void VOID_;\n"
 )
 
 
@@ -452,6 +452,7 @@ def test_an_out_wire_marshal_type_is_no_pointer(param: str, refused: bool) -> No
 @pytest.mark.parametrize("attributes", ["", "[local]"])
 def test_a_parameter_of_type_void_is_an_error(attributes: str) -> None:
     assert method_errors("[in] long a, [in] void x", attributes) == ["argument 'x' has void type"]
+    assert method_errors("[in] VOID_ x", attributes) == ["argument 'x' has void type"]
     assert method_errors("void", attributes) == []
 
 
