@@ -91,6 +91,7 @@ def _check_method(
     sink: DiagnosticSink,
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
+    _check_interface_return(document, method, sink, where)
     names = {p.name for p in method.params}
     types = {p.name: p.type for p in method.params}
     for param in method.params:
@@ -117,6 +118,22 @@ def _check_method(
         _check_names(param.attributes, (names, constants), sink, where)
         _check_iid_is(document, method, param, sink, where)
         _check_integral(document, types, param, sink, where)
+
+
+def _check_interface_return(
+    document: model.Document, method: model.Method, sink: DiagnosticSink, where: Position
+) -> None:
+    """An interface returned by value cannot be marshaled. widl checks the return
+    value with the parameters, so only when there are some (`IUnknown F();` passes)."""
+    if not method.params:
+        return
+    levels, target = _unwrap(document, method.return_type)
+    if levels == 0 and isinstance(target, model.Interface):
+        sink.error(
+            f"parameter 'return value' of function '{method.name}' cannot be a non-pointer "
+            "to an interface",
+            where,
+        )
 
 
 def _check_v1_enum_functions(document: model.Document, sink: DiagnosticSink) -> None:

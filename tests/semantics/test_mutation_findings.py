@@ -548,3 +548,21 @@ def test_a_pointer_to_void_needs_iid_is(params: str, interface: str) -> None:
     errors = errors_at(GUID_PRELUDE + types + f"{head} {{ HRESULT F({params}); }}\n")
     refused = ["parameter 'p' of function 'F' cannot derive from void *"]
     assert [m for _, _, m in errors] == (refused if VOID_POINTERS[params] else [])
+
+
+@pytest.mark.parametrize(
+    ("method", "refused"),
+    [
+        ("IUnknown F([in] long x)", True),
+        ("IUnknown F()", False),  # widl checks the return value with the parameters
+        ("[local] IUnknown F([in] long x)", False),
+        ("IUnknown *F([in] long x)", False),
+    ],
+)
+def test_an_interface_is_not_returned_by_value(method: str, refused: bool) -> None:
+    line = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-00000000001e)] interface I : IUnknown "
+        f"{{ {method}; }}"
+    )
+    message = "parameter 'return value' of function 'F' cannot be a non-pointer to an interface"
+    assert [m for _, _, m in errors_at(PRELUDE + line + "\n")] == ([message] if refused else [])
