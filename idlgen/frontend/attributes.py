@@ -320,12 +320,18 @@ class AttributeWalker:
     the checks here and the constant checks after resolution share it."""
 
     def __init__(
-        self, visit: Visit, visit_array: Callable[[syntax.Array], None] | None = None
+        self,
+        visit: Visit,
+        visit_array: Callable[[syntax.Array], None] | None = None,
+        visit_list: Callable[[tuple[syntax.Attribute, ...]], None] | None = None,
     ) -> None:
         self.visit = visit
         self.visit_array = visit_array
+        self.visit_list = visit_list
 
-    def attributes(self, attributes: Iterable[syntax.Attribute], place: str | None) -> None:
+    def attributes(self, attributes: tuple[syntax.Attribute, ...], place: str | None) -> None:
+        if self.visit_list is not None and attributes:
+            self.visit_list(attributes)
         for attribute in attributes:
             self.visit(attribute, place)
 

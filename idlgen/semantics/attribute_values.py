@@ -12,6 +12,8 @@ file is checked: imported files were checked when they were compiled themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from idlgen.diagnostics import DiagnosticSink
 from idlgen.frontend import syntax
 from idlgen.frontend.attribute_args import SHAPES, VALUES, Kind
@@ -21,7 +23,14 @@ from idlgen.semantics.consteval import ConstError, Evaluator
 _CONSTANT_KINDS = (Kind.INTEGER, Kind.CONSTANT, Kind.DEFAULT)
 
 
-def check_values(file: syntax.File, evaluator: Evaluator, sink: DiagnosticSink) -> None:
+def check_values(
+    file: syntax.File,
+    evaluator: Evaluator,
+    sink: DiagnosticSink,
+    visit_list: Callable[[tuple[syntax.Attribute, ...]], None] | None = None,
+) -> None:
+    """`visit_list`: another check that sees each attribute list, in the same walk."""
+
     def visit(attribute: syntax.Attribute, place: str | None) -> None:
         shape = SHAPES.get(attribute.name)
         if shape is None:
@@ -42,7 +51,7 @@ def check_values(file: syntax.File, evaluator: Evaluator, sink: DiagnosticSink) 
         if size <= 0:
             sink.error("array dimension is not a positive integer constant", array.size.pos)
 
-    AttributeWalker(visit, visit_array).items(file.items)
+    AttributeWalker(visit, visit_array, visit_list).items(file.items)
 
 
 def _check(evaluator: Evaluator, arg: syntax.Expr, kind: Kind, sink: DiagnosticSink) -> None:

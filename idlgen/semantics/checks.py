@@ -1,21 +1,24 @@
 """The checks widl makes after parsing, with widl's wording where it has one.
 
-Errors: an `[out]` parameter that is not a pointer; a `void *` parameter of a
-remotable method without `iid_is`; an attribute expression naming something that
-is neither a parameter (or sibling field) nor a constant; an attribute given twice
-with different arguments. Warnings: a duplicate attribute. Each problem is reported
-at the declaration it is in.
+Errors: an `[out]` parameter that is not a pointer (or an unsized string); a `void *`
+parameter of a remotable method without `iid_is`; an `iid_is` that names no pointer to
+a GUID; a sizing expression that is no integer, or names something that is neither a
+parameter (or sibling field) nor a constant; pointer attributes on a non-pointer;
+`[v1_enum]` off an enum. Each problem is reported at the attribute when it has a
+position, else at the declaration it is in. Attributes given twice are
+`attribute_duplicates`' business.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterable
 
 from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.semantics.expression_types import Kind, kind_of
+from idlgen.semantics.sizes import size_of
 
 EXPRESSION_ATTRIBUTES = (
     "size_is",
@@ -27,6 +30,9 @@ EXPRESSION_ATTRIBUTES = (
     "iid_is",
     "switch_is",
 )
+
+# One expression per pointer or array level: `size_is(, n)` sizes the second level.
+_DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
 
 
 class _Constants:
@@ -52,7 +58,6 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
         if interface.async_of is not None or interface.origin.imported:
             continue
         where = _position(interface.origin)
-        _duplicates(interface.attributes, sink, where)
         # widl checks marshaling rules only where there is marshaling: not for [local]
         # interfaces and methods, nor for interfaces declared inside a library block.
         remotable = not interface.is_local and interface.name not in in_library
@@ -61,15 +66,15 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
                 _check_method(document, interface, method, constants, sink)
             else:
                 for param in method.params:
-                    _duplicates(param.attributes, sink, where)
                     _check_levels(document, param.attributes, param.type, sink, where)
+                    _check_void(document, param, sink, where)
+    _check_v1_enum_functions(document, sink)
     for struct in document.structs:
         if struct.origin.imported:
             continue
         names = {f.name for f in struct.fields if f.name}
         where = _position(struct.origin)
         for item in struct.fields:
-            _duplicates(item.attributes, sink, where)
             _check_levels(document, item.attributes, item.type, sink, where)
             _check_names(item.attributes, (names, constants), sink, where)
             _check_anonymous(item, sink)
@@ -86,10 +91,10 @@ def _check_method(
     sink: DiagnosticSink,
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
-    _duplicates(method.attributes, sink, where)
+    _check_interface_return(document, method, sink, where)
     names = {p.name for p in method.params}
+    types = {p.name: p.type for p in method.params}
     for param in method.params:
-        _duplicates(param.attributes, sink, where)
         _check_levels(document, param.attributes, param.type, sink, where)
         _check_interface_param(document, method, param, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
@@ -98,12 +103,141 @@ def _check_method(
                 f"out parameter '{param.name}' of function '{method.name}' is not a pointer",
                 _first_known(out.pos, where) if out is not None else where,
             )
-        if interface.is_object and _is_void_pointer(param.type) and not param.has("iid_is"):
+        _check_void(document, param, sink, where)
+        if param.direction is model.Direction.OUT and _is_unsized_string(document, param):
+            sink.error(
+                f"out parameter '{param.name}' of function '{method.name}' cannot be an "
+                "unsized string",
+                _first_known(out.pos, where) if (out := param.attribute("out")) else where,
+            )
+        if _is_void_pointer(document, param) and not param.has("iid_is"):
             sink.error(
                 f"parameter '{param.name}' of function '{method.name}' cannot derive from void *",
                 where,
             )
         _check_names(param.attributes, (names, constants), sink, where)
+        _check_iid_is(document, method, param, sink, where)
+        _check_integral(document, types, param, sink, where)
+
+
+def _check_interface_return(
+    document: model.Document, method: model.Method, sink: DiagnosticSink, where: Position
+) -> None:
+    """An interface returned by value cannot be marshaled. widl checks the return
+    value with the parameters, so only when there are some (`IUnknown F();` passes)."""
+    if not method.params:
+        return
+    levels, target = _unwrap(document, method.return_type)
+    if levels == 0 and isinstance(target, model.Interface):
+        sink.error(
+            f"parameter 'return value' of function '{method.name}' cannot be a non-pointer "
+            "to an interface",
+            where,
+        )
+
+
+def _check_v1_enum_functions(document: model.Document, sink: DiagnosticSink) -> None:
+    """`[v1_enum]` only means something on an enum type's declaration; widl refuses it
+    on every function and parameter (the placement table cannot say so: it depends on
+    the type). Plain loops: this looks at every method and parameter of the file."""
+    interfaces = {i.name for i in document.interfaces}
+    methods: list[model.Method | model.Function] = [
+        m for i in document.interfaces if not i.origin.imported for m in i.methods
+    ]
+    methods += [
+        f for f in document.functions if f.owner not in interfaces and not f.origin.imported
+    ]
+    for method in methods:
+        for attribute in method.attributes:
+            if attribute.name == "v1_enum":
+                _report_v1_enum(method.name, None, attribute, sink)
+        for param in method.params:
+            for attribute in param.attributes:
+                if attribute.name == "v1_enum":
+                    _report_v1_enum(param.name, param.type, attribute, sink)
+
+
+def _report_v1_enum(
+    name: str, type_: syntax.Type | None, attribute: syntax.Attribute, sink: DiagnosticSink
+) -> None:
+    if isinstance(type_, syntax.EnumType):  # widl's wording differs here only
+        sink.error(f"inapplicable attribute v1_enum for argument {name}", attribute.pos)
+    else:
+        sink.error(f"'{name}': [v1_enum] attribute applied to non-enum type", attribute.pos)
+
+
+def _check_void(
+    document: model.Document, param: model.Param, sink: DiagnosticSink, where: Position
+) -> None:
+    """`F(void)` has no parameters; a parameter of type void, also through typedefs,
+    has no value to pass."""
+    type_ = param.type
+    if isinstance(type_, syntax.Pointer | syntax.Array):
+        return  # the common case, and never void
+    levels, left = _unwrap(document, type_)
+    if levels == 0 and isinstance(left, syntax.BaseType) and left.name == "void":
+        sink.error(f"argument '{param.name}' has void type", _first_known(type_.pos, where))
+
+
+def _check_iid_is(
+    document: model.Document,
+    method: model.Method,
+    param: model.Param,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """The interface's IID is read from what `iid_is` names: it must be a pointer to
+    16 bytes (`REFIID riid`, or `&iid` of an `IID iid`), as widl requires; anything
+    else would be read as an IID at run time. Names that are no parameter are
+    reported by `_check_names`; a size this cannot work out is not guessed."""
+    attribute = param.attribute("iid_is")
+    if attribute is None or len(attribute.args) != 1:
+        return
+    arg, levels = attribute.args[0], 0
+    while isinstance(arg, syntax.Unary) and arg.op in ("*", "&"):
+        levels += 1 if arg.op == "&" else -1
+        arg = arg.operand
+    named = next(
+        (p for p in method.params if isinstance(arg, syntax.Name) and p.name == arg.name), None
+    )
+    if named is None:
+        return
+    more, target = _unwrap(document, named.type)
+    if target is None or target is _CYCLE:
+        return
+    size = size_of(document, target) if levels + more == 1 else 0
+    if size is not None and size != _GUID_SIZE:
+        sink.error(
+            "expression must resolve to pointer to GUID type for attribute iid_is",
+            _first_known(attribute.pos, where),
+        )
+
+
+_GUID_SIZE = 16
+# Attributes whose expression is a count, a bound or a union's discriminant.
+_INTEGRAL_ATTRIBUTES = (*_DIMENSION_ATTRIBUTES, "switch_is")
+
+
+def _check_integral(
+    document: model.Document,
+    types: dict[str, syntax.Type],
+    param: model.Param,
+    sink: DiagnosticSink,
+    where: Position,
+) -> None:
+    """A count or discriminant read from a `double`, a pointer or a struct would be
+    garbage on the wire; widl refuses it (in parameters; struct fields it lets by).
+    `types`: the method's parameters' types by name."""
+    for attribute in param.attributes:
+        if attribute.name not in _INTEGRAL_ATTRIBUTES:
+            continue
+        for arg in attribute.args:
+            if kind_of(arg, types, lambda t: _unwrap(document, t)) is Kind.OTHER:
+                sink.error(
+                    "expression must resolve to integral type <= 32bits for attribute "
+                    f"{attribute.name}",
+                    _first_known(attribute.pos, where),
+                )
 
 
 def _check_names(
@@ -144,44 +278,6 @@ def _names(args: Iterable[object]) -> Iterable[syntax.Name]:
             yield from _names((arg.condition, arg.then, arg.otherwise))
         elif isinstance(arg, syntax.Member | syntax.Index):
             yield from _names((arg.operand,))
-
-
-def _duplicates(
-    attributes: tuple[syntax.Attribute, ...], sink: DiagnosticSink, where: Position
-) -> None:
-    """The same attribute twice is widl's warning; twice with different arguments
-    is an error here: widl keeps the last `uuid(...)`, idlgen the first, and either
-    choice silently drops what someone wrote (docs/dialect.md)."""
-    seen: dict[str, syntax.Attribute] = {}
-    for attribute in attributes:
-        first = seen.get(attribute.name)
-        if first is not None and attribute.name not in ("case", "custom"):
-            if _arguments(first) != _arguments(attribute):
-                sink.error(
-                    f"attribute {attribute.name} given twice with different arguments",
-                    _first_known(attribute.pos, where),
-                )
-            else:
-                sink.warning(
-                    f"duplicate attribute {attribute.name}",
-                    _first_known(attribute.pos, where),
-                    option="duplicate-attribute",
-                )
-        seen.setdefault(attribute.name, attribute)
-
-
-def _arguments(attribute: syntax.Attribute) -> object:
-    """An attribute's arguments as written, wherever they were written."""
-    return tuple(_without_positions(arg) for arg in attribute.args)
-
-
-def _without_positions(node: object) -> object:
-    if isinstance(node, tuple):
-        return tuple(_without_positions(item) for item in node)
-    if not dataclasses.is_dataclass(node):
-        return node
-    fields = [f.name for f in dataclasses.fields(node) if f.name != "pos"]
-    return (type(node).__name__, *(_without_positions(getattr(node, f)) for f in fields))
 
 
 def _check_anonymous(field: model.Field, sink: DiagnosticSink) -> None:
@@ -230,12 +326,14 @@ def _check_interface_param(
 ) -> None:
     """An interface travels as a pointer to it, and an [out] one as a pointer to that
     pointer: one level less and the proxy would marshal something else."""
-    levels, target = _levels(document, param.type), _target(document, param.type)
-    if not isinstance(target, model.Interface):
+    levels, target = _unwrap(document, param.type)
+    # An [iid_is] pointer is an interface pointer too, whatever it is declared as.
+    interface = isinstance(target, model.Interface)
+    if not interface and not param.has("iid_is"):
         return
     direction = param.attribute("out") or param.attribute("in")
     where = _first_known(direction.pos, where) if direction is not None else where
-    if levels == 0:
+    if levels == 0 and interface:
         sink.error(
             f"parameter '{param.name}' of function '{method.name}' cannot be a non-pointer "
             "to an interface",
@@ -247,10 +345,6 @@ def _check_interface_param(
             "double pointer",
             where,
         )
-
-
-# One expression per pointer or array level: `size_is(, n)` sizes the second level.
-_DIMENSION_ATTRIBUTES = ("size_is", "length_is", "max_is", "min_is", "first_is", "last_is")
 
 
 def _check_levels(
@@ -298,15 +392,23 @@ class _Unwrapped(threading.local):
 
     document: model.Document | None = None
     known: dict[str, tuple[int, object]]
+    below: dict[str, tuple[object, frozenset[str]]]
 
 
 _unwrapped = _Unwrapped()
+# What is left of a cycle of typedefs: neither a declaration nor unknown.
+_CYCLE = object()
 
 
 def _known_typedefs(document: model.Document) -> dict[str, tuple[int, object]]:
     if _unwrapped.document is not document:
-        _unwrapped.document, _unwrapped.known = document, {}
+        _unwrapped.document, _unwrapped.known, _unwrapped.below = document, {}, {}
     return _unwrapped.known
+
+
+def _known_below(document: model.Document) -> dict[str, tuple[object, frozenset[str]]]:
+    _known_typedefs(document)
+    return _unwrapped.below
 
 
 def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
@@ -329,7 +431,7 @@ def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
             left = type_
             break
         elif type_.name in seen:  # a cycle of typedefs (reported elsewhere): not remembered
-            return levels, None
+            return levels, _CYCLE
         else:
             seen.add(type_.name)
             found = document.lookup(type_.name)
@@ -346,23 +448,101 @@ def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
 
 
 def _is_pointer_like(document: model.Document, type_: syntax.Type) -> bool:
-    """A pointer or array, also through typedefs (LPWSTR, REFIID)."""
-    seen: set[str] = set()
-    while isinstance(type_, syntax.NamedType) and type_.name not in seen:
-        seen.add(type_.name)
-        found = document.lookup(type_.name)
-        if not isinstance(found, model.Typedef):
-            return found is None  # unknown names were reported elsewhere
-        type_ = found.type
-    return isinstance(type_, syntax.Pointer | syntax.Array | syntax.SafeArrayType)
+    """A pointer or array, also through typedefs (LPWSTR, REFIID); an unknown name
+    counts as one (it was reported elsewhere). A `[wire_marshal]` typedef is not one,
+    whatever it stands for (`BSTR`, `HWND`): it is marshaled as its wire type, and
+    the caller needs a pointer to receive it, as widl requires. Asked of every [out]
+    parameter: the typedef chain is walked once per document."""
+    top = _below_typedefs_of(document, type_)
+    return top is None or isinstance(top, syntax.Pointer | syntax.Array | syntax.SafeArrayType)
 
 
-def _is_void_pointer(type_: syntax.Type) -> bool:
+def _is_unsized_string(document: model.Document, param: model.Param) -> bool:
+    """A `[string]` pointer (the attribute on the parameter or a typedef of it, `LPWSTR`)
+    with no `size_is`: the caller has no way to say how much room the string has."""
+    if param.has("size_is"):
+        return False
+    top: object = param.type
+    string = param.has("string")
+    if isinstance(top, syntax.NamedType):
+        top, flags = _below_typedefs(document, top.name)
+        string = string or "string" in flags
     return (
-        isinstance(type_, syntax.Pointer)
-        and isinstance(type_.target, syntax.BaseType)
-        and type_.target.name == "void"
+        string
+        and isinstance(top, syntax.Pointer)
+        and _levels(document, top.target) == 0  # through [wire_marshal] too: `BSTR *`
     )
+
+
+def _below_typedefs_of(document: model.Document, type_: syntax.Type) -> object:
+    if isinstance(type_, syntax.NamedType):
+        return _below_typedefs(document, type_.name)[0]
+    return type_
+
+
+def _below_typedefs(document: model.Document, name: str) -> tuple[object, frozenset[str]]:
+    """(what a typedef name stands for past every typedef, or the `[wire_marshal]`
+    typedef that stops the walk; which of `_CHAIN_FLAGS` a typedef on the way says),
+    worked out once per name and document as `_unwrap` does."""
+    below = _known_below(document)
+    met: list[tuple[str, frozenset[str]]] = []
+    seen: set[str] = set()
+    type_: object = syntax.NamedType(name)
+    flags: frozenset[str] = frozenset()
+    while isinstance(type_, syntax.NamedType):
+        if type_.name in below:
+            type_, flags = below[type_.name]
+            break
+        found = document.lookup(type_.name)
+        if not isinstance(found, model.Typedef) or found.has("wire_marshal"):
+            flags = frozenset({"wire_marshal"}) if isinstance(found, model.Typedef) else flags
+            type_ = found
+            break
+        if type_.name in seen:
+            type_ = _CYCLE
+            break
+        seen.add(type_.name)
+        met.append((type_.name, frozenset(f for f in _CHAIN_FLAGS if found.has(f))))
+        type_ = found.type
+    for link, here in reversed(met):
+        flags |= here
+        below[link] = (type_, flags)
+    return type_, flags
+
+
+# Typedef attributes that hold for every name defined through the typedef (and
+# `wire_marshal`, which ends the walk).
+_CHAIN_FLAGS = ("string", "context_handle")
+
+
+def _chain_says(document: model.Document, type_: object, flag: str) -> bool:
+    """Whether a typedef anywhere below `type_`, through its pointers, says `flag`
+    (`typedef [context_handle] void *PCTX;`, used as `[out] PCTX *ph`)."""
+    while True:
+        while isinstance(type_, syntax.Pointer | syntax.Array):
+            type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
+        if not isinstance(type_, syntax.NamedType):
+            return False
+        type_, flags = _below_typedefs(document, type_.name)
+        if flag in flags:
+            return True
+
+
+def _is_void_pointer(document: model.Document, param: model.Param) -> bool:
+    """A pointer, at any depth and through typedefs (`LPVOID *`), to void: nothing
+    says what to marshal. A context handle is marshaled as a handle, a
+    `[wire_marshal]` one (`HICON`) as its wire type."""
+    levels, left = _unwrap(document, param.type)
+    return (
+        levels > 0
+        and isinstance(left, syntax.BaseType)
+        and left.name == "void"
+        and not param.has("context_handle")
+        and not any(_chain_says(document, param.type, f) for f in _MARSHALED_AS_OTHER)
+    )
+
+
+_MARSHALED_AS_OTHER = ("context_handle", "wire_marshal")
 
 
 def _position(origin: model.Origin) -> Position:

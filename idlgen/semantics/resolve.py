@@ -18,6 +18,7 @@ from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.limits import DEFAULT_LIMITS, Limits, exceeded
 from idlgen.semantics.asyncderive import derive_async_partners
+from idlgen.semantics.attribute_duplicates import duplicates_checker
 from idlgen.semantics.attribute_values import check_values
 from idlgen.semantics.checks import check_document
 from idlgen.semantics.consteval import WIDE_LITERAL_LIMIT, ConstError, Evaluator, Value
@@ -121,7 +122,7 @@ class Resolver:
             winrt=self.main.tree.winrt,
         )
         check_document(document, self.sink)
-        check_values(self.main.tree, self.evaluator, self.sink)
+        check_values(self.main.tree, self.evaluator, self.sink, duplicates_checker(self.sink))
         return document
 
     def _walk_file(self, loaded: LoadedFile) -> None:
@@ -308,6 +309,7 @@ class Resolver:
             self._namespace,
             parent,
         )
+        self._check_redefinition(self.scope.coclasses.get(item.name), coclass, kind, item.name)
         self.scope.put("coclasses", item.name, coclass)
 
     def _item_Delegate(self, item: syntax.Delegate) -> None:
@@ -466,18 +468,19 @@ class Resolver:
         self, type_: syntax.StructType, attributes: syntax.Attributes, typedef_name: str | None
     ) -> None:
         name = self._type_key(type_.tag, typedef_name, type_.pos)
-        if name in self.scope.structs and self.scope.structs[name].origin.line == type_.pos.line:
-            return
+        if _same_place(self.scope.structs.get(name), type_.pos):
+            return  # the same definition met again (`typedef struct S {...} A, *PA;`)
         fields = tuple(self._fields(type_.fields or ()))
         struct = model.Struct(name, fields, attributes, self._origin(type_.pos))
+        self._check_redefinition(self.scope.structs.get(name), struct, "struct", type_.tag)
         self.scope.put("structs", name, struct)
 
     def _union(
         self, type_: syntax.UnionType, attributes: syntax.Attributes, typedef_name: str | None
     ) -> None:
         name = self._type_key(type_.tag, typedef_name, type_.pos)
-        if name in self.scope.unions and self.scope.unions[name].origin.line == type_.pos.line:
-            return
+        if _same_place(self.scope.unions.get(name), type_.pos):
+            return  # the same definition met again (`typedef struct S {...} A, *PA;`)
         arms = self._union_arms(type_)
         union = model.Union(
             name,
@@ -488,6 +491,7 @@ class Resolver:
             type_.switch_name,
             type_.union_name,
         )
+        self._check_redefinition(self.scope.unions.get(name), union, "union", type_.tag)
         self.scope.put("unions", name, union)
 
     def _union_arms(self, type_: syntax.UnionType) -> list[model.UnionArm]:
@@ -531,7 +535,30 @@ class Resolver:
             self.scope.put("enum_values", value.name, next_value)
             next_value += 1
         enum = model.Enum(name, tuple(members), attributes, self._origin(type_.pos))
+        self._check_redefinition(self.scope.enums.get(name), enum, "enum", type_.tag)
         self.scope.put("enums", name, enum)
+
+    def _check_redefinition(
+        self,
+        previous: model.Struct | model.Union | model.Enum | model.Coclass | None,
+        new: model.Struct | model.Union | model.Enum | model.Coclass,
+        kind: str,
+        tag: str | None,
+    ) -> None:
+        """A second definition of a tag (or coclass) in the files being compiled
+        replaced the first without a word: widl's `redefinition of enum E`. A tagless
+        type is named after its typedef, whose redefinition is only a warning
+        (docs/dialect.md); a definition in an import is checked where it is compiled."""
+        if (
+            previous is None
+            or tag is None
+            or previous.origin == new.origin
+            or previous.origin.imported
+            or self._imported
+        ):
+            return
+        pos = Position(new.origin.file, new.origin.line, new.origin.column)
+        self.sink.error(f"redefinition of {kind} '{tag}'", pos)
 
     # -- lookups for the evaluator -----------------------------------------
 
@@ -572,6 +599,14 @@ class Resolver:
                 parent = found.parent if found else None
             else:
                 ends |= seen
+
+
+def _same_place(known: model.Struct | model.Union | None, pos: Position) -> bool:
+    return known is not None and (known.origin.file, known.origin.line, known.origin.column) == (
+        pos.file,
+        pos.line,
+        pos.column,
+    )
 
 
 def _uuid_of(attributes: syntax.Attributes) -> str | None:

@@ -21,6 +21,7 @@ every machine with the same corpus, so a finding is a one-line repro
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import random
@@ -29,13 +30,14 @@ import sys
 import tempfile
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from differential import compare
+from signatures import signature_problems
 from widl_header import parse_header_file
 from widl_runner import run_widl
 
@@ -79,6 +81,7 @@ class Mutant:
     source: Path
     text: str
     change: str  # what was done, with the line: `line 12: delete ';'`
+    changed_lines: tuple[int, int] = (0, 0)  # first and last line of the change, in `text`
 
 
 def tokenize(text: str) -> list[Token]:
@@ -231,6 +234,224 @@ def _move_attribute(rng: random.Random, text: str, tokens: list[Token]) -> tuple
     return text, f"move attribute {attribute!r} from line {line} to another list"
 
 
+# Words after which a `}` ends a declaration that has no `;` (`interface I { ... }`).
+_DECLARATION_STARTS = frozenset(
+    {"[", "}", "interface", "dispinterface", "coclass", "library", "module", "typedef"}
+    | {"struct", "union", "enum", "const", "cpp_quote", "import", "importlib", "declare"}
+    | {"namespace", "runtimeclass", "midl_pragma", "apicontract", "delegate"}
+)
+
+
+def statements(tokens: Sequence[Token]) -> list[tuple[int, int, int]]:
+    """Each declaration as (scope, first, last) token indexes: the scope is the index
+    of the `{` of the body it is in (-1 at the top level); attributes included."""
+    found: list[tuple[int, int, int]] = []
+    stack = [(-1, 0)]  # (scope, first token of the statement being read)
+    for i, tok in enumerate(tokens):
+        scope, first = stack[-1]
+        if tok.text == "{":
+            stack.append((i, i + 1))
+        elif tok.text == "}" and len(stack) > 1:
+            stack.pop()
+            scope, first = stack[-1]
+            following = tokens[i + 1].text if i + 1 < len(tokens) else "["
+            if following in _DECLARATION_STARTS:
+                found.append((scope, first, i))
+                stack[-1] = (scope, i + 1)
+        elif tok.text == ";":
+            if i > first:
+                found.append((scope, first, i))
+            stack[-1] = (scope, i + 1)
+    return found
+
+
+def _swap_spans(text: str, a: tuple[int, int], b: tuple[int, int]) -> str:
+    """Swap the text of two spans (a before b, not overlapping)."""
+    first, second = text[a[0] : a[1]], text[b[0] : b[1]]
+    return text[: a[0]] + second + text[a[1] : b[0]] + first + text[b[1] :]
+
+
+def _swap_methods(rng: random.Random, text: str, tokens: list[Token]) -> tuple[str, str] | None:
+    """Two neighbouring declarations with a parameter list, in one body."""
+    methods = [
+        s
+        for s in statements(tokens)
+        if s[0] >= 0 and any(tokens[k].text == "(" for k in range(s[1], s[2]))
+    ]
+    pairs = [(a, b) for a, b in itertools.pairwise(methods) if a[0] == b[0]]
+    if not pairs:
+        return None
+    a, b = rng.choice(pairs)
+    spans = [(tokens[x[1]].start, tokens[x[2]].end) for x in (a, b)]
+    names = [_name_before_paren(tokens, x) for x in (a, b)]
+    return _swap_spans(text, spans[0], spans[1]), f"swap methods {names[0]} and {names[1]}"
+
+
+def _name_before_paren(tokens: Sequence[Token], statement: tuple[int, int, int]) -> str:
+    for k in range(statement[1], statement[2]):
+        if tokens[k].text == "(" and k > 0:
+            return tokens[k - 1].text
+    return "?"
+
+
+def parameter_lists(tokens: Sequence[Token]) -> list[list[tuple[int, int]]]:
+    """Each parameter list (a `(` after a name, holding an attribute list) as the token
+    ranges [first, last] of its parameters."""
+    lists = []
+    for i, tok in enumerate(tokens[:-1]):
+        if tok.text != "(" or not i or tokens[i - 1].kind != "name":
+            continue
+        if tokens[i + 1].text != "[":
+            continue
+        items, depth, first = [], 0, i + 1
+        for j in range(i + 1, len(tokens)):
+            t = tokens[j].text
+            if t in "([{":
+                depth += 1
+            elif t in ")]}" and depth:
+                depth -= 1
+            elif depth == 0 and t in (",", ")"):
+                items.append((first, j - 1))
+                first = j + 1
+                if t == ")":
+                    break
+        if len(items) >= 2:
+            lists.append(items)
+    return lists
+
+
+def _swap_params(rng: random.Random, text: str, tokens: list[Token]) -> tuple[str, str] | None:
+    lists = parameter_lists(tokens)
+    if not lists:
+        return None
+    items = rng.choice(lists)
+    k = rng.randrange(len(items) - 1)
+    (a0, a1), (b0, b1) = items[k], items[k + 1]
+    spans = (tokens[a0].start, tokens[a1].end), (tokens[b0].start, tokens[b1].end)
+    return (
+        _swap_spans(text, *spans),
+        f"swap parameters {tokens[a1].text} and {tokens[b1].text}",
+    )
+
+
+_DIRECTIONS = {"in": "out", "out": "in"}
+
+
+def _flip_direction(rng: random.Random, text: str, tokens: list[Token]) -> tuple[str, str] | None:
+    """Flip `in` to `out` (or back), or drop the direction with its comma."""
+    places = [
+        (items, item)
+        for items in attribute_lists(tokens)
+        for item in items
+        if item[0] == item[1] and tokens[item[0]].text in _DIRECTIONS
+    ]
+    if not places:
+        return None
+    items, (first, _) = rng.choice(places)
+    tok = tokens[first]
+    if rng.random() < 0.5:
+        new = _DIRECTIONS[tok.text]
+        return _splice(text, tok.start, tok.end, new), f"flip [{tok.text}] to [{new}]"
+    return _cut_attribute(text, tokens, items, (first, first)), f"drop [{tok.text}]"
+
+
+def _cut_attribute(
+    text: str, tokens: Sequence[Token], items: list[tuple[int, int]], item: tuple[int, int]
+) -> str:
+    """The text without one attribute of a list, and a neighbouring comma with it."""
+    first, last = item
+    start, end = tokens[first].start, tokens[last].end
+    if len(items) > 1:
+        index = items.index(item)
+        if index + 1 < len(items):
+            end = tokens[last + 1].end
+        else:
+            start = tokens[first - 1].start
+    return _splice(text, start, end, " ")
+
+
+def _pointer(rng: random.Random, text: str, tokens: list[Token]) -> tuple[str, str] | None:
+    """Drop a `*`, or add one between a type name and a declarator name."""
+    stars = [t for t in tokens if t.text == "*"]
+    pairs = [b for a, b in itertools.pairwise(tokens) if a.kind == "name" and b.kind == "name"]
+    if stars and (not pairs or rng.random() < 0.5):
+        tok = rng.choice(stars)
+        return _splice(text, tok.start, tok.end, " "), "drop '*'"
+    if not pairs:
+        return None
+    tok = rng.choice(pairs)
+    return _splice(text, tok.start, tok.start, "*"), f"add '*' before {tok.text!r}"
+
+
+# Names that are keywords, not types (`interface I`, `struct S`).
+_NOT_TYPES = frozenset(
+    {"interface", "dispinterface", "coclass", "library", "module", "typedef", "struct"}
+    | {"union", "enum", "const", "import", "importlib", "cpp_quote", "unsigned", "signed"}
+    | {"switch", "case", "default", "static", "extern", "namespace", "runtimeclass"}
+    | {"apicontract", "delegate", "declare", "requires", "midl_pragma"}
+)
+_BASE_TYPES = ("long", "short", "char", "byte", "int", "hyper", "float", "double", "boolean")
+
+
+def _change_type(rng: random.Random, text: str, tokens: list[Token]) -> tuple[str, str] | None:
+    """A type name (a name before a declarator name or `*`) becomes another type the
+    file uses, or a base type."""
+    spots = [
+        a
+        for a, b in itertools.pairwise(tokens)
+        if a.kind == "name" and a.text not in _NOT_TYPES and (b.kind == "name" or b.text == "*")
+    ]
+    if not spots:
+        return None
+    known = sorted({t.text for t in spots} | set(_BASE_TYPES))
+    tok = rng.choice(spots)
+    new = rng.choice(known)
+    if new == tok.text:
+        return None
+    return _splice(text, tok.start, tok.end, new), f"type {tok.text!r} to {new!r}"
+
+
+def _delete_attributes(
+    rng: random.Random, text: str, tokens: list[Token]
+) -> tuple[str, str] | None:
+    lists = attribute_lists(tokens)
+    if not lists:
+        return None
+    items = rng.choice(lists)
+    opening, closing = items[0][0] - 1, items[-1][1] + 1
+    written = text[tokens[opening].start : tokens[closing].end]
+    return _splice(text, tokens[opening].start, tokens[closing].end, " "), (
+        f"delete {written[:60]!r}"
+    )
+
+
+_WHOLE_NUMBER = re.compile(r"\d+|0[xX][0-9a-fA-F]+")
+
+
+def _number_by_one(rng: random.Random, text: str, tokens: list[Token]) -> tuple[str, str] | None:
+    numbers = [t for t in tokens if t.kind == "number" and _WHOLE_NUMBER.fullmatch(t.text)]
+    if not numbers:
+        return None
+    tok = rng.choice(numbers)
+    value = int(tok.text, 0) + rng.choice((-1, 1))
+    if value < 0:
+        return None
+    new = hex(value) if tok.text[:2] in ("0x", "0X") else str(value)
+    return _splice(text, tok.start, tok.end, new), f"number {tok.text} to {new}"
+
+
+def _duplicate_declaration(
+    rng: random.Random, text: str, tokens: list[Token]
+) -> tuple[str, str] | None:
+    found = statements(tokens)
+    if not found:
+        return None
+    _, first, last = rng.choice(found)
+    written = text[tokens[first].start : tokens[last].end]
+    end = tokens[last].end
+    return _splice(text, end, end, "\n" + written), f"duplicate {written[:60]!r}"
+
+
 MUTATORS: dict[str, Mutator] = {
     "delete": _delete,
     "duplicate": _duplicate,
@@ -242,10 +463,25 @@ MUTATORS: dict[str, Mutator] = {
     "replace-name": _replace_name,
     "move-attribute": _move_attribute,
 }
+# The second round's operators: changes that keep the file well formed more often,
+# so both compilers accept and the vtables and signatures must agree.
+NEW_MUTATORS: dict[str, Mutator] = {
+    "swap-methods": _swap_methods,
+    "swap-params": _swap_params,
+    "flip-direction": _flip_direction,
+    "pointer": _pointer,
+    "change-type": _change_type,
+    "delete-attributes": _delete_attributes,
+    "number-by-one": _number_by_one,
+    "duplicate-declaration": _duplicate_declaration,
+}
+ALL_MUTATORS = {**MUTATORS, **NEW_MUTATORS}
 
 
-def make_mutant(number: int, seed: int, files: Sequence[Path]) -> Mutant:
-    """Mutant `number` of `seed`: a deterministic file, mutator and place."""
+def make_mutant(
+    number: int, seed: int, files: Sequence[Path], operators: Mapping[str, Mutator] = MUTATORS
+) -> Mutant:
+    """Mutant `number` of `seed`: a deterministic file, operator and place."""
     rng = random.Random(f"{seed}:{number}")
     while True:
         source = rng.choice(files)
@@ -253,28 +489,55 @@ def make_mutant(number: int, seed: int, files: Sequence[Path]) -> Mutant:
         tokens = tokenize(text)
         if len(tokens) < 2:
             continue
-        kind = rng.choice(sorted(MUTATORS))
-        done = MUTATORS[kind](rng, text, tokens)
+        kind = rng.choice(sorted(operators))
+        done = operators[kind](rng, text, tokens)
         if done is not None and done[0] != text:
             new_text, change = done
             line = _first_changed_line(text, new_text)
-            return Mutant(number, source, new_text, f"line {line}: {kind}: {change}")
+            return Mutant(
+                number,
+                source,
+                new_text,
+                f"line {line}: {kind}: {change}",
+                _changed_lines(text, new_text),
+            )
+
+
+def _first_change(old: str, new: str) -> int:
+    """The offset of the first character that differs (the shorter length if one text
+    begins the other)."""
+    return next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+        min(len(old), len(new)),
+    )
 
 
 def _first_changed_line(old: str, new: str) -> int:
-    offset = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), 0)
-    return _line(old, offset)
+    return _line(old, _first_change(old, new))
 
 
-# Verdicts that are no finding: both accept alike, both refuse, or the corpus file
-# itself is not one both compilers agree on (its mutants prove nothing).
+def _changed_lines(old: str, new: str) -> tuple[int, int]:
+    """The first and last line of `new` that differ from `old` (a swap spans several)."""
+    first = _first_change(old, new)
+    # The common tail may not reach into the common head (a duplicate repeats text).
+    same_tail = min(_first_change(old[::-1], new[::-1]), min(len(old), len(new)) - first)
+    last = max(first, len(new) - same_tail - 1)
+    return _line(new, first), _line(new, last)
+
+
+# Verdicts that are no finding: both accept alike, both refuse (idlgen's first error
+# where widl's is or on a changed line), or the corpus file itself is not one both
+# compilers agree on (its mutants prove nothing).
 QUIET = frozenset({"agree", "both-reject", "base-disagrees"})
 
 
 @dataclass(frozen=True)
 class Verdict:
     mutant: Mutant
-    category: str  # "agree", "both-reject", "silent", "false-rejection", "crash", "different"
+    # "agree", "both-reject", "silent", "false-rejection", "crash", "different" or
+    # "misplaced" (both reject, idlgen's first error is on another line than widl's and
+    # than the change's)
+    category: str
     detail: str
 
 
@@ -317,11 +580,41 @@ def _judge_in(mutant: Mutant, include_dirs: Sequence[Path], workdir: Path) -> Ve
     if widl_ok and status == "error":
         return Verdict(mutant, "false-rejection", message)
     if widl_ok and status == "ok":
-        problems = compare(parse_header_file(header), doc)  # type: ignore[arg-type]
+        vtables = parse_header_file(header)
+        problems = compare(vtables, doc)  # type: ignore[arg-type]
+        problems += signature_problems(vtables, doc)  # type: ignore[arg-type]
         if problems:
             return Verdict(mutant, "different", "\n".join(problems))
         return Verdict(mutant, "agree", "")
-    return Verdict(mutant, "both-reject", "")
+    return _placement(mutant, path.name, widl_err, message)
+
+
+def _placement(mutant: Mutant, name: str, widl_err: str, message: str) -> Verdict:
+    """Both reject: idlgen's first error in the mutant must be on widl's first error's
+    line or on a line the mutation changed; anywhere else it sends the reader away
+    from the mistake."""
+    ours = _first_error_line(message, rf"(?:^|/){re.escape(name)}:(\d+):\d+: error:")
+    theirs = _first_error_line(widl_err, rf"(?:^|/){re.escape(name)}:(\d+): error:")
+    first, last = mutant.changed_lines
+    if ours is None or theirs is None or ours == theirs or first <= ours <= last:
+        return Verdict(mutant, "both-reject", "")
+    widl_first = next(line for line in widl_err.splitlines() if "error" in line)
+    return Verdict(
+        mutant,
+        "misplaced",
+        f"idlgen's first error on line {ours}, widl's on line {theirs}, change on "
+        f"lines {first}-{last}\nwidl: {widl_first}\nidlgen: {message.splitlines()[0]}",
+    )
+
+
+def _first_error_line(output: str, pattern: str) -> int | None:
+    """The line of the first error in the mutated file (None if the first error is in
+    another file, or there is none)."""
+    for line in output.splitlines():
+        if ": error:" in line or ": error " in line:
+            match = re.search(pattern, line)
+            return int(match.group(1)) if match else None
+    return None
 
 
 _WORKER: dict[str, object] = {}
@@ -393,11 +686,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", type=int, help="judge just this mutant number")
     parser.add_argument("--show", action="store_true", help="print the mutant's changed lines")
     parser.add_argument("--all", action="store_true", help="print agreeing mutants too")
+    parser.add_argument(
+        "--operators",
+        choices=("first", "new", "all"),
+        default="first",
+        help="the first round's operators (default), the second round's, or both",
+    )
+    parser.add_argument("--stride", type=int, default=1, help="every Nth corpus file")
     args = parser.parse_args(argv)
     include_dirs = [args.corpus, args.corpus.parent]
-    files = candidate_files(args.corpus)
+    files = candidate_files(args.corpus)[:: args.stride]
+    operators = {"first": MUTATORS, "new": NEW_MUTATORS, "all": ALL_MUTATORS}[args.operators]
     numbers = [args.only] if args.only is not None else range(args.count)
-    mutants = [make_mutant(n, args.seed, files) for n in numbers]
+    mutants = [make_mutant(n, args.seed, files, operators) for n in numbers]
 
     def report(verdict: Verdict) -> None:
         if verdict.category not in QUIET or args.all:

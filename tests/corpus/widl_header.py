@@ -60,6 +60,7 @@ class Method:
     params: tuple[str, ...]
     declared_in: str  # the interface named in the `/*** X methods ***/` heading
     returns_aggregate: bool = False
+    declarations: tuple[str, ...] = ()  # each parameter's C declaration, name included
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,17 @@ def _parse_slots(body: str) -> list[Method]:
         slot = _SLOT_RE.search(chunk)
         if slot is None:
             continue
-        params = _param_names(_balanced_parens(chunk, slot.end() - 1))
+        declarations = [
+            p.strip() for p in _split_top_level(_balanced_parens(chunk, slot.end() - 1))
+        ]
+        declarations = [d for d in declarations if d]
+        params = [_param_name(d) for d in declarations]
         if params and params[0] == "This":
-            params = params[1:]
+            params, declarations = params[1:], declarations[1:]
         aggregate = bool(params) and params[0] == _AGGREGATE_RETURN_PARAM
         if aggregate:
-            params = params[1:]
-        methods.append(Method(slot["name"], tuple(params), origin, aggregate))
+            params, declarations = params[1:], declarations[1:]
+        methods.append(Method(slot["name"], tuple(params), origin, aggregate, tuple(declarations)))
     return methods
 
 
@@ -155,10 +160,6 @@ def _balanced_parens(text: str, open_at: int) -> str:
             if depth == 0:
                 return text[open_at + 1 : i]
     return text[open_at + 1 :]
-
-
-def _param_names(param_list: str) -> list[str]:
-    return [_param_name(p) for p in _split_top_level(param_list) if p.strip()]
 
 
 def _split_top_level(text: str) -> list[str]:

@@ -263,13 +263,10 @@ except idlgen.IdlError as error:
     assert "types.idl" in run.stdout  # the note still finds the real declaration
 
 
-def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str) -> int:
-    """Name lookups the checks make on a chain of `links` typedefs, each one with
-    `attribute` (one that makes the checks look through the chain)."""
+def lookups_compiling(monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> int:
+    """Name lookups (`Document.lookup`) made compiling `lines`: counted, not timed."""
     from idlgen import model
 
-    base = "typedef enum { A } T0;" if attribute == "v1_enum" else "typedef long *T0;"
-    lines = [base] + [f"typedef [{attribute}] T{i} T{i + 1};" for i in range(links)]
     original = model.Document.lookup
     count = [0]
 
@@ -283,6 +280,14 @@ def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str)
     return count[0]
 
 
+def typedef_lookups(monkeypatch: pytest.MonkeyPatch, links: int, attribute: str) -> int:
+    """Name lookups the checks make on a chain of `links` typedefs, each one with
+    `attribute` (one that makes the checks look through the chain)."""
+    base = "typedef enum { A } T0;" if attribute == "v1_enum" else "typedef long *T0;"
+    lines = [base] + [f"typedef [{attribute}] T{i} T{i + 1};" for i in range(links)]
+    return lookups_compiling(monkeypatch, lines)
+
+
 @pytest.mark.parametrize("attribute", ["v1_enum", "unique"])
 def test_checking_a_typedef_chain_costs_in_proportion_to_its_length(
     monkeypatch: pytest.MonkeyPatch, attribute: str
@@ -292,3 +297,23 @@ def test_checking_a_typedef_chain_costs_in_proportion_to_its_length(
     short = typedef_lookups(monkeypatch, 300, attribute)
     long = typedef_lookups(monkeypatch, 600, attribute)
     assert long < 3 * short, f"{short} lookups for 300 typedefs, {long} for 600"
+
+
+def out_parameter_lookups(monkeypatch: pytest.MonkeyPatch, links: int) -> int:
+    """Name lookups the checks make on `links` [out] parameters whose type is the top
+    of a chain of `links` typedefs over a pointer."""
+    lines = ["typedef long HRESULT;", "typedef long *T0;"]
+    lines += [f"typedef T{i} T{i + 1};" for i in range(links)]
+    methods = " ".join(f"HRESULT F{i}([out] T{links} p);" for i in range(links))
+    lines.append(f"[uuid(0c1a5e10-0000-4000-8000-000000000001)] interface R {{ {methods} }}")
+    return lookups_compiling(monkeypatch, lines)
+
+
+def test_checking_out_parameters_through_a_typedef_chain_is_linear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether an [out] parameter is a pointer is asked through its typedefs: walked
+    afresh for each parameter, n parameters over a chain of n typedefs cost n*n."""
+    short = out_parameter_lookups(monkeypatch, 300)
+    long = out_parameter_lookups(monkeypatch, 600)
+    assert long < 3 * short, f"{short} lookups for 300, {long} for 600"

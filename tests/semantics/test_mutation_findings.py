@@ -128,6 +128,43 @@ CONFLICTS = {
         "size_is(n)",
         "size_is(m)",
     ),
+    "coclass uuid": (
+        "[{A}] coclass C {{ interface IUnknown; }}",
+        "uuid(0c1a5e10-0000-4000-8000-000000000010)",
+        "uuid(0c1a5e10-0000-4000-8000-000000000011)",
+    ),
+    "library version": (
+        "[uuid(0c1a5e10-0000-4000-8000-000000000012), {A}] library L {{ }}",
+        "version(1.0)",
+        "version(2.0)",
+    ),
+    "module dllname": ("[{A}] module M {{ }}", 'dllname("a.dll")', 'dllname("b.dll")'),
+    "module function entry": (
+        '[dllname("a.dll")] module M {{ [{A}] void F(); }}',
+        "entry(1)",
+        "entry(2)",
+    ),
+    "dispinterface uuid": (
+        "[{A}] dispinterface D {{ properties: methods: }}",
+        "uuid(0c1a5e10-0000-4000-8000-000000000013)",
+        "uuid(0c1a5e10-0000-4000-8000-000000000014)",
+    ),
+    "dispinterface property id": (
+        "[uuid(0c1a5e10-0000-4000-8000-000000000015)] dispinterface D "
+        "{{ properties: [{A}] long x; methods: }}",
+        "id(1)",
+        "id(2)",
+    ),
+    "typedef uuid": (
+        "typedef [{A}] struct S {{ long a; }} T;",
+        "uuid(0c1a5e10-0000-4000-8000-000000000016)",
+        "uuid(0c1a5e10-0000-4000-8000-000000000017)",
+    ),
+    "union arm switch_type": (
+        "typedef [{A}] union U {{ [case(1)] long a; }} T;",
+        "switch_type(long)",
+        "switch_type(short)",
+    ),
 }
 
 
@@ -151,6 +188,24 @@ def test_the_same_attribute_twice_alike_stays_a_warning(place: str) -> None:
     result = idlgen.compile(text=text, filename="m.idl", emit="model")
     name = first.split("(")[0]
     assert [d.message for d in result.diagnostics] == [f"duplicate attribute {name}"]
+
+
+@pytest.mark.parametrize("place", ["parameter", "field", "typedef"])
+@pytest.mark.parametrize(
+    ("first", "second"), [("ref", "unique"), ("unique", "ptr"), ("ptr", "ref")]
+)
+def test_two_pointer_kinds_contradict_each_other(place: str, first: str, second: str) -> None:
+    """A pointer is ref, unique or ptr: widl warns (`duplicate attribute ref, unique or
+    ptr`) and keeps one, which silently changes how null and aliasing are sent."""
+    _, pointer = POINTER_PLACES[place]
+    line = pointer.format(A=f"{first}, {second}")
+    errors = errors_at(PRELUDE + line + "\n")
+    assert [(c, m) for _, c, m in errors] == [
+        (
+            line.index(f"{second}]") + 1,
+            f"pointer attributes {first} and {second} contradict each other",
+        )
+    ]
 
 
 # A pointer attribute, or [string], on each kind of declaration: (non-pointer, pointer).
@@ -230,3 +285,284 @@ def test_an_anonymous_member_must_be_an_inline_struct_or_union(member: str) -> N
 @pytest.mark.parametrize("member", ["struct { long x; };", "union { long y; };"])
 def test_inline_anonymous_members_are_accepted(member: str) -> None:
     assert errors_at(f"struct S {{ long a; {member} }};\n") == []
+
+
+# A tag (or coclass) defined twice: (kind, first definition, second definition).
+REDEFINITIONS = {
+    "struct": ("struct S { long a; };", "struct S { long b; };"),
+    "struct through a typedef": ("typedef struct S { long a; } T;", "struct S { long a; };"),
+    "union": ("union S { long a; };", "union S { long a; short b; };"),
+    "enum": ("enum S { A };", "enum S { A };"),
+    "enum through a typedef": ("typedef [v1_enum] enum S { A } T;", "typedef enum S { B } T2;"),
+    "coclass": (
+        "[uuid(0c1a5e10-0000-4000-8000-00000000000c)] coclass S { interface IUnknown; }",
+        "[uuid(0c1a5e10-0000-4000-8000-00000000000c)] coclass S { interface IUnknown; }",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", sorted(REDEFINITIONS))
+def test_a_second_definition_of_a_tag_is_an_error_at_the_second(place: str) -> None:
+    """The second definition replaced the first without a word (widl: `redefinition
+    of enum E`, `coclass C already defined`)."""
+    first, second = REDEFINITIONS[place]
+    errors = errors_at(PRELUDE + first + "\n" + second + "\n")
+    kind = place.split()[0]
+    line = PRELUDE.count("\n") + 2
+    assert [(row, m) for row, _, m in errors] == [(line, f"redefinition of {kind} 'S'")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "typedef struct S { long a; } A, *PA;",
+        "typedef union S { long a; } A, *PA;",
+        "typedef enum S { X } A, *PA;",
+        "struct S; struct S { long a; };",
+        "struct S { long a; }; typedef struct S T;",
+    ],
+)
+def test_one_definition_named_several_times_is_no_redefinition(text: str) -> None:
+    assert errors_at(PRELUDE + text + "\n") == []
+
+
+GUID_PRELUDE = (
+    PRELUDE + "typedef struct _GUID { long a; short b; short c; byte d[8]; } GUID;\n"
+    "typedef GUID IID; typedef IID *REFIID; typedef [string] char *LPSTR;\n"
+    "typedef LPSTR LPSTR2; typedef enum { E0 } EN_; typedef struct { long a; } ST_;\n"
+    "typedef long W; typedef [wire_marshal(W)] char *X; typedef X Y;\n"
+    "typedef [transmit_as(W)] char *T; typedef void VOID_;\n"
+)
+
+
+def method_errors(params: str, attributes: str = "") -> list[str]:
+    line = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-00000000000d)] interface I : IUnknown "
+        f"{{ {attributes} HRESULT F({params}); }}"
+    )
+    return [m for _, _, m in errors_at(GUID_PRELUDE + line + "\n")]
+
+
+# What iid_is names must point at 16 bytes (read off widl 7: it compares the size).
+IID_IS = {
+    "[in] REFIID riid, [out, iid_is(riid)] void **ppv": True,
+    "[in] GUID *riid, [out, iid_is(riid)] void **ppv": True,
+    "[in] struct _GUID *riid, [out, iid_is(riid)] void **ppv": True,
+    "[in] IID riid, [out, iid_is(&riid)] void **ppv": True,
+    "[in] REFIID *riid, [out, iid_is(*riid)] void **ppv": True,
+    "[in] REFIID riid, [in, iid_is(riid)] void *ppv": True,
+    "[in] hyper *riid, [out, iid_is(riid)] void **ppv": False,
+    "[in] long riid, [out, iid_is(riid)] void **ppv": False,
+    "[in] REFIID *riid, [out, iid_is(riid)] void **ppv": False,
+    "[in] IID riid, [out, iid_is(riid)] void **ppv": False,
+}
+
+
+@pytest.mark.parametrize("params", sorted(IID_IS))
+def test_iid_is_must_name_a_pointer_to_a_guid(params: str) -> None:
+    errors = method_errors(params)
+    expected = (
+        []
+        if IID_IS[params]
+        else ["expression must resolve to pointer to GUID type for attribute iid_is"]
+    )
+    assert errors == expected
+    assert method_errors(params, "[local]") == []  # widl checks remotable methods only
+
+
+@pytest.mark.parametrize(("stars", "accepted"), [("*", False), ("**", True), ("***", True)])
+def test_an_out_iid_is_pointer_is_a_double_pointer(stars: str, accepted: bool) -> None:
+    errors = method_errors(f"[in] REFIID riid, [out, iid_is(riid)] void {stars}ppv")
+    assert errors == (
+        [] if accepted else ["out interface pointer 'ppv' of function 'F' is not a double pointer"]
+    )
+
+
+# An [out] string needs a size: (parameter, refused), read off widl 7.
+OUT_STRINGS = {
+    "[out, string] char *s": True,
+    "[out, string] wchar_t *s": True,
+    "[out, string, unique] char *s": True,
+    "[out] LPSTR s": True,
+    "[out] LPSTR2 s": True,
+    "[in, out, string] char *s": False,
+    "[out, string, size_is(n)] char *s": False,
+    "[out, string] char s[10]": False,
+    "[out, string] char **s": False,
+    "[out] LPSTR *s": False,
+    "[out, string] X *s": False,  # a pointer to a [wire_marshal] pointer (`BSTR *`)
+    "[out] char *s": False,
+}
+
+
+@pytest.mark.parametrize("param", sorted(OUT_STRINGS))
+def test_an_out_string_needs_a_size(param: str) -> None:
+    errors = method_errors(f"[in] long n, {param}")
+    refused = ["out parameter 's' of function 'F' cannot be an unsized string"]
+    assert errors == (refused if OUT_STRINGS[param] else [])
+    assert method_errors(f"[in] long n, {param}", "[local]") == []
+
+
+# A count or discriminant must be an integer (read off widl 7): (parameters, refused).
+INTEGRAL = {
+    "[in] long n, [in, size_is(n)] long *p": False,
+    "[in] short n, [in, size_is(n)] long *p": False,
+    "[in] char n, [in, size_is(n)] long *p": False,
+    "[in] EN n, [in, size_is(n)] long *p": False,
+    "[in] long *n, [in, size_is(*n)] long *p": False,
+    "[in] long *n, [in, size_is(*n == 0 ? 1 : *n)] long *p": False,
+    "[in] ST n, [in, size_is(n.a)] long *p": False,
+    "[in] double n, [in, size_is(n)] long *p": True,
+    "[in] float n, [in, size_is(n + 1)] long *p": True,
+    "[in] long n, [in, size_is((double)n)] long *p": True,
+    "[in] long n, [in, size_is(&n)] long *p": True,
+    "[in] long *n, [in, size_is(n)] long *p": True,
+    "[in] ST n, [in, size_is(n)] long *p": True,
+    "[in] double n, [in, size_is(10), length_is(n)] long *p": True,
+    "[in] double n, [in, switch_is(n)] long *p": True,
+}
+
+
+@pytest.mark.parametrize("params", sorted(INTEGRAL))
+def test_a_sizing_expression_must_be_an_integer(params: str) -> None:
+    errors = method_errors(params.replace("EN ", "EN_ ").replace("ST ", "ST_ "))
+    name = "switch_is" if "switch_is" in params else params.split("[in, ")[-1].split("(")[0]
+    name = "length_is" if "length_is" in params else name
+    refused = [f"expression must resolve to integral type <= 32bits for attribute {name}"]
+    assert errors == (refused if INTEGRAL[params] else [])
+
+
+@pytest.mark.parametrize(
+    ("param", "refused"),
+    [
+        ("[out] X x", True),
+        ("[out] Y x", True),
+        ("[in, out] X x", True),
+        ("[out] X *x", False),
+        ("[out] T x", False),
+    ],
+)
+def test_an_out_wire_marshal_type_is_no_pointer(param: str, refused: bool) -> None:
+    """A [wire_marshal] typedef is sent as its wire type: [out] needs a pointer to it,
+    whatever the typedef stands for (`BSTR`, `HWND` are pointers in C)."""
+    errors = method_errors(param)
+    assert errors == (["out parameter 'x' of function 'F' is not a pointer"] if refused else [])
+
+
+@pytest.mark.parametrize("attributes", ["", "[local]"])
+def test_a_parameter_of_type_void_is_an_error(attributes: str) -> None:
+    assert method_errors("[in] long a, [in] void x", attributes) == ["argument 'x' has void type"]
+    assert method_errors("[in] VOID_ x", attributes) == ["argument 'x' has void type"]
+    assert method_errors("void", attributes) == []
+
+
+# [v1_enum] on functions and parameters (read off widl 7: refused in every form).
+V1_ENUM_USES = {
+    "parameter of a typedef'd enum": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000018)] interface I : IUnknown "
+        "{ HRESULT F([in, v1_enum] EN_ x); }",
+        "'x': [v1_enum] attribute applied to non-enum type",
+    ),
+    "parameter of an inline enum": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000018)] interface I : IUnknown "
+        "{ HRESULT F([in, v1_enum] enum tagE x); }",
+        "inapplicable attribute v1_enum for argument x",
+    ),
+    "local method's parameter": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000018)] interface I : IUnknown "
+        "{ [local] HRESULT F([in, v1_enum] long x); }",
+        "'x': [v1_enum] attribute applied to non-enum type",
+    ),
+    "method returning an enum": (
+        "[object, uuid(0c1a5e10-0000-4000-8000-000000000018)] interface I : IUnknown "
+        "{ [v1_enum] enum tagE F([in] long x); }",
+        "'F': [v1_enum] attribute applied to non-enum type",
+    ),
+    "rpc function": (
+        "[uuid(0c1a5e10-0000-4000-8000-000000000019)] interface R "
+        "{ [v1_enum] long F([in] long x); }",
+        "'F': [v1_enum] attribute applied to non-enum type",
+    ),
+    "module function's parameter": (
+        '[dllname("a.dll")] module M { long F([in, v1_enum] long x); }',
+        "'x': [v1_enum] attribute applied to non-enum type",
+    ),
+    "top-level function": (
+        "[v1_enum] long F([in] long x);",
+        "'F': [v1_enum] attribute applied to non-enum type",
+    ),
+}
+
+
+@pytest.mark.parametrize("place", sorted(V1_ENUM_USES))
+def test_v1_enum_is_refused_on_functions_and_parameters(place: str) -> None:
+    line, message = V1_ENUM_USES[place]
+    text = GUID_PRELUDE + "enum tagE { TE0 };\n" + line + "\n"
+    errors = errors_at(text)
+    assert [(c, m) for _, c, m in errors] == [(line.index("v1_enum") + 1, message)]
+
+
+@pytest.mark.parametrize("name", ["static", "activatable"])
+def test_winrt_factory_attributes_may_repeat(name: str) -> None:
+    """Each `static(...)` or `activatable(...)` names one more factory interface (the
+    Windows SDK's runtime classes list several): not an attribute given twice."""
+    line = (
+        f"[uuid(0c1a5e10-0000-4000-8000-00000000001a), {name}(IUnknown, 1.0), "
+        f"{name}(IOther, 2.0)] coclass C {{ interface IUnknown; }}"
+    )
+    other = "[object, uuid(0c1a5e10-0000-4000-8000-00000000001b)] interface IOther : IUnknown {}"
+    assert errors_at(PRELUDE + other + "\n" + line + "\n") == []
+
+
+# A pointer to void at any depth, through typedefs, needs iid_is (read off widl 7).
+VOID_POINTERS = {
+    "[in] void **p": True,
+    "[out] void **p": True,
+    "[in] LPVOID p": True,
+    "[in] LPVOID *p": True,
+    "[in] const void *p": True,
+    "[in] REFIID riid, [out, iid_is(riid)] void **p": False,
+    "[in] CH p": False,
+    "[out] CH *p": False,
+    "[in] PCH p": False,
+    "[in] HI p": False,  # a [wire_marshal] handle (HICON, HDC) is sent as its wire type
+    "[out] HI *p": False,
+    "[in] HT p": True,  # [transmit_as] is not enough
+}
+
+
+@pytest.mark.parametrize("params", sorted(VOID_POINTERS))
+@pytest.mark.parametrize("interface", ["object", "rpc"])
+def test_a_pointer_to_void_needs_iid_is(params: str, interface: str) -> None:
+    """Nothing says what a void pointer points at; a context handle is marshaled as a
+    handle, and an iid_is pointer as the interface it names."""
+    head = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-00000000001c)] interface I : IUnknown"
+        if interface == "object"
+        else "[uuid(0c1a5e10-0000-4000-8000-00000000001d)] interface I"
+    )
+    types = (
+        "typedef void *LPVOID; typedef [context_handle] void *CH; typedef CH *PCH;\n"
+        "typedef [wire_marshal(W)] void *HI; typedef [transmit_as(W)] void *HT;\n"
+    )
+    errors = errors_at(GUID_PRELUDE + types + f"{head} {{ HRESULT F({params}); }}\n")
+    refused = ["parameter 'p' of function 'F' cannot derive from void *"]
+    assert [m for _, _, m in errors] == (refused if VOID_POINTERS[params] else [])
+
+
+@pytest.mark.parametrize(
+    ("method", "refused"),
+    [
+        ("IUnknown F([in] long x)", True),
+        ("IUnknown F()", False),  # widl checks the return value with the parameters
+        ("[local] IUnknown F([in] long x)", False),
+        ("IUnknown *F([in] long x)", False),
+    ],
+)
+def test_an_interface_is_not_returned_by_value(method: str, refused: bool) -> None:
+    line = (
+        "[object, uuid(0c1a5e10-0000-4000-8000-00000000001e)] interface I : IUnknown "
+        f"{{ {method}; }}"
+    )
+    message = "parameter 'return value' of function 'F' cannot be a non-pointer to an interface"
+    assert [m for _, _, m in errors_at(PRELUDE + line + "\n")] == ([message] if refused else [])
