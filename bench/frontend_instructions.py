@@ -70,7 +70,7 @@ def loop(tree: Path, phase: str, names: list[str]) -> None:
     if phase == "load":
         # `idlgen.compile` pauses the collector for the whole compile (api.py); so
         # does this phase, else it counts collections over the trees just built that
-        # no compile makes (about a tenth of the load, more for mshtml.idl).
+        # no compile makes (callgrind: 1 % of the default files' load, 3 % of mshtml.idl's).
         gc.disable()
     for name in names:
         path = str(folder / name)
