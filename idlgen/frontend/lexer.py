@@ -67,19 +67,17 @@ KEYWORDS: dict[str, str] = {
     "static": "STATIC",
     "register": "REGISTER",
     "inline": "INLINE",
-    "__inline": "INLINE",
     "signed": "SIGNED",
     "unsigned": "UNSIGNED",
     "TRUE": "TRUE",
     "FALSE": "FALSE",
+    "NULL": "NULL",
     "int": "INT",
     "short": "SHORT",
     "long": "LONG",
     "small": "SMALL",
     "hyper": "HYPER",
     "char": "CHAR_KW",
-    "__int8": "INT8",
-    "__int16": "INT16",
     "__int32": "INT32",
     "__int64": "INT64",
     "__int3264": "INT3264",
@@ -91,6 +89,9 @@ KEYWORDS: dict[str, str] = {
     "wchar_t": "WCHAR_T",
     "handle_t": "HANDLE_T",
     "error_status_t": "ERROR_STATUS_T",
+    # widl reserves these everywhere, not only before the `:` of a dispinterface.
+    "properties": "PROPERTIES",
+    "methods": "METHODS",
 }
 
 # Keywords only in WinRT mode (widl's --winrt, or `#pragma winrt`): elsewhere they are
@@ -104,8 +105,9 @@ WINRT_KEYWORDS: dict[str, str] = {
     "requires": "REQUIRES",
 }
 
-# Calling conventions widl accepts in declarators, plus the Windows macros that expand
-# to them in C headers (IDL files write them without a preprocessor definition).
+# Calling conventions widl accepts in declarators. The Windows macros that expand to
+# them in C headers (`WINAPI`, `CALLBACK`, `__RPC_USER`...) are ordinary names to
+# widl 7, like `__int8`, `__int16` and `__inline`: a field may be called `WINAPI`.
 CALLING_CONVENTIONS = frozenset(
     {
         "__cdecl",
@@ -119,16 +121,6 @@ CALLING_CONVENTIONS = frozenset(
         "__pascal",
         "_pascal",
         "pascal",
-        "WINAPI",
-        "WINAPIV",
-        "APIENTRY",
-        "CALLBACK",
-        "STDMETHODCALLTYPE",
-        "STDAPICALLTYPE",
-        "RPC_ENTRY",
-        "__RPC_API",
-        "__RPC_USER",
-        "__RPC_STUB",
     }
 )
 
@@ -247,7 +239,6 @@ def _master(winrt: bool, punctuation_first: bool = True) -> re.Pattern[str]:
         | (?P<CHAR>'[^'\\\n]*(?:\\.[^'\\\n]*)*')
         | (?P<MIDL_PRAGMA>midl_pragma\s+warning\s*\([^)\n]*\))
         | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
-        | (?P<DISPSECTION>(?:properties|methods)(?=\s*:(?!:)))
         | (?P<NAME>{name})
         | {last}
         | (?P<BAD>.)
@@ -381,8 +372,6 @@ class Lexer:
                 if pragma:
                     self.pragmas.append((pragma.group(1).strip(), start))
                 continue
-            elif kind == "DISPSECTION":
-                kind = value.upper()
             elif kind == "BAD":
                 self.report(f"invalid character {value!r}", start)
                 continue

@@ -38,6 +38,7 @@ class _Spec:
 
     type: s.Type
     storage: str | None = None
+    storage_token: Token | None = None  # where a parameter's storage class is refused
 
 
 @record
@@ -550,10 +551,13 @@ class SyntaxBuilder:
         )
 
     def union_encapsulated(self, c: list[Any]) -> s.UnionType:
-        keyword, tag, _, spec, switch_name, union_name, *cases = c
+        keyword, tag, _, spec, declarator, union_name, *cases = c
+        # widl takes any declarator here (`switch(long *d)`), and refuses a
+        # discriminant that is not an integer only when a method reaches the union.
+        switch_name, switch_type = self._apply(declarator, spec.type)
         return s.UnionType(
             tag.value if tag else None,
-            switch_type=spec.type,
+            switch_type=switch_type,
             switch_name=switch_name.value,
             union_name=union_name.value if union_name else None,
             cases=tuple(cases),
@@ -635,7 +639,7 @@ class SyntaxBuilder:
         return ("ptr", const, inner, c[0])
 
     def decl_callconv(self, c: list[Any]) -> _Decl:
-        return ("cc", c[0].value, c[1] if len(c) > 1 else None)
+        return ("cc", c[0], c[1] if len(c) > 1 else None)
 
     def decl_name_only(self, c: list[Token]) -> _Decl:
         return ("name", c[0])
@@ -669,6 +673,11 @@ class SyntaxBuilder:
 
     def param(self, c: list[Any]) -> s.Param:
         attributes, spec, declarator = c
+        if spec.storage in ("extern", "static") and spec.storage_token is not None:
+            # widl 7 takes `register` (and crashes on `inline`); these it refuses.
+            self.report(
+                "invalid storage class for function parameter", self._pos(spec.storage_token)
+            )
         if declarator is None:
             return s.Param(None, spec.type, attributes or (), spec.type.pos)
         name, type_ = self._apply(declarator, spec.type, named=False)
@@ -680,18 +689,20 @@ class SyntaxBuilder:
 
     def _apply(self, declarator: _Decl | None, type_: s.Type, named: bool = True) -> Any:
         """Wraps `type_` as the declarator says; returns (name token or None, type)."""
-        convention: str | None = None
+        convention: Token | None = None
+        name: Token | None = None
         while declarator is not None:
             kind = declarator[0]
             if kind == "name":
-                return declarator[1], type_
+                name = declarator[1]
+                break
             if kind == "ptr":
                 _, const, inner, star = declarator
                 type_ = s.Pointer(type_, const, self._pos(star))
                 declarator = inner
             elif kind == "cc":
                 if isinstance(type_, s.FunctionType):
-                    type_ = dataclasses.replace(type_, calling_convention=declarator[1])
+                    type_ = dataclasses.replace(type_, calling_convention=declarator[1].value)
                 else:
                     convention = declarator[1]
                 declarator = declarator[2]
@@ -700,12 +711,16 @@ class SyntaxBuilder:
                 declarator = declarator[1]
             else:  # func
                 params: _Params = declarator[2]
+                written = convention.value if convention is not None else None
                 type_ = s.FunctionType(
-                    type_, params.params, params.varargs, convention, _type_pos(type_)
+                    type_, params.params, params.varargs, written, _type_pos(type_)
                 )
                 convention = None
                 declarator = declarator[1]
-        return None, type_
+        if convention is not None:
+            # `DWORD __stdcall x`: no function for it to apply to (widl's wording).
+            self.report("calling convention applied to non-function type", self._pos(convention))
+        return name, type_
 
     # ------------------------------------------------------------ expressions
 
@@ -775,13 +790,15 @@ def _modified_spec(c: list[Any]) -> _Spec:
     """A type with `const` or a storage class before or after it (`const int`)."""
     type_ = next(x for x in c if not isinstance(x, Token))
     storage = None
+    token = None
     for modifier in c:
         if isinstance(modifier, Token):
             if modifier.type == "CONST":
                 type_ = _with_const(type_)
             elif modifier.type in ("EXTERN", "STATIC", "REGISTER"):
                 storage = modifier.value
-    return _Spec(type_, storage)
+                token = modifier
+    return _Spec(type_, storage, token)
 
 
 def _is_zero(value: s.Expr) -> bool:

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from functools import partial
 
 from idlgen import model
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
+from idlgen.semantics.consteval import INTEGER_KINDS
 from idlgen.semantics.expression_types import Kind, kind_of
+from idlgen.semantics.reached import reached_aggregates
 from idlgen.semantics.sizes import size_of
 
 EXPRESSION_ATTRIBUTES = (
@@ -67,6 +70,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
             else:
                 for param in method.params:
                     _check_levels(document, param.attributes, param.type, sink, where)
+                    _check_length_is(document, param, sink, where)
                     _check_void(document, param, sink, where)
     _check_v1_enum_functions(document, sink)
     for struct in document.structs:
@@ -76,6 +80,7 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
         where = _position(struct.origin)
         for item in struct.fields:
             _check_levels(document, item.attributes, item.type, sink, where)
+            _check_length_is(document, item, sink, where)
             _check_names(item.attributes, (names, constants), sink, where)
             _check_anonymous(item, sink)
     for typedef in document.typedefs:
@@ -92,10 +97,12 @@ def _check_method(
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
     _check_interface_return(document, method, sink, where)
+    _check_discriminants(document, method, sink)
     names = {p.name for p in method.params}
     types = {p.name: p.type for p in method.params}
     for param in method.params:
         _check_levels(document, param.attributes, param.type, sink, where)
+        _check_length_is(document, param, sink, where)
         _check_interface_param(document, method, param, sink, where)
         if param.direction.is_out and not _is_pointer_like(document, param.type):
             out = param.attribute("out")
@@ -134,6 +141,31 @@ def _check_interface_return(
             "to an interface",
             where,
         )
+
+
+def _check_discriminants(
+    document: model.Document, method: model.Method, sink: DiagnosticSink
+) -> None:
+    """An encapsulated union's discriminant goes on the wire as an integer: widl
+    refuses a pointer, a floating or a 64-bit one in a union a remotable method
+    reaches (and lets it by in one nothing sends)."""
+    types = (method.return_type, *(p.type for p in method.params))
+    unwrap = partial(_unwrap, document)
+    for aggregate in reached_aggregates(document, types, unwrap):
+        switch_type = getattr(aggregate, "switch_type", None)
+        if switch_type is not None and not _is_discriminant(*unwrap(switch_type)):
+            sink.error("union switch type must be an integer, char, or enum", switch_type.pos)
+
+
+def _is_discriminant(levels: int, left: object) -> bool:
+    if levels:
+        return False
+    if isinstance(left, model.Enum | syntax.EnumType):
+        return True
+    if not isinstance(left, syntax.BaseType) or left.name == "error_status_t":
+        return False
+    kind = INTEGER_KINDS.get(left.name)
+    return kind is not None and kind.bits <= 32
 
 
 def _check_v1_enum_functions(document: model.Document, sink: DiagnosticSink) -> None:
@@ -365,6 +397,52 @@ def _check_levels(
                 f"too many expressions in {attribute.name} attribute",
                 _first_known(attribute.pos, where),
             )
+
+
+def _check_length_is(
+    document: model.Document, item: model.Param | model.Field, sink: DiagnosticSink, where: Position
+) -> None:
+    """`length_is` says how much of an array is sent: on a bare pointer (no `size_is`
+    or `max_is` at that level to make it an array) there is no array for it, and
+    widl refuses it wherever it is written, `[local]` methods and unsent structs too."""
+    lengths = item.attribute("length_is")
+    if lengths is None:
+        return
+    sized: set[int] = set()
+    for name in ("size_is", "max_is"):
+        sizes = item.attribute(name)
+        sized.update(i for i, arg in enumerate(sizes.args if sizes else ()) if arg is not None)
+    arrays = _array_levels(document, item.type)
+    # (a length beyond the type's levels is `too many expressions`, said elsewhere)
+    for level, arg in enumerate(lengths.args[: len(arrays)]):
+        if arg is not None and level not in sized and not arrays[level]:
+            sink.error(
+                f"{item.name}: length_is attribute applied to illegal type",
+                _first_known(lengths.pos, where),
+            )
+            return
+
+
+def _array_levels(document: model.Document, type_: syntax.Type) -> list[bool]:
+    """For each pointer or array level of a type, outermost first and through
+    typedefs, whether it is an array."""
+    levels: list[bool] = []
+    seen: set[str] = set()
+    while True:
+        if isinstance(type_, syntax.Pointer):
+            levels.append(False)
+            type_ = type_.target
+        elif isinstance(type_, syntax.Array):
+            levels.append(True)
+            type_ = type_.element
+        elif isinstance(type_, syntax.NamedType) and type_.name not in seen:
+            seen.add(type_.name)
+            found = document.lookup(type_.name)
+            if not isinstance(found, model.Typedef):
+                return levels
+            type_ = found.type
+        else:
+            return levels
 
 
 def _target(document: model.Document, type_: syntax.Type) -> object:

@@ -42,6 +42,7 @@ class _Scope:
     functions: list[model.Function] = field(default_factory=list)
     cpp_quotes: list[model.CppQuote] = field(default_factory=list)
     other_types: set[str] = field(default_factory=set)  # delegates, contracts, ...
+    contracts: dict[str, Position] = field(default_factory=dict)  # defined, by full name
     # While a file is walked, every write is also noted here, table by table and in
     # order, so the file's whole contribution can be replayed when another compile
     # imports the same parse: a dict table gets (key, value) pairs, the others values.
@@ -317,6 +318,18 @@ class Resolver:
 
     def _item_ApiContract(self, item: syntax.ApiContract) -> None:
         self.scope.add("other_types", item.name)
+        if item.forward:
+            return
+        full = item.name if self._namespace is None else f"{self._namespace}.{item.name}"
+        first = self.scope.contracts.get(full)
+        if first is None:
+            self.scope.put("contracts", full, item.pos)
+        elif not self._imported:
+            # widl's wording; a second definition would replace the first without a word
+            self.sink.error(
+                f"apicontract '{item.name}' already defined at {first.file}:{first.line}",
+                item.pos,
+            )
 
     def _item_Interface(self, item: syntax.Interface) -> None:
         if item.forward:

@@ -199,14 +199,14 @@ def test_module_with_constants_and_functions() -> None:
     item = only(
         '[dllname("kernel32.dll")] module Kernel {\n'
         "  const int ZERO = 0;\n"
-        "  [entry(1)] DWORD WINAPI GetTickCount(void);\n"
+        "  [entry(1)] DWORD __stdcall GetTickCount(void);\n"
         "}\n"
     )
     assert isinstance(item, s.ModuleDecl)
     const, function = item.items
     assert const.name == "ZERO"
     assert isinstance(function, s.Declaration)
-    assert _strip(function.type) == s.FunctionType(s.NamedType("DWORD"), (), False, "WINAPI")
+    assert _strip(function.type) == s.FunctionType(s.NamedType("DWORD"), (), False, "__stdcall")
 
 
 # ---------------------------------------------------------------- typedefs and types
@@ -345,7 +345,7 @@ def test_function_pointer_typedef_and_field() -> None:
 
 
 def test_calling_convention_on_method_and_varargs() -> None:
-    item = only("interface I { HRESULT STDMETHODCALLTYPE Log([in] int level, ...); }")
+    item = only("interface I { HRESULT __stdcall Log([in] int level, ...); }")
     (method,) = item.members
     assert method.varargs and [p.name for p in method.params] == ["level"]
 
