@@ -33,6 +33,7 @@ class Job:
         proto.threads.append(threading.current_thread().name)
         if self.call_id == proto.peek_at and proto.client is not None:
             proto.replies_waiting.append(bool(select.select([proto.client], [], [], 0)[0]))
+            proto.peeked.set()
         if self.call_id == proto.abort_at:
             proto.t.abort()
             proto.closed_at_once.append(proto.t.closed)
@@ -52,6 +53,9 @@ class Answering:
         self.threads: list[str] = []
         self.replies_waiting: list[bool] = []
         self.peek_at = -1
+        # Set once the peek is made: the client reads no reply before, or it could take
+        # the replies the batch sent early and leave the peek nothing to see.
+        self.peeked = threading.Event()
         self.abort_at = -1  # the call that closes its connection
         self.closed_at_once: list[bool] = []
         self.client: socket.socket | None = None
@@ -113,6 +117,7 @@ def test_a_long_batch_of_inline_calls_sends_replies_before_its_end() -> None:
         n = FLUSH_EVERY * 2 + 3
         proto.threads, proto.client, proto.peek_at = [], client, n + 1
         client.sendall(b"".join(_request(i + 2) for i in range(n)))  # one read, one batch
+        assert proto.peeked.wait(WAIT)
         got = [read_pdu(client, 0xFFFF, WAIT) for _ in range(n)]
         assert proto.threads == ["rpc-reactor"] * n  # the batch ran on the reactor thread
         assert proto.replies_waiting == [True]  # its first replies had left by its last call
