@@ -12,7 +12,7 @@ position, else at the declaration it is in. Attributes given twice are
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import partial
 
 from idlgen import model
@@ -20,7 +20,7 @@ from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.semantics.consteval import INTEGER_KINDS
 from idlgen.semantics.expression_types import Kind, kind_of
-from idlgen.semantics.reached import reached_aggregates
+from idlgen.semantics.reached import Aggregate, reached_aggregates
 from idlgen.semantics.sizes import size_of
 
 EXPRESSION_ATTRIBUTES = (
@@ -57,6 +57,7 @@ class _Constants:
 def check_document(document: model.Document, sink: DiagnosticSink) -> None:
     constants = _Constants(document)
     in_library = {name for library in document.libraries for name in library.members}
+    sent: list[syntax.Type] = []  # what remotable methods marshal
     for interface in document.interfaces:
         if interface.async_of is not None or interface.origin.imported:
             continue
@@ -67,11 +68,14 @@ def check_document(document: model.Document, sink: DiagnosticSink) -> None:
         for method in interface.methods:
             if remotable and not method.has("local"):
                 _check_method(document, interface, method, constants, sink)
+                sent.append(method.return_type)
+                sent.extend(p.type for p in method.params)
             else:
                 for param in method.params:
                     _check_levels(document, param.attributes, param.type, sink, where)
                     _check_length_is(document, param, sink, where)
                     _check_void(document, param, sink, where)
+    _check_sent_aggregates(document, sent, sink)
     _check_v1_enum_functions(document, sink)
     for struct in document.structs:
         if struct.origin.imported:
@@ -97,7 +101,6 @@ def _check_method(
 ) -> None:
     where = _position(method.origin) if method.origin else _position(interface.origin)
     _check_interface_return(document, method, sink, where)
-    _check_discriminants(document, method, sink)
     names = {p.name for p in method.params}
     types = {p.name: p.type for p in method.params}
     for param in method.params:
@@ -111,6 +114,12 @@ def _check_method(
                 _first_known(out.pos, where) if out is not None else where,
             )
         _check_void(document, param, sink, where)
+        if isinstance(_unwrap(document, param.type)[1], syntax.FunctionType):
+            sink.error(
+                f"parameter '{param.name}' of function '{method.name}' cannot be a function "
+                "pointer",
+                where,
+            )
         if param.direction is model.Direction.OUT and _is_unsized_string(document, param):
             sink.error(
                 f"out parameter '{param.name}' of function '{method.name}' cannot be an "
@@ -143,18 +152,92 @@ def _check_interface_return(
         )
 
 
-def _check_discriminants(
-    document: model.Document, method: model.Method, sink: DiagnosticSink
+def _check_sent_aggregates(
+    document: model.Document, sent: list[syntax.Type], sink: DiagnosticSink
 ) -> None:
-    """An encapsulated union's discriminant goes on the wire as an integer: widl
-    refuses a pointer, a floating or a 64-bit one in a union a remotable method
-    reaches (and lets it by in one nothing sends)."""
-    types = (method.return_type, *(p.type for p in method.params))
+    """What widl checks only in the structs and unions remotable methods marshal (and
+    lets by in those nothing sends): an encapsulated union's discriminant goes on the
+    wire as an integer, not a pointer, a floating or a 64-bit value; a member cannot
+    be a function pointer, nor an interface without a pointer to it. One walk for the
+    whole file: a struct many methods reach is checked once."""
     unwrap = partial(_unwrap, document)
-    for aggregate in reached_aggregates(document, types, unwrap):
+    pointered: dict[str, bool] = {}  # typedef name: a pointer below it (`_has_pointer`)
+    for aggregate in reached_aggregates(document, sent, unwrap):
         switch_type = getattr(aggregate, "switch_type", None)
         if switch_type is not None and not _is_discriminant(*unwrap(switch_type)):
             sink.error("union switch type must be an integer, char, or enum", switch_type.pos)
+        what, where = _describe(aggregate)
+        for role, member in _members(aggregate):
+            problem = _unsendable_member(document, member.type, pointered)
+            if problem is not None:
+                at = _first_known(member.pos, where) if isinstance(member, syntax.Field) else where
+                sink.error(f"{role} '{member.name}' of {what} {problem}", at)
+
+
+def _describe(aggregate: Aggregate) -> tuple[str, Position]:
+    """How widl names an aggregate in a message, and where it was declared."""
+    name: str | None
+    if isinstance(aggregate, model.Struct | model.Union):
+        name, where = aggregate.name, _position(aggregate.origin)
+    else:
+        name, where = aggregate.tag, aggregate.pos
+    if isinstance(aggregate, model.Struct | syntax.StructType):
+        kind = "struct"
+    else:
+        kind = "union" if aggregate.switch_type is None else "encapsulated union"
+    return (f"{kind} '{name}'" if name else f"an anonymous {kind}"), where
+
+
+def _members(aggregate: Aggregate) -> Iterator[tuple[str, model.Field | syntax.Field]]:
+    if isinstance(aggregate, model.Struct):
+        yield from (("field", f) for f in aggregate.fields)
+    elif isinstance(aggregate, model.Union):
+        yield from (("arm", arm.field) for arm in aggregate.arms if arm.field is not None)
+    elif isinstance(aggregate, syntax.StructType):
+        yield from (("field", f) for f in aggregate.fields or ())
+    else:
+        yield from (("arm", f) for f in aggregate.fields or ())
+        yield from (("arm", c.field) for c in aggregate.cases or () if c.field is not None)
+
+
+def _unsendable_member(
+    document: model.Document, type_: syntax.Type, pointered: dict[str, bool]
+) -> str | None:
+    """Why a member of a marshaled struct or union cannot be marshaled, or None."""
+    _, target = _unwrap(document, type_)
+    if isinstance(target, syntax.FunctionType):
+        return "cannot be a function pointer"
+    if isinstance(target, model.Interface) and not _has_pointer(document, type_, pointered):
+        return "cannot be a non-pointer to an interface"  # arrays of them too
+    return None
+
+
+def _has_pointer(document: model.Document, type_: object, pointered: dict[str, bool]) -> bool:
+    """A pointer anywhere between a member and the interface it names, through arrays
+    and typedefs (`IUnknown *u[2]`, `LPUNKNOWN u`). Each typedef's answer is kept in
+    `pointered`, so a long chain of them is walked once, not once per member."""
+    walked: dict[str, None] = {}  # in order, and asked in O(1)
+    while True:
+        if isinstance(type_, syntax.Pointer):
+            found = True
+            break
+        if isinstance(type_, syntax.Array):
+            type_ = type_.element
+            continue
+        if not isinstance(type_, syntax.NamedType) or type_.name in walked:
+            found = False  # an interface by name, or a cycle (reported elsewhere)
+            break
+        if type_.name in pointered:
+            found = pointered[type_.name]
+            break
+        walked[type_.name] = None
+        declaration = document.lookup(type_.name)
+        if not isinstance(declaration, model.Typedef):
+            found = False
+            break
+        type_ = declaration.type
+    pointered.update(dict.fromkeys(walked, found))
+    return found
 
 
 def _is_discriminant(levels: int, left: object) -> bool:

@@ -317,3 +317,27 @@ def test_checking_out_parameters_through_a_typedef_chain_is_linear(
     short = out_parameter_lookups(monkeypatch, 300)
     long = out_parameter_lookups(monkeypatch, 600)
     assert long < 3 * short, f"{short} lookups for 300, {long} for 600"
+
+
+def sent_member_lookups(monkeypatch: pytest.MonkeyPatch, links: int) -> int:
+    """Name lookups the checks make on a struct of `links` interface-pointer members,
+    each typed by the top of a chain of `links` typedefs, that `links` methods send."""
+    lines = [
+        "[object, local, uuid(00000000-0000-0000-c000-000000000046)] interface IUnknown {}",
+        "typedef IUnknown *T0;",
+    ]
+    lines += [f"typedef T{i} T{i + 1};" for i in range(links)]
+    members = " ".join(f"T{links} m{i};" for i in range(links))
+    lines.append(f"struct S {{ {members} }};")
+    methods = " ".join(f"void F{i}([in] struct S *s);" for i in range(links))
+    lines.append(f"[uuid(0c1a5e10-0000-4000-8000-000000000001)] interface R {{ {methods} }}")
+    return lookups_compiling(monkeypatch, lines)
+
+
+def test_checking_what_methods_send_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The structs remotable methods send are checked member by member (an interface
+    member needs a pointer somewhere down its typedefs): walked per method, or down
+    the chain per member, n of each cost n*n."""
+    short = sent_member_lookups(monkeypatch, 300)
+    long = sent_member_lookups(monkeypatch, 600)
+    assert long < 3 * short, f"{short} lookups for 300, {long} for 600"

@@ -78,7 +78,30 @@ SENDERS = {
 DISCRIMINANTS = [
     UNION.format(T=switch) + sender for switch in SWITCH_TYPES for sender in SENDERS.values()
 ]
-CASES = CALLING_CONVENTIONS + STORAGE_CLASSES + LENGTH_IS + DISCRIMINANTS
+# What a remotable method marshals cannot be or hold a function pointer, nor an
+# interface without a pointer to it (also in an array); `[local]` methods and
+# structs nothing sends are not checked.
+UNSENDABLE = [
+    method("[in] long (__stdcall *p)(long)"),
+    RPC + "{ void F([in] long (*p)(long)); }",
+    method("[in] long f(long)"),
+    "typedef long (__stdcall *PFN)(long); " + method("[in] PFN p"),
+    "typedef long (__stdcall *PFN)(long); " + method("[out] PFN *p"),
+    "typedef long (__stdcall *PFN)(long); " + method("[in] PFN p", "[local]"),
+    "struct S { long (*f)(long); }; " + method("[in] struct S *s"),
+    "struct S { IUnknown u; }; " + method("[in] struct S *s"),
+    "struct S { IUnknown u; }; " + method("[in] struct S *s", "[local]"),
+    "struct S { IUnknown u; }; " + method("[in] long a"),
+    "struct S { IUnknown u[2]; }; " + method("[in] struct S *s"),
+    "typedef IUnknown AU[2]; struct S { AU u; }; " + method("[in] struct S *s"),
+    "typedef IUnknown *PU; struct S { PU u[2]; }; " + method("[in] struct S *s"),
+    "struct S { IUnknown *u; }; struct T { struct S s; IUnknown v; }; "
+    + method("[in] struct T *t"),
+    "typedef [switch_type(long)] union U { [case(1)] IUnknown v; [default] long w; } U; "
+    + method("[in] long d, [in, switch_is(d)] U *p"),
+    "typedef union V switch(long d) u { case 1: IUnknown v; } V; " + method("[in] V *p"),
+]
+CASES = CALLING_CONVENTIONS + STORAGE_CLASSES + LENGTH_IS + DISCRIMINANTS + UNSENDABLE
 
 
 def idlgen_error(text: str, winrt: bool = False) -> str:
