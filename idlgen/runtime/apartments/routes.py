@@ -90,26 +90,14 @@ def _reader(method: Method, wire: Any) -> Read | None:
     checked = codec.response_unpacker
     unpack = codec.response_struct_unpacker or checked
     picks = [names.index(name) for name in method.outs]
-    if not picks:
-        return _hresult_only(unpack, checked)
+    if not picks:  # the value is the HRESULT itself, on success a non-negative one
+        return _one_out(unpack, checked, -1)
     if len(picks) == 1:
         return _one_out(unpack, checked, picks[0])
     return _several_outs(unpack, checked, operator.itemgetter(*picks), method.result)
 
 
 Unpack = Callable[[Any], tuple[Any, ...]]
-
-
-def _hresult_only(unpack: Unpack, checked: Unpack) -> Read:
-    def read(data: Any) -> tuple[Any, int]:
-        try:
-            values = unpack(data)
-        except struct.error:
-            values = checked(data)
-        hr: int = values[-1] & 0xFFFFFFFF
-        return (None, hr) if hr & 0x80000000 else (hr, hr)
-
-    return read
 
 
 def _one_out(unpack: Unpack, checked: Unpack, pick: int) -> Read:
