@@ -90,6 +90,7 @@ REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.apartments.proxy")
 _NOTHING = object()  # no riid asked for yet
 _NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
+_NULL_THAT = b"\0" * 8  # a reply's ORPCTHAT with no flags and no extensions (orpc.fastcall)
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -755,7 +756,11 @@ class ProxyCall(CallObject):
         ticket = call.ticket
         route: Route = call.route
         try:
-            reply = call.outcome()
+            stub = call.reply  # `call.outcome()`, inline for its common case
+            if call.error is None and stub[:8] == _NULL_THAT:
+                reply = memoryview(stub)[8:]
+            else:
+                reply = call.outcome()
             read = route.read
             if read is not None and type(reply) is memoryview:  # `decode_reply`, inline
                 try:
