@@ -162,7 +162,10 @@ class InterfaceProxy(IUnknown):
                 value, hr = None, fault.hresult
         else:
             value, hr = mgr.decode_reply(method, wire, lean, args, route.read)
-        _LAST.set(hr)
+        # Set only when it changes: a ContextVar.set makes a new context mapping and a
+        # Token each time, about three times a get; most calls leave S_OK as they found it.
+        if _LAST.get() != hr:
+            _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)
         return value

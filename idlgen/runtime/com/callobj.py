@@ -134,7 +134,10 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
                 if self._ticket == ticket and self._state == PENDING:
                     self._clear_locked()
             raise
-        _LAST.set(S_OK)
+        # Set only when it changes: a ContextVar.set makes a new context mapping and a
+        # Token each time, about three times a get; most calls leave S_OK as they found it.
+        if _LAST.get() != S_OK:
+            _LAST.set(S_OK)
         return S_OK
 
     def _finish_(self, name: str) -> Any:
@@ -167,7 +170,8 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
             raise value
         if not self._shaped_:
             value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
-        _LAST.set(hr)
+        if _LAST.get() != hr:  # only when it changes: see `_begin_`
+            _LAST.set(hr)
         if hr & 0x80000000:
             raise error_for(hr)
         return value
