@@ -147,9 +147,12 @@ class InterfaceProxy(IUnknown):
         if wire is None:
             _LAST.set(RPC_E_INVALIDMETHOD)
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
-        body = route.pack(ins) if route.pack is not None else None
-        # a precompiled codec decodes without the [in] values
-        body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
+        pack = route.pack
+        body = pack(ins) if pack is not None else None
+        if body is not None:
+            args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
+        else:
+            body, args = mgr.encode(route, ins)
         lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
         if lean is None:
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
@@ -447,14 +450,6 @@ class ProxyManager:
         if lane is not None:
             self.lanes[ipid] = lane
 
-    def _lane(self, ipid: bytes) -> Any:
-        """The lean path to `ipid`, or None (general path). The lane itself says whether it
-        takes a request (its connection still current, the request one fragment)."""
-        lane = self.lanes.get(ipid)
-        if lane is None or self.released or _channel._taps:
-            return None
-        return lane
-
     def not_taken(self, ipid: bytes, lane: Any) -> None:
         """`lane` did not take a request: forget it if its connection is no longer current
         (else the request was only too large for it)."""
@@ -464,7 +459,7 @@ class ProxyManager:
     def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
         """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a
         failure HRESULT; None when the general path must take it (an STA caller pumps)."""
-        lane = self.lanes.get(ipid)  # `_lane`, inline: once per synchronous call
+        lane = self.lanes.get(ipid)  # as ProxyCall._start_ finds it
         if lane is None or self.released or _channel._taps:
             return None
         caller = current_apartment()
@@ -705,10 +700,17 @@ class ProxyCall(CallObject):
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
-        body = route.pack(ins) if route.pack is not None else None
-        # a precompiled codec decodes without the [in] values
-        body, args = (body, _NO_SCOPE) if body is not None else mgr.encode(route, ins)
-        lane = mgr._lane(self._ipid) if mgr.lanes else None
+        pack = route.pack
+        body = pack(ins) if pack is not None else None
+        if body is not None:
+            args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
+        else:
+            body, args = mgr.encode(route, ins)
+        # The lean path to the IPID, if any; the lane itself says whether it takes the request
+        # (its connection still current, the request one fragment).
+        lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
+        if lane is not None and (mgr.released or _channel._taps):
+            lane = None
         if lane is not None:
             # The reply completes the call on the reading thread; what decoding it needs
             # travels with the request (a precompiled codec needs no [in] values).
