@@ -153,7 +153,21 @@ class InterfaceProxy(IUnknown):
             args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
         else:
             body, args = mgr.encode(route, ins)
-        lean = mgr.lean_roundtrip(self._ipid, opnum, body) if mgr.lanes else None
+        # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
+        # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
+        # path must take the call after all.
+        lean: memoryview | int | None = None
+        lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
+        if lane is not None and not (mgr.released or _channel._taps):
+            caller = current_apartment()
+            if caller.kind != "sta":
+                try:
+                    lean = lane.call(opnum, body, mgr._timeout(caller))
+                except RpcTimeoutError:
+                    _LAST.set(RpcTimeoutError.hresult)
+                    raise
+                if lean is None:
+                    mgr.not_taken(self._ipid, lane)
         if lean is None:
             value, hr = mgr.decode(method, wire, mgr.roundtrip(self._ipid, opnum, body), args)
             if mgr.remote:
@@ -455,24 +469,6 @@ class ProxyManager:
         (else the request was only too large for it)."""
         if not lane.fresh():
             self.lanes.pop(ipid, None)
-
-    def lean_roundtrip(self, ipid: bytes, opnum: int, body: bytes) -> memoryview | int | None:
-        """A synchronous call on the lean path (orpc.fastcall): the reply's NDR data or a
-        failure HRESULT; None when the general path must take it (an STA caller pumps)."""
-        lane = self.lanes.get(ipid)  # as ProxyCall._start_ finds it
-        if lane is None or self.released or _channel._taps:
-            return None
-        caller = current_apartment()
-        if caller.kind == "sta":
-            return None
-        try:
-            reply: memoryview | int | None = lane.call(opnum, body, self._timeout(caller))
-        except RpcTimeoutError:
-            _LAST.set(RpcTimeoutError.hresult)
-            raise
-        if reply is None:
-            self.not_taken(ipid, lane)
-        return reply
 
     def _send_and_wait(
         self, ipid: bytes, opnum: int, body: bytes, cap: float | None = None, pump: bool = True

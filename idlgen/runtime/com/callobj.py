@@ -169,6 +169,7 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
             _LAST.set(hr)
             raise value
         if not self._shaped_:
+            assert method is not None  # a settled call has its method
             value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
         if _LAST.get() != hr:  # only when it changes: see `_begin_`
             _LAST.set(hr)
