@@ -76,12 +76,15 @@ class _Layout:
     def pack_exact(self, values: Sequence[Any]) -> bytes | None:
         """`pack` for values that are exact ints in their formats' ranges (`struct`'s own
         checks are then the engine's); None for anything else, which `pack` checks."""
-        if self.plain and set(map(type, values)) <= _EXACT_INT:
-            try:
-                return self.struct.pack(*values)
-            except struct.error:
+        if not self.plain:
+            return None
+        for value in values:  # a loop, not a set of the types: a proxy's calls have few
+            if type(value) is not int:
                 return None
-        return None
+        try:
+            return self.struct.pack(*values)
+        except struct.error:
+            return None
 
     def unpack(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...]:
         if len(data) != self.struct.size:
