@@ -80,6 +80,22 @@ def test_success_code_reaches_finish(server_sta: Apartment) -> None:
     assert _rt.last_hresult() == _rt.S_FALSE
 
 
+def test_begin_finish_and_calls_set_last_hresult_whatever_it_was(server_sta: Apartment) -> None:
+    """The status is set only when it changes (a ContextVar.set per call costs): a call that
+    succeeds with S_OK must still show S_OK after one that left something else."""
+    _, proxy = connect(server_sta, lambda: Stream(b"ab"), ISimpleStream)
+    call = _call_object(proxy, IID_AsyncISimpleStream)
+    _rt.set_last_hresult(_rt.S_FALSE)
+    call.Begin_Read(1)
+    assert _rt.last_hresult() == _rt.S_OK
+    _rt.set_last_hresult(_rt.E_ABORT)
+    assert call.Finish_Read() == (b"a", 1)
+    assert _rt.last_hresult() == _rt.S_OK
+    _rt.set_last_hresult(_rt.E_ABORT)
+    assert proxy.Write(b"xyz", 3) == 3
+    assert _rt.last_hresult() == _rt.S_OK
+
+
 def test_failure_reaches_finish(server_sta: Apartment) -> None:
     from servers import Faulty
 

@@ -310,6 +310,35 @@ def test_one_buffer_reader_takes_what_the_codec_takes(case: Case, data: st.DataO
     assert repr(got) == repr(None if expected is None else (1, 2, 3, b"four", *expected))
 
 
+@settings(max_examples=500, deadline=None)
+@given(buffer_methods(), st.data())
+def test_pack_exact_gives_the_engines_bytes_or_leaves_it_to_the_engine(
+    case: Case, data: st.DataObject
+) -> None:
+    """What a proxy packs from the [in] values in wire order (`OneBufferWriter` for one
+    buffer between the fields that size it, `_Message.pack` otherwise): the engine's bytes,
+    or None and the engine encodes (or refuses) them; good values of one buffer are taken."""
+    wire, ins, _outs, _result = case
+    fast = fast_codec(wire)
+    assert isinstance(fast, BufferCodec)
+    names = fast.request_names
+    values = [ins[name] for name in names]
+    good = not names or data.draw(st.booleans())
+    if not good:
+        at = data.draw(st.integers(0, len(values) - 1))
+        values[at] = data.draw(
+            st.sampled_from(
+                [None, "text", True, -1, 1 << 32, 1 << 64, b"x" * 50, b"", bytearray(b"ab"), 2.0]
+            )
+        )
+    got = fast.pack_exact(values)
+    expected = _outcome(wire.encode_request, dict(zip(names, values, strict=True)))
+    if got is not None:
+        assert ("ok", repr(got)) == expected
+    if good and fast._one is not None:
+        assert got == wire.encode_request(ins)
+
+
 def _one_buffer(*params: _ndr.Param) -> BufferCodec:
     codec = fast_codec(_ndr.MethodMarshaler(_ndr.Method("M", params, opnum=3)))
     assert isinstance(codec, BufferCodec)
@@ -333,12 +362,14 @@ def test_one_buffer_reader_for_the_usual_buffer_requests_only() -> None:
         _one_buffer(cb, _ndr.Param("pv", _ndr.Pointer("ref", varying)), _ndr.Param("n", ulong)),
     ]
     assert all(codec.request_reader(_PREFIX) is not None for codec in usual)
+    assert all(codec._one is not None for codec in usual)  # and the proxy's writer
     assert usual[0].request_reader(struct.Struct("<I")) is None
     two = _ndr.Param("pw", _ndr.Pointer("ref", size))
     flag = _ndr.Param("f", _ndr.BOOLEAN)
     out_size = _ndr.Param("cb", _ndr.Pointer("ref", ulong), "out")
     for other in (_one_buffer(pv, cb, two), _one_buffer(pv, cb, flag), _one_buffer(pv, out_size)):
         assert other.request_reader(_PREFIX) is None
+        assert other._one is None
 
 
 def test_byte_buffers_padding_before_the_next_field() -> None:

@@ -145,6 +145,39 @@ def lane_of(proxy: Any) -> Lane:
     return lane
 
 
+def test_a_call_objects_lean_request_is_lean_requests_bytes(
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Lane.begin` packs its request inline: the bytes `lean_request` gives (which the
+    tests above hold to the general path's) for the call id and causality id it drew."""
+    factory = hub.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    lane = lane_of(hub)
+    outbox = type(lane.assoc.outbox)
+    post = outbox.post
+    sent: list[bytes] = []
+
+    def kept(self: Any, frames: list[bytes]) -> None:
+        sent.extend(frames)
+        post(self, frames)
+
+    monkeypatch.setattr(outbox, "post", kept)
+    taken = fastcall.taken()
+    for a, b in ((-5, 7), (2**31 - 1, -(2**31))):
+        call.Begin_Add(a, b)
+        assert call.wait(WAIT) and call.Finish_Add() == a + b
+    monkeypatch.undo()
+    assert fastcall.taken() - taken == 2 and len(sent) == 2
+    add = wire_table(ICalc)[3]
+    for frame, (a, b) in zip(sent, ((-5, 7), (2**31 - 1, -(2**31))), strict=True):
+        fields = fastcall.REQUEST_HEAD.unpack_from(frame)
+        call_id, cid = fields[7], fields[17]
+        ndr = add.encode_request({"a": a, "b": b})
+        assert frame == lean_request(call_id, lane.cont_id, 3, lane.ipid, cid, ndr)
+    call.Release()
+    factory.Release()
+
+
 def test_mta_caller_takes_the_lean_path_and_reads_its_own_reply(hub: Any) -> None:
     assoc = lane_of(hub).assoc
     taken, own = fastcall.taken(), assoc.own_reads

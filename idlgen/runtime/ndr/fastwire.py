@@ -76,12 +76,15 @@ class _Layout:
     def pack_exact(self, values: Sequence[Any]) -> bytes | None:
         """`pack` for values that are exact ints in their formats' ranges (`struct`'s own
         checks are then the engine's); None for anything else, which `pack` checks."""
-        if self.plain and set(map(type, values)) <= _EXACT_INT:
-            try:
-                return self.struct.pack(*values)
-            except struct.error:
+        if not self.plain:
+            return None
+        for value in values:  # a loop, not a set of the types: a proxy's calls have few
+            if type(value) is not int:
                 return None
-        return None
+        try:
+            return self.struct.pack(*values)
+        except struct.error:
+            return None
 
     def unpack(self, data: bytes | bytearray | memoryview) -> tuple[Any, ...]:
         if len(data) != self.struct.size:
@@ -467,7 +470,7 @@ class BufferCodec:
     """Drop-in for `MethodMarshaler` when parameters are primitives and byte buffers (same
     four methods, same bytes, same faults: what it does not take, the engine does)."""
 
-    __slots__ = ("_request", "_response", "engine", "method", "response_codec")
+    __slots__ = ("_one", "_request", "_response", "engine", "method", "response_codec")
 
     def __init__(self, engine: _ndr.MethodMarshaler, ins: list[Any], outs: list[Any]) -> None:
         self.engine = engine
@@ -475,6 +478,7 @@ class BufferCodec:
         returns = self.method.returns
         self._request = _Message(ins, None)
         self._response = _Message(outs, returns if isinstance(returns, _ndr.Primitive) else None)
+        self._one = OneBufferWriter.of(self._request)  # `Write(pv, cb)`'s request, if so
         # A response without byte buffers (`Write`'s: a count and the HRESULT) is all
         # primitives: `PrimitiveCodec` reads and writes it in one `struct` call, and the
         # server's lean path packs it into the reply PDU's own struct. Its request side is
@@ -502,6 +506,8 @@ class BufferCodec:
         names = self._request.names
         if len(values) != len(names):
             return None
+        if self._one is not None:
+            return self._one.pack(values)
         return self._request.pack(dict(zip(names, values)), None, None)  # noqa: B905
 
     def decode_request(
@@ -691,3 +697,68 @@ def fast_codec(wire: Any) -> Any:
     if buffers:
         return BufferCodec(wire, ins, outs)
     return PrimitiveCodec(method, ins, outs)
+
+
+class OneBufferWriter:
+    """A request of one byte buffer between fixed fields that size it (`Write(pv, cb)`),
+    packed from its values in wire order in two `struct` calls and a join: no dict of the
+    values by name and no walk over `_Message`'s runs. It gives `_Message.pack`'s bytes or
+    None (the engine then encodes, checks and faults); it takes only exact ints, which
+    `struct` range-checks as the engine does (tests/apartments/test_fastwire.py)."""
+
+    __slots__ = ("buffer_at", "head", "length_at", "size_at", "tails", "varying")
+
+    def __init__(self, message: _Message) -> None:
+        first, last = message.runs
+        array = first.array
+        assert array is not None
+        names = message.names
+        self.head = first.structs[0]  # fields before the buffer, then its counts
+        self.tails = last.structs  # fields after it, by the phase the buffer ends at
+        self.buffer_at = first.hi
+        self.size_at = names.index(array.size)
+        self.varying = array.varying
+        self.length_at = -1 if array.length is None else names.index(array.length)
+
+    @classmethod
+    def of(cls, message: _Message) -> OneBufferWriter | None:
+        if len(message.runs) != 2 or not message.plain:
+            return None
+        first, last = message.runs
+        array = first.array
+        if array is None or last.array is not None or first.bools or last.bools:
+            return None
+        names = message.names
+        if array.size not in names or (array.length is not None and array.length not in names):
+            return None  # sized by something else: `_Message.pack` refuses it every time
+        return cls(message)
+
+    def pack(self, values: Sequence[Any]) -> bytes | None:
+        at = self.buffer_at
+        data = values[at]
+        if type(data) is not bytes and type(data) is not bytearray:
+            return None
+        for i, value in enumerate(values):  # exact ints everywhere else
+            if i != at and type(value) is not int:
+                return None
+        count = values[self.size_at]
+        if self.varying:
+            n = len(data) if self.length_at < 0 else values[self.length_at]
+            if n != len(data) or not n <= count <= 0xFFFFFFFF:
+                return None
+            counts: tuple[int, ...] = (count, 0, n)
+        else:
+            if count != len(data) or count > 0xFFFFFFFF:
+                return None
+            counts = (count,)
+        head = self.head
+        try:
+            return b"".join(
+                (
+                    head.pack(*values[:at], *counts),
+                    data,
+                    self.tails[(head.size + len(data)) & 7].pack(*values[at + 1 :]),
+                )
+            )
+        except struct.error:  # out of its format's range: the engine faults it
+            return None
