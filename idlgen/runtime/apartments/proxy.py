@@ -790,8 +790,8 @@ class ProxyCall(CallObject):
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
     def Release(self) -> int:
-        """`ComObject.Release` with `_nd_release` and `_final_release_` inline: once per
-        call object (an aggregated one goes through `_nd_release`)."""
+        """`ComObject.Release` with `_nd_release` inline: once per call object (an
+        aggregated one goes through `_nd_release`)."""
         if self._outer is not None:
             return int(self._outer.Release())
         lock = _REFCOUNT_LOCK
@@ -805,23 +805,11 @@ class ProxyCall(CallObject):
             lock.release()
         if refs:
             return refs
-        if self._state != IDLE:  # else there is nothing to abandon (most call objects)
-            CallObject._final_release_(self)
-        mgr = self._mgr
-        lock = mgr._lock  # `mgr.release`'s common case, inline: not its last reference
-        lock.acquire()
-        try:
-            last = mgr.refs <= 1
-            if not last:
-                mgr.refs -= 1
-        finally:
-            lock.release()
-        if last:
-            mgr.release()
+        self._final_release_()
         return 0
 
     def _final_release_(self) -> None:
-        """The last reference went (`Release` does the same inline)."""
+        """The last reference went: abandon a call in flight, let go of the proxy."""
         if self._state != IDLE:
             CallObject._final_release_(self)
         mgr = self._mgr
