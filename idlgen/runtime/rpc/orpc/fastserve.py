@@ -421,11 +421,21 @@ class FastCall(IncomingCall):
         m, state = self.method, self.state
         codec = m.codec
         try:
-            if m.replies is not None:
-                fields = m.fields(value, hr)
-                frame: bytes | None = m.response(
-                    state.call_id, self.cont_id, state.cancel_count, fields
+            if m.as_is and type(value) is int and type(hr) is int:
+                # `fields` and `response` for the usual reply, inline: two Python calls
+                # of about 23 per call with 256 outstanding.
+                frame: bytes | None = m.reply.pack(
+                    m.head,
+                    state.call_id,
+                    m.stub_size,
+                    self.cont_id,
+                    min(state.cancel_count, 255),
+                    value,
+                    hr,
                 )
+            elif m.replies is not None:
+                fields = m.fields(value, hr)
+                frame = m.response(state.call_id, self.cont_id, state.cancel_count, fields)
             else:  # [out] buffers may be sized by [in] values: those are the scope
                 outs, result = _outs_of(m.method, value, hr)
                 scope = dict(zip(codec.request_names, values, strict=True))

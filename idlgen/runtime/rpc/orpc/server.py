@@ -255,7 +255,11 @@ class ObjectServer:
         if port is None:
             port = conn.handler_state = self._port(conn)
         target = port.fast.get(ipid)
-        if target is None or not target.valid():
+        if (  # `Target.valid`, inline
+            target is None
+            or target.apartment.closed
+            or target.exporter.lookup(ipid) is not target.stub
+        ):
             target = fastserve.target_of(apartment_of_ipid(ipid), ipid)
             if target is None or not _may_reach(port, target.apartment, ipid):
                 return False
