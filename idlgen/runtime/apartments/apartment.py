@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from queue import Empty, SimpleQueue
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from idlgen.runtime.apartments.channel import (
     CANCEL,
@@ -54,6 +54,7 @@ __all__ = [
 log = logging.getLogger("idlgen.runtime.apartments.apartment")
 
 Kind = Literal["sta", "mta"]
+_T = TypeVar("_T")
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 
 
@@ -545,6 +546,30 @@ def leave(apartment: Apartment, previous: Apartment | None) -> None:
         apartment._busy -= 1
     finally:
         lock.release()
+
+
+def serve_reserved(apartment: Apartment, fn: Callable[..., _T], *args: Any) -> _T:
+    """`fn(*args)` between `enter` and `leave`: the same, one Python call where a server's
+    lean path made two per call (of about 20)."""
+    lock = apartment._lock
+    lock.acquire()
+    try:
+        apartment._reserved -= 1
+        apartment._busy += 1
+    finally:
+        lock.release()
+    local = _local
+    previous: Apartment | None = local.apartment
+    local.apartment = apartment
+    try:
+        return fn(*args)
+    finally:
+        local.apartment = previous
+        lock.acquire()
+        try:
+            apartment._busy -= 1
+        finally:
+            lock.release()
 
 
 _process_mta: Apartment | None = None

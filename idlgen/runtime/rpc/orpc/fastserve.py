@@ -40,7 +40,7 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.apartments.apartment import enter, leave
+from idlgen.runtime.apartments.apartment import serve_reserved
 from idlgen.runtime.apartments.marshal import ObjectExporter, ref_observer, remote_client
 from idlgen.runtime.apartments.stub import (
     IncomingCall,
@@ -54,6 +54,7 @@ from idlgen.runtime.com.hresult import (
     RPC_E_CALL_CANCELED,
     RPC_E_DISCONNECTED,
     RPC_E_SERVERFAULT,
+    S_OK,
     COMError,
 )
 from idlgen.runtime.com.servercall import _CALL_CONTEXT
@@ -388,34 +389,30 @@ class FastCall(IncomingCall):
             self._unreserve()
             self._general(values).fault(RPC_E_CALL_CANCELED)
             return
-        inline = self.inline
-        outer = enter(target.apartment) if inline else None  # an MTA thread is in it already
+        # The method runs in a copy of the connection's context (`ConnectionPort.context`)
+        # with its call context set there; the copy is dropped after the call, so nothing
+        # is reset, and _LAST is S_OK to start with (the connection's context never holds
+        # it). `Context.run` takes the method itself: no Python frame of ours around it.
+        context = port.context.copy()
+        context.run(_CALL_CONTEXT.set, (self, 1))  # type: ignore[arg-type]
         try:
-            returned = port.context.copy().run(self._call, ins)
-        finally:
-            if inline:
+            method = getattr(target.stub.target, m.name)
+            if self.inline:  # reserved: served here as one of the apartment's threads
                 self.inline = False
-                leave(target.apartment, outer)
-            self.state.on_cancel = None  # `_done`, without a call
-        if returned is not None:
-            self._reply(values, *returned)
-
-    def _call(self, ins: tuple[Any, ...]) -> tuple[Any, int] | None:
-        """In a copy of the connection's context (`ConnectionPort.context`): the method's
-        value and HRESULT, or None once its failure has been answered."""
-        m = self.method
-        _CALL_CONTEXT.set((self, 1))  # type: ignore[arg-type]
-        # _LAST is S_OK here: the connection's context never holds it, and this copy is new.
-        try:
-            value = getattr(self.target.stub.target, m.name)(*ins)
+                value = serve_reserved(target.apartment, context.run, method, *ins)
+            else:  # an MTA thread is in it already
+                value = context.run(method, *ins)
         except COMError as exc:
-            self._general(self.values).failure(exc.hresult)
-            return None
+            self.state.on_cancel = None  # `_done`, without a call
+            self._general(values).failure(exc.hresult)
+            return
         except Exception:
-            _log_fault(self.target.stub, m.name, self.port)
-            self._general(self.values).fault(RPC_E_SERVERFAULT)
-            return None
-        return value, _LAST.get()
+            self.state.on_cancel = None
+            _log_fault(target.stub, m.name, port)
+            self._general(values).fault(RPC_E_SERVERFAULT)
+            return
+        self.state.on_cancel = None
+        self._reply(values, value, context.get(_LAST, S_OK))
 
     def _reply(self, values: tuple[Any, ...], value: Any, hr: int) -> None:
         m, state = self.method, self.state
