@@ -58,6 +58,8 @@ WATCH = -2  # Add(WATCH, n) waits for the client's cancel and returns 1 if it ca
 FAILS = -3  # Add(FAILS, n) fails with E_FAIL
 RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
 SEES = -5  # Add(SEES, n) records the context variables it sees (`Calc.seen`)
+SUCCESS_CODE = -6  # Add(SUCCESS_CODE, n) returns n with S_FALSE (`WithHResult`)
+FAILURE_CODE = -7  # Add(FAILURE_CODE, n) returns E_FAIL through `WithHResult`
 
 
 class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[misc]
@@ -81,6 +83,10 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
             raise rt.COMError(rt.E_FAIL)
         elif a == RAISES:
             raise RuntimeError("a server bug")
+        elif a == SUCCESS_CODE:
+            return rt.WithHResult(rt.S_FALSE, b)  # type: ignore[return-value]
+        elif a == FAILURE_CODE:
+            return rt.WithHResult(rt.E_FAIL, b)  # type: ignore[return-value]
         elif a == SEES:
             ctx = _CALL_CONTEXT.get()
             self.seen.append(
@@ -433,6 +439,28 @@ def test_lean_reply_bytes_equal_the_general_paths(
 def test_lean_path_failures_are_the_general_paths(server: Server, a: int) -> None:
     fast, general = both_paths(server, request(7, server.ipid, add_stub(a, 0)))
     assert fast == general
+
+
+@pytest.mark.parametrize("a", [SUCCESS_CODE, FAILURE_CODE], ids=["S_FALSE", "E_FAIL"])
+def test_lean_path_returns_with_hresult_as_the_general_path(server: Server, a: int) -> None:
+    """The lean path calls a ComObject method's own function and does its wrapper's work
+    itself (fastserve.FastMethod.plain): a returned `WithHResult` is the wrapper's."""
+    fast, general = both_paths(server, request(7, server.ipid, add_stub(a, 5)))
+    assert fast == general
+    if a == SUCCESS_CODE:
+        assert struct.unpack_from("<iI", fast, len(fast) - 8) == (5, rt.S_FALSE)
+
+
+def test_lean_path_calls_a_method_set_on_the_instance(server: Server) -> None:
+    """A method set on the server object itself (not ComObject's wrapper) is the one
+    called, as on the general path, not the class's function."""
+    server.calc.Add = lambda a, b: 99  # type: ignore[method-assign]
+    try:
+        fast, general = both_paths(server, request(7, server.ipid, add_stub(1, 2)))
+    finally:
+        del server.calc.Add
+    assert fast == general
+    assert struct.unpack_from("<iI", fast, len(fast) - 8) == (99, rt.S_OK)
 
 
 WRITE, READ = ISimpleStream._wire_[1], ISimpleStream._wire_[0]

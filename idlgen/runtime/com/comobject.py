@@ -230,6 +230,8 @@ def _wrap_with_outs(fn: Callable[..., Any], result_type: Any) -> Callable[..., A
             value = result_type._make(value)
         return value
 
+    if result_type is None:  # the server's lean path may do this work itself (fastserve.py)
+        call._idlgen_plain_ = fn  # type: ignore[attr-defined]
     return call
 
 

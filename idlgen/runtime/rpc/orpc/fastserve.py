@@ -37,7 +37,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from idlgen.runtime.apartments.apartment import serve_reserved
@@ -105,18 +105,25 @@ class FastMethod:
         "name",
         "one_out",
         "order",
+        "plain",
         "reader",
         "replies",
         "reply",
         "request",
         "stub_size",
         "values",
+        "wrapper",
     )
 
     def __init__(self, method: Method, codec: PrimitiveCodec | BufferCodec) -> None:
         self.codec = codec
         self.method = method
         self.name = method.name
+        # The server class's method as ComObject wraps it (comobject._wrap_with_outs) and
+        # the function it wraps, when `run` may call that directly and do the wrapper's
+        # work itself (`method_of`); None: the wrapper runs.
+        self.wrapper: object = None
+        self.plain: Callable[..., Any] | None = None
         names = codec.request_names
         order = tuple(names.index(n) for n in self.method.ins)
         self.order = None if order == tuple(range(len(names))) else order
@@ -245,9 +252,14 @@ def method_of(stub: Stub, opnum: int) -> FastMethod | None:
     if not isinstance(codec, PrimitiveCodec | BufferCodec):
         return None
     try:
-        return FastMethod(stub.vtable[opnum], codec)
+        m = FastMethod(stub.vtable[opnum], codec)
     except ValueError:  # a method [in] the codec does not carry
         return None
+    wrapper = getattr(type(stub.target), m.name, None)
+    plain = getattr(wrapper, "_idlgen_plain_", None)
+    if plain is not None:
+        m.wrapper, m.plain = wrapper, plain
+    return m
 
 
 class Target:
@@ -395,13 +407,22 @@ class FastCall(IncomingCall):
         # it). `Context.run` takes the method itself: no Python frame of ours around it.
         context = port.context.copy()
         context.run(_CALL_CONTEXT.set, (self, 1))  # type: ignore[arg-type]
+        obj = target.stub.target
         try:
-            method = getattr(target.stub.target, m.name)
+            fn = getattr(obj, m.name)
+            # The method as ComObject wrapped it (no other override): its function is
+            # called as the wrapper calls it, and the wrapper's work is done below, one
+            # Python call and a context variable's set fewer.
+            plain = m.plain
+            if plain is not None and getattr(fn, "__func__", None) is m.wrapper:
+                fn, args = plain, (obj, *ins)
+            else:
+                plain, args = None, ins
             if self.inline:  # reserved: served here as one of the apartment's threads
                 self.inline = False
-                value = serve_reserved(target.apartment, context.run, method, *ins)
+                value = serve_reserved(target.apartment, context.run, fn, *args)
             else:  # an MTA thread is in it already
-                value = context.run(method, *ins)
+                value = context.run(fn, *args)
         except COMError as exc:
             self.state.on_cancel = None  # `_done`, without a call
             self._general(values).failure(exc.hresult)
@@ -412,7 +433,16 @@ class FastCall(IncomingCall):
             self._general(values).fault(RPC_E_SERVERFAULT)
             return
         self.state.on_cancel = None
-        self._reply(values, value, context.get(_LAST, S_OK))
+        if plain is None:
+            self._reply(values, value, context.get(_LAST, S_OK))
+            return
+        hr = S_OK  # what `_wrap_with_outs` makes of what the method returned
+        if type(value) is WithHResult:
+            hr, value = value.hresult, value.value
+            if hr & 0x80000000:
+                self._general(values).failure(hr)
+                return
+        self._reply(values, value, hr)
 
     def _reply(self, values: tuple[Any, ...], value: Any, hr: int) -> None:
         m, state = self.method, self.state
