@@ -348,10 +348,12 @@ class Reactor:
             # per turn, 1 % of a lean call.
             lock.acquire()
             try:
-                if ran < 0:
+                if ran < 0:  # the batch starts: the spare wakes from its park to watch it
                     ran = 0
                     self._in_calls = me
-                    self._start_batch_locked()
+                    self._last_batch = time.monotonic()
+                    if self._parked:
+                        self._spare.notify()
                 if self._thread is not me:
                     return  # taken over: the new leader sends the replies
                 if not jobs:
@@ -371,13 +373,10 @@ class Reactor:
                 job.run()
             except Exception:  # a bug of ours must cost one call, never the loop
                 log.exception("DCE/RPC: a call run on the reactor thread failed")
-        self._uncork()
-
-    def _start_batch_locked(self) -> None:
-        """A batch of inline calls starts: the spare wakes from its park to watch it."""
-        self._last_batch = time.monotonic()
-        if self._parked:
-            self._spare.notify()
+        if self._corked:
+            self._uncork()
+        else:  # a lone call's batch (a synchronous client's): nothing waits to be sent
+            self._lone = None
 
     def _uncork(self) -> None:
         self._lone = None

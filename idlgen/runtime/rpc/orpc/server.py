@@ -76,7 +76,7 @@ from idlgen.runtime.rpc.dcerpc.server import CallState
 from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.peer import _PEER, current_peer
-from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthat, split_orpcthis
+from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, OrpcError, orpcthat, split_orpcthis
 
 __all__ = [
     "ConnectionPort",
@@ -258,7 +258,7 @@ class ObjectServer:
         if (  # `Target.valid`, inline
             target is None
             or target.apartment.closed
-            or target.exporter.lookup(ipid) is not target.stub
+            or target.exporter.stubs.get(ipid) is not target.stub
         ):
             target = fastserve.target_of(apartment_of_ipid(ipid), ipid)
             if target is None or not _may_reach(port, target.apartment, ipid):
@@ -267,9 +267,16 @@ class ObjectServer:
         method = target.methods.get(opnum) or target.method(opnum)
         if method is None:
             return False
-        values = method.read(frame, at)
-        if values is None:
-            return False
+        s = method.request
+        if s is not None and len(frame) - at == s.size:  # `FastMethod.read`'s usual case
+            raw = s.unpack_from(frame, at)
+            if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM 5.x (x >= 1), extensions
+                return False
+            values = raw[6:]
+        else:
+            values = method.read(frame, at)
+            if values is None:
+                return False
         checked = self.levels or self.access_checks or target.own_checks
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
             return False
