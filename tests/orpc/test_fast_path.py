@@ -838,6 +838,73 @@ def test_replies_of_one_read_leave_in_fewer_sends(
     assert 1 <= len(writes) < 32
 
 
+class _CountingLock:
+    """A lock that counts its turns (the apartment's, for the test below)."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.turns = 0
+
+    def acquire(self, *args: Any) -> bool:
+        self.turns += 1
+        return bool(self.lock.acquire(*args))
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_calls_of_one_read_enter_their_apartment_once(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calls of one read to one MTA run on the reactor thread one after the other
+    without leaving the apartment in between (`FastCall.stay`): two turns of the
+    apartment's lock per call (its reservation, and its start), not three, and one more
+    when the batch leaves. A read may hold fewer than all 32 requests: the test asks for
+    fewer turns than three per call."""
+    counting = _CountingLock(server.mta._lock)
+    monkeypatch.setattr(server.mta, "_lock", counting)
+    client.send(b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(10, 42)))
+    replies = [client.pdu() for _ in range(32)]
+    assert [r.call_id for r in replies] == list(range(10, 42))
+    until(lambda: server.mta._busy == 0, WAIT)
+    assert server.mta._reserved == 0
+    assert 2 * 32 < counting.turns < 3 * 32
+
+
+def test_a_call_that_stayed_for_the_next_leaves_when_the_reading_is_taken_over(
+    server: Server,
+) -> None:
+    """A call that keeps the reactor thread in its apartment for the next call of its
+    batch runs too long: the spare takes the reading over and the next call goes to the
+    apartment's threads; the thread that ran the slow call leaves the apartment after it
+    (`Reactor.leave_batch`), which does not count it busy any more."""
+    client, calc = Client(server.address), server.calc
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        until(lambda: server.reactor._spares == 1, WAIT)
+        takeovers = server.reactor.takeovers
+        calc.release.clear()
+        client.send(
+            request(3, server.ipid, add_stub(BLOCK, 0)) + request(4, server.ipid, add_stub(2, 3))
+        )
+        first = P.decode(client.raw())
+        assert isinstance(first, P.Response) and first.call_id == 4
+        calc.release.set()
+        late = P.decode(client.raw())
+        assert isinstance(late, P.Response) and late.call_id == 3
+        assert server.reactor.takeovers == takeovers + 1
+        until(lambda: server.mta._busy == 0 and server.mta._reserved == 0, WAIT)
+    finally:
+        calc.release.set()
+        client.close()
+
+
 def test_a_lone_calls_reply_is_sent_as_it_is_made(
     server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -40,7 +40,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.apartments.apartment import serve_reserved
+from idlgen.runtime.apartments.apartment import serve_reserved, settle
 from idlgen.runtime.apartments.marshal import ObjectExporter, ref_observer, remote_client
 from idlgen.runtime.apartments.stub import (
     IncomingCall,
@@ -333,7 +333,17 @@ class FastCall(IncomingCall):
     call starts sets its flag as one while it runs does, and `run` then answers
     RPC_E_CALL_CANCELED without running it, as for a canceled queued request."""
 
-    __slots__ = ("conn", "cont_id", "inline", "method", "port", "state", "target", "values")
+    __slots__ = (
+        "conn",
+        "cont_id",
+        "inline",
+        "method",
+        "port",
+        "state",
+        "stay",
+        "target",
+        "values",
+    )
 
     def __init__(
         self,
@@ -347,6 +357,10 @@ class FastCall(IncomingCall):
         inline: bool,
     ) -> None:
         self.inline = inline  # reserved in the apartment, to run on the reactor thread
+        # The next call of the reactor's batch is inline in the same apartment: this one
+        # leaves the thread in it for that one (apartment.serve_reserved, `ObjectServer.
+        # fast_call`); a call that runs otherwise (`post`) does not read it.
+        self.stay = False
         self.conn = conn
         self.port = port
         self.target = target
@@ -391,12 +405,14 @@ class FastCall(IncomingCall):
         """Serve the call on this thread (the reactor's, or one of the apartment's)."""
         target, m, port = self.target, self.method, self.port
         if target.apartment.closed:  # shut down since it was read: what a request gets
+            settle()  # what the batch's last call left, if it stayed for this one
             self._unreserve()
             self.queue()
             return
         values = self.values
         ins = values if m.order is None else tuple(values[i] for i in m.order)
         if self._cancel_ticket:  # canceled before it started
+            settle()
             self._done()
             self._unreserve()
             self._general(values).fault(RPC_E_CALL_CANCELED)
@@ -420,14 +436,18 @@ class FastCall(IncomingCall):
                 plain, args = None, ins
             if self.inline:  # reserved: served here as one of the apartment's threads
                 self.inline = False
-                value = serve_reserved(target.apartment, context.run, fn, *args)
+                value = serve_reserved(target.apartment, self.stay, context.run, fn, *args)
             else:  # an MTA thread is in it already
                 value = context.run(fn, *args)
         except COMError as exc:
+            if not self.stay:  # failed before `serve_reserved`: it did not leave
+                settle()
             self.state.on_cancel = None  # `_done`, without a call
             self._general(values).failure(exc.hresult)
             return
         except Exception:
+            if not self.stay:
+                settle()
             self.state.on_cancel = None
             _log_fault(target.stub, m.name, port)
             self._general(values).fault(RPC_E_SERVERFAULT)

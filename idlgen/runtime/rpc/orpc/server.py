@@ -35,7 +35,13 @@ import uuid
 from typing import Any
 
 from idlgen.runtime.apartments import channel
-from idlgen.runtime.apartments.apartment import Apartment, enter, find_apartment, leave
+from idlgen.runtime.apartments.apartment import (
+    Apartment,
+    enter,
+    find_apartment,
+    leave,
+    settle,
+)
 from idlgen.runtime.apartments.channel import (
     FAULT,
     HEADER,
@@ -254,6 +260,9 @@ class ObjectServer:
         port = conn.handler_state
         if port is None:
             port = conn.handler_state = self._port(conn)
+            # A call that stayed in its apartment for the next of its batch (`FastCall.
+            # stay`) is left there when another thread takes the reading over first.
+            conn.transport.reactor.leave_batch = settle
         target = port.fast.get(ipid)
         if (  # `Target.valid`, inline
             target is None
@@ -291,7 +300,9 @@ class ObjectServer:
             return False
         call = fastserve.FastCall(conn, port, target, method, state, cont_id, values, inline)
         if inline:
-            reactor.run_inline(conn.transport, call)
+            before = reactor.run_inline(conn.transport, call)
+            if type(before) is fastserve.FastCall and before.target.apartment is target.apartment:
+                before.stay = True  # the thread stays in the apartment from one to the other
         else:
             call.queue()
         return True
