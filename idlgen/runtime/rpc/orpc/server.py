@@ -276,13 +276,18 @@ class ObjectServer:
         method = target.methods.get(opnum) or target.method(opnum)
         if method is None:
             return False
-        s = method.request
-        if s is not None and len(frame) - at == s.size:  # `FastMethod.read`'s usual case
-            raw = s.unpack_from(frame, at)
+        s = method.request  # `FastMethod.read`'s usual cases, without a call:
+        if s is not None and len(frame) - at == s.size:  # ORPCTHIS and the [in] values
+            raw: tuple[Any, ...] | None = s.unpack_from(frame, at)
+        elif method.reader is not None:  # a byte buffer between fixed fields (`Write`)
+            raw = method.reader.read(frame, at)
+        else:
+            raw = None
+        if raw is not None:
             if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM 5.x (x >= 1), extensions
                 return False
             values = raw[6:]
-        else:
+        else:  # the rest, and what it refuses
             values = method.read(frame, at)
             if values is None:
                 return False
