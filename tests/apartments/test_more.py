@@ -12,7 +12,12 @@ from servers import Calc, Stream
 from stream_handwritten import AsyncISimpleStream, ICalc, ISimpleStream
 
 from idlgen import runtime as _rt
-from idlgen.runtime.apartments.apartment import Apartment
+from idlgen.runtime.apartments.apartment import (
+    Apartment,
+    current_apartment,
+    serve_reserved,
+    settle,
+)
 from idlgen.runtime.apartments.marshal import unmarshal_interface
 from idlgen.runtime.apartments.registry import interface_for, wire_table
 
@@ -145,3 +150,53 @@ def test_reservations_never_take_an_mta_past_saturation() -> None:
             apt.unreserve()
     finally:
         apt.shutdown()
+
+
+def test_a_reserved_call_that_stays_leaves_its_apartment_to_the_next() -> None:
+    """`serve_reserved(..., stay=True)` keeps the thread in the apartment (and busy there)
+    after the call; the next reserved call of that apartment on the thread only turns its
+    reservation into the busy thread's, and the first that does not stay leaves."""
+    apt = Apartment.mta(1, "staying")
+    outside = current_apartment()
+    seen: list[tuple[Apartment, int, int]] = []
+
+    def record() -> None:
+        seen.append((current_apartment(), apt._busy, apt._reserved))
+
+    try:
+        assert apt.reserve() and apt.reserve() and apt.reserve()
+        serve_reserved(apt, True, record)
+        assert current_apartment() is apt and (apt._busy, apt._reserved) == (1, 2)
+        serve_reserved(apt, True, record)
+        serve_reserved(apt, False, record)
+        assert seen == [(apt, 1, 2), (apt, 1, 1), (apt, 1, 0)]
+        assert current_apartment() is outside and (apt._busy, apt._reserved) == (0, 0)
+    finally:
+        apt.shutdown()
+
+
+def test_settle_or_another_apartment_ends_a_stay() -> None:
+    """What a staying call left is undone by `settle` (a server whose reading another
+    thread took over), or by a reserved call of another apartment on the thread."""
+    one, two = Apartment.mta(1, "one"), Apartment.mta(1, "two")
+    outside = current_apartment()
+    try:
+        assert one.reserve()
+        serve_reserved(one, True, lambda: None)
+        settle()
+        assert current_apartment() is outside and one._busy == 0
+        settle()  # nothing left: nothing to do
+        assert one._busy == 0
+        assert one.reserve() and two.reserve()
+        serve_reserved(one, True, lambda: None)
+        assert serve_reserved(two, False, current_apartment) is two
+        assert current_apartment() is outside and (one._busy, two._busy) == (0, 0)
+        with pytest.raises(ZeroDivisionError):  # a failing call that stays stays too
+            assert one.reserve()
+            serve_reserved(one, True, lambda: 1 // 0)
+        assert current_apartment() is one and one._busy == 1
+        settle()
+        assert current_apartment() is outside and one._busy == 0
+    finally:
+        one.shutdown()
+        two.shutdown()

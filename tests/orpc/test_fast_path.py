@@ -58,6 +58,8 @@ WATCH = -2  # Add(WATCH, n) waits for the client's cancel and returns 1 if it ca
 FAILS = -3  # Add(FAILS, n) fails with E_FAIL
 RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
 SEES = -5  # Add(SEES, n) records the context variables it sees (`Calc.seen`)
+SUCCESS_CODE = -6  # Add(SUCCESS_CODE, n) returns n with S_FALSE (`WithHResult`)
+FAILURE_CODE = -7  # Add(FAILURE_CODE, n) returns E_FAIL through `WithHResult`
 
 
 class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[misc]
@@ -81,6 +83,10 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
             raise rt.COMError(rt.E_FAIL)
         elif a == RAISES:
             raise RuntimeError("a server bug")
+        elif a == SUCCESS_CODE:
+            return rt.WithHResult(rt.S_FALSE, b)  # type: ignore[return-value]
+        elif a == FAILURE_CODE:
+            return rt.WithHResult(rt.E_FAIL, b)  # type: ignore[return-value]
         elif a == SEES:
             ctx = _CALL_CONTEXT.get()
             self.seen.append(
@@ -433,6 +439,28 @@ def test_lean_reply_bytes_equal_the_general_paths(
 def test_lean_path_failures_are_the_general_paths(server: Server, a: int) -> None:
     fast, general = both_paths(server, request(7, server.ipid, add_stub(a, 0)))
     assert fast == general
+
+
+@pytest.mark.parametrize("a", [SUCCESS_CODE, FAILURE_CODE], ids=["S_FALSE", "E_FAIL"])
+def test_lean_path_returns_with_hresult_as_the_general_path(server: Server, a: int) -> None:
+    """The lean path calls a ComObject method's own function and does its wrapper's work
+    itself (fastserve.FastMethod.plain): a returned `WithHResult` is the wrapper's."""
+    fast, general = both_paths(server, request(7, server.ipid, add_stub(a, 5)))
+    assert fast == general
+    if a == SUCCESS_CODE:
+        assert struct.unpack_from("<iI", fast, len(fast) - 8) == (5, rt.S_FALSE)
+
+
+def test_lean_path_calls_a_method_set_on_the_instance(server: Server) -> None:
+    """A method set on the server object itself (not ComObject's wrapper) is the one
+    called, as on the general path, not the class's function."""
+    server.calc.Add = lambda a, b: 99  # type: ignore[method-assign]
+    try:
+        fast, general = both_paths(server, request(7, server.ipid, add_stub(1, 2)))
+    finally:
+        del server.calc.Add
+    assert fast == general
+    assert struct.unpack_from("<iI", fast, len(fast) - 8) == (99, rt.S_OK)
 
 
 WRITE, READ = ISimpleStream._wire_[1], ISimpleStream._wire_[0]
@@ -808,6 +836,73 @@ def test_replies_of_one_read_leave_in_fewer_sends(
     sums = [ADD.decode_response(r.stub[8:], scope={}).outs["sum"] for r in replies]
     assert sums == [2 * i for i in range(10, 42)]
     assert 1 <= len(writes) < 32
+
+
+class _CountingLock:
+    """A lock that counts its turns (the apartment's, for the test below)."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.turns = 0
+
+    def acquire(self, *args: Any) -> bool:
+        self.turns += 1
+        return bool(self.lock.acquire(*args))
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_calls_of_one_read_enter_their_apartment_once(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calls of one read to one MTA run on the reactor thread one after the other
+    without leaving the apartment in between (`FastCall.stay`): two turns of the
+    apartment's lock per call (its reservation, and its start), not three, and one more
+    when the batch leaves. A read may hold fewer than all 32 requests: the test asks for
+    fewer turns than three per call."""
+    counting = _CountingLock(server.mta._lock)
+    monkeypatch.setattr(server.mta, "_lock", counting)
+    client.send(b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(10, 42)))
+    replies = [client.pdu() for _ in range(32)]
+    assert [r.call_id for r in replies] == list(range(10, 42))
+    until(lambda: server.mta._busy == 0, WAIT)
+    assert server.mta._reserved == 0
+    assert 2 * 32 < counting.turns < 3 * 32
+
+
+def test_a_call_that_stayed_for_the_next_leaves_when_the_reading_is_taken_over(
+    server: Server,
+) -> None:
+    """A call that keeps the reactor thread in its apartment for the next call of its
+    batch runs too long: the spare takes the reading over and the next call goes to the
+    apartment's threads; the thread that ran the slow call leaves the apartment after it
+    (`Reactor.leave_batch`), which does not count it busy any more."""
+    client, calc = Client(server.address), server.calc
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        until(lambda: server.reactor._spares == 1, WAIT)
+        takeovers = server.reactor.takeovers
+        calc.release.clear()
+        client.send(
+            request(3, server.ipid, add_stub(BLOCK, 0)) + request(4, server.ipid, add_stub(2, 3))
+        )
+        first = P.decode(client.raw())
+        assert isinstance(first, P.Response) and first.call_id == 4
+        calc.release.set()
+        late = P.decode(client.raw())
+        assert isinstance(late, P.Response) and late.call_id == 3
+        assert server.reactor.takeovers == takeovers + 1
+        until(lambda: server.mta._busy == 0 and server.mta._reserved == 0, WAIT)
+    finally:
+        calc.release.set()
+        client.close()
 
 
 def test_a_lone_calls_reply_is_sent_as_it_is_made(

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from queue import Empty, SimpleQueue
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from idlgen.runtime.apartments.channel import (
     CANCEL,
@@ -54,6 +54,7 @@ __all__ = [
 log = logging.getLogger("idlgen.runtime.apartments.apartment")
 
 Kind = Literal["sta", "mta"]
+_T = TypeVar("_T")
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 
 
@@ -79,6 +80,10 @@ class _ThreadApartment(threading.local):
     and formats an AttributeError) until the thread enters one."""
 
     apartment: Apartment | None = None
+    # The apartment this thread stayed in after a reserved call, for the next one
+    # (`serve_reserved`), and the one to go back to when it leaves (`settle`).
+    staying: Apartment | None = None
+    outer: Apartment | None = None
 
 
 _local = _ThreadApartment()
@@ -541,6 +546,67 @@ def leave(apartment: Apartment, previous: Apartment | None) -> None:
     _local.apartment = previous
     lock = apartment._lock
     lock.acquire()  # not `with`: see `enter`
+    try:
+        apartment._busy -= 1
+    finally:
+        lock.release()
+
+
+def serve_reserved(apartment: Apartment, stay: bool, fn: Callable[..., _T], *args: Any) -> _T:
+    """`fn(*args)` as a reserved call of `apartment` (`Apartment.reserve`), between `enter`
+    and `leave` in one Python call. With `stay`, the thread does not leave after the call
+    (it still counts as busy there): the next reserved call of the same apartment on this
+    thread, the next of a server's batch, then only turns its reservation into the busy
+    thread's, one lock turn where `enter` and `leave` take two. What stays is undone by
+    `settle`, or by the next call here that does not stay."""
+    local = _local
+    staying = local.staying
+    if staying is not None and staying is not apartment:
+        settle()
+        staying = None
+    lock = apartment._lock
+    lock.acquire()  # not `with`: see `enter`
+    try:
+        apartment._reserved -= 1
+        if staying is None:
+            apartment._busy += 1
+    finally:
+        lock.release()
+    if staying is None:
+        previous = local.apartment
+        local.apartment = apartment
+        if stay:
+            local.staying = apartment
+            local.outer = previous
+            return fn(*args)
+    elif stay:
+        return fn(*args)
+    else:
+        previous = local.outer
+        local.staying = local.outer = None
+    try:
+        return fn(*args)
+    finally:
+        local.apartment = previous
+        lock.acquire()
+        try:
+            apartment._busy -= 1
+        finally:
+            lock.release()
+
+
+def settle() -> None:
+    """Leave the apartment a `serve_reserved(..., stay=True)` call left this thread in,
+    if any: a server calls it when its batch of calls ends another way than by a last
+    call that does not stay (another thread took its reading over)."""
+    local = _local
+    apartment = local.staying
+    if apartment is None:
+        return
+    local.apartment = local.outer
+    local.staying = local.outer = None
+    lock = apartment._lock
+    lock.acquire()
     try:
         apartment._busy -= 1
     finally:

@@ -20,6 +20,7 @@ import itertools
 import secrets
 import threading
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -151,6 +152,9 @@ class ObjectExporter:
         self.marshaler = marshaler
         self._lock = threading.Lock()
         self._by_ipid: dict[bytes, Stub] = {}
+        # The same table for readers that check an IPID per call without a call of
+        # `lookup` (a server's lean path); changed only here, under `_lock`.
+        self.stubs: Mapping[bytes, Stub] = self._by_ipid
         self._by_identity: dict[int, _Export] = {}
         self.calls = IncomingCalls()  # requests from queued to replied (cancels find them)
         # References handed out by this process's own code (publish, marshal_interface, [in]

@@ -209,14 +209,20 @@ def is_coroutine_method(fn: object) -> bool:
 
 
 def _wrap(fn: Callable[..., Any], method: Method) -> Callable[..., Any]:
+    plain = None
     if is_coroutine_method(fn):
         wrapper = _wrap_coroutine(fn, method)
     elif method.outs:
         wrapper = _wrap_with_outs(fn, method.result)
+        if method.result is None:  # the server's lean path may do this work itself
+            plain = fn
     else:
         wrapper = _wrap_hresult_only(fn)
     wrapper = functools.wraps(fn)(wrapper)
     wrapper._idlgen_wrapped_ = True  # type: ignore[attr-defined]
+    # The function `_wrap_with_outs` calls, for orpc/fastserve.py (`FastMethod.plain`),
+    # set after `wraps`, which copies the wrapped function's attributes; None otherwise.
+    wrapper._idlgen_plain_ = plain  # type: ignore[attr-defined]
     return wrapper
 
 

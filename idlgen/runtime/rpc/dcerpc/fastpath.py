@@ -117,7 +117,12 @@ def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
     lock.acquire()
     try:
         conn.calls.pop(state.call_id, None)
-        job = conn.pass_turn_locked(state)
+        if state.running and not conn.waiting:  # `pass_turn_locked`, inline: no one waits
+            state.running = False
+            conn.running -= 1
+            job = None
+        else:
+            job = conn.pass_turn_locked(state)
     finally:
         lock.release()
     if not state.orphaned:

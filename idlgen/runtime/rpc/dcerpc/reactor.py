@@ -206,6 +206,10 @@ class Reactor:
         self._threads = 0  # threads of this reactor: leader, spare, ones still in calls
         self.takeovers = 0  # times a spare took the loop over from a slow call (tests)
         self._interval = self._sweep_interval()  # the select timeout, and how often to sweep
+        # Undoes what a call may leave on its thread for the next call of its batch (an
+        # apartment it stays in, orpc/fastserve.py): run on a thread whose reading another
+        # thread took over, since the next call then runs elsewhere.
+        self.leave_batch: Callable[[], None] | None = None
         self._next_sweep = 0.0
 
     # -- from other threads ---------------------------------------------------------------
@@ -312,23 +316,27 @@ class Reactor:
             return False
         return True
 
-    def run_inline(self, t: Transport, call: InlineCall) -> None:
+    def run_inline(self, t: Transport, call: InlineCall) -> InlineCall | None:
         """After `inline_ready`: run `call` on this thread once the read is framed; its
         reply goes out in one send with the others of the batch. A batch of one call (a
         synchronous client's) corks nothing: its reply, the only one, is sent as it is
         made, without a second turn of the transport's lock to flush it. The first call's
-        transport is corked when a second call joins the batch, before either runs."""
+        transport is corked when a second call joins the batch, before either runs.
+
+        Returns the call that runs just before this one (None: this one is the first), so
+        that one may leave the thread ready for this one (see `leave_batch`)."""
         jobs = self._inline
         jobs.append(call)
         if len(jobs) == 1:
             self._lone = t
-            return
+            return None
         lone = self._lone
         if lone is not None:
             self._lone = None
             self._cork(lone)
         if not t.corked:
             self._cork(t)
+        return jobs[-2]
 
     def _cork(self, t: Transport) -> None:
         t.corked = True
@@ -348,36 +356,40 @@ class Reactor:
             # per turn, 1 % of a lean call.
             lock.acquire()
             try:
-                if ran < 0:
+                if ran < 0:  # the batch starts: the spare wakes from its park to watch it
                     ran = 0
                     self._in_calls = me
-                    self._start_batch_locked()
-                if self._thread is not me:
-                    return  # taken over: the new leader sends the replies
-                if not jobs:
-                    self._busy_since = None
-                    self._in_calls = None
-                    break
-                if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
-                    ran = 0  # what the batch has replied so far, keep the rest corked
-                    for t in self._corked:
-                        self._watch_writes(t)
-                job = jobs.popleft()
-                self._busy_since = time.monotonic()
+                    self._last_batch = time.monotonic()
+                    if self._parked:
+                        self._spare.notify()
+                job: InlineCall | None = None  # None: taken over
+                if self._thread is me:
+                    if not jobs:
+                        self._busy_since = None
+                        self._in_calls = None
+                        break
+                    if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
+                        ran = 0  # what the batch has replied so far, keep the rest corked
+                        for t in self._corked:
+                            self._watch_writes(t)
+                    job = jobs.popleft()
+                    self._busy_since = time.monotonic()
             finally:
                 lock.release()
+            if job is None:  # taken over: the new leader sends the replies
+                leave = self.leave_batch
+                if leave is not None:
+                    leave()
+                return
             ran += 1
             try:
                 job.run()
             except Exception:  # a bug of ours must cost one call, never the loop
                 log.exception("DCE/RPC: a call run on the reactor thread failed")
-        self._uncork()
-
-    def _start_batch_locked(self) -> None:
-        """A batch of inline calls starts: the spare wakes from its park to watch it."""
-        self._last_batch = time.monotonic()
-        if self._parked:
-            self._spare.notify()
+        if self._corked:
+            self._uncork()
+        else:  # a lone call's batch (a synchronous client's): nothing waits to be sent
+            self._lone = None
 
     def _uncork(self) -> None:
         self._lone = None

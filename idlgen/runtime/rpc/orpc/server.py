@@ -35,7 +35,13 @@ import uuid
 from typing import Any
 
 from idlgen.runtime.apartments import channel
-from idlgen.runtime.apartments.apartment import Apartment, enter, find_apartment, leave
+from idlgen.runtime.apartments.apartment import (
+    Apartment,
+    enter,
+    find_apartment,
+    leave,
+    settle,
+)
 from idlgen.runtime.apartments.channel import (
     FAULT,
     HEADER,
@@ -76,7 +82,7 @@ from idlgen.runtime.rpc.dcerpc.server import CallState
 from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.peer import _PEER, current_peer
-from idlgen.runtime.rpc.orpc.wire import OrpcError, orpcthat, split_orpcthis
+from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, OrpcError, orpcthat, split_orpcthis
 
 __all__ = [
     "ConnectionPort",
@@ -254,8 +260,15 @@ class ObjectServer:
         port = conn.handler_state
         if port is None:
             port = conn.handler_state = self._port(conn)
+            # A call that stayed in its apartment for the next of its batch (`FastCall.
+            # stay`) is left there when another thread takes the reading over first.
+            conn.transport.reactor.leave_batch = settle
         target = port.fast.get(ipid)
-        if target is None or not target.valid():
+        if (  # `Target.valid`, inline
+            target is None
+            or target.apartment.closed
+            or target.exporter.stubs.get(ipid) is not target.stub
+        ):
             target = fastserve.target_of(apartment_of_ipid(ipid), ipid)
             if target is None or not _may_reach(port, target.apartment, ipid):
                 return False
@@ -263,9 +276,21 @@ class ObjectServer:
         method = target.methods.get(opnum) or target.method(opnum)
         if method is None:
             return False
-        values = method.read(frame, at)
-        if values is None:
-            return False
+        s = method.request  # `FastMethod.read`'s usual cases, without a call:
+        if s is not None and len(frame) - at == s.size:  # ORPCTHIS and the [in] values
+            raw: tuple[Any, ...] | None = s.unpack_from(frame, at)
+        elif method.reader is not None:  # a byte buffer between fixed fields (`Write`)
+            raw = method.reader.read(frame, at)
+        else:
+            raw = None
+        if raw is not None:
+            if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM 5.x (x >= 1), extensions
+                return False
+            values = raw[6:]
+        else:  # the rest, and what it refuses
+            values = method.read(frame, at)
+            if values is None:
+                return False
         checked = self.levels or self.access_checks or target.own_checks
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
             return False
@@ -280,7 +305,9 @@ class ObjectServer:
             return False
         call = fastserve.FastCall(conn, port, target, method, state, cont_id, values, inline)
         if inline:
-            reactor.run_inline(conn.transport, call)
+            before = reactor.run_inline(conn.transport, call)
+            if type(before) is fastserve.FastCall and before.target.apartment is target.apartment:
+                before.stay = True  # the thread stays in the apartment from one to the other
         else:
             call.queue()
         return True
