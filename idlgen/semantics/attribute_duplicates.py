@@ -32,6 +32,8 @@ def duplicates_checker(sink: DiagnosticSink) -> Callable[[tuple[syntax.Attribute
 
 
 def _check(attributes: tuple[syntax.Attribute, ...], sink: DiagnosticSink) -> None:
+    if len(attributes) < 2:
+        return  # most lists (`[in]`, `[out]`): nothing can repeat
     seen: dict[str, syntax.Attribute] = {}
     for attribute in attributes:
         key = "pointer kind" if attribute.name in _POINTER_KINDS else attribute.name

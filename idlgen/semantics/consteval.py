@@ -8,7 +8,9 @@ and the declared type of a `const`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from typing import Any
 
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax
@@ -104,10 +106,13 @@ class Evaluator:
         self.literal_limit = literal_limit
 
     def evaluate(self, expr: syntax.Expr) -> Value:
-        method = getattr(self, "_eval_" + type(expr).__name__, None)
+        # One dict lookup by class, not a method name built and looked up per node:
+        # attribute values nest macro expansions (`id(DISPID_X)`), and resolution
+        # evaluated about 300,000 nodes over the corpus, a tenth of its time.
+        method = _METHODS.get(expr.__class__)
         if method is None:
             raise ConstError("expression is not a constant", expr.pos)
-        result: Value = method(expr)
+        result: Value = method(self, expr)
         return result
 
     def evaluate_int(self, expr: syntax.Expr) -> int:
@@ -205,29 +210,42 @@ def _binary(expr: syntax.Binary, left: int | float, right: int | float) -> Value
             quotient = abs(left) // abs(right) * (1 if (left < 0) == (right < 0) else -1)
             return quotient if op == "/" else left - quotient * right
         return left / right if op == "/" else left % right
-    if op in ("<<", ">>", "&", "|", "^"):
+    bitwise = _BITWISE.get(op)
+    if bitwise is not None:
         if not isinstance(left, int) or not isinstance(right, int):
             raise ConstError(f"operator '{op}' needs integers", expr.pos)
         if op in ("<<", ">>") and not 0 <= right < 128:
             raise ConstError("shift count out of range", expr.pos)
-        return {
-            "<<": lambda: left << right,
-            ">>": lambda: left >> right,
-            "&": lambda: left & right,
-            "|": lambda: left | right,
-            "^": lambda: left ^ right,
-        }[op]()
-    arithmetic: dict[str, Callable[[], Value]] = {
-        "+": lambda: left + right,
-        "-": lambda: left - right,
-        "*": lambda: left * right,
-        "<": lambda: int(left < right),
-        ">": lambda: int(left > right),
-        "<=": lambda: int(left <= right),
-        ">=": lambda: int(left >= right),
-        "==": lambda: int(left == right),
-        "!=": lambda: int(left != right),
-    }
-    if op not in arithmetic:
+        return bitwise(left, right)
+    arithmetic = _ARITHMETIC.get(op)
+    if arithmetic is None:
         raise ConstError(f"operator '{op}' is not allowed in a constant", expr.pos)
-    return arithmetic[op]()
+    return arithmetic(left, right)
+
+
+# Built once, not per operation (a dict of fresh lambdas per `+` was most of `_binary`).
+_BITWISE: dict[str, Callable[[int, int], int]] = {
+    "<<": operator.lshift,
+    ">>": operator.rshift,
+    "&": operator.and_,
+    "|": operator.or_,
+    "^": operator.xor,
+}
+_ARITHMETIC: dict[str, Callable[[Any, Any], Value]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "<": lambda left, right: int(left < right),
+    ">": lambda left, right: int(left > right),
+    "<=": lambda left, right: int(left <= right),
+    ">=": lambda left, right: int(left >= right),
+    "==": lambda left, right: int(left == right),
+    "!=": lambda left, right: int(left != right),
+}
+
+# `Evaluator.evaluate`'s dispatch: each expression class to its `_eval_` method.
+_METHODS: dict[type, Callable[[Evaluator, Any], Value]] = {
+    getattr(syntax, name[len("_eval_") :]): method
+    for name, method in vars(Evaluator).items()
+    if name.startswith("_eval_")
+}
