@@ -117,6 +117,25 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+# path -> (text, its digest): the digest of a text `read_source` handed out again (it
+# remembers texts, sources.py), found by identity instead of hashing it again; one per
+# path, for the last `_TEXT_DIGESTS_KEPT` paths.
+_TEXT_DIGESTS: dict[str, tuple[str, str]] = {}
+_TEXT_DIGESTS_KEPT = 4096
+
+
+def _digest_of(path: str, text: str) -> str:
+    known = _TEXT_DIGESTS.get(path)
+    if known is not None and known[0] is text:
+        return known[1]
+    digest = _digest(text)
+    _TEXT_DIGESTS.pop(path, None)
+    _TEXT_DIGESTS[path] = (text, digest)
+    if len(_TEXT_DIGESTS) > _TEXT_DIGESTS_KEPT:
+        del _TEXT_DIGESTS[next(iter(_TEXT_DIGESTS))]
+    return digest
+
+
 def _identifiers(path: str, digest: str, text: str) -> frozenset[str]:
     """Every identifier-like word of a file (cached per content)."""
     key = (path, digest)
@@ -207,7 +226,7 @@ class Loader:
         key = os.path.normpath(path)
         if key in self._loaded:
             return self._loaded[key]
-        digest = _digest(text)
+        digest = _digest_of(key, text)
         mentioned = _identifiers(key, digest, text)
         candidates = _PARSE_CACHE.setdefault((key, digest, self.settings), [])
         for cached in candidates:
@@ -267,7 +286,7 @@ class Loader:
     def _includes_unchanged(self, cached: LoadedFile) -> bool:
         for path, digest in cached.include_digests:
             text = self._read_quietly(path)
-            if text is None or _digest(text) != digest:
+            if text is None or _digest_of(path, text) != digest:
                 return False
         return True
 
