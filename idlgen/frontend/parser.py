@@ -55,6 +55,7 @@ def parse(
     winrt: bool = False,
     explain_unknown_type: Callable[[str], str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    copies: dict[int, object] | None = None,
 ) -> syntax.File:
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
@@ -64,7 +65,8 @@ def parse(
     transitively (it must report its own problems to the sink, not raise). A `#pragma
     winrt` line left in the text switches WinRT mode on, as in widl.
     `explain_unknown_type(name)` makes the note that follows an unknown type name's
-    error (which file declares it).
+    error (which file declares it). `copies`, if given, receives for each member
+    rebuilt rather than parsed (member_memo.py) `id(copy)` -> the member it copies.
     """
     # The substring test first: the pattern alone tries every line start of the
     # text (20 ms for mshtml.idl), and nearly no file names winrt at all.
@@ -90,6 +92,7 @@ def parse(
     try:
         driver = _Driver(lexer, builder, sink, place)
         driver.explain_unknown_type = explain_unknown_type
+        driver.copies = copies
         items = driver.run()
     except Exception as error:  # a bug of ours, not bad input: report it, no traceback
         sink.error(f"internal error in the IDL parser ({type(error).__name__}: {error})")
@@ -193,6 +196,7 @@ class _Driver:
         self.memo = MemberMemo()
         self.recording: _Recording | None = None
         self.seekable = False
+        self.copies: dict[int, object] | None = None
         for rule, (shape, planned, size, origin, kept) in enumerate(_rule_plans()):
             if kept is None:
                 callback = make_callback(shape, builder, planned)
@@ -421,7 +425,10 @@ class _Driver:
             and self.tables.actions[reducing].get(following.type) == reduction
         ):
             self.state_stack.append(self.tables.gotos[state][member.origin])
-            self.value_stack.append(moved(member, self.place(first.offset)))
+            node = moved(member, self.place(first.offset))
+            self.value_stack.append(node)
+            if self.copies is not None:
+                self.copies[id(node)] = member.node
             self.shifted_since_error += count
             return following
         if skipped:  # the tokens the lexer did not cut are the member's, as the text is

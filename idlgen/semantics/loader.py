@@ -113,8 +113,22 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER_CACHE: dict[tuple[str, str], frozenset[str]] = {}
 
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+_LAST_DIGEST: dict[str, tuple[str, str]] = {}  # path -> (its text as last read, digest)
+
+
+def _digest(text: str, path: str | None = None) -> str:
+    """The text's content digest. A cached parse is checked by reading its files again
+    and comparing digests, so most texts digested are the same as last time: with
+    `path`, the text is first compared with the one last read from there (a plain
+    comparison costs a fraction of encoding and hashing it)."""
+    if path is not None:
+        last = _LAST_DIGEST.get(path)
+        if last is not None and last[0] == text:
+            return last[1]
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    if path is not None:
+        _LAST_DIGEST[path] = (text, digest)
+    return digest
 
 
 def _identifiers(path: str, digest: str, text: str) -> frozenset[str]:
@@ -207,7 +221,7 @@ class Loader:
         key = os.path.normpath(path)
         if key in self._loaded:
             return self._loaded[key]
-        digest = _digest(text)
+        digest = _digest(text, key)
         mentioned = _identifiers(key, digest, text)
         candidates = _PARSE_CACHE.setdefault((key, digest, self.settings), [])
         for cached in candidates:
@@ -267,7 +281,7 @@ class Loader:
     def _includes_unchanged(self, cached: LoadedFile) -> bool:
         for path, digest in cached.include_digests:
             text = self._read_quietly(path)
-            if text is None or _digest(text) != digest:
+            if text is None or _digest(text, path) != digest:
                 return False
         return True
 
@@ -346,6 +360,7 @@ class Loader:
             contexts.append(context - seed)
             return loaded.type_names()
 
+        copies: dict[int, object] = {}  # members the parser rebuilt: checked once
         tree = parse(
             pp.text,
             path,
@@ -356,14 +371,18 @@ class Loader:
             winrt=pp.winrt,
             limits=self.settings.limits,
             explain_unknown_type=self.finder.hint,
+            copies=copies,
         )
-        check_attributes(tree, self.sink)
+        check_attributes(tree, self.sink, copies)
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
         includes = tuple(
             (
                 included,
-                _digest(self.sink.sources.get(included) or self._read_quietly(included) or ""),
+                _digest(
+                    self.sink.sources.get(included) or self._read_quietly(included) or "",
+                    included,
+                ),
             )
             for included in pp.files_read
             if os.path.normpath(included) != path

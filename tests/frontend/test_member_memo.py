@@ -4,6 +4,7 @@ parser does reuse what it may. Counted (members rebuilt, text skipped), never ti
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -139,3 +140,56 @@ def test_text_the_lexer_cuts_by_context_is_read_again(reuses: list[bool]) -> Non
     _tree, messages = _both(text)
     assert messages == []
     assert reuses == [False]
+
+
+_RUNS = itertools.count()
+
+
+def _checked(text: str) -> tuple[list[str], int]:
+    """Load `text` as a file (parse and attribute checks): its messages, and how many
+    attributes the checks looked at."""
+    from idlgen.frontend import attributes
+    from idlgen.semantics.loader import Loader, make_settings
+
+    seen = 0
+    original = attributes._Checker.attribute
+
+    def counting(self: attributes._Checker, attribute: syntax.Attribute, place: str | None) -> None:
+        nonlocal seen
+        seen += 1
+        original(self, attribute, place)
+
+    sink = DiagnosticSink()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(attributes._Checker, "attribute", counting)
+        # a text of its own each time: the loader would reuse an earlier parse
+        fresh = f"// {next(_RUNS)}\ntypedef long HRESULT;\n{text}"
+        Loader(make_settings([]), sink).load_main("test.idl", fresh)
+    return [d.format() for d in sink.diagnostics], seen
+
+
+def test_copies_of_a_member_checked_clean_are_not_checked_again() -> None:
+    text = "".join(
+        dispinterface(
+            name,
+            METHODS.replace("BSTR", "long").replace("VARIANT", "long").replace("IDispatch", "long"),
+        )
+        for name in "ABC"
+    )
+    messages, seen = _checked(text)
+    assert messages == []
+    with pytest.MonkeyPatch.context() as patch:
+        states = len(parser._member_starts())
+        patch.setattr(parser, "_member_starts", lambda: [False] * states)
+        assert _checked(text) == (messages, seen * 3)
+
+
+def test_copies_of_a_member_with_a_bad_attribute_say_so_each() -> None:
+    member = "[id(1), bogus_attribute] HRESULT method_name([in] long value);"
+    text = dispinterface("A", member) + dispinterface("B", member)
+    messages, seen = _checked(text)
+    assert len(messages) == 2 and all("unknown attribute 'bogus_attribute'" in m for m in messages)
+    with pytest.MonkeyPatch.context() as patch:
+        states = len(parser._member_starts())
+        patch.setattr(parser, "_member_starts", lambda: [False] * states)
+        assert _checked(text) == (messages, seen)
