@@ -18,8 +18,9 @@ The check runs on each parsed file, imported ones included (widl checks them too
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
+from typing import TypeVar
 
 from idlgen.diagnostics import DiagnosticSink
 from idlgen.frontend import attribute_args, syntax
@@ -254,9 +255,19 @@ def suggestion(name: str) -> str | None:
     return close[0] if close else None
 
 
-def check_file(file: syntax.File, sink: DiagnosticSink) -> None:
-    """Report every unknown, misplaced or malformed attribute of one parsed file."""
-    AttributeWalker(_Checker(sink, file.winrt).attribute).items(file.items)
+def check_file(
+    file: syntax.File, sink: DiagnosticSink, copies: Mapping[int, object] | None = None
+) -> None:
+    """Report every unknown, misplaced or malformed attribute of one parsed file.
+
+    `copies` maps (by `id`) dispinterface members the parser rebuilt to the member
+    they copy (parser.parse): a copy of a member checked clean is clean too, since
+    these checks read a member's attributes and types, never their positions."""
+    checker = _Checker(sink, file.winrt)
+    if copies:
+        _SkippingCopies(checker.attribute, copies, sink).items(file.items)
+    else:
+        AttributeWalker(checker.attribute).items(file.items)
 
 
 Visit = Callable[[syntax.Attribute, "str | None"], None]
@@ -419,6 +430,35 @@ class AttributeWalker:
         elif isinstance(type_, syntax.FunctionType):
             self.type(type_.return_type)
             self.params(type_.params)
+
+
+class _SkippingCopies(AttributeWalker):
+    """The walker of `check_file`, passing over copies of members found clean."""
+
+    def __init__(self, visit: Visit, copies: Mapping[int, object], sink: DiagnosticSink) -> None:
+        super().__init__(visit)
+        self.copies = copies
+        self.sink = sink
+        self.clean: set[int] = set()  # ids of copied members that were checked clean
+
+    def method(self, method: syntax.Method) -> None:
+        self._checked(method, super().method)
+
+    def field(self, field: syntax.Field) -> None:
+        self._checked(field, super().field)
+
+    def _checked(self, member: _Member, check: Callable[[_Member], None]) -> None:
+        original = self.copies.get(id(member))
+        if original is not None and id(original) in self.clean:
+            return
+        sink = self.sink
+        before = (sink.error_count, sink.dropped_errors)  # past max_errors, errors drop
+        check(member)
+        if (sink.error_count, sink.dropped_errors) == before:
+            self.clean.add(id(member if original is None else original))
+
+
+_Member = TypeVar("_Member", syntax.Method, syntax.Field)
 
 
 def _type_place(type_: syntax.Type) -> str:

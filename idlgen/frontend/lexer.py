@@ -14,7 +14,7 @@ names (`Windows.Foundation.IClosable`) become one token.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from idlgen.limits import DEFAULT_LIMITS, exceeded
@@ -252,7 +252,8 @@ def _master(winrt: bool, punctuation_first: bool = True) -> re.Pattern[str]:
 _PATTERNS = {False: _master(False), True: _master(True)}
 # What each punctuation token does to the nesting and operator-run counts (bit flags;
 # one lookup per token keeps the lexer's hot loop fast).
-_OPERATOR, _OPENS, _CLOSES, _ENDS_CHAIN = 1, 2, 4, 8
+OPERATOR, OPENS, CLOSES, ENDS_CHAIN = 1, 2, 4, 8
+_OPERATOR, _OPENS, _CLOSES, _ENDS_CHAIN = OPERATOR, OPENS, CLOSES, ENDS_CHAIN
 _NEUTRAL = {"_COLON", "_EQ", "ELLIPSIS", "DOT", "ARROW"}
 _PUNCTUATION_ROLES = {kind: _OPERATOR for kind in PUNCTUATION.values()} | {
     kind: 0 for kind in _NEUTRAL
@@ -267,8 +268,14 @@ _PUNCTUATION_ROLES |= {
     "_SEMI": _ENDS_CHAIN,
     "_COMMA": _ENDS_CHAIN,
 }
+PUNCTUATION_ROLES: dict[str, int] = _PUNCTUATION_ROLES
 # Each punctuation token's terminal and role: one look-up per token.
 _PUNCTUATION_KINDS = {text: (kind, _PUNCTUATION_ROLES[kind]) for text, kind in PUNCTUATION.items()}
+# What the parser sends to skip text it has parsed before (see `Lexer.tokens`): where
+# the text ends, the deepest and the shallowest bracket nesting inside it (relative),
+# the operators before its first `; , { }`, the most in any later run, the nesting it
+# leaves (relative) and its last terminal.
+Skip = tuple[int, int, int, int, int, int, str]
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
 _NEWLINE = re.compile("\n")
 
@@ -294,6 +301,7 @@ class Lexer:
     max_nesting: int = DEFAULT_LIMITS.brace_nesting
     max_operators: int = DEFAULT_LIMITS.operator_chain
     stopped: bool = False
+    skipped: bool = False  # the last `send` of a skip was honoured (see `tokens`)
     pragmas: list[tuple[str, int]] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
 
@@ -305,7 +313,16 @@ class Lexer:
         self.stopped = True
         self.report(exceeded(what, limit, value), offset)
 
-    def tokens(self) -> Iterator[Token]:
+    def tokens(self) -> Generator[Token, Skip | None, None]:
+        """The tokens, read lazily.
+
+        The parser may `send` a `Skip` right after receiving a token: the text up to
+        `end` is then not read, as if its tokens had been read and handed out, and the
+        token after it comes back (`skipped` set). That holds only where the counts of
+        nesting and operator runs cannot cross their limits inside the skipped text
+        (the parser skips only text without `<`, `>`, `.`, `#`, whose other effects
+        it knows); otherwise the send is ignored and the next token comes back as usual
+        (`skipped` clear)."""
         keywords = dict(KEYWORDS)
         if self.winrt:
             keywords.update(WINRT_KEYWORDS)
@@ -320,66 +337,87 @@ class Lexer:
         groups: list[str | None] = [None] * (pattern.groups + 1)
         for name, number in pattern.groupindex.items():
             groups[number] = name
-        for match in pattern.finditer(self.text):
-            index = match.lastindex or 0
-            kind = groups[index]
-            value = match[index]
-            start = match.start(index)
-            # Punctuation first, then names: together nine tokens in ten.
-            if kind == "OP":
-                kind, role = punctuation[value]
-                if role == _OPERATOR:
-                    operators += 1
-                    if operators > self.max_operators:
-                        what = "a run of pointer levels or operators"
-                        self._stop(what, "operator_chain", self.max_operators, start)
-                        return
-                elif role:
-                    if role & _ENDS_CHAIN:
-                        operators = 0
-                    if role & _OPENS:
-                        nesting += 1
-                        if nesting > self.max_nesting:
-                            what = "bracket nesting"
-                            self._stop(what, "brace_nesting", self.max_nesting, start)
+        text = self.text
+        position = 0
+        while True:
+            for match in pattern.finditer(text, position):
+                index = match.lastindex or 0
+                kind = groups[index]
+                value = match[index]
+                start = match.start(index)
+                # Punctuation first, then names: together nine tokens in ten.
+                if kind == "OP":
+                    kind, role = punctuation[value]
+                    if role == _OPERATOR:
+                        operators += 1
+                        if operators > self.max_operators:
+                            what = "a run of pointer levels or operators"
+                            self._stop(what, "operator_chain", self.max_operators, start)
                             return
-                    elif role & _CLOSES and nesting:
-                        nesting -= 1
-                if kind == "LT":
-                    if previous == "TYPENAME":
-                        angle_depth += 1
-                elif angle_depth and kind == "GT":
-                    angle_depth -= 1
-                elif angle_depth and kind == "SHR":
-                    angle_depth = max(angle_depth - 2, 0)
-                    yield Token.of("GT", ">", start)
-                    yield Token.of("GT", ">", start + 1)
-                    previous = "GT"
+                    elif role:
+                        if role & _ENDS_CHAIN:
+                            operators = 0
+                        if role & _OPENS:
+                            nesting += 1
+                            if nesting > self.max_nesting:
+                                what = "bracket nesting"
+                                self._stop(what, "brace_nesting", self.max_nesting, start)
+                                return
+                        elif role & _CLOSES and nesting:
+                            nesting -= 1
+                    if kind == "LT":
+                        if previous == "TYPENAME":
+                            angle_depth += 1
+                    elif angle_depth and kind == "GT":
+                        angle_depth -= 1
+                    elif angle_depth and kind == "SHR":
+                        angle_depth = max(angle_depth - 2, 0)
+                        yield Token.of("GT", ">", start)
+                        yield Token.of("GT", ">", start + 1)
+                        previous = "GT"
+                        continue
+                elif kind == "NAME":
+                    if value in keywords:
+                        kind = keywords[value]
+                    elif value in type_names or (
+                        "." in value and value.rpartition(".")[2] in type_names
+                    ):
+                        kind = "TYPENAME"
+                    elif value in callconvs:
+                        kind = "CALLCONV"
+                    else:
+                        kind = "IDENT"
+                elif kind == "DIRECTIVE":
+                    pragma = _PRAGMA.match(value)
+                    if pragma:
+                        self.pragmas.append((pragma.group(1).strip(), start))
                     continue
-            elif kind == "NAME":
-                if value in keywords:
-                    kind = keywords[value]
-                elif value in type_names or (
-                    "." in value and value.rpartition(".")[2] in type_names
-                ):
-                    kind = "TYPENAME"
-                elif value in callconvs:
-                    kind = "CALLCONV"
-                else:
-                    kind = "IDENT"
-            elif kind == "DIRECTIVE":
-                pragma = _PRAGMA.match(value)
-                if pragma:
-                    self.pragmas.append((pragma.group(1).strip(), start))
-                continue
-            elif kind == "BAD":
-                self.report(f"invalid character {value!r}", start)
-                continue
-            elif kind is None or kind == "EOF":
-                continue  # blanks at the very end
-            previous = kind
-            token = Token()  # Token.of, without a call per token
-            token.type = kind
-            token.value = value
-            token.offset = start
-            yield token
+                elif kind == "BAD":
+                    self.report(f"invalid character {value!r}", start)
+                    continue
+                elif kind is None or kind == "EOF":
+                    continue  # blanks at the very end
+                previous = kind
+                token = Token()  # Token.of, without a call per token
+                token.type = kind
+                token.value = value
+                token.offset = start
+                skip = yield token
+                if skip is not None:
+                    end, deepest, lowest, head_operators, operators_after, depth_change, last = skip
+                    if (
+                        nesting + deepest <= self.max_nesting
+                        and nesting + lowest >= 0  # a `)` at zero nesting leaves it at zero
+                        and operators + head_operators <= self.max_operators
+                        and operators_after <= self.max_operators
+                    ):
+                        nesting += depth_change
+                        operators = 0  # the skipped text ends a run: it ends on `;`
+                        previous = last
+                        self.skipped = True
+                        # Matches are contiguous (blanks fold into the next), so cutting
+                        # from `end` on gives the tokens reading through would.
+                        position = end
+                        break
+            else:
+                return

@@ -17,13 +17,14 @@ import gc
 import itertools
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
+from idlgen.frontend.member_memo import MEMBERS, PREFIX, Member, MemberMemo, moved, read
 from idlgen.frontend.reductions import (
     Callback,
     Plan,
@@ -54,6 +55,7 @@ def parse(
     winrt: bool = False,
     explain_unknown_type: Callable[[str], str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    copies: dict[int, object] | None = None,
 ) -> syntax.File:
     """Parses one preprocessed file. Never raises for bad input: problems go to `sink`.
 
@@ -63,7 +65,8 @@ def parse(
     transitively (it must report its own problems to the sink, not raise). A `#pragma
     winrt` line left in the text switches WinRT mode on, as in widl.
     `explain_unknown_type(name)` makes the note that follows an unknown type name's
-    error (which file declares it).
+    error (which file declares it). `copies`, if given, receives for each member
+    rebuilt rather than parsed (member_memo.py) `id(copy)` -> the member it copies.
     """
     # The substring test first: the pattern alone tries every line start of the
     # text (20 ms for mshtml.idl), and nearly no file names winrt at all.
@@ -89,6 +92,7 @@ def parse(
     try:
         driver = _Driver(lexer, builder, sink, place)
         driver.explain_unknown_type = explain_unknown_type
+        driver.copies = copies
         items = driver.run()
     except Exception as error:  # a bug of ours, not bad input: report it, no traceback
         sink.error(f"internal error in the IDL parser ({type(error).__name__}: {error})")
@@ -157,6 +161,16 @@ def _rule_plans() -> list[tuple[RuleShape, Plan, int, str, int | None]]:
     ]
 
 
+@cache
+def _member_starts() -> list[bool]:
+    """Per state: a remembered member may begin here (see member_memo.py)."""
+    return [any(name in row for name in MEMBERS) for row in load_tables().gotos]
+
+
+# (state the member began in, stack height then, its offset, its first terminal, marks)
+_Recording = tuple[int, int, int, str, tuple[int, ...]]
+
+
 class _SyntaxError(Exception):
     def __init__(self, token: Token, expected: Iterable[str]) -> None:
         super().__init__(token.type)
@@ -178,9 +192,16 @@ class _Driver:
         # Per rule: (values popped, nonterminal, callback or None, child kept): with
         # no callback the reduction keeps one child as the rule's value.
         self.reductions: list[tuple[int, str, Callback | None, int]] = []
-        for shape, planned, size, origin, kept in _rule_plans():
+        self.builder = builder
+        self.memo = MemberMemo()
+        self.recording: _Recording | None = None
+        self.seekable = False
+        self.copies: dict[int, object] | None = None
+        for rule, (shape, planned, size, origin, kept) in enumerate(_rule_plans()):
             if kept is None:
                 callback = make_callback(shape, builder, planned)
+                if origin in MEMBERS:
+                    callback = self._remembering(callback, size, origin, rule)
                 self.reductions.append((size, origin, callback, 0))
             else:
                 self.reductions.append((size, origin, None, kept - size))
@@ -206,15 +227,27 @@ class _Driver:
             return ()
         return self._finish()
 
-    def _feed_all(self) -> None:
-        """The hot loop: shifts and reductions for every token until the input ends."""
+    def _feed_all(self, pulled: Iterator[Token] | None = None) -> None:
+        """The hot loop: shifts and reductions for every token until the input ends.
+
+        `pulled`: tokens a member's reuse read but could not use (see `_reuse`),
+        fed here with no reuse before the loop goes on with the lexer."""
         actions = self.tables.actions
         gotos = self.tables.gotos
         reductions = self.reductions
         state_stack = self.state_stack
         value_stack = self.value_stack
-        source = itertools.chain(reversed(self.pushed_back), self.tokens)
-        self.pushed_back = []
+        member_starts = _member_starts()
+        if pulled is None:
+            source: Iterator[Token] = itertools.chain(reversed(self.pushed_back), self.tokens)
+            # Every token comes from the lexer itself, so it can be asked to skip.
+            self.seekable = not self.pushed_back
+            self.pushed_back = []
+        else:
+            source = pulled
+            member_starts = [False] * len(member_starts)
+        memo = self.memo
+        text = self.lexer.text
         shifted = self.shifted_since_error  # this loop restarts after each recovery
         state = state_stack[-1]
         for token in source:
@@ -225,6 +258,25 @@ class _Driver:
                     self.shifted_since_error = shifted
                     raise _SyntaxError(token, actions[state])
                 if action >= 0:
+                    if member_starts[state]:  # a dispinterface member begins
+                        member = memo.find(state, text, token.offset, self.lexer.type_names)
+                        if member is None:
+                            self.recording = (
+                                state,
+                                len(state_stack),
+                                token.offset,
+                                kind,
+                                self._marks(),
+                            )
+                        else:
+                            self.shifted_since_error = shifted
+                            following = self._reuse(member, token, state, source)
+                            state = state_stack[-1]
+                            shifted = self.shifted_since_error
+                            if following is None:  # fed as usual instead
+                                break
+                            token, kind = following, following.type
+                            continue
                     state = action
                     state_stack.append(state)
                     value_stack.append(token)
@@ -242,11 +294,11 @@ class _Driver:
                     del value_stack[-size:]
                     value_stack.append(value)
                     del state_stack[-size:]
-                elif size:
+                elif size:  # the state stack still holds the rule's states in the callback
                     children = value_stack[-size:]
-                    del state_stack[-size:]
                     del value_stack[-size:]
                     value_stack.append(callback(children))
+                    del state_stack[-size:]
                 else:
                     value_stack.append(callback([]))
                 state = gotos[state_stack[-1]][origin]
@@ -260,9 +312,10 @@ class _Driver:
         value_stack = self.value_stack
         children = value_stack[-size:] if size else []
         if size:
-            del state_stack[-size:]
             del value_stack[-size:]
         value_stack.append(children[kept] if callback is None else callback(children))
+        if size:
+            del state_stack[-size:]
         state_stack.append(self.tables.gotos[state_stack[-1]][origin])
 
     def _feed_end(self, token: Token) -> Any:
@@ -286,6 +339,116 @@ class _Driver:
                 if not self._pop_to_boundary(end):
                     break
         return ()
+
+    # ----- remembered members (member_memo.py)
+
+    def _marks(self) -> tuple[int, ...]:
+        """What a member's parse must leave as it was to be remembered: no message,
+        no new type name."""
+        sink = self.sink
+        return (
+            len(sink.diagnostics),
+            len(sink.raw_warnings),
+            sink.dropped_errors,
+            len(self.lexer.type_names),
+        )
+
+    def _remembering(self, callback: Callback, size: int, origin: str, rule: int) -> Callback:
+        """`callback`, for a member's rule, also remembering the member it completes."""
+
+        def remember(children: list[Any]) -> Any:
+            node = callback(children)
+            recording = self.recording
+            if recording is not None:
+                self.recording = None
+                self._remember(recording, children, node, size, origin, rule)
+            return node
+
+        return remember
+
+    def _remember(
+        self,
+        recording: _Recording,
+        children: list[Any],
+        node: Any,
+        size: int,
+        origin: str,
+        rule: int,
+    ) -> None:
+        state, height, offset, first_type, marks = recording
+        stack = self.state_stack  # the rule's states are still on it
+        last = children[-1] if children else None
+        if len(stack) != height + size or stack[height - 1] != state:
+            return  # the recording was of something else (a `}`, a broken member)
+        if not isinstance(last, Token) or last.type != "_SEMI" or marks != self._marks():
+            return
+        text = self.lexer.text[offset : last.offset + 1]
+        # One line, so a move keeps every position on the line; no `>>`, which the
+        # lexer cuts by what came before the member.
+        if len(text) < PREFIX or "\n" in text or ">>" in text:
+            return
+        tokens = read(text, self.lexer.type_names, self.lexer.winrt)
+        if tokens is None or tokens.tokens[0][0] != first_type:  # read before `marks`
+            return
+        position = self.place(offset)
+        self.memo.remember(state, Member(text, tokens, node, position, origin, (stack[-1], ~rule)))
+
+    def _reuse(
+        self, member: Member, first: Token, state: int, source: Iterator[Token]
+    ) -> Token | None:
+        """At `first`, in `state`, the text of a remembered member begins: read its
+        tokens and, if they and the token after them are what the member was parsed
+        with, push its node moved here and return that next token, to be fed as usual.
+        Otherwise feed what was read as usual and return None."""
+        count = len(member.types)
+        end = first.offset + len(member.text)
+        pulled = [first]
+        following: Token | None = None
+        skipped = False
+        if member.effects is not None and self.seekable:
+            lexer = self.lexer
+            lexer.skipped = False
+            try:
+                following = self.tokens.send((end, *member.effects))
+            except StopIteration:
+                following = None
+            skipped = lexer.skipped
+            if not skipped and following is not None:
+                pulled.append(following)
+        if not skipped:
+            pulled.extend(itertools.islice(source, count - len(pulled)))
+            following = next(source, None) if len(pulled) == count else None
+        reducing, reduction = member.action
+        if (
+            following is not None
+            and (skipped or (pulled[-1].offset == end - 1 and self._same_types(pulled, member)))
+            and self.tables.actions[reducing].get(following.type) == reduction
+        ):
+            self.state_stack.append(self.tables.gotos[state][member.origin])
+            node = moved(member, self.place(first.offset))
+            self.value_stack.append(node)
+            if self.copies is not None:
+                self.copies[id(node)] = member.node
+            self.shifted_since_error += count
+            return following
+        if skipped:  # the tokens the lexer did not cut are the member's, as the text is
+            offset = first.offset
+            pulled.extend(
+                Token.of(kind, value, offset + at) for kind, value, at in member.tokens[1:]
+            )
+        if following is not None:
+            pulled.append(following)
+        rest = iter(pulled)
+        try:
+            self._feed_all(rest)
+        except _SyntaxError:
+            self.pushed_back.extend(reversed(list(rest)))
+            raise
+        return None
+
+    @staticmethod
+    def _same_types(tokens: list[Token], member: Member) -> bool:
+        return [token.type for token in tokens] == member.types
 
     def _next(self) -> Token | None:
         if self.pushed_back:
@@ -338,6 +501,7 @@ class _Driver:
         return False
 
     def _recover(self, error: _SyntaxError) -> None:
+        self.recording = None
         self._report(error)
         token = error.token
         repeated = token is self.last_error_token

@@ -177,7 +177,11 @@ class _TooLarge(Exception):
         self.total = total
 
 
-_MAX_REMEMBERED = 4096  # tokens of an expansion worth remembering (see _final_expansion)
+# Tokens all remembered expansions may hold together (see _final_expansion): one
+# pointer each, as a remembered token is a shared (text, no hide set) pair. A bound on
+# the sum, not on each expansion: mshtml.idl expands macros of 45,000 tokens a dozen
+# times each, and a per-expansion bound made every use expand them again.
+_MAX_REMEMBERED = 1_000_000
 
 
 class _Source:
@@ -226,13 +230,32 @@ class Expander:
         # object-like macro -> (its expansion, the macros that expansion went through),
         # or None when the expansion depends on where it is used; see _final_expansion
         self._final: dict[str, _Final | None] = {}
+        # name -> remembered expansions that go through it or output it: what a
+        # (re)definition or #undef of that name makes stale; see forget_name
+        self._dependents: dict[str, list[str]] = {}
+        self._remembered = 0  # tokens held by self._final
+        self._plain: dict[str, Tok] = {}  # one shared (text, no hide set) pair per text
         self._contextual = False  # the current expansion used __LINE__ or __FILE__
         self._visited: set[str] = set()  # macros the current expansion went through
         self._depth = 0
 
     def forget(self) -> None:
-        """Drop remembered expansions; call whenever the macro table changes."""
+        """Drop remembered expansions; call whenever the macro table changes wholesale."""
         self._final.clear()
+        self._dependents.clear()
+        self._remembered = 0
+
+    def forget_name(self, name: str) -> None:
+        """Drop the remembered expansions `name` matters to; call when it is (re)defined
+        or undefined. Those are the ones that went through it and the ones whose result
+        holds it as a plain name (it would expand now). Every other one stays exact:
+        its expansion looked up no other name. Headers define thousands of macros
+        between two uses of a big one, so forgetting everything made each use expand
+        it again."""
+        for dependent in self._dependents.pop(name, ()):
+            final = self._final.pop(dependent, None)
+            if final is not None:
+                self._remembered -= len(final[0])
 
     def expand_at(self, text: str, pos: int, end: int) -> tuple[str, int]:
         """Expand the macro use starting at `pos`; returns the replacement and where it ends.
@@ -352,10 +375,23 @@ class Expander:
             visited = frozenset(self._visited)
             usable = not self._contextual and self.macros.keys().isdisjoint(map(_text, out))
             self._contextual, self._visited = saved_contextual, saved_visited
-        # hide sets of the result no longer matter: none of its tokens is a macro name
-        # A huge result is not kept: what it saves is no more than its memory costs.
-        usable = usable and len(out) <= _MAX_REMEMBERED
-        result = (tuple(out), visited) if usable else None
+        # Whatever is remembered, usable or not, is forgotten when a name it looked up
+        # changes: the macros it went through and the names it output.
+        dependents = self._dependents
+        for looked_up in visited.union(filter(is_identifier, set(map(_text, out)))):
+            dependents.setdefault(looked_up, []).append(name)
+        # Past the budget a result is not kept: uses expand in place, as without it.
+        usable = usable and len(out) <= _MAX_REMEMBERED - self._remembered
+        result: _Final | None = None
+        if usable:
+            # hide sets of the result no longer matter: none of its tokens is a macro
+            # name, so its tokens can be shared pairs with none
+            plain = self._plain
+            tokens = tuple(
+                plain.get(text) or plain.setdefault(text, (text, _NO_HIDE)) for text, _ in out
+            )
+            self._remembered += len(tokens)
+            result = (tokens, visited)
         self._final[name] = result
         return result
 

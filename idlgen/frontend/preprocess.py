@@ -495,12 +495,12 @@ class _Preprocessor:
         if old is not None and not old.same_definition(macro):
             self.sink.warning(f'"{macro.name}" redefined', where, option="macro-redefined")
         self.macros[macro.name] = macro
-        self.expander.forget()
+        self.expander.forget_name(macro.name)
 
     def _undef(self, rest: str, where: Position) -> None:
         name = self._macro_name(rest, "undef", where)
         if name is not None and self.macros.pop(name, None) is not None:
-            self.expander.forget()
+            self.expander.forget_name(name)
 
     def _pragma(self, rest: str, where: Position) -> None:
         text = rest.strip()

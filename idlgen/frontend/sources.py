@@ -106,7 +106,11 @@ def _read_regular(path: str, max_bytes: int) -> tuple[str, os.stat_result]:
             raise RefusedSource("not a regular file")
         if info.st_size > max_bytes:
             raise RefusedSource(exceeded(f"size {info.st_size:,}", "file_bytes", max_bytes))
-        data = handle.read(max_bytes + 1)
+        # The size reported and one byte more, to see there is no more: asking for
+        # `max_bytes + 1` at once made the reader allocate that much (8 MiB) per file.
+        data = handle.read(info.st_size + 1)
+        if len(data) > info.st_size:  # more than reported: read on as far as the limit
+            data += handle.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         raise RefusedSource(exceeded("size", "file_bytes", max_bytes))
     if len(data) != info.st_size:

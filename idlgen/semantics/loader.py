@@ -113,26 +113,27 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER_CACHE: dict[tuple[str, str], frozenset[str]] = {}
 
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+# path -> (its text as last read, digest), for the last `_DIGESTS_KEPT` paths
+_LAST_DIGEST: dict[str, tuple[str, str]] = {}
+_DIGESTS_KEPT = 4096
 
 
-# path -> (text, its digest): the digest of a text `read_source` handed out again (it
-# remembers texts, sources.py), found by identity instead of hashing it again; one per
-# path, for the last `_TEXT_DIGESTS_KEPT` paths.
-_TEXT_DIGESTS: dict[str, tuple[str, str]] = {}
-_TEXT_DIGESTS_KEPT = 4096
-
-
-def _digest_of(path: str, text: str) -> str:
-    known = _TEXT_DIGESTS.get(path)
-    if known is not None and known[0] is text:
-        return known[1]
-    digest = _digest(text)
-    _TEXT_DIGESTS.pop(path, None)
-    _TEXT_DIGESTS[path] = (text, digest)
-    if len(_TEXT_DIGESTS) > _TEXT_DIGESTS_KEPT:
-        del _TEXT_DIGESTS[next(iter(_TEXT_DIGESTS))]
+def _digest(text: str, path: str | None = None) -> str:
+    """The text's content digest. A cached parse is checked by reading its files again
+    and comparing digests, so most texts digested are the same as last time: with
+    `path`, the text is first compared with the one last read from there (a plain
+    comparison costs a fraction of encoding and hashing it, and nothing when the process
+    remembered the text and handed out the same object: sources.py)."""
+    if path is not None:
+        last = _LAST_DIGEST.get(path)
+        if last is not None and last[0] == text:
+            return last[1]
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    if path is not None:
+        _LAST_DIGEST.pop(path, None)
+        _LAST_DIGEST[path] = (text, digest)
+        if len(_LAST_DIGEST) > _DIGESTS_KEPT:
+            del _LAST_DIGEST[next(iter(_LAST_DIGEST))]
     return digest
 
 
@@ -226,7 +227,7 @@ class Loader:
         key = os.path.normpath(path)
         if key in self._loaded:
             return self._loaded[key]
-        digest = _digest_of(key, text)
+        digest = _digest(text, key)
         mentioned = _identifiers(key, digest, text)
         candidates = _PARSE_CACHE.setdefault((key, digest, self.settings), [])
         for cached in candidates:
@@ -286,7 +287,7 @@ class Loader:
     def _includes_unchanged(self, cached: LoadedFile) -> bool:
         for path, digest in cached.include_digests:
             text = self._read_quietly(path)
-            if text is None or _digest_of(path, text) != digest:
+            if text is None or _digest(text, path) != digest:
                 return False
         return True
 
@@ -365,6 +366,7 @@ class Loader:
             contexts.append(context - seed)
             return loaded.type_names()
 
+        copies: dict[int, object] = {}  # members the parser rebuilt: checked once
         tree = parse(
             pp.text,
             path,
@@ -375,14 +377,18 @@ class Loader:
             winrt=pp.winrt,
             limits=self.settings.limits,
             explain_unknown_type=self.finder.hint,
+            copies=copies,
         )
-        check_attributes(tree, self.sink)
+        check_attributes(tree, self.sink, copies)
         ok = self.sink.error_count == errors_before
         names = frozenset(declared_type_names(tree))
         includes = tuple(
             (
                 included,
-                _digest(self.sink.sources.get(included) or self._read_quietly(included) or ""),
+                _digest(
+                    self.sink.sources.get(included) or self._read_quietly(included) or "",
+                    included,
+                ),
             )
             for included in pp.files_read
             if os.path.normpath(included) != path

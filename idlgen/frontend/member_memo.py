@@ -1,0 +1,259 @@
+"""Members parsed once per text: a dispinterface member seen again is rebuilt, not parsed.
+
+Wine's mshtml.idl expands three macros of about 45,000 tokens each (a dispinterface's
+whole method list) into some thirty dispinterfaces: more than half of the file's tokens
+are members the parser has already read, token for token. Parsing them costs the
+LALR loop and the transformer per token; rebuilding the node the first parse made,
+with its positions moved, costs a walk over the node.
+
+A member is remembered when its parse was plain: it lay on one line of the
+preprocessed text (all of a macro's expansion does), reported nothing, declared no
+type name, and its rule ended on its own `;`. It is reused only where the same text
+starts in the same LALR state, its tokens were cut and classified alike (type names
+only grow, so an identifier may have become a type name since), and the token after
+it makes the parser reduce the member exactly as the first parse did. Anything else
+parses as before. The parse of such a member is a function of those inputs alone: the
+transformer's only state is the type-name set and the sink, and the position of every
+node it builds comes from a token of the member, so moving the positions to the new
+place gives the tree a parse would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any, NamedTuple
+
+from idlgen.diagnostics import Position
+from idlgen.frontend.lexer import (
+    CLOSES,
+    ENDS_CHAIN,
+    OPENS,
+    OPERATOR,
+    PUNCTUATION_ROLES,
+    Lexer,
+    Token,
+)
+
+# Nonterminals whose members are remembered (see parser.py: their rules end on `;`).
+MEMBERS = ("disp_method", "disp_prop")
+PREFIX = 16  # shorter members cost little to parse: not remembered
+
+
+class Member:
+    """One remembered member: where it parsed, what it read, what it built."""
+
+    __slots__ = (
+        "action",
+        "column",
+        "effects",
+        "file",
+        "line",
+        "node",
+        "origin",
+        "others",
+        "rebuild",
+        "text",
+        "tokens",
+        "type_names",
+        "types",
+    )
+
+    def __init__(
+        self,
+        text: str,
+        read: Read,
+        node: Any,
+        position: Position,
+        origin: str,
+        action: tuple[int, int],
+    ) -> None:
+        self.text = text
+        self.tokens = read.tokens  # (terminal, text, offset in `text`) of each token
+        self.types = [token[0] for token in read.tokens]
+        # The names read as type names, and the others (identifiers, calling
+        # conventions): the same text cuts to the same terminals while these are
+        # still type names and those still are not.
+        self.type_names, self.others = read.type_names, read.others
+        self.effects = read.effects
+        self.node = node
+        self.file, self.line, self.column = position.file, position.line, position.column
+        self.origin = origin  # the nonterminal the member reduced to
+        self.action = action  # (state after its `;`, the reduction it made there)
+        self.rebuild: _Rebuild | None = None  # made at the first reuse
+
+
+Key = tuple[int, str]  # (LALR state the member began in, its text up to the first `;`)
+
+
+class MemberMemo:
+    """The members of one parse, by the state they began in and their text."""
+
+    def __init__(self) -> None:
+        self.members: dict[Key, list[Member]] = {}
+
+    def find(self, state: int, text: str, offset: int, type_names: set[str]) -> Member | None:
+        head = text.find(";", offset)
+        if head < 0:
+            return None
+        candidates = self.members.get((state, text[offset : head + 1]))
+        if candidates is not None:
+            for member in candidates:
+                if (
+                    text.startswith(member.text, offset)
+                    and type_names.isdisjoint(member.others)
+                    and type_names.issuperset(member.type_names)
+                ):
+                    return member
+        return None
+
+    def remember(self, state: int, member: Member) -> None:
+        key = (state, member.text[: member.text.index(";") + 1])
+        self.members.setdefault(key, []).append(member)
+
+
+Place = Callable[[int], Position]  # a column of the new line -> its position
+_Rebuild = Callable[[Place], Any]
+
+
+def moved(member: Member, position: Position) -> Any:
+    """The member's node with its positions moved from where it first parsed to the
+    line and column of `position` (where the same text begins now)."""
+    rebuild = member.rebuild
+    if rebuild is None:
+        rebuild = member.rebuild = _rebuilder(member.node, member.file, member.line)
+    file, line, shift = position.file, position.line, position.column - member.column
+    made: dict[int, Position] = {}
+
+    def place(column: int) -> Position:
+        found = made.get(column)
+        if found is None:
+            found = made[column] = Position(file, line, column + shift)
+        return found
+
+    return rebuild(place)
+
+
+def _rebuilder(value: Any, file: str, line: int) -> _Rebuild:
+    """A function making `value` anew with the positions on `line` of `file` placed
+    by its argument: worked out once per member, so each reuse calls one function per
+    record that holds such a position, and shares everything else."""
+    made = _mover(value, file, line)
+    return made if made is not None else lambda place: value
+
+
+def _mover(value: Any, file: str, line: int) -> _Rebuild | None:
+    """None when `value` holds no position to move (it is shared as it is)."""
+    cls = value.__class__
+    if cls is Position:
+        if value.line != line or value.file != file:
+            return None  # NOWHERE and the like: not from a token of the member
+        column = value.column
+        return lambda place: place(column)
+    if cls is tuple:
+        items = list(value)
+    else:
+        try:
+            fields = _FIELDS[cls]
+        except KeyError:
+            fields = _fields(cls)
+        if fields is None:
+            return None
+        items = list(fields(value))
+    movers = [(k, m) for k, item in enumerate(items) if (m := _mover(item, file, line)) is not None]
+    if not movers:
+        return None
+    make: Callable[..., Any] = cls if cls is not tuple else lambda *parts: parts
+
+    def rebuild(place: Place) -> Any:
+        parts = items.copy()
+        for k, mover in movers:
+            parts[k] = mover(place)
+        return make(*parts)
+
+    return rebuild
+
+
+_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
+
+
+def _fields(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """The values of a record's fields in `__init__` order; None for leaf values
+    (strings, numbers, enums, None)."""
+    declared = getattr(cls, "__dataclass_fields__", None)
+    getter: Callable[[Any], tuple[Any, ...]] | None = None
+    if declared:
+        names = list(declared)
+        if not all(field.init for field in declared.values()):
+            raise TypeError(f"{cls.__name__}: a field outside __init__ cannot be moved")
+        if len(names) > 1:
+            getter = attrgetter(*names)
+        else:
+            name = names[0]
+            getter = lambda record: (getattr(record, name),)  # noqa: E731
+    _FIELDS[cls] = getter
+    return getter
+
+
+class Read(NamedTuple):
+    """A member's text cut on its own (see `read`)."""
+
+    tokens: list[tuple[str, str, int]]
+    type_names: frozenset[str]
+    others: frozenset[str]
+    effects: Effects | None
+
+
+# What reading a member's tokens after its first does to the lexer's counts (the
+# fields of lexer.Skip after `end`); None where the lexer must read them.
+Effects = tuple[int, int, int, int, int, str]
+_RELATIVE = frozenset("<>.#")  # what makes the lexer's cut depend on what came before
+
+
+def read(text: str, type_names: set[str], winrt: bool) -> Read | None:
+    """The tokens of `text` cut on its own; None if the lexer found a problem."""
+    problems: list[str] = []
+    lexer = Lexer(text, type_names, winrt, lambda message, offset: problems.append(message))
+    tokens = [(token.type, token.value, token.offset) for token in lexer.tokens()]
+    if problems or lexer.stopped or not tokens:
+        return None
+    names = {value: kind for kind, value, _ in tokens if kind in _NAME_KINDS}
+    return Read(
+        tokens,
+        frozenset(value for value, kind in names.items() if kind == "TYPENAME"),
+        frozenset(value for value, kind in names.items() if kind != "TYPENAME"),
+        None if _RELATIVE.intersection(text) else _effects([kind for kind, _, _ in tokens[1:]]),
+    )
+
+
+_NAME_KINDS = frozenset({"TYPENAME", "IDENT", "CALLCONV"})
+
+
+def _effects(kinds: list[str]) -> Effects | None:
+    """The lexer's counts over `kinds` (see lexer.Skip)."""
+    depth = deepest = lowest = operators = most = 0
+    head: int | None = None
+    for kind in kinds:
+        role = PUNCTUATION_ROLES.get(kind, 0)
+        if role == OPERATOR:
+            operators += 1
+        elif role:
+            if role & ENDS_CHAIN:
+                if head is None:
+                    head = operators
+                else:
+                    most = max(most, operators)
+                operators = 0
+            if role & OPENS:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif role & CLOSES:
+                depth -= 1
+                lowest = min(lowest, depth)
+    if head is None or operators or not kinds:
+        return None  # a member ends on `;`, which ends a run
+    return deepest, lowest, head, most, depth, kinds[-1]
+
+
+def same_types(tokens: list[Token], types: list[str]) -> bool:
+    return [token.type for token in tokens] == types

@@ -1,0 +1,195 @@
+"""Dispinterface members parsed once per text (idlgen/frontend/member_memo.py): the tree
+and the messages are those of a parse without reuse, positions included, and the
+parser does reuse what it may. Counted (members rebuilt, text skipped), never timed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from idlgen.diagnostics import DiagnosticSink
+from idlgen.frontend import parser, syntax
+from idlgen.frontend.lexer import Token
+from idlgen.limits import DEFAULT_LIMITS, Limits
+
+BASE = ("HRESULT", "BSTR", "VARIANT", "IDispatch")
+
+# What mshtml.idl's macros expand to: a dispinterface's methods on one line.
+METHODS = (
+    "[propput, id(((0x80010000+500)+1))] void title(BSTR v); "
+    "[propget, id(((0x80010000+500)+1))] BSTR title(); "
+    "[id(((0x80010000+500)+2))] void setAttribute([in] BSTR name, [in] VARIANT value, "
+    "[defaultvalue(1)] long flags); "
+    "[id(4)] HRESULT item([in] long index, [out, retval] IDispatch **p);"
+)
+
+
+def dispinterface(name: str, body: str = METHODS, indent: str = "    ") -> str:
+    return f"dispinterface {name}\n{{\nproperties:\nmethods:\n{indent}{body}\n}};\n"
+
+
+def _parse(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[syntax.File, list[str]]:
+    sink = DiagnosticSink()
+    tree = parser.parse(text, "test.idl", sink=sink, known_types=BASE, limits=limits)
+    return tree, [d.format() for d in sink.diagnostics]
+
+
+@pytest.fixture
+def without_reuse(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Parse with no member remembered: what the tree and messages must equal."""
+    states = len(parser._member_starts())
+    with monkeypatch.context() as patch:
+        patch.setattr(parser, "_member_starts", lambda: [False] * states)
+        yield
+
+
+@pytest.fixture
+def reuses(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per member rebuilt instead of parsed: whether the lexer skipped its text."""
+    seen: list[bool] = []
+    original = parser._Driver._reuse
+
+    def counting(
+        self: parser._Driver,
+        member: object,
+        first: Token,
+        state: int,
+        source: Iterator[Token],
+    ) -> Token | None:
+        self.lexer.skipped = False
+        following = original(self, member, first, state, source)  # type: ignore[arg-type]
+        if following is not None:
+            seen.append(self.lexer.skipped)
+        return following
+
+    monkeypatch.setattr(parser._Driver, "_reuse", counting)
+    return seen
+
+
+def _both(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[syntax.File, list[str]]:
+    """Parse with reuse and without; both must agree. Returns the first."""
+    first = _parse(text, limits)
+    states = len(parser._member_starts())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parser, "_member_starts", lambda: [False] * states)
+        second = _parse(text, limits)
+    assert first == second
+    return first
+
+
+def test_the_same_members_elsewhere_are_rebuilt_with_their_own_positions(
+    reuses: list[bool],
+) -> None:
+    text = dispinterface("A") + "\n\n" + dispinterface("B", indent="        ")
+    tree, messages = _both(text)
+    assert messages == []
+    a, b = tree.items
+    assert isinstance(a, syntax.Interface) and isinstance(b, syntax.Interface)
+    assert len(b.members) == 4 and len(b.properties) == 0
+    assert b.members[3].pos.line == a.members[3].pos.line + 8
+    assert b.members[3].pos.column == a.members[3].pos.column + 4
+    # every member of B was rebuilt, its text not read again by the lexer
+    assert reuses == [True] * 4
+
+
+def test_a_name_that_became_a_type_name_is_parsed_again(reuses: list[bool]) -> None:
+    body = "[id(2)] HRESULT g([in] long v[Bar]); [id(1)] HRESULT f([in] long v[Foo]);"
+    text = dispinterface("A", body) + "typedef long Foo;\n" + dispinterface("B", body)
+    _tree, messages = _both(text)
+    assert len(messages) == 1 and "unexpected type name 'Foo'" in messages[0]
+    assert reuses == [True]  # g only: f reads differently now
+
+
+def test_a_member_followed_by_something_else_is_parsed_as_before(reuses: list[bool]) -> None:
+    member = "[id(1)] HRESULT method_name([in] long value);"
+    text = (
+        dispinterface("A", member)
+        + f"dispinterface B\n{{\nproperties:\nmethods:\n    {member} ) }};\n"
+        + f"dispinterface C\n{{\nproperties:\nmethods:\n    {member} }}\n"
+    )
+    _tree, messages = _both(text)
+    assert len(messages) == 1 and "unexpected ')'" in messages[0]
+
+
+def test_a_member_deeper_in_brackets_crosses_the_nesting_limit_as_before(
+    reuses: list[bool],
+) -> None:
+    member = "[id(1)] HRESULT method_name([in] long value[((((4))))]);"
+    text = dispinterface("A", member) + "library L\n{\n" + dispinterface("B", member) + "}\n"
+    limits = DEFAULT_LIMITS._replace(brace_nesting=7)
+    _tree, messages = _both(text, limits)
+    assert len(messages) == 1 and "bracket nesting" in messages[0]
+    assert reuses == []
+
+
+def test_a_member_with_a_message_is_not_remembered(reuses: list[bool]) -> None:
+    member = "[id(1)] HRESULT method_name([in] long value) = 1;"
+    text = dispinterface("A", member) + dispinterface("B", member)
+    _tree, messages = _both(text)
+    assert len(messages) == 2
+    assert reuses == []
+
+
+def test_text_the_lexer_cuts_by_context_is_read_again(reuses: list[bool]) -> None:
+    # `>` and `.` may cut differently after `Type<` (WinRT) or in a dotted name: the
+    # member is still rebuilt, from tokens the lexer reads anew.
+    member = "[id(1)] HRESULT method_name([in] long value[(2 > 1) + 2], [in] float f);"
+    text = dispinterface("A", member) + dispinterface("B", member)
+    _tree, messages = _both(text)
+    assert messages == []
+    assert reuses == [False]
+
+
+_RUNS = itertools.count()
+
+
+def _checked(text: str) -> tuple[list[str], int]:
+    """Load `text` as a file (parse and attribute checks): its messages, and how many
+    attributes the checks looked at."""
+    from idlgen.frontend import attributes
+    from idlgen.semantics.loader import Loader, make_settings
+
+    seen = 0
+    original = attributes._Checker.attribute
+
+    def counting(self: attributes._Checker, attribute: syntax.Attribute, place: str | None) -> None:
+        nonlocal seen
+        seen += 1
+        original(self, attribute, place)
+
+    sink = DiagnosticSink()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(attributes._Checker, "attribute", counting)
+        # a text of its own each time: the loader would reuse an earlier parse
+        fresh = f"// {next(_RUNS)}\ntypedef long HRESULT;\n{text}"
+        Loader(make_settings([]), sink).load_main("test.idl", fresh)
+    return [d.format() for d in sink.diagnostics], seen
+
+
+def test_copies_of_a_member_checked_clean_are_not_checked_again() -> None:
+    text = "".join(
+        dispinterface(
+            name,
+            METHODS.replace("BSTR", "long").replace("VARIANT", "long").replace("IDispatch", "long"),
+        )
+        for name in "ABC"
+    )
+    messages, seen = _checked(text)
+    assert messages == []
+    with pytest.MonkeyPatch.context() as patch:
+        states = len(parser._member_starts())
+        patch.setattr(parser, "_member_starts", lambda: [False] * states)
+        assert _checked(text) == (messages, seen * 3)
+
+
+def test_copies_of_a_member_with_a_bad_attribute_say_so_each() -> None:
+    member = "[id(1), bogus_attribute] HRESULT method_name([in] long value);"
+    text = dispinterface("A", member) + dispinterface("B", member)
+    messages, seen = _checked(text)
+    assert len(messages) == 2 and all("unknown attribute 'bogus_attribute'" in m for m in messages)
+    with pytest.MonkeyPatch.context() as patch:
+        states = len(parser._member_starts())
+        patch.setattr(parser, "_member_starts", lambda: [False] * states)
+        assert _checked(text) == (messages, seen)
