@@ -329,7 +329,11 @@ class _Reply:
             self.fault(RPC_E_SERVERFAULT)
             return
         self._send(response_frame(self.call_id, body))
-        for name in _interface_params(self.wire, in_out=False):
+        # `_interface_params`' memo, read inline: most methods return no interface pointer
+        names = _iface_params.get((id(self.wire), False))
+        if names is None:
+            names = _interface_params(self.wire, in_out=False)
+        for name in names:
             _release_out(outs.get(name))
 
     def failure(self, hr: int) -> None:
