@@ -284,14 +284,21 @@ class Apartment:
     def deliver(self, frame: bytes, reply_to: Port | None) -> None:
         kind = frame[0] if frame else -1
         if kind == REQUEST:
-            with self._lock:
+            # Once per request: the lock by acquire/try/finally, not `with` (see `enter`),
+            # and `expect` inline.
+            lock = self._lock
+            lock.acquire()
+            try:
                 if not self.closed:
-                    if len(frame) >= HEADER.size:  # garbage is dropped when dequeued
-                        self.expect(HEADER.unpack_from(frame)[1], reply_to)
+                    dispatcher = self.dispatcher
+                    if dispatcher is not None and len(frame) >= HEADER.size:
+                        dispatcher.on_queued(HEADER.unpack_from(frame)[1], reply_to)
                     self._queue.put((self._on_request, frame, reply_to))
                     if self.kind == "mta":
                         self._grow_locked()
                     return
+            finally:
+                lock.release()
             self._refuse(frame, reply_to)
         elif kind in (RESPONSE, FAULT):
             if self.kind == "sta":

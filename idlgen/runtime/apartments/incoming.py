@@ -45,8 +45,12 @@ class IncomingCalls:
 
     def queued(self, key: Key) -> None:
         """A request was put in the apartment's queue."""
-        with self._lock:
+        lock = self._lock  # per request: not `with` (see apartment.enter)
+        lock.acquire()
+        try:
             self._calls[key] = _QUEUED
+        finally:
+            lock.release()
 
     def serving(self, key: Key, call: Any) -> None:
         """A request `call` will serve (and which checks its own cancel flag before it
@@ -76,12 +80,16 @@ class IncomingCalls:
     def start(self, key: Key, call: Any) -> bool:
         """`call` is about to serve the request: False (and forgotten) if it was canceled
         while queued, so it must not run; otherwise `call` is installed for later cancels."""
-        with self._lock:
+        lock = self._lock  # per request: not `with` (see apartment.enter)
+        lock.acquire()
+        try:
             if self._calls.get(key) is _CANCELED:
                 del self._calls[key]
                 return False
             self._calls[key] = call
             return True
+        finally:
+            lock.release()
 
     def running(self, key: Key, call: Any) -> bool:
         """`call` now serves the request; True if a cancel arrived before it was installed,
@@ -92,8 +100,12 @@ class IncomingCalls:
         return canceled
 
     def done(self, key: Key) -> None:
-        with self._lock:
+        lock = self._lock  # per request: not `with` (see apartment.enter)
+        lock.acquire()
+        try:
             self._calls.pop(key, None)
+        finally:
+            lock.release()
 
     def clear(self) -> None:
         with self._lock:

@@ -62,7 +62,9 @@ class _Layout:
         self.struct = struct.Struct(fmt)
 
     def pack(self, values: Sequence[Any]) -> bytes:
-        if self.plain and set(map(type, values)) <= _EXACT_INT:
+        # `as_is`, not only `plain`: a reply's HRESULT (an unsigned view) is as it is too,
+        # and exact ints struct takes are then what the checks would give back.
+        if self.as_is and set(map(type, values)) <= _EXACT_INT:
             try:
                 return self.struct.pack(*values)
             except struct.error:
@@ -179,7 +181,14 @@ class PrimitiveCodec:
         scope: Any = None,
         marshaler: Any = None,
     ) -> bytes:
-        return self._response.pack(self._response_ordered(values, result))
+        layout = self._response
+        if self._returns and len(layout.names) == 2:  # one [out] and the result: most methods
+            try:
+                ordered = [values[layout.names[0]], result]
+            except KeyError:
+                ordered = self._response_ordered(values, result)  # raises, naming it
+            return layout.pack(ordered)
+        return layout.pack(self._response_ordered(values, result))
 
     def _response_ordered(self, values: Mapping[str, Any], result: Any) -> list[Any]:
         names = self._response.names
