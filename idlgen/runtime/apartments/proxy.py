@@ -48,7 +48,7 @@ from idlgen.runtime.apartments.remunknown import (
 from idlgen.runtime.apartments.routes import Read, Route, routes
 from idlgen.runtime.com import deadline as _deadline
 from idlgen.runtime.com.callobj import COMPLETE, IDLE, CallObject
-from idlgen.runtime.com.comobject import _REFCOUNT_LOCK, ComObject, InnerUnknown
+from idlgen.runtime.com.comobject import ComObject, InnerUnknown
 from idlgen.runtime.com.guid import GUID, as_guid
 from idlgen.runtime.com.hresult import (
     RPC_E_INVALIDMETHOD,
@@ -172,14 +172,7 @@ class InterfaceProxy(IUnknown):
             if mgr.released:  # `mgr.roundtrip`, inline: one call less per call
                 raise DisconnectedError(message="the proxy was released")
             frame = mgr._send_and_wait(self._ipid, opnum, body)
-            read = route.read
-            if read is not None and frame[0] != FAULT:  # `decode`, inline for its common case
-                try:
-                    value, hr = read(memoryview(frame)[HEADER.size :])
-                except _ndr.NdrFault as fault:
-                    value, hr = None, fault.hresult
-            else:
-                value, hr = mgr.decode(method, wire, frame, args)
+            value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
         elif route.read is not None and type(lean) is memoryview:  # `decode_reply`, inline
@@ -542,6 +535,17 @@ class ProxyManager:
     def cancel(self, ipid: bytes, call_id: int) -> None:
         send(self.home, cancel_frame(call_id, ipid), DIRECT)
 
+    def read_reply(self, route: Route, frame: bytes, args: dict[str, Any]) -> tuple[Any, int]:
+        """`decode`, by the route's `struct` shortcut when it has one and the frame is a
+        response (the lean path reads its replies the same way); never raises."""
+        read = route.read
+        if read is not None and frame[0] != FAULT:
+            try:
+                return read(memoryview(frame)[HEADER.size :])
+            except _ndr.NdrFault as fault:
+                return None, fault.hresult
+        return self.decode(route.method, route.wire, frame, args)
+
     def decode(
         self, method: Method, wire: _ndr.MethodMarshaler, frame: bytes, args: dict[str, Any]
     ) -> tuple[Any, int]:
@@ -746,14 +750,7 @@ class ProxyCall(CallObject):
     def _channel_done(self, ticket: int, route: Route, args: dict[str, Any], frame: bytes) -> None:
         """The reply frame of call `ticket` (a `partial`, not a closure: no cells per Begin_)."""
         try:
-            read = route.read
-            if read is not None and frame[0] != FAULT:  # `decode`, inline for its common case
-                try:
-                    value, hr = read(memoryview(frame)[HEADER.size :])
-                except _ndr.NdrFault as fault:
-                    value, hr = None, fault.hresult
-            else:
-                value, hr = self._mgr.decode(route.method, route.wire, frame, args)
+            value, hr = self._mgr.read_reply(route, frame, args)
         except Exception as exc:  # decode never raises; a bug must still complete the call
             self._fail_(ticket, exc)
             return
@@ -805,25 +802,6 @@ class ProxyCall(CallObject):
         sent_ticket, call_id = self._sent
         if sent_ticket == ticket:
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
-
-    def Release(self) -> int:
-        """`ComObject.Release` with `_nd_release` inline: once per call object (an
-        aggregated one goes through `_nd_release`)."""
-        if self._outer is not None:
-            return int(self._outer.Release())
-        lock = _REFCOUNT_LOCK
-        lock.acquire()
-        try:
-            refs = self._refs
-            if refs <= 0:
-                return 0
-            refs = self._refs = refs - 1
-        finally:
-            lock.release()
-        if refs:
-            return refs
-        self._final_release_()
-        return 0
 
     def _final_release_(self) -> None:
         """The last reference went: abandon a call in flight, let go of the proxy."""

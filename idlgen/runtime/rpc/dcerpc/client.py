@@ -332,15 +332,7 @@ class Association:
         finally:  # even when interrupted (KeyboardInterrupt): someone else must read now
             if reason is not None:
                 self._fail_all(DisconnectedError(message=reason))
-            lock = self._lock  # `_hand_over`, inline: once per synchronous call
-            lock.acquire()
-            try:
-                if self.calls or not self.alive:
-                    self._wake.release()
-                else:
-                    self._reading = False
-            finally:
-                lock.release()
+            self._hand_over()
         if call.settled:
             self.own_reads += 1
         return call.settled

@@ -454,32 +454,14 @@ class FastCall(IncomingCall):
             return
         self.state.on_cancel = None
         if plain is None:
-            self._reply(values, value, context.get(_LAST, S_OK))
-            return
-        hr = S_OK  # what `_wrap_with_outs` makes of what the method returned
-        if type(value) is WithHResult:
-            hr, value = value.hresult, value.value
-            if hr & 0x80000000:
-                self._general(values).failure(hr)
-                return
-        if m.as_is and type(value) is int and type(hr) is int:
-            # `_reply`'s first case here: one Python call of about 16 per call.
-            state = self.state
-            try:
-                frame = m.reply.pack(
-                    m.head,
-                    state.call_id,
-                    m.stub_size,
-                    self.cont_id,
-                    min(state.cancel_count, 255),
-                    value,
-                    hr,
-                )
-            except Exception:  # out of range: the general path says which fault
-                self._general(values).success(value, hr)
-                return
-            fastpath.finish(self.conn, state, frame)
-            return
+            hr = context.get(_LAST, S_OK)
+        else:
+            hr = S_OK  # what `_wrap_with_outs` makes of what the method returned
+            if type(value) is WithHResult:
+                hr, value = value.hresult, value.value
+                if hr & 0x80000000:
+                    self._general(values).failure(hr)
+                    return
         self._reply(values, value, hr)
 
     def _reply(self, values: tuple[Any, ...], value: Any, hr: int) -> None:
