@@ -232,7 +232,7 @@ class Expander:
         self._final: dict[str, _Final | None] = {}
         # name -> remembered expansions that go through it or output it: what a
         # (re)definition or #undef of that name makes stale; see forget_name
-        self._dependents: dict[str, list[str]] = {}
+        self._dependents: dict[str, set[str]] = {}
         self._remembered = 0  # tokens held by self._final
         self._plain: dict[str, Tok] = {}  # one shared (text, no hide set) pair per text
         self._contextual = False  # the current expansion used __LINE__ or __FILE__
@@ -379,7 +379,7 @@ class Expander:
         # changes: the macros it went through and the names it output.
         dependents = self._dependents
         for looked_up in visited.union(filter(is_identifier, set(map(_text, out)))):
-            dependents.setdefault(looked_up, []).append(name)
+            dependents.setdefault(looked_up, set()).add(name)
         # Past the budget a result is not kept: uses expand in place, as without it.
         usable = usable and len(out) <= _MAX_REMEMBERED - self._remembered
         result: _Final | None = None
