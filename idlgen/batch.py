@@ -68,6 +68,12 @@ def run_job(options: Options, source: str) -> JobResult:
     return JobResult(source, outcome, out, err)
 
 
+def run_jobs(options: Options, sources: list[str]) -> list[JobResult]:
+    """A worker's share: files compiled one after the other in one process, so the
+    large import they share is parsed once (idlgen.schedule)."""
+    return [run_job(options, source) for source in sources]
+
+
 def _captured(options: Options, source: str) -> tuple[Outcome, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -258,36 +264,47 @@ def _run_in_workers(
     finished job's imports join the queue at once."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    running: dict[Future[JobResult], str] = {}
+    from idlgen.resources import BASE_IDL_DIR
+    from idlgen.schedule import plan
+
+    search_path = (*options.include_dirs, str(BASE_IDL_DIR))
+    units = deque(plan(list(queue.pending), search_path, workers))
+    queue.pending.clear()
+    running: dict[Future[list[JobResult]], list[str]] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         try:
-            while queue.pending or running:
-                while queue.pending and len(running) < 2 * workers:
-                    source = queue.pending.popleft()
-                    running[pool.submit(run_job, options, source)] = source
+            while units or queue.pending or running:
+                units.extend([source] for source in queue.pending)  # --with-imports
+                queue.pending.clear()
+                while units and len(running) < 2 * workers:
+                    unit = units.popleft()
+                    running[pool.submit(run_jobs, options, unit)] = unit
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    source = running.pop(future)
-                    result = _result_of(future, source)
-                    progress.clear()
-                    _collect(options, queue, result, results)
-                    progress.show(len(results), queue.total, source)
+                    unit = running.pop(future)
+                    for result in _results_of(future, unit):
+                        progress.clear()
+                        _collect(options, queue, result, results)
+                        progress.show(len(results), queue.total, result.source)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     progress.clear()
 
 
-def _result_of(future: Future[JobResult], source: str) -> JobResult:
-    """A worker that died (killed, out of memory) fails its job, not the run."""
+def _results_of(future: Future[list[JobResult]], unit: list[str]) -> list[JobResult]:
+    """A worker that died (killed, out of memory) fails its jobs, not the run."""
     try:
         return future.result()
     except Exception as error:
-        message = (
-            f"idlgen: internal error while compiling {printable(source)}: worker process failed: "
-            f"{type(error).__name__}: {error}\n"
-        )
-        return JobResult(source, Outcome(EXIT_INTERNAL), "", message)
+        failed = []
+        for source in unit:
+            message = (
+                f"idlgen: internal error while compiling {printable(source)}: worker process "
+                f"failed: {type(error).__name__}: {error}\n"
+            )
+            failed.append(JobResult(source, Outcome(EXIT_INTERNAL), "", message))
+        return failed
 
 
 def _collect(options: Options, queue: Queue, result: JobResult, results: list[JobResult]) -> None:
