@@ -77,6 +77,10 @@ class LoadedFile:
     warnings: tuple[tuple[str, Position | None, str], ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     digest: str = ""  # of the file's text, as read
+    # `id(copy)` -> original for the dispinterface members the parser rebuilt rather
+    # than parsed (parser.parse): checks that read no positions may pass over a copy
+    # of a member they found clean. Never stored: ids mean nothing in another process.
+    copies: dict[int, object] | None = None
     _all_names: frozenset[str] | None = None
 
     def type_names(self) -> frozenset[str]:
@@ -425,6 +429,7 @@ class Loader:
             sources=sources,
             import_names=import_names,
             include_shadows=shadows,
+            copies=copies or None,
         )
 
     def _import(

@@ -98,7 +98,7 @@ class ParseStore:
         """Adds `loaded` to its file's entry (atomic, best effort)."""
         refs = tuple(ImportRef(i.path, i.digest, i.type_names()) for i in loaded.imports)
         loaded.type_names()  # computed with the imports, kept in the copy
-        bare = dataclasses.replace(loaded, imports=[], resolution=None)
+        bare = dataclasses.replace(loaded, imports=[], resolution=None, copies=None)
         kept = self.load(loaded.path, loaded.digest, settings)[-(_KEPT - 1) :]
         where = self._where(loaded.path, loaded.digest, settings)
         temporary = where.with_name(f"{where.name}.{os.getpid()}.tmp")

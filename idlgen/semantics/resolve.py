@@ -127,7 +127,13 @@ class Resolver:
             winrt=self.main.tree.winrt,
         )
         check_document(document, self.sink)
-        check_values(self.main.tree, self.evaluator, self.sink, duplicates_checker(self.sink))
+        check_values(
+            self.main.tree,
+            self.evaluator,
+            self.sink,
+            duplicates_checker(self.sink),
+            self.main.copies,
+        )
         return document
 
     def _walk_file(self, loaded: LoadedFile) -> None:
