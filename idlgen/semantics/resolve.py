@@ -426,13 +426,21 @@ class Resolver:
     def _params(self, params: tuple[syntax.Param, ...]) -> tuple[model.Param, ...]:
         result: list[model.Param] = []
         for index, param in enumerate(params):
-            is_void = isinstance(param.type, syntax.BaseType) and param.type.name == "void"
-            if is_void and param.name is None and len(params) == 1:
-                continue  # `f(void)`
-            self._register_inline_types(param.type, ())
-            names = {a.name for a in param.attributes}
-            if "out" in names:
-                direction = model.Direction.INOUT if "in" in names else model.Direction.OUT
+            type_ = param.type
+            if type_.__class__ is syntax.BaseType:
+                if type_.name == "void" and param.name is None and len(params) == 1:
+                    continue  # `f(void)`
+            elif type_.__class__ is not syntax.NamedType:  # those define nothing inline
+                self._register_inline_types(type_, ())
+            is_in = is_out = False
+            for attribute in param.attributes:
+                name = attribute.name
+                if name == "in":
+                    is_in = True
+                elif name == "out":
+                    is_out = True
+            if is_out:
+                direction = model.Direction.INOUT if is_in else model.Direction.OUT
             else:
                 direction = model.Direction.IN
             name = param.name if param.name is not None else f"arg{index}"
