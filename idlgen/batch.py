@@ -268,7 +268,7 @@ def _run_in_workers(
     from idlgen.schedule import plan
 
     search_path = (*options.include_dirs, str(BASE_IDL_DIR))
-    units = deque(plan(list(queue.pending), search_path, workers))
+    units = deque(plan(list(queue.pending), search_path, workers, options.limits.file_bytes))
     queue.pending.clear()
     running: dict[Future[list[JobResult]], list[str]] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Sequence
 
@@ -30,8 +31,9 @@ HEAVY_SHARE = 4
 class _Scan:
     """Sizes and imports of the files reached from the inputs, each file read once."""
 
-    def __init__(self, search_path: Sequence[str]) -> None:
+    def __init__(self, search_path: Sequence[str], max_bytes: int) -> None:
         self.search_path = tuple(search_path)
+        self.max_bytes = max_bytes
         self.sizes: dict[str, int] = {}
         self.imports: dict[str, tuple[str, ...]] = {}
 
@@ -51,11 +53,16 @@ class _Scan:
         known = self.imports.get(path)
         if known is not None:
             return known
+        # Only regular files within the size limit: reading a pipe or a device here
+        # would take its text from the worker that compiles it.
+        data = b""
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            status = os.stat(path)
+            if stat.S_ISREG(status.st_mode) and status.st_size <= self.max_bytes:
+                with open(path, "rb") as handle:
+                    data = handle.read(self.max_bytes)
         except OSError:
-            data = b""
+            pass
         self.sizes[path] = len(data)
         found = []
         for match in _IMPORT.finditer(data):
@@ -75,8 +82,11 @@ class _Scan:
         return None
 
 
-def plan(sources: Sequence[str], search_path: Sequence[str], workers: int) -> list[list[str]]:
-    """`sources` in groups, each for one worker to compile in order, largest first.
+def plan(
+    sources: Sequence[str], search_path: Sequence[str], workers: int, max_bytes: int
+) -> list[list[str]]:
+    """`sources` in groups, each for one worker to compile in order, largest first;
+    files above `max_bytes` (the compiler's own limit) are not read.
 
     Inputs sharing a heavy import form one group unless it would outgrow both a
     worker's share of the work and twice its heavy imports: then the import is parsed
@@ -85,7 +95,7 @@ def plan(sources: Sequence[str], search_path: Sequence[str], workers: int) -> li
     A group's cost is the bytes it reads once its worker holds the small imports every
     input shares: its inputs' own bytes and its heavy imports' bytes.
     """
-    scan = _Scan(search_path)
+    scan = _Scan(search_path, max_bytes)
     closures = [scan.closure(source) for source in sources]
     total = sum(scan.sizes.values())
     threshold = total // (HEAVY_SHARE * max(workers, 1))

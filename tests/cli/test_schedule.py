@@ -11,8 +11,10 @@ import pytest
 
 import idlgen.api
 from idlgen.cli import main
+from idlgen.limits import DEFAULT_LIMITS
 from idlgen.schedule import plan
 
+LIMIT = DEFAULT_LIMITS.file_bytes
 BIG_BODY = "".join(f"const int BIG_{index} = {index};\n" for index in range(4000))
 
 
@@ -34,7 +36,7 @@ def test_importers_of_a_large_file_form_one_group_and_go_first(tmp_path: Path) -
     (tmp_path / "x.idl").write_text('import "big.idl";\nconst int X = 1;\n')
     (tmp_path / "y.idl").write_text('import "unknwn.idl", "big.idl";\nconst int Y = 1;\n')
     inputs = [*small_files(tmp_path, 3), str(tmp_path / "x.idl"), str(tmp_path / "y.idl")]
-    groups = plan(inputs, [], 2)
+    groups = plan(inputs, [], 2, LIMIT)
     assert names(groups)[0] == ["x.idl", "y.idl"]
     assert sorted(name for group in names(groups)[1:] for name in group) == [
         "small0.idl",
@@ -52,7 +54,7 @@ def test_a_group_never_outgrows_a_workers_share(tmp_path: Path) -> None:
         path = tmp_path / f"user{index}.idl"
         path.write_text(f'import "big.idl";\n{BIG_BODY.replace("BIG_", f"U{index}_")}')
         inputs.append(str(path))
-    groups = plan(inputs, [], 2)
+    groups = plan(inputs, [], 2, LIMIT)
     assert len(groups) >= 2
     assert sorted(source for group in groups for source in group) == sorted(inputs)
 
@@ -64,13 +66,13 @@ def test_imports_are_searched_like_the_loader_searches_them(tmp_path: Path) -> N
     (tmp_path / "x.idl").write_text('import "big.idl";\n')
     (tmp_path / "y.idl").write_text('import "big.idl";\n')
     inputs = [str(tmp_path / "x.idl"), *small_files(tmp_path, 2), str(tmp_path / "y.idl")]
-    assert names(plan(inputs, [str(include)], 2))[0] == ["x.idl", "y.idl"]
+    assert names(plan(inputs, [str(include)], 2, LIMIT))[0] == ["x.idl", "y.idl"]
 
 
 def test_a_missing_or_unreadable_import_changes_nothing(tmp_path: Path) -> None:
     (tmp_path / "x.idl").write_text('import "nowhere.idl";\nconst int X = 1;\n')
     inputs = [str(tmp_path / "x.idl"), *small_files(tmp_path, 2)]
-    groups = plan(inputs, [], 2)
+    groups = plan(inputs, [], 2, LIMIT)
     assert sorted(source for group in groups for source in group) == sorted(inputs)
     assert all(len(group) == 1 for group in groups)
 
@@ -99,3 +101,20 @@ def test_workers_compile_the_importers_of_a_large_file_in_one_process(
     pids = dict(reversed(line.split()) for line in log.read_text().splitlines())
     assert len(pids) == len(inputs)
     assert pids["x.idl"] == pids["y.idl"]
+
+
+def test_a_pipe_among_the_inputs_is_left_to_its_worker(tmp_path: Path) -> None:
+    """Reading it to plan would take its text from the compile (`-j2 <(...)`)."""
+    pipe = tmp_path / "pipe.idl"
+    os.mkfifo(pipe)
+    inputs = [str(pipe), *small_files(tmp_path, 2)]
+    groups = plan(inputs, [], 2, LIMIT)  # returns: never opened, so never blocked
+    assert sorted(source for group in groups for source in group) == sorted(inputs)
+
+
+def test_files_above_the_size_limit_are_not_read(tmp_path: Path) -> None:
+    (tmp_path / "big.idl").write_text(BIG_BODY)
+    (tmp_path / "x.idl").write_text('import "big.idl";\n')
+    (tmp_path / "y.idl").write_text('import "big.idl";\n')
+    inputs = [str(tmp_path / "x.idl"), *small_files(tmp_path, 2), str(tmp_path / "y.idl")]
+    assert len(plan(inputs, [], 2, len(BIG_BODY) - 1)) == len(inputs)
