@@ -58,7 +58,7 @@ def main() -> None:
 
         # Pickled by name into the forked workers, which find this wrapper there.
         run_job.__module__, run_job.__qualname__ = "idlgen.batch", "run_job"
-        batch.run_job = run_job  # type: ignore[assignment]
+        batch.run_job = run_job
         argv = ["-q", f"-j{args.jobs}", "--no-cache", "-o", tmp, "-I", str(folder), *inputs]
         status = idlgen_main(argv)
         print(f"exit {status}, wall {time.time() - started:.2f} s")

@@ -3,6 +3,7 @@ it once, and hands out the largest work first (idlgen/schedule.py)."""
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import idlgen.api
+from idlgen import schedule
 from idlgen.cli import main
 from idlgen.limits import DEFAULT_LIMITS
 from idlgen.schedule import plan
@@ -98,17 +100,30 @@ def test_workers_compile_the_importers_of_a_large_file_in_one_process(
 
     monkeypatch.setattr(idlgen.api, "compile", logged)
     assert main(["-q", "-j2", "--no-cache", "-o", str(tmp_path / "out"), *inputs]) == 0
-    pids = dict(reversed(line.split()) for line in log.read_text().splitlines())
+    pids: dict[str, str] = {}
+    for line in log.read_text().splitlines():
+        pid, name = line.split()
+        pids[name] = pid
     assert len(pids) == len(inputs)
     assert pids["x.idl"] == pids["y.idl"]
 
 
-def test_a_pipe_among_the_inputs_is_left_to_its_worker(tmp_path: Path) -> None:
+def test_a_pipe_among_the_inputs_is_left_to_its_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Reading it to plan would take its text from the compile (`-j2 <(...)`)."""
     pipe = tmp_path / "pipe.idl"
     os.mkfifo(pipe)
     inputs = [str(pipe), *small_files(tmp_path, 2)]
-    groups = plan(inputs, [], 2, LIMIT)  # returns: never opened, so never blocked
+    opened: list[str] = []
+
+    def recording(path: str, mode: str = "r") -> io.BytesIO:
+        opened.append(path)  # and never blocks on the pipe, whatever the code does
+        return io.BytesIO(b"" if path == str(pipe) else Path(path).read_bytes())
+
+    monkeypatch.setattr(schedule, "open", recording, raising=False)
+    groups = plan(inputs, [], 2, LIMIT)
+    assert str(pipe) not in opened and len(opened) == 2
     assert sorted(source for group in groups for source in group) == sorted(inputs)
 
 
