@@ -47,7 +47,7 @@ from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.dcerpc.server import _Connection
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
-from idlgen.runtime.rpc.orpc.fastserve import FastCall, FastMethod, method_of
+from idlgen.runtime.rpc.orpc.fastserve import FastMethod, LeanCall, method_of
 from idlgen.runtime.rpc.orpc.peer import current_peer
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
@@ -561,7 +561,7 @@ def test_a_served_lean_call_leaves_nothing_to_the_cyclic_collector(server: Serve
                 assert taken_by(lambda: exchange(client, frame)) == 1  # noqa: B023
             gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds stays in gc.garbage
             gc.collect()
-            left = [o for o in gc.garbage if isinstance(o, FastCall | CallState)]
+            left = [o for o in gc.garbage if isinstance(o, LeanCall | CallState)]
         finally:
             gc.set_debug(0)
             gc.garbage.clear()
@@ -825,8 +825,8 @@ def test_replies_of_one_read_leave_in_fewer_sends(
     flush = Transport.flush
 
     def counting(t: Transport) -> None:
-        if t.outbuf:
-            writes.append(len(t.outbuf))
+        if t.outbuf or t.held:  # replies wait in either until the flush sends them
+            writes.append(len(t.outbuf) + sum(map(len, t.held)))
         flush(t)
 
     monkeypatch.setattr(Transport, "flush", counting)
@@ -862,11 +862,10 @@ class _CountingLock:
 def test_calls_of_one_read_enter_their_apartment_once(
     server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The calls of one read to one MTA run on the reactor thread one after the other
-    without leaving the apartment in between (`FastCall.stay`): two turns of the
-    apartment's lock per call (its reservation, and its start), not three, and one more
-    when the batch leaves. A read may hold fewer than all 32 requests: the test asks for
-    fewer turns than three per call."""
+    """The calls of one read to one MTA run on the reactor thread one after the other as
+    one batch (`LeanCall.run`), in the apartment once: one turn of the apartment's lock
+    per call (its reservation), and two per batch (enter, leave). A read may hold fewer
+    than all 32 requests: the test asks for fewer turns than two per call."""
     counting = _CountingLock(server.mta._lock)
     monkeypatch.setattr(server.mta, "_lock", counting)
     client.send(b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(10, 42)))
@@ -874,16 +873,16 @@ def test_calls_of_one_read_enter_their_apartment_once(
     assert [r.call_id for r in replies] == list(range(10, 42))
     until(lambda: server.mta._busy == 0, WAIT)
     assert server.mta._reserved == 0
-    assert 2 * 32 < counting.turns < 3 * 32
+    assert 32 < counting.turns < 2 * 32
 
 
 def test_a_call_that_stayed_for_the_next_leaves_when_the_reading_is_taken_over(
     server: Server,
 ) -> None:
-    """A call that keeps the reactor thread in its apartment for the next call of its
-    batch runs too long: the spare takes the reading over and the next call goes to the
-    apartment's threads; the thread that ran the slow call leaves the apartment after it
-    (`Reactor.leave_batch`), which does not count it busy any more."""
+    """A call of a batch runs too long: the spare takes the reading over and the batch's
+    next call goes to the apartment's threads (`LeanCall.post_rest`), answered before the
+    slow one; the thread that ran the slow call leaves the apartment after it, which does
+    not count it busy any more."""
     client, calc = Client(server.address), server.calc
     try:
         exchange(client, request(2, server.ipid, add_stub(1, 1)))
@@ -915,8 +914,8 @@ def test_a_lone_calls_reply_is_sent_as_it_is_made(
     flush = Transport.flush
 
     def counting(t: Transport) -> bool:
-        if t.outbuf:
-            flushed.append(len(t.outbuf))
+        if t.outbuf or t.held:
+            flushed.append(len(t.outbuf) + sum(map(len, t.held)))
         return flush(t)
 
     monkeypatch.setattr(Transport, "flush", counting)

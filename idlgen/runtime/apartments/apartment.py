@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from queue import Empty, SimpleQueue
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from idlgen.runtime.apartments.channel import (
     CANCEL,
@@ -54,7 +54,6 @@ __all__ = [
 log = logging.getLogger("idlgen.runtime.apartments.apartment")
 
 Kind = Literal["sta", "mta"]
-_T = TypeVar("_T")
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 
 
@@ -80,10 +79,6 @@ class _ThreadApartment(threading.local):
     and formats an AttributeError) until the thread enters one."""
 
     apartment: Apartment | None = None
-    # The apartment this thread stayed in after a reserved call, for the next one
-    # (`serve_reserved`), and the one to go back to when it leaves (`settle`).
-    staying: Apartment | None = None
-    outer: Apartment | None = None
 
 
 _local = _ThreadApartment()
@@ -253,10 +248,10 @@ class Apartment:
         finally:
             lock.release()
 
-    def unreserve(self) -> None:
-        """A reserved call will be queued (or refused) after all."""
+    def unreserve(self, calls: int = 1) -> None:
+        """Reserved calls will be queued (or refused) after all."""
         with self._lock:
-            self._reserved -= 1
+            self._reserved -= calls
 
     @contextlib.contextmanager
     def join(self) -> Iterator[Apartment]:
@@ -528,10 +523,12 @@ def wait_for(waitable: Any, timeout: float | None) -> bool:
     return _wait(current_apartment(), waitable, timeout)
 
 
-def enter(apartment: Apartment) -> Apartment | None:
-    """Serve one reserved call of `apartment` (`Apartment.reserve`) on this thread, which
-    is not one of its own, until `leave`: the thread acts inside the apartment and counts
-    as one of its busy threads meanwhile. Returns the apartment the thread was in.
+def enter(apartment: Apartment, reserved: int = 1) -> Apartment | None:
+    """Serve `reserved` reserved calls of `apartment` (`Apartment.reserve`), one after the
+    other, on this thread, which is not one of its own, until `leave`: the thread acts
+    inside the apartment and counts as one of its busy threads meanwhile (one thread,
+    however many calls: they wait for it as queued calls wait for theirs). Returns the
+    apartment the thread was in.
 
     A server takes `reserve`, `enter` and `leave` for every call it serves on its own
     thread: their lock is taken with acquire/try/finally, not `with`, which in CPython 3.11
@@ -540,7 +537,7 @@ def enter(apartment: Apartment) -> Apartment | None:
     lock = apartment._lock
     lock.acquire()
     try:
-        apartment._reserved -= 1
+        apartment._reserved -= reserved
         apartment._busy += 1
     finally:
         lock.release()
@@ -553,67 +550,6 @@ def leave(apartment: Apartment, previous: Apartment | None) -> None:
     _local.apartment = previous
     lock = apartment._lock
     lock.acquire()  # not `with`: see `enter`
-    try:
-        apartment._busy -= 1
-    finally:
-        lock.release()
-
-
-def serve_reserved(apartment: Apartment, stay: bool, fn: Callable[..., _T], *args: Any) -> _T:
-    """`fn(*args)` as a reserved call of `apartment` (`Apartment.reserve`), between `enter`
-    and `leave` in one Python call. With `stay`, the thread does not leave after the call
-    (it still counts as busy there): the next reserved call of the same apartment on this
-    thread, the next of a server's batch, then only turns its reservation into the busy
-    thread's, one lock turn where `enter` and `leave` take two. What stays is undone by
-    `settle`, or by the next call here that does not stay."""
-    local = _local
-    staying = local.staying
-    if staying is not None and staying is not apartment:
-        settle()
-        staying = None
-    lock = apartment._lock
-    lock.acquire()  # not `with`: see `enter`
-    try:
-        apartment._reserved -= 1
-        if staying is None:
-            apartment._busy += 1
-    finally:
-        lock.release()
-    if staying is None:
-        previous = local.apartment
-        local.apartment = apartment
-        if stay:
-            local.staying = apartment
-            local.outer = previous
-            return fn(*args)
-    elif stay:
-        return fn(*args)
-    else:
-        previous = local.outer
-        local.staying = local.outer = None
-    try:
-        return fn(*args)
-    finally:
-        local.apartment = previous
-        lock.acquire()
-        try:
-            apartment._busy -= 1
-        finally:
-            lock.release()
-
-
-def settle() -> None:
-    """Leave the apartment a `serve_reserved(..., stay=True)` call left this thread in,
-    if any: a server calls it when its batch of calls ends another way than by a last
-    call that does not stay (another thread took its reading over)."""
-    local = _local
-    apartment = local.staying
-    if apartment is None:
-        return
-    local.apartment = local.outer
-    local.staying = local.outer = None
-    lock = apartment._lock
-    lock.acquire()
     try:
         apartment._busy -= 1
     finally:

@@ -28,12 +28,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
-from idlgen.runtime.rpc.dcerpc.callstate import CallState
 
 if TYPE_CHECKING:
+    from idlgen.runtime.rpc.dcerpc.callstate import CallState
     from idlgen.runtime.rpc.dcerpc.server import _Connection
 
-__all__ = ["FAST_FLAGS", "REQUEST_PREFIX", "admit", "finish", "offer", "requeue"]
+__all__ = [
+    "BATCH_TURN",
+    "FAST_FLAGS",
+    "IN_BATCH",
+    "OWN_TURN",
+    "REQUEST_PREFIX",
+    "admit",
+    "finish",
+    "offer",
+    "requeue",
+]
 
 # The fixed part of an object request after the common header: alloc_hint, p_cont_id, opnum,
 # object UUID (DCE 12.6.4.9).
@@ -72,37 +82,47 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
     return handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid)
 
 
-def admit(conn: _Connection, call_id: int, inline: bool) -> CallState | None:
-    """Register the call and take one of the connection's running turns; None (nothing
-    changed) when the general path must take it: at a limit, it faults or queues there.
-    A call run on the reactor thread (`inline`) takes its turn even past the connection's
-    share: it holds no thread of the server's and runs one after the other with the others
-    of its read; handed to a thread after all, it queues for a turn then (`requeue`)."""
+# How a call `admit` takes holds one of its connection's running turns:
+OWN_TURN = 0  # its own, within the connection's share (a call queued in its apartment)
+# The first call of a batch run on the reactor thread (orpc/fastserve.py): one turn for the
+# whole batch, taken even past the share (it holds no thread of the server's, and runs
+# one call after the other), given back when the batch ends (`_Connection.release_turn`).
+BATCH_TURN = 1
+IN_BATCH = 2  # a later call of such a batch: it runs within the batch's turn
+
+
+def admit(conn: _Connection, state: CallState, turn: int) -> bool:
+    """Register the call in the connection's call table (where a cancel, or the
+    connection's end, finds it) and take its running turn, if it takes one (`turn`);
+    False (nothing changed) when the general path must take it: at a limit, it faults or
+    queues there. A call of a batch that is handed to a thread after all queues for a turn
+    of its own then (`requeue`)."""
     lim = conn.server.server_limits
-    state = CallState(call_id)
-    state.running = True
     lock = conn.lock
     lock.acquire()  # not `with`: see `finish`
     try:
         if (
-            (not inline and conn.running >= lim.max_running_per_connection)
+            (turn == OWN_TURN and conn.running >= lim.max_running_per_connection)
             or len(conn.partial) + len(conn.calls) >= conn.server.limits.max_outstanding
-            or call_id in conn.calls
+            or state.call_id in conn.calls
         ):
-            return None
-        conn.calls[call_id] = state
-        conn.running += 1
+            return False
+        conn.calls[state.call_id] = state
+        if turn != IN_BATCH:
+            conn.running += 1
+            state.running = True
     finally:
         lock.release()
     global taken
     taken += 1
-    return state
+    return True
 
 
 def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> None:
-    """An inline call handed to a thread after all: it gives its turn back and waits for
-    one within the connection's share, like every call of the general path."""
-    conn._release_turn(state)
+    """An inline call handed to a thread after all: it gives back the turn it holds, if
+    any, and waits for one within the connection's share, like every call of the general
+    path."""
+    conn.release_turn(state)
     conn._admit(state, job)
 
 
