@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from queue import Empty, SimpleQueue
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from idlgen.runtime.apartments.channel import (
     CANCEL,
@@ -54,6 +54,7 @@ __all__ = [
 log = logging.getLogger("idlgen.runtime.apartments.apartment")
 
 Kind = Literal["sta", "mta"]
+_T = TypeVar("_T")
 _Item = tuple[Callable[[Any, Any], None], Any, Any]
 
 
@@ -523,12 +524,10 @@ def wait_for(waitable: Any, timeout: float | None) -> bool:
     return _wait(current_apartment(), waitable, timeout)
 
 
-def enter(apartment: Apartment, reserved: int = 1) -> Apartment | None:
-    """Serve `reserved` reserved calls of `apartment` (`Apartment.reserve`), one after the
-    other, on this thread, which is not one of its own, until `leave`: the thread acts
-    inside the apartment and counts as one of its busy threads meanwhile (one thread,
-    however many calls: they wait for it as queued calls wait for theirs). Returns the
-    apartment the thread was in.
+def enter(apartment: Apartment) -> Apartment | None:
+    """Serve one reserved call of `apartment` (`Apartment.reserve`) on this thread, which
+    is not one of its own, until `leave`: the thread acts inside the apartment and counts
+    as one of its busy threads meanwhile. Returns the apartment the thread was in.
 
     A server takes `reserve`, `enter` and `leave` for every call it serves on its own
     thread: their lock is taken with acquire/try/finally, not `with`, which in CPython 3.11
@@ -537,7 +536,7 @@ def enter(apartment: Apartment, reserved: int = 1) -> Apartment | None:
     lock = apartment._lock
     lock.acquire()
     try:
-        apartment._reserved -= reserved
+        apartment._reserved -= 1
         apartment._busy += 1
     finally:
         lock.release()
@@ -554,6 +553,33 @@ def leave(apartment: Apartment, previous: Apartment | None) -> None:
         apartment._busy -= 1
     finally:
         lock.release()
+
+
+def serve_reserved(apartment: Apartment, calls: int, fn: Callable[..., _T], *args: Any) -> _T:
+    """`fn(*args)` serves `calls` reserved calls of `apartment` (`Apartment.reserve`) one
+    after the other on this thread, which is not one of its own: `enter` and `leave` in
+    one Python call, for them all. The thread counts as one busy thread of the apartment
+    meanwhile, however many calls it serves (they wait for it as queued calls wait for
+    the apartment's threads)."""
+    lock = apartment._lock
+    lock.acquire()  # not `with`: see `enter`
+    try:
+        apartment._reserved -= calls
+        apartment._busy += 1
+    finally:
+        lock.release()
+    local = _local
+    previous = local.apartment
+    local.apartment = apartment
+    try:
+        return fn(*args)
+    finally:
+        local.apartment = previous
+        lock.acquire()
+        try:
+            apartment._busy -= 1
+        finally:
+            lock.release()
 
 
 _process_mta: Apartment | None = None

@@ -40,8 +40,8 @@ __all__ = [
     "OWN_TURN",
     "REQUEST_PREFIX",
     "admit",
-    "finish",
     "offer",
+    "release",
     "requeue",
 ]
 
@@ -99,7 +99,7 @@ def admit(conn: _Connection, state: CallState, turn: int) -> bool:
     of its own then (`requeue`)."""
     lim = conn.server.server_limits
     lock = conn.lock
-    lock.acquire()  # not `with`: see `finish`
+    lock.acquire()  # not `with`: see `release`
     try:
         if (
             (turn == OWN_TURN and conn.running >= lim.max_running_per_connection)
@@ -126,9 +126,9 @@ def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> Non
     conn._admit(state, job)
 
 
-def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
-    """The call's one response PDU: `_Connection._finish` without security (the lean path
-    serves no authenticated call).
+def release(conn: _Connection, state: CallState) -> None:
+    """A lean call (or batch) ended, its replies sent: give back the running turn it
+    holds, if any, to a waiting call, which then starts (`_Connection.release_turn`).
 
     The connection's lock is taken with acquire/try/finally here and in `admit`, not
     `with`, which in CPython 3.11 looks up `__enter__` and `__exit__` and makes a bound
@@ -136,7 +136,6 @@ def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
     lock = conn.lock
     lock.acquire()
     try:
-        conn.calls.pop(state.call_id, None)
         if state.running and not conn.waiting:  # `pass_turn_locked`, inline: no one waits
             state.running = False
             conn.running -= 1
@@ -145,7 +144,5 @@ def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
             job = conn.pass_turn_locked(state)
     finally:
         lock.release()
-    if not state.orphaned:
-        conn.transport.send([frame])
     if job is not None:
         job()

@@ -354,14 +354,15 @@ class Reactor:
             t.corked = True
             self._corked.append(t)
 
-    def flush_corked(self, me: threading.Thread) -> None:
+    def flush_corked(self) -> None:
         """From a long inline call that serves many (orpc/fastserve.py): send what the
         batch has replied so far, as `_run_inline` does every `FLUSH_EVERY` calls, and
-        start the inline bound's clock again, if `me` still leads."""
+        start the inline bound's clock again, if the calling thread still leads."""
         lock = self._spare_lock
         lock.acquire()
         try:
-            if self.leader is me:
+            leader = self.leader
+            if leader is not None and leader.ident == threading.get_ident():
                 self._busy_since = time.monotonic()
                 for t in self._corked:
                     self._watch_writes(t)

@@ -37,12 +37,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import struct
-import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.apartments.apartment import enter, leave
+from idlgen.runtime.apartments.apartment import serve_reserved
 from idlgen.runtime.apartments.marshal import ObjectExporter, ref_observer, remote_client
 from idlgen.runtime.apartments.stub import (
     IncomingCall,
@@ -375,18 +374,13 @@ class LeanCall(CallState, IncomingCall):
         apartment's threads (`inline`: between `enter` and `leave`, once for them all),
         or on one of its own (`queue`); then give back the connection's running turn the
         call holds (the batch's, or its own)."""
-        conn = self.port.conn
         if self.inline:
-            apartment = self.target.apartment
             mates = self.mates
-            outer = enter(apartment, 1 if mates is None else 1 + len(mates))
-            try:
-                serve(self, mates)
-            finally:
-                leave(apartment, outer)
+            calls = 1 if mates is None else 1 + len(mates)
+            serve_reserved(self.target.apartment, calls, serve, self, mates)
         else:
             serve(self, None)
-        conn.release_turn(self)
+        fastpath.release(self.port.conn, self)
 
     def post(self) -> None:
         """The reactor was taken over before this batch ran: its calls go to their
@@ -483,7 +477,6 @@ def serve(first: LeanCall, mates: deque[LeanCall] | None) -> None:
     conn = port.conn
     table, t = conn.calls, conn.transport
     reactor = t.reactor
-    me = threading.current_thread()
     call: LeanCall | None = None
     served = 0
     while True:
@@ -498,7 +491,7 @@ def serve(first: LeanCall, mates: deque[LeanCall] | None) -> None:
                 return
             served += 1
             if served % FLUSH_EVERY == 0:
-                reactor.flush_corked(me)
+                reactor.flush_corked()
         target, m = call.target, call.method
         if target.apartment.closed or call._cancel_ticket:
             call.refuse()
