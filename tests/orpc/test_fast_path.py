@@ -8,6 +8,7 @@ and can switch the lean path off (`general_only`) to get the general path's byte
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import socket
 import struct
@@ -902,6 +903,85 @@ def test_a_call_that_stayed_for_the_next_leaves_when_the_reading_is_taken_over(
     finally:
         calc.release.set()
         client.close()
+
+
+def test_replies_made_before_a_slow_call_of_the_batch_do_not_wait_for_it(
+    server: Server,
+) -> None:
+    """A batch's replies wait in its transport (`Transport.held`) for the batch's send:
+    when a later call of the batch runs too long, the thread that takes the reading over
+    sends the replies made before it, and serves the calls after it elsewhere."""
+    client, calc = Client(server.address), server.calc
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        until(lambda: server.reactor._spares == 1, WAIT)
+        calc.release.clear()
+        client.send(
+            request(3, server.ipid, add_stub(1, 1))
+            + request(4, server.ipid, add_stub(BLOCK, 0))
+            + request(5, server.ipid, add_stub(2, 2))
+        )
+        early = sorted(P.decode(client.raw()).call_id for _ in range(2))
+        assert early == [3, 5]  # while call 4 still runs
+        calc.release.set()
+        late = P.decode(client.raw())
+        assert isinstance(late, P.Response) and late.call_id == 4
+    finally:
+        calc.release.set()
+        client.close()
+
+
+class _UncorkedMeanwhile(Transport):
+    """A transport that is corked when a reply is held, and uncorked (and flushed) right
+    after: the moment a takeover's flush ran between the two."""
+
+    reads = 0
+
+    @property  # type: ignore[override]
+    def corked(self) -> bool:
+        self.reads += 1
+        return self.reads == 1
+
+    @corked.setter
+    def corked(self, value: bool) -> None:
+        pass
+
+
+def test_a_reply_held_as_its_transport_is_uncorked_is_sent_all_the_same(
+    server: Server, client: Client
+) -> None:
+    (conn,) = [
+        c
+        for c in list(server.endpoint.server._conns)
+        if c.transport.sock.getpeername() == client.sock.getsockname()
+    ]
+    t = conn.transport
+    t.__class__ = _UncorkedMeanwhile
+    try:
+        pdu = P.decode(exchange(client, request(3, server.ipid, add_stub(2, 3))))
+    finally:
+        t.__class__ = Transport
+    assert isinstance(pdu, P.Response) and pdu.call_id == 3
+    assert ADD.decode_response(pdu.stub[8:], scope={}).outs["sum"] == 5
+
+
+def test_a_batch_stops_at_the_outstanding_limit_as_the_general_path_does(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls joining a batch count against the connection's `max_outstanding` like every
+    call: past it, the general path's fault (server too busy, not executed)."""
+    rpc = server.endpoint.server
+    monkeypatch.setattr(rpc, "limits", dataclasses.replace(rpc.limits, max_outstanding=4))
+    burst = b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(10, 16))
+    replies = []
+    for path in (contextlib.nullcontext, general_only):
+        with path():
+            client.send(burst)
+            replies.append(sorted((client.raw() for _ in range(6)), key=lambda f: f[12:16]))
+    fast, general = replies
+    assert fast == general
+    kinds = [type(P.decode(f)) for f in fast]
+    assert kinds.count(P.Response) == 4 and kinds.count(P.Fault) == 2
 
 
 def test_a_lone_calls_reply_is_sent_as_it_is_made(

@@ -36,10 +36,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_TURN",
     "FAST_FLAGS",
-    "IN_BATCH",
     "OWN_TURN",
     "REQUEST_PREFIX",
     "admit",
+    "join",
     "offer",
     "release",
     "requeue",
@@ -86,17 +86,17 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
 OWN_TURN = 0  # its own, within the connection's share (a call queued in its apartment)
 # The first call of a batch run on the reactor thread (orpc/fastserve.py): one turn for the
 # whole batch, taken even past the share (it holds no thread of the server's, and runs
-# one call after the other), given back when the batch ends (`_Connection.release_turn`).
+# one call after the other), given back when the batch ends (`release`). The batch's
+# later calls run within that turn (`join`).
 BATCH_TURN = 1
-IN_BATCH = 2  # a later call of such a batch: it runs within the batch's turn
 
 
 def admit(conn: _Connection, state: CallState, turn: int) -> bool:
     """Register the call in the connection's call table (where a cancel, or the
-    connection's end, finds it) and take its running turn, if it takes one (`turn`);
-    False (nothing changed) when the general path must take it: at a limit, it faults or
-    queues there. A call of a batch that is handed to a thread after all queues for a turn
-    of its own then (`requeue`)."""
+    connection's end, finds it) and take its running turn (`turn`); False (nothing
+    changed) when the general path must take it: at a limit, it faults or queues there.
+    A call of a batch that is handed to a thread after all queues for a turn of its own
+    then (`requeue`)."""
     lim = conn.server.server_limits
     lock = conn.lock
     lock.acquire()  # not `with`: see `release`
@@ -108,11 +108,25 @@ def admit(conn: _Connection, state: CallState, turn: int) -> bool:
         ):
             return False
         conn.calls[state.call_id] = state
-        if turn != IN_BATCH:
-            conn.running += 1
-            state.running = True
+        conn.running += 1
+        state.running = True
     finally:
         lock.release()
+    global taken
+    taken += 1
+    return True
+
+
+def join(conn: _Connection, state: CallState) -> bool:
+    """`admit` for a later call of a batch, which takes no turn: without the connection's
+    lock, as only the reactor thread adds calls to the call table (here, in `admit` and
+    in `_Connection.request`, all while it frames a read), and other threads only take
+    them out, which can only make room; each dict operation is atomic under the GIL.
+    (`offer` found the call id free on this thread: nothing could take it since.)"""
+    calls = conn.calls
+    if len(conn.partial) + len(calls) >= conn.server.limits.max_outstanding:
+        return False
+    calls[state.call_id] = state
     global taken
     taken += 1
     return True

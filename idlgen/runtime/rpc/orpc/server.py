@@ -309,13 +309,16 @@ class ObjectServer:
         inline = (joins or reactor.inline_ready()) and apartment.reserve()  # never when saturated
         if not inline and apartment.saturated:
             return False
+        joins = joins and inline
         call = fastserve.LeanCall(call_id)
         call.port, call.target, call.method = port, target, method
         call.cont_id, call.values, call.inline, call.mates = cont_id, values, inline, None
-        turn = (
-            fastpath.OWN_TURN if not inline else fastpath.IN_BATCH if joins else fastpath.BATCH_TURN
-        )
-        if not fastpath.admit(conn, call, turn):
+        if joins:
+            admitted = fastpath.join(conn, call)
+        else:
+            turn = fastpath.BATCH_TURN if inline else fastpath.OWN_TURN
+            admitted = fastpath.admit(conn, call, turn)
+        if not admitted:
             if inline:
                 apartment.unreserve()
             return False
