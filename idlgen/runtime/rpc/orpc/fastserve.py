@@ -375,6 +375,9 @@ class LeanCall(CallState, IncomingCall):
         or on one of its own (`queue`); then give back the connection's running turn the
         call holds (the batch's, or its own)."""
         if self.inline:
+            port = self.port
+            if port.batch is self:  # nothing joins it now: the port lets go of it
+                port.batch = None
             mates = self.mates
             calls = 1 if mates is None else 1 + len(mates)
             serve_reserved(self.target.apartment, calls, serve, self, mates)
