@@ -198,7 +198,7 @@ class Reactor:
         self._wake_w.setblocking(False)
         self.poller.register(self._wake_r, READ, _WAKE)
         self._stopped = False
-        self.leader: threading.Thread | None = None  # the leader: runs the loop now
+        self._thread: threading.Thread | None = None  # the leader: runs the loop now
         self.accept_failures = 0  # accept errors survived (tests, logs)
         self.refused = 0  # connections refused by a cap or the uid check
         # Calls run on the loop thread after a read (see `run_inline`), the transports
@@ -227,9 +227,9 @@ class Reactor:
     # -- from other threads ---------------------------------------------------------------
 
     def start(self) -> None:
-        if self.leader is None:
+        if self._thread is None:
             thread = threading.Thread(target=self._run, daemon=True, name="rpc-reactor")
-            self.leader = thread
+            self._thread = thread
             thread.start()
 
     def add_listener(self, lsock: socket.socket) -> None:
@@ -248,7 +248,7 @@ class Reactor:
 
     def stop(self) -> None:
         self._stopped = True
-        thread = self.leader
+        thread = self._thread
         if thread is None:  # never started: nothing but our own sockets to close
             self._close_all()
             return
@@ -286,7 +286,7 @@ class Reactor:
         me = threading.current_thread()
         poll, registered = self.poller.poll, self.poller.data
         try:
-            while not self._stopped and self.leader is me:
+            while not self._stopped and self._thread is me:
                 timeout = self._next_timeout() if self._timers else self._interval
                 for fd, events in poll(timeout):
                     data = registered.get(fd)  # None: unregistered by an earlier event
@@ -297,7 +297,7 @@ class Reactor:
                         self._event(fd, data, events)
                 if self.inline_calls:
                     self._run_inline(me)
-                    if self.leader is not me:
+                    if self._thread is not me:
                         return  # a spare took over while a call ran: it leads now
                 if self._soon or self._writers:
                     self._run_soon()
@@ -311,7 +311,7 @@ class Reactor:
             log.exception("DCE/RPC reactor failed")
             self._stopped = True
         finally:
-            if self._stopped and self.leader is me:
+            if self._stopped and self._thread is me:
                 self._close_all()
 
     # -- calls on the loop thread (issue 13: no hand-off where COM needs none) ---------------
@@ -361,7 +361,7 @@ class Reactor:
         lock = self._spare_lock
         lock.acquire()
         try:
-            leader = self.leader
+            leader = self._thread
             if leader is not None and leader.ident == threading.get_ident():
                 self._busy_since = time.monotonic()
                 for t in self._corked:
@@ -390,7 +390,7 @@ class Reactor:
                     if self._parked:
                         self._spare.notify()
                 job: InlineCall | None = None  # None: taken over
-                if self.leader is me:
+                if self._thread is me:
                     if not jobs:
                         self._busy_since = None
                         self._in_calls = None
@@ -481,7 +481,7 @@ class Reactor:
     def _take_over_locked(self, me: threading.Thread) -> list[InlineCall]:
         log.debug("DCE/RPC: a call held the reactor thread; another thread reads now")
         self.takeovers += 1
-        self.leader = me
+        self._thread = me
         self._busy_since = None
         self._in_calls = None  # the old leader still runs a call, but leads no more
         jobs = []
@@ -757,7 +757,7 @@ class Reactor:
     def drop(self, t: Transport) -> None:
         """Close a connection and tell its protocol (reactor thread or call_soon)."""
         me = threading.current_thread()
-        on_loop = self.leader is None or (me is self.leader and self._in_calls is not me)
+        on_loop = self._thread is None or (me is self._thread and self._in_calls is not me)
         if not on_loop and not self._stopped:
             self.call_soon(lambda: self.drop(t))
             return
