@@ -372,7 +372,9 @@ class Reactor:
     def _run_inline(self, me: threading.Thread) -> None:
         """Run the read's calls one by one, each bound by `_busy_since` (the spare's
         clock), then send their replies. One turn of the spare's lock per call: the
-        batch's start and end are booked in its first and last turns."""
+        batch's start and end are booked in its first and last turns. (A call may serve
+        several requests, an `InlineBatch`, which refreshes the clock itself every
+        `FLUSH_EVERY` requests, `flush_corked`.)"""
         jobs, lock = self.inline_calls, self._spare_lock
         ran = -1  # calls run since the last flush; -1: the batch has not started
         while True:
