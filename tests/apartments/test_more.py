@@ -16,7 +16,6 @@ from idlgen.runtime.apartments.apartment import (
     Apartment,
     current_apartment,
     serve_reserved,
-    settle,
 )
 from idlgen.runtime.apartments.marshal import unmarshal_interface
 from idlgen.runtime.apartments.registry import interface_for, wire_table
@@ -152,11 +151,11 @@ def test_reservations_never_take_an_mta_past_saturation() -> None:
         apt.shutdown()
 
 
-def test_a_reserved_call_that_stays_leaves_its_apartment_to_the_next() -> None:
-    """`serve_reserved(..., stay=True)` keeps the thread in the apartment (and busy there)
-    after the call; the next reserved call of that apartment on the thread only turns its
-    reservation into the busy thread's, and the first that does not stay leaves."""
-    apt = Apartment.mta(1, "staying")
+def test_reserved_calls_served_together_take_one_thread_and_leave() -> None:
+    """`serve_reserved(apartment, n, fn)` serves n reserved calls on this thread: their
+    reservations become one busy thread of the apartment while `fn` runs (inside it), and
+    the thread leaves afterwards, also when `fn` fails."""
+    apt = Apartment.mta(1, "batch")
     outside = current_apartment()
     seen: list[tuple[Apartment, int, int]] = []
 
@@ -165,38 +164,13 @@ def test_a_reserved_call_that_stays_leaves_its_apartment_to_the_next() -> None:
 
     try:
         assert apt.reserve() and apt.reserve() and apt.reserve()
-        serve_reserved(apt, True, record)
-        assert current_apartment() is apt and (apt._busy, apt._reserved) == (1, 2)
-        serve_reserved(apt, True, record)
-        serve_reserved(apt, False, record)
-        assert seen == [(apt, 1, 2), (apt, 1, 1), (apt, 1, 0)]
+        serve_reserved(apt, 2, record)
+        assert seen == [(apt, 1, 1)]
+        assert current_apartment() is outside and (apt._busy, apt._reserved) == (0, 1)
+        with pytest.raises(ZeroDivisionError):
+            serve_reserved(apt, 1, lambda: 1 // 0)
         assert current_apartment() is outside and (apt._busy, apt._reserved) == (0, 0)
+        assert apt.reserve()
+        assert serve_reserved(apt, 1, current_apartment) is apt
     finally:
         apt.shutdown()
-
-
-def test_settle_or_another_apartment_ends_a_stay() -> None:
-    """What a staying call left is undone by `settle` (a server whose reading another
-    thread took over), or by a reserved call of another apartment on the thread."""
-    one, two = Apartment.mta(1, "one"), Apartment.mta(1, "two")
-    outside = current_apartment()
-    try:
-        assert one.reserve()
-        serve_reserved(one, True, lambda: None)
-        settle()
-        assert current_apartment() is outside and one._busy == 0
-        settle()  # nothing left: nothing to do
-        assert one._busy == 0
-        assert one.reserve() and two.reserve()
-        serve_reserved(one, True, lambda: None)
-        assert serve_reserved(two, False, current_apartment) is two
-        assert current_apartment() is outside and (one._busy, two._busy) == (0, 0)
-        with pytest.raises(ZeroDivisionError):  # a failing call that stays stays too
-            assert one.reserve()
-            serve_reserved(one, True, lambda: 1 // 0)
-        assert current_apartment() is one and one._busy == 1
-        settle()
-        assert current_apartment() is outside and one._busy == 0
-    finally:
-        one.shutdown()
-        two.shutdown()

@@ -8,6 +8,7 @@ and can switch the lean path off (`general_only`) to get the general path's byte
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import socket
 import struct
@@ -47,7 +48,7 @@ from idlgen.runtime.rpc.dcerpc.reactor import Transport
 from idlgen.runtime.rpc.dcerpc.server import _Connection
 from idlgen.runtime.rpc.orpc import fastserve
 from idlgen.runtime.rpc.orpc.endpoint import Endpoint
-from idlgen.runtime.rpc.orpc.fastserve import FastCall, FastMethod, method_of
+from idlgen.runtime.rpc.orpc.fastserve import FastMethod, LeanCall, method_of
 from idlgen.runtime.rpc.orpc.peer import current_peer
 from idlgen.runtime.rpc.orpc.wire import ORPCTHIS, orpcthat, orpcthis
 
@@ -561,7 +562,7 @@ def test_a_served_lean_call_leaves_nothing_to_the_cyclic_collector(server: Serve
                 assert taken_by(lambda: exchange(client, frame)) == 1  # noqa: B023
             gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds stays in gc.garbage
             gc.collect()
-            left = [o for o in gc.garbage if isinstance(o, FastCall | CallState)]
+            left = [o for o in gc.garbage if isinstance(o, LeanCall | CallState)]
         finally:
             gc.set_debug(0)
             gc.garbage.clear()
@@ -825,8 +826,8 @@ def test_replies_of_one_read_leave_in_fewer_sends(
     flush = Transport.flush
 
     def counting(t: Transport) -> None:
-        if t.outbuf:
-            writes.append(len(t.outbuf))
+        if t.outbuf or t.held:  # replies wait in either until the flush sends them
+            writes.append(len(t.outbuf) + sum(map(len, t.held)))
         flush(t)
 
     monkeypatch.setattr(Transport, "flush", counting)
@@ -862,11 +863,10 @@ class _CountingLock:
 def test_calls_of_one_read_enter_their_apartment_once(
     server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The calls of one read to one MTA run on the reactor thread one after the other
-    without leaving the apartment in between (`FastCall.stay`): two turns of the
-    apartment's lock per call (its reservation, and its start), not three, and one more
-    when the batch leaves. A read may hold fewer than all 32 requests: the test asks for
-    fewer turns than three per call."""
+    """The calls of one read to one MTA run on the reactor thread one after the other as
+    one batch (`LeanCall.run`), in the apartment once: one turn of the apartment's lock
+    per call (its reservation), and two per batch (enter, leave). A read may hold fewer
+    than all 32 requests: the test asks for fewer turns than two per call."""
     counting = _CountingLock(server.mta._lock)
     monkeypatch.setattr(server.mta, "_lock", counting)
     client.send(b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(10, 42)))
@@ -874,16 +874,16 @@ def test_calls_of_one_read_enter_their_apartment_once(
     assert [r.call_id for r in replies] == list(range(10, 42))
     until(lambda: server.mta._busy == 0, WAIT)
     assert server.mta._reserved == 0
-    assert 2 * 32 < counting.turns < 3 * 32
+    assert 32 < counting.turns < 2 * 32
 
 
 def test_a_call_that_stayed_for_the_next_leaves_when_the_reading_is_taken_over(
     server: Server,
 ) -> None:
-    """A call that keeps the reactor thread in its apartment for the next call of its
-    batch runs too long: the spare takes the reading over and the next call goes to the
-    apartment's threads; the thread that ran the slow call leaves the apartment after it
-    (`Reactor.leave_batch`), which does not count it busy any more."""
+    """A call of a batch runs too long: the spare takes the reading over and the batch's
+    next call goes to the apartment's threads (`LeanCall.post_rest`), answered before the
+    slow one; the thread that ran the slow call leaves the apartment after it, which does
+    not count it busy any more."""
     client, calc = Client(server.address), server.calc
     try:
         exchange(client, request(2, server.ipid, add_stub(1, 1)))
@@ -905,6 +905,85 @@ def test_a_call_that_stayed_for_the_next_leaves_when_the_reading_is_taken_over(
         client.close()
 
 
+def test_replies_made_before_a_slow_call_of_the_batch_do_not_wait_for_it(
+    server: Server,
+) -> None:
+    """A batch's replies wait in its transport (`Transport.held`) for the batch's send:
+    when a later call of the batch runs too long, the thread that takes the reading over
+    sends the replies made before it, and serves the calls after it elsewhere."""
+    client, calc = Client(server.address), server.calc
+    try:
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        until(lambda: server.reactor._spares == 1, WAIT)
+        calc.release.clear()
+        client.send(
+            request(3, server.ipid, add_stub(1, 1))
+            + request(4, server.ipid, add_stub(BLOCK, 0))
+            + request(5, server.ipid, add_stub(2, 2))
+        )
+        early = sorted(P.decode(client.raw()).call_id for _ in range(2))
+        assert early == [3, 5]  # while call 4 still runs
+        calc.release.set()
+        late = P.decode(client.raw())
+        assert isinstance(late, P.Response) and late.call_id == 4
+    finally:
+        calc.release.set()
+        client.close()
+
+
+class _UncorkedMeanwhile(Transport):
+    """A transport that is corked when a reply is held, and uncorked (and flushed) right
+    after: the moment a takeover's flush ran between the two."""
+
+    reads = 0
+
+    @property  # type: ignore[override]
+    def corked(self) -> bool:
+        self.reads += 1
+        return self.reads == 1
+
+    @corked.setter
+    def corked(self, value: bool) -> None:
+        pass
+
+
+def test_a_reply_held_as_its_transport_is_uncorked_is_sent_all_the_same(
+    server: Server, client: Client
+) -> None:
+    (conn,) = [
+        c
+        for c in list(server.endpoint.server._conns)
+        if c.transport.sock.getpeername() == client.sock.getsockname()
+    ]
+    t = conn.transport
+    t.__class__ = _UncorkedMeanwhile
+    try:
+        pdu = P.decode(exchange(client, request(3, server.ipid, add_stub(2, 3))))
+    finally:
+        t.__class__ = Transport
+    assert isinstance(pdu, P.Response) and pdu.call_id == 3
+    assert ADD.decode_response(pdu.stub[8:], scope={}).outs["sum"] == 5
+
+
+def test_a_batch_stops_at_the_outstanding_limit_as_the_general_path_does(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls joining a batch count against the connection's `max_outstanding` like every
+    call: past it, the general path's fault (server too busy, not executed)."""
+    rpc = server.endpoint.server
+    monkeypatch.setattr(rpc, "limits", dataclasses.replace(rpc.limits, max_outstanding=4))
+    burst = b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(10, 16))
+    replies = []
+    for path in (contextlib.nullcontext, general_only):
+        with path():
+            client.send(burst)
+            replies.append(sorted((client.raw() for _ in range(6)), key=lambda f: f[12:16]))
+    fast, general = replies
+    assert fast == general
+    kinds = [type(P.decode(f)) for f in fast]
+    assert kinds.count(P.Response) == 4 and kinds.count(P.Fault) == 2
+
+
 def test_a_lone_calls_reply_is_sent_as_it_is_made(
     server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -915,8 +994,8 @@ def test_a_lone_calls_reply_is_sent_as_it_is_made(
     flush = Transport.flush
 
     def counting(t: Transport) -> bool:
-        if t.outbuf:
-            flushed.append(len(t.outbuf))
+        if t.outbuf or t.held:
+            flushed.append(len(t.outbuf) + sum(map(len, t.held)))
         return flush(t)
 
     monkeypatch.setattr(Transport, "flush", counting)

@@ -80,10 +80,6 @@ class _ThreadApartment(threading.local):
     and formats an AttributeError) until the thread enters one."""
 
     apartment: Apartment | None = None
-    # The apartment this thread stayed in after a reserved call, for the next one
-    # (`serve_reserved`), and the one to go back to when it leaves (`settle`).
-    staying: Apartment | None = None
-    outer: Apartment | None = None
 
 
 _local = _ThreadApartment()
@@ -253,10 +249,10 @@ class Apartment:
         finally:
             lock.release()
 
-    def unreserve(self) -> None:
-        """A reserved call will be queued (or refused) after all."""
+    def unreserve(self, calls: int = 1) -> None:
+        """Reserved calls will be queued (or refused) after all."""
         with self._lock:
-            self._reserved -= 1
+            self._reserved -= calls
 
     @contextlib.contextmanager
     def join(self) -> Iterator[Apartment]:
@@ -559,38 +555,22 @@ def leave(apartment: Apartment, previous: Apartment | None) -> None:
         lock.release()
 
 
-def serve_reserved(apartment: Apartment, stay: bool, fn: Callable[..., _T], *args: Any) -> _T:
-    """`fn(*args)` as a reserved call of `apartment` (`Apartment.reserve`), between `enter`
-    and `leave` in one Python call. With `stay`, the thread does not leave after the call
-    (it still counts as busy there): the next reserved call of the same apartment on this
-    thread, the next of a server's batch, then only turns its reservation into the busy
-    thread's, one lock turn where `enter` and `leave` take two. What stays is undone by
-    `settle`, or by the next call here that does not stay."""
-    local = _local
-    staying = local.staying
-    if staying is not None and staying is not apartment:
-        settle()
-        staying = None
+def serve_reserved(apartment: Apartment, calls: int, fn: Callable[..., _T], *args: Any) -> _T:
+    """`fn(*args)` serves `calls` reserved calls of `apartment` (`Apartment.reserve`) one
+    after the other on this thread, which is not one of its own: `enter` and `leave` in
+    one Python call, for them all. The thread counts as one busy thread of the apartment
+    meanwhile, however many calls it serves (they wait for it as queued calls wait for
+    the apartment's threads)."""
     lock = apartment._lock
     lock.acquire()  # not `with`: see `enter`
     try:
-        apartment._reserved -= 1
-        if staying is None:
-            apartment._busy += 1
+        apartment._reserved -= calls
+        apartment._busy += 1
     finally:
         lock.release()
-    if staying is None:
-        previous = local.apartment
-        local.apartment = apartment
-        if stay:
-            local.staying = apartment
-            local.outer = previous
-            return fn(*args)
-    elif stay:
-        return fn(*args)
-    else:
-        previous = local.outer
-        local.staying = local.outer = None
+    local = _local
+    previous = local.apartment
+    local.apartment = apartment
     try:
         return fn(*args)
     finally:
@@ -600,24 +580,6 @@ def serve_reserved(apartment: Apartment, stay: bool, fn: Callable[..., _T], *arg
             apartment._busy -= 1
         finally:
             lock.release()
-
-
-def settle() -> None:
-    """Leave the apartment a `serve_reserved(..., stay=True)` call left this thread in,
-    if any: a server calls it when its batch of calls ends another way than by a last
-    call that does not stay (another thread took its reading over)."""
-    local = _local
-    apartment = local.staying
-    if apartment is None:
-        return
-    local.apartment = local.outer
-    local.staying = local.outer = None
-    lock = apartment._lock
-    lock.acquire()
-    try:
-        apartment._busy -= 1
-    finally:
-        lock.release()
 
 
 _process_mta: Apartment | None = None

@@ -50,7 +50,7 @@ from idlgen.runtime.com.status import _LAST, WithHResult
 from idlgen.runtime.com.waitable import Waiter
 from idlgen.runtime.ndr.method import wire_type
 
-__all__ = ["IncomingCall", "Stub", "dispatch", "zero_value"]
+__all__ = ["IncomingCall", "QueuedCall", "Stub", "dispatch", "zero_value"]
 
 log = logging.getLogger("idlgen.runtime.apartments.stub")
 
@@ -89,8 +89,26 @@ class IncomingCall:
     """What `CoGetCallContext` sees while a synchronous method serves a remote call.
 
     Shaped like the (call, ticket) pair server.py keeps: ticket 1, canceled when the
-    client's cancel arrives.
+    client's cancel arrives. The fields are its subclasses': `QueuedCall` here, and the
+    lean path's call, which is also the call's DCE/RPC state (orpc/fastserve.py).
     """
+
+    __slots__ = ()
+
+    def Cancel(self, ulSeconds: int) -> int:
+        self.request_cancel()
+        return S_OK
+
+    def request_cancel(self) -> int:
+        raise NotImplementedError
+
+    def _watch_cancel_(self, on_cancel: Callable[[], object]) -> None:
+        """An `async def` method's task: cancelled with the call (at once if it already is)."""
+        raise NotImplementedError
+
+
+class QueuedCall(IncomingCall):
+    """A request the apartment's queue brought (`dispatch`)."""
 
     __slots__ = ("_cancel_ticket", "_on_cancel", "_ticket")
 
@@ -99,10 +117,6 @@ class IncomingCall:
         self._cancel_ticket = 0
         self._on_cancel: Callable[[], object] | None = None
 
-    def Cancel(self, ulSeconds: int) -> int:
-        self.request_cancel()
-        return S_OK
-
     def request_cancel(self) -> int:
         self._cancel_ticket = 1
         if self._on_cancel is not None:
@@ -110,7 +124,6 @@ class IncomingCall:
         return 1
 
     def _watch_cancel_(self, on_cancel: Callable[[], object]) -> None:
-        """An `async def` method's task: cancelled with the call (at once if it already is)."""
         self._on_cancel = on_cancel
         if self._cancel_ticket:
             on_cancel()
@@ -153,7 +166,7 @@ def dispatch(
             return
         _through_call_object(stub, method, ins, reply, calls)
         return
-    incoming = IncomingCall()
+    incoming = QueuedCall()
     if not calls.start(key, incoming):
         reply.fault(RPC_E_CALL_CANCELED)  # canceled while queued: never runs
         return

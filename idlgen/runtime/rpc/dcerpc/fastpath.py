@@ -28,12 +28,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
-from idlgen.runtime.rpc.dcerpc.callstate import CallState
 
 if TYPE_CHECKING:
+    from idlgen.runtime.rpc.dcerpc.callstate import CallState
     from idlgen.runtime.rpc.dcerpc.server import _Connection
 
-__all__ = ["FAST_FLAGS", "REQUEST_PREFIX", "admit", "finish", "offer", "requeue"]
+__all__ = [
+    "BATCH_TURN",
+    "FAST_FLAGS",
+    "OWN_TURN",
+    "REQUEST_PREFIX",
+    "admit",
+    "join",
+    "offer",
+    "release",
+    "requeue",
+]
 
 # The fixed part of an object request after the common header: alloc_hint, p_cont_id, opnum,
 # object UUID (DCE 12.6.4.9).
@@ -72,43 +82,67 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
     return handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid)
 
 
-def admit(conn: _Connection, call_id: int, inline: bool) -> CallState | None:
-    """Register the call and take one of the connection's running turns; None (nothing
+# How a call `admit` takes holds one of its connection's running turns:
+OWN_TURN = 0  # its own, within the connection's share (a call queued in its apartment)
+# The first call of a batch run on the reactor thread (orpc/fastserve.py): one turn for the
+# whole batch, taken even past the share (it holds no thread of the server's, and runs
+# one call after the other), given back when the batch ends (`release`). The batch's
+# later calls run within that turn (`join`).
+BATCH_TURN = 1
+
+
+def admit(conn: _Connection, state: CallState, turn: int) -> bool:
+    """Register the call in the connection's call table (where a cancel, or the
+    connection's end, finds it) and take its running turn (`turn`); False (nothing
     changed) when the general path must take it: at a limit, it faults or queues there.
-    A call run on the reactor thread (`inline`) takes its turn even past the connection's
-    share: it holds no thread of the server's and runs one after the other with the others
-    of its read; handed to a thread after all, it queues for a turn then (`requeue`)."""
+    A call of a batch that is handed to a thread after all queues for a turn of its own
+    then (`requeue`)."""
     lim = conn.server.server_limits
-    state = CallState(call_id)
-    state.running = True
     lock = conn.lock
-    lock.acquire()  # not `with`: see `finish`
+    lock.acquire()  # not `with`: see `release`
     try:
         if (
-            (not inline and conn.running >= lim.max_running_per_connection)
+            (turn == OWN_TURN and conn.running >= lim.max_running_per_connection)
             or len(conn.partial) + len(conn.calls) >= conn.server.limits.max_outstanding
-            or call_id in conn.calls
+            or state.call_id in conn.calls
         ):
-            return None
-        conn.calls[call_id] = state
+            return False
+        conn.calls[state.call_id] = state
         conn.running += 1
+        state.running = True
     finally:
         lock.release()
     global taken
     taken += 1
-    return state
+    return True
+
+
+def join(conn: _Connection, state: CallState) -> bool:
+    """`admit` for a later call of a batch, which takes no turn: without the connection's
+    lock, as only the reactor thread adds calls to the call table (here, in `admit` and
+    in `_Connection.request`, all while it frames a read), and other threads only take
+    them out, which can only make room; each dict operation is atomic under the GIL.
+    (`offer` found the call id free on this thread: nothing could take it since.)"""
+    calls = conn.calls
+    if len(conn.partial) + len(calls) >= conn.server.limits.max_outstanding:
+        return False
+    calls[state.call_id] = state
+    global taken
+    taken += 1
+    return True
 
 
 def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> None:
-    """An inline call handed to a thread after all: it gives its turn back and waits for
-    one within the connection's share, like every call of the general path."""
-    conn._release_turn(state)
+    """An inline call handed to a thread after all: it gives back the turn it holds, if
+    any, and waits for one within the connection's share, like every call of the general
+    path."""
+    conn.release_turn(state)
     conn._admit(state, job)
 
 
-def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
-    """The call's one response PDU: `_Connection._finish` without security (the lean path
-    serves no authenticated call).
+def release(conn: _Connection, state: CallState) -> None:
+    """A lean call (or batch) ended, its replies sent: give back the running turn it
+    holds, if any, to a waiting call, which then starts (`_Connection.release_turn`).
 
     The connection's lock is taken with acquire/try/finally here and in `admit`, not
     `with`, which in CPython 3.11 looks up `__enter__` and `__exit__` and makes a bound
@@ -116,7 +150,6 @@ def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
     lock = conn.lock
     lock.acquire()
     try:
-        conn.calls.pop(state.call_id, None)
         if state.running and not conn.waiting:  # `pass_turn_locked`, inline: no one waits
             state.running = False
             conn.running -= 1
@@ -125,7 +158,5 @@ def finish(conn: _Connection, state: CallState, frame: bytes) -> None:
             job = conn.pass_turn_locked(state)
     finally:
         lock.release()
-    if not state.orphaned:
-        conn.transport.send([frame])
     if job is not None:
         job()

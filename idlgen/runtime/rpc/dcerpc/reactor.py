@@ -77,6 +77,14 @@ class InlineCall(Protocol):
         """Run it elsewhere after all (the loop was taken over before it started)."""
 
 
+class InlineBatch(InlineCall, Protocol):
+    """An inline call that serves several (orpc/fastserve.py): when the loop is taken
+    over while it runs, the ones it has not started go elsewhere (`post_rest`, from the
+    thread that takes over), so a slow one holds up none of them."""
+
+    def post_rest(self) -> None: ...
+
+
 class Transport:
     """One accepted socket: its unread and unsent bytes, and when it last did anything."""
 
@@ -95,6 +103,10 @@ class Transport:
         self.closed = False
         self.watching_writes = False
         self.corked = False  # replies wait in outbuf until the reactor's batch of calls ends
+        # Replies of a batch of inline calls made while the transport is corked, queued
+        # without `out_lock` (a deque's append and popleft are atomic): `flush` moves them
+        # to `outbuf` under the lock. One lock turn per flush, not per reply.
+        self.held: deque[bytes] = deque()
 
     def send(self, frames: list[bytes]) -> bool:
         """Queue frames in order (from any thread); False if the connection is gone."""
@@ -134,6 +146,9 @@ class Transport:
         """On the reactor thread, when the socket is writable: send what waits; True if
         some of it is still unsent (bytes queued later come with a `want_write`)."""
         with self.out_lock:
+            held = self.held
+            while held:
+                self.outbuf += held.popleft()
             if self.outbuf:
                 try:
                     sent = self.sock.send(self.outbuf)
@@ -189,7 +204,8 @@ class Reactor:
         # Calls run on the loop thread after a read (see `run_inline`), the transports
         # whose replies wait for the batch's end, and the spare thread that takes the loop
         # over when one of those calls outlasts `limits.inline_call_bound`.
-        self._inline: deque[InlineCall] = deque()
+        self.inline_calls: deque[InlineCall] = deque()
+        self._running: Any = None  # the inline call run last (an `InlineBatch`'s rest)
         self._corked: list[Transport] = []
         self._lone: Transport | None = None  # the transport of a batch's only call so far
         # The leader while it runs a batch of inline calls (set and cleared under the
@@ -206,10 +222,6 @@ class Reactor:
         self._threads = 0  # threads of this reactor: leader, spare, ones still in calls
         self.takeovers = 0  # times a spare took the loop over from a slow call (tests)
         self._interval = self._sweep_interval()  # the select timeout, and how often to sweep
-        # Undoes what a call may leave on its thread for the next call of its batch (an
-        # apartment it stays in, orpc/fastserve.py): run on a thread whose reading another
-        # thread took over, since the next call then runs elsewhere.
-        self.leave_batch: Callable[[], None] | None = None
         self._next_sweep = 0.0
 
     # -- from other threads ---------------------------------------------------------------
@@ -283,7 +295,7 @@ class Reactor:
                             self._read(data)
                     else:
                         self._event(fd, data, events)
-                if self._inline:
+                if self.inline_calls:
                     self._run_inline(me)
                     if self._thread is not me:
                         return  # a spare took over while a call ran: it leads now
@@ -316,37 +328,54 @@ class Reactor:
             return False
         return True
 
-    def run_inline(self, t: Transport, call: InlineCall) -> InlineCall | None:
+    def run_inline(self, t: Transport, call: InlineCall) -> None:
         """After `inline_ready`: run `call` on this thread once the read is framed; its
         reply goes out in one send with the others of the batch. A batch of one call (a
         synchronous client's) corks nothing: its reply, the only one, is sent as it is
         made, without a second turn of the transport's lock to flush it. The first call's
-        transport is corked when a second call joins the batch, before either runs.
-
-        Returns the call that runs just before this one (None: this one is the first), so
-        that one may leave the thread ready for this one (see `leave_batch`)."""
-        jobs = self._inline
+        transport is corked when a second call joins the batch, before either runs. The
+        calls waiting to run are `inline_calls`: a protocol may add work to the last one
+        while it is still waiting (orpc/fastserve.py's batches), and then `cork`s its
+        transport itself."""
+        jobs = self.inline_calls
         jobs.append(call)
         if len(jobs) == 1:
             self._lone = t
-            return None
+            return
         lone = self._lone
         if lone is not None:
             self._lone = None
-            self._cork(lone)
-        if not t.corked:
-            self._cork(t)
-        return jobs[-2]
+            self.cork(lone)
+        self.cork(t)
 
-    def _cork(self, t: Transport) -> None:
-        t.corked = True
-        self._corked.append(t)
+    def cork(self, t: Transport) -> None:
+        """Hold `t`'s replies until the batch of inline calls ends (or `flush_corked`)."""
+        if not t.corked:
+            t.corked = True
+            self._corked.append(t)
+
+    def flush_corked(self) -> None:
+        """From a long inline call that serves many (orpc/fastserve.py): send what the
+        batch has replied so far, as `_run_inline` does every `FLUSH_EVERY` calls, and
+        start the inline bound's clock again, if the calling thread still leads."""
+        lock = self._spare_lock
+        lock.acquire()
+        try:
+            leader = self._thread
+            if leader is not None and leader.ident == threading.get_ident():
+                self._busy_since = time.monotonic()
+                for t in self._corked:
+                    self._watch_writes(t)
+        finally:
+            lock.release()
 
     def _run_inline(self, me: threading.Thread) -> None:
         """Run the read's calls one by one, each bound by `_busy_since` (the spare's
         clock), then send their replies. One turn of the spare's lock per call: the
-        batch's start and end are booked in its first and last turns."""
-        jobs, lock = self._inline, self._spare_lock
+        batch's start and end are booked in its first and last turns. (A call may serve
+        several requests, an `InlineBatch`, which refreshes the clock itself every
+        `FLUSH_EVERY` requests, `flush_corked`.)"""
+        jobs, lock = self.inline_calls, self._spare_lock
         ran = -1  # calls run since the last flush; -1: the batch has not started
         while True:
             # The bound is per call; a takeover drains `jobs` under this lock, taken
@@ -367,19 +396,17 @@ class Reactor:
                     if not jobs:
                         self._busy_since = None
                         self._in_calls = None
+                        self._running = None
                         break
                     if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
                         ran = 0  # what the batch has replied so far, keep the rest corked
                         for t in self._corked:
                             self._watch_writes(t)
-                    job = jobs.popleft()
+                    job = self._running = jobs.popleft()
                     self._busy_since = time.monotonic()
             finally:
                 lock.release()
             if job is None:  # taken over: the new leader sends the replies
-                leave = self.leave_batch
-                if leave is not None:
-                    leave()
                 return
             ran += 1
             try:
@@ -436,6 +463,9 @@ class Reactor:
                     left = since + bound - time.monotonic()
                     if left <= 0:
                         jobs = self._take_over_locked(me)
+                        running = self._running
+                        if not hasattr(running, "post_rest"):
+                            running = None
                         break
                     self._spare.wait(left)
                 else:
@@ -444,6 +474,8 @@ class Reactor:
                 self._spares -= 1
         for job in jobs:  # the slow call's batch-mates go to their apartments
             job.post()
+        if running is not None:  # and those it would have served itself
+            running.post_rest()
         self._uncork()
         self._want_spare()
         return True
@@ -457,7 +489,7 @@ class Reactor:
         jobs = []
         while True:
             try:
-                jobs.append(self._inline.popleft())
+                jobs.append(self.inline_calls.popleft())
             except IndexError:
                 return jobs
 

@@ -605,7 +605,7 @@ class _Connection:
             state.running = True
         job()
 
-    def _release_turn(self, state: CallState) -> None:
+    def release_turn(self, state: CallState) -> None:
         with self.lock:
             job = self.pass_turn_locked(state)
         if job is not None:

@@ -37,10 +37,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import struct
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from idlgen.runtime.apartments.apartment import serve_reserved, settle
+from idlgen.runtime.apartments.apartment import serve_reserved
 from idlgen.runtime.apartments.marshal import ObjectExporter, ref_observer, remote_client
 from idlgen.runtime.apartments.stub import (
     IncomingCall,
@@ -63,17 +64,18 @@ from idlgen.runtime.ndr.fastwire import BufferCodec, OneBufferReader, PrimitiveC
 from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import _CALLER, ANONYMOUS
+from idlgen.runtime.rpc.dcerpc.callstate import CallState
 from idlgen.runtime.rpc.dcerpc.fragments import chunk_room
+from idlgen.runtime.rpc.dcerpc.reactor import FLUSH_EVERY
 from idlgen.runtime.rpc.orpc.peer import _PEER
 from idlgen.runtime.rpc.orpc.wire import COM_MAJOR, ORPCTHIS
 
 if TYPE_CHECKING:
     from idlgen.runtime.apartments.apartment import Apartment
     from idlgen.runtime.com.interface import Method
-    from idlgen.runtime.rpc.dcerpc.server import CallState, _Connection
     from idlgen.runtime.rpc.orpc.server import ConnectionPort
 
-__all__ = ["FastCall", "Target", "method_of", "target_of"]
+__all__ = ["LeanCall", "Target", "method_of", "serve", "target_of"]
 
 log = logging.getLogger(__name__)
 
@@ -326,133 +328,200 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
     return major == COM_MAJOR and minor >= 1 and not extensions
 
 
-class FastCall(IncomingCall):
-    """One call on the lean path, from the reactor's decision to its response PDU. It is
-    also what `CoGetCallContext` sees while the method runs, and what its state's cancel
-    hook reaches from the moment it is taken until it ends (`_done`): a cancel before the
-    call starts sets its flag as one while it runs does, and `run` then answers
-    RPC_E_CALL_CANCELED without running it, as for a canceled queued request."""
+class LeanCall(CallState, IncomingCall):
+    """One call on the lean path, from the reactor's decision to its response PDU: its
+    DCE/RPC state (in the connection's call table, where a cancel or the connection's end
+    finds it) and what `CoGetCallContext` sees while its method runs, in one object (they
+    were two, and the cancel hook from one to the other a third). A cancel before the call
+    starts sets its flag as one while it runs does, and `serve` then answers
+    RPC_E_CALL_CANCELED without running it, as for a canceled queued request.
 
-    __slots__ = (
-        "conn",
-        "cont_id",
-        "inline",
-        "method",
-        "port",
-        "state",
-        "stay",
-        "target",
-        "values",
-    )
+    The first call of a read's run of calls to one MTA on the reactor thread is also that
+    batch (`mates`, `run`): the reactor runs it as one job, in the apartment once."""
 
-    def __init__(
-        self,
-        conn: _Connection,
-        port: ConnectionPort,
-        target: Target,
-        method: FastMethod,
-        state: CallState,
-        cont_id: int,
-        values: tuple[Any, ...],
-        inline: bool,
-    ) -> None:
-        self.inline = inline  # reserved in the apartment, to run on the reactor thread
-        # The next call of the reactor's batch is inline in the same apartment: this one
-        # leaves the thread in it for that one (apartment.serve_reserved, `ObjectServer.
-        # fast_call`); a call that runs otherwise (`post`) does not read it.
-        self.stay = False
-        self.conn = conn
-        self.port = port
-        self.target = target
-        self.method = method
-        self.state = state
-        self.cont_id = cont_id
-        self.values = values  # [in], in wire order
-        self._ticket = 1  # IncomingCall's fields: not canceled
-        self._cancel_ticket = 0
-        self._on_cancel = None
-        # From now on a cancel sets the call's flag (and stops an async method), as
-        # incoming.py's `cancel_call` does for a call in the exporter's table. A cycle
-        # (the call holds its state) until `_done`.
-        state.on_cancel = self.request_cancel
+    __slots__ = ("cont_id", "inline", "mates", "method", "port", "target", "values")
 
-    def _done(self) -> None:
-        """The call ended: later cancels reach nothing (as once it left the exporter's
-        table), and the reference cycle with its state is gone, so the call is freed by
-        reference counting, not by a collection every few hundred calls."""
-        self.state.on_cancel = None
+    port: ConnectionPort
+    target: Target
+    method: FastMethod
+    cont_id: int
+    values: tuple[Any, ...]  # [in], in wire order
+    # Reserved in the apartment, to run on the reactor thread (and then in a batch);
+    # False: queued in the apartment, where a thread of its own runs it (`queue`).
+    inline: bool
+    # The batch's later calls not started yet (its first call's only): taken one by one
+    # (`serve`), or all at once by a thread that takes the reading over (`post_rest`).
+    mates: deque[LeanCall] | None
+
+    # The client's cancel (`CallState.cancel`) counts on the wire; `CoGetCallContext`'s
+    # Cancel only sets the flag, as for a queued request.
+    Cancel = IncomingCall.Cancel
+
+    def request_cancel(self) -> int:
+        self._cancel_ticket = self._ticket
+        hook = self.on_cancel  # an `async def` method's task (`_watch_cancel_`)
+        if hook is not None:
+            hook()
+        return 1
+
+    def _watch_cancel_(self, on_cancel: Callable[[], object]) -> None:
+        self.on_cancel = on_cancel
+        if self._cancel_ticket:
+            on_cancel()
+
+    def run(self) -> None:
+        """Serve this call and its mates: on the reactor thread as one of the
+        apartment's threads (`inline`: between `enter` and `leave`, once for them all),
+        or on one of its own (`queue`); then give back the connection's running turn the
+        call holds (the batch's, or its own)."""
+        if self.inline:
+            port = self.port
+            if port.batch is self:  # nothing joins it now: the port lets go of it
+                port.batch = None
+            mates = self.mates
+            calls = 1 if mates is None else 1 + len(mates)
+            serve_reserved(self.target.apartment, calls, serve, self, mates)
+        else:
+            serve(self, None)
+        fastpath.release(self.port.conn, self)
 
     def post(self) -> None:
-        """The reactor was taken over before this inline call ran: queue it in its
-        apartment once the connection has a running turn for it."""
-        self._unreserve()
-        fastpath.requeue(self.conn, self.state, self.queue)
+        """The reactor was taken over before this batch ran: its calls go to their
+        apartment, each once the connection has a running turn for it."""
+        self.target.apartment.unreserve(1 + len(self.mates or ()))
+        self.inline = False
+        self.requeue()
+        self.post_rest()
 
-    def _unreserve(self) -> None:
-        if self.inline:
-            self.inline = False
-            self.target.apartment.unreserve()
+    def post_rest(self) -> None:
+        """The batch's calls not started yet go to their apartment (`InlineBatch`): the
+        reading was taken over, from this batch or before it ran."""
+        mates = self.mates
+        if mates is None:
+            return
+        while True:
+            try:
+                call = mates.popleft()
+            except IndexError:
+                return
+            call.inline = False
+            call.requeue()
+
+    def requeue(self) -> None:
+        """Queue this call in its apartment within the connection's share of turns."""
+        fastpath.requeue(self.port.conn, self, self.queue)
 
     def queue(self) -> None:
         """Queue the call in its apartment (a thread there runs it)."""
         try:
             self.target.apartment.post(self.run)
         except COMError:  # shut down meanwhile: what a request for it gets
-            self._done()
-            self._general().fault(RPC_E_DISCONNECTED)
+            self.general().fault(RPC_E_DISCONNECTED)
 
-    def run(self) -> None:
-        """Serve the call on this thread (the reactor's, or one of the apartment's)."""
-        target, m, port = self.target, self.method, self.port
-        if target.apartment.closed:  # shut down since it was read: what a request gets
-            settle()  # what the batch's last call left, if it stayed for this one
-            self._unreserve()
+    def refuse(self) -> None:
+        """Not run after all: its apartment shut down, or it was canceled, since it was
+        read; the general path's answers."""
+        if self.target.apartment.closed:
             self.queue()
+        else:
+            self.general(self.values).fault(RPC_E_CALL_CANCELED)
+
+    def reply(self, value: Any, hr: int) -> bytes | None:
+        """The response PDU for what the method returned; None when the general path
+        makes the reply (a value the lean forms do not take, a reply that needs
+        fragments), which it then sends. `serve` packs the usual exact-int reply itself."""
+        m = self.method
+        codec = m.codec
+        try:
+            if m.replies is not None:
+                fields = m.fields(value, hr)
+                return m.response(self.call_id, self.cont_id, self.cancel_count, fields)
+            # [out] buffers may be sized by [in] values: those are the scope
+            outs, result = _outs_of(m.method, value, hr)
+            scope = dict(zip(codec.request_names, self.values, strict=True))
+            stub = codec.encode_response(outs, result, scope=scope)
+            room = chunk_room(self.port.conn.max_xmit, P.RESPONSE_HEADER)
+            frame = m.buffer_response(self.call_id, self.cont_id, self.cancel_count, stub, room)
+        except Exception:  # the general path says which fault, and logs it
+            frame = None
+        if frame is None:
+            self.general(self.values).success(value, hr)
+        return frame
+
+    def general(self, values: tuple[Any, ...] | None = None) -> _Reply:
+        """The stub's reply object for this call, its reply routed like a queued request's."""
+        port, m = self.port, self.method
+        with port.lock:
+            port.calls[self.call_id] = (self, self.cont_id)
+        args = {} if values is None else dict(zip(m.codec.request_names, values, strict=True))
+        marshaler = self.target.exporter.marshaler
+        received = _InParameters(marshaler)
+        return _Reply(port, self.call_id, m.codec, m.method, args, marshaler, received)  # type: ignore[arg-type]
+
+
+def serve(first: LeanCall, mates: deque[LeanCall] | None) -> None:
+    """Serve `first`, then `mates` (of one connection, to objects of the apartment this
+    thread is in) one after the other: the one path of every lean call, alone or in a
+    batch.
+
+    Each method runs in a copy of the connection's context (`ConnectionPort.context`) with
+    its call context set there; the copy is dropped after the call, so nothing is reset,
+    and _LAST is S_OK to start with (the connection's context never holds it).
+    `Context.run` takes the method itself: no Python frame of ours around it. A method as
+    `ComObject` wrapped it (no other override) has its own function called, and the
+    wrapper's work (HRESULT, `WithHResult`) is done here.
+
+    Each call leaves the connection's call table before its reply is sent (the client may
+    use its call id again once it has the reply); a batch's replies wait in the transport
+    (`Transport.held`, corked) for one send every `FLUSH_EVERY` calls and at the batch's
+    end, or when another thread takes the reading over (a slow method): the replies made
+    before it do not wait for it, and neither do the calls after it (`post_rest`)."""
+    port = first.port
+    conn = port.conn
+    table, t = conn.calls, conn.transport
+    reactor = t.reactor
+    call: LeanCall | None = None
+    served = 0
+    while True:
+        if call is None:
+            call = first
+        elif mates is None:
             return
-        values = self.values
+        else:
+            try:
+                call = mates.popleft()
+            except IndexError:  # all served, or the rest taken by `post_rest`
+                return
+            served += 1
+            if served % FLUSH_EVERY == 0:
+                reactor.flush_corked()
+        target, m = call.target, call.method
+        if target.apartment.closed or call._cancel_ticket:
+            call.refuse()
+            continue
+        values = call.values
         ins = values if m.order is None else tuple(values[i] for i in m.order)
-        if self._cancel_ticket:  # canceled before it started
-            settle()
-            self._done()
-            self._unreserve()
-            self._general(values).fault(RPC_E_CALL_CANCELED)
-            return
-        # The method runs in a copy of the connection's context (`ConnectionPort.context`)
-        # with its call context set there; the copy is dropped after the call, so nothing
-        # is reset, and _LAST is S_OK to start with (the connection's context never holds
-        # it). `Context.run` takes the method itself: no Python frame of ours around it.
         context = port.context.copy()
-        context.run(_CALL_CONTEXT.set, (self, 1))  # type: ignore[arg-type]
+        context.run(_CALL_CONTEXT.set, (call, 1))  # type: ignore[arg-type]
         obj = target.stub.target
         try:
             fn = getattr(obj, m.name)
-            # The method as ComObject wrapped it (no other override): its function is
-            # called as the wrapper calls it, and the wrapper's work is done below, one
-            # Python call and a context variable's set fewer.
             plain = m.plain
             if plain is not None and getattr(fn, "__func__", None) is m.wrapper:
-                fn, args = plain, (obj, *ins)
+                value = context.run(plain, obj, *ins)
             else:
-                plain, args = None, ins
-            if self.inline:  # reserved: served here as one of the apartment's threads
-                self.inline = False
-                value = serve_reserved(target.apartment, self.stay, context.run, fn, *args)
-            else:  # an MTA thread is in it already
-                value = context.run(fn, *args)
+                plain = None
+                value = context.run(fn, *ins)
         except COMError as exc:
-            if not self.stay:  # failed before `serve_reserved`: it did not leave
-                settle()
-            self.state.on_cancel = None  # `_done`, without a call
-            self._general(values).failure(exc.hresult)
-            return
+            call.on_cancel = None
+            call.general(values).failure(exc.hresult)
+            continue
         except Exception:
-            if not self.stay:
-                settle()
-            self.state.on_cancel = None
+            call.on_cancel = None
             _log_fault(target.stub, m.name, port)
-            self._general(values).fault(RPC_E_SERVERFAULT)
-            return
-        self.state.on_cancel = None
+            call.general(values).fault(RPC_E_SERVERFAULT)
+            continue
+        call.on_cancel = None  # the call ended: a later cancel reaches no task
         if plain is None:
             hr = context.get(_LAST, S_OK)
         else:
@@ -460,50 +529,26 @@ class FastCall(IncomingCall):
             if type(value) is WithHResult:
                 hr, value = value.hresult, value.value
                 if hr & 0x80000000:
-                    self._general(values).failure(hr)
-                    return
-        self._reply(values, value, hr)
-
-    def _reply(self, values: tuple[Any, ...], value: Any, hr: int) -> None:
-        m, state = self.method, self.state
-        codec = m.codec
-        try:
-            if m.as_is and type(value) is int and type(hr) is int:
-                # `fields` and `response` for the usual reply, inline: two Python calls
-                # of about 23 per call with 256 outstanding.
-                frame: bytes | None = m.reply.pack(
-                    m.head,
-                    state.call_id,
-                    m.stub_size,
-                    self.cont_id,
-                    min(state.cancel_count, 255),
-                    value,
-                    hr,
+                    call.general(values).failure(hr)
+                    continue
+        frame: bytes | None = None
+        if m.as_is and type(value) is int and type(hr) is int:  # the usual reply
+            count = min(call.cancel_count, 255)
+            try:
+                frame = m.reply.pack(
+                    m.head, call.call_id, m.stub_size, call.cont_id, count, value, hr
                 )
-            elif m.replies is not None:
-                fields = m.fields(value, hr)
-                frame = m.response(state.call_id, self.cont_id, state.cancel_count, fields)
-            else:  # [out] buffers may be sized by [in] values: those are the scope
-                outs, result = _outs_of(m.method, value, hr)
-                scope = dict(zip(codec.request_names, values, strict=True))
-                stub = codec.encode_response(outs, result, scope=scope)
-                room = chunk_room(self.conn.max_xmit, P.RESPONSE_HEADER)
-                frame = m.buffer_response(
-                    state.call_id, self.cont_id, state.cancel_count, stub, room
-                )
-        except Exception:  # the general path says which fault, and logs it
-            frame = None
+            except struct.error:  # a value out of range: `reply` says what then
+                frame = None
         if frame is None:
-            self._general(values).success(value, hr)
-            return
-        fastpath.finish(self.conn, state, frame)
-
-    def _general(self, values: tuple[Any, ...] | None = None) -> _Reply:
-        """The stub's reply object for this call, its reply routed like a queued request's."""
-        state, port, m = self.state, self.port, self.method
-        with port.lock:
-            port.calls[state.call_id] = (state, self.cont_id)
-        args = {} if values is None else dict(zip(m.codec.request_names, values, strict=True))
-        marshaler = self.target.exporter.marshaler
-        received = _InParameters(marshaler)
-        return _Reply(port, state.call_id, m.codec, m.method, args, marshaler, received)  # type: ignore[arg-type]
+            frame = call.reply(value, hr)
+            if frame is None:
+                continue
+        table.pop(call.call_id, None)  # an atomic dict operation: no lock (docs/orpc.md)
+        if not call.orphaned:
+            if t.corked:
+                t.held.append(frame)
+                if not t.corked:  # uncorked meanwhile: that flush may have missed it
+                    reactor.want_write(t)
+            else:
+                t.send([frame])

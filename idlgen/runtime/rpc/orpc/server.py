@@ -32,6 +32,7 @@ import os
 import stat
 import threading
 import uuid
+from collections import deque
 from typing import Any
 
 from idlgen.runtime.apartments import channel
@@ -40,7 +41,6 @@ from idlgen.runtime.apartments.apartment import (
     enter,
     find_apartment,
     leave,
-    settle,
 )
 from idlgen.runtime.apartments.channel import (
     FAULT,
@@ -153,6 +153,8 @@ class ConnectionPort:
         self.held_refs: dict[tuple[ObjectExporter, bytes], int] = {}
         self.reachable: set[bytes] = set()  # IPIDs marshaled to this connection
         self.fast: dict[bytes, fastserve.Target] = {}  # IPIDs the lean path has checked
+        # The last batch of lean calls given to the reactor (`ObjectServer.fast_call`).
+        self.batch: fastserve.LeanCall | None = None
         self.context = fastserve.connection_context(self, getattr(conn, "peer", None))
 
     def reaches(self, ipid: bytes) -> bool:
@@ -260,9 +262,6 @@ class ObjectServer:
         port = conn.handler_state
         if port is None:
             port = conn.handler_state = self._port(conn)
-            # A call that stayed in its apartment for the next of its batch (`FastCall.
-            # stay`) is left there when another thread takes the reading over first.
-            conn.transport.reactor.leave_batch = settle
         target = port.fast.get(ipid)
         if (  # `Target.valid`, inline
             target is None
@@ -295,21 +294,46 @@ class ObjectServer:
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
             return False
         reactor = conn.transport.reactor
-        inline = reactor.inline_ready() and target.apartment.reserve()  # never when saturated
-        if not inline and target.apartment.saturated:
+        apartment = target.apartment
+        # The batch this call may join: the last call waiting to run on the reactor
+        # thread, to the same apartment, from this connection (its first call, `LeanCall.
+        # mates`); it runs once the read is framed, and this call then runs in it.
+        batch = port.batch
+        jobs = reactor.inline_calls
+        joins = (
+            batch is not None
+            and batch.target.apartment is apartment
+            and bool(jobs)
+            and jobs[-1] is batch
+        )
+        inline = (joins or reactor.inline_ready()) and apartment.reserve()  # never when saturated
+        if not inline and apartment.saturated:
             return False
-        state = fastpath.admit(conn, call_id, inline)
-        if state is None:
-            if inline:
-                target.apartment.unreserve()
-            return False
-        call = fastserve.FastCall(conn, port, target, method, state, cont_id, values, inline)
-        if inline:
-            before = reactor.run_inline(conn.transport, call)
-            if type(before) is fastserve.FastCall and before.target.apartment is target.apartment:
-                before.stay = True  # the thread stays in the apartment from one to the other
+        joins = joins and inline
+        call = fastserve.LeanCall(call_id)
+        call.port, call.target, call.method = port, target, method
+        call.cont_id, call.values, call.inline, call.mates = cont_id, values, inline, None
+        if joins:
+            admitted = fastpath.join(conn, call)
         else:
+            turn = fastpath.BATCH_TURN if inline else fastpath.OWN_TURN
+            admitted = fastpath.admit(conn, call, turn)
+        if not admitted:
+            if inline:
+                apartment.unreserve()
+            return False
+        if not inline:
             call.queue()
+        elif joins:
+            assert batch is not None
+            if batch.mates is None:
+                batch.mates = deque((call,))
+                reactor.cork(conn.transport)  # the batch's replies leave in few sends
+            else:
+                batch.mates.append(call)
+        else:
+            port.batch = call
+            reactor.run_inline(conn.transport, call)
         return True
 
     def holds(self, conn: Any) -> bool:
