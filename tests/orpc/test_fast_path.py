@@ -1034,3 +1034,41 @@ def test_a_cancel_reads_its_hook_once() -> None:
     state.on_cancel = lambda: called.append(1)
     state.cancel()
     assert called == [1] and state.canceled and state.cancel_count == 1
+
+
+def _connection_of(server: Server, client: Client) -> Any:
+    (conn,) = [
+        c
+        for c in list(server.endpoint.server._conns)
+        if c.transport.sock.getpeername() == client.sock.getsockname()
+    ]
+    return conn
+
+
+@pytest.mark.parametrize("first", [FAILS, RAISES])
+def test_a_batch_holds_its_running_turn_until_its_last_call_whatever_its_first_returns(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch, first: int
+) -> None:
+    """A batch takes one running turn of its connection for all its calls: a first call
+    whose reply the general path makes (a failure, a server exception) does not give
+    that turn back with its reply while the batch's other calls still run, or the
+    connection's share of running calls (max_running_per_connection) would not count
+    them."""
+    conn = _connection_of(server, client)
+    running: list[int] = []
+    add = Calc.Add
+
+    def counting_add(a: int, b: int) -> int:
+        if a >= 0:
+            running.append(conn.running)
+        return add(server.calc, a, b)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(server.calc, "Add", counting_add, raising=False)
+    client.send(
+        request(10, server.ipid, add_stub(first, 0))
+        + b"".join(request(i, server.ipid, add_stub(i, 1)) for i in range(11, 17))
+    )
+    replies = [P.decode(client.raw()) for _ in range(7)]
+    assert sorted(type(r).__name__ for r in replies).count("Response") >= 6
+    assert len(running) == 6 and min(running) >= 1
+    until(lambda: conn.running == 0, WAIT)

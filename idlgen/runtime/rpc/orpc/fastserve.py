@@ -380,7 +380,12 @@ class LeanCall(CallState, IncomingCall):
                 port.batch = None
             mates = self.mates
             calls = 1 if mates is None else 1 + len(mates)
+            # The running turn is the batch's: not given back with this call's reply,
+            # which `_Connection._finish` would do if the general path made it (a
+            # failure, an exception), while its mates still run.
+            self.running = False
             serve_reserved(self.target.apartment, calls, serve, self, mates)
+            self.running = True
         else:
             serve(self, None)
         fastpath.release(self.port.conn, self)
