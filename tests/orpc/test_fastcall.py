@@ -408,7 +408,8 @@ def test_a_caller_reading_its_own_reply_routes_the_others(lab_server: tuple[Any,
     got: list[Any] = []
     reader = threading.Thread(target=lambda: got.append(stream.Read(3)))
     reader.start()  # leads: nothing else is in flight; its Read waits at the gate
-    until(lambda: assoc._reading and len(assoc.calls) == 1, WAIT)
+    # the Read's caller holds the reading role (its call, written in place, is in no table)
+    until(lambda: assoc._reading, WAIT)
     assert control.Add(lab.WAIT_STARTED, 0) == 1  # read by the Read's thread, handed here
     assert [control.Add(lab.RUNS, 0) for _ in range(5)] == [1] * 5
     assert control.Add(lab.OPEN_GATE, 0) == 1

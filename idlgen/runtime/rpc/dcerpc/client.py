@@ -37,6 +37,7 @@ from idlgen.runtime.com.hresult import (
 from idlgen.runtime.rpc.dcerpc import auth as A
 from idlgen.runtime.rpc.dcerpc import binding as B
 from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc import trace
 from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, request_fragments, start
 from idlgen.runtime.rpc.dcerpc.inbox import Inbox
 from idlgen.runtime.rpc.dcerpc.outbox import Outbox
@@ -58,6 +59,9 @@ log = logging.getLogger(__name__)
 _C = TypeVar("_C", bound="ClientCall")
 _QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
+# a PDU's common header: version, minor, ptype, flags, drep[0:2], frag_length, auth_length, id
+_HEAD = struct.Struct("<BBBBH2xHHI")
+_DREP_WORD = struct.unpack("<H", P.DREP_LE_ASCII_IEEE[:2])[0]
 
 
 class RpcUnavailableError(COMError):
@@ -160,6 +164,8 @@ class Association:
         self.contexts: dict[P.SyntaxId, int] = {}
         self.calls: dict[int, ClientCall] = {}
         self._ids = itertools.count(1)
+        # The next call id (mask it to 32 bits): C's own `next`, safe from any thread.
+        self.next_id = self._ids.__next__
         self._lock = threading.Lock()
         self._ctx_lock = threading.Lock()
         # The reading role: exactly one thread reads the socket at a time, either the
@@ -176,7 +182,7 @@ class Association:
         log.info("connected to %s", binding)
         self._want_mpx = mpx
         self.inbox = Inbox(self.sock, self.max_recv)
-        self.outbox = Outbox(self.sock, self._send_failed)
+        self.outbox = Outbox(self.sock, self._send_failed, self._lock)  # one lock: see call_alone
 
     # ----------------------------------------------------------- binding
 
@@ -303,6 +309,70 @@ class Association:
             self._hand_over()
             return None
         return call, True
+
+    def call_alone(
+        self, call_id: int, frame: bytes, timeout: float | None
+    ) -> bytes | ClientCall | None:
+        """A synchronous call of one unprotected fragment (`frame`, numbered `call_id` from
+        `next_id`) made in place when the connection is idle: nothing in flight, nobody
+        reading, nothing being written or queued. Its caller takes the reading and the
+        writing role in one turn of the connection's lock (the outbox shares it), looks
+        for what arrived while nobody read (as `register_own` does), writes, and reads.
+
+        Returns the reply's stub data when the first read brings exactly the call's whole
+        response and nothing else (the usual case: no call record, no framing loop, no
+        dispatch). Otherwise the call, registered then and read on with `read_own`: settled,
+        or not when `timeout` passed (its caller cancels or orphans it). None when the
+        connection is not idle or turned out closed or closing: nothing was sent."""
+        lock = self._lock
+        inbox, out = self.inbox, self.outbox
+        lock.acquire()  # not `with`: see `enter`
+        try:
+            alone = not (self._reading or self.calls or out.busy_locked()) and self.alive
+            if alone:
+                self._reading = out.writing = True
+        finally:
+            lock.release()
+        if not alone:
+            return None
+        if (inbox.readable() and not self._check_idle()) or self.closing:
+            out.write_alone(b"")  # gives the writing role up (what queued meanwhile goes out)
+            self._hand_over()
+            return None
+        end = None if timeout is None else time.monotonic() + timeout
+        out.write_alone(frame)
+        try:
+            n = inbox.receive(timeout)
+        except OSError:  # a timeout, or the connection failed: `read_own` says which
+            n = 0
+        if n >= P.RESPONSE_HEADER and not trace.on:
+            vers, minor, ptype, flags, drep, frag, auth_len, got = _HEAD.unpack_from(inbox.chunk)
+            if (
+                got == call_id
+                and frag == n
+                and ptype == P.RESPONSE
+                and flags & _WHOLE == _WHOLE
+                and vers == P.RPC_VERS
+                and minor <= 1
+                and drep == _DREP_WORD
+                and not auth_len
+                and self.security is None
+                and n <= inbox.max_frag
+                and n - P.RESPONSE_HEADER <= self.limits.max_request
+            ):
+                reply = inbox.chunk[P.RESPONSE_HEADER : n].tobytes()
+                self.own_reads += 1
+                self._hand_over()
+                return reply
+        # Anything else (another call's reply, a fault, fragments, a timeout, the end of
+        # the stream): the general way, from the bytes this read brought.
+        call = ClientCall(self, call_id)
+        with lock:
+            self.calls[call_id] = call
+        if n:
+            inbox.keep(n)
+        self.read_own(call, None if end is None else end - time.monotonic())
+        return call
 
     def read_own(self, call: ClientCall, timeout: float | None) -> bool:
         """Read the connection until `call` settles or `timeout` passes (False), dispatching

@@ -95,7 +95,11 @@ def lane_reply(call: ClientCall) -> memoryview | int:
     """A settled call's NDR reply data, or the HRESULT it failed with."""
     if call.error is not None:
         return int(getattr(call.error, "hresult", RPC_E_DISCONNECTED))
-    stub = call.reply
+    return _stub_data(call.reply)
+
+
+def _stub_data(stub: bytes) -> memoryview | int:
+    """A response's stub data without its ORPCTHAT, or the HRESULT it is malformed with."""
     if stub[:8] == _NULL_THAT:
         return memoryview(stub)[8:]
     try:
@@ -150,28 +154,35 @@ class Lane:
     def call(self, opnum: int, ndr: bytes, timeout: float | None) -> memoryview | int | None:
         """A synchronous call: the reply's NDR data or a failure HRESULT; None if the lane
         does not take it or its connection turned out closed (the general path takes it).
-        On timeout the call is canceled (co_cancel; a late reply is dropped) and
-        RpcTimeoutError raised."""
+        On an idle connection the caller writes and reads in place (`call_alone`); else
+        its call waits for whoever reads. On timeout the call is canceled (co_cancel; a
+        late reply is dropped) and RpcTimeoutError raised."""
         assoc = self.assoc
         stale = not assoc.alive or assoc.closing or self.generation != _generation
         if stale or len(ndr) > self.max_ndr:
             return None
-        own = assoc.register_own()
-        if own is None:
-            return None
-        call, reading = own
         global _taken
         _taken += 1
-        frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        assoc.outbox.send_one(frame)  # unprotected: lanes exist only without security
-        done = assoc.read_own(call, timeout) if reading else call.wait(timeout)
-        if not done:
-            call.cancel()
+        call_id = assoc.next_id() & 0xFFFFFFFF
+        frame = lean_request(call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
+        got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
+        if type(got) is bytes:
+            if got[:8] == _NULL_THAT:  # `lane_reply`'s common case
+                return memoryview(got)[8:]
+            return _stub_data(got)
+        if got is None:  # not idle: the call waits for whoever reads (or the lane is stale)
+            if not self.fresh():
+                _taken -= 1
+                return None
+            got = assoc.enter(ClientCall(assoc, 0))
+            frame = lean_request(got.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
+            assoc.outbox.send_one(frame)
+            got.wait(timeout)
+        assert isinstance(got, ClientCall)
+        if not got.settled:
+            got.cancel()
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
-        stub = call.reply
-        if call.error is None and stub[:8] == _NULL_THAT:  # `lane_reply`'s common case
-            return memoryview(stub)[8:]
-        return lane_reply(call)
+        return lane_reply(got)
 
     def begin(
         self,
