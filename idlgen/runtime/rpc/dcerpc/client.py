@@ -345,20 +345,12 @@ class Association:
             n = inbox.receive(timeout)
         except OSError:  # a timeout, or the connection failed: `read_own` says which
             n = 0
-        if n >= P.RESPONSE_HEADER and not trace.on:
-            vers, minor, ptype, flags, drep, frag, auth_len, got = _HEAD.unpack_from(inbox.chunk)
-            if (
-                got == call_id
-                and frag == n
-                and ptype == P.RESPONSE
-                and flags & _WHOLE == _WHOLE
-                and vers == P.RPC_VERS
-                and minor <= 1
-                and drep == _DREP_WORD
-                and not auth_len
-                and self.security is None
-                and n <= inbox.max_frag
-                and n - P.RESPONSE_HEADER <= self.limits.max_request
+        # exactly one PDU, the call's whole response, as an idlgen or Windows server writes
+        # it (other flags or minor version: the general way below reads it)
+        if n >= P.RESPONSE_HEADER and n <= inbox.max_frag and not trace.on:
+            head = _HEAD.unpack_from(inbox.chunk)
+            if head == (P.RPC_VERS, 0, P.RESPONSE, _WHOLE, _DREP_WORD, n, 0, call_id) and (
+                n - P.RESPONSE_HEADER <= self.limits.max_request and self.security is None
             ):
                 reply = inbox.chunk[P.RESPONSE_HEADER : n].tobytes()
                 self.own_reads += 1
@@ -465,25 +457,48 @@ class Association:
 
     def call(
         self, cont_id: int, opnum: int, stub: bytes, obj: GUID | None, timeout: float | None
-    ) -> ClientCall | None:
-        """A synchronous call, settled (RpcTimeoutError after `timeout`, the call orphaned):
-        its caller reads the reply itself when nothing else is in flight. None when this idle
+    ) -> Any:
+        """A synchronous call: its reply's stub data (its fault raised; RpcTimeoutError after
+        `timeout`, the call orphaned). Its caller reads the reply itself when nothing else is
+        in flight (in place for a one-fragment request: `call_alone`). None when this idle
         association turned out closed or closing (nothing was sent)."""
+        if self.security is None:
+            call_id = self.next_id() & 0xFFFFFFFF
+            frames = request_fragments(call_id, cont_id, opnum, stub, self.max_xmit, obj)
+            if len(frames) == 1:
+                got = self.call_alone(call_id, frames[0], timeout)
+                if type(got) is bytes:
+                    return got
+                if got is not None:
+                    assert isinstance(got, ClientCall)
+                    return self._outcome(got, 0, timeout)  # read by this caller: no more waiting
+                if not self.usable():
+                    return None
         own = self.register_own()
         if own is None:
             return None
         call, reading = own
         self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
-        if reading and not self.read_own(call, timeout):
+        if reading:
+            self.read_own(call, timeout)
+        return self._outcome(call, 0 if reading else timeout, timeout)
+
+    def _outcome(self, call: ClientCall, wait: float | None, timeout: float | None) -> Any:
+        """A synchronous call's reply, read by its caller or waited for here for `wait`: its
+        stub data, its fault raised, or RpcTimeoutError (the call orphaned) if unsettled."""
+        if not call.wait(wait):
             self.orphan(call)
             raise RpcTimeoutError(message=f"no reply to call {call.call_id} in {timeout} s")
-        call.result(timeout)
-        return call
+        if call.error is not None:
+            raise call.error
+        return call.reply
 
     @property
     def outstanding(self) -> int:
+        """Calls in flight; a caller reading its own reply in place (`call_alone`) holds
+        the reading role with its call in no table, so the reading role counts as one."""
         with self._lock:
-            return len(self.calls)
+            return max(len(self.calls), int(self._reading))
 
     def usable(self) -> bool:
         return self.alive and not self.closing
@@ -737,10 +752,9 @@ class Connection:
         for _ in range(3):  # an idle association found closed is dropped: try the next
             assoc = self._association(syntax)
             cont_id = assoc.context_for(syntax)
-            done = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
-            if done is not None:
-                reply: bytes = done.reply
-                return reply
+            reply = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
+            if reply is not None:
+                return reply  # type: ignore[no-any-return]
         reply = self.begin(syntax, opnum, stub, obj).result(wait)
         return reply
 
