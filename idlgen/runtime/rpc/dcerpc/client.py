@@ -269,21 +269,28 @@ class Association:
         """A new call whose reply the reader thread reads (woken if nobody reads)."""
         return self.enter(ClientCall(self, 0, on_done))
 
-    def enter(self, call: _C) -> _C:
-        """Give `call` (made with call id 0, perhaps a subclass carrying what its `on_done`
-        needs) the next call id and put it in flight: the reader thread reads its reply."""
+    def enter(self, call: _C, request: bytes | None = None) -> _C:
+        """Put `call` in flight: the reader thread reads its reply. A call made with id 0
+        (perhaps a subclass carrying what its `on_done` needs) gets the next id. With its
+        `request` (numbered by `next_id`, unprotected), the request is queued for the
+        connection's writer (`Outbox.post`) in the same turn of the lock."""
         lock = self._lock
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
             if not self.alive:
                 raise DisconnectedError(message=f"connection to {self.binding} is closed")
-            call_id = call.call_id = next(self._ids) & 0xFFFFFFFF
+            call_id = call.call_id
+            if not call_id:
+                call_id = call.call_id = self.next_id() & 0xFFFFFFFF
             self.calls[call_id] = call
             if not self._reading:
                 self._reading = True
                 self._wake.release()
+            then = self.outbox.post_locked([request]) if request is not None else None
         finally:
             lock.release()
+        if then is not None:
+            then()
         return call
 
     def register_own(self) -> tuple[ClientCall, bool] | None:
@@ -752,11 +759,11 @@ class Connection:
         for _ in range(3):  # an idle association found closed is dropped: try the next
             assoc = self._association(syntax)
             cont_id = assoc.context_for(syntax)
-            reply = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
+            reply: bytes | None = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
             if reply is not None:
-                return reply  # type: ignore[no-any-return]
-        reply = self.begin(syntax, opnum, stub, obj).result(wait)
-        return reply
+                return reply
+        last: bytes = self.begin(syntax, opnum, stub, obj).result(wait)
+        return last
 
     @property
     def association_count(self) -> int:

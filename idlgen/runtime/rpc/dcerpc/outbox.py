@@ -126,22 +126,28 @@ class Outbox:
         lock = self._lock
         lock.acquire()  # not `with`: see `send_one`
         try:
-            queue = self._queue
-            queue += frames
-            self._senders += 1
-            if self.writing:
-                return
-            here = len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None
-            if here:
-                self.writing = True  # the writer thread, if woken, finds the role taken
-            elif self._kicked or not self._kick_locked():
-                return  # woken already: it takes these along
+            then = self.post_locked(frames)
         finally:
             lock.release()
-        if here:
-            self._drain_nowait()
-        else:
-            self._wake.release()
+        if then is not None:
+            then()
+
+    def post_locked(self, frames: list[bytes]) -> Callable[[], None] | None:
+        """`post`'s queueing, under the lock (the connection's, shared: it posts a call's
+        request in the turn that puts the call in flight); returns what to call once the
+        lock is released: write a long burst here without blocking, wake the writer
+        thread, or nothing (a write in progress or a woken writer takes them along)."""
+        queue = self._queue
+        queue += frames
+        self._senders += 1
+        if self.writing:
+            return None
+        if len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None:
+            self.writing = True  # the writer thread, if woken, finds the role taken
+            return self._drain_nowait
+        if self._kicked or not self._kick_locked():
+            return None  # woken already: it takes these along
+        return self._wake.release
 
     def _kick_locked(self) -> bool:
         """Mark the writer thread woken (started if need be); the caller releases `_wake`."""

@@ -195,20 +195,17 @@ class Lane:
         ndr: bytes,
     ) -> LaneCall | None:
         """Send a call object's request: its settling runs `on_done(call)` on the reading
-        thread. The call is in flight (the reading thread can complete it) before its
-        request is queued for the connection's writer (outbox.post)."""
+        thread. The call is put in flight (the reading thread can complete it) and its
+        request queued for the connection's writer (outbox.post_locked) in one lock turn."""
         assoc = self.assoc
         stale = not assoc.alive or assoc.closing or self.generation != _generation
         if stale or len(ndr) > self.max_ndr:
             return None
-        call = LaneCall(assoc, 0, on_done)  # type: ignore[arg-type]
+        call = LaneCall(assoc, assoc.next_id() & 0xFFFFFFFF, on_done)  # type: ignore[arg-type]
         call.owner = owner
         call.ticket = ticket
         call.route = route
         call.args = args
-        assoc.enter(call)
-        global _taken
-        _taken += 1
         # `lean_request`, inline: once per Begin_ (tests/orpc/test_fastcall.py checks the
         # bytes are its bytes)
         n = len(ndr)
@@ -217,5 +214,8 @@ class Lane:
             REQUEST_HEAD.size + n, 0, call.call_id, _STUB_HEAD + n, self.cont_id, opnum,
             self.ipid, COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX, next_causality(), 0,
         ) + ndr  # fmt: skip
-        assoc.outbox.post([frame])  # unprotected: lanes exist only without security
+        # in flight and queued for the connection's writer in one turn of its lock
+        assoc.enter(call, frame)  # unprotected: lanes exist only without security
+        global _taken
+        _taken += 1
         return call
