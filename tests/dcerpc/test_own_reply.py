@@ -297,3 +297,31 @@ def test_a_lone_call_is_written_and_read_in_place(
         assert made == []
         assert c.Upper("x" * 20_000) == "X" * 20_000  # many fragments: a call record
         assert len(made) == 1
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt (which pytest would take for the user's)."""
+
+
+def test_a_caller_interrupted_in_its_in_place_read_gives_the_reading_role_up(
+    binding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception that is no error (KeyboardInterrupt) while a caller waits for its reply
+    in place leaves the association usable: the reading role is given up, the late reply
+    dropped, and the next call made as usual."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        inbox = type(assoc.inbox)
+        receive = inbox.receive
+
+        def interrupted(self: Any, timeout: float | None) -> int:
+            monkeypatch.setattr(inbox, "receive", receive)  # once
+            raise Interrupted
+
+        monkeypatch.setattr(inbox, "receive", interrupted)
+        with pytest.raises(Interrupted):
+            c.Add(2, 2)
+        assert not assoc._reading and not assoc.outbox.writing
+        assert [c.Add(i, 5) for i in range(3)] == [5, 6, 7]
+        assert not assoc.calls

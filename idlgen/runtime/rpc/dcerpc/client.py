@@ -342,36 +342,41 @@ class Association:
             lock.release()
         if not alone:
             return None
-        if (inbox.readable() and not self._check_idle()) or self.closing:
-            out.write_alone(b"")  # gives the writing role up (what queued meanwhile goes out)
-            self._hand_over()
-            return None
-        end = None if timeout is None else time.monotonic() + timeout
-        out.write_alone(frame)
-        try:
-            n = inbox.receive(timeout)
-        except OSError:  # a timeout, or the connection failed: `read_own` says which
-            n = 0
-        # exactly one PDU, the call's whole response, as an idlgen or Windows server writes
-        # it (other flags or minor version: the general way below reads it)
-        if n >= P.RESPONSE_HEADER and n <= inbox.max_frag and not trace.on:
-            head = _HEAD.unpack_from(inbox.chunk)
-            if head == (P.RPC_VERS, 0, P.RESPONSE, _WHOLE, _DREP_WORD, n, 0, call_id) and (
-                n - P.RESPONSE_HEADER <= self.limits.max_request and self.security is None
-            ):
-                reply = inbox.chunk[P.RESPONSE_HEADER : n].tobytes()
-                self.own_reads += 1
+        writing = reading = True  # the roles this caller still has to give up
+        try:  # given up even when interrupted (KeyboardInterrupt): see `read_own`
+            if (inbox.readable() and not self._check_idle()) or self.closing:
+                return None
+            end = None if timeout is None else time.monotonic() + timeout
+            writing = False  # `write_alone` gives it up
+            out.write_alone(frame)
+            try:
+                n = inbox.receive(timeout)
+            except OSError:  # a timeout, or the connection failed: `read_own` says which
+                n = 0
+            # exactly one PDU, the call's whole response, as an idlgen or Windows server
+            # writes it (other flags or minor version: the general way below reads it)
+            if n >= P.RESPONSE_HEADER and n <= inbox.max_frag and not trace.on:
+                head = _HEAD.unpack_from(inbox.chunk)
+                if head == (P.RPC_VERS, 0, P.RESPONSE, _WHOLE, _DREP_WORD, n, 0, call_id) and (
+                    n - P.RESPONSE_HEADER <= self.limits.max_request and self.security is None
+                ):
+                    self.own_reads += 1
+                    return inbox.chunk[P.RESPONSE_HEADER : n].tobytes()
+            # Anything else (another call's reply, a fault, fragments, a timeout, the end
+            # of the stream): the general way, from the bytes this read brought.
+            call = ClientCall(self, call_id)
+            with lock:
+                self.calls[call_id] = call
+            if n:
+                inbox.keep(n)
+            reading = False  # `read_own` gives it up
+            self.read_own(call, None if end is None else end - time.monotonic())
+            return call
+        finally:
+            if writing:
+                out.write_alone(b"")  # nothing written: what queued meanwhile goes out
+            if reading:
                 self._hand_over()
-                return reply
-        # Anything else (another call's reply, a fault, fragments, a timeout, the end of
-        # the stream): the general way, from the bytes this read brought.
-        call = ClientCall(self, call_id)
-        with lock:
-            self.calls[call_id] = call
-        if n:
-            inbox.keep(n)
-        self.read_own(call, None if end is None else end - time.monotonic())
-        return call
 
     def read_own(self, call: ClientCall, timeout: float | None) -> bool:
         """Read the connection until `call` settles or `timeout` passes (False), dispatching
