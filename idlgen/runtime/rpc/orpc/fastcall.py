@@ -10,9 +10,10 @@ header, the object UUID and ORPCTHIS (with a counter-based causality id), follow
 NDR stub. A `Lane` holds that per IPID; the proxy manager caches it after the first general
 call. The bytes are the general path's exactly (tests/orpc/test_fastcall.py checks it).
 
-A synchronous caller that is not in an STA reads its own reply when nothing else is in
-flight on the connection (`Association.register_own`); otherwise it waits for the reader
-thread. Call objects' Begin_ queue the request for the connection's writer, so a burst of
+A synchronous caller that is not in an STA writes its request and reads its reply in place
+when nothing else is in flight on the connection (`Association.call_alone`); otherwise it
+waits for whoever reads. Call objects' Begin_ queue the request for the connection's
+writer in the turn of its lock that puts the call in flight, so a burst of
 them leaves in few writes (64 requests each, written by the caller once that many queue:
 the server starts on a burst before it is complete; rpc/dcerpc/outbox.py). Not lean, and
 so on the general path: an STA caller (it pumps), authenticated connections, requests
