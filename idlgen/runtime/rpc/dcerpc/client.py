@@ -38,7 +38,7 @@ from idlgen.runtime.rpc.dcerpc import auth as A
 from idlgen.runtime.rpc.dcerpc import binding as B
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc import trace
-from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, request_fragments, start
+from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, chunk_room, request_fragments, start
 from idlgen.runtime.rpc.dcerpc.inbox import Inbox
 from idlgen.runtime.rpc.dcerpc.outbox import Outbox
 from idlgen.runtime.rpc.dcerpc.status import (
@@ -474,18 +474,18 @@ class Association:
         `timeout`, the call orphaned). Its caller reads the reply itself when nothing else is
         in flight (in place for a one-fragment request: `call_alone`). None when this idle
         association turned out closed or closing (nothing was sent)."""
-        if self.security is None:
+        header = P.REQUEST_HEADER + (16 if obj is not None else 0)
+        if self.security is None and len(stub) <= chunk_room(self.max_xmit, header):
             call_id = self.next_id() & 0xFFFFFFFF
-            frames = request_fragments(call_id, cont_id, opnum, stub, self.max_xmit, obj)
-            if len(frames) == 1:
-                got = self.call_alone(call_id, frames[0], timeout)
-                if type(got) is bytes:
-                    return got
-                if got is not None:
-                    assert isinstance(got, ClientCall)
-                    return self._outcome(got, 0, timeout)  # read by this caller: no more waiting
-                if not self.usable():
-                    return None
+            (frame,) = request_fragments(call_id, cont_id, opnum, stub, self.max_xmit, obj)
+            got = self.call_alone(call_id, frame, timeout)
+            if type(got) is bytes:
+                return got
+            if got is not None:
+                assert isinstance(got, ClientCall)
+                return self._outcome(got, 0, timeout)  # read by this caller: no more waiting
+            if not self.usable():
+                return None
         own = self.register_own()
         if own is None:
             return None
