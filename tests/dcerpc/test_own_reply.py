@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from waiting import until
 
 from idlgen import runtime as _rt
 from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import client as client_module
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.client import Association, RpcUnavailableError
 from idlgen.runtime.rpc.dcerpc.rpcif import interface_of, syntax_of
@@ -70,7 +72,9 @@ def test_the_reading_caller_routes_other_replies(binding: str, impl: Calc) -> No
         waiter = threading.Thread(target=wait_for_cancel)
         waiter.start()  # nothing else in flight: it reads the connection itself
         assert impl.entered.wait(WAIT)
-        until(lambda: assoc._reading and len(assoc.calls) == 1, WAIT)
+        # the WaitCancel's caller holds the reading role (its call, written in place by
+        # `call_alone`, is in no table)
+        until(lambda: assoc._reading, WAIT)
         assert [c.Add(i, 10) for i in range(8)] == [i + 10 for i in range(8)]  # read by it
         assert c.Upper("abc") == "ABC"
         (call,) = assoc.calls.values()
@@ -228,3 +232,96 @@ def test_a_shutdown_on_an_idle_connection_sends_the_next_call_on_a_new_one() -> 
         server.join(WAIT)
         lsock.close()
     assert len(served) == 2
+
+
+@pytest.mark.parametrize("how", ["minor-1", "did-not-execute-flag", "two-fragments"])
+def test_a_response_the_in_place_read_does_not_take_is_read_the_general_way(how: str) -> None:
+    """`call_alone` takes in place only a whole response headed exactly as idlgen and
+    Windows write one; a valid response headed otherwise (minor version 1, another flag)
+    or cut in fragments (the first one alone in the first read) is read by the general
+    framing, reassembly and dispatch, and the call gets its value all the same."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            request = bound_request(conn)
+            a, b = struct.unpack("<ii", request.stub[:8])
+            stub = struct.pack("<i", a + b)
+            if how == "two-fragments":
+                first = P.Response(request.call_id, 0, stub[:2], 4, flags=P.PFC_FIRST_FRAG)
+                conn.sendall(P.encode(first))
+                time.sleep(0.05)  # the first read brings the first fragment alone
+                last = P.Response(request.call_id, 0, stub[2:], 2, flags=P.PFC_LAST_FRAG)
+                conn.sendall(P.encode(last))
+            else:
+                reply = bytearray(P.encode(P.Response(request.call_id, 0, stub)))
+                if how == "minor-1":
+                    reply[1] = 1
+                else:
+                    reply[3] |= P.PFC_DID_NOT_EXECUTE
+                conn.sendall(bytes(reply))
+            conn.recv(1)  # until the client closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
+            assert c.Add(20, 22) == 42
+            assoc = association(c)
+            assert assoc.own_reads == 1 and not assoc.calls and not assoc._reading
+    finally:
+        server.join(WAIT)
+        lsock.close()
+
+
+def test_a_lone_call_is_written_and_read_in_place(
+    binding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an idle connection a one-fragment call keeps no call record: its caller writes
+    it and reads its response in place (`Association.call_alone`)."""
+    made: list[Any] = []
+
+    class Counted(client_module.ClientCall):
+        __slots__ = ()
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(args)
+            super().__init__(*args, **kwargs)
+
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        monkeypatch.setattr(client_module, "ClientCall", Counted)
+        assert [c.Add(i, 3) for i in range(5)] == [i + 3 for i in range(5)]
+        assert made == []
+        assert c.Upper("x" * 20_000) == "X" * 20_000  # many fragments: a call record
+        assert len(made) == 1
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt (which pytest would take for the user's)."""
+
+
+def test_a_caller_interrupted_in_its_in_place_read_gives_the_reading_role_up(
+    binding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception that is no error (KeyboardInterrupt) while a caller waits for its reply
+    in place leaves the association usable: the reading role is given up, the late reply
+    dropped, and the next call made as usual."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        inbox = type(assoc.inbox)
+        receive = inbox.receive
+
+        def interrupted(self: Any, timeout: float | None) -> int:
+            monkeypatch.setattr(inbox, "receive", receive)  # once
+            raise Interrupted
+
+        monkeypatch.setattr(inbox, "receive", interrupted)
+        with pytest.raises(Interrupted):
+            c.Add(2, 2)
+        assert not assoc._reading and not assoc.outbox.writing
+        assert [c.Add(i, 5) for i in range(3)] == [5, 6, 7]
+        assert not assoc.calls

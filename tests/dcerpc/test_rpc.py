@@ -262,6 +262,33 @@ def test_without_conc_mpx_the_client_pools_associations(impl: Calc) -> None:
                     p.result(WAIT)
 
 
+def test_without_conc_mpx_a_lone_caller_reading_in_place_keeps_its_association(
+    impl: Calc,
+) -> None:
+    """A synchronous call written and read in place (`Association.call_alone`) is in no
+    call table while its caller waits; its association still counts as busy, so a second
+    synchronous call to a server that does not multiplex takes another association."""
+    for _server, binding in _serve(impl, "ncacn_ip_tcp:127.0.0.1[0]", mpx=False):
+        with calc_Client(binding, timeout=WAIT) as c:
+            assert c.Add(1, 1) == 2
+            outcome: list[Any] = []
+
+            def wait_for_cancel(into: list[Any], client: Any) -> None:
+                try:
+                    into.append(client.WaitCancel(1500))  # not canceled: S_FALSE after 1.5 s
+                except _rt.COMError as exc:
+                    into.append(exc)
+
+            waiter = threading.Thread(target=wait_for_cancel, args=(outcome, c))
+            waiter.start()
+            assert impl.started.acquire(timeout=WAIT)
+            assert c.connection.association_count == 1
+            assert c.Add(2, 2) == 4  # not behind the WaitCancel: on an association of its own
+            assert c.connection.association_count == 2
+            waiter.join(WAIT)
+            assert outcome == [_rt.S_FALSE]
+
+
 def test_threads_calling_through_one_client(tcp: tuple[RpcServer, str]) -> None:
     errors: list[BaseException] = []
     with calc_Client(tcp[1]) as c:

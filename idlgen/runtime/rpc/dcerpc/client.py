@@ -37,7 +37,8 @@ from idlgen.runtime.com.hresult import (
 from idlgen.runtime.rpc.dcerpc import auth as A
 from idlgen.runtime.rpc.dcerpc import binding as B
 from idlgen.runtime.rpc.dcerpc import pdu as P
-from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, request_fragments, start
+from idlgen.runtime.rpc.dcerpc import trace
+from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, chunk_room, request_fragments, start
 from idlgen.runtime.rpc.dcerpc.inbox import Inbox
 from idlgen.runtime.rpc.dcerpc.outbox import Outbox
 from idlgen.runtime.rpc.dcerpc.status import (
@@ -58,6 +59,9 @@ log = logging.getLogger(__name__)
 _C = TypeVar("_C", bound="ClientCall")
 _QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
+# a PDU's common header: version, minor, ptype, flags, drep[0:2], frag_length, auth_length, id
+_HEAD = struct.Struct("<BBBBH2xHHI")
+_DREP_WORD = struct.unpack("<H", P.DREP_LE_ASCII_IEEE[:2])[0]
 
 
 class RpcUnavailableError(COMError):
@@ -160,6 +164,8 @@ class Association:
         self.contexts: dict[P.SyntaxId, int] = {}
         self.calls: dict[int, ClientCall] = {}
         self._ids = itertools.count(1)
+        # The next call id (mask it to 32 bits): C's own `next`, safe from any thread.
+        self.next_id = self._ids.__next__
         self._lock = threading.Lock()
         self._ctx_lock = threading.Lock()
         # The reading role: exactly one thread reads the socket at a time, either the
@@ -176,7 +182,7 @@ class Association:
         log.info("connected to %s", binding)
         self._want_mpx = mpx
         self.inbox = Inbox(self.sock, self.max_recv)
-        self.outbox = Outbox(self.sock, self._send_failed)
+        self.outbox = Outbox(self.sock, self._send_failed, self._lock)  # one lock: see call_alone
 
     # ----------------------------------------------------------- binding
 
@@ -263,21 +269,28 @@ class Association:
         """A new call whose reply the reader thread reads (woken if nobody reads)."""
         return self.enter(ClientCall(self, 0, on_done))
 
-    def enter(self, call: _C) -> _C:
-        """Give `call` (made with call id 0, perhaps a subclass carrying what its `on_done`
-        needs) the next call id and put it in flight: the reader thread reads its reply."""
+    def enter(self, call: _C, request: bytes | None = None) -> _C:
+        """Put `call` in flight: the reader thread reads its reply. A call made with id 0
+        (perhaps a subclass carrying what its `on_done` needs) gets the next id. With its
+        `request` (numbered by `next_id`, unprotected), the request is queued for the
+        connection's writer (`Outbox.post`) in the same turn of the lock."""
         lock = self._lock
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
             if not self.alive:
                 raise DisconnectedError(message=f"connection to {self.binding} is closed")
-            call_id = call.call_id = next(self._ids) & 0xFFFFFFFF
+            call_id = call.call_id
+            if not call_id:
+                call_id = call.call_id = self.next_id() & 0xFFFFFFFF
             self.calls[call_id] = call
             if not self._reading:
                 self._reading = True
                 self._wake.release()
+            then = self.outbox.post_locked([request]) if request is not None else None
         finally:
             lock.release()
+        if then is not None:
+            then()
         return call
 
     def register_own(self) -> tuple[ClientCall, bool] | None:
@@ -303,6 +316,67 @@ class Association:
             self._hand_over()
             return None
         return call, True
+
+    def call_alone(
+        self, call_id: int, frame: bytes, timeout: float | None
+    ) -> bytes | ClientCall | None:
+        """A synchronous call of one unprotected fragment (`frame`, numbered `call_id` from
+        `next_id`) made in place when the connection is idle: nothing in flight, nobody
+        reading, nothing being written or queued. Its caller takes the reading and the
+        writing role in one turn of the connection's lock (the outbox shares it), looks
+        for what arrived while nobody read (as `register_own` does), writes, and reads.
+
+        Returns the reply's stub data when the first read brings exactly the call's whole
+        response and nothing else (the usual case: no call record, no framing loop, no
+        dispatch). Otherwise the call, registered then and read on with `read_own`: settled,
+        or not when `timeout` passed (its caller cancels or orphans it). None when the
+        connection is not idle or turned out closed or closing: nothing was sent."""
+        lock = self._lock
+        inbox, out = self.inbox, self.outbox
+        lock.acquire()  # not `with`: see `enter`
+        try:
+            alone = not (self._reading or self.calls or out.busy_locked()) and self.alive
+            if alone:
+                self._reading = out.writing = True
+        finally:
+            lock.release()
+        if not alone:
+            return None
+        writing = reading = True  # the roles this caller still has to give up
+        try:  # given up even when interrupted (KeyboardInterrupt): see `read_own`
+            if (inbox.readable() and not self._check_idle()) or self.closing:
+                return None
+            end = None if timeout is None else time.monotonic() + timeout
+            writing = False  # `write_alone` gives it up
+            out.write_alone(frame)
+            try:
+                n = inbox.receive(timeout)
+            except OSError:  # a timeout, or the connection failed: `read_own` says which
+                n = 0
+            # exactly one PDU, the call's whole response, as an idlgen or Windows server
+            # writes it (other flags or minor version: the general way below reads it)
+            if n >= P.RESPONSE_HEADER and n <= inbox.max_frag and not trace.on:
+                head = _HEAD.unpack_from(inbox.chunk)
+                if head == (P.RPC_VERS, 0, P.RESPONSE, _WHOLE, _DREP_WORD, n, 0, call_id) and (
+                    n - P.RESPONSE_HEADER <= self.limits.max_request and self.security is None
+                ):
+                    self.own_reads += 1
+                    return inbox.chunk[P.RESPONSE_HEADER : n].tobytes()
+            # Anything else (another call's reply, a fault, fragments, a timeout, the end
+            # of the stream): the general way, from the bytes this read brought.
+            call = ClientCall(self, call_id)
+            with lock:
+                self.calls[call_id] = call
+            if n:
+                inbox.keep(n)
+            reading = False  # `read_own` gives it up
+            self.read_own(call, None if end is None else end - time.monotonic())
+            return call
+        finally:
+            if writing:
+                out.write_alone(b"")  # nothing written: what queued meanwhile goes out
+            if reading:
+                self._hand_over()
 
     def read_own(self, call: ClientCall, timeout: float | None) -> bool:
         """Read the connection until `call` settles or `timeout` passes (False), dispatching
@@ -395,25 +469,48 @@ class Association:
 
     def call(
         self, cont_id: int, opnum: int, stub: bytes, obj: GUID | None, timeout: float | None
-    ) -> ClientCall | None:
-        """A synchronous call, settled (RpcTimeoutError after `timeout`, the call orphaned):
-        its caller reads the reply itself when nothing else is in flight. None when this idle
+    ) -> Any:
+        """A synchronous call: its reply's stub data (its fault raised; RpcTimeoutError after
+        `timeout`, the call orphaned). Its caller reads the reply itself when nothing else is
+        in flight (in place for a one-fragment request: `call_alone`). None when this idle
         association turned out closed or closing (nothing was sent)."""
+        header = P.REQUEST_HEADER + (16 if obj is not None else 0)
+        if self.security is None and len(stub) <= chunk_room(self.max_xmit, header):
+            call_id = self.next_id() & 0xFFFFFFFF
+            (frame,) = request_fragments(call_id, cont_id, opnum, stub, self.max_xmit, obj)
+            got = self.call_alone(call_id, frame, timeout)
+            if type(got) is bytes:
+                return got
+            if got is not None:
+                assert isinstance(got, ClientCall)
+                return self._outcome(got, 0, timeout)  # read by this caller: no more waiting
+            if not self.usable():
+                return None
         own = self.register_own()
         if own is None:
             return None
         call, reading = own
         self.send(self._fragments(call, cont_id, opnum, stub, obj), protect=True)
-        if reading and not self.read_own(call, timeout):
+        if reading:
+            self.read_own(call, timeout)
+        return self._outcome(call, 0 if reading else timeout, timeout)
+
+    def _outcome(self, call: ClientCall, wait: float | None, timeout: float | None) -> Any:
+        """A synchronous call's reply, read by its caller or waited for here for `wait`: its
+        stub data, its fault raised, or RpcTimeoutError (the call orphaned) if unsettled."""
+        if not call.wait(wait):
             self.orphan(call)
             raise RpcTimeoutError(message=f"no reply to call {call.call_id} in {timeout} s")
-        call.result(timeout)
-        return call
+        if call.error is not None:
+            raise call.error
+        return call.reply
 
     @property
     def outstanding(self) -> int:
+        """Calls in flight; a caller reading its own reply in place (`call_alone`) holds
+        the reading role with its call in no table, so the reading role counts as one."""
         with self._lock:
-            return len(self.calls)
+            return max(len(self.calls), int(self._reading))
 
     def usable(self) -> bool:
         return self.alive and not self.closing
@@ -667,12 +764,11 @@ class Connection:
         for _ in range(3):  # an idle association found closed is dropped: try the next
             assoc = self._association(syntax)
             cont_id = assoc.context_for(syntax)
-            done = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
-            if done is not None:
-                reply: bytes = done.reply
+            reply: bytes | None = assoc.call(cont_id, opnum, stub, obj or self.binding.object, wait)
+            if reply is not None:
                 return reply
-        reply = self.begin(syntax, opnum, stub, obj).result(wait)
-        return reply
+        last: bytes = self.begin(syntax, opnum, stub, obj).result(wait)
+        return last
 
     @property
     def association_count(self) -> int:

@@ -39,13 +39,13 @@ class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
     `frames`."""
 
-    __slots__ = ("_blocking", "_buf", "_chunk", "_limit", "_poll", "_pos", "max_frag", "sock")
+    __slots__ = ("_blocking", "_buf", "_limit", "_poll", "_pos", "chunk", "max_frag", "sock")
 
     def __init__(self, sock: socket.socket, max_frag: int) -> None:
         self.sock = sock
         self.max_frag = max_frag
         self._buf = bytearray()  # empty, or holding bytes not handed out yet (from `_pos`)
-        self._chunk = memoryview(bytearray(CHUNK))  # recv_into: no allocation per recv
+        self.chunk = memoryview(bytearray(CHUNK))  # recv_into: no allocation per recv
         self._pos = 0
         # The socket stays in blocking mode: a Python socket timeout costs a poll() before
         # every recv. A wait's bound is the socket's own receive timeout instead
@@ -93,13 +93,13 @@ class Inbox:
                             trace.received(self.sock, frame)
                 return out
             have = end - pos
-            n = self._recv(wait if have == 0 else timeout)
+            n = self.receive(wait if have == 0 else timeout)
             if not n:
                 raise Closed("connection closed" if have == 0 else "truncated PDU")
             if pos:
                 del buf[:pos]
                 self._pos = 0
-            buf += self._chunk[:n]
+            buf += self.chunk[:n]
 
     def readable(self) -> bool:
         """Bytes (or the end of the stream) are waiting: poll without blocking."""
@@ -109,15 +109,21 @@ class Inbox:
             return bool(self._poll.poll(0))
         return bool(select.select([self.sock], [], [], 0.0)[0])
 
-    def _recv(self, timeout: float | None) -> int:
-        """One recv into the chunk; TimeoutError after `timeout` without bytes."""
+    def keep(self, n: int) -> None:
+        """Buffer the first `n` bytes of `chunk` (a `receive` made by someone else than
+        `frames`, whose PDUs `frames` then hands out)."""
+        self._buf += self.chunk[:n]
+
+    def receive(self, timeout: float | None) -> int:
+        """One recv into `chunk`; TimeoutError after `timeout` without bytes. The bytes are
+        the caller's (`frames` buffers them; another caller may `keep` them)."""
         if not self._blocking:
             self.sock.settimeout(None)
             self._blocking = True
         if not _TIMED or (timeout is not None and timeout <= 0):
             if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
                 raise TimeoutError("timed out")
-            return self.sock.recv_into(self._chunk)
+            return self.sock.recv_into(self.chunk)
         limit = self._limit
         if timeout is None:
             if limit is not None:
@@ -126,7 +132,7 @@ class Inbox:
             limit = self._set_limit(timeout)
         while True:
             try:
-                return self.sock.recv_into(self._chunk)
+                return self.sock.recv_into(self.chunk)
             except BlockingIOError:  # the receive timeout ran out
                 if limit is None or timeout is None or limit >= timeout - SLACK:
                     raise TimeoutError("timed out") from None

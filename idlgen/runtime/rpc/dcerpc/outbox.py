@@ -40,19 +40,26 @@ class Outbox:
         "_senders",
         "_thread",
         "_wake",
-        "_writing",
         "closed",
         "sock",
+        "writing",
     )
 
-    def __init__(self, sock: socket.socket, on_error: Callable[[OSError], None]) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        on_error: Callable[[OSError], None],
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.sock = sock
         self._on_error = on_error
-        self._lock = threading.Lock()
+        # `lock`: the connection's own, shared so that its holder can take the reading and
+        # the writing role of an idle connection in one turn (client.Association.call_alone)
+        self._lock = lock if lock is not None else threading.Lock()
         self._queue: list[bytes] = []
         self._carry = b""  # what a non-blocking write left unsent: written first, as is
         self._senders = 0  # how many send/post calls the queue holds frames of
-        self._writing = False  # a thread is writing (and will write what queues meanwhile)
+        self.writing = False  # a thread is writing (and will write what queues meanwhile)
         self._kicked = False  # the writer thread was woken and has not started yet
         self._wake = threading.Lock()
         self._wake.acquire()
@@ -65,9 +72,9 @@ class Outbox:
         with self._lock:
             self._queue += frames if prepare is None else [prepare(f) for f in frames]
             self._senders += 1
-            if self._writing:
+            if self.writing:
                 return
-            self._writing = True
+            self.writing = True
         self._drain()
 
     def send_one(self, frame: bytes) -> None:
@@ -77,26 +84,38 @@ class Outbox:
         lock = self._lock
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
-            alone = not (self._writing or self._queue or self._carry or self.closed)
+            alone = not self.busy_locked()
             if alone:
-                self._writing = True
+                self.writing = True
         finally:
             lock.release()
-        if not alone:
+        if alone:
+            self.write_alone(frame)
+        else:
             self.send([frame])
-            return
-        if trace.on:
-            trace.sent(self.sock, frame)
-        try:
-            self.sock.sendall(frame)
-        except OSError as e:
-            self._fail(e)
-            return
-        lock.acquire()
+
+    def busy_locked(self) -> bool:
+        """(Under the lock) a write is in progress, frames wait, or the outbox is closed: a
+        caller may not take the writing role (`writing = True`) to write a frame itself."""
+        return self.writing or bool(self._queue) or bool(self._carry) or self.closed
+
+    def write_alone(self, frame: bytes) -> None:
+        """With the writing role, taken under the lock while not `busy_locked()`: write
+        `frame` (b"": nothing), then give the role up, writing first what queued meanwhile."""
+        if frame:
+            if trace.on:
+                trace.sent(self.sock, frame)
+            try:
+                self.sock.sendall(frame)
+            except OSError as e:
+                self._fail(e)
+                return
+        lock = self._lock
+        lock.acquire()  # not `with`: see `send_one`
         try:
             alone = not (self._queue or self._carry)
             if alone:
-                self._writing = False
+                self.writing = False
         finally:
             lock.release()
         if not alone:
@@ -107,22 +126,28 @@ class Outbox:
         lock = self._lock
         lock.acquire()  # not `with`: see `send_one`
         try:
-            queue = self._queue
-            queue += frames
-            self._senders += 1
-            if self._writing:
-                return
-            here = len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None
-            if here:
-                self._writing = True  # the writer thread, if woken, finds the role taken
-            elif self._kicked or not self._kick_locked():
-                return  # woken already: it takes these along
+            then = self.post_locked(frames)
         finally:
             lock.release()
-        if here:
-            self._drain_nowait()
-        else:
-            self._wake.release()
+        if then is not None:
+            then()
+
+    def post_locked(self, frames: list[bytes]) -> Callable[[], None] | None:
+        """`post`'s queueing, under the lock (the connection's, shared: it posts a call's
+        request in the turn that puts the call in flight); returns what to call once the
+        lock is released: write a long burst here without blocking, wake the writer
+        thread, or nothing (a write in progress or a woken writer takes them along)."""
+        queue = self._queue
+        queue += frames
+        self._senders += 1
+        if self.writing:
+            return None
+        if len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None:
+            self.writing = True  # the writer thread, if woken, finds the role taken
+            return self._drain_nowait
+        if self._kicked or not self._kick_locked():
+            return None  # woken already: it takes these along
+        return self._wake.release
 
     def _kick_locked(self) -> bool:
         """Mark the writer thread woken (started if need be); the caller releases `_wake`."""
@@ -158,7 +183,7 @@ class Outbox:
             if sent < len(data):
                 with self._lock:
                     self._carry = data[sent:]  # traced already
-                    self._writing = False
+                    self.writing = False
                     kick = self._kick_locked()
                 if kick:
                     self._wake.release()
@@ -182,9 +207,9 @@ class Outbox:
                 self._kicked = False
                 if self.closed:
                     return
-                if self._writing:
+                if self.writing:
                     continue  # that write takes our frames along
-                self._writing = True
+                self.writing = True
             self._drain()
 
     def _drain(self) -> None:
@@ -212,7 +237,7 @@ class Outbox:
             carry, self._carry = self._carry, b""
             together, self._senders = self._senders > 1, 0
             if not (frames or carry) or self.closed:
-                self._writing = False
+                self.writing = False
                 return None
         return frames, carry, together
 
@@ -222,7 +247,7 @@ class Outbox:
             self._queue = []
             self._carry = b""
             self._senders = 0
-            self._writing = False
+            self.writing = False
         self._on_error(error)
 
     def _write(self, frames: list[bytes]) -> None:

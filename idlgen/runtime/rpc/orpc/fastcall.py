@@ -10,9 +10,10 @@ header, the object UUID and ORPCTHIS (with a counter-based causality id), follow
 NDR stub. A `Lane` holds that per IPID; the proxy manager caches it after the first general
 call. The bytes are the general path's exactly (tests/orpc/test_fastcall.py checks it).
 
-A synchronous caller that is not in an STA reads its own reply when nothing else is in
-flight on the connection (`Association.register_own`); otherwise it waits for the reader
-thread. Call objects' Begin_ queue the request for the connection's writer, so a burst of
+A synchronous caller that is not in an STA writes its request and reads its reply in place
+when nothing else is in flight on the connection (`Association.call_alone`); otherwise it
+waits for whoever reads. Call objects' Begin_ queue the request for the connection's
+writer in the turn of its lock that puts the call in flight, so a burst of
 them leaves in few writes (64 requests each, written by the caller once that many queue:
 the server starts on a burst before it is complete; rpc/dcerpc/outbox.py). Not lean, and
 so on the general path: an STA caller (it pumps), authenticated connections, requests
@@ -95,7 +96,11 @@ def lane_reply(call: ClientCall) -> memoryview | int:
     """A settled call's NDR reply data, or the HRESULT it failed with."""
     if call.error is not None:
         return int(getattr(call.error, "hresult", RPC_E_DISCONNECTED))
-    stub = call.reply
+    return _stub_data(call.reply)
+
+
+def _stub_data(stub: bytes) -> memoryview | int:
+    """A response's stub data without its ORPCTHAT, or the HRESULT it is malformed with."""
     if stub[:8] == _NULL_THAT:
         return memoryview(stub)[8:]
     try:
@@ -150,28 +155,35 @@ class Lane:
     def call(self, opnum: int, ndr: bytes, timeout: float | None) -> memoryview | int | None:
         """A synchronous call: the reply's NDR data or a failure HRESULT; None if the lane
         does not take it or its connection turned out closed (the general path takes it).
-        On timeout the call is canceled (co_cancel; a late reply is dropped) and
-        RpcTimeoutError raised."""
+        On an idle connection the caller writes and reads in place (`call_alone`); else
+        its call waits for whoever reads. On timeout the call is canceled (co_cancel; a
+        late reply is dropped) and RpcTimeoutError raised."""
         assoc = self.assoc
         stale = not assoc.alive or assoc.closing or self.generation != _generation
         if stale or len(ndr) > self.max_ndr:
             return None
-        own = assoc.register_own()
-        if own is None:
-            return None
-        call, reading = own
         global _taken
         _taken += 1
-        frame = lean_request(call.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
-        assoc.outbox.send_one(frame)  # unprotected: lanes exist only without security
-        done = assoc.read_own(call, timeout) if reading else call.wait(timeout)
-        if not done:
-            call.cancel()
+        call_id = assoc.next_id() & 0xFFFFFFFF
+        frame = lean_request(call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
+        got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
+        if type(got) is bytes:
+            if got[:8] == _NULL_THAT:  # `lane_reply`'s common case
+                return memoryview(got)[8:]
+            return _stub_data(got)
+        if got is None:  # not idle: the call waits for whoever reads (or the lane is stale)
+            if not self.fresh():
+                _taken -= 1
+                return None
+            got = assoc.enter(ClientCall(assoc, 0))
+            frame = lean_request(got.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
+            assoc.outbox.send_one(frame)
+            got.wait(timeout)
+        assert isinstance(got, ClientCall)
+        if not got.settled:
+            got.cancel()
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
-        stub = call.reply
-        if call.error is None and stub[:8] == _NULL_THAT:  # `lane_reply`'s common case
-            return memoryview(stub)[8:]
-        return lane_reply(call)
+        return lane_reply(got)
 
     def begin(
         self,
@@ -184,20 +196,17 @@ class Lane:
         ndr: bytes,
     ) -> LaneCall | None:
         """Send a call object's request: its settling runs `on_done(call)` on the reading
-        thread. The call is in flight (the reading thread can complete it) before its
-        request is queued for the connection's writer (outbox.post)."""
+        thread. The call is put in flight (the reading thread can complete it) and its
+        request queued for the connection's writer (outbox.post_locked) in one lock turn."""
         assoc = self.assoc
         stale = not assoc.alive or assoc.closing or self.generation != _generation
         if stale or len(ndr) > self.max_ndr:
             return None
-        call = LaneCall(assoc, 0, on_done)  # type: ignore[arg-type]
+        call = LaneCall(assoc, assoc.next_id() & 0xFFFFFFFF, on_done)  # type: ignore[arg-type]
         call.owner = owner
         call.ticket = ticket
         call.route = route
         call.args = args
-        assoc.enter(call)
-        global _taken
-        _taken += 1
         # `lean_request`, inline: once per Begin_ (tests/orpc/test_fastcall.py checks the
         # bytes are its bytes)
         n = len(ndr)
@@ -206,5 +215,8 @@ class Lane:
             REQUEST_HEAD.size + n, 0, call.call_id, _STUB_HEAD + n, self.cont_id, opnum,
             self.ipid, COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX, next_causality(), 0,
         ) + ndr  # fmt: skip
-        assoc.outbox.post([frame])  # unprotected: lanes exist only without security
+        # in flight and queued for the connection's writer in one turn of its lock
+        assoc.enter(call, frame)  # unprotected: lanes exist only without security
+        global _taken
+        _taken += 1
         return call
