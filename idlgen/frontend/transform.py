@@ -191,8 +191,9 @@ def _type_label(type_: s.Type) -> str:
 
 
 class SyntaxBuilder:
-    """One per parse: holds the type-name set the lexer reads and `position`, which maps
-    a token's offset in the text to its real place."""
+    """Holds the type-name set the lexer reads and `position`, which maps a token's
+    offset in the text to its real place. The parser keeps builders for later parses
+    (its callbacks are bound to one), handing each its parse's state with `start_parse`."""
 
     def __init__(
         self,
@@ -202,10 +203,20 @@ class SyntaxBuilder:
         on_import: OnImport | None,
         report: Report | None = None,
     ) -> None:
+        self.start_parse(type_names, position, on_import, report)
+
+    def start_parse(
+        self,
+        type_names: set[str],
+        position: Callable[[int], Position],
+        on_import: OnImport | None,
+        report: Report | None,
+    ) -> None:
         self.type_names = type_names
         self.position = position
         self.on_import = on_import
-        self.report: Report = report or (lambda message, pos: None)
+        self.report: Report = report or _ignored
+
 
     def _pos(self, token: Token) -> Position:
         """(The most frequent nodes call `position` themselves: a call less each.)"""
@@ -784,6 +795,10 @@ class SyntaxBuilder:
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
+
+
+def _ignored(message: str, pos: Position) -> None:
+    pass
 
 
 def _modified_spec(c: list[Any]) -> _Spec:
