@@ -17,7 +17,7 @@ from parse_helpers import only
 from idlgen.diagnostics import Position
 from idlgen.frontend import syntax as s
 from idlgen.frontend.attribute_args import NARROW_LITERAL_LIMIT, _first_large_number
-from idlgen.frontend.lexer import PUNCTUATION, Lexer, _master
+from idlgen.frontend.lexer import OPERATOR, PUNCTUATION, PUNCTUATION_ROLES, Lexer, _master
 from idlgen.frontend.reductions import _method, general_callback, make_callback
 from idlgen.frontend.tables import load_tables
 from idlgen.frontend.transform import SyntaxBuilder, _known_number, number_value
@@ -212,3 +212,8 @@ def test_attribute_check_finds_the_first_literal_too_large_as_written(expr: s.Ex
         None,
     )
     assert _first_large_number(expr) is expected
+
+
+def test_angle_brackets_are_operators() -> None:
+    """The lexer tests for `<`, `>` and `>>` (WinRT's `Type<...>`) only among operators."""
+    assert {PUNCTUATION_ROLES[kind] for kind in ("LT", "GT", "SHR")} == {OPERATOR}
