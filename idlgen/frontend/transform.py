@@ -217,7 +217,6 @@ class SyntaxBuilder:
         self.on_import = on_import
         self.report: Report = report or _ignored
 
-
     def _pos(self, token: Token) -> Position:
         """(The most frequent nodes call `position` themselves: a call less each.)"""
         return self.position(token.offset)
