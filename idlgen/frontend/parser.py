@@ -35,7 +35,7 @@ from idlgen.frontend.reductions import (
     plan,
 )
 from idlgen.frontend.tables import grammar_path, load_tables
-from idlgen.frontend.transform import OnImport, SyntaxBuilder
+from idlgen.frontend.transform import RETURNS_ITS_ONLY_CHILD, OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
@@ -167,7 +167,7 @@ def _rule_plans() -> list[tuple[RuleShape, Plan, int, str, int | None]]:
     tables = load_tables()
     rules = zip(tables.rules, tables.sizes, tables.origins, strict=True)
     return [
-        (shape, plan(shape), size, origin, passthrough_index(shape))
+        (shape, plan(shape), size, origin, passthrough_index(shape, RETURNS_ITS_ONLY_CHILD))
         for shape, size, origin in rules
     ]
 
