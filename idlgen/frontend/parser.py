@@ -173,6 +173,17 @@ def _rule_plans() -> list[tuple[RuleShape, Plan, int, str, int | None]]:
 
 
 @cache
+def _gotos_by_origin() -> dict[str, dict[int, int]]:
+    """Per nonterminal: state -> the state after reducing to it there. A reduction
+    then finds its next state with one look-up (`gotos[state][origin]` takes two)."""
+    by_origin: dict[str, dict[int, int]] = {}
+    for state, row in enumerate(load_tables().gotos):
+        for origin, target in row.items():
+            by_origin.setdefault(origin, {})[state] = target
+    return by_origin
+
+
+@cache
 def _member_starts() -> list[bool]:
     """Per state: a remembered member may begin here (see member_memo.py)."""
     return [any(name in row for name in MEMBERS) for row in load_tables().gotos]
@@ -180,9 +191,9 @@ def _member_starts() -> list[bool]:
 
 # (state the member began in, stack height then, its offset, its first terminal, marks)
 _Recording = tuple[int, int, int, str, tuple[int, ...]]
-# Per rule: (values popped, nonterminal, callback or None, child kept): with no
-# callback the reduction keeps one child as the rule's value.
-_Reduction = tuple[int, str, Callback | None, int]
+# Per rule: (values popped, the nonterminal's gotos (state -> state), callback or None,
+# child kept): with no callback the reduction keeps one child as the rule's value.
+_Reduction = tuple[int, dict[int, int], Callback | None, int]
 
 
 class _Kit:
@@ -196,14 +207,16 @@ class _Kit:
         self.builder = SyntaxBuilder(type_names=set(), position=_unplaced, on_import=None)
         self.driver: _Driver | None = None
         self.reductions: list[_Reduction] = []
+        gotos = _gotos_by_origin()
         for rule, (shape, planned, size, origin, kept) in enumerate(_rule_plans()):
+            goto = gotos.get(origin, {})  # none for the start rule: accepted, never shifted
             if kept is None:
                 callback = make_callback(shape, self.builder, planned)
                 if origin in MEMBERS:
                     callback = self._remembering(callback, size, origin, rule)
-                self.reductions.append((size, origin, callback, 0))
+                self.reductions.append((size, goto, callback, 0))
             else:
-                self.reductions.append((size, origin, None, kept - size))
+                self.reductions.append((size, goto, None, kept - size))
 
     def release(self) -> None:
         """Drops what the last parse lent, so a kit waiting in the pool keeps no text."""
@@ -285,7 +298,6 @@ class _Driver:
         `pulled`: tokens a member's reuse read but could not use (see `_reuse`),
         fed here with no reuse before the loop goes on with the lexer."""
         actions = self.tables.actions
-        gotos = self.tables.gotos
         reductions = self.reductions
         state_stack = self.state_stack
         value_stack = self.value_stack
@@ -334,11 +346,11 @@ class _Driver:
                     value_stack.append(token)
                     shifted += 1
                     break
-                size, origin, callback, kept = reductions[~action]
+                size, goto, callback, kept = reductions[~action]
                 if size == 1:  # a third of all reductions: both stacks keep their height
                     if callback is not None:  # else the kept child is already on top
                         value_stack[-1] = callback(value_stack[-1:])
-                    state = gotos[state_stack[-2]][origin]
+                    state = goto[state_stack[-2]]
                     state_stack[-1] = state
                     continue
                 if callback is None:
@@ -353,13 +365,13 @@ class _Driver:
                     del state_stack[-size:]
                 else:
                     value_stack.append(callback([]))
-                state = gotos[state_stack[-1]][origin]
+                state = goto[state_stack[-1]]
                 state_stack.append(state)
         self.shifted_since_error = shifted
 
     def _reduce(self, action: int) -> None:
         """One reduction outside the hot loop (at the end of the input)."""
-        size, origin, callback, kept = self.reductions[~action]
+        size, goto, callback, kept = self.reductions[~action]
         state_stack = self.state_stack
         value_stack = self.value_stack
         children = value_stack[-size:] if size else []
@@ -368,7 +380,7 @@ class _Driver:
         value_stack.append(children[kept] if callback is None else callback(children))
         if size:
             del state_stack[-size:]
-        state_stack.append(self.tables.gotos[state_stack[-1]][origin])
+        state_stack.append(goto[state_stack[-1]])
 
     def _feed_end(self, token: Token) -> Any:
         actions = self.tables.actions
@@ -521,7 +533,6 @@ class _Driver:
 
     def _would_shift(self, terminal: str) -> bool:
         actions = self.tables.actions
-        gotos = self.tables.gotos
         stack = list(self.state_stack)
         for _ in range(10_000):  # a reduction chain is short; this only bounds a bug
             action = actions[stack[-1]].get(terminal)
@@ -529,12 +540,12 @@ class _Driver:
                 return False
             if action >= 0:
                 return True
-            size, origin, _, _ = self.reductions[~action]
+            size, goto, _, _ = self.reductions[~action]
             if size:
                 del stack[-size:]
             if not stack:
                 return False
-            stack.append(gotos[stack[-1]][origin])
+            stack.append(goto[stack[-1]])
             if stack[-1] == self.tables.end_state:
                 return terminal == "$END"
         return False
