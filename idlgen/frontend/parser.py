@@ -189,6 +189,29 @@ def _member_starts() -> list[bool]:
     return [any(name in row for name in MEMBERS) for row in load_tables().gotos]
 
 
+def _marked_actions(starts: list[bool]) -> list[dict[str, int]]:
+    """The actions, with each shift in a state where a member may begin (`starts`)
+    written as a reduction by a pseudo-rule past the grammar's (see `_Kit`): the hot
+    loop then finds those few shifts without a test on every other shift."""
+    cached = _MARKED[0]
+    if cached is not None and cached[0] is starts:
+        return cached[1]
+    tables = load_tables()
+    base = len(tables.rules)
+    marked = [
+        {kind: ~(base + action) if action >= 0 else action for kind, action in row.items()}
+        if start
+        else row
+        for row, start in zip(tables.actions, starts, strict=True)
+    ]
+    _MARKED[0] = (starts, marked)
+    return marked
+
+
+# The starts `_marked_actions` last marked, and the actions it made of them.
+_MARKED: list[tuple[list[bool], list[dict[str, int]]] | None] = [None]
+
+
 # (state the member began in, stack height then, its offset, its first terminal, marks)
 _Recording = tuple[int, int, int, str, tuple[int, ...]]
 # Per rule: (values popped, the nonterminal's gotos (state -> state), callback or None,
@@ -217,6 +240,10 @@ class _Kit:
                 self.reductions.append((size, goto, callback, 0))
             else:
                 self.reductions.append((size, goto, None, kept - size))
+        # Past the rules: a shift to each state, where a member may begin (`_marked_actions`).
+        never: dict[int, int] = {}
+        for state in range(len(load_tables().actions)):
+            self.reductions.append((-1, never, _member_start, state))
 
     def release(self) -> None:
         """Drops what the last parse lent, so a kit waiting in the pool keeps no text."""
@@ -236,6 +263,10 @@ class _Kit:
             return node
 
         return remember
+
+
+def _member_start(children: list[Any]) -> Any:
+    raise AssertionError("a member start is a shift: the driver never calls it")
 
 
 def _unplaced(offset: int) -> Position:
@@ -297,19 +328,18 @@ class _Driver:
 
         `pulled`: tokens a member's reuse read but could not use (see `_reuse`),
         fed here with no reuse before the loop goes on with the lexer."""
-        actions = self.tables.actions
         reductions = self.reductions
         state_stack = self.state_stack
         value_stack = self.value_stack
-        member_starts = _member_starts()
         if pulled is None:
+            actions = _marked_actions(_member_starts())
             source: Iterator[Token] = itertools.chain(reversed(self.pushed_back), self.tokens)
             # Every token comes from the lexer itself, so it can be asked to skip.
             self.seekable = not self.pushed_back
             self.pushed_back = []
         else:
+            actions = self.tables.actions  # no member begins among these
             source = pulled
-            member_starts = [False] * len(member_starts)
         memo = self.memo
         text = self.lexer.text
         shifted = self.shifted_since_error  # this loop restarts after each recovery
@@ -322,25 +352,6 @@ class _Driver:
                     self.shifted_since_error = shifted
                     raise _SyntaxError(token, actions[state])
                 if action >= 0:
-                    if member_starts[state]:  # a dispinterface member begins
-                        member = memo.find(state, text, token.offset, self.lexer.type_names)
-                        if member is None:
-                            self.recording = (
-                                state,
-                                len(state_stack),
-                                token.offset,
-                                kind,
-                                self._marks(),
-                            )
-                        else:
-                            self.shifted_since_error = shifted
-                            following = self._reuse(member, token, state, source)
-                            state = state_stack[-1]
-                            shifted = self.shifted_since_error
-                            if following is None:  # fed as usual instead
-                                break
-                            token, kind = following, following.type
-                            continue
                     state = action
                     state_stack.append(state)
                     value_stack.append(token)
@@ -358,13 +369,32 @@ class _Driver:
                     del value_stack[-size:]
                     value_stack.append(value)
                     del state_stack[-size:]
-                elif size:  # the state stack still holds the rule's states in the callback
+                elif size > 0:  # the state stack still holds the rule's states in the callback
                     children = value_stack[-size:]
                     del value_stack[-size:]
                     value_stack.append(callback(children))
                     del state_stack[-size:]
-                else:
+                elif not size:
                     value_stack.append(callback([]))
+                else:  # a shift (to `kept`) where a dispinterface member may begin
+                    member = memo.find(state, text, token.offset, self.lexer.type_names)
+                    if member is None:
+                        marks = self._marks()
+                        self.recording = (state, len(state_stack), token.offset, kind, marks)
+                    else:
+                        self.shifted_since_error = shifted
+                        following = self._reuse(member, token, state, source)
+                        state = state_stack[-1]
+                        shifted = self.shifted_since_error
+                        if following is None:  # fed as usual instead
+                            break
+                        token, kind = following, following.type
+                        continue
+                    state = kept
+                    state_stack.append(state)
+                    value_stack.append(token)
+                    shifted += 1
+                    break
                 state = goto[state_stack[-1]]
                 state_stack.append(state)
         self.shifted_since_error = shifted
