@@ -240,3 +240,19 @@ def test_a_rule_keeping_one_child_for_such_a_method_makes_no_callback() -> None:
         if index is not None and origin in RETURNS_ITS_ONLY_CHILD
     }
     assert {"attributes", "decl_name", "array", "import_stmt"} <= kept
+
+
+def test_placed_positions_are_the_positions_built() -> None:
+    """The parser makes a node's Position without calling `__init__` (parser._placer):
+    right only while `__init__` sets the three slots and nothing else."""
+    assert Position.__slots__ == ("file", "line", "column")
+    assert list(Position.__dataclass_fields__) == ["file", "line", "column"]
+    assert not hasattr(Position, "__post_init__")
+    place = parser._placer([0, 10, 20], lambda line, column: Position("m.idl", line + 100, column))
+    for offset in (0, 5, 9, 10, 15, 25, 3, 20, 19):
+        line = 1 if offset < 10 else 2 if offset < 20 else 3
+        column = offset - (line - 1) * 10 + 1
+        placed = place(offset)
+        assert type(placed) is Position
+        assert placed == Position("m.idl", line + 100, column), offset
+        assert repr(placed) == repr(Position("m.idl", line + 100, column))
