@@ -277,10 +277,23 @@ class _Checker:
     def __init__(self, sink: DiagnosticSink, winrt: bool = False) -> None:
         self.sink = sink
         self.winrt = winrt
+        # (name, place) of attributes without arguments found clean: what the checks
+        # say of those depends on nothing else, and most attributes are such
+        # (`in`, `out`, `propget`...), so each is checked once per file and place.
+        self.clean: set[tuple[str, str | None]] = set()
 
     def attribute(self, attribute: syntax.Attribute, place: str | None) -> None:
         """`place` None: any known attribute may stand there (coclass members, WinRT)."""
         name = attribute.name
+        if attribute.args:
+            self._check(attribute, name, place)
+        elif (name, place) not in self.clean:
+            errors = self.sink.error_count, self.sink.dropped_errors
+            self._check(attribute, name, place)
+            if (self.sink.error_count, self.sink.dropped_errors) == errors:
+                self.clean.add((name, place))
+
+    def _check(self, attribute: syntax.Attribute, name: str, place: str | None) -> None:
         if self.winrt and name in SDK_WINRT_ATTRIBUTES:
             return
         if name not in KNOWN_ATTRIBUTES:
@@ -367,7 +380,7 @@ class AttributeWalker:
             self.type(item.type)
         elif isinstance(item, syntax.Method):
             self.method(item)
-        elif isinstance(item, syntax.Coclass | syntax.RuntimeClass):
+        elif isinstance(item, _CLASSES):
             winrt = isinstance(item, syntax.RuntimeClass)
             self.attributes(item.attributes, None if winrt else COCLASS)
             for member in item.interfaces:
@@ -411,7 +424,7 @@ class AttributeWalker:
         self.type(field.type)
 
     def type(self, type_: object) -> None:
-        while isinstance(type_, syntax.Pointer | syntax.Array):
+        while isinstance(type_, _WRAPPERS):
             if isinstance(type_, syntax.Array) and self.visit_array is not None:
                 self.visit_array(type_)
             type_ = type_.target if isinstance(type_, syntax.Pointer) else type_.element
@@ -430,6 +443,11 @@ class AttributeWalker:
         elif isinstance(type_, syntax.FunctionType):
             self.type(type_.return_type)
             self.params(type_.params)
+
+
+# Tuples, not `A | B`: a union written in a test is built again at every test.
+_WRAPPERS = (syntax.Pointer, syntax.Array)
+_CLASSES = (syntax.Coclass, syntax.RuntimeClass)
 
 
 class _SkippingCopies(AttributeWalker):

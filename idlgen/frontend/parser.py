@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import itertools
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
@@ -34,7 +35,7 @@ from idlgen.frontend.reductions import (
     plan,
 )
 from idlgen.frontend.tables import grammar_path, load_tables
-from idlgen.frontend.transform import OnImport, SyntaxBuilder
+from idlgen.frontend.transform import RETURNS_ITS_ONLY_CHILD, OnImport, SyntaxBuilder
 from idlgen.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["declared_type_names", "grammar_path", "parse"]
@@ -82,15 +83,14 @@ def parse(
     place = _placer(lexer.line_starts, where)
 
     lexer.report = lambda message, offset: sink.error(message, place(offset))
-    builder = SyntaxBuilder(
-        type_names=type_names, position=place, on_import=on_import, report=sink.error
-    )
+    kit = _KITS.pop() if _KITS else _Kit()
+    kit.builder.start_parse(type_names, place, on_import, sink.error)
     # The parse allocates millions of small objects and frees none of them: the cyclic
     # GC would rescan them over and over (measured: half the run time), for nothing.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        driver = _Driver(lexer, builder, sink, place)
+        driver = _Driver(lexer, kit, sink, place)
         driver.explain_unknown_type = explain_unknown_type
         driver.copies = copies
         items = driver.run()
@@ -98,6 +98,8 @@ def parse(
         sink.error(f"internal error in the IDL parser ({type(error).__name__}: {error})")
         items = ()
     finally:
+        kit.release()
+        _KITS.append(kit)
         if collecting:
             gc.enable()
     pragmas = tuple(syntax.MidlPragma(text, place(offset)) for text, offset in lexer.pragmas)
@@ -108,17 +110,34 @@ def _placer(
     line_starts: list[int], where: Callable[[int, int], Position]
 ) -> Callable[[int], Position]:
     """Offset to position, for every node: the line map is asked once per line (the
-    column passes through it unchanged), as most lines hold several nodes."""
+    column passes through it unchanged), as most lines hold several nodes; and two
+    nodes in three lie on the line of the node placed before them, found with no search."""
     lines: dict[int, Position] = {}
+    start = end = -1  # the offsets the line last placed spans (none yet)
+    file, line = "", 0  # where that line really is
 
     def place(offset: int) -> Position:
-        line = bisect_right(line_starts, offset)
-        start = lines.get(line)
-        if start is None:
-            start = lines[line] = where(line, 1)
-        return Position(start.file, start.line, offset - line_starts[line - 1] + 1)
+        nonlocal start, end, file, line
+        if not start <= offset < end:
+            number = bisect_right(line_starts, offset)
+            first = lines.get(number)
+            if first is None:
+                first = lines[number] = where(number, 1)
+            start = line_starts[number - 1]
+            end = line_starts[number] if number < len(line_starts) else sys.maxsize
+            file, line = first.file, first.line
+        # What `Position(file, line, column)` makes, without the call of its Python
+        # `__init__` (a third of the cost, for every node); tests check it sets no more.
+        made: Any = _new_object(Position)
+        made.file = file
+        made.line = line
+        made.column = offset - start + 1
+        return made  # type: ignore[no-any-return]
 
     return place
+
+
+_new_object = object.__new__
 
 
 def declared_type_names(file: syntax.File) -> set[str]:
@@ -156,9 +175,20 @@ def _rule_plans() -> list[tuple[RuleShape, Plan, int, str, int | None]]:
     tables = load_tables()
     rules = zip(tables.rules, tables.sizes, tables.origins, strict=True)
     return [
-        (shape, plan(shape), size, origin, passthrough_index(shape))
+        (shape, plan(shape), size, origin, passthrough_index(shape, RETURNS_ITS_ONLY_CHILD))
         for shape, size, origin in rules
     ]
+
+
+@cache
+def _gotos_by_origin() -> dict[str, dict[int, int]]:
+    """Per nonterminal: state -> the state after reducing to it there. A reduction
+    then finds its next state with one look-up (`gotos[state][origin]` takes two)."""
+    by_origin: dict[str, dict[int, int]] = {}
+    for state, row in enumerate(load_tables().gotos):
+        for origin, target in row.items():
+            by_origin.setdefault(origin, {})[state] = target
+    return by_origin
 
 
 @cache
@@ -167,8 +197,92 @@ def _member_starts() -> list[bool]:
     return [any(name in row for name in MEMBERS) for row in load_tables().gotos]
 
 
+def _marked_actions(starts: list[bool]) -> list[dict[str, int]]:
+    """The actions, with each shift in a state where a member may begin (`starts`)
+    written as a reduction by a pseudo-rule past the grammar's (see `_Kit`): the hot
+    loop then finds those few shifts without a test on every other shift."""
+    cached = _MARKED[0]
+    if cached is not None and cached[0] is starts:
+        return cached[1]
+    tables = load_tables()
+    base = len(tables.rules)
+    marked = [
+        {kind: ~(base + action) if action >= 0 else action for kind, action in row.items()}
+        if start
+        else row
+        for row, start in zip(tables.actions, starts, strict=True)
+    ]
+    _MARKED[0] = (starts, marked)
+    return marked
+
+
+# The starts `_marked_actions` last marked, and the actions it made of them.
+_MARKED: list[tuple[list[bool], list[dict[str, int]]] | None] = [None]
+
+
 # (state the member began in, stack height then, its offset, its first terminal, marks)
 _Recording = tuple[int, int, int, str, tuple[int, ...]]
+# Per rule: (values popped, the nonterminal's gotos (state -> state), callback or None,
+# child kept): with no callback the reduction keeps one child as the rule's value.
+_Reduction = tuple[int, dict[int, int], Callback | None, int]
+
+
+class _Kit:
+    """A syntax builder and the rule callbacks bound to it, made once and then lent to
+    parse after parse: making the 477 callbacks cost about 0.7 ms a parse (0.17 s a
+    corpus run). A parse borrows a kit of its own, since an import's parse runs inside
+    its importer's (`on_import` is called from a reduction); the per-parse state (the
+    builder's inputs, the driver that remembers members) is set when it is lent."""
+
+    def __init__(self) -> None:
+        self.builder = SyntaxBuilder(type_names=set(), position=_unplaced, on_import=None)
+        self.driver: _Driver | None = None
+        self.reductions: list[_Reduction] = []
+        gotos = _gotos_by_origin()
+        for rule, (shape, planned, size, origin, kept) in enumerate(_rule_plans()):
+            goto = gotos.get(origin, {})  # none for the start rule: accepted, never shifted
+            if kept is None:
+                callback = make_callback(shape, self.builder, planned)
+                if origin in MEMBERS:
+                    callback = self._remembering(callback, size, origin, rule)
+                self.reductions.append((size, goto, callback, 0))
+            else:
+                self.reductions.append((size, goto, None, kept - size))
+        # Past the rules: a shift to each state, where a member may begin (`_marked_actions`).
+        never: dict[int, int] = {}
+        for state in range(len(load_tables().actions)):
+            self.reductions.append((-1, never, _member_start, state))
+
+    def release(self) -> None:
+        """Drops what the last parse lent, so a kit waiting in the pool keeps no text."""
+        self.builder.start_parse(set(), _unplaced, None, None)
+        self.driver = None
+
+    def _remembering(self, callback: Callback, size: int, origin: str, rule: int) -> Callback:
+        """`callback`, for a member's rule, also remembering the member it completes."""
+
+        def remember(children: list[Any]) -> Any:
+            node = callback(children)
+            driver = self.driver
+            if driver is not None and driver.recording is not None:
+                recording = driver.recording
+                driver.recording = None
+                driver.remember(recording, children, node, size, origin, rule)
+            return node
+
+        return remember
+
+
+def _member_start(children: list[Any]) -> Any:
+    raise AssertionError("a member start is a shift: the driver never calls it")
+
+
+def _unplaced(offset: int) -> Position:
+    raise LookupError("a syntax builder used outside a parse")
+
+
+# Kits no parse is using (see `_Kit`); `pop` and `append` keep it safe across threads.
+_KITS: list[_Kit] = []
 
 
 class _SyntaxError(Exception):
@@ -184,27 +298,17 @@ class _Driver:
     def __init__(
         self,
         lexer: Lexer,
-        builder: SyntaxBuilder,
+        kit: _Kit,
         sink: DiagnosticSink,
         place: Callable[[int], Position],
     ) -> None:
         self.tables = load_tables()
-        # Per rule: (values popped, nonterminal, callback or None, child kept): with
-        # no callback the reduction keeps one child as the rule's value.
-        self.reductions: list[tuple[int, str, Callback | None, int]] = []
-        self.builder = builder
+        self.reductions = kit.reductions
         self.memo = MemberMemo()
         self.recording: _Recording | None = None
         self.seekable = False
         self.copies: dict[int, object] | None = None
-        for rule, (shape, planned, size, origin, kept) in enumerate(_rule_plans()):
-            if kept is None:
-                callback = make_callback(shape, builder, planned)
-                if origin in MEMBERS:
-                    callback = self._remembering(callback, size, origin, rule)
-                self.reductions.append((size, origin, callback, 0))
-            else:
-                self.reductions.append((size, origin, None, kept - size))
+        kit.driver = self
         self.lexer = lexer
         self.tokens = lexer.tokens()
         self.pushed_back: list[Token] = []
@@ -232,20 +336,18 @@ class _Driver:
 
         `pulled`: tokens a member's reuse read but could not use (see `_reuse`),
         fed here with no reuse before the loop goes on with the lexer."""
-        actions = self.tables.actions
-        gotos = self.tables.gotos
         reductions = self.reductions
         state_stack = self.state_stack
         value_stack = self.value_stack
-        member_starts = _member_starts()
         if pulled is None:
+            actions = _marked_actions(_member_starts())
             source: Iterator[Token] = itertools.chain(reversed(self.pushed_back), self.tokens)
             # Every token comes from the lexer itself, so it can be asked to skip.
             self.seekable = not self.pushed_back
             self.pushed_back = []
         else:
+            actions = self.tables.actions  # no member begins among these
             source = pulled
-            member_starts = [False] * len(member_starts)
         memo = self.memo
         text = self.lexer.text
         shifted = self.shifted_since_error  # this loop restarts after each recovery
@@ -258,35 +360,16 @@ class _Driver:
                     self.shifted_since_error = shifted
                     raise _SyntaxError(token, actions[state])
                 if action >= 0:
-                    if member_starts[state]:  # a dispinterface member begins
-                        member = memo.find(state, text, token.offset, self.lexer.type_names)
-                        if member is None:
-                            self.recording = (
-                                state,
-                                len(state_stack),
-                                token.offset,
-                                kind,
-                                self._marks(),
-                            )
-                        else:
-                            self.shifted_since_error = shifted
-                            following = self._reuse(member, token, state, source)
-                            state = state_stack[-1]
-                            shifted = self.shifted_since_error
-                            if following is None:  # fed as usual instead
-                                break
-                            token, kind = following, following.type
-                            continue
                     state = action
                     state_stack.append(state)
                     value_stack.append(token)
                     shifted += 1
                     break
-                size, origin, callback, kept = reductions[~action]
+                size, goto, callback, kept = reductions[~action]
                 if size == 1:  # a third of all reductions: both stacks keep their height
                     if callback is not None:  # else the kept child is already on top
                         value_stack[-1] = callback(value_stack[-1:])
-                    state = gotos[state_stack[-2]][origin]
+                    state = goto[state_stack[-2]]
                     state_stack[-1] = state
                     continue
                 if callback is None:
@@ -294,20 +377,39 @@ class _Driver:
                     del value_stack[-size:]
                     value_stack.append(value)
                     del state_stack[-size:]
-                elif size:  # the state stack still holds the rule's states in the callback
+                elif size > 0:  # the state stack still holds the rule's states in the callback
                     children = value_stack[-size:]
                     del value_stack[-size:]
                     value_stack.append(callback(children))
                     del state_stack[-size:]
-                else:
+                elif not size:
                     value_stack.append(callback([]))
-                state = gotos[state_stack[-1]][origin]
+                else:  # a shift (to `kept`) where a dispinterface member may begin
+                    member = memo.find(state, text, token.offset, self.lexer.type_names)
+                    if member is None:
+                        marks = self._marks()
+                        self.recording = (state, len(state_stack), token.offset, kind, marks)
+                    else:
+                        self.shifted_since_error = shifted
+                        following = self._reuse(member, token, state, source)
+                        state = state_stack[-1]
+                        shifted = self.shifted_since_error
+                        if following is None:  # fed as usual instead
+                            break
+                        token, kind = following, following.type
+                        continue
+                    state = kept
+                    state_stack.append(state)
+                    value_stack.append(token)
+                    shifted += 1
+                    break
+                state = goto[state_stack[-1]]
                 state_stack.append(state)
         self.shifted_since_error = shifted
 
     def _reduce(self, action: int) -> None:
         """One reduction outside the hot loop (at the end of the input)."""
-        size, origin, callback, kept = self.reductions[~action]
+        size, goto, callback, kept = self.reductions[~action]
         state_stack = self.state_stack
         value_stack = self.value_stack
         children = value_stack[-size:] if size else []
@@ -316,7 +418,7 @@ class _Driver:
         value_stack.append(children[kept] if callback is None else callback(children))
         if size:
             del state_stack[-size:]
-        state_stack.append(self.tables.gotos[state_stack[-1]][origin])
+        state_stack.append(goto[state_stack[-1]])
 
     def _feed_end(self, token: Token) -> Any:
         actions = self.tables.actions
@@ -353,20 +455,7 @@ class _Driver:
             len(self.lexer.type_names),
         )
 
-    def _remembering(self, callback: Callback, size: int, origin: str, rule: int) -> Callback:
-        """`callback`, for a member's rule, also remembering the member it completes."""
-
-        def remember(children: list[Any]) -> Any:
-            node = callback(children)
-            recording = self.recording
-            if recording is not None:
-                self.recording = None
-                self._remember(recording, children, node, size, origin, rule)
-            return node
-
-        return remember
-
-    def _remember(
+    def remember(
         self,
         recording: _Recording,
         children: list[Any],
@@ -482,7 +571,6 @@ class _Driver:
 
     def _would_shift(self, terminal: str) -> bool:
         actions = self.tables.actions
-        gotos = self.tables.gotos
         stack = list(self.state_stack)
         for _ in range(10_000):  # a reduction chain is short; this only bounds a bug
             action = actions[stack[-1]].get(terminal)
@@ -490,12 +578,12 @@ class _Driver:
                 return False
             if action >= 0:
                 return True
-            size, origin, _, _ = self.reductions[~action]
+            size, goto, _, _ = self.reductions[~action]
             if size:
                 del stack[-size:]
             if not stack:
                 return False
-            stack.append(gotos[stack[-1]][origin])
+            stack.append(goto[stack[-1]])
             if stack[-1] == self.tables.end_state:
                 return terminal == "$END"
         return False

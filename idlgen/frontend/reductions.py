@@ -13,7 +13,7 @@ the rule needs, following Lark's conventions:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from operator import itemgetter
 from typing import Any
 
@@ -68,12 +68,14 @@ def rule_shape(rule: Any) -> RuleShape:
     )
 
 
-def passthrough_index(shape: RuleShape) -> int | None:
+def passthrough_index(shape: RuleShape, returns_child: Container[str] = ()) -> int | None:
     """The child a `?rule` hands over untouched whatever the input, if it always keeps
     exactly one child (`?expr: term`, `?atom: "(" expr ")"`): the driver then moves
     that value down the stack itself, with no call (most reductions of an expression
-    are such chains, one per precedence level)."""
-    if not shape.inline_single or shape.trailing_nones or len(shape.include) != 1:
+    are such chains, one per precedence level). The same for a rule keeping one child
+    whose method is in `returns_child` (methods that return a single child as is)."""
+    passes = shape.inline_single or shape.method in returns_child
+    if not passes or shape.trailing_nones or len(shape.include) != 1:
         return None
     index, splice, nones = shape.include[0]
     return None if splice or nones else index

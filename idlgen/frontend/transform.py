@@ -190,9 +190,17 @@ def _type_label(type_: s.Type) -> str:
     return type(type_).__name__
 
 
+# Methods that, given one child, return it: a rule that keeps one child and calls one
+# of these needs no call at all (the parser leaves the child where it is).
+RETURNS_ITS_ONLY_CHILD = frozenset(
+    {"attributes", "decl_name", "array", "spec_mod", "tag_name", "import_stmt"}
+)
+
+
 class SyntaxBuilder:
-    """One per parse: holds the type-name set the lexer reads and `position`, which maps
-    a token's offset in the text to its real place."""
+    """Holds the type-name set the lexer reads and `position`, which maps a token's
+    offset in the text to its real place. The parser keeps builders for later parses
+    (its callbacks are bound to one), handing each its parse's state with `start_parse`."""
 
     def __init__(
         self,
@@ -202,10 +210,19 @@ class SyntaxBuilder:
         on_import: OnImport | None,
         report: Report | None = None,
     ) -> None:
+        self.start_parse(type_names, position, on_import, report)
+
+    def start_parse(
+        self,
+        type_names: set[str],
+        position: Callable[[int], Position],
+        on_import: OnImport | None,
+        report: Report | None,
+    ) -> None:
         self.type_names = type_names
         self.position = position
         self.on_import = on_import
-        self.report: Report = report or (lambda message, pos: None)
+        self.report: Report = report or _ignored
 
     def _pos(self, token: Token) -> Position:
         """(The most frequent nodes call `position` themselves: a call less each.)"""
@@ -458,7 +475,7 @@ class SyntaxBuilder:
         return c[0] if len(c) == 1 else c[0] + c[1]
 
     def attr_group(self, c: list[s.Attribute | None]) -> tuple[s.Attribute, ...]:
-        return tuple(a for a in c if a is not None)
+        return tuple(filter(None, c))  # an attribute record is always true
 
     def attribute(self, c: list[Token]) -> s.Attribute:
         return s.Attribute(c[0].value, (), self.position(c[0].offset))
@@ -634,6 +651,8 @@ class SyntaxBuilder:
     # ------------------------------------------------------------ declarators
 
     def decl_pointer(self, c: list[Any]) -> _Decl:
+        if len(c) == 2 and isinstance(c[1], tuple):  # `*name`, no `const`: most pointers
+            return ("ptr", False, c[1], c[0])
         inner = c[-1] if c and isinstance(c[-1], tuple) else None
         const = any(isinstance(t, Token) and t.type == "CONST" for t in c)
         return ("ptr", const, inner, c[0])
@@ -660,8 +679,9 @@ class SyntaxBuilder:
         return None
 
     def params(self, c: list[Any]) -> _Params:
+        # Each child is a `param` (an s.Param), and the last may be the `...` token.
         varargs = bool(c) and isinstance(c[-1], Token)
-        params = tuple(p for p in c if isinstance(p, s.Param))
+        params = tuple(c[:-1] if varargs else c)
         if len(params) == 1 and params[0].name is None and params[0].attributes == ():
             only = params[0].type
             if isinstance(only, s.BaseType) and only.name == "void" and not only.const:
@@ -784,6 +804,10 @@ class SyntaxBuilder:
 
     def boolean(self, c: list[Token]) -> s.Number:
         return s.Number(1 if c[0].type == "TRUE" else 0, c[0].value, self._pos(c[0]))
+
+
+def _ignored(message: str, pos: Position) -> None:
+    pass
 
 
 def _modified_spec(c: list[Any]) -> _Spec:

@@ -15,12 +15,18 @@ from hypothesis import strategies as st
 from parse_helpers import only
 
 from idlgen.diagnostics import Position
+from idlgen.frontend import parser
 from idlgen.frontend import syntax as s
 from idlgen.frontend.attribute_args import NARROW_LITERAL_LIMIT, _first_large_number
-from idlgen.frontend.lexer import PUNCTUATION, Lexer, _master
+from idlgen.frontend.lexer import OPERATOR, PUNCTUATION, PUNCTUATION_ROLES, Lexer, _master
 from idlgen.frontend.reductions import _method, general_callback, make_callback
 from idlgen.frontend.tables import load_tables
-from idlgen.frontend.transform import SyntaxBuilder, _known_number, number_value
+from idlgen.frontend.transform import (
+    RETURNS_ITS_ONLY_CHILD,
+    SyntaxBuilder,
+    _known_number,
+    number_value,
+)
 
 BINARY_OPERATORS = sorted(s.BINARY_PRECEDENCE)
 
@@ -212,3 +218,41 @@ def test_attribute_check_finds_the_first_literal_too_large_as_written(expr: s.Ex
         None,
     )
     assert _first_large_number(expr) is expected
+
+
+def test_angle_brackets_are_operators() -> None:
+    """The lexer tests for `<`, `>` and `>>` (WinRT's `Type<...>`) only among operators."""
+    assert {PUNCTUATION_ROLES[kind] for kind in ("LT", "GT", "SHR")} == {OPERATOR}
+
+
+def test_methods_said_to_return_their_only_child_do() -> None:
+    """The parser calls none of them for a rule keeping one child (RETURNS_ITS_ONLY_CHILD)."""
+    builder = _builder()
+    child = object()
+    for name in sorted(RETURNS_ITS_ONLY_CHILD):
+        assert getattr(builder, name)([child]) is child, name
+
+
+def test_a_rule_keeping_one_child_for_such_a_method_makes_no_callback() -> None:
+    kept = {
+        origin
+        for _, _, _, origin, index in parser._rule_plans()
+        if index is not None and origin in RETURNS_ITS_ONLY_CHILD
+    }
+    assert {"attributes", "decl_name", "array", "import_stmt"} <= kept
+
+
+def test_placed_positions_are_the_positions_built() -> None:
+    """The parser makes a node's Position without calling `__init__` (parser._placer):
+    right only while `__init__` sets the three slots and nothing else."""
+    assert Position.__slots__ == ("file", "line", "column")
+    assert list(Position.__dataclass_fields__) == ["file", "line", "column"]
+    assert not hasattr(Position, "__post_init__")
+    place = parser._placer([0, 10, 20], lambda line, column: Position("m.idl", line + 100, column))
+    for offset in (0, 5, 9, 10, 15, 25, 3, 20, 19):
+        line = 1 if offset < 10 else 2 if offset < 20 else 3
+        column = offset - (line - 1) * 10 + 1
+        placed = place(offset)
+        assert type(placed) is Position
+        assert placed == Position("m.idl", line + 100, column), offset
+        assert repr(placed) == repr(Position("m.idl", line + 100, column))

@@ -12,6 +12,7 @@ import pytest
 from idlgen.diagnostics import DiagnosticSink
 from idlgen.frontend import parser, syntax
 from idlgen.frontend.lexer import Token
+from idlgen.frontend.tables import load_tables
 from idlgen.limits import DEFAULT_LIMITS, Limits
 
 BASE = ("HRESULT", "BSTR", "VARIANT", "IDispatch")
@@ -193,3 +194,20 @@ def test_copies_of_a_member_with_a_bad_attribute_say_so_each() -> None:
         states = len(parser._member_starts())
         patch.setattr(parser, "_member_starts", lambda: [False] * states)
         assert _checked(text) == (messages, seen)
+
+
+def test_only_shifts_where_a_member_begins_are_marked() -> None:
+    """The hot loop finds member starts as pseudo-reductions (parser._marked_actions):
+    each marked action is a shift of a member-start state, to the same state."""
+    tables = load_tables()
+    starts = parser._member_starts()
+    marked = parser._marked_actions(starts)
+    base = len(tables.rules)
+    assert any(starts)
+    for state, (row, hot) in enumerate(zip(tables.actions, marked, strict=True)):
+        assert hot.keys() == row.keys()
+        for kind, action in row.items():
+            if starts[state] and action >= 0:
+                assert ~hot[kind] - base == action
+            else:
+                assert hot[kind] == action
