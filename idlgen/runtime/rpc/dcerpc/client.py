@@ -335,9 +335,10 @@ class Association:
         inbox, out = self.inbox, self.outbox
         lock.acquire()  # not `with`: see `enter`
         try:
-            alone = not (self._reading or self.calls or out.busy_locked()) and self.alive
+            alone = out.idle and not (self._reading or self.calls) and self.alive
             if alone:
                 self._reading = out.writing = True
+                out.idle = False
         finally:
             lock.release()
         if not alone:
