@@ -187,6 +187,27 @@ def test_calls_with_one_timeout_set_the_receive_timeout_once(
     assert counting.recvs == 19
 
 
+def test_a_receive_timeout_fits_only_the_wait_it_bounds(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """`fits`: the wait a bare recv_into waits out as `receive` would. A shorter limit kept
+    in place (bytes were there at once) does not fit a longer wait; a timeout set by
+    someone else fits none."""
+    a, b = pair
+    inbox = timed_out(Inbox(b, P.MIN_FRAG))
+    assert inbox.fits == 0.01
+    with pytest.raises(BlockingIOError):  # a bare recv waits out the same 10 ms
+        b.recv_into(inbox.chunk)
+    a.sendall(response(6))
+    assert inbox.frames(WAIT, WAIT) == [response(6)]  # the 10 ms limit stays in place
+    assert inbox.fits != WAIT and inbox.fits == 0.01
+    a.sendall(response(7))
+    assert inbox.frames(None, None) == [response(7)]
+    assert inbox.fits is None  # waiting forever: a bare recv blocks as long
+    inbox.forget_timeout()
+    assert inbox.fits != inbox.fits and inbox.fits is not None  # NaN: fits no wait
+
+
 class GatedSocket:
     """A socket whose first sendall blocks until the test opens the gate."""
 

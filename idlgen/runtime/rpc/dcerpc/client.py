@@ -351,7 +351,10 @@ class Association:
             writing = False  # `write_alone` gives it up
             out.write_alone(frame)
             try:
-                n = inbox.receive(timeout)
+                if timeout == inbox.fits:  # the socket waits as `receive(timeout)` would
+                    n = inbox.sock.recv_into(inbox.chunk)
+                else:
+                    n = inbox.receive(timeout)
             except OSError:  # a timeout, or the connection failed: `read_own` says which
                 n = 0
             # exactly one PDU, the call's whole response, as an idlgen or Windows server
