@@ -187,6 +187,27 @@ def test_calls_with_one_timeout_set_the_receive_timeout_once(
     assert counting.recvs == 19
 
 
+def test_a_receive_timeout_fits_only_the_wait_it_bounds(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """`fits`: the wait a bare recv_into waits out as `receive` would. A shorter limit kept
+    in place (bytes were there at once) does not fit a longer wait; a timeout set by
+    someone else fits none."""
+    a, b = pair
+    inbox = timed_out(Inbox(b, P.MIN_FRAG))
+    assert inbox.fits == 0.01
+    with pytest.raises(BlockingIOError):  # a bare recv waits out the same 10 ms
+        b.recv_into(inbox.chunk)
+    a.sendall(response(6))
+    assert inbox.frames(WAIT, WAIT) == [response(6)]  # the 10 ms limit stays in place
+    assert inbox.fits != WAIT and inbox.fits == 0.01
+    a.sendall(response(7))
+    assert inbox.frames(None, None) == [response(7)]
+    assert inbox.fits is None  # waiting forever: a bare recv blocks as long
+    inbox.forget_timeout()
+    assert inbox.fits != inbox.fits and inbox.fits is not None  # NaN: fits no wait
+
+
 class GatedSocket:
     """A socket whose first sendall blocks until the test opens the gate."""
 
@@ -349,3 +370,56 @@ def test_posting_never_blocks_on_a_full_socket_and_keeps_the_order() -> None:
     finally:
         a.close()
         b.close()
+
+
+def still_idle_is_not_busy(outbox: Outbox) -> bool:
+    """`idle` says what the outbox's state says: nobody writes, nothing queued or left
+    unsent, not closed (a caller claiming the writing role reads only `idle`)."""
+    busy = outbox.writing or bool(outbox._queue) or bool(outbox._carry) or outbox.closed
+    return outbox.idle is not busy
+
+
+def test_the_idle_flag_follows_a_write_and_what_queues_behind_it() -> None:
+    sock = GatedSocket()
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    assert outbox.idle and still_idle_is_not_busy(outbox)
+    first = threading.Thread(target=outbox.send_one, args=(b"A",))
+    first.start()
+    assert sock.entered.wait(WAIT)
+    assert not outbox.idle and still_idle_is_not_busy(outbox)
+    outbox.send([b"B"])
+    assert not outbox.idle and still_idle_is_not_busy(outbox)
+    sock.gate.set()
+    first.join(WAIT)
+    assert outbox.idle and still_idle_is_not_busy(outbox)
+    outbox.close()
+    assert not outbox.idle and still_idle_is_not_busy(outbox)
+
+
+@needs_dontwait
+def test_the_idle_flag_follows_an_unsent_carry_and_the_writer_thread() -> None:
+    sock = RecordingSocket(room=10)
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    frames = [b"%03d" % i for i in range(BURST)]
+    outbox.post(frames)  # the poster writes 10 bytes; the rest is the writer thread's
+    assert still_idle_is_not_busy(outbox)
+    sock.room = 1 << 30
+    pause = threading.Event()
+    for _ in range(2000):
+        if b"".join(data for _, data in sock.writes) == b"".join(frames) and outbox.idle:
+            break
+        pause.wait(0.01)
+    assert outbox.idle and still_idle_is_not_busy(outbox)
+    outbox.close()
+
+
+def test_the_idle_flag_is_set_again_after_a_failed_write() -> None:
+    class Broken:
+        def sendall(self, data: bytes) -> None:
+            raise BrokenPipeError("gone")
+
+    outbox = Outbox(Broken(), lambda e: None)  # type: ignore[arg-type]
+    outbox.send([b"x"])
+    assert outbox.idle and still_idle_is_not_busy(outbox)  # as before: a next write is tried
+    outbox.send_one(b"y")
+    assert outbox.idle and still_idle_is_not_busy(outbox)

@@ -303,6 +303,23 @@ class Interrupted(BaseException):
     """Stands for KeyboardInterrupt (which pytest would take for the user's)."""
 
 
+class InterruptedOnce:
+    """A socket whose first `recv_into` is interrupted; the rest is the socket's."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.interrupted = False
+
+    def recv_into(self, buf: memoryview) -> int:
+        if not self.interrupted:
+            self.interrupted = True
+            raise Interrupted
+        return self.sock.recv_into(buf)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
 def test_a_caller_interrupted_in_its_in_place_read_gives_the_reading_role_up(
     binding: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -312,16 +329,66 @@ def test_a_caller_interrupted_in_its_in_place_read_gives_the_reading_role_up(
     with calc_Client(binding, timeout=WAIT) as c:
         assert c.Add(1, 1) == 2
         assoc = association(c)
-        inbox = type(assoc.inbox)
-        receive = inbox.receive
-
-        def interrupted(self: Any, timeout: float | None) -> int:
-            monkeypatch.setattr(inbox, "receive", receive)  # once
-            raise Interrupted
-
-        monkeypatch.setattr(inbox, "receive", interrupted)
+        # the socket's receive, whichever way the caller receives (`Inbox.receive`, or a
+        # bare `recv_into` when the socket's timeout fits): interrupted once
+        monkeypatch.setattr(assoc.inbox, "sock", InterruptedOnce(assoc.inbox.sock))
         with pytest.raises(Interrupted):
             c.Add(2, 2)
         assert not assoc._reading and not assoc.outbox.writing
         assert [c.Add(i, 5) for i in range(3)] == [5, 6, 7]
         assert not assoc.calls
+
+
+def test_lone_calls_with_one_timeout_receive_with_a_bare_recv(
+    binding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a receive set the socket's timeout for a call's wait, the next lone calls with
+    that wait receive straight from the socket (`Inbox.fits`): no `Inbox.receive` each."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        inbox = association(c).inbox
+        assert inbox.fits is not None and inbox.fits == inbox._limit
+        receives: list[float | None] = []
+        receive = type(inbox).receive
+
+        def counted(self: Any, timeout: float | None) -> int:
+            receives.append(timeout)
+            return receive(self, timeout)
+
+        monkeypatch.setattr(type(inbox), "receive", counted)
+        assert [c.Add(i, 4) for i in range(5)] == [i + 4 for i in range(5)]
+        assert receives == []
+        inbox.forget_timeout()  # someone else set the socket's timeout: receive sets it
+        assert c.Add(2, 4) == 6
+        assert len(receives) == 1
+
+
+def test_a_lone_call_receiving_with_a_bare_recv_still_times_out() -> None:
+    """The bare receive waits as `Inbox.receive` would: a reply that does not come within
+    the call's timeout is a timeout (the call canceled), and the connection stays usable."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+    done = threading.Event()
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            request = bound_request(conn)
+            a, b = struct.unpack("<ii", request.stub[:8])
+            conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
+            read_exactly(conn)  # the second request: left unanswered
+            done.wait(WAIT)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=0.3) as c:
+            assert c.Add(1, 2) == 3
+            inbox = association(c).inbox
+            assert inbox.fits == 0.3  # the next call's wait: received with a bare recv
+            with pytest.raises(_rt.RpcTimeoutError):
+                c.Add(2, 3)
+    finally:
+        done.set()
+        server.join(WAIT)
+        lsock.close()

@@ -335,9 +335,10 @@ class Association:
         inbox, out = self.inbox, self.outbox
         lock.acquire()  # not `with`: see `enter`
         try:
-            alone = not (self._reading or self.calls or out.busy_locked()) and self.alive
+            alone = out.idle and not (self._reading or self.calls) and self.alive
             if alone:
                 self._reading = out.writing = True
+                out.idle = False
         finally:
             lock.release()
         if not alone:
@@ -350,7 +351,10 @@ class Association:
             writing = False  # `write_alone` gives it up
             out.write_alone(frame)
             try:
-                n = inbox.receive(timeout)
+                if timeout == inbox.fits:  # the socket waits as `receive(timeout)` would
+                    n = inbox.sock.recv_into(inbox.chunk)
+                else:
+                    n = inbox.receive(timeout)
             except OSError:  # a timeout, or the connection failed: `read_own` says which
                 n = 0
             # exactly one PDU, the call's whole response, as an idlgen or Windows server

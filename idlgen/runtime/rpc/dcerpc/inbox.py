@@ -33,13 +33,25 @@ _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 # A receive timeout already set is kept for a wait up to this much shorter: the steady
 # state of calls with one timeout sets it once (a poll() rounded waits up to 1 ms too).
 SLACK = 0.001
+# `fits` when no wait fits: NaN equals nothing, not even itself (a float, unlike a marker)
+_NO_FIT = float("nan")
 
 
 class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
     `frames`."""
 
-    __slots__ = ("_blocking", "_buf", "_limit", "_poll", "_pos", "chunk", "max_frag", "sock")
+    __slots__ = (
+        "_blocking",
+        "_buf",
+        "_limit",
+        "_poll",
+        "_pos",
+        "chunk",
+        "fits",
+        "max_frag",
+        "sock",
+    )
 
     def __init__(self, sock: socket.socket, max_frag: int) -> None:
         self.sock = sock
@@ -52,6 +64,11 @@ class Inbox:
         # (SO_RCVTIMEO, `_limit`), set only when a wait needs a different one.
         self._blocking = False
         self._limit: float | None = None  # SO_RCVTIMEO now; None: no timeout
+        # The wait (None: forever) for which a bare `sock.recv_into(chunk)` now waits as
+        # `receive` would (a timeout then raises BlockingIOError instead of TimeoutError):
+        # a synchronous call with its connection's steady timeout receives with no call of
+        # ours (client.Association.call_alone).
+        self.fits: float | None = _NO_FIT
         self._poll = select.poll() if hasattr(select, "poll") else None  # not on Windows
         if self._poll is not None:
             self._poll.register(sock, select.POLLIN)
@@ -130,6 +147,8 @@ class Inbox:
                 limit = self._set_limit(None)
         elif limit is None or limit > timeout + SLACK:
             limit = self._set_limit(timeout)
+        if limit is None or timeout is None or limit >= timeout - SLACK:
+            self.fits = timeout  # (not when a shorter limit is in place: waited out below)
         while True:
             try:
                 return self.sock.recv_into(self.chunk)
@@ -146,11 +165,13 @@ class Inbox:
         value = _TIMEVAL.pack(*divmod(micros, 1_000_000))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
         self._limit = seconds
+        self.fits = _NO_FIT  # `receive` says for which wait, once it knows
         return seconds
 
     def forget_timeout(self) -> None:
         """Someone else set the socket's timeout; make it blocking again before the next recv."""
         self._blocking = False
+        self.fits = _NO_FIT
 
     @staticmethod
     def _bad(head: bytes) -> P.ProtocolError:

@@ -41,6 +41,7 @@ class Outbox:
         "_thread",
         "_wake",
         "closed",
+        "idle",
         "sock",
         "writing",
     )
@@ -65,6 +66,11 @@ class Outbox:
         self._wake.acquire()
         self._thread: threading.Thread | None = None
         self.closed = False
+        # Nobody writes, nothing queues or is left unsent, not closed: a caller may take
+        # the writing role (`writing = True`, `idle = False`). Kept up to date under the
+        # lock at every change of those four, so that claiming an idle connection's roles
+        # in one turn (client.Association.call_alone) reads one attribute.
+        self.idle = True
 
     def send(self, frames: list[bytes], prepare: Callable[[bytes], bytes] | None = None) -> None:
         """Queue and write now, unless another thread's write will take them along.
@@ -72,6 +78,7 @@ class Outbox:
         with self._lock:
             self._queue += frames if prepare is None else [prepare(f) for f in frames]
             self._senders += 1
+            self.idle = False
             if self.writing:
                 return
             self.writing = True
@@ -84,9 +91,10 @@ class Outbox:
         lock = self._lock
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
-            alone = not self.busy_locked()
+            alone = self.idle
             if alone:
                 self.writing = True
+                self.idle = False
         finally:
             lock.release()
         if alone:
@@ -94,13 +102,8 @@ class Outbox:
         else:
             self.send([frame])
 
-    def busy_locked(self) -> bool:
-        """(Under the lock) a write is in progress, frames wait, or the outbox is closed: a
-        caller may not take the writing role (`writing = True`) to write a frame itself."""
-        return self.writing or bool(self._queue) or bool(self._carry) or self.closed
-
     def write_alone(self, frame: bytes) -> None:
-        """With the writing role, taken under the lock while not `busy_locked()`: write
+        """With the writing role, taken under the lock while `idle`: write
         `frame` (b"": nothing), then give the role up, writing first what queued meanwhile."""
         if frame:
             if trace.on:
@@ -116,6 +119,7 @@ class Outbox:
             alone = not (self._queue or self._carry)
             if alone:
                 self.writing = False
+                self.idle = not self.closed
         finally:
             lock.release()
         if not alone:
@@ -140,6 +144,7 @@ class Outbox:
         queue = self._queue
         queue += frames
         self._senders += 1
+        self.idle = False
         if self.writing:
             return None
         if len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None:
@@ -184,6 +189,7 @@ class Outbox:
                 with self._lock:
                     self._carry = data[sent:]  # traced already
                     self.writing = False
+                    self.idle = False
                     kick = self._kick_locked()
                 if kick:
                     self._wake.release()
@@ -192,6 +198,7 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self.closed = True
+            self.idle = False
             self._queue = []
             self._carry = b""
             self._senders = 0
@@ -210,6 +217,7 @@ class Outbox:
                 if self.writing:
                     continue  # that write takes our frames along
                 self.writing = True
+                self.idle = False
             self._drain()
 
     def _drain(self) -> None:
@@ -238,6 +246,7 @@ class Outbox:
             together, self._senders = self._senders > 1, 0
             if not (frames or carry) or self.closed:
                 self.writing = False
+                self.idle = not self.closed
                 return None
         return frames, carry, together
 
@@ -248,6 +257,7 @@ class Outbox:
             self._carry = b""
             self._senders = 0
             self.writing = False
+            self.idle = not self.closed
         self._on_error(error)
 
     def _write(self, frames: list[bytes]) -> None:
