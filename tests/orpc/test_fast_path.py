@@ -734,6 +734,44 @@ def test_common_call_runs_on_the_thread_that_read_it(server: Server, client: Cli
     assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
 
 
+def test_lean_call_with_a_spare_ready_runs_inline_without_asking_inline_ready(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reactor says once per read that a spare thread is ready (`framing_ready`): a
+    lean call does not ask `inline_ready` (a Python call per request) then."""
+    reactor = server.reactor
+    asked: list[int] = []
+    ask = type(reactor).inline_ready
+    monkeypatch.setattr(type(reactor), "inline_ready", lambda r: asked.append(1) or ask(r))
+    server.calc.threads.clear()
+    reply = P.decode(exchange(client, request(3, server.ipid, add_stub(2, 3))))
+    assert isinstance(reply, P.Response)
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"] and asked == []
+    assert reactor.framing_ready is False  # only while a read is framed
+
+
+def test_lean_call_without_a_spare_asks_inline_ready_which_starts_one(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No spare ready when the read began: the call asks `inline_ready` (which starts a
+    spare thread) and goes to the apartment's threads."""
+    reactor = server.reactor
+    asked: list[int] = []
+    ask = type(reactor).inline_ready
+    monkeypatch.setattr(type(reactor), "inline_ready", lambda r: asked.append(1) or ask(r))
+    monkeypatch.setattr(reactor, "_spares", 0)  # as before the first call: none ready
+    monkeypatch.setattr(reactor, "_want_spare", lambda: asked.append(2))
+    c = Client(server.address)
+    try:
+        server.calc.threads.clear()
+        reply = P.decode(exchange(c, request(2, server.ipid, add_stub(2, 3))))
+    finally:
+        c.close()
+    assert isinstance(reply, P.Response)
+    assert asked == [1, 2]
+    assert [t.name for t in server.calc.threads] != ["rpc-reactor"]
+
+
 def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
     """No hand-off for the general path either: a method without a precompiled codec in
     an MTA runs on the reactor thread (the STA keeps its own thread: next test)."""
