@@ -61,6 +61,7 @@ RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
 SEES = -5  # Add(SEES, n) records the context variables it sees (`Calc.seen`)
 SUCCESS_CODE = -6  # Add(SUCCESS_CODE, n) returns n with S_FALSE (`WithHResult`)
 FAILURE_CODE = -7  # Add(FAILURE_CODE, n) returns E_FAIL through `WithHResult`
+CANCELED_300 = -8  # Add(CANCELED_300, n) is canceled 300 times by the client meanwhile
 
 
 class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[misc]
@@ -88,6 +89,10 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
             return rt.WithHResult(rt.S_FALSE, b)  # type: ignore[return-value]
         elif a == FAILURE_CODE:
             return rt.WithHResult(rt.E_FAIL, b)  # type: ignore[return-value]
+        elif a == CANCELED_300:  # a lean call's context is its DCE/RPC state
+            state = _CALL_CONTEXT.get()[0]  # type: ignore[index]
+            for _ in range(300):
+                CallState.cancel(state)
         elif a == SEES:
             ctx = _CALL_CONTEXT.get()
             self.seen.append(
@@ -828,6 +833,18 @@ def test_cancel_reaches_a_call_running_on_the_reactor_thread(
     reply = client.pdu()
     assert isinstance(reply, P.Response) and reply.cancel_count == 1
     assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
+
+
+def test_lean_reply_of_a_call_canceled_more_than_255_times_says_255(
+    server: Server, client: Client
+) -> None:
+    """The cancel count is one byte of the response header: the lean path's usual reply
+    leaves a count over 255 to `LeanCall.reply`, which clamps it as the general path does."""
+    before = fastpath.taken
+    reply = P.decode(exchange(client, request(3, server.ipid, add_stub(CANCELED_300, 9))))
+    assert fastpath.taken == before + 1
+    assert isinstance(reply, P.Response) and reply.cancel_count == 255
+    assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == CANCELED_300 + 9
 
 
 def test_cancel_before_a_lean_call_starts_is_the_general_paths_canceled_fault(
