@@ -389,10 +389,11 @@ class Reactor:
             # per turn, 1 % of a lean call.
             lock.acquire()
             try:
+                now = 0.0  # set at the batch's start, when its first call's clock starts too
                 if ran < 0:  # the batch starts: the spare wakes from its park to watch it
                     ran = 0
                     self._in_calls = me
-                    self._last_batch = time.monotonic()
+                    self._last_batch = now = time.monotonic()
                     if self._parked:
                         self._spare.notify()
                 job: InlineCall | None = None  # None: taken over
@@ -407,7 +408,7 @@ class Reactor:
                         for t in self._corked:
                             self._watch_writes(t)
                     job = self._running = jobs.popleft()
-                    self._busy_since = time.monotonic()
+                    self._busy_since = now or time.monotonic()
             finally:
                 lock.release()
             if job is None:  # taken over: the new leader sends the replies
