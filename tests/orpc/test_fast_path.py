@@ -61,6 +61,7 @@ RAISES = -4  # Add(RAISES, n) raises a Python exception (RPC_E_SERVERFAULT)
 SEES = -5  # Add(SEES, n) records the context variables it sees (`Calc.seen`)
 SUCCESS_CODE = -6  # Add(SUCCESS_CODE, n) returns n with S_FALSE (`WithHResult`)
 FAILURE_CODE = -7  # Add(FAILURE_CODE, n) returns E_FAIL through `WithHResult`
+CANCELED_300 = -8  # Add(CANCELED_300, n) is canceled 300 times by the client meanwhile
 
 
 class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[misc]
@@ -88,6 +89,10 @@ class Calc(rt.ComObject, ICalc, ISimpleStream, IEventSource):  # type: ignore[mi
             return rt.WithHResult(rt.S_FALSE, b)  # type: ignore[return-value]
         elif a == FAILURE_CODE:
             return rt.WithHResult(rt.E_FAIL, b)  # type: ignore[return-value]
+        elif a == CANCELED_300:  # a lean call's context is its DCE/RPC state
+            state = _CALL_CONTEXT.get()[0]  # type: ignore[index]
+            for _ in range(300):
+                CallState.cancel(state)
         elif a == SEES:
             ctx = _CALL_CONTEXT.get()
             self.seen.append(
@@ -734,6 +739,44 @@ def test_common_call_runs_on_the_thread_that_read_it(server: Server, client: Cli
     assert [t.name for t in server.calc.threads] == ["rpc-reactor"]
 
 
+def test_lean_call_with_a_spare_ready_runs_inline_without_asking_inline_ready(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reactor says once per read that a spare thread is ready (`framing_ready`): a
+    lean call does not ask `inline_ready` (a Python call per request) then."""
+    reactor = server.reactor
+    asked: list[int] = []
+    ask = type(reactor).inline_ready
+    monkeypatch.setattr(type(reactor), "inline_ready", lambda r: asked.append(1) or ask(r))
+    server.calc.threads.clear()
+    reply = P.decode(exchange(client, request(3, server.ipid, add_stub(2, 3))))
+    assert isinstance(reply, P.Response)
+    assert [t.name for t in server.calc.threads] == ["rpc-reactor"] and asked == []
+    assert reactor.framing_ready is False  # only while a read is framed
+
+
+def test_lean_call_without_a_spare_asks_inline_ready_which_starts_one(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No spare ready when the read began: the call asks `inline_ready` (which starts a
+    spare thread) and goes to the apartment's threads."""
+    reactor = server.reactor
+    asked: list[int] = []
+    ask = type(reactor).inline_ready
+    monkeypatch.setattr(type(reactor), "inline_ready", lambda r: asked.append(1) or ask(r))
+    monkeypatch.setattr(reactor, "_spares", 0)  # as before the first call: none ready
+    monkeypatch.setattr(reactor, "_want_spare", lambda: asked.append(2))
+    c = Client(server.address)
+    try:
+        server.calc.threads.clear()
+        reply = P.decode(exchange(c, request(2, server.ipid, add_stub(2, 3))))
+    finally:
+        c.close()
+    assert isinstance(reply, P.Response)
+    assert asked == [1, 2]
+    assert [t.name for t in server.calc.threads] != ["rpc-reactor"]
+
+
 def test_any_mta_call_runs_on_the_thread_that_read_it(server: Server, client: Client) -> None:
     """No hand-off for the general path either: a method without a precompiled codec in
     an MTA runs on the reactor thread (the STA keeps its own thread: next test)."""
@@ -790,6 +833,18 @@ def test_cancel_reaches_a_call_running_on_the_reactor_thread(
     reply = client.pdu()
     assert isinstance(reply, P.Response) and reply.cancel_count == 1
     assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == 1
+
+
+def test_lean_reply_of_a_call_canceled_more_than_255_times_says_255(
+    server: Server, client: Client
+) -> None:
+    """The cancel count is one byte of the response header: the lean path's usual reply
+    leaves a count over 255 to `LeanCall.reply`, which clamps it as the general path does."""
+    before = fastpath.taken
+    reply = P.decode(exchange(client, request(3, server.ipid, add_stub(CANCELED_300, 9))))
+    assert fastpath.taken == before + 1
+    assert isinstance(reply, P.Response) and reply.cancel_count == 255
+    assert ADD.decode_response(reply.stub[8:], scope={}).outs["sum"] == CANCELED_300 + 9
 
 
 def test_cancel_before_a_lean_call_starts_is_the_general_paths_canceled_fault(

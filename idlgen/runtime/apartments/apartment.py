@@ -237,11 +237,12 @@ class Apartment:
         lock = self._lock
         lock.acquire()  # not `with`: see `enter`
         try:
+            threads = len(self._threads)
             if (
                 self.kind != "mta"
                 or self.closed
-                or self._busy + self._queue.qsize() >= len(self._threads)
-                or (len(self._threads) >= self.max_workers and self._full())
+                or self._busy + self._queue.qsize() >= threads
+                or (threads >= self.max_workers and self._full())
             ):
                 return False
             self._reserved += 1

@@ -63,14 +63,14 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
         return False
     if conn.auth is not None:  # never set together with `fast_handler`: checked all the same
         return False
-    if len(frame) < _STUB_AT:
+    size = len(frame) - _STUB_AT
+    if size < 0:
         return False
     _hint, cont_id, opnum, ipid = REQUEST_PREFIX.unpack_from(frame, P.HEADER_SIZE)
     if conn.contexts.get(cont_id) is not conn.objects_context:
         return False
     if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:
         return False  # the general path knows what to answer
-    size = len(frame) - _STUB_AT
     server = conn.server
     lim = server.server_limits
     if (

@@ -212,6 +212,10 @@ class Reactor:
         # spare's lock, as a takeover changes the leader): `drop` waits for the loop then.
         self._in_calls: threading.Thread | None = None
         self._framing = 0  # the ident of the loop thread while it frames a read, else 0
+        # While the loop thread frames a read with a spare thread ready (set per read):
+        # `inline_ready`'s answer for a protocol's `fast_request`, which only framing calls,
+        # without a call per request. False: ask `inline_ready`, which starts a spare.
+        self.framing_ready = False
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
         self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
@@ -385,10 +389,11 @@ class Reactor:
             # per turn, 1 % of a lean call.
             lock.acquire()
             try:
+                now = 0.0  # set at the batch's start, when its first call's clock starts too
                 if ran < 0:  # the batch starts: the spare wakes from its park to watch it
                     ran = 0
                     self._in_calls = me
-                    self._last_batch = time.monotonic()
+                    self._last_batch = now = time.monotonic()
                     if self._parked:
                         self._spare.notify()
                 job: InlineCall | None = None  # None: taken over
@@ -403,7 +408,7 @@ class Reactor:
                         for t in self._corked:
                             self._watch_writes(t)
                     job = self._running = jobs.popleft()
-                    self._busy_since = time.monotonic()
+                    self._busy_since = now or time.monotonic()
             finally:
                 lock.release()
             if job is None:  # taken over: the new leader sends the replies
@@ -648,10 +653,14 @@ class Reactor:
         else:
             t.pdu_started = now
         self._framing = threading.get_ident()  # calls may be run inline (`inline_ready`)
+        # No takeover while framing (`_busy_since` is None), so a spare ready now stays
+        # ready until the read is framed.
+        self.framing_ready = self._spares > 0
         try:
             self._frame(t, data)
         finally:
             self._framing = 0
+            self.framing_ready = False
 
     def _frame(self, t: Transport, buf: bytes) -> None:
         """Hand every complete PDU of `buf` (what the connection read and did not frame

@@ -306,7 +306,9 @@ class ObjectServer:
             and bool(jobs)
             and jobs[-1] is batch
         )
-        inline = (joins or reactor.inline_ready()) and apartment.reserve()  # never when saturated
+        # `framing_ready`: this runs only while the reactor frames (`fastpath.offer`).
+        ready = joins or reactor.framing_ready or reactor.inline_ready()
+        inline = ready and apartment.reserve()  # never when saturated
         if not inline and apartment.saturated:
             return False
         joins = joins and inline
