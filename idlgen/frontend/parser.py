@@ -83,7 +83,10 @@ def parse(
     place = _placer(lexer.line_starts, where)
 
     lexer.report = lambda message, offset: sink.error(message, place(offset))
-    kit = _KITS.pop() if _KITS else _Kit()
+    try:  # one step: another thread may take the last kit between a look and a take
+        kit = _KITS.pop()
+    except IndexError:
+        kit = _Kit()
     kit.builder.start_parse(type_names, place, on_import, sink.error)
     # The parse allocates millions of small objects and frees none of them: the cyclic
     # GC would rescan them over and over (measured: half the run time), for nothing.

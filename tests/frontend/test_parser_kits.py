@@ -65,3 +65,23 @@ def test_an_import_parsed_inside_its_importer_builds_its_own_tree() -> None:
     assert outer == _alone(MAIN, "main.idl", {"POINT", "IBase", "tagPOINT"})
     assert {"POINT", "IBase", "IUser"} <= names
     assert all(item.pos.file == "main.idl" for item in outer.items)
+
+
+class _EmptiedMeanwhile(list):  # type: ignore[type-arg]
+    """A pool that another thread empties between a parse's look at it and its take."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_parse_finds_a_kit_when_another_thread_took_the_last_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Taking a kit from the pool is one step: threads parsing at once never see the pool
+    non-empty and then find nothing to take."""
+    monkeypatch.setattr(parser, "_KITS", _EmptiedMeanwhile())
+    tree = _alone(IMPORTED, "base.idl")
+    assert [type(item).__name__ for item in tree.items][-1] == "Interface"
