@@ -4,11 +4,12 @@ owner, and the reading role passes on when it leaves."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -132,25 +133,41 @@ def test_a_completion_that_raises_does_not_stop_reading(binding: str) -> None:
 def test_a_truncated_response_fails_the_connection_cleanly() -> None:
     """A response PDU too short for its own header is a protocol error on the quick path too:
     the call fails with RPC_E_DISCONNECTED, nothing raises on the reading thread."""
+
+    def answer(conn: socket.socket, request: P.Request) -> None:
+        short = bytearray(P.encode(P.Response(request.call_id, 0, b"")))[:20]
+        short[8:10] = (20).to_bytes(2, "little")  # frag_length: header + 4 bytes
+        conn.sendall(bytes(short))
+
+    with (
+        scripted(answer) as binding,
+        calc_Client(binding, timeout=WAIT) as c,
+        pytest.raises(_rt.DisconnectedError),
+    ):
+        c.Add(1, 2)
+
+
+@contextlib.contextmanager
+def scripted(answer: Callable[[socket.socket, P.Request], None]) -> Iterator[str]:
+    """A server thread for one connection, which accepts the client's bind, reads its
+    first request and has `answer` reply, then waits for the client to close; yields
+    its binding."""
     lsock = socket.create_server(("127.0.0.1", 0))
     port = lsock.getsockname()[1]
 
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            request = bound_request(conn)
-            short = bytearray(P.encode(P.Response(request.call_id, 0, b"")))[:20]
-            short[8:10] = (20).to_bytes(2, "little")  # frag_length: header + 4 bytes
-            conn.sendall(bytes(short))
+            answer(conn, bound_request(conn))
             conn.recv(1)  # until the client closes
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
-    client = calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT)
-    with client as c, pytest.raises(_rt.DisconnectedError):
-        c.Add(1, 2)
-    server.join(WAIT)
-    lsock.close()
+    try:
+        yield f"ncacn_ip_tcp:127.0.0.1[{port}]"
+    finally:
+        server.join(WAIT)
+        lsock.close()
 
 
 def bound_request(conn: socket.socket) -> P.Request:
@@ -240,40 +257,28 @@ def test_a_response_the_in_place_read_does_not_take_is_read_the_general_way(how:
     Windows write one; a valid response headed otherwise (minor version 1, another flag)
     or cut in fragments (the first one alone in the first read) is read by the general
     framing, reassembly and dispatch, and the call gets its value all the same."""
-    lsock = socket.create_server(("127.0.0.1", 0))
-    port = lsock.getsockname()[1]
 
-    def serve() -> None:
-        conn, _ = lsock.accept()
-        with conn:
-            request = bound_request(conn)
-            a, b = struct.unpack("<ii", request.stub[:8])
-            stub = struct.pack("<i", a + b)
-            if how == "two-fragments":
-                first = P.Response(request.call_id, 0, stub[:2], 4, flags=P.PFC_FIRST_FRAG)
-                conn.sendall(P.encode(first))
-                time.sleep(0.05)  # the first read brings the first fragment alone
-                last = P.Response(request.call_id, 0, stub[2:], 2, flags=P.PFC_LAST_FRAG)
-                conn.sendall(P.encode(last))
+    def answer(conn: socket.socket, request: P.Request) -> None:
+        a, b = struct.unpack("<ii", request.stub[:8])
+        stub = struct.pack("<i", a + b)
+        if how == "two-fragments":
+            first = P.Response(request.call_id, 0, stub[:2], 4, flags=P.PFC_FIRST_FRAG)
+            conn.sendall(P.encode(first))
+            time.sleep(0.05)  # the first read brings the first fragment alone
+            last = P.Response(request.call_id, 0, stub[2:], 2, flags=P.PFC_LAST_FRAG)
+            conn.sendall(P.encode(last))
+        else:
+            reply = bytearray(P.encode(P.Response(request.call_id, 0, stub)))
+            if how == "minor-1":
+                reply[1] = 1
             else:
-                reply = bytearray(P.encode(P.Response(request.call_id, 0, stub)))
-                if how == "minor-1":
-                    reply[1] = 1
-                else:
-                    reply[3] |= P.PFC_DID_NOT_EXECUTE
-                conn.sendall(bytes(reply))
-            conn.recv(1)  # until the client closes
+                reply[3] |= P.PFC_DID_NOT_EXECUTE
+            conn.sendall(bytes(reply))
 
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    try:
-        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
-            assert c.Add(20, 22) == 42
-            assoc = association(c)
-            assert assoc.own_reads == 1 and not assoc.calls and not assoc._reading
-    finally:
-        server.join(WAIT)
-        lsock.close()
+    with scripted(answer) as binding, calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(20, 22) == 42
+        assoc = association(c)
+        assert assoc.own_reads == 1 and not assoc.calls and not assoc._reading
 
 
 def test_a_lone_call_is_written_and_read_in_place(
@@ -366,29 +371,15 @@ def test_lone_calls_with_one_timeout_receive_with_a_bare_recv(
 def test_a_lone_call_receiving_with_a_bare_recv_still_times_out() -> None:
     """The bare receive waits as `Inbox.receive` would: a reply that does not come within
     the call's timeout is a timeout (the call canceled), and the connection stays usable."""
-    lsock = socket.create_server(("127.0.0.1", 0))
-    port = lsock.getsockname()[1]
-    done = threading.Event()
 
-    def serve() -> None:
-        conn, _ = lsock.accept()
-        with conn:
-            request = bound_request(conn)
-            a, b = struct.unpack("<ii", request.stub[:8])
-            conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
-            read_exactly(conn)  # the second request: left unanswered
-            done.wait(WAIT)
+    def answer(conn: socket.socket, request: P.Request) -> None:
+        a, b = struct.unpack("<ii", request.stub[:8])
+        conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
+        read_exactly(conn)  # the second request: left unanswered
 
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    try:
-        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=0.3) as c:
-            assert c.Add(1, 2) == 3
-            inbox = association(c).inbox
-            assert inbox.fits == 0.3  # the next call's wait: received with a bare recv
-            with pytest.raises(_rt.RpcTimeoutError):
-                c.Add(2, 3)
-    finally:
-        done.set()
-        server.join(WAIT)
-        lsock.close()
+    with scripted(answer) as binding, calc_Client(binding, timeout=0.3) as c:
+        assert c.Add(1, 2) == 3
+        inbox = association(c).inbox
+        assert inbox.fits == 0.3  # the next call's wait: received with a bare recv
+        with pytest.raises(_rt.RpcTimeoutError):
+            c.Add(2, 3)
