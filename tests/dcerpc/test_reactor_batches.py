@@ -61,7 +61,9 @@ class Answering:
         self.client: socket.socket | None = None
         shared["proto"] = self
 
-    def fast_request(self, frame: bytes, flags: int, call_id: int) -> bool:
+    def fast_request(
+        self, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
+    ) -> bool:
         job = Job(self, call_id)
         if self.t.reactor.inline_ready():
             self.t.reactor.run_inline(self.t, job)

@@ -23,7 +23,6 @@ of the connection's running turns until `finish`.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,6 @@ __all__ = [
     "BATCH_TURN",
     "FAST_FLAGS",
     "OWN_TURN",
-    "REQUEST_PREFIX",
     "admit",
     "join",
     "offer",
@@ -45,9 +43,8 @@ __all__ = [
     "requeue",
 ]
 
-# The fixed part of an object request after the common header: alloc_hint, p_cont_id, opnum,
-# object UUID (DCE 12.6.4.9).
-REQUEST_PREFIX = struct.Struct("<IHH16s")
+# Where an object request's stub data starts: after the common header, alloc_hint,
+# p_cont_id, opnum and the object UUID (DCE 12.6.4.9), which the reactor reads.
 _STUB_AT = P.REQUEST_HEADER + 16
 # PFC flags of a request the lean path takes (PFC_CONC_MPX aside, which requests may repeat).
 FAST_FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
@@ -55,9 +52,12 @@ FAST_FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
 taken = 0  # requests served by the lean path (tests check it is, or is not, used)
 
 
-def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
+def offer(
+    conn: _Connection, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
+) -> bool:
     """On the reactor thread: serve `frame` (a whole request PDU) here, or say no. It is
-    `_Connection.fast_request`, which the reactor calls."""
+    `_Connection.fast_request`, which the reactor calls with the fields of the request's
+    header that it read (`reactor._PEEK_REQUEST`: meaningful for 40 bytes or more)."""
     handler = conn.fast_handler
     if flags & ~P.PFC_CONC_MPX != FAST_FLAGS or handler is None or not conn.bound:
         return False
@@ -66,7 +66,6 @@ def offer(conn: _Connection, frame: bytes, flags: int, call_id: int) -> bool:
     size = len(frame) - _STUB_AT
     if size < 0:
         return False
-    _hint, cont_id, opnum, ipid = REQUEST_PREFIX.unpack_from(frame, P.HEADER_SIZE)
     if conn.contexts.get(cont_id) is not conn.objects_context:
         return False
     if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:

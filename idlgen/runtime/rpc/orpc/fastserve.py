@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from idlgen.runtime.com.interface import Method
     from idlgen.runtime.rpc.orpc.server import ConnectionPort
 
-__all__ = ["LeanCall", "Target", "method_of", "serve", "target_of"]
+__all__ = ["LeanCall", "Target", "method_of", "target_of"]
 
 log = logging.getLogger(__name__)
 
@@ -384,11 +384,116 @@ class LeanCall(CallState, IncomingCall):
             # which `_Connection._finish` would do if the general path made it (a
             # failure, an exception), while its mates still run.
             self.running = False
-            serve_reserved(self.target.apartment, calls, serve, self, mates)
+            serve_reserved(self.target.apartment, calls, self.serve)
             self.running = True
         else:
-            serve(self, None)
+            self.serve()
         fastpath.release(self.port.conn, self)
+
+    def serve(self) -> None:
+        """Serve this call, then, if it is the first of a batch run on the reactor thread
+        (`inline`), its `mates` (of one connection, to objects of the apartment this thread
+        is in) one after the other: the one path of every lean call, alone or in a batch.
+        A method with no arguments, so `serve_reserved` calls it without `*args`.
+
+        Each method runs in a copy of the connection's context (`ConnectionPort.context`) with
+        its call context set there; the copy is dropped after the call, so nothing is reset,
+        and _LAST is S_OK to start with (the connection's context never holds it).
+        `Context.run` takes the method itself: no Python frame of ours around it. A method as
+        `ComObject` wrapped it (no other override) has its own function called, and the
+        wrapper's work (HRESULT, `WithHResult`) is done here.
+
+        Each call leaves the connection's call table before its reply is sent (the client may
+        use its call id again once it has the reply); a batch's replies wait in the transport
+        (`Transport.held`, corked) for one send every `FLUSH_EVERY` calls and at the batch's
+        end, or when another thread takes the reading over (a slow method): the replies made
+        before it do not wait for it, and neither do the calls after it (`post_rest`)."""
+        first = self
+        mates = self.mates if self.inline else None
+        port = first.port
+        conn = port.conn
+        table, t = conn.calls, conn.transport
+        reactor = t.reactor
+        call: LeanCall | None = None
+        served = 0
+        while True:
+            if call is None:
+                call = first
+            elif mates is None:
+                return
+            else:
+                try:
+                    call = mates.popleft()
+                except IndexError:  # all served, or the rest taken by `post_rest`
+                    return
+                served += 1
+                if served % FLUSH_EVERY == 0:
+                    reactor.flush_corked()
+            target, m = call.target, call.method
+            if target.apartment.closed or call._cancel_ticket:
+                call.refuse()
+                continue
+            values = call.values
+            ins = values if m.order is None else tuple(values[i] for i in m.order)
+            context = port.context.copy()
+            context.run(_CALL_CONTEXT.set, (call, 1))  # type: ignore[arg-type]
+            obj = target.stub.target
+            try:
+                fn = getattr(obj, m.name)
+                plain = m.plain
+                if plain is not None and getattr(fn, "__func__", None) is m.wrapper:
+                    value = context.run(plain, obj, *ins)
+                else:
+                    plain = None
+                    value = context.run(fn, *ins)
+            except COMError as exc:
+                call.on_cancel = None
+                call.general(values).failure(exc.hresult)
+                continue
+            except Exception:
+                call.on_cancel = None
+                _log_fault(target.stub, m.name, port)
+                call.general(values).fault(RPC_E_SERVERFAULT)
+                continue
+            call.on_cancel = None  # the call ended: a later cancel reaches no task
+            if plain is None:
+                hr = context.get(_LAST, S_OK)
+            else:
+                hr = S_OK  # what `_wrap_with_outs` makes of what the method returned
+                if type(value) is WithHResult:
+                    hr, value = value.hresult, value.value
+                    if hr & 0x80000000:
+                        call.general(values).failure(hr)
+                        continue
+            frame: bytes | None = None
+            if m.as_is and type(value) is int and type(hr) is int:  # the usual reply
+                # The cancel count is a byte on the wire: over 255 (never in practice), `pack`
+                # refuses it as it refuses a value out of range, and `reply` clamps it; no
+                # `min` per call (a builtin call, about 1 % of a synchronous call).
+                try:
+                    frame = m.reply.pack(
+                        m.head,
+                        call.call_id,
+                        m.stub_size,
+                        call.cont_id,
+                        call.cancel_count,
+                        value,
+                        hr,
+                    )
+                except struct.error:  # a value out of range: `reply` says what then
+                    frame = None
+            if frame is None:
+                frame = call.reply(value, hr)
+                if frame is None:
+                    continue
+            table.pop(call.call_id, None)  # an atomic dict operation: no lock (docs/orpc.md)
+            if not call.orphaned:
+                if t.corked:
+                    t.held.append(frame)
+                    if not t.corked:  # uncorked meanwhile: that flush may have missed it
+                        reactor.want_write(t)
+                else:
+                    t.send([frame])
 
     def post(self) -> None:
         """The reactor was taken over before this batch ran: its calls go to their
@@ -462,100 +567,3 @@ class LeanCall(CallState, IncomingCall):
         marshaler = self.target.exporter.marshaler
         received = _InParameters(marshaler)
         return _Reply(port, self.call_id, m.codec, m.method, args, marshaler, received)  # type: ignore[arg-type]
-
-
-def serve(first: LeanCall, mates: deque[LeanCall] | None) -> None:
-    """Serve `first`, then `mates` (of one connection, to objects of the apartment this
-    thread is in) one after the other: the one path of every lean call, alone or in a
-    batch.
-
-    Each method runs in a copy of the connection's context (`ConnectionPort.context`) with
-    its call context set there; the copy is dropped after the call, so nothing is reset,
-    and _LAST is S_OK to start with (the connection's context never holds it).
-    `Context.run` takes the method itself: no Python frame of ours around it. A method as
-    `ComObject` wrapped it (no other override) has its own function called, and the
-    wrapper's work (HRESULT, `WithHResult`) is done here.
-
-    Each call leaves the connection's call table before its reply is sent (the client may
-    use its call id again once it has the reply); a batch's replies wait in the transport
-    (`Transport.held`, corked) for one send every `FLUSH_EVERY` calls and at the batch's
-    end, or when another thread takes the reading over (a slow method): the replies made
-    before it do not wait for it, and neither do the calls after it (`post_rest`)."""
-    port = first.port
-    conn = port.conn
-    table, t = conn.calls, conn.transport
-    reactor = t.reactor
-    call: LeanCall | None = None
-    served = 0
-    while True:
-        if call is None:
-            call = first
-        elif mates is None:
-            return
-        else:
-            try:
-                call = mates.popleft()
-            except IndexError:  # all served, or the rest taken by `post_rest`
-                return
-            served += 1
-            if served % FLUSH_EVERY == 0:
-                reactor.flush_corked()
-        target, m = call.target, call.method
-        if target.apartment.closed or call._cancel_ticket:
-            call.refuse()
-            continue
-        values = call.values
-        ins = values if m.order is None else tuple(values[i] for i in m.order)
-        context = port.context.copy()
-        context.run(_CALL_CONTEXT.set, (call, 1))  # type: ignore[arg-type]
-        obj = target.stub.target
-        try:
-            fn = getattr(obj, m.name)
-            plain = m.plain
-            if plain is not None and getattr(fn, "__func__", None) is m.wrapper:
-                value = context.run(plain, obj, *ins)
-            else:
-                plain = None
-                value = context.run(fn, *ins)
-        except COMError as exc:
-            call.on_cancel = None
-            call.general(values).failure(exc.hresult)
-            continue
-        except Exception:
-            call.on_cancel = None
-            _log_fault(target.stub, m.name, port)
-            call.general(values).fault(RPC_E_SERVERFAULT)
-            continue
-        call.on_cancel = None  # the call ended: a later cancel reaches no task
-        if plain is None:
-            hr = context.get(_LAST, S_OK)
-        else:
-            hr = S_OK  # what `_wrap_with_outs` makes of what the method returned
-            if type(value) is WithHResult:
-                hr, value = value.hresult, value.value
-                if hr & 0x80000000:
-                    call.general(values).failure(hr)
-                    continue
-        frame: bytes | None = None
-        if m.as_is and type(value) is int and type(hr) is int:  # the usual reply
-            # The cancel count is a byte on the wire: over 255 (never in practice), `pack`
-            # refuses it as it refuses a value out of range, and `reply` clamps it; no
-            # `min` per call (a builtin call, about 1 % of a synchronous call).
-            try:
-                frame = m.reply.pack(
-                    m.head, call.call_id, m.stub_size, call.cont_id, call.cancel_count, value, hr
-                )
-            except struct.error:  # a value out of range: `reply` says what then
-                frame = None
-        if frame is None:
-            frame = call.reply(value, hr)
-            if frame is None:
-                continue
-        table.pop(call.call_id, None)  # an atomic dict operation: no lock (docs/orpc.md)
-        if not call.orphaned:
-            if t.corked:
-                t.held.append(frame)
-                if not t.corked:  # uncorked meanwhile: that flush may have missed it
-                    reactor.want_write(t)
-            else:
-                t.send([frame])
