@@ -14,6 +14,7 @@ from rpc_helpers import WAIT
 from waiting import until
 
 from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import reactor as reactor_module
 
 
 class Recording(Calc):
@@ -79,3 +80,23 @@ def test_slow_plain_rpc_call_holds_up_no_other_call(
         impl.release.set()
         slow.join(WAIT)
         assert not slow.is_alive()
+
+
+def test_a_parked_spare_wakes_for_a_batch_and_takes_a_slow_call_over(
+    served: tuple[RpcServer, Recording, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the reactor was idle for a while the spare waits without a timeout (parked);
+    the next batch wakes it (it starts without the spare's lock, and notifies under it
+    only when the spare is parked), so a slow call of that batch is taken over still."""
+    server, impl, binding = served
+    monkeypatch.setattr(reactor_module, "_PARK_AFTER", 0.05)
+    with calc_Client(binding) as c, calc_Client(binding) as other:
+        c.Add(1, 2)
+        until(lambda: _inline_possible(server) and server.reactor._parked, WAIT)
+        slow = threading.Thread(target=c.Add, args=(-1, 0), daemon=True)
+        slow.start()
+        until(lambda: len(impl.threads) == 2, WAIT)  # the slow call is running
+        assert other.Add(4, 5) == 9
+        assert server.reactor.takeovers >= 1
+        impl.release.set()
+        slow.join(WAIT)

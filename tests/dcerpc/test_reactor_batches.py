@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 
+import pytest
 from rpc_helpers import WAIT
 from waiting import until
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
+from idlgen.runtime.rpc.dcerpc import reactor as reactor_module
 from idlgen.runtime.rpc.dcerpc.limits import ServerLimits
 from idlgen.runtime.rpc.dcerpc.reactor import FLUSH_EVERY, Reactor, Transport, _unfinished
 from idlgen.runtime.rpc.dcerpc.wire import read_pdu
@@ -177,3 +179,35 @@ def test_a_connection_closed_by_an_inline_call_closes_once_the_calls_are_done() 
         assert proto.threads == ["rpc-reactor"] * 3 and proto.closed_at_once == [False]
         until(lambda: proto.t.closed, WAIT)
         assert client.recv(1) == b""  # then closed
+
+
+def test_a_spare_about_to_park_as_a_batch_starts_watches_that_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch starts without the spare's lock: it sets `_busy_since`, then looks whether
+    the spare is parked. A spare that found the reactor idle just before must see that
+    batch when it parks, or a slow call of it would never be taken over. Here the batch
+    starts (an old `_busy_since`, no notify) right when the spare has read the clock."""
+    reactor = Reactor(ServerLimits(inline_call_bound=0.01), lambda t: Answering(t, {}))
+
+    class Clock:
+        """`time` for the reactor module: the spare's first reading starts the batch."""
+
+        def __init__(self) -> None:
+            self.batch_started = False
+
+        def monotonic(self) -> float:
+            now = time.monotonic()
+            if not self.batch_started and threading.current_thread() is spare:
+                self.batch_started = True
+                reactor._busy_since = now - 10.0
+            return now
+
+    monkeypatch.setattr(reactor_module, "time", Clock())
+    spare = threading.Thread(target=reactor._run, args=(False,), daemon=True)
+    spare.start()
+    try:
+        until(lambda: reactor.takeovers == 1, WAIT)
+    finally:
+        reactor.stop()
+        spare.join(WAIT)

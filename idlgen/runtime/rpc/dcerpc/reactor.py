@@ -385,49 +385,53 @@ class Reactor:
 
     def _run_inline(self, me: threading.Thread) -> None:
         """Run the read's calls one by one, each bound by `_busy_since` (the spare's
-        clock), then send their replies. One turn of the spare's lock per call: the
-        batch's start and end are booked in its first and last turns. (A call may serve
-        several requests, an `InlineBatch`, which refreshes the clock itself every
-        `FLUSH_EVERY` requests, `flush_corked`.)"""
+        clock), then send their replies. The batch starts without the spare's lock: no
+        takeover can happen while `_busy_since` is None, which it is between batches, and
+        only this thread sets it. After each call, one turn of the lock ends the batch or
+        starts the next call, as a takeover drains `jobs` and changes the leader under it.
+        (A call may serve several requests, an `InlineBatch`, which refreshes the clock
+        itself every `FLUSH_EVERY` requests, `flush_corked`.)"""
         jobs, lock = self.inline_calls, self._spare_lock
-        ran = -1  # calls run since the last flush; -1: the batch has not started
-        while True:
-            # The bound is per call; a takeover drains `jobs` under this lock, taken
-            # once per call (and the locks of a call's other steps) with acquire/try/
-            # finally, not `with`, which in CPython 3.11 looks up `__enter__` and
-            # `__exit__` and makes a bound method of each: about 1,000 instructions more
-            # per turn, 1 % of a lean call.
+        self._in_calls = me
+        job: InlineCall | None = jobs.popleft()
+        self._running = job
+        self._last_batch = self._busy_since = time.monotonic()
+        # Read after `_busy_since` is set: a spare that parks sets `_parked` before it
+        # reads `_busy_since` again (`_wait_to_lead`), so one of the two sees the other.
+        if self._parked:  # the spare wakes from its park to watch the batch
             lock.acquire()
             try:
-                now = 0.0  # set at the batch's start, when its first call's clock starts too
-                if ran < 0:  # the batch starts: the spare wakes from its park to watch it
-                    ran = 0
-                    self._in_calls = me
-                    self._last_batch = now = time.monotonic()
-                    if self._parked:
-                        self._spare.notify()
-                job: InlineCall | None = None  # None: taken over
-                if self._thread is me:
-                    if not jobs:
-                        self._busy_since = None
-                        self._in_calls = None
-                        self._running = None
-                        break
-                    if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
-                        ran = 0  # what the batch has replied so far, keep the rest corked
-                        for t in self._corked:
-                            self._watch_writes(t)
-                    job = self._running = jobs.popleft()
-                    self._busy_since = now or time.monotonic()
+                self._spare.notify()
             finally:
                 lock.release()
-            if job is None:  # taken over: the new leader sends the replies
-                return
+        ran = 0  # calls run since the last flush
+        while job is not None:
             ran += 1
             try:
                 job.run()
             except Exception:  # a bug of ours must cost one call, never the loop
                 log.exception("DCE/RPC: a call run on the reactor thread failed")
+            # The lock with acquire/try/finally, not `with`, which in CPython 3.11 looks
+            # up `__enter__` and `__exit__` and makes a bound method of each: about 1,000
+            # instructions more per turn, 1 % of a lean call.
+            lock.acquire()
+            try:
+                job = None  # None: the batch ended, or was taken over
+                if self._thread is not me:
+                    return  # taken over: the new leader sends the replies
+                if not jobs:
+                    self._busy_since = None
+                    self._in_calls = None
+                    self._running = None
+                else:
+                    if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
+                        ran = 0  # what the batch has replied so far, keep the rest corked
+                        for t in self._corked:
+                            self._watch_writes(t)
+                    job = self._running = jobs.popleft()
+                    self._busy_since = time.monotonic()
+            finally:
+                lock.release()
         if self._corked:
             self._uncork()
         else:  # a lone call's batch (a synchronous client's): nothing waits to be sent
@@ -470,9 +474,16 @@ class Reactor:
                 while not self._stopped:
                     since = self._busy_since
                     if since is None:  # between batches: park once the reactor is idle
-                        idle = time.monotonic() - self._last_batch > _PARK_AFTER
-                        self._parked = idle
-                        self._spare.wait(None if idle else bound)
+                        if time.monotonic() - self._last_batch <= _PARK_AFTER:
+                            self._spare.wait(bound)
+                            continue
+                        # A batch starts without this lock (`_run_inline`): it sets
+                        # `_busy_since`, then reads `_parked`. So `_parked` is set before
+                        # `_busy_since` is read again: either the batch sees it and
+                        # notifies, or this thread sees the batch and does not park.
+                        self._parked = True
+                        if self._busy_since is None:
+                            self._spare.wait()
                         self._parked = False
                         continue
                     left = since + bound - time.monotonic()
