@@ -49,6 +49,7 @@ __all__ = [
     "find_apartment",
     "is_local_oxid",
     "process_mta",
+    "this_thread",
 ]
 
 log = logging.getLogger("idlgen.runtime.apartments.apartment")
@@ -77,12 +78,22 @@ DEFAULT_MAX_QUEUED = 256  # then this many requests may wait before it is `satur
 
 class _ThreadApartment(threading.local):
     """The calling thread's apartment; None (a class default, so reading it never raises
-    and formats an AttributeError) until the thread enters one."""
+    and formats an AttributeError) until the thread enters one.
+
+    `unentered` is not per thread (only ever set on the class): the process MTA while it
+    is open, else None. So `this_thread.apartment or this_thread.unentered` is, without a
+    Python call, the apartment a thread's synchronous calls wait in (how: an STA pumps;
+    how long: its `call_timeout`), which every synchronous proxy call asks; None only
+    before the process MTA exists or after it shut down, when `current_apartment()`
+    (which makes a new one) must answer. Nothing is cached per thread, so entering or
+    leaving an apartment and a change of `call_timeout` need no invalidation."""
 
     apartment: Apartment | None = None
+    unentered: Apartment | None = None
 
 
 _local = _ThreadApartment()
+this_thread = _local  # public for the proxy's per-call question (see `_ThreadApartment`)
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
 
@@ -469,6 +480,8 @@ class Apartment:
             if self.closed:
                 return False
             self.closed = True
+        if _ThreadApartment.unentered is self:  # the process MTA: its successor answers
+            _ThreadApartment.unentered = None
         with _registry_lock:
             _apartments.pop(self.oxid, None)
         return True
@@ -594,17 +607,13 @@ def process_mta() -> Apartment:
         with _process_mta_lock:
             if _process_mta is None or _process_mta.closed:
                 _process_mta = Apartment.mta(min(8, (os.cpu_count() or 1) + 2), "process-mta")
+                _ThreadApartment.unentered = _process_mta
     return _process_mta
 
 
 def current_apartment() -> Apartment:
     """The calling thread's apartment; the process MTA for threads that entered none."""
-    apt: Apartment | None = _local.apartment
-    if apt is None:
-        apt = _process_mta  # `process_mta()`'s answer while that MTA is open: one call less
-        if apt is None or apt.closed:
-            return process_mta()
-    return apt
+    return _local.apartment or _local.unentered or process_mta()
 
 
 def is_local_oxid(oxid: int) -> bool:
