@@ -158,10 +158,10 @@ class Lane:
         On an idle connection the caller writes and reads in place (`call_alone`); else
         its call waits for whoever reads. On timeout the call is canceled (co_cancel; a
         late reply is dropped) and RpcTimeoutError raised."""
-        assoc = self.assoc
-        stale = not assoc.alive or assoc.closing or self.generation != _generation
-        if stale or len(ndr) > self.max_ndr:
+        # A connection closed or closing is `call_alone`'s to tell (None, then `fresh`).
+        if self.generation != _generation or len(ndr) > self.max_ndr:
             return None
+        assoc = self.assoc
         global _taken
         _taken += 1
         call_id = assoc.next_id() & 0xFFFFFFFF
