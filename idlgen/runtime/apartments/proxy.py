@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartments import apartment as _apartment
 from idlgen.runtime.apartments import channel as _channel
 from idlgen.runtime.apartments.apartment import Apartment, current_apartment
 from idlgen.runtime.apartments.apartment import this_thread as _this_thread
@@ -163,10 +164,10 @@ class InterfaceProxy(IUnknown):
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         if lane is not None and not (mgr.released or _channel._taps):
             # `current_apartment()` and `mgr._timeout(caller)` without a call each: the
-            # caller's apartment (see apartment._ThreadApartment), then the timeout per
+            # caller's apartment (see apartment.this_thread), then the timeout per
             # call, else per proxy, else the apartment's, else the default (read each call:
             # any of them may change between calls)
-            caller = _this_thread.apartment or _this_thread.unentered or current_apartment()
+            caller = _this_thread.apartment or _apartment.unentered or current_apartment()
             if caller.kind != "sta":
                 timeout: Any = _requested_timeout()  # UNSET by identity: no isinstance call
                 if timeout is _UNSET:
@@ -189,9 +190,10 @@ class InterfaceProxy(IUnknown):
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
-        elif route.read is not None and type(lean) is memoryview:  # `decode_reply`, inline
-            try:
-                value, hr = route.read(lean)
+        elif (read := route.read) is not None and type(lean) is memoryview:  # `decode_reply`
+            try:  # (inline; a local `read`: CPython 3.11 does not specialize a method-style
+                # call of an attribute that holds a function, and looks it up in full)
+                value, hr = read(lean)
             except _ndr.NdrFault as fault:
                 value, hr = None, fault.hresult
         else:

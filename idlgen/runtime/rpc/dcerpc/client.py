@@ -359,7 +359,8 @@ class Association:
             return None
         writing = reading = True  # the roles this caller still has to give up
         try:  # given up even when interrupted (KeyboardInterrupt): see `read_own`
-            if (inbox.readable() and not self._check_idle()) or self.closing:
+            readable = inbox.readable  # a callable attribute: called from a local (see `_call_`)
+            if (readable() and not self._check_idle()) or self.closing:
                 return None
             end = None if timeout is None else time.monotonic() + timeout
             writing = False  # `write_alone` gives it up

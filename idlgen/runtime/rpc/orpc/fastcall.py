@@ -164,7 +164,8 @@ class Lane:
         assoc = self.assoc
         global _taken
         _taken += 1
-        call_id = assoc.next_id() & 0xFFFFFFFF
+        next_id = assoc.next_id  # an attribute holding C's `next`: called from a local, as
+        call_id = next_id() & 0xFFFFFFFF  # a method-style call of it is never specialized
         frame = lean_request(call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
         if type(got) is bytes:
