@@ -423,3 +423,36 @@ def test_the_idle_flag_is_set_again_after_a_failed_write() -> None:
     assert outbox.idle and still_idle_is_not_busy(outbox)  # as before: a next write is tried
     outbox.send_one(b"y")
     assert outbox.idle and still_idle_is_not_busy(outbox)
+
+
+def test_readable_says_so_while_bytes_are_buffered_and_asks_the_socket_once_they_are_not(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    inbox = Inbox(b, P.MIN_FRAG)
+    assert not inbox.readable()
+    whole, cut = response(1), response(2, bytes(16))
+    a.sendall(whole + cut[:30])
+    assert inbox.readable()  # on the socket
+    assert inbox.frames(WAIT, WAIT) == [whole]
+    assert inbox.readable()  # buffered: the socket has nothing more
+    a.sendall(cut[30:])
+    assert inbox.frames(WAIT, WAIT) == [cut]
+    assert not inbox.readable()  # all handed out: the socket's answer again
+    a.sendall(whole)
+    assert inbox.readable()
+
+
+def test_readable_says_so_for_bytes_kept_from_someone_elses_receive(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    a, b = pair
+    inbox = Inbox(b, P.MIN_FRAG)
+    frame = response(3)
+    a.sendall(frame)
+    n = inbox.receive(WAIT)
+    assert n == len(frame) and not inbox.readable()  # the caller holds them, not the inbox
+    inbox.keep(n)
+    assert inbox.readable()
+    assert inbox.frames(WAIT, WAIT) == [frame]
+    assert not inbox.readable()

@@ -148,17 +148,19 @@ def test_a_truncated_response_fails_the_connection_cleanly() -> None:
 
 
 @contextlib.contextmanager
-def scripted(answer: Callable[[socket.socket, P.Request], None]) -> Iterator[str]:
-    """A server thread for one connection, which accepts the client's bind, reads its
-    first request and has `answer` reply, then waits for the client to close; yields
-    its binding."""
+def scripted(
+    answer: Callable[[socket.socket, P.Request], None], max_frag: int = 5840
+) -> Iterator[str]:
+    """A server thread for one connection, which accepts the client's bind (fragments
+    up to `max_frag` each way), reads its first request and has `answer` reply, then
+    waits for the client to close; yields its binding."""
     lsock = socket.create_server(("127.0.0.1", 0))
     port = lsock.getsockname()[1]
 
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            answer(conn, bound_request(conn))
+            answer(conn, bound_request(conn, max_frag))
             conn.recv(1)  # until the client closes
 
     server = threading.Thread(target=serve, daemon=True)
@@ -170,12 +172,12 @@ def scripted(answer: Callable[[socket.socket, P.Request], None]) -> Iterator[str
         lsock.close()
 
 
-def bound_request(conn: socket.socket) -> P.Request:
+def bound_request(conn: socket.socket, max_frag: int = 5840) -> P.Request:
     """A scripted server's side: accept the client's bind, then read its first request."""
     bind = P.decode(read_exactly(conn))
     assert isinstance(bind, P.Bind)
     ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-    conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,))))
+    conn.sendall(P.encode(P.BindAck(bind.call_id, max_frag, max_frag, 1, "", (ctx,))))
     request = P.decode(read_exactly(conn))
     assert isinstance(request, P.Request)
     return request
@@ -279,6 +281,23 @@ def test_a_response_the_in_place_read_does_not_take_is_read_the_general_way(how:
         assert c.Add(20, 22) == 42
         assoc = association(c)
         assert assoc.own_reads == 1 and not assoc.calls and not assoc._reading
+
+
+def test_a_whole_response_past_the_negotiated_fragment_size_is_refused_in_place_too() -> None:
+    """The bind negotiates the fragment size the client receives, below its own limit:
+    `call_alone` holds a response to that size, as the general framing does (which
+    refuses it: a protocol error, the connection fails), not to the limit it started with."""
+
+    def answer(conn: socket.socket, request: P.Request) -> None:
+        stub = struct.pack("<i", 42) + bytes(P.MIN_FRAG)  # whole, one PDU, too large
+        conn.sendall(P.encode(P.Response(request.call_id, 0, stub)))
+
+    with (
+        scripted(answer, max_frag=P.MIN_FRAG) as binding,
+        calc_Client(binding, timeout=WAIT) as c,
+        pytest.raises(_rt.DisconnectedError),
+    ):
+        c.Add(20, 22)
 
 
 def test_a_lone_call_is_written_and_read_in_place(

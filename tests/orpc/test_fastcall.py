@@ -26,6 +26,7 @@ from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.proxy import ProxyCall
 from idlgen.runtime.apartments.registry import wire_table
+from idlgen.runtime.com import deadline
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.stdiface import ICallFactory
 from idlgen.runtime.ndr.fastwire import BufferCodec
@@ -184,6 +185,42 @@ def test_mta_caller_takes_the_lean_path_and_reads_its_own_reply(hub: Any) -> Non
     assert [hub.Add(i, 1) for i in range(20)] == [i + 1 for i in range(20)]
     assert fastcall.taken() - taken == 20
     assert assoc.own_reads - own == 20
+
+
+def test_a_lean_calls_timeout_is_the_calls_else_the_proxys_else_its_apartments(
+    hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_call_` works out a lean call's timeout in place (no `current_apartment()`, no
+    `ProxyManager._timeout` call): the same order as the general path, every source read
+    at each call, the default included."""
+    waits: list[float | None] = []
+    call = Lane.call
+
+    def recorded(self: Lane, opnum: int, ndr: bytes, timeout: float | None) -> Any:
+        waits.append(timeout)
+        return call(self, opnum, ndr, timeout)
+
+    monkeypatch.setattr(Lane, "call", recorded)
+    mta = rt.process_mta()
+    monkeypatch.setattr(mta, "call_timeout", None)
+    monkeypatch.setattr(deadline, "DEFAULT_CALL_TIMEOUT", 61.0)
+    hub.Add(1, 1)  # the default
+    mta.call_timeout = 7.0
+    hub.Add(1, 1)  # the caller's apartment's
+    joined = Apartment.mta(1, "joined")
+    joined.call_timeout = 5.0
+    with joined.join():
+        hub.Add(1, 1)  # the apartment the thread is in, not the process MTA
+    joined.shutdown()
+    rt.set_call_timeout(hub, 4.0)
+    hub.Add(1, 1)  # the proxy's, before the apartment's
+    with rt.call_timeout(3.0):
+        hub.Add(1, 1)  # the call's, before the proxy's
+    with rt.call_timeout(None):
+        hub.Add(1, 1)  # the call's: no bound
+    rt.set_call_timeout(hub, None)
+    hub.Add(1, 1)  # the proxy's: no bound
+    assert waits == [61.0, 7.0, 5.0, 4.0, 3.0, None, None]
 
 
 def test_calls_leave_the_classes_on_their_path_as_they_were(hub: Any) -> None:

@@ -49,6 +49,8 @@ __all__ = [
     "find_apartment",
     "is_local_oxid",
     "process_mta",
+    "this_thread",
+    "unentered",
 ]
 
 log = logging.getLogger("idlgen.runtime.apartments.apartment")
@@ -83,6 +85,15 @@ class _ThreadApartment(threading.local):
 
 
 _local = _ThreadApartment()
+# `this_thread.apartment or unentered` is, without a Python call, the apartment a thread's
+# synchronous calls wait in (how: an STA pumps; how long: its `call_timeout`), which every
+# synchronous proxy call asks: the apartment the thread entered, else the process MTA
+# while it is open (`unentered`: not per thread, set by `process_mta()`, cleared when that
+# MTA shuts down). None only before the process MTA exists or after it shut down, when
+# `current_apartment()` (which makes a new one) must answer. Nothing is cached per thread,
+# so entering or leaving an apartment and a change of `call_timeout` need no invalidation.
+this_thread = _local
+unentered: Apartment | None = None
 _apartments: dict[int, Apartment] = {}
 _registry_lock = threading.Lock()
 
@@ -469,6 +480,9 @@ class Apartment:
             if self.closed:
                 return False
             self.closed = True
+        global unentered
+        if unentered is self:  # the process MTA: its successor answers
+            unentered = None
         with _registry_lock:
             _apartments.pop(self.oxid, None)
         return True
@@ -590,22 +604,18 @@ _process_mta_lock = threading.Lock()
 
 def process_mta() -> Apartment:
     """The implicit MTA: threads that never entered an apartment act inside it."""
-    global _process_mta
+    global _process_mta, unentered
     if _process_mta is None or _process_mta.closed:
         with _process_mta_lock:
             if _process_mta is None or _process_mta.closed:
                 _process_mta = Apartment.mta(min(8, (os.cpu_count() or 1) + 2), "process-mta")
+                unentered = _process_mta
     return _process_mta
 
 
 def current_apartment() -> Apartment:
     """The calling thread's apartment; the process MTA for threads that entered none."""
-    apt: Apartment | None = _local.apartment
-    if apt is None:
-        apt = _process_mta  # `process_mta()`'s answer while that MTA is open: one call less
-        if apt is None or apt.closed:
-            return process_mta()
-    return apt
+    return _local.apartment or unentered or process_mta()
 
 
 def is_local_oxid(oxid: int) -> bool:

@@ -24,8 +24,10 @@ from functools import partial
 from typing import Any, ClassVar, TypeVar, overload
 
 from idlgen.runtime import ndr as _ndr
+from idlgen.runtime.apartments import apartment as _apartment
 from idlgen.runtime.apartments import channel as _channel
 from idlgen.runtime.apartments.apartment import Apartment, current_apartment
+from idlgen.runtime.apartments.apartment import this_thread as _this_thread
 from idlgen.runtime.apartments.channel import (
     DIRECT,
     DISCARD,
@@ -89,6 +91,8 @@ _REM_RELEASE_OPNUM = 5
 REM_RELEASE_WAIT = 5.0
 log = logging.getLogger("idlgen.runtime.apartments.proxy")
 _NOTHING = object()  # no riid asked for yet
+_UNSET = _deadline.UNSET
+_requested_timeout = _deadline.requested_timeout
 _NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
 _NULL_THAT = b"\0" * 8  # a reply's ORPCTHAT with no flags and no extensions (orpc.fastcall)
 
@@ -159,10 +163,21 @@ class InterfaceProxy(IUnknown):
         lean: memoryview | int | None = None
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         if lane is not None and not (mgr.released or _channel._taps):
-            caller = current_apartment()
+            # `current_apartment()` and `mgr._timeout(caller)` without a call each: the
+            # caller's apartment (see apartment.this_thread), then the timeout per
+            # call, else per proxy, else the apartment's, else the default (read each call:
+            # any of them may change between calls)
+            caller = _this_thread.apartment or _apartment.unentered or current_apartment()
             if caller.kind != "sta":
+                timeout: Any = _requested_timeout()  # UNSET by identity: no isinstance call
+                if timeout is _UNSET:
+                    timeout = mgr.call_timeout
+                    if timeout is _UNSET:
+                        timeout = caller.call_timeout
+                        if timeout is None:
+                            timeout = _deadline.DEFAULT_CALL_TIMEOUT
                 try:
-                    lean = lane.call(opnum, body, mgr._timeout(caller))
+                    lean = lane.call(opnum, body, timeout)
                 except RpcTimeoutError:
                     _LAST.set(RpcTimeoutError.hresult)
                     raise
@@ -175,9 +190,10 @@ class InterfaceProxy(IUnknown):
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
-        elif route.read is not None and type(lean) is memoryview:  # `decode_reply`, inline
-            try:
-                value, hr = route.read(lean)
+        elif (read := route.read) is not None and type(lean) is memoryview:  # `decode_reply`
+            try:  # (inline; a local `read`: CPython 3.11 does not specialize a method-style
+                # call of an attribute that holds a function, and looks it up in full)
+                value, hr = read(lean)
             except _ndr.NdrFault as fault:
                 value, hr = None, fault.hresult
         else:

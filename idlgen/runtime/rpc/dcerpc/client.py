@@ -59,9 +59,13 @@ log = logging.getLogger(__name__)
 _C = TypeVar("_C", bound="ClientCall")
 _QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
-# a PDU's common header: version, minor, ptype, flags, drep[0:2], frag_length, auth_length, id
-_HEAD = struct.Struct("<BBBBH2xHHI")
+# a PDU's common header: (version, minor, ptype, flags) as one word, drep[0:2], frag_length,
+# auth_length, call id; a whole response as idlgen and Windows head one (`call_alone`) has
+# `_WHOLE_RESPONSE` for its first word (fewer values to unpack and compare per call)
+_HEAD = struct.Struct("<IH2xHHI")
+_WHOLE_RESPONSE = struct.unpack("<I", bytes((P.RPC_VERS, 0, P.RESPONSE, _WHOLE)))[0]
 _DREP_WORD = struct.unpack("<H", P.DREP_LE_ASCII_IEEE[:2])[0]
+_RESPONSE_HEADER = P.RESPONSE_HEADER
 
 
 class RpcUnavailableError(COMError):
@@ -183,6 +187,8 @@ class Association:
         self._want_mpx = mpx
         self.inbox = Inbox(self.sock, self.max_recv)
         self.outbox = Outbox(self.sock, self._send_failed, self._lock)  # one lock: see call_alone
+        self.in_place = 0  # the largest response `call_alone` takes in place (`_fit_in_place`)
+        self._fit_in_place()
 
     # ----------------------------------------------------------- binding
 
@@ -219,6 +225,7 @@ class Association:
         self.mpx = bool(reply.flags & P.PFC_CONC_MPX)
         self.group = reply.assoc_group_id
         self.inbox.max_frag = self.max_recv
+        self._fit_in_place()
         self.inbox.forget_timeout()
         self._accept(syntax, 0, reply.results[0])
         threading.Thread(target=self._reader, daemon=True, name="rpc-client").start()
@@ -317,6 +324,13 @@ class Association:
             return None
         return call, True
 
+    def _fit_in_place(self) -> None:
+        """`in_place`: a response read whole by one receive, within the fragment size
+        received and the stub size accepted, on a connection without security (whose PDUs
+        carry a verifier); none otherwise. Kept when `max_frag` is negotiated (`bind`)."""
+        most = min(self.inbox.max_frag, self.limits.max_request + _RESPONSE_HEADER)
+        self.in_place = most if self.security is None else 0
+
     def call_alone(
         self, call_id: int, frame: bytes, timeout: float | None
     ) -> bytes | ClientCall | None:
@@ -345,7 +359,8 @@ class Association:
             return None
         writing = reading = True  # the roles this caller still has to give up
         try:  # given up even when interrupted (KeyboardInterrupt): see `read_own`
-            if (inbox.readable() and not self._check_idle()) or self.closing:
+            readable = inbox.readable  # a callable attribute: called from a local (see `_call_`)
+            if (readable() and not self._check_idle()) or self.closing:
                 return None
             end = None if timeout is None else time.monotonic() + timeout
             writing = False  # `write_alone` gives it up
@@ -359,13 +374,11 @@ class Association:
                 n = 0
             # exactly one PDU, the call's whole response, as an idlgen or Windows server
             # writes it (other flags or minor version: the general way below reads it)
-            if n >= P.RESPONSE_HEADER and n <= inbox.max_frag and not trace.on:
+            if _RESPONSE_HEADER <= n <= self.in_place and not trace.on:
                 head = _HEAD.unpack_from(inbox.chunk)
-                if head == (P.RPC_VERS, 0, P.RESPONSE, _WHOLE, _DREP_WORD, n, 0, call_id) and (
-                    n - P.RESPONSE_HEADER <= self.limits.max_request and self.security is None
-                ):
+                if head == (_WHOLE_RESPONSE, _DREP_WORD, n, 0, call_id):
                     self.own_reads += 1
-                    return inbox.chunk[P.RESPONSE_HEADER : n].tobytes()
+                    return inbox.chunk[_RESPONSE_HEADER:n].tobytes()
             # Anything else (another call's reply, a fault, fragments, a timeout, the end
             # of the stream): the general way, from the bytes this read brought.
             call = ClientCall(self, call_id)

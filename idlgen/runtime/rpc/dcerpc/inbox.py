@@ -15,6 +15,8 @@ import select
 import socket
 import struct
 import sys
+from collections.abc import Callable
+from functools import partial
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc import trace
@@ -35,6 +37,14 @@ _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 SLACK = 0.001
 # `fits` when no wait fits: NaN equals nothing, not even itself (a float, unlike a marker)
 _NO_FIT = float("nan")
+# `readable` while bytes are buffered: true without a system call (a C callable, like the
+# poll it stands in for, so asking costs no Python call)
+_BUFFERED: Callable[[], object] = partial(bool, True)
+
+
+def _select_readable(sock: socket.socket) -> bool:
+    """`Inbox._look` where there is no poll (Windows)."""
+    return bool(select.select([sock], [], [], 0.0)[0])
 
 
 class Inbox:
@@ -45,11 +55,13 @@ class Inbox:
         "_blocking",
         "_buf",
         "_limit",
+        "_look",
         "_poll",
         "_pos",
         "chunk",
         "fits",
         "max_frag",
+        "readable",
         "sock",
     )
 
@@ -70,8 +82,16 @@ class Inbox:
         # ours (client.Association.call_alone).
         self.fits: float | None = _NO_FIT
         self._poll = select.poll() if hasattr(select, "poll") else None  # not on Windows
+        # Is something waiting (bytes, or the end of the stream)? A poll that does not block
+        # (C's own callable: the synchronous call asks on every call, `call_alone`).
+        self._look: Callable[[], object] = partial(_select_readable, sock)  # no self: no cycle
         if self._poll is not None:
             self._poll.register(sock, select.POLLIN)
+            self._look = partial(self._poll.poll, 0)
+        # Bytes (or the end of the stream) are waiting, buffered or on the socket: a C
+        # callable, `_BUFFERED` while bytes are buffered (set wherever the buffer fills or
+        # empties), else `_look`.
+        self.readable: Callable[[], object] = self._look
 
     def pending(self) -> bool:
         """Bytes of a next PDU are buffered already."""
@@ -103,6 +123,7 @@ class Inbox:
                 if pos == end:
                     buf.clear()
                     pos = 0
+                    self.readable = self._look
                 self._pos = pos
                 if trace.on:
                     for frame in out:
@@ -117,19 +138,14 @@ class Inbox:
                 del buf[:pos]
                 self._pos = 0
             buf += self.chunk[:n]
-
-    def readable(self) -> bool:
-        """Bytes (or the end of the stream) are waiting: poll without blocking."""
-        if self._pos < len(self._buf):
-            return True
-        if self._poll is not None:
-            return bool(self._poll.poll(0))
-        return bool(select.select([self.sock], [], [], 0.0)[0])
+            self.readable = _BUFFERED
 
     def keep(self, n: int) -> None:
         """Buffer the first `n` bytes of `chunk` (a `receive` made by someone else than
         `frames`, whose PDUs `frames` then hands out)."""
-        self._buf += self.chunk[:n]
+        if n:
+            self._buf += self.chunk[:n]
+            self.readable = _BUFFERED
 
     def receive(self, timeout: float | None) -> int:
         """One recv into `chunk`; TimeoutError after `timeout` without bytes. The bytes are

@@ -158,13 +158,14 @@ class Lane:
         On an idle connection the caller writes and reads in place (`call_alone`); else
         its call waits for whoever reads. On timeout the call is canceled (co_cancel; a
         late reply is dropped) and RpcTimeoutError raised."""
-        assoc = self.assoc
-        stale = not assoc.alive or assoc.closing or self.generation != _generation
-        if stale or len(ndr) > self.max_ndr:
+        # A connection closed or closing is `call_alone`'s to tell (None, then `fresh`).
+        if self.generation != _generation or len(ndr) > self.max_ndr:
             return None
+        assoc = self.assoc
         global _taken
         _taken += 1
-        call_id = assoc.next_id() & 0xFFFFFFFF
+        next_id = assoc.next_id  # an attribute holding C's `next`: called from a local, as
+        call_id = next_id() & 0xFFFFFFFF  # a method-style call of it is never specialized
         frame = lean_request(call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
         if type(got) is bytes:
