@@ -24,12 +24,10 @@ larger than one fragment, a connection being replaced or closing, and any call w
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
-from typing import Any
 
 from idlgen.runtime.com.hresult import RPC_E_DISCONNECTED, RpcTimeoutError
 from idlgen.runtime.rpc.dcerpc import pdu as P
-from idlgen.runtime.rpc.dcerpc.client import Association, ClientCall
+from idlgen.runtime.rpc.dcerpc.client import Association, ClientCall, WireCall
 from idlgen.runtime.rpc.orpc.wire import (
     CAUSALITY_PREFIX,
     COM_MAJOR,
@@ -43,7 +41,6 @@ from idlgen.runtime.rpc.orpc.wire import (
 __all__ = [
     "REQUEST_HEAD",
     "Lane",
-    "LaneCall",
     "connections_changed",
     "lane_reply",
     "lean_request",
@@ -92,7 +89,7 @@ def lean_request(
     return head + ndr
 
 
-def lane_reply(call: ClientCall) -> memoryview | int:
+def lane_reply(call: WireCall) -> memoryview | int:
     """A settled call's NDR reply data, or the HRESULT it failed with."""
     if call.error is not None:
         return int(getattr(call.error, "hresult", RPC_E_DISCONNECTED))
@@ -107,26 +104,6 @@ def _stub_data(stub: bytes) -> memoryview | int:
         return split_orpcthat(stub)
     except OrpcError as exc:
         return exc.hresult
-
-
-class LaneCall(ClientCall):
-    """A call object's request on a lane, carrying what completing the call object needs.
-
-    A pending call object would otherwise hold a tuple of these and its wire call hold a
-    bound method as `on_done`: two more objects per outstanding call for the garbage
-    collector to track and scan (256 outstanding calls made it about a tenth of the
-    client's CPU). Set once before the call is entered, so the reading thread sees them
-    whole, whatever the caller does next with its call object.
-    """
-
-    __slots__ = ("args", "owner", "route", "ticket")
-
-    owner: Any  # who `on_done` completes
-    ticket: int  # which of the owner's calls this is
-    route: Any  # then what decoding the reply takes: the method's route, the [in] values
-    args: Any
-
-    outcome = lane_reply  # the reply's NDR data, or the HRESULT the call failed with
 
 
 class Lane:
@@ -185,38 +162,28 @@ class Lane:
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
         return lane_reply(got)
 
-    def begin(
-        self,
-        on_done: Callable[[LaneCall], None],
-        owner: Any,
-        ticket: int,
-        route: Any,
-        args: Any,
-        opnum: int,
-        ndr: bytes,
-    ) -> LaneCall | None:
-        """Send a call object's request: its settling runs `on_done(call)` on the reading
-        thread. The call is put in flight (the reading thread can complete it) and its
-        request queued for the connection's writer (outbox.post_locked) in one lock turn."""
+    def begin(self, call: WireCall, opnum: int, ndr: bytes) -> bool:
+        """Send a call object's request, the object being its own wire call (`WireCall`:
+        its reply completes it on the reading thread, through its `on_done`). The call is
+        put in flight and its request queued for the connection's writer
+        (outbox.post_locked) in one lock turn. False if the lane does not take it."""
         assoc = self.assoc
         stale = not assoc.alive or assoc.closing or self.generation != _generation
         if stale or len(ndr) > self.max_ndr:
-            return None
-        call = LaneCall(assoc, assoc.next_id() & 0xFFFFFFFF, on_done)  # type: ignore[arg-type]
-        call.owner = owner
-        call.ticket = ticket
-        call.route = route
-        call.args = args
+            return False
+        call_id = call.call_id = assoc.next_id() & 0xFFFFFFFF
+        call.settled = False
+        call.reply = call.error = call.partial = None
         # `lean_request`, inline: once per Begin_ (tests/orpc/test_fastcall.py checks the
         # bytes are its bytes)
         n = len(ndr)
         frame = REQUEST_HEAD.pack(
             P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS, P.DREP_LE_ASCII_IEEE,
-            REQUEST_HEAD.size + n, 0, call.call_id, _STUB_HEAD + n, self.cont_id, opnum,
+            REQUEST_HEAD.size + n, 0, call_id, _STUB_HEAD + n, self.cont_id, opnum,
             self.ipid, COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX, next_causality(), 0,
         ) + ndr  # fmt: skip
         # in flight and queued for the connection's writer in one turn of its lock
         assoc.enter(call, frame)  # unprotected: lanes exist only without security
         global _taken
         _taken += 1
-        return call
+        return True
