@@ -693,6 +693,15 @@ class ProxyCall(CallObject):
     # method name -> its route (opnum, marshaler or None for [local]), per call object class
     _routes_: ClassVar[dict[str, Route]] = {}
     _waiter: ClassVar[None] = None  # nobody blocks on the wire call: Finish_ waits on the object
+    # set before they are read (see `__init__`)
+    _route: Route
+    _args: dict[str, Any]
+    _lane: Any  # orpc.fastcall.Lane
+    call_id: int
+    settled: bool
+    reply: Any
+    error: BaseException | None
+    partial: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -724,19 +733,13 @@ class ProxyCall(CallObject):
         # (ticket, channel call id) of the request on the general path
         self._sent: tuple[int, int] = (0, 0)
         # On the lean path: the ticket of the call whose request is on the wire (0: none;
-        # cleared by `_lean_done` once it took the reply), what decoding its reply takes,
-        # its lane, and the ticket of a request known sent (a cancel from then on sends
-        # co_cancel). The wire call's own fields are set by `Lane.begin`.
+        # cleared by `_lean_done` once it took the reply) and of a request known sent (a
+        # cancel from then on sends co_cancel). The rest is set by the first lean Begin_
+        # (`_start_`: what decoding the reply takes, the lane; `Lane.begin`: the wire call's
+        # fields) and read only while a request is on the wire: not set here, a call
+        # object being made per call.
         self._wire_ticket = 0
-        self._route: Route | None = None
-        self._args: dict[str, Any] = _NO_SCOPE
-        self._lane: Any = None  # orpc.fastcall.Lane
         self._lean = 0
-        self.call_id = 0
-        self.settled = True
-        self.reply: Any = None
-        self.error: BaseException | None = None
-        self.partial: Any = None
         lock = mgr._lock  # a call object keeps its proxy alive (`mgr.addref`)
         lock.acquire()
         try:
@@ -817,7 +820,6 @@ class ProxyCall(CallObject):
             else:
                 reply = self._lane.reply(self)
             self._wire_ticket = 0
-            assert route is not None  # set with `_wire_ticket`
             read = route.read
             if read is not None and type(reply) is memoryview:  # `decode_reply`, inline
                 try:
@@ -847,21 +849,47 @@ class ProxyCall(CallObject):
         if sent_ticket == ticket:
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
-    def _final_release_(self) -> None:
-        """The last reference went: abandon a call in flight, let go of the proxy."""
-        if self._state != IDLE:
-            CallObject._final_release_(self)
-        mgr = self._mgr
-        lock = mgr._lock  # `mgr.release`'s common case, inline: not its last reference
-        lock.acquire()
+    # A call object's references are counted under its proxy manager's lock (not
+    # ComObject's process-wide one), so that the last Release of an idle object lets go of
+    # its hold on the proxy in the same lock turn: most call objects end that way, right
+    # after Finish_.
+
+    def _nd_addref(self) -> int:
+        lock = self._mgr._lock
+        lock.acquire()  # not `with`: see `CallObject._begin_`
         try:
-            last = mgr.refs <= 1
-            if not last:
+            refs = self._refs = self._refs + 1
+        finally:
+            lock.release()
+        return refs
+
+    def _nd_release(self) -> int:
+        mgr = self._mgr
+        lock = mgr._lock
+        lock.acquire()  # not `with`: see `CallObject._begin_`
+        try:
+            refs = self._refs
+            if refs <= 0:
+                return 0
+            refs = self._refs = refs - 1
+            # Idle stays idle without references (see `CallObject._final_release_`): nothing
+            # to abandon, only the proxy to let go of, unless this is its last reference
+            # (`mgr.release` then gives the object's references back).
+            done = not refs and self._state == IDLE and mgr.refs > 1
+            if done:
                 mgr.refs -= 1
         finally:
             lock.release()
-        if last:
-            mgr.release()
+        if not refs and not done:
+            self._final_release_()
+        return refs
+
+    def _final_release_(self) -> None:
+        """The last reference went from a call still pending or unfinished, or held the
+        proxy's last reference: abandon the call, let go of the proxy."""
+        if self._state != IDLE:
+            CallObject._final_release_(self)
+        self._mgr.release()
 
 
 _call_classes: dict[type, type[ProxyCall]] = {}
