@@ -426,10 +426,7 @@ class Association:
                     if self.inbox.pending():
                         raise  # a PDU started and stalled: the connection is broken
                     break
-                for frame in frames:
-                    reason = self._take(frame)
-                    if reason is not None:
-                        break
+                reason = self._take_all(frames)
                 if reason is not None or call.settled:
                     break
                 wait = None if end is None else end - time.monotonic()
@@ -609,47 +606,61 @@ class Association:
 
     def _take_all(self, frames: list[bytes | P.ProtocolError]) -> str | None:
         """Hand each PDU of one read to its call, in order; why the connection must close,
-        if it must (the PDUs after the one that says so are dropped with it)."""
-        for frame in frames:
+        if it must (the PDUs after the one that says so are dropped with it).
+
+        A burst's replies come dozens to a read: the whole unprotected responses at its
+        head are taken from the call table in one turn of the lock, then their calls are
+        signalled in order; from the first other PDU on, each goes through `_take`."""
+        taken: list[WireCall] = []
+        count = 0
+        if self.security is None:
+            limit = P.RESPONSE_HEADER + self.limits.max_request
+            calls = self.calls
+            lock = self._lock
+            lock.acquire()  # not `with`: see `enter`
+            try:
+                for frame in frames:
+                    if type(frame) is not bytes:
+                        break
+                    ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
+                    if (
+                        ptype != P.RESPONSE
+                        or flags & _WHOLE != _WHOLE
+                        or auth_len
+                        or not P.RESPONSE_HEADER <= len(frame) <= limit
+                    ):
+                        break
+                    call = calls.get(call_id)
+                    if call is not None:  # (None: a reply to an orphaned call)
+                        if call.partial is not None:
+                            break  # a whole response after fragments: `_take` says why not
+                        del calls[call_id]  # in flight, so not settled yet: settle it here
+                        call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
+                        taken.append(call)
+                    count += 1
+            finally:
+                lock.release()
+        for call in taken:
+            # `_signal(call)`, inline: one call less per reply
+            waiter, on_done = call._waiter, call.on_done
+            if waiter is not None:
+                waiter.release()
+            if on_done is not None:
+                try:
+                    on_done(call)
+                except Exception:  # the reading thread must go on reading for the others
+                    log.exception("completion of call %d raised", call.call_id)
+        for frame in frames[count:] if count else frames:
             reason = self._take(frame)
             if reason is not None:
                 return reason
         return None
 
     def _take(self, frame: bytes | P.ProtocolError) -> str | None:
-        """Hand one PDU to its call; why the connection must close, if it must."""
+        """Hand one PDU to its call, decoded (the general way: `_take_all` takes the whole
+        responses at the head of a read); why the connection must close, if it must."""
         if isinstance(frame, P.ProtocolError):
             return f"protocol error from server: {frame.reason}"
-        ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
-        whole_pdu = len(frame) >= P.RESPONSE_HEADER and flags & _WHOLE == _WHOLE
-        if ptype == P.RESPONSE and whole_pdu and not auth_len:
-            lock = self._lock
-            lock.acquire()  # not `with`: see `enter`
-            try:
-                call = self.calls.get(call_id)
-                if call is None:
-                    return None  # a reply to an orphaned call
-                whole = (
-                    call.partial is None
-                    and self.security is None
-                    and len(frame) - P.RESPONSE_HEADER <= self.limits.max_request
-                )
-                if whole:  # in flight, so not settled yet: settle it here
-                    del self.calls[call_id]
-                    call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
-            finally:
-                lock.release()
-            if whole:
-                # `call.signal()`, inline: one call less per reply
-                waiter, on_done = call._waiter, call.on_done
-                if waiter is not None:
-                    waiter.release()
-                if on_done is not None:
-                    try:
-                        on_done(call)
-                    except Exception:  # the reading thread must go on reading for the others
-                        log.exception("completion of call %d raised", call.call_id)
-                return None
         p = P.decode(frame)
         if isinstance(p, P.ProtocolError):
             return f"protocol error from server: {p.reason}"
