@@ -50,8 +50,13 @@ __all__ = [
 # common header, alloc_hint, p_cont_id, opnum, object UUID, then ORPCTHIS: version, flags,
 # reserved, causality id (8 fixed bytes + a 64-bit counter), extensions pointer.
 REQUEST_HEAD = struct.Struct("<BBBB4sHHIIHH16sHHII8sQI")
-_STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by alloc_hint
 _FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
+_STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by alloc_hint
+# The same header as a lane packs it (`Lane.begin`): the bytes that never change (version,
+# type, flags, drep) and those that do not change between one lane's requests (the IPID,
+# ORPCTHIS up to the causality counter: `Lane.middle`) go pre-packed, zeros as padding.
+_LANE_HEAD = struct.Struct("<8sH2xIIHH36sQ4x")
+_START = bytes((P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS)) + P.DREP_LE_ASCII_IEEE
 _NULL_THAT = b"\0" * 8  # ORPCTHAT with no flags and no extensions
 _generation = 0  # of orpc.client's connection table: lanes made before a change stop
 # Lean calls made, process-wide (tests check the lane is used, not timing). A module global,
@@ -109,7 +114,7 @@ def _stub_data(stub: bytes) -> memoryview | int:
 class Lane:
     """Calls to one IPID over one association and presentation context."""
 
-    __slots__ = ("assoc", "cont_id", "generation", "ipid", "max_ndr")
+    __slots__ = ("assoc", "cont_id", "generation", "ipid", "max_ndr", "middle")
 
     def __init__(self, assoc: Association, cont_id: int, ipid: bytes, generation: int) -> None:
         self.assoc = assoc
@@ -118,6 +123,8 @@ class Lane:
         self.generation = generation  # of orpc.client's connections: credentials changed
         room = assoc.max_xmit - P.REQUEST_HEADER - 16
         self.max_ndr = room - room % 8 - _STUB_HEAD  # one fragment, as the general path cuts
+        orpcthis = struct.pack("<HHII8s", COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX)
+        self.middle = ipid + orpcthis  # a request's bytes from the IPID to the causality count
 
     def fresh(self) -> bool:
         """Still the connection the general path would use."""
@@ -174,13 +181,12 @@ class Lane:
         call_id = call.call_id = assoc.next_id() & 0xFFFFFFFF
         call.settled = False
         call.reply = call.error = call.partial = None
-        # `lean_request`, inline: once per Begin_ (tests/orpc/test_fastcall.py checks the
-        # bytes are its bytes)
+        # `lean_request`'s bytes (tests/orpc/test_fastcall.py checks it), the constant parts
+        # pre-packed: 8 fields to pack instead of 19, once per Begin_
         n = len(ndr)
-        frame = REQUEST_HEAD.pack(
-            P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS, P.DREP_LE_ASCII_IEEE,
-            REQUEST_HEAD.size + n, 0, call_id, _STUB_HEAD + n, self.cont_id, opnum,
-            self.ipid, COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX, next_causality(), 0,
+        frame = _LANE_HEAD.pack(
+            _START, REQUEST_HEAD.size + n, call_id, _STUB_HEAD + n, self.cont_id, opnum,
+            self.middle, next_causality(),
         ) + ndr  # fmt: skip
         # in flight and queued for the connection's writer in one turn of its lock
         assoc.enter(call, frame)  # unprotected: lanes exist only without security
