@@ -8,7 +8,13 @@ import pytest
 from apartment_fixtures import WAIT
 from helpers import connect
 from servers import Calc, GatedSyncStream
-from stream_handwritten import AsyncICalc, ICalc, IID_AsyncICalc, ISimpleStream
+from stream_handwritten import (
+    AsyncICalc,
+    ICalc,
+    IID_AsyncICalc,
+    IID_AsyncISimpleStream,
+    ISimpleStream,
+)
 
 from idlgen import runtime as _rt
 from idlgen.runtime.apartments.apartment import Apartment
@@ -72,3 +78,28 @@ def test_an_in_process_call_still_times_out_by_its_call_timeout(server_sta: Apar
     assert server.gate.checked.wait(WAIT)
     assert server.gate.saw_cancel  # the caller's cancel followed its request
     assert proxy.Read(3) == (b"abc", 3)  # the canceled call read nothing; the proxy works
+
+
+def test_a_call_objects_references_hold_the_proxy_until_the_last_goes(
+    server_sta: Apartment,
+) -> None:
+    """AddRef and Release of a call object, and its last Release while a call is pending
+    (the call abandoned) or after Finish_, each let go of the proxy exactly once."""
+    server, proxy = connect(server_sta, lambda: GatedSyncStream(b"abc"), ISimpleStream)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    mgr = proxy._mgr
+    refs = mgr.refs
+    idle = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
+    pending = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
+    assert idle.AddRef() == 2 and mgr.refs == refs + 2
+    assert idle.Release() == 1 and mgr.refs == refs + 2
+    pending.Begin_Read(3)
+    assert server.gate.started.wait(WAIT)
+    assert pending.AddRef() == 2
+    assert pending.Release() == 1 and pending.Release() == 0  # abandoned
+    assert mgr.refs == refs + 1
+    assert idle.Release() == 0 and mgr.refs == refs
+    assert idle.Release() == 0 and mgr.refs == refs  # one Release too many changes nothing
+    server.gate.open.set()
+    assert proxy.Read(3) == (b"abc", 3)
+    factory.Release()

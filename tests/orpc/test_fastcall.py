@@ -33,7 +33,7 @@ from idlgen.runtime.ndr.fastwire import BufferCodec
 from idlgen.runtime.rpc import orpc
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
-from idlgen.runtime.rpc.dcerpc.client import ClientCall
+from idlgen.runtime.rpc.dcerpc.client import ClientCall, WireCall
 from idlgen.runtime.rpc.dcerpc.fragments import request_fragments
 from idlgen.runtime.rpc.orpc import fastcall
 from idlgen.runtime.rpc.orpc.fastcall import Lane, lane_reply, lean_request
@@ -234,7 +234,7 @@ def test_calls_leave_the_classes_on_their_path_as_they_were(hub: Any) -> None:
     call.Finish_Add()
     lane = lane_of(hub)
     on_path = {type(x) for x in (hub, hub._mgr, lane, lane.assoc, lane.assoc.inbox, call)}
-    on_path |= {Lane, fastcall.LaneCall, ClientCall, type(lane.assoc.outbox)}
+    on_path |= {Lane, ClientCall, type(lane.assoc.outbox)}
     classes = {k for cls in on_path for k in cls.__mro__ if k is not object}
     before = {k: dict(vars(k)) for k in classes}
     for i in range(5):
@@ -356,10 +356,10 @@ def test_call_objects_begin_on_the_lean_path(hub: Any) -> None:
 
 
 def test_a_released_call_object_is_freed_without_the_cyclic_collector(hub: Any) -> None:
-    """A call object and its lean request refer to each other while the call is pending
-    (the object's `_lean`, for a cancel; the request's owner, to complete it): once the
-    reply is in, nothing of the call may be left for the cyclic garbage collector, or a
-    burst of call objects keeps it busy (and their memory held) until it runs."""
+    """A call object on the lean path is its own wire call, held by its connection's call
+    table while pending: once the reply is in, nothing of the call may be left for the
+    cyclic garbage collector, or a burst of call objects keeps it busy (and their memory
+    held) until it runs."""
     factory = hub.QueryInterface(ICallFactory)
     warm = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
     warm.Begin_Add(1, 1)
@@ -380,7 +380,7 @@ def test_a_released_call_object_is_freed_without_the_cyclic_collector(hub: Any) 
         del calls, call
         gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds stays in gc.garbage
         gc.collect()
-        left = [o for o in gc.garbage if isinstance(o, ProxyCall | fastcall.LaneCall)]
+        left = [o for o in gc.garbage if isinstance(o, ProxyCall)]
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
@@ -402,11 +402,11 @@ def test_a_lean_request_failed_before_begin_returns_still_completes_its_call(
     [assoc] = {lane.assoc for lane in hub._mgr.lanes.values()}
     entered = assoc.enter
 
-    def failed_at_once(wire_call: ClientCall, *request: bytes) -> ClientCall:
+    def failed_at_once(wire_call: WireCall, *request: bytes) -> WireCall:
         entered(wire_call, *request)
         with assoc._lock:  # what the connection's `_fail_all` does to each call
             del assoc.calls[wire_call.call_id]
-        wire_call.finish(None, rt.DisconnectedError())
+        assoc.finish(wire_call, None, rt.DisconnectedError())
         return wire_call
 
     monkeypatch.setattr(assoc, "enter", failed_at_once)
@@ -486,3 +486,39 @@ def test_a_synchronous_lean_call_times_out_with_a_cancel(lab_server: tuple[Any, 
     assert control.Add(lab.WAIT_CANCEL_REQUESTED, 0) == 1  # the server saw the co_cancel
     assert control.Add(lab.OPEN_GATE, 0) == 1
     assert stream.Read(1).pv == b"a"
+
+
+def test_a_call_object_reused_while_its_canceled_request_is_on_the_wire(
+    lab_server: tuple[Any, Any],
+) -> None:
+    """A lean call object is its own wire call. Canceled without the server's answer
+    (`Cancel(0)`), its call is over, but its request is still on the wire: the next Begin_
+    takes the general path (the object still stands for the old request in its connection's
+    call table), gets its own reply, and the late reply of the old call is dropped. Once
+    that has come, the object is back on the lean path."""
+    stream, control = lab_server
+    assert control.Add(lab.RESET, lab.GATED) == 1
+    assoc = lane_of(stream).assoc
+    factory = stream.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
+    taken = fastcall.taken()
+    call.Begin_Read(3)
+    assert fastcall.taken() == taken + 1
+    assert control.Add(lab.WAIT_STARTED, 0) == 1
+    assert call.Cancel(0) == rt.S_OK
+    with pytest.raises(rt.CallCanceledError):
+        call.Finish_Read()
+    assert call in assoc.calls.values()  # the old request: still on the wire
+    taken = fastcall.taken()
+    call.Begin_Read(2)
+    assert fastcall.taken() == taken  # the general path
+    assert control.Add(lab.OPEN_GATE, 0) == 1
+    assert call.wait(WAIT)
+    assert call.Finish_Read() == (b"ab", 2)
+    until(lambda: call not in assoc.calls.values(), WAIT)  # the old reply came, dropped
+    taken = fastcall.taken()
+    call.Begin_Read(1)
+    assert fastcall.taken() == taken + 1
+    assert call.wait(WAIT) and call.Finish_Read() == (b"a", 1)
+    call.Release()
+    factory.Release()

@@ -681,13 +681,43 @@ class ProxyCallFactory(ComObject, ICallFactory):
 
 
 class ProxyCall(CallObject):
-    """A call object whose work happens in the object's apartment (docs/runtime.md hooks)."""
+    """A call object whose work happens in the object's apartment (docs/runtime.md hooks).
 
-    __slots__ = ("_ipid", "_lean", "_mgr", "_sent")
+    On the lean path (orpc.fastcall) the object is its own wire call: the connection keeps
+    it in its call table (`call_id`, `settled`, `reply`, `error`, `partial`, `_waiter`,
+    `on_done`: the `rpc.dcerpc.client.WireCall` fields) and its reply completes it through
+    `on_done` on the reading thread, so Begin_ allocates no second record.
+    """
+
+    __slots__ = (
+        "_args",
+        "_ipid",
+        "_lane",
+        "_lean",
+        "_mgr",
+        "_route",
+        "_sent",
+        "_wire_ticket",
+        "call_id",
+        "error",
+        "partial",
+        "reply",
+        "settled",
+    )
     _raw_methods_ = True
     _shaped_: ClassVar[bool] = True  # replies complete with what the method returns (`_shape`)
     # method name -> its route (opnum, marshaler or None for [local]), per call object class
     _routes_: ClassVar[dict[str, Route]] = {}
+    _waiter: ClassVar[None] = None  # nobody blocks on the wire call: Finish_ waits on the object
+    # set before they are read (see `__init__`)
+    _route: Route
+    _args: dict[str, Any]
+    _lane: Any  # orpc.fastcall.Lane
+    call_id: int
+    settled: bool
+    reply: Any
+    error: BaseException | None
+    partial: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -716,10 +746,16 @@ class ProxyCall(CallObject):
         self._hr = S_OK
         self._mgr = mgr
         self._ipid = ipid
-        # (ticket, channel call id) of the request on the general path; on the lean path
-        # the request itself (it carries its ticket and what decoding its reply needs)
+        # (ticket, channel call id) of the request on the general path
         self._sent: tuple[int, int] = (0, 0)
-        self._lean: Any = None  # orpc.fastcall.LaneCall
+        # On the lean path: the ticket of the call whose request is on the wire (0: none;
+        # cleared by `_lean_done` once it took the reply) and of a request known sent (a
+        # cancel from then on sends co_cancel). The rest is set by the first lean Begin_
+        # (`_start_`: what decoding the reply takes, the lane; `Lane.begin`: the wire call's
+        # fields) and read only while a request is on the wire: not set here, a call
+        # object being made per call.
+        self._wire_ticket = 0
+        self._lean = 0
         lock = mgr._lock  # a call object keeps its proxy alive (`mgr.addref`)
         lock.acquire()
         try:
@@ -740,20 +776,30 @@ class ProxyCall(CallObject):
         else:
             body, args = mgr.encode(route, ins)
         # The lean path to the IPID, if any; the lane itself says whether it takes the request
-        # (its connection still current, the request one fragment).
+        # (its connection still current, the request one fragment). Not while this object's
+        # previous request is still on the wire (its call abandoned by a cancel): the
+        # object is that request's record until its reply comes.
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
-        if lane is not None and (mgr.released or _channel._taps):
+        if lane is not None and (mgr.released or _channel._taps or self._wire_ticket):
             lane = None
         if lane is not None:
             # The reply completes the call on the reading thread; what decoding it needs
-            # travels with the request (a precompiled codec needs no [in] values).
-            scope = _NO_SCOPE if isinstance(wire, PrimitiveCodec) else args
-            wire_call = lane.begin(ProxyCall._lean_done, self, ticket, route, scope, opnum, body)
-            if wire_call is not None:
-                self._lean = wire_call  # a cancel from now on finds it; one before: below
+            # is kept with the request (a precompiled codec needs no [in] values).
+            self._route = route
+            self._args = _NO_SCOPE if isinstance(wire, PrimitiveCodec) else args
+            self._lane = lane
+            self._wire_ticket = ticket
+            try:
+                taken = lane.begin(self, opnum, body)
+            except BaseException:
+                self._wire_ticket = 0  # not in flight
+                raise
+            if taken:
+                self._lean = ticket  # a cancel from now on sends co_cancel; one before: here
                 if self._cancel_ticket == ticket:
-                    wire_call.cancel()
+                    lane.assoc.cancel(self)
                 return
+            self._wire_ticket = 0
             mgr.not_taken(self._ipid, lane)
         on_reply = partial(self._channel_done, ticket, route, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
@@ -775,23 +821,21 @@ class ProxyCall(CallObject):
         self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)
 
     @staticmethod
-    def _lean_done(call: Any) -> None:
-        """A lean request settled (a plain function as `on_done`: no bound method per call).
-        Its ticket says whether the call object still waits for it: `_settle` drops it if
-        not. The request's own ticket, not `_lean`, so a request failed by its connection
-        before Begin_ recorded it still completes the call. The request lets go of its call
-        object first: the object holds its request (`_lean`, for a cancel), and a cycle
-        would leave every released call object to the cyclic garbage collector."""
-        self: ProxyCall = call.owner
-        call.owner = None
-        ticket = call.ticket
-        route: Route = call.route
+    def _lean_done(self: ProxyCall) -> None:
+        """The lean request settled: `on_done` of the object as its own wire call (a plain
+        function: no bound method per reply). Its ticket says whether the object still
+        waits for it: `_settle` drops it if not. Everything of the request is read before
+        `_wire_ticket` is cleared: from then on Begin_ may use the object again."""
+        ticket = self._wire_ticket
+        route = self._route
+        args = self._args
         try:
-            stub = call.reply  # `call.outcome()`, inline for its common case
-            if call.error is None and stub[:8] == _NULL_THAT:
+            stub = self.reply  # `lane_reply`, inline for its common case
+            if self.error is None and stub[:8] == _NULL_THAT:
                 reply = memoryview(stub)[8:]
             else:
-                reply = call.outcome()
+                reply = self._lane.reply(self)
+            self._wire_ticket = 0
             read = route.read
             if read is not None and type(reply) is memoryview:  # `decode_reply`, inline
                 try:
@@ -799,16 +843,18 @@ class ProxyCall(CallObject):
                 except _ndr.NdrFault as fault:
                     value, hr = None, fault.hresult
             else:
-                value, hr = self._mgr.decode_reply(route.method, route.wire, reply, call.args, read)
+                value, hr = self._mgr.decode_reply(route.method, route.wire, reply, args, read)
         except Exception as exc:  # decode never raises; a bug must still complete the call
+            self._wire_ticket = 0
             self._fail_(ticket, exc)
             return
         self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)  # as in `_channel_done`
 
+    on_done = _lean_done  # the wire call's completion (`rpc.dcerpc.client.WireCall`)
+
     def _on_cancel_(self, ticket: int) -> None:
-        lean = self._lean
-        if lean is not None and lean.ticket == ticket:
-            lean.cancel()  # a lean call: co_cancel on its connection
+        if self._lean == ticket:
+            self._lane.assoc.cancel(self)  # a lean call: co_cancel on its connection
             return
         sent_ticket, call_id = self._sent
         if sent_ticket == ticket:  # else Begin_ is still sending: it cancels
@@ -819,21 +865,47 @@ class ProxyCall(CallObject):
         if sent_ticket == ticket:
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
-    def _final_release_(self) -> None:
-        """The last reference went: abandon a call in flight, let go of the proxy."""
-        if self._state != IDLE:
-            CallObject._final_release_(self)
-        mgr = self._mgr
-        lock = mgr._lock  # `mgr.release`'s common case, inline: not its last reference
-        lock.acquire()
+    # A call object's references are counted under its proxy manager's lock (not
+    # ComObject's process-wide one), so that the last Release of an idle object lets go of
+    # its hold on the proxy in the same lock turn: most call objects end that way, right
+    # after Finish_.
+
+    def _nd_addref(self) -> int:
+        lock = self._mgr._lock
+        lock.acquire()  # not `with`: see `CallObject._begin_`
         try:
-            last = mgr.refs <= 1
-            if not last:
+            refs = self._refs = self._refs + 1
+        finally:
+            lock.release()
+        return refs
+
+    def _nd_release(self) -> int:
+        mgr = self._mgr
+        lock = mgr._lock
+        lock.acquire()  # not `with`: see `CallObject._begin_`
+        try:
+            refs = self._refs
+            if refs <= 0:
+                return 0
+            refs = self._refs = refs - 1
+            # Idle stays idle without references (see `CallObject._final_release_`): nothing
+            # to abandon, only the proxy to let go of, unless this is its last reference
+            # (`mgr.release` then gives the object's references back).
+            done = not refs and self._state == IDLE and mgr.refs > 1
+            if done:
                 mgr.refs -= 1
         finally:
             lock.release()
-        if last:
-            mgr.release()
+        if not refs and not done:
+            self._final_release_()
+        return refs
+
+    def _final_release_(self) -> None:
+        """The last reference went from a call still pending or unfinished, or held the
+        proxy's last reference: abandon the call, let go of the proxy."""
+        if self._state != IDLE:
+            CallObject._final_release_(self)
+        self._mgr.release()
 
 
 _call_classes: dict[type, type[ProxyCall]] = {}

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from idlgen.runtime.com.deadline import bounded as _bounded
 from idlgen.runtime.com.deadline import call_deadline
@@ -48,7 +48,14 @@ from idlgen.runtime.rpc.dcerpc.status import (
 )
 from idlgen.runtime.rpc.dcerpc.wire import Closed, Limits, read_pdu, send_frames
 
-__all__ = ["Association", "ClientCall", "Connection", "RpcUnavailableError", "call_deadline"]
+__all__ = [
+    "Association",
+    "ClientCall",
+    "Connection",
+    "RpcUnavailableError",
+    "WireCall",
+    "call_deadline",
+]
 
 RPC_S_SERVER_UNAVAILABLE = 1722
 RPC_S_UNKNOWN_IF = 1717
@@ -56,7 +63,7 @@ RPC_S_UNSUPPORTED_TRANS_SYN = 1730
 ERROR_ACCESS_DENIED = 5
 
 log = logging.getLogger(__name__)
-_C = TypeVar("_C", bound="ClientCall")
+_C = TypeVar("_C", bound="WireCall")
 _QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
 # a PDU's common header: (version, minor, ptype, flags) as one word, drep[0:2], frag_length,
@@ -101,23 +108,11 @@ class ClientCall:
         self.on_done = on_done  # runs once on the thread that completes the call (ORPC)
 
     def finish(self, reply: Any = None, error: BaseException | None = None) -> None:
-        with self.assoc._lock:
-            if self.settled:
-                return
-            self.reply, self.error = reply, error
-            self.settled = True
-        self.signal()
+        self.assoc.finish(self, reply, error)
 
     def signal(self) -> None:
-        """Wake the waiter and run `on_done`, once, after the call settled (under the
-        association's lock: `reply`, `error`, `settled` set)."""
-        if self._waiter is not None:
-            self._waiter.release()
-        if self.on_done is not None:
-            try:
-                self.on_done(self)
-            except Exception:  # the reading thread must go on reading for the other calls
-                log.exception("completion of call %d raised", self.call_id)
+        """Wake the waiter and run `on_done`, once, after the call settled."""
+        _signal(self)
 
     def done(self) -> bool:
         return self.settled
@@ -146,9 +141,42 @@ class ClientCall:
 
     def cancel(self) -> None:
         """Send co_cancel. The server decides: a fault (RPC_E_CALL_CANCELED) or a normal reply."""
-        if not self.settled:
-            log.info("call %d to %s canceled: sending co_cancel", self.call_id, self.assoc.binding)
-            self.assoc.send([P.encode(P.CoCancel(self.call_id))])
+        self.assoc.cancel(self)
+
+
+class WireCall(Protocol):
+    """What the association keeps of a call in flight (`Association.calls`): a `ClientCall`,
+    or an object that is its own wire call (a proxy's call object, orpc.fastcall), so that
+    a call object's Begin_ allocates no second record and its reply completes it directly.
+    Whoever puts one in flight sets `call_id` and clears the other four first."""
+
+    call_id: int
+    settled: bool  # the reply (or failure) is in: set under the association's lock
+    reply: Any  # the response's stub data
+    error: BaseException | None
+    partial: Reassembly | None  # a reply in fragments, being put together
+
+    @property
+    def _waiter(self) -> threading.Lock | None:
+        """A lock released when the call settles (held by a thread waiting for it)."""
+
+    @property
+    def on_done(self) -> Callable[[Any], None] | None:
+        """Run with the call on the thread that settles it (`_signal`)."""
+
+
+def _signal(call: WireCall) -> None:
+    """Wake the waiter and run `on_done`, once, after the call settled (under the
+    association's lock: `reply`, `error`, `settled` set)."""
+    waiter = call._waiter
+    if waiter is not None:
+        waiter.release()
+    on_done = call.on_done
+    if on_done is not None:
+        try:
+            on_done(call)
+        except Exception:  # the reading thread must go on reading for the other calls
+            log.exception("completion of call %d raised", call.call_id)
 
 
 class Association:
@@ -166,7 +194,7 @@ class Association:
         self.max_xmit = P.MIN_FRAG
         self.max_recv = limits.max_recv_frag
         self.contexts: dict[P.SyntaxId, int] = {}
-        self.calls: dict[int, ClientCall] = {}
+        self.calls: dict[int, WireCall] = {}
         self._ids = itertools.count(1)
         # The next call id (mask it to 32 bits): C's own `next`, safe from any thread.
         self.next_id = self._ids.__next__
@@ -278,7 +306,7 @@ class Association:
 
     def enter(self, call: _C, request: bytes | None = None) -> _C:
         """Put `call` in flight: the reader thread reads its reply. A call made with id 0
-        (perhaps a subclass carrying what its `on_done` needs) gets the next id. With its
+        (a `ClientCall`, or any `WireCall`) gets the next id. With its
         `request` (numbered by `next_id`, unprotected), the request is queued for the
         connection's writer (`Outbox.post`) in the same turn of the lock."""
         lock = self._lock
@@ -411,10 +439,7 @@ class Association:
                     if self.inbox.pending():
                         raise  # a PDU started and stalled: the connection is broken
                     break
-                for frame in frames:
-                    reason = self._take(frame)
-                    if reason is not None:
-                        break
+                reason = self._take_all(frames)
                 if reason is not None or call.settled:
                     break
                 wait = None if end is None else end - time.monotonic()
@@ -541,7 +566,23 @@ class Association:
     def _send_failed(self, e: OSError) -> None:
         self._fail_all(DisconnectedError(message=f"send failed: {e}"))
 
-    def orphan(self, call: ClientCall) -> None:
+    def cancel(self, call: WireCall) -> None:
+        """Send co_cancel for `call` unless settled. The server decides: a fault
+        (RPC_E_CALL_CANCELED) or a normal reply."""
+        if not call.settled:
+            log.info("call %d to %s canceled: sending co_cancel", call.call_id, self.binding)
+            self.send([P.encode(P.CoCancel(call.call_id))])
+
+    def finish(self, call: WireCall, reply: Any = None, error: BaseException | None = None) -> None:
+        """Settle `call` with its reply or failure, once (a later one is dropped)."""
+        with self._lock:
+            if call.settled:
+                return
+            call.reply, call.error = reply, error
+            call.settled = True
+        _signal(call)
+
+    def orphan(self, call: WireCall) -> None:
         with self._lock:
             if self.calls.pop(call.call_id, None) is None:
                 return
@@ -578,47 +619,61 @@ class Association:
 
     def _take_all(self, frames: list[bytes | P.ProtocolError]) -> str | None:
         """Hand each PDU of one read to its call, in order; why the connection must close,
-        if it must (the PDUs after the one that says so are dropped with it)."""
-        for frame in frames:
+        if it must (the PDUs after the one that says so are dropped with it).
+
+        A burst's replies come dozens to a read: the whole unprotected responses at its
+        head are taken from the call table in one turn of the lock, then their calls are
+        signalled in order; from the first other PDU on, each goes through `_take`."""
+        taken: list[WireCall] = []
+        count = 0
+        if self.security is None:
+            limit = P.RESPONSE_HEADER + self.limits.max_request
+            calls = self.calls
+            lock = self._lock
+            lock.acquire()  # not `with`: see `enter`
+            try:
+                for frame in frames:
+                    if type(frame) is not bytes:
+                        break
+                    ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
+                    if (
+                        ptype != P.RESPONSE
+                        or flags & _WHOLE != _WHOLE
+                        or auth_len
+                        or not P.RESPONSE_HEADER <= len(frame) <= limit
+                    ):
+                        break
+                    call = calls.get(call_id)
+                    if call is not None:  # (None: a reply to an orphaned call)
+                        if call.partial is not None:
+                            break  # a whole response after fragments: `_take` says why not
+                        del calls[call_id]  # in flight, so not settled yet: settle it here
+                        call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
+                        taken.append(call)
+                    count += 1
+            finally:
+                lock.release()
+        for call in taken:
+            # `_signal(call)`, inline: one call less per reply
+            waiter, on_done = call._waiter, call.on_done
+            if waiter is not None:
+                waiter.release()
+            if on_done is not None:
+                try:
+                    on_done(call)
+                except Exception:  # the reading thread must go on reading for the others
+                    log.exception("completion of call %d raised", call.call_id)
+        for frame in frames[count:] if count else frames:
             reason = self._take(frame)
             if reason is not None:
                 return reason
         return None
 
     def _take(self, frame: bytes | P.ProtocolError) -> str | None:
-        """Hand one PDU to its call; why the connection must close, if it must."""
+        """Hand one PDU to its call, decoded (the general way: `_take_all` takes the whole
+        responses at the head of a read); why the connection must close, if it must."""
         if isinstance(frame, P.ProtocolError):
             return f"protocol error from server: {frame.reason}"
-        ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
-        whole_pdu = len(frame) >= P.RESPONSE_HEADER and flags & _WHOLE == _WHOLE
-        if ptype == P.RESPONSE and whole_pdu and not auth_len:
-            lock = self._lock
-            lock.acquire()  # not `with`: see `enter`
-            try:
-                call = self.calls.get(call_id)
-                if call is None:
-                    return None  # a reply to an orphaned call
-                whole = (
-                    call.partial is None
-                    and self.security is None
-                    and len(frame) - P.RESPONSE_HEADER <= self.limits.max_request
-                )
-                if whole:  # in flight, so not settled yet: settle it here
-                    del self.calls[call_id]
-                    call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
-            finally:
-                lock.release()
-            if whole:
-                # `call.signal()`, inline: one call less per reply
-                waiter, on_done = call._waiter, call.on_done
-                if waiter is not None:
-                    waiter.release()
-                if on_done is not None:
-                    try:
-                        on_done(call)
-                    except Exception:  # the reading thread must go on reading for the others
-                        log.exception("completion of call %d raised", call.call_id)
-                return None
         p = P.decode(frame)
         if isinstance(p, P.ProtocolError):
             return f"protocol error from server: {p.reason}"
@@ -644,7 +699,7 @@ class Association:
             return False
         return True
 
-    def _fragment(self, call: ClientCall, p: P.Response) -> bool:
+    def _fragment(self, call: WireCall, p: P.Response) -> bool:
         if self.security is not None:
             try:
                 p = replace(p, stub=self.security.response(p), auth=None)
@@ -662,17 +717,17 @@ class Association:
             self._complete(call, call.partial.stub())
         return True
 
-    def _complete(self, call: ClientCall, reply: Any, error: BaseException | None = None) -> None:
+    def _complete(self, call: WireCall, reply: Any, error: BaseException | None = None) -> None:
         with self._lock:
             self.calls.pop(call.call_id, None)
-        call.finish(reply, error)
+        self.finish(call, reply, error)
 
     def _fail_all(self, error: COMError) -> None:
         with self._lock:
             self.alive = False
             calls, self.calls = list(self.calls.values()), {}
         for call in calls:
-            call.finish(None, error)
+            self.finish(call, None, error)
         self.outbox.close()
         self._shutdown_socket()
         with self._lock:
