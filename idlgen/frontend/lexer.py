@@ -349,10 +349,12 @@ class Lexer:
         for name, number in pattern.groupindex.items():
             groups[number] = name
         text = self.text
+        # The limits as locals: read for every operator and bracket.
+        max_operators, max_nesting = self.max_operators, self.max_nesting
         position = 0
         while True:
             for match in pattern.finditer(text, position):
-                index = match.lastindex or 0
+                index = match.lastindex  # never None: some group always matches
                 kind = groups[index]
                 value = match[index]
                 start = match.start(index)
@@ -361,9 +363,9 @@ class Lexer:
                     kind, role = punctuation[value]
                     if role == _OPERATOR:
                         operators += 1
-                        if operators > self.max_operators:
+                        if operators > max_operators:
                             what = "a run of pointer levels or operators"
-                            self._stop(what, "operator_chain", self.max_operators, start)
+                            self._stop(what, "operator_chain", max_operators, start)
                             return
                         # `<`, `>` and `>>` are operators: brackets skip these tests.
                         if kind == "LT":
@@ -382,9 +384,9 @@ class Lexer:
                             operators = 0
                         if role & _OPENS:
                             nesting += 1
-                            if nesting > self.max_nesting:
+                            if nesting > max_nesting:
                                 what = "bracket nesting"
-                                self._stop(what, "brace_nesting", self.max_nesting, start)
+                                self._stop(what, "brace_nesting", max_nesting, start)
                                 return
                         elif role & _CLOSES and nesting:
                             nesting -= 1
@@ -418,10 +420,10 @@ class Lexer:
                 if skip is not None:
                     end, deepest, lowest, head_operators, operators_after, depth_change, last = skip
                     if (
-                        nesting + deepest <= self.max_nesting
+                        nesting + deepest <= max_nesting
                         and nesting + lowest >= 0  # a `)` at zero nesting leaves it at zero
-                        and operators + head_operators <= self.max_operators
-                        and operators_after <= self.max_operators
+                        and operators + head_operators <= max_operators
+                        and operators_after <= max_operators
                     ):
                         nesting += depth_change
                         operators = 0  # the skipped text ends a run: it ends on `;`
