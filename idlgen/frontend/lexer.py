@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from idlgen.limits import DEFAULT_LIMITS, exceeded
 
@@ -287,7 +288,7 @@ _PUNCTUATION_KINDS = {text: (kind, _PUNCTUATION_ROLES[kind]) for text, kind in P
 # leaves (relative) and its last terminal.
 Skip = tuple[int, int, int, int, int, int, str]
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
-_NEWLINE = re.compile("\n")
+_PLUS_ONE = (1).__add__
 
 
 @dataclass
@@ -316,8 +317,11 @@ class Lexer:
     line_starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.line_starts = [0]
-        self.line_starts.extend(m.end() for m in _NEWLINE.finditer(self.text))
+        # Each line starts one past the end of the line before it; summed in C (a
+        # generator over the newlines resumed once per line).
+        lines = self.text.split("\n")
+        lines.pop()  # the text after the last newline starts a line but ends none
+        self.line_starts = [0, *accumulate(map(_PLUS_ONE, map(len, lines)))]
 
     def _stop(self, what: str, limit: str, value: int, offset: int) -> None:
         self.stopped = True
