@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from idlgen.limits import DEFAULT_LIMITS, exceeded
 
@@ -206,14 +207,18 @@ _HEX = "[0-9A-Fa-f]"
 _NAME = r"[A-Za-z_]\w*"
 
 
-_OPERATORS = r"\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|[{}()\[\];,:=*&+\-/%~!^|?<>]"
+# The characters no longer operator begins with are tried first, in one class: the
+# brackets, `,` `;` `+` `*` are nine punctuation tokens in ten.
+_OPERATORS = r"[{}()\[\];,*+~^?:]|\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|[=&\-/%!|<>]"
 
 
 def _master(winrt: bool, punctuation_first: bool = True) -> re.Pattern[str]:
     """One match per token, with the blanks and comments before it folded in (half as
     many matches as treating them as tokens of their own). Some alternative always
-    matches after the blanks (BAD, or EOF at the end), so the nested `*` never
-    backtracks.
+    matches after the blanks (BAD, or EOF at the end), so they never need to give back
+    what they took: they are possessive (`*+`), which spares the engine the marks it
+    keeps to backtrack (about a tenth of its work), and white space is a run of its
+    own outside the group of comments, which most matches never enter.
 
     The engine tries alternatives in order, so the frequent ones come first. Punctuation,
     two tokens in three in Wine's headers, is tried first: this takes a third off the
@@ -221,7 +226,8 @@ def _master(winrt: bool, punctuation_first: bool = True) -> re.Pattern[str]:
     waits its turn (`.5` is a number), as the DOT group. Names, most of the rest, come
     right after the few alternatives that take text a name would (uuids, `L"..."`,
     `midl_pragma`, `SAFEARRAY(`): what follows them starts with `#`, a digit, `.` or
-    a quote, which no name does. `punctuation_first=False` gives the natural order (the
+    a quote, which no name does. Numbers follow, then `#` lines, rare in parsed text.
+    `punctuation_first=False` gives the natural order (the
     tests check both orders cut the text alike)."""
     name = rf"{_NAME}(?:\.{_NAME})*" if winrt else _NAME
     uuid = rf"(?P<UUID>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-]))"
@@ -241,14 +247,14 @@ def _master(winrt: bool, punctuation_first: bool = True) -> re.Pattern[str]:
         | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)"""
     order = [directive, uuid, numbers, wstring, string, wchar, char, words]
     if punctuation_first:
-        order = [rf"(?P<OP>{_OPERATORS})", uuid, wstring, wchar, words, directive, numbers]
+        order = [rf"(?P<OP>{_OPERATORS})", uuid, wstring, wchar, words, numbers, directive]
         order += [string, char, r"(?P<DOT>\.)"]
     else:
         order.append(rf"(?P<OP>{_OPERATORS}|\.)")
     alternatives = "\n        | ".join(order)
     return re.compile(
         rf"""
-        (?:\s+|/\*.*?\*/|//[^\n]*)*
+        \s*+(?:(?:/\*.*?\*/|//[^\n]*+)\s*+)*+
         (?:
           {alternatives}
         | (?P<BAD>.)
@@ -279,15 +285,21 @@ _PUNCTUATION_ROLES |= {
     "_COMMA": _ENDS_CHAIN,
 }
 PUNCTUATION_ROLES: dict[str, int] = _PUNCTUATION_ROLES
-# Each punctuation token's terminal and role: one look-up per token.
-_PUNCTUATION_KINDS = {text: (kind, _PUNCTUATION_ROLES[kind]) for text, kind in PUNCTUATION.items()}
+# Each punctuation token's terminal and role: one look-up per token. In the lexer's
+# own copy the angle brackets are also marked `_ANGLE`, so the tests for `Type<...>`
+# are made for them alone, not for every operator.
+_ANGLE = 16
+_PUNCTUATION_KINDS = {
+    text: (kind, _PUNCTUATION_ROLES[kind] | (_ANGLE if kind in ("LT", "GT", "SHR") else 0))
+    for text, kind in PUNCTUATION.items()
+}
 # What the parser sends to skip text it has parsed before (see `Lexer.tokens`): where
 # the text ends, the deepest and the shallowest bracket nesting inside it (relative),
 # the operators before its first `; , { }`, the most in any later run, the nesting it
 # leaves (relative) and its last terminal.
 Skip = tuple[int, int, int, int, int, int, str]
 _PRAGMA = re.compile(r"#\s*pragma\b\s*(.*)")
-_NEWLINE = re.compile("\n")
+_PLUS_ONE = (1).__add__
 
 
 @dataclass
@@ -316,8 +328,11 @@ class Lexer:
     line_starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.line_starts = [0]
-        self.line_starts.extend(m.end() for m in _NEWLINE.finditer(self.text))
+        # Each line starts one past the end of the line before it; summed in C (a
+        # generator over the newlines resumed once per line).
+        lines = self.text.split("\n")
+        lines.pop()  # the text after the last newline starts a line but ends none
+        self.line_starts = [0, *accumulate(map(_PLUS_ONE, map(len, lines)))]
 
     def _stop(self, what: str, limit: str, value: int, offset: int) -> None:
         self.stopped = True
@@ -349,6 +364,8 @@ class Lexer:
         for name, number in pattern.groupindex.items():
             groups[number] = name
         text = self.text
+        # The limits as locals: read for every operator and bracket.
+        max_operators, max_nesting = self.max_operators, self.max_nesting
         position = 0
         while True:
             for match in pattern.finditer(text, position):
@@ -359,32 +376,43 @@ class Lexer:
                 # Punctuation first, then names: together nine tokens in ten.
                 if kind == "OP":
                     kind, role = punctuation[value]
-                    if role == _OPERATOR:
-                        operators += 1
-                        if operators > self.max_operators:
-                            what = "a run of pointer levels or operators"
-                            self._stop(what, "operator_chain", self.max_operators, start)
+                    # The roles one at a time, the most frequent first (`(` `)`, then
+                    # `+` `*`, then `,` `;`); `{`, `}` and the angle brackets come last.
+                    if role == _OPENS:
+                        nesting += 1
+                        if nesting > max_nesting:
+                            what = "bracket nesting"
+                            self._stop(what, "brace_nesting", max_nesting, start)
                             return
-                        # `<`, `>` and `>>` are operators: brackets skip these tests.
-                        if kind == "LT":
-                            if previous == "TYPENAME":
-                                angle_depth += 1
-                        elif angle_depth and kind == "GT":
-                            angle_depth -= 1
-                        elif angle_depth and kind == "SHR":
-                            angle_depth = max(angle_depth - 2, 0)
-                            yield Token.of("GT", ">", start)
-                            yield Token.of("GT", ">", start + 1)
-                            previous = "GT"
-                            continue
+                    elif role == _CLOSES:
+                        if nesting:
+                            nesting -= 1
+                    elif role & _OPERATOR:
+                        operators += 1
+                        if operators > max_operators:
+                            what = "a run of pointer levels or operators"
+                            self._stop(what, "operator_chain", max_operators, start)
+                            return
+                        if role & _ANGLE:  # `<`, `>` or `>>`
+                            if kind == "LT":
+                                if previous == "TYPENAME":
+                                    angle_depth += 1
+                            elif angle_depth and kind == "GT":
+                                angle_depth -= 1
+                            elif angle_depth and kind == "SHR":
+                                angle_depth = max(angle_depth - 2, 0)
+                                yield Token.of("GT", ">", start)
+                                yield Token.of("GT", ">", start + 1)
+                                previous = "GT"
+                                continue
                     elif role:
                         if role & _ENDS_CHAIN:
                             operators = 0
                         if role & _OPENS:
                             nesting += 1
-                            if nesting > self.max_nesting:
+                            if nesting > max_nesting:
                                 what = "bracket nesting"
-                                self._stop(what, "brace_nesting", self.max_nesting, start)
+                                self._stop(what, "brace_nesting", max_nesting, start)
                                 return
                         elif role & _CLOSES and nesting:
                             nesting -= 1
@@ -418,10 +446,10 @@ class Lexer:
                 if skip is not None:
                     end, deepest, lowest, head_operators, operators_after, depth_change, last = skip
                     if (
-                        nesting + deepest <= self.max_nesting
+                        nesting + deepest <= max_nesting
                         and nesting + lowest >= 0  # a `)` at zero nesting leaves it at zero
-                        and operators + head_operators <= self.max_operators
-                        and operators_after <= self.max_operators
+                        and operators + head_operators <= max_operators
+                        and operators_after <= max_operators
                     ):
                         nesting += depth_change
                         operators = 0  # the skipped text ends a run: it ends on `;`

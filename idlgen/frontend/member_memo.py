@@ -167,16 +167,44 @@ def _mover(value: Any, file: str, line: int) -> _Rebuild | None:
         if fields is None:
             return None
         items = list(fields(value))
-    movers = [(k, m) for k, item in enumerate(items) if (m := _mover(item, file, line)) is not None]
-    if not movers:
+    # A position among the items is placed by the rebuild itself (most records hold
+    # one), with no call of a mover of its own.
+    columns: list[tuple[int, int]] = []
+    movers: list[tuple[int, _Rebuild]] = []
+    for k, item in enumerate(items):
+        if item.__class__ is Position:
+            if item.line == line and item.file == file:
+                columns.append((k, item.column))
+        elif (mover := _mover(item, file, line)) is not None:
+            movers.append((k, mover))
+    if not columns and not movers:
         return None
-    make: Callable[..., Any] = cls if cls is not tuple else lambda *parts: parts
+    return _rebuilding(cls, items, columns, movers)
+
+
+def _rebuilding(
+    cls: type, items: list[Any], columns: list[tuple[int, int]], movers: list[tuple[int, _Rebuild]]
+) -> _Rebuild:
+    """The rebuild of a record or tuple: `items` with the positions at `columns` placed
+    anew and the items at `movers` rebuilt. A record with one position and nothing
+    else to rebuild (numbers, most operators and attributes) gets a loop-free one."""
+    if cls is not tuple and len(columns) == 1 and not movers:
+        ((at, column),) = columns
+
+        def rebuild_one(place: Place) -> Any:
+            parts = items.copy()
+            parts[at] = place(column)
+            return cls(*parts)
+
+        return rebuild_one
 
     def rebuild(place: Place) -> Any:
         parts = items.copy()
+        for k, column in columns:
+            parts[k] = place(column)
         for k, mover in movers:
             parts[k] = mover(place)
-        return make(*parts)
+        return tuple(parts) if cls is tuple else cls(*parts)
 
     return rebuild
 

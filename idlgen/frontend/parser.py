@@ -344,7 +344,9 @@ class _Driver:
         value_stack = self.value_stack
         if pulled is None:
             actions = _marked_actions(_member_starts())
-            source: Iterator[Token] = itertools.chain(reversed(self.pushed_back), self.tokens)
+            source: Iterator[Token] = self.tokens  # no chain to pass through per token
+            if self.pushed_back:
+                source = itertools.chain(reversed(self.pushed_back), self.tokens)
             # Every token comes from the lexer itself, so it can be asked to skip.
             self.seekable = not self.pushed_back
             self.pushed_back = []
@@ -358,10 +360,11 @@ class _Driver:
         for token in source:
             kind = token.type
             while True:
-                action = actions[state].get(kind)
-                if action is None:
+                try:  # a subscript, not `.get`: no method call per action
+                    action = actions[state][kind]
+                except KeyError:
                     self.shifted_since_error = shifted
-                    raise _SyntaxError(token, actions[state])
+                    raise _SyntaxError(token, actions[state]) from None
                 if action >= 0:
                     state = action
                     state_stack.append(state)

@@ -387,8 +387,8 @@ class Expander:
             # hide sets of the result no longer matter: none of its tokens is a macro
             # name, so its tokens can be shared pairs with none
             plain = self._plain
-            tokens = tuple(
-                plain.get(text) or plain.setdefault(text, (text, _NO_HIDE)) for text, _ in out
+            tokens = tuple(  # a list first: no generator resumed per token
+                [plain.get(text) or plain.setdefault(text, (text, _NO_HIDE)) for text, _ in out]
             )
             self._remembered += len(tokens)
             result = (tokens, visited)

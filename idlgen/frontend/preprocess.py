@@ -311,14 +311,19 @@ class _Preprocessor:
         if not found:
             return chunk
         pattern = self._pattern(found)
+        macros = self.macros
         pieces: list[str] = []
-        pos = 0
+        pos = 0  # the text before `pos` is in `pieces`
         line, counted_to = first_line, 0
-        while (m := pattern.search(chunk, pos)) is not None:
-            if m.group("name") not in self.macros:  # a literal or another name: keep
-                pieces.append(chunk[pos : m.end()])
-                pos = m.end()
-                continue
+        while True:
+            # With many macros the pattern finds every name and literal, most of them
+            # kept as they are: they are passed over here, copied later with the
+            # text around them in one slice.
+            for m in pattern.finditer(chunk, pos):
+                if m.group("name") in macros:  # None for a literal: kept
+                    break
+            else:
+                break
             start = m.start()
             line += chunk.count("\n", counted_to, start)
             counted_to = start

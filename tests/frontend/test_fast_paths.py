@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from parse_helpers import only
@@ -165,6 +166,30 @@ def test_punctuation_first_cuts_the_text_as_the_natural_order_does(
     assert _matches(_master(winrt), text) == _matches(_master(winrt, False), text)
 
 
+# The blanks and comments before a token as first written: greedy, able to backtrack.
+_BACKTRACKING_BLANKS = r"(?:\s+|/\*.*?\*/|//[^\n]*)*"
+_POSSESSIVE_BLANKS = r"\s*+(?:(?:/\*.*?\*/|//[^\n]*+)\s*+)*+"
+
+
+@given(
+    st.lists(
+        st.one_of(_PIECES, st.sampled_from(["/*", "*/", "//", "/", "*", "\t", "/**/"])), max_size=12
+    ),
+    st.booleans(),
+)
+def test_possessive_blanks_cut_the_text_as_backtracking_ones_do(
+    pieces: list[str], winrt: bool
+) -> None:
+    """The blanks before a token never give back what they took (a token or BAD or EOF
+    always follows), so matching them possessively, for speed, cuts any text alike:
+    unterminated comments and lone `/` and `*` included."""
+    fast = _master(winrt)
+    assert _POSSESSIVE_BLANKS in fast.pattern
+    slow = re.compile(fast.pattern.replace(_POSSESSIVE_BLANKS, _BACKTRACKING_BLANKS), fast.flags)
+    for text in ("".join(pieces), " ".join(pieces)):
+        assert _matches(fast, text) == _matches(slow, text)
+
+
 def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[str | None, str, int]]:
     found = []
     for match in pattern.finditer(text):
@@ -256,3 +281,10 @@ def test_placed_positions_are_the_positions_built() -> None:
         assert type(placed) is Position
         assert placed == Position("m.idl", line + 100, column), offset
         assert repr(placed) == repr(Position("m.idl", line + 100, column))
+
+
+@pytest.mark.parametrize("text", ["", "a", "\n", "a\nb", "a\n", "\n\n", "ab\ncd\n\nef\n", "x\r\ny"])
+def test_line_starts_are_one_past_each_newline(text: str) -> None:
+    """The lexer sums line lengths to find where lines start (the parser's positions)."""
+    expected = [0, *(at + 1 for at, char in enumerate(text) if char == "\n")]
+    assert Lexer(text, set()).line_starts == expected
