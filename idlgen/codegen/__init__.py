@@ -64,6 +64,11 @@ def _environment() -> jinja2.Environment:
         auto_reload=False,
         bytecode_cache=_bytecode_cache(),
     )
+    # Compiled templates read every `a.b` through `environment.getattr`, a Python
+    # method that falls back to `a["b"]` and to an Undefined (a third of the calls a
+    # render makes). Templates here read only attributes of the view's records, so
+    # the builtin does: a misspelt attribute still fails the render, as AttributeError.
+    environment.getattr = getattr  # type: ignore[method-assign, assignment]
     environment.filters["pyrepr"] = py_literal
     environment.filters["pytuple"] = _pytuple
     environment.globals.update(

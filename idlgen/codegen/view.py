@@ -24,7 +24,8 @@ from idlgen.codegen.names import (
     py_literal,
     py_name,
 )
-from idlgen.codegen.pytypes import TypeMapper, has_class
+from idlgen.codegen.param_keys import ParamKey, param_key
+from idlgen.codegen.pytypes import PyType, TypeMapper, has_class
 from idlgen.codegen.wire import Unsupported, WireBuilder, dependency_order
 from idlgen.frontend import syntax
 from idlgen.module_map import ModuleMap, is_bundled_idl, module_name_for
@@ -295,6 +296,9 @@ class ViewBuilder:
         self._structs = {item.name: item for item in self.document.structs}
         self._enums = {item.name for item in self.document.enums}
         self._wire_supported: dict[str, bool] = {}
+        # Python types of parameters and fields by `param_key`: asked only here, never
+        # while `_has_descriptor` tries a struct, so the imports a spelling adds stay.
+        self._param_types: dict[ParamKey, PyType] = {}
         self._imports_by_file: dict[str, ImportView] = {}
 
     # -- naming --------------------------------------------------------------
@@ -440,12 +444,21 @@ class ViewBuilder:
         fake = model.Param(
             item.name or f"field{index}", item.type, model.Direction.IN, item.attributes
         )
-        mapped = self.types.param(fake)
+        mapped = self._param_type(fake)
         default = _default(mapped)
         annotation = mapped.annotation
         if default == "None" and annotation != "object" and not annotation.endswith("| None"):
             annotation += " | None"
         return field_view(py_attr(item.name or f"field{index}"), annotation, default)
+
+    def _param_type(self, param: model.Param) -> PyType:
+        key = param_key(param)
+        if key is None:
+            return self.types.param(param)
+        found = self._param_types.get(key)
+        if found is None:
+            found = self._param_types[key] = self.types.param(param)
+        return found
 
     def _aliases(self) -> list[AliasView]:
         aliases: list[AliasView] = []
@@ -578,7 +591,7 @@ class ViewBuilder:
         in_views: list[ParamView] = []
         outs: list[ParamView] = []
         for p in method.params:
-            annotation = self.types.param(p).annotation
+            annotation = self._param_type(p).annotation
             if p.direction is model.Direction.IN:
                 in_views.append(ParamView(param_name(p.name, False), annotation))
             elif p.direction is model.Direction.OUT:

@@ -16,6 +16,7 @@ from functools import cached_property
 
 from idlgen import model
 from idlgen.codegen.names import param_name, py_attr, py_literal, py_name
+from idlgen.codegen.param_keys import ParamKey, param_key
 from idlgen.frontend import syntax
 from idlgen.records import record
 
@@ -108,6 +109,9 @@ def too_deep_for_python(source: str) -> bool:
     return openings > MAX_SOURCE_NESTING and source_nesting(source) > MAX_SOURCE_NESTING
 
 
+_UNKNOWN = object()  # not in a memo yet (None is an answer)
+
+
 class Unsupported(Exception):
     """This construct has no wire form here; the reason ends up in a comment."""
 
@@ -125,6 +129,10 @@ class WireBuilder:
     def __init__(self, document: model.Document, qualify: Callable[[str], str | None]) -> None:
         self.document = document
         self.qualify = qualify
+        # Only parameters of methods are kept: a struct field's descriptor may be
+        # worked out while trying whether a struct has one, and such a try drops the
+        # imports it added (ViewBuilder._has_descriptor), so its answers cannot be reused.
+        self._descriptors: dict[ParamKey, str | Unsupported | None] = {}
 
     # -- methods -------------------------------------------------------------
 
@@ -134,9 +142,9 @@ class WireBuilder:
         pointer_default = _pointer_default(interface)
         try:
             params = [
-                self._param(p, pointer_default)
+                self._param(p, descriptor)
                 for p in method.params
-                if not self._is_binding_handle(p)
+                if (descriptor := self._descriptor(p, pointer_default)) is not None
             ]
             returns = self._return(method.return_type)
         except Unsupported as reason:
@@ -165,8 +173,30 @@ class WireBuilder:
             return "None"
         return self.type(type_, (), embedded=False, pointer_default="unique")
 
-    def _param(self, param: model.Param, pointer_default: str) -> str:
-        descriptor = self.param_type(param.type, param.attributes, pointer_default)
+    def _descriptor(self, param: model.Param, pointer_default: str) -> str | None:
+        """The parameter's descriptor, None for a binding handle, worked out once per
+        `param_key` (an Unsupported answer is kept and raised again)."""
+        key = param_key(param)
+        if key is None:
+            return self._uncached_descriptor(param, pointer_default)
+        key += (pointer_default,)
+        found = self._descriptors.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            try:
+                found = self._uncached_descriptor(param, pointer_default)
+            except Unsupported as refused:
+                found = refused
+            self._descriptors[key] = found
+        if isinstance(found, Unsupported):
+            raise Unsupported(*found.args)
+        return found  # type: ignore[return-value]
+
+    def _uncached_descriptor(self, param: model.Param, pointer_default: str) -> str | None:
+        if self._is_binding_handle(param):
+            return None
+        return self.param_type(param.type, param.attributes, pointer_default)
+
+    def _param(self, param: model.Param, descriptor: str) -> str:
         direction = _WIRE_DIRECTIONS[param.direction]
         name = param_name(param.name, param.direction.is_out)
         return f"_ndr.Param({py_literal(name)}, {descriptor}, {direction})"
