@@ -654,15 +654,7 @@ class Association:
             finally:
                 lock.release()
         for call in taken:
-            # `_signal(call)`, inline: one call less per reply
-            waiter, on_done = call._waiter, call.on_done
-            if waiter is not None:
-                waiter.release()
-            if on_done is not None:
-                try:
-                    on_done(call)
-                except Exception:  # the reading thread must go on reading for the others
-                    log.exception("completion of call %d raised", call.call_id)
+            _signal(call)
         for frame in frames[count:] if count else frames:
             reason = self._take(frame)
             if reason is not None:
