@@ -695,6 +695,7 @@ class ProxyCall(CallObject):
         "_lane",
         "_lean",
         "_mgr",
+        "_refs_lock_",
         "_route",
         "_sent",
         "_wire_ticket",
@@ -745,6 +746,7 @@ class ProxyCall(CallObject):
         self._value = None
         self._hr = S_OK
         self._mgr = mgr
+        self._refs_lock_ = mgr._lock  # see `_nd_release`
         self._ipid = ipid
         # (ticket, channel call id) of the request on the general path
         self._sent: tuple[int, int] = (0, 0)
@@ -866,18 +868,9 @@ class ProxyCall(CallObject):
             forget(call_id)  # a lean call's late completion carries a stale ticket: dropped
 
     # A call object's references are counted under its proxy manager's lock (not
-    # ComObject's process-wide one), so that the last Release of an idle object lets go of
-    # its hold on the proxy in the same lock turn: most call objects end that way, right
-    # after Finish_.
-
-    def _nd_addref(self) -> int:
-        lock = self._mgr._lock
-        lock.acquire()  # not `with`: see `CallObject._begin_`
-        try:
-            refs = self._refs = self._refs + 1
-        finally:
-            lock.release()
-        return refs
+    # ComObject's process-wide one: `_refs_lock_`, set in `__init__`), so that the last
+    # Release of an idle object lets go of its hold on the proxy in the same lock turn:
+    # most call objects end that way, right after Finish_.
 
     def _nd_release(self) -> int:
         mgr = self._mgr

@@ -117,8 +117,12 @@ class ComObject(IUnknown):
             raise NoInterfaceError()
         return found
 
+    # The lock that guards `_refs`; a subclass may count under a lock of its own (a proxy's
+    # call object: its proxy manager's, apartments/proxy.py).
+    _refs_lock_: threading.Lock = _REFCOUNT_LOCK
+
     def _nd_addref(self) -> int:
-        lock = _REFCOUNT_LOCK
+        lock = self._refs_lock_
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
             refs = self._refs = self._refs + 1
@@ -127,7 +131,7 @@ class ComObject(IUnknown):
         return refs
 
     def _nd_release(self) -> int:
-        lock = _REFCOUNT_LOCK
+        lock = self._refs_lock_
         lock.acquire()  # not `with`: see `_nd_addref`
         try:
             refs = self._refs
