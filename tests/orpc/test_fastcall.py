@@ -457,9 +457,9 @@ def test_a_caller_reading_its_own_reply_routes_the_others(lab_server: tuple[Any,
     assert assoc.own_reads - own == 2
 
 
-def test_lean_call_objects_cancel(lab_server: tuple[Any, Any]) -> None:
-    stream, control = lab_server
-    assert control.Add(lab.RESET, lab.GATED | lab.ACKNOWLEDGE) == 1
+def _cancel_a_lean_read(stream: Any, control: Any) -> tuple[Any, Any]:
+    """A call object's Read begun on the lane, started by the gated server, then canceled
+    without waiting for the server's answer (`Cancel(0)`): the factory and the object."""
     factory = stream.QueryInterface(ICallFactory)
     call = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
     taken = fastcall.taken()
@@ -467,6 +467,13 @@ def test_lean_call_objects_cancel(lab_server: tuple[Any, Any]) -> None:
     assert fastcall.taken() == taken + 1
     assert control.Add(lab.WAIT_STARTED, 0) == 1
     assert call.Cancel(0) == rt.S_OK
+    return factory, call
+
+
+def test_lean_call_objects_cancel(lab_server: tuple[Any, Any]) -> None:
+    stream, control = lab_server
+    assert control.Add(lab.RESET, lab.GATED | lab.ACKNOWLEDGE) == 1
+    factory, call = _cancel_a_lean_read(stream, control)
     assert control.Add(lab.OPEN_GATE, 0) == 1
     assert call.wait(WAIT)
     with pytest.raises(rt.CallCanceledError):
@@ -499,13 +506,7 @@ def test_a_call_object_reused_while_its_canceled_request_is_on_the_wire(
     stream, control = lab_server
     assert control.Add(lab.RESET, lab.GATED) == 1
     assoc = lane_of(stream).assoc
-    factory = stream.QueryInterface(ICallFactory)
-    call = factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream)
-    taken = fastcall.taken()
-    call.Begin_Read(3)
-    assert fastcall.taken() == taken + 1
-    assert control.Add(lab.WAIT_STARTED, 0) == 1
-    assert call.Cancel(0) == rt.S_OK
+    factory, call = _cancel_a_lean_read(stream, control)
     with pytest.raises(rt.CallCanceledError):
         call.Finish_Read()
     assert call in assoc.calls.values()  # the old request: still on the wire
