@@ -36,7 +36,7 @@ from idlgen.runtime.rpc.dcerpc.auth import AuthLevel, ClientAuth
 from idlgen.runtime.rpc.dcerpc.client import ClientCall, WireCall
 from idlgen.runtime.rpc.dcerpc.fragments import request_fragments
 from idlgen.runtime.rpc.orpc import fastcall
-from idlgen.runtime.rpc.orpc.fastcall import Lane, lane_reply, lean_request
+from idlgen.runtime.rpc.orpc.fastcall import Lane, lane_reply, lean_request, request_middle
 from idlgen.runtime.rpc.orpc.wire import OrpcError, causality_id, orpcthis, split_orpcthat
 
 HERE = Path(__file__).resolve().parent
@@ -68,7 +68,7 @@ def test_lean_request_is_the_general_paths_bytes(
         (general,) = request_fragments(
             call_id, cont_id, opnum, stub, P.MIN_FRAG, GUID.from_bytes_le(ipid)
         )
-        assert lean_request(call_id, cont_id, opnum, ipid, cid, ndr) == general
+        assert lean_request(call_id, cont_id, opnum, request_middle(ipid), cid, ndr) == general
 
 
 @settings(max_examples=300, deadline=None)
@@ -100,7 +100,7 @@ def test_lean_buffer_calls_are_the_general_paths_bytes(
         assert opnum is not None
         stub = orpcthis(causality_id(cid)) + engine.encode_request(values)
         (general,) = request_fragments(call_id, 1, opnum, stub, 4096, GUID.from_bytes_le(ipid))
-        assert lean_request(call_id, 1, opnum, ipid, cid, ndr) == general
+        assert lean_request(call_id, 1, opnum, request_middle(ipid), cid, ndr) == general
     reply = engine_read.encode_response({"pv": pv, "pcbRead": len(pv)}, 0, scope=ins)
     fast = read.decode_response(memoryview(reply), scope=ins)
     assert fast == engine_read.decode_response(reply, scope=ins)
@@ -149,8 +149,9 @@ def lane_of(proxy: Any) -> Lane:
 def test_a_call_objects_lean_request_is_lean_requests_bytes(
     hub: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`Lane.begin` packs its request inline: the bytes `lean_request` gives (which the
-    tests above hold to the general path's) for the call id and causality id it drew."""
+    """`Lane.begin` sends the bytes `lean_request` gives (which the tests above hold to the
+    general path's) for its lane's IPID and context and the call id and causality id it
+    drew."""
     factory = hub.QueryInterface(ICallFactory)
     call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
     lane = lane_of(hub)
@@ -174,7 +175,7 @@ def test_a_call_objects_lean_request_is_lean_requests_bytes(
         fields = fastcall.REQUEST_HEAD.unpack_from(frame)
         call_id, cid = fields[7], fields[17]
         ndr = add.encode_request({"a": a, "b": b})
-        assert frame == lean_request(call_id, lane.cont_id, 3, lane.ipid, cid, ndr)
+        assert frame == lean_request(call_id, lane.cont_id, 3, request_middle(lane.ipid), cid, ndr)
     call.Release()
     factory.Release()
 

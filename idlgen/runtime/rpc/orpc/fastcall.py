@@ -44,6 +44,7 @@ __all__ = [
     "connections_changed",
     "lane_reply",
     "lean_request",
+    "request_middle",
     "taken",
 ]
 
@@ -52,7 +53,7 @@ __all__ = [
 REQUEST_HEAD = struct.Struct("<BBBB4sHHIIHH16sHHII8sQI")
 _FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
 _STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by alloc_hint
-# The same header as a lane packs it (`Lane.begin`): the bytes that never change (version,
+# The same header as `lean_request` packs it: the bytes that never change (version,
 # type, flags, drep) and those that do not change between one lane's requests (the IPID,
 # ORPCTHIS up to the causality counter: `Lane.middle`) go pre-packed, zeros as padding.
 _LANE_HEAD = struct.Struct("<8sH2xIIHH36sQ4x")
@@ -81,17 +82,23 @@ def generation() -> int:
     return _generation
 
 
+def request_middle(ipid: bytes) -> bytes:
+    """A lean request's bytes from the object UUID (`ipid`) to ORPCTHIS's causality counter:
+    the same for every request of one lane (`Lane.middle`)."""
+    orpcthis = struct.pack("<HHII8s", COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX)
+    return ipid + orpcthis
+
+
 def lean_request(
-    call_id: int, cont_id: int, opnum: int, ipid: bytes, cid: int, ndr: bytes
+    call_id: int, cont_id: int, opnum: int, middle: bytes, cid: int, ndr: bytes
 ) -> bytes:
-    """One request PDU: ORPCTHIS with causality id `CAUSALITY_PREFIX + cid`, then `ndr`."""
+    """One request PDU to the IPID that `middle` (`request_middle`) starts with: ORPCTHIS
+    with causality id `CAUSALITY_PREFIX + cid`, then `ndr` (`REQUEST_HEAD`'s layout, the
+    constant parts pre-packed: 8 fields to pack instead of 19)."""
     n = len(ndr)
-    head = REQUEST_HEAD.pack(
-        P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS, P.DREP_LE_ASCII_IEEE,
-        REQUEST_HEAD.size + n, 0, call_id, _STUB_HEAD + n, cont_id, opnum, ipid,
-        COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX, cid, 0,
-    )  # fmt: skip
-    return head + ndr
+    return _LANE_HEAD.pack(
+        _START, REQUEST_HEAD.size + n, call_id, _STUB_HEAD + n, cont_id, opnum, middle, cid
+    ) + ndr  # fmt: skip
 
 
 def lane_reply(call: WireCall) -> memoryview | int:
@@ -123,8 +130,7 @@ class Lane:
         self.generation = generation  # of orpc.client's connections: credentials changed
         room = assoc.max_xmit - P.REQUEST_HEADER - 16
         self.max_ndr = room - room % 8 - _STUB_HEAD  # one fragment, as the general path cuts
-        orpcthis = struct.pack("<HHII8s", COM_MAJOR, COM_MINOR, ORPCF_NULL, 0, CAUSALITY_PREFIX)
-        self.middle = ipid + orpcthis  # a request's bytes from the IPID to the causality count
+        self.middle = request_middle(ipid)
 
     def fresh(self) -> bool:
         """Still the connection the general path would use."""
@@ -150,7 +156,7 @@ class Lane:
         _taken += 1
         next_id = assoc.next_id  # an attribute holding C's `next`: called from a local, as
         call_id = next_id() & 0xFFFFFFFF  # a method-style call of it is never specialized
-        frame = lean_request(call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
+        frame = lean_request(call_id, self.cont_id, opnum, self.middle, next_causality(), ndr)
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
         if type(got) is bytes:
             if got[:8] == _NULL_THAT:  # `lane_reply`'s common case
@@ -161,7 +167,8 @@ class Lane:
                 _taken -= 1
                 return None
             got = assoc.enter(ClientCall(assoc, 0))
-            frame = lean_request(got.call_id, self.cont_id, opnum, self.ipid, next_causality(), ndr)
+            cid = next_causality()
+            frame = lean_request(got.call_id, self.cont_id, opnum, self.middle, cid, ndr)
             assoc.outbox.send_one(frame)
             got.wait(timeout)
         assert isinstance(got, ClientCall)
@@ -182,13 +189,7 @@ class Lane:
         call_id = call.call_id = assoc.next_id() & 0xFFFFFFFF
         call.settled = False
         call.reply = call.error = call.partial = None
-        # `lean_request`'s bytes (tests/orpc/test_fastcall.py checks it), the constant parts
-        # pre-packed: 8 fields to pack instead of 19, once per Begin_
-        n = len(ndr)
-        frame = _LANE_HEAD.pack(
-            _START, REQUEST_HEAD.size + n, call_id, _STUB_HEAD + n, self.cont_id, opnum,
-            self.middle, next_causality(),
-        ) + ndr  # fmt: skip
+        frame = lean_request(call_id, self.cont_id, opnum, self.middle, next_causality(), ndr)
         # in flight and queued for the connection's writer in one turn of its lock
         assoc.enter(call, frame)  # unprotected: lanes exist only without security
         global _taken
