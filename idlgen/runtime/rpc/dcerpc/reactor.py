@@ -46,6 +46,8 @@ _PEEK = struct.Struct("<BBBB2s2xHHI")
 _PEEK_REQUEST = struct.Struct(_PEEK.format + "4xHH16s")
 _REQUEST_AT = _PEEK_REQUEST.size
 _LE = P.DREP_LE_ASCII_IEEE[:2]
+# What `_frame` compares per PDU, as module names: one lookup each, not two.
+_RPC_VERS, _HEADER_SIZE, _REQUEST = P.RPC_VERS, P.HEADER_SIZE, P.REQUEST
 # What the poller holds for the wake-up socket and for listeners (a `Transport` for the rest).
 _WAKE = "wake"
 _LISTENER = "listener"
@@ -222,6 +224,7 @@ class Reactor:
         # spare's lock, as a takeover changes the leader): `drop` waits for the loop then.
         self._in_calls: threading.Thread | None = None
         self._framing = 0  # the ident of the loop thread while it frames a read, else 0
+        self._leader_ident = 0  # the ident of the thread in `_lead` (only it reads)
         # While the loop thread frames a read with a spare thread ready (set per read):
         # `inline_ready`'s answer for a protocol's `fast_request`, which only framing calls,
         # without a call per request. False: ask `inline_ready`, which starts a spare.
@@ -298,17 +301,22 @@ class Reactor:
     def _lead(self) -> None:
         """The loop, for as long as this thread is the leader."""
         me = threading.current_thread()
+        self._leader_ident = me.ident or 0
         poll, registered = self.poller.poll, self.poller.data
         try:
             while not self._stopped and self._thread is me:
                 timeout = self._next_timeout() if self._timers else self._interval
-                for fd, events in poll(timeout):
+                ready = poll(timeout)
+                # One clock reading per wake-up, for its reads and the sweep: a synchronous
+                # client's call is one wake-up, and each reading is a builtin call.
+                now = time.monotonic()
+                for fd, events in ready:
                     data = registered.get(fd)  # None: unregistered by an earlier event
                     if events == READ and type(data) is Transport:
                         if not data.closed:  # the common event, without `_event`'s dispatch
-                            self._read(data)
+                            self._read(data, now)
                     else:
-                        self._event(fd, data, events)
+                        self._event(fd, data, events, now)
                 if self.inline_calls:
                     self._run_inline(me)
                     if self._thread is not me:
@@ -317,7 +325,8 @@ class Reactor:
                     self._run_soon()
                 if self._timers:
                     self._run_timers()
-                now = time.monotonic()
+                # `now` is the wake-up's, before its calls ran: a sweep (a timeout) may come
+                # that much later, never earlier.
                 if now >= self._next_sweep:  # timeouts are checked this often, not per PDU
                     self._next_sweep = now + self._interval
                     self._sweep()
@@ -519,7 +528,7 @@ class Reactor:
             except IndexError:
                 return jobs
 
-    def _event(self, fd: int, data: Any, events: int) -> None:
+    def _event(self, fd: int, data: Any, events: int, now: float) -> None:
         if data is _WAKE:
             with contextlib.suppress(OSError):
                 while self._wake_r.recv(4096):
@@ -528,7 +537,7 @@ class Reactor:
             if writable(events) and data.watching_writes:
                 self._watch_writes(data)  # flushes; stops watching once all is sent
             if readable(events) and not data.closed:
-                self._read(data)
+                self._read(data, now)
         elif data == _LISTENER:
             self._accept(self.poller.files[fd])
 
@@ -650,7 +659,8 @@ class Reactor:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _read(self, t: Transport) -> None:
+    def _read(self, t: Transport, now: float) -> None:
+        """Read what `t` has (its poller said so at `now`, the wake-up's clock) and frame it."""
         try:
             data = t.sock.recv(_READ_CHUNK)
         except (BlockingIOError, InterruptedError):
@@ -660,7 +670,6 @@ class Reactor:
         if not data:
             self.drop(t)
             return
-        now = time.monotonic()
         t.last_activity = now
         if t.closing:
             return  # a connection being closed reads nothing more
@@ -673,7 +682,7 @@ class Reactor:
             t.inbuf.clear()
         else:
             t.pdu_started = now
-        self._framing = threading.get_ident()  # calls may be run inline (`inline_ready`)
+        self._framing = self._leader_ident  # calls may be run inline (`inline_ready`)
         # No takeover while framing (`_busy_since` is None), so a spare ready now stays
         # ready until the read is framed.
         self.framing_ready = self._spares > 0
@@ -692,18 +701,18 @@ class Reactor:
         assert proto is not None
         tracing = trace.on
         pos, end = 0, len(buf)
-        while end - pos >= P.HEADER_SIZE and not t.closing:
+        while end - pos >= _HEADER_SIZE and not t.closing:
             if end - pos >= _REQUEST_AT:
-                head = _PEEK_REQUEST.unpack_from(buf, pos)
                 vers, minor, ptype, flags, drep, length, auth_len, call_id, cont_id, opnum, ipid = (
-                    head
+                    _PEEK_REQUEST.unpack_from(buf, pos)
                 )
             else:  # a short PDU, or the start of one: nothing for the lean path
-                head8 = _PEEK.unpack_from(buf, pos)
-                vers, minor, ptype, flags, drep, length, auth_len, call_id = head8
+                vers, minor, ptype, flags, drep, length, auth_len, call_id = _PEEK.unpack_from(
+                    buf, pos
+                )
                 cont_id = opnum = 0
                 ipid = b""
-            if vers == P.RPC_VERS and minor <= 1 and drep == _LE and length >= P.HEADER_SIZE:
+            if vers == _RPC_VERS and minor <= 1 and drep == _LE and length >= _HEADER_SIZE:
                 if length > proto.max_recv:
                     reason = f"fragment of {length} > {proto.max_recv}"
                     self._cannot_frame(t, buf, pos, P.ProtocolError(reason, call_id, ptype))
@@ -714,7 +723,7 @@ class Reactor:
                 pos += length
                 if tracing:
                     trace.received(t.sock, frame)
-                fast = ptype == P.REQUEST and not auth_len
+                fast = ptype == _REQUEST and not auth_len
                 if fast and proto.fast_request(frame, flags, call_id, cont_id, opnum, ipid):
                     continue
                 if not self._deliver(t, P.decode(frame)):

@@ -272,7 +272,10 @@ class ObjectServer:
             if target is None or not _may_reach(port, target.apartment, ipid):
                 return False
             port.fast[ipid] = target
-        method = target.methods.get(opnum) or target.method(opnum)
+        try:  # a subscript, not `dict.get`: no builtin call per request
+            method = target.methods[opnum]
+        except KeyError:
+            method = target.method(opnum)
         if method is None:
             return False
         s = method.request  # `FastMethod.read`'s usual cases, without a call:
