@@ -211,3 +211,30 @@ def test_a_spare_about_to_park_as_a_batch_starts_watches_that_batch(
     finally:
         reactor.stop()
         spare.join(WAIT)
+
+
+def test_a_frame_sent_as_itself_goes_out_and_is_traced_like_a_list_of_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lean path's reply comes to `Transport.send` as bytes, not a list of one."""
+    seen: list[bytes] = []
+    monkeypatch.setattr(reactor_module.trace, "on", True)
+    monkeypatch.setattr(reactor_module.trace, "sent", lambda sock, data: seen.append(bytes(data)))
+    reactor = Reactor(ServerLimits(), lambda t: Answering(t, {}))
+    here, there = socket.socketpair()
+    try:
+        here.setblocking(False)
+        t = Transport(reactor, here, None)
+        one, two = _request(1), _request(2)
+        assert t.send(one)
+        assert t.send([two])
+        there.settimeout(WAIT)
+        got = b""
+        while len(got) < len(one) + len(two):
+            got += there.recv(4096)
+        assert got == one + two
+        assert seen == [one, two]
+    finally:
+        here.close()
+        there.close()
+        reactor.stop()

@@ -120,17 +120,23 @@ class Transport:
         # to `outbuf` under the lock. One lock turn per flush, not per reply.
         self.held: deque[bytes] = deque()
 
-    def send(self, frames: list[bytes]) -> bool:
-        """Queue frames in order (from any thread); False if the connection is gone."""
+    def send(self, frames: list[bytes] | bytes) -> bool:
+        """Queue frames in order (from any thread); False if the connection is gone. One
+        frame may come as itself (the lean path's reply): no list made, no `len` per call."""
+        if isinstance(frames, bytes):
+            frames_: list[bytes] | None = None
+            data = frames
+        else:
+            frames_ = frames
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
         lock = self.out_lock
         lock.acquire()  # not `with`: see `Reactor._run_inline`
         try:
             if self.closed:
                 return False
             if trace.on:
-                for frame in frames:
+                for frame in frames_ or (data,):
                     trace.sent(self.sock, frame)
-            data = frames[0] if len(frames) == 1 else b"".join(frames)
             corked = self.corked
             if not self.outbuf and not corked:
                 try:

@@ -493,7 +493,7 @@ class LeanCall(CallState, IncomingCall):
                     if not t.corked:  # uncorked meanwhile: that flush may have missed it
                         reactor.want_write(t)
                 else:
-                    t.send([frame])
+                    t.send(frame)
 
     def post(self) -> None:
         """The reactor was taken over before this batch ran: its calls go to their
