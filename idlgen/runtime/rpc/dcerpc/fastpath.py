@@ -95,18 +95,17 @@ def admit(conn: _Connection, state: CallState, turn: int) -> bool:
     connection's end, finds it) and take its running turn (`turn`); False (nothing
     changed) when the general path must take it: at a limit, it faults or queues there.
     A call of a batch that is handed to a thread after all queues for a turn of its own
-    then (`requeue`)."""
-    lim = conn.server.server_limits
+    then (`requeue`). The call id is not checked again: `offer` found it free on this
+    thread, the only one that adds calls (see `join`)."""
+    server, calls = conn.server, conn.calls
     lock = conn.lock
     lock.acquire()  # not `with`: see `release`
     try:
         if (
-            (turn == OWN_TURN and conn.running >= lim.max_running_per_connection)
-            or len(conn.partial) + len(conn.calls) >= conn.server.limits.max_outstanding
-            or state.call_id in conn.calls
-        ):
+            turn == OWN_TURN and conn.running >= server.server_limits.max_running_per_connection
+        ) or len(conn.partial) + len(calls) >= server.limits.max_outstanding:
             return False
-        conn.calls[state.call_id] = state
+        calls[state.call_id] = state
         conn.running += 1
         state.running = True
     finally:
