@@ -1115,7 +1115,7 @@ def test_a_batch_holds_its_running_turn_until_its_last_call_whatever_its_first_r
 
     def counting_add(a: int, b: int) -> int:
         if a >= 0:
-            running.append(conn.running)
+            running.append(conn.running + len(conn.batches))  # the batch's turn: `batches`
         return add(server.calc, a, b)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(server.calc, "Add", counting_add, raising=False)
@@ -1126,4 +1126,91 @@ def test_a_batch_holds_its_running_turn_until_its_last_call_whatever_its_first_r
     replies = [P.decode(client.raw()) for _ in range(7)]
     assert sorted(type(r).__name__ for r in replies).count("Response") >= 6
     assert len(running) == 6 and min(running) >= 1
-    until(lambda: conn.running == 0, WAIT)
+    until(lambda: conn.running + len(conn.batches) == 0, WAIT)
+
+
+@pytest.fixture
+def one_running_call(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """max_running_per_connection = 1 on the test server."""
+    rpc = server.endpoint.server
+    limits = dataclasses.replace(rpc.server_limits, max_running_per_connection=1)
+    monkeypatch.setattr(rpc, "server_limits", limits)
+
+
+def test_a_call_that_waits_for_a_batchs_turn_starts_when_the_batch_ends(
+    server: Server, client: Client, one_running_call: None
+) -> None:
+    """A batch's running turn is taken and given back without the connection's lock
+    (`fastpath.join`, `fastpath.end_batch`); a general-path call that waits for it at
+    the connection's share runs once the batch ends, not before, and not never."""
+    calc = server.calc
+    exchange(client, request(2, server.ipid, add_stub(1, 1)))
+    until(lambda: server.reactor._spares == 1, WAIT)
+    calc.release.clear()
+    try:
+        client.send(
+            request(3, server.ipid, add_stub(BLOCK, 0))
+            + request(4, server.ipid, _with_extensions(add_stub(2, 3)))  # the general path
+        )
+        conn = _connection_of(server, client)
+        until(lambda: len(conn.waiting) == 1, WAIT)  # the batch holds the one turn
+        calc.release.set()
+        assert sorted(P.decode(client.raw()).call_id for _ in range(2)) == [3, 4]
+        until(lambda: conn.running + len(conn.batches) == 0, WAIT)
+    finally:
+        calc.release.set()
+
+
+class _EndsMeanwhile(set[CallState]):
+    """A connection's batches whose only batch ends just after `_admit` counts it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted = 0
+
+    def __len__(self) -> int:
+        self.counted += 1
+        return 1 if self.counted == 1 else 0
+
+
+def test_a_call_queued_as_a_batch_ends_without_the_lock_runs_all_the_same(
+    server: Server, client: Client, one_running_call: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`_Connection._admit` looks at the batches' turns again after it queued a call: a
+    batch that ended between its count and the queueing (without the lock) may have
+    looked at `waiting` before the call was there."""
+    conn = _connection_of(server, client)
+    monkeypatch.setattr(conn, "batches", _EndsMeanwhile())
+    ran: list[bool] = []
+    state = CallState(99)
+    conn._admit(state, lambda: ran.append(True))
+    assert ran == [True] and not conn.waiting and state.running
+    conn.release_turn(state)
+    assert conn.running == 0
+
+
+def test_a_batch_handed_to_its_apartment_before_it_ran_gives_its_turn_back(
+    server: Server, client: Client
+) -> None:
+    """A read's calls to two MTAs are two batches; when the first is taken over (a slow
+    call), the second goes to its apartment (`LeanCall.post`) and its running turn
+    leaves the connection's batches (`fastpath.requeue`)."""
+    other = Apartment.mta(1, "fast-mta-2")
+    calc = server.calc
+    try:
+        ipid = Server._export(other, Calc(), ICalc)
+        exchange(client, request(2, server.ipid, add_stub(1, 1)))
+        until(lambda: server.reactor._spares == 1, WAIT)
+        takeovers = server.reactor.takeovers
+        calc.release.clear()
+        client.send(request(3, server.ipid, add_stub(BLOCK, 0)) + request(4, ipid, add_stub(2, 3)))
+        first = P.decode(client.raw())
+        assert isinstance(first, P.Response) and first.call_id == 4
+        assert server.reactor.takeovers == takeovers + 1
+        calc.release.set()
+        assert P.decode(client.raw()).call_id == 3
+        conn = _connection_of(server, client)
+        until(lambda: conn.running + len(conn.batches) == 0, WAIT)
+    finally:
+        calc.release.set()
+        other.shutdown()

@@ -33,10 +33,9 @@ if TYPE_CHECKING:
     from idlgen.runtime.rpc.dcerpc.server import _Connection
 
 __all__ = [
-    "BATCH_TURN",
     "FAST_FLAGS",
-    "OWN_TURN",
     "admit",
+    "end_batch",
     "join",
     "offer",
     "release",
@@ -81,29 +80,19 @@ def offer(
     return handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid)
 
 
-# How a call `admit` takes holds one of its connection's running turns:
-OWN_TURN = 0  # its own, within the connection's share (a call queued in its apartment)
-# The first call of a batch run on the reactor thread (orpc/fastserve.py): one turn for the
-# whole batch, taken even past the share (it holds no thread of the server's, and runs
-# one call after the other), given back when the batch ends (`release`). The batch's
-# later calls run within that turn (`join`).
-BATCH_TURN = 1
-
-
-def admit(conn: _Connection, state: CallState, turn: int) -> bool:
-    """Register the call in the connection's call table (where a cancel, or the
-    connection's end, finds it) and take its running turn (`turn`); False (nothing
-    changed) when the general path must take it: at a limit, it faults or queues there.
-    A call of a batch that is handed to a thread after all queues for a turn of its own
-    then (`requeue`). The call id is not checked again: `offer` found it free on this
-    thread, the only one that adds calls (see `join`)."""
+def admit(conn: _Connection, state: CallState) -> bool:
+    """Register a call to be queued in its apartment in the connection's call table (where
+    a cancel, or the connection's end, finds it) and take a running turn for it, within
+    the connection's share; False (nothing changed) when the general path must take it:
+    at a limit, it faults or queues there. The call id is not checked again: `offer`
+    found it free on this thread, the only one that adds calls (see `join`)."""
     server, calls = conn.server, conn.calls
     lock = conn.lock
     lock.acquire()  # not `with`: see `release`
     try:
-        if (
-            turn == OWN_TURN and conn.running >= server.server_limits.max_running_per_connection
-        ) or len(conn.partial) + len(calls) >= server.limits.max_outstanding:
+        if conn.running + len(conn.batches) >= server.server_limits.max_running_per_connection or (
+            len(conn.partial) + len(calls) >= server.limits.max_outstanding
+        ):
             return False
         calls[state.call_id] = state
         conn.running += 1
@@ -115,32 +104,54 @@ def admit(conn: _Connection, state: CallState, turn: int) -> bool:
     return True
 
 
-def join(conn: _Connection, state: CallState) -> bool:
-    """`admit` for a later call of a batch, which takes no turn: without the connection's
-    lock, as only the reactor thread adds calls to the call table (here, in `admit` and
-    in `_Connection.request`, all while it frames a read), and other threads only take
-    them out, which can only make room; each dict operation is atomic under the GIL.
-    (`offer` found the call id free on this thread: nothing could take it since.)"""
+def join(conn: _Connection, state: CallState, first: bool) -> bool:
+    """Register a call of a batch run on the reactor thread (orpc/fastserve.py) in the
+    call table, without the connection's lock: only the reactor thread adds calls to it
+    (here, in `admit` and in `_Connection.request`, all while it frames a read), and other
+    threads only take them out, which can only make room; each dict operation is atomic
+    under the GIL. (`offer` found the call id free on this thread: nothing could take it
+    since.) The batch's `first` call takes one running turn for the whole batch, even past
+    the connection's share (it holds no thread of the server's, and runs one call after
+    the other), in `conn.batches`, also without the lock; `end_batch` gives it back."""
     calls = conn.calls
     if len(conn.partial) + len(calls) >= conn.server.limits.max_outstanding:
         return False
     calls[state.call_id] = state
+    if first:
+        conn.batches.add(state)
     global taken
     taken += 1
     return True
 
 
+def end_batch(conn: _Connection, first: CallState) -> None:
+    """A batch ended, its replies made: give back its running turn (`join`) without the
+    lock, then start a call that waited for a turn, if one does (`_Connection._admit`
+    explains why looking after the turn is given back is enough)."""
+    conn.batches.discard(first)
+    if conn.waiting:
+        lock = conn.lock
+        lock.acquire()  # not `with`: see `release`
+        try:
+            job = conn.take_waiting_locked()
+        finally:
+            lock.release()
+        if job is not None:
+            job()
+
+
 def requeue(conn: _Connection, state: CallState, job: Callable[[], None]) -> None:
     """An inline call handed to a thread after all: it gives back the turn it holds, if
-    any, and waits for one within the connection's share, like every call of the general
-    path."""
+    any (a batch's, or its own), and waits for one within the connection's share, like
+    every call of the general path."""
+    conn.batches.discard(state)
     conn.release_turn(state)
     conn._admit(state, job)
 
 
 def release(conn: _Connection, state: CallState) -> None:
-    """A lean call (or batch) ended, its replies sent: give back the running turn it
-    holds, if any, to a waiting call, which then starts (`_Connection.release_turn`).
+    """A lean call queued in its apartment ended, its reply sent: give back the running
+    turn it holds, if any, to a waiting call, which then starts (`_Connection.release_turn`).
 
     The connection's lock is taken with acquire/try/finally here and in `admit`, not
     `with`, which in CPython 3.11 looks up `__enter__` and `__exit__` and makes a bound

@@ -203,7 +203,7 @@ class RpcServer:
     def running_calls(self) -> int:
         with self._lock:
             conns = list(self._conns)
-        return sum(conn.running for conn in conns)
+        return sum(conn.running + len(conn.batches) for conn in conns)
 
     def close(self, grace: float | None = 0.0) -> None:
         """Stop listening, ask every client to go away (shutdown PDU), close connections.
@@ -287,6 +287,11 @@ class _Connection:
     lock: threading.Lock = field(default_factory=threading.Lock)
     buffered: int = 0  # bytes of this connection's unfinished calls
     running: int = 0  # calls admitted to run (pool or object handler)
+    # The running turns of the lean path's batches on the reactor thread, one per batch
+    # (its first call): taken and given back without `lock` (fastpath.py: `join`,
+    # `end_batch`), each one `set` operation, atomic under the GIL; they count with
+    # `running` against the connection's share.
+    batches: set[CallState] = field(default_factory=set)
     waiting: deque[tuple[CallState, Callable[[], None]]] = field(default_factory=deque)
     auth: A.ConnectionAuth | None = None
     sign_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -598,12 +603,31 @@ class _Connection:
         gets at most `max_running_per_connection` threads, whatever it sends."""
         cap = self.server.server_limits.max_running_per_connection
         with self.lock:
-            if self.running >= cap:
+            if self.running + len(self.batches) >= cap:
                 self.waiting.append((state, job))
-                return
-            self.running += 1
-            state.running = True
+                # A batch gives its turn back without the lock (`fastpath.end_batch`): it
+                # leaves `batches`, then looks at `waiting`. Looking at `batches` again
+                # after the append, one of the two sees the other's change: no call waits
+                # for a turn that is free.
+                first = self.take_waiting_locked()
+                if first is None:
+                    return
+                job = first  # the call that waited longest (maybe this one) runs now
+            else:
+                self.running += 1
+                state.running = True
         job()
+
+    def take_waiting_locked(self) -> Callable[[], None] | None:
+        """Under `lock`: the waiting call that may run now, given a running turn (a batch
+        gave its own back), for the caller to start once the lock is released."""
+        cap = self.server.server_limits.max_running_per_connection
+        if not self.waiting or not self.alive or self.running + len(self.batches) >= cap:
+            return None
+        nxt, job = self.waiting.popleft()
+        self.running += 1
+        nxt.running = True
+        return job
 
     def release_turn(self, state: CallState) -> None:
         with self.lock:

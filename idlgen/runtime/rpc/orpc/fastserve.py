@@ -380,15 +380,14 @@ class LeanCall(CallState, IncomingCall):
                 port.batch = None
             mates = self.mates
             calls = 1 if mates is None else 1 + len(mates)
-            # The running turn is the batch's: not given back with this call's reply,
-            # which `_Connection._finish` would do if the general path made it (a
-            # failure, an exception), while its mates still run.
-            self.running = False
             serve_reserved(self.target.apartment, calls, self.serve)
-            self.running = True
+            # The batch's running turn (`fastpath.join`) is not this call's own
+            # (`running` is False): `_Connection._finish` does not give it back with
+            # this call's reply if the general path made it (a failure, an exception).
+            fastpath.end_batch(port.conn, self)
         else:
             self.serve()
-        fastpath.release(self.port.conn, self)
+            fastpath.release(self.port.conn, self)
 
     def serve(self) -> None:
         """Serve this call, then, if it is the first of a batch run on the reactor thread

@@ -318,11 +318,8 @@ class ObjectServer:
         call = fastserve.LeanCall(call_id)
         call.port, call.target, call.method = port, target, method
         call.cont_id, call.values, call.inline, call.mates = cont_id, values, inline, None
-        if joins:
-            admitted = fastpath.join(conn, call)
-        else:
-            turn = fastpath.BATCH_TURN if inline else fastpath.OWN_TURN
-            admitted = fastpath.admit(conn, call, turn)
+        # A batch's first call takes the batch's running turn, its later ones none.
+        admitted = fastpath.join(conn, call, not joins) if inline else fastpath.admit(conn, call)
         if not admitted:
             if inline:
                 apartment.unreserve()
