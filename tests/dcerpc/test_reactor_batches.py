@@ -238,3 +238,26 @@ def test_a_frame_sent_as_itself_goes_out_and_is_traced_like_a_list_of_one(
         here.close()
         there.close()
         reactor.stop()
+
+
+def test_an_event_for_a_socket_an_earlier_event_unregistered_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One wake-up may report a socket that an earlier event of the same wake-up closed
+    (and unregistered): the loop skips it and goes on."""
+    reactor = Reactor(ServerLimits(), lambda t: Answering(t, {}))
+    gone = 10_000  # a descriptor the poller does not know
+    wake_ups = iter([[(gone, reactor_module.READ)]])
+
+    def poll(timeout: float | None) -> list[tuple[int, int]]:
+        ready = next(wake_ups, None)
+        if ready is None:
+            reactor._stopped = True
+            return []
+        return ready
+
+    reactor.poller.poll = poll  # type: ignore[method-assign]
+    reactor._thread = threading.current_thread()
+    with caplog.at_level("ERROR"):
+        reactor._lead()
+    assert not [r for r in caplog.records if "reactor failed" in r.getMessage()]

@@ -317,7 +317,10 @@ class Reactor:
                 # client's call is one wake-up, and each reading is a builtin call.
                 now = time.monotonic()
                 for fd, events in ready:
-                    data = registered.get(fd)  # None: unregistered by an earlier event
+                    try:  # a subscript, not `dict.get`: no builtin call per event
+                        data = registered[fd]
+                    except KeyError:  # unregistered by an earlier event
+                        data = None
                     if events == READ and type(data) is Transport:
                         if not data.closed:  # the common event, without `_event`'s dispatch
                             self._read(data, now)
@@ -367,10 +370,11 @@ class Reactor:
         while it is still waiting (orpc/fastserve.py's batches), and then `cork`s its
         transport itself."""
         jobs = self.inline_calls
-        jobs.append(call)
-        if len(jobs) == 1:
+        if not jobs:  # the batch's first call
+            jobs.append(call)
             self._lone = t
             return
+        jobs.append(call)
         lone = self._lone
         if lone is not None:
             self._lone = None

@@ -262,7 +262,10 @@ class ObjectServer:
         port = conn.handler_state
         if port is None:
             port = conn.handler_state = self._port(conn)
-        target = port.fast.get(ipid)
+        try:  # a subscript, not `dict.get`: no builtin call per request
+            target = port.fast[ipid]
+        except KeyError:
+            target = None
         if (  # `Target.valid`, inline
             target is None
             or target.apartment.closed
