@@ -16,6 +16,7 @@ from idlgen.runtime.apartments.apartment import (
     Apartment,
     current_apartment,
     serve_reserved,
+    this_thread,
 )
 from idlgen.runtime.apartments.marshal import unmarshal_interface
 from idlgen.runtime.apartments.registry import interface_for, wire_table
@@ -174,3 +175,29 @@ def test_reserved_calls_served_together_take_one_thread_and_leave() -> None:
         assert serve_reserved(apt, 1, current_apartment) is apt
     finally:
         apt.shutdown()
+
+
+def test_reserved_calls_give_back_the_apartment_the_thread_was_in() -> None:
+    """`serve_reserved` sets the thread's apartment through the thread's own dict of the
+    thread-local: a thread that had entered none (a fresh one) or had joined another MTA
+    is back where it was afterwards, and code in that thread sees the change."""
+    apt, other = Apartment.mta(1, "batch"), Apartment.mta(1, "joined")
+    seen: list[tuple[Apartment | None, Apartment | None, Apartment | None]] = []
+
+    def fresh_thread() -> None:
+        assert apt.reserve()
+        during = serve_reserved(apt, 1, lambda: this_thread.apartment)
+        seen.append((during, this_thread.apartment, None))
+        with other.join():
+            assert apt.reserve()
+            inside = serve_reserved(apt, 1, current_apartment)
+            seen.append((inside, this_thread.apartment, current_apartment()))
+
+    try:
+        thread = threading.Thread(target=fresh_thread)
+        thread.start()
+        thread.join(WAIT)
+        assert seen == [(apt, None, None), (apt, other, other)]
+    finally:
+        apt.shutdown()
+        other.shutdown()

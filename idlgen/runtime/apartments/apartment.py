@@ -584,13 +584,17 @@ def serve_reserved(apartment: Apartment, calls: int, fn: Callable[[], _T]) -> _T
         apartment._busy += 1
     finally:
         lock.release()
-    local = _local
-    previous = local.apartment
-    local.apartment = apartment
+    # The calling thread's own dict of `_local`, where `_local.apartment = x` stores: one
+    # per-thread lookup, then plain dict operations, where reading the attribute and
+    # setting it twice are three (about 1 % of a synchronous lean call). No key: the
+    # class default, None.
+    mine = _local.__dict__
+    previous = mine.get("apartment")
+    mine["apartment"] = apartment
     try:
         return fn()
     finally:
-        local.apartment = previous
+        mine["apartment"] = previous
         lock.acquire()
         try:
             apartment._busy -= 1
