@@ -661,6 +661,7 @@ def _with_extensions(stub: bytes) -> bytes:
         "buffer-trailing-bytes",
         "short-stub",
         "channel-observer",
+        "unbound-context",
     ],
 )
 def test_lean_path_leaves_every_other_request_to_the_general_path(
@@ -688,6 +689,8 @@ def test_lean_path_leaves_every_other_request_to_the_general_path(
         frame = _write_request(server, 5, tail=bytes(4))
     elif case == "short-stub":
         frame = request(5, ipid, stub[:-4])
+    elif case == "unbound-context":  # a presentation context the client never bound
+        frame = request(5, ipid, stub, cont_id=9)
     observer = channel.observe(lambda f: None) if case == "channel-observer" else None
     client = Client(server.address)
     got: list[bytes] = []

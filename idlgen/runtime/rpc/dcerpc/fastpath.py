@@ -47,6 +47,7 @@ __all__ = [
 _STUB_AT = P.REQUEST_HEADER + 16
 # PFC flags of a request the lean path takes (PFC_CONC_MPX aside, which requests may repeat).
 FAST_FLAGS = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_OBJECT_UUID
+_NOT_CONC_MPX = ~P.PFC_CONC_MPX
 
 taken = 0  # requests served by the lean path (tests check it is, or is not, used)
 
@@ -58,14 +59,17 @@ def offer(
     `_Connection.fast_request`, which the reactor calls with the fields of the request's
     header that it read (`reactor._PEEK_REQUEST`: meaningful for 40 bytes or more)."""
     handler = conn.fast_handler
-    if flags & ~P.PFC_CONC_MPX != FAST_FLAGS or handler is None or not conn.bound:
+    if flags & _NOT_CONC_MPX != FAST_FLAGS or handler is None or not conn.bound:
         return False
     if conn.auth is not None:  # never set together with `fast_handler`: checked all the same
         return False
     size = len(frame) - _STUB_AT
     if size < 0:
         return False
-    if conn.contexts.get(cont_id) is not conn.objects_context:
+    try:  # a subscript, not `dict.get`: no builtin call per request
+        if conn.contexts[cont_id] is not conn.objects_context:
+            return False
+    except KeyError:  # a context never bound: the general path faults
         return False
     if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:
         return False  # the general path knows what to answer
