@@ -92,6 +92,8 @@ _ORPCTHAT_SIZE = 8
 # the reserved byte and ORPCTHAT (no flags, no extensions).
 _FIXED_PREFIX = "<12sIIHB9x"
 _HEAD = struct.Struct("<BBBB4sHH")
+# `_CALL_CONTEXT.set` made once: the attribute makes a new bound method each time.
+_SET_CALL_CONTEXT = _CALL_CONTEXT.set
 
 
 class FastMethod:
@@ -435,7 +437,7 @@ class LeanCall(CallState, IncomingCall):
             values = call.values
             ins = values if m.order is None else tuple(values[i] for i in m.order)
             context = port.context.copy()
-            context.run(_CALL_CONTEXT.set, (call, 1))  # type: ignore[arg-type]
+            context.run(_SET_CALL_CONTEXT, (call, 1))  # type: ignore[arg-type]
             obj = target.stub.target
             try:
                 fn = getattr(obj, m.name)
