@@ -18,7 +18,9 @@ Anything else (fragments, alter_context, co_cancel, faults, an unknown IPID, a m
 a precompiled codec, bad data) returns False and the reactor decodes the PDU as before, so
 every fault and every limit is the general path's own. A call taken here is registered in
 the connection's call table like any other (co_cancel and orphaned find it) and holds one
-of the connection's running turns until `finish`.
+of the connection's running turns until it ends (`release`): its own, or its batch's on
+the reactor thread (`join`, `end_batch`), which counts with the others but is taken and
+given back without the connection's lock.
 """
 
 from __future__ import annotations
