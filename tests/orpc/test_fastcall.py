@@ -197,9 +197,11 @@ def test_a_lean_calls_timeout_is_the_calls_else_the_proxys_else_its_apartments(
     waits: list[float | None] = []
     call = Lane.call
 
-    def recorded(self: Lane, opnum: int, ndr: bytes, timeout: float | None) -> Any:
+    def recorded(
+        self: Lane, route: Any, ins: tuple[Any, ...], ndr: bytes | None, timeout: float | None
+    ) -> Any:
         waits.append(timeout)
-        return call(self, opnum, ndr, timeout)
+        return call(self, route, ins, ndr, timeout)
 
     monkeypatch.setattr(Lane, "call", recorded)
     mta = rt.process_mta()

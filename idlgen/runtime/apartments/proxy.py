@@ -72,7 +72,7 @@ from idlgen.runtime.com.interface import (
 )
 from idlgen.runtime.com.status import _LAST
 from idlgen.runtime.com.stdiface import ICallFactory, IID_ICallFactory
-from idlgen.runtime.ndr.fastwire import PrimitiveCodec
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec, exact_ints
 
 __all__ = [
     "InterfaceProxy",
@@ -151,12 +151,13 @@ class InterfaceProxy(IUnknown):
         if wire is None:
             _LAST.set(RPC_E_INVALIDMETHOD)
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
-        pack = route.pack
-        body = pack(ins) if pack is not None else None
-        if body is not None:
-            args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
-        else:
-            body, args = mgr.encode(route, ins)
+        body: bytes | None = None  # None: exact ints, which the lane packs with its header
+        args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
+        if route.ints is None or not exact_ints(map(type, ins)):
+            pack = route.pack
+            body = pack(ins) if pack is not None else None
+            if body is None:
+                body, args = mgr.encode(route, ins)
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
         # path must take the call after all.
@@ -177,7 +178,7 @@ class InterfaceProxy(IUnknown):
                         if timeout is None:
                             timeout = _deadline.DEFAULT_CALL_TIMEOUT
                 try:
-                    lean = lane.call(opnum, body, timeout)
+                    lean = lane.call(route, ins, body, timeout)
                 except RpcTimeoutError:
                     _LAST.set(RpcTimeoutError.hresult)
                     raise
@@ -186,6 +187,8 @@ class InterfaceProxy(IUnknown):
         if lean is None:
             if mgr.released:  # `mgr.roundtrip`, inline: one call less per call
                 raise DisconnectedError(message="the proxy was released")
+            if body is None:  # exact ints the lane did not take (or out of range)
+                body, args = mgr.encode(route, ins)
             frame = mgr._send_and_wait(self._ipid, opnum, body)
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
@@ -771,12 +774,13 @@ class ProxyCall(CallObject):
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
-        pack = route.pack
-        body = pack(ins) if pack is not None else None
-        if body is not None:
-            args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
-        else:
-            body, args = mgr.encode(route, ins)
+        body: bytes | None = None  # as in `InterfaceProxy._call_`
+        args = _NO_SCOPE
+        if route.ints is None or not exact_ints(map(type, ins)):
+            pack = route.pack
+            body = pack(ins) if pack is not None else None
+            if body is None:
+                body, args = mgr.encode(route, ins)
         # The lean path to the IPID, if any; the lane itself says whether it takes the request
         # (its connection still current, the request one fragment). Not while this object's
         # previous request is still on the wire (its call abandoned by a cancel): the
@@ -788,11 +792,13 @@ class ProxyCall(CallObject):
             # The reply completes the call on the reading thread; what decoding it needs
             # is kept with the request (a precompiled codec needs no [in] values).
             self._route = route
-            self._args = _NO_SCOPE if isinstance(wire, PrimitiveCodec) else args
+            if body is not None and isinstance(wire, PrimitiveCodec):
+                args = _NO_SCOPE  # `mgr.encode`'s, for values `pack` did not take
+            self._args = args
             self._lane = lane
             self._wire_ticket = ticket
             try:
-                taken = lane.begin(self, opnum, body)
+                taken = lane.begin(self, route, ins, body)
             except BaseException:
                 self._wire_ticket = 0  # not in flight
                 raise
@@ -803,6 +809,8 @@ class ProxyCall(CallObject):
                 return
             self._wire_ticket = 0
             mgr.not_taken(self._ipid, lane)
+        if body is None:  # as in `InterfaceProxy._call_`
+            body, args = mgr.encode(route, ins)
         on_reply = partial(self._channel_done, ticket, route, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
         if mgr.remote:
