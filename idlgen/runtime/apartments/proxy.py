@@ -103,14 +103,11 @@ _A = TypeVar("_A", bound=AsyncInterface)
 class InterfaceProxy(IUnknown):
     """Base of generated `I<Name>_Proxy` classes: one interface of one remote object."""
 
-    __slots__ = ("_ipid", "_mgr")
+    __slots__ = ("_ipid", "_mgr", "_routes")
     _iface_: ClassVar[type[IUnknown]] = IUnknown
-    # `routes(_iface_)`, kept by the class at its first call (each class its own)
-    _route_table_: ClassVar[tuple[Route, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._route_table_ = None  # never a parent class's: it may speak another interface
         for base in cls.__mro__[1:]:
             if is_interface(base):
                 cls._iface_ = base  # the interface this proxy class speaks
@@ -120,6 +117,10 @@ class InterfaceProxy(IUnknown):
     def __init__(self, mgr: ProxyManager, ipid: bytes) -> None:
         self._mgr = mgr
         self._ipid = ipid
+        # `routes(_iface_)`, kept at the first call: an instance's slot, which CPython
+        # 3.11 reads specialized (a class attribute read through an instance with
+        # `__slots__` is looked up in full every time)
+        self._routes: tuple[Route, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} oid=0x{self._mgr.oid:x} in {self._mgr.apartment.name}>"
@@ -143,9 +144,9 @@ class InterfaceProxy(IUnknown):
 
     def _call_(self, opnum: int, ins: tuple[Any, ...]) -> Any:
         mgr = self._mgr
-        table = self._route_table_
+        table = self._routes
         if table is None:
-            table = type(self)._route_table_ = routes(self._iface_)
+            table = self._routes = routes(self._iface_)
         route = table[opnum]
         wire, method = route.wire, route.method
         if wire is None:

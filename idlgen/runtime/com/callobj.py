@@ -111,7 +111,7 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         return self._ins
 
     def _begin_(self, name: str, ins: tuple[Any, ...]) -> int:
-        method = self._sync_._by_name_[name]  # type: ignore[attr-defined]
+        method = self._sync_by_name_[name]  # type: ignore[attr-defined]
         # The per-call locks of a call object are taken with acquire/try/finally, not
         # `with`: in CPython 3.11 `with` looks up `__enter__` and `__exit__` and makes a
         # bound method of each, about 1,000 instructions more per turn.
@@ -218,7 +218,7 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
             wakeup.block()
 
     def _sync_method(self, name: str) -> Method:
-        return self._sync_._by_name_[name]  # type: ignore[attr-defined,no-any-return]
+        return self._sync_by_name_[name]  # type: ignore[attr-defined,no-any-return]
 
     def _clear_locked(self) -> None:
         self._state = IDLE
