@@ -881,7 +881,12 @@ class ProxyCall(CallObject):
     # Release of an idle object lets go of its hold on the proxy in the same lock turn:
     # most call objects end that way, right after Finish_.
 
-    def _nd_release(self) -> int:
+    def Release(self, inner: bool = False) -> int:
+        """ComObject's Release and `_nd_release` in one call (one Python call less per
+        call object): an aggregated object's Release goes to its controlling unknown; the
+        non-delegating one (`inner`: the inner unknown's) counts here."""
+        if self._outer is not None and not inner:
+            return int(self._outer.Release())
         mgr = self._mgr
         lock = mgr._lock
         lock.acquire()  # not `with`: see `CallObject._begin_`
@@ -901,6 +906,9 @@ class ProxyCall(CallObject):
         if not refs and not done:
             self._final_release_()
         return refs
+
+    def _nd_release(self) -> int:
+        return self.Release(True)
 
     def _final_release_(self) -> None:
         """The last reference went from a call still pending or unfinished, or held the
