@@ -787,9 +787,7 @@ class ProxyCall(CallObject):
         # previous request is still on the wire (its call abandoned by a cancel): the
         # object is that request's record until its reply comes.
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
-        if lane is not None and (mgr.released or _channel._taps or self._wire_ticket):
-            lane = None
-        if lane is not None:
+        if lane is not None and not (mgr.released or _channel._taps or self._wire_ticket):
             # The reply completes the call on the reading thread; what decoding it needs
             # is kept with the request (a precompiled codec needs no [in] values).
             self._route = route

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CANCELED", "COMPLETE", "IDLE", "PENDING", "CallObject"]
 
-IDLE, PENDING, COMPLETE, CANCELED = 0, 1, 2, 3
+IDLE, PENDING, COMPLETE, CANCELED = 0, 1, 2, 3  # in this order: settled is `> PENDING`
 
 
 class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICancelMethodCalls):
@@ -148,9 +148,9 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         try:
             state = self._state
             method = self._method
-            settled = (
-                state != PENDING and state != IDLE and method is not None and method.name == name
-            )
+            # completed or canceled (a settled call has its method: only `_clear_locked`
+            # clears it, with the state back to idle)
+            settled = state > PENDING and method.name == name  # type: ignore[union-attr]
             if settled:
                 value, hr = self._value, self._hr
                 self._state = IDLE  # `_clear_locked`, inline
