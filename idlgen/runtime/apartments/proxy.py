@@ -148,10 +148,10 @@ class InterfaceProxy(IUnknown):
         if table is None:
             table = self._routes = routes(self._iface_)
         route = table[opnum]
-        wire, method = route.wire, route.method
-        if wire is None:
+        if route.wire is None:
             _LAST.set(RPC_E_INVALIDMETHOD)
-            raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
+            message = f"{route.method.name} is not remotable ([local])"
+            raise error_for(RPC_E_INVALIDMETHOD, message)
         body: bytes | None = None  # None: exact ints, which the lane packs with its header
         args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
         if route.ints is None or not exact_ints(map(type, ins)):
@@ -201,7 +201,7 @@ class InterfaceProxy(IUnknown):
             except _ndr.NdrFault as fault:
                 value, hr = None, fault.hresult
         else:
-            value, hr = mgr.decode_reply(method, wire, lean, args, route.read)
+            value, hr = mgr.decode_reply(route.method, route.wire, lean, args, route.read)
         # Set only when it changes: a ContextVar.set makes a new context mapping and a
         # Token each time, about three times a get; most calls leave S_OK as they found it.
         if _LAST.get() != hr:
