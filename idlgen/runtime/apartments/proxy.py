@@ -94,7 +94,6 @@ _NOTHING = object()  # no riid asked for yet
 _UNSET = _deadline.UNSET
 _requested_timeout = _deadline.requested_timeout
 _NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
-_new_object = object.__new__
 _NULL_THAT = b"\0" * 8  # a reply's ORPCTHAT with no flags and no extensions (orpc.fastcall)
 
 _I = TypeVar("_I", bound=IUnknown)
@@ -668,10 +667,7 @@ class ProxyCallFactory(ComObject, ICallFactory):
             if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
             return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
-        # `cls(...)`, without the type call's `__init__` dispatch (slot_tp_init enters a new
-        # evaluation loop from C); `__init__` called as a method is a Python-to-Python call
-        call = _new_object(cls)
-        call.__init__(self._mgr, ipid)
+        call = cls(self._mgr, ipid)
         if riid2 is None or riid2 is riid:
             return call  # its class derives from `async_iface`: QueryInterface would succeed
         try:
