@@ -4,6 +4,8 @@ the table's lock, and an in-process call without a deadline context."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from apartment_fixtures import WAIT
 from helpers import connect
@@ -102,4 +104,39 @@ def test_a_call_objects_references_hold_the_proxy_until_the_last_goes(
     assert idle.Release() == 0 and mgr.refs == refs  # one Release too many changes nothing
     server.gate.open.set()
     assert proxy.Read(3) == (b"abc", 3)
+    factory.Release()
+
+
+class _Controlling(_rt.ComObject):
+    """A client object aggregating a proxy call object: its references are the object's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: Any = None
+
+    def _query_extra_(self, iid: _rt.GUID) -> Any:
+        return None if self.inner is None else self.inner.QueryInterface(iid)
+
+
+def test_an_aggregated_call_objects_release_is_its_controlling_unknowns(
+    server_sta: Apartment,
+) -> None:
+    """Release on the aggregated object goes to the outer object; the inner unknown's
+    Release counts the call object's own references, and its last lets go of the proxy.
+    (No call is made: a completion's notice to the outer object releases through it.)"""
+    _, proxy = connect(server_sta, Calc, ICalc)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    mgr = proxy._mgr
+    refs = mgr.refs
+    outer = _Controlling()
+    outer.inner = factory.CreateCall(IID_AsyncICalc, outer, _rt.IID_IUnknown)
+    assert mgr.refs == refs + 1
+    call = outer.QueryInterface(AsyncICalc)  # the call object itself: its own count 2
+    assert outer.AddRef() == 2 and outer.AddRef() == 3
+    assert call.Release() == 2  # the outer's count, not the call object's
+    assert call.AddRef() == 3 and call.Release() == 2
+    assert mgr.refs == refs + 1
+    assert outer.inner.Release() == 1  # the inner unknown: the call object's own count
+    assert outer.inner.Release() == 0 and mgr.refs == refs  # its last lets go of the proxy
+    assert outer.Release() == 1 and outer.Release() == 0
     factory.Release()

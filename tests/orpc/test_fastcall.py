@@ -26,9 +26,11 @@ from idlgen.runtime.apartments import channel
 from idlgen.runtime.apartments.apartment import Apartment
 from idlgen.runtime.apartments.proxy import ProxyCall
 from idlgen.runtime.apartments.registry import wire_table
+from idlgen.runtime.apartments.routes import routes
 from idlgen.runtime.com import deadline
 from idlgen.runtime.com.guid import GUID
 from idlgen.runtime.com.stdiface import ICallFactory
+from idlgen.runtime.ndr import NdrMarshalError
 from idlgen.runtime.ndr.fastwire import BufferCodec
 from idlgen.runtime.rpc import orpc
 from idlgen.runtime.rpc.dcerpc import pdu as P
@@ -105,6 +107,85 @@ def test_lean_buffer_calls_are_the_general_paths_bytes(
     fast = read.decode_response(memoryview(reply), scope=ins)
     assert fast == engine_read.decode_response(reply, scope=ins)
     assert fast.outs == {"pv": pv, "pcbRead": len(pv)}
+
+
+def bare_lane(cont_id: int, ipid: bytes, max_ndr: int = 4096) -> Lane:
+    """A lane without a connection: what `Lane.request` reads."""
+    lane = Lane.__new__(Lane)
+    lane.cont_id, lane.ipid, lane.max_ndr = cont_id, ipid, max_ndr
+    lane.middle = request_middle(ipid)
+    return lane
+
+
+@settings(max_examples=300, deadline=None)
+@given(call_id=u32, cont_id=u16, ipid=st.binary(min_size=16, max_size=16), a=long_, b=long_)
+def test_an_all_integer_request_packed_whole_is_lean_requests_bytes(
+    call_id: int, cont_id: int, ipid: bytes, a: int, b: int
+) -> None:
+    """`Lane.request` packs an all-integer method's header and [in] values in one struct
+    (`WholeRequest`): the bytes `lean_request` frames the codec's NDR into, with the
+    causality id it drew."""
+    (add,) = (r for r in routes(ICalc) if r.method.name == "Add")
+    assert add.ints is not None
+    frame = bare_lane(cont_id, ipid).request(call_id, add, (a, b), None)
+    assert frame is not None
+    cid = fastcall.REQUEST_HEAD.unpack_from(frame)[17]
+    ndr = wire_table(ICalc)[3].encode_request({"a": a, "b": b})
+    assert frame == lean_request(call_id, cont_id, 3, request_middle(ipid), cid, ndr)
+
+
+def test_a_whole_request_the_lane_cannot_take_is_refused() -> None:
+    """Out of range, or larger than one fragment: None, and the general path encodes it
+    (and faults the first with the engine's error)."""
+    (add,) = (r for r in routes(ICalc) if r.method.name == "Add")
+    lane = bare_lane(1, bytes(16))
+    assert lane.request(1, add, (2**31, 0), None) is None
+    assert lane.request(1, add, (0, -(2**31) - 1), None) is None
+    assert bare_lane(1, bytes(16), max_ndr=4).request(1, add, (1, 2), None) is None
+    assert lane.request(1, add, (1, 2), None) is not None
+
+
+def test_ints_out_of_range_or_not_ints_fail_with_the_engines_error_on_both_calls(hub: Any) -> None:
+    with pytest.raises(rt.COMError) as sync:
+        hub.Add(2**31, 1)
+    factory = hub.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    with pytest.raises(rt.COMError) as begun:
+        call.Begin_Add(1, -(2**31) - 1)
+    assert sync.value.hresult == begun.value.hresult == NdrMarshalError("").hresult
+    call.Begin_Add(2, 3)  # the object is idle again
+    assert call.wait(WAIT) and call.Finish_Add() == 5
+    assert hub.Add(2, 3) == 5
+    # not an int, though `struct` would pack it: the engine refuses it, on both calls
+    with pytest.raises(rt.COMError):
+        hub.Add(_Index(), 1)
+    with pytest.raises(rt.COMError):
+        call.Begin_Add(1, _Index())
+    call.Release()
+    factory.Release()
+
+
+def test_ints_that_are_not_exact_ints_still_take_the_lane(hub: Any) -> None:
+    """A bool or an int subclass is encoded by the codec's checks, then framed by the lane."""
+    taken = fastcall.taken()
+    assert hub.Add(True, 2) == 3
+    assert hub.Add(_Small(4), 2) == 6
+    factory = hub.QueryInterface(ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    call.Begin_Add(_Small(5), False)
+    assert call.wait(WAIT) and call.Finish_Add() == 5
+    assert fastcall.taken() - taken == 3
+    call.Release()
+    factory.Release()
+
+
+class _Small(int):
+    pass
+
+
+class _Index:
+    def __index__(self) -> int:
+        return 3
 
 
 @settings(max_examples=200, deadline=None)
@@ -197,9 +278,11 @@ def test_a_lean_calls_timeout_is_the_calls_else_the_proxys_else_its_apartments(
     waits: list[float | None] = []
     call = Lane.call
 
-    def recorded(self: Lane, opnum: int, ndr: bytes, timeout: float | None) -> Any:
+    def recorded(
+        self: Lane, route: Any, ins: tuple[Any, ...], ndr: bytes | None, timeout: float | None
+    ) -> Any:
         waits.append(timeout)
-        return call(self, opnum, ndr, timeout)
+        return call(self, route, ins, ndr, timeout)
 
     monkeypatch.setattr(Lane, "call", recorded)
     mta = rt.process_mta()

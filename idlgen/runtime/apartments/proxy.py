@@ -72,7 +72,7 @@ from idlgen.runtime.com.interface import (
 )
 from idlgen.runtime.com.status import _LAST
 from idlgen.runtime.com.stdiface import ICallFactory, IID_ICallFactory
-from idlgen.runtime.ndr.fastwire import PrimitiveCodec
+from idlgen.runtime.ndr.fastwire import PrimitiveCodec, exact_ints
 
 __all__ = [
     "InterfaceProxy",
@@ -103,14 +103,11 @@ _A = TypeVar("_A", bound=AsyncInterface)
 class InterfaceProxy(IUnknown):
     """Base of generated `I<Name>_Proxy` classes: one interface of one remote object."""
 
-    __slots__ = ("_ipid", "_mgr")
+    __slots__ = ("_ipid", "_mgr", "_routes")
     _iface_: ClassVar[type[IUnknown]] = IUnknown
-    # `routes(_iface_)`, kept by the class at its first call (each class its own)
-    _route_table_: ClassVar[tuple[Route, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._route_table_ = None  # never a parent class's: it may speak another interface
         for base in cls.__mro__[1:]:
             if is_interface(base):
                 cls._iface_ = base  # the interface this proxy class speaks
@@ -120,6 +117,10 @@ class InterfaceProxy(IUnknown):
     def __init__(self, mgr: ProxyManager, ipid: bytes) -> None:
         self._mgr = mgr
         self._ipid = ipid
+        # `routes(_iface_)`, kept at the first call: an instance's slot, which CPython
+        # 3.11 reads specialized (a class attribute read through an instance with
+        # `__slots__` is looked up in full every time)
+        self._routes: tuple[Route, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} oid=0x{self._mgr.oid:x} in {self._mgr.apartment.name}>"
@@ -143,20 +144,21 @@ class InterfaceProxy(IUnknown):
 
     def _call_(self, opnum: int, ins: tuple[Any, ...]) -> Any:
         mgr = self._mgr
-        table = self._route_table_
+        table = self._routes
         if table is None:
-            table = type(self)._route_table_ = routes(self._iface_)
+            table = self._routes = routes(self._iface_)
         route = table[opnum]
-        wire, method = route.wire, route.method
-        if wire is None:
+        if route.wire is None:
             _LAST.set(RPC_E_INVALIDMETHOD)
-            raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
-        pack = route.pack
-        body = pack(ins) if pack is not None else None
-        if body is not None:
-            args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
-        else:
-            body, args = mgr.encode(route, ins)
+            message = f"{route.method.name} is not remotable ([local])"
+            raise error_for(RPC_E_INVALIDMETHOD, message)
+        body: bytes | None = None  # None: exact ints, which the lane packs with its header
+        args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
+        if route.ints is None or not exact_ints(map(type, ins)):
+            pack = route.pack
+            body = pack(ins) if pack is not None else None
+            if body is None:
+                body, args = mgr.encode(route, ins)
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
         # path must take the call after all.
@@ -177,7 +179,7 @@ class InterfaceProxy(IUnknown):
                         if timeout is None:
                             timeout = _deadline.DEFAULT_CALL_TIMEOUT
                 try:
-                    lean = lane.call(opnum, body, timeout)
+                    lean = lane.call(route, ins, body, timeout)
                 except RpcTimeoutError:
                     _LAST.set(RpcTimeoutError.hresult)
                     raise
@@ -186,6 +188,8 @@ class InterfaceProxy(IUnknown):
         if lean is None:
             if mgr.released:  # `mgr.roundtrip`, inline: one call less per call
                 raise DisconnectedError(message="the proxy was released")
+            if body is None:  # exact ints the lane did not take (or out of range)
+                body, args = mgr.encode(route, ins)
             frame = mgr._send_and_wait(self._ipid, opnum, body)
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
@@ -197,7 +201,7 @@ class InterfaceProxy(IUnknown):
             except _ndr.NdrFault as fault:
                 value, hr = None, fault.hresult
         else:
-            value, hr = mgr.decode_reply(method, wire, lean, args, route.read)
+            value, hr = mgr.decode_reply(route.method, route.wire, lean, args, route.read)
         # Set only when it changes: a ContextVar.set makes a new context mapping and a
         # Token each time, about three times a get; most calls leave S_OK as they found it.
         if _LAST.get() != hr:
@@ -771,28 +775,29 @@ class ProxyCall(CallObject):
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
-        pack = route.pack
-        body = pack(ins) if pack is not None else None
-        if body is not None:
-            args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
-        else:
-            body, args = mgr.encode(route, ins)
+        body: bytes | None = None  # as in `InterfaceProxy._call_`
+        args = _NO_SCOPE
+        if route.ints is None or not exact_ints(map(type, ins)):
+            pack = route.pack
+            body = pack(ins) if pack is not None else None
+            if body is None:
+                body, args = mgr.encode(route, ins)
         # The lean path to the IPID, if any; the lane itself says whether it takes the request
         # (its connection still current, the request one fragment). Not while this object's
         # previous request is still on the wire (its call abandoned by a cancel): the
         # object is that request's record until its reply comes.
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
-        if lane is not None and (mgr.released or _channel._taps or self._wire_ticket):
-            lane = None
-        if lane is not None:
+        if lane is not None and not (mgr.released or _channel._taps or self._wire_ticket):
             # The reply completes the call on the reading thread; what decoding it needs
             # is kept with the request (a precompiled codec needs no [in] values).
             self._route = route
-            self._args = _NO_SCOPE if isinstance(wire, PrimitiveCodec) else args
+            if body is not None and isinstance(wire, PrimitiveCodec):
+                args = _NO_SCOPE  # `mgr.encode`'s, for values `pack` did not take
+            self._args = args
             self._lane = lane
             self._wire_ticket = ticket
             try:
-                taken = lane.begin(self, opnum, body)
+                taken = lane.begin(self, route, ins, body)
             except BaseException:
                 self._wire_ticket = 0  # not in flight
                 raise
@@ -803,6 +808,8 @@ class ProxyCall(CallObject):
                 return
             self._wire_ticket = 0
             mgr.not_taken(self._ipid, lane)
+        if body is None:  # as in `InterfaceProxy._call_`
+            body, args = mgr.encode(route, ins)
         on_reply = partial(self._channel_done, ticket, route, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
         if mgr.remote:
@@ -872,7 +879,12 @@ class ProxyCall(CallObject):
     # Release of an idle object lets go of its hold on the proxy in the same lock turn:
     # most call objects end that way, right after Finish_.
 
-    def _nd_release(self) -> int:
+    def Release(self, inner: bool = False) -> int:
+        """ComObject's Release and `_nd_release` in one call (one Python call less per
+        call object): an aggregated object's Release goes to its controlling unknown; the
+        non-delegating one (`inner`: the inner unknown's) counts here."""
+        if self._outer is not None and not inner:
+            return int(self._outer.Release())
         mgr = self._mgr
         lock = mgr._lock
         lock.acquire()  # not `with`: see `CallObject._begin_`
@@ -892,6 +904,9 @@ class ProxyCall(CallObject):
         if not refs and not done:
             self._final_release_()
         return refs
+
+    def _nd_release(self) -> int:
+        return self.Release(True)
 
     def _final_release_(self) -> None:
         """The last reference went from a call still pending or unfinished, or held the

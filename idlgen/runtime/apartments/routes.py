@@ -36,7 +36,7 @@ Read = Callable[[Any], tuple[Any, int]]
 class Route:
     """One vtable slot as a proxy calls it."""
 
-    __slots__ = ("method", "opnum", "pack", "read", "wire")
+    __slots__ = ("ints", "lean", "method", "opnum", "pack", "read", "wire")
 
     def __init__(self, opnum: int, method: Method, wire: Any) -> None:
         self.opnum = opnum
@@ -44,6 +44,14 @@ class Route:
         self.wire = wire  # the marshaler (None: [local], not remotable)
         # [in] values as passed -> request bytes, or None: use the marshaler
         self.pack: Pack | None = _packer(method, wire)
+        # The request's struct format (no byte order) when every [in] value is a plain
+        # integer, in the caller's order: exact ints in range (`fastwire.exact_ints`) then
+        # pack with it as `pack` packs them, also into a larger struct (the lean path
+        # packs them with the request's header in one call); else None.
+        self.ints: str | None = None
+        if self.pack is not None and isinstance(wire, PrimitiveCodec):
+            self.ints = wire.exact_format
+        self.lean: Any = None  # what the lean path (orpc.fastcall) keeps per route
         # reply data -> (value, HRESULT) as `_shape` gives them; may raise the codec's fault
         self.read: Read | None = _reader(method, wire)
 

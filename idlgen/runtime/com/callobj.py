@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CANCELED", "COMPLETE", "IDLE", "PENDING", "CallObject"]
 
-IDLE, PENDING, COMPLETE, CANCELED = 0, 1, 2, 3
+IDLE, PENDING, COMPLETE, CANCELED = 0, 1, 2, 3  # in this order: settled is `> PENDING`
 
 
 class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICancelMethodCalls):
@@ -111,7 +111,7 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         return self._ins
 
     def _begin_(self, name: str, ins: tuple[Any, ...]) -> int:
-        method = self._sync_._by_name_[name]  # type: ignore[attr-defined]
+        method = self._sync_by_name_[name]  # type: ignore[attr-defined]
         # The per-call locks of a call object are taken with acquire/try/finally, not
         # `with`: in CPython 3.11 `with` looks up `__enter__` and `__exit__` and makes a
         # bound method of each, about 1,000 instructions more per turn.
@@ -148,9 +148,9 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         try:
             state = self._state
             method = self._method
-            settled = (
-                state != PENDING and state != IDLE and method is not None and method.name == name
-            )
+            # completed or canceled (a settled call has its method: only `_clear_locked`
+            # clears it, with the state back to idle)
+            settled = state > PENDING and method.name == name  # type: ignore[union-attr]
             if settled:
                 value, hr = self._value, self._hr
                 self._state = IDLE  # `_clear_locked`, inline
@@ -218,7 +218,7 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
             wakeup.block()
 
     def _sync_method(self, name: str) -> Method:
-        return self._sync_._by_name_[name]  # type: ignore[attr-defined,no-any-return]
+        return self._sync_by_name_[name]  # type: ignore[attr-defined,no-any-return]
 
     def _clear_locked(self) -> None:
         self._state = IDLE

@@ -24,7 +24,10 @@ larger than one fragment, a connection being replaced or closing, and any call w
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import Any
 
+from idlgen.runtime.apartments.routes import Route
 from idlgen.runtime.com.hresult import RPC_E_DISCONNECTED, RpcTimeoutError
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.client import Association, ClientCall, WireCall
@@ -41,6 +44,7 @@ from idlgen.runtime.rpc.orpc.wire import (
 __all__ = [
     "REQUEST_HEAD",
     "Lane",
+    "WholeRequest",
     "connections_changed",
     "lane_reply",
     "lean_request",
@@ -101,6 +105,29 @@ def lean_request(
     ) + ndr  # fmt: skip
 
 
+# `_LANE_HEAD` with the first 8 bytes and the fragment length pre-packed (the same for
+# every request of one route: its NDR has one size), then the call id, alloc hint, context
+# id, opnum, `Lane.middle` and causality counter: the request's NDR follows in the same
+# struct (`WholeRequest`).
+_WHOLE_HEAD = "<12sIIHH36sQ4x"
+
+
+class WholeRequest:
+    """A route's request PDU, header and NDR in one `struct` call: for a method whose [in]
+    values are all plain integers (`Route.ints`). Made once per route (`Route.lean`)."""
+
+    __slots__ = ("front", "hint", "ndr_size", "opnum", "pack")
+
+    def __init__(self, route: Route) -> None:
+        fmt = route.ints
+        assert fmt is not None
+        n = self.ndr_size = struct.calcsize("<" + fmt)
+        self.front = _START + struct.pack("<H2x", REQUEST_HEAD.size + n)
+        self.hint = _STUB_HEAD + n
+        self.opnum = route.opnum
+        self.pack: Callable[..., bytes] = struct.Struct(_WHOLE_HEAD + fmt).pack
+
+
 def lane_reply(call: WireCall) -> memoryview | int:
     """A settled call's NDR reply data, or the HRESULT it failed with."""
     if call.error is not None:
@@ -142,21 +169,52 @@ class Lane:
 
     reply = staticmethod(lane_reply)
 
-    def call(self, opnum: int, ndr: bytes, timeout: float | None) -> memoryview | int | None:
-        """A synchronous call: the reply's NDR data or a failure HRESULT; None if the lane
-        does not take it or its connection turned out closed (the general path takes it).
-        On an idle connection the caller writes and reads in place (`call_alone`); else
-        its call waits for whoever reads. On timeout the call is canceled (co_cancel; a
-        late reply is dropped) and RpcTimeoutError raised."""
+    def request(
+        self, call_id: int, route: Route, ins: tuple[Any, ...], ndr: bytes | None
+    ) -> bytes | None:
+        """Call `call_id`'s request PDU: `ndr` framed (`lean_request`); with `ndr` None,
+        `ins` (exact ints: the caller checked) packed with the header in one struct call
+        (`WholeRequest`). None if it does not fit one fragment, or an int is out of range
+        (the general encoder then faults it)."""
+        if ndr is not None:
+            if len(ndr) > self.max_ndr:
+                return None
+            return lean_request(
+                call_id, self.cont_id, route.opnum, self.middle, next_causality(), ndr
+            )
+        whole: WholeRequest | None = route.lean
+        if whole is None:
+            whole = route.lean = WholeRequest(route)
+        if whole.ndr_size > self.max_ndr:
+            return None
+        try:
+            return whole.pack(
+                whole.front, call_id, whole.hint, self.cont_id, whole.opnum, self.middle,
+                next_causality(), *ins,
+            )  # fmt: skip
+        except struct.error:
+            return None
+
+    def call(
+        self, route: Route, ins: tuple[Any, ...], ndr: bytes | None, timeout: float | None
+    ) -> memoryview | int | None:
+        """A synchronous call (`request`'s `ins` and `ndr`): the reply's NDR data or a
+        failure HRESULT; None if the lane does not take it or its connection turned out
+        closed (the general path takes it). On an idle connection the caller writes and
+        reads in place (`call_alone`); else its call waits for whoever reads. On timeout
+        the call is canceled (co_cancel; a late reply is dropped) and RpcTimeoutError
+        raised."""
         # A connection closed or closing is `call_alone`'s to tell (None, then `fresh`).
-        if self.generation != _generation or len(ndr) > self.max_ndr:
+        if self.generation != _generation:
             return None
         assoc = self.assoc
-        global _taken
-        _taken += 1
         next_id = assoc.next_id  # an attribute holding C's `next`: called from a local, as
         call_id = next_id() & 0xFFFFFFFF  # a method-style call of it is never specialized
-        frame = lean_request(call_id, self.cont_id, opnum, self.middle, next_causality(), ndr)
+        frame = self.request(call_id, route, ins, ndr)
+        if frame is None:
+            return None
+        global _taken
+        _taken += 1
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
         if type(got) is bytes:
             if got[:8] == _NULL_THAT:  # `lane_reply`'s common case
@@ -167,8 +225,8 @@ class Lane:
                 _taken -= 1
                 return None
             got = assoc.enter(ClientCall(assoc, 0))
-            cid = next_causality()
-            frame = lean_request(got.call_id, self.cont_id, opnum, self.middle, cid, ndr)
+            frame = self.request(got.call_id, route, ins, ndr)
+            assert frame is not None  # as it was a moment ago
             assoc.outbox.send_one(frame)
             got.wait(timeout)
         assert isinstance(got, ClientCall)
@@ -177,19 +235,23 @@ class Lane:
             raise RpcTimeoutError(message=f"no reply within {timeout} s")
         return lane_reply(got)
 
-    def begin(self, call: WireCall, opnum: int, ndr: bytes) -> bool:
-        """Send a call object's request, the object being its own wire call (`WireCall`:
-        its reply completes it on the reading thread, through its `on_done`). The call is
-        put in flight and its request queued for the connection's writer
-        (outbox.post_locked) in one lock turn. False if the lane does not take it."""
+    def begin(self, call: WireCall, route: Route, ins: tuple[Any, ...], ndr: bytes | None) -> bool:
+        """Send a call object's request (`request`'s `ins` and `ndr`), the object being its
+        own wire call (`WireCall`: its reply completes it on the reading thread, through
+        its `on_done`). The call is put in flight and its request queued for the
+        connection's writer (outbox.post_locked) in one lock turn. False if the lane does
+        not take it."""
         assoc = self.assoc
-        stale = not assoc.alive or assoc.closing or self.generation != _generation
-        if stale or len(ndr) > self.max_ndr:
+        if not assoc.alive or assoc.closing or self.generation != _generation:
             return False
-        call_id = call.call_id = assoc.next_id() & 0xFFFFFFFF
+        next_id = assoc.next_id  # called from a local: see `call`
+        call_id = next_id() & 0xFFFFFFFF
+        frame = self.request(call_id, route, ins, ndr)
+        if frame is None:
+            return False
+        call.call_id = call_id
         call.settled = False
         call.reply = call.error = call.partial = None
-        frame = lean_request(call_id, self.cont_id, opnum, self.middle, next_causality(), ndr)
         # in flight and queued for the connection's writer in one turn of its lock
         assoc.enter(call, frame)  # unprotected: lanes exist only without security
         global _taken
