@@ -64,7 +64,6 @@ ERROR_ACCESS_DENIED = 5
 
 log = logging.getLogger(__name__)
 _C = TypeVar("_C", bound="WireCall")
-_QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
 # a PDU's common header: (version, minor, ptype, flags) as one word, drep[0:2], frag_length,
 # auth_length, call id; a whole response as idlgen and Windows head one (`call_alone`) has
@@ -434,12 +433,12 @@ class Association:
                 if wait is not None and wait <= 0:
                     break
                 try:
-                    frames = self.inbox.frames(wait, self.limits.recv_timeout)
+                    self.inbox.fill(wait, self.limits.recv_timeout)
                 except TimeoutError:
                     if self.inbox.pending():
                         raise  # a PDU started and stalled: the connection is broken
                     break
-                reason = self._take_all(frames)
+                reason = self._take_all()
                 if reason is not None or call.settled:
                     break
                 wait = None if end is None else end - time.monotonic()
@@ -473,7 +472,8 @@ class Association:
         try:
             while self.alive and self.inbox.readable():
                 wait = self.limits.recv_timeout
-                reason = self._take_all(self.inbox.frames(wait, wait))
+                self.inbox.fill(wait, wait)
+                reason = self._take_all()
                 if reason is not None:
                     self._fail_all(DisconnectedError(message=reason))
         except (Closed, OSError) as e:
@@ -611,36 +611,46 @@ class Association:
                         if not self.calls:
                             self._reading = False
                             return None if self.alive else "connection closed"
-                reason = self._take_all(inbox.frames(None, self.limits.recv_timeout))
+                inbox.fill(None, self.limits.recv_timeout)
+                reason = self._take_all()
                 if reason is not None:
                     return reason
         except (Closed, OSError) as e:
             return f"server closed the connection: {e}"
 
-    def _take_all(self, frames: list[bytes | P.ProtocolError]) -> str | None:
-        """Hand each PDU of one read to its call, in order; why the connection must close,
-        if it must (the PDUs after the one that says so are dropped with it).
+    def _take_all(self) -> str | None:
+        """Hand each complete PDU buffered to its call, in order; why the connection must
+        close, if it must (the PDUs after the one that says so are dropped with it).
 
-        A burst's replies come dozens to a read: the whole unprotected responses at its
-        head are taken from the call table in one turn of the lock, then their calls are
-        signalled in order; from the first other PDU on, each goes through `_take`."""
-        taken: list[WireCall] = []
-        count = 0
-        if self.security is None:
-            limit = P.RESPONSE_HEADER + self.limits.max_request
+        A burst's replies come dozens to a read. The whole responses at the head of the
+        buffer, headed as `call_alone` takes one in place, are read where they are (one
+        header unpack each, no copy) and taken from the call table in one turn of the
+        lock, then their calls are signalled in order. From the first other PDU on, the
+        inbox copies each out and `_take` decodes it.
+
+        The buffer's rule: a `ClientCall`'s reply is copied (its waiter reads it later,
+        when the buffer may hold other bytes); any other `WireCall` (a call object) gets
+        a view of its stub in the buffer, valid while its `on_done` runs: the buffer is
+        not read into again before every call taken here has been signalled."""
+        inbox = self.inbox
+        start = inbox.start
+        most = self.in_place  # (0 with security: every PDU then goes the general way)
+        if most and not trace.on:  # (traced: each PDU as `framed` hands it out)
+            buffer, end = inbox.buffer, inbox.end
+            unpack = _HEAD.unpack_from
+            taken: list[WireCall] = []
             calls = self.calls
             lock = self._lock
             lock.acquire()  # not `with`: see `enter`
             try:
-                for frame in frames:
-                    if type(frame) is not bytes:
-                        break
-                    ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
+                while end - start >= _RESPONSE_HEADER:
+                    word, drep, frag, auth, call_id = unpack(buffer, start)
                     if (
-                        ptype != P.RESPONSE
-                        or flags & _WHOLE != _WHOLE
-                        or auth_len
-                        or not P.RESPONSE_HEADER <= len(frame) <= limit
+                        word != _WHOLE_RESPONSE
+                        or drep != _DREP_WORD
+                        or auth
+                        or not _RESPONSE_HEADER <= frag <= most
+                        or end - start < frag
                     ):
                         break
                     call = calls.get(call_id)
@@ -648,14 +658,16 @@ class Association:
                         if call.partial is not None:
                             break  # a whole response after fragments: `_take` says why not
                         del calls[call_id]  # in flight, so not settled yet: settle it here
-                        call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
+                        stub = buffer[start + _RESPONSE_HEADER : start + frag]
+                        call.reply = stub.tobytes() if type(call) is ClientCall else stub
+                        call.settled = True
                         taken.append(call)
-                    count += 1
+                    start += frag
             finally:
                 lock.release()
-        for call in taken:
-            _signal(call)
-        for frame in frames[count:] if count else frames:
+            for call in taken:
+                _signal(call)
+        for frame in inbox.framed(start):
             reason = self._take(frame)
             if reason is not None:
                 return reason
@@ -663,7 +675,7 @@ class Association:
 
     def _take(self, frame: bytes | P.ProtocolError) -> str | None:
         """Hand one PDU to its call, decoded (the general way: `_take_all` takes the whole
-        responses at the head of a read); why the connection must close, if it must."""
+        responses at the head of the buffer); why the connection must close, if it must."""
         if isinstance(frame, P.ProtocolError):
             return f"protocol error from server: {frame.reason}"
         p = P.decode(frame)
