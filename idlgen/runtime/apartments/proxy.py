@@ -159,7 +159,7 @@ class InterfaceProxy(IUnknown):
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
         # path must take the call after all.
-        lean: memoryview | int | None = None
+        lean: bytes | memoryview | int | None = None
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         if lane is not None and not (mgr.released or _channel._taps):
             # `current_apartment()` and `mgr._timeout(caller)` without a call each: the
@@ -189,7 +189,7 @@ class InterfaceProxy(IUnknown):
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
-        elif (read := route.read) is not None and type(lean) is memoryview:  # `decode_reply`
+        elif (read := route.read) is not None and type(lean) is not int:  # `decode_reply`
             try:  # (inline; a local `read`: CPython 3.11 does not specialize a method-style
                 # call of an attribute that holds a function, and looks it up in full)
                 value, hr = read(lean)
@@ -574,7 +574,7 @@ class ProxyManager:
         self,
         method: Method,
         wire: _ndr.MethodMarshaler,
-        reply: memoryview | int,
+        reply: bytes | memoryview | int,
         args: dict[str, Any],
         read: Read | None = None,
     ) -> tuple[Any, int]:

@@ -65,12 +65,16 @@ ERROR_ACCESS_DENIED = 5
 log = logging.getLogger(__name__)
 _C = TypeVar("_C", bound="WireCall")
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
-# a PDU's common header: (version, minor, ptype, flags) as one word, drep[0:2], frag_length,
-# auth_length, call id; a whole response as idlgen and Windows head one (`call_alone`) has
-# `_WHOLE_RESPONSE` for its first word (fewer values to unpack and compare per call)
-_HEAD = struct.Struct("<IH2xHHI")
-_WHOLE_RESPONSE = struct.unpack("<I", bytes((P.RPC_VERS, 0, P.RESPONSE, _WHOLE)))[0]
-_DREP_WORD = struct.unpack("<H", P.DREP_LE_ASCII_IEEE[:2])[0]
+# A PDU's common header in three values: its first 8 bytes (version, minor, ptype, flags,
+# drep), frag_length with auth_length above it, the call id. A whole unprotected response,
+# headed exactly as idlgen and Windows write one, has `_WHOLE_RESPONSE` first and
+# auth_length 0, so its second value is its length; a frag_length within `in_place`
+# (at most 65535) so also says auth_length is 0. `call_alone` and `_take_all` take such a
+# response in place (anything else goes the general way: same outcome, more work).
+_HEAD = struct.Struct("<QII")
+_WHOLE_RESPONSE = struct.unpack(
+    "<Q", bytes((P.RPC_VERS, 0, P.RESPONSE, _WHOLE)) + P.DREP_LE_ASCII_IEEE
+)[0]
 _RESPONSE_HEADER = P.RESPONSE_HEADER
 
 
@@ -400,12 +404,14 @@ class Association:
             except OSError:  # a timeout, or the connection failed: `read_own` says which
                 n = 0
             # exactly one PDU, the call's whole response, as an idlgen or Windows server
-            # writes it (other flags or minor version: the general way below reads it)
-            if _RESPONSE_HEADER <= n <= self.in_place and not trace.on:
-                head = _HEAD.unpack_from(inbox.chunk)
-                if head == (_WHOLE_RESPONSE, _DREP_WORD, n, 0, call_id):
-                    self.own_reads += 1
-                    return inbox.chunk[_RESPONSE_HEADER:n].tobytes()
+            # writes it (see `_HEAD`; anything else: the general way below reads it)
+            if (
+                _RESPONSE_HEADER <= n <= self.in_place
+                and not trace.on
+                and _HEAD.unpack_from(inbox.chunk) == (_WHOLE_RESPONSE, n, call_id)
+            ):
+                self.own_reads += 1
+                return inbox.chunk[_RESPONSE_HEADER:n].tobytes()
             # Anything else (another call's reply, a fault, fragments, a timeout, the end
             # of the stream): the general way, from the bytes this read brought.
             call = ClientCall(self, call_id)
@@ -644,15 +650,11 @@ class Association:
             lock.acquire()  # not `with`: see `enter`
             try:
                 while end - start >= _RESPONSE_HEADER:
-                    word, drep, frag, auth, call_id = unpack(buffer, start)
-                    if (
-                        word != _WHOLE_RESPONSE
-                        or drep != _DREP_WORD
-                        or auth
-                        or not _RESPONSE_HEADER <= frag <= most
-                        or end - start < frag
-                    ):
+                    head, frag, call_id = unpack(buffer, start)
+                    if head != _WHOLE_RESPONSE or not _RESPONSE_HEADER <= frag <= most:
                         break
+                    if end - start < frag:
+                        break  # (the rest of it is yet to come)
                     call = calls.get(call_id)
                     if call is not None:  # (None: a reply to an orphaned call)
                         if call.partial is not None:

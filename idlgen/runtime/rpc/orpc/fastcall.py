@@ -142,7 +142,9 @@ class Lane:
 
     reply = staticmethod(lane_reply)
 
-    def call(self, opnum: int, ndr: bytes, timeout: float | None) -> memoryview | int | None:
+    def call(
+        self, opnum: int, ndr: bytes, timeout: float | None
+    ) -> bytes | memoryview | int | None:
         """A synchronous call: the reply's NDR data or a failure HRESULT; None if the lane
         does not take it or its connection turned out closed (the general path takes it).
         On an idle connection the caller writes and reads in place (`call_alone`); else
@@ -158,9 +160,9 @@ class Lane:
         call_id = next_id() & 0xFFFFFFFF  # a method-style call of it is never specialized
         frame = lean_request(call_id, self.cont_id, opnum, self.middle, next_causality(), ndr)
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
-        if type(got) is bytes:
-            if got[:8] == _NULL_THAT:  # `lane_reply`'s common case
-                return memoryview(got)[8:]
+        if type(got) is bytes:  # the stub, read in place: the data past a null ORPCTHAT
+            if got.startswith(_NULL_THAT):  # (a slice of bytes: no view, no buffer object)
+                return got[8:]
             return _stub_data(got)
         if got is None:  # not idle: the call waits for whoever reads (or the lane is stale)
             if not self.fresh():
