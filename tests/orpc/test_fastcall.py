@@ -121,6 +121,9 @@ def test_lean_reply_reads_orpcthat_as_the_general_path_does(
         expected = exc.hresult
     got = lane_reply(call)
     assert (got if isinstance(got, int) else bytes(got)) == expected
+    call.reply = memoryview(stub)  # as the reader hands a call object its reply
+    got = lane_reply(call)
+    assert (got if isinstance(got, int) else bytes(got)) == expected
 
 
 def test_causality_ids_are_distinct_without_uuid4() -> None:
