@@ -59,6 +59,7 @@ _STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by a
 _LANE_HEAD = struct.Struct("<8sH2xIIHH36sQ4x")
 _START = bytes((P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS)) + P.DREP_LE_ASCII_IEEE
 _NULL_THAT = b"\0" * 8  # ORPCTHAT with no flags and no extensions
+_SLICED = 512  # the largest stub a synchronous reply's data is sliced from (see `Lane.call`)
 _generation = 0  # of orpc.client's connection table: lanes made before a change stop
 # Lean calls made, process-wide (tests check the lane is used, not timing). A module global,
 # not a class attribute: assigning to a class attribute per call would change the class's
@@ -161,8 +162,9 @@ class Lane:
         frame = lean_request(call_id, self.cont_id, opnum, self.middle, next_causality(), ndr)
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
         if type(got) is bytes:  # the stub, read in place: the data past a null ORPCTHAT
-            if got.startswith(_NULL_THAT):  # (a slice of bytes: no view, no buffer object)
-                return got[8:]
+            if got.startswith(_NULL_THAT):  # a small one sliced (cheaper than a view and
+                # its buffer object), a large one (a Read's) viewed: not copied again
+                return got[8:] if len(got) <= _SLICED else memoryview(got)[8:]
             return _stub_data(got)
         if got is None:  # not idle: the call waits for whoever reads (or the lane is stale)
             if not self.fresh():
