@@ -155,7 +155,9 @@ class WireCall(Protocol):
 
     call_id: int
     settled: bool  # the reply (or failure) is in: set under the association's lock
-    reply: Any  # the response's stub data
+    # The response's stub data: `bytes` for a `ClientCall`; for any other type possibly a
+    # view of the connection's receive buffer, valid only while `on_done` runs (`_take_all`)
+    reply: Any
     error: BaseException | None
     partial: Reassembly | None  # a reply in fragments, being put together
 
@@ -218,7 +220,8 @@ class Association:
         self._want_mpx = mpx
         self.inbox = Inbox(self.sock, self.max_recv)
         self.outbox = Outbox(self.sock, self._send_failed, self._lock)  # one lock: see call_alone
-        self.in_place = 0  # the largest response `call_alone` takes in place (`_fit_in_place`)
+        # the largest response `call_alone` and `_take_all` take in place (`_fit_in_place`)
+        self.in_place = 0
         self._fit_in_place()
 
     # ----------------------------------------------------------- binding
@@ -356,9 +359,10 @@ class Association:
         return call, True
 
     def _fit_in_place(self) -> None:
-        """`in_place`: a response read whole by one receive, within the fragment size
-        received and the stub size accepted, on a connection without security (whose PDUs
-        carry a verifier); none otherwise. Kept when `max_frag` is negotiated (`bind`)."""
+        """`in_place`: a response read in place (whole by one receive for `call_alone`,
+        from the buffer for `_take_all`), within the fragment size received and the stub
+        size accepted, on a connection without security (whose PDUs carry a verifier);
+        none otherwise. Kept when `max_frag` is negotiated (`bind`)."""
         most = min(self.inbox.max_frag, self.limits.max_request + _RESPONSE_HEADER)
         self.in_place = most if self.security is None else 0
 
