@@ -838,7 +838,10 @@ class ProxyCall(CallObject):
             got = read(self.reply) if read is not None and self.error is None else None
             if got is None:
                 data = self._lane.reply(self)
-                got = self._mgr.decode_reply(route.method, route.wire, data, self._args, route.read)
+                value, hr = self._mgr.decode_reply(
+                    route.method, route.wire, data, self._args, route.read
+                )
+                got = value, hr & 0xFFFFFFFF  # as in `_channel_done` (`read_stub`'s is)
             self.reply = None
             self._wire_ticket = 0
             value, hr = got
@@ -847,7 +850,7 @@ class ProxyCall(CallObject):
             self._wire_ticket = 0
             self._fail_(ticket, exc)
             return
-        self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)  # as in `_channel_done`
+        self._settle(ticket, COMPLETE, value, hr)
 
     on_done = _lean_done  # the wire call's completion (`rpc.dcerpc.client.WireCall`)
 

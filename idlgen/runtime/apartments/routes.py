@@ -41,6 +41,9 @@ ReadStub = Callable[[Any], tuple[Any, int] | None]
 # what a lane's reply stub starts with in the common case: ORPCTHAT's flags and extensions
 # pointer, both zero, read as one field before the reply's own
 _LEAD = "Q"
+# The largest HRESULT the interpreter compares without bitwise work (one 30-bit digit):
+# success codes (S_OK, S_FALSE) are under it, failures (bit 31 set) above.
+_SMALL = 0x3FFFFFFF
 
 
 class Route:
@@ -132,9 +135,11 @@ def _stub_reader(unpack: Unpack, picks: list[int], result: Any) -> ReadStub:
             return None  # the two steps fault as the codec does
         if values[0]:
             return None  # ORPCTHAT with flags or extensions: the two steps
-        hr: int = values[-1] & 0xFFFFFFFF
-        if hr & 0x80000000:
-            return None, hr
+        hr: int = values[-1]
+        if not 0 <= hr <= _SMALL:  # (see `_one_out`)
+            hr &= 0xFFFFFFFF
+            if hr & 0x80000000:
+                return None, hr
         return (pick(values) if make is None else make(pick(values))), hr
 
     return read
@@ -146,8 +151,12 @@ def _one_out(unpack: Unpack, checked: Unpack, pick: int) -> Read:
             values = unpack(data)
         except struct.error:
             values = checked(data)
-        hr: int = values[-1] & 0xFFFFFFFF
-        return (None, hr) if hr & 0x80000000 else (values[pick], hr)
+        hr: int = values[-1]
+        if not 0 <= hr <= _SMALL:  # a success code is small: no bitwise work, a compare
+            hr &= 0xFFFFFFFF
+            if hr & 0x80000000:
+                return None, hr
+        return values[pick], hr
 
     return read
 
@@ -160,9 +169,11 @@ def _several_outs(
             values = unpack(data)
         except struct.error:
             values = checked(data)
-        hr: int = values[-1] & 0xFFFFFFFF
-        if hr & 0x80000000:
-            return None, hr
+        hr: int = values[-1]
+        if not 0 <= hr <= _SMALL:  # (see `_one_out`)
+            hr &= 0xFFFFFFFF
+            if hr & 0x80000000:
+                return None, hr
         items = pick(values)
         return (result._make(items) if result is not None else items), hr
 
