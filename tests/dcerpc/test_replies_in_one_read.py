@@ -21,6 +21,15 @@ CALLS = 6
 ACCESS_DENIED = 5
 
 
+def bind_multiplexed(conn: socket.socket) -> None:
+    """Answer the client's bind, granting PFC_CONC_MPX: its calls share one connection."""
+    bind = P.decode(read_exactly(conn))
+    assert isinstance(bind, P.Bind)
+    ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+    flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_CONC_MPX
+    conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,), flags)))
+
+
 def test_whole_responses_then_a_fault_fragments_and_a_stray_reply_in_one_read() -> None:
     lsock = socket.create_server(("127.0.0.1", 0))
     port = lsock.getsockname()[1]
@@ -28,11 +37,7 @@ def test_whole_responses_then_a_fault_fragments_and_a_stray_reply_in_one_read() 
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            bind = P.decode(read_exactly(conn))
-            assert isinstance(bind, P.Bind)
-            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-            flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_CONC_MPX  # one connection
-            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,), flags)))
+            bind_multiplexed(conn)
             requests = [P.decode(read_exactly(conn)) for _ in range(CALLS)]
             c1, c2, c3, c4, c5, c6 = (r.call_id for r in requests if isinstance(r, P.Request))
 
@@ -89,11 +94,7 @@ def test_replies_taken_in_place_are_their_calls_own_after_later_reads() -> None:
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            bind = P.decode(read_exactly(conn))
-            assert isinstance(bind, P.Bind)
-            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-            flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_CONC_MPX
-            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,), flags)))
+            bind_multiplexed(conn)
             first = [P.decode(read_exactly(conn)) for _ in range(2)]
             conn.sendall(  # both in one write: one read, buffer offsets 0 and 28
                 b"".join(P.encode(P.Response(r.call_id, 0, b"AAAA")) for r in first)  # type: ignore[union-attr]
