@@ -51,11 +51,21 @@ def _general(route: Route, data: bytes) -> tuple[Any, int]:
     return _shape(route.method, route.wire.decode_response(data))
 
 
+NULL_THAT = bytes(8)  # a lane's reply stub starts with it: ORPCTHAT, no flags or extensions
+
+
 def _check_reply(route: Route, data: bytes) -> None:
     expected = _outcome(_general, route, data)
     if route.read is not None:
         assert _outcome(route.read, data) == expected
         assert _outcome(route.read, memoryview(data)) == expected  # as a lane hands it
+    if route.read_stub is not None:  # a lane's reply stub in one unpack, or None: two steps
+        for stub in (NULL_THAT + data, memoryview(NULL_THAT + data)):
+            got = route.read_stub(stub)
+            assert (expected if got is None else ("ok", repr(got))) == expected
+            assert (got is None) == (expected[0] != "ok")  # a fault is the two steps' to say
+        for lead in (b"\1" + bytes(7), bytes(4) + b"\0\0\2\0"):  # flags, extensions
+            assert route.read_stub(lead + data) is None
     if expected[0] == "ok":  # what a call object's Finish_ then gives as it is
         assert _finished(*_as_returned(route.method, *_general(route, data))) == _finished(
             *_general(route, data)
@@ -80,7 +90,7 @@ def test_primitive_routes_pack_and_read_as_the_general_way(case: Case, data: Any
     if route.pack is not None and (packed := route.pack(odd)) is not None:
         assert packed == engine.encode_request(dict(zip(route.method.ins, odd, strict=True)))
     if route.method.hresult and not any(p.kind == "bool" for p in _prims(engine)):
-        assert route.read is not None
+        assert route.read is not None and route.read_stub is not None
     good = engine.encode_response(outs, result)
     _check_reply(route, good)
     # the read unpacks with struct itself: a reply one byte off faults as the codec does

@@ -456,3 +456,22 @@ def test_readable_says_so_for_bytes_kept_from_someone_elses_receive(
     assert inbox.readable()
     assert inbox.frames(WAIT, WAIT) == [frame]
     assert not inbox.readable()
+
+
+def test_a_large_pdu_cut_after_many_small_ones_is_put_together_in_the_buffer(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """What a read leaves of a PDU goes to the front of the inbox's buffer, and the next
+    read goes after it: a fragment near the 16-bit limit, cut by a full chunk of smaller
+    ones before it, comes out whole, as do the ones around it."""
+    a, b = pair
+    small = [response(i, bytes(8 * (i % 50))) for i in range(1, 400)]
+    big = response(9999, bytes(range(256)) * 255)  # 65,304 bytes of stub: 65,328 in all
+    sent = [*small, big, response(10000)]
+    threading.Thread(target=a.sendall, args=(b"".join(sent),), daemon=True).start()
+    inbox = Inbox(b, 0xFFFF)
+    got: list[bytes | P.ProtocolError] = []
+    while len(got) < len(sent):
+        got.extend(inbox.frames(WAIT, WAIT))
+    assert got == sent
+    assert not inbox.pending()

@@ -21,6 +21,15 @@ CALLS = 6
 ACCESS_DENIED = 5
 
 
+def bind_multiplexed(conn: socket.socket) -> None:
+    """Answer the client's bind, granting PFC_CONC_MPX: its calls share one connection."""
+    bind = P.decode(read_exactly(conn))
+    assert isinstance(bind, P.Bind)
+    ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
+    flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_CONC_MPX
+    conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,), flags)))
+
+
 def test_whole_responses_then_a_fault_fragments_and_a_stray_reply_in_one_read() -> None:
     lsock = socket.create_server(("127.0.0.1", 0))
     port = lsock.getsockname()[1]
@@ -28,11 +37,7 @@ def test_whole_responses_then_a_fault_fragments_and_a_stray_reply_in_one_read() 
     def serve() -> None:
         conn, _ = lsock.accept()
         with conn:
-            bind = P.decode(read_exactly(conn))
-            assert isinstance(bind, P.Bind)
-            ctx = P.ContextResult(P.ACCEPTANCE, transfer=P.NDR20)
-            flags = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG | P.PFC_CONC_MPX  # one connection
-            conn.sendall(P.encode(P.BindAck(bind.call_id, 5840, 5840, 1, "", (ctx,), flags)))
+            bind_multiplexed(conn)
             requests = [P.decode(read_exactly(conn)) for _ in range(CALLS)]
             c1, c2, c3, c4, c5, c6 = (r.call_id for r in requests if isinstance(r, P.Request))
 
@@ -73,6 +78,45 @@ def test_whole_responses_then_a_fault_fragments_and_a_stray_reply_in_one_read() 
             assert order == [0, 1, 2, 4, 3, 5]  # completed in the order their PDUs came
             (assoc,) = c.connection._assocs
             assert assoc.alive and not assoc.calls
+    finally:
+        server.join(WAIT)
+        lsock.close()
+
+
+def test_replies_taken_in_place_are_their_calls_own_after_later_reads() -> None:
+    """The reader takes whole responses from its receive buffer in place, and receives into
+    that buffer again once they are signalled: a waited-for call's reply is its own copy,
+    still its bytes after a later reply came where they were."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+    later = threading.Event()
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            bind_multiplexed(conn)
+            first = [P.decode(read_exactly(conn)) for _ in range(2)]
+            conn.sendall(  # both in one write: one read, buffer offsets 0 and 28
+                b"".join(P.encode(P.Response(r.call_id, 0, b"AAAA")) for r in first)  # type: ignore[union-attr]
+            )
+            third = P.decode(read_exactly(conn))
+            assert isinstance(third, P.Request)
+            later.wait(WAIT)
+            conn.sendall(P.encode(P.Response(third.call_id, 0, b"ZZZZ")))  # at offset 0 again
+            conn.recv(1)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
+            syntax = syntax_of(interface_of(c))
+            calls = [c.connection.begin(syntax, 0, struct.pack("<ii", 1, 2)) for _ in range(2)]
+            assert all(call.wait(WAIT) for call in calls)
+            third = c.connection.begin(syntax, 0, struct.pack("<ii", 3, 4))
+            later.set()
+            assert third.result(WAIT) == b"ZZZZ"
+            assert [call.result(WAIT) for call in calls] == [b"AAAA", b"AAAA"]
+            assert all(type(call.result(WAIT)) is bytes for call in calls)
     finally:
         server.join(WAIT)
         lsock.close()

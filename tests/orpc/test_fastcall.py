@@ -202,6 +202,32 @@ def test_lean_reply_reads_orpcthat_as_the_general_path_does(
         expected = exc.hresult
     got = lane_reply(call)
     assert (got if isinstance(got, int) else bytes(got)) == expected
+    call.reply = memoryview(stub)  # as the reader hands a call object its reply
+    got = lane_reply(call)
+    assert (got if isinstance(got, int) else bytes(got)) == expected
+
+
+class InPlace:
+    """An association whose every synchronous call is made in place with `stub` as reply."""
+
+    max_xmit = 5840
+
+    def __init__(self, stub: bytes) -> None:
+        self.stub = stub
+        self.next_id = iter(range(1, 100)).__next__
+
+    def call_alone(self, call_id: int, frame: bytes, timeout: float | None) -> bytes:
+        return self.stub
+
+
+def test_an_in_place_reply_is_sliced_when_small_and_viewed_not_copied_when_large() -> None:
+    for size, kind in ((12, bytes), (4096, memoryview)):
+        stub = bytes(8) + bytes(range(256)) * (size // 256) + bytes(size % 256)
+        lane = Lane(InPlace(stub), 0, bytes(16), fastcall.generation())  # type: ignore[arg-type]
+        got = lane.call(3, b"", None)
+        assert type(got) is kind and bytes(got) == stub[8:]  # type: ignore[arg-type]
+        if kind is memoryview:
+            assert got.obj is stub  # type: ignore[union-attr]
 
 
 def test_causality_ids_are_distinct_without_uuid4() -> None:

@@ -94,7 +94,6 @@ _NOTHING = object()  # no riid asked for yet
 _UNSET = _deadline.UNSET
 _requested_timeout = _deadline.requested_timeout
 _NO_SCOPE: dict[str, Any] = {}  # what a precompiled codec decodes with (it reads no scope)
-_NULL_THAT = b"\0" * 8  # a reply's ORPCTHAT with no flags and no extensions (orpc.fastcall)
 
 _I = TypeVar("_I", bound=IUnknown)
 _A = TypeVar("_A", bound=AsyncInterface)
@@ -162,7 +161,7 @@ class InterfaceProxy(IUnknown):
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
         # path must take the call after all.
-        lean: memoryview | int | None = None
+        lean: bytes | memoryview | int | None = None
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         if lane is not None and not (mgr.released or _channel._taps):
             # `current_apartment()` and `mgr._timeout(caller)` without a call each: the
@@ -194,7 +193,7 @@ class InterfaceProxy(IUnknown):
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
                 mgr.learn_lane(self._ipid)
-        elif (read := route.read) is not None and type(lean) is memoryview:  # `decode_reply`
+        elif (read := route.read) is not None and type(lean) is not int:  # `decode_reply`
             try:  # (inline; a local `read`: CPython 3.11 does not specialize a method-style
                 # call of an attribute that holds a function, and looks it up in full)
                 value, hr = read(lean)
@@ -579,7 +578,7 @@ class ProxyManager:
         self,
         method: Method,
         wire: _ndr.MethodMarshaler,
-        reply: memoryview | int,
+        reply: bytes | memoryview | int,
         args: dict[str, Any],
         read: Read | None = None,
     ) -> tuple[Any, int]:
@@ -834,30 +833,31 @@ class ProxyCall(CallObject):
         """The lean request settled: `on_done` of the object as its own wire call (a plain
         function: no bound method per reply). Its ticket says whether the object still
         waits for it: `_settle` drops it if not. Everything of the request is read before
-        `_wire_ticket` is cleared: from then on Begin_ may use the object again."""
+        `_wire_ticket` is cleared: from then on Begin_ may use the object again. The reply
+        may be a view of the connection's receive buffer, valid only until this returns
+        (rpc.dcerpc.client.Association._take_all): it is decoded here, not kept."""
         ticket = self._wire_ticket
         route = self._route
-        args = self._args
         try:
-            stub = self.reply  # `lane_reply`, inline for its common case
-            if self.error is None and stub[:8] == _NULL_THAT:
-                reply = memoryview(stub)[8:]
-            else:
-                reply = self._lane.reply(self)
+            # the common reply, its ORPCTHAT and fields in one unpack (`Route.read_stub`);
+            # else the two steps: ORPCTHAT off (`lane_reply`), then `decode_reply`
+            read = route.read_stub
+            got = read(self.reply) if read is not None and self.error is None else None
+            if got is None:
+                data = self._lane.reply(self)
+                value, hr = self._mgr.decode_reply(
+                    route.method, route.wire, data, self._args, route.read
+                )
+                got = value, hr & 0xFFFFFFFF  # as in `_channel_done` (`read_stub`'s is)
+            self.reply = None
             self._wire_ticket = 0
-            read = route.read
-            if read is not None and type(reply) is memoryview:  # `decode_reply`, inline
-                try:
-                    value, hr = read(reply)
-                except _ndr.NdrFault as fault:
-                    value, hr = None, fault.hresult
-            else:
-                value, hr = self._mgr.decode_reply(route.method, route.wire, reply, args, read)
+            value, hr = got
         except Exception as exc:  # decode never raises; a bug must still complete the call
+            self.reply = None
             self._wire_ticket = 0
             self._fail_(ticket, exc)
             return
-        self._settle(ticket, COMPLETE, value, hr & 0xFFFFFFFF)  # as in `_channel_done`
+        self._settle(ticket, COMPLETE, value, hr)
 
     on_done = _lean_done  # the wire call's completion (`rpc.dcerpc.client.WireCall`)
 

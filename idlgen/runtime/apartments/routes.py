@@ -13,6 +13,12 @@ in their formats' ranges (so that `struct`'s checks are the engine's) returns No
 general encoder takes it, with its checks and faults; a reply whose size is off faults
 exactly as the codec does. tests/apartments/test_routes.py checks both against the
 general way (hypothesis).
+
+A lane's reply (orpc.fastcall) comes as ORPC stub data: ORPCTHAT, then the NDR data. Its
+ORPCTHAT is almost always 8 zero bytes (no flags, no extensions), and NDR aligns from the
+start of its own data, which that keeps 8-aligned: `read_stub` reads that ORPCTHAT and the
+reply's fields in one `struct` call (no slice of the stub), and leaves anything else to
+the two steps (ORPCTHAT taken off, then `read` or the marshaler).
 """
 
 from __future__ import annotations
@@ -31,12 +37,19 @@ __all__ = ["Route", "routes"]
 
 Pack = Callable[[tuple[Any, ...]], bytes | None]
 Read = Callable[[Any], tuple[Any, int]]
+ReadStub = Callable[[Any], tuple[Any, int] | None]
+# what a lane's reply stub starts with in the common case: ORPCTHAT's flags and extensions
+# pointer, both zero, read as one field before the reply's own
+_LEAD = "Q"
+# The largest HRESULT the interpreter compares without bitwise work (one 30-bit digit):
+# success codes (S_OK, S_FALSE) are under it, failures (bit 31 set) above.
+_SMALL = 0x3FFFFFFF
 
 
 class Route:
     """One vtable slot as a proxy calls it."""
 
-    __slots__ = ("ints", "lean", "method", "opnum", "pack", "read", "wire")
+    __slots__ = ("ints", "lean", "method", "opnum", "pack", "read", "read_stub", "wire")
 
     def __init__(self, opnum: int, method: Method, wire: Any) -> None:
         self.opnum = opnum
@@ -54,6 +67,9 @@ class Route:
         self.lean: Any = None  # what the lean path (orpc.fastcall) keeps per route
         # reply data -> (value, HRESULT) as `_shape` gives them; may raise the codec's fault
         self.read: Read | None = _reader(method, wire)
+        # a lane's reply stub (ORPCTHAT, then the data) -> the same, or None for the two
+        # steps: an ORPCTHAT with flags or extensions, or a size that is off
+        self.read_stub: ReadStub | None = _reader(method, wire, stub=True)
 
 
 _routes: dict[type, tuple[Route, ...]] = {}
@@ -83,9 +99,10 @@ def _packer(method: Method, wire: Any) -> Pack | None:
     return wire.pack_exact
 
 
-def _reader(method: Method, wire: Any) -> Read | None:
+def _reader(method: Method, wire: Any, stub: bool = False) -> Any:
     """A reply's fields by position into the method's value, for an HRESULT method whose
-    response is one struct ending with the HRESULT; else None (the general way)."""
+    response is one struct ending with the HRESULT; else None (the general way). With
+    `stub`, read from a lane's reply stub, led by a null ORPCTHAT (`Route.read_stub`)."""
     codec = wire.response_codec if isinstance(wire, BufferCodec) else wire
     if not isinstance(codec, PrimitiveCodec) or not method.hresult:
         return None
@@ -98,6 +115,11 @@ def _reader(method: Method, wire: Any) -> Read | None:
     checked = codec.response_unpacker
     unpack = codec.response_struct_unpacker or checked
     picks = [names.index(name) for name in method.outs]
+    if stub:
+        if codec.response_struct_unpacker is None:
+            return None  # values to convert (booleans): the two steps
+        unpack = struct.Struct("<" + _LEAD + codec.response_format).unpack
+        return _stub_reader(unpack, picks, method.result)
     if not picks:  # the value is the HRESULT itself, on success a non-negative one
         return _one_out(unpack, checked, -1)
     if len(picks) == 1:
@@ -108,14 +130,41 @@ def _reader(method: Method, wire: Any) -> Read | None:
 Unpack = Callable[[Any], tuple[Any, ...]]
 
 
+def _stub_reader(unpack: Unpack, picks: list[int], result: Any) -> ReadStub:
+    """`_one_out` or `_several_outs` of a reply stub that `unpack` reads: its lead
+    (ORPCTHAT) first, then the reply's fields, so each pick is one further on."""
+    pick = operator.itemgetter(*(p + 1 for p in picks)) if picks else operator.itemgetter(-1)
+    make = result._make if len(picks) > 1 and result is not None else None
+
+    def read(data: Any) -> tuple[Any, int] | None:
+        try:
+            values = unpack(data)
+        except struct.error:
+            return None  # the two steps fault as the codec does
+        if values[0]:
+            return None  # ORPCTHAT with flags or extensions: the two steps
+        hr: int = values[-1]
+        if not 0 <= hr <= _SMALL:  # (see `_one_out`)
+            hr &= 0xFFFFFFFF
+            if hr & 0x80000000:
+                return None, hr
+        return (pick(values) if make is None else make(pick(values))), hr
+
+    return read
+
+
 def _one_out(unpack: Unpack, checked: Unpack, pick: int) -> Read:
     def read(data: Any) -> tuple[Any, int]:
         try:
             values = unpack(data)
         except struct.error:
             values = checked(data)
-        hr: int = values[-1] & 0xFFFFFFFF
-        return (None, hr) if hr & 0x80000000 else (values[pick], hr)
+        hr: int = values[-1]
+        if not 0 <= hr <= _SMALL:  # a success code is small: no bitwise work, a compare
+            hr &= 0xFFFFFFFF
+            if hr & 0x80000000:
+                return None, hr
+        return values[pick], hr
 
     return read
 
@@ -128,9 +177,11 @@ def _several_outs(
             values = unpack(data)
         except struct.error:
             values = checked(data)
-        hr: int = values[-1] & 0xFFFFFFFF
-        if hr & 0x80000000:
-            return None, hr
+        hr: int = values[-1]
+        if not 0 <= hr <= _SMALL:  # (see `_one_out`)
+            hr &= 0xFFFFFFFF
+            if hr & 0x80000000:
+                return None, hr
         items = pick(values)
         return (result._make(items) if result is not None else items), hr
 

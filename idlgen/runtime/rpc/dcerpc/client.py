@@ -64,14 +64,17 @@ ERROR_ACCESS_DENIED = 5
 
 log = logging.getLogger(__name__)
 _C = TypeVar("_C", bound="WireCall")
-_QUICK = struct.Struct("<BB6xHI")  # from offset 2: ptype, flags, (drep, frag), auth_len, id
 _WHOLE = P.PFC_FIRST_FRAG | P.PFC_LAST_FRAG
-# a PDU's common header: (version, minor, ptype, flags) as one word, drep[0:2], frag_length,
-# auth_length, call id; a whole response as idlgen and Windows head one (`call_alone`) has
-# `_WHOLE_RESPONSE` for its first word (fewer values to unpack and compare per call)
-_HEAD = struct.Struct("<IH2xHHI")
-_WHOLE_RESPONSE = struct.unpack("<I", bytes((P.RPC_VERS, 0, P.RESPONSE, _WHOLE)))[0]
-_DREP_WORD = struct.unpack("<H", P.DREP_LE_ASCII_IEEE[:2])[0]
+# A PDU's common header in three values: its first 8 bytes (version, minor, ptype, flags,
+# drep), frag_length with auth_length above it, the call id. A whole unprotected response,
+# headed exactly as idlgen and Windows write one, has `_WHOLE_RESPONSE` first and
+# auth_length 0, so its second value is its length; a frag_length within `in_place`
+# (at most 65535) so also says auth_length is 0. `call_alone` and `_take_all` take such a
+# response in place (anything else goes the general way: same outcome, more work).
+_HEAD = struct.Struct("<QII")
+_WHOLE_RESPONSE = struct.unpack(
+    "<Q", bytes((P.RPC_VERS, 0, P.RESPONSE, _WHOLE)) + P.DREP_LE_ASCII_IEEE
+)[0]
 _RESPONSE_HEADER = P.RESPONSE_HEADER
 
 
@@ -152,7 +155,9 @@ class WireCall(Protocol):
 
     call_id: int
     settled: bool  # the reply (or failure) is in: set under the association's lock
-    reply: Any  # the response's stub data
+    # The response's stub data: `bytes` for a `ClientCall`; for any other type possibly a
+    # view of the connection's receive buffer, valid only while `on_done` runs (`_take_all`)
+    reply: Any
     error: BaseException | None
     partial: Reassembly | None  # a reply in fragments, being put together
 
@@ -215,7 +220,8 @@ class Association:
         self._want_mpx = mpx
         self.inbox = Inbox(self.sock, self.max_recv)
         self.outbox = Outbox(self.sock, self._send_failed, self._lock)  # one lock: see call_alone
-        self.in_place = 0  # the largest response `call_alone` takes in place (`_fit_in_place`)
+        # the largest response `call_alone` and `_take_all` take in place (`_fit_in_place`)
+        self.in_place = 0
         self._fit_in_place()
 
     # ----------------------------------------------------------- binding
@@ -353,9 +359,10 @@ class Association:
         return call, True
 
     def _fit_in_place(self) -> None:
-        """`in_place`: a response read whole by one receive, within the fragment size
-        received and the stub size accepted, on a connection without security (whose PDUs
-        carry a verifier); none otherwise. Kept when `max_frag` is negotiated (`bind`)."""
+        """`in_place`: a response read in place (whole by one receive for `call_alone`,
+        from the buffer for `_take_all`), within the fragment size received and the stub
+        size accepted, on a connection without security (whose PDUs carry a verifier);
+        none otherwise. Kept when `max_frag` is negotiated (`bind`)."""
         most = min(self.inbox.max_frag, self.limits.max_request + _RESPONSE_HEADER)
         self.in_place = most if self.security is None else 0
 
@@ -401,12 +408,14 @@ class Association:
             except OSError:  # a timeout, or the connection failed: `read_own` says which
                 n = 0
             # exactly one PDU, the call's whole response, as an idlgen or Windows server
-            # writes it (other flags or minor version: the general way below reads it)
-            if _RESPONSE_HEADER <= n <= self.in_place and not trace.on:
-                head = _HEAD.unpack_from(inbox.chunk)
-                if head == (_WHOLE_RESPONSE, _DREP_WORD, n, 0, call_id):
-                    self.own_reads += 1
-                    return inbox.chunk[_RESPONSE_HEADER:n].tobytes()
+            # writes it (see `_HEAD`; anything else: the general way below reads it)
+            if (
+                _RESPONSE_HEADER <= n <= self.in_place
+                and not trace.on
+                and _HEAD.unpack_from(inbox.chunk) == (_WHOLE_RESPONSE, n, call_id)
+            ):
+                self.own_reads += 1
+                return inbox.chunk[_RESPONSE_HEADER:n].tobytes()
             # Anything else (another call's reply, a fault, fragments, a timeout, the end
             # of the stream): the general way, from the bytes this read brought.
             call = ClientCall(self, call_id)
@@ -434,12 +443,12 @@ class Association:
                 if wait is not None and wait <= 0:
                     break
                 try:
-                    frames = self.inbox.frames(wait, self.limits.recv_timeout)
+                    self.inbox.fill(wait, self.limits.recv_timeout)
                 except TimeoutError:
                     if self.inbox.pending():
                         raise  # a PDU started and stalled: the connection is broken
                     break
-                reason = self._take_all(frames)
+                reason = self._take_all()
                 if reason is not None or call.settled:
                     break
                 wait = None if end is None else end - time.monotonic()
@@ -473,7 +482,8 @@ class Association:
         try:
             while self.alive and self.inbox.readable():
                 wait = self.limits.recv_timeout
-                reason = self._take_all(self.inbox.frames(wait, wait))
+                self.inbox.fill(wait, wait)
+                reason = self._take_all()
                 if reason is not None:
                     self._fail_all(DisconnectedError(message=reason))
         except (Closed, OSError) as e:
@@ -611,51 +621,59 @@ class Association:
                         if not self.calls:
                             self._reading = False
                             return None if self.alive else "connection closed"
-                reason = self._take_all(inbox.frames(None, self.limits.recv_timeout))
+                inbox.fill(None, self.limits.recv_timeout)
+                reason = self._take_all()
                 if reason is not None:
                     return reason
         except (Closed, OSError) as e:
             return f"server closed the connection: {e}"
 
-    def _take_all(self, frames: list[bytes | P.ProtocolError]) -> str | None:
-        """Hand each PDU of one read to its call, in order; why the connection must close,
-        if it must (the PDUs after the one that says so are dropped with it).
+    def _take_all(self) -> str | None:
+        """Hand each complete PDU buffered to its call, in order; why the connection must
+        close, if it must (the PDUs after the one that says so are dropped with it).
 
-        A burst's replies come dozens to a read: the whole unprotected responses at its
-        head are taken from the call table in one turn of the lock, then their calls are
-        signalled in order; from the first other PDU on, each goes through `_take`."""
-        taken: list[WireCall] = []
-        count = 0
-        if self.security is None:
-            limit = P.RESPONSE_HEADER + self.limits.max_request
+        A burst's replies come dozens to a read. The whole responses at the head of the
+        buffer, headed as `call_alone` takes one in place, are read where they are (one
+        header unpack each, no copy) and taken from the call table in one turn of the
+        lock, then their calls are signalled in order. From the first other PDU on, the
+        inbox copies each out and `_take` decodes it.
+
+        The buffer's rule: a `ClientCall`'s reply is copied (its waiter reads it later,
+        when the buffer may hold other bytes); any other `WireCall` (a call object) gets
+        a view of its stub in the buffer, valid while its `on_done` runs: the buffer is
+        not read into again before every call taken here has been signalled."""
+        inbox = self.inbox
+        start = inbox.start
+        most = self.in_place  # (0 with security: every PDU then goes the general way)
+        if most and not trace.on:  # (traced: each PDU as `framed` hands it out)
+            buffer, end = inbox.buffer, inbox.end
+            unpack = _HEAD.unpack_from
+            taken: list[WireCall] = []
             calls = self.calls
             lock = self._lock
             lock.acquire()  # not `with`: see `enter`
             try:
-                for frame in frames:
-                    if type(frame) is not bytes:
+                while end - start >= _RESPONSE_HEADER:
+                    head, frag, call_id = unpack(buffer, start)
+                    if head != _WHOLE_RESPONSE or not _RESPONSE_HEADER <= frag <= most:
                         break
-                    ptype, flags, auth_len, call_id = _QUICK.unpack_from(frame, 2)
-                    if (
-                        ptype != P.RESPONSE
-                        or flags & _WHOLE != _WHOLE
-                        or auth_len
-                        or not P.RESPONSE_HEADER <= len(frame) <= limit
-                    ):
-                        break
+                    if end - start < frag:
+                        break  # (the rest of it is yet to come)
                     call = calls.get(call_id)
                     if call is not None:  # (None: a reply to an orphaned call)
                         if call.partial is not None:
                             break  # a whole response after fragments: `_take` says why not
                         del calls[call_id]  # in flight, so not settled yet: settle it here
-                        call.reply, call.settled = frame[P.RESPONSE_HEADER :], True
+                        stub = buffer[start + _RESPONSE_HEADER : start + frag]
+                        call.reply = stub.tobytes() if type(call) is ClientCall else stub
+                        call.settled = True
                         taken.append(call)
-                    count += 1
+                    start += frag
             finally:
                 lock.release()
-        for call in taken:
-            _signal(call)
-        for frame in frames[count:] if count else frames:
+            for call in taken:
+                _signal(call)
+        for frame in inbox.framed(start):
             reason = self._take(frame)
             if reason is not None:
                 return reason
@@ -663,7 +681,7 @@ class Association:
 
     def _take(self, frame: bytes | P.ProtocolError) -> str | None:
         """Hand one PDU to its call, decoded (the general way: `_take_all` takes the whole
-        responses at the head of a read); why the connection must close, if it must."""
+        responses at the head of the buffer); why the connection must close, if it must."""
         if isinstance(frame, P.ProtocolError):
             return f"protocol error from server: {frame.reason}"
         p = P.decode(frame)

@@ -1,12 +1,19 @@
-"""Whole PDUs from a stream socket: every complete one a `recv` brought, in one list.
+"""Whole PDUs from a stream socket: every complete one a `recv` brought, read in place.
 
 A server answering a burst of requests writes many replies at once; reading them one
 header and one body at a time costs two system calls each. The inbox reads what is there
-(up to `CHUNK` bytes) and hands out every complete frame of it in one list (the reading
-thread's loop then costs a call per read, not per frame). Framing is
-checked as `wire.read_pdu` checks it: the common header is validated and frag_length held
-against the receive limit before anything past the header is waited for, so a peer cannot
-make us buffer more than one chunk plus one fragment.
+(up to `CHUNK` bytes) into one fixed buffer, and its reader takes every complete PDU of it
+before the next read (the reading thread's loop then costs a call per read, not per frame).
+Framing is checked as `wire.read_pdu` checks it: the common header is validated and
+frag_length held against the receive limit before anything past the header is waited for,
+so a peer cannot make us buffer more than one chunk plus one fragment.
+
+Two ways to take PDUs: `framed` hands out copies (`bytes`, the general way), and the client
+reads the whole responses of a burst straight from `buffer`, one header unpack each, with
+no copy (client.Association._take_all). Whatever is read in place stays valid only until
+the next receive: only the holder of the connection's reading role receives, and it does
+so only after whatever it handed out of the buffer has been used (the buffer's rule,
+docs/dcerpc.md).
 """
 
 from __future__ import annotations
@@ -49,28 +56,34 @@ def _select_readable(sock: socket.socket) -> bool:
 
 class Inbox:
     """The receive side of one connection; only the thread holding its reading role calls
-    `frames`."""
+    `fill`, `framed`, `frames` and `receive`, or reads `buffer`."""
 
     __slots__ = (
         "_blocking",
-        "_buf",
         "_limit",
         "_look",
         "_poll",
-        "_pos",
+        "buffer",
         "chunk",
+        "end",
         "fits",
         "max_frag",
         "readable",
         "sock",
+        "start",
     )
 
     def __init__(self, sock: socket.socket, max_frag: int) -> None:
         self.sock = sock
         self.max_frag = max_frag
-        self._buf = bytearray()  # empty, or holding bytes not handed out yet (from `_pos`)
-        self.chunk = memoryview(bytearray(CHUNK))  # recv_into: no allocation per recv
-        self._pos = 0
+        # One buffer for the connection's life (recv_into: no allocation per recv); the
+        # bytes not taken yet are `buffer[start:end]`, both 0 when there are none (set so
+        # wherever the last are taken). A receive
+        # waits only while no complete PDU is buffered, so what it keeps is less than one
+        # PDU (frag_length is 16 bits): moved to the front, a whole `CHUNK` fits after it.
+        self.buffer = memoryview(bytearray(2 * CHUNK))
+        self.chunk = self.buffer[:CHUNK]  # where a receive goes while nothing is buffered
+        self.start = self.end = 0
         # The socket stays in blocking mode: a Python socket timeout costs a poll() before
         # every recv. A wait's bound is the socket's own receive timeout instead
         # (SO_RCVTIMEO, `_limit`), set only when a wait needs a different one.
@@ -95,68 +108,91 @@ class Inbox:
 
     def pending(self) -> bool:
         """Bytes of a next PDU are buffered already."""
-        return self._pos < len(self._buf)
+        return self.start < self.end
 
     def frames(self, wait: float | None, timeout: float | None) -> list[bytes | P.ProtocolError]:
-        """Every complete PDU buffered, in order, reading until there is at least one:
-        waiting at most `wait` for a PDU to start (None: forever) and `timeout` for the
-        rest. A framing error ends the list (nothing after it can be framed). One call per
-        `recv`, not per PDU: a burst's replies come dozens to a read. Raises Closed at end
-        of stream, OSError/TimeoutError."""
-        buf = self._buf
-        out: list[bytes | P.ProtocolError] = []
+        """Every complete PDU, in order, reading until there is at least one (`fill`, then
+        `framed`). Raises Closed at end of stream, OSError/TimeoutError."""
+        self.fill(wait, timeout)
+        return self.framed(self.start)
+
+    def fill(self, wait: float | None, timeout: float | None) -> None:
+        """Read until a complete PDU (or a framing error, which `framed` reports) is
+        buffered: waiting at most `wait` for a PDU to start (None: forever) and `timeout`
+        for the rest. Nothing is read while one is buffered already. One `recv` brings as
+        many PDUs as are there: a burst's replies come dozens to a read. Raises Closed at
+        end of stream, OSError/TimeoutError."""
+        buffer = self.buffer
         while True:
-            pos, end = self._pos, len(buf)
-            while end - pos >= P.HEADER_SIZE:
-                vers, minor, drep, frag = _HEAD.unpack_from(buf, pos)
-                if vers != P.RPC_VERS or minor > 1 or drep != _DREP_WORD or frag < P.HEADER_SIZE:
-                    out.append(self._bad(bytes(buf[pos : pos + P.HEADER_SIZE])))
-                    break
-                if frag > self.max_frag:
-                    out.append(self._oversized(bytes(buf[pos : pos + P.HEADER_SIZE]), frag))
-                    break
-                if end - pos < frag:
-                    break
-                out.append(bytes(buf[pos : pos + frag]))
-                pos += frag
-            if out:
-                if pos == end:
-                    buf.clear()
-                    pos = 0
-                    self.readable = self._look
-                self._pos = pos
-                if trace.on:
-                    for frame in out:
-                        if isinstance(frame, bytes):
-                            trace.received(self.sock, frame)
-                return out
-            have = end - pos
-            n = self.receive(wait if have == 0 else timeout)
+            start, end = self.start, self.end
+            have = end - start
+            if have >= P.HEADER_SIZE:
+                vers, minor, drep, frag = _HEAD.unpack_from(buffer, start)
+                bad = vers != P.RPC_VERS or minor > 1 or drep != _DREP_WORD
+                if bad or not P.HEADER_SIZE <= frag <= self.max_frag or have >= frag:
+                    return  # (a framing error: `framed` reports it)
+            if have == 0:  # (then both are 0: see `framed`)
+                n = self.receive(wait)
+            else:
+                if start:  # less than one PDU: to the front, a whole chunk fits after it
+                    buffer[:have] = buffer[start:end]
+                    self.start, self.end = 0, have
+                n = self.receive(timeout, buffer[have : have + CHUNK])
             if not n:
                 raise Closed("connection closed" if have == 0 else "truncated PDU")
-            if pos:
-                del buf[:pos]
-                self._pos = 0
-            buf += self.chunk[:n]
+            self.end += n
             self.readable = _BUFFERED
+
+    def framed(self, start: int) -> list[bytes | P.ProtocolError]:
+        """Every complete PDU buffered from `start` on (those before it were taken in
+        place), copied out in order; a framing error ends the list (nothing after it can
+        be framed). Reads nothing."""
+        buffer, pos, end = self.buffer, start, self.end
+        out: list[bytes | P.ProtocolError] = []
+        while end - pos >= P.HEADER_SIZE:
+            vers, minor, drep, frag = _HEAD.unpack_from(buffer, pos)
+            if vers != P.RPC_VERS or minor > 1 or drep != _DREP_WORD or frag < P.HEADER_SIZE:
+                out.append(self._bad(buffer[pos : pos + P.HEADER_SIZE].tobytes()))
+                break
+            if frag > self.max_frag:
+                head = buffer[pos : pos + P.HEADER_SIZE].tobytes()
+                out.append(self._oversized(head, frag))
+                break
+            if end - pos < frag:
+                break
+            out.append(buffer[pos : pos + frag].tobytes())
+            pos += frag
+        if pos == end:  # all taken: the next receive goes to the front
+            self.start = self.end = 0
+            self.readable = self._look
+        else:
+            self.start = pos
+        if trace.on:
+            for frame in out:
+                if isinstance(frame, bytes):
+                    trace.received(self.sock, frame)
+        return out
 
     def keep(self, n: int) -> None:
-        """Buffer the first `n` bytes of `chunk` (a `receive` made by someone else than
-        `frames`, whose PDUs `frames` then hands out)."""
+        """Buffer the first `n` bytes of `chunk`: a `receive` made while nothing was
+        buffered, by someone else than `fill`, whose PDUs are then taken as any others."""
         if n:
-            self._buf += self.chunk[:n]
+            self.end = n
             self.readable = _BUFFERED
 
-    def receive(self, timeout: float | None) -> int:
-        """One recv into `chunk`; TimeoutError after `timeout` without bytes. The bytes are
-        the caller's (`frames` buffers them; another caller may `keep` them)."""
+    def receive(self, timeout: float | None, into: memoryview | None = None) -> int:
+        """One recv into `chunk` (or `into`); TimeoutError after `timeout` without bytes.
+        Into `chunk`, the bytes are the caller's (`keep` buffers them), and nothing may be
+        buffered: they would be overwritten."""
+        if into is None:
+            into = self.chunk
         if not self._blocking:
             self.sock.settimeout(None)
             self._blocking = True
         if not _TIMED or (timeout is not None and timeout <= 0):
             if timeout is not None and not select.select([self.sock], [], [], timeout)[0]:
                 raise TimeoutError("timed out")
-            return self.sock.recv_into(self.chunk)
+            return self.sock.recv_into(into)
         limit = self._limit
         if timeout is None:
             if limit is not None:
@@ -167,7 +203,7 @@ class Inbox:
             self.fits = timeout  # (not when a shorter limit is in place: waited out below)
         while True:
             try:
-                return self.sock.recv_into(self.chunk)
+                return self.sock.recv_into(into)
             except BlockingIOError:  # the receive timeout ran out
                 if limit is None or timeout is None or limit >= timeout - SLACK:
                     raise TimeoutError("timed out") from None

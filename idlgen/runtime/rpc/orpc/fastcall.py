@@ -63,6 +63,7 @@ _STUB_HEAD = REQUEST_HEAD.size - P.REQUEST_HEADER - 16  # ORPCTHIS: counted by a
 _LANE_HEAD = struct.Struct("<8sH2xIIHH36sQ4x")
 _START = bytes((P.RPC_VERS, P.RPC_VERS_MINOR, P.REQUEST, _FLAGS)) + P.DREP_LE_ASCII_IEEE
 _NULL_THAT = b"\0" * 8  # ORPCTHAT with no flags and no extensions
+_SLICED = 512  # the largest stub a synchronous reply's data is sliced from (see `Lane.call`)
 _generation = 0  # of orpc.client's connection table: lanes made before a change stop
 # Lean calls made, process-wide (tests check the lane is used, not timing). A module global,
 # not a class attribute: assigning to a class attribute per call would change the class's
@@ -197,7 +198,7 @@ class Lane:
 
     def call(
         self, route: Route, ins: tuple[Any, ...], ndr: bytes | None, timeout: float | None
-    ) -> memoryview | int | None:
+    ) -> bytes | memoryview | int | None:
         """A synchronous call (`request`'s `ins` and `ndr`): the reply's NDR data or a
         failure HRESULT; None if the lane does not take it or its connection turned out
         closed (the general path takes it). On an idle connection the caller writes and
@@ -216,9 +217,10 @@ class Lane:
         global _taken
         _taken += 1
         got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
-        if type(got) is bytes:
-            if got[:8] == _NULL_THAT:  # `lane_reply`'s common case
-                return memoryview(got)[8:]
+        if type(got) is bytes:  # the stub, read in place: the data past a null ORPCTHAT
+            if got.startswith(_NULL_THAT):  # a small one sliced (cheaper than a view and
+                # its buffer object), a large one (a Read's) viewed: not copied again
+                return got[8:] if len(got) <= _SLICED else memoryview(got)[8:]
             return _stub_data(got)
         if got is None:  # not idle: the call waits for whoever reads (or the lane is stale)
             if not self.fresh():
