@@ -21,7 +21,8 @@ from tests.shared_fixtures import skip_or_fail, wine_idl_dir_path, wine_include_
 EVERYWHERE = """
 typedef long HRESULT;
 const long N = 4;
-typedef [public, v1_enum] enum { A = 1, [hidden, custom(11111111-2222-3333-4444-55555555555a, 2)] B } E;
+typedef [public, v1_enum] enum {
+    A = 1, [hidden, custom(11111111-2222-3333-4444-55555555555a, 2)] B } E;
 typedef struct S { [size_is(n), unique] long *p; long n; long fixed[N][2];
     union { [case(1), case(2)] long a; [default] short b; } u;
     struct { [string, unique] char *s; } inner; } S;
