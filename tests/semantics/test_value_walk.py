@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_fixtures import skip_or_fail, wine_idl_dir_path, wine_include_dirs
 
 from idlgen.diagnostics import DiagnosticSink
 from idlgen.frontend import syntax
@@ -15,7 +16,6 @@ from idlgen.frontend.attributes import AttributeWalker
 from idlgen.semantics import attribute_values
 from idlgen.semantics.consteval import Evaluator
 from idlgen.semantics.loader import Loader, make_settings
-from tests.shared_fixtures import skip_or_fail, wine_idl_dir_path, wine_include_dirs
 
 # Every place an attribute list or an array can stand.
 EVERYWHERE = """
