@@ -302,14 +302,19 @@ class Document:
         found = self._index.get(name)
         return found if isinstance(found, Interface) else None
 
-    def inherited_methods(self, interface: Interface) -> Iterator[tuple[Interface, Method]]:
-        """Every vtable slot of `interface`, inherited ones first, as (owner, method)."""
+    def ancestry(self, interface: Interface) -> list[Interface]:
+        """`interface`, its parent, the parent's parent...: up to the root, or to the
+        first one already met when the chain loops (a cycle, reported by resolution)."""
         chain: list[Interface] = []
         current: Interface | None = interface
         while current is not None and current not in chain:
             chain.append(current)
             current = self.interface(current.parent) if current.parent else None
-        for owner in reversed(chain):
+        return chain
+
+    def inherited_methods(self, interface: Interface) -> Iterator[tuple[Interface, Method]]:
+        """Every vtable slot of `interface`, inherited ones first, as (owner, method)."""
+        for owner in reversed(self.ancestry(interface)):
             for method in owner.methods:
                 yield owner, method
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol, TypeVar
 
 from idlgen import __version__, model
 from idlgen.codegen.comments import comment_above
@@ -290,8 +291,12 @@ class ViewBuilder:
         described: tuple[model.Struct | model.Enum, ...] = (*document.structs, *document.enums)
         self._descriptor_items = {item.name: item for item in described}
         # Enum members are exported at module level only where the name is unambiguous.
+        # The tables hold every import's declarations too: what this module emits is
+        # picked out once per table, in a comprehension rather than a call per item.
+        self._local_enums = _named(_here(document.enums))
+        self._local_structs = _named(_here(document.structs))
         self._member_counts = Counter(
-            _member_name(m.name) for e in self.document.enums if self._emit(e) for m in e.members
+            _member_name(m.name) for e in self._local_enums for m in e.members
         )
         self._structs = {item.name: item for item in self.document.structs}
         self._enums = {item.name for item in self.document.enums}
@@ -300,6 +305,8 @@ class ViewBuilder:
         # while `_has_descriptor` tries a struct, so the imports a spelling adds stay.
         self._param_types: dict[ParamKey, PyType] = {}
         self._imports_by_file: dict[str, ImportView] = {}
+        # An ancestor's (itself, slots it takes, their C names), by id: `_inherited_slots`.
+        self._own_slots: dict[int, tuple[model.Interface, int, frozenset[str]]] = {}
 
     # -- naming --------------------------------------------------------------
 
@@ -364,16 +371,14 @@ class ViewBuilder:
 
     def build(self, source_name: str) -> ModuleView:
         document = self.document
-        local = _parents_first(
-            [i for i in document.interfaces if _emitted_here(i.origin) and has_class(i)]
-        )
+        local = _parents_first([i for i in _here(document.interfaces) if has_class(i)])
         interfaces = [self._interface(i) for i in local if i.async_of is None]
-        enums = [self._enum(e) for e in document.enums if self._emit(e)]
-        structs = [self._struct(s) for s in document.structs if self._emit(s)]
-        structs += [self._union(u) for u in document.unions if self._emit(u)]
+        enums = [self._enum(e) for e in self._local_enums]
+        structs = [self._struct(s) for s in self._local_structs]
+        structs += [self._union(u) for u in _named(_here(document.unions))]
         aliases = self._aliases()
-        constants = [self._constant(c) for c in document.constants if _emitted_here(c.origin)]
-        coclasses = [self._coclass(c) for c in document.coclasses if _emitted_here(c.origin)]
+        constants = [self._constant(c) for c in _here(document.constants)]
+        coclasses = [self._coclass(c) for c in _here(document.coclasses)]
         wire_types = self._wire_types()
         exports = self._exports(constants, enums, structs, aliases, interfaces, coclasses)
         return ModuleView(
@@ -388,15 +393,10 @@ class ViewBuilder:
             aliases=tuple(aliases),
             interfaces=tuple(interfaces),
             coclasses=tuple(coclasses),
-            cpp_quotes=tuple(
-                comment_text(q.text) for q in document.cpp_quotes if _emitted_here(q.origin)
-            ),
+            cpp_quotes=tuple(comment_text(q.text) for q in _here(document.cpp_quotes)),
             exports=tuple(sorted(set(exports), key=_export_key)),
             wire_types=tuple(wire_types),
         )
-
-    def _emit(self, item: model.Struct | model.Enum | model.Union) -> bool:
-        return _emitted_here(item.origin) and not item.name.startswith("__anonymous")
 
     def _constant(self, constant: model.Constant) -> ConstantView:
         from idlgen.spelling import expr_text
@@ -464,8 +464,8 @@ class ViewBuilder:
         aliases: list[AliasView] = []
         classes = {s.name for s in self.document.structs} | {e.name for e in self.document.enums}
         classes |= {u.name for u in self.document.unions} | set(self._typedef_names.values())
-        for typedef in self.document.typedefs:
-            if not _emitted_here(typedef.origin) or typedef.name in classes:
+        for typedef in _here(self.document.typedefs):
+            if typedef.name in classes:
                 continue
             target = self.types.type(typedef.type).annotation
             if target in ("object", py_name(typedef.name)):
@@ -518,13 +518,21 @@ class ViewBuilder:
 
     def _inherited_slots(self, interface: model.Interface) -> tuple[int, frozenset[str]]:
         """The vtable slots inherited from ancestors: how many (a `[call_as]` method is
-        only a wire form and takes none) and their C names. One walk up the chain."""
+        only a wire form and takes none) and their C names. One walk up the chain, with
+        each ancestor's own slots counted once per module (IDispatch's for every
+        dispatch interface, a long chain's for each of its members)."""
         count = 0
         names: set[str] = set()
-        for owner, method in self.document.inherited_methods(interface):
-            if owner is not interface:
-                names.add(method.vtable_name)
-                count += not method.has("call_as")
+        for owner in self.document.ancestry(interface)[1:]:
+            own = self._own_slots.get(id(owner))
+            if own is None:
+                own = self._own_slots[id(owner)] = (
+                    owner,
+                    sum(not method.has("call_as") for method in owner.methods),
+                    frozenset(method.vtable_name for method in owner.methods),
+                )
+            count += own[1]
+            names |= own[2]
         return count, frozenset(names)
 
     def _rpc_version(self, interface: model.Interface) -> str | None:
@@ -671,14 +679,14 @@ class ViewBuilder:
 
     def _wire_types(self) -> list[WireTypeView]:
         views: list[WireTypeView] = []
-        for enum in self.document.enums:
-            if self._emit(enum):
-                wire = "_ndr.ENUM32" if enum.has("v1_enum") else "_ndr.ENUM16"
-                name = self._class_name(enum.name)
-                source = f"_ndr.Enum({py_literal(enum.name)}, {wire}, factory={name})"
-                views.append(WireTypeView("_ndr_" + name, source))
+        for enum in self._local_enums:
+            wire = "_ndr.ENUM32" if enum.has("v1_enum") else "_ndr.ENUM16"
+            name = self._class_name(enum.name)
+            source = f"_ndr.Enum({py_literal(enum.name)}, {wire}, factory={name})"
+            views.append(WireTypeView("_ndr_" + name, source))
+        local = {id(struct) for struct in self._local_structs}
         for struct in dependency_order(self.document.structs, self.document.typedefs):
-            if not self._emit(struct):
+            if id(struct) not in local:
                 continue
             if not self._has_descriptor(struct.name):
                 continue  # methods using it are not remotable: `qualify` refuses it
@@ -726,6 +734,32 @@ def _emitted_here(origin: model.Origin) -> bool:
     """Declared by the main file, or by a `.h` file it imports: a header has no module
     of its own, so its declarations land in every module that imports it."""
     return not origin.imported or origin.file.endswith(".h")
+
+
+class _Declared(Protocol):
+    @property
+    def origin(self) -> model.Origin: ...
+
+
+_D = TypeVar("_D", bound=_Declared)
+
+
+def _here(items: Iterable[_D]) -> list[_D]:
+    """The items emitted here (`_emitted_here`, written out: one call per table)."""
+    return [i for i in items if not i.origin.imported or i.origin.file.endswith(".h")]
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_N = TypeVar("_N", bound=_Named)
+
+
+def _named(items: list[_N]) -> list[_N]:
+    """Without the anonymous structs, enums and unions: they get no class."""
+    return [i for i in items if not i.name.startswith("__anonymous")]
 
 
 def _parents_first(interfaces: list[model.Interface]) -> list[model.Interface]:

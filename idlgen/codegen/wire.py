@@ -655,10 +655,20 @@ def dependency_order(
     structs: Sequence[model.Struct], typedefs: Sequence[model.Typedef] = ()
 ) -> list[model.Struct]:
     """Structs whose fields name other structs come after them (descriptors are values),
-    also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`)."""
+    also when a field names the struct through a typedef (`wireBRECORD` for `_wireBRECORD *`).
+
+    Every typedef and field the module can see is asked, imports included (a quarter
+    of a million over the corpus): a bare name is read in place, and only the types
+    that can hold a name go through `named_type`."""
     by_name = {s.name: s for s in structs}
     for typedef in typedefs:
-        target = named_type(typedef.type)
+        type_ = typedef.type
+        if isinstance(type_, syntax.NamedType):
+            target: str | None = type_.name
+        elif isinstance(type_, _NAMING):
+            target = named_type(type_)
+        else:
+            continue
         if target in by_name and typedef.name not in by_name:
             by_name[typedef.name] = by_name[target]
     ordered: list[model.Struct] = []
@@ -669,8 +679,14 @@ def dependency_order(
             return
         state[struct.name] = 1
         for item in struct.fields:
-            dependency = named_type(item.type)
-            target = None if dependency is None else by_name.get(dependency)
+            type_ = item.type
+            if isinstance(type_, syntax.NamedType):
+                target = by_name.get(type_.name)
+            elif isinstance(type_, _NAMING):
+                dependency = named_type(type_)
+                target = None if dependency is None else by_name.get(dependency)
+            else:
+                continue
             if target is not None:
                 visit(target)
         ordered.append(struct)
@@ -681,6 +697,8 @@ def dependency_order(
 
 
 _WRAPPERS = (syntax.Pointer, syntax.Array)
+# What `named_type` can find a name under, besides a bare name.
+_NAMING = (syntax.Pointer, syntax.Array, syntax.StructType)
 
 
 def named_type(type_: syntax.Type) -> str | None:

@@ -561,6 +561,9 @@ class _Unwrapped(threading.local):
     document: model.Document | None = None
     known: dict[str, tuple[int, object]]
     below: dict[str, tuple[object, frozenset[str]]]
+    # Each parameter's type is asked about by several checks (about five times over the
+    # corpus): its answer, by `id`, with the type itself kept so the id stays its own.
+    asked: dict[int, tuple[syntax.Type, tuple[int, object]]]
 
 
 _unwrapped = _Unwrapped()
@@ -571,6 +574,7 @@ _CYCLE = object()
 def _known_typedefs(document: model.Document) -> dict[str, tuple[int, object]]:
     if _unwrapped.document is not document:
         _unwrapped.document, _unwrapped.known, _unwrapped.below = document, {}, {}
+        _unwrapped.asked = {}
     return _unwrapped.known
 
 
@@ -583,6 +587,16 @@ def _unwrap(document: model.Document, type_: syntax.Type) -> tuple[int, object]:
     """(pointer and array levels, what is left) of a type through typedefs: what is
     left is a declaration (None if unknown) or the type that is not a name."""
     known = _known_typedefs(document)
+    asked = _unwrapped.asked
+    answer = asked.get(id(type_))
+    if answer is None:
+        answer = asked[id(type_)] = (type_, _unwrap_walk(document, known, type_))
+    return answer[1]
+
+
+def _unwrap_walk(
+    document: model.Document, known: dict[str, tuple[int, object]], type_: syntax.Type
+) -> tuple[int, object]:
     levels = 0
     met: list[tuple[str, int]] = []  # typedef names walked through, levels before each
     seen: set[str] = set()
