@@ -20,6 +20,7 @@ place gives the tree a parse would give.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -41,13 +42,15 @@ PREFIX = 16  # shorter members cost little to parse: not remembered
 
 
 class Member:
-    """One remembered member: where it parsed, what it read, what it built."""
+    """One remembered member: where it parsed, what it built, and, from its first
+    candidate reuse on, what it read (`tokens`, `types`, `effects`; see `ready`)."""
 
     __slots__ = (
         "action",
         "column",
         "effects",
         "file",
+        "first_type",
         "line",
         "node",
         "origin",
@@ -57,30 +60,48 @@ class Member:
         "tokens",
         "type_names",
         "types",
+        "usable",
     )
 
     def __init__(
         self,
         text: str,
-        read: Read,
+        names: Names,
+        first_type: str,
         node: Any,
         position: Position,
         origin: str,
         action: tuple[int, int],
     ) -> None:
         self.text = text
-        self.tokens = read.tokens  # (terminal, text, offset in `text`) of each token
-        self.types = [token[0] for token in read.tokens]
-        # The names read as type names, and the others (identifiers, calling
-        # conventions): the same text cuts to the same terminals while these are
-        # still type names and those still are not.
-        self.type_names, self.others = read.type_names, read.others
-        self.effects = read.effects
+        # The names in the text that were type names when it parsed, and the others
+        # (identifiers, calling conventions...): the same text cuts to the same
+        # terminals while these are still type names and those still are not.
+        self.type_names, self.others = names
+        self.first_type = first_type  # the terminal the parser saw the member begin with
         self.node = node
         self.file, self.line, self.column = position.file, position.line, position.column
         self.origin = origin  # the nonterminal the member reduced to
         self.action = action  # (state after its `;`, the reduction it made there)
         self.rebuild: _Rebuild | None = None  # made at the first reuse
+        # Read at the first candidate reuse (most members are never met again): None
+        # until then, then whether the text cut on its own is usable.
+        self.usable: bool | None = None
+        self.tokens: list[tuple[str, str, int]] = []  # (terminal, text, offset in `text`)
+        self.types: list[str] = []
+        self.effects: Effects | None = None
+
+    def ready(self, type_names: set[str], winrt: bool) -> bool:
+        """Reads the text on its own, once: `type_names` classify every name in it as
+        they did when it parsed (the caller checked), so it cuts as it would have then."""
+        if self.usable is None:
+            tokens = read(self.text, type_names, winrt)
+            self.usable = tokens is not None and tokens.tokens[0][0] == self.first_type
+            if tokens is not None and self.usable:
+                self.tokens = tokens.tokens
+                self.types = [token[0] for token in tokens.tokens]
+                self.effects = tokens.effects
+        return self.usable
 
 
 Key = tuple[int, str]  # (LALR state the member began in, its text up to the first `;`)
@@ -92,7 +113,9 @@ class MemberMemo:
     def __init__(self) -> None:
         self.members: dict[Key, list[Member]] = {}
 
-    def find(self, state: int, text: str, offset: int, type_names: set[str]) -> Member | None:
+    def find(
+        self, state: int, text: str, offset: int, type_names: set[str], winrt: bool
+    ) -> Member | None:
         head = text.find(";", offset)
         if head < 0:
             return None
@@ -103,6 +126,7 @@ class MemberMemo:
                     text.startswith(member.text, offset)
                     and type_names.isdisjoint(member.others)
                     and type_names.issuperset(member.type_names)
+                    and member.ready(type_names, winrt)
                 ):
                     return member
         return None
@@ -262,6 +286,27 @@ def read(text: str, type_names: set[str], winrt: bool) -> Read | None:
 
 
 _NAME_KINDS = frozenset({"TYPENAME", "IDENT", "CALLCONV"})
+
+Names = tuple[frozenset[str], frozenset[str]]  # (type names, other names)
+_WORD = re.compile(r"[A-Za-z_]\w*")
+# Where the lexer may start a name inside a run of word characters (`0x1Fg`, `1.5e3x`,
+# `1.e5x`: a number, then a name), which the words found by `_WORD` would miss.
+_NAME_INSIDE_A_WORD = re.compile(r"(?<!\w)\d\w*[A-Za-z_]|\d\.[A-Za-z_]")
+
+
+def names(text: str, type_names: set[str], winrt: bool) -> Names | None:
+    """Every name the text's tokens hold, split by whether it is a type name now: its
+    words, which are a superset of them (words in strings and comments, keywords, the
+    `L` of `L"..."` come along, which only makes a reuse rarer). When a name may start
+    inside a word, the tokens themselves are read (None: the lexer found a problem)."""
+    if _NAME_INSIDE_A_WORD.search(text) is None:
+        words = frozenset(_WORD.findall(text))
+        kinds = words.intersection(type_names)
+        return kinds, words.difference(kinds)
+    tokens = read(text, type_names, winrt)
+    if tokens is None:
+        return None
+    return tokens.type_names, tokens.others
 
 
 def _effects(kinds: list[str]) -> Effects | None:
