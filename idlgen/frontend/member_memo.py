@@ -83,7 +83,7 @@ class Member:
         self.file, self.line, self.column = position.file, position.line, position.column
         self.origin = origin  # the nonterminal the member reduced to
         self.action = action  # (state after its `;`, the reduction it made there)
-        self.rebuild: _Rebuild | None = None  # made at the first reuse
+        self.rebuild: _Plan | None = None  # made at the first reuse (see `moved`)
         # Read at the first candidate reuse (most members are never met again): None
         # until then, then whether the text cut on its own is usable.
         self.usable: bool | None = None
@@ -137,100 +137,92 @@ class MemberMemo:
 
 
 _new_object = object.__new__
-Place = Callable[[int], Position]  # a column of the new line -> its position
-_Rebuild = Callable[[Place], Any]
+
+# A member's plan (see `_plan`): the columns of its moved positions, the records and
+# tuples to make in order (each: its class, its items, and which items to replace by
+# what was made before: the positions first, then the earlier steps), what to return.
+_Step = tuple[type, list[Any], tuple[tuple[int, int], ...]]
+_Plan = tuple[list[int], list[_Step], int]
 
 
 def moved(member: Member, position: Position) -> Any:
     """The member's node with its positions moved from where it first parsed to the
-    line and column of `position` (where the same text begins now)."""
-    rebuild = member.rebuild
-    if rebuild is None:
-        rebuild = member.rebuild = _rebuilder(member.node, member.file, member.line)
+    line and column of `position` (where the same text begins now): the positions
+    first, one per column, then each record and tuple that holds one, in one loop
+    (no call per record but its class's own, none per position)."""
+    plan = member.rebuild
+    if plan is None:
+        plan = member.rebuild = _plan(member.node, member.file, member.line)
+    if plan is _SHARED:
+        return member.node
+    columns, steps, result = plan
     file, line, shift = position.file, position.line, position.column - member.column
-    made: dict[int, Position] = {}
-
-    def place(column: int) -> Position:
-        found = made.get(column)
-        if found is None:
-            # `Position(file, line, column + shift)` without its Python `__init__`, as
-            # the parser places nodes (parser._placer; tests check the slots).
-            built: Any = _new_object(Position)
-            built.file = file
-            built.line = line
-            built.column = column + shift
-            found = made[column] = built
-        return found
-
-    return rebuild(place)
-
-
-def _rebuilder(value: Any, file: str, line: int) -> _Rebuild:
-    """A function making `value` anew with the positions on `line` of `file` placed
-    by its argument: worked out once per member, so each reuse calls one function per
-    record that holds such a position, and shares everything else."""
-    made = _mover(value, file, line)
-    return made if made is not None else lambda place: value
-
-
-def _mover(value: Any, file: str, line: int) -> _Rebuild | None:
-    """None when `value` holds no position to move (it is shared as it is)."""
-    cls = value.__class__
-    if cls is Position:
-        if value.line != line or value.file != file:
-            return None  # NOWHERE and the like: not from a token of the member
-        column = value.column
-        return lambda place: place(column)
-    if cls is tuple:
-        items = list(value)
-    else:
-        try:
-            fields = _FIELDS[cls]
-        except KeyError:
-            fields = _fields(cls)
-        if fields is None:
-            return None
-        items = list(fields(value))
-    # A position among the items is placed by the rebuild itself (most records hold
-    # one), with no call of a mover of its own.
-    columns: list[tuple[int, int]] = []
-    movers: list[tuple[int, _Rebuild]] = []
-    for k, item in enumerate(items):
-        if item.__class__ is Position:
-            if item.line == line and item.file == file:
-                columns.append((k, item.column))
-        elif (mover := _mover(item, file, line)) is not None:
-            movers.append((k, mover))
-    if not columns and not movers:
-        return None
-    return _rebuilding(cls, items, columns, movers)
-
-
-def _rebuilding(
-    cls: type, items: list[Any], columns: list[tuple[int, int]], movers: list[tuple[int, _Rebuild]]
-) -> _Rebuild:
-    """The rebuild of a record or tuple: `items` with the positions at `columns` placed
-    anew and the items at `movers` rebuilt. A record with one position and nothing
-    else to rebuild (numbers, most operators and attributes) gets a loop-free one."""
-    if cls is not tuple and len(columns) == 1 and not movers:
-        ((at, column),) = columns
-
-        def rebuild_one(place: Place) -> Any:
-            parts = items.copy()
-            parts[at] = place(column)
-            return cls(*parts)
-
-        return rebuild_one
-
-    def rebuild(place: Place) -> Any:
+    made: list[Any] = []
+    append = made.append
+    for column in columns:
+        # `Position(file, line, column + shift)` without its Python `__init__`, as
+        # the parser places nodes (parser._placer; tests check the slots).
+        built: Any = _new_object(Position)
+        built.file = file
+        built.line = line
+        built.column = column + shift
+        append(built)
+    for cls, items, fills in steps:
         parts = items.copy()
-        for k, column in columns:
-            parts[k] = place(column)
-        for k, mover in movers:
-            parts[k] = mover(place)
-        return tuple(parts) if cls is tuple else cls(*parts)
+        for k, source in fills:
+            parts[k] = made[source]
+        append(tuple(parts) if cls is tuple else cls(*parts))
+    return made[result]
 
-    return rebuild
+
+_SHARED: _Plan = ([], [], -1)  # the node holds no position to move: shared
+
+
+def _plan(node: Any, file: str, line: int) -> _Plan:
+    """What `moved` makes of `node` at each reuse, worked out at its first: every
+    record and tuple holding a position on `line` of `file` is made anew (each time
+    it occurs, as a parse would), everything else is shared as it is."""
+    columns: dict[int, int] = {}  # column -> its position's index among the columns
+    steps: list[tuple[type, list[Any], list[tuple[int, int]]]] = []
+
+    def visit(value: Any) -> int | None:
+        """Where `value` made anew will be: >= 0 a column's position, < 0 ~step."""
+        cls = value.__class__
+        if cls is Position:
+            if value.line != line or value.file != file:
+                return None  # NOWHERE and the like: not from a token of the member
+            return columns.setdefault(value.column, len(columns))
+        if cls is tuple:
+            items = list(value)
+        else:
+            try:
+                fields = _FIELDS[cls]
+            except KeyError:
+                fields = _fields(cls)
+            if fields is None:
+                return None
+            items = list(fields(value))
+        fills: list[tuple[int, int]] = []
+        for k, item in enumerate(items):
+            if item.__class__ is Position:  # most records hold one: no call for it
+                if item.line == line and item.file == file:
+                    fills.append((k, columns.setdefault(item.column, len(columns))))
+            elif item is not None and (at := visit(item)) is not None:
+                fills.append((k, at))
+        if not fills:
+            return None
+        steps.append((cls, items, fills))
+        return ~(len(steps) - 1)
+
+    root = visit(node)
+    if root is None:
+        return _SHARED
+    count = len(columns)
+    final = [
+        (cls, items, tuple((k, at if at >= 0 else count + ~at) for k, at in fills))
+        for cls, items, fills in steps
+    ]
+    return list(columns), final, root if root >= 0 else count + ~root
 
 
 _FIELDS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}

@@ -5,11 +5,13 @@ parser does reuse what it may. Counted (members rebuilt, text skipped), never ti
 from __future__ import annotations
 
 import itertools
+import sys
+import types
 from collections.abc import Iterator
 
 import pytest
 
-from idlgen.diagnostics import DiagnosticSink
+from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import member_memo, parser, syntax
 from idlgen.frontend.lexer import Token
 from idlgen.frontend.tables import load_tables
@@ -259,3 +261,31 @@ def test_the_names_remembered_cover_every_name_token(text: str) -> None:
     assert found is not None and cut is not None
     assert cut.type_names <= found[0] <= type_names
     assert cut.others <= found[1] and not found[1] & type_names
+
+
+def test_a_rebuild_calls_nothing_but_the_records_own_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second and later reuses of a member follow its plan: its positions and
+    # tuples made in place, its records by their classes, no Python call per node.
+    calls: list[str] = []
+    original = member_memo.moved
+
+    def profiled(member: member_memo.Member, position: Position) -> object:
+        fresh = member.rebuild is None  # the first reuse also works the plan out
+
+        def profile(frame: types.FrameType, event: str, arg: object) -> None:
+            if event == "call" and frame.f_code is not original.__code__:
+                calls.append(frame.f_code.co_name)
+
+        if not fresh:
+            sys.setprofile(profile)
+        try:
+            return original(member, position)
+        finally:
+            sys.setprofile(None)
+
+    monkeypatch.setattr(parser, "moved", profiled)
+    text = "".join(dispinterface(name) for name in "ABC")
+    _tree, messages = _both(text)
+    assert messages == [] and calls and set(calls) == {"__init__"}
