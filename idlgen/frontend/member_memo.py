@@ -282,8 +282,12 @@ _NAME_KINDS = frozenset({"TYPENAME", "IDENT", "CALLCONV"})
 Names = tuple[frozenset[str], frozenset[str]]  # (type names, other names)
 _WORD = re.compile(r"[A-Za-z_]\w*")
 # Where the lexer may start a name inside a run of word characters (`0x1Fg`, `1.5e3x`,
-# `1.e5x`: a number, then a name), which the words found by `_WORD` would miss.
-_NAME_INSIDE_A_WORD = re.compile(r"(?<!\w)\d\w*[A-Za-z_]|\d\.[A-Za-z_]")
+# `1.e5x`: a number, then a name), which the words found by `_WORD` would miss: a run
+# that begins with a digit and is not one whole integer (`0x80010000`, `10L`, as in
+# mshtml.idl's ids), or a letter right after a number's dot.
+_NAME_INSIDE_A_WORD = re.compile(
+    r"(?<!\w)(?!0[xX][0-9A-Fa-f]+[uUlL]*(?!\w)|\d+[uUlL]*(?!\w))\d\w*[A-Za-z_]|\d\.[A-Za-z_]"
+)
 
 
 def names(text: str, type_names: set[str], winrt: bool) -> Names | None:
