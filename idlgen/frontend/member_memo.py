@@ -20,6 +20,7 @@ place gives the tree a parse would give.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -41,13 +42,15 @@ PREFIX = 16  # shorter members cost little to parse: not remembered
 
 
 class Member:
-    """One remembered member: where it parsed, what it read, what it built."""
+    """One remembered member: where it parsed, what it built, and, from its first
+    candidate reuse on, what it read (`tokens`, `types`, `effects`; see `ready`)."""
 
     __slots__ = (
         "action",
         "column",
         "effects",
         "file",
+        "first_type",
         "line",
         "node",
         "origin",
@@ -57,30 +60,48 @@ class Member:
         "tokens",
         "type_names",
         "types",
+        "usable",
     )
 
     def __init__(
         self,
         text: str,
-        read: Read,
+        names: Names,
+        first_type: str,
         node: Any,
         position: Position,
         origin: str,
         action: tuple[int, int],
     ) -> None:
         self.text = text
-        self.tokens = read.tokens  # (terminal, text, offset in `text`) of each token
-        self.types = [token[0] for token in read.tokens]
-        # The names read as type names, and the others (identifiers, calling
-        # conventions): the same text cuts to the same terminals while these are
-        # still type names and those still are not.
-        self.type_names, self.others = read.type_names, read.others
-        self.effects = read.effects
+        # The names in the text that were type names when it parsed, and the others
+        # (identifiers, calling conventions...): the same text cuts to the same
+        # terminals while these are still type names and those still are not.
+        self.type_names, self.others = names
+        self.first_type = first_type  # the terminal the parser saw the member begin with
         self.node = node
         self.file, self.line, self.column = position.file, position.line, position.column
         self.origin = origin  # the nonterminal the member reduced to
         self.action = action  # (state after its `;`, the reduction it made there)
-        self.rebuild: _Rebuild | None = None  # made at the first reuse
+        self.rebuild: _Plan | None = None  # made at the first reuse (see `moved`)
+        # Read at the first candidate reuse (most members are never met again): None
+        # until then, then whether the text cut on its own is usable.
+        self.usable: bool | None = None
+        self.tokens: list[tuple[str, str, int]] = []  # (terminal, text, offset in `text`)
+        self.types: list[str] = []
+        self.effects: Effects | None = None
+
+    def ready(self, type_names: set[str], winrt: bool) -> bool:
+        """Reads the text on its own, once: `type_names` classify every name in it as
+        they did when it parsed (the caller checked), so it cuts as it would have then."""
+        if self.usable is None:
+            tokens = read(self.text, type_names, winrt)
+            self.usable = tokens is not None and tokens.tokens[0][0] == self.first_type
+            if tokens is not None and self.usable:
+                self.tokens = tokens.tokens
+                self.types = [token[0] for token in tokens.tokens]
+                self.effects = tokens.effects
+        return self.usable
 
 
 Key = tuple[int, str]  # (LALR state the member began in, its text up to the first `;`)
@@ -92,7 +113,9 @@ class MemberMemo:
     def __init__(self) -> None:
         self.members: dict[Key, list[Member]] = {}
 
-    def find(self, state: int, text: str, offset: int, type_names: set[str]) -> Member | None:
+    def find(
+        self, state: int, text: str, offset: int, type_names: set[str], winrt: bool
+    ) -> Member | None:
         head = text.find(";", offset)
         if head < 0:
             return None
@@ -103,6 +126,7 @@ class MemberMemo:
                     text.startswith(member.text, offset)
                     and type_names.isdisjoint(member.others)
                     and type_names.issuperset(member.type_names)
+                    and member.ready(type_names, winrt)
                 ):
                     return member
         return None
@@ -113,100 +137,92 @@ class MemberMemo:
 
 
 _new_object = object.__new__
-Place = Callable[[int], Position]  # a column of the new line -> its position
-_Rebuild = Callable[[Place], Any]
+
+# A member's plan (see `_plan`): the columns of its moved positions, the records and
+# tuples to make in order (each: its class, its items, and which items to replace by
+# what was made before: the positions first, then the earlier steps), what to return.
+_Step = tuple[type, list[Any], tuple[tuple[int, int], ...]]
+_Plan = tuple[list[int], list[_Step], int]
 
 
 def moved(member: Member, position: Position) -> Any:
     """The member's node with its positions moved from where it first parsed to the
-    line and column of `position` (where the same text begins now)."""
-    rebuild = member.rebuild
-    if rebuild is None:
-        rebuild = member.rebuild = _rebuilder(member.node, member.file, member.line)
+    line and column of `position` (where the same text begins now): the positions
+    first, one per column, then each record and tuple that holds one, in one loop
+    (no call per record but its class's own, none per position)."""
+    plan = member.rebuild
+    if plan is None:
+        plan = member.rebuild = _plan(member.node, member.file, member.line)
+    if plan is _SHARED:
+        return member.node
+    columns, steps, result = plan
     file, line, shift = position.file, position.line, position.column - member.column
-    made: dict[int, Position] = {}
-
-    def place(column: int) -> Position:
-        found = made.get(column)
-        if found is None:
-            # `Position(file, line, column + shift)` without its Python `__init__`, as
-            # the parser places nodes (parser._placer; tests check the slots).
-            built: Any = _new_object(Position)
-            built.file = file
-            built.line = line
-            built.column = column + shift
-            found = made[column] = built
-        return found
-
-    return rebuild(place)
-
-
-def _rebuilder(value: Any, file: str, line: int) -> _Rebuild:
-    """A function making `value` anew with the positions on `line` of `file` placed
-    by its argument: worked out once per member, so each reuse calls one function per
-    record that holds such a position, and shares everything else."""
-    made = _mover(value, file, line)
-    return made if made is not None else lambda place: value
-
-
-def _mover(value: Any, file: str, line: int) -> _Rebuild | None:
-    """None when `value` holds no position to move (it is shared as it is)."""
-    cls = value.__class__
-    if cls is Position:
-        if value.line != line or value.file != file:
-            return None  # NOWHERE and the like: not from a token of the member
-        column = value.column
-        return lambda place: place(column)
-    if cls is tuple:
-        items = list(value)
-    else:
-        try:
-            fields = _FIELDS[cls]
-        except KeyError:
-            fields = _fields(cls)
-        if fields is None:
-            return None
-        items = list(fields(value))
-    # A position among the items is placed by the rebuild itself (most records hold
-    # one), with no call of a mover of its own.
-    columns: list[tuple[int, int]] = []
-    movers: list[tuple[int, _Rebuild]] = []
-    for k, item in enumerate(items):
-        if item.__class__ is Position:
-            if item.line == line and item.file == file:
-                columns.append((k, item.column))
-        elif (mover := _mover(item, file, line)) is not None:
-            movers.append((k, mover))
-    if not columns and not movers:
-        return None
-    return _rebuilding(cls, items, columns, movers)
-
-
-def _rebuilding(
-    cls: type, items: list[Any], columns: list[tuple[int, int]], movers: list[tuple[int, _Rebuild]]
-) -> _Rebuild:
-    """The rebuild of a record or tuple: `items` with the positions at `columns` placed
-    anew and the items at `movers` rebuilt. A record with one position and nothing
-    else to rebuild (numbers, most operators and attributes) gets a loop-free one."""
-    if cls is not tuple and len(columns) == 1 and not movers:
-        ((at, column),) = columns
-
-        def rebuild_one(place: Place) -> Any:
-            parts = items.copy()
-            parts[at] = place(column)
-            return cls(*parts)
-
-        return rebuild_one
-
-    def rebuild(place: Place) -> Any:
+    made: list[Any] = []
+    append = made.append
+    for column in columns:
+        # `Position(file, line, column + shift)` without its Python `__init__`, as
+        # the parser places nodes (parser._placer; tests check the slots).
+        built: Any = _new_object(Position)
+        built.file = file
+        built.line = line
+        built.column = column + shift
+        append(built)
+    for cls, items, fills in steps:
         parts = items.copy()
-        for k, column in columns:
-            parts[k] = place(column)
-        for k, mover in movers:
-            parts[k] = mover(place)
-        return tuple(parts) if cls is tuple else cls(*parts)
+        for k, source in fills:
+            parts[k] = made[source]
+        append(tuple(parts) if cls is tuple else cls(*parts))
+    return made[result]
 
-    return rebuild
+
+_SHARED: _Plan = ([], [], -1)  # the node holds no position to move: shared
+
+
+def _plan(node: Any, file: str, line: int) -> _Plan:
+    """What `moved` makes of `node` at each reuse, worked out at its first: every
+    record and tuple holding a position on `line` of `file` is made anew (each time
+    it occurs, as a parse would), everything else is shared as it is."""
+    columns: dict[int, int] = {}  # column -> its position's index among the columns
+    steps: list[tuple[type, list[Any], list[tuple[int, int]]]] = []
+
+    def visit(value: Any) -> int | None:
+        """Where `value` made anew will be: >= 0 a column's position, < 0 ~step."""
+        cls = value.__class__
+        if cls is Position:
+            if value.line != line or value.file != file:
+                return None  # NOWHERE and the like: not from a token of the member
+            return columns.setdefault(value.column, len(columns))
+        if cls is tuple:
+            items = list(value)
+        else:
+            try:
+                fields = _FIELDS[cls]
+            except KeyError:
+                fields = _fields(cls)
+            if fields is None:
+                return None
+            items = list(fields(value))
+        fills: list[tuple[int, int]] = []
+        for k, item in enumerate(items):
+            if item.__class__ is Position:  # most records hold one: no call for it
+                if item.line == line and item.file == file:
+                    fills.append((k, columns.setdefault(item.column, len(columns))))
+            elif item is not None and (at := visit(item)) is not None:
+                fills.append((k, at))
+        if not fills:
+            return None
+        steps.append((cls, items, fills))
+        return ~(len(steps) - 1)
+
+    root = visit(node)
+    if root is None:
+        return _SHARED
+    count = len(columns)
+    final = [
+        (cls, items, tuple((k, at if at >= 0 else count + ~at) for k, at in fills))
+        for cls, items, fills in steps
+    ]
+    return list(columns), final, root if root >= 0 else count + ~root
 
 
 _FIELDS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
@@ -262,6 +278,31 @@ def read(text: str, type_names: set[str], winrt: bool) -> Read | None:
 
 
 _NAME_KINDS = frozenset({"TYPENAME", "IDENT", "CALLCONV"})
+
+Names = tuple[frozenset[str], frozenset[str]]  # (type names, other names)
+_WORD = re.compile(r"[A-Za-z_]\w*")
+# Where the lexer may start a name inside a run of word characters (`0x1Fg`, `1.5e3x`,
+# `1.e5x`: a number, then a name), which the words found by `_WORD` would miss: a run
+# that begins with a digit and is not one whole integer (`0x80010000`, `10L`, as in
+# mshtml.idl's ids), or a letter right after a number's dot.
+_NAME_INSIDE_A_WORD = re.compile(
+    r"(?<!\w)(?!0[xX][0-9A-Fa-f]+[uUlL]*(?!\w)|\d+[uUlL]*(?!\w))\d\w*[A-Za-z_]|\d\.[A-Za-z_]"
+)
+
+
+def names(text: str, type_names: set[str], winrt: bool) -> Names | None:
+    """Every name the text's tokens hold, split by whether it is a type name now: its
+    words, which are a superset of them (words in strings and comments, keywords, the
+    `L` of `L"..."` come along, which only makes a reuse rarer). When a name may start
+    inside a word, the tokens themselves are read (None: the lexer found a problem)."""
+    if _NAME_INSIDE_A_WORD.search(text) is None:
+        words = frozenset(_WORD.findall(text))
+        kinds = words.intersection(type_names)
+        return kinds, words.difference(kinds)
+    tokens = read(text, type_names, winrt)
+    if tokens is None:
+        return None
+    return tokens.type_names, tokens.others
 
 
 def _effects(kinds: list[str]) -> Effects | None:

@@ -25,7 +25,7 @@ from typing import Any
 from idlgen.diagnostics import DiagnosticSink, Position
 from idlgen.frontend import syntax
 from idlgen.frontend.lexer import Lexer, Token, describe_terminal, describe_token
-from idlgen.frontend.member_memo import MEMBERS, PREFIX, Member, MemberMemo, moved, read
+from idlgen.frontend.member_memo import MEMBERS, PREFIX, Member, MemberMemo, moved, names
 from idlgen.frontend.reductions import (
     Callback,
     Plan,
@@ -354,7 +354,8 @@ class _Driver:
             actions = self.tables.actions  # no member begins among these
             source = pulled
         memo = self.memo
-        text = self.lexer.text
+        lexer = self.lexer
+        text = lexer.text
         shifted = self.shifted_since_error  # this loop restarts after each recovery
         state = state_stack[-1]
         for token in source:
@@ -391,7 +392,7 @@ class _Driver:
                 elif not size:
                     value_stack.append(callback([]))
                 else:  # a shift (to `kept`) where a dispinterface member may begin
-                    member = memo.find(state, text, token.offset, self.lexer.type_names)
+                    member = memo.find(state, text, token.offset, lexer.type_names, lexer.winrt)
                     if member is None:
                         marks = self._marks()
                         self.recording = (state, len(state_stack), token.offset, kind, marks)
@@ -482,11 +483,14 @@ class _Driver:
         # lexer cuts by what came before the member.
         if len(text) < PREFIX or "\n" in text or ">>" in text:
             return
-        tokens = read(text, self.lexer.type_names, self.lexer.winrt)
-        if tokens is None or tokens.tokens[0][0] != first_type:  # read before `marks`
+        # Read at its first candidate reuse (`Member.ready`), most members never
+        # having one; for now only its names, as the type names classify them now.
+        found = names(text, self.lexer.type_names, self.lexer.winrt)
+        if found is None:
             return
         position = self.place(offset)
-        self.memo.remember(state, Member(text, tokens, node, position, origin, (stack[-1], ~rule)))
+        member = Member(text, found, first_type, node, position, origin, (stack[-1], ~rule))
+        self.memo.remember(state, member)
 
     def _reuse(
         self, member: Member, first: Token, state: int, source: Iterator[Token]

@@ -5,12 +5,14 @@ parser does reuse what it may. Counted (members rebuilt, text skipped), never ti
 from __future__ import annotations
 
 import itertools
+import sys
+import types
 from collections.abc import Iterator
 
 import pytest
 
-from idlgen.diagnostics import DiagnosticSink
-from idlgen.frontend import parser, syntax
+from idlgen.diagnostics import DiagnosticSink, Position
+from idlgen.frontend import member_memo, parser, syntax
 from idlgen.frontend.lexer import Token
 from idlgen.frontend.tables import load_tables
 from idlgen.limits import DEFAULT_LIMITS, Limits
@@ -211,3 +213,81 @@ def test_only_shifts_where_a_member_begins_are_marked() -> None:
                 assert ~hot[kind] - base == action
             else:
                 assert hot[kind] == action
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The member texts cut on their own by `member_memo.read`."""
+    seen: list[str] = []
+    original = member_memo.read
+
+    def counting(text: str, type_names: set[str], winrt: bool) -> member_memo.Read | None:
+        seen.append(text)
+        return original(text, type_names, winrt)
+
+    monkeypatch.setattr(member_memo, "read", counting)
+    return seen
+
+
+def test_a_member_is_cut_on_its_own_only_when_met_again(reads: list[str]) -> None:
+    # Of mshtml.idl's 1,341 remembered members, 548 are ever met again: the others
+    # are remembered by their names alone, not read a second time by the lexer.
+    # The ids as mshtml.idl's macros leave them: whole integers, no name inside a word.
+    first = "[id(((0x80010000+500)+1))] HRESULT first([in] long a);"
+    second = "[id(0x8001000aL)] HRESULT second([in] BSTR b);"
+    _tree, messages = _both(dispinterface("A", f"{first} {second}"))
+    assert messages == [] and reads == []
+    text = dispinterface("A", f"{first} {second}") + dispinterface("B", first)
+    _tree, messages = _both(text)
+    assert messages == [] and reads == [first]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[id(1)] HRESULT f([in] Foo a, [in] bar b);",
+        '[id(1), helpstring("Foo bar")] HRESULT f(/* Foo */ [in] Foo a, L"x" b);',
+        "[id(0x1Fg)] HRESULT f([in] Foo a);",  # a number, then the name `g`
+        "[id(1.5e3x)] HRESULT f([in] Foo a);",  # a number, then the name `x`
+        "[id(1.e5Foo)] HRESULT f([in] Foo a);",  # a number, then the name `Foo`
+        "[id(.5e3x)] HRESULT f([in] Foo a);",
+        "[id(7Foo)] HRESULT f(SAFEARRAY(Foo) a);",
+    ],
+)
+def test_the_names_remembered_cover_every_name_token(text: str) -> None:
+    # A member is reused only while each of these names is a type name exactly when
+    # it was: they must include every name its tokens hold, split as the lexer did.
+    type_names = {"Foo", "g", "HRESULT"}
+    found = member_memo.names(text, type_names, False)
+    cut = member_memo.read(text, type_names, False)
+    assert found is not None and cut is not None
+    assert cut.type_names <= found[0] <= type_names
+    assert cut.others <= found[1] and not found[1] & type_names
+
+
+def test_a_rebuild_calls_nothing_but_the_records_own_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second and later reuses of a member follow its plan: its positions and
+    # tuples made in place, its records by their classes, no Python call per node.
+    calls: list[str] = []
+    original = member_memo.moved
+
+    def profiled(member: member_memo.Member, position: Position) -> object:
+        fresh = member.rebuild is None  # the first reuse also works the plan out
+
+        def profile(frame: types.FrameType, event: str, arg: object) -> None:
+            if event == "call" and frame.f_code is not original.__code__:
+                calls.append(frame.f_code.co_name)
+
+        if not fresh:
+            sys.setprofile(profile)
+        try:
+            return original(member, position)
+        finally:
+            sys.setprofile(None)
+
+    monkeypatch.setattr(parser, "moved", profiled)
+    text = "".join(dispinterface(name) for name in "ABC")
+    _tree, messages = _both(text)
+    assert messages == [] and calls and set(calls) == {"__init__"}
