@@ -121,9 +121,11 @@ class _Controlling(_rt.ComObject):
 def test_an_aggregated_call_objects_release_is_its_controlling_unknowns(
     server_sta: Apartment,
 ) -> None:
-    """Release on the aggregated object goes to the outer object; the inner unknown's
-    Release counts the call object's own references, and its last lets go of the proxy.
-    (No call is made: a completion's notice to the outer object releases through it.)"""
+    """References taken through the aggregated object (QueryInterface, AddRef) count on
+    the outer object, and its Release takes them off there; the inner unknown's count the
+    call object's own, and its last lets go of the proxy. A completion asks the outer
+    object for ISynchronize (here it reaches the call object's own) and leaves every
+    count as it was."""
     _, proxy = connect(server_sta, Calc, ICalc)
     factory = proxy.QueryInterface(_rt.ICallFactory)
     mgr = proxy._mgr
@@ -131,12 +133,14 @@ def test_an_aggregated_call_objects_release_is_its_controlling_unknowns(
     outer = _Controlling()
     outer.inner = factory.CreateCall(IID_AsyncICalc, outer, _rt.IID_IUnknown)
     assert mgr.refs == refs + 1
-    call = outer.QueryInterface(AsyncICalc)  # the call object itself: its own count 2
-    assert outer.AddRef() == 2 and outer.AddRef() == 3
+    call = outer.QueryInterface(AsyncICalc)  # the call object, counted on the outer: 2
+    assert outer.AddRef() == 3
     assert call.Release() == 2  # the outer's count, not the call object's
     assert call.AddRef() == 3 and call.Release() == 2
+    call.Begin_Add(2, 3)
+    assert call.Finish_Add() == 5
+    assert outer.AddRef() == 3 and outer.Release() == 2  # the completion's QI was given back
     assert mgr.refs == refs + 1
-    assert outer.inner.Release() == 1  # the inner unknown: the call object's own count
-    assert outer.inner.Release() == 0 and mgr.refs == refs  # its last lets go of the proxy
+    assert outer.inner.Release() == 0 and mgr.refs == refs  # its own count: 1, the last
     assert outer.Release() == 1 and outer.Release() == 0
     factory.Release()

@@ -74,6 +74,41 @@ def test_aggregated_object_delegates_to_controlling_unknown() -> None:
         MemoryStream.create(outer=outer, iid=ISimpleStream)
 
 
+class _Forwarding(_rt.ComObject):
+    """A controlling unknown that exposes its aggregated object's interfaces as its own."""
+
+    def __init__(self, inner_class: type[_rt.ComObject]) -> None:
+        super().__init__()
+        self.inner = inner_class.create(outer=self)
+
+    def _query_extra_(self, iid: _rt.GUID) -> Any:
+        return self.inner.QueryInterface(iid)
+
+
+@pytest.mark.parametrize("inner_class", [MemoryStream, SyncOnlyStream])
+def test_a_reference_taken_through_an_aggregated_interface_counts_where_its_release_goes(
+    inner_class: type[_rt.ComObject],
+) -> None:
+    """COM's aggregation rule, for every interface the inner object has: QueryInterface
+    through the outer object adds its reference to the outer's count, which is where the
+    returned interface's Release takes it off; the inner object's own count (its inner
+    unknown's) does not move."""
+    outer = _Forwarding(inner_class)
+    inner = outer.inner.object
+    iids = sorted(type(inner)._iids_ - {_rt.IID_IUnknown}, key=str)
+    assert iids
+    for iid in iids:
+        got = outer.QueryInterface(iid)
+        assert got is inner
+        assert (outer._refs, inner._refs) == (2, 1)
+        assert got.Release() == 1
+        assert (outer._refs, inner._refs) == (1, 1)
+        again = got.QueryInterface(iid)  # asked of the inner: delegated, the same rule
+        assert (outer._refs, inner._refs) == (2, 1)
+        again.Release()
+    assert outer.inner.Release() == 0  # the inner unknown's count was the object's own
+
+
 def test_success_code_is_observable_through_last_hresult() -> None:
     server = MemoryStream(b"abc")
     assert server.Read(2) == ReadResult(b"ab", 2)

@@ -110,7 +110,11 @@ class ComObject(IUnknown):
     def _nd_query(self, riid: Any) -> Any:
         iid = as_guid(riid)
         if iid in type(self)._iids_:
-            self._nd_addref()
+            # The reference is the returned interface's, counted where its Release will
+            # take it off: an aggregated object's interfaces count on the controlling
+            # unknown (COM's aggregation rules). Only the inner IUnknown counts on the
+            # object itself (`InnerUnknown`).
+            self.AddRef()
             return self
         found = self._query_extra_(iid)
         if found is None:
