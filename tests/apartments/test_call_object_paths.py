@@ -144,3 +144,31 @@ def test_an_aggregated_call_objects_release_is_its_controlling_unknowns(
     assert outer.inner.Release() == 0 and mgr.refs == refs  # its own count: 1, the last
     assert outer.Release() == 1 and outer.Release() == 0
     factory.Release()
+
+
+def test_a_call_without_a_lane_packs_with_the_precompiled_codec_not_the_marshaler(
+    server_sta: Apartment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a lane packs exact ints with its request header; every other proxy call
+    (across apartments in one process, where there is no lane) packs the [in] values of
+    a method with a precompiled codec with that codec: the general marshaler is for what
+    the codec does not take. Synchronous calls and call objects alike."""
+    from idlgen.runtime.apartments.proxy import ProxyManager
+
+    _, proxy = connect(server_sta, Calc, ICalc)
+    assert not proxy._mgr.lanes
+    marshaled: list[Any] = []
+    encode = ProxyManager.encode
+    monkeypatch.setattr(
+        ProxyManager,
+        "encode",
+        lambda mgr, route, ins: marshaled.append(ins) or encode(mgr, route, ins),
+    )
+    assert proxy.Add(2, 3) == 5
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    call.Begin_Add(4, 5)
+    assert call.Finish_Add() == 9
+    assert marshaled == []
+    call.Release()
+    factory.Release()

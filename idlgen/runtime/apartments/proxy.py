@@ -151,18 +151,15 @@ class InterfaceProxy(IUnknown):
             _LAST.set(RPC_E_INVALIDMETHOD)
             message = f"{route.method.name} is not remotable ([local])"
             raise error_for(RPC_E_INVALIDMETHOD, message)
+        lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         body: bytes | None = None  # None: exact ints, which the lane packs with its header
         args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
-        if route.ints is None or not exact_ints(map(type, ins)):
-            pack = route.pack
-            body = pack(ins) if pack is not None else None
-            if body is None:
-                body, args = mgr.encode(route, ins)
+        if lane is None or route.ints is None or not exact_ints(map(type, ins)):
+            body, args = mgr.request_body(route, ins)
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
         # path must take the call after all.
         lean: bytes | memoryview | int | None = None
-        lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         if lane is not None and not (mgr.released or _channel._taps):
             # `current_apartment()` and `mgr._timeout(caller)` without a call each: the
             # caller's apartment (see apartment.this_thread), then the timeout per
@@ -188,7 +185,7 @@ class InterfaceProxy(IUnknown):
             if mgr.released:  # `mgr.roundtrip`, inline: one call less per call
                 raise DisconnectedError(message="the proxy was released")
             if body is None:  # exact ints the lane did not take (or out of range)
-                body, args = mgr.encode(route, ins)
+                body, args = mgr.request_body(route, ins)
             frame = mgr._send_and_wait(self._ipid, opnum, body)
             value, hr = mgr.read_reply(route, frame, args)
             if mgr.remote:
@@ -459,6 +456,18 @@ class ProxyManager:
         return ipid, 1
 
     # -- the wire ---------------------------------------------------------------------------
+
+    def request_body(self, route: Route, ins: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        """The request's NDR data and the [in] values by name its reply decodes with: the
+        precompiled codec's (`route.pack`, which needs no values to decode), else the
+        marshaler's (`encode`). Only a lane packs exact ints with its header instead
+        (`Route.ints`): without one, they are packed here, as every other value."""
+        pack = route.pack
+        if pack is not None:
+            body = pack(ins)
+            if body is not None:
+                return body, _NO_SCOPE
+        return self.encode(route, ins)
 
     def encode(self, route: Route, ins: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
         """The request's NDR data through the marshaler, by name, and the [in] values by
@@ -774,18 +783,15 @@ class ProxyCall(CallObject):
         if wire is None:
             raise error_for(RPC_E_INVALIDMETHOD, f"{method.name} is not remotable ([local])")
         mgr = self._mgr
-        body: bytes | None = None  # as in `InterfaceProxy._call_`
-        args = _NO_SCOPE
-        if route.ints is None or not exact_ints(map(type, ins)):
-            pack = route.pack
-            body = pack(ins) if pack is not None else None
-            if body is None:
-                body, args = mgr.encode(route, ins)
         # The lean path to the IPID, if any; the lane itself says whether it takes the request
         # (its connection still current, the request one fragment). Not while this object's
         # previous request is still on the wire (its call abandoned by a cancel): the
         # object is that request's record until its reply comes.
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
+        body: bytes | None = None  # as in `InterfaceProxy._call_`
+        args = _NO_SCOPE
+        if lane is None or route.ints is None or not exact_ints(map(type, ins)):
+            body, args = mgr.request_body(route, ins)
         if lane is not None and not (mgr.released or _channel._taps or self._wire_ticket):
             # The reply completes the call on the reading thread; what decoding it needs
             # is kept with the request (a precompiled codec needs no [in] values).
@@ -808,7 +814,7 @@ class ProxyCall(CallObject):
             self._wire_ticket = 0
             mgr.not_taken(self._ipid, lane)
         if body is None:  # as in `InterfaceProxy._call_`
-            body, args = mgr.encode(route, ins)
+            body, args = mgr.request_body(route, ins)
         on_reply = partial(self._channel_done, ticket, route, args)
         call_id = mgr.start(self._ipid, opnum, body, on_reply)
         if mgr.remote:
