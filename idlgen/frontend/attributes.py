@@ -341,7 +341,11 @@ class _Checker:
 
 class AttributeWalker:
     """Visits every attribute of a file with the place it stands in (widl's names);
-    the checks here and the constant checks after resolution share it."""
+    the checks here and the constant checks after resolution share it. The constant
+    checks walk with a lean subclass (semantics/attribute_values.py, `_ValueWalk`) that
+    writes out `item`, `method`, `params` and `type` for the common nodes: a new node
+    kind or attribute place added here must be added there too
+    (tests/semantics/test_value_walk.py compares the two walks)."""
 
     def __init__(
         self,

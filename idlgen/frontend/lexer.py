@@ -243,6 +243,9 @@ def _master(winrt: bool, punctuation_first: bool = True) -> re.Pattern[str]:
         | (?P<SAFEARRAY>SAFEARRAY(?=\s*\())
         | (?P<NAME>{name})"""
     directive = r"(?P<DIRECTIVE>\#[^\n]*)"
+    # A number form that can end inside a run of word characters (a new suffix, say) must
+    # also be known to member_memo._NAME_INSIDE_A_WORD, which finds where a name may
+    # start inside a word without running this lexer.
     numbers = rf"""(?P<FLOAT>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?[fFlL]?|\d+[eE][+-]?\d+[fFlL]?)
         | (?P<NUMBER>0[xX]{_HEX}+[uUlL]*|\d+[uUlL]*)"""
     order = [directive, uuid, numbers, wstring, string, wchar, char, words]
