@@ -428,6 +428,41 @@ def test_buffer_call_objects_decode_with_their_ins(hub: Any) -> None:
     stream.Release()
 
 
+def test_call_objects_results_stay_their_own_after_the_buffer_is_read_into_again(
+    hub: Any,
+) -> None:
+    """A call object's reply is read in place from the connection's receive buffer, many
+    to a read: what Finish_ gives must be the call's own, whatever the buffer holds later
+    (more bursts of replies of other sizes read into it meanwhile)."""
+    stream = hub.QueryInterface(ISimpleStream)
+    assert stream.Write(b"x", 1) == 1  # the lane to the stream's IPID is known from now on
+    factory = hub.QueryInterface(ICallFactory)
+
+    def burst(sizes: list[int]) -> list[Any]:
+        calls = [
+            factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream) for _ in sizes
+        ]
+        for call, size in zip(calls, sizes, strict=True):
+            call.Begin_Read(size)
+        assert all(call.wait(WAIT) for call in calls)
+        return calls
+
+    taken = fastcall.taken()
+    # (a Read of LARGE_READ bytes or more answers at once; up to 1,500 more: one fragment)
+    sizes = [LARGE_READ + 97 * i % 1500 for i in range(64)]
+    others = [2 * LARGE_READ + 1500 - size for size in sizes]
+    first = burst(sizes)
+    results = [call.Finish_Read() for call in burst(others)]
+    got = [call.Finish_Read() for call in first]  # their replies were read in place first
+    assert got == [(pattern(size), size) for size in sizes]
+    assert results == [(pattern(size), size) for size in others]
+    assert fastcall.taken() - taken == 2 * len(sizes)
+    for call in first:
+        call.Release()
+    factory.Release()
+    stream.Release()
+
+
 def test_observed_channels_see_every_frame(hub: Any) -> None:
     frames: list[bytes] = []
     taken = fastcall.taken()
