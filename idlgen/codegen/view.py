@@ -745,8 +745,8 @@ _D = TypeVar("_D", bound=_Declared)
 
 
 def _here(items: Iterable[_D]) -> list[_D]:
-    """The items emitted here (`_emitted_here`, written out: one call per table)."""
-    return [i for i in items if not i.origin.imported or i.origin.file.endswith(".h")]
+    """The items of one table emitted here (`_emitted_here`)."""
+    return [i for i in items if _emitted_here(i.origin)]
 
 
 class _Named(Protocol):
