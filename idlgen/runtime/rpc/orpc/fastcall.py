@@ -110,7 +110,7 @@ def lean_request(
 # every request of one route: its NDR has one size), then the call id, alloc hint, context
 # id, opnum, `Lane.middle` and causality counter: the request's NDR follows in the same
 # struct (`WholeRequest`).
-_WHOLE_HEAD = "<12sIIHH36sQ4x"
+_WHOLE_HEAD = "<12s" + _LANE_HEAD.format.removeprefix("<8sH2x")
 
 
 class WholeRequest:
