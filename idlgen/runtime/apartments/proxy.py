@@ -262,6 +262,12 @@ class ProxyManager:
         self.marshaler = marshaler
         self._table = table
         self._lock = threading.Lock()
+        # The lock of its call objects' state (`CallObject._lock`), one for them all: no
+        # lock made and freed per call object. A leaf: nothing is taken while it is held
+        # (a call object's lock guards its own fields only, and `SignalState` claims a
+        # manual-reset source's waiters after letting go of it), so objects sharing it
+        # cannot deadlock; not `_lock`, which `adopt` holds across `learn_ipid`.
+        self.calls_lock = threading.Lock()
         self.refs = 0
         self.released = False
         self._ipids: dict[GUID, bytes] = {}
@@ -746,8 +752,7 @@ class ProxyCall(CallObject):
             raise ClassNoAggregationError()
         self._outer = outer
         self._refs = 1
-        self._lock = threading.Lock()
-        self._manual = True
+        self._lock = mgr.calls_lock  # shared by the proxy's call objects (see there)
         self._signaled = False
         self._waiters = None
         self._state = IDLE

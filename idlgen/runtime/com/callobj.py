@@ -62,7 +62,6 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         "_hr",
         "_ins",
         "_lock",
-        "_manual",
         "_method",
         "_signaled",
         "_state",
@@ -74,6 +73,9 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
     # Completions carry what the synchronous method returns already (a proxy's replies are
     # shaped as the synchronous proxy shapes them): Finish_ gives them as they are.
     _shaped_: ClassVar[bool] = False
+    # A call object is its own ISynchronize, manual reset (Begin_ resets it): a class
+    # constant, not a slot each object stores (`SignalState` reads it)
+    _manual = True
 
     def __init__(self, outer: Any = None) -> None:
         if outer is not None and not type(self)._aggregatable_:  # ComObject.__init__, inline:
@@ -81,7 +83,6 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         self._outer = outer
         self._refs = 1
         self._lock = threading.Lock()
-        self._manual = True
         self._signaled = False
         self._waiters: list[Waiter] | None = None
         self._state = IDLE
