@@ -268,7 +268,10 @@ class ProxyManager:
         # manual-reset source's waiters after letting go of it), so objects sharing it
         # cannot deadlock; not `_lock`, which `adopt` holds across `learn_ipid`.
         self.calls_lock = threading.Lock()
-        self.refs = 0
+        # References held (`refs`): `_own` counted under `_lock`, plus one entry in `holds`
+        # per call object alive (see `refs`).
+        self._own = 0
+        self.holds: list[None] = []
         self.released = False
         self._ipids: dict[GUID, bytes] = {}
         self._public: dict[bytes, int] = {}  # public references held, per IPID
@@ -287,39 +290,62 @@ class ProxyManager:
 
     # -- references ------------------------------------------------------------------------
 
+    @property
+    def refs(self) -> int:
+        """References held: the proxies' and the factory's, and one per call object alive.
+
+        A call object takes its hold with one `holds.append` and no lock (`ProxyCall`), so
+        that making one takes no lock turn. Every other change, and every decision on the
+        count, is made under `_lock`: a hold appended meanwhile cannot make the count
+        reach 0 unseen, as its maker holds a reference of its own (CreateCall is called
+        on the proxy), so the proxy is not being let go of while a hold is added.
+        `_own` is the rest of the count (it may go below 0 when a proxy's release counts
+        down past the proxies' own references, the holds making up the difference: only
+        the sum means anything). A call object's hold is popped when it goes."""
+        return self._own + len(self.holds)
+
     def addref(self) -> int:
         lock = self._lock
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
-            refs = self.refs = self.refs + 1
+            self._own += 1
+            refs = self._own + len(self.holds)
         finally:
             lock.release()
         return refs
 
-    def release(self, wait: bool = False) -> int:
-        """Release one local reference; the last one gives the public references back with
-        RemRelease: one-way, or (`wait`) as a call whose reply is awaited, so that the
-        object's apartment has counted the release before this returns."""
+    def release(self, wait: bool = False, hold: bool = False) -> int:
+        """Release one local reference (`hold`: a call object's, see `refs`); the last one
+        gives the public references back with RemRelease: one-way, or (`wait`) as a call
+        whose reply is awaited, so that the object's apartment has counted the release
+        before this returns."""
         lock = self._lock
         lock.acquire()  # not `with`: see `addref`
         try:  # not the last reference: the table does not change
-            refs = self.refs
+            refs = self._own + len(self.holds)
             if refs > 1:
-                refs = self.refs = refs - 1
-                return refs
+                self._let_go_locked(hold)
+                return refs - 1
         finally:
             lock.release()
         with self._table.lock, self._lock:  # the table's lock first, as everywhere
-            if self.refs <= 0:
+            if self._own + len(self.holds) <= 0:
                 return 0
-            self.refs -= 1
-            if self.refs:
-                return self.refs
+            self._let_go_locked(hold)
+            refs = self._own + len(self.holds)
+            if refs:
+                return refs
             self.released = True
             self._table.managers.pop((self.oxid, self.oid), None)
             public, self._public = self._public, {}
         self._rem_release(public, wait)
         return 0
+
+    def _let_go_locked(self, hold: bool) -> None:
+        if hold and self.holds:
+            self.holds.pop()
+        else:
+            self._own -= 1
 
     def _rem_release(self, public: dict[bytes, int], wait: bool = False) -> None:
         """RemRelease of every public reference this manager held."""
@@ -353,7 +379,7 @@ class ProxyManager:
                 learn = getattr(self.home, "learn_ipid", None)
                 if learn is not None:  # a remote home binds per interface (orpc.client)
                     learn(ipid, iid)
-            self.refs += 1
+            self._own += 1
             self._public[ipid] = self._public.get(ipid, 0) + public_refs
             return proxy
 
@@ -390,7 +416,7 @@ class ProxyManager:
         with self._lock:
             proxy = self._proxies.get(iid)
             if proxy is not None:
-                self.refs += 1
+                self._own += 1
                 return proxy
         return self._remote_query(iid)
 
@@ -407,7 +433,7 @@ class ProxyManager:
 
     def release_quietly(self) -> None:
         with self._lock:
-            self.refs -= 1
+            self._own -= 1
 
     def _remote_query(self, iid: GUID) -> InterfaceProxy:
         if self.released:
@@ -775,12 +801,7 @@ class ProxyCall(CallObject):
         # object being made per call.
         self._wire_ticket = 0
         self._lean = 0
-        lock = mgr._lock  # a call object keeps its proxy alive (`mgr.addref`)
-        lock.acquire()
-        try:
-            mgr.refs += 1
-        finally:
-            lock.release()
+        mgr.holds.append(None)  # it keeps its proxy alive: no lock (`ProxyManager.refs`)
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
         route = self._routes_[method.name]
@@ -914,9 +935,9 @@ class ProxyCall(CallObject):
             # Idle stays idle without references (see `CallObject._final_release_`): nothing
             # to abandon, only the proxy to let go of, unless this is its last reference
             # (`mgr.release` then gives the object's references back).
-            done = not refs and self._state == IDLE and mgr.refs > 1
+            done = not refs and self._state == IDLE and mgr._own + len(mgr.holds) > 1
             if done:
-                mgr.refs -= 1
+                mgr.holds.pop()  # `mgr.release(hold=True)`, not the last reference
         finally:
             lock.release()
         if not refs and not done:
@@ -931,7 +952,7 @@ class ProxyCall(CallObject):
         proxy's last reference: abandon the call, let go of the proxy."""
         if self._state != IDLE:
             CallObject._final_release_(self)
-        self._mgr.release()
+        self._mgr.release(hold=True)
 
 
 _call_classes: dict[type, type[ProxyCall]] = {}
