@@ -133,6 +133,24 @@ def test_call_objects_that_go_leave_no_hold_behind(server_sta: Apartment) -> Non
     factory.Release()
 
 
+def test_a_proxy_call_object_is_made_only_by_its_proxys_create_call(
+    server_sta: Apartment,
+) -> None:
+    """CreateCall sets a proxy call object's fields itself (its class has no `__init__`
+    that would): calling the class raises, rather than make an object without them."""
+    _, proxy = connect(server_sta, Calc, ICalc)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    refs = proxy._mgr.refs
+    with pytest.raises(TypeError, match="CreateCall"):
+        type(call)(proxy._mgr, proxy._ipid)
+    assert proxy._mgr.refs == refs  # nothing made, nothing held
+    call.Begin_Add(2, 3)
+    assert call.Finish_Add() == 5
+    assert call.Release() == 0
+    factory.Release()
+
+
 class _Controlling(_rt.ComObject):
     """A client object aggregating a proxy call object: its references are the object's."""
 

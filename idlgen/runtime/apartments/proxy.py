@@ -693,7 +693,11 @@ class ProxyCallFactory(ComObject, ICallFactory):
         riid2: GUID | str | None = None,
     ) -> Any: ...
     def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
-        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
+        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires).
+
+        The call object is made here, its fields set in this frame: a `ProxyCall` has no
+        `__init__` (the type call's `__init__` is a call from C, dearer than setting the
+        fields here). Keep in step with `CallObject.__init__`'s fields."""
         last = self._last  # most callers ask for one riid again and again: no hash of it
         if last[0] is riid:
             made = last[1]
@@ -706,8 +710,37 @@ class ProxyCallFactory(ComObject, ICallFactory):
         if pCtrlUnk is not None:
             if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
-            return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
-        call = cls(self._mgr, ipid)
+            if not cls._aggregatable_:
+                raise ClassNoAggregationError()
+        mgr = self._mgr
+        call = _new_object(cls)
+        call._outer = pCtrlUnk
+        call._refs = 1
+        call._lock = mgr.calls_lock  # shared by the proxy's call objects (see there)
+        call._signaled = False
+        call._waiters = None
+        call._state = IDLE
+        call._ticket = 0
+        call._cancel_ticket = 0
+        call._method = None
+        call._ins = ()
+        call._value = None
+        call._hr = S_OK
+        call._mgr = mgr
+        call._refs_lock_ = mgr._lock  # see `ProxyCall.Release`
+        call._ipid = ipid
+        call._sent = (0, 0)  # (ticket, channel call id) of the request on the general path
+        # On the lean path: the ticket of the call whose request is on the wire (0: none;
+        # cleared by `_lean_done` once it took the reply) and of a request known sent (a
+        # cancel from then on sends co_cancel). The rest is set by the first lean Begin_
+        # (`_start_`: what decoding the reply takes, the lane; `Lane.begin`: the wire call's
+        # fields) and read only while a request is on the wire: not set here, a call
+        # object being made per call.
+        call._wire_ticket = 0
+        call._lean = 0
+        mgr.holds.append(None)  # it keeps its proxy alive: no lock (`ProxyManager.refs`)
+        if pCtrlUnk is not None:
+            return InnerUnknown(call)
         if riid2 is None or riid2 is riid:
             return call  # its class derives from `async_iface`: QueryInterface would succeed
         try:
@@ -754,7 +787,13 @@ class ProxyCall(CallObject):
     # method name -> its route (opnum, marshaler or None for [local]), per call object class
     _routes_: ClassVar[dict[str, Route]] = {}
     _waiter: ClassVar[None] = None  # nobody blocks on the wire call: Finish_ waits on the object
-    # set before they are read (see `__init__`)
+    # set by CreateCall, which makes the object
+    _mgr: ProxyManager
+    _ipid: bytes
+    _sent: tuple[int, int]
+    _wire_ticket: int
+    _lean: int
+    # set before they are read (see CreateCall)
     _route: Route
     _args: dict[str, Any]
     _lane: Any  # orpc.fastcall.Lane
@@ -771,37 +810,8 @@ class ProxyCall(CallObject):
             table = routes(sync)
             cls._routes_ = {name: table[opnum] for name, opnum in opnums(sync).items()}
 
-    def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
-        # `CallObject.__init__` and `mgr.addref`, inline: two calls less per call object.
-        # Keep in step with `CallObject.__init__` (tests/callobj checks the initial state).
-        if outer is not None and not type(self)._aggregatable_:
-            raise ClassNoAggregationError()
-        self._outer = outer
-        self._refs = 1
-        self._lock = mgr.calls_lock  # shared by the proxy's call objects (see there)
-        self._signaled = False
-        self._waiters = None
-        self._state = IDLE
-        self._ticket = 0
-        self._cancel_ticket = 0
-        self._method = None
-        self._ins = ()
-        self._value = None
-        self._hr = S_OK
-        self._mgr = mgr
-        self._refs_lock_ = mgr._lock  # see `_nd_release`
-        self._ipid = ipid
-        # (ticket, channel call id) of the request on the general path
-        self._sent: tuple[int, int] = (0, 0)
-        # On the lean path: the ticket of the call whose request is on the wire (0: none;
-        # cleared by `_lean_done` once it took the reply) and of a request known sent (a
-        # cancel from then on sends co_cancel). The rest is set by the first lean Begin_
-        # (`_start_`: what decoding the reply takes, the lane; `Lane.begin`: the wire call's
-        # fields) and read only while a request is on the wire: not set here, a call
-        # object being made per call.
-        self._wire_ticket = 0
-        self._lean = 0
-        mgr.holds.append(None)  # it keeps its proxy alive: no lock (`ProxyManager.refs`)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a proxy call object is made by its proxy's CreateCall")
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
         route = self._routes_[method.name]
@@ -955,6 +965,8 @@ class ProxyCall(CallObject):
         self._mgr.release(hold=True)
 
 
+# makes a call object without calling its class's `__init__` (CreateCall sets its fields)
+_new_object: Callable[[type[ProxyCall]], ProxyCall] = object.__new__
 _call_classes: dict[type, type[ProxyCall]] = {}
 _call_classes_lock = threading.Lock()
 
