@@ -262,6 +262,9 @@ class Association:
         self.group = reply.assoc_group_id
         self.inbox.max_frag = self.max_recv
         self._fit_in_place()
+        # Blocking again (the inbox bounds its waits itself): a write left to the socket
+        # (MSG_DONTWAIT: `Outbox.post_locked`, `flush_locked`) needs no timeout set.
+        self.sock.settimeout(None)
         self.inbox.forget_timeout()
         self._accept(syntax, 0, reply.results[0])
         self.outbox.deferred = True  # the reader thread writes posts once the first wakes it
