@@ -96,6 +96,7 @@ def test_a_request_posted_while_the_reader_waits_for_bytes_is_written_at_once(
     assoc = served(serve)
     first = post(assoc, 1)
     assert first_in.wait(WAIT)  # written by the reader thread, now waiting for its reply
+    assert not assoc.outbox.deferred  # (else the next post would wait behind that wait)
     second = post(assoc, 2)
     assert second.result(WAIT) == struct.pack("<i", 2)
     assert first.result(WAIT) == struct.pack("<i", 1)
@@ -120,7 +121,26 @@ def test_a_request_posted_while_a_synchronous_caller_reads_is_written_at_once(
     )
     caller.start()  # reads its own reply (`call_alone`): it holds the reading role
     assert sync_in.wait(WAIT)
+    assert not assoc.outbox.deferred  # (else the post would wait behind the caller's read)
     posted = post(assoc, 6)
     assert posted.result(WAIT) == struct.pack("<i", 6)
     caller.join(WAIT)
     assert outcome == [struct.pack("<i", 5)]
+
+
+def test_a_synchronous_caller_taking_the_reading_role_has_posts_wake_the_writer(
+    served: Callable[[Serve], Association],
+) -> None:
+    """`register_own` (a synchronous call that reads its own reply on the general way)
+    takes the reading role as `call_alone` does: posts meanwhile are not left to the
+    reader thread, which does not run until the role is handed over."""
+    assoc = served(lambda conn: None)
+    assert assoc.outbox.deferred  # the parked reader thread writes what the next post brings
+    own = assoc.register_own()
+    assert own is not None
+    call, reading = own
+    assert reading and not assoc.outbox.deferred
+    with assoc._lock:
+        del assoc.calls[call.call_id]  # never sent
+    assoc._hand_over()
+    assert assoc.outbox.deferred
