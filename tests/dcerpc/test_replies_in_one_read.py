@@ -120,3 +120,42 @@ def test_replies_taken_in_place_are_their_calls_own_after_later_reads() -> None:
     finally:
         server.join(WAIT)
         lsock.close()
+
+
+def test_a_completion_that_raises_does_not_keep_the_next_replies_of_its_read_from_theirs() -> None:
+    """A read's whole responses are signalled together: one `on_done` raising is logged,
+    and the calls after it in the same read still complete."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            bind_multiplexed(conn)
+            requests = [P.decode(read_exactly(conn)) for _ in range(3)]
+            conn.sendall(  # one write: one read
+                b"".join(P.encode(P.Response(r.call_id, 0, b"OKOK")) for r in requests)  # type: ignore[union-attr]
+            )
+            conn.recv(1)
+
+    def bad(_: Any) -> None:
+        raise RuntimeError("a completion's bug")
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
+            syntax = syntax_of(interface_of(c))
+            done: list[int] = []
+            last = threading.Event()
+            stub = struct.pack("<ii", 1, 2)
+            calls = [
+                c.connection.begin(syntax, 0, stub, on_done=lambda _: done.append(0)),
+                c.connection.begin(syntax, 0, stub, on_done=bad),
+                c.connection.begin(syntax, 0, stub, on_done=lambda _: last.set()),
+            ]
+            assert [call.result(WAIT) for call in calls] == [b"OKOK"] * 3
+            assert last.wait(WAIT) and done == [0]
+    finally:
+        server.join(WAIT)
+        lsock.close()
