@@ -33,6 +33,21 @@ def answer(conn: socket.socket, req: P.Pdu) -> None:
     conn.sendall(P.encode(P.Response(req.call_id, 0, req.stub[:4])))
 
 
+def second_answered_first(first_in: threading.Event) -> Serve:
+    """A server that answers the second request before the first, and reads the second
+    only after `first_in` is set: a second request left queued behind the wait for the
+    first reply is never answered."""
+
+    def serve(conn: socket.socket) -> None:
+        first = P.decode(read_exactly(conn))
+        first_in.set()
+        second = P.decode(read_exactly(conn))
+        answer(conn, second)
+        answer(conn, first)
+
+    return serve
+
+
 def post(assoc: Association, value: int) -> ClientCall:
     """A request queued for the connection's writer, as a call object's Begin_ queues it."""
     call_id = assoc.next_id() & 0xFFFFFFFF
@@ -85,15 +100,7 @@ def test_a_request_posted_while_the_reader_waits_for_bytes_is_written_at_once(
     served: Callable[[Serve], Association],
 ) -> None:
     first_in = threading.Event()
-
-    def serve(conn: socket.socket) -> None:
-        first = P.decode(read_exactly(conn))
-        first_in.set()
-        second = P.decode(read_exactly(conn))  # before the first is answered
-        answer(conn, second)
-        answer(conn, first)
-
-    assoc = served(serve)
+    assoc = served(second_answered_first(first_in))
     first = post(assoc, 1)
     assert first_in.wait(WAIT)  # written by the reader thread, now waiting for its reply
     assert not assoc.outbox.deferred  # (else the next post would wait behind that wait)
@@ -106,15 +113,7 @@ def test_a_request_posted_while_a_synchronous_caller_reads_is_written_at_once(
     served: Callable[[Serve], Association],
 ) -> None:
     sync_in = threading.Event()
-
-    def serve(conn: socket.socket) -> None:
-        sync = P.decode(read_exactly(conn))
-        sync_in.set()
-        posted = P.decode(read_exactly(conn))  # before the synchronous call is answered
-        answer(conn, posted)
-        answer(conn, sync)
-
-    assoc = served(serve)
+    assoc = served(second_answered_first(sync_in))
     outcome: list[Any] = []
     caller = threading.Thread(
         target=lambda: outcome.append(assoc.call(0, 0, struct.pack("<ii", 5, 0), None, WAIT))
@@ -144,3 +143,31 @@ def test_a_synchronous_caller_taking_the_reading_role_has_posts_wake_the_writer(
         del assoc.calls[call.call_id]  # never sent
     assoc._hand_over()
     assert assoc.outbox.deferred
+
+
+def test_a_completion_that_raises_does_not_keep_the_next_replies_of_its_read_from_theirs(
+    served: Callable[[Serve], Association],
+) -> None:
+    """A read's whole responses are signalled together (one `_signal` call): one `on_done`
+    raising is logged, and the calls after it in the same read still complete."""
+
+    def serve(conn: socket.socket) -> None:
+        requests = [P.decode(read_exactly(conn)) for _ in range(3)]
+        conn.sendall(  # one write: one read
+            b"".join(P.encode(P.Response(r.call_id, 0, b"OKOK")) for r in requests)  # type: ignore[union-attr]
+        )
+
+    def bad(_: Any) -> None:
+        raise RuntimeError("a completion's bug")
+
+    assoc = served(serve)
+    done: list[int] = []
+    last = threading.Event()
+    stub = struct.pack("<ii", 1, 2)
+    calls = [
+        assoc.begin(0, 0, stub, on_done=lambda _: done.append(0)),
+        assoc.begin(0, 0, stub, on_done=bad),
+        assoc.begin(0, 0, stub, on_done=lambda _: last.set()),
+    ]
+    assert [call.result(WAIT) for call in calls] == [b"OKOK"] * 3
+    assert last.wait(WAIT) and done == [0]
