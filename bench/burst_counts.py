@@ -5,10 +5,11 @@
 Load-independent counts for `bench_orpc.add_calls(calc, 256)` (CreateCall x256, Begin_Add
 x256, Finish_Add + Release x256; `--depth` another count): per call, each side's
 voluntary and involuntary context switches (the sum over its threads of
-`/proc/PID/task/*/status`), and with `--strace` each side's system calls by name (`strace -c -f`, client and server attached in turn, so
-each run counts one side: strace slows the side it watches and so changes how calls
-batch; the counts are what to compare, not the timing). Placement: "one" = client and
-server on CPU 0 (the default), "two" = client on CPU 0, server on CPU 1.
+`/proc/PID/task/*/status`), and with `--strace` each side's system calls by name
+(`strace -c -f`, client and server attached in turn, so each run counts one side: strace
+slows the side it watches and so changes how calls batch; the counts are what to
+compare, not the timing). Placement: "one" = client and server on CPU 0 (the default),
+"two" = client on CPU 0, server on CPU 1.
 """
 
 from __future__ import annotations
