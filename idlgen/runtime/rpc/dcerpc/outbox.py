@@ -153,7 +153,8 @@ class Outbox:
         """`post`'s queueing, under the lock (the connection's, shared: it posts a call's
         request in the turn that puts the call in flight); returns what to call once the
         lock is released: write a long burst here without blocking, wake the writer
-        thread, or nothing (a write in progress or a woken writer takes them along)."""
+        thread, or nothing (a write in progress, a woken writer thread or the reader thread
+        that keeps `deferred` set takes them along)."""
         queue = self._queue
         queue += frames
         self._senders += 1
@@ -164,7 +165,7 @@ class Outbox:
             self.writing = True  # the writer thread, if woken, finds the role taken
             return self._drain_nowait
         if self.deferred or self._kicked or not self._kick_locked():
-            return None  # woken already: it takes these along
+            return None  # left to the reader thread, or woken already: taken along
         return self._wake.release
 
     def flush_locked(self) -> Callable[[], None] | None:
