@@ -64,14 +64,23 @@ class Answering:
         shared["proto"] = self
 
     def fast_request(
-        self, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
-    ) -> bool:
+        self,
+        buf: bytes,
+        pos: int,
+        stop: int,
+        end: int,
+        flags: int,
+        call_id: int,
+        cont_id: int,
+        opnum: int,
+        ipid: bytes,
+    ) -> int:
         job = Job(self, call_id)
         if self.t.reactor.inline_ready():
             self.t.reactor.run_inline(self.t, job)
         else:
             job.run()
-        return True
+        return stop
 
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool:
         return True

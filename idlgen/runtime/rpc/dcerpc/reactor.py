@@ -67,11 +67,22 @@ class Protocol_(Protocol):
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool: ...
 
     def fast_request(
-        self, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
-    ) -> bool:
-        """A request without auth data, and what its header says; `cont_id`, `opnum` and
-        `ipid` (the object UUID's bytes) are read as if it were an object request of 40
-        bytes or more, and mean nothing when it is not."""
+        self,
+        buf: bytes,
+        pos: int,
+        stop: int,
+        end: int,
+        flags: int,
+        call_id: int,
+        cont_id: int,
+        opnum: int,
+        ipid: bytes,
+    ) -> int:
+        """A request without auth data, `buf[pos:stop]`, and what its header says;
+        `cont_id`, `opnum` and `ipid` (the object UUID's bytes) are read as if it were an
+        object request of 40 bytes or more, and mean nothing when it is not. Returns where
+        framing goes on: past the requests the protocol took (this one, and maybe like
+        ones after it, up to `end`), or 0 when it takes none and this one is decoded."""
 
     def on_closed(self) -> None: ...
 
@@ -705,8 +716,9 @@ class Reactor:
     def _frame(self, t: Transport, buf: bytes) -> None:
         """Hand every complete PDU of `buf` (what the connection read and did not frame
         yet) to the protocol: a whole one-fragment request to its lean path first
-        (`fast_request`), anything else decoded. What is left (a PDU's start) waits in
-        `t.inbuf`. Each PDU is a slice of `buf`: one copy, none for a read of one PDU."""
+        (`fast_request`, which reads it in `buf` and may take a run of like requests after
+        it at once), anything else decoded. What is left (a PDU's start) waits in
+        `t.inbuf`. A decoded PDU is a slice of `buf`; the lean path copies none."""
         proto = t.protocol
         assert proto is not None
         tracing = trace.on
@@ -729,13 +741,21 @@ class Reactor:
                     return
                 if end - pos < length:
                     break
-                frame = buf[pos : pos + length]
-                pos += length
+                stop = pos + length
                 if tracing:
-                    trace.received(t.sock, frame)
-                fast = ptype == _REQUEST and not auth_len
-                if fast and proto.fast_request(frame, flags, call_id, cont_id, opnum, ipid):
-                    continue
+                    trace.received(t.sock, buf[pos:stop])
+                if ptype == _REQUEST and not auth_len:
+                    # Traced, one request at a time (each is traced as it is framed); else
+                    # the lean path may take a run of like requests up to `end`.
+                    last = stop if tracing else end
+                    taken = proto.fast_request(
+                        buf, pos, stop, last, flags, call_id, cont_id, opnum, ipid
+                    )
+                    if taken:
+                        pos = taken
+                        continue
+                frame = buf[pos:stop]
+                pos = stop
                 if not self._deliver(t, P.decode(frame)):
                     return
                 continue
