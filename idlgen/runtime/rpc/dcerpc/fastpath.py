@@ -15,12 +15,17 @@ applies would let it through unchanged:
 - the object handler (`fast_call`) recognises the target and the method.
 
 Anything else (fragments, alter_context, co_cancel, faults, an unknown IPID, a method without
-a precompiled codec, bad data) returns False and the reactor decodes the PDU as before, so
+a precompiled codec, bad data) returns 0 and the reactor decodes the PDU as before, so
 every fault and every limit is the general path's own. A call taken here is registered in
 the connection's call table like any other (co_cancel and orphaned find it) and holds one
 of the connection's running turns until it ends (`release`): its own, or its batch's on
 the reactor thread (`join`, `end_batch`), which counts with the others but is taken and
 given back without the connection's lock.
+
+The like requests that follow one taken here in the same read (a burst: the same PDU but
+for the call id) may be taken with it as a run (`run_room`, `join_run`): the checks above
+that read only what they share hold for each as for the first, so only the call id is
+looked up per request.
 """
 
 from __future__ import annotations
