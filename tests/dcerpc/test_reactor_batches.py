@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from rpc_helpers import WAIT
@@ -63,18 +64,8 @@ class Answering:
         self.client: socket.socket | None = None
         shared["proto"] = self
 
-    def fast_request(
-        self,
-        buf: bytes,
-        pos: int,
-        stop: int,
-        end: int,
-        flags: int,
-        call_id: int,
-        cont_id: int,
-        opnum: int,
-        ipid: bytes,
-    ) -> int:
+    def fast_request(self, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+        call_id = head[7]
         job = Job(self, call_id)
         if self.t.reactor.inline_ready():
             self.t.reactor.run_inline(self.t, job)

@@ -31,7 +31,7 @@ looked up per request.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 
@@ -61,23 +61,12 @@ _NOT_CONC_MPX = ~P.PFC_CONC_MPX
 taken = 0  # requests served by the lean path (tests check it is, or is not, used)
 
 
-def offer(
-    conn: _Connection,
-    buf: bytes,
-    pos: int,
-    stop: int,
-    end: int,
-    flags: int,
-    call_id: int,
-    cont_id: int,
-    opnum: int,
-    ipid: bytes,
-) -> int:
+def offer(conn: _Connection, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
     """On the reactor thread: serve the whole request PDU `buf[pos:stop]` here (and maybe a
     run of like ones after it, up to `end`: `run_room`), or say no (0); else where framing
     goes on. It is `_Connection.fast_request`, which the reactor calls with the fields of
-    the request's header that it read (`reactor._PEEK_REQUEST`: meaningful for 40 bytes or
-    more)."""
+    the request's header that it read (`reactor._PEEK_REQUEST`)."""
+    _vers, _minor, _ptype, flags, _drep, _length, _auth, call_id, cont_id, opnum, ipid = head
     handler = conn.fast_handler
     if flags & _NOT_CONC_MPX != FAST_FLAGS or handler is None or not conn.bound:
         return 0
