@@ -94,17 +94,17 @@ def offer(conn: _Connection, buf: bytes, pos: int, stop: int, end: int, head: An
 
 
 def run_room(conn: _Connection) -> int:
-    """How many requests may follow the one `offer` took, as a run of like requests
-    (the same PDU but for the call id, and what the object handler says may differ), with
-    no check of `offer`'s but the call id's (`join`): the same flags, context and size
-    pass the same checks, and nothing that they read changes while the reactor frames
-    the run (only framing adds calls and buffered bytes, and reassembles). Within the
-    outstanding limit: the call table only shrinks meanwhile (other threads take calls
-    out), so all of them fit; none while a call is being reassembled or discarded, whose
-    call ids `join` does not look up."""
+    """How many requests may follow one `offer` took (and `join` registered), as a run of
+    like requests (the same PDU but for the call id, and what the object handler says may
+    differ), with no check of `offer`'s but the call id's (`join_run`): the same flags,
+    context and size pass the same checks, and nothing that they read changes while the
+    reactor frames the run (only framing adds calls, buffered bytes and calls being
+    reassembled). Within the outstanding limit: the call table only shrinks meanwhile
+    (other threads take calls out), so all of them fit; none while a call is being
+    reassembled or discarded, whose call ids `join_run` does not look up."""
     if conn.partial or conn.discard:
         return 0
-    return max(0, conn.server.limits.max_outstanding - len(conn.calls) - 1)
+    return max(0, conn.server.limits.max_outstanding - len(conn.calls))
 
 
 def admit(conn: _Connection, state: CallState) -> bool:
