@@ -24,7 +24,10 @@ method's structs):
   (a larger reply is the general path's to cut).
 
 The call runs on the reactor thread when the reactor allows it (a spare thread is ready to
-take over reading, reactor.py), else it is queued in the apartment like any request.
+take over reading, reactor.py), else it is queued in the apartment like any request. A call
+that runs there takes the like requests that follow it in the same read (a burst of call
+objects: the same target, method and context) as a run (`take_run`): the checks above are
+made once for the run, and per request only its call id and [in] values are read.
 Every other outcome (a server exception, a failure HRESULT, a value that does not marshal,
 a cancel before the call started, a reply larger than a fragment) is handed to the stub's own
 `_Reply` with the call entered in the port's table, so its fault or reply is the general
