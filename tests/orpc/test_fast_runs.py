@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from orpc_helpers import WAIT
 from stream_handwritten import ICalc
 from test_fast_path import Calc, Client, Server, add_stub, general_only, request, taken_by
@@ -134,6 +136,24 @@ def test_a_request_unlike_the_run_breaks_it_and_gets_its_own_answer(
     if odd is _other_ipid:  # served in its own apartment, once per path
         assert len(server.sta_calc.threads) == 2
         assert all(t is server.sta_calc.threads[0] for t in server.sta_calc.threads)
+
+
+_KINDS = [None, None, None, _other_ipid, _other_opnum, _canceled_already, _with_extensions]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(range(len(_KINDS))), min_size=1, max_size=40))
+def test_any_mix_of_requests_in_one_read_gets_the_answers_it_gets_without_runs(
+    server: Server, kinds: list[int]
+) -> None:
+    """Like requests (`None`) and requests that break a run, in any order, in one read:
+    byte for byte the general path's answers."""
+    burst = b"".join(
+        adds(i, ipid=server.ipid)[0] if _KINDS[k] is None else _KINDS[k](server, i)
+        for i, k in enumerate(kinds, 10)
+    )
+    fast, general = both_paths(server, burst, len(kinds))
+    assert fast == general
 
 
 def test_a_call_id_in_use_in_a_run_is_the_general_paths_to_answer(
