@@ -375,7 +375,10 @@ def take_run(batch: LeanCall, call: LeanCall, buf: bytes, pos: int, stop: int, e
     as the connection's call table takes them (`fastpath.run_room`, `join_run`) and the
     apartment reserves them (in one lock turn, as it would one by one: `Apartment.reserve`);
     where framing goes on. Only what differs between them is read per request: the call
-    id and the [in] values."""
+    id and the [in] values. (The target's validity and the access checks are the first
+    request's: what another thread changes meanwhile, a disconnection or a shutdown,
+    applies to the run as to requests framed just before it; `serve` still checks per
+    call that the apartment is open.)"""
     conn = call.port.conn
     room = fastpath.run_room(conn)
     if not room:
