@@ -1,14 +1,15 @@
 """Context switches and system calls per call in rounds of 256 outstanding call objects.
 
-    python bench/burst_counts.py [--rounds R] [--cpus one|two] [--strace] [--tree DIR]
+    python bench/burst_counts.py [--rounds R] [--depth N] [--cpus one|two] [--strace] [--tree DIR]
 
 Load-independent counts for `bench_orpc.add_calls(calc, 256)` (CreateCall x256, Begin_Add
-x256, Finish_Add + Release x256): per call, each side's voluntary and involuntary context
-switches (the sum over its threads of `/proc/PID/task/*/status`), and with `--strace`
-each side's system calls by name (`strace -c -f`, client and server attached in turn, so
-each run counts one side: strace slows the side it watches and so changes how calls
-batch; the counts are what to compare, not the timing). Placement: "one" = client and
-server on CPU 0 (the default), "two" = client on CPU 0, server on CPU 1.
+x256, Finish_Add + Release x256; `--depth` another count): per call, each side's
+voluntary and involuntary context switches (the sum over its threads of
+`/proc/PID/task/*/status`), and with `--strace` each side's system calls by name
+(`strace -c -f`, client and server attached in turn, so each run counts one side: strace
+slows the side it watches and so changes how calls batch; the counts are what to
+compare, not the timing). Placement: "one" = client and server on CPU 0 (the default),
+"two" = client on CPU 0, server on CPU 1.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def syscalls(path: str) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--depth", type=int, default=DEPTH, help="call objects outstanding")
     parser.add_argument("--cpus", choices=("one", "two"), default="one")
     parser.add_argument("--strace", choices=("client", "server"))
     parser.add_argument("--tree", type=Path, default=HERE.parents[1])
@@ -76,7 +78,7 @@ def main() -> None:
     server_cpu = 0 if args.cpus == "one" else 1
     with bench_orpc.child(server_cpu, "--server", "orpc") as (published, server):
         calc = orpc.connect(published, ICalc)
-        round_, release = bench_orpc.add_calls(calc, DEPTH)
+        round_, release = bench_orpc.add_calls(calc, args.depth)
         for _ in range(5):
             round_()
         tracer, out = None, tempfile.mktemp(suffix=".strace")
@@ -95,7 +97,7 @@ def main() -> None:
             tracer.wait()
         release()
         calc.Release()
-    calls = args.rounds * DEPTH
+    calls = args.rounds * args.depth
     print(f"{tree} ({args.cpus} CPU): {calls} calls, {calls / elapsed:,.0f}/s")
     print(f"  CPU per call: client {cpu / calls * 1e6:.1f} µs, server {run / calls / 1e3:.1f} µs")
     for side, (a, b) in (("client", (c0, c1)), ("server", (s0, s1))):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -475,3 +476,29 @@ def test_a_large_pdu_cut_after_many_small_ones_is_put_together_in_the_buffer(
         got.extend(inbox.frames(WAIT, WAIT))
     assert got == sent
     assert not inbox.pending()
+
+
+@needs_dontwait
+def test_a_deferred_post_wakes_nobody_until_the_deferring_thread_writes_and_waits() -> None:
+    """While `deferred` (the connection's reader thread is woken or running), a post is
+    left to that thread: `flush_locked` writes it, and from then on posts wake the
+    writer thread (the reader now waits for bytes)."""
+    sock = RecordingSocket()
+    outbox = Outbox(sock, lambda e: None)  # type: ignore[arg-type]
+    outbox.deferred = True
+    with outbox._lock:
+        assert outbox.post_locked([b"one"]) is None  # nobody woken
+        write = outbox.flush_locked()
+    assert write is not None and outbox._thread is None
+    write()
+    assert sock.writes == [(threading.current_thread().name, b"one")]
+    with outbox._lock:
+        assert outbox.flush_locked() is None  # nothing left to write
+        then = outbox.post_locked([b"two"])
+    assert then is not None  # the writer thread's wake
+    then()
+    deadline = time.monotonic() + WAIT
+    while len(sock.writes) < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert sock.writes[1] == ("rpc-writer", b"two")
+    outbox.close()

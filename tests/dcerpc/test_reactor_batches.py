@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from rpc_helpers import WAIT
@@ -63,15 +64,14 @@ class Answering:
         self.client: socket.socket | None = None
         shared["proto"] = self
 
-    def fast_request(
-        self, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
-    ) -> bool:
+    def fast_request(self, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+        call_id = head[7]
         job = Job(self, call_id)
         if self.t.reactor.inline_ready():
             self.t.reactor.run_inline(self.t, job)
         else:
             job.run()
-        return True
+        return stop
 
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool:
         return True

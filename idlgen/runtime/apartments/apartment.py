@@ -230,34 +230,36 @@ class Apartment:
         """An MTA at `max_workers` threads, all taken, with `max_queued` more requests
         waiting: a new request would wait without bound (servers answer
         RPC_S_SERVER_TOO_BUSY instead)."""
-        return self.kind == "mta" and len(self._threads) >= self.max_workers and self._full()
+        return self.kind == "mta" and len(self._threads) >= self.max_workers and self._room() <= 0
 
-    def _full(self) -> bool:
-        """At `max_workers` threads: are `max_queued` more requests than threads waiting?"""
-        return self._busy + self._queue.qsize() + self._reserved >= (
-            len(self._threads) + self.max_queued
+    def _room(self) -> int:
+        """At `max_workers` threads: how many more requests may wait (queued or reserved)
+        before `max_queued` more than the threads wait?"""
+        return (
+            len(self._threads)
+            + self.max_queued
+            - (self._busy + self._queue.qsize() + self._reserved)
         )
 
-    def reserve(self) -> bool:
-        """Book a call that another thread (a server's reactor thread) will serve here
-        with `enter`/`leave`, if this is an MTA with a thread that has nothing to do (so the
-        call keeps nobody from a thread) and it is not `saturated` (reservations count as
-        queued requests: a long burst of them can reach the limit). Until it is entered (or
-        `unreserve`d) it counts as a queued request. Refused, the call must ask `saturated`
-        (the lean path asks only then: one call less per call served here)."""
+    def reserve(self, calls: int = 1) -> int:
+        """Book calls that another thread (a server's reactor thread) will serve here with
+        `enter`/`leave`, if this is an MTA with a thread that has nothing to do (so the
+        calls keep nobody from a thread) and it is not `saturated` (reservations count as
+        queued requests: a long burst of them can reach the limit). Until one is entered
+        (or `unreserve`d) it counts as a queued request. Returns how many of `calls` it
+        booked: as many as `reserve()` once per call would at this moment, in one lock
+        turn (a run of requests read at once). Refused, a call must ask `saturated` (the
+        lean path asks only then: one call less per call served here)."""
         lock = self._lock
         lock.acquire()  # not `with`: see `enter`
         try:
             threads = len(self._threads)
-            if (
-                self.kind != "mta"
-                or self.closed
-                or self._busy + self._queue.qsize() >= threads
-                or (threads >= self.max_workers and self._full())
-            ):
-                return False
-            self._reserved += 1
-            return True
+            if self.kind != "mta" or self.closed or self._busy + self._queue.qsize() >= threads:
+                return 0
+            if threads >= self.max_workers:
+                calls = max(0, min(calls, self._room()))
+            self._reserved += calls
+            return calls
         finally:
             lock.release()
 

@@ -21,7 +21,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
@@ -115,7 +115,7 @@ class ClientCall:
 
     def signal(self) -> None:
         """Wake the waiter and run `on_done`, once, after the call settled."""
-        _signal(self)
+        _signal((self,))
 
     def done(self) -> bool:
         return self.settled
@@ -170,18 +170,20 @@ class WireCall(Protocol):
         """Run with the call on the thread that settles it (`_signal`)."""
 
 
-def _signal(call: WireCall) -> None:
-    """Wake the waiter and run `on_done`, once, after the call settled (under the
-    association's lock: `reply`, `error`, `settled` set)."""
-    waiter = call._waiter
-    if waiter is not None:
-        waiter.release()
-    on_done = call.on_done
-    if on_done is not None:
-        try:
-            on_done(call)
-        except Exception:  # the reading thread must go on reading for the other calls
-            log.exception("completion of call %d raised", call.call_id)
+def _signal(calls: Iterable[WireCall]) -> None:
+    """Wake each call's waiter and run its `on_done`, in order, once, after the calls
+    settled (under the association's lock: `reply`, `error`, `settled` set). Several at
+    once: the reader signals a read's whole responses with one call, not one per reply."""
+    for call in calls:
+        waiter = call._waiter
+        if waiter is not None:
+            waiter.release()
+        on_done = call.on_done
+        if on_done is not None:
+            try:
+                on_done(call)
+            except Exception:  # the reading thread must go on reading for the other calls
+                log.exception("completion of call %d raised", call.call_id)
 
 
 class Association:
@@ -260,8 +262,12 @@ class Association:
         self.group = reply.assoc_group_id
         self.inbox.max_frag = self.max_recv
         self._fit_in_place()
+        # Blocking again (the inbox bounds its waits itself): a write left to the socket
+        # (MSG_DONTWAIT: `Outbox.post_locked`, `flush_locked`) needs no timeout set.
+        self.sock.settimeout(None)
         self.inbox.forget_timeout()
         self._accept(syntax, 0, reply.results[0])
+        self.outbox.deferred = True  # the reader thread writes posts once the first wakes it
         threading.Thread(target=self._reader, daemon=True, name="rpc-client").start()
         return 0
 
@@ -345,6 +351,7 @@ class Association:
             lead = not (self._reading or self.calls or not self.alive)
             if lead:
                 self._reading = True
+                self.outbox.deferred = False  # posts meanwhile: the writer thread
                 call = ClientCall(self, next(self._ids) & 0xFFFFFFFF)
                 self.calls[call.call_id] = call
         finally:
@@ -387,7 +394,7 @@ class Association:
             alone = out.idle and not (self._reading or self.calls) and self.alive
             if alone:
                 self._reading = out.writing = True
-                out.idle = False
+                out.idle = out.deferred = False  # (posts meanwhile: the writer thread)
         finally:
             lock.release()
         if not alone:
@@ -472,6 +479,7 @@ class Association:
                 self._wake.release()
             else:
                 self._reading = False
+            self.outbox.deferred = True  # the reader thread, woken now or by the next call
         finally:
             lock.release()
 
@@ -496,6 +504,7 @@ class Association:
             if self._reading or self.calls or not self.alive:
                 return
             self._reading = True
+            self.outbox.deferred = False  # posts meanwhile: the writer thread
         self._check_idle()
         self._hand_over()
 
@@ -590,7 +599,7 @@ class Association:
                 return
             call.reply, call.error = reply, error
             call.settled = True
-        _signal(call)
+        _signal((call,))
 
     def orphan(self, call: WireCall) -> None:
         with self._lock:
@@ -612,16 +621,30 @@ class Association:
                 return
 
     def _read_while_needed(self) -> str | None:
-        """Read until no call is in flight (None) or the connection fails (why)."""
-        inbox = self.inbox
+        """Read until no call is in flight (None) or the connection fails (why).
+
+        The reader thread also writes what call objects posted while it was woken or
+        running (`Outbox.deferred`: they woke no writer thread), in the lock turn before
+        each wait for bytes; while it waits, posts wake the writer thread."""
+        inbox, outbox, lock = self.inbox, self.outbox, self._lock
         try:
             while True:
-                if not inbox.pending():  # else those bytes are read first, needed or not
-                    with self._lock:
-                        if not self.calls:
-                            self._reading = False
-                            return None if self.alive else "connection closed"
+                lock.acquire()  # not `with`: see `enter`
+                try:
+                    # (bytes of a PDU buffered are read first, needed or not)
+                    if not (self.calls or inbox.pending()):
+                        self._reading = False
+                        outbox.deferred = True  # the next call in flight wakes this thread
+                        return None if self.alive else "connection closed"
+                    write = outbox.flush_locked()
+                finally:
+                    lock.release()
+                if write is not None:
+                    write()
                 inbox.fill(None, self.limits.recv_timeout)
+                # Running again: posts are written in the next turn (an attribute set
+                # without the lock: a post that still sees it clear wakes the writer).
+                outbox.deferred = True
                 reason = self._take_all()
                 if reason is not None:
                     return reason
@@ -648,31 +671,31 @@ class Association:
         if most and not trace.on:  # (traced: each PDU as `framed` hands it out)
             buffer, end = inbox.buffer, inbox.end
             unpack = _HEAD.unpack_from
+            header = _RESPONSE_HEADER  # (the loop's constants as locals: cheaper to read)
+            whole, copied = _WHOLE_RESPONSE, ClientCall
             taken: list[WireCall] = []
             calls = self.calls
             lock = self._lock
             lock.acquire()  # not `with`: see `enter`
             try:
-                while end - start >= _RESPONSE_HEADER:
+                while end - start >= header:
                     head, frag, call_id = unpack(buffer, start)
-                    if head != _WHOLE_RESPONSE or not _RESPONSE_HEADER <= frag <= most:
+                    stop = start + frag  # (past `end`: the rest of it is yet to come)
+                    if head != whole or not header <= frag <= most or stop > end:
                         break
-                    if end - start < frag:
-                        break  # (the rest of it is yet to come)
                     call = calls.get(call_id)
                     if call is not None:  # (None: a reply to an orphaned call)
                         if call.partial is not None:
                             break  # a whole response after fragments: `_take` says why not
                         del calls[call_id]  # in flight, so not settled yet: settle it here
-                        stub = buffer[start + _RESPONSE_HEADER : start + frag]
-                        call.reply = stub.tobytes() if type(call) is ClientCall else stub
+                        stub = buffer[start + header : stop]
+                        call.reply = stub.tobytes() if type(call) is copied else stub
                         call.settled = True
                         taken.append(call)
-                    start += frag
+                    start = stop
             finally:
                 lock.release()
-            for call in taken:
-                _signal(call)
+            _signal(taken)
         for frame in inbox.framed(start):
             reason = self._take(frame)
             if reason is not None:

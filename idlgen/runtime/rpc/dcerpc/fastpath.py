@@ -15,18 +15,23 @@ applies would let it through unchanged:
 - the object handler (`fast_call`) recognises the target and the method.
 
 Anything else (fragments, alter_context, co_cancel, faults, an unknown IPID, a method without
-a precompiled codec, bad data) returns False and the reactor decodes the PDU as before, so
+a precompiled codec, bad data) returns 0 and the reactor decodes the PDU as before, so
 every fault and every limit is the general path's own. A call taken here is registered in
 the connection's call table like any other (co_cancel and orphaned find it) and holds one
 of the connection's running turns until it ends (`release`): its own, or its batch's on
 the reactor thread (`join`, `end_batch`), which counts with the others but is taken and
 given back without the connection's lock.
+
+The like requests that follow one taken here in the same read (a burst: the same PDU but
+for the call id) may be taken with it as a run (`run_room`, `join_run`): the checks above
+that read only what they share hold for each as for the first, so only the call id is
+looked up per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from idlgen.runtime.rpc.dcerpc import pdu as P
 
@@ -39,9 +44,11 @@ __all__ = [
     "admit",
     "end_batch",
     "join",
+    "join_run",
     "offer",
     "release",
     "requeue",
+    "run_room",
 ]
 
 # Where an object request's stub data starts: after the common header, alloc_hint,
@@ -54,27 +61,27 @@ _NOT_CONC_MPX = ~P.PFC_CONC_MPX
 taken = 0  # requests served by the lean path (tests check it is, or is not, used)
 
 
-def offer(
-    conn: _Connection, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
-) -> bool:
-    """On the reactor thread: serve `frame` (a whole request PDU) here, or say no. It is
-    `_Connection.fast_request`, which the reactor calls with the fields of the request's
-    header that it read (`reactor._PEEK_REQUEST`: meaningful for 40 bytes or more)."""
+def offer(conn: _Connection, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+    """On the reactor thread: serve the whole request PDU `buf[pos:stop]` here (and maybe a
+    run of like ones after it, up to `end`: `run_room`), or say no (0); else where framing
+    goes on. It is `_Connection.fast_request`, which the reactor calls with the fields of
+    the request's header that it read (`reactor._PEEK_REQUEST`)."""
+    _vers, _minor, _ptype, flags, _drep, _length, _auth, call_id, cont_id, opnum, ipid = head
     handler = conn.fast_handler
     if flags & _NOT_CONC_MPX != FAST_FLAGS or handler is None or not conn.bound:
-        return False
+        return 0
     if conn.auth is not None:  # never set together with `fast_handler`: checked all the same
-        return False
-    size = len(frame) - _STUB_AT
+        return 0
+    size = stop - pos - _STUB_AT
     if size < 0:
-        return False
+        return 0
     try:  # a subscript, not `dict.get`: no builtin call per request
         if conn.contexts[cont_id] is not conn.objects_context:
-            return False
+            return 0
     except KeyError:  # a context never bound: the general path faults
-        return False
+        return 0
     if call_id in conn.calls or call_id in conn.partial or call_id in conn.discard:
-        return False  # the general path knows what to answer
+        return 0  # the general path knows what to answer
     server = conn.server
     lim = server.server_limits
     if (
@@ -82,8 +89,22 @@ def offer(
         or conn.buffered + size > lim.max_buffered_per_connection
         or server.buffered + size > lim.max_buffered_total
     ):
-        return False
-    return handler(conn, frame, _STUB_AT, call_id, cont_id, opnum, ipid)
+        return 0
+    return handler(conn, buf, pos, pos + _STUB_AT, stop, end, call_id, cont_id, opnum, ipid)
+
+
+def run_room(conn: _Connection) -> int:
+    """How many requests may follow one `offer` took (and `join` registered), as a run of
+    like requests (the same PDU but for the call id, and what the object handler says may
+    differ), with no check of `offer`'s but the call id's (`join_run`): the same flags,
+    context and size pass the same checks, and nothing that they read changes while the
+    reactor frames the run (only framing adds calls, buffered bytes and calls being
+    reassembled). Within the outstanding limit: the call table only shrinks meanwhile
+    (other threads take calls out), so all of them fit; none while a call is being
+    reassembled or discarded, whose call ids `join_run` does not look up."""
+    if conn.partial or conn.discard:
+        return 0
+    return max(0, conn.server.limits.max_outstanding - len(conn.calls))
 
 
 def admit(conn: _Connection, state: CallState) -> bool:
@@ -113,12 +134,13 @@ def admit(conn: _Connection, state: CallState) -> bool:
 def join(conn: _Connection, state: CallState, first: bool) -> bool:
     """Register a call of a batch run on the reactor thread (orpc/fastserve.py) in the
     call table, without the connection's lock: only the reactor thread adds calls to it
-    (here, in `admit` and in `_Connection.request`, all while it frames a read), and other
-    threads only take them out, which can only make room; each dict operation is atomic
-    under the GIL. (`offer` found the call id free on this thread: nothing could take it
-    since.) The batch's `first` call takes one running turn for the whole batch, even past
-    the connection's share (it holds no thread of the server's, and runs one call after
-    the other), in `conn.batches`, also without the lock; `end_batch` gives it back."""
+    (here, in `join_run`, `admit` and `_Connection.request`, all while it frames a read),
+    and other threads only take them out, which can only make room; each dict operation
+    is atomic under the GIL. (`offer` found the call id free on this thread: nothing could
+    take it since.) The batch's `first` call takes one running turn for the whole batch,
+    even past the connection's share (it holds no thread of the server's, and runs one
+    call after the other), in `conn.batches`, also without the lock; `end_batch` gives it
+    back."""
     calls = conn.calls
     if len(conn.partial) + len(calls) >= conn.server.limits.max_outstanding:
         return False
@@ -128,6 +150,23 @@ def join(conn: _Connection, state: CallState, first: bool) -> bool:
     global taken
     taken += 1
     return True
+
+
+def join_run(conn: _Connection, states: Sequence[CallState]) -> int:
+    """Register the calls of a run (`run_room`) that join a batch as `join` does, in
+    order, up to one whose call id is in use (the general path answers that one, as
+    `offer` leaves it): how many. The outstanding limit is `run_room`'s."""
+    calls = conn.calls
+    joined = 0
+    for state in states:
+        call_id = state.call_id
+        if call_id in calls:
+            break
+        calls[call_id] = state
+        joined += 1
+    global taken
+    taken += joined
+    return joined
 
 
 def end_batch(conn: _Connection, first: CallState) -> None:

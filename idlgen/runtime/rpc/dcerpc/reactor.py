@@ -45,6 +45,8 @@ _PEEK = struct.Struct("<BBBB2s2xHHI")
 # lean path's offer (`fast_request`) reads no header of its own.
 _PEEK_REQUEST = struct.Struct(_PEEK.format + "4xHH16s")
 _REQUEST_AT = _PEEK_REQUEST.size
+# What `_PEEK_REQUEST` adds, for a PDU shorter than that (context id, opnum, object UUID).
+_NO_OBJECT = (0, 0, b"")
 _LE = P.DREP_LE_ASCII_IEEE[:2]
 # What `_frame` compares per PDU, as module names: one lookup each, not two.
 _RPC_VERS, _HEADER_SIZE, _REQUEST = P.RPC_VERS, P.HEADER_SIZE, P.REQUEST
@@ -66,12 +68,13 @@ class Protocol_(Protocol):
 
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool: ...
 
-    def fast_request(
-        self, frame: bytes, flags: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
-    ) -> bool:
-        """A request without auth data, and what its header says; `cont_id`, `opnum` and
-        `ipid` (the object UUID's bytes) are read as if it were an object request of 40
-        bytes or more, and mean nothing when it is not."""
+    def fast_request(self, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+        """A request without auth data, `buf[pos:stop]`, and what `_PEEK_REQUEST` read of
+        its header (`head`: flags, call id, context id, opnum and the object UUID's bytes,
+        as if it were an object request of 40 bytes or more: meaningless if it is not; 0,
+        0 and b"" in a shorter buffer). Returns where framing goes on: past the requests
+        the protocol took (this one, and maybe like ones after it, up to `end`), or 0 when
+        it takes none and this one is decoded."""
 
     def on_closed(self) -> None: ...
 
@@ -705,37 +708,41 @@ class Reactor:
     def _frame(self, t: Transport, buf: bytes) -> None:
         """Hand every complete PDU of `buf` (what the connection read and did not frame
         yet) to the protocol: a whole one-fragment request to its lean path first
-        (`fast_request`), anything else decoded. What is left (a PDU's start) waits in
-        `t.inbuf`. Each PDU is a slice of `buf`: one copy, none for a read of one PDU."""
+        (`fast_request`, which reads it in `buf` and may take a run of like requests after
+        it at once), anything else decoded. What is left (a PDU's start) waits in
+        `t.inbuf`. A decoded PDU is a slice of `buf`; the lean path copies none."""
         proto = t.protocol
         assert proto is not None
         tracing = trace.on
         pos, end = 0, len(buf)
         while end - pos >= _HEADER_SIZE and not t.closing:
             if end - pos >= _REQUEST_AT:
-                vers, minor, ptype, flags, drep, length, auth_len, call_id, cont_id, opnum, ipid = (
-                    _PEEK_REQUEST.unpack_from(buf, pos)
-                )
-            else:  # a short PDU, or the start of one: nothing for the lean path
-                vers, minor, ptype, flags, drep, length, auth_len, call_id = _PEEK.unpack_from(
-                    buf, pos
-                )
-                cont_id = opnum = 0
-                ipid = b""
-            if vers == _RPC_VERS and minor <= 1 and drep == _LE and length >= _HEADER_SIZE:
+                head: tuple[Any, ...] = _PEEK_REQUEST.unpack_from(buf, pos)
+            else:  # a short PDU, or the start of one: no context id, opnum or object
+                head = _PEEK.unpack_from(buf, pos) + _NO_OBJECT
+            # version, minor version, type, flags, data representation, fragment length,
+            # auth length, call id (and for a request: context id, opnum, object UUID)
+            length = head[5]
+            if head[0] == _RPC_VERS and head[1] <= 1 and head[4] == _LE and length >= _HEADER_SIZE:
+                ptype = head[2]
                 if length > proto.max_recv:
                     reason = f"fragment of {length} > {proto.max_recv}"
-                    self._cannot_frame(t, buf, pos, P.ProtocolError(reason, call_id, ptype))
+                    self._cannot_frame(t, buf, pos, P.ProtocolError(reason, head[7], ptype))
                     return
                 if end - pos < length:
                     break
-                frame = buf[pos : pos + length]
-                pos += length
+                stop = pos + length
                 if tracing:
-                    trace.received(t.sock, frame)
-                fast = ptype == _REQUEST and not auth_len
-                if fast and proto.fast_request(frame, flags, call_id, cont_id, opnum, ipid):
-                    continue
+                    trace.received(t.sock, buf[pos:stop])
+                if ptype == _REQUEST and not head[6]:
+                    # Traced, one request at a time (each is traced as it is framed); else
+                    # the lean path may take a run of like requests up to `end`.
+                    taken = proto.fast_request(buf, pos, stop, stop if tracing else end, head)
+                    if taken:
+                        pos = taken
+                        continue
+                frame = buf[pos:stop]
+                pos = stop
                 if not self._deliver(t, P.decode(frame)):
                     return
                 continue

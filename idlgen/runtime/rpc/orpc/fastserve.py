@@ -24,7 +24,10 @@ method's structs):
   (a larger reply is the general path's to cut).
 
 The call runs on the reactor thread when the reactor allows it (a spare thread is ready to
-take over reading, reactor.py), else it is queued in the apartment like any request.
+take over reading, reactor.py), else it is queued in the apartment like any request. A call
+that runs there takes the like requests that follow it in the same read (a burst of call
+objects: the same target, method and context) as a run (`take_run`): the checks above are
+made once for the run, and per request only its call id and [in] values are read.
 Every other outcome (a server exception, a failure HRESULT, a value that does not marshal,
 a cancel before the call started, a reply larger than a fragment) is handed to the stub's own
 `_Reply` with the call entered in the port's table, so its fault or reply is the general
@@ -92,6 +95,11 @@ _ORPCTHAT_SIZE = 8
 # the reserved byte and ORPCTHAT (no flags, no extensions).
 _FIXED_PREFIX = "<12sIIHB9x"
 _HEAD = struct.Struct("<BBBB4sHH")
+# A whole request PDU as `FastMethod.like` compares it with the run's first: the header's
+# first 12 bytes (version, type, flags, data representation, fragment and auth lengths),
+# the call id, alloc_hint skipped, context id, opnum, object UUID and ORPCTHIS's version,
+# its flags, reserved field and causality id skipped, its extensions; the [in] values follow.
+_RUN_PREFIX = "<12sI4x24s24xI"
 # `_CALL_CONTEXT.set` made once: the attribute makes a new bound method each time.
 _SET_CALL_CONTEXT = _CALL_CONTEXT.set
 
@@ -114,6 +122,7 @@ class FastMethod:
         "replies",
         "reply",
         "request",
+        "run",
         "stub_size",
         "values",
         "wrapper",
@@ -146,8 +155,13 @@ class FastMethod:
         # The one [out] and the HRESULT need no check in Python when both are exact ints:
         # `struct` refuses what `_check` would (`fields`).
         self.as_is = False
+        # The whole request PDU, for a run of like requests (`like`): the parts that must
+        # be the same as the run's first request's, the call id, ORPCTHIS's extensions
+        # and the [in] values; None: no runs (each request is offered on its own).
+        self.run: struct.Struct | None = None
         if isinstance(codec, PrimitiveCodec) and codec.request_format is not None:
             self.request = struct.Struct(ORPCTHIS.format + codec.request_format)
+            self.run = struct.Struct(_RUN_PREFIX + codec.request_format)
         elif isinstance(codec, BufferCodec):
             self.reader = codec.request_reader(ORPCTHIS)
         # The codec of a response of primitives only (a `BufferCodec`'s too, as for `Write`):
@@ -197,6 +211,31 @@ class FastMethod:
         if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM version 5.x (x >= 1), extensions
             return None
         return raw[6:]
+
+    def like(self, buf: bytes, pos: int, end: int, most: int) -> list[tuple[Any, ...]]:
+        """The requests after the one at `pos` in `buf`, up to `end` and `most` of them,
+        that are like it, in a row: the same PDU header but for the call id and alloc_hint
+        (the same type, flags, data representation, length, context, opnum and object),
+        the same ORPCTHIS version and no extensions; each as `run` reads it, the call id
+        second and the [in] values from the fifth field on. What `offer` and `fast_call`
+        checked of the one at `pos` holds for them too. (The causality id, ORPCTHIS's
+        flags and the alloc_hint are not read by the lean path, so may differ.)"""
+        run = self.run
+        assert run is not None
+        size = run.size
+        unpack = run.unpack_from
+        first = unpack(buf, pos)
+        head, middle = first[0], first[2]
+        found = []
+        at = pos + size
+        last = min(end, at + size * most) - size  # where the last one may start
+        while at <= last:
+            raw = unpack(buf, at)
+            if raw[0] != head or raw[2] != middle or raw[3]:
+                break
+            found.append(raw)
+            at += size
+        return found
 
     def fields(self, value: Any, hr: int) -> Sequence[Any]:
         """The checked reply values (`replies`) for what the server returned; the stub's
@@ -328,6 +367,47 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
         return False
     major, minor, _flags, _reserved, _cid, extensions = ORPCTHIS.unpack_from(frame, at)
     return major == COM_MAJOR and minor >= 1 and not extensions
+
+
+def take_run(batch: LeanCall, call: LeanCall, buf: bytes, pos: int, stop: int, end: int) -> int:
+    """After `call`, the request `buf[pos:stop]`, joined `batch` (`ObjectServer.fast_call`):
+    the like requests that follow it up to `end` (`FastMethod.like`) join it too, as far
+    as the connection's call table takes them (`fastpath.run_room`, `join_run`) and the
+    apartment reserves them (in one lock turn, as it would one by one: `Apartment.reserve`);
+    where framing goes on. Only what differs between them is read per request: the call
+    id and the [in] values. (The target's validity and the access checks are the first
+    request's: what another thread changes meanwhile, a disconnection or a shutdown,
+    applies to the run as to requests framed just before it; `serve` still checks per
+    call that the apartment is open.)"""
+    conn = call.port.conn
+    room = fastpath.run_room(conn)
+    if not room:
+        return stop
+    method = call.method
+    rest = method.like(buf, pos, end, room)
+    if not rest:
+        return stop
+    apartment = call.target.apartment
+    del rest[apartment.reserve(len(rest)) :]
+    port, target, cont_id = call.port, call.target, call.cont_id
+    made = []
+    for raw in rest:
+        mate = LeanCall(raw[1])
+        mate.port, mate.target, mate.method = port, target, method
+        mate.cont_id, mate.values, mate.inline, mate.mates = cont_id, raw[4:], True, None
+        made.append(mate)
+    joined = fastpath.join_run(conn, made)
+    if joined < len(made):
+        apartment.unreserve(len(made) - joined)
+        del made[joined:]
+    if made:
+        mates = batch.mates
+        if mates is None:
+            batch.mates = deque(made)
+            conn.transport.reactor.cork(conn.transport)  # the batch's replies: few sends
+        else:
+            mates.extend(made)
+    return stop + joined * (stop - pos)
 
 
 class LeanCall(CallState, IncomingCall):

@@ -249,16 +249,32 @@ class ObjectServer:
             return port
 
     def fast_call(
-        self, conn: Any, frame: bytes, at: int, call_id: int, cont_id: int, opnum: int, ipid: bytes
-    ) -> bool:
-        """The lean path's offer (dcerpc/fastpath.py) of a one-fragment request whose stub
-        data starts at `at`: serve it (orpc/fastserve.py) and return True, or return False
-        and leave it to `request`. Taken only for a reachable IPID of a live MTA, a method
-        with a precompiled codec and no call factory, ORPCTHIS without extensions, [in] data
-        the codec takes as it is, an apartment not saturated, access allowed, and no channel
-        observer (tests that watch frames see every call as frames)."""
+        self,
+        conn: Any,
+        buf: bytes,
+        pos: int,
+        at: int,
+        stop: int,
+        end: int,
+        call_id: int,
+        cont_id: int,
+        opnum: int,
+        ipid: bytes,
+    ) -> int:
+        """The lean path's offer (dcerpc/fastpath.py) of a one-fragment request, `buf[pos:
+        stop]`, whose stub data starts at `at`: serve it (orpc/fastserve.py) and return
+        `stop`, or return 0 and leave it to `request`. Taken only for a reachable IPID of a
+        live MTA, a method with a precompiled codec and no call factory, ORPCTHIS without
+        extensions, [in] data the codec takes as it is, an apartment not saturated, access
+        allowed, and no channel observer (tests that watch frames see every call as frames).
+
+        A call served on the reactor thread also takes the run of like requests that
+        follow it in `buf`, up to `end` (`FastMethod.like`: the same target, method and
+        context; a burst of call objects), as far as the apartment reserves calls for it
+        and their call ids are free, and returns where the run ends: what the checks above
+        read is the same for each, so they are made once for the run."""
         if channel._taps:
-            return False
+            return 0
         port = conn.handler_state
         if port is None:
             port = conn.handler_state = self._port(conn)
@@ -273,32 +289,32 @@ class ObjectServer:
         ):
             target = fastserve.target_of(apartment_of_ipid(ipid), ipid)
             if target is None or not _may_reach(port, target.apartment, ipid):
-                return False
+                return 0
             port.fast[ipid] = target
         try:  # a subscript, not `dict.get`: no builtin call per request
             method = target.methods[opnum]
         except KeyError:
             method = target.method(opnum)
         if method is None:
-            return False
+            return 0
         s = method.request  # `FastMethod.read`'s usual cases, without a call:
-        if s is not None and len(frame) - at == s.size:  # ORPCTHIS and the [in] values
-            raw: tuple[Any, ...] | None = s.unpack_from(frame, at)
+        if s is not None and stop - at == s.size:  # ORPCTHIS and the [in] values
+            raw: tuple[Any, ...] | None = s.unpack_from(buf, at)
         elif method.reader is not None:  # a byte buffer between fixed fields (`Write`)
-            raw = method.reader.read(frame, at)
+            raw = method.reader.read(buf[pos:stop], at - pos)
         else:
             raw = None
         if raw is not None:
             if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM 5.x (x >= 1), extensions
-                return False
+                return 0
             values = raw[6:]
         else:  # the rest, and what it refuses
-            values = method.read(frame, at)
+            values = method.read(buf[pos:stop], at - pos)
             if values is None:
-                return False
+                return 0
         checked = self.levels or self.access_checks or target.own_checks
         if checked and not _allowed(target.exporter, ipid, ANONYMOUS, self):
-            return False
+            return 0
         reactor = conn.transport.reactor
         apartment = target.apartment
         # The batch this call may join: the last call waiting to run on the reactor
@@ -314,9 +330,9 @@ class ObjectServer:
         )
         # `framing_ready`: this runs only while the reactor frames (`fastpath.offer`).
         ready = joins or reactor.framing_ready or reactor.inline_ready()
-        inline = ready and apartment.reserve()  # never when saturated
+        inline = ready and apartment.reserve() == 1  # never when saturated
         if not inline and apartment.saturated:
-            return False
+            return 0
         joins = joins and inline
         call = fastserve.LeanCall(call_id)
         call.port, call.target, call.method = port, target, method
@@ -326,10 +342,11 @@ class ObjectServer:
         if not admitted:
             if inline:
                 apartment.unreserve()
-            return False
+            return 0
         if not inline:
             call.queue()
-        elif joins:
+            return stop
+        if joins:
             assert batch is not None
             if batch.mates is None:
                 batch.mates = deque((call,))
@@ -337,9 +354,13 @@ class ObjectServer:
             else:
                 batch.mates.append(call)
         else:
-            port.batch = call
+            port.batch = batch = call
             reactor.run_inline(conn.transport, call)
-        return True
+        # Like requests after this one join the batch as a run (`fastserve.take_run`); not
+        # where an access check applies: the object's own may not answer the same each time.
+        if stop < end and method.run is not None and not checked:
+            return fastserve.take_run(batch, call, buf, pos, stop, end)
+        return stop
 
     def holds(self, conn: Any) -> bool:
         with self._lock:
@@ -373,7 +394,7 @@ class ObjectServer:
         apartment.expect(call_id, port)  # a cancel from now on finds the queued request
         state.on_cancel = lambda: apartment.deliver(cancel_frame(call_id, ipid), port)
         reactor = conn.transport.reactor
-        inline = reactor.inline_ready() and apartment.reserve()
+        inline = reactor.inline_ready() and apartment.reserve() == 1
         call = _Queued(apartment, call_id, frame, port, state.security, self, inline)
         if inline:
             reactor.run_inline(conn.transport, call)  # no hand-off (docs/orpc.md)
