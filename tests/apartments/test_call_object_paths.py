@@ -107,6 +107,50 @@ def test_a_call_objects_references_hold_the_proxy_until_the_last_goes(
     factory.Release()
 
 
+def test_call_objects_that_go_leave_no_hold_behind(server_sta: Apartment) -> None:
+    """Each call object holds the proxy with one entry of `mgr.holds`, taken without a
+    lock; whichever way it goes (released idle, or abandoned while its call is pending)
+    its entry goes with it, so the list stays as long as the call objects alive (it
+    would grow by one per abandoned call object if the abandon counted the proxy's own
+    references down instead)."""
+    server, proxy = connect(server_sta, lambda: GatedSyncStream(b"abc"), ISimpleStream)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    mgr = proxy._mgr
+    refs, holds = mgr.refs, len(mgr.holds)
+    calls = [
+        factory.CreateCall(IID_AsyncISimpleStream, None, IID_AsyncISimpleStream) for _ in range(3)
+    ]
+    assert len(mgr.holds) == holds + 3 and mgr.refs == refs + 3
+    calls[0].Begin_Read(3)
+    assert server.gate.started.wait(WAIT)
+    assert calls[0].Release() == 0  # abandoned: the slow way, `mgr.release(hold=True)`
+    assert calls[1].Release() == 0  # idle: in Release's own lock turn
+    assert len(mgr.holds) == holds + 1 and mgr.refs == refs + 1
+    assert calls[2].Release() == 0
+    assert len(mgr.holds) == holds and mgr.refs == refs
+    server.gate.open.set()
+    assert proxy.Read(3) == (b"abc", 3)
+    factory.Release()
+
+
+def test_a_proxy_call_object_is_made_only_by_its_proxys_create_call(
+    server_sta: Apartment,
+) -> None:
+    """CreateCall sets a proxy call object's fields itself (its class has no `__init__`
+    that would): calling the class raises, rather than make an object without them."""
+    _, proxy = connect(server_sta, Calc, ICalc)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    refs = proxy._mgr.refs
+    with pytest.raises(TypeError, match="CreateCall"):
+        type(call)(proxy._mgr, proxy._ipid)
+    assert proxy._mgr.refs == refs  # nothing made, nothing held
+    call.Begin_Add(2, 3)
+    assert call.Finish_Add() == 5
+    assert call.Release() == 0
+    factory.Release()
+
+
 class _Controlling(_rt.ComObject):
     """A client object aggregating a proxy call object: its references are the object's."""
 

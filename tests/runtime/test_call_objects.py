@@ -247,3 +247,45 @@ def test_release_abandons_a_call_exactly_when_it_was_not_finished() -> None:
         assert call.Release() == 0
         abandoned[case] = [ticket for obj, ticket in _DeferredReadCall.abandoned if obj is call]
     assert abandoned == {"never begun": [], "finished": [], "completed": [1], "pending": [1]}
+
+
+class _CountedFinishCall(_rt.ServerCall, AsyncISimpleStream):
+    """A call object class with a Finish_Read of its own (over the interface's)."""
+
+    __slots__ = ()
+    finished: ClassVar[list[Any]] = []
+
+    def Finish_Read(self) -> ReadResult:
+        result: ReadResult = super().Finish_Read()
+        self.finished.append(result)
+        return result
+
+
+class _CountedFinishStream(MemoryStream):
+    _call_objects_ = (_CountedFinishCall,)
+
+
+def test_a_finish_a_call_object_class_defines_itself_is_kept() -> None:
+    """Call object classes get their Finish_X made at class creation in place of the
+    generated one-liners; one the class writes itself stays (fails if it is replaced)."""
+    call = new_call(_CountedFinishStream(b"abc"))
+    assert type(call) is _CountedFinishCall
+    call.Begin_Read(2)
+    assert call.Finish_Read() == ReadResult(b"ab", 2)
+    assert _CountedFinishCall.finished == [ReadResult(b"ab", 2)]
+    call.Begin_Write(b"x", 1)  # the interface's other Finish_ is the made one
+    assert call.Finish_Write() == 1
+    assert _CountedFinishCall.finished == [ReadResult(b"ab", 2)]
+
+
+def test_finish_of_a_name_the_interface_does_not_have() -> None:
+    """`_finish_` of no method of the interface: RPC_E_CALL_COMPLETE with nothing pending,
+    E_UNEXPECTED with a call pending (as a Finish_ of another method)."""
+    call = new_call(GatedStream(b"abc"))
+    with pytest.raises(_rt.CallCompleteError):
+        call._finish_("Nope")
+    call.Begin_Read(1)
+    with pytest.raises(_rt.UnexpectedError):
+        call._finish_("Nope")
+    call.server.gate.set()
+    assert call.Finish_Read() == ReadResult(b"a", 1)

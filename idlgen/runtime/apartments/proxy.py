@@ -262,7 +262,16 @@ class ProxyManager:
         self.marshaler = marshaler
         self._table = table
         self._lock = threading.Lock()
-        self.refs = 0
+        # The lock of its call objects' state (`CallObject._lock`), one for them all: no
+        # lock made and freed per call object. A leaf: nothing is taken while it is held
+        # (a call object's lock guards its own fields only, and `SignalState` claims a
+        # manual-reset source's waiters after letting go of it), so objects sharing it
+        # cannot deadlock; not `_lock`, which `adopt` holds across `learn_ipid`.
+        self.calls_lock = threading.Lock()
+        # References held (`refs`): `_own` counted under `_lock`, plus one entry in `holds`
+        # per call object alive (see `refs`).
+        self._own = 0
+        self.holds: list[None] = []
         self.released = False
         self._ipids: dict[GUID, bytes] = {}
         self._public: dict[bytes, int] = {}  # public references held, per IPID
@@ -281,39 +290,62 @@ class ProxyManager:
 
     # -- references ------------------------------------------------------------------------
 
+    @property
+    def refs(self) -> int:
+        """References held: the proxies' and the factory's, and one per call object alive.
+
+        A call object takes its hold with one `holds.append` and no lock (`ProxyCall`), so
+        that making one takes no lock turn. Every other change, and every decision on the
+        count, is made under `_lock`: a hold appended meanwhile cannot make the count
+        reach 0 unseen, as its maker holds a reference of its own (CreateCall is called
+        on the proxy), so the proxy is not being let go of while a hold is added.
+        `_own` is the rest of the count (it may go below 0 when a proxy's release counts
+        down past the proxies' own references, the holds making up the difference: only
+        the sum means anything). A call object's hold is popped when it goes."""
+        return self._own + len(self.holds)
+
     def addref(self) -> int:
         lock = self._lock
         lock.acquire()  # not `with`, which costs two bound methods a turn in CPython 3.11
         try:
-            refs = self.refs = self.refs + 1
+            self._own += 1
+            refs = self._own + len(self.holds)
         finally:
             lock.release()
         return refs
 
-    def release(self, wait: bool = False) -> int:
-        """Release one local reference; the last one gives the public references back with
-        RemRelease: one-way, or (`wait`) as a call whose reply is awaited, so that the
-        object's apartment has counted the release before this returns."""
+    def release(self, wait: bool = False, hold: bool = False) -> int:
+        """Release one local reference (`hold`: a call object's, see `refs`); the last one
+        gives the public references back with RemRelease: one-way, or (`wait`) as a call
+        whose reply is awaited, so that the object's apartment has counted the release
+        before this returns."""
         lock = self._lock
         lock.acquire()  # not `with`: see `addref`
         try:  # not the last reference: the table does not change
-            refs = self.refs
+            refs = self._own + len(self.holds)
             if refs > 1:
-                refs = self.refs = refs - 1
-                return refs
+                self._let_go_locked(hold)
+                return refs - 1
         finally:
             lock.release()
         with self._table.lock, self._lock:  # the table's lock first, as everywhere
-            if self.refs <= 0:
+            if self._own + len(self.holds) <= 0:
                 return 0
-            self.refs -= 1
-            if self.refs:
-                return self.refs
+            self._let_go_locked(hold)
+            refs = self._own + len(self.holds)
+            if refs:
+                return refs
             self.released = True
             self._table.managers.pop((self.oxid, self.oid), None)
             public, self._public = self._public, {}
         self._rem_release(public, wait)
         return 0
+
+    def _let_go_locked(self, hold: bool) -> None:
+        if hold and self.holds:
+            self.holds.pop()
+        else:
+            self._own -= 1
 
     def _rem_release(self, public: dict[bytes, int], wait: bool = False) -> None:
         """RemRelease of every public reference this manager held."""
@@ -347,7 +379,7 @@ class ProxyManager:
                 learn = getattr(self.home, "learn_ipid", None)
                 if learn is not None:  # a remote home binds per interface (orpc.client)
                     learn(ipid, iid)
-            self.refs += 1
+            self._own += 1
             self._public[ipid] = self._public.get(ipid, 0) + public_refs
             return proxy
 
@@ -384,7 +416,7 @@ class ProxyManager:
         with self._lock:
             proxy = self._proxies.get(iid)
             if proxy is not None:
-                self.refs += 1
+                self._own += 1
                 return proxy
         return self._remote_query(iid)
 
@@ -401,7 +433,7 @@ class ProxyManager:
 
     def release_quietly(self) -> None:
         with self._lock:
-            self.refs -= 1
+            self._own -= 1
 
     def _remote_query(self, iid: GUID) -> InterfaceProxy:
         if self.released:
@@ -661,7 +693,11 @@ class ProxyCallFactory(ComObject, ICallFactory):
         riid2: GUID | str | None = None,
     ) -> Any: ...
     def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = None) -> Any:
-        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires)."""
+        """`riid2` defaults to `riid` (IUnknown when aggregated, as COM requires).
+
+        The call object is made here, its fields set in this frame: a `ProxyCall` has no
+        `__init__` (the type call's `__init__` is a call from C, dearer than setting the
+        fields here). Keep in step with `CallObject.__init__`'s fields."""
         last = self._last  # most callers ask for one riid again and again: no hash of it
         if last[0] is riid:
             made = last[1]
@@ -674,8 +710,37 @@ class ProxyCallFactory(ComObject, ICallFactory):
         if pCtrlUnk is not None:
             if riid2 is not None and as_guid(riid2) != IID_IUnknown:
                 raise InvalidArgError(message="an aggregated call object is asked for IUnknown")
-            return InnerUnknown(cls(self._mgr, ipid, outer=pCtrlUnk))
-        call = cls(self._mgr, ipid)
+            if not cls._aggregatable_:
+                raise ClassNoAggregationError()
+        mgr = self._mgr
+        call = _new_object(cls)
+        call._outer = pCtrlUnk
+        call._refs = 1
+        call._lock = mgr.calls_lock  # shared by the proxy's call objects (see there)
+        call._signaled = False
+        call._waiters = None
+        call._state = IDLE
+        call._ticket = 0
+        call._cancel_ticket = 0
+        call._method = None
+        call._ins = ()
+        call._value = None
+        call._hr = S_OK
+        call._mgr = mgr
+        call._refs_lock_ = mgr._lock  # see `ProxyCall.Release`
+        call._ipid = ipid
+        call._sent = (0, 0)  # (ticket, channel call id) of the request on the general path
+        # On the lean path: the ticket of the call whose request is on the wire (0: none;
+        # cleared by `_lean_done` once it took the reply) and of a request known sent (a
+        # cancel from then on sends co_cancel). The rest is set by the first lean Begin_
+        # (`_start_`: what decoding the reply takes, the lane; `Lane.begin`: the wire call's
+        # fields) and read only while a request is on the wire: not set here, a call
+        # object being made per call.
+        call._wire_ticket = 0
+        call._lean = 0
+        mgr.holds.append(None)  # it keeps its proxy alive: no lock (`ProxyManager.refs`)
+        if pCtrlUnk is not None:
+            return InnerUnknown(call)
         if riid2 is None or riid2 is riid:
             return call  # its class derives from `async_iface`: QueryInterface would succeed
         try:
@@ -722,7 +787,13 @@ class ProxyCall(CallObject):
     # method name -> its route (opnum, marshaler or None for [local]), per call object class
     _routes_: ClassVar[dict[str, Route]] = {}
     _waiter: ClassVar[None] = None  # nobody blocks on the wire call: Finish_ waits on the object
-    # set before they are read (see `__init__`)
+    # set by CreateCall, which makes the object
+    _mgr: ProxyManager
+    _ipid: bytes
+    _sent: tuple[int, int]
+    _wire_ticket: int
+    _lean: int
+    # set before they are read (see CreateCall)
     _route: Route
     _args: dict[str, Any]
     _lane: Any  # orpc.fastcall.Lane
@@ -739,43 +810,8 @@ class ProxyCall(CallObject):
             table = routes(sync)
             cls._routes_ = {name: table[opnum] for name, opnum in opnums(sync).items()}
 
-    def __init__(self, mgr: ProxyManager, ipid: bytes, outer: Any = None) -> None:
-        # `CallObject.__init__` and `mgr.addref`, inline: two calls less per call object.
-        # Keep in step with `CallObject.__init__` (tests/callobj checks the initial state).
-        if outer is not None and not type(self)._aggregatable_:
-            raise ClassNoAggregationError()
-        self._outer = outer
-        self._refs = 1
-        self._lock = threading.Lock()
-        self._manual = True
-        self._signaled = False
-        self._waiters = None
-        self._state = IDLE
-        self._ticket = 0
-        self._cancel_ticket = 0
-        self._method = None
-        self._ins = ()
-        self._value = None
-        self._hr = S_OK
-        self._mgr = mgr
-        self._refs_lock_ = mgr._lock  # see `_nd_release`
-        self._ipid = ipid
-        # (ticket, channel call id) of the request on the general path
-        self._sent: tuple[int, int] = (0, 0)
-        # On the lean path: the ticket of the call whose request is on the wire (0: none;
-        # cleared by `_lean_done` once it took the reply) and of a request known sent (a
-        # cancel from then on sends co_cancel). The rest is set by the first lean Begin_
-        # (`_start_`: what decoding the reply takes, the lane; `Lane.begin`: the wire call's
-        # fields) and read only while a request is on the wire: not set here, a call
-        # object being made per call.
-        self._wire_ticket = 0
-        self._lean = 0
-        lock = mgr._lock  # a call object keeps its proxy alive (`mgr.addref`)
-        lock.acquire()
-        try:
-            mgr.refs += 1
-        finally:
-            lock.release()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a proxy call object is made by its proxy's CreateCall")
 
     def _start_(self, ticket: int, method: Method, ins: tuple[Any, ...]) -> None:
         route = self._routes_[method.name]
@@ -790,8 +826,15 @@ class ProxyCall(CallObject):
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         body: bytes | None = None  # as in `InterfaceProxy._call_`
         args = _NO_SCOPE
-        if lane is None or route.ints is None or not exact_ints(map(type, ins)):
+        if lane is None or route.ints is None:
             body, args = mgr.request_body(route, ins)
+        else:
+            # `fastwire.exact_ints`' rule (exact ints only: no bool, no subclass), as a
+            # loop: for a call's few values half the cost of a `map` and the set's walk
+            for value in ins:
+                if type(value) is not int:
+                    body, args = mgr.request_body(route, ins)
+                    break
         if lane is not None and not (mgr.released or _channel._taps or self._wire_ticket):
             # The reply completes the call on the reading thread; what decoding it needs
             # is kept with the request (a precompiled codec needs no [in] values).
@@ -902,9 +945,9 @@ class ProxyCall(CallObject):
             # Idle stays idle without references (see `CallObject._final_release_`): nothing
             # to abandon, only the proxy to let go of, unless this is its last reference
             # (`mgr.release` then gives the object's references back).
-            done = not refs and self._state == IDLE and mgr.refs > 1
+            done = not refs and self._state == IDLE and mgr._own + len(mgr.holds) > 1
             if done:
-                mgr.refs -= 1
+                mgr.holds.pop()  # `mgr.release(hold=True)`, not the last reference
         finally:
             lock.release()
         if not refs and not done:
@@ -919,9 +962,11 @@ class ProxyCall(CallObject):
         proxy's last reference: abandon the call, let go of the proxy."""
         if self._state != IDLE:
             CallObject._final_release_(self)
-        self._mgr.release()
+        self._mgr.release(hold=True)
 
 
+# makes a call object without calling its class's `__init__` (CreateCall sets its fields)
+_new_object: Callable[[type[ProxyCall]], ProxyCall] = object.__new__
 _call_classes: dict[type, type[ProxyCall]] = {}
 _call_classes_lock = threading.Lock()
 

@@ -19,7 +19,7 @@ in a few hundred bytes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from idlgen.runtime.com.comobject import ComObject
@@ -62,7 +62,6 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         "_hr",
         "_ins",
         "_lock",
-        "_manual",
         "_method",
         "_signaled",
         "_state",
@@ -74,6 +73,34 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
     # Completions carry what the synchronous method returns already (a proxy's replies are
     # shaped as the synchronous proxy shapes them): Finish_ gives them as they are.
     _shaped_: ClassVar[bool] = False
+    # A call object is its own ISynchronize, manual reset (Begin_ resets it): a class
+    # constant, not a slot each object stores (`SignalState` reads it)
+    _manual = True
+    # method name -> its Finish_ (`_finish_of`), per call object class of an interface
+    _finishes_: ClassVar[dict[str, Callable[[CallObject], Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A call object class of an async interface gets its `Finish_X` methods made
+        here (`_finish_of`) in place of the generated ones, which only call `_finish_`:
+        one Python call less per Finish_. A `Finish_X` the class or a base of its own
+        defines (not an async interface's) is kept."""
+        super().__init_subclass__(**kwargs)
+        by_name: dict[str, Method] | None = getattr(cls, "_sync_by_name_", None)
+        if by_name is None:
+            return
+        shaped = cls._shaped_
+        cls._finishes_ = {name: _finish_of(method, shaped) for name, method in by_name.items()}
+        for name, finish in cls._finishes_.items():
+            attr = "Finish_" + name
+            for klass in cls.__mro__:
+                found = klass.__dict__.get(attr)
+                if found is not None:
+                    if (
+                        "_sync_" in klass.__dict__
+                        or getattr(found, "__code__", None) is finish.__code__
+                    ):
+                        setattr(cls, attr, finish)  # the partner's, or one made here
+                    break
 
     def __init__(self, outer: Any = None) -> None:
         if outer is not None and not type(self)._aggregatable_:  # ComObject.__init__, inline:
@@ -81,7 +108,6 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         self._outer = outer
         self._refs = 1
         self._lock = threading.Lock()
-        self._manual = True
         self._signaled = False
         self._waiters: list[Waiter] | None = None
         self._state = IDLE
@@ -141,41 +167,11 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         return S_OK
 
     def _finish_(self, name: str) -> Any:
-        # A settled call (most calls of a burst) is taken here, in one lock turn and
-        # without `_take_result`'s call: the same look as its first one.
-        lock = self._lock
-        lock.acquire()
-        try:
-            state = self._state
-            method = self._method
-            # completed or canceled (a settled call has its method: only `_clear_locked`
-            # clears it, with the state back to idle)
-            settled = state > PENDING and method.name == name  # type: ignore[union-attr]
-            if settled:
-                value, hr = self._value, self._hr
-                self._state = IDLE  # `_clear_locked`, inline
-                self._method = None
-                self._ins = ()
-                self._value = None
-                self._hr = S_OK
-        finally:
-            lock.release()
-        if not settled:
-            method, state, value, hr = self._take_result(name)
-        if state == CANCELED:
-            _LAST.set(RPC_E_CALL_CANCELED)
-            raise CallCanceledError()
-        if isinstance(value, BaseException):
-            _LAST.set(hr)
-            raise value
-        if not self._shaped_:
-            assert method is not None  # a settled call has its method
-            value, hr = _as_returned(method, value, hr)  # Begin_ took it from _by_name_[name]
-        if _LAST.get() != hr:  # only when it changes: see `_begin_`
-            _LAST.set(hr)
-        if hr & 0x80000000:
-            raise error_for(hr)
-        return value
+        finish = self._finishes_.get(name)
+        if finish is None:  # not a method of its interface: no call of it can be pending
+            self._take_result(name)  # raises RPC_E_CALL_COMPLETE or E_UNEXPECTED
+            raise AssertionError(f"Finish_{name} without a call")
+        return finish(self)
 
     def _take_result(self, name: str) -> tuple[Method, int, Any, int]:
         """Wait until the pending call `name` has settled and take its outcome, leaving the
@@ -382,6 +378,48 @@ class CallObject(SignalState, ComObject, ISynchronize, ISynchronizeHandle, ICanc
         from idlgen.runtime.com.futures import future_for
 
         return future_for(self)
+
+
+def _finish_of(method: Method, shaped: bool) -> Callable[[CallObject], Any]:
+    """`Finish_X` for `method` X of a call object class (`shaped`: its `_shaped_`): what
+    every Finish_ does, written once. A settled call (most calls of a burst) is taken in
+    one lock turn, without `_take_result`'s call: the same look as its first one."""
+    name = method.name
+
+    def finish(self: CallObject) -> Any:
+        lock = self._lock
+        lock.acquire()  # not `with`: see `CallObject._begin_`
+        try:
+            state = self._state
+            # completed or canceled, a call of X (only `_clear_locked` clears the method,
+            # with the state back to idle; Begin_ takes X's from the same table)
+            settled = state > PENDING and self._method is method
+            if settled:
+                value, hr = self._value, self._hr
+                self._state = IDLE  # `_clear_locked`, inline
+                self._method = None
+                self._ins = ()
+                self._value = None
+                self._hr = S_OK
+        finally:
+            lock.release()
+        if not settled:
+            _, state, value, hr = self._take_result(name)
+        if state == CANCELED:
+            _LAST.set(RPC_E_CALL_CANCELED)
+            raise CallCanceledError()
+        if isinstance(value, BaseException):
+            _LAST.set(hr)
+            raise value
+        if not shaped:
+            value, hr = _as_returned(method, value, hr)
+        if _LAST.get() != hr:  # only when it changes: see `_begin_`
+            _LAST.set(hr)
+        if hr & 0x80000000:
+            raise error_for(hr)
+        return value
+
+    return finish
 
 
 def _as_returned(method: Method, value: Any, hr: int) -> tuple[Any, int]:
