@@ -154,7 +154,7 @@ class InterfaceProxy(IUnknown):
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         body: bytes | None = None  # None: exact ints, which the lane packs with its header
         args = _NO_SCOPE  # a precompiled codec decodes without the [in] values
-        if lane is None or route.ints is None or not exact_ints(map(type, ins)):
+        if lane is None or route.ints is None or not exact_ints(ins):
             body, args = mgr.request_body(route, ins)
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
@@ -826,15 +826,8 @@ class ProxyCall(CallObject):
         lane = mgr.lanes.get(self._ipid) if mgr.lanes else None
         body: bytes | None = None  # as in `InterfaceProxy._call_`
         args = _NO_SCOPE
-        if lane is None or route.ints is None:
+        if lane is None or route.ints is None or not exact_ints(ins):
             body, args = mgr.request_body(route, ins)
-        else:
-            # `fastwire.exact_ints`' rule (exact ints only: no bool, no subclass), as a
-            # loop: for a call's few values half the cost of a `map` and the set's walk
-            for value in ins:
-                if type(value) is not int:
-                    body, args = mgr.request_body(route, ins)
-                    break
         if lane is not None and not (mgr.released or _channel._taps or self._wire_ticket):
             # The reply completes the call on the reading thread; what decoding it needs
             # is kept with the request (a precompiled codec needs no [in] values).
