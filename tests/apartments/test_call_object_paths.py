@@ -216,3 +216,29 @@ def test_a_call_without_a_lane_packs_with_the_precompiled_codec_not_the_marshale
     assert marshaled == []
     call.Release()
     factory.Release()
+
+
+def _fields_set(obj: object) -> set[str]:
+    slots = {name for cls in type(obj).__mro__ for name in getattr(cls, "__slots__", ())}
+    return {name for name in slots if hasattr(obj, name)}
+
+
+class _PlainCall(_rt.CallObject, AsyncICalc):
+    __slots__ = ()
+
+
+def test_create_call_sets_every_field_a_call_object_starts_with(server_sta: Apartment) -> None:
+    """A proxy call object has no `__init__`: CreateCall sets its fields itself. Every field
+    `CallObject.__init__` sets is set there too, and the only ones left unset are those the
+    first lean Begin_ sets before they are read (fails when a field is added to either
+    class and not to CreateCall)."""
+    _, proxy = connect(server_sta, Calc, ICalc)
+    factory = proxy.QueryInterface(_rt.ICallFactory)
+    call = factory.CreateCall(IID_AsyncICalc, None, IID_AsyncICalc)
+    made = _fields_set(call)
+    assert _fields_set(_PlainCall()) <= made
+    slots = {name for cls in type(call).__mro__ for name in getattr(cls, "__slots__", ())}
+    later = {"_route", "_args", "_lane", "call_id", "settled", "reply", "error", "partial"}
+    assert slots - made == later
+    assert call.Release() == 0
+    factory.Release()
