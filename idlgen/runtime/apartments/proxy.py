@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, cast, overload
 
 from idlgen.runtime import ndr as _ndr
 from idlgen.runtime.apartments import apartment as _apartment
@@ -159,7 +159,7 @@ class InterfaceProxy(IUnknown):
         # The lean path (orpc.fastcall), if the IPID has a lane and the caller need not pump
         # (an STA does): the reply's NDR data or a failure HRESULT; None when the general
         # path must take the call after all.
-        lean: bytes | memoryview | int | None = None
+        lean: tuple[Any, int] | bytes | memoryview | int | None = None
         if lane is not None and not (mgr.released or _channel._taps):
             # `current_apartment()` and `mgr._timeout(caller)` without a call each: the
             # caller's apartment (see apartment.this_thread), then the timeout per
@@ -181,7 +181,9 @@ class InterfaceProxy(IUnknown):
                     raise
                 if lean is None:
                     mgr.not_taken(self._ipid, lane)
-        if lean is None:
+        if type(lean) is tuple:  # the common reply, decoded in place (`Lane.call`)
+            value, hr = lean
+        elif lean is None:
             if mgr.released:  # `mgr.roundtrip`, inline: one call less per call
                 raise DisconnectedError(message="the proxy was released")
             if body is None:  # exact ints the lane did not take (or out of range)
@@ -197,7 +199,8 @@ class InterfaceProxy(IUnknown):
             except _ndr.NdrFault as fault:
                 value, hr = None, fault.hresult
         else:
-            value, hr = mgr.decode_reply(route.method, route.wire, lean, args, route.read)
+            data = cast("bytes | memoryview | int", lean)  # (not a tuple: taken above)
+            value, hr = mgr.decode_reply(route.method, route.wire, data, args, route.read)
         # Set only when it changes: a ContextVar.set makes a new context mapping and a
         # Token each time, about three times a get; most calls leave S_OK as they found it.
         if _LAST.get() != hr:

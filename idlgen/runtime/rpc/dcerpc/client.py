@@ -40,6 +40,7 @@ from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc import trace
 from idlgen.runtime.rpc.dcerpc.fragments import Reassembly, chunk_room, request_fragments, start
 from idlgen.runtime.rpc.dcerpc.inbox import Inbox
+from idlgen.runtime.rpc.dcerpc.outbox import DONTWAIT as _DONTWAIT
 from idlgen.runtime.rpc.dcerpc.outbox import Outbox
 from idlgen.runtime.rpc.dcerpc.status import (
     RPC_S_PROTOCOL_ERROR,
@@ -374,39 +375,62 @@ class Association:
         self.in_place = most if self.security is None else 0
 
     def call_alone(
-        self, call_id: int, frame: bytes, timeout: float | None
-    ) -> bytes | ClientCall | None:
+        self,
+        call_id: int,
+        frame: bytes,
+        timeout: float | None,
+        read: Callable[[memoryview], Any] | None = None,
+    ) -> Any:
         """A synchronous call of one unprotected fragment (`frame`, numbered `call_id` from
         `next_id`) made in place when the connection is idle: nothing in flight, nobody
-        reading, nothing being written or queued. Its caller takes the reading and the
-        writing role in one turn of the connection's lock (the outbox shares it), looks
-        for what arrived while nobody read (as `register_own` does), writes, and reads.
+        reading, nothing being written or queued. In one turn of the connection's lock (the
+        outbox shares it) its caller takes the reading role, looks for what arrived while
+        nobody read (as `register_own` does) and, if nothing did, writes `frame` without
+        blocking: on an idle connection the socket takes it whole, so the writing role is
+        never taken. Otherwise (something to look at, a socket that takes only part of it,
+        tracing) it takes the writing role in the same turn and writes after looking.
 
         Returns the reply's stub data when the first read brings exactly the call's whole
         response and nothing else (the usual case: no call record, no framing loop, no
-        dispatch). Otherwise the call, registered then and read on with `read_own`: settled,
-        or not when `timeout` passed (its caller cancels or orphans it). None when the
-        connection is not idle or turned out closed or closing: nothing was sent."""
+        dispatch): `read(stub)`, a view of it in the receive buffer decoded before the
+        reading role is given up (the buffer's rule), unless `read` is None or returns
+        None; else a copy (`bytes`). Otherwise the call, registered then and read on with
+        `read_own`: settled, or not when `timeout` passed (its caller cancels or orphans
+        it). None when the connection is not idle or turned out closed or closing: nothing
+        was sent."""
         lock = self._lock
         inbox, out = self.inbox, self.outbox
-        lock.acquire()  # not `with`: see `enter`
-        try:
-            alone = out.idle and not (self._reading or self.calls) and self.alive
-            if alone:
-                self._reading = out.writing = True
-                out.idle = out.deferred = False  # (posts meanwhile: the writer thread)
-        finally:
-            lock.release()
-        if not alone:
-            return None
-        writing = reading = True  # the roles this caller still has to give up
+        reading = writing = False  # the roles this caller has to give up
         try:  # given up even when interrupted (KeyboardInterrupt): see `read_own`
-            readable = inbox.readable  # a callable attribute: called from a local (see `_call_`)
-            if (readable() and not self._check_idle()) or self.closing:
+            lock.acquire()  # not `with`: see `enter`
+            try:
+                if not (out.idle and not (self._reading or self.calls) and self.alive):
+                    return None
+                self._reading = reading = True
+                out.deferred = False  # (posts meanwhile: the writer thread)
+                readable = inbox.readable  # (the reading role's holder sets it: read once
+                # ours; a callable attribute, called from a local: see `_call_`)
+                seen = readable()
+                sent = 0
+                # written now unless there is something to look at first (then written
+                # after looking, as is a traced one: its trace comes first)
+                if not (seen or self.closing or trace.on or not _DONTWAIT):
+                    try:  # (not blocking: the lock's other users never wait for the socket)
+                        sent = self.sock.send(frame, _DONTWAIT)
+                    except OSError:  # full (or failed: `write_alone` below reports it)
+                        sent = 0
+                writing = sent != len(frame)
+                if writing:
+                    out.writing = True
+                    out.idle = False
+            finally:
+                lock.release()
+            if (seen and not self._check_idle()) or self.closing:
                 return None
             end = None if timeout is None else time.monotonic() + timeout
-            writing = False  # `write_alone` gives it up
-            out.write_alone(frame)
+            if writing:
+                writing = False  # `write_alone` gives it up
+                out.write_alone(frame[sent:] if sent else frame)
             try:
                 if timeout == inbox.fits:  # the socket waits as `receive(timeout)` would
                     n = inbox.sock.recv_into(inbox.chunk)
@@ -422,7 +446,12 @@ class Association:
                 and _HEAD.unpack_from(inbox.chunk) == (_WHOLE_RESPONSE, n, call_id)
             ):
                 self.own_reads += 1
-                return inbox.chunk[_RESPONSE_HEADER:n].tobytes()
+                stub = inbox.chunk[_RESPONSE_HEADER:n]
+                if read is not None:
+                    got = read(stub)
+                    if got is not None:
+                        return got
+                return stub.tobytes()
             # Anything else (another call's reply, a fault, fragments, a timeout, the end
             # of the stream): the general way, from the bytes this read brought.
             call = ClientCall(self, call_id)

@@ -29,12 +29,12 @@ from collections.abc import Callable
 
 from idlgen.runtime.rpc.dcerpc import trace
 
-__all__ = ["BURST", "Outbox"]
+__all__ = ["BURST", "DONTWAIT", "Outbox"]
 
 # Frames a poster lets queue before writing them itself: large enough that a burst costs
 # one system call per BURST calls, small enough that the peer is kept busy meanwhile.
 BURST = 64
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # not on Windows: the writer thread writes
+DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # not on Windows: the writer thread writes
 
 
 class Outbox:
@@ -161,7 +161,7 @@ class Outbox:
         self.idle = False
         if self.writing:
             return None
-        if len(queue) >= BURST and _DONTWAIT and self.sock.gettimeout() is None:
+        if len(queue) >= BURST and DONTWAIT and self.sock.gettimeout() is None:
             self.writing = True  # the writer thread, if woken, finds the role taken
             return self._drain_nowait
         if self.deferred or self._kicked or not self._kick_locked():
@@ -176,7 +176,7 @@ class Outbox:
         self.deferred = False
         if self.writing or not (self._queue or self._carry) or self.closed:
             return None
-        if _DONTWAIT and self.sock.gettimeout() is None:  # (else it could block: the writer's)
+        if DONTWAIT and self.sock.gettimeout() is None:  # (else it could block: the writer's)
             self.writing = True
             return self._drain_nowait
         return self._wake.release if self._kick_locked() else None
@@ -206,7 +206,7 @@ class Outbox:
             if carry:
                 data = carry + data
             try:
-                sent = self.sock.send(data, _DONTWAIT)
+                sent = self.sock.send(data, DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as e:

@@ -198,13 +198,14 @@ class Lane:
 
     def call(
         self, route: Route, ins: tuple[Any, ...], ndr: bytes | None, timeout: float | None
-    ) -> bytes | memoryview | int | None:
+    ) -> tuple[Any, int] | bytes | memoryview | int | None:
         """A synchronous call (`request`'s `ins` and `ndr`): the reply's NDR data or a
-        failure HRESULT; None if the lane does not take it or its connection turned out
-        closed (the general path takes it). On an idle connection the caller writes and
-        reads in place (`call_alone`); else its call waits for whoever reads. On timeout
-        the call is canceled (co_cancel; a late reply is dropped) and RpcTimeoutError
-        raised."""
+        failure HRESULT, or, for a reply that `route.read_stub` decodes, its value and
+        HRESULT (decoded in place: `call_alone`); None if the lane does not take it or
+        its connection turned out closed (the general path takes it). On an idle
+        connection the caller writes and reads in place (`call_alone`); else its call
+        waits for whoever reads. On timeout the call is canceled (co_cancel; a late
+        reply is dropped) and RpcTimeoutError raised."""
         # A connection closed or closing is `call_alone`'s to tell (None, then `fresh`).
         if self.generation != _generation:
             return None
@@ -216,7 +217,10 @@ class Lane:
             return None
         global _taken
         _taken += 1
-        got = assoc.call_alone(call_id, frame, timeout)  # unprotected: lanes have no security
+        # unprotected (lanes have no security); a common reply decoded where it was read
+        got = assoc.call_alone(call_id, frame, timeout, route.read_stub)
+        if type(got) is tuple:  # (its value, its HRESULT)
+            return got
         if type(got) is bytes:  # the stub, read in place: the data past a null ORPCTHAT
             if got.startswith(_NULL_THAT):  # a small one sliced (cheaper than a view and
                 # its buffer object), a large one (a Read's) viewed: not copied again
