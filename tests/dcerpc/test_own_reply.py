@@ -5,6 +5,7 @@ owner, and the reading role passes on when it leaves."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 import threading
@@ -18,10 +19,11 @@ from rpc_calc_server import Calc
 from waiting import until
 
 from idlgen import runtime as _rt
-from idlgen.runtime.rpc.dcerpc import RpcServer
+from idlgen.runtime.rpc.dcerpc import RpcServer, trace
 from idlgen.runtime.rpc.dcerpc import client as client_module
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.client import Association, RpcUnavailableError
+from idlgen.runtime.rpc.dcerpc.fragments import request_fragments
 from idlgen.runtime.rpc.dcerpc.rpcif import interface_of, syntax_of
 
 WAIT = 20.0  # safety net only
@@ -402,3 +404,115 @@ def test_a_lone_call_receiving_with_a_bare_recv_still_times_out() -> None:
         assert inbox.fits == 0.3  # the next call's wait: received with a bare recv
         with pytest.raises(_rt.RpcTimeoutError):
             c.Add(2, 3)
+
+
+class SendsOnce:
+    """A socket whose first `send` takes only the first `take` bytes, or raises `error`
+    before taking any; the rest is the socket's."""
+
+    def __init__(self, sock: socket.socket, take: int = 0, error: OSError | None = None):
+        self.sock = sock
+        self.take = take
+        self.error = error
+        self.sends: list[int] = []
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        self.sends.append(len(data))
+        if len(self.sends) > 1:
+            return self.sock.send(data, flags)
+        if self.error is not None:
+            raise self.error
+        return self.sock.send(data[: self.take], flags)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+@pytest.mark.parametrize(
+    "take, error", [(7, None), (0, BlockingIOError()), (0, ConnectionResetError())]
+)
+def test_a_lone_request_the_socket_does_not_take_whole_is_written_after_all(
+    binding: str, take: int, error: OSError | None
+) -> None:
+    """A lone call writes its request in its claim's lock turn without blocking; what the
+    socket does not take then (part of it, none of it when full, none when the write
+    failed) is written with the writing role once the lock is let go (`write_alone`, which
+    blocks, and reports a failure that lasts), and the call goes on as usual."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        sock = assoc.sock
+        assoc.sock = SendsOnce(sock, take, error)  # type: ignore[assignment]
+        try:
+            assert c.Add(20, 22) == 42
+            assert [c.Add(i, 1) for i in range(3)] == [1, 2, 3]
+        finally:
+            assoc.sock = sock
+        assert assoc.own_reads == 5 and not assoc.calls
+        assert not assoc.outbox.writing and assoc.outbox.idle
+
+
+def test_a_lone_request_is_written_in_the_turn_that_claims_the_connection(
+    binding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an idle connection the socket takes a request of one fragment whole: it is
+    written in the lock turn in which its caller takes the reading role, and the writing
+    role is never taken (no `write_alone`). Where no write can be made without blocking
+    (Windows has no MSG_DONTWAIT), it is written after that turn, with the writing role."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        outbox = association(c).outbox
+        written: list[bytes] = []
+        write_alone = type(outbox).write_alone
+
+        def counted(self: Any, frame: bytes) -> None:
+            written.append(frame)
+            write_alone(self, frame)
+
+        monkeypatch.setattr(type(outbox), "write_alone", counted)
+        assert [c.Add(i, 2) for i in range(3)] == [2, 3, 4]
+        assert written == []
+        monkeypatch.setattr(client_module, "_DONTWAIT", 0)
+        assert [c.Add(i, 2) for i in range(3)] == [2, 3, 4]
+        assert len(written) == 3 and all(isinstance(P.decode(f), P.Request) for f in written)
+
+
+def test_a_traced_lone_request_is_traced_before_it_is_written(
+    binding: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tracing on, a lone call's request is traced as it is written (`write_alone`), its
+    response as the general framing hands it out: one line each."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        monkeypatch.setattr(trace, "on", True)
+        with caplog.at_level(logging.DEBUG, logger=trace.log.name):
+            assert c.Add(2, 3) == 5
+        server = trace.peer_of(association(c).sock).replace("127.0.0.1", "")  # its port
+        words = [r.getMessage().split() for r in caplog.records if r.name == trace.log.name]
+        # the client's lines (the server in this process traces too): "send us -> them"
+        # and "recv them -> us", with `them` the server
+        ours = [w for w in words if (w[0] == "send") == w[3].endswith(server)]
+        assert [(w[0], w[4]) for w in ours] == [("send", "Request:"), ("recv", "Response:")]
+
+
+def test_a_lone_calls_response_is_decoded_where_it_was_read(binding: str) -> None:
+    """`call_alone`'s `read` decodes the response's stub where the read put it (a view of
+    the receive buffer), before the reading role is given up; its result is the call's.
+    A response it does not take (None) comes as a copy of the stub."""
+    with calc_Client(binding, timeout=WAIT) as c:
+        assert c.Add(1, 1) == 2
+        assoc = association(c)
+        cont_id = assoc.contexts[syntax_of(interface_of(c))]
+        seen: list[tuple[bool, bool, bytes]] = []
+
+        def read(stub: memoryview) -> Any:
+            seen.append((stub.obj is assoc.inbox.buffer.obj, assoc._reading, bytes(stub)))
+            return None if len(seen) > 1 else ("read", struct.unpack("<i", stub)[0])
+
+        for expected in (("read", 5), struct.pack("<i", 7)):
+            call_id = assoc.next_id()
+            stub = struct.pack("<ii", 2, len(seen) * 2 + 3)
+            (frame,) = request_fragments(call_id, cont_id, 0, stub, assoc.max_xmit)
+            assert assoc.call_alone(call_id, frame, WAIT, read) == expected
+        assert seen == [(True, True, struct.pack("<i", 5)), (True, True, struct.pack("<i", 7))]
+        assert not assoc._reading and not assoc.calls

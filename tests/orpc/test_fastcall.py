@@ -216,8 +216,11 @@ class InPlace:
         self.stub = stub
         self.next_id = iter(range(1, 100)).__next__
 
-    def call_alone(self, call_id: int, frame: bytes, timeout: float | None) -> bytes:
-        return self.stub
+    def call_alone(
+        self, call_id: int, frame: bytes, timeout: float | None, read: Any = None
+    ) -> Any:
+        got = read(memoryview(self.stub)) if read is not None else None
+        return self.stub if got is None else got  # (decoded in place when `read` can)
 
 
 def test_an_in_place_reply_is_sliced_when_small_and_viewed_not_copied_when_large() -> None:
@@ -229,6 +232,27 @@ def test_an_in_place_reply_is_sliced_when_small_and_viewed_not_copied_when_large
         assert type(got) is kind and bytes(got) == stub[8:]  # type: ignore[arg-type]
         if kind is memoryview:
             assert got.obj is stub  # type: ignore[union-attr]
+
+
+def test_a_common_in_place_reply_comes_decoded_and_any_other_as_its_data() -> None:
+    """A lane's synchronous call gives `call_alone` its route's `read_stub`: a reply led by
+    a null ORPCTHAT comes back decoded where it was read, as (value, HRESULT); one that
+    `read_stub` leaves to the two steps (ORPCTHAT flags set) comes as its data."""
+    (add,) = (r for r in routes(ICalc) if r.method.name == "Add")
+    common = bytes(8) + (42).to_bytes(4, "little") + bytes(4)
+    lane = Lane(InPlace(common), 0, bytes(16), fastcall.generation())  # type: ignore[arg-type]
+    assert lane.call(add, (40, 2), None, None) == (42, 0)
+    flagged = (1).to_bytes(4, "little") + bytes(4) + (42).to_bytes(4, "little") + bytes(4)
+    lane = Lane(InPlace(flagged), 0, bytes(16), fastcall.generation())  # type: ignore[arg-type]
+    got = lane.call(add, (40, 2), None, None)
+    assert got == _stub_data_of(flagged)
+
+
+def _stub_data_of(stub: bytes) -> Any:
+    try:
+        return bytes(split_orpcthat(stub))
+    except OrpcError as exc:
+        return exc.hresult
 
 
 def test_causality_ids_are_distinct_without_uuid4() -> None:
