@@ -188,11 +188,11 @@ class Lane:
             whole = route.lean = WholeRequest(route)
         if whole.ndr_size > self.max_ndr:
             return None
+        # one tuple concatenated: `*ins` after other arguments would build a list too
+        head = (whole.front, call_id, whole.hint, self.cont_id, whole.opnum, self.middle,
+                next_causality())  # fmt: skip
         try:
-            return whole.pack(
-                whole.front, call_id, whole.hint, self.cont_id, whole.opnum, self.middle,
-                next_causality(), *ins,
-            )  # fmt: skip
+            return whole.pack(*(head + ins))
         except struct.error:
             return None
 
