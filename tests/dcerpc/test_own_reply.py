@@ -516,3 +516,49 @@ def test_a_lone_calls_response_is_decoded_where_it_was_read(binding: str) -> Non
             assert assoc.call_alone(call_id, frame, WAIT, read) == expected
         assert seen == [(True, True, struct.pack("<i", 5)), (True, True, struct.pack("<i", 7))]
         assert not assoc._reading and not assoc.calls
+
+
+def test_a_call_put_in_flight_while_a_lone_caller_reads_is_read_after_it_leaves() -> None:
+    """A call put in flight while a lone caller reads in place finds the reading role
+    taken, so nobody is woken for it; the caller, leaving with its own reply, sees it and
+    wakes the reader thread, which reads that call's reply when it comes."""
+    lsock = socket.create_server(("127.0.0.1", 0))
+    port = lsock.getsockname()[1]
+    first_read = threading.Event()
+
+    def reply(conn: socket.socket, request: P.Request) -> None:
+        a, b = struct.unpack("<ii", request.stub[:8])
+        conn.sendall(P.encode(P.Response(request.call_id, 0, struct.pack("<i", a + b))))
+
+    def serve() -> None:
+        conn, _ = lsock.accept()
+        with conn:
+            first = bound_request(conn)
+            first_read.set()
+            second = P.decode(read_exactly(conn))
+            assert isinstance(second, P.Request)
+            reply(conn, first)  # alone in the lone caller's read
+            time.sleep(0.3)  # it has left by now
+            reply(conn, second)
+            conn.recv(1)  # until the client closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        with calc_Client(f"ncacn_ip_tcp:127.0.0.1[{port}]", timeout=WAIT) as c:
+            got: list[int] = []
+            lone = threading.Thread(target=lambda: got.append(c.Add(1, 2)))
+            lone.start()
+            assert first_read.wait(WAIT)
+            assoc = association(c)
+            until(lambda: assoc._reading, WAIT)  # the lone caller reads in place
+            cont_id = assoc.contexts[syntax_of(interface_of(c))]
+            call = assoc.begin(cont_id, 0, struct.pack("<ii", 20, 22))
+            lone.join(WAIT)
+            assert got == [3] and assoc.own_reads == 1
+            assert struct.unpack("<i", call.result(WAIT)) == (42,)
+            until(lambda: not assoc._reading, WAIT)  # the reader thread is done
+            assert not assoc.calls
+    finally:
+        server.join(WAIT)
+        lsock.close()

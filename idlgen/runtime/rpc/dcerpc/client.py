@@ -419,9 +419,8 @@ class Association:
                         sent = self.sock.send(frame, _DONTWAIT)
                     except OSError:  # full (or failed: `write_alone` below reports it)
                         sent = 0
-                writing = sent != len(frame)
-                if writing:
-                    out.writing = True
+                if sent != len(frame):
+                    writing = out.writing = True  # (ours first: see the `finally` below)
                     out.idle = False
             finally:
                 lock.release()
@@ -500,17 +499,28 @@ class Association:
 
     def _hand_over(self) -> None:
         """Leave the reading role: to the reader thread if calls remain (or to let it end on a
-        dead connection), else to nobody."""
-        lock = self._lock
-        lock.acquire()  # not `with`: see `enter`
-        try:
-            if self.calls or not self.alive:
-                self._wake.release()
-            else:
-                self._reading = False
-            self.outbox.deferred = True  # the reader thread, woken now or by the next call
-        finally:
-            lock.release()
+        dead connection), else to nobody.
+
+        Without a turn of the lock when nobody needs the role next (the synchronous call's
+        common case): the role is let go first, then the calls looked at. A thread that
+        puts a call in flight (`enter`, under the lock) adds it first, then looks at the
+        role; so one of the two sees the other (plain stores and loads, ordered under the
+        GIL: docs/orpc.md), and whoever sees the call left unread wakes the reader thread,
+        under the lock, once."""
+        # First, while the role is still ours: a taker after us clears it again, and its
+        # posts must then wake the writer thread (no request waits behind a reply).
+        self.outbox.deferred = True  # the reader thread, woken now or by the next call
+        self._reading = False
+        if self.calls or not self.alive:  # (else: nothing left to read, nobody to wake)
+            lock = self._lock
+            lock.acquire()  # not `with`: see `enter`
+            try:
+                # (taken meanwhile: the taker reads; nothing left: nobody needs waking)
+                if not self._reading and (self.calls or not self.alive):
+                    self._reading = True
+                    self._wake.release()
+            finally:
+                lock.release()
 
     def _check_idle(self) -> bool:
         """With the reading role and nothing sent in flight: take in what arrived while nobody
