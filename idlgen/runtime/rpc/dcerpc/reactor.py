@@ -238,6 +238,13 @@ class Reactor:
         # `inline_ready`'s answer for a protocol's `fast_request`, which only framing calls,
         # without a call per request. False: ask `inline_ready`, which starts a spare.
         self.framing_ready = False
+        # While the loop thread frames a read that is its wake-up's only event, with a spare
+        # ready (set per read): its last PDU, if no call waits to run (`inline_calls`), may
+        # be served as soon as the read is framed, without the batch machinery (`lone`).
+        self.lone_ready = False
+        # The lone call a protocol left for the end of the read being framed (`lone_ready`):
+        # `_read` runs it then, which is when the loop would start the batch of one it was.
+        self.lone: InlineCall | None = None
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
         self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
@@ -319,6 +326,7 @@ class Reactor:
                 # One clock reading per wake-up, for its reads and the sweep: a synchronous
                 # client's call is one wake-up, and each reading is a builtin call.
                 now = time.monotonic()
+                alone = len(ready) == 1  # a lone call may be served as its read ends
                 for fd, events in ready:
                     try:  # a subscript, not `dict.get`: no builtin call per event
                         data = registered[fd]
@@ -326,11 +334,13 @@ class Reactor:
                         data = None
                     if events == READ and type(data) is Transport:
                         if not data.closed:  # the common event, without `_event`'s dispatch
-                            self._read(data, now)
+                            self._read(data, now, alone)
                     else:
                         self._event(fd, data, events, now)
+                if self._thread is not me:
+                    return  # a spare took over while a lone call ran (`_read`): it leads now
                 if self.inline_calls:
-                    self._run_inline(me)
+                    self._run_inline(me, self.inline_calls.popleft(), time.monotonic())
                     if self._thread is not me:
                         return  # a spare took over while a call ran: it leads now
                 if self._soon or self._writers:
@@ -405,19 +415,20 @@ class Reactor:
         finally:
             lock.release()
 
-    def _run_inline(self, me: threading.Thread) -> None:
-        """Run the read's calls one by one, each bound by `_busy_since` (the spare's
-        clock), then send their replies. The batch starts without the spare's lock: no
-        takeover can happen while `_busy_since` is None, which it is between batches, and
-        only this thread sets it. After each call, one turn of the lock ends the batch or
-        starts the next call, as a takeover drains `jobs` and changes the leader under it.
-        (A call may serve several requests, an `InlineBatch`, which refreshes the clock
-        itself every `FLUSH_EVERY` requests, `flush_corked`.)"""
+    def _run_inline(self, me: threading.Thread, first: InlineCall, since: float) -> None:
+        """Run the read's calls, `first` (taken from `inline_calls`, or a `lone` call)
+        and those in `inline_calls`, one by one, each bound by `_busy_since` (the spare's
+        clock, from `since` for the first), then send their replies. The batch starts
+        without the spare's lock: no takeover can happen while `_busy_since` is None, which
+        it is between batches, and only this thread sets it. After each call, one turn of
+        the lock ends the batch or starts the next call, as a takeover drains `jobs` and
+        changes the leader under it. (A call may serve several requests, an `InlineBatch`,
+        which refreshes the clock itself every `FLUSH_EVERY` requests, `flush_corked`.)"""
         jobs, lock = self.inline_calls, self._spare_lock
         self._in_calls = me
-        job: InlineCall | None = jobs.popleft()
+        job: InlineCall | None = first
         self._running = job
-        self._last_batch = self._busy_since = time.monotonic()
+        self._last_batch = self._busy_since = since
         # Read after `_busy_since` is set: a spare that parks sets `_parked` before it
         # reads `_busy_since` again (`_wait_to_lead`), so one of the two sees the other.
         if self._parked:  # the spare wakes from its park to watch the batch
@@ -550,7 +561,7 @@ class Reactor:
             if writable(events) and data.watching_writes:
                 self._watch_writes(data)  # flushes; stops watching once all is sent
             if readable(events) and not data.closed:
-                self._read(data, now)
+                self._read(data, now, False)
         elif data == _LISTENER:
             self._accept(self.poller.files[fd])
 
@@ -672,8 +683,11 @@ class Reactor:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _read(self, t: Transport, now: float) -> None:
-        """Read what `t` has (its poller said so at `now`, the wake-up's clock) and frame it."""
+    def _read(self, t: Transport, now: float, alone: bool) -> None:
+        """Read what `t` has (its poller said so at `now`, the wake-up's clock, `alone`: its
+        only event) and frame it; then serve the `lone` call framing left, if any: the read
+        was the wake-up's only one, so that is when the loop would have run it (after the
+        read's framing, before anything else), with the wake-up's clock as its start."""
         try:
             data = t.sock.recv(_READ_CHUNK)
         except (BlockingIOError, InterruptedError):
@@ -698,12 +712,21 @@ class Reactor:
         self._framing = self._leader_ident  # calls may be run inline (`inline_ready`)
         # No takeover while framing (`_busy_since` is None), so a spare ready now stays
         # ready until the read is framed.
-        self.framing_ready = self._spares > 0
+        ready = self._spares > 0
+        self.framing_ready = ready
+        # Traced: every PDU is framed as the only one (`_frame`), so none is the read's last.
+        self.lone_ready = ready and alone and not trace.on
         try:
             self._frame(t, data)
         finally:
             self._framing = 0
-            self.framing_ready = False
+            self.framing_ready = self.lone_ready = False
+        lone = self.lone
+        if lone is not None:
+            self.lone = None
+            me = self._thread
+            assert me is not None
+            self._run_inline(me, lone, now)
 
     def _frame(self, t: Transport, buf: bytes) -> None:
         """Hand every complete PDU of `buf` (what the connection read and did not frame

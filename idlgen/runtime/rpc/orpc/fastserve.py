@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from idlgen.runtime.com.interface import Method
     from idlgen.runtime.rpc.orpc.server import ConnectionPort
 
-__all__ = ["LeanCall", "Target", "method_of", "target_of"]
+__all__ = ["ENTERED", "RESERVED", "LeanCall", "Target", "method_of", "target_of"]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,11 @@ _HEAD = struct.Struct("<BBBB4sHH")
 _RUN_PREFIX = "<12sI4x24s24xI"
 # `_CALL_CONTEXT.set` made once: the attribute makes a new bound method each time.
 _SET_CALL_CONTEXT = _CALL_CONTEXT.set
+# `LeanCall.inline`: run on the reactor thread, reserved in its apartment (a batch's call)
+# or entered there as it was reserved (a lone request's: `ObjectServer.fast_call`); 0:
+# queued in the apartment.
+RESERVED = 1
+ENTERED = 2
 
 
 class FastMethod:
@@ -428,9 +433,10 @@ class LeanCall(CallState, IncomingCall):
     method: FastMethod
     cont_id: int
     values: tuple[Any, ...]  # [in], in wire order
-    # Reserved in the apartment, to run on the reactor thread (and then in a batch);
-    # False: queued in the apartment, where a thread of its own runs it (`queue`).
-    inline: bool
+    # Reserved (RESERVED, or True) or entered (ENTERED) in the apartment, to run on the
+    # reactor thread (in a batch, or lone); 0 or False: queued in the apartment, where a
+    # thread of its own runs it (`queue`).
+    inline: int
     # The batch's later calls not started yet (its first call's only): taken one by one
     # (`serve`), or all at once by a thread that takes the reading over (`post_rest`).
     mates: deque[LeanCall] | None
@@ -456,12 +462,14 @@ class LeanCall(CallState, IncomingCall):
         apartment's threads (`inline`: between `enter` and `leave`, once for them all),
         or on one of its own (`queue`); then give back the connection's running turn the
         call holds (the batch's, or its own)."""
-        if self.inline:
+        inline = self.inline
+        if inline:
             port = self.port
             if port.batch is self:  # nothing joins it now: the port lets go of it
                 port.batch = None
             mates = self.mates
-            calls = 1 if mates is None else 1 + len(mates)
+            # A lone call was entered as it was reserved (`serve_reserved`'s 0 calls).
+            calls = 0 if inline == ENTERED else 1 if mates is None else 1 + len(mates)
             serve_reserved(self.target.apartment, calls, self.serve)
             # The batch's running turn (`fastpath.join`) is not this call's own
             # (`running` is False): `_Connection._finish` does not give it back with

@@ -322,6 +322,12 @@ class ObjectServer:
         # mates`); it runs once the read is framed, and this call then runs in it.
         batch = port.batch
         jobs = reactor.inline_calls
+        # A lone request: the last of a read the reactor serves as soon as it is framed
+        # (`Reactor.lone_ready`), with no call waiting to run before it: a synchronous
+        # client's. It is entered in its apartment as it is reserved, and run by the
+        # reactor without the batch machinery (`Reactor.lone`): never a batch, nothing
+        # joins it. (`framing_ready` is true whenever `lone_ready` is.)
+        lone = reactor.lone_ready and stop == end and not jobs
         joins = (
             batch is not None
             and batch.target.apartment is apartment
@@ -330,21 +336,25 @@ class ObjectServer:
         )
         # `framing_ready`: this runs only while the reactor frames (`fastpath.offer`).
         ready = joins or reactor.framing_ready or reactor.inline_ready()
-        inline = ready and apartment.reserve() == 1  # never when saturated
+        inline = ready and apartment.reserve(1, lone) == 1  # never when saturated
         if not inline and apartment.saturated:
             return 0
         joins = joins and inline
         call = fastserve.LeanCall(call_id)
         call.port, call.target, call.method = port, target, method
-        call.cont_id, call.values, call.inline, call.mates = cont_id, values, inline, None
+        call.cont_id, call.values, call.mates = cont_id, values, None
+        call.inline = (fastserve.ENTERED if lone else fastserve.RESERVED) if inline else 0
         # A batch's first call takes the batch's running turn, its later ones none.
         admitted = fastpath.join(conn, call, not joins) if inline else fastpath.admit(conn, call)
         if not admitted:
             if inline:
-                apartment.unreserve()
+                apartment.unreserve(1, lone)
             return 0
         if not inline:
             call.queue()
+            return stop
+        if lone:
+            reactor.lone = call
             return stop
         if joins:
             assert batch is not None
