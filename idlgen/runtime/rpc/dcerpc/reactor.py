@@ -68,13 +68,15 @@ class Protocol_(Protocol):
 
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool: ...
 
-    def fast_request(self, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+    def fast_request(self, buf: bytes | bytearray, pos: int, stop: int, end: int, head: Any) -> int:
         """A request without auth data, `buf[pos:stop]`, and what `_PEEK_REQUEST` read of
         its header (`head`: flags, call id, context id, opnum and the object UUID's bytes,
         as if it were an object request of 40 bytes or more: meaningless if it is not; 0,
         0 and b"" in a shorter buffer). Returns where framing goes on: past the requests
         the protocol took (this one, and maybe like ones after it, up to `end`), or 0 when
-        it takes none and this one is decoded."""
+        it takes none and this one is decoded. `buf` may be the reactor's read buffer,
+        which the next read overwrites: what the protocol keeps of it, it copies out (as
+        `bytes`, where it becomes a value)."""
 
     def on_closed(self) -> None: ...
 
@@ -245,6 +247,10 @@ class Reactor:
         # The lone call a protocol left for the end of the read being framed (`lone_ready`):
         # `_read` runs it then, which is when the loop would start the batch of one it was.
         self.lone: InlineCall | None = None
+        # What `_read` reads into: one buffer for every read, not 64 KiB allocated per read
+        # (and shrunk to what came). Only the loop thread frames, one read at a time, and
+        # framing copies out what it keeps (`_frame`), so the next read may overwrite it.
+        self._rbuf = bytearray(_READ_CHUNK)
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
         self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
@@ -688,24 +694,26 @@ class Reactor:
         only event) and frame it; then serve the `lone` call framing left, if any: the read
         was the wake-up's only one, so that is when the loop would have run it (after the
         read's framing, before anything else), with the wake-up's clock as its start."""
+        buf: bytes | bytearray = self._rbuf
         try:
-            data = t.sock.recv(_READ_CHUNK)
+            end = t.sock.recv_into(buf)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            data = b""
-        if not data:
+            end = 0
+        if not end:
             self.drop(t)
             return
         t.last_activity = now
         if t.closing:
             return  # a connection being closed reads nothing more
         if t.inbuf:  # more of a PDU: framed with what the last reads left once it is whole
-            t.inbuf += data
+            t.inbuf += memoryview(buf)[:end]
             assert t.protocol is not None
             if _unfinished(t.inbuf, t.protocol.max_recv):
                 return  # its clock (`pdu_started`) runs from its first byte, not this read
-            data = bytes(t.inbuf)
+            buf = bytes(t.inbuf)
+            end = len(buf)
             t.inbuf.clear()
         else:
             t.pdu_started = now
@@ -717,7 +725,7 @@ class Reactor:
         # Traced: every PDU is framed as the only one (`_frame`), so none is the read's last.
         self.lone_ready = ready and alone and not trace.on
         try:
-            self._frame(t, data)
+            self._frame(t, buf, end)
         finally:
             self._framing = 0
             self.framing_ready = self.lone_ready = False
@@ -728,16 +736,18 @@ class Reactor:
             assert me is not None
             self._run_inline(me, lone, now)
 
-    def _frame(self, t: Transport, buf: bytes) -> None:
-        """Hand every complete PDU of `buf` (what the connection read and did not frame
-        yet) to the protocol: a whole one-fragment request to its lean path first
+    def _frame(self, t: Transport, buf: bytes | bytearray, end: int) -> None:
+        """Hand every complete PDU of `buf[:end]` (what the connection read and did not
+        frame yet) to the protocol: a whole one-fragment request to its lean path first
         (`fast_request`, which reads it in `buf` and may take a run of like requests after
         it at once), anything else decoded. What is left (a PDU's start) waits in
-        `t.inbuf`. A decoded PDU is a slice of `buf`; the lean path copies none."""
+        `t.inbuf`. `buf` may be the reactor's read buffer, which the next read overwrites:
+        a decoded PDU is a copy of its bytes (a slice, as `bytes`), and the lean path
+        copies out what it keeps."""
         proto = t.protocol
         assert proto is not None
         tracing = trace.on
-        pos, end = 0, len(buf)
+        pos = 0
         while end - pos >= _HEADER_SIZE and not t.closing:
             if end - pos >= _REQUEST_AT:
                 head: tuple[Any, ...] = _PEEK_REQUEST.unpack_from(buf, pos)
@@ -750,13 +760,14 @@ class Reactor:
                 ptype = head[2]
                 if length > proto.max_recv:
                     reason = f"fragment of {length} > {proto.max_recv}"
-                    self._cannot_frame(t, buf, pos, P.ProtocolError(reason, head[7], ptype))
+                    error = P.ProtocolError(reason, head[7], ptype)
+                    self._cannot_frame(t, buf, pos, end, error)
                     return
                 if end - pos < length:
                     break
                 stop = pos + length
                 if tracing:
-                    trace.received(t.sock, buf[pos:stop])
+                    trace.received(t.sock, bytes(buf[pos:stop]))
                 if ptype == _REQUEST and not head[6]:
                     # Traced, one request at a time (each is traced as it is framed); else
                     # the lean path may take a run of like requests up to `end`.
@@ -764,37 +775,40 @@ class Reactor:
                     if taken:
                         pos = taken
                         continue
-                frame = buf[pos:stop]
+                frame = bytes(buf[pos:stop])
                 pos = stop
                 if not self._deliver(t, P.decode(frame)):
                     return
                 continue
-            h = P.parse_header(buf[pos : pos + P.HEADER_SIZE])
+            h = P.parse_header(bytes(buf[pos : pos + P.HEADER_SIZE]))
             if isinstance(h, P.ProtocolError):
-                self._cannot_frame(t, buf, pos, h)
+                self._cannot_frame(t, buf, pos, end, h)
                 return
             if h.frag_length > proto.max_recv:
                 reason = f"fragment of {h.frag_length} > {proto.max_recv}"
-                self._cannot_frame(t, buf, pos, P.ProtocolError(reason, h.call_id, h.ptype))
+                error = P.ProtocolError(reason, h.call_id, h.ptype)
+                self._cannot_frame(t, buf, pos, end, error)
                 return
             if end - pos < h.frag_length:
                 break
-            frame = buf[pos : pos + h.frag_length]
+            frame = bytes(buf[pos : pos + h.frag_length])
             pos += h.frag_length
             if tracing:
                 trace.received(t.sock, frame)
             if not self._deliver(t, P.decode(frame)):
                 return
         if pos < end:
-            t.inbuf += memoryview(buf)[pos:]
+            t.inbuf += memoryview(buf)[pos:end]
             t.pdu_started = time.monotonic()
         else:
             t.pdu_started = None
 
-    def _cannot_frame(self, t: Transport, buf: bytes, pos: int, error: P.ProtocolError) -> None:
+    def _cannot_frame(
+        self, t: Transport, buf: bytes | bytearray, pos: int, end: int, error: P.ProtocolError
+    ) -> None:
         """A PDU framing cannot take: its bytes and the rest stay unread, and the protocol
         answers (it closes the connection, which drops them)."""
-        t.inbuf += memoryview(buf)[pos:]
+        t.inbuf += memoryview(buf)[pos:end]
         self._deliver(t, error)
 
     def _deliver(self, t: Transport, pdu: P.Pdu | P.ProtocolError) -> bool:

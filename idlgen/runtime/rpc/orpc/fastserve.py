@@ -217,7 +217,7 @@ class FastMethod:
             return None
         return raw[6:]
 
-    def like(self, buf: bytes, pos: int, end: int, most: int) -> list[tuple[Any, ...]]:
+    def like(self, buf: bytes | bytearray, pos: int, end: int, most: int) -> list[tuple[Any, ...]]:
         """The requests after the one at `pos` in `buf`, up to `end` and `most` of them,
         that are like it, in a row: the same PDU header but for the call id and alloc_hint
         (the same type, flags, data representation, length, context, opnum and object),
@@ -374,7 +374,9 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
     return major == COM_MAJOR and minor >= 1 and not extensions
 
 
-def take_run(batch: LeanCall, call: LeanCall, buf: bytes, pos: int, stop: int, end: int) -> int:
+def take_run(
+    batch: LeanCall, call: LeanCall, buf: bytes | bytearray, pos: int, stop: int, end: int
+) -> int:
     """After `call`, the request `buf[pos:stop]`, joined `batch` (`ObjectServer.fast_call`):
     the like requests that follow it up to `end` (`FastMethod.like`) join it too, as far
     as the connection's call table takes them (`fastpath.run_room`, `join_run`) and the

@@ -251,7 +251,7 @@ class ObjectServer:
     def fast_call(
         self,
         conn: Any,
-        buf: bytes,
+        buf: bytes | bytearray,
         pos: int,
         at: int,
         stop: int,
@@ -301,7 +301,9 @@ class ObjectServer:
         if s is not None and stop - at == s.size:  # ORPCTHIS and the [in] values
             raw: tuple[Any, ...] | None = s.unpack_from(buf, at)
         elif method.reader is not None:  # a byte buffer between fixed fields (`Write`)
-            raw = method.reader.read(buf[pos:stop], at - pos)
+            # `bytes`: the buffer, a slice of it, is an [in] value (and `buf` may be the
+            # reactor's read buffer, a bytearray the next read overwrites).
+            raw = method.reader.read(bytes(buf[pos:stop]), at - pos)
         else:
             raw = None
         if raw is not None:
