@@ -742,8 +742,8 @@ class Reactor:
         (`fast_request`, which reads it in `buf` and may take a run of like requests after
         it at once), anything else decoded. What is left (a PDU's start) waits in
         `t.inbuf`. `buf` may be the reactor's read buffer, which the next read overwrites:
-        a decoded PDU is a copy of its bytes (a slice, as `bytes`), and the lean path
-        copies out what it keeps."""
+        a PDU to decode is a slice of it (a copy, which `P.decode` turns into `bytes`),
+        and the lean path copies out what it keeps."""
         proto = t.protocol
         assert proto is not None
         tracing = trace.on
@@ -767,7 +767,7 @@ class Reactor:
                     break
                 stop = pos + length
                 if tracing:
-                    trace.received(t.sock, bytes(buf[pos:stop]))
+                    trace.received(t.sock, buf[pos:stop])
                 if ptype == _REQUEST and not head[6]:
                     # Traced, one request at a time (each is traced as it is framed); else
                     # the lean path may take a run of like requests up to `end`.
@@ -775,12 +775,12 @@ class Reactor:
                     if taken:
                         pos = taken
                         continue
-                frame = bytes(buf[pos:stop])
+                frame = buf[pos:stop]
                 pos = stop
                 if not self._deliver(t, P.decode(frame)):
                     return
                 continue
-            h = P.parse_header(bytes(buf[pos : pos + P.HEADER_SIZE]))
+            h = P.parse_header(buf[pos : pos + P.HEADER_SIZE])
             if isinstance(h, P.ProtocolError):
                 self._cannot_frame(t, buf, pos, end, h)
                 return
@@ -791,7 +791,7 @@ class Reactor:
                 return
             if end - pos < h.frag_length:
                 break
-            frame = bytes(buf[pos : pos + h.frag_length])
+            frame = buf[pos : pos + h.frag_length]
             pos += h.frag_length
             if tracing:
                 trace.received(t.sock, frame)
