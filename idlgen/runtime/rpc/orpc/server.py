@@ -307,9 +307,10 @@ class ObjectServer:
         else:
             raw = None
         if raw is not None:
-            if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM 5.x (x >= 1), extensions
+            # COM 5.x (x >= 1), no extensions; the causality id is not read (`FastMethod.read`)
+            if raw[0] != COM_MAJOR or raw[1] < 1 or raw[2]:
                 return 0
-            values = raw[6:]
+            values = raw[3:]
         else:  # the rest, and what it refuses
             values = method.read(buf[pos:stop], at - pos)
             if values is None:
