@@ -39,7 +39,9 @@ _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _UCRED = struct.Struct("3i")  # pid, uid, gid
 _READ_CHUNK = 65536
 # The common header as framing needs it (DCE 12.6.3.1); `parse_header` has the full checks.
-_PEEK = struct.Struct("<BBBB2s2xHHI")
+# The data representation's first two bytes (integer and character, floating point) as one
+# little-endian number: no bytes object per PDU for it.
+_PEEK = struct.Struct("<BBBBH2xHHI")
 # The same and what follows it in an object request (alloc_hint, p_cont_id, opnum, object
 # UUID: DCE 12.6.4.9), read in the same `struct` call when the buffer holds that much: the
 # lean path's offer (`fast_request`) reads no header of its own.
@@ -47,7 +49,7 @@ _PEEK_REQUEST = struct.Struct(_PEEK.format + "4xHH16s")
 _REQUEST_AT = _PEEK_REQUEST.size
 # What `_PEEK_REQUEST` adds, for a PDU shorter than that (context id, opnum, object UUID).
 _NO_OBJECT = (0, 0, b"")
-_LE = P.DREP_LE_ASCII_IEEE[:2]
+_LE = int.from_bytes(P.DREP_LE_ASCII_IEEE[:2], "little")
 # What `_frame` compares per PDU, as module names: one lookup each, not two.
 _RPC_VERS, _HEADER_SIZE, _REQUEST = P.RPC_VERS, P.HEADER_SIZE, P.REQUEST
 # What the poller holds for the wake-up socket and for listeners (a `Transport` for the rest).
