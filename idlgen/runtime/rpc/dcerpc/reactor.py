@@ -423,7 +423,7 @@ class Reactor:
         finally:
             lock.release()
 
-    def _run_inline(self, me: threading.Thread, first: InlineCall, since: float) -> None:
+    def _run_inline(self, me: threading.Thread | None, first: InlineCall, since: float) -> None:
         """Run the read's calls, `first` (taken from `inline_calls`, or a `lone` call)
         and those in `inline_calls`, one by one, each bound by `_busy_since` (the spare's
         clock, from `since` for the first), then send their replies. The batch starts
@@ -734,9 +734,7 @@ class Reactor:
         lone = self.lone
         if lone is not None:
             self.lone = None
-            me = self._thread
-            assert me is not None
-            self._run_inline(me, lone, now)
+            self._run_inline(self._thread, lone, now)  # this thread: it leads
 
     def _frame(self, t: Transport, buf: bytes | bytearray, end: int) -> None:
         """Hand every complete PDU of `buf[:end]` (what the connection read and did not
