@@ -203,7 +203,9 @@ def test_reserved_calls_give_back_the_apartment_the_thread_was_in() -> None:
         other.shutdown()
 
 
-def test_a_call_reserved_as_entered_is_a_busy_thread_at_once_and_served_in_one_lock_turn() -> None:
+def test_a_call_reserved_as_entered_is_a_busy_thread_at_once_and_served_in_one_lock_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """`reserve(1, entered=True)` books a call the calling thread serves next (a server's
     lone request): it counts as that thread busy in the apartment at once, not as a queued
     request, so `serve_reserved(apartment, 0, fn)` takes the apartment's lock only to leave;
@@ -216,7 +218,7 @@ def test_a_call_reserved_as_entered_is_a_busy_thread_at_once_and_served_in_one_l
         assert apt.reserve(1, entered=True) == 1
         assert (apt._busy, apt._reserved) == (1, 0)
         assert apt.reserve(1, entered=True) == 0 and apt.reserve() == 0  # its only thread
-        turns = _count_turns(apt)
+        turns = count_lock_turns(apt, monkeypatch)
         serve_reserved(apt, 0, lambda: seen.append((current_apartment(), apt._busy, 0)))
         assert seen == [(apt, 1, 0)] and turns == [1]  # leaving only
         assert current_apartment() is outside and (apt._busy, apt._reserved) == (0, 0)
@@ -227,8 +229,8 @@ def test_a_call_reserved_as_entered_is_a_busy_thread_at_once_and_served_in_one_l
         apt.shutdown()
 
 
-def _count_turns(apt: Apartment) -> list[int]:
-    """Count the turns of `apt`'s lock from now on (in a list of one)."""
+def count_lock_turns(apt: Apartment, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the turns of `apt`'s lock from now on (in a list of one), for the test."""
     turns = [0]
     lock = apt._lock
 
@@ -246,5 +248,5 @@ def _count_turns(apt: Apartment) -> list[int]:
         def __exit__(self, *exc: object) -> None:
             lock.release()
 
-    apt._lock = Counting()  # type: ignore[assignment]
+    monkeypatch.setattr(apt, "_lock", Counting())
     return turns

@@ -1,7 +1,10 @@
 """A lone request (a synchronous client's): the last PDU of a read that was its reactor
 wake-up's only event, with no call waiting to run before it. It is entered in its
 apartment as it is reserved and served as soon as the read is framed (`Reactor.lone`),
-without the reactor's job queue; everything else stays as for any lean call.
+without the reactor's job queue; everything else stays as for any lean call. And the
+buffer such a read goes to: the reactor reads into one buffer of its own (`Reactor.
+_rbuf`), which the next read overwrites, so what framing keeps past a read is copied out
+of it, and a value a method gets from a request is `bytes` on either path.
 
 The server and raw client are test_fast_path.py's."""
 
@@ -9,11 +12,12 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from typing import Any
 
 import pytest
 from orpc_helpers import WAIT
-from stream_handwritten import ICalc
+from stream_handwritten import ICalc, ISimpleStream
 from test_fast_path import (
     BLOCK,
     Client,
@@ -26,6 +30,7 @@ from test_fast_path import (
     server,
     taken_by,
 )
+from test_more import count_lock_turns
 from waiting import until
 
 from idlgen import runtime as rt
@@ -34,6 +39,7 @@ from idlgen.runtime.rpc.dcerpc import fastpath
 from idlgen.runtime.rpc.dcerpc import pdu as P
 from idlgen.runtime.rpc.dcerpc.reactor import Reactor
 from idlgen.runtime.rpc.dcerpc.status import RPC_S_SERVER_TOO_BUSY
+from idlgen.runtime.rpc.orpc.wire import orpcthis
 
 __all__ = ["client", "server"]  # fixtures, imported for pytest
 
@@ -58,12 +64,9 @@ def test_a_lone_request_is_served_as_its_read_ends_without_the_job_queue(
         Reactor, "run_inline", lambda r, t, call: queued.append(call) or run_inline(r, t, call)
     )
     server.calc.threads.clear()
-    for call_id in (3, 4, 5):
-        reply: list[bytes] = []
-        frame = request(call_id, server.ipid, add_stub(call_id, 1))
-        assert taken_by(lambda: reply.append(exchange(client, frame))) == 1  # noqa: B023
-        pdu = P.decode(reply[0])
-        assert isinstance(pdu, P.Response) and pdu.call_id == call_id
+    frames = [request(n, server.ipid, add_stub(n, 1)) for n in (3, 4, 5)]
+    replies = [P.decode(exchange(client, frame)) for frame in frames]
+    assert [(type(r), r.call_id) for r in replies] == [(P.Response, n) for n in (3, 4, 5)]
     assert queued == []
     assert [t.name for t in server.calc.threads] == ["rpc-reactor"] * 3
     assert server.reactor.lone is None and server.reactor.lone_ready is False
@@ -73,27 +76,10 @@ def test_a_lone_call_turns_its_apartments_lock_twice(
     server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reserved and entered in one turn, left in another (a batch's call takes three)."""
-    turns: list[str] = []
-    lock = server.mta._lock
-
-    class Counting:
-        def acquire(self, *args: Any) -> bool:
-            turns.append(threading.current_thread().name)
-            return lock.acquire(*args)
-
-        def release(self) -> None:
-            lock.release()
-
-        def __enter__(self) -> bool:
-            return self.acquire()
-
-        def __exit__(self, *exc: object) -> None:
-            lock.release()
-
-    monkeypatch.setattr(server.mta, "_lock", Counting())
+    turns = count_lock_turns(server.mta, monkeypatch)
     reply = P.decode(exchange(client, request(3, server.ipid, add_stub(2, 3))))
     assert isinstance(reply, P.Response)
-    assert turns == ["rpc-reactor"] * 2
+    assert turns == [2]
     assert (server.mta._busy, server.mta._reserved) == (0, 0)
 
 
@@ -190,6 +176,69 @@ def test_a_context_variable_a_lone_call_sets_is_not_seen_by_the_next(server: Ser
             assert ICalc._wire_[0].decode_response(reply.stub[8:], scope={}).outs["sum"] == 0
     finally:
         c.close()
+
+
+# -- the read buffer --------------------------------------------------------------------
+
+
+WRITE = ISimpleStream._wire_[1]
+
+
+class Keeper(rt.ComObject, ISimpleStream):  # type: ignore[misc]
+    """Keeps what `Write` was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[Any] = []
+
+    def Read(self, cb: int) -> ISimpleStream.ReadResult:
+        return ISimpleStream.ReadResult(b"", 0)
+
+    def Write(self, pv: bytes, cb: int) -> int:
+        self.kept.append(pv)
+        return cb
+
+
+def _write(call_id: int, ipid: bytes, data: bytes) -> bytes:
+    stub = orpcthis(bytes(16)) + WRITE.encode_request({"pv": data, "cb": len(data)})
+    return request(call_id, ipid, stub, opnum=4, cont_id=1)
+
+
+def test_a_buffer_a_method_gets_is_bytes_and_outlives_the_next_reads(
+    server: Server, client: Client
+) -> None:
+    keeper = Keeper()
+    ipid = Server._export(server.mta, keeper, ISimpleStream)
+    first = bytes(range(256)) * 16
+    for path, call_id in ((lambda: contextlib_null(), 3), (general_only, 4)):
+        keeper.kept.clear()
+        with path():
+            took = taken_by(lambda: exchange(client, _write(call_id, ipid, first)))  # noqa: B023
+            assert took == (1 if call_id == 3 else 0)
+            # Later reads overwrite the read buffer: what the method kept stays as it was.
+            for n in range(5, 9):
+                exchange(client, _write(n, ipid, bytes([n]) * len(first)))
+        assert type(keeper.kept[0]) is bytes and keeper.kept[0] == first
+
+
+def test_a_read_that_ends_inside_a_pdu_keeps_only_what_it_read_of_it(
+    server: Server, client: Client
+) -> None:
+    """One read brings a whole request and the start of the next (after a larger read
+    filled more of the read buffer): only the bytes this read brought wait for the rest."""
+    exchange(client, request(3, server.ipid, add_stub(1, 1) + bytes(0)))  # warm
+    big = Keeper()
+    big_ipid = Server._export(server.mta, big, ISimpleStream)
+    exchange(client, _write(4, big_ipid, b"\xff" * 5000))
+    one, two = request(5, server.ipid, add_stub(2, 3)), request(6, server.ipid, add_stub(4, 5))
+    client.send(one + two[:20])
+    first = P.decode(client.raw())
+    time.sleep(0.05)  # the rest in a read of its own
+    client.send(two[20:])
+    second = P.decode(client.raw())
+    assert isinstance(first, P.Response) and first.call_id == 5
+    assert isinstance(second, P.Response) and second.call_id == 6
+    assert ICalc._wire_[0].decode_response(second.stub[8:], scope={}).outs["sum"] == 9
 
 
 def contextlib_null() -> Any:
