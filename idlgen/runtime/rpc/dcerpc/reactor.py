@@ -256,6 +256,11 @@ class Reactor:
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
         self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
+        # The batch of inline calls each leader runs, by thread, while it may be taken over:
+        # set as it starts; taken back by the leader as it ends, or by the spare as it takes
+        # over. Each is one dict operation, atomic under the GIL, so exactly one of the two
+        # gets it, and the end of a batch takes no lock (`_run_inline`).
+        self._claims: dict[threading.Thread | None, bool] = {}
         self._last_batch = 0.0  # when the last batch of inline calls started
         self._spares = 0  # threads waiting to take over (0 or 1)
         self._parked = False  # the spare waits without a timeout: notify it
@@ -428,14 +433,17 @@ class Reactor:
         and those in `inline_calls`, one by one, each bound by `_busy_since` (the spare's
         clock, from `since` for the first), then send their replies. The batch starts
         without the spare's lock: no takeover can happen while `_busy_since` is None, which
-        it is between batches, and only this thread sets it. After each call, one turn of
-        the lock ends the batch or starts the next call, as a takeover drains `jobs` and
-        changes the leader under it. (A call may serve several requests, an `InlineBatch`,
-        which refreshes the clock itself every `FLUSH_EVERY` requests, `flush_corked`.)"""
+        it is between batches, and only this thread sets it. It ends without the lock too:
+        the leader takes its claim back (`_claims`), which a takeover takes first if there
+        is one. Between two calls, one turn of the lock starts the next call, as a takeover
+        drains `jobs` and changes the leader under it. (A call may serve several requests,
+        an `InlineBatch`, which refreshes the clock itself every `FLUSH_EVERY` requests,
+        `flush_corked`.)"""
         jobs, lock = self.inline_calls, self._spare_lock
         self._in_calls = me
         job: InlineCall | None = first
         self._running = job
+        self._claims[me] = True  # before `_busy_since`: the spare takes it to take over
         self._last_batch = self._busy_since = since
         # Read after `_busy_since` is set: a spare that parks sets `_parked` before it
         # reads `_busy_since` again (`_wait_to_lead`), so one of the two sees the other.
@@ -452,25 +460,31 @@ class Reactor:
                 job.run()
             except Exception:  # a bug of ours must cost one call, never the loop
                 log.exception("DCE/RPC: a call run on the reactor thread failed")
+            if not jobs:  # the batch's end (or a takeover drained them: the claim says)
+                # Without the lock: the claim is this thread's own key, which only this
+                # thread and a takeover of this batch take (one `dict.pop` each).
+                if self._claims.pop(me, None) is None:
+                    return  # taken over: the new leader sends the replies
+                self._busy_since = None
+                self._in_calls = None
+                self._running = None
+                break
             # The lock with acquire/try/finally, not `with`, which in CPython 3.11 looks
             # up `__enter__` and `__exit__` and makes a bound method of each: about 1,000
             # instructions more per turn, 1 % of a lean call.
             lock.acquire()
             try:
-                job = None  # None: the batch ended, or was taken over
+                job = None  # None: taken over
                 if self._thread is not me:
                     return  # taken over: the new leader sends the replies
-                if not jobs:
-                    self._busy_since = None
-                    self._in_calls = None
-                    self._running = None
-                else:
-                    if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
-                        ran = 0  # what the batch has replied so far, keep the rest corked
-                        for t in self._corked:
-                            self._watch_writes(t)
-                    job = self._running = jobs.popleft()
-                    self._busy_since = time.monotonic()
+                # Still leading, so not taken over since `jobs` was found not empty: only
+                # a takeover takes jobs away, and only this thread adds them (framing).
+                if ran >= FLUSH_EVERY:  # send what the batch has replied so far, keep
+                    ran = 0  # the rest corked
+                    for t in self._corked:
+                        self._watch_writes(t)
+                job = self._running = jobs.popleft()
+                self._busy_since = time.monotonic()
             finally:
                 lock.release()
         if self._corked:
@@ -529,6 +543,13 @@ class Reactor:
                         continue
                     left = since + bound - time.monotonic()
                     if left <= 0:
+                        if self._claims.pop(self._thread, None) is None:
+                            # The batch is ending: its leader took its claim back
+                            # (`_run_inline`) and clears `_busy_since` next. Not a busy
+                            # loop while it gets there: a slow batch after it is seen
+                            # within one more bound.
+                            self._spare.wait(bound)
+                            continue
                         jobs = self._take_over_locked(me)
                         running = self._running
                         if not hasattr(running, "post_rest"):
