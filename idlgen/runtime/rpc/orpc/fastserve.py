@@ -27,7 +27,10 @@ The call runs on the reactor thread when the reactor allows it (a spare thread i
 take over reading, reactor.py), else it is queued in the apartment like any request. A call
 that runs there takes the like requests that follow it in the same read (a burst of call
 objects: the same target, method and context) as a run (`take_run`): the checks above are
-made once for the run, and per request only its call id and [in] values are read.
+made once for the run, and per request only its call id and [in] values are read. A
+lone request (a synchronous client's) is entered in the apartment as it is reserved
+(`ENTERED`) and served by the reactor as soon as its read is framed, as a batch of one
+without the batch machinery (`Reactor.lone`).
 Every other outcome (a server exception, a failure HRESULT, a value that does not marshal,
 a cancel before the call started, a reply larger than a fragment) is handed to the stub's own
 `_Reply` with the call entered in the port's table, so its fault or reply is the general

@@ -272,7 +272,10 @@ class ObjectServer:
         follow it in `buf`, up to `end` (`FastMethod.like`: the same target, method and
         context; a burst of call objects), as far as the apartment reserves calls for it
         and their call ids are free, and returns where the run ends: what the checks above
-        read is the same for each, so they are made once for the run."""
+        read is the same for each, so they are made once for the run. A lone request (a
+        synchronous client's: the read's last, `Reactor.lone_ready`, no call waiting to
+        run) is entered in its apartment as it is reserved and left to the reactor as
+        `Reactor.lone`, which serves it once the read is framed, without a batch."""
         if channel._taps:
             return 0
         port = conn.handler_state
