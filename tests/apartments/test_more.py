@@ -201,3 +201,52 @@ def test_reserved_calls_give_back_the_apartment_the_thread_was_in() -> None:
     finally:
         apt.shutdown()
         other.shutdown()
+
+
+def test_a_call_reserved_as_entered_is_a_busy_thread_at_once_and_served_in_one_lock_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`reserve(1, entered=True)` books a call the calling thread serves next (a server's
+    lone request): it counts as that thread busy in the apartment at once, not as a queued
+    request, so `serve_reserved(apartment, 0, fn)` takes the apartment's lock only to leave;
+    `unreserve(1, entered=True)` gives it back. Refused as `reserve()` is."""
+    apt = Apartment.mta(1, "entered", max_workers=1)
+    outside = current_apartment()
+    seen: list[tuple[Apartment, int, int]] = []
+    try:
+        apt.max_queued = 0
+        assert apt.reserve(1, entered=True) == 1
+        assert (apt._busy, apt._reserved) == (1, 0)
+        assert apt.reserve(1, entered=True) == 0 and apt.reserve() == 0  # its only thread
+        turns = count_lock_turns(apt, monkeypatch)
+        serve_reserved(apt, 0, lambda: seen.append((current_apartment(), apt._busy, 0)))
+        assert seen == [(apt, 1, 0)] and turns == [1]  # leaving only
+        assert current_apartment() is outside and (apt._busy, apt._reserved) == (0, 0)
+        assert apt.reserve(1, entered=True) == 1
+        apt.unreserve(1, entered=True)
+        assert (apt._busy, apt._reserved) == (0, 0)
+    finally:
+        apt.shutdown()
+
+
+def count_lock_turns(apt: Apartment, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the turns of `apt`'s lock from now on (in a list of one), for the test."""
+    turns = [0]
+    lock = apt._lock
+
+    class Counting:
+        def acquire(self, *args: Any) -> bool:
+            turns[0] += 1
+            return lock.acquire(*args)
+
+        def release(self) -> None:
+            lock.release()
+
+        def __enter__(self) -> bool:
+            return self.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            lock.release()
+
+    monkeypatch.setattr(apt, "_lock", Counting())
+    return turns

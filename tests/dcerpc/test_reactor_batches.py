@@ -200,6 +200,7 @@ def test_a_spare_about_to_park_as_a_batch_starts_watches_that_batch(
             now = time.monotonic()
             if not self.batch_started and threading.current_thread() is spare:
                 self.batch_started = True
+                reactor._claims[reactor._thread] = True  # as `_run_inline` starts one
                 reactor._busy_since = now - 10.0
             return now
 
@@ -261,3 +262,53 @@ def test_an_event_for_a_socket_an_earlier_event_unregistered_is_skipped(
     with caplog.at_level("ERROR"):
         reactor._lead()
     assert not [r for r in caplog.records if "reactor failed" in r.getMessage()]
+
+
+def test_a_spare_leaves_a_batch_whose_leader_took_its_claim_back_and_takes_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch ends without the spare's lock: its leader takes its claim back
+    (`Reactor._claims`), then clears `_busy_since`. A spare that finds the batch too old
+    in between (the claim gone, the clock still set) must not take the loop over; a
+    later batch that is too old, with its claim, it takes over."""
+    reactor = Reactor(ServerLimits(inline_call_bound=0.01), lambda t: Answering(t, {}))
+    reactor._busy_since = time.monotonic() - 10.0  # ended: no claim
+    spare = threading.Thread(target=reactor._run, args=(False,), daemon=True)
+    spare.start()
+    try:
+        until(lambda: reactor._spares == 1, WAIT)
+        time.sleep(0.1)  # ten bounds
+        assert reactor.takeovers == 0 and reactor._thread is None
+        with reactor._spare:
+            reactor._claims[reactor._thread] = True  # the next batch, too old
+            reactor._busy_since = time.monotonic() - 10.0
+        until(lambda: reactor.takeovers == 1, WAIT)
+        assert reactor._claims == {}
+    finally:
+        reactor.stop()
+        spare.join(WAIT)
+
+
+def test_a_leader_whose_batch_was_taken_over_takes_no_claim_of_the_next_leader() -> None:
+    """A batch's claim is its leader's own (`Reactor._claims`, by thread): a leader
+    that was taken over, ending its last call, finds its claim gone and leaves, and the
+    claim of a batch the new leader started meanwhile stays."""
+    reactor = Reactor(ServerLimits(), lambda t: Answering(t, {}))
+    old, new = threading.Thread(target=lambda: None), threading.Thread(target=lambda: None)
+
+    class Call:
+        def run(self) -> None:  # meanwhile: taken over, and the new leader's batch starts
+            with reactor._spare:
+                reactor._claims.pop(old)
+                reactor._thread = new
+            reactor._claims[new] = True
+
+        def post(self) -> None:
+            raise AssertionError("not posted")
+
+    reactor._thread = old
+    reactor._run_inline(old, Call(), time.monotonic())
+    assert reactor._claims == {new: True}
+    assert reactor._busy_since is not None  # the new leader's to clear, not this one's
+    reactor._thread = None  # neither ever ran: nothing to wait for
+    reactor.stop()

@@ -241,7 +241,7 @@ class Apartment:
             - (self._busy + self._queue.qsize() + self._reserved)
         )
 
-    def reserve(self, calls: int = 1) -> int:
+    def reserve(self, calls: int = 1, entered: bool = False) -> int:
         """Book calls that another thread (a server's reactor thread) will serve here with
         `enter`/`leave`, if this is an MTA with a thread that has nothing to do (so the
         calls keep nobody from a thread) and it is not `saturated` (reservations count as
@@ -249,7 +249,12 @@ class Apartment:
         (or `unreserve`d) it counts as a queued request. Returns how many of `calls` it
         booked: as many as `reserve()` once per call would at this moment, in one lock
         turn (a run of requests read at once). Refused, a call must ask `saturated` (the
-        lean path asks only then: one call less per call served here)."""
+        lean path asks only then: one call less per call served here).
+
+        `entered`: the one call booked is entered at once, in the same lock turn (it
+        counts as the calling thread busy here from now on, not as a queued request): the
+        thread serves it next, `serve_reserved(self, 0, fn)`, or gives it back,
+        `unreserve(1, entered=True)`. A lone request's (orpc/fastserve.py)."""
         lock = self._lock
         lock.acquire()  # not `with`: see `enter`
         try:
@@ -258,15 +263,21 @@ class Apartment:
                 return 0
             if threads >= self.max_workers:
                 calls = max(0, min(calls, self._room()))
-            self._reserved += calls
+            if entered:
+                self._busy += calls
+            else:
+                self._reserved += calls
             return calls
         finally:
             lock.release()
 
-    def unreserve(self, calls: int = 1) -> None:
-        """Reserved calls will be queued (or refused) after all."""
+    def unreserve(self, calls: int = 1, entered: bool = False) -> None:
+        """Reserved calls (`entered`: entered at once) will be queued (or refused) after all."""
         with self._lock:
-            self._reserved -= calls
+            if entered:
+                self._busy -= calls
+            else:
+                self._reserved -= calls
 
     @contextlib.contextmanager
     def join(self) -> Iterator[Apartment]:
@@ -578,14 +589,17 @@ def serve_reserved(apartment: Apartment, calls: int, fn: Callable[[], _T]) -> _T
     one Python call, for them all. The thread counts as one busy thread of the apartment
     meanwhile, however many calls it serves (they wait for it as queued calls wait for
     the apartment's threads). No arguments for `fn` (a bound method): `fn(*args)` is a
-    call through C, which costs a lean call about 1 % more than a plain one."""
+    call through C, which costs a lean call about 1 % more than a plain one. `calls` 0:
+    the one call `fn` serves was entered when it was reserved (`reserve(entered=True)`),
+    one lock turn fewer."""
     lock = apartment._lock
-    lock.acquire()  # not `with`: see `enter`
-    try:
-        apartment._reserved -= calls
-        apartment._busy += 1
-    finally:
-        lock.release()
+    if calls:
+        lock.acquire()  # not `with`: see `enter`
+        try:
+            apartment._reserved -= calls
+            apartment._busy += 1
+        finally:
+            lock.release()
     # The calling thread's own dict of `_local`, where `_local.apartment = x` stores: one
     # per-thread lookup, then plain dict operations, where reading the attribute and
     # setting it twice are three (about 1 % of a synchronous lean call). No key: the

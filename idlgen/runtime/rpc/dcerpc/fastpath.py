@@ -61,7 +61,9 @@ _NOT_CONC_MPX = ~P.PFC_CONC_MPX
 taken = 0  # requests served by the lean path (tests check it is, or is not, used)
 
 
-def offer(conn: _Connection, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+def offer(
+    conn: _Connection, buf: bytes | bytearray, pos: int, stop: int, end: int, head: Any
+) -> int:
     """On the reactor thread: serve the whole request PDU `buf[pos:stop]` here (and maybe a
     run of like ones after it, up to `end`: `run_room`), or say no (0); else where framing
     goes on. It is `_Connection.fast_request`, which the reactor calls with the fields of

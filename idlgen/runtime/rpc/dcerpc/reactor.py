@@ -39,7 +39,9 @@ _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _UCRED = struct.Struct("3i")  # pid, uid, gid
 _READ_CHUNK = 65536
 # The common header as framing needs it (DCE 12.6.3.1); `parse_header` has the full checks.
-_PEEK = struct.Struct("<BBBB2s2xHHI")
+# The data representation's first two bytes (integer and character, floating point) as one
+# little-endian number: no bytes object per PDU for it.
+_PEEK = struct.Struct("<BBBBH2xHHI")
 # The same and what follows it in an object request (alloc_hint, p_cont_id, opnum, object
 # UUID: DCE 12.6.4.9), read in the same `struct` call when the buffer holds that much: the
 # lean path's offer (`fast_request`) reads no header of its own.
@@ -47,7 +49,7 @@ _PEEK_REQUEST = struct.Struct(_PEEK.format + "4xHH16s")
 _REQUEST_AT = _PEEK_REQUEST.size
 # What `_PEEK_REQUEST` adds, for a PDU shorter than that (context id, opnum, object UUID).
 _NO_OBJECT = (0, 0, b"")
-_LE = P.DREP_LE_ASCII_IEEE[:2]
+_LE = int.from_bytes(P.DREP_LE_ASCII_IEEE[:2], "little")
 # What `_frame` compares per PDU, as module names: one lookup each, not two.
 _RPC_VERS, _HEADER_SIZE, _REQUEST = P.RPC_VERS, P.HEADER_SIZE, P.REQUEST
 # What the poller holds for the wake-up socket and for listeners (a `Transport` for the rest).
@@ -68,13 +70,15 @@ class Protocol_(Protocol):
 
     def handle(self, pdu: P.Pdu | P.ProtocolError) -> bool: ...
 
-    def fast_request(self, buf: bytes, pos: int, stop: int, end: int, head: Any) -> int:
+    def fast_request(self, buf: bytes | bytearray, pos: int, stop: int, end: int, head: Any) -> int:
         """A request without auth data, `buf[pos:stop]`, and what `_PEEK_REQUEST` read of
         its header (`head`: flags, call id, context id, opnum and the object UUID's bytes,
         as if it were an object request of 40 bytes or more: meaningless if it is not; 0,
         0 and b"" in a shorter buffer). Returns where framing goes on: past the requests
         the protocol took (this one, and maybe like ones after it, up to `end`), or 0 when
-        it takes none and this one is decoded."""
+        it takes none and this one is decoded. `buf` may be the reactor's read buffer,
+        which the next read overwrites: what the protocol keeps of it, it copies out (as
+        `bytes`, where it becomes a value)."""
 
     def on_closed(self) -> None: ...
 
@@ -238,9 +242,25 @@ class Reactor:
         # `inline_ready`'s answer for a protocol's `fast_request`, which only framing calls,
         # without a call per request. False: ask `inline_ready`, which starts a spare.
         self.framing_ready = False
+        # While the loop thread frames a read that is its wake-up's only event, with a spare
+        # ready (set per read): its last PDU, if no call waits to run (`inline_calls`), may
+        # be served as soon as the read is framed, without the batch machinery (`lone`).
+        self.lone_ready = False
+        # The lone call a protocol left for the end of the read being framed (`lone_ready`):
+        # `_read` runs it then, which is when the loop would start the batch of one it was.
+        self.lone: InlineCall | None = None
+        # What `_read` reads into: one buffer for every read, not 64 KiB allocated per read
+        # (and shrunk to what came). Only the loop thread frames, one read at a time, and
+        # framing copies out what it keeps (`_frame`), so the next read may overwrite it.
+        self._rbuf = bytearray(_READ_CHUNK)
         self._spare_lock = threading.Lock()  # the Condition's, taken directly per call
         self._spare = threading.Condition(self._spare_lock)
         self._busy_since: float | None = None  # the leader is in inline calls since then
+        # The batch of inline calls each leader runs, by thread, while it may be taken over:
+        # set as it starts; taken back by the leader as it ends, or by the spare as it takes
+        # over. Each is one dict operation, atomic under the GIL, so exactly one of the two
+        # gets it, and the end of a batch takes no lock (`_run_inline`).
+        self._claims: dict[threading.Thread | None, bool] = {}
         self._last_batch = 0.0  # when the last batch of inline calls started
         self._spares = 0  # threads waiting to take over (0 or 1)
         self._parked = False  # the spare waits without a timeout: notify it
@@ -319,6 +339,7 @@ class Reactor:
                 # One clock reading per wake-up, for its reads and the sweep: a synchronous
                 # client's call is one wake-up, and each reading is a builtin call.
                 now = time.monotonic()
+                alone = len(ready) == 1  # a lone call may be served as its read ends
                 for fd, events in ready:
                     try:  # a subscript, not `dict.get`: no builtin call per event
                         data = registered[fd]
@@ -326,11 +347,13 @@ class Reactor:
                         data = None
                     if events == READ and type(data) is Transport:
                         if not data.closed:  # the common event, without `_event`'s dispatch
-                            self._read(data, now)
+                            self._read(data, now, alone)
                     else:
                         self._event(fd, data, events, now)
+                if self._thread is not me:
+                    return  # a spare took over while a lone call ran (`_read`): it leads now
                 if self.inline_calls:
-                    self._run_inline(me)
+                    self._run_inline(me, self.inline_calls.popleft(), time.monotonic())
                     if self._thread is not me:
                         return  # a spare took over while a call ran: it leads now
                 if self._soon or self._writers:
@@ -405,19 +428,23 @@ class Reactor:
         finally:
             lock.release()
 
-    def _run_inline(self, me: threading.Thread) -> None:
-        """Run the read's calls one by one, each bound by `_busy_since` (the spare's
-        clock), then send their replies. The batch starts without the spare's lock: no
-        takeover can happen while `_busy_since` is None, which it is between batches, and
-        only this thread sets it. After each call, one turn of the lock ends the batch or
-        starts the next call, as a takeover drains `jobs` and changes the leader under it.
-        (A call may serve several requests, an `InlineBatch`, which refreshes the clock
-        itself every `FLUSH_EVERY` requests, `flush_corked`.)"""
+    def _run_inline(self, me: threading.Thread | None, first: InlineCall, since: float) -> None:
+        """Run the read's calls, `first` (taken from `inline_calls`, or a `lone` call)
+        and those in `inline_calls`, one by one, each bound by `_busy_since` (the spare's
+        clock, from `since` for the first), then send their replies. The batch starts
+        without the spare's lock: no takeover can happen while `_busy_since` is None, which
+        it is between batches, and only this thread sets it. It ends without the lock too:
+        the leader takes its claim back (`_claims`), which a takeover takes first if there
+        is one. Between two calls, one turn of the lock starts the next call, as a takeover
+        drains `jobs` and changes the leader under it. (A call may serve several requests,
+        an `InlineBatch`, which refreshes the clock itself every `FLUSH_EVERY` requests,
+        `flush_corked`.)"""
         jobs, lock = self.inline_calls, self._spare_lock
         self._in_calls = me
-        job: InlineCall | None = jobs.popleft()
+        job: InlineCall | None = first
         self._running = job
-        self._last_batch = self._busy_since = time.monotonic()
+        self._claims[me] = True  # before `_busy_since`: the spare takes it to take over
+        self._last_batch = self._busy_since = since
         # Read after `_busy_since` is set: a spare that parks sets `_parked` before it
         # reads `_busy_since` again (`_wait_to_lead`), so one of the two sees the other.
         if self._parked:  # the spare wakes from its park to watch the batch
@@ -433,25 +460,31 @@ class Reactor:
                 job.run()
             except Exception:  # a bug of ours must cost one call, never the loop
                 log.exception("DCE/RPC: a call run on the reactor thread failed")
+            if not jobs:  # the batch's end (or a takeover drained them: the claim says)
+                # Without the lock: the claim is this thread's own key, which only this
+                # thread and a takeover of this batch take (one `dict.pop` each).
+                if self._claims.pop(me, None) is None:
+                    return  # taken over: the new leader sends the replies
+                self._busy_since = None
+                self._in_calls = None
+                self._running = None
+                break
             # The lock with acquire/try/finally, not `with`, which in CPython 3.11 looks
             # up `__enter__` and `__exit__` and makes a bound method of each: about 1,000
             # instructions more per turn, 1 % of a lean call.
             lock.acquire()
             try:
-                job = None  # None: the batch ended, or was taken over
+                job = None  # None: taken over
                 if self._thread is not me:
                     return  # taken over: the new leader sends the replies
-                if not jobs:
-                    self._busy_since = None
-                    self._in_calls = None
-                    self._running = None
-                else:
-                    if ran >= FLUSH_EVERY:  # still leading (checked under the lock): send
-                        ran = 0  # what the batch has replied so far, keep the rest corked
-                        for t in self._corked:
-                            self._watch_writes(t)
-                    job = self._running = jobs.popleft()
-                    self._busy_since = time.monotonic()
+                # Still leading, so not taken over since `jobs` was found not empty: only
+                # a takeover takes jobs away, and only this thread adds them (framing).
+                if ran >= FLUSH_EVERY:  # send what the batch has replied so far, keep
+                    ran = 0  # the rest corked
+                    for t in self._corked:
+                        self._watch_writes(t)
+                job = self._running = jobs.popleft()
+                self._busy_since = time.monotonic()
             finally:
                 lock.release()
         if self._corked:
@@ -510,6 +543,13 @@ class Reactor:
                         continue
                     left = since + bound - time.monotonic()
                     if left <= 0:
+                        if self._claims.pop(self._thread, None) is None:
+                            # The batch is ending: its leader took its claim back
+                            # (`_run_inline`) and clears `_busy_since` next. Not a busy
+                            # loop while it gets there: a slow batch after it is seen
+                            # within one more bound.
+                            self._spare.wait(bound)
+                            continue
                         jobs = self._take_over_locked(me)
                         running = self._running
                         if not hasattr(running, "post_rest"):
@@ -550,7 +590,7 @@ class Reactor:
             if writable(events) and data.watching_writes:
                 self._watch_writes(data)  # flushes; stops watching once all is sent
             if readable(events) and not data.closed:
-                self._read(data, now)
+                self._read(data, now, False)
         elif data == _LISTENER:
             self._accept(self.poller.files[fd])
 
@@ -672,49 +712,63 @@ class Reactor:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _read(self, t: Transport, now: float) -> None:
-        """Read what `t` has (its poller said so at `now`, the wake-up's clock) and frame it."""
+    def _read(self, t: Transport, now: float, alone: bool) -> None:
+        """Read what `t` has (its poller said so at `now`, the wake-up's clock, `alone`: its
+        only event) and frame it; then serve the `lone` call framing left, if any: the read
+        was the wake-up's only one, so that is when the loop would have run it (after the
+        read's framing, before anything else), with the wake-up's clock as its start."""
+        buf: bytes | bytearray = self._rbuf
         try:
-            data = t.sock.recv(_READ_CHUNK)
+            end = t.sock.recv_into(buf)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            data = b""
-        if not data:
+            end = 0
+        if not end:
             self.drop(t)
             return
         t.last_activity = now
         if t.closing:
             return  # a connection being closed reads nothing more
         if t.inbuf:  # more of a PDU: framed with what the last reads left once it is whole
-            t.inbuf += data
+            t.inbuf += memoryview(buf)[:end]
             assert t.protocol is not None
             if _unfinished(t.inbuf, t.protocol.max_recv):
                 return  # its clock (`pdu_started`) runs from its first byte, not this read
-            data = bytes(t.inbuf)
+            buf = bytes(t.inbuf)
+            end = len(buf)
             t.inbuf.clear()
         else:
             t.pdu_started = now
         self._framing = self._leader_ident  # calls may be run inline (`inline_ready`)
         # No takeover while framing (`_busy_since` is None), so a spare ready now stays
         # ready until the read is framed.
-        self.framing_ready = self._spares > 0
+        ready = self._spares > 0
+        self.framing_ready = ready
+        # Traced: every PDU is framed as the only one (`_frame`), so none is the read's last.
+        self.lone_ready = ready and alone and not trace.on
         try:
-            self._frame(t, data)
+            self._frame(t, buf, end)
         finally:
             self._framing = 0
-            self.framing_ready = False
+            self.framing_ready = self.lone_ready = False
+        lone = self.lone
+        if lone is not None:
+            self.lone = None
+            self._run_inline(self._thread, lone, now)  # this thread: it leads
 
-    def _frame(self, t: Transport, buf: bytes) -> None:
-        """Hand every complete PDU of `buf` (what the connection read and did not frame
-        yet) to the protocol: a whole one-fragment request to its lean path first
+    def _frame(self, t: Transport, buf: bytes | bytearray, end: int) -> None:
+        """Hand every complete PDU of `buf[:end]` (what the connection read and did not
+        frame yet) to the protocol: a whole one-fragment request to its lean path first
         (`fast_request`, which reads it in `buf` and may take a run of like requests after
         it at once), anything else decoded. What is left (a PDU's start) waits in
-        `t.inbuf`. A decoded PDU is a slice of `buf`; the lean path copies none."""
+        `t.inbuf`. `buf` may be the reactor's read buffer, which the next read overwrites:
+        a PDU to decode is a slice of it (a copy, which `P.decode` turns into `bytes`),
+        and the lean path copies out what it keeps."""
         proto = t.protocol
         assert proto is not None
         tracing = trace.on
-        pos, end = 0, len(buf)
+        pos = 0
         while end - pos >= _HEADER_SIZE and not t.closing:
             if end - pos >= _REQUEST_AT:
                 head: tuple[Any, ...] = _PEEK_REQUEST.unpack_from(buf, pos)
@@ -727,7 +781,8 @@ class Reactor:
                 ptype = head[2]
                 if length > proto.max_recv:
                     reason = f"fragment of {length} > {proto.max_recv}"
-                    self._cannot_frame(t, buf, pos, P.ProtocolError(reason, head[7], ptype))
+                    error = P.ProtocolError(reason, head[7], ptype)
+                    self._cannot_frame(t, buf, pos, end, error)
                     return
                 if end - pos < length:
                     break
@@ -748,11 +803,12 @@ class Reactor:
                 continue
             h = P.parse_header(buf[pos : pos + P.HEADER_SIZE])
             if isinstance(h, P.ProtocolError):
-                self._cannot_frame(t, buf, pos, h)
+                self._cannot_frame(t, buf, pos, end, h)
                 return
             if h.frag_length > proto.max_recv:
                 reason = f"fragment of {h.frag_length} > {proto.max_recv}"
-                self._cannot_frame(t, buf, pos, P.ProtocolError(reason, h.call_id, h.ptype))
+                error = P.ProtocolError(reason, h.call_id, h.ptype)
+                self._cannot_frame(t, buf, pos, end, error)
                 return
             if end - pos < h.frag_length:
                 break
@@ -763,15 +819,17 @@ class Reactor:
             if not self._deliver(t, P.decode(frame)):
                 return
         if pos < end:
-            t.inbuf += memoryview(buf)[pos:]
+            t.inbuf += memoryview(buf)[pos:end]
             t.pdu_started = time.monotonic()
         else:
             t.pdu_started = None
 
-    def _cannot_frame(self, t: Transport, buf: bytes, pos: int, error: P.ProtocolError) -> None:
+    def _cannot_frame(
+        self, t: Transport, buf: bytes | bytearray, pos: int, end: int, error: P.ProtocolError
+    ) -> None:
         """A PDU framing cannot take: its bytes and the rest stay unread, and the protocol
         answers (it closes the connection, which drops them)."""
-        t.inbuf += memoryview(buf)[pos:]
+        t.inbuf += memoryview(buf)[pos:end]
         self._deliver(t, error)
 
     def _deliver(self, t: Transport, pdu: P.Pdu | P.ProtocolError) -> bool:

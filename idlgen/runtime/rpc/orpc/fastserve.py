@@ -27,7 +27,10 @@ The call runs on the reactor thread when the reactor allows it (a spare thread i
 take over reading, reactor.py), else it is queued in the apartment like any request. A call
 that runs there takes the like requests that follow it in the same read (a burst of call
 objects: the same target, method and context) as a run (`take_run`): the checks above are
-made once for the run, and per request only its call id and [in] values are read.
+made once for the run, and per request only its call id and [in] values are read. A
+lone request (a synchronous client's) is entered in the apartment as it is reserved
+(`ENTERED`) and served by the reactor as soon as its read is framed, as a batch of one
+without the batch machinery (`Reactor.lone`).
 Every other outcome (a server exception, a failure HRESULT, a value that does not marshal,
 a cancel before the call started, a reply larger than a fragment) is handed to the stub's own
 `_Reply` with the call entered in the port's table, so its fault or reply is the general
@@ -78,7 +81,7 @@ if TYPE_CHECKING:
     from idlgen.runtime.com.interface import Method
     from idlgen.runtime.rpc.orpc.server import ConnectionPort
 
-__all__ = ["LeanCall", "Target", "method_of", "target_of"]
+__all__ = ["ENTERED", "RESERVED", "LeanCall", "Target", "method_of", "target_of"]
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +103,19 @@ _HEAD = struct.Struct("<BBBB4sHH")
 # the call id, alloc_hint skipped, context id, opnum, object UUID and ORPCTHIS's version,
 # its flags, reserved field and causality id skipped, its extensions; the [in] values follow.
 _RUN_PREFIX = "<12sI4x24s24xI"
+# ORPCTHIS ([MS-DCOM] 2.2.13.3) as the lean path reads it: COM version and extensions
+# pointer. Its flags, reserved field and causality id, which nothing on the server uses,
+# are skipped: no bytes object made per request for the causality id. What `FastMethod.
+# request` and `reader` read starts with these three; the [in] values follow.
+_ORPCTHIS_READ = struct.Struct("<HH24xI")
+assert _ORPCTHIS_READ.size == ORPCTHIS.size
 # `_CALL_CONTEXT.set` made once: the attribute makes a new bound method each time.
 _SET_CALL_CONTEXT = _CALL_CONTEXT.set
+# `LeanCall.inline`: run on the reactor thread, reserved in its apartment (a batch's call)
+# or entered there as it was reserved (a lone request's: `ObjectServer.fast_call`); 0:
+# queued in the apartment.
+RESERVED = 1
+ENTERED = 2
 
 
 class FastMethod:
@@ -160,10 +174,10 @@ class FastMethod:
         # and the [in] values; None: no runs (each request is offered on its own).
         self.run: struct.Struct | None = None
         if isinstance(codec, PrimitiveCodec) and codec.request_format is not None:
-            self.request = struct.Struct(ORPCTHIS.format + codec.request_format)
+            self.request = struct.Struct(_ORPCTHIS_READ.format + codec.request_format)
             self.run = struct.Struct(_RUN_PREFIX + codec.request_format)
         elif isinstance(codec, BufferCodec):
-            self.reader = codec.request_reader(ORPCTHIS)
+            self.reader = codec.request_reader(_ORPCTHIS_READ)
         # The codec of a response of primitives only (a `BufferCodec`'s too, as for `Write`):
         # the reply PDU is then one `struct` call (`fields`, `response`); None: `_PREFIX`
         # around the codec's NDR (`buffer_response`).
@@ -208,11 +222,11 @@ class FastMethod:
             if not orpcthis_ok(frame, at):
                 return None
             return self.values(memoryview(frame)[at + ORPCTHIS.size :])
-        if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM version 5.x (x >= 1), extensions
+        if raw[0] != COM_MAJOR or raw[1] < 1 or raw[2]:  # COM version 5.x (x >= 1), extensions
             return None
-        return raw[6:]
+        return raw[3:]
 
-    def like(self, buf: bytes, pos: int, end: int, most: int) -> list[tuple[Any, ...]]:
+    def like(self, buf: bytes | bytearray, pos: int, end: int, most: int) -> list[tuple[Any, ...]]:
         """The requests after the one at `pos` in `buf`, up to `end` and `most` of them,
         that are like it, in a row: the same PDU header but for the call id and alloc_hint
         (the same type, flags, data representation, length, context, opnum and object),
@@ -369,7 +383,9 @@ def orpcthis_ok(frame: bytes, at: int) -> bool:
     return major == COM_MAJOR and minor >= 1 and not extensions
 
 
-def take_run(batch: LeanCall, call: LeanCall, buf: bytes, pos: int, stop: int, end: int) -> int:
+def take_run(
+    batch: LeanCall, call: LeanCall, buf: bytes | bytearray, pos: int, stop: int, end: int
+) -> int:
     """After `call`, the request `buf[pos:stop]`, joined `batch` (`ObjectServer.fast_call`):
     the like requests that follow it up to `end` (`FastMethod.like`) join it too, as far
     as the connection's call table takes them (`fastpath.run_room`, `join_run`) and the
@@ -428,9 +444,10 @@ class LeanCall(CallState, IncomingCall):
     method: FastMethod
     cont_id: int
     values: tuple[Any, ...]  # [in], in wire order
-    # Reserved in the apartment, to run on the reactor thread (and then in a batch);
-    # False: queued in the apartment, where a thread of its own runs it (`queue`).
-    inline: bool
+    # Reserved (RESERVED, or True) or entered (ENTERED) in the apartment, to run on the
+    # reactor thread (in a batch, or lone); 0 or False: queued in the apartment, where a
+    # thread of its own runs it (`queue`).
+    inline: int
     # The batch's later calls not started yet (its first call's only): taken one by one
     # (`serve`), or all at once by a thread that takes the reading over (`post_rest`).
     mates: deque[LeanCall] | None
@@ -456,12 +473,14 @@ class LeanCall(CallState, IncomingCall):
         apartment's threads (`inline`: between `enter` and `leave`, once for them all),
         or on one of its own (`queue`); then give back the connection's running turn the
         call holds (the batch's, or its own)."""
-        if self.inline:
+        inline = self.inline
+        if inline:
             port = self.port
             if port.batch is self:  # nothing joins it now: the port lets go of it
                 port.batch = None
             mates = self.mates
-            calls = 1 if mates is None else 1 + len(mates)
+            # A lone call was entered as it was reserved (`serve_reserved`'s 0 calls).
+            calls = 0 if inline == ENTERED else 1 if mates is None else 1 + len(mates)
             serve_reserved(self.target.apartment, calls, self.serve)
             # The batch's running turn (`fastpath.join`) is not this call's own
             # (`running` is False): `_Connection._finish` does not give it back with

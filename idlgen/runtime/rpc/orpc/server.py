@@ -251,7 +251,7 @@ class ObjectServer:
     def fast_call(
         self,
         conn: Any,
-        buf: bytes,
+        buf: bytes | bytearray,
         pos: int,
         at: int,
         stop: int,
@@ -272,7 +272,10 @@ class ObjectServer:
         follow it in `buf`, up to `end` (`FastMethod.like`: the same target, method and
         context; a burst of call objects), as far as the apartment reserves calls for it
         and their call ids are free, and returns where the run ends: what the checks above
-        read is the same for each, so they are made once for the run."""
+        read is the same for each, so they are made once for the run. A lone request (a
+        synchronous client's: the read's last, `Reactor.lone_ready`, no call waiting to
+        run) is entered in its apartment as it is reserved and left to the reactor as
+        `Reactor.lone`, which serves it once the read is framed, without a batch."""
         if channel._taps:
             return 0
         port = conn.handler_state
@@ -301,13 +304,16 @@ class ObjectServer:
         if s is not None and stop - at == s.size:  # ORPCTHIS and the [in] values
             raw: tuple[Any, ...] | None = s.unpack_from(buf, at)
         elif method.reader is not None:  # a byte buffer between fixed fields (`Write`)
-            raw = method.reader.read(buf[pos:stop], at - pos)
+            # `bytes`: the buffer, a slice of it, is an [in] value (and `buf` may be the
+            # reactor's read buffer, a bytearray the next read overwrites).
+            raw = method.reader.read(bytes(buf[pos:stop]), at - pos)
         else:
             raw = None
         if raw is not None:
-            if raw[0] != COM_MAJOR or raw[1] < 1 or raw[5]:  # COM 5.x (x >= 1), extensions
+            # COM 5.x (x >= 1), no extensions; the causality id is not read (`FastMethod.read`)
+            if raw[0] != COM_MAJOR or raw[1] < 1 or raw[2]:
                 return 0
-            values = raw[6:]
+            values = raw[3:]
         else:  # the rest, and what it refuses
             values = method.read(buf[pos:stop], at - pos)
             if values is None:
@@ -322,6 +328,12 @@ class ObjectServer:
         # mates`); it runs once the read is framed, and this call then runs in it.
         batch = port.batch
         jobs = reactor.inline_calls
+        # A lone request: the last of a read the reactor serves as soon as it is framed
+        # (`Reactor.lone_ready`), with no call waiting to run before it: a synchronous
+        # client's. It is entered in its apartment as it is reserved, and run by the
+        # reactor without the batch machinery (`Reactor.lone`): never a batch, nothing
+        # joins it. (`framing_ready` is true whenever `lone_ready` is.)
+        lone = reactor.lone_ready and stop == end and not jobs
         joins = (
             batch is not None
             and batch.target.apartment is apartment
@@ -330,21 +342,25 @@ class ObjectServer:
         )
         # `framing_ready`: this runs only while the reactor frames (`fastpath.offer`).
         ready = joins or reactor.framing_ready or reactor.inline_ready()
-        inline = ready and apartment.reserve() == 1  # never when saturated
+        inline = ready and apartment.reserve(1, lone) == 1  # never when saturated
         if not inline and apartment.saturated:
             return 0
         joins = joins and inline
         call = fastserve.LeanCall(call_id)
         call.port, call.target, call.method = port, target, method
-        call.cont_id, call.values, call.inline, call.mates = cont_id, values, inline, None
+        call.cont_id, call.values, call.mates = cont_id, values, None
+        call.inline = (fastserve.ENTERED if lone else fastserve.RESERVED) if inline else 0
         # A batch's first call takes the batch's running turn, its later ones none.
         admitted = fastpath.join(conn, call, not joins) if inline else fastpath.admit(conn, call)
         if not admitted:
             if inline:
-                apartment.unreserve()
+                apartment.unreserve(1, lone)
             return 0
         if not inline:
             call.queue()
+            return stop
+        if lone:
+            reactor.lone = call
             return stop
         if joins:
             assert batch is not None
