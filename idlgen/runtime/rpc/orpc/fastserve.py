@@ -410,7 +410,7 @@ def take_run(
     for raw in rest:
         mate = LeanCall(raw[1])
         mate.port, mate.target, mate.method = port, target, method
-        mate.cont_id, mate.values, mate.inline, mate.mates = cont_id, raw[4:], True, None
+        mate.cont_id, mate.values, mate.inline, mate.mates = cont_id, raw[4:], RESERVED, None
         made.append(mate)
     joined = fastpath.join_run(conn, made)
     if joined < len(made):
@@ -444,9 +444,9 @@ class LeanCall(CallState, IncomingCall):
     method: FastMethod
     cont_id: int
     values: tuple[Any, ...]  # [in], in wire order
-    # Reserved (RESERVED, or True) or entered (ENTERED) in the apartment, to run on the
-    # reactor thread (in a batch, or lone); 0 or False: queued in the apartment, where a
-    # thread of its own runs it (`queue`).
+    # Reserved (RESERVED) or entered (ENTERED) in the apartment, to run on the reactor
+    # thread (in a batch, or lone); 0: queued in the apartment, where a thread of its own
+    # runs it (`queue`).
     inline: int
     # The batch's later calls not started yet (its first call's only): taken one by one
     # (`serve`), or all at once by a thread that takes the reading over (`post_rest`).
@@ -599,7 +599,7 @@ class LeanCall(CallState, IncomingCall):
         """The reactor was taken over before this batch ran: its calls go to their
         apartment, each once the connection has a running turn for it."""
         self.target.apartment.unreserve(1 + len(self.mates or ()))
-        self.inline = False
+        self.inline = 0
         self.requeue()
         self.post_rest()
 
@@ -614,7 +614,7 @@ class LeanCall(CallState, IncomingCall):
                 call = mates.popleft()
             except IndexError:
                 return
-            call.inline = False
+            call.inline = 0
             call.requeue()
 
     def requeue(self) -> None:
